@@ -1,0 +1,391 @@
+package commerce
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hubdesk/hubdesk/internal/database"
+)
+
+// UpsertOrder inserts or replaces an order by external id, with its line
+// items and fulfillments, in one transaction. When customer is given it is
+// upserted first and the order linked to it. An order whose updated_at is
+// older than the stored one is ignored (Stale); an equal one is applied
+// again, which makes replays harmless.
+func (s *Store) UpsertOrder(ctx context.Context, shopID int64, o Order, customer *Customer) (*Order, UpsertResult, error) {
+	if err := validateOrder(&o); err != nil {
+		return nil, 0, err
+	}
+	var res UpsertResult
+	err := s.db.InTx(ctx, func(tx *database.Tx) error {
+		if customer != nil {
+			c, _, err := upsertCustomer(ctx, tx, shopID, *customer)
+			if err != nil {
+				return fmt.Errorf("customer: %w", err)
+			}
+			o.CustomerID = c.ID
+			if o.Email == "" {
+				o.Email = c.Email
+			}
+		} else if o.CustomerID != 0 {
+			var one int
+			err := tx.QueryRow(ctx, `SELECT 1 FROM customers WHERE shop_id = ? AND id = ?`, shopID, o.CustomerID).Scan(&one)
+			if errors.Is(err, sql.ErrNoRows) {
+				return &ValidationError{Field: "customer_id", Problem: "does not exist"}
+			}
+			if err != nil {
+				return err
+			}
+		}
+		var id int64
+		existed := true
+		err := tx.QueryRow(ctx, `SELECT id FROM orders WHERE shop_id = ? AND external_id = ?`, shopID, o.ExternalID).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			existed = false
+		} else if err != nil {
+			return err
+		}
+		a := o.ShippingAddress
+		err = tx.QueryRow(ctx, `INSERT INTO orders (shop_id, external_id, customer_id, name, email, financial_status, fulfillment_status,
+			currency, subtotal_minor, shipping_minor, tax_minor, total_minor,
+			ship_name, ship_address1, ship_address2, ship_city, ship_province, ship_zip, ship_country_code, ship_phone,
+			created_at, updated_at, cancelled_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (shop_id, external_id) DO UPDATE SET
+				customer_id = COALESCE(excluded.customer_id, orders.customer_id), name = excluded.name, email = excluded.email,
+				financial_status = excluded.financial_status, fulfillment_status = excluded.fulfillment_status,
+				currency = excluded.currency, subtotal_minor = excluded.subtotal_minor, shipping_minor = excluded.shipping_minor,
+				tax_minor = excluded.tax_minor, total_minor = excluded.total_minor,
+				ship_name = excluded.ship_name, ship_address1 = excluded.ship_address1, ship_address2 = excluded.ship_address2,
+				ship_city = excluded.ship_city, ship_province = excluded.ship_province, ship_zip = excluded.ship_zip,
+				ship_country_code = excluded.ship_country_code, ship_phone = excluded.ship_phone,
+				updated_at = excluded.updated_at, cancelled_at = excluded.cancelled_at
+			WHERE orders.updated_at <= excluded.updated_at
+			RETURNING id`,
+			shopID, o.ExternalID, nullID(o.CustomerID), o.Name, o.Email, o.FinancialStatus, o.FulfillmentStatus,
+			o.Currency, o.SubtotalMinor, o.ShippingMinor, o.TaxMinor, o.TotalMinor,
+			a.Name, a.Address1, a.Address2, a.City, a.Province, a.Zip, a.CountryCode, a.Phone,
+			database.Time(o.CreatedAt), database.Time(o.UpdatedAt), database.OptionalTime(o.CancelledAt)).Scan(&id)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			res = Stale
+			return nil
+		case err != nil:
+			return err
+		case existed:
+			res = Updated
+		default:
+			res = Inserted
+		}
+		return replaceChildren(ctx, tx, shopID, id, &o)
+	})
+	if err != nil {
+		var ve *ValidationError
+		if errors.As(err, &ve) {
+			return nil, 0, err
+		}
+		return nil, 0, fmt.Errorf("upsert order %s: %w", o.ExternalID, err)
+	}
+	stored, err := s.OrderByExternalID(ctx, shopID, o.ExternalID)
+	return stored, res, err
+}
+
+func replaceChildren(ctx context.Context, tx *database.Tx, shopID, orderID int64, o *Order) error {
+	if _, err := tx.Exec(ctx, `DELETE FROM line_items WHERE shop_id = ? AND order_id = ?`, shopID, orderID); err != nil {
+		return err
+	}
+	for i, li := range o.LineItems {
+		_, err := tx.Exec(ctx, `INSERT INTO line_items (shop_id, order_id, position, external_id, variant_id, variant_available,
+			sku, title, variant_title, quantity, current_quantity, price_minor, image_url)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			shopID, orderID, i, li.ExternalID, li.VariantID, li.VariantAvailable, li.SKU, li.Title, li.VariantTitle,
+			li.Quantity, li.CurrentQuantity, li.PriceMinor, li.ImageURL)
+		if err != nil {
+			return fmt.Errorf("line item %d: %w", i, err)
+		}
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM fulfillments WHERE shop_id = ? AND order_id = ?`, shopID, orderID); err != nil {
+		return err
+	}
+	for _, f := range o.Fulfillments {
+		if err := insertFulfillment(ctx, tx, shopID, orderID, &f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func insertFulfillment(ctx context.Context, tx *database.Tx, shopID, orderID int64, f *Fulfillment) error {
+	_, err := tx.Exec(ctx, `INSERT INTO fulfillments (shop_id, order_id, external_id, status, shipment_status, carrier,
+		tracking_number, tracking_url, created_at, updated_at, in_transit_at, delivered_at, estimated_delivery_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		shopID, orderID, f.ExternalID, f.Status, f.ShipmentStatus, f.Carrier, f.TrackingNumber, f.TrackingURL,
+		database.Time(f.CreatedAt), database.Time(f.UpdatedAt), database.OptionalTime(f.InTransitAt),
+		database.OptionalTime(f.DeliveredAt), database.OptionalTime(f.EstimatedDeliveryAt))
+	if err != nil {
+		return fmt.Errorf("fulfillment %s: %w", f.ExternalID, err)
+	}
+	return nil
+}
+
+// UpsertFulfillment inserts or updates one fulfillment of an order (the
+// fulfillment webhooks arrive on their own), with the same newer-wins rule.
+func (s *Store) UpsertFulfillment(ctx context.Context, shopID int64, orderExternalID string, f Fulfillment) (UpsertResult, error) {
+	if err := validateFulfillment(&f, 0); err != nil {
+		return 0, err
+	}
+	var res UpsertResult
+	err := s.db.InTx(ctx, func(tx *database.Tx) error {
+		var orderID int64
+		err := tx.QueryRow(ctx, `SELECT id FROM orders WHERE shop_id = ? AND external_id = ?`, shopID, orderExternalID).Scan(&orderID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		var stored database.Time
+		err = tx.QueryRow(ctx, `SELECT updated_at FROM fulfillments WHERE shop_id = ? AND order_id = ? AND external_id = ?`,
+			shopID, orderID, f.ExternalID).Scan(&stored)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			res = Inserted
+			return insertFulfillment(ctx, tx, shopID, orderID, &f)
+		case err != nil:
+			return err
+		case f.UpdatedAt.Before(time.Time(stored)):
+			res = Stale
+			return nil
+		}
+		res = Updated
+		_, err = tx.Exec(ctx, `UPDATE fulfillments SET status = ?, shipment_status = ?, carrier = ?, tracking_number = ?,
+			tracking_url = ?, updated_at = ?, in_transit_at = ?, delivered_at = ?, estimated_delivery_at = ?
+			WHERE shop_id = ? AND order_id = ? AND external_id = ?`,
+			f.Status, f.ShipmentStatus, f.Carrier, f.TrackingNumber, f.TrackingURL, database.Time(f.UpdatedAt),
+			database.OptionalTime(f.InTransitAt), database.OptionalTime(f.DeliveredAt), database.OptionalTime(f.EstimatedDeliveryAt),
+			shopID, orderID, f.ExternalID)
+		return err
+	})
+	return res, err
+}
+
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+func validateOrder(o *Order) error {
+	o.ExternalID = strings.TrimSpace(o.ExternalID)
+	o.Name = strings.TrimSpace(o.Name)
+	o.Email = strings.ToLower(strings.TrimSpace(o.Email))
+	o.Currency = strings.ToUpper(strings.TrimSpace(o.Currency))
+	switch {
+	case o.ExternalID == "":
+		return &ValidationError{Field: "external_id", Problem: "is required"}
+	case o.Name == "":
+		return &ValidationError{Field: "name", Problem: "is required"}
+	case len(o.Currency) != 3:
+		return &ValidationError{Field: "currency", Problem: "must be a three-letter ISO 4217 code"}
+	}
+	if o.UpdatedAt.IsZero() {
+		o.UpdatedAt = time.Now().UTC()
+	}
+	if o.CreatedAt.IsZero() {
+		o.CreatedAt = o.UpdatedAt
+	}
+	for i := range o.LineItems {
+		li := &o.LineItems[i]
+		if strings.TrimSpace(li.Title) == "" {
+			return &ValidationError{Field: fmt.Sprintf("line_items[%d].title", i), Problem: "is required"}
+		}
+		if li.Quantity < 0 || li.CurrentQuantity < 0 {
+			return &ValidationError{Field: fmt.Sprintf("line_items[%d].quantity", i), Problem: "must not be negative"}
+		}
+	}
+	for i := range o.Fulfillments {
+		if err := validateFulfillment(&o.Fulfillments[i], i); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func validateFulfillment(f *Fulfillment, i int) error {
+	f.ExternalID = strings.TrimSpace(f.ExternalID)
+	if f.ExternalID == "" {
+		return &ValidationError{Field: fmt.Sprintf("fulfillments[%d].external_id", i), Problem: "is required"}
+	}
+	if f.Status == "" {
+		f.Status = "success"
+	}
+	if f.UpdatedAt.IsZero() {
+		f.UpdatedAt = time.Now().UTC()
+	}
+	if f.CreatedAt.IsZero() {
+		f.CreatedAt = f.UpdatedAt
+	}
+	return nil
+}
+
+const orderColumns = `o.id, o.shop_id, o.external_id, COALESCE(o.customer_id, 0), o.name, o.email, o.financial_status,
+	o.fulfillment_status, o.currency, o.subtotal_minor, o.shipping_minor, o.tax_minor, o.total_minor,
+	o.ship_name, o.ship_address1, o.ship_address2, o.ship_city, o.ship_province, o.ship_zip, o.ship_country_code,
+	o.ship_phone, o.created_at, o.updated_at, o.cancelled_at`
+
+func scanOrder(row interface{ Scan(...any) error }) (*Order, error) {
+	var o Order
+	a := &o.ShippingAddress
+	err := row.Scan(&o.ID, &o.ShopID, &o.ExternalID, &o.CustomerID, &o.Name, &o.Email, &o.FinancialStatus, &o.FulfillmentStatus,
+		&o.Currency, &o.SubtotalMinor, &o.ShippingMinor, &o.TaxMinor, &o.TotalMinor,
+		&a.Name, &a.Address1, &a.Address2, &a.City, &a.Province, &a.Zip, &a.CountryCode, &a.Phone,
+		(*database.Time)(&o.CreatedAt), (*database.Time)(&o.UpdatedAt), database.ScanOptionalTime(&o.CancelledAt))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	return &o, err
+}
+
+// Order returns one order of the shop with its items and fulfillments.
+func (s *Store) Order(ctx context.Context, shopID, id int64) (*Order, error) {
+	return s.oneOrder(ctx, `SELECT `+orderColumns+` FROM orders o WHERE o.shop_id = ? AND o.id = ?`, shopID, id)
+}
+
+// OrderByExternalID returns an order by the platform's id.
+func (s *Store) OrderByExternalID(ctx context.Context, shopID int64, externalID string) (*Order, error) {
+	return s.oneOrder(ctx, `SELECT `+orderColumns+` FROM orders o WHERE o.shop_id = ? AND o.external_id = ?`, shopID, externalID)
+}
+
+// OrderByName returns an order by its name (e.g. "#1001").
+func (s *Store) OrderByName(ctx context.Context, shopID int64, name string) (*Order, error) {
+	return s.oneOrder(ctx, `SELECT `+orderColumns+` FROM orders o WHERE o.shop_id = ? AND o.name = ? ORDER BY o.id DESC LIMIT 1`, shopID, name)
+}
+
+func (s *Store) oneOrder(ctx context.Context, query string, args ...any) (*Order, error) {
+	o, err := scanOrder(s.db.QueryRow(ctx, query, args...))
+	if err != nil {
+		return nil, err
+	}
+	if err := s.loadChildren(ctx, o.ShopID, []*Order{o}); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// OrderFilter narrows ListOrders.
+type OrderFilter struct {
+	CustomerID int64  // only this customer's orders
+	Search     string // order name, email or customer name
+}
+
+// ListOrders returns orders newest first, with items and fulfillments.
+func (s *Store) ListOrders(ctx context.Context, shopID int64, f OrderFilter, p Page) ([]*Order, string, error) {
+	where := []string{"o.shop_id = ?"}
+	args := []any{shopID}
+	from := "orders o"
+	if f.CustomerID != 0 {
+		where = append(where, "o.customer_id = ?")
+		args = append(args, f.CustomerID)
+	}
+	if q := strings.TrimSpace(f.Search); q != "" {
+		from = "orders o LEFT JOIN customers c ON c.id = o.customer_id AND c.shop_id = o.shop_id"
+		pat := likePattern(q)
+		name := q
+		if !strings.HasPrefix(name, "#") {
+			name = "#" + name
+		}
+		where = append(where, `(o.name = ? OR o.name = ? OR LOWER(o.email) LIKE ? ESCAPE '\' OR LOWER(COALESCE(c.first_name, '') || ' ' || COALESCE(c.last_name, '')) LIKE ? ESCAPE '\' OR o.external_id = ?)`)
+		args = append(args, q, name, pat, pat, q)
+	}
+	if p.Cursor != "" {
+		createdMS, id, err := decodeCursor(p.Cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		where = append(where, "(o.created_at < ? OR (o.created_at = ? AND o.id < ?))")
+		args = append(args, createdMS, createdMS, id)
+	}
+	limit := p.limit()
+	args = append(args, limit+1)
+	rows, err := s.db.Query(ctx, `SELECT `+orderColumns+` FROM `+from+` WHERE `+strings.Join(where, " AND ")+
+		` ORDER BY o.created_at DESC, o.id DESC LIMIT ?`, args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("list orders: %w", err)
+	}
+	list, err := collect(rows, scanOrder)
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(list) > limit {
+		list = list[:limit]
+		last := list[limit-1]
+		next = encodeCursor(last.CreatedAt.UnixMilli(), last.ID)
+	}
+	if err := s.loadChildren(ctx, shopID, list); err != nil {
+		return nil, "", err
+	}
+	return list, next, nil
+}
+
+// loadChildren fills line items and fulfillments for a page of orders with
+// two queries, however many orders there are.
+func (s *Store) loadChildren(ctx context.Context, shopID int64, orders []*Order) error {
+	if len(orders) == 0 {
+		return nil
+	}
+	byID := make(map[int64]*Order, len(orders))
+	placeholders := make([]string, len(orders))
+	args := []any{shopID}
+	for i, o := range orders {
+		byID[o.ID] = o
+		placeholders[i] = "?"
+		args = append(args, o.ID)
+	}
+	in := strings.Join(placeholders, ",")
+	rows, err := s.db.Query(ctx, `SELECT order_id, external_id, variant_id, variant_available, sku, title, variant_title,
+		quantity, current_quantity, price_minor, image_url
+		FROM line_items WHERE shop_id = ? AND order_id IN (`+in+`) ORDER BY order_id, position`, args...)
+	if err != nil {
+		return fmt.Errorf("load line items: %w", err)
+	}
+	for rows.Next() {
+		var orderID int64
+		var li LineItem
+		if err := rows.Scan(&orderID, &li.ExternalID, &li.VariantID, &li.VariantAvailable, &li.SKU, &li.Title, &li.VariantTitle,
+			&li.Quantity, &li.CurrentQuantity, &li.PriceMinor, &li.ImageURL); err != nil {
+			rows.Close()
+			return err
+		}
+		o := byID[orderID]
+		o.LineItems = append(o.LineItems, li)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows, err = s.db.Query(ctx, `SELECT order_id, external_id, status, shipment_status, carrier, tracking_number, tracking_url,
+		created_at, updated_at, in_transit_at, delivered_at, estimated_delivery_at
+		FROM fulfillments WHERE shop_id = ? AND order_id IN (`+in+`) ORDER BY order_id, created_at, id`, args...)
+	if err != nil {
+		return fmt.Errorf("load fulfillments: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var orderID int64
+		var f Fulfillment
+		if err := rows.Scan(&orderID, &f.ExternalID, &f.Status, &f.ShipmentStatus, &f.Carrier, &f.TrackingNumber, &f.TrackingURL,
+			(*database.Time)(&f.CreatedAt), (*database.Time)(&f.UpdatedAt), database.ScanOptionalTime(&f.InTransitAt),
+			database.ScanOptionalTime(&f.DeliveredAt), database.ScanOptionalTime(&f.EstimatedDeliveryAt)); err != nil {
+			return err
+		}
+		o := byID[orderID]
+		o.Fulfillments = append(o.Fulfillments, f)
+	}
+	return rows.Err()
+}

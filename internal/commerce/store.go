@@ -1,0 +1,244 @@
+package commerce
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hubdesk/hubdesk/internal/database"
+)
+
+// ErrNotFound means the customer or order does not exist in this shop.
+var ErrNotFound = database.ErrNotFound
+
+// Store reads and writes commerce data. Every method takes the shop id and
+// every query filters by it.
+type Store struct{ db *database.DB }
+
+// NewStore returns a commerce store.
+func NewStore(db *database.DB) *Store { return &Store{db: db} }
+
+// UpsertResult says what an upsert did.
+type UpsertResult int
+
+const (
+	Inserted UpsertResult = iota + 1
+	Updated
+	// Stale means the incoming record was older than the stored one and was
+	// ignored (a retried webhook carrying its original payload, say).
+	Stale
+)
+
+func (r UpsertResult) String() string {
+	return [...]string{"", "inserted", "updated", "stale"}[r]
+}
+
+// UpsertCustomer inserts or updates a customer by external id.
+func (s *Store) UpsertCustomer(ctx context.Context, shopID int64, c Customer) (*Customer, UpsertResult, error) {
+	var out *Customer
+	var res UpsertResult
+	err := s.db.InTx(ctx, func(tx *database.Tx) error {
+		var err error
+		out, res, err = upsertCustomer(ctx, tx, shopID, c)
+		return err
+	})
+	return out, res, err
+}
+
+func upsertCustomer(ctx context.Context, tx *database.Tx, shopID int64, c Customer) (*Customer, UpsertResult, error) {
+	if err := validateCustomer(&c); err != nil {
+		return nil, 0, err
+	}
+	var existed bool
+	var id int64
+	err := tx.QueryRow(ctx, `SELECT id FROM customers WHERE shop_id = ? AND external_id = ?`, shopID, c.ExternalID).Scan(&id)
+	switch {
+	case err == nil:
+		existed = true
+	case !errors.Is(err, sql.ErrNoRows):
+		return nil, 0, fmt.Errorf("upsert customer %s: %w", c.ExternalID, err)
+	}
+	err = tx.QueryRow(ctx, `INSERT INTO customers (shop_id, external_id, email, first_name, last_name, phone, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (shop_id, external_id) DO UPDATE SET
+			email = excluded.email, first_name = excluded.first_name, last_name = excluded.last_name,
+			phone = excluded.phone, updated_at = excluded.updated_at
+		WHERE customers.updated_at <= excluded.updated_at
+		RETURNING id`,
+		shopID, c.ExternalID, c.Email, c.FirstName, c.LastName, c.Phone, database.Time(c.CreatedAt), database.Time(c.UpdatedAt)).Scan(&id)
+	res := Inserted
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		res = Stale
+	case err != nil:
+		return nil, 0, fmt.Errorf("upsert customer %s: %w", c.ExternalID, err)
+	case existed:
+		res = Updated
+	}
+	stored, err := scanCustomer(tx.QueryRow(ctx, `SELECT `+customerColumns+` FROM customers WHERE shop_id = ? AND external_id = ?`, shopID, c.ExternalID))
+	return stored, res, err
+}
+
+func validateCustomer(c *Customer) error {
+	c.ExternalID = strings.TrimSpace(c.ExternalID)
+	c.Email = strings.ToLower(strings.TrimSpace(c.Email))
+	if c.ExternalID == "" {
+		return &ValidationError{Field: "external_id", Problem: "is required"}
+	}
+	if c.Email != "" && !strings.Contains(c.Email, "@") {
+		return &ValidationError{Field: "email", Problem: "is not an email address"}
+	}
+	now := time.Now().UTC()
+	if c.UpdatedAt.IsZero() {
+		c.UpdatedAt = now
+	}
+	if c.CreatedAt.IsZero() {
+		c.CreatedAt = c.UpdatedAt
+	}
+	return nil
+}
+
+// ValidationError names the field of an input that is wrong.
+type ValidationError struct {
+	Field   string
+	Problem string
+}
+
+func (e *ValidationError) Error() string { return e.Field + " " + e.Problem }
+
+const customerColumns = `id, shop_id, external_id, email, first_name, last_name, phone, created_at, updated_at`
+
+func scanCustomer(row interface{ Scan(...any) error }) (*Customer, error) {
+	var c Customer
+	err := row.Scan(&c.ID, &c.ShopID, &c.ExternalID, &c.Email, &c.FirstName, &c.LastName, &c.Phone,
+		(*database.Time)(&c.CreatedAt), (*database.Time)(&c.UpdatedAt))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	return &c, err
+}
+
+// Customer returns one customer of the shop.
+func (s *Store) Customer(ctx context.Context, shopID, id int64) (*Customer, error) {
+	return scanCustomer(s.db.QueryRow(ctx, `SELECT `+customerColumns+` FROM customers WHERE shop_id = ? AND id = ?`, shopID, id))
+}
+
+// CustomerByExternalID returns a customer by the platform's id.
+func (s *Store) CustomerByExternalID(ctx context.Context, shopID int64, externalID string) (*Customer, error) {
+	return scanCustomer(s.db.QueryRow(ctx, `SELECT `+customerColumns+` FROM customers WHERE shop_id = ? AND external_id = ?`, shopID, externalID))
+}
+
+// CustomersByEmail returns the shop's customers with this email (a ticket's
+// sender is matched to commerce data this way).
+func (s *Store) CustomersByEmail(ctx context.Context, shopID int64, email string) ([]*Customer, error) {
+	rows, err := s.db.Query(ctx, `SELECT `+customerColumns+` FROM customers WHERE shop_id = ? AND email = ? ORDER BY id`,
+		shopID, strings.ToLower(strings.TrimSpace(email)))
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scanCustomer)
+}
+
+// Page asks for one page of a list.
+type Page struct {
+	Cursor string // opaque; empty for the first page
+	Limit  int
+}
+
+func (p Page) limit() int {
+	switch {
+	case p.Limit <= 0:
+		return 25
+	case p.Limit > 100:
+		return 100
+	}
+	return p.Limit
+}
+
+// ErrBadCursor means a cursor was not made by this server.
+var ErrBadCursor = errors.New("cursor is malformed")
+
+// cursor keys the position after the last row of a page: a sort value and
+// the id that breaks ties.
+func encodeCursor(sortKey, id int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(sortKey, 10) + ":" + strconv.FormatInt(id, 10)))
+}
+
+func decodeCursor(c string) (sortKey, id int64, err error) {
+	raw, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return 0, 0, ErrBadCursor
+	}
+	a, b, ok := strings.Cut(string(raw), ":")
+	if !ok {
+		return 0, 0, ErrBadCursor
+	}
+	if sortKey, err = strconv.ParseInt(a, 10, 64); err != nil {
+		return 0, 0, ErrBadCursor
+	}
+	if id, err = strconv.ParseInt(b, 10, 64); err != nil {
+		return 0, 0, ErrBadCursor
+	}
+	return sortKey, id, nil
+}
+
+// likePattern turns a search text into a LIKE pattern matching it anywhere.
+func likePattern(q string) string {
+	q = strings.ToLower(strings.TrimSpace(q))
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return "%" + r.Replace(q) + "%"
+}
+
+// ListCustomers returns customers newest first, optionally filtered by a
+// search over name, email and phone.
+func (s *Store) ListCustomers(ctx context.Context, shopID int64, search string, p Page) ([]*Customer, string, error) {
+	where := []string{"shop_id = ?"}
+	args := []any{shopID}
+	if search = strings.TrimSpace(search); search != "" {
+		pat := likePattern(search)
+		where = append(where, `(LOWER(email) LIKE ? ESCAPE '\' OR LOWER(first_name || ' ' || last_name) LIKE ? ESCAPE '\' OR phone LIKE ? ESCAPE '\' OR external_id = ?)`)
+		args = append(args, pat, pat, pat, search)
+	}
+	if p.Cursor != "" {
+		_, id, err := decodeCursor(p.Cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		where = append(where, "id < ?")
+		args = append(args, id)
+	}
+	limit := p.limit()
+	args = append(args, limit+1)
+	rows, err := s.db.Query(ctx, `SELECT `+customerColumns+` FROM customers WHERE `+strings.Join(where, " AND ")+` ORDER BY id DESC LIMIT ?`, args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("list customers: %w", err)
+	}
+	list, err := collect(rows, scanCustomer)
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(list) > limit {
+		list = list[:limit]
+		next = encodeCursor(0, list[limit-1].ID)
+	}
+	return list, next, nil
+}
+
+func collect[T any](rows *sql.Rows, scan func(interface{ Scan(...any) error }) (*T, error)) ([]*T, error) {
+	defer rows.Close()
+	var out []*T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,229 @@
+// Package database opens hubdesk's store — embedded SQLite by default,
+// PostgreSQL in production — and hides the few differences between them
+// behind one small type so the domain packages write their SQL once.
+package database
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" driver
+)
+
+// Dialect names the SQL engine behind a DB.
+type Dialect string
+
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// ErrNotFound is returned by the domain stores when a row does not exist
+// (or exists in another shop, which callers must not be able to tell apart).
+var ErrNotFound = errors.New("not found")
+
+// DB is the store handle every domain package uses. Queries are written with
+// `?` placeholders and rebound for PostgreSQL. Reads and writes go to
+// separate pools: SQLite allows one writer at a time, so writes share a
+// single connection (no SQLITE_BUSY storms) while reads run in parallel.
+type DB struct {
+	Dialect Dialect
+	read    *sql.DB
+	write   *sql.DB
+
+	rebound sync.Map // query text → PostgreSQL text
+}
+
+// Open connects to the database named by databaseURL. An empty URL means the
+// embedded SQLite file hubdesk.db in dataDir.
+func Open(ctx context.Context, databaseURL, dataDir string) (*DB, error) {
+	switch {
+	case databaseURL == "":
+		if dataDir == "" {
+			dataDir = "."
+		}
+		return OpenSQLite(ctx, filepath.Join(dataDir, "hubdesk.db"))
+	case strings.HasPrefix(databaseURL, "postgres://"), strings.HasPrefix(databaseURL, "postgresql://"):
+		return OpenPostgres(ctx, databaseURL)
+	case strings.HasPrefix(databaseURL, "sqlite:"), strings.HasPrefix(databaseURL, "file:"):
+		path := strings.TrimPrefix(strings.TrimPrefix(databaseURL, "sqlite:"), "file:")
+		return OpenSQLite(ctx, strings.TrimPrefix(path, "//"))
+	default:
+		return nil, fmt.Errorf("database URL %q: want postgres://… or sqlite:PATH", redactURL(databaseURL))
+	}
+}
+
+// OpenSQLite opens (creating if needed) the SQLite file at path.
+func OpenSQLite(ctx context.Context, path string) (*DB, error) {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("sqlite: create data directory: %w", err)
+		}
+	}
+	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+	write, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	// The writer creates the file and switches it to WAL before readers open.
+	if err := write.PingContext(ctx); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	read, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=query_only(1)")
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	read.SetMaxOpenConns(8)
+	read.SetMaxIdleConns(8)
+	read.SetConnMaxLifetime(0)
+	return &DB{Dialect: SQLite, read: read, write: write}, nil
+}
+
+// OpenPostgres connects to PostgreSQL; one pool serves reads and writes.
+func OpenPostgres(ctx context.Context, databaseURL string) (*DB, error) {
+	pool, err := sql.Open("pgx", databaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %s: %w", redactURL(databaseURL), err)
+	}
+	pool.SetMaxOpenConns(20)
+	pool.SetMaxIdleConns(20)
+	if err := pool.PingContext(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: cannot reach %s: %w", redactURL(databaseURL), err)
+	}
+	return &DB{Dialect: Postgres, read: pool, write: pool}, nil
+}
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	err := db.write.Close()
+	if db.read != db.write {
+		err = errors.Join(err, db.read.Close())
+	}
+	return err
+}
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error { return db.read.PingContext(ctx) }
+
+// Query runs a read query.
+func (db *DB) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return db.read.QueryContext(ctx, db.rebind(query), args...)
+}
+
+// QueryRow runs a read query expected to return at most one row.
+func (db *DB) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return db.read.QueryRowContext(ctx, db.rebind(query), args...)
+}
+
+// Exec runs one write statement outside a transaction.
+func (db *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return db.write.ExecContext(ctx, db.rebind(query), args...)
+}
+
+// ExecReturning runs a write statement with a RETURNING clause.
+func (db *DB) ExecReturning(ctx context.Context, query string, args ...any) *sql.Row {
+	return db.write.QueryRowContext(ctx, db.rebind(query), args...)
+}
+
+// Tx is a write transaction with the same placeholder rebinding as DB.
+type Tx struct {
+	tx *sql.Tx
+	db *DB
+}
+
+// InTx runs fn in a write transaction, committing when fn returns nil and
+// rolling back otherwise, so a failure half-way writes nothing.
+func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
+	sqlTx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	if err := fn(&Tx{tx: sqlTx, db: db}); err != nil {
+		_ = sqlTx.Rollback()
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// Exec runs a statement inside the transaction.
+func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return tx.tx.ExecContext(ctx, tx.db.rebind(query), args...)
+}
+
+// Query runs a query inside the transaction.
+func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return tx.tx.QueryContext(ctx, tx.db.rebind(query), args...)
+}
+
+// QueryRow runs a single-row query inside the transaction.
+func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return tx.tx.QueryRowContext(ctx, tx.db.rebind(query), args...)
+}
+
+// rebind turns `?` placeholders into PostgreSQL's `$1, $2, …`. Question
+// marks inside single-quoted literals are left alone.
+func (db *DB) rebind(query string) string {
+	if db.Dialect != Postgres {
+		return query
+	}
+	if q, ok := db.rebound.Load(query); ok {
+		return q.(string)
+	}
+	var b strings.Builder
+	b.Grow(len(query) + 16)
+	n, inQuote := 0, false
+	for i := 0; i < len(query); i++ {
+		c := query[i]
+		switch {
+		case c == '\'':
+			inQuote = !inQuote
+			b.WriteByte(c)
+		case c == '?' && !inQuote:
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+		default:
+			b.WriteByte(c)
+		}
+	}
+	out := b.String()
+	db.rebound.Store(query, out)
+	return out
+}
+
+// IsUniqueViolation reports whether err is a unique-constraint failure on
+// either engine, so callers can turn it into a "already exists" answer.
+func IsUniqueViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "UNIQUE constraint failed") || strings.Contains(msg, "SQLSTATE 23505")
+}
+
+// redactURL hides the password of a database URL so it can be logged.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparseable URL)"
+	}
+	return u.Redacted()
+}

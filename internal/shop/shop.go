@@ -1,0 +1,143 @@
+// Package shop stores the tenants. One hubdesk deployment serves many
+// shops; every other table is keyed by a shop's id.
+package shop
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hubdesk/hubdesk/internal/database"
+	"github.com/hubdesk/hubdesk/internal/secret"
+)
+
+// Shop is one merchant's store.
+type Shop struct {
+	ID        int64
+	Name      string
+	Domain    string // the myshopify domain, e.g. demo-shop.myshopify.com
+	Locale    string // default shopper-facing locale
+	Currency  string
+	CreatedAt time.Time
+}
+
+// ErrNotFound means no such shop.
+var ErrNotFound = database.ErrNotFound
+
+// Store reads and writes shops. Client secrets are sealed with the box.
+type Store struct {
+	db  *database.DB
+	box *secret.Box
+}
+
+// NewStore returns a shop store.
+func NewStore(db *database.DB, box *secret.Box) *Store { return &Store{db: db, box: box} }
+
+// NewShop is what Create needs.
+type NewShop struct {
+	Name         string
+	Domain       string
+	ClientSecret string
+	Locale       string
+	Currency     string
+}
+
+// Create adds a shop. The domain is normalised to lower case.
+func (s *Store) Create(ctx context.Context, in NewShop) (*Shop, error) {
+	domain := strings.ToLower(strings.TrimSpace(in.Domain))
+	if in.Name == "" || domain == "" {
+		return nil, errors.New("shop: name and domain are required")
+	}
+	sealed, err := s.box.Seal(in.ClientSecret)
+	if err != nil {
+		return nil, err
+	}
+	sh := &Shop{Name: in.Name, Domain: domain, Locale: orDefault(in.Locale, "en"), Currency: orDefault(in.Currency, "USD"), CreatedAt: time.Now().UTC()}
+	err = s.db.ExecReturning(ctx,
+		`INSERT INTO shops (name, domain, client_secret, locale, currency, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+		sh.Name, sh.Domain, sealed, sh.Locale, sh.Currency, database.Time(sh.CreatedAt)).Scan(&sh.ID)
+	if database.IsUniqueViolation(err) {
+		return nil, fmt.Errorf("shop: %s already exists", domain)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("shop: create %s: %w", domain, err)
+	}
+	return sh, nil
+}
+
+const shopColumns = `id, name, domain, locale, currency, created_at`
+
+func scanShop(row interface{ Scan(...any) error }) (*Shop, error) {
+	var sh Shop
+	err := row.Scan(&sh.ID, &sh.Name, &sh.Domain, &sh.Locale, &sh.Currency, (*database.Time)(&sh.CreatedAt))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	return &sh, err
+}
+
+// Get returns a shop by id.
+func (s *Store) Get(ctx context.Context, id int64) (*Shop, error) {
+	return scanShop(s.db.QueryRow(ctx, `SELECT `+shopColumns+` FROM shops WHERE id = ?`, id))
+}
+
+// GetByDomain returns a shop by its myshopify domain.
+func (s *Store) GetByDomain(ctx context.Context, domain string) (*Shop, error) {
+	return scanShop(s.db.QueryRow(ctx, `SELECT `+shopColumns+` FROM shops WHERE domain = ?`, strings.ToLower(domain)))
+}
+
+// List returns every shop, oldest first.
+func (s *Store) List(ctx context.Context) ([]*Shop, error) {
+	rows, err := s.db.Query(ctx, `SELECT `+shopColumns+` FROM shops ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*Shop
+	for rows.Next() {
+		sh, err := scanShop(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sh)
+	}
+	return out, rows.Err()
+}
+
+// ClientSecret returns the shop's Shopify client secret, used to verify App
+// Proxy signatures and webhooks. It is never rendered or logged.
+func (s *Store) ClientSecret(ctx context.Context, shopID int64) (string, error) {
+	var sealed string
+	err := s.db.QueryRow(ctx, `SELECT client_secret FROM shops WHERE id = ?`, shopID).Scan(&sealed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", ErrNotFound
+	}
+	if err != nil {
+		return "", err
+	}
+	plain, err := s.box.Open(sealed)
+	if err != nil {
+		return "", fmt.Errorf("shop %d: client secret: %w", shopID, err)
+	}
+	return plain, nil
+}
+
+// SetClientSecret replaces the shop's Shopify client secret.
+func (s *Store) SetClientSecret(ctx context.Context, shopID int64, plain string) error {
+	sealed, err := s.box.Seal(plain)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.Exec(ctx, `UPDATE shops SET client_secret = ? WHERE id = ?`, sealed, shopID)
+	return err
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}

@@ -1,0 +1,99 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hubdesk/hubdesk/internal/demo"
+	"github.com/hubdesk/hubdesk/internal/user"
+)
+
+// runDemo starts hubdesk on an embedded SQLite database seeded with the
+// demo shop, so a newcomer sees every surface working with one command.
+func runDemo(ctx context.Context, e *env, args []string) error {
+	started := time.Now()
+	fs := newFlags(e, "demo", "demo [--addr host:port] [--data DIR]")
+	e.cfg.DataDir = ""
+	if v, ok := os.LookupEnv("HUBDESK_DATA_DIR"); ok {
+		e.cfg.DataDir = v
+	}
+	addServerFlags(fs, e.cfg)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	// The demo always runs on the embedded database, whatever the
+	// environment says, so it can never touch production data.
+	e.cfg.DatabaseURL = ""
+	if e.cfg.DataDir == "" {
+		dir, err := os.MkdirTemp("", "hubdesk-demo-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		e.cfg.DataDir = dir
+	}
+	ln, err := net.Listen("tcp", e.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", e.cfg.Addr, err)
+	}
+	if e.cfg.BaseURL == "" {
+		e.cfg.BaseURL = "http://" + ln.Addr().String()
+	}
+	e.cfg.Addr = ln.Addr().String()
+	if err := e.cfg.Validate(); err != nil {
+		ln.Close()
+		return usageError{err.Error()}
+	}
+	logger := newLogger(e.stderr, e.cfg, "text")
+	db, box, err := openStore(ctx, e.cfg, logger)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer db.Close()
+	srv, err := newServer(db, box, logger, e.cfg)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	seeded, err := demo.Seed(ctx, demo.Stores{Shops: srv.Shops, Users: srv.Users, Commerce: srv.Commerce}, e.cfg.BaseURL, time.Now())
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	owner, err := srv.Users.GetByEmail(ctx, demo.OwnerEmail)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	token, err := srv.Users.CreateAPIToken(ctx, owner, "demo")
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	printDemoBanner(e, seeded, token, time.Since(started))
+	return srv.Serve(ctx, ln)
+}
+
+func printDemoBanner(e *env, seeded *demo.Result, token string, startup time.Duration) {
+	base := e.cfg.BaseURL
+	w := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(w, "\nhubdesk demo is running (%s, started in %d ms)\n\n", seeded.Shop.Name, startup.Milliseconds())
+	fmt.Fprintf(w, "  Desk\t%s/login\n", base)
+	fmt.Fprintf(w, "  Owner\t%s / %s\t(%s)\n", demo.OwnerEmail, demo.Password, user.RoleOwner.Label())
+	fmt.Fprintf(w, "  Agent\t%s / %s\t(%s)\n", demo.AgentEmail, demo.Password, user.RoleAgent.Label())
+	fmt.Fprintf(w, "  Customers\t%s/customers\n", base)
+	if seeded.Shopper != nil {
+		fmt.Fprintf(w, "  Demo shopper\t%s/customers/%d\t(%s)\n", base, seeded.Shopper.ID, seeded.Shopper.Email)
+	}
+	fmt.Fprintf(w, "  API\tcurl -H 'Authorization: Bearer %s' %s/api/v1/customers\n", token, base)
+	fmt.Fprintf(w, "  OpenAPI\t%s/api/v1/openapi.json\n", base)
+	fmt.Fprintf(w, "  Shopify client secret\t%s\t(demo only)\n", "hubdesk-demo-secret")
+	fmt.Fprintf(w, "  Data\t%s\n", e.cfg.DataDir)
+	fmt.Fprintf(w, "\nPress Ctrl+C to stop.\n\n")
+	w.Flush()
+}

@@ -1,0 +1,123 @@
+// Package config reads hubdesk's settings from environment variables, each
+// with an optional *_FILE twin for secrets kept in files (Docker and
+// systemd credentials). Flags on the command line override them.
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+)
+
+// Config is the process configuration. Runtime settings that merchants
+// change (returns provider, hub on/off) live in the database instead.
+type Config struct {
+	Addr        string
+	DataDir     string
+	DatabaseURL string
+	SecretKey   string
+	BaseURL     string
+	LogLevel    slog.Level
+	LogFormat   string // "json" or "text"
+}
+
+// Option documents one environment variable.
+type Option struct {
+	Env, Default, Help string
+	Secret             bool // may be given as ENV_FILE; never printed
+}
+
+// Options is the table the README's configuration section mirrors.
+var Options = []Option{
+	{Env: "HUBDESK_ADDR", Default: "127.0.0.1:8080", Help: "address to listen on (flag --addr)"},
+	{Env: "HUBDESK_DATA_DIR", Default: ".", Help: "directory for the SQLite file and the generated secret key (flag --data)"},
+	{Env: "HUBDESK_DATABASE_URL", Help: "postgres://… to use PostgreSQL; empty for embedded SQLite", Secret: true},
+	{Env: "HUBDESK_SECRET_KEY", Help: "32-byte key (hex or base64) sealing secrets at rest; \"2:NEW,1:OLD\" to rotate; generated into the data directory when unset", Secret: true},
+	{Env: "HUBDESK_BASE_URL", Help: "public URL of this server, used in links and webhooks (default http://ADDR)"},
+	{Env: "HUBDESK_LOG_LEVEL", Default: "info", Help: "debug, info, warn or error"},
+	{Env: "HUBDESK_LOG_FORMAT", Help: "json or text (default json for serve, text for demo)"},
+}
+
+// Load reads the environment.
+func Load() (*Config, error) {
+	c := &Config{}
+	var err error
+	get := func(name string) string {
+		if err != nil {
+			return ""
+		}
+		var v string
+		v, err = lookup(name)
+		return v
+	}
+	c.Addr = orDefault(get("HUBDESK_ADDR"), "127.0.0.1:8080")
+	c.DataDir = orDefault(get("HUBDESK_DATA_DIR"), ".")
+	c.DatabaseURL = get("HUBDESK_DATABASE_URL")
+	c.SecretKey = get("HUBDESK_SECRET_KEY")
+	c.BaseURL = get("HUBDESK_BASE_URL")
+	c.LogFormat = get("HUBDESK_LOG_FORMAT")
+	level := orDefault(get("HUBDESK_LOG_LEVEL"), "info")
+	if err != nil {
+		return nil, err
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("HUBDESK_LOG_LEVEL: %q is not debug, info, warn or error", level)
+	}
+	return c, nil
+}
+
+// lookup reads NAME, or the file named by NAME_FILE.
+func lookup(name string) (string, error) {
+	if v := os.Getenv(name); v != "" {
+		return strings.TrimSpace(v), nil
+	}
+	path := os.Getenv(name + "_FILE")
+	if path == "" {
+		return "", nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("%s_FILE: %w", name, err)
+	}
+	return strings.TrimSpace(string(data)), nil
+}
+
+// Validate checks the combination of settings, after flags are applied.
+func (c *Config) Validate() error {
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return fmt.Errorf("address %q: want host:port", c.Addr)
+	}
+	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		return fmt.Errorf("HUBDESK_DATABASE_URL must start with postgres:// (leave it empty for the embedded SQLite database)")
+	}
+	if c.DatabaseURL != "" {
+		if _, err := url.Parse(c.DatabaseURL); err != nil {
+			return fmt.Errorf("HUBDESK_DATABASE_URL is not a valid URL")
+		}
+	}
+	if c.BaseURL == "" {
+		c.BaseURL = "http://" + c.Addr
+	}
+	u, err := url.Parse(c.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("HUBDESK_BASE_URL %q: want http(s)://host[:port]", c.BaseURL)
+	}
+	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+	if c.LogFormat != "" && c.LogFormat != "json" && c.LogFormat != "text" {
+		return fmt.Errorf("HUBDESK_LOG_FORMAT: %q is not json or text", c.LogFormat)
+	}
+	return nil
+}
+
+// SecureCookies is true when the public URL is HTTPS.
+func (c *Config) SecureCookies() bool { return strings.HasPrefix(c.BaseURL, "https://") }
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}

@@ -1,0 +1,193 @@
+// Package desk serves the signed-in staff pages: login, the customers and
+// orders browser, and the shell (layout and navigation) that the helpdesk
+// and settings pages hang on.
+package desk
+
+import (
+	"embed"
+	"errors"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/hubdesk/hubdesk/internal/auth"
+	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/shop"
+	"github.com/hubdesk/hubdesk/internal/user"
+	"github.com/hubdesk/hubdesk/internal/web"
+)
+
+//go:embed templates
+var templateFiles embed.FS
+
+// Desk holds the dependencies of the staff pages.
+type Desk struct {
+	Users    *user.Store
+	Shops    *shop.Store
+	Commerce *commerce.Store
+	Auth     *auth.Authenticator
+	Limiter  *auth.LoginLimiter
+	Logger   *slog.Logger
+	render   *web.Renderer
+}
+
+// New parses the templates; it fails at start-up rather than on a request.
+func New(d Desk) (*Desk, error) {
+	sub, err := fs.Sub(templateFiles, "templates")
+	if err != nil {
+		return nil, err
+	}
+	r, err := web.NewRenderer(sub, TemplateFuncs(web.DefaultAssets), d.Logger, "layout.html", "order_table.html")
+	if err != nil {
+		return nil, err
+	}
+	d.render = r
+	if d.Limiter == nil {
+		d.Limiter = auth.NewLoginLimiter(10, 15*time.Minute)
+	}
+	return &d, nil
+}
+
+// TemplateFuncs are the helpers staff templates use.
+func TemplateFuncs(assets *web.Assets) template.FuncMap {
+	return template.FuncMap{
+		"asset":       assets.URL,
+		"money":       formatMoney,
+		"date":        func(t time.Time) string { return t.Local().Format("Jan 2, 2006") },
+		"datetime":    func(t time.Time) string { return t.Local().Format("Jan 2, 2006 15:04") },
+		"statusLabel": StatusLabel,
+	}
+}
+
+// StatusLabel names a shopper-facing order status for staff.
+func StatusLabel(s commerce.Status) string {
+	switch s {
+	case commerce.StatusCancelled:
+		return "Cancelled"
+	case commerce.StatusProcessing:
+		return "Processing"
+	case commerce.StatusPartiallyShipped:
+		return "Partially shipped"
+	case commerce.StatusInTransit:
+		return "In transit"
+	case commerce.StatusOutForDelivery:
+		return "Out for delivery"
+	case commerce.StatusDelivered:
+		return "Delivered"
+	case commerce.StatusReturnInProgress:
+		return "Return in progress"
+	case commerce.StatusReturned:
+		return "Returned"
+	}
+	return string(s)
+}
+
+var currencySymbols = map[string]string{"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CAD": "CA$", "AUD": "A$"}
+
+// formatMoney renders an amount for staff (English conventions; the
+// shopper hub formats per locale).
+func formatMoney(minor int64, currency string) string {
+	amount := commerce.FormatAmount(minor, currency)
+	if sym, ok := currencySymbols[currency]; ok {
+		if strings.HasPrefix(amount, "-") {
+			return "-" + sym + amount[1:]
+		}
+		return sym + amount
+	}
+	return amount + " " + currency
+}
+
+// navItem is one entry of the side navigation.
+type navItem struct {
+	Path, Label string
+	Current     bool
+}
+
+// navigation lists the sections a role may open. Later sections (tickets,
+// settings) add themselves here with the role that may see them.
+var navigation = []struct {
+	Path, Label string
+	MinRole     user.Role
+}{
+	{"/customers", "Customers", user.RoleAgent},
+	{"/orders", "Orders", user.RoleAgent},
+}
+
+// view is what every desk page template receives.
+type view struct {
+	Title string
+	User  *user.User
+	Shop  *shop.Shop
+	Nav   []navItem
+	Data  any
+}
+
+func (d *Desk) page(w http.ResponseWriter, r *http.Request, status int, name, title string, data any) {
+	v := view{Title: title, Data: data}
+	if u := auth.UserFrom(r.Context()); u != nil {
+		v.User = u
+		if sh, err := d.Shops.Get(r.Context(), u.ShopID); err == nil {
+			v.Shop = sh
+		} else {
+			v.Shop = &shop.Shop{}
+		}
+		for _, n := range navigation {
+			if u.Role.AtLeast(n.MinRole) {
+				v.Nav = append(v.Nav, navItem{Path: n.Path, Label: n.Label, Current: strings.HasPrefix(r.URL.Path, n.Path)})
+			}
+		}
+	}
+	d.render.Render(w, status, name, v)
+}
+
+// Error renders a readable error page.
+func (d *Desk) Error(w http.ResponseWriter, r *http.Request, status int, message string) {
+	d.page(w, r, status, "error", http.StatusText(status), struct{ Message string }{message})
+}
+
+// NotFound is the desk's 404 page; another shop's records look the same.
+func (d *Desk) NotFound(w http.ResponseWriter, r *http.Request) {
+	d.Error(w, r, http.StatusNotFound, "This page does not exist, or you do not have access to it.")
+}
+
+func (d *Desk) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	d.Logger.Error("desk page failed", "path", r.URL.Path, "err", err)
+	d.Error(w, r, http.StatusInternalServerError, "Something went wrong on our side. Please try again.")
+}
+
+// RequireUser sends visitors without a session to the login page, then back.
+func (d *Desk) RequireUser(next http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if auth.UserFrom(r.Context()) == nil {
+			http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			return
+		}
+		next(w, r)
+	})
+}
+
+// RequireRole is RequireUser plus a minimum role; others get a 403 page.
+func (d *Desk) RequireRole(min user.Role, next http.HandlerFunc) http.Handler {
+	return d.RequireUser(func(w http.ResponseWriter, r *http.Request) {
+		if !auth.UserFrom(r.Context()).Role.AtLeast(min) {
+			d.Error(w, r, http.StatusForbidden, "Your role does not allow this page. Ask an owner or admin.")
+			return
+		}
+		next(w, r)
+	})
+}
+
+// Home sends signed-in staff to their start page.
+func (d *Desk) Home(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/" {
+		d.NotFound(w, r)
+		return
+	}
+	http.Redirect(w, r, navigation[0].Path, http.StatusSeeOther)
+}
+
+func isNotFound(err error) bool { return errors.Is(err, commerce.ErrNotFound) }

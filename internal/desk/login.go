@@ -1,0 +1,94 @@
+package desk
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/hubdesk/hubdesk/internal/auth"
+	"github.com/hubdesk/hubdesk/internal/user"
+)
+
+type loginForm struct {
+	Email, Next, Error string
+}
+
+// LoginPage shows the sign-in form.
+func (d *Desk) LoginPage(w http.ResponseWriter, r *http.Request) {
+	next := safeNext(r.URL.Query().Get("next"))
+	if auth.UserFrom(r.Context()) != nil {
+		http.Redirect(w, r, next, http.StatusSeeOther)
+		return
+	}
+	d.page(w, r, http.StatusOK, "login", "Sign in", loginForm{Next: next})
+}
+
+// Login checks the credentials and starts a session.
+func (d *Desk) Login(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		d.Error(w, r, http.StatusBadRequest, "The form could not be read.")
+		return
+	}
+	form := loginForm{Email: strings.TrimSpace(r.PostForm.Get("email")), Next: safeNext(r.PostForm.Get("next"))}
+	emailKey, ipKey := "email:"+strings.ToLower(form.Email), "ip:"+clientIP(r)
+	if ok, wait := d.Limiter.Allowed(emailKey, ipKey); !ok {
+		form.Error = fmt.Sprintf("Too many failed sign-ins. Try again in %d minutes.", int(wait.Minutes())+1)
+		d.page(w, r, http.StatusTooManyRequests, "login", "Sign in", form)
+		return
+	}
+	u, err := d.Users.Authenticate(r.Context(), form.Email, r.PostForm.Get("password"))
+	if errors.Is(err, user.ErrInvalidCredentials) {
+		d.Limiter.Fail(emailKey, ipKey)
+		d.Logger.Info("login failed", "ip", clientIP(r))
+		form.Error = "The email or password is incorrect."
+		d.page(w, r, http.StatusUnauthorized, "login", "Sign in", form)
+		return
+	}
+	if err != nil {
+		d.serverError(w, r, err)
+		return
+	}
+	d.Limiter.Succeed(emailKey)
+	token, err := d.Users.CreateSession(r.Context(), u)
+	if err != nil {
+		d.serverError(w, r, err)
+		return
+	}
+	d.Auth.SetSessionCookie(w, token)
+	d.Logger.Info("login", "user_id", u.ID, "shop_id", u.ShopID)
+	http.Redirect(w, r, form.Next, http.StatusSeeOther)
+}
+
+// Logout ends the session.
+func (d *Desk) Logout(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(auth.SessionCookie); err == nil {
+		if err := d.Users.DeleteSession(r.Context(), c.Value); err != nil {
+			d.Logger.Warn("logout: delete session", "err", err)
+		}
+	}
+	d.Auth.ClearSessionCookie(w)
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+// safeNext keeps post-login redirects on this site: only absolute paths,
+// never "//host" or "/\host", which browsers treat as another origin.
+func safeNext(next string) string {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, `/\`) ||
+		strings.ContainsAny(next, "\r\n\t") {
+		return "/"
+	}
+	return next
+}
+
+// clientIP is the peer address; hubdesk does not trust X-Forwarded-For
+// unless a proxy layer in front rewrites RemoteAddr.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

@@ -1,0 +1,44 @@
+package server
+
+import (
+	"net/http"
+)
+
+// routes is the whole route list, read top to bottom: operations, static
+// files, the staff desk, then the REST API. Each line names the handler
+// that serves it and the access rule wrapped around it.
+func (s *Server) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	d, a := s.desk, s.api
+
+	// Operations.
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /metrics", s.metrics.Handler())
+	mux.Handle("GET /static/", s.Assets())
+
+	// Staff desk (session cookie).
+	mux.HandleFunc("GET /login", d.LoginPage)
+	mux.HandleFunc("POST /login", d.Login)
+	mux.HandleFunc("POST /logout", d.Logout)
+	mux.Handle("GET /{$}", d.RequireUser(d.Home))
+	mux.Handle("GET /customers", d.RequireUser(d.Customers))
+	mux.Handle("GET /customers/{id}", d.RequireUser(d.Customer))
+	mux.Handle("GET /orders", d.RequireUser(d.Orders))
+	mux.Handle("GET /orders/{id}", d.RequireUser(d.Order))
+
+	// REST API v1 (bearer token).
+	mux.HandleFunc("GET /api/v1/openapi.json", a.OpenAPI)
+	mux.Handle("GET /api/v1/customers", s.apiUser(a.ListCustomers))
+	mux.Handle("PUT /api/v1/customers", s.apiUser(a.UpsertCustomer))
+	mux.Handle("GET /api/v1/customers/{id}", s.apiUser(a.GetCustomer))
+	mux.Handle("GET /api/v1/customers/{id}/orders", s.apiUser(a.ListCustomerOrders))
+	mux.Handle("GET /api/v1/orders", s.apiUser(a.ListOrders))
+	mux.Handle("PUT /api/v1/orders", s.apiUser(a.UpsertOrder))
+	mux.Handle("GET /api/v1/orders/{id}", s.apiUser(a.GetOrder))
+	mux.HandleFunc("/api/", apiNotFound)
+
+	// Anything else.
+	mux.HandleFunc("/", d.NotFound)
+	return mux
+}

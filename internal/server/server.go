@@ -1,0 +1,112 @@
+// Package server assembles hubdesk: it builds the stores and the handlers
+// of every surface, lists the routes (routes.go) and wraps them in the
+// middleware that all requests share.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/hubdesk/hubdesk/internal/api"
+	"github.com/hubdesk/hubdesk/internal/auth"
+	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/database"
+	"github.com/hubdesk/hubdesk/internal/desk"
+	"github.com/hubdesk/hubdesk/internal/metrics"
+	"github.com/hubdesk/hubdesk/internal/secret"
+	"github.com/hubdesk/hubdesk/internal/shop"
+	"github.com/hubdesk/hubdesk/internal/user"
+	"github.com/hubdesk/hubdesk/internal/web"
+)
+
+// Options are what the server needs from the command that starts it.
+type Options struct {
+	DB            *database.DB
+	Box           *secret.Box
+	Logger        *slog.Logger
+	BaseURL       string
+	SecureCookies bool
+}
+
+// Server is one running hubdesk.
+type Server struct {
+	opts    Options
+	logger  *slog.Logger
+	metrics *metrics.Metrics
+
+	Shops    *shop.Store
+	Users    *user.Store
+	Commerce *commerce.Store
+
+	auth *auth.Authenticator
+	desk *desk.Desk
+	api  *api.API
+
+	handler http.Handler
+}
+
+// New builds the server and its routes.
+func New(opts Options) (*Server, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{
+		opts:     opts,
+		logger:   opts.Logger,
+		metrics:  metrics.New(),
+		Shops:    shop.NewStore(opts.DB, opts.Box),
+		Users:    user.NewStore(opts.DB),
+		Commerce: commerce.NewStore(opts.DB),
+	}
+	s.auth = &auth.Authenticator{Users: s.Users, SecureCookies: opts.SecureCookies}
+	var err error
+	s.desk, err = desk.New(desk.Desk{Users: s.Users, Shops: s.Shops, Commerce: s.Commerce, Auth: s.auth, Logger: opts.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("desk: %w", err)
+	}
+	s.api = api.New(api.Options{Commerce: s.Commerce, Logger: opts.Logger})
+	s.handler = s.middleware(s.routes())
+	return s, nil
+}
+
+// Handler is the whole HTTP surface.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Assets are the static files, for page-weight checks.
+func (s *Server) Assets() *web.Assets { return web.DefaultAssets }
+
+// Serve answers requests on ln until ctx is cancelled, then lets in-flight
+// requests finish (up to 30 s) before returning.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.logger.Info("shutting down: finishing in-flight requests")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,235 @@
+package server_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/hubdesk/hubdesk/internal/database"
+	"github.com/hubdesk/hubdesk/internal/database/dbtest"
+	"github.com/hubdesk/hubdesk/internal/testapp"
+)
+
+// A user of shop A gets 404 for every shop-B resource, on every route that
+// takes an id, in the desk and in the API.
+func TestShopIsolationOnEveryRoute(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		app := testapp.New(t, db)
+		a, b := app.NewTenant("shopa"), app.NewTenant("shopb")
+		app.Order(a, "1001", "alice@example.com")
+		orderB := app.Order(b, "2001", "bob@example.com")
+
+		browser := app.LoginAs(a.Owner)
+		token := app.Token(a.Owner)
+		desk := []string{
+			fmt.Sprintf("/customers/%d", orderB.CustomerID),
+			fmt.Sprintf("/orders/%d", orderB.ID),
+		}
+		for _, path := range desk {
+			if status, body, _ := app.Do(browser, "GET", path, "", ""); status != http.StatusNotFound || strings.Contains(body, "bob@example.com") {
+				t.Errorf("desk GET %s as shop A: status %d", path, status)
+			}
+		}
+		api := []string{
+			fmt.Sprintf("/api/v1/customers/%d", orderB.CustomerID),
+			fmt.Sprintf("/api/v1/customers/%d/orders", orderB.CustomerID),
+			fmt.Sprintf("/api/v1/orders/%d", orderB.ID),
+		}
+		for _, path := range api {
+			if status, body, _ := app.Do(nil, "GET", path, token, ""); status != http.StatusNotFound || strings.Contains(body, "bob@example.com") {
+				t.Errorf("API GET %s as shop A: status %d body %s", path, status, body)
+			}
+		}
+		// Lists and searches never show shop B's records.
+		for _, path := range []string{"/customers?q=bob", "/orders?q=2001", "/orders"} {
+			if _, body, _ := app.Do(browser, "GET", path, "", ""); strings.Contains(body, "bob@example.com") || strings.Contains(body, "#2001") {
+				t.Errorf("desk %s as shop A shows shop B's data", path)
+			}
+		}
+		for _, path := range []string{"/api/v1/customers?q=bob", "/api/v1/orders?q=2001"} {
+			if _, body, _ := app.Do(nil, "GET", path, token, ""); strings.Contains(body, "bob@example.com") {
+				t.Errorf("API %s as shop A shows shop B's data", path)
+			}
+		}
+		// Shop B's own user does see it.
+		if status, _, _ := app.Do(nil, "GET", fmt.Sprintf("/api/v1/orders/%d", orderB.ID), app.Token(b.Agent), ""); status != http.StatusOK {
+			t.Errorf("shop B reading its own order: %d", status)
+		}
+	})
+}
+
+func TestDeskNeedsASession(t *testing.T) {
+	app := testapp.New(t, dbtest.Open(t, database.SQLite))
+	for _, path := range []string{"/", "/customers", "/orders", "/customers/1", "/orders/1"} {
+		status, _, h := app.Do(nil, "GET", path, "", "")
+		if status != http.StatusSeeOther || !strings.HasPrefix(h.Get("Location"), "/login?next=") {
+			t.Errorf("GET %s without session: %d %s", path, status, h.Get("Location"))
+		}
+	}
+}
+
+func TestLoginLogoutAndSessionCookie(t *testing.T) {
+	app := testapp.New(t, dbtest.Open(t, database.SQLite))
+	tn := app.NewTenant("shopa")
+	c := app.Browser()
+	resp, err := c.PostForm(app.URL+"/login", url.Values{"email": {tn.Agent.Email}, "password": {testapp.Password}, "next": {"/orders"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/orders" {
+		t.Fatalf("login: %d → %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	cookie := resp.Header.Get("Set-Cookie")
+	for _, want := range []string{"hubdesk_session=", "HttpOnly", "SameSite=Lax", "Path=/"} {
+		if !strings.Contains(cookie, want) {
+			t.Errorf("session cookie %q lacks %s", cookie, want)
+		}
+	}
+	if status, _, _ := app.Do(c, "GET", "/orders", "", ""); status != http.StatusOK {
+		t.Fatalf("orders after login: %d", status)
+	}
+	if status, _, _ := app.Do(c, "POST", "/logout", "", ""); status != http.StatusSeeOther {
+		t.Fatalf("logout: %d", status)
+	}
+	if status, _, _ := app.Do(c, "GET", "/orders", "", ""); status != http.StatusSeeOther {
+		t.Fatalf("orders after logout: %d, want redirect to login", status)
+	}
+}
+
+func TestLoginRefusesBadCredentialsAndLimitsGuessing(t *testing.T) {
+	app := testapp.New(t, dbtest.Open(t, database.SQLite))
+	tn := app.NewTenant("shopa")
+	for _, form := range []url.Values{
+		{"email": {tn.Agent.Email}, "password": {"wrong"}},
+		{"email": {"nobody@example.com"}, "password": {"whatever"}},
+		{"email": {""}, "password": {""}},
+	} {
+		resp, err := app.Browser().PostForm(app.URL+"/login", form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("login %v: %d, want 401", form.Get("email"), resp.StatusCode)
+		}
+	}
+	// The limit: ten failures in a row for one email, then even the right
+	// password waits.
+	var last int
+	for range 10 {
+		resp, _ := app.Browser().PostForm(app.URL+"/login", url.Values{"email": {tn.Owner.Email}, "password": {"guess"}})
+		resp.Body.Close()
+		last = resp.StatusCode
+	}
+	resp, _ := app.Browser().PostForm(app.URL+"/login", url.Values{"email": {tn.Owner.Email}, "password": {testapp.Password}})
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("after 10 failures (last %d) a login answered %d, want 429", last, resp.StatusCode)
+	}
+}
+
+func TestLoginNeverRedirectsOffSite(t *testing.T) {
+	app := testapp.New(t, dbtest.Open(t, database.SQLite))
+	tn := app.NewTenant("shopa")
+	for _, next := range []string{"//evil.example/x", "https://evil.example/", `/\evil.example`, "javascript:alert(1)"} {
+		resp, err := app.Browser().PostForm(app.URL+"/login", url.Values{"email": {tn.Agent.Email}, "password": {testapp.Password}, "next": {next}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if loc := resp.Header.Get("Location"); loc != "/" {
+			t.Errorf("next=%q redirected to %q", next, loc)
+		}
+	}
+}
+
+func TestCrossOriginPostsAreRefused(t *testing.T) {
+	app := testapp.New(t, dbtest.Open(t, database.SQLite))
+	tn := app.NewTenant("shopa")
+	c := app.LoginAs(tn.Agent)
+	req, _ := http.NewRequest("POST", app.URL+"/logout", nil)
+	req.Header.Set("Origin", "https://evil.example")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("cross-site POST answered %d, want 403", resp.StatusCode)
+	}
+	if status, _, _ := app.Do(c, "GET", "/orders", "", ""); status != http.StatusOK {
+		t.Fatal("the cross-site logout must not have ended the session")
+	}
+}
+
+func TestAPIAuthentication(t *testing.T) {
+	app := testapp.New(t, dbtest.Open(t, database.SQLite))
+	tn := app.NewTenant("shopa")
+	for _, token := range []string{"", "hd_not-a-real-token", "something-else"} {
+		status, body, h := app.Do(nil, "GET", "/api/v1/customers", token, "")
+		if status != http.StatusUnauthorized || !strings.Contains(body, `"code":"unauthorized"`) || h.Get("WWW-Authenticate") == "" {
+			t.Errorf("token %q: %d %s", token, status, body)
+		}
+	}
+	// A session cookie is not an API credential.
+	if status, _, _ := app.Do(app.LoginAs(tn.Owner), "GET", "/api/v1/customers", "", ""); status != http.StatusUnauthorized {
+		t.Errorf("API with a session cookie only: %d", status)
+	}
+	if status, body, _ := app.Do(nil, "GET", "/api/v1/nope", app.Token(tn.Agent), ""); status != http.StatusNotFound || !strings.Contains(body, "not_found") {
+		t.Errorf("unknown API route: %d %s", status, body)
+	}
+}
+
+func TestOperationsEndpoints(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		app := testapp.New(t, db)
+		if status, body, _ := app.Do(nil, "GET", "/healthz", "", ""); status != 200 || body != "ok\n" {
+			t.Errorf("healthz: %d %q", status, body)
+		}
+		if status, body, _ := app.Do(nil, "GET", "/readyz", "", ""); status != 200 || !strings.Contains(body, "ready") {
+			t.Errorf("readyz: %d %q", status, body)
+		}
+		app.Do(nil, "GET", "/customers", "", "")
+		status, body, _ := app.Do(nil, "GET", "/metrics", "", "")
+		if status != 200 || !strings.Contains(body, `hubdesk_http_requests_total{code="303",route="GET /customers"}`) {
+			t.Errorf("metrics lack the request counter by route:\n%.2000s", body)
+		}
+		// Static assets are immutable and compressed.
+		req, _ := http.NewRequest("GET", app.URL+app.Server.Assets().URL("desk.css"), nil)
+		req.Header.Set("Accept-Encoding", "gzip")
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Encoding") != "gzip" || !strings.Contains(resp.Header.Get("Cache-Control"), "immutable") {
+			t.Errorf("static asset: %d %v", resp.StatusCode, resp.Header)
+		}
+	})
+}
+
+func TestReadyzFailsWhenTheDatabaseIsGone(t *testing.T) {
+	db := dbtest.Open(t, database.SQLite)
+	app := testapp.New(t, db)
+	db.Close()
+	if status, body, _ := app.Do(nil, "GET", "/readyz", "", ""); status != http.StatusServiceUnavailable {
+		t.Fatalf("readyz with a closed database: %d %s", status, body)
+	}
+	if status, _, _ := app.Do(nil, "GET", "/healthz", "", ""); status != http.StatusOK {
+		t.Fatal("healthz is about the process, not the database")
+	}
+}
+
+func TestSecurityHeaders(t *testing.T) {
+	app := testapp.New(t, dbtest.Open(t, database.SQLite))
+	_, _, h := app.Do(nil, "GET", "/login", "", "")
+	for _, name := range []string{"Content-Security-Policy", "X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy"} {
+		if h.Get(name) == "" {
+			t.Errorf("missing %s", name)
+		}
+	}
+}

@@ -1,0 +1,158 @@
+// Package testapp builds a complete hubdesk server over a fresh database
+// for tests that go through HTTP the way browsers and API clients do.
+package testapp
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/database"
+	"github.com/hubdesk/hubdesk/internal/secret"
+	"github.com/hubdesk/hubdesk/internal/server"
+	"github.com/hubdesk/hubdesk/internal/shop"
+	"github.com/hubdesk/hubdesk/internal/user"
+)
+
+// Password is the password of every user a test creates.
+const Password = "correct horse battery"
+
+// App is a running server on loopback.
+type App struct {
+	T      testing.TB
+	DB     *database.DB
+	Box    *secret.Box
+	Server *server.Server
+	URL    string
+}
+
+// TestKey is a fixed secret key for tests.
+var TestKey = []byte("0123456789abcdef0123456789abcdef")
+
+// New starts a server over db.
+func New(t testing.TB, db *database.DB) *App {
+	t.Helper()
+	box, err := secret.NewBox(1, map[int][]byte{1: TestKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewUnstartedServer(nil)
+	srv, err := server.New(server.Options{DB: db, Box: box, BaseURL: "http://" + ts.Listener.Addr().String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.Config.Handler = srv.Handler()
+	ts.Start()
+	t.Cleanup(ts.Close)
+	return &App{T: t, DB: db, Box: box, Server: srv, URL: ts.URL}
+}
+
+// Tenant is a shop with one user of each role.
+type Tenant struct {
+	Shop                         *shop.Shop
+	Owner, Admin, Manager, Agent *user.User
+}
+
+// NewTenant creates a shop (domain NAME.myshopify.com) with its users.
+func (a *App) NewTenant(name string) *Tenant {
+	a.T.Helper()
+	ctx := context.Background()
+	sh, err := a.Server.Shops.Create(ctx, shop.NewShop{Name: name, Domain: name + ".myshopify.com", ClientSecret: name + "-client-secret"})
+	if err != nil {
+		a.T.Fatal(err)
+	}
+	tn := &Tenant{Shop: sh}
+	for _, r := range []struct {
+		role user.Role
+		dst  **user.User
+	}{{user.RoleOwner, &tn.Owner}, {user.RoleAdmin, &tn.Admin}, {user.RoleManager, &tn.Manager}, {user.RoleAgent, &tn.Agent}} {
+		u, err := a.Server.Users.Create(ctx, user.NewUser{ShopID: sh.ID, Email: string(r.role) + "@" + name + ".test", Role: r.role, Password: Password})
+		if err != nil {
+			a.T.Fatal(err)
+		}
+		*r.dst = u
+	}
+	return tn
+}
+
+// Order upserts an order with a customer into the tenant's shop.
+func (a *App) Order(tn *Tenant, externalID, email string) *commerce.Order {
+	a.T.Helper()
+	now := time.Now().UTC().Truncate(time.Second)
+	o, _, err := a.Server.Commerce.UpsertOrder(context.Background(), tn.Shop.ID, commerce.Order{
+		ExternalID: externalID, Name: "#" + externalID, Currency: "USD", TotalMinor: 1999, CreatedAt: now, UpdatedAt: now,
+		LineItems: []commerce.LineItem{{Title: "Thing", Quantity: 1, CurrentQuantity: 1, PriceMinor: 1999, VariantID: "1", VariantAvailable: true}},
+	}, &commerce.Customer{ExternalID: "c-" + externalID, Email: email, FirstName: "Test", LastName: externalID})
+	if err != nil {
+		a.T.Fatal(err)
+	}
+	return o
+}
+
+// Browser is an HTTP client with a cookie jar that does not follow
+// redirects, so tests can assert them.
+func (a *App) Browser() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// LoginAs returns a browser client signed in as u.
+func (a *App) LoginAs(u *user.User) *http.Client {
+	a.T.Helper()
+	c := a.Browser()
+	resp, err := c.PostForm(a.URL+"/login", url.Values{"email": {u.Email}, "password": {Password}})
+	if err != nil {
+		a.T.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		a.T.Fatalf("login as %s: status %d", u.Email, resp.StatusCode)
+	}
+	return c
+}
+
+// Token issues an API token for u.
+func (a *App) Token(u *user.User) string {
+	a.T.Helper()
+	tok, err := a.Server.Users.CreateAPIToken(context.Background(), u, "test")
+	if err != nil {
+		a.T.Fatal(err)
+	}
+	return tok
+}
+
+// Do sends a request and returns status and body. token may be empty.
+func (a *App) Do(c *http.Client, method, path, token, body string) (int, string, http.Header) {
+	a.T.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, a.URL+path, rd)
+	if err != nil {
+		a.T.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c == nil {
+		c = a.Browser()
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		a.T.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp.Header
+}

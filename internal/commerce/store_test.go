@@ -30,7 +30,7 @@ func sampleOrder(ext string, updated time.Time) commerce.Order {
 		ExternalID: ext, Name: "#" + ext, Currency: "USD", TotalMinor: 4200, FulfillmentStatus: "fulfilled",
 		CreatedAt: t0, UpdatedAt: updated,
 		ShippingAddress: commerce.Address{Name: "Ada Lovelace", City: "London", Zip: "N1 9GU", CountryCode: "GB"},
-		LineItems: []commerce.LineItem{{Title: "Wool socks", VariantID: "4001", VariantAvailable: true, Quantity: 2, CurrentQuantity: 2, PriceMinor: 2100}},
+		LineItems:       []commerce.LineItem{{Title: "Wool socks", VariantID: "4001", VariantAvailable: true, Quantity: 2, CurrentQuantity: 2, PriceMinor: 2100}},
 		Fulfillments: []commerce.Fulfillment{{ExternalID: "f1", Carrier: "UPS", TrackingNumber: "1Z999", ShipmentStatus: "delivered",
 			DeliveredAt: &delivered, CreatedAt: t0, UpdatedAt: updated}},
 	}

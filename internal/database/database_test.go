@@ -70,4 +70,3 @@ func TestOpenRejectsUnknownURL(t *testing.T) {
 		t.Fatalf("error leaks the password: %s", got)
 	}
 }
-

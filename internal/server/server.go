@@ -94,6 +94,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	go s.housekeeping(ctx)
 	select {
 	case err := <-errc:
 		return err
@@ -109,4 +110,22 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	return nil
+}
+
+// housekeeping removes expired sessions every hour until ctx ends.
+func (s *Server) housekeeping(ctx context.Context) {
+	tick := time.NewTicker(time.Hour)
+	defer tick.Stop()
+	for {
+		if n, err := s.Users.DeleteExpiredSessions(ctx); err != nil && ctx.Err() == nil {
+			s.logger.Warn("delete expired sessions", "err", err)
+		} else if n > 0 {
+			s.logger.Info("deleted expired sessions", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }

@@ -225,20 +225,21 @@ type Return struct {
 
 // Tracking returns the return shipment's tracking number, or "" while Loop
 // still says "N/A" (no label yet).
-func (r Return) Tracking() string {
-	t := strings.TrimSpace(string(r.TrackingNumber))
-	if strings.EqualFold(t, "N/A") {
-		return ""
-	}
-	return t
-}
+func (r Return) Tracking() string { return notNA(string(r.TrackingNumber)) }
+
+// CarrierName returns the return carrier, or "" while Loop says "N/A".
+func (r Return) CarrierName() string { return notNA(r.Carrier) }
 
 // Label returns the label status, or "" when Loop has none ("N/A").
-func (r Return) Label() string {
-	if strings.EqualFold(r.LabelStatus, "N/A") {
+func (r Return) Label() string { return notNA(r.LabelStatus) }
+
+// notNA maps Loop's "N/A" placeholder (no label yet) to "".
+func notNA(s string) string {
+	s = strings.TrimSpace(s)
+	if strings.EqualFold(s, "N/A") {
 		return ""
 	}
-	return r.LabelStatus
+	return s
 }
 
 // LineItem is one item being returned.

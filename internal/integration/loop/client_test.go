@@ -596,7 +596,7 @@ func TestAPIKeyNeverLeaks(t *testing.T) {
 	collect := func(_ any, err error) { errs = append(errs, err) }
 	collect(e.client.ReturnDetails(ctx(t), "#1003"))
 	collect(e.client.CreateDeepLink(ctx(t), loop.DeepLinkRequest{OrderName: "#1001", Lookup: "10115"})) // missing scope
-	collect(e.client.ReturnDetails(ctx(t), "#1003"))                                                     // 429
+	collect(e.client.ReturnDetails(ctx(t), "#1003"))                                                    // 429
 	collect(e.client.ReturnDetails(ctx(t), "#1001"))
 	e.sb.SetFaults(sandbox.Faults{Outage: true})
 	collect(e.client.WithKey(secret).ReturnDetails(ctx(t), "#1003"))

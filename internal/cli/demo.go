@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hubdesk/hubdesk/internal/demo"
+	"github.com/hubdesk/hubdesk/internal/integration/loop/sandbox"
 	"github.com/hubdesk/hubdesk/internal/user"
 )
 
@@ -49,6 +50,19 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		return usageError{err.Error()}
 	}
 	logger := newLogger(e.stderr, e.cfg, "text")
+	// The Loop sandbox runs in-process on its own loopback port, so its
+	// deep links and portal pages are real URLs a browser can open.
+	loopLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("listen for the Loop sandbox: %w", err)
+	}
+	loopSandbox := sandbox.New(sandbox.Options{NoSeed: true, ShopName: demo.ShopName, Logger: logger.With("component", "loop-sandbox")})
+	defer loopSandbox.Close()
+	loopSandbox.SetBaseURL("http://" + loopLn.Addr().String())
+	go loopSandbox.Serve(ctx, loopLn)
+	e.cfg.LoopBaseURL = loopSandbox.BaseURL() + "/api/v1"
+
 	db, box, err := openStore(ctx, e.cfg, logger)
 	if err != nil {
 		ln.Close()
@@ -65,6 +79,10 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		ln.Close()
 		return err
 	}
+	if err := demo.ConnectLoop(ctx, loopSandbox, demo.LoopStores{Settings: srv.Settings, Records: srv.Returns}, seeded, time.Now()); err != nil {
+		ln.Close()
+		return err
+	}
 	owner, err := srv.Users.GetByEmail(ctx, demo.OwnerEmail)
 	if err != nil {
 		ln.Close()
@@ -75,11 +93,11 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		ln.Close()
 		return err
 	}
-	printDemoBanner(e, seeded, token, time.Since(started))
+	printDemoBanner(e, seeded, token, loopSandbox.BaseURL(), time.Since(started))
 	return srv.Serve(ctx, ln)
 }
 
-func printDemoBanner(e *env, seeded *demo.Result, token string, startup time.Duration) {
+func printDemoBanner(e *env, seeded *demo.Result, token, loopURL string, startup time.Duration) {
 	base := e.cfg.BaseURL
 	w := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(w, "\nhubdesk demo is running (%s, started in %d ms)\n\n", seeded.Shop.Name, startup.Milliseconds())
@@ -92,6 +110,7 @@ func printDemoBanner(e *env, seeded *demo.Result, token string, startup time.Dur
 	}
 	fmt.Fprintf(w, "  API\tcurl -H 'Authorization: Bearer %s' %s/api/v1/customers\n", token, base)
 	fmt.Fprintf(w, "  OpenAPI\t%s/api/v1/openapi.json\n", base)
+	fmt.Fprintf(w, "  Loop sandbox\t%s/api/v1\t(key %s; portal %s/portal/)\n", loopURL, sandbox.KeyFull, loopURL)
 	fmt.Fprintf(w, "  Shopify client secret\t%s\t(demo only)\n", "hubdesk-demo-secret")
 	fmt.Fprintf(w, "  Data\t%s\n", e.cfg.DataDir)
 	fmt.Fprintf(w, "\nPress Ctrl+C to stop.\n\n")

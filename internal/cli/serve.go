@@ -40,7 +40,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 }
 
 func newServer(db *database.DB, box *secret.Box, logger *slog.Logger, cfg *config.Config) (*server.Server, error) {
-	return server.New(server.Options{DB: db, Box: box, Logger: logger, BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies()})
+	return server.New(server.Options{DB: db, Box: box, Logger: logger, BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies(),
+		LoopBaseURL: cfg.LoopBaseURL})
 }
 
 func runMigrate(ctx context.Context, e *env, args []string) error {

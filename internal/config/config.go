@@ -22,6 +22,7 @@ type Config struct {
 	BaseURL     string
 	LogLevel    slog.Level
 	LogFormat   string // "json" or "text"
+	LoopBaseURL string
 }
 
 // Option documents one environment variable.
@@ -37,6 +38,7 @@ var Options = []Option{
 	{Env: "HUBDESK_DATABASE_URL", Help: "postgres://… to use PostgreSQL; empty for embedded SQLite", Secret: true},
 	{Env: "HUBDESK_SECRET_KEY", Help: "32-byte key (hex or base64) sealing secrets at rest; \"2:NEW,1:OLD\" to rotate; generated into the data directory when unset", Secret: true},
 	{Env: "HUBDESK_BASE_URL", Help: "public URL of this server, used in links and webhooks (default http://ADDR)"},
+	{Env: "HUBDESK_LOOP_BASE_URL", Default: "https://api.loopreturns.com/api/v1", Help: "Loop API root (point it at `hubdesk sandbox loop` for development)"},
 	{Env: "HUBDESK_LOG_LEVEL", Default: "info", Help: "debug, info, warn or error"},
 	{Env: "HUBDESK_LOG_FORMAT", Help: "json or text (default json for serve, text for demo)"},
 }
@@ -59,6 +61,7 @@ func Load() (*Config, error) {
 	c.SecretKey = get("HUBDESK_SECRET_KEY")
 	c.BaseURL = get("HUBDESK_BASE_URL")
 	c.LogFormat = get("HUBDESK_LOG_FORMAT")
+	c.LoopBaseURL = get("HUBDESK_LOOP_BASE_URL")
 	level := orDefault(get("HUBDESK_LOG_LEVEL"), "info")
 	if err != nil {
 		return nil, err

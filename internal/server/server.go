@@ -13,11 +13,14 @@ import (
 	"time"
 
 	"github.com/hubdesk/hubdesk/internal/api"
+	"github.com/hubdesk/hubdesk/internal/audit"
 	"github.com/hubdesk/hubdesk/internal/auth"
 	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/desk"
+	"github.com/hubdesk/hubdesk/internal/integration/loop"
 	"github.com/hubdesk/hubdesk/internal/metrics"
+	"github.com/hubdesk/hubdesk/internal/returns"
 	"github.com/hubdesk/hubdesk/internal/secret"
 	"github.com/hubdesk/hubdesk/internal/shop"
 	"github.com/hubdesk/hubdesk/internal/user"
@@ -31,6 +34,9 @@ type Options struct {
 	Logger        *slog.Logger
 	BaseURL       string
 	SecureCookies bool
+	// LoopBaseURL is Loop's API root; empty means the real Loop. The demo
+	// and tests point it at the Loop sandbox.
+	LoopBaseURL string
 }
 
 // Server is one running hubdesk.
@@ -42,6 +48,11 @@ type Server struct {
 	Shops    *shop.Store
 	Users    *user.Store
 	Commerce *commerce.Store
+	Audit    *audit.Log
+	Settings *returns.Store   // hub and returns settings, draft and published
+	Returns  *returns.Records // returns reported by the returns platform
+	Resolver *returns.Resolver
+	Loop     *loop.Client
 
 	auth *auth.Authenticator
 	desk *desk.Desk
@@ -62,7 +73,12 @@ func New(opts Options) (*Server, error) {
 		Shops:    shop.NewStore(opts.DB, opts.Box),
 		Users:    user.NewStore(opts.DB),
 		Commerce: commerce.NewStore(opts.DB),
+		Audit:    audit.New(opts.DB),
+		Returns:  returns.NewRecords(opts.DB),
 	}
+	s.Settings = returns.NewStore(opts.DB, opts.Box, s.Audit)
+	s.Loop = loop.New(loop.Options{BaseURL: opts.LoopBaseURL, Registerer: s.metrics.Registry, Logger: opts.Logger, UserAgent: "hubdesk"})
+	s.Resolver = returns.NewResolver(returns.LoopLinker{Client: s.Loop}, s.Audit)
 	s.auth = &auth.Authenticator{Users: s.Users, SecureCookies: opts.SecureCookies}
 	var err error
 	s.desk, err = desk.New(desk.Desk{Users: s.Users, Shops: s.Shops, Commerce: s.Commerce, Auth: s.auth, Logger: opts.Logger})

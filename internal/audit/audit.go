@@ -1,0 +1,201 @@
+// Package audit records who did what and when: settings changes, return
+// links and QR codes generated, failures shoppers met. Entries never hold a
+// secret's value — callers name the fields that changed, not their values.
+package audit
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hubdesk/hubdesk/internal/database"
+	"github.com/hubdesk/hubdesk/internal/user"
+)
+
+// Actions recorded in the log.
+const (
+	ActionSettingsChanged = "settings.changed"
+	ActionHubPublished    = "settings.published"
+	ActionReturnLink      = "return.link"
+	ActionReturnQR        = "return.qr"
+)
+
+// Outcomes of an action.
+const (
+	OutcomeOK     = "ok"
+	OutcomeFailed = "failed"
+)
+
+// ActorKind says who acted.
+type ActorKind string
+
+const (
+	ActorUser    ActorKind = "user"
+	ActorShopper ActorKind = "shopper"
+	ActorSystem  ActorKind = "system"
+)
+
+// Actor is who did it: a desk user, a shopper (customer id) or hubdesk.
+type Actor struct {
+	Kind  ActorKind `json:"kind"`
+	ID    string    `json:"id"`
+	Label string    `json:"label"`
+}
+
+// UserActor names a desk user.
+func UserActor(u *user.User) Actor {
+	return Actor{Kind: ActorUser, ID: strconv.FormatInt(u.ID, 10), Label: u.Email}
+}
+
+// ShopperActor names a shopper by the store's customer id.
+func ShopperActor(customerExternalID, email string) Actor {
+	return Actor{Kind: ActorShopper, ID: customerExternalID, Label: email}
+}
+
+// Entry is one line of the log.
+type Entry struct {
+	ID       int64          `json:"id"`
+	At       time.Time      `json:"at"`
+	Actor    Actor          `json:"actor"`
+	Action   string         `json:"action"`
+	Subject  string         `json:"subject"`  // e.g. "#1001", "returns settings"
+	Provider string         `json:"provider"` // returns provider involved, if any
+	Outcome  string         `json:"outcome"`
+	Details  map[string]any `json:"details"`
+}
+
+// Log writes and reads audit entries.
+type Log struct{ db *database.DB }
+
+// New returns the audit log.
+func New(db *database.DB) *Log { return &Log{db: db} }
+
+// Record appends an entry. A failure to audit is returned so callers can
+// decide; the settings save treats it as part of its own transaction.
+func (l *Log) Record(ctx context.Context, shopID int64, e Entry) error {
+	return record(ctx, l.db, shopID, e)
+}
+
+// RecordTx appends an entry inside a transaction.
+func (l *Log) RecordTx(ctx context.Context, tx *database.Tx, shopID int64, e Entry) error {
+	return record(ctx, tx, shopID, e)
+}
+
+type execer interface {
+	Exec(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+func record(ctx context.Context, db execer, shopID int64, e Entry) error {
+	if e.At.IsZero() {
+		e.At = time.Now().UTC()
+	}
+	if e.Details == nil {
+		e.Details = map[string]any{}
+	}
+	details, err := json.Marshal(e.Details)
+	if err != nil {
+		return fmt.Errorf("audit: details: %w", err)
+	}
+	_, err = db.Exec(ctx, `INSERT INTO audit_log (shop_id, at, actor_kind, actor_id, actor_label, action, subject, provider, outcome, details)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		shopID, database.Time(e.At), string(e.Actor.Kind), e.Actor.ID, e.Actor.Label, e.Action, e.Subject, e.Provider, e.Outcome, string(details))
+	if err != nil {
+		return fmt.Errorf("audit: record %s: %w", e.Action, err)
+	}
+	return nil
+}
+
+// Filter narrows List.
+type Filter struct {
+	Action  string // exact action, or a prefix ending in "." ("return.")
+	Actor   string // matches the actor's label or id
+	Subject string // e.g. an order name
+	Since   time.Time
+	Until   time.Time
+}
+
+// ErrBadCursor means a cursor was not made by List.
+var ErrBadCursor = errors.New("cursor is malformed")
+
+// List returns entries newest first, limit at most 200, and the cursor of
+// the next page ("" at the end).
+func (l *Log) List(ctx context.Context, shopID int64, f Filter, cursor string, limit int) ([]Entry, string, error) {
+	if limit <= 0 || limit > 200 {
+		limit = 50
+	}
+	where := []string{"shop_id = ?"}
+	args := []any{shopID}
+	if a := strings.TrimSpace(f.Action); a != "" {
+		if strings.HasSuffix(a, ".") {
+			where = append(where, "action LIKE ?")
+			args = append(args, a+"%")
+		} else {
+			where = append(where, "action = ?")
+			args = append(args, a)
+		}
+	}
+	if a := strings.TrimSpace(f.Actor); a != "" {
+		where = append(where, "(actor_label = ? OR actor_id = ?)")
+		args = append(args, strings.ToLower(a), a)
+	}
+	if s := strings.TrimSpace(f.Subject); s != "" {
+		where = append(where, "subject = ?")
+		args = append(args, s)
+	}
+	if !f.Since.IsZero() {
+		where = append(where, "at >= ?")
+		args = append(args, database.Time(f.Since))
+	}
+	if !f.Until.IsZero() {
+		where = append(where, "at < ?")
+		args = append(args, database.Time(f.Until))
+	}
+	if cursor != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(cursor)
+		if err != nil {
+			return nil, "", ErrBadCursor
+		}
+		id, err := strconv.ParseInt(string(raw), 10, 64)
+		if err != nil {
+			return nil, "", ErrBadCursor
+		}
+		where = append(where, "id < ?")
+		args = append(args, id)
+	}
+	args = append(args, limit+1)
+	rows, err := l.db.Query(ctx, `SELECT id, at, actor_kind, actor_id, actor_label, action, subject, provider, outcome, details
+		FROM audit_log WHERE `+strings.Join(where, " AND ")+` ORDER BY id DESC LIMIT ?`, args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("audit: list: %w", err)
+	}
+	defer rows.Close()
+	var out []Entry
+	for rows.Next() {
+		var e Entry
+		var kind, details string
+		if err := rows.Scan(&e.ID, (*database.Time)(&e.At), &kind, &e.Actor.ID, &e.Actor.Label, &e.Action, &e.Subject,
+			&e.Provider, &e.Outcome, &details); err != nil {
+			return nil, "", err
+		}
+		e.Actor.Kind = ActorKind(kind)
+		if err := json.Unmarshal([]byte(details), &e.Details); err != nil {
+			e.Details = map[string]any{"unreadable": true}
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(out) > limit {
+		out = out[:limit]
+		next = base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(out[limit-1].ID, 10)))
+	}
+	return out, next, nil
+}

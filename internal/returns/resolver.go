@@ -1,0 +1,249 @@
+package returns
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hubdesk/hubdesk/internal/audit"
+	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/integration/loop"
+)
+
+// Reason says why no destination could be produced.
+type Reason string
+
+const (
+	ReasonDisabled      Reason = "disabled"       // no provider, or not configured
+	ReasonLookupMissing Reason = "lookup_missing" // the order lacks the postal code/email/phone Loop needs
+	ReasonLoopAuth      Reason = "loop_auth"      // Loop refused the key (bad key or no Orders scope)
+	ReasonOrderUnknown  Reason = "order_unknown"  // Loop does not know the order
+	ReasonLoopDown      Reason = "loop_down"      // Loop did not answer usefully
+)
+
+// Failure is the resolver's error: a reason to branch on, and the plain
+// portal link to offer instead when the merchant configured one.
+type Failure struct {
+	Reason      Reason
+	FallbackURL string
+	Err         error
+}
+
+func (f *Failure) Error() string {
+	if f.Err != nil {
+		return fmt.Sprintf("returns: %s: %v", f.Reason, f.Err)
+	}
+	return "returns: " + string(f.Reason)
+}
+
+func (f *Failure) Unwrap() error { return f.Err }
+
+// Destination is where the shopper should go.
+type Destination struct {
+	URL      string
+	Provider Provider
+	// Via says how it was made: "loop_api" (deep link from Loop's API),
+	// "loop_portal" (the portal URL with order and lookup value, no API
+	// key), "portal" (a portal URL with or without parameters).
+	Via string
+}
+
+// DeepLinker is the part of the Loop client the resolver needs.
+type DeepLinker interface {
+	CreateDeepLink(ctx context.Context, apiKey string, r loop.DeepLinkRequest) (loop.DeepLink, error)
+}
+
+// LoopLinker adapts a Loop client (any key) to DeepLinker.
+type LoopLinker struct{ Client *loop.Client }
+
+// CreateDeepLink calls Loop with the shop's key.
+func (l LoopLinker) CreateDeepLink(ctx context.Context, apiKey string, r loop.DeepLinkRequest) (loop.DeepLink, error) {
+	return l.Client.WithKey(apiKey).CreateDeepLink(ctx, r)
+}
+
+// Request is one "Start a return" / "Initiate return".
+type Request struct {
+	ShopID   int64
+	Order    *commerce.Order
+	Customer *commerce.Customer // may be nil (guest order)
+	Actor    audit.Actor
+	Action   string // audit action; default audit.ActionReturnLink
+	// Config is the configuration to resolve with: the published one for
+	// shoppers and agents, the draft for an admin's preview.
+	Config Config
+}
+
+// Resolver is the one place both the hub and the desk ask where a return
+// starts. Loop deep links are cached per order for LinkTTL, and concurrent
+// requests for the same order share one Loop call, so a double click costs
+// a single request to Loop.
+type Resolver struct {
+	Loop    DeepLinker
+	Audit   *audit.Log
+	LinkTTL time.Duration
+
+	mu       sync.Mutex
+	cache    map[string]cachedLink
+	inflight map[string]*linkCall
+	now      func() time.Time
+}
+
+type cachedLink struct {
+	url     string
+	expires time.Time
+}
+
+type linkCall struct {
+	done chan struct{}
+	url  string
+	err  error
+}
+
+// NewResolver returns a resolver; links are cached for 10 minutes.
+func NewResolver(linker DeepLinker, log *audit.Log) *Resolver {
+	return &Resolver{Loop: linker, Audit: log, LinkTTL: 10 * time.Minute,
+		cache: map[string]cachedLink{}, inflight: map[string]*linkCall{}, now: time.Now}
+}
+
+// Resolve returns the destination or a *Failure, and audit-logs either.
+func (r *Resolver) Resolve(ctx context.Context, req Request) (*Destination, error) {
+	dest, err := r.resolve(ctx, req)
+	entry := audit.Entry{
+		Actor: req.Actor, Action: req.Action, Subject: req.Order.Name, Provider: string(req.Config.Returns.Provider),
+		Outcome: audit.OutcomeOK, Details: map[string]any{"order_id": req.Order.ID},
+	}
+	if entry.Action == "" {
+		entry.Action = audit.ActionReturnLink
+	}
+	if dest != nil {
+		entry.Details["via"] = dest.Via
+	}
+	var f *Failure
+	if errors.As(err, &f) {
+		entry.Outcome = audit.OutcomeFailed
+		entry.Details["reason"] = string(f.Reason)
+		entry.Details["fallback_offered"] = f.FallbackURL != ""
+	}
+	if r.Audit != nil {
+		if aerr := r.Audit.Record(context.WithoutCancel(ctx), req.ShopID, entry); aerr != nil && err == nil {
+			return nil, aerr
+		}
+	}
+	return dest, err
+}
+
+func (r *Resolver) resolve(ctx context.Context, req Request) (*Destination, error) {
+	cfg := &req.Config
+	if !cfg.ReturnsEnabled() {
+		return nil, &Failure{Reason: ReasonDisabled}
+	}
+	o := req.Order
+	email := o.Email
+	if email == "" && req.Customer != nil {
+		email = req.Customer.Email
+	}
+	p := cfg.Returns.Provider
+	switch p {
+	case ProviderOther:
+		return &Destination{URL: cfg.Returns.PortalURL, Provider: p, Via: "portal"}, nil
+	case ProviderAfterShip, ProviderParcelLab, ProviderNarvar:
+		names := cfg.ParamsFor(p)
+		u, err := PortalURL(cfg.Returns.PortalURL, [2]string{names.Order, o.Name}, [2]string{names.Email, email})
+		if err != nil {
+			return nil, &Failure{Reason: ReasonDisabled, Err: err}
+		}
+		return &Destination{URL: u, Provider: p, Via: "portal"}, nil
+	}
+	// Loop.
+	field, lookup := lookupValue(cfg.Returns.LookupField, o, req.Customer)
+	fallback := ""
+	if cfg.Returns.LoopPortalURL != "" {
+		fallback, _ = PortalURL(cfg.Returns.LoopPortalURL, [2]string{"order", o.Name}, [2]string{string(field), lookup})
+	}
+	if cfg.Returns.LoopAPIKey == "" {
+		return &Destination{URL: fallback, Provider: p, Via: "loop_portal"}, nil
+	}
+	if lookup == "" {
+		return nil, &Failure{Reason: ReasonLookupMissing, FallbackURL: fallback}
+	}
+	url, err := r.deepLink(ctx, req.ShopID, cfg.Returns.LoopAPIKey, o, lookup)
+	if err != nil {
+		reason := ReasonLoopDown
+		switch loop.KindOf(err) {
+		case loop.KindUnauthorized, loop.KindMissingScope:
+			reason = ReasonLoopAuth
+		case loop.KindNotFound, loop.KindInvalid:
+			reason = ReasonOrderUnknown
+		}
+		return nil, &Failure{Reason: reason, FallbackURL: fallback, Err: err}
+	}
+	return &Destination{URL: url, Provider: p, Via: "loop_api"}, nil
+}
+
+// lookupValue picks what Loop's portal matches the order on.
+func lookupValue(field LookupField, o *commerce.Order, c *commerce.Customer) (LookupField, string) {
+	switch field {
+	case LookupEmail:
+		if o.Email != "" {
+			return field, o.Email
+		}
+		if c != nil {
+			return field, c.Email
+		}
+	case LookupPhone:
+		if o.ShippingAddress.Phone != "" {
+			return field, o.ShippingAddress.Phone
+		}
+		if c != nil {
+			return field, c.Phone
+		}
+	default:
+		return LookupZip, o.ShippingAddress.Zip
+	}
+	return field, ""
+}
+
+func (r *Resolver) deepLink(ctx context.Context, shopID int64, apiKey string, o *commerce.Order, lookup string) (string, error) {
+	key := strconv.FormatInt(shopID, 10) + "|" + loop.KeyID(apiKey) + "|" + o.Name + "|" + lookup
+	r.mu.Lock()
+	if c, ok := r.cache[key]; ok && r.now().Before(c.expires) {
+		r.mu.Unlock()
+		return c.url, nil
+	}
+	if call, ok := r.inflight[key]; ok {
+		r.mu.Unlock()
+		select {
+		case <-call.done:
+			return call.url, call.err
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+	}
+	call := &linkCall{done: make(chan struct{})}
+	r.inflight[key] = call
+	r.mu.Unlock()
+
+	// The Loop call outlives a shopper who gives up waiting, so the next
+	// click finds the link cached.
+	link, err := r.Loop.CreateDeepLink(context.WithoutCancel(ctx), apiKey, loop.DeepLinkRequest{OrderName: o.Name, Lookup: lookup})
+	call.url, call.err = link.URL, err
+
+	r.mu.Lock()
+	delete(r.inflight, key)
+	if err == nil {
+		if len(r.cache) > 10_000 {
+			for k, c := range r.cache {
+				if !r.now().Before(c.expires) {
+					delete(r.cache, k)
+				}
+			}
+		}
+		r.cache[key] = cachedLink{url: link.URL, expires: r.now().Add(r.LinkTTL)}
+	}
+	r.mu.Unlock()
+	close(call.done)
+	return call.url, call.err
+}

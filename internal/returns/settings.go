@@ -1,0 +1,290 @@
+// Package returns connects orders to the merchant's returns platform: the
+// hub's and the returns integration's settings (draft and published), the
+// resolver that decides where "Start a return" goes, and the returns the
+// platform has reported.
+package returns
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Provider is the merchant's returns platform.
+type Provider string
+
+const (
+	ProviderDisabled  Provider = "disabled"
+	ProviderLoop      Provider = "loop"
+	ProviderAfterShip Provider = "aftership"
+	ProviderParcelLab Provider = "parcellab"
+	ProviderNarvar    Provider = "narvar"
+	ProviderOther     Provider = "other"
+)
+
+// Providers lists them in the order the settings page offers them.
+var Providers = []Provider{ProviderDisabled, ProviderLoop, ProviderAfterShip, ProviderParcelLab, ProviderNarvar, ProviderOther}
+
+// Label is the provider's name for people.
+func (p Provider) Label() string {
+	switch p {
+	case ProviderDisabled:
+		return "Disabled"
+	case ProviderLoop:
+		return "Loop"
+	case ProviderAfterShip:
+		return "AfterShip Returns"
+	case ProviderParcelLab:
+		return "parcelLab"
+	case ProviderNarvar:
+		return "Narvar"
+	case ProviderOther:
+		return "Other portal"
+	}
+	return string(p)
+}
+
+// Valid reports whether p is a known provider.
+func (p Provider) Valid() bool {
+	for _, q := range Providers {
+		if p == q {
+			return true
+		}
+	}
+	return false
+}
+
+// appendsParams is true for the portals that take order number and email
+// in the URL (contracts/portals.md).
+func (p Provider) appendsParams() bool {
+	return p == ProviderAfterShip || p == ProviderParcelLab || p == ProviderNarvar
+}
+
+// ParamNames are the query parameter names a portal reads the order number
+// and the shopper's email from.
+type ParamNames struct {
+	Order string `json:"order"`
+	Email string `json:"email"`
+}
+
+// DefaultParams are the documented or observed names per provider
+// (contracts/portals.md); merchants can override them.
+var DefaultParams = map[Provider]ParamNames{
+	ProviderAfterShip: {Order: "order_number", Email: "email"},
+	ProviderParcelLab: {Order: "orderNo", Email: "email"},
+	ProviderNarvar:    {Order: "order", Email: "email"},
+}
+
+// LookupField is what Loop's portal asks for beside the order name.
+type LookupField string
+
+const (
+	LookupZip   LookupField = "zip"
+	LookupEmail LookupField = "email"
+	LookupPhone LookupField = "phone"
+)
+
+// Valid reports whether f is known.
+func (f LookupField) Valid() bool { return f == LookupZip || f == LookupEmail || f == LookupPhone }
+
+// KeyCheck is the last per-scope check of the Loop key, shown on the
+// settings page and in the API.
+type KeyCheck struct {
+	CheckedAt      time.Time `json:"checked_at"`
+	Orders         string    `json:"orders"`          // granted, denied, unknown
+	Returns        string    `json:"returns"`         // granted, denied, unknown
+	DeveloperTools string    `json:"developer_tools"` // granted, denied, unknown
+}
+
+// General is the hub's General tab.
+type General struct {
+	HubEnabled       bool   `json:"hub_enabled"`
+	HelpdeskEnabled  bool   `json:"helpdesk_enabled"`
+	ReturnWindowDays int    `json:"return_window_days"`
+	HelpCentreURL    string `json:"help_centre_url"`
+}
+
+// ReturnsConfig is the Returns tab. LoopAPIKey holds the plain key only in
+// memory; the stored form is sealed (see Store).
+type ReturnsConfig struct {
+	Provider      Provider                `json:"provider"`
+	LoopAPIKey    string                  `json:"loop_api_key,omitempty"`
+	LoopKeyLast4  string                  `json:"loop_key_last4,omitempty"`
+	LoopPortalURL string                  `json:"loop_portal_url,omitempty"`
+	LookupField   LookupField             `json:"lookup_field,omitempty"`
+	PortalURL     string                  `json:"portal_url,omitempty"`
+	Params        map[Provider]ParamNames `json:"params,omitempty"` // overrides of DefaultParams
+	KeyCheck      *KeyCheck               `json:"key_check,omitempty"`
+}
+
+// Config is everything an admin publishes.
+type Config struct {
+	General General       `json:"general"`
+	Returns ReturnsConfig `json:"returns"`
+}
+
+// DefaultConfig is a new shop's configuration: hub on, returns off until a
+// provider is chosen.
+func DefaultConfig() Config {
+	return Config{
+		General: General{HubEnabled: true, HelpdeskEnabled: true, ReturnWindowDays: 30},
+		Returns: ReturnsConfig{Provider: ProviderDisabled, LookupField: LookupZip},
+	}
+}
+
+// ReturnsEnabled reports whether Start a return / Initiate return show.
+func (c *Config) ReturnsEnabled() bool {
+	r := c.Returns
+	switch r.Provider {
+	case ProviderLoop:
+		return r.LoopAPIKey != "" || r.LoopPortalURL != ""
+	case ProviderAfterShip, ProviderParcelLab, ProviderNarvar, ProviderOther:
+		return r.PortalURL != ""
+	}
+	return false
+}
+
+// ParamsFor returns the parameter names in force for a provider.
+func (c *Config) ParamsFor(p Provider) ParamNames {
+	names := DefaultParams[p]
+	if o, ok := c.Returns.Params[p]; ok {
+		if o.Order != "" {
+			names.Order = o.Order
+		}
+		if o.Email != "" {
+			names.Email = o.Email
+		}
+	}
+	return names
+}
+
+// FieldError names the form field that is wrong.
+type FieldError struct {
+	Field   string
+	Message string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
+
+// Validate checks and normalises a configuration before it is saved.
+func (c *Config) Validate() error {
+	g := &c.General
+	if g.ReturnWindowDays < 1 || g.ReturnWindowDays > 365 {
+		return &FieldError{"general.return_window_days", "must be between 1 and 365 days"}
+	}
+	if g.HelpCentreURL != "" {
+		u, err := ValidatePortalURL(g.HelpCentreURL)
+		if err != nil {
+			return &FieldError{"general.help_centre_url", err.Error()}
+		}
+		g.HelpCentreURL = u
+	}
+	r := &c.Returns
+	r.LoopAPIKey = strings.TrimSpace(r.LoopAPIKey)
+	if !r.Provider.Valid() {
+		return &FieldError{"returns.provider", fmt.Sprintf("%q is not one of disabled, loop, aftership, parcellab, narvar, other", r.Provider)}
+	}
+	if r.LookupField == "" {
+		r.LookupField = LookupZip
+	}
+	if !r.LookupField.Valid() {
+		return &FieldError{"returns.lookup_field", "must be zip, email or phone"}
+	}
+	if r.LoopPortalURL != "" {
+		u, err := ValidatePortalURL(r.LoopPortalURL)
+		if err != nil {
+			return &FieldError{"returns.loop_portal_url", err.Error()}
+		}
+		r.LoopPortalURL = u
+	}
+	if r.PortalURL != "" {
+		u, err := ValidatePortalURL(r.PortalURL)
+		if err != nil {
+			return &FieldError{"returns.portal_url", err.Error()}
+		}
+		r.PortalURL = u
+	}
+	switch r.Provider {
+	case ProviderLoop:
+		if r.LoopAPIKey == "" {
+			return &FieldError{"returns.loop_api_key", "is required for Loop"}
+		}
+		if len(r.LoopAPIKey) > 512 || strings.ContainsAny(r.LoopAPIKey, " \t\r\n") {
+			return &FieldError{"returns.loop_api_key", "does not look like a Loop API key"}
+		}
+	case ProviderAfterShip, ProviderParcelLab, ProviderNarvar, ProviderOther:
+		if r.PortalURL == "" {
+			return &FieldError{"returns.portal_url", "is required for " + r.Provider.Label()}
+		}
+	}
+	for p, names := range r.Params {
+		if !p.appendsParams() {
+			return &FieldError{"returns.params", fmt.Sprintf("%s takes no parameter names", p)}
+		}
+		for _, n := range []string{names.Order, names.Email} {
+			if n != "" && !validParamName(n) {
+				return &FieldError{"returns.params." + string(p), fmt.Sprintf("%q is not a valid parameter name", n)}
+			}
+		}
+	}
+	return nil
+}
+
+func validParamName(s string) bool {
+	if len(s) > 64 {
+		return false
+	}
+	for _, c := range s {
+		if !(c == '_' || c == '-' || c == '.' || c == '[' || c == ']' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// ValidatePortalURL accepts absolute https URLs (http only on loopback, for
+// development and the sandboxes), without credentials, of sane length.
+func ValidatePortalURL(raw string) (string, error) {
+	raw = strings.TrimSpace(raw)
+	if len(raw) > 2048 {
+		return "", fmt.Errorf("is longer than 2048 characters")
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || !u.IsAbs() {
+		return "", fmt.Errorf("must be an absolute URL such as https://returns.example.com/")
+	}
+	if u.User != nil {
+		return "", fmt.Errorf("must not contain a user name or password")
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !isLoopback(u.Hostname()) {
+			return "", fmt.Errorf("must use https (http is allowed only for localhost)")
+		}
+	default:
+		return "", fmt.Errorf("must use https")
+	}
+	if u.Fragment != "" && !strings.HasPrefix(u.Fragment, "/") {
+		return "", fmt.Errorf("must not contain a #fragment")
+	}
+	return u.String(), nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// MaskKey shows only the last four characters of a secret.
+func MaskKey(key string) string {
+	if len(key) <= 4 {
+		return strings.Repeat("•", len(key))
+	}
+	return key[len(key)-4:]
+}

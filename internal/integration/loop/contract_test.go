@@ -298,7 +298,7 @@ func TestContract(t *testing.T) {
 	full.ListReturnsPage(t.Context(), loop.ListQuery{State: "bogus"}, "")
 	bad.ListReturnsPage(t.Context(), loop.ListQuery{}, "")
 	rawGet(t, srv.URL+"/api/v1/warehouse/return/list?from=2024-01-01T00:00:00.000Z&to=2024-02-01T00:00:00.000Z") // bare array
-	rawGet(t, srv.URL+"/api/v1/warehouse/return/list")                                                          // 24-hour default
+	rawGet(t, srv.URL+"/api/v1/warehouse/return/list")                                                           // 24-hour default
 	rawGet(t, srv.URL+"/api/v1/warehouse/return/list?from=yesterday")
 	for _, name := range []string{"#1003", "#1002", "#1001"} {
 		full.ReturnDetails(t.Context(), name)

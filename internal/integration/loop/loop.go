@@ -343,6 +343,11 @@ func (c *Client) doAttempts(ctx context.Context, req request) (*response, error)
 		}
 		if err := sh.limiter.Wait(ctx, c.keyID); err != nil {
 			ks.breaker.neutral()
+			if ctx.Err() == nil {
+				// A shared limiter (a database) failed: do not call Loop
+				// unpaced, but do not blame Loop either.
+				return nil, &Error{Op: req.op, Kind: KindUnavailable, Message: "rate limiter unavailable", Err: err, Attempts: attempt - 1}
+			}
 			return nil, c.ctxError(ctx, req, err, attempt-1)
 		}
 		resp, e, retryable := c.attempt(ctx, req, target.String(), body, ks)

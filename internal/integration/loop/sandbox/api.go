@@ -41,6 +41,7 @@ func (s *Sandbox) routes() {
 	m.HandleFunc("GET /portal/{$}", s.handlePortal)
 	m.HandleFunc("GET /portal/link/{uuid}", s.handlePortalLink)
 	m.HandleFunc("GET /portal/return/{uuid}", s.handlePortalReturn)
+	m.HandleFunc("GET /portal/return/{uuid}/label.pdf", s.handlePortalReturn) // label_url: the status page stands in for the PDF
 
 	// Admin: drive the sandbox (no auth; loopback only).
 	m.HandleFunc("GET /_sandbox/state", s.handleAdminState)

@@ -169,7 +169,7 @@ func (s *Sandbox) handlePortal(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Sandbox) handlePortalReturn(w http.ResponseWriter, r *http.Request) {
-	uuid := strings.TrimSuffix(r.PathValue("uuid"), "/label.pdf")
+	uuid := r.PathValue("uuid")
 	s.mu.Lock()
 	var data map[string]any
 	for _, rt := range s.returns {

@@ -243,6 +243,9 @@ func TestPortal(t *testing.T) {
 	if status, _, page = call(t, "GET", d.StatusPageURL, "", ""); status != 200 || !bytes.Contains(page, []byte("in_transit")) {
 		t.Fatalf("status page %s: %d", d.StatusPageURL, status)
 	}
+	if status, _, _ = call(t, "GET", d.StatusPageURL+"/label.pdf", "", ""); status != 200 {
+		t.Fatalf("label_url: %d", status)
+	}
 }
 
 func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }

@@ -6,6 +6,8 @@ package desk
 import (
 	"embed"
 	"errors"
+	"fmt"
+	"sort"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -14,8 +16,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hubdesk/hubdesk/internal/audit"
 	"github.com/hubdesk/hubdesk/internal/auth"
 	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/integration/loop"
+	"github.com/hubdesk/hubdesk/internal/returns"
 	"github.com/hubdesk/hubdesk/internal/shop"
 	"github.com/hubdesk/hubdesk/internal/user"
 	"github.com/hubdesk/hubdesk/internal/web"
@@ -31,6 +36,10 @@ type Desk struct {
 	Commerce *commerce.Store
 	Auth     *auth.Authenticator
 	Limiter  *auth.LoginLimiter
+	Settings *returns.Store
+	Audit    *audit.Log
+	// KeyChecker checks Loop API keys when the returns settings are saved.
+	KeyChecker returns.KeyChecker
 	Logger   *slog.Logger
 	render   *web.Renderer
 }
@@ -41,7 +50,7 @@ func New(d Desk) (*Desk, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := web.NewRenderer(sub, TemplateFuncs(web.DefaultAssets), d.Logger, "layout.html", "order_table.html")
+	r, err := web.NewRenderer(sub, TemplateFuncs(web.DefaultAssets), d.Logger, "layout.html", "order_table.html", "settings_tabs.html")
 	if err != nil {
 		return nil, err
 	}
@@ -60,6 +69,9 @@ func TemplateFuncs(assets *web.Assets) template.FuncMap {
 		"date":        func(t time.Time) string { return t.Local().Format("Jan 2, 2006") },
 		"datetime":    func(t time.Time) string { return t.Local().Format("Jan 2, 2006 15:04") },
 		"statusLabel": StatusLabel,
+		"scopeLabel":  scopeLabel,
+		"scopeUse":    scopeUse,
+		"details":     formatDetails,
 	}
 }
 
@@ -84,6 +96,44 @@ func StatusLabel(s commerce.Status) string {
 		return "Returned"
 	}
 	return string(s)
+}
+
+func scopeLabel(s loop.Scope) string {
+	switch s {
+	case loop.ScopeOrders:
+		return "Orders"
+	case loop.ScopeReturns:
+		return "Returns"
+	case loop.ScopeDeveloperTools:
+		return "Developer Tools"
+	}
+	return string(s)
+}
+
+func scopeUse(s loop.Scope) string {
+	switch s {
+	case loop.ScopeOrders:
+		return "Start a return and Initiate return links, QR codes"
+	case loop.ScopeReturns:
+		return "Return status in the helpdesk"
+	case loop.ScopeDeveloperTools:
+		return "Automatic webhook registration"
+	}
+	return ""
+}
+
+// formatDetails renders an audit entry's details as "key: value" pairs.
+func formatDetails(d map[string]any) string {
+	keys := make([]string, 0, len(d))
+	for k := range d {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s: %v", k, d[k]))
+	}
+	return strings.Join(parts, ", ")
 }
 
 var currencySymbols = map[string]string{"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CAD": "CA$", "AUD": "A$"}
@@ -115,6 +165,8 @@ var navigation = []struct {
 }{
 	{"/customers", "Customers", user.RoleAgent},
 	{"/orders", "Orders", user.RoleAgent},
+	{"/settings", "Settings", user.RoleManager},
+	{"/audit", "Audit log", user.RoleManager},
 }
 
 // view is what every desk page template receives.

@@ -135,7 +135,7 @@ func DefaultConfig() Config {
 }
 
 // ReturnsEnabled reports whether Start a return / Initiate return show.
-func (c *Config) ReturnsEnabled() bool {
+func (c Config) ReturnsEnabled() bool {
 	r := c.Returns
 	switch r.Provider {
 	case ProviderLoop:
@@ -147,7 +147,7 @@ func (c *Config) ReturnsEnabled() bool {
 }
 
 // ParamsFor returns the parameter names in force for a provider.
-func (c *Config) ParamsFor(p Provider) ParamNames {
+func (c Config) ParamsFor(p Provider) ParamNames {
 	names := DefaultParams[p]
 	if o, ok := c.Returns.Params[p]; ok {
 		if o.Order != "" {

@@ -2,6 +2,8 @@ package server
 
 import (
 	"net/http"
+
+	"github.com/hubdesk/hubdesk/internal/user"
 )
 
 // routes is the whole route list, read top to bottom: operations, static
@@ -26,6 +28,13 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("GET /customers/{id}", d.RequireUser(d.Customer))
 	mux.Handle("GET /orders", d.RequireUser(d.Orders))
 	mux.Handle("GET /orders/{id}", d.RequireUser(d.Order))
+	mux.Handle("GET /settings", d.RequireRole(user.RoleManager, d.SettingsGeneral))
+	mux.Handle("GET /settings/general", d.RequireRole(user.RoleManager, d.SettingsGeneral))
+	mux.Handle("POST /settings/general", d.RequireRole(user.RoleManager, d.SaveSettingsGeneral))
+	mux.Handle("POST /settings/live", d.RequireRole(user.RoleManager, d.SetLive))
+	mux.Handle("GET /settings/returns", d.RequireRole(user.RoleManager, d.SettingsReturns))
+	mux.Handle("POST /settings/returns", d.RequireRole(user.RoleManager, d.SaveSettingsReturns))
+	mux.Handle("GET /audit", d.RequireRole(user.RoleManager, d.AuditLog))
 
 	// REST API v1 (bearer token).
 	mux.HandleFunc("GET /api/v1/openapi.json", a.OpenAPI)

@@ -81,7 +81,8 @@ func New(opts Options) (*Server, error) {
 	s.Resolver = returns.NewResolver(returns.LoopLinker{Client: s.Loop}, s.Audit)
 	s.auth = &auth.Authenticator{Users: s.Users, SecureCookies: opts.SecureCookies}
 	var err error
-	s.desk, err = desk.New(desk.Desk{Users: s.Users, Shops: s.Shops, Commerce: s.Commerce, Auth: s.auth, Logger: opts.Logger})
+	s.desk, err = desk.New(desk.Desk{Users: s.Users, Shops: s.Shops, Commerce: s.Commerce, Auth: s.auth, Logger: opts.Logger,
+		Settings: s.Settings, Audit: s.Audit, KeyChecker: returns.LoopKeyChecker{Client: s.Loop}})
 	if err != nil {
 		return nil, fmt.Errorf("desk: %w", err)
 	}

@@ -1,0 +1,31 @@
+package desk
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/hubdesk/hubdesk/internal/audit"
+	"github.com/hubdesk/hubdesk/internal/auth"
+)
+
+// AuditLog lists the shop's audit entries, newest first, with filters.
+func (d *Desk) AuditLog(w http.ResponseWriter, r *http.Request) {
+	u := auth.UserFrom(r.Context())
+	q := r.URL.Query()
+	f := audit.Filter{Action: q.Get("action"), Actor: q.Get("actor"), Subject: q.Get("subject")}
+	entries, next, err := d.Audit.List(r.Context(), u.ShopID, f, q.Get("cursor"), 50)
+	if errors.Is(err, audit.ErrBadCursor) {
+		d.Error(w, r, http.StatusBadRequest, "That page link is not valid any more. Start from the first page.")
+		return
+	}
+	if err != nil {
+		d.serverError(w, r, err)
+		return
+	}
+	d.page(w, r, http.StatusOK, "audit", "Audit log", struct {
+		Filter  audit.Filter
+		Entries []audit.Entry
+		Next    string
+		Actions []string
+	}{f, entries, next, []string{audit.ActionReturnLink, audit.ActionReturnQR, audit.ActionSettingsChanged, audit.ActionHubPublished}})
+}

@@ -1,0 +1,401 @@
+// Package ticket holds the helpdesk's conversations with shoppers: tickets
+// (one per conversation, linked to the customer and, when it is about one,
+// the order) and their messages. The hub's contact form opens tickets now;
+// email, the REST API and the agent inbox build on the same store.
+package ticket
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/hubdesk/hubdesk/internal/database"
+)
+
+// Status is where a ticket stands in the inbox.
+type Status string
+
+const (
+	StatusOpen    Status = "open"    // waiting for the shop
+	StatusPending Status = "pending" // waiting for the shopper
+	StatusClosed  Status = "closed"
+)
+
+// Valid reports whether s is a known status.
+func (s Status) Valid() bool { return s == StatusOpen || s == StatusPending || s == StatusClosed }
+
+// Channel is where a ticket started.
+type Channel string
+
+const (
+	ChannelHub   Channel = "hub"
+	ChannelEmail Channel = "email"
+	ChannelAPI   Channel = "api"
+)
+
+// AuthorKind says who wrote a message.
+type AuthorKind string
+
+const (
+	AuthorCustomer AuthorKind = "customer"
+	AuthorAgent    AuthorKind = "agent"
+	AuthorSystem   AuthorKind = "system"
+)
+
+// MessageKind separates what the shopper sees from staff-only notes.
+type MessageKind string
+
+const (
+	KindMessage MessageKind = "message"
+	KindNote    MessageKind = "note"
+)
+
+// Limits on stored text. A subject is one line in the inbox; a message
+// body from a web form or an email is rarely longer than a few pages.
+const (
+	MaxSubjectRunes = 200
+	MaxBodyRunes    = 20_000
+)
+
+// ErrNotFound means no such ticket in this shop.
+var ErrNotFound = database.ErrNotFound
+
+// ErrBadCursor means a list cursor was not made by this server.
+var ErrBadCursor = errors.New("ticket: cursor is malformed")
+
+// Ticket is one conversation.
+type Ticket struct {
+	ID             int64
+	ShopID         int64
+	CustomerID     int64 // 0 when not matched to a customer
+	OrderID        int64 // 0 when not about one order
+	RequesterEmail string
+	RequesterName  string
+	Subject        string
+	Status         Status
+	Channel        Channel
+	AssigneeID     int64 // 0 when unassigned
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	LastActivityAt time.Time
+	ClosedAt       *time.Time
+}
+
+// Message is one entry of a ticket's conversation.
+type Message struct {
+	ID           int64
+	TicketID     int64
+	Kind         MessageKind
+	AuthorKind   AuthorKind
+	AuthorUserID int64 // the desk user, for agent messages
+	AuthorName   string
+	Body         string
+	CreatedAt    time.Time
+}
+
+// NewTicket is what Create needs: the ticket and its first message.
+type NewTicket struct {
+	CustomerID     int64
+	OrderID        int64
+	RequesterEmail string
+	RequesterName  string
+	Subject        string
+	Channel        Channel
+	Author         AuthorKind // of the first message
+	AuthorUserID   int64
+	Body           string
+}
+
+// ValidationError names the input that was refused.
+type ValidationError struct {
+	Field   string
+	Problem string
+}
+
+func (e *ValidationError) Error() string { return "ticket: " + e.Field + " " + e.Problem }
+
+// Store reads and writes tickets. Every query is scoped by shop.
+type Store struct {
+	db  *database.DB
+	now func() time.Time
+}
+
+// NewStore returns the ticket store.
+func NewStore(db *database.DB) *Store { return &Store{db: db, now: time.Now} }
+
+// Create opens a ticket with its first message in one transaction, so a
+// ticket never exists without the text that opened it.
+func (s *Store) Create(ctx context.Context, shopID int64, in NewTicket) (*Ticket, error) {
+	in.Subject = oneLine(in.Subject, MaxSubjectRunes)
+	in.Body = strings.TrimSpace(in.Body)
+	switch {
+	case in.Subject == "":
+		return nil, &ValidationError{"subject", "is required"}
+	case in.Body == "":
+		return nil, &ValidationError{"body", "is required"}
+	case utf8.RuneCountInString(in.Body) > MaxBodyRunes:
+		return nil, &ValidationError{"body", fmt.Sprintf("is longer than %d characters", MaxBodyRunes)}
+	case in.Channel == "":
+		return nil, &ValidationError{"channel", "is required"}
+	}
+	if in.Author == "" {
+		in.Author = AuthorCustomer
+	}
+	now := s.now().UTC()
+	t := &Ticket{
+		ShopID: shopID, CustomerID: in.CustomerID, OrderID: in.OrderID, RequesterEmail: in.RequesterEmail,
+		RequesterName: in.RequesterName, Subject: in.Subject, Status: StatusOpen, Channel: in.Channel,
+		CreatedAt: now, UpdatedAt: now, LastActivityAt: now,
+	}
+	err := s.db.InTx(ctx, func(tx *database.Tx) error {
+		err := tx.QueryRow(ctx, `INSERT INTO tickets (shop_id, customer_id, order_id, requester_email, requester_name, subject,
+			status, channel, created_at, updated_at, last_activity_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			shopID, nullID(in.CustomerID), nullID(in.OrderID), in.RequesterEmail, in.RequesterName, in.Subject,
+			string(StatusOpen), string(in.Channel), database.Time(now), database.Time(now), database.Time(now)).Scan(&t.ID)
+		if err != nil {
+			return fmt.Errorf("ticket: create: %w", err)
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO ticket_messages (shop_id, ticket_id, kind, author_kind, author_user_id, author_name, body, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			shopID, t.ID, string(KindMessage), string(in.Author), nullID(in.AuthorUserID), in.RequesterName, in.Body, database.Time(now))
+		if err != nil {
+			return fmt.Errorf("ticket: first message of %d: %w", t.ID, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// AddMessage appends a message and moves the ticket up the inbox. A
+// shopper's message reopens a pending or closed ticket; staff notes leave
+// the status alone.
+func (s *Store) AddMessage(ctx context.Context, shopID, ticketID int64, m Message) (*Message, error) {
+	m.Body = strings.TrimSpace(m.Body)
+	if m.Body == "" {
+		return nil, &ValidationError{"body", "is required"}
+	}
+	if utf8.RuneCountInString(m.Body) > MaxBodyRunes {
+		return nil, &ValidationError{"body", fmt.Sprintf("is longer than %d characters", MaxBodyRunes)}
+	}
+	if m.Kind == "" {
+		m.Kind = KindMessage
+	}
+	if m.AuthorKind == "" {
+		return nil, &ValidationError{"author_kind", "is required"}
+	}
+	now := s.now().UTC()
+	m.TicketID, m.CreatedAt = ticketID, now
+	err := s.db.InTx(ctx, func(tx *database.Tx) error {
+		set := `updated_at = ?, last_activity_at = ?`
+		if m.AuthorKind == AuthorCustomer && m.Kind == KindMessage {
+			set += `, status = 'open', closed_at = NULL`
+		}
+		res, err := tx.Exec(ctx, `UPDATE tickets SET `+set+` WHERE shop_id = ? AND id = ?`, database.Time(now), database.Time(now), shopID, ticketID)
+		if err != nil {
+			return fmt.Errorf("ticket: touch %d: %w", ticketID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		err = tx.QueryRow(ctx, `INSERT INTO ticket_messages (shop_id, ticket_id, kind, author_kind, author_user_id, author_name, body, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			shopID, ticketID, string(m.Kind), string(m.AuthorKind), nullID(m.AuthorUserID), m.AuthorName, m.Body, database.Time(now)).Scan(&m.ID)
+		if err != nil {
+			return fmt.Errorf("ticket: add message to %d: %w", ticketID, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// SetStatus changes a ticket's status.
+func (s *Store) SetStatus(ctx context.Context, shopID, ticketID int64, status Status) error {
+	if !status.Valid() {
+		return &ValidationError{"status", "must be open, pending or closed"}
+	}
+	now := s.now().UTC()
+	var closedAt any
+	if status == StatusClosed {
+		closedAt = database.Time(now)
+	}
+	res, err := s.db.Exec(ctx, `UPDATE tickets SET status = ?, closed_at = ?, updated_at = ? WHERE shop_id = ? AND id = ?`,
+		string(status), closedAt, database.Time(now), shopID, ticketID)
+	if err != nil {
+		return fmt.Errorf("ticket: set status of %d: %w", ticketID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+const ticketColumns = `id, shop_id, customer_id, order_id, requester_email, requester_name, subject, status, channel,
+	assignee_id, created_at, updated_at, last_activity_at, closed_at`
+
+func scanTicket(row interface{ Scan(...any) error }) (*Ticket, error) {
+	var t Ticket
+	var customer, order, assignee sql.NullInt64
+	var status, channel string
+	err := row.Scan(&t.ID, &t.ShopID, &customer, &order, &t.RequesterEmail, &t.RequesterName, &t.Subject, &status, &channel,
+		&assignee, (*database.Time)(&t.CreatedAt), (*database.Time)(&t.UpdatedAt), (*database.Time)(&t.LastActivityAt),
+		database.ScanOptionalTime(&t.ClosedAt))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ticket: scan: %w", err)
+	}
+	t.CustomerID, t.OrderID, t.AssigneeID = customer.Int64, order.Int64, assignee.Int64
+	t.Status, t.Channel = Status(status), Channel(channel)
+	return &t, nil
+}
+
+// Get returns one ticket of the shop.
+func (s *Store) Get(ctx context.Context, shopID, id int64) (*Ticket, error) {
+	return scanTicket(s.db.QueryRow(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE shop_id = ? AND id = ?`, shopID, id))
+}
+
+// Messages returns a ticket's conversation, oldest first.
+func (s *Store) Messages(ctx context.Context, shopID, ticketID int64) ([]Message, error) {
+	rows, err := s.db.Query(ctx, `SELECT id, ticket_id, kind, author_kind, author_user_id, author_name, body, created_at
+		FROM ticket_messages WHERE shop_id = ? AND ticket_id = ? ORDER BY created_at, id`, shopID, ticketID)
+	if err != nil {
+		return nil, fmt.Errorf("ticket: messages of %d: %w", ticketID, err)
+	}
+	defer rows.Close()
+	var out []Message
+	for rows.Next() {
+		var m Message
+		var kind, author string
+		var user sql.NullInt64
+		if err := rows.Scan(&m.ID, &m.TicketID, &kind, &author, &user, &m.AuthorName, &m.Body, (*database.Time)(&m.CreatedAt)); err != nil {
+			return nil, fmt.Errorf("ticket: scan message: %w", err)
+		}
+		m.Kind, m.AuthorKind, m.AuthorUserID = MessageKind(kind), AuthorKind(author), user.Int64
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// Filter narrows List.
+type Filter struct {
+	Status     Status // empty: every status
+	CustomerID int64
+	OrderID    int64
+}
+
+// Page asks for one page of a list: an opaque cursor from the previous
+// page (empty for the first) and a size (25 by default, at most 100).
+type Page struct {
+	Cursor string
+	Limit  int
+}
+
+// List returns tickets with the most recent activity first, and the cursor
+// of the next page ("" on the last).
+func (s *Store) List(ctx context.Context, shopID int64, f Filter, p Page) ([]*Ticket, string, error) {
+	where := []string{"shop_id = ?"}
+	args := []any{shopID}
+	if f.Status != "" {
+		where = append(where, "status = ?")
+		args = append(args, string(f.Status))
+	}
+	if f.CustomerID != 0 {
+		where = append(where, "customer_id = ?")
+		args = append(args, f.CustomerID)
+	}
+	if f.OrderID != 0 {
+		where = append(where, "order_id = ?")
+		args = append(args, f.OrderID)
+	}
+	if p.Cursor != "" {
+		at, id, err := decodeCursor(p.Cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		where = append(where, "(last_activity_at < ? OR (last_activity_at = ? AND id < ?))")
+		args = append(args, at, at, id)
+	}
+	limit := p.Limit
+	if limit <= 0 {
+		limit = 25
+	}
+	limit = min(limit, 100)
+	args = append(args, limit+1)
+	rows, err := s.db.Query(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE `+strings.Join(where, " AND ")+
+		` ORDER BY last_activity_at DESC, id DESC LIMIT ?`, args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("ticket: list: %w", err)
+	}
+	defer rows.Close()
+	var out []*Ticket
+	for rows.Next() {
+		t, err := scanTicket(rows)
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("ticket: list: %w", err)
+	}
+	next := ""
+	if len(out) > limit {
+		out = out[:limit]
+		last := out[limit-1]
+		next = encodeCursor(last.LastActivityAt.UnixMilli(), last.ID)
+	}
+	return out, next, nil
+}
+
+func encodeCursor(at, id int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at, 10) + ":" + strconv.FormatInt(id, 10)))
+}
+
+func decodeCursor(c string) (at, id int64, err error) {
+	raw, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return 0, 0, ErrBadCursor
+	}
+	a, b, ok := strings.Cut(string(raw), ":")
+	if !ok {
+		return 0, 0, ErrBadCursor
+	}
+	if at, err = strconv.ParseInt(a, 10, 64); err != nil {
+		return 0, 0, ErrBadCursor
+	}
+	if id, err = strconv.ParseInt(b, 10, 64); err != nil {
+		return 0, 0, ErrBadCursor
+	}
+	return at, id, nil
+}
+
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+// oneLine collapses whitespace (a subject is shown on one line) and cuts
+// it to max runes.
+func oneLine(s string, max int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if utf8.RuneCountInString(s) <= max {
+		return s
+	}
+	r := []rune(s)
+	return strings.TrimSpace(string(r[:max-1])) + "…"
+}

@@ -1,0 +1,191 @@
+package ticket_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/database"
+	"github.com/hubdesk/hubdesk/internal/database/dbtest"
+	"github.com/hubdesk/hubdesk/internal/secret"
+	"github.com/hubdesk/hubdesk/internal/shop"
+	"github.com/hubdesk/hubdesk/internal/ticket"
+)
+
+type fixture struct {
+	store        *ticket.Store
+	shopA, shopB int64
+	customer     int64
+	order        int64
+}
+
+func newFixture(t *testing.T, db *database.DB) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	box, err := secret.NewBox(1, map[int][]byte{1: []byte("0123456789abcdef0123456789abcdef")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	shops := shop.NewStore(db, box)
+	a, err := shops.Create(ctx, shop.NewShop{Name: "A", Domain: "a.myshopify.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := shops.Create(ctx, shop.NewShop{Name: "B", Domain: "b.myshopify.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	o, _, err := commerce.NewStore(db).UpsertOrder(ctx, a.ID, commerce.Order{ExternalID: "1", Name: "#1001", Currency: "USD", CreatedAt: now, UpdatedAt: now},
+		&commerce.Customer{ExternalID: "c1", Email: "ada@example.com", FirstName: "Ada"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{store: ticket.NewStore(db), shopA: a.ID, shopB: b.ID, customer: o.CustomerID, order: o.ID}
+}
+
+func TestCreateReadAndScope(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		tk, err := f.store.Create(ctx, f.shopA, ticket.NewTicket{
+			CustomerID: f.customer, OrderID: f.order, RequesterEmail: "ada@example.com", RequesterName: "Ada",
+			Subject: "Order #1001:\n  where is it?", Channel: ticket.ChannelHub, Body: "  Where is my parcel?  ",
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := f.store.Get(ctx, f.shopA, tk.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Subject != "Order #1001: where is it?" || got.Status != ticket.StatusOpen || got.Channel != ticket.ChannelHub ||
+			got.CustomerID != f.customer || got.OrderID != f.order || got.AssigneeID != 0 || got.ClosedAt != nil {
+			t.Errorf("stored ticket = %+v", got)
+		}
+		msgs, err := f.store.Messages(ctx, f.shopA, tk.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(msgs) != 1 || msgs[0].Body != "Where is my parcel?" || msgs[0].AuthorKind != ticket.AuthorCustomer || msgs[0].Kind != ticket.KindMessage {
+			t.Errorf("messages = %+v", msgs)
+		}
+		// Another shop sees nothing.
+		if _, err := f.store.Get(ctx, f.shopB, tk.ID); !errors.Is(err, ticket.ErrNotFound) {
+			t.Errorf("shop B reads shop A's ticket: %v", err)
+		}
+		if msgs, _ := f.store.Messages(ctx, f.shopB, tk.ID); len(msgs) != 0 {
+			t.Errorf("shop B reads shop A's messages: %v", msgs)
+		}
+		if list, _, _ := f.store.List(ctx, f.shopB, ticket.Filter{}, ticket.Page{}); len(list) != 0 {
+			t.Errorf("shop B lists shop A's tickets: %v", list)
+		}
+		if _, err := f.store.AddMessage(ctx, f.shopB, tk.ID, ticket.Message{AuthorKind: ticket.AuthorAgent, Body: "x"}); !errors.Is(err, ticket.ErrNotFound) {
+			t.Errorf("shop B writes into shop A's ticket: %v", err)
+		}
+		if err := f.store.SetStatus(ctx, f.shopB, tk.ID, ticket.StatusClosed); !errors.Is(err, ticket.ErrNotFound) {
+			t.Errorf("shop B closes shop A's ticket: %v", err)
+		}
+	})
+}
+
+func TestValidation(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		for name, in := range map[string]ticket.NewTicket{
+			"no subject": {Channel: ticket.ChannelHub, Body: "hi"},
+			"no body":    {Channel: ticket.ChannelHub, Subject: "s", Body: "   "},
+			"no channel": {Subject: "s", Body: "hi"},
+			"too long":   {Channel: ticket.ChannelHub, Subject: "s", Body: strings.Repeat("x", ticket.MaxBodyRunes+1)},
+		} {
+			var ve *ticket.ValidationError
+			if _, err := f.store.Create(ctx, f.shopA, in); !errors.As(err, &ve) {
+				t.Errorf("%s: err = %v, want a validation error", name, err)
+			}
+		}
+		long, err := f.store.Create(ctx, f.shopA, ticket.NewTicket{Channel: ticket.ChannelAPI, Subject: strings.Repeat("é", 300), Body: "b"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := len([]rune(long.Subject)); n != ticket.MaxSubjectRunes {
+			t.Errorf("subject cut to %d runes, want %d", n, ticket.MaxSubjectRunes)
+		}
+	})
+}
+
+func TestListStatusAndActivity(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		var ids []int64
+		for i := range 5 {
+			tk, err := f.store.Create(ctx, f.shopA, ticket.NewTicket{Channel: ticket.ChannelHub, Subject: "t" + string(rune('a'+i)), Body: "b", CustomerID: f.customer})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, tk.ID)
+		}
+		// Walk pages of two; every ticket once, newest activity first.
+		var seen []int64
+		cursor := ""
+		for range 10 {
+			page, next, err := f.store.List(ctx, f.shopA, ticket.Filter{}, ticket.Page{Cursor: cursor, Limit: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, tk := range page {
+				seen = append(seen, tk.ID)
+			}
+			if next == "" {
+				break
+			}
+			cursor = next
+		}
+		if len(seen) != 5 {
+			t.Fatalf("paged through %v, want 5 tickets", seen)
+		}
+		for i := 1; i < len(seen); i++ {
+			if seen[i] > seen[i-1] {
+				t.Errorf("order %v is not newest first", seen)
+			}
+		}
+		if _, _, err := f.store.List(ctx, f.shopA, ticket.Filter{}, ticket.Page{Cursor: "!!"}); !errors.Is(err, ticket.ErrBadCursor) {
+			t.Errorf("bad cursor: %v", err)
+		}
+
+		// Closing, then a shopper's reply reopens; an agent's note does not.
+		first := ids[0]
+		if err := f.store.SetStatus(ctx, f.shopA, first, ticket.StatusClosed); err != nil {
+			t.Fatal(err)
+		}
+		if closed, _, _ := f.store.List(ctx, f.shopA, ticket.Filter{Status: ticket.StatusClosed}, ticket.Page{}); len(closed) != 1 || closed[0].ClosedAt == nil {
+			t.Fatalf("closed list = %v", closed)
+		}
+		if _, err := f.store.AddMessage(ctx, f.shopA, first, ticket.Message{Kind: ticket.KindNote, AuthorKind: ticket.AuthorAgent, Body: "note"}); err != nil {
+			t.Fatal(err)
+		}
+		if tk, _ := f.store.Get(ctx, f.shopA, first); tk.Status != ticket.StatusClosed {
+			t.Errorf("a note changed the status to %s", tk.Status)
+		}
+		if _, err := f.store.AddMessage(ctx, f.shopA, first, ticket.Message{AuthorKind: ticket.AuthorCustomer, Body: "again"}); err != nil {
+			t.Fatal(err)
+		}
+		tk, _ := f.store.Get(ctx, f.shopA, first)
+		if tk.Status != ticket.StatusOpen || tk.ClosedAt != nil {
+			t.Errorf("after the shopper's reply: status %s closed_at %v", tk.Status, tk.ClosedAt)
+		}
+		if msgs, _ := f.store.Messages(ctx, f.shopA, first); len(msgs) != 3 {
+			t.Errorf("messages = %d, want 3", len(msgs))
+		}
+		if byCustomer, _, _ := f.store.List(ctx, f.shopA, ticket.Filter{CustomerID: f.customer}, ticket.Page{Limit: 100}); len(byCustomer) != 5 {
+			t.Errorf("by customer = %d, want 5", len(byCustomer))
+		}
+		if err := f.store.SetStatus(ctx, f.shopA, first, "bogus"); err == nil {
+			t.Error("an unknown status was accepted")
+		}
+	})
+}

@@ -2,26 +2,116 @@ package cli
 
 import (
 	"context"
+	"flag"
 	"fmt"
+	"net"
+	"net/url"
+	"strings"
 
-	"github.com/hubdesk/hubdesk/internal/integration/loop/sandbox"
+	"github.com/hubdesk/hubdesk/internal/demo"
+	loopsandbox "github.com/hubdesk/hubdesk/internal/integration/loop/sandbox"
+	shopifysandbox "github.com/hubdesk/hubdesk/internal/integration/shopify/sandbox"
 )
+
+const sandboxUsage = "sandbox loop [--addr host:port] | sandbox shopify [--addr host:port] [--proxy-target URL] [--client-secret S] [flags]"
 
 // runSandbox serves a contract-faithful simulator of a third-party API
 // standalone, for development against hubdesk or anything else.
 func runSandbox(ctx context.Context, e *env, args []string) error {
-	if len(args) == 0 || args[0] != "loop" {
-		return usageError{"want 'sandbox loop [--addr host:port]'"}
+	if len(args) == 0 {
+		return usageError{"want '" + sandboxUsage + "'"}
 	}
-	fs := newFlags(e, "sandbox", "sandbox loop [--addr host:port]")
+	switch args[0] {
+	case "loop":
+		return runLoopSandbox(ctx, e, args[1:])
+	case "shopify":
+		return runShopifySandbox(ctx, e, args[1:])
+	}
+	return usageError{"unknown sandbox " + fmt.Sprintf("%q", args[0]) + ": want '" + sandboxUsage + "'"}
+}
+
+func runLoopSandbox(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "sandbox loop", "sandbox loop [--addr host:port]")
 	addr := fs.String("addr", "127.0.0.1:8089", "address to listen on")
-	if err := parse(fs, args[1:]); err != nil {
+	if err := parse(fs, args); err != nil {
 		return err
 	}
 	logger := newLogger(e.stderr, e.cfg, "text")
-	sb := sandbox.New(sandbox.Options{Logger: logger})
+	sb := loopsandbox.New(loopsandbox.Options{Logger: logger})
 	defer sb.Close()
 	fmt.Fprintf(e.stdout, "Loop sandbox on http://%s/api/v1 (keys: %s, %s, %s; webhook secret %s)\n",
-		*addr, sandbox.KeyFull, sandbox.KeyOrders, sandbox.KeyReturns, sb.WebhookSecret())
+		*addr, loopsandbox.KeyFull, loopsandbox.KeyOrders, loopsandbox.KeyReturns, sb.WebhookSecret())
 	return sb.ListenAndServe(ctx, *addr)
+}
+
+// runShopifySandbox serves a storefront whose App Proxy forwards to a
+// hubdesk (by default a `hubdesk demo` on its default address, with the
+// demo's customers and client secret), so the hub can be opened the way a
+// shopper opens it.
+func runShopifySandbox(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "sandbox shopify", "sandbox shopify [--addr host:port] [--proxy-target URL] [--client-secret S] [--prefix /apps/hub] [--customer ID,EMAIL,FIRST,LAST ...]")
+	addr := fs.String("addr", "127.0.0.1:8090", "address to listen on")
+	target := fs.String("proxy-target", "http://127.0.0.1:8080/hub", "the app's proxy URL, where the App Proxy forwards")
+	secret := fs.String("client-secret", demo.ClientSecret, "the app's client secret, which signs proxied requests (default: the demo shop's)")
+	shopDomain := fs.String("shop", demo.ShopDomain, "the shop's myshopify.com domain, sent as shop")
+	shopName := fs.String("shop-name", demo.ShopName, "the store name on the storefront")
+	prefix := fs.String("prefix", shopifysandbox.DefaultProxyPrefix, "the App Proxy's prefix and subpath on the storefront")
+	script := fs.String("hub-script", "", "the hub's drawer script (default: PROXY-TARGET/embed.js; \"none\" leaves it out)")
+	var customers customerFlag
+	fs.Var(&customers, "customer", "a storefront account `ID,EMAIL,FIRST,LAST` (repeatable; default: the demo's customers)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	switch *script {
+	case "":
+		*script = strings.TrimRight(*target, "/") + "/embed.js"
+	case "none":
+		*script = ""
+	}
+	if len(customers) == 0 {
+		customers = demo.DefaultStorefrontCustomers()
+	}
+	opts := shopifysandbox.Options{
+		Shop: *shopDomain, ShopName: *shopName, ClientSecret: *secret, ProxyPrefix: *prefix,
+		ProxyTarget: *target, Customers: customers, HubScriptURL: *script,
+		Logger: newLogger(e.stderr, e.cfg, "text").With("component", "shopify-sandbox"),
+	}
+	if err := checkProxyTarget(*target); err != nil {
+		return usageError{err.Error()}
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", *addr, err)
+	}
+	sb := shopifysandbox.New(opts)
+	sb.SetBaseURL("http://" + ln.Addr().String())
+	fmt.Fprintf(e.stdout, "Shopify storefront sandbox on %s (App Proxy %s → %s)\n  %s's hub: %s\n",
+		sb.BaseURL(), sb.ProxyPrefix(), *target, customers[0].Name(), sb.LoginAsURL(customers[0].ID, sb.ProxyPrefix()))
+	return sb.Serve(ctx, ln)
+}
+
+// checkProxyTarget refuses a target the sandbox could not forward to, as
+// one clear line instead of a panic.
+func checkProxyTarget(target string) error {
+	u, err := url.Parse(target)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("--proxy-target %q: want an http:// or https:// URL", target)
+	}
+	return nil
+}
+
+// customerFlag collects repeated --customer values.
+type customerFlag []shopifysandbox.Customer
+
+var _ flag.Value = (*customerFlag)(nil)
+
+func (c *customerFlag) String() string { return fmt.Sprint(len(*c), " customers") }
+
+func (c *customerFlag) Set(v string) error {
+	parts := strings.Split(v, ",")
+	if len(parts) != 4 || parts[0] == "" {
+		return fmt.Errorf("want ID,EMAIL,FIRST,LAST, got %q", v)
+	}
+	*c = append(*c, shopifysandbox.Customer{ID: parts[0], Email: parts[1], FirstName: parts[2], LastName: parts[3]})
+	return nil
 }

@@ -162,7 +162,7 @@ func Seed(ctx context.Context, s Stores, baseURL string, now time.Time) (*Result
 	for n, p := range all {
 		pp := people[p.person]
 		cust := &commerce.Customer{
-			ExternalID: fmt.Sprintf("7%09d", 100+p.person), Email: pp.email, FirstName: pp.first, LastName: pp.last,
+			ExternalID: customerExternalID(p.person), Email: pp.email, FirstName: pp.first, LastName: pp.last,
 			Phone: pp.phone, CreatedAt: now.AddDate(0, 0, -200+p.person), UpdatedAt: now.AddDate(0, 0, -200+p.person),
 		}
 		o := buildOrder(1001+n, pp, p.plan, now, baseURL, rng)

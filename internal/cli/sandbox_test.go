@@ -1,0 +1,101 @@
+package cli
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hubdesk/hubdesk/internal/config"
+	"github.com/hubdesk/hubdesk/internal/integration/shopify"
+)
+
+func TestSandboxUsage(t *testing.T) {
+	isolate(t)
+	for _, args := range [][]string{
+		{"sandbox"},
+		{"sandbox", "stripe"},
+		{"sandbox", "shopify", "--proxy-target", "ftp://example.com/hub"},
+		{"sandbox", "shopify", "--customer", "7000000100,only-two"},
+	} {
+		if code, _, errOut := run(t, args...); code != 2 || errOut == "" {
+			t.Errorf("%q: exit %d, stderr %q; want a usage error", args, code, errOut)
+		}
+	}
+}
+
+// lockedBuffer is a stdout the test can read while the command writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// The standalone storefront, pointed at an app, logs the demo shopper in
+// with the printed link and forwards her to the app signed with the demo
+// shop's secret.
+func TestSandboxShopifyStandalone(t *testing.T) {
+	isolate(t)
+	type hit struct{ path, query string }
+	hits := make(chan hit, 4)
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits <- hit{r.URL.Path, r.URL.RawQuery}
+		io.WriteString(w, "hub")
+	}))
+	defer app.Close()
+	cfg, err := config.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out lockedBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- runSandbox(ctx, &env{stdout: &out, stderr: io.Discard, cfg: cfg},
+			[]string{"shopify", "--addr", "127.0.0.1:0", "--proxy-target", app.URL + "/hub"})
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("sandbox shopify: %v", err)
+		}
+	}()
+	link := regexp.MustCompile(`hub: (http://\S+/account/login-as\S+)`)
+	var m []string
+	for deadline := time.Now().Add(5 * time.Second); m == nil && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		m = link.FindStringSubmatch(out.String())
+	}
+	if m == nil {
+		t.Fatalf("no login link in %q", out.String())
+	}
+	jar, _ := cookiejar.New(nil)
+	resp, err := (&http.Client{Jar: jar}).Get(m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	h := <-hits
+	q, _ := url.ParseQuery(h.query)
+	if h.path != "/hub" || shopify.VerifyProxy(q, "hubdesk-demo-secret", time.Now()) != nil ||
+		q.Get("logged_in_customer_id") != "7000000100" || q.Get("shop") != "demo-shop.myshopify.com" {
+		t.Fatalf("app got %s?%s", h.path, h.query)
+	}
+}

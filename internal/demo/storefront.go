@@ -1,0 +1,46 @@
+package demo
+
+import (
+	"fmt"
+
+	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/integration/shopify/sandbox"
+)
+
+// customerExternalID is the Shopify customer id seeding gives the i-th
+// person; the storefront sandbox logs shoppers in under the same ids, so
+// its signed logged_in_customer_id names a customer hubdesk knows.
+func customerExternalID(i int) string { return fmt.Sprintf("7%09d", 100+i) }
+
+// StorefrontCustomers are the seeded customers as storefront accounts,
+// the demo shopper first so the storefront offers her first.
+func StorefrontCustomers(res *Result) []sandbox.Customer {
+	var out []sandbox.Customer
+	for _, c := range res.Customers {
+		if c == nil || c.ExternalID == "" {
+			continue
+		}
+		sc := storefrontCustomer(c)
+		if res.Shopper != nil && c.ID == res.Shopper.ID {
+			out = append([]sandbox.Customer{sc}, out...)
+			continue
+		}
+		out = append(out, sc)
+	}
+	return out
+}
+
+// DefaultStorefrontCustomers are the customers every demo seeds, known
+// without a database: `hubdesk sandbox shopify` offers them, so a
+// standalone storefront in front of a running `hubdesk demo` works as is.
+func DefaultStorefrontCustomers() []sandbox.Customer {
+	out := make([]sandbox.Customer, len(people))
+	for i, p := range people {
+		out[i] = sandbox.Customer{ID: customerExternalID(i), Email: p.email, FirstName: p.first, LastName: p.last}
+	}
+	return out
+}
+
+func storefrontCustomer(c *commerce.Customer) sandbox.Customer {
+	return sandbox.Customer{ID: c.ExternalID, Email: c.Email, FirstName: c.FirstName, LastName: c.LastName}
+}

@@ -14,8 +14,10 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/hubdesk/hubdesk/internal/audit"
 	"github.com/hubdesk/hubdesk/internal/auth"
 	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/returns"
 )
 
 //go:embed openapi.json
@@ -27,14 +29,20 @@ func OpenAPIDocument() []byte { return openAPIDocument }
 
 // Options is what New needs.
 type Options struct {
-	Commerce *commerce.Store
-	Logger   *slog.Logger // slog.Default() when nil
+	Commerce   *commerce.Store
+	Settings   *returns.Store
+	Audit      *audit.Log
+	KeyChecker returns.KeyChecker // checks Loop keys on save
+	Logger     *slog.Logger       // slog.Default() when nil
 }
 
 // API serves /api/v1.
 type API struct {
-	commerce *commerce.Store
-	log      *slog.Logger
+	commerce   *commerce.Store
+	settings   *returns.Store
+	audit      *audit.Log
+	keyChecker returns.KeyChecker
+	log        *slog.Logger
 }
 
 // New returns the API handlers.
@@ -43,7 +51,7 @@ func New(opts Options) *API {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &API{commerce: opts.Commerce, log: log}
+	return &API{commerce: opts.Commerce, settings: opts.Settings, audit: opts.Audit, keyChecker: opts.KeyChecker, log: log}
 }
 
 // OpenAPI serves the embedded OpenAPI document. It needs no authentication:

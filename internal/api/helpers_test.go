@@ -16,9 +16,13 @@ import (
 
 	"github.com/hubdesk/hubdesk/internal/api"
 	"github.com/hubdesk/hubdesk/internal/api/apitest"
+	"github.com/hubdesk/hubdesk/internal/audit"
 	"github.com/hubdesk/hubdesk/internal/auth"
 	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/database"
+	"github.com/hubdesk/hubdesk/internal/integration/loop"
+	"github.com/hubdesk/hubdesk/internal/integration/loop/sandbox"
+	"github.com/hubdesk/hubdesk/internal/returns"
 	"github.com/hubdesk/hubdesk/internal/secret"
 	"github.com/hubdesk/hubdesk/internal/shop"
 	"github.com/hubdesk/hubdesk/internal/user"
@@ -41,6 +45,9 @@ func routes(a *api.API) []route {
 		{"GET /api/v1/orders", a.ListOrders},
 		{"PUT /api/v1/orders", a.UpsertOrder},
 		{"GET /api/v1/orders/{id}", a.GetOrder},
+		{"GET /api/v1/settings/returns", a.GetReturnsSettings},
+		{"PUT /api/v1/settings/returns", a.PutReturnsSettings},
+		{"GET /api/v1/audit", a.ListAudit},
 	}
 }
 
@@ -65,6 +72,7 @@ type fixture struct {
 	shopB     int64
 	ids       map[string]int64 // customer and order ids by external id
 	logs      *bytes.Buffer
+	loop      *sandbox.Sandbox // the Loop the settings check keys against
 }
 
 func newFixture(t *testing.T, db *database.DB) *fixture {
@@ -88,6 +96,11 @@ func newFixture(t *testing.T, db *database.DB) *fixture {
 			t.Fatal(err)
 		}
 		byName[name] = u
+		m, err := users.Create(ctx, user.NewUser{ShopID: sh.ID, Email: "manager@" + name + ".example", Role: user.RoleManager, Password: "long enough password"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		byName[name+"-manager"] = m
 	}
 	f.shopA, f.shopB = byName["a"].ShopID, byName["b"].ShopID
 
@@ -106,7 +119,14 @@ func newFixture(t *testing.T, db *database.DB) *fixture {
 	bob := &commerce.Customer{ExternalID: "c-bob", Email: "bob@example.com", FirstName: "Bob", UpdatedAt: t0}
 	f.seedOrder(f.shopB, sampleOrder("2001", t0, "in_transit"), bob)
 
-	a := api.New(api.Options{Commerce: f.commerce, Logger: slog.New(slog.NewTextHandler(f.logs, nil))})
+	f.loop = sandbox.New(sandbox.Options{})
+	t.Cleanup(f.loop.Close)
+	loopSrv := httptest.NewServer(f.loop)
+	t.Cleanup(loopSrv.Close)
+	loopClient := loop.New(loop.Options{BaseURL: loopSrv.URL + "/api/v1", MaxAttempts: 1})
+	auditLog := audit.New(db)
+	a := api.New(api.Options{Commerce: f.commerce, Settings: returns.NewStore(db, box, auditLog), Audit: auditLog,
+		KeyChecker: returns.LoopKeyChecker{Client: loopClient}, Logger: slog.New(slog.NewTextHandler(f.logs, nil))})
 	mux := http.NewServeMux()
 	for _, rt := range routes(a) {
 		mux.Handle(rt.pattern, withTestUser(byName, rt.handler))

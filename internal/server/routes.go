@@ -45,6 +45,9 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("GET /api/v1/orders", s.apiUser(a.ListOrders))
 	mux.Handle("PUT /api/v1/orders", s.apiUser(a.UpsertOrder))
 	mux.Handle("GET /api/v1/orders/{id}", s.apiUser(a.GetOrder))
+	mux.Handle("GET /api/v1/settings/returns", s.apiUser(a.GetReturnsSettings))
+	mux.Handle("PUT /api/v1/settings/returns", s.apiUser(a.PutReturnsSettings))
+	mux.Handle("GET /api/v1/audit", s.apiUser(a.ListAudit))
 	mux.HandleFunc("/api/", apiNotFound)
 
 	// Anything else.

@@ -86,7 +86,8 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("desk: %w", err)
 	}
-	s.api = api.New(api.Options{Commerce: s.Commerce, Logger: opts.Logger})
+	s.api = api.New(api.Options{Commerce: s.Commerce, Settings: s.Settings, Audit: s.Audit,
+		KeyChecker: returns.LoopKeyChecker{Client: s.Loop}, Logger: opts.Logger})
 	s.handler = s.middleware(s.routes())
 	return s, nil
 }

@@ -1,0 +1,223 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/hubdesk/hubdesk/internal/audit"
+	"github.com/hubdesk/hubdesk/internal/auth"
+	"github.com/hubdesk/hubdesk/internal/returns"
+	"github.com/hubdesk/hubdesk/internal/user"
+)
+
+// CodeLoopUnreachable answers a save whose new Loop key could not be checked
+// because Loop did not answer; send it again with "save_anyway": true.
+const CodeLoopUnreachable = "loop_unreachable"
+
+// returnsSettingsJSON is the Returns tab as the API reads and writes it. The
+// API key is write-only: answers carry only its last four characters.
+type returnsSettingsJSON struct {
+	Provider        returns.Provider                        `json:"provider"`
+	LoopAPIKeyLast4 string                                  `json:"loop_api_key_last4"`
+	LoopPortalURL   string                                  `json:"loop_portal_url"`
+	LookupField     returns.LookupField                     `json:"lookup_field"`
+	PortalURL       string                                  `json:"portal_url"`
+	Params          map[returns.Provider]returns.ParamNames `json:"params"`
+	KeyCheck        *returns.KeyCheck                       `json:"key_check"`
+	Warnings        []string                                `json:"warnings"`
+	Live            bool                                    `json:"live"`
+	Published       bool                                    `json:"published"`
+}
+
+// returnsSettingsInput is the same shape plus the write-only fields; the
+// read-only ones are accepted and ignored so a client can GET, edit, PUT.
+type returnsSettingsInput struct {
+	Provider      returns.Provider                        `json:"provider"`
+	LoopAPIKey    string                                  `json:"loop_api_key"`
+	LoopPortalURL string                                  `json:"loop_portal_url"`
+	LookupField   returns.LookupField                     `json:"lookup_field"`
+	PortalURL     string                                  `json:"portal_url"`
+	Params        map[returns.Provider]returns.ParamNames `json:"params"`
+	SaveAnyway    bool                                    `json:"save_anyway"`
+
+	LoopAPIKeyLast4 *string           `json:"loop_api_key_last4"`
+	KeyCheck        *returns.KeyCheck `json:"key_check"`
+	Warnings        []string          `json:"warnings"`
+	Live            *bool             `json:"live"`
+	Published       *bool             `json:"published"`
+}
+
+func toReturnsSettingsJSON(st *returns.State, warnings []string) returnsSettingsJSON {
+	rc := st.Draft.Returns
+	params := map[returns.Provider]returns.ParamNames{}
+	for p := range returns.DefaultParams {
+		params[p] = st.Draft.ParamsFor(p)
+	}
+	if warnings == nil {
+		warnings = []string{}
+		if rc.Provider == returns.ProviderLoop {
+			if w := returns.ScopeWarnings(rc.KeyCheck); w != nil {
+				warnings = w
+			}
+		}
+	}
+	return returnsSettingsJSON{
+		Provider: rc.Provider, LoopAPIKeyLast4: rc.LoopKeyLast4, LoopPortalURL: rc.LoopPortalURL, LookupField: rc.LookupField,
+		PortalURL: rc.PortalURL, Params: params, KeyCheck: rc.KeyCheck, Warnings: warnings, Live: st.Live, Published: !st.Unpublished(),
+	}
+}
+
+// settingsUser returns the user when their role may change settings
+// (Owner, Admin, Manager), answering 401/403 otherwise.
+func (a *API) settingsUser(w http.ResponseWriter, r *http.Request) (*user.User, bool) {
+	u := auth.UserFrom(r.Context())
+	if u == nil {
+		writeError(w, &Error{Status: http.StatusUnauthorized, Code: CodeUnauthorized, Message: "a valid API token is required"})
+		return nil, false
+	}
+	if !u.Role.CanManageSettings() {
+		writeError(w, &Error{Status: http.StatusForbidden, Code: CodeForbidden, Message: "settings and the audit log need the Owner, Admin or Manager role"})
+		return nil, false
+	}
+	return u, true
+}
+
+// GetReturnsSettings answers the returns settings as admins edit them (the
+// draft), with whether they are published.
+func (a *API) GetReturnsSettings(w http.ResponseWriter, r *http.Request) {
+	u, ok := a.settingsUser(w, r)
+	if !ok {
+		return
+	}
+	st, err := a.settings.Load(r.Context(), u.ShopID)
+	if err != nil {
+		a.respond(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toReturnsSettingsJSON(st, nil))
+}
+
+// PutReturnsSettings validates and saves the returns settings, checking a
+// new Loop key with Loop first, exactly as the settings page does.
+func (a *API) PutReturnsSettings(w http.ResponseWriter, r *http.Request) {
+	u, ok := a.settingsUser(w, r)
+	if !ok {
+		return
+	}
+	var in returnsSettingsInput
+	if err := decodeJSON(w, r, &in); err != nil {
+		a.respond(w, r, err)
+		return
+	}
+	rc := returns.ReturnsConfig{Provider: in.Provider, LoopAPIKey: in.LoopAPIKey, LoopPortalURL: in.LoopPortalURL,
+		LookupField: in.LookupField, PortalURL: in.PortalURL}
+	for p, names := range in.Params {
+		def, known := returns.DefaultParams[p]
+		if known && names.Order == def.Order {
+			names.Order = ""
+		}
+		if known && names.Email == def.Email {
+			names.Email = ""
+		}
+		if names == (returns.ParamNames{}) {
+			continue
+		}
+		if rc.Params == nil {
+			rc.Params = map[returns.Provider]returns.ParamNames{}
+		}
+		rc.Params[p] = names
+	}
+	out, err := a.settings.SaveReturns(r.Context(), u.ShopID, rc, a.keyChecker, in.SaveAnyway, audit.UserActor(u))
+	var fe *returns.FieldError
+	switch {
+	case errors.As(err, &fe):
+		a.respond(w, r, &Error{Status: http.StatusUnprocessableEntity, Code: CodeInvalidRequest, Field: trimPrefix(fe.Field), Message: fe.Error()})
+		return
+	case errors.Is(err, returns.ErrKeyRefused):
+		a.respond(w, r, &Error{Status: http.StatusUnprocessableEntity, Code: CodeInvalidRequest, Field: "loop_api_key", Message: err.Error()})
+		return
+	case errors.Is(err, returns.ErrLoopUnreachable):
+		a.respond(w, r, &Error{Status: http.StatusServiceUnavailable, Code: CodeLoopUnreachable, Field: "loop_api_key", Message: err.Error()})
+		return
+	case err != nil:
+		a.respond(w, r, err)
+		return
+	}
+	st, err := a.settings.Load(r.Context(), u.ShopID)
+	if err != nil {
+		a.respond(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toReturnsSettingsJSON(st, nonNil(out.Warnings)))
+}
+
+func trimPrefix(field string) string {
+	if len(field) > 8 && field[:8] == "returns." {
+		return field[8:]
+	}
+	return field
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+type auditEntryJSON struct {
+	ID       int64          `json:"id"`
+	At       time.Time      `json:"at"`
+	Actor    audit.Actor    `json:"actor"`
+	Action   string         `json:"action"`
+	Subject  string         `json:"subject"`
+	Provider string         `json:"provider"`
+	Outcome  string         `json:"outcome"`
+	Details  map[string]any `json:"details"`
+}
+
+// ListAudit lists audit entries newest first, filtered by action (exact, or
+// a prefix ending in "."), actor, subject and time.
+func (a *API) ListAudit(w http.ResponseWriter, r *http.Request) {
+	u, ok := a.settingsUser(w, r)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	f := audit.Filter{Action: q.Get("action"), Actor: q.Get("actor"), Subject: q.Get("subject")}
+	for name, dst := range map[string]*time.Time{"since": &f.Since, "until": &f.Until} {
+		if v := q.Get(name); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				a.respond(w, r, badRequest(name, "must be an RFC 3339 time such as 2026-01-02T15:04:05Z"))
+				return
+			}
+			*dst = t
+		}
+	}
+	limit := 50
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 200 {
+			a.respond(w, r, badRequest("limit", "must be a whole number from 1 to 200"))
+			return
+		}
+		limit = n
+	}
+	entries, next, err := a.audit.List(r.Context(), u.ShopID, f, q.Get("cursor"), limit)
+	if errors.Is(err, audit.ErrBadCursor) {
+		a.respond(w, r, badRequest("cursor", "cursor is not one this server issued; start again without it"))
+		return
+	}
+	if err != nil {
+		a.respond(w, r, err)
+		return
+	}
+	items := make([]auditEntryJSON, len(entries))
+	for i, e := range entries {
+		items[i] = auditEntryJSON{ID: e.ID, At: e.At, Actor: e.Actor, Action: e.Action, Subject: e.Subject, Provider: e.Provider, Outcome: e.Outcome, Details: e.Details}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": items, "next_cursor": next})
+}

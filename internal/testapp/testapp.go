@@ -36,15 +36,28 @@ type App struct {
 // TestKey is a fixed secret key for tests.
 var TestKey = []byte("0123456789abcdef0123456789abcdef")
 
+// Option adjusts the server a test starts.
+type Option func(*server.Options)
+
+// WithLoop points the server's Loop client at a Loop sandbox's API root
+// (".../api/v1").
+func WithLoop(baseURL string) Option {
+	return func(o *server.Options) { o.LoopBaseURL = baseURL }
+}
+
 // New starts a server over db.
-func New(t testing.TB, db *database.DB) *App {
+func New(t testing.TB, db *database.DB, opts ...Option) *App {
 	t.Helper()
 	box, err := secret.NewBox(1, map[int][]byte{1: TestKey})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ts := httptest.NewUnstartedServer(nil)
-	srv, err := server.New(server.Options{DB: db, Box: box, BaseURL: "http://" + ts.Listener.Addr().String()})
+	so := server.Options{DB: db, Box: box, BaseURL: "http://" + ts.Listener.Addr().String()}
+	for _, o := range opts {
+		o(&so)
+	}
+	srv, err := server.New(so)
 	if err != nil {
 		t.Fatal(err)
 	}

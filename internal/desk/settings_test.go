@@ -1,0 +1,171 @@
+package desk_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/hubdesk/hubdesk/internal/database"
+	"github.com/hubdesk/hubdesk/internal/database/dbtest"
+	"github.com/hubdesk/hubdesk/internal/integration/loop/sandbox"
+	"github.com/hubdesk/hubdesk/internal/returns"
+	"github.com/hubdesk/hubdesk/internal/testapp"
+)
+
+func post(t *testing.T, app *testapp.App, c *http.Client, path string, form url.Values) (int, string, http.Header) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", app.URL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b strings.Builder
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := resp.Body.Read(buf)
+		b.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	return resp.StatusCode, b.String(), resp.Header
+}
+
+func TestSettingsPagesAreForManagersAndAbove(t *testing.T) {
+	app := testapp.New(t, dbtest.Open(t, database.SQLite))
+	tn := app.NewTenant("shopa")
+	agent := app.LoginAs(tn.Agent)
+	for _, path := range []string{"/settings", "/settings/general", "/settings/returns", "/audit"} {
+		if status, _, _ := app.Do(agent, "GET", path, "", ""); status != http.StatusForbidden {
+			t.Errorf("agent GET %s: %d", path, status)
+		}
+	}
+	for _, path := range []string{"/settings/general", "/settings/returns", "/settings/live"} {
+		if status, _, _ := post(t, app, agent, path, url.Values{"provider": {"disabled"}}); status != http.StatusForbidden {
+			t.Errorf("agent POST %s: %d", path, status)
+		}
+	}
+	if _, body, _ := app.Do(agent, "GET", "/customers", "", ""); strings.Contains(body, `href="/settings"`) {
+		t.Error("agents see the Settings menu item")
+	}
+	for _, u := range []string{"owner", "admin", "manager"} {
+		var c *http.Client
+		switch u {
+		case "owner":
+			c = app.LoginAs(tn.Owner)
+		case "admin":
+			c = app.LoginAs(tn.Admin)
+		default:
+			c = app.LoginAs(tn.Manager)
+		}
+		status, body, _ := app.Do(c, "GET", "/settings/returns", "", "")
+		if status != http.StatusOK || !strings.Contains(body, `href="/settings"`) {
+			t.Errorf("%s: %d", u, status)
+		}
+	}
+}
+
+func TestReturnsSettingsPage(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		sb := sandbox.New(sandbox.Options{})
+		defer sb.Close()
+		loopSrv := httptest.NewServer(sb)
+		defer loopSrv.Close()
+		app := testapp.New(t, db, testapp.WithLoop(loopSrv.URL+"/api/v1"))
+		tn := app.NewTenant("shopa")
+		c := app.LoginAs(tn.Manager)
+		ctx := context.Background()
+
+		// A valid key: saved with the per-scope report, never rendered back.
+		status, body, _ := post(t, app, c, "/settings/returns", url.Values{"provider": {"loop"}, "loop_api_key": {sandbox.KeyFull}, "lookup_field": {"zip"}})
+		if status != http.StatusOK || !strings.Contains(body, "Loop key check") || strings.Count(body, "scope-granted") < 3 {
+			t.Fatalf("full key: %d\n%s", status, body)
+		}
+		if strings.Contains(body, sandbox.KeyFull) {
+			t.Fatal("the key was rendered into the page")
+		}
+		if !strings.Contains(body, "Saved key ending in full") {
+			t.Fatal("the masked key is not shown")
+		}
+		// Not live: a draft.
+		if pub, _ := app.Server.Settings.Published(ctx, tn.Shop.ID); pub.ReturnsEnabled() {
+			t.Fatal("a draft reached shoppers")
+		}
+		// A refused key: clear message, old key kept.
+		status, body, _ = post(t, app, c, "/settings/returns", url.Values{"provider": {"loop"}, "loop_api_key": {"bogus-key"}})
+		if status != http.StatusUnprocessableEntity || !strings.Contains(body, "Loop refused this API key") || strings.Contains(body, "bogus-key") {
+			t.Fatalf("bad key: %d", status)
+		}
+		st, _ := app.Server.Settings.Load(ctx, tn.Shop.ID)
+		if st.Draft.Returns.LoopAPIKey != sandbox.KeyFull {
+			t.Fatal("a refused key replaced the saved one")
+		}
+		// Orders-only key: saved, with the warning.
+		_, body, _ = post(t, app, c, "/settings/returns", url.Values{"provider": {"loop"}, "loop_api_key": {sandbox.KeyOrders}})
+		if !strings.Contains(body, "lacks the Returns scope") {
+			t.Fatal("no warning for an Orders-only key")
+		}
+		// Loop down: the page offers "Save anyway".
+		sb.SetFaults(sandbox.Faults{Outage: true})
+		status, body, _ = post(t, app, c, "/settings/returns", url.Values{"provider": {"loop"}, "loop_api_key": {sandbox.KeyReturns}})
+		if status != http.StatusUnprocessableEntity || !strings.Contains(body, `name="save_anyway"`) {
+			t.Fatalf("Loop down: %d, save anyway offered: %v", status, strings.Contains(body, "save_anyway"))
+		}
+		status, _, _ = post(t, app, c, "/settings/returns", url.Values{"provider": {"loop"}, "loop_api_key": {sandbox.KeyReturns}, "save_anyway": {"1"}})
+		if status != http.StatusOK {
+			t.Fatalf("save anyway: %d", status)
+		}
+		sb.SetFaults(sandbox.Faults{})
+		// A portal provider: bad URL refused, good one saved with a preview.
+		status, body, _ = post(t, app, c, "/settings/returns", url.Values{"provider": {"aftership"}, "portal_url": {"http://returns.example.com/"}})
+		if status != http.StatusUnprocessableEntity || !strings.Contains(body, "must use https") || !strings.Contains(body, `aria-invalid="true"`) {
+			t.Fatalf("http portal URL: %d", status)
+		}
+		status, _, h := post(t, app, c, "/settings/returns", url.Values{"provider": {"aftership"}, "portal_url": {"https://acme.returnscenter.com/"},
+			"param_aftership_order": {"order_number"}, "param_aftership_email": {"customer_email"}})
+		if status != http.StatusSeeOther || h.Get("Location") != "/settings/returns?saved=1" {
+			t.Fatalf("aftership: %d %s", status, h.Get("Location"))
+		}
+		app.Order(tn, "1001", "ada@example.com")
+		_, body, _ = app.Do(c, "GET", "/settings/returns?saved=1", "", "")
+		if !strings.Contains(body, "https://acme.returnscenter.com/?order_number=%231001&amp;customer_email=ada%40example.com") {
+			t.Fatalf("preview missing:\n%s", body)
+		}
+		// Going live publishes the draft.
+		if status, _, _ := post(t, app, c, "/settings/live", url.Values{"live": {"on"}}); status != http.StatusSeeOther {
+			t.Fatalf("live: %d", status)
+		}
+		pub, _ := app.Server.Settings.Published(ctx, tn.Shop.ID)
+		if pub.Returns.Provider != returns.ProviderAfterShip || pub.ParamsFor(returns.ProviderAfterShip).Email != "customer_email" {
+			t.Fatalf("published: %+v", pub.Returns)
+		}
+		// The audit page lists the changes, without the key.
+		_, body, _ = app.Do(c, "GET", "/audit", "", "")
+		if !strings.Contains(body, "settings.published") || !strings.Contains(body, "returns.loop_api_key") || strings.Contains(body, sandbox.KeyFull) {
+			t.Fatalf("audit page:\n%s", body)
+		}
+	})
+}
+
+func TestGeneralSettingsPage(t *testing.T) {
+	app := testapp.New(t, dbtest.Open(t, database.SQLite))
+	tn := app.NewTenant("shopa")
+	c := app.LoginAs(tn.Admin)
+	status, body, _ := post(t, app, c, "/settings/general", url.Values{"hub_enabled": {"on"}, "return_window_days": {"0"}})
+	if status != http.StatusUnprocessableEntity || !strings.Contains(body, "Return window") {
+		t.Fatalf("bad window: %d", status)
+	}
+	status, _, _ = post(t, app, c, "/settings/general", url.Values{"return_window_days": {"45"}, "help_centre_url": {"https://help.example.com/"}})
+	if status != http.StatusSeeOther {
+		t.Fatalf("save: %d", status)
+	}
+	st, _ := app.Server.Settings.Load(context.Background(), tn.Shop.ID)
+	if st.Draft.General.HubEnabled || st.Draft.General.ReturnWindowDays != 45 || st.Draft.General.HelpCentreURL != "https://help.example.com/" {
+		t.Fatalf("draft: %+v", st.Draft.General)
+	}
+}

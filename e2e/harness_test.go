@@ -50,11 +50,21 @@ type Demo struct {
 	DataDir  string
 	APIToken string
 	Banner   string
+	// StorefrontURL is the Shopify storefront sandbox in front of the
+	// demo (no trailing slash); ShopperHubURL logs the demo shopper in
+	// there and lands on the hub through the App Proxy.
+	StorefrontURL string
+	ShopperHubURL string
+	// LoopURL is the Loop sandbox's root (its portal is under /portal/).
+	LoopURL string
 }
 
 var (
-	deskURLPattern  = regexp.MustCompile(`Desk\s+(http://\S+)/login`)
-	apiTokenPattern = regexp.MustCompile(`Bearer (hd_[A-Za-z0-9_-]+)`)
+	deskURLPattern       = regexp.MustCompile(`Desk\s+(http://\S+)/login`)
+	apiTokenPattern      = regexp.MustCompile(`Bearer (hd_[A-Za-z0-9_-]+)`)
+	storefrontURLPattern = regexp.MustCompile(`Storefront\s+(http://\S+?)/?\s`)
+	shopperHubPattern    = regexp.MustCompile(`Shopper hub\s+(http://\S+)`)
+	loopURLPattern       = regexp.MustCompile(`Loop sandbox\s+(http://\S+)/api/v1`)
 )
 
 // StartDemo runs the real binary's demo on a free port with its own data
@@ -122,6 +132,16 @@ func StartDemo(t *testing.T, extraEnv ...string) *Demo {
 	d.BaseURL = m[1]
 	if m := apiTokenPattern.FindStringSubmatch(d.Banner); m != nil {
 		d.APIToken = m[1]
+	}
+	for _, p := range []struct {
+		re   *regexp.Regexp
+		into *string
+	}{{storefrontURLPattern, &d.StorefrontURL}, {shopperHubPattern, &d.ShopperHubURL}, {loopURLPattern, &d.LoopURL}} {
+		m := p.re.FindStringSubmatch(d.Banner)
+		if m == nil {
+			t.Fatalf("the demo banner has no match for %s:\n%s", p.re, d.Banner)
+		}
+		*p.into = m[1]
 	}
 	resp, err := http.Get(d.BaseURL + "/readyz")
 	if err != nil || resp.StatusCode != http.StatusOK {

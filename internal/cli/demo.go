@@ -10,6 +10,7 @@ import (
 
 	"github.com/hubdesk/hubdesk/internal/demo"
 	"github.com/hubdesk/hubdesk/internal/integration/loop/sandbox"
+	shopifysandbox "github.com/hubdesk/hubdesk/internal/integration/shopify/sandbox"
 	"github.com/hubdesk/hubdesk/internal/user"
 )
 
@@ -62,6 +63,16 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	loopSandbox.SetBaseURL("http://" + loopLn.Addr().String())
 	go loopSandbox.Serve(ctx, loopLn)
 	e.cfg.LoopBaseURL = loopSandbox.BaseURL() + "/api/v1"
+	// The Shopify storefront sandbox gets its own loopback port too: the
+	// hub is then opened through a real App Proxy, on another origin than
+	// the desk, as on a real store.
+	shopLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		ln.Close()
+		loopLn.Close()
+		return fmt.Errorf("listen for the Shopify sandbox: %w", err)
+	}
+	defer shopLn.Close()
 
 	db, box, err := openStore(ctx, e.cfg, logger)
 	if err != nil {
@@ -93,11 +104,18 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		ln.Close()
 		return err
 	}
-	printDemoBanner(e, seeded, token, loopSandbox.BaseURL(), time.Since(started))
+	storefront := shopifysandbox.New(shopifysandbox.Options{
+		Shop: demo.ShopDomain, ShopName: demo.ShopName, ClientSecret: demo.ClientSecret,
+		ProxyPrefix: shopifysandbox.DefaultProxyPrefix, ProxyTarget: e.cfg.BaseURL + "/hub",
+		Customers: demo.StorefrontCustomers(seeded), HubScriptURL: e.cfg.BaseURL + "/hub/embed.js",
+		BaseURL: "http://" + shopLn.Addr().String(), Logger: logger.With("component", "shopify-sandbox"),
+	})
+	go storefront.Serve(ctx, shopLn)
+	printDemoBanner(e, seeded, token, loopSandbox.BaseURL(), storefront, time.Since(started))
 	return srv.Serve(ctx, ln)
 }
 
-func printDemoBanner(e *env, seeded *demo.Result, token, loopURL string, startup time.Duration) {
+func printDemoBanner(e *env, seeded *demo.Result, token, loopURL string, storefront *shopifysandbox.Sandbox, startup time.Duration) {
 	base := e.cfg.BaseURL
 	w := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(w, "\nhubdesk demo is running (%s, started in %d ms)\n\n", seeded.Shop.Name, startup.Milliseconds())
@@ -111,7 +129,18 @@ func printDemoBanner(e *env, seeded *demo.Result, token, loopURL string, startup
 	fmt.Fprintf(w, "  API\tcurl -H 'Authorization: Bearer %s' %s/api/v1/customers\n", token, base)
 	fmt.Fprintf(w, "  OpenAPI\t%s/api/v1/openapi.json\n", base)
 	fmt.Fprintf(w, "  Loop sandbox\t%s/api/v1\t(key %s; portal %s/portal/)\n", loopURL, sandbox.KeyFull, loopURL)
-	fmt.Fprintf(w, "  Shopify client secret\t%s\t(demo only)\n", "hubdesk-demo-secret")
+	fmt.Fprintf(w, "  Storefront\t%s/\t(Shopify sandbox; App Proxy %s → %s/hub)\n", storefront.BaseURL(), storefront.ProxyPrefix(), base)
+	if seeded.Shopper != nil {
+		// The hub is printed as a storefront link that logs the shopper in
+		// and lands on the App Proxy, never as a pre-signed /hub?…&signature=
+		// URL: App Proxy signatures are good for 90 seconds, so such a link
+		// would be stale before anyone clicked it. The storefront signs each
+		// request as it forwards it, as Shopify does.
+		name := seeded.Shopper.FirstName + " " + seeded.Shopper.LastName
+		fmt.Fprintf(w, "  Shopper hub\t%s  (logs in %s, opens the hub)\n", storefront.LoginAsURL(seeded.Shopper.ExternalID, storefront.ProxyPrefix()), name)
+		fmt.Fprintf(w, "  Hub drawer\t%s  (%s on the product page: open the help button)\n", storefront.LoginAsURL(seeded.Shopper.ExternalID, "/"), name)
+	}
+	fmt.Fprintf(w, "  Shopify client secret\t%s\t(demo only)\n", demo.ClientSecret)
 	fmt.Fprintf(w, "  Data\t%s\n", e.cfg.DataDir)
 	fmt.Fprintf(w, "\nPress Ctrl+C to stop.\n\n")
 	w.Flush()

@@ -211,11 +211,13 @@ func (s *Sandbox) HubURL() string { return s.BaseURL() + s.opts.ProxyPrefix }
 // app URL would expire with the 90-second signature window, this one does
 // not, because the storefront signs each request as it forwards it.
 func (s *Sandbox) LoginAsURL(customerID, returnTo string) string {
-	q := url.Values{"customer": {customerID}}
+	u := s.BaseURL() + "/account/login-as?customer=" + url.QueryEscape(customerID)
 	if returnTo != "" {
-		q.Set("return_to", returnTo)
+		// "/" may stay as it is in a query (RFC 3986 §3.4): the link is
+		// printed for people to read.
+		u += "&return_to=" + strings.ReplaceAll(url.QueryEscape(returnTo), "%2F", "/")
 	}
-	return s.BaseURL() + "/account/login-as?" + q.Encode()
+	return u
 }
 
 // ListenAndServe serves on addr until ctx ends. When no BaseURL was

@@ -352,7 +352,10 @@ func TestLoginRedirectsOnlyWithinTheStorefront(t *testing.T) {
 
 func TestLoginAsURL(t *testing.T) {
 	sb := New(Options{BaseURL: "http://127.0.0.1:9000/", Customers: []Customer{olivia}})
-	if got := sb.LoginAsURL(olivia.ID, "/apps/hub"); got != "http://127.0.0.1:9000/account/login-as?customer=7000000100&return_to=%2Fapps%2Fhub" {
+	if got := sb.LoginAsURL(olivia.ID, "/apps/hub"); got != "http://127.0.0.1:9000/account/login-as?customer=7000000100&return_to=/apps/hub" {
+		t.Fatal(got)
+	}
+	if got := sb.LoginAsURL(olivia.ID, "/apps/hub?locale=de&x=a b"); got != "http://127.0.0.1:9000/account/login-as?customer=7000000100&return_to=/apps/hub%3Flocale%3Dde%26x%3Da+b" {
 		t.Fatal(got)
 	}
 	if sb.HubURL() != "http://127.0.0.1:9000/apps/hub" {

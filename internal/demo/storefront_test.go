@@ -1,0 +1,50 @@
+package demo
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/database"
+	"github.com/hubdesk/hubdesk/internal/database/dbtest"
+	"github.com/hubdesk/hubdesk/internal/secret"
+	"github.com/hubdesk/hubdesk/internal/shop"
+	"github.com/hubdesk/hubdesk/internal/user"
+)
+
+// The storefront's accounts are the seeded customers under their Shopify
+// ids, the demo shopper first, whether the demo was just seeded or
+// restarted on its data; the standalone sandbox's defaults are the same.
+func TestStorefrontCustomersMatchTheSeed(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		box, err := secret.NewBox(1, map[int][]byte{1: make([]byte, 32)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := Stores{Shops: shop.NewStore(db, box), Users: user.NewStore(db), Commerce: commerce.NewStore(db)}
+		now := time.Now()
+		fresh, err := Seed(ctx, st, "http://127.0.0.1:8080", now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		restarted, err := Seed(ctx, st, "http://127.0.0.1:8080", now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := DefaultStorefrontCustomers()
+		for name, res := range map[string]*Result{"fresh": fresh, "restarted": restarted} {
+			got := StorefrontCustomers(res)
+			if len(got) != len(want) || got[0] != want[0] || got[0].ID != "7000000100" || got[0].Email != res.Shopper.Email {
+				t.Fatalf("%s: storefront customers %+v, want the shopper first of %d", name, got, len(want))
+			}
+			for _, c := range want {
+				if !slices.Contains(got, c) {
+					t.Errorf("%s: %+v missing from %+v", name, c, got)
+				}
+			}
+		}
+	})
+}

@@ -7,12 +7,12 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"sort"
 	"html/template"
 	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"time"
 
@@ -40,8 +40,8 @@ type Desk struct {
 	Audit    *audit.Log
 	// KeyChecker checks Loop API keys when the returns settings are saved.
 	KeyChecker returns.KeyChecker
-	Logger   *slog.Logger
-	render   *web.Renderer
+	Logger     *slog.Logger
+	render     *web.Renderer
 }
 
 // New parses the templates; it fails at start-up rather than on a request.

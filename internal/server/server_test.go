@@ -233,3 +233,23 @@ func TestSecurityHeaders(t *testing.T) {
 		}
 	}
 }
+
+// API clients are servers, not browsers: cross-origin protection must not
+// stand in their way, and a write through the whole stack lands.
+func TestAPIWriteThroughTheWholeStack(t *testing.T) {
+	app := testapp.New(t, dbtest.Open(t, database.SQLite))
+	tn := app.NewTenant("shopa")
+	token := app.Token(tn.Admin)
+	body := `{"external_id":"9001","name":"#9001","currency":"EUR","total":"12.50","customer":{"external_id":"c9","email":"zoe@example.com"},
+		"line_items":[{"title":"Mug","quantity":1,"price":"12.50"}]}`
+	status, resp, h := app.Do(nil, "PUT", "/api/v1/orders", token, body)
+	if status != http.StatusOK || h.Get("X-Upsert-Result") != "inserted" || !strings.Contains(resp, `"total":"12.50"`) {
+		t.Fatalf("PUT order: %d %s", status, resp)
+	}
+	if status, _, _ := app.Do(nil, "PUT", "/api/v1/orders", token, body); status != http.StatusOK {
+		t.Fatalf("replay: %d", status)
+	}
+	if status, resp, _ := app.Do(nil, "GET", "/api/v1/orders?q=9001", token, ""); status != 200 || strings.Count(resp, `"name":"#9001"`) != 1 {
+		t.Fatalf("the order is not there exactly once: %s", resp)
+	}
+}

@@ -48,6 +48,7 @@ func routes(a *api.API) []route {
 		{"GET /api/v1/settings/returns", a.GetReturnsSettings},
 		{"PUT /api/v1/settings/returns", a.PutReturnsSettings},
 		{"GET /api/v1/audit", a.ListAudit},
+		{"POST /api/v1/hub/tokens", new(api.HubTokens).Issue},
 	}
 }
 

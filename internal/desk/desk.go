@@ -164,6 +164,7 @@ var navigation = []struct {
 	MinRole     user.Role
 }{
 	{"/customers", "Customers", user.RoleAgent},
+	{"/tickets", "Tickets", user.RoleAgent},
 	{"/orders", "Orders", user.RoleAgent},
 	{"/settings", "Settings", user.RoleManager},
 	{"/audit", "Audit log", user.RoleManager},

@@ -3,6 +3,9 @@ package server
 import (
 	"net/http"
 
+	"github.com/hubdesk/hubdesk/internal/api"
+	"github.com/hubdesk/hubdesk/internal/desk"
+
 	"github.com/hubdesk/hubdesk/internal/user"
 )
 
@@ -11,7 +14,9 @@ import (
 // that serves it and the access rule wrapped around it.
 func (s *Server) routes() *http.ServeMux {
 	mux := http.NewServeMux()
-	d, a := s.desk, s.api
+	d, a, h := s.desk, s.api, s.Hub
+	tickets := &desk.TicketPages{Desk: d, Tickets: s.Tickets, Logger: s.logger}
+	hubTokens := &api.HubTokens{Commerce: s.Commerce, Issuer: s.Hub, Logger: s.logger}
 
 	// Operations.
 	mux.HandleFunc("GET /healthz", s.healthz)
@@ -35,6 +40,22 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("GET /settings/returns", d.RequireRole(user.RoleManager, d.SettingsReturns))
 	mux.Handle("POST /settings/returns", d.RequireRole(user.RoleManager, d.SaveSettingsReturns))
 	mux.Handle("GET /audit", d.RequireRole(user.RoleManager, d.AuditLog))
+	mux.Handle("GET /tickets", d.RequireUser(tickets.List))
+	mux.Handle("GET /tickets/{id}", d.RequireUser(tickets.Show))
+
+	// Customer Hub, for shoppers: App Proxy signature or shopper token on
+	// every request (Shopify forwards /apps/<subpath>/... here). Admins
+	// preview it for one customer with the draft settings.
+	mux.Handle("GET /hub", h.Shopper(h.Orders))
+	mux.Handle("GET /hub/{$}", h.Shopper(h.Orders))
+	mux.Handle("GET /hub/orders/{id}", h.Shopper(h.Order))
+	mux.Handle("POST /hub/orders/{id}/return", h.Shopper(h.StartReturn))
+	mux.Handle("POST /hub/orders/{id}/contact", h.Shopper(h.Contact))
+	mux.HandleFunc("GET /hub/embed.js", h.EmbedJS)
+	mux.Handle("GET /settings/hub-preview", d.RequireRole(user.RoleManager, h.Preview(h.Orders)))
+	mux.Handle("GET /settings/hub-preview/orders/{id}", d.RequireRole(user.RoleManager, h.Preview(h.Order)))
+	mux.Handle("POST /settings/hub-preview/orders/{id}/return", d.RequireRole(user.RoleManager, h.Preview(h.StartReturn)))
+	mux.Handle("POST /settings/hub-preview/orders/{id}/contact", d.RequireRole(user.RoleManager, h.Preview(h.Contact)))
 
 	// REST API v1 (bearer token).
 	mux.HandleFunc("GET /api/v1/openapi.json", a.OpenAPI)
@@ -48,6 +69,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("GET /api/v1/settings/returns", s.apiUser(a.GetReturnsSettings))
 	mux.Handle("PUT /api/v1/settings/returns", s.apiUser(a.PutReturnsSettings))
 	mux.Handle("GET /api/v1/audit", s.apiUser(a.ListAudit))
+	mux.Handle("POST /api/v1/hub/tokens", s.apiUser(hubTokens.Issue))
 	mux.HandleFunc("/api/", apiNotFound)
 
 	// Anything else.

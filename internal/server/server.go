@@ -18,11 +18,13 @@ import (
 	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/desk"
+	"github.com/hubdesk/hubdesk/internal/hub"
 	"github.com/hubdesk/hubdesk/internal/integration/loop"
 	"github.com/hubdesk/hubdesk/internal/metrics"
 	"github.com/hubdesk/hubdesk/internal/returns"
 	"github.com/hubdesk/hubdesk/internal/secret"
 	"github.com/hubdesk/hubdesk/internal/shop"
+	"github.com/hubdesk/hubdesk/internal/ticket"
 	"github.com/hubdesk/hubdesk/internal/user"
 	"github.com/hubdesk/hubdesk/internal/web"
 )
@@ -53,6 +55,8 @@ type Server struct {
 	Returns  *returns.Records // returns reported by the returns platform
 	Resolver *returns.Resolver
 	Loop     *loop.Client
+	Tickets  *ticket.Store // helpdesk conversations (the hub's contact form opens them)
+	Hub      *hub.Hub      // the shopper-facing Customer Hub; IssueShopperToken for headless stores
 
 	auth *auth.Authenticator
 	desk *desk.Desk
@@ -88,6 +92,12 @@ func New(opts Options) (*Server, error) {
 	}
 	s.api = api.New(api.Options{Commerce: s.Commerce, Settings: s.Settings, Audit: s.Audit,
 		KeyChecker: returns.LoopKeyChecker{Client: s.Loop}, Logger: opts.Logger})
+	s.Tickets = ticket.NewStore(opts.DB)
+	s.Hub, err = hub.New(hub.Options{Shops: s.Shops, Commerce: s.Commerce, Settings: s.Settings, Returns: s.Returns,
+		Resolver: s.Resolver, Tickets: s.Tickets, Logger: opts.Logger, BaseURL: opts.BaseURL})
+	if err != nil {
+		return nil, fmt.Errorf("hub: %w", err)
+	}
 	s.handler = s.middleware(s.routes())
 	return s, nil
 }

@@ -30,6 +30,19 @@ const (
 // Valid reports whether s is a known status.
 func (s Status) Valid() bool { return s == StatusOpen || s == StatusPending || s == StatusClosed }
 
+// Label is the status's name for staff.
+func (s Status) Label() string {
+	switch s {
+	case StatusOpen:
+		return "Open"
+	case StatusPending:
+		return "Pending"
+	case StatusClosed:
+		return "Closed"
+	}
+	return string(s)
+}
+
 // Channel is where a ticket started.
 type Channel string
 
@@ -97,6 +110,11 @@ type Message struct {
 	AuthorName   string
 	Body         string
 	CreatedAt    time.Time
+}
+
+// Lines splits the body at line breaks, for pages that show it as text.
+func (m Message) Lines() []string {
+	return strings.Split(strings.ReplaceAll(m.Body, "\r\n", "\n"), "\n")
 }
 
 // NewTicket is what Create needs: the ticket and its first message.

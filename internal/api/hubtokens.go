@@ -1,0 +1,106 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/hubdesk/hubdesk/internal/auth"
+	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/user"
+)
+
+// ShopperTokenIssuer signs shopper tokens for the Customer Hub (the hub
+// package implements it).
+type ShopperTokenIssuer interface {
+	IssueShopperToken(ctx context.Context, shopID, customerID int64) (token string, expiresAt time.Time, hubURL string, err error)
+}
+
+// HubTokens serves POST /api/v1/hub/tokens: a headless storefront's server,
+// which has authenticated the shopper itself, asks for a short-lived token
+// that opens the hub for that customer. It is a separate handler from API
+// because it needs the hub's signer.
+type HubTokens struct {
+	Commerce *commerce.Store
+	Issuer   ShopperTokenIssuer
+	Logger   *slog.Logger
+}
+
+type hubTokenInput struct {
+	CustomerID         int64  `json:"customer_id"`
+	CustomerExternalID string `json:"customer_external_id"`
+}
+
+type hubTokenJSON struct {
+	Token      string    `json:"token"`
+	ExpiresAt  time.Time `json:"expires_at"`
+	HubURL     string    `json:"hub_url"`
+	CustomerID int64     `json:"customer_id"`
+}
+
+// Issue answers POST /api/v1/hub/tokens. Only Owner and Admin tokens may
+// ask: a shopper token reads a customer's orders, so it is a credential
+// the shop's administrators hand out, not every agent.
+func (h *HubTokens) Issue(w http.ResponseWriter, r *http.Request) {
+	u := auth.UserFrom(r.Context())
+	if u == nil {
+		writeError(w, &Error{Status: http.StatusUnauthorized, Code: CodeUnauthorized, Message: "a valid API token is required"})
+		return
+	}
+	if !u.Role.AtLeast(user.RoleAdmin) {
+		writeError(w, &Error{Status: http.StatusForbidden, Code: CodeForbidden, Message: "shopper tokens need an Owner or Admin API token"})
+		return
+	}
+	var in hubTokenInput
+	if err := decodeJSON(w, r, &in); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	var c *commerce.Customer
+	var err error
+	switch {
+	case in.CustomerID != 0 && in.CustomerExternalID != "":
+		h.fail(w, r, badRequest("customer_id", "give customer_id or customer_external_id, not both"))
+		return
+	case in.CustomerID > 0:
+		c, err = h.Commerce.Customer(r.Context(), u.ShopID, in.CustomerID)
+	case in.CustomerExternalID != "":
+		c, err = h.Commerce.CustomerByExternalID(r.Context(), u.ShopID, in.CustomerExternalID)
+	default:
+		h.fail(w, r, badRequest("customer_id", "customer_id (hubdesk's id) or customer_external_id (the store's id) is required"))
+		return
+	}
+	if errors.Is(err, commerce.ErrNotFound) {
+		h.fail(w, r, notFound("customer"))
+		return
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	token, expires, hubURL, err := h.Issuer.IssueShopperToken(r.Context(), u.ShopID, c.ID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, hubTokenJSON{Token: token, ExpiresAt: expires.UTC(), HubURL: hubURL, CustomerID: c.ID})
+}
+
+// fail answers with err's API error; anything unexpected is logged and
+// answered as a bare 500.
+func (h *HubTokens) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var apiErr *Error
+	if errors.As(err, &apiErr) {
+		writeError(w, apiErr)
+		return
+	}
+	log := h.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	log.ErrorContext(r.Context(), "api: hub token failed", "error", err)
+	writeError(w, &Error{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "internal server error"})
+}

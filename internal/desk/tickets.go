@@ -1,0 +1,89 @@
+package desk
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/hubdesk/hubdesk/internal/auth"
+	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/ticket"
+)
+
+// TicketPages are the helpdesk's ticket list and ticket view: for now the
+// tickets shoppers open from the hub's contact form, read-only. They share
+// the desk's shell (layout, navigation, errors).
+type TicketPages struct {
+	*Desk
+	Tickets *ticket.Store
+	Logger  *slog.Logger
+}
+
+// ticketStatuses are the list's filter tabs.
+var ticketStatuses = []ticket.Status{ticket.StatusOpen, ticket.StatusPending, ticket.StatusClosed}
+
+// List shows the shop's tickets, most recent activity first, optionally
+// filtered by status.
+func (p *TicketPages) List(w http.ResponseWriter, r *http.Request) {
+	u := auth.UserFrom(r.Context())
+	q := r.URL.Query()
+	status := ticket.Status(q.Get("status"))
+	if status != "" && !status.Valid() {
+		status = ""
+	}
+	list, next, err := p.Tickets.List(r.Context(), u.ShopID, ticket.Filter{Status: status}, ticket.Page{Cursor: q.Get("cursor"), Limit: 50})
+	if errors.Is(err, ticket.ErrBadCursor) {
+		p.Error(w, r, http.StatusBadRequest, "That page link is not valid any more. Start from the first page.")
+		return
+	}
+	if err != nil {
+		p.serverError(w, r, err)
+		return
+	}
+	p.page(w, r, http.StatusOK, "tickets", "Tickets", struct {
+		Status   ticket.Status
+		Statuses []ticket.Status
+		Tickets  []*ticket.Ticket
+		Next     string
+	}{status, ticketStatuses, list, next})
+}
+
+// Show is one ticket: the conversation, and the customer and order it is
+// linked to.
+func (p *TicketPages) Show(w http.ResponseWriter, r *http.Request) {
+	u := auth.UserFrom(r.Context())
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		p.NotFound(w, r)
+		return
+	}
+	t, err := p.Tickets.Get(r.Context(), u.ShopID, id)
+	if errors.Is(err, ticket.ErrNotFound) {
+		p.NotFound(w, r)
+		return
+	}
+	if err != nil {
+		p.serverError(w, r, err)
+		return
+	}
+	msgs, err := p.Tickets.Messages(r.Context(), u.ShopID, t.ID)
+	if err != nil {
+		p.serverError(w, r, err)
+		return
+	}
+	var c *commerce.Customer
+	var o *commerce.Order
+	if t.CustomerID != 0 {
+		c, _ = p.Commerce.Customer(r.Context(), u.ShopID, t.CustomerID)
+	}
+	if t.OrderID != 0 {
+		o, _ = p.Commerce.Order(r.Context(), u.ShopID, t.OrderID)
+	}
+	p.page(w, r, http.StatusOK, "ticket", t.Subject, struct {
+		Ticket   *ticket.Ticket
+		Messages []ticket.Message
+		Customer *commerce.Customer
+		Order    *commerce.Order
+	}{t, msgs, c, o})
+}

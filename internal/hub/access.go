@@ -1,0 +1,317 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/hubdesk/hubdesk/internal/audit"
+	"github.com/hubdesk/hubdesk/internal/auth"
+	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/integration/shopify"
+	"github.com/hubdesk/hubdesk/internal/returns"
+	"github.com/hubdesk/hubdesk/internal/shop"
+)
+
+// mode is how the request reached the hub.
+type mode int
+
+const (
+	viaProxy mode = iota + 1
+	viaToken
+	viaPreview
+)
+
+// session is who is asking and how their pages are built.
+type session struct {
+	mode     mode
+	shop     *shop.Shop
+	customer *commerce.Customer // nil: nobody logged in, or not synced yet
+	loggedIn bool
+	cfg      returns.Config
+	loc      *Locale
+	base     string     // prefix of every hub link
+	carry    url.Values // query every hub link carries
+	actor    audit.Actor
+}
+
+// link is a hub URL: base + p with the carried query and extra.
+func (s *session) link(p string, extra url.Values) string {
+	q := url.Values{}
+	for k, v := range s.carry {
+		q[k] = v
+	}
+	for k, v := range extra {
+		q[k] = v
+	}
+	u := s.base + p
+	if u == "" {
+		u = "/"
+	}
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	return u
+}
+
+func (s *session) hubOn() bool { return s.cfg.General.HubEnabled }
+
+// storefrontURL addresses a page of the shop's online store. Through the
+// App Proxy the browser is on the storefront already, so a root-relative
+// path is right on the myshopify domain, on a custom domain and on the
+// demo's storefront sandbox alike; elsewhere (headless token, preview) it
+// is absolute on the shop's myshopify domain, which Shopify redirects to
+// the primary domain.
+func (s *session) storefrontURL(p string) string {
+	if s.mode == viaProxy {
+		return p
+	}
+	return "https://" + s.shop.Domain + p
+}
+
+type sessionKey struct{}
+
+func sessionFrom(ctx context.Context) *session {
+	s, _ := ctx.Value(sessionKey{}).(*session)
+	return s
+}
+
+// pathPrefix is what a signed path_prefix may look like: a plain path, so
+// links built on it stay on the storefront ("//evil" would not).
+var pathPrefix = regexp.MustCompile(`^(/[A-Za-z0-9._~-]+)+$`)
+
+// Shopper admits shoppers: an App Proxy request when the query is signed,
+// else a shopper token (Authorization: Bearer or ?token=). Anything that
+// does not verify — bad or missing signature, stale timestamp, unknown
+// shop, bad token — gets the same 401 and no data.
+func (h *Hub) Shopper(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var s *session
+		var err error
+		q := r.URL.Query()
+		switch {
+		case q.Has("signature"):
+			s, err = h.proxySession(r, q)
+		default:
+			s, err = h.tokenSession(r, q)
+		}
+		if err != nil {
+			var nf *notFoundError
+			if errors.As(err, &nf) || errors.Is(err, errNoAccess) || isAccessError(err) {
+				h.denied(w, r, err)
+				return
+			}
+			h.serverError(w, r, &session{loc: LocaleFor(DefaultLocale)}, err)
+			return
+		}
+		h.serve(w, r, s, next)
+	}
+}
+
+// serve runs next for an admitted session: the login prompt when nobody is
+// logged in, the unavailable page when the shop switched the hub off.
+func (h *Hub) serve(w http.ResponseWriter, r *http.Request, s *session, next http.HandlerFunc) {
+	if !s.hubOn() {
+		h.message(w, s, http.StatusNotFound, "error.unavailable.title", "error.unavailable.body")
+		return
+	}
+	if !s.loggedIn {
+		status := http.StatusOK
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			status = http.StatusUnauthorized
+		}
+		h.page(w, s, status, "login", s.loc.T("login.title"), struct{ LoginURL string }{s.storefrontURL("/account/login")})
+		return
+	}
+	next(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, s)))
+}
+
+// notFoundError marks a lookup that found nothing, for the 401 decision.
+type notFoundError struct{ what string }
+
+func (e *notFoundError) Error() string { return "hub: " + e.what + " not found" }
+
+func isAccessError(err error) bool {
+	for _, target := range []error{shopify.ErrProxyUnsigned, shopify.ErrProxySignature, shopify.ErrProxyTimestamp,
+		errTokenMalformed, errTokenSignature, errTokenExpired, errBadPrefix} {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	return false
+}
+
+var errBadPrefix = errors.New("hub: path_prefix is not a plain path")
+
+// proxySession verifies an App Proxy request. The shop is looked up by the
+// unverified "shop" parameter only to find the secret that verifies it.
+func (h *Hub) proxySession(r *http.Request, q url.Values) (*session, error) {
+	ctx := r.Context()
+	sh, err := h.opts.Shops.GetByDomain(ctx, q.Get("shop"))
+	if errors.Is(err, shop.ErrNotFound) {
+		return nil, &notFoundError{"shop"}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("hub: shop %q: %w", q.Get("shop"), err)
+	}
+	secret, err := h.opts.Shops.ClientSecret(ctx, sh.ID)
+	if err != nil {
+		return nil, fmt.Errorf("hub: client secret of shop %d: %w", sh.ID, err)
+	}
+	if secret == "" {
+		return nil, shopify.ErrProxySignature
+	}
+	if err := shopify.VerifyProxy(q, secret, h.opts.Now()); err != nil {
+		return nil, err
+	}
+	prefix := strings.TrimRight(q.Get("path_prefix"), "/")
+	if !pathPrefix.MatchString(prefix) {
+		return nil, errBadPrefix
+	}
+	if r.Method == http.MethodPost && r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+		// The signature proves Shopify forwarded the request, not that the
+		// shopper meant it: a form on another site posting to the store's
+		// /apps/... would be signed too. Browsers say where a request
+		// came from; refuse what they call cross-site.
+		return nil, shopify.ErrProxySignature
+	}
+	s := &session{mode: viaProxy, shop: sh, base: prefix, carry: url.Values{}}
+	if lc := q.Get("locale"); lc != "" && lookupLocale(lc) != nil {
+		s.carry.Set("locale", lc)
+	}
+	s.loc = negotiate(q.Get("locale"), r.Header.Get("Accept-Language"), sh.Locale)
+	if s.cfg, err = h.opts.Settings.Published(ctx, sh.ID); err != nil {
+		return nil, err
+	}
+	id := q.Get("logged_in_customer_id")
+	if id == "" {
+		return s, nil
+	}
+	s.loggedIn = true
+	c, err := h.opts.Commerce.CustomerByExternalID(ctx, sh.ID, id)
+	switch {
+	case errors.Is(err, commerce.ErrNotFound):
+		// Logged in but not synced to hubdesk yet: no orders to show.
+		s.actor = audit.ShopperActor(id, "")
+	case err != nil:
+		return nil, fmt.Errorf("hub: customer %s of shop %d: %w", id, sh.ID, err)
+	default:
+		s.customer = c
+		s.actor = audit.ShopperActor(c.ExternalID, c.Email)
+	}
+	return s, nil
+}
+
+// tokenSession verifies a shopper token and renews it for the page's links.
+func (h *Hub) tokenSession(r *http.Request, q url.Values) (*session, error) {
+	tok := auth.BearerToken(r)
+	if tok == "" {
+		tok = q.Get("token")
+	}
+	if tok == "" {
+		return nil, errNoAccess
+	}
+	ctx := r.Context()
+	shopID, err := tokenShop(tok)
+	if err != nil {
+		return nil, err
+	}
+	sh, err := h.opts.Shops.Get(ctx, shopID)
+	if errors.Is(err, shop.ErrNotFound) {
+		return nil, &notFoundError{"shop"}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("hub: shop %d: %w", shopID, err)
+	}
+	secret, err := h.opts.Shops.ClientSecret(ctx, sh.ID)
+	if err != nil {
+		return nil, fmt.Errorf("hub: client secret of shop %d: %w", sh.ID, err)
+	}
+	if secret == "" {
+		return nil, errTokenSignature
+	}
+	now := h.opts.Now()
+	claims, err := verifyToken(tok, secret, now)
+	if err != nil {
+		return nil, err
+	}
+	c, err := h.opts.Commerce.Customer(ctx, sh.ID, claims.CustomerID)
+	if errors.Is(err, commerce.ErrNotFound) {
+		return nil, &notFoundError{"customer"}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("hub: customer %d of shop %d: %w", claims.CustomerID, sh.ID, err)
+	}
+	linkToken := tok
+	if renewed, ok := claims.renewed(now); ok {
+		linkToken = signToken(renewed, secret)
+	}
+	s := &session{mode: viaToken, shop: sh, customer: c, loggedIn: true, base: "/hub", carry: url.Values{"token": {linkToken}},
+		actor: audit.ShopperActor(c.ExternalID, c.Email)}
+	if lc := q.Get("locale"); lc != "" && lookupLocale(lc) != nil {
+		s.carry.Set("locale", lc)
+	}
+	s.loc = negotiate(q.Get("locale"), r.Header.Get("Accept-Language"), sh.Locale)
+	if s.cfg, err = h.opts.Settings.Published(ctx, sh.ID); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// PreviewPrefix is where the admin preview lives; its links stay under it.
+const PreviewPrefix = "/settings/hub-preview"
+
+// Preview admits a signed-in desk user (the route list requires Manager or
+// above) to see the hub as one of their shop's customers (?customer=<id>)
+// would, with the draft configuration, so changes can be checked before
+// they go live. A Start a return pressed here is audit-logged as the user.
+func (h *Hub) Preview(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		u := auth.UserFrom(ctx)
+		q := r.URL.Query()
+		fallback := &session{loc: negotiate(q.Get("locale"), r.Header.Get("Accept-Language"), DefaultLocale)}
+		if u == nil { // the route list wraps this in RequireRole; fail closed anyway
+			h.denied(w, r, errNoAccess)
+			return
+		}
+		sh, err := h.opts.Shops.Get(ctx, u.ShopID)
+		if err != nil {
+			h.serverError(w, r, fallback, fmt.Errorf("hub preview: shop %d: %w", u.ShopID, err))
+			return
+		}
+		s := &session{mode: viaPreview, shop: sh, base: PreviewPrefix, carry: url.Values{}, actor: audit.UserActor(u), loggedIn: true}
+		s.loc = negotiate(q.Get("locale"), r.Header.Get("Accept-Language"), sh.Locale)
+		if lc := q.Get("locale"); lc != "" && lookupLocale(lc) != nil {
+			s.carry.Set("locale", lc)
+		}
+		state, err := h.opts.Settings.Load(ctx, sh.ID)
+		if err != nil {
+			h.serverError(w, r, s, err)
+			return
+		}
+		s.cfg = state.Draft
+		id, err := strconv.ParseInt(q.Get("customer"), 10, 64)
+		if err != nil || id <= 0 {
+			h.notFound(w, s)
+			return
+		}
+		c, err := h.opts.Commerce.Customer(ctx, sh.ID, id)
+		if errors.Is(err, commerce.ErrNotFound) {
+			h.notFound(w, s)
+			return
+		}
+		if err != nil {
+			h.serverError(w, r, s, err)
+			return
+		}
+		s.customer = c
+		s.carry.Set("customer", strconv.FormatInt(c.ID, 10))
+		h.serve(w, r, s, next)
+	}
+}

@@ -1,0 +1,237 @@
+// Package hub is the Customer Hub: the shopper's own orders, tracking,
+// reorder, contact support and Start a return, server-rendered in five
+// languages.
+//
+// One set of handlers serves three ways in; the access middleware decides
+// who is asking and puts a session in the request context:
+//
+//   - Shopify's App Proxy (Shopper): the storefront forwards
+//     /apps/<subpath>/... to /hub/... with a signed query; the signature
+//     (contracts/shopify.md §1) is verified with the shop's client secret
+//     on every request, and the shopper is logged_in_customer_id.
+//   - A shopper token (Shopper): headless storefronts ask the API for a
+//     short-lived signed token (token.go) and open /hub?token=....
+//   - The admin preview (Preview): a desk user with settings rights sees
+//     the hub as one customer would, with the draft configuration.
+//
+// The session carries what differs between them: where the configuration
+// comes from (published or draft), the prefix of every link, the query
+// every link must carry, and who is acting for the audit log.
+//
+// Pages reached through the App Proxy are shown on the storefront's domain,
+// so every asset URL is absolute to hubdesk's BaseURL (a relative one would
+// resolve against the shop), and the Content-Security-Policy names that
+// origin explicitly. Links between hub pages are root-relative to the
+// storefront (path_prefix), because Shopify signs each proxied request
+// itself.
+package hub
+
+import (
+	"embed"
+	"errors"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/returns"
+	"github.com/hubdesk/hubdesk/internal/shop"
+	"github.com/hubdesk/hubdesk/internal/ticket"
+	"github.com/hubdesk/hubdesk/internal/web"
+)
+
+//go:embed templates
+var templateFiles embed.FS
+
+// Options are the hub's dependencies.
+type Options struct {
+	Shops    *shop.Store
+	Commerce *commerce.Store
+	Settings *returns.Store
+	Returns  *returns.Records
+	Resolver *returns.Resolver
+	Tickets  *ticket.Store
+	Logger   *slog.Logger
+	// BaseURL is hubdesk's public root (https://hubdesk.example.com).
+	// Asset URLs and token hub URLs are built on it.
+	BaseURL string
+	// PageSize is the number of orders per page of the orders tab
+	// (default 25).
+	PageSize int
+	// Now is the clock for signatures, tokens and return windows.
+	Now func() time.Time
+}
+
+// Hub serves the shopper-facing pages.
+type Hub struct {
+	opts   Options
+	log    *slog.Logger
+	render *web.Renderer
+	origin string // scheme://host of BaseURL, for the CSP; "" when unset
+	// devAncestors allows loopback storefronts (the demo's Shopify
+	// sandbox) to frame the hub when hubdesk itself runs on loopback.
+	devAncestors bool
+	css, js      string
+	embedJS      []byte
+	embedGz      []byte
+	embedETag    string
+}
+
+// New builds the hub; templates and catalogues are checked here, so a
+// broken one stops the server at start-up rather than on a request.
+func New(opts Options) (*Hub, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.PageSize <= 0 {
+		opts.PageSize = 25
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	opts.BaseURL = strings.TrimRight(opts.BaseURL, "/")
+	h := &Hub{opts: opts, log: opts.Logger}
+	if u, err := url.Parse(opts.BaseURL); err == nil && u.Host != "" {
+		h.origin = u.Scheme + "://" + u.Host
+		h.devAncestors = isLoopback(u.Hostname())
+	}
+	sub, err := fs.Sub(templateFiles, "templates")
+	if err != nil {
+		return nil, err
+	}
+	h.render, err = web.NewRenderer(sub, template.FuncMap{"inc": func(i int) int { return i + 1 }}, opts.Logger, "layout.html", "parts.html")
+	if err != nil {
+		return nil, err
+	}
+	h.css = opts.BaseURL + web.DefaultAssets.URL("hub.css")
+	h.js = opts.BaseURL + web.DefaultAssets.URL("hub.js")
+	if err := h.buildEmbedJS(); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// shopDomain matches what may be written into a header as a shop's host.
+var shopDomain = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]*$`)
+
+// setHeaders replaces the server-wide framing ban and CSP for hub pages.
+//
+// Framing: the embeddable drawer (embed.js) frames the storefront's own
+// /apps/<subpath>, so through the App Proxy the page and the storefront
+// share an origin and 'self' allows it — on the myshopify domain and on
+// any custom domain alike. https://{shop} also lets the myshopify storefront
+// frame a hub shown directly (headless tokens). When hubdesk itself runs on
+// loopback (demo, development), loopback origins on any port may frame it
+// too, for the Shopify storefront sandbox. X-Frame-Options cannot express
+// "these origins" and is dropped; frame-ancestors supersedes it.
+//
+// Assets come from hubdesk's origin even when the page is shown on the
+// storefront, so the policy names that origin beside 'self'. form-action is
+// left out on purpose: Start a return answers with a redirect to the
+// returns portal, and browsers apply form-action to redirect targets; the
+// destination never comes from the request (see StartReturn).
+func (h *Hub) setHeaders(w http.ResponseWriter, sh *shop.Shop) {
+	ancestors := "'self'"
+	if sh != nil && shopDomain.MatchString(sh.Domain) {
+		ancestors += " https://" + sh.Domain
+	}
+	if h.devAncestors {
+		ancestors += " http://127.0.0.1:* http://localhost:* http://[::1]:*"
+	}
+	self := "'self'"
+	if h.origin != "" {
+		self += " " + h.origin
+	}
+	hd := w.Header()
+	hd.Del("X-Frame-Options")
+	hd.Set("Content-Security-Policy", "default-src 'none'; img-src "+self+" https: data:; style-src "+self+"; script-src "+self+
+		"; base-uri 'none'; frame-ancestors "+ancestors)
+	hd.Set("Referrer-Policy", "same-origin")
+}
+
+// view is what every hub page template receives.
+type view struct {
+	L        *Locale
+	Title    string
+	CSS, JS  string
+	ShopName string
+	Home     string // the orders tab; empty on pages without a shopper
+	HelpURL  string
+	Preview  *previewBanner
+	Data     any
+}
+
+type previewBanner struct{ Name string }
+
+// page renders a hub page for a session.
+func (h *Hub) page(w http.ResponseWriter, s *session, status int, name, title string, data any) {
+	v := view{L: s.loc, Title: title, CSS: h.css, JS: h.js, Data: data}
+	if s.shop != nil {
+		v.ShopName = s.shop.Name
+		h.setHeaders(w, s.shop)
+	} else {
+		h.setHeaders(w, nil)
+	}
+	if s.customer != nil {
+		v.Home = s.link("", nil)
+	}
+	if s.hubOn() {
+		v.HelpURL = safeURL(s.cfg.General.HelpCentreURL)
+	}
+	if s.mode == viaPreview && s.customer != nil {
+		v.Preview = &previewBanner{Name: s.customer.Name()}
+	}
+	h.render.Render(w, status, name, v)
+}
+
+// message renders a page that only says something: errors, the login
+// prompt's siblings, refusals.
+func (h *Hub) message(w http.ResponseWriter, s *session, status int, titleKey, bodyKey string) {
+	h.page(w, s, status, "message", s.loc.T(titleKey), messagePage{Title: s.loc.T(titleKey), Body: s.loc.T(bodyKey)})
+}
+
+type messagePage struct{ Title, Body string }
+
+// denied answers a request whose signature or token did not verify: a
+// 401 that names nothing of the shop or the shopper.
+func (h *Hub) denied(w http.ResponseWriter, r *http.Request, reason error) {
+	h.log.Debug("hub: access denied", "path", r.URL.Path, "reason", reason)
+	s := &session{loc: negotiate(r.URL.Query().Get("locale"), r.Header.Get("Accept-Language"), DefaultLocale)}
+	w.Header().Set("WWW-Authenticate", `Bearer realm="hubdesk hub"`)
+	h.message(w, s, http.StatusUnauthorized, "error.unauthorized.title", "error.unauthorized.body")
+}
+
+func (h *Hub) notFound(w http.ResponseWriter, s *session) {
+	h.message(w, s, http.StatusNotFound, "error.not_found.title", "error.not_found.body")
+}
+
+func (h *Hub) serverError(w http.ResponseWriter, r *http.Request, s *session, err error) {
+	h.log.Error("hub page failed", "path", r.URL.Path, "err", err)
+	h.message(w, s, http.StatusInternalServerError, "error.server.title", "error.server.body")
+}
+
+// safeURL passes only absolute http(s) URLs into href attributes; stored
+// data (tracking URLs, portal links) comes from outside systems.
+func safeURL(raw string) string {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return ""
+	}
+	return u.String()
+}
+
+var errNoAccess = errors.New("hub: no signature or shopper token")

@@ -1,0 +1,299 @@
+package hub
+
+import (
+	"embed"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hubdesk/hubdesk/internal/commerce"
+)
+
+// The shopper-facing text lives in one JSON catalogue per language under
+// locales/; templates only name keys. Adding a language is a new file plus
+// its entry in formats.
+//
+//go:embed locales/*.json
+var localeFiles embed.FS
+
+// DefaultLocale is used when neither the request nor the shop names one of
+// the supported languages.
+const DefaultLocale = "en"
+
+// Locales are the supported languages, in the order the catalogues load.
+var Locales = []string{"en", "de", "es", "fr", "nl"}
+
+// numberFormat holds a language's conventions. Dates and money are
+// formatted by hand from this small table instead of golang.org/x/text:
+// x/text has no date formatting at all and its currency formatter does not
+// place the symbol per locale ("12,34 €" in German, "€ 12,34" in Dutch), so
+// it would still need a table like this one, plus a larger binary.
+type numberFormat struct {
+	decimal, group string
+	// minGroup is the smallest number of integer digits that gets
+	// grouped: Spanish writes 1234 but 12.345.
+	minGroup int
+	// moneyPattern places the symbol: "¤n" ($1.00), "n ¤" (1,00 €),
+	// "¤ n" (€ 1,00).
+	moneyPattern string
+	// symbols are this language's currency symbols, beside defaultSymbols.
+	symbols map[string]string
+	months  [12]string
+	// datePattern uses {d} {m} {y}.
+	datePattern string
+}
+
+const nbsp, nnbsp = "\u00a0", "\u202f"
+
+var defaultSymbols = map[string]string{"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CAD": "CA$", "AUD": "A$", "CHF": "CHF", "SEK": "kr", "DKK": "kr.", "NOK": "kr", "PLN": "zł"}
+
+var formats = map[string]*numberFormat{
+	"en": {decimal: ".", group: ",", minGroup: 1, moneyPattern: "¤n", datePattern: "{m} {d}, {y}",
+		months: [12]string{"January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"}},
+	"de": {decimal: ",", group: ".", minGroup: 1, moneyPattern: "n" + nbsp + "¤", datePattern: "{d}. {m} {y}",
+		months: [12]string{"Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober", "November", "Dezember"}},
+	"es": {decimal: ",", group: ".", minGroup: 2, moneyPattern: "n" + nbsp + "¤", datePattern: "{d} de {m} de {y}",
+		symbols: map[string]string{"USD": "US$"},
+		months:  [12]string{"enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre"}},
+	"fr": {decimal: ",", group: nnbsp, minGroup: 1, moneyPattern: "n" + nbsp + "¤", datePattern: "{d} {m} {y}",
+		symbols: map[string]string{"USD": "$US", "CAD": "$CA", "AUD": "$AU"},
+		months:  [12]string{"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"}},
+	"nl": {decimal: ",", group: ".", minGroup: 1, moneyPattern: "¤" + nbsp + "n", datePattern: "{d} {m} {y}",
+		symbols: map[string]string{"USD": "US$", "CAD": "C$", "AUD": "AU$"},
+		months:  [12]string{"januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober", "november", "december"}},
+}
+
+// Locale is one language's catalogue and formatters. Templates call its
+// methods: {{.L.T "orders.title"}}, {{.L.Money .TotalMinor .Currency}}.
+type Locale struct {
+	Lang     string
+	messages map[string]string
+	format   *numberFormat
+}
+
+// catalogues are loaded once at start-up; a broken file stops the server.
+var catalogues = mustLoadCatalogues()
+
+func mustLoadCatalogues() map[string]*Locale {
+	out, err := loadCatalogues(localeFiles)
+	if err != nil {
+		panic(err)
+	}
+	return out
+}
+
+func loadCatalogues(files fs.FS) (map[string]*Locale, error) {
+	out := map[string]*Locale{}
+	for _, lang := range Locales {
+		raw, err := fs.ReadFile(files, path.Join("locales", lang+".json"))
+		if err != nil {
+			return nil, fmt.Errorf("hub: catalogue %s: %w", lang, err)
+		}
+		msgs := map[string]string{}
+		if err := json.Unmarshal(raw, &msgs); err != nil {
+			return nil, fmt.Errorf("hub: catalogue %s: %w", lang, err)
+		}
+		f, ok := formats[lang]
+		if !ok {
+			return nil, fmt.Errorf("hub: no number and date format for %s", lang)
+		}
+		out[lang] = &Locale{Lang: lang, messages: msgs, format: f}
+	}
+	return out, nil
+}
+
+// LocaleFor returns the catalogue of lang ("de", "de-AT", "fr_CA"), or of
+// the default language when lang is not supported.
+func LocaleFor(lang string) *Locale {
+	if l := lookupLocale(lang); l != nil {
+		return l
+	}
+	return catalogues[DefaultLocale]
+}
+
+func lookupLocale(lang string) *Locale {
+	lang = strings.ToLower(strings.TrimSpace(lang))
+	if i := strings.IndexAny(lang, "-_"); i >= 0 {
+		lang = lang[:i]
+	}
+	return catalogues[lang]
+}
+
+// negotiate picks the shopper's language: the store's locale parameter
+// (what the storefront is showing), then the browser's Accept-Language,
+// then the shop's default.
+func negotiate(param, acceptLanguage, shopDefault string) *Locale {
+	if l := lookupLocale(param); l != nil {
+		return l
+	}
+	if l := fromAcceptLanguage(acceptLanguage); l != nil {
+		return l
+	}
+	return LocaleFor(shopDefault)
+}
+
+// fromAcceptLanguage returns the supported language the browser prefers
+// most (highest q, then listed first).
+func fromAcceptLanguage(header string) *Locale {
+	type choice struct {
+		l *Locale
+		q float64
+		i int
+	}
+	var best *choice
+	for i, part := range strings.Split(header, ",") {
+		tag, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		q := 1.0
+		if v, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				continue
+			}
+			q = f
+		}
+		l := lookupLocale(tag)
+		if l == nil || q <= 0 {
+			continue
+		}
+		if best == nil || q > best.q {
+			best = &choice{l, q, i}
+		}
+	}
+	if best == nil {
+		return nil
+	}
+	return best.l
+}
+
+// T returns the message for key with {name} placeholders filled from
+// args given as name, value pairs. A missing key renders as the key, so a
+// gap is visible; the catalogue tests keep that from shipping.
+func (l *Locale) T(key string, args ...any) string {
+	msg, ok := l.messages[key]
+	if !ok {
+		return key
+	}
+	if len(args) == 0 {
+		return msg
+	}
+	pairs := make([]string, 0, len(args))
+	for i := 0; i+1 < len(args); i += 2 {
+		pairs = append(pairs, "{"+fmt.Sprint(args[i])+"}", fmt.Sprint(args[i+1]))
+	}
+	return strings.NewReplacer(pairs...).Replace(msg)
+}
+
+// N picks the plural form of key (key.one or key.other) for n and fills
+// {n}. French counts 0 as singular; the other languages only 1.
+func (l *Locale) N(key string, n int) string {
+	form := ".other"
+	if n == 1 || (l.Lang == "fr" && n == 0) {
+		form = ".one"
+	}
+	return l.T(key+form, "n", l.Number(int64(n)))
+}
+
+// Has reports whether the catalogue defines key.
+func (l *Locale) Has(key string) bool { _, ok := l.messages[key]; return ok }
+
+// Keys lists the catalogue's keys, sorted.
+func (l *Locale) Keys() []string {
+	keys := make([]string, 0, len(l.messages))
+	for k := range l.messages {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// Date formats a day in the language's long form ("2. März 2026"). Dates
+// are shown in UTC: the shop's time zone is not known yet.
+func (l *Locale) Date(t time.Time) string {
+	t = t.UTC()
+	f := l.format
+	return strings.NewReplacer("{d}", strconv.Itoa(t.Day()), "{m}", f.months[t.Month()-1], "{y}", strconv.Itoa(t.Year())).Replace(f.datePattern)
+}
+
+// DatePtr is Date for optional times; nil gives "".
+func (l *Locale) DatePtr(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return l.Date(*t)
+}
+
+// ISODate is the machine-readable form for <time datetime>.
+func (l *Locale) ISODate(t time.Time) string { return t.UTC().Format("2006-01-02") }
+
+// Number formats an integer with the language's digit grouping.
+func (l *Locale) Number(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	s = l.group(s)
+	if neg {
+		return "-" + s
+	}
+	return s
+}
+
+func (l *Locale) group(digits string) string {
+	f := l.format
+	if len(digits) <= 3 || len(digits) < 3+f.minGroup {
+		return digits
+	}
+	var b strings.Builder
+	head := len(digits) % 3
+	if head > 0 {
+		b.WriteString(digits[:head])
+	}
+	for i := head; i < len(digits); i += 3 {
+		if b.Len() > 0 {
+			b.WriteString(f.group)
+		}
+		b.WriteString(digits[i : i+3])
+	}
+	return b.String()
+}
+
+// Money formats an amount in minor units of currency, e.g. "$1,234.50",
+// "1.234,50 €", "€ 1.234,50".
+func (l *Locale) Money(minor int64, currency string) string {
+	f := l.format
+	currency = strings.ToUpper(currency)
+	exp := commerce.CurrencyExponent(currency)
+	neg := minor < 0
+	if neg {
+		minor = -minor
+	}
+	plain := commerce.FormatAmount(minor, currency)
+	whole, frac, _ := strings.Cut(plain, ".")
+	n := l.group(whole)
+	if exp > 0 {
+		n += f.decimal + frac
+	}
+	sym, ok := f.symbols[currency]
+	if !ok {
+		if sym, ok = defaultSymbols[currency]; !ok {
+			sym = currency
+		}
+	}
+	// An ISO code as symbol is always spaced from the number.
+	pattern := f.moneyPattern
+	if sym == currency && pattern == "¤n" {
+		pattern = "¤" + nbsp + "n"
+	}
+	out := strings.NewReplacer("¤", sym, "n", n).Replace(pattern)
+	switch {
+	case !neg:
+		return out
+	case strings.HasPrefix(pattern, "¤n"):
+		return "-" + out // -$1.00
+	}
+	return strings.Replace(out, n, "-"+n, 1)
+}

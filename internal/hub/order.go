@@ -1,0 +1,315 @@
+package hub
+
+import (
+	"errors"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/returns"
+)
+
+// orderPage is the order details page.
+type orderPage struct {
+	Name          string
+	CreatedAt     time.Time
+	Status        commerce.Status
+	Timeline      []step
+	Items         []item
+	Currency      string
+	Subtotal      int64
+	Shipping      int64
+	Tax           int64
+	Total         int64
+	Address       []string
+	Shipments     []shipment
+	ReorderURL    string
+	Return        returnBox
+	ReturnAction  string
+	ContactAction string
+	Back          string
+	Contact       contactForm
+}
+
+// step is one stage of the status timeline.
+type step struct {
+	Key     string // timeline.<key>
+	At      *time.Time
+	Done    bool
+	Current bool
+}
+
+type item struct {
+	Title, VariantTitle, Image string
+	Quantity                   int
+	Removed                    bool
+	Price, LineTotal           int64
+}
+
+type shipment struct {
+	Carrier, Number, URL string
+	StatusKey            string // shipment.<status>
+	DeliveredAt, ETA     *time.Time
+}
+
+// returnBox is the Returns section: what the shopper may do next.
+type returnBox struct {
+	Show        bool // the section appears at all
+	CanStart    bool
+	Until       *time.Time // end of the return window, when there is one
+	Active      *returns.Return
+	StatusPage  string
+	Returned    bool
+	WindowEnded *time.Time
+	NotYet      bool // not delivered yet
+}
+
+// contactForm is the Contact support form's state.
+type contactForm struct {
+	Action   string
+	Message  string
+	Error    string
+	Sent     bool
+	Disabled bool // the preview does not send
+}
+
+// Order is the order details page. Only the signed-in shopper's own orders
+// exist here: another customer's order id answers 404, like a missing one.
+func (h *Hub) Order(w http.ResponseWriter, r *http.Request) {
+	s := sessionFrom(r.Context())
+	o, rets, ok := h.ownOrder(w, r, s)
+	if !ok {
+		return
+	}
+	data := h.orderData(s, o, rets)
+	data.Contact.Sent = r.URL.Query().Get("sent") == "1"
+	h.page(w, s, http.StatusOK, "order", s.loc.T("order.title", "name", o.Name), data)
+}
+
+// ownOrder loads the order named in the path if it belongs to the
+// session's customer, with its returns; otherwise it answers 404.
+func (h *Hub) ownOrder(w http.ResponseWriter, r *http.Request, s *session) (*commerce.Order, []returns.Return, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 || s.customer == nil {
+		h.notFound(w, s)
+		return nil, nil, false
+	}
+	o, err := h.opts.Commerce.Order(r.Context(), s.shop.ID, id)
+	if errors.Is(err, commerce.ErrNotFound) || (err == nil && o.CustomerID != s.customer.ID) {
+		h.notFound(w, s)
+		return nil, nil, false
+	}
+	if err != nil {
+		h.serverError(w, r, s, err)
+		return nil, nil, false
+	}
+	byOrder, err := h.opts.Returns.ForOrders(r.Context(), s.shop.ID, []string{o.Name})
+	if err != nil {
+		h.serverError(w, r, s, err)
+		return nil, nil, false
+	}
+	return o, byOrder[o.Name], true
+}
+
+func (h *Hub) orderData(s *session, o *commerce.Order, rets []returns.Return) orderPage {
+	orderPath := "/orders/" + itoa(o.ID)
+	p := orderPage{
+		Name: o.Name, CreatedAt: o.CreatedAt, Status: commerce.DeriveStatus(o, returns.Progress(rets)),
+		Currency: o.Currency, Subtotal: o.SubtotalMinor, Shipping: o.ShippingMinor, Tax: o.TaxMinor, Total: o.TotalMinor,
+		Address: addressLines(o.ShippingAddress), Back: s.link("", nil),
+		ReturnAction: s.link(orderPath+"/return", nil),
+		Contact:      contactForm{Action: s.link(orderPath+"/contact", nil), Disabled: s.mode == viaPreview},
+	}
+	p.Timeline = timeline(o, p.Status)
+	for _, li := range o.LineItems {
+		it := item{Title: li.Title, VariantTitle: li.VariantTitle, Image: safeURL(li.ImageURL), Quantity: li.CurrentQuantity,
+			Price: li.PriceMinor, LineTotal: li.PriceMinor * int64(li.CurrentQuantity)}
+		if li.CurrentQuantity <= 0 && li.Quantity > 0 {
+			it.Removed, it.Quantity = true, li.Quantity
+		}
+		p.Items = append(p.Items, it)
+	}
+	for _, f := range o.Fulfillments {
+		if !f.Active() {
+			continue
+		}
+		sh := shipment{Carrier: f.Carrier, Number: f.TrackingNumber, URL: safeURL(f.TrackingURL), StatusKey: shipmentKey(&f)}
+		if f.Delivered() {
+			sh.DeliveredAt = f.DeliveredAt
+		} else {
+			sh.ETA = f.EstimatedDeliveryAt
+		}
+		p.Shipments = append(p.Shipments, sh)
+	}
+	if path := reorderPath(o); path != "" {
+		p.ReorderURL = s.storefrontURL(path + "?storefront=true")
+	}
+	p.Return = h.returnBox(s, o, p.Status, rets)
+	return p
+}
+
+// returnBox decides what the Returns section offers. Start a return needs
+// a delivered order (DeriveStatus, the one status function), a returns
+// provider that is switched on, no active return, and — when the shop set
+// a return window — delivery inside it, so the shopper is not sent to a
+// portal that will refuse the order.
+func (h *Hub) returnBox(s *session, o *commerce.Order, status commerce.Status, rets []returns.Return) returnBox {
+	b := returnBox{}
+	if active := returns.ActiveReturn(rets); active != nil {
+		b.Show, b.Active, b.StatusPage = true, active, safeURL(active.StatusPageURL)
+		return b
+	}
+	if status == commerce.StatusReturned {
+		b.Show, b.Returned = true, true
+		return b
+	}
+	if !s.cfg.ReturnsEnabled() || status == commerce.StatusCancelled {
+		return b
+	}
+	b.Show = true
+	if status != commerce.StatusDelivered {
+		b.NotYet = true
+		return b
+	}
+	if days := s.cfg.General.ReturnWindowDays; days > 0 {
+		if at := o.DeliveredAt(); at != nil {
+			end := at.Add(time.Duration(days) * 24 * time.Hour)
+			if h.opts.Now().After(end) {
+				b.WindowEnded = &end
+				return b
+			}
+			b.Until = &end
+		}
+	}
+	b.CanStart = true
+	return b
+}
+
+// timeline lays out placed → shipped → out for delivery → delivered, or
+// placed → cancelled, marking what has happened and the current step.
+func timeline(o *commerce.Order, status commerce.Status) []step {
+	placed := o.CreatedAt
+	steps := []step{{Key: "placed", At: &placed, Done: true}}
+	if o.CancelledAt != nil {
+		steps = append(steps, step{Key: "cancelled", At: o.CancelledAt, Done: true})
+	} else {
+		var shippedAt *time.Time
+		shipped, out := false, false
+		for i := range o.Fulfillments {
+			f := &o.Fulfillments[i]
+			if !f.Active() {
+				continue
+			}
+			shipped = true
+			at := f.InTransitAt
+			if at == nil {
+				at = &f.CreatedAt
+			}
+			if shippedAt == nil || at.Before(*shippedAt) {
+				shippedAt = at
+			}
+			if f.ShipmentStatus == "out_for_delivery" || f.Delivered() {
+				out = true
+			}
+		}
+		delivered := o.DeliveredAt()
+		returnStage := status == commerce.StatusReturnInProgress || status == commerce.StatusReturned
+		steps = append(steps,
+			step{Key: "shipped", At: shippedAt, Done: shipped},
+			step{Key: "out_for_delivery", Done: out || delivered != nil || returnStage},
+			step{Key: "delivered", At: delivered, Done: delivered != nil || returnStage},
+		)
+		if !shipped {
+			steps[1].At = nil
+		}
+	}
+	last := 0
+	for i := range steps {
+		if steps[i].Done {
+			last = i
+		}
+	}
+	steps[last].Current = true
+	return steps
+}
+
+// shipmentKey names a shipment's carrier status for the catalogue.
+func shipmentKey(f *commerce.Fulfillment) string {
+	if f.Delivered() {
+		return "shipment.delivered"
+	}
+	switch f.ShipmentStatus {
+	case "label_printed", "confirmed", "in_transit", "out_for_delivery", "attempted_delivery", "failure":
+		return "shipment." + f.ShipmentStatus
+	case "":
+		if f.Status == "pending" || f.Status == "open" {
+			return "shipment.pending"
+		}
+	}
+	return "shipment.in_transit"
+}
+
+var numericID = regexp.MustCompile(`^[0-9]{1,20}$`)
+
+// reorderPath builds Shopify's cart permalink path (contracts/shopify.md
+// §5): "/cart/VARIANT:QTY,..." with current quantities, leaving out lines
+// whose variant was deleted (no id), cannot be sold any more, or was
+// edited out of the order. A variant on several lines is merged. "" when
+// nothing can be reordered.
+func reorderPath(o *commerce.Order) string {
+	qty := map[string]int{}
+	var order []string
+	for _, li := range o.LineItems {
+		if !li.VariantAvailable || !numericID.MatchString(li.VariantID) || li.CurrentQuantity <= 0 {
+			continue
+		}
+		if _, seen := qty[li.VariantID]; !seen {
+			order = append(order, li.VariantID)
+		}
+		qty[li.VariantID] += li.CurrentQuantity
+	}
+	if len(order) == 0 {
+		return ""
+	}
+	parts := make([]string, len(order))
+	for i, v := range order {
+		parts[i] = v + ":" + strconv.Itoa(qty[v])
+	}
+	return "/cart/" + strings.Join(parts, ",")
+}
+
+// addressLines writes an address the way its country does: city before
+// the postal code in North America and Australia, on its own line before
+// it in the UK, after it in most of Europe.
+func addressLines(a commerce.Address) []string {
+	var lines []string
+	add := func(s string) {
+		if s = strings.TrimSpace(s); s != "" {
+			lines = append(lines, s)
+		}
+	}
+	add(a.Name)
+	add(a.Address1)
+	add(a.Address2)
+	switch strings.ToUpper(a.CountryCode) {
+	case "US", "CA", "AU":
+		city := a.City
+		if a.Province != "" {
+			city += ", " + a.Province
+		}
+		add(city + " " + a.Zip)
+	case "GB", "IE":
+		add(a.City)
+		add(a.Zip)
+	default:
+		add(a.Zip + " " + a.City)
+		add(a.Province)
+	}
+	add(a.CountryCode)
+	return lines
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -17,6 +17,7 @@ import (
 // would and would not send. Every refusal is the same 401 and shows
 // nothing of the shop or the shopper.
 func TestProxySignature(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
 		f := newFixture(t, db)
 		now := time.Now()
@@ -77,6 +78,7 @@ func TestProxySignature(t *testing.T) {
 // TestLoggedOut: the App Proxy sends an empty customer id when nobody is
 // logged in; the hub asks them to log in on the store.
 func TestLoggedOut(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, dbtest.Open(t, database.SQLite))
 	res := f.get(f.proxyURL("/hub", proxyReq{customer: ""}))
 	if res.status != http.StatusOK {
@@ -97,6 +99,7 @@ func TestLoggedOut(t *testing.T) {
 // TestOnlyOwnOrders: editing the order id in the URL reaches nothing that
 // is not the shopper's — not another shopper's order, not another shop's.
 func TestOnlyOwnOrders(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
 		f := newFixture(t, db)
 		f.useLoop(f.acme)
@@ -141,6 +144,7 @@ func TestOnlyOwnOrders(t *testing.T) {
 // Origin is the storefront); the hub refuses what the browser marks
 // cross-site.
 func TestCrossSitePost(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, dbtest.Open(t, database.SQLite))
 	path := "/hub/orders/" + id(f.orders["#1002"]) + "/contact"
 	res := f.do(http.MethodPost, f.adaURL(path), url.Values{"message": {"Where is it?"}}, "Origin", "https://acme.myshopify.com", "Sec-Fetch-Site", "same-origin")

@@ -1,0 +1,9 @@
+package hub
+
+import "time"
+
+// SignTokenForTest signs a shopper token with any claims, so tests can
+// present expired, foreign or renewed tokens.
+func SignTokenForTest(shopID, customerID int64, expires, start time.Time, clientSecret string) string {
+	return signToken(tokenClaims{ShopID: shopID, CustomerID: customerID, Expires: expires, SessionStart: start}, clientSecret)
+}

@@ -178,14 +178,45 @@ func (l *Locale) T(key string, args ...any) string {
 	if !ok {
 		return key
 	}
-	if len(args) == 0 {
+	if len(args) < 2 || strings.IndexByte(msg, '{') < 0 {
 		return msg
 	}
-	pairs := make([]string, 0, len(args))
-	for i := 0; i+1 < len(args); i += 2 {
-		pairs = append(pairs, "{"+fmt.Sprint(args[i])+"}", fmt.Sprint(args[i+1]))
+	var b strings.Builder
+	b.Grow(len(msg) + 16)
+	for {
+		i := strings.IndexByte(msg, '{')
+		j := strings.IndexByte(msg[max(i, 0):], '}')
+		if i < 0 || j < 0 {
+			b.WriteString(msg)
+			return b.String()
+		}
+		j += i
+		b.WriteString(msg[:i])
+		name, found := msg[i+1:j], false
+		for k := 0; k+1 < len(args); k += 2 {
+			if n, _ := args[k].(string); n == name {
+				b.WriteString(argString(args[k+1]))
+				found = true
+				break
+			}
+		}
+		if !found {
+			b.WriteString(msg[i : j+1])
+		}
+		msg = msg[j+1:]
 	}
-	return strings.NewReplacer(pairs...).Replace(msg)
+}
+
+func argString(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case int:
+		return strconv.Itoa(v)
+	case int64:
+		return strconv.FormatInt(v, 10)
+	}
+	return fmt.Sprint(v)
 }
 
 // N picks the plural form of key (key.one or key.other) for n and fills
@@ -216,7 +247,26 @@ func (l *Locale) Keys() []string {
 func (l *Locale) Date(t time.Time) string {
 	t = t.UTC()
 	f := l.format
-	return strings.NewReplacer("{d}", strconv.Itoa(t.Day()), "{m}", f.months[t.Month()-1], "{y}", strconv.Itoa(t.Year())).Replace(f.datePattern)
+	p := f.datePattern
+	var b strings.Builder
+	b.Grow(len(p) + 12)
+	for len(p) > 0 {
+		switch {
+		case strings.HasPrefix(p, "{d}"):
+			b.WriteString(strconv.Itoa(t.Day()))
+			p = p[3:]
+		case strings.HasPrefix(p, "{m}"):
+			b.WriteString(f.months[t.Month()-1])
+			p = p[3:]
+		case strings.HasPrefix(p, "{y}"):
+			b.WriteString(strconv.Itoa(t.Year()))
+			p = p[3:]
+		default:
+			b.WriteByte(p[0])
+			p = p[1:]
+		}
+	}
+	return b.String()
 }
 
 // DatePtr is Date for optional times; nil gives "".
@@ -288,12 +338,26 @@ func (l *Locale) Money(minor int64, currency string) string {
 	if sym == currency && pattern == "¤n" {
 		pattern = "¤" + nbsp + "n"
 	}
-	out := strings.NewReplacer("¤", sym, "n", n).Replace(pattern)
-	switch {
-	case !neg:
-		return out
-	case strings.HasPrefix(pattern, "¤n"):
-		return "-" + out // -$1.00
+	sign := ""
+	if neg {
+		sign = "-"
 	}
-	return strings.Replace(out, n, "-"+n, 1)
+	var b strings.Builder
+	b.Grow(len(n) + len(sym) + 4)
+	if neg && strings.HasPrefix(pattern, "¤n") {
+		b.WriteString(sign) // -$1.00
+		sign = ""
+	}
+	for _, r := range pattern {
+		switch r {
+		case '¤':
+			b.WriteString(sym)
+		case 'n':
+			b.WriteString(sign)
+			b.WriteString(n)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }

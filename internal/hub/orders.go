@@ -2,9 +2,11 @@ package hub
 
 import (
 	"errors"
+	"html"
+	"html/template"
 	"net/http"
 	"net/url"
-	"time"
+	"strings"
 
 	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/returns"
@@ -15,14 +17,60 @@ const thumbnailsPerRow = 3
 
 // orderRow is one line of the orders tab.
 type orderRow struct {
-	Name      string
-	URL       string
-	CreatedAt time.Time
-	Status    commerce.Status
-	Total     int64
-	Currency  string
-	Thumbs    []thumb
-	MoreItems int
+	Name, URL   string
+	Placed      string
+	Total       string
+	Status      commerce.Status
+	StatusLabel string
+	Thumbs      []thumb
+	MoreItems   string
+	TotalLabel  string // for screen readers
+}
+
+// HTML renders the row. The orders tab is the hub's hottest page and a
+// row has a dozen values; written here they cost one template action per
+// row instead of one reflective escaper call per value, which is most of
+// the page's CPU time at 50 rows. Every value is escaped for the context
+// it lands in: element text or a double-quoted attribute (html.EscapeString
+// escapes both quote kinds), and the URLs are hub paths built by link or
+// absolute http(s) URLs checked by safeURL.
+func (r *orderRow) HTML() template.HTML {
+	var b strings.Builder
+	b.Grow(512)
+	esc := html.EscapeString
+	b.WriteString(`<a class="order" href="`)
+	b.WriteString(esc(r.URL))
+	b.WriteString(`"><span><span class="name">`)
+	b.WriteString(esc(r.Name))
+	b.WriteString(`</span><span class="sr-only">, </span><br><span class="muted">`)
+	b.WriteString(esc(r.Placed))
+	b.WriteString(`</span></span><span class="total"><span class="sr-only">`)
+	b.WriteString(esc(r.TotalLabel))
+	b.WriteString(`: </span>`)
+	b.WriteString(esc(r.Total))
+	b.WriteString(`<br><span class="badge `)
+	b.WriteString(esc(string(r.Status)))
+	b.WriteString(`">`)
+	b.WriteString(esc(r.StatusLabel))
+	b.WriteString(`</span></span>`)
+	if len(r.Thumbs) > 0 || r.MoreItems != "" {
+		b.WriteString(`<span class="thumbs">`)
+		for _, t := range r.Thumbs {
+			b.WriteString(`<img src="`)
+			b.WriteString(esc(t.URL))
+			b.WriteString(`" alt="`)
+			b.WriteString(esc(t.Alt))
+			b.WriteString(`" width="44" height="44" loading="lazy">`)
+		}
+		if r.MoreItems != "" {
+			b.WriteString(`<span>`)
+			b.WriteString(esc(r.MoreItems))
+			b.WriteString(`</span>`)
+		}
+		b.WriteString(`</span>`)
+	}
+	b.WriteString(`</a>`)
+	return template.HTML(b.String())
 }
 
 type thumb struct{ URL, Alt string }
@@ -81,16 +129,24 @@ func (h *Hub) returnsFor(r *http.Request, s *session, list []*commerce.Order) (m
 }
 
 func (h *Hub) row(s *session, o *commerce.Order, rets []returns.Return) orderRow {
+	status := commerce.DeriveStatus(o, returns.Progress(rets))
 	row := orderRow{
-		Name: o.Name, URL: s.link("/orders/"+itoa(o.ID), nil), CreatedAt: o.CreatedAt,
-		Status: commerce.DeriveStatus(o, returns.Progress(rets)), Total: o.TotalMinor, Currency: o.Currency,
+		Name: o.Name, URL: s.link("/orders/"+itoa(o.ID), nil),
+		Placed: s.loc.T("orders.placed", "date", s.loc.Date(o.CreatedAt)), Total: s.loc.Money(o.TotalMinor, o.Currency),
+		Status: status, StatusLabel: s.loc.T("status." + string(status)), TotalLabel: s.loc.T("orders.total"),
 	}
+	more := 0
 	for _, li := range o.LineItems {
-		if img := safeURL(li.ImageURL); img != "" && len(row.Thumbs) < thumbnailsPerRow {
-			row.Thumbs = append(row.Thumbs, thumb{URL: img, Alt: li.Title})
-		} else {
-			row.MoreItems++
+		if len(row.Thumbs) < thumbnailsPerRow {
+			if img := safeURL(li.ImageURL); img != "" {
+				row.Thumbs = append(row.Thumbs, thumb{URL: img, Alt: li.Title})
+				continue
+			}
 		}
+		more++
+	}
+	if more > 0 {
+		row.MoreItems = s.loc.N("orders.more_items", more)
 	}
 	return row
 }

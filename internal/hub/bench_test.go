@@ -146,7 +146,9 @@ func BenchmarkOrderList(b *testing.B) {
 
 // BenchmarkOrderDetail is one order's page, cycling through the 50.
 func BenchmarkOrderDetail(b *testing.B) {
-	benchmarkHub(b, func(p *perfShop, i int) string { return "/hub/orders/" + strconv.FormatInt(p.orderIDs[i%len(p.orderIDs)], 10) })
+	benchmarkHub(b, func(p *perfShop, i int) string {
+		return "/hub/orders/" + strconv.FormatInt(p.orderIDs[i%len(p.orderIDs)], 10)
+	})
 }
 
 // TestLoad drives the hub over loopback at a steady 500 requests per

@@ -125,7 +125,10 @@ func (h *Hub) serve(w http.ResponseWriter, r *http.Request, s *session, next htt
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			status = http.StatusUnauthorized
 		}
-		h.page(w, s, status, "login", s.loc.T("login.title"), struct{ LoginURL string }{s.storefrontURL("/account/login")})
+		// Shopify's login returns to return_url (a path on the store), so
+		// the shopper lands back on the hub.
+		login := s.storefrontURL("/account/login?return_url=" + url.QueryEscape(s.link("", nil)))
+		h.page(w, s, status, "login", s.loc.T("login.title"), struct{ LoginURL string }{login})
 		return
 	}
 	next(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, s)))

@@ -84,7 +84,7 @@ func TestLoggedOut(t *testing.T) {
 	if res.status != http.StatusOK {
 		t.Fatalf("status %d", res.status)
 	}
-	mustContain(t, res.body, "Log in to see your orders", `href="/account/login"`, `target="_top"`)
+	mustContain(t, res.body, "Log in to see your orders</a>", `href="/account/login?return_url=%2Fapps%2Fhub"`, `target="_top"`)
 	mustNotContain(t, res.body, "#1001", "Ada")
 	// Every hub route behaves the same; a POST is refused.
 	res = f.get(f.proxyURL("/hub/orders/"+id(f.orders["#1001"]), proxyReq{customer: ""}))

@@ -85,6 +85,23 @@
   before.addEventListener("focus", function () { frame.focus(); });
   after.addEventListener("focus", function () { close.focus(); });
 
+  // The page behind the drawer is inert while it is open: out of the tab
+  // order and hidden from screen readers.
+  var inerted = [];
+  function setInert(on) {
+    if (!on) {
+      inerted.forEach(function (el) { el.inert = false; });
+      inerted = [];
+      return;
+    }
+    Array.prototype.forEach.call(document.body.children, function (el) {
+      if (el !== drawer && el !== backdrop && !el.inert && el.tagName !== "SCRIPT") {
+        el.inert = true;
+        inerted.push(el);
+      }
+    });
+  }
+
   var opener = null, overflow = "";
   function open() {
     if (!drawer.hidden) return;
@@ -95,6 +112,7 @@
     overflow = document.documentElement.style.overflow;
     document.documentElement.style.overflow = "hidden";
     if (button) button.setAttribute("aria-expanded", "true");
+    setInert(true);
     close.focus();
   }
   function shut() {
@@ -102,6 +120,7 @@
     drawer.hidden = true;
     backdrop.hidden = true;
     document.documentElement.style.overflow = overflow;
+    setInert(false);
     if (button) button.setAttribute("aria-expanded", "false");
     var back = opener && document.contains(opener) ? opener : button;
     if (back && back.focus) back.focus();

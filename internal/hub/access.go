@@ -155,23 +155,24 @@ var errBadPrefix = errors.New("hub: path_prefix is not a plain path")
 // unverified "shop" parameter only to find the secret that verifies it.
 func (h *Hub) proxySession(r *http.Request, q url.Values) (*session, error) {
 	ctx := r.Context()
-	sh, err := h.opts.Shops.GetByDomain(ctx, q.Get("shop"))
-	if errors.Is(err, shop.ErrNotFound) {
-		return nil, &notFoundError{"shop"}
-	}
+	e, cached, err := h.shopByDomain(ctx, q.Get("shop"), false)
 	if err != nil {
-		return nil, fmt.Errorf("hub: shop %q: %w", q.Get("shop"), err)
-	}
-	secret, err := h.opts.Shops.ClientSecret(ctx, sh.ID)
-	if err != nil {
-		return nil, fmt.Errorf("hub: client secret of shop %d: %w", sh.ID, err)
-	}
-	if secret == "" {
-		return nil, shopify.ErrProxySignature
-	}
-	if err := shopify.VerifyProxy(q, secret, h.opts.Now()); err != nil {
 		return nil, err
 	}
+	err = shopify.VerifyProxy(q, e.secret, h.opts.Now())
+	if errors.Is(err, shopify.ErrProxySignature) && cached {
+		if e, _, err = h.shopByDomain(ctx, q.Get("shop"), true); err != nil {
+			return nil, err
+		}
+		err = shopify.VerifyProxy(q, e.secret, h.opts.Now())
+	}
+	if err == nil && e.secret == "" {
+		err = shopify.ErrProxySignature // a shop without a secret verifies nothing
+	}
+	if err != nil {
+		return nil, err
+	}
+	sh := e.shop
 	prefix := strings.TrimRight(q.Get("path_prefix"), "/")
 	if !pathPrefix.MatchString(prefix) {
 		return nil, errBadPrefix
@@ -224,25 +225,25 @@ func (h *Hub) tokenSession(r *http.Request, q url.Values) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	sh, err := h.opts.Shops.Get(ctx, shopID)
-	if errors.Is(err, shop.ErrNotFound) {
-		return nil, &notFoundError{"shop"}
-	}
-	if err != nil {
-		return nil, fmt.Errorf("hub: shop %d: %w", shopID, err)
-	}
-	secret, err := h.opts.Shops.ClientSecret(ctx, sh.ID)
-	if err != nil {
-		return nil, fmt.Errorf("hub: client secret of shop %d: %w", sh.ID, err)
-	}
-	if secret == "" {
-		return nil, errTokenSignature
-	}
-	now := h.opts.Now()
-	claims, err := verifyToken(tok, secret, now)
+	e, cached, err := h.shopByID(ctx, shopID, false)
 	if err != nil {
 		return nil, err
 	}
+	now := h.opts.Now()
+	claims, err := verifyToken(tok, e.secret, now)
+	if errors.Is(err, errTokenSignature) && cached {
+		if e, _, err = h.shopByID(ctx, shopID, true); err != nil {
+			return nil, err
+		}
+		claims, err = verifyToken(tok, e.secret, now)
+	}
+	if err == nil && e.secret == "" {
+		err = errTokenSignature
+	}
+	if err != nil {
+		return nil, err
+	}
+	sh, secret := e.shop, e.secret
 	c, err := h.opts.Commerce.Customer(ctx, sh.ID, claims.CustomerID)
 	if errors.Is(err, commerce.ErrNotFound) {
 		return nil, &notFoundError{"customer"}

@@ -156,3 +156,22 @@ func TestCrossSitePost(t *testing.T) {
 		t.Fatalf("cross-site post: %d", res.status)
 	}
 }
+
+// TestSecretRotation: the hub remembers shops' secrets, yet a rotated
+// secret works at once and the old one stops working.
+func TestSecretRotation(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, dbtest.Open(t, database.SQLite))
+	if res := f.get(f.adaURL("/hub")); res.status != http.StatusOK {
+		t.Fatalf("before: %d", res.status)
+	}
+	if err := f.app.Server.Shops.SetClientSecret(t.Context(), f.acme.Shop.ID, "rotated-secret"); err != nil {
+		t.Fatal(err)
+	}
+	if res := f.get(f.proxyURL("/hub", proxyReq{customer: "1001", secret: "rotated-secret"})); res.status != http.StatusOK {
+		t.Errorf("new secret: %d", res.status)
+	}
+	if res := f.get(f.adaURL("/hub")); res.status != http.StatusUnauthorized {
+		t.Errorf("old secret: %d", res.status)
+	}
+}

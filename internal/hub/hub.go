@@ -73,6 +73,7 @@ type Hub struct {
 	opts   Options
 	log    *slog.Logger
 	render *web.Renderer
+	shops  shopCache
 	origin string // scheme://host of BaseURL, for the CSP; "" when unset
 	// devAncestors allows loopback storefronts (the demo's Shopify
 	// sandbox) to frame the hub when hubdesk itself runs on loopback.

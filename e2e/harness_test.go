@@ -227,6 +227,22 @@ func Screenshot(t *testing.T, ctx context.Context, name string) {
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}
+	saveArtifact(t, name, png)
+}
+
+// ViewportScreenshot saves what the window shows, for overlays such as a
+// drawer, which a full-page capture would stretch over the whole page.
+func ViewportScreenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	saveArtifact(t, name, png)
+}
+
+func saveArtifact(t *testing.T, name string, png []byte) {
+	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
 	dir := filepath.Join(filepath.Dir(file), "artifacts")
 	os.MkdirAll(dir, 0o755)

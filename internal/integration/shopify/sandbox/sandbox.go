@@ -167,6 +167,7 @@ func (s *Sandbox) routes() {
 	mux.HandleFunc("GET /account/logout", s.logout)
 	mux.HandleFunc("POST /account/logout", s.logout)
 	mux.HandleFunc("GET /cart/{items}", s.cart)
+	mux.HandleFunc("GET /favicon.ico", favicon)
 	mux.HandleFunc("/", s.notFound)
 	s.mux = mux
 }

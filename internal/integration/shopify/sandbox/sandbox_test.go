@@ -297,6 +297,7 @@ func TestStorefrontPages(t *testing.T) {
 		{"/cart/44010001:2,44010003:1?storefront=true", 200, []string{"44010001", "44010003", "the cart opens"}},
 		{"/cart/44010001", 400, []string{"VARIANT_ID:QUANTITY"}},
 		{"/nope", 404, []string{"Page not found"}},
+		{"/favicon.ico", 200, []string{"<svg"}},
 		{"/account/login-as?customer=1", 404, []string{"No sandbox customer"}},
 	}
 	for _, tc := range cases {

@@ -265,3 +265,14 @@ func (s *Sandbox) cart(w http.ResponseWriter, r *http.Request) {
 func (s *Sandbox) notFound(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusNotFound, "Not found", "notfound", nil)
 }
+
+// faviconSVG is the storefront's icon. Browsers ask every origin for
+// /favicon.ico, hub pages shown through the App Proxy included; a store
+// always has one.
+const faviconSVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#1f4d3a"/><path d="M9 12h14l-2 12H11z" fill="#fff"/><path d="M12 12a4 4 0 0 1 8 0" fill="none" stroke="#fff" stroke-width="2"/></svg>`
+
+func favicon(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "image/svg+xml")
+	w.Header().Set("Cache-Control", "public, max-age=86400")
+	io.WriteString(w, faviconSVG)
+}

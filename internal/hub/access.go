@@ -37,11 +37,25 @@ type session struct {
 	loc      *Locale
 	base     string     // prefix of every hub link
 	carry    url.Values // query every hub link carries
+	carried  string     // carry, encoded once
 	actor    audit.Actor
 }
 
 // link is a hub URL: base + p with the carried query and extra.
 func (s *session) link(p string, extra url.Values) string {
+	u := s.base + p
+	if u == "" {
+		u = "/"
+	}
+	if len(extra) == 0 {
+		if len(s.carry) == 0 {
+			return u
+		}
+		if s.carried == "" {
+			s.carried = s.carry.Encode()
+		}
+		return u + "?" + s.carried
+	}
 	q := url.Values{}
 	for k, v := range s.carry {
 		q[k] = v
@@ -49,14 +63,7 @@ func (s *session) link(p string, extra url.Values) string {
 	for k, v := range extra {
 		q[k] = v
 	}
-	u := s.base + p
-	if u == "" {
-		u = "/"
-	}
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	return u
+	return u + "?" + q.Encode()
 }
 
 func (s *session) hubOn() bool { return s.cfg.General.HubEnabled }

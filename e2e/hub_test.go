@@ -172,6 +172,22 @@ func openHub(t *testing.T, ctx context.Context, demo *Demo, query string) {
 	}
 }
 
+// waitForLocation waits until the page's URL starts with prefix: the
+// page that was there before a click may look like the one expected.
+// It returns the URL, or "" when it never got there.
+func waitForLocation(t *testing.T, ctx context.Context, prefix string) string {
+	t.Helper()
+	var loc string
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		loc, _ = chromedp.Run(step(t, ctx), chromedp.Location())
+		if strings.HasPrefix(loc, prefix) {
+			return loc
+		}
+	}
+	t.Logf("still at %s", loc)
+	return ""
+}
+
 func bodyText(t *testing.T, ctx context.Context) string {
 	t.Helper()
 	text, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
@@ -220,7 +236,8 @@ func TestShopperLogsInFromTheHub(t *testing.T) {
 // Start a return sends the shopper to the configured provider with the
 // order identified: Loop (the demo's default) through a deep link to the
 // Loop sandbox's portal, then AfterShip through its portal URL with the
-// order number and email. A not-delivered order offers no return.
+// order number and email. An order whose return is under way, or that is
+// not delivered yet, offers none.
 func TestShopperStartsAReturn(t *testing.T) {
 	demo := StartDemo(t)
 	orders := shopperOrders(t, demo)
@@ -232,16 +249,14 @@ func TestShopperStartsAReturn(t *testing.T) {
 
 	t.Run("loop", func(t *testing.T) {
 		openOrder(t, ctx, delivered.Name)
-		err := chromedp.Do(step(t, ctx),
-			chromedp.Click(startReturnControl("Start a return")),
-			chromedp.WaitVisible(orderHeading("Order "+delivered.Name)),
-		)
-		if err != nil {
+		if err := chromedp.Do(step(t, ctx), chromedp.Click(startReturnControl("Start a return"))); err != nil {
 			t.Fatalf("Start a return with Loop: %v", err)
 		}
-		loc, _ := chromedp.Run(ctx, chromedp.Location())
-		if !strings.HasPrefix(loc, demo.LoopURL+"/portal/") {
-			t.Fatalf("Start a return landed on %s, want the Loop sandbox's portal %s/portal/", loc, demo.LoopURL)
+		if loc := waitForLocation(t, ctx, demo.LoopURL+"/portal/"); loc == "" {
+			t.Fatalf("Start a return did not land on the Loop sandbox's portal %s/portal/", demo.LoopURL)
+		}
+		if err := chromedp.Do(step(t, ctx), chromedp.WaitVisible(orderHeading("Order "+delivered.Name))); err != nil {
+			t.Fatalf("the Loop portal page does not name order %s: %v", delivered.Name, err)
 		}
 		Screenshot(t, ctx, "loop-portal")
 	})
@@ -278,6 +293,23 @@ func TestShopperStartsAReturn(t *testing.T) {
 		}
 		if q.Get("order_number") != delivered.Name || q.Get("email") != delivered.Email {
 			t.Fatalf("AfterShip portal got order_number=%q email=%q, want %q and %q", q.Get("order_number"), q.Get("email"), delivered.Name, delivered.Email)
+		}
+	})
+
+	t.Run("return in progress", func(t *testing.T) {
+		// The REST API's status does not count returns, so the order is
+		// found by what the hub's list says about it.
+		openHub(t, ctx, demo, "")
+		row := `//main//a[contains(normalize-space(.), "Return in progress")]`
+		err := chromedp.Do(step(t, ctx), chromedp.Click(row), chromedp.WaitVisible(`//h1[contains(., "Order #")]`))
+		if err != nil {
+			t.Fatalf("open the order with a return in progress: %v", err)
+		}
+		if n := countMatches(t, ctx, startReturnControl("Start a return")); n != 0 {
+			t.Fatalf("an order with a return in progress shows %d Start a return controls", n)
+		}
+		if text := bodyText(t, ctx); !strings.Contains(text, "Return in progress") {
+			t.Fatalf("the order does not say its return is in progress:\n%s", text)
 		}
 	})
 
@@ -436,7 +468,18 @@ func openDrawer(t *testing.T, ctx context.Context, demo *Demo) {
 	if err := chromedp.Do(step(t, ctx), chromedp.WaitVisible(launcher), chromedp.Click(launcher)); err != nil {
 		t.Fatalf("the hub's drawer launcher did not appear on the storefront: %v", err)
 	}
-	if err := chromedp.Do(step(t, ctx), chromedp.WaitVisible(`//iframe | //*[@role="dialog"]`), chromedp.Sleep(700*time.Millisecond)); err != nil {
+	if err := chromedp.Do(step(t, ctx), chromedp.WaitVisible(`//*[@role="dialog"]//iframe`)); err != nil {
 		t.Fatalf("the drawer did not open: %v", err)
 	}
+	// The drawer frames the storefront's own App Proxy path, so the page
+	// inside is same-origin and readable: wait until it greets the shopper.
+	var heading string
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		heading, _ = chromedp.Run(step(t, ctx), chromedp.Evaluate[string](
+			`(document.querySelector('[role=dialog] iframe').contentDocument?.querySelector('main h1')?.textContent || "").trim()`))
+		if strings.Contains(heading, "Olivia") {
+			return
+		}
+	}
+	t.Fatalf("the drawer's hub never greeted the shopper (heading %q)", heading)
 }

@@ -414,6 +414,8 @@ func TestHubLanguagesAndScreenshots(t *testing.T) {
 	}
 
 	t.Run("drawer", func(t *testing.T) {
+		openStorefront(t, ctx, demo)
+		Screenshot(t, ctx, "storefront")
 		openDrawer(t, ctx, demo)
 		ViewportScreenshot(t, ctx, "storefront-drawer")
 	})
@@ -450,9 +452,9 @@ func assertNoHorizontalScroll(t *testing.T, ctx context.Context, what string) {
 	}
 }
 
-// openDrawer opens the storefront's product page as the logged-in
-// shopper and opens the hub's drawer from the embedded script's button.
-func openDrawer(t *testing.T, ctx context.Context, demo *Demo) {
+// openStorefront opens the storefront's product page as the logged-in
+// shopper.
+func openStorefront(t *testing.T, ctx context.Context, demo *Demo) {
 	t.Helper()
 	home := strings.Replace(demo.ShopperHubURL, "return_to=/apps/hub", "return_to=/", 1)
 	err := chromedp.Do(step(t, ctx),
@@ -462,6 +464,13 @@ func openDrawer(t *testing.T, ctx context.Context, demo *Demo) {
 	if err != nil {
 		t.Fatalf("open the storefront: %v", err)
 	}
+}
+
+// openDrawer opens the hub's drawer on the storefront's product page from
+// the embedded script's button.
+func openDrawer(t *testing.T, ctx context.Context, demo *Demo) {
+	t.Helper()
+	openStorefront(t, ctx, demo)
 	// The launcher is what the embed script adds to the page: a button
 	// straight in <body> that opens a dialog.
 	launcher := `/html/body/button[@aria-haspopup="dialog"]`

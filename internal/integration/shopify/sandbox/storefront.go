@@ -36,6 +36,7 @@ main{max-width:960px;margin:0 auto;padding:24px}
 .product svg{width:100%;height:auto;border-radius:10px;background:#e9efe9}
 .price{font-size:22px;font-weight:600}
 .button{display:inline-block;background:#1f4d3a;color:#fff;border:0;border-radius:8px;padding:10px 18px;font:inherit;text-decoration:none;cursor:pointer}
+.button:disabled{opacity:.55;cursor:not-allowed}
 .button.secondary{background:#fff;color:#1f4d3a;border:1px solid #1f4d3a}
 ul.accounts{list-style:none;padding:0;margin:0}
 ul.accounts li{display:flex;flex-wrap:wrap;gap:8px 16px;align-items:center;justify-content:space-between;padding:10px 0;border-bottom:1px solid #f0ede6}
@@ -65,7 +66,7 @@ var pages = template.Must(template.New("pages").Parse(`
 <div><h1>Merino Hiking Socks</h1><p class="price">$18.00</p>
 <p>Cushioned merino for long days on the trail. Charcoal, size M.</p>
 <p><button class="button" type="button" disabled>Add to cart</button></p>
-<p class="muted">Orders, tracking and returns: <a href="{{.ProxyPrefix}}">My orders</a>{{if .HubScriptURL}}, or the help button in the corner of this page{{end}}.</p></div>
+<p class="muted">Orders, tracking and returns: <a href="{{.ProxyPrefix}}">My orders</a>{{if .HubScriptURL}}, or the button in the corner of this page, which opens them in a drawer{{end}}.</p></div>
 </section>
 {{template "accounts" .}}
 {{end}}

@@ -1,0 +1,186 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// An admin switches the returns provider Loop → AfterShip → Disabled. While
+// the hub is not live the changes show only in the admin's preview; going
+// live publishes them to the shopper's hub; while live, a save publishes at
+// once. An agent cannot reach the page.
+func TestReturnsSettingsDraftLiveAndPreview(t *testing.T) {
+	demo := StartDemo(t)
+	shopperID, orderID, orderName := newestDeliveredOrder(t, demo)
+
+	// The agent: no menu item, and the page itself is refused.
+	agent := NewBrowser(t)
+	LoginAs(t, agent, demo.BaseURL, "agent@demo.hubdesk.dev", "demo")
+	nav, _ := chromedp.Run(agent, chromedp.Text(chromedp.CSS("aside nav")))
+	if strings.Contains(nav, "Settings") {
+		t.Fatalf("an agent sees the Settings menu: %q", nav)
+	}
+	chromedp.Do(agent, chromedp.Navigate(demo.BaseURL+"/settings/returns"), chromedp.WaitVisible(chromedp.CSS("h1")))
+	if h1, _ := chromedp.Run(agent, chromedp.Text(chromedp.CSS("h1"))); h1 != "Forbidden" {
+		t.Fatalf("agent on the settings page sees %q", h1)
+	}
+
+	admin := NewBrowser(t)
+	LoginAs(t, admin, demo.BaseURL, "owner@demo.hubdesk.dev", "demo")
+	shopper := NewBrowser(t)
+	do(t, shopper, chromedp.Navigate(demo.ShopperHubURL), chromedp.WaitVisible(chromedp.CSS("main")))
+
+	// 1. Take the hub out of Live mode: the published settings stay Loop.
+	do(t, admin,
+		chromedp.Navigate(demo.BaseURL+"/settings/general"),
+		chromedp.WaitVisible(chromedp.CSS(`input[name=live]`)),
+		chromedp.Click(chromedp.CSS(`input[name=live]`)),
+		chromedp.Click(chromedp.CSS(`form[action="/settings/live"] button`)),
+		chromedp.WaitVisible(`//*[contains(., "Not live.")]`),
+	)
+
+	// 2. Draft AfterShip, pointing at a loopback page so the click lands.
+	portal := demo.LoopURL + "/"
+	do(t, admin,
+		chromedp.Navigate(demo.BaseURL+"/settings/returns"),
+		chromedp.WaitVisible(chromedp.CSS("#returns-form")),
+		chromedp.Click(chromedp.CSS(`input[name=provider][value=aftership]`)),
+		chromedp.SendKeys(chromedp.ID("portal_url"), portal),
+	)
+	preview, _ := chromedp.Run(admin, chromedp.Text(chromedp.ID("preview-url")))
+	if !strings.Contains(preview, "order_number=") {
+		t.Fatalf("live preview while typing: %q", preview)
+	}
+	do(t, admin, chromedp.Submit(chromedp.ID("portal_url")), chromedp.WaitVisible(`//*[contains(., "Saved as draft")]`))
+	Screenshot(t, admin, "settings-returns-draft")
+
+	// The admin's preview uses the draft: AfterShip with order and email.
+	do(t, admin,
+		chromedp.Navigate(fmt.Sprintf("%s/settings/hub-preview/orders/%d?customer=%d", demo.BaseURL, orderID, shopperID)),
+		chromedp.WaitVisible(chromedp.CSS("#return form button")),
+		chromedp.Click(chromedp.CSS("#return form button")),
+	)
+	landed := waitForURL(t, admin, demo.LoopURL+"/?")
+	assertPortalParams(t, landed, orderName)
+
+	// The shopper still gets the published Loop deep link.
+	startReturn(t, shopper, demo, orderID)
+	if got := waitForURL(t, shopper, demo.LoopURL+"/portal/"); !strings.Contains(got, "/portal/link/") {
+		t.Fatalf("published hub went to %s, want Loop's deep link", got)
+	}
+
+	// 3. Going live publishes the draft: now the shopper lands on AfterShip.
+	do(t, admin,
+		chromedp.Navigate(demo.BaseURL+"/settings/general"),
+		chromedp.WaitVisible(chromedp.CSS(`input[name=live]`)),
+		chromedp.Click(chromedp.CSS(`input[name=live]`)),
+		chromedp.Click(chromedp.CSS(`form[action="/settings/live"] button`)),
+		chromedp.WaitVisible(`//*[contains(., "Live.")]`),
+	)
+	startReturn(t, shopper, demo, orderID)
+	assertPortalParams(t, waitForURL(t, shopper, demo.LoopURL+"/?"), orderName)
+
+	// 4. While live, Disabled publishes at once: no button anywhere.
+	do(t, admin,
+		chromedp.Navigate(demo.BaseURL+"/settings/returns"),
+		chromedp.WaitVisible(chromedp.CSS("#returns-form")),
+		chromedp.Click(chromedp.CSS(`input[name=provider][value=disabled]`)),
+		chromedp.Click(chromedp.CSS(`#returns-form button[type=submit]`)),
+		chromedp.WaitVisible(`//*[contains(., "Saved and published")]`),
+	)
+	do(t, shopper, chromedp.Navigate(fmt.Sprintf("%s/apps/hub/orders/%d", demo.StorefrontURL, orderID)), chromedp.WaitVisible(chromedp.CSS("h1")))
+	if n, _ := chromedp.Run(shopper, chromedp.Evaluate[int](`document.querySelectorAll("#return form").length`)); n != 0 {
+		t.Fatal("the published hub still offers Start a return after Disabled")
+	}
+	do(t, admin, chromedp.Navigate(fmt.Sprintf("%s/settings/hub-preview/orders/%d?customer=%d", demo.BaseURL, orderID, shopperID)), chromedp.WaitVisible(chromedp.CSS("h1")))
+	if n, _ := chromedp.Run(admin, chromedp.Evaluate[int](`document.querySelectorAll("#return form").length`)); n != 0 {
+		t.Fatal("the preview still offers Start a return after Disabled")
+	}
+
+	// Every change is in the audit log.
+	do(t, admin, chromedp.Navigate(demo.BaseURL+"/audit?action=settings."), chromedp.WaitVisible(chromedp.CSS("table")))
+	rows, _ := chromedp.Run(admin, chromedp.Evaluate[int](`document.querySelectorAll("table tbody tr").length`))
+	if rows < 5 {
+		t.Fatalf("audit log shows %d settings entries, want at least 5", rows)
+	}
+}
+
+func do(t *testing.T, ctx context.Context, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func startReturn(t *testing.T, ctx context.Context, demo *Demo, orderID int64) {
+	t.Helper()
+	do(t, ctx,
+		chromedp.Navigate(fmt.Sprintf("%s/apps/hub/orders/%d", demo.StorefrontURL, orderID)),
+		chromedp.WaitVisible(chromedp.CSS("#return form button")),
+		chromedp.Click(chromedp.CSS("#return form button")),
+	)
+}
+
+// waitForURL waits until the tab's location starts with prefix.
+func waitForURL(t *testing.T, ctx context.Context, prefix string) string {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		loc, err := chromedp.Run(ctx, chromedp.Location())
+		if err == nil && strings.HasPrefix(loc, prefix) {
+			return loc
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	loc, _ := chromedp.Run(ctx, chromedp.Location())
+	t.Fatalf("the browser is at %s, want %s…", loc, prefix)
+	return ""
+}
+
+func assertPortalParams(t *testing.T, landed, orderName string) {
+	t.Helper()
+	u, err := url.Parse(landed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := u.Query().Get("order_number"); got != orderName {
+		t.Fatalf("order_number = %q in %s, want %q", got, landed, orderName)
+	}
+	if got := u.Query().Get("email"); got != "olivia.johnson@example.com" {
+		t.Fatalf("email = %q in %s", got, landed)
+	}
+}
+
+// newestDeliveredOrder finds the demo shopper and her newest delivered
+// order (the one without a return) through the REST API.
+func newestDeliveredOrder(t *testing.T, demo *Demo) (customerID, orderID int64, name string) {
+	t.Helper()
+	var customers struct {
+		Items []struct{ ID int64 } `json:"items"`
+	}
+	apiGet(t, demo, "/api/v1/customers?q=olivia.johnson", &customers)
+	if len(customers.Items) != 1 {
+		t.Fatalf("demo shopper not found: %+v", customers)
+	}
+	var orders struct {
+		Items []struct {
+			ID     int64
+			Name   string
+			Status string
+		} `json:"items"`
+	}
+	apiGet(t, demo, fmt.Sprintf("/api/v1/customers/%d/orders", customers.Items[0].ID), &orders)
+	for _, o := range orders.Items {
+		if o.Status == "delivered" {
+			return customers.Items[0].ID, o.ID, o.Name
+		}
+	}
+	t.Fatal("the demo shopper has no delivered order")
+	return 0, 0, ""
+}

@@ -31,6 +31,7 @@ func OpenAPIDocument() []byte { return openAPIDocument }
 type Options struct {
 	Commerce   *commerce.Store
 	Settings   *returns.Store
+	Returns    *returns.Records // returns known per order, for the order status
 	Audit      *audit.Log
 	KeyChecker returns.KeyChecker // checks Loop keys on save
 	Logger     *slog.Logger       // slog.Default() when nil
@@ -40,6 +41,7 @@ type Options struct {
 type API struct {
 	commerce   *commerce.Store
 	settings   *returns.Store
+	returns    *returns.Records
 	audit      *audit.Log
 	keyChecker returns.KeyChecker
 	log        *slog.Logger
@@ -51,7 +53,7 @@ func New(opts Options) *API {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &API{commerce: opts.Commerce, settings: opts.Settings, audit: opts.Audit, keyChecker: opts.KeyChecker, log: log}
+	return &API{commerce: opts.Commerce, settings: opts.Settings, returns: opts.Returns, audit: opts.Audit, keyChecker: opts.KeyChecker, log: log}
 }
 
 // OpenAPI serves the embedded OpenAPI document. It needs no authentication:

@@ -61,10 +61,10 @@ type fulfillmentJSON struct {
 	EstimatedDeliveryAt *time.Time `json:"estimated_delivery_at"`
 }
 
-func toOrderJSON(o *commerce.Order) orderJSON {
+func toOrderJSON(o *commerce.Order, status commerce.Status) orderJSON {
 	money := func(minor int64) string { return commerce.FormatAmount(minor, o.Currency) }
 	out := orderJSON{
-		ID: o.ID, ExternalID: o.ExternalID, Name: o.Name, Email: o.Email, Status: o.Status(),
+		ID: o.ID, ExternalID: o.ExternalID, Name: o.Name, Email: o.Email, Status: status,
 		FinancialStatus: o.FinancialStatus, FulfillmentStatus: o.FulfillmentStatus, Currency: o.Currency,
 		Subtotal: money(o.SubtotalMinor), Shipping: money(o.ShippingMinor), Tax: money(o.TaxMinor), Total: money(o.TotalMinor),
 		ShippingAddress: o.ShippingAddress, CreatedAt: o.CreatedAt.UTC(), UpdatedAt: o.UpdatedAt.UTC(), CancelledAt: utc(o.CancelledAt),
@@ -271,9 +271,14 @@ func (a *API) listOrders(w http.ResponseWriter, r *http.Request, shopID int64, f
 		a.respond(w, r, err)
 		return
 	}
+	statuses, err := a.statuses(r, shopID, orders...)
+	if err != nil {
+		a.respond(w, r, err)
+		return
+	}
 	out := list[orderJSON]{Items: make([]orderJSON, 0, len(orders)), NextCursor: next}
 	for _, o := range orders {
-		out.Items = append(out.Items, toOrderJSON(o))
+		out.Items = append(out.Items, toOrderJSON(o, statuses[o.ID]))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -297,7 +302,7 @@ func (a *API) GetOrder(w http.ResponseWriter, r *http.Request) {
 		a.respond(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toOrderJSON(o))
+	a.writeOrder(w, r, shopID, o)
 }
 
 // UpsertOrder answers PUT /api/v1/orders: insert or replace an order by
@@ -326,7 +331,7 @@ func (a *API) UpsertOrder(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set(UpsertResultHeader, res.String())
-	writeJSON(w, http.StatusOK, toOrderJSON(stored))
+	a.writeOrder(w, r, shopID, stored)
 }
 
 // customerField prefixes "customer." to the field of a validation error
@@ -339,4 +344,27 @@ func customerField(err error, embedded bool) error {
 		return err
 	}
 	return &commerce.ValidationError{Field: "customer." + ve.Field, Problem: ve.Problem}
+}
+
+// statuses names each order's status with its returns taken into account
+// (returns.Records.Statuses), as the hub and the desk do.
+func (a *API) statuses(r *http.Request, shopID int64, orders ...*commerce.Order) (map[int64]commerce.Status, error) {
+	if a.returns == nil {
+		out := make(map[int64]commerce.Status, len(orders))
+		for _, o := range orders {
+			out[o.ID] = commerce.DeriveStatus(o, commerce.NoReturn)
+		}
+		return out, nil
+	}
+	statuses, _, err := a.returns.Statuses(r.Context(), shopID, orders)
+	return statuses, err
+}
+
+func (a *API) writeOrder(w http.ResponseWriter, r *http.Request, shopID int64, o *commerce.Order) {
+	statuses, err := a.statuses(r, shopID, o)
+	if err != nil {
+		a.respond(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toOrderJSON(o, statuses[o.ID]))
 }

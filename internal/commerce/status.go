@@ -70,9 +70,6 @@ func DeriveStatus(o *Order, returns ReturnProgress) Status {
 	return StatusInTransit
 }
 
-// Status is DeriveStatus without returns data.
-func (o *Order) Status() Status { return DeriveStatus(o, NoReturn) }
-
 // DeliveredAt is when the last live shipment was delivered, or nil while
 // any live shipment is still on its way.
 func (o *Order) DeliveredAt() *time.Time {

@@ -1,13 +1,37 @@
 package desk
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
 
 	"github.com/hubdesk/hubdesk/internal/auth"
 	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/returns"
 )
+
+// orderRow is an order with its status derived from its returns too; the
+// field shadows nothing the templates need from the order itself.
+type orderRow struct {
+	*commerce.Order
+	Status  commerce.Status
+	Returns []returns.Return
+}
+
+// withStatuses pairs orders with their statuses (returns.Records.Statuses,
+// the one way every surface names them).
+func (d *Desk) withStatuses(ctx context.Context, shopID int64, orders []*commerce.Order) ([]orderRow, error) {
+	statuses, byName, err := d.Returns.Statuses(ctx, shopID, orders)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]orderRow, len(orders))
+	for i, o := range orders {
+		rows[i] = orderRow{Order: o, Status: statuses[o.ID], Returns: byName[o.Name]}
+	}
+	return rows, nil
+}
 
 // Customers lists and searches the shop's customers.
 func (d *Desk) Customers(w http.ResponseWriter, r *http.Request) {
@@ -51,11 +75,16 @@ func (d *Desk) Customer(w http.ResponseWriter, r *http.Request) {
 		d.serverError(w, r, err)
 		return
 	}
+	rows, err := d.withStatuses(r.Context(), u.ShopID, orders)
+	if err != nil {
+		d.serverError(w, r, err)
+		return
+	}
 	d.page(w, r, http.StatusOK, "customer", c.Name(), struct {
 		Customer *commerce.Customer
-		Orders   []*commerce.Order
+		Orders   []orderRow
 		Next     string
-	}{c, orders, next})
+	}{c, rows, next})
 }
 
 // Orders lists and searches the shop's orders.
@@ -72,10 +101,15 @@ func (d *Desk) Orders(w http.ResponseWriter, r *http.Request) {
 		d.serverError(w, r, err)
 		return
 	}
+	rows, err := d.withStatuses(r.Context(), u.ShopID, list)
+	if err != nil {
+		d.serverError(w, r, err)
+		return
+	}
 	d.page(w, r, http.StatusOK, "orders", "Orders", struct {
 		Query, Next string
-		Orders      []*commerce.Order
-	}{q.Get("q"), next, list})
+		Orders      []orderRow
+	}{q.Get("q"), next, rows})
 }
 
 // Order shows one order: items, shipments, customer.
@@ -99,8 +133,13 @@ func (d *Desk) Order(w http.ResponseWriter, r *http.Request) {
 	if o.CustomerID != 0 {
 		c, _ = d.Commerce.Customer(r.Context(), u.ShopID, o.CustomerID)
 	}
+	rows, err := d.withStatuses(r.Context(), u.ShopID, []*commerce.Order{o})
+	if err != nil {
+		d.serverError(w, r, err)
+		return
+	}
 	d.page(w, r, http.StatusOK, "order", "Order "+o.Name, struct {
-		Order    *commerce.Order
+		Order    orderRow
 		Customer *commerce.Customer
-	}{o, c})
+	}{rows[0], c})
 }

@@ -37,6 +37,7 @@ type Desk struct {
 	Auth     *auth.Authenticator
 	Limiter  *auth.LoginLimiter
 	Settings *returns.Store
+	Returns  *returns.Records
 	Audit    *audit.Log
 	// KeyChecker checks Loop API keys when the returns settings are saved.
 	KeyChecker returns.KeyChecker

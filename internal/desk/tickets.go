@@ -73,17 +73,24 @@ func (p *TicketPages) Show(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var c *commerce.Customer
-	var o *commerce.Order
+	var o *orderRow
 	if t.CustomerID != 0 {
 		c, _ = p.Commerce.Customer(r.Context(), u.ShopID, t.CustomerID)
 	}
 	if t.OrderID != 0 {
-		o, _ = p.Commerce.Order(r.Context(), u.ShopID, t.OrderID)
+		if order, err := p.Commerce.Order(r.Context(), u.ShopID, t.OrderID); err == nil {
+			rows, err := p.withStatuses(r.Context(), u.ShopID, []*commerce.Order{order})
+			if err != nil {
+				p.serverError(w, r, err)
+				return
+			}
+			o = &rows[0]
+		}
 	}
 	p.page(w, r, http.StatusOK, "ticket", t.Subject, struct {
 		Ticket   *ticket.Ticket
 		Messages []ticket.Message
 		Customer *commerce.Customer
-		Order    *commerce.Order
+		Order    *orderRow
 	}{t, msgs, c, o})
 }

@@ -144,3 +144,23 @@ func (s *Records) ForOrders(ctx context.Context, shopID int64, orderNames []stri
 	}
 	return out, rows.Err()
 }
+
+// Statuses derives the shopper-facing status of each order with its returns
+// (commerce.DeriveStatus), keyed by order id, and hands back the returns it
+// loaded. The hub, the desk and the API all name statuses through it, so an
+// order with an open return reads "Return in progress" everywhere.
+func (s *Records) Statuses(ctx context.Context, shopID int64, orders []*commerce.Order) (map[int64]commerce.Status, map[string][]Return, error) {
+	names := make([]string, 0, len(orders))
+	for _, o := range orders {
+		names = append(names, o.Name)
+	}
+	byName, err := s.ForOrders(ctx, shopID, names)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make(map[int64]commerce.Status, len(orders))
+	for _, o := range orders {
+		out[o.ID] = commerce.DeriveStatus(o, Progress(byName[o.Name]))
+	}
+	return out, byName, nil
+}

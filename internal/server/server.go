@@ -86,11 +86,11 @@ func New(opts Options) (*Server, error) {
 	s.auth = &auth.Authenticator{Users: s.Users, SecureCookies: opts.SecureCookies}
 	var err error
 	s.desk, err = desk.New(desk.Desk{Users: s.Users, Shops: s.Shops, Commerce: s.Commerce, Auth: s.auth, Logger: opts.Logger,
-		Settings: s.Settings, Audit: s.Audit, KeyChecker: returns.LoopKeyChecker{Client: s.Loop}})
+		Settings: s.Settings, Returns: s.Returns, Audit: s.Audit, KeyChecker: returns.LoopKeyChecker{Client: s.Loop}})
 	if err != nil {
 		return nil, fmt.Errorf("desk: %w", err)
 	}
-	s.api = api.New(api.Options{Commerce: s.Commerce, Settings: s.Settings, Audit: s.Audit,
+	s.api = api.New(api.Options{Commerce: s.Commerce, Settings: s.Settings, Returns: s.Returns, Audit: s.Audit,
 		KeyChecker: returns.LoopKeyChecker{Client: s.Loop}, Logger: opts.Logger})
 	s.Tickets = ticket.NewStore(opts.DB)
 	s.Hub, err = hub.New(hub.Options{Shops: s.Shops, Commerce: s.Commerce, Settings: s.Settings, Returns: s.Returns,

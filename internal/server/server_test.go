@@ -1,7 +1,10 @@
 package server_test
 
 import (
+	"context"
+
 	"fmt"
+	"github.com/hubdesk/hubdesk/internal/returns"
 	"net/http"
 	"net/url"
 	"strings"
@@ -251,5 +254,34 @@ func TestAPIWriteThroughTheWholeStack(t *testing.T) {
 	}
 	if status, resp, _ := app.Do(nil, "GET", "/api/v1/orders?q=9001", token, ""); status != 200 || strings.Count(resp, `"name":"#9001"`) != 1 {
 		t.Fatalf("the order is not there exactly once: %s", resp)
+	}
+}
+
+// An order's status is the same on every surface: with an open return it
+// reads "Return in progress" in the API and the desk alike.
+func TestOrderStatusIncludesReturnsEverywhere(t *testing.T) {
+	app := testapp.New(t, dbtest.Open(t, database.SQLite))
+	tn := app.NewTenant("shopa")
+	o := app.Order(tn, "1001", "ada@example.com")
+	if _, err := app.Server.Returns.Upsert(context.Background(), tn.Shop.ID, returns.Return{Provider: returns.ProviderLoop,
+		ExternalID: "r1", OrderName: o.Name, State: returns.StateOpen, Carrier: "USPS", TrackingNumber: "9400RET"}); err != nil {
+		t.Fatal(err)
+	}
+	_, body, _ := app.Do(nil, "GET", fmt.Sprintf("/api/v1/orders/%d", o.ID), app.Token(tn.Agent), "")
+	if !strings.Contains(body, `"status":"return_in_progress"`) {
+		t.Fatalf("API: %s", body)
+	}
+	_, body, _ = app.Do(nil, "GET", "/api/v1/orders", app.Token(tn.Agent), "")
+	if !strings.Contains(body, `"status":"return_in_progress"`) {
+		t.Fatalf("API list: %s", body)
+	}
+	c := app.LoginAs(tn.Agent)
+	for _, path := range []string{fmt.Sprintf("/orders/%d", o.ID), "/orders", fmt.Sprintf("/customers/%d", o.CustomerID)} {
+		if _, body, _ := app.Do(c, "GET", path, "", ""); !strings.Contains(body, "Return in progress") {
+			t.Errorf("desk %s lacks the return status", path)
+		}
+	}
+	if _, body, _ := app.Do(c, "GET", fmt.Sprintf("/orders/%d", o.ID), "", ""); !strings.Contains(body, "9400RET") {
+		t.Error("the desk order page does not show the return's tracking number")
 	}
 }

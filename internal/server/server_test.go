@@ -2,9 +2,7 @@ package server_test
 
 import (
 	"context"
-
 	"fmt"
-	"github.com/hubdesk/hubdesk/internal/returns"
 	"net/http"
 	"net/url"
 	"strings"
@@ -12,6 +10,7 @@ import (
 
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/database/dbtest"
+	"github.com/hubdesk/hubdesk/internal/returns"
 	"github.com/hubdesk/hubdesk/internal/testapp"
 )
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hubdesk/hubdesk/internal/demo"
 	"github.com/hubdesk/hubdesk/internal/integration/loop/sandbox"
+	"github.com/hubdesk/hubdesk/internal/returns"
 	shopifysandbox "github.com/hubdesk/hubdesk/internal/integration/shopify/sandbox"
 	"github.com/hubdesk/hubdesk/internal/user"
 )
@@ -90,7 +91,8 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		ln.Close()
 		return err
 	}
-	if err := demo.ConnectLoop(ctx, loopSandbox, demo.LoopStores{Settings: srv.Settings, Records: srv.Returns}, seeded, time.Now()); err != nil {
+	if err := demo.ConnectLoop(ctx, loopSandbox, demo.LoopStores{Settings: srv.Settings, Records: srv.Returns,
+		Checker: returns.LoopKeyChecker{Client: srv.Loop}}, seeded, time.Now()); err != nil {
 		ln.Close()
 		return err
 	}

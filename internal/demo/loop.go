@@ -17,6 +17,9 @@ import (
 type LoopStores struct {
 	Settings *returns.Store
 	Records  *returns.Records
+	// Checker checks the sandbox key as a merchant's save would, so the
+	// settings page shows a real per-scope report.
+	Checker returns.KeyChecker
 }
 
 // returnPlan gives some delivered orders a return, so every state shows up
@@ -103,11 +106,10 @@ func ConnectLoop(ctx context.Context, sb *sandbox.Sandbox, st LoopStores, seeded
 			return err
 		}
 	}
-	cfg := returns.DefaultConfig()
-	cfg.Returns = returns.ReturnsConfig{Provider: returns.ProviderLoop, LoopAPIKey: sandbox.KeyFull,
+	rc := returns.ReturnsConfig{Provider: returns.ProviderLoop, LoopAPIKey: sandbox.KeyFull,
 		LoopPortalURL: sb.BaseURL() + "/portal/", LookupField: returns.LookupZip}
 	system := audit.Actor{Kind: audit.ActorSystem, Label: "demo"}
-	if _, err := st.Settings.Save(ctx, seeded.Shop.ID, cfg, system); err != nil {
+	if _, err := st.Settings.SaveReturns(ctx, seeded.Shop.ID, rc, st.Checker, false, system); err != nil {
 		return fmt.Errorf("demo: configure Loop: %w", err)
 	}
 	return st.Settings.SetLive(ctx, seeded.Shop.ID, true, system)

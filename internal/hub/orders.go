@@ -77,8 +77,8 @@ type thumb struct{ URL, Alt string }
 type ordersPage struct {
 	Greeting string
 	Rows     template.HTML // the list items, see orderRow.writeHTML
-	Older    string // link to the next page; "" on the last
-	Newest   string // link back to the first page; "" on it
+	Older    string        // link to the next page; "" on the last
+	Newest   string        // link back to the first page; "" on it
 }
 
 // Orders is the orders tab: the shopper's orders, newest first, a page at

@@ -110,14 +110,7 @@ func ConsoleErrors(t *testing.T, ctx context.Context) func() []string {
 // pages under test.
 func ignoredConsoleError(m chromedp.ConsoleMessage) bool {
 	// Favicons are the browser's own request, not the page's.
-	if strings.Contains(m.URL, "/favicon.ico") {
-		return true
-	}
-	// The hub's CSP lists http://[::1]:* among the loopback storefronts
-	// that may frame it when hubdesk runs on loopback; Chrome does not
-	// accept IPv6 literals in CSP sources and says so on every page, while
-	// still enforcing the rest of the policy.
-	return strings.Contains(m.String(), "does not support the source expression 'http://[::1]:*'")
+	return strings.Contains(m.URL, "/favicon.ico")
 }
 
 // XPath helpers: the hub's markup is the hub's business; these find

@@ -340,14 +340,13 @@ func (s *Store) loadChildren(ctx context.Context, shopID int64, orders []*Order)
 		return nil
 	}
 	byID := make(map[int64]*Order, len(orders))
-	placeholders := make([]string, len(orders))
-	args := []any{shopID}
+	ids := make([]int64, len(orders))
 	for i, o := range orders {
 		byID[o.ID] = o
-		placeholders[i] = "?"
-		args = append(args, o.ID)
+		ids[i] = o.ID
 	}
-	in := strings.Join(placeholders, ",")
+	in, idArgs := database.InList(ids)
+	args := append([]any{shopID}, idArgs...)
 	rows, err := s.db.Query(ctx, `SELECT order_id, external_id, variant_id, variant_available, sku, title, variant_title,
 		quantity, current_quantity, price_minor, image_url
 		FROM line_items WHERE shop_id = ? AND order_id IN (`+in+`) ORDER BY order_id, position`, args...)

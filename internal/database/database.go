@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	_ "modernc.org/sqlite"             // registers the "sqlite" driver
@@ -41,7 +42,17 @@ type DB struct {
 	write   *sql.DB
 
 	rebound sync.Map // query text → PostgreSQL text
+
+	// stmts caches prepared read statements for SQLite, whose driver would
+	// otherwise parse and plan every query anew (a quarter of a hub page's
+	// time). PostgreSQL's driver keeps its own per-connection cache.
+	stmts     sync.Map // query text → *sql.Stmt
+	stmtCount atomic.Int32
 }
+
+// maxCachedStatements bounds the statement cache; queries built from
+// filters have a bounded number of shapes, but a bug must not leak.
+const maxCachedStatements = 512
 
 // Open connects to the database named by databaseURL. An empty URL means the
 // embedded SQLite file hubdesk.db in dataDir.
@@ -110,6 +121,10 @@ func OpenPostgres(ctx context.Context, databaseURL string) (*DB, error) {
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	db.stmts.Range(func(_, s any) bool {
+		s.(*sql.Stmt).Close()
+		return true
+	})
 	err := db.write.Close()
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
@@ -122,12 +137,61 @@ func (db *DB) Ping(ctx context.Context) error { return db.read.PingContext(ctx) 
 
 // Query runs a read query.
 func (db *DB) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if stmt := db.prepared(ctx, query); stmt != nil {
+		return stmt.QueryContext(ctx, args...)
+	}
 	return db.read.QueryContext(ctx, db.rebind(query), args...)
 }
 
 // QueryRow runs a read query expected to return at most one row.
 func (db *DB) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if stmt := db.prepared(ctx, query); stmt != nil {
+		return stmt.QueryRowContext(ctx, args...)
+	}
 	return db.read.QueryRowContext(ctx, db.rebind(query), args...)
+}
+
+// prepared returns the cached read statement for query on SQLite, or nil
+// to run it unprepared.
+func (db *DB) prepared(ctx context.Context, query string) *sql.Stmt {
+	if db.Dialect != SQLite {
+		return nil
+	}
+	if s, ok := db.stmts.Load(query); ok {
+		return s.(*sql.Stmt)
+	}
+	if db.stmtCount.Load() >= maxCachedStatements {
+		return nil
+	}
+	stmt, err := db.read.PrepareContext(context.WithoutCancel(ctx), query)
+	if err != nil {
+		return nil // the unprepared call reports the error
+	}
+	if prev, loaded := db.stmts.LoadOrStore(query, stmt); loaded {
+		stmt.Close()
+		return prev.(*sql.Stmt)
+	}
+	db.stmtCount.Add(1)
+	return stmt
+}
+
+// InList returns n placeholders for an IN (…) list and args padded with
+// repeats of the last value up to a few fixed sizes, so lists of any length
+// share a handful of statement texts (and prepared statements). values
+// must not be empty.
+func InList[T any](values []T) (placeholders string, args []any) {
+	size := len(values)
+	for _, bucket := range []int{1, 4, 10, 25, 50, 100, 250} {
+		if size <= bucket {
+			size = bucket
+			break
+		}
+	}
+	args = make([]any, size)
+	for i := range args {
+		args[i] = values[min(i, len(values)-1)]
+	}
+	return strings.TrimSuffix(strings.Repeat("?,", size), ","), args
 }
 
 // Exec runs one write statement outside a transaction.

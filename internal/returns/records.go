@@ -3,7 +3,6 @@ package returns
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/hubdesk/hubdesk/internal/commerce"
@@ -119,13 +118,11 @@ func (s *Records) ForOrders(ctx context.Context, shopID int64, orderNames []stri
 	if len(orderNames) == 0 {
 		return out, nil
 	}
-	args := []any{shopID}
-	for _, n := range orderNames {
-		args = append(args, n)
-	}
+	in, nameArgs := database.InList(orderNames)
+	args := append([]any{shopID}, nameArgs...)
 	rows, err := s.db.Query(ctx, `SELECT id, provider, external_id, order_name, order_external_id, state, outcome, carrier,
 		tracking_number, label_status, label_url, status_page_url, created_at, updated_at, synced_at
-		FROM returns WHERE shop_id = ? AND order_name IN (?`+strings.Repeat(",?", len(orderNames)-1)+`)
+		FROM returns WHERE shop_id = ? AND order_name IN (`+in+`)
 		ORDER BY created_at DESC, id DESC`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("returns: load for orders: %w", err)

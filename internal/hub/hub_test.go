@@ -40,7 +40,7 @@ func TestOrderDetails(t *testing.T) {
 		"Order #1002", `class="badge in_transit"`,
 		`class="placed done"`, `class="shipped done current"`, `class="out_for_delivery"`, `class="delivered"`,
 		"Merino Socks", "Quantity: 2", "€36.00", "€1,234.50", "€4.95", "€1,239.45",
-		"Ada Lovelace<br>Torstraße 1<br>10119 Berlin<br>DE",
+		"Ada Lovelace<br>Torstraße 1<br>10119 Berlin<br>Germany",
 		"DHL Express", `<a href="https://www.dhl.com/track?AWB=JD014600" target="_blank" rel="noopener noreferrer">JD014600`, "Estimated delivery:",
 		// Reorder: the socks at their current quantity; the sold-out candle
 		// and the deleted scarf are left out. Relative: the browser is on
@@ -211,8 +211,11 @@ func TestGerman(t *testing.T) {
 		mustContain(t, res.body, `<html lang="de">`, "Hallo Ada", "Bestellt am "+germanDate, "1.239,45\u00a0€", "Zugestellt", "Unterwegs")
 		mustNotContain(t, res.body, "Placed on", "Delivered")
 	}
+	// The country of the shipping address is named in German too.
+	res := f.get(f.proxyURL("/hub/orders/"+id(f.orders["#1001"]), proxyReq{customer: "1001", query: url.Values{"locale": {"de"}}}))
+	mustContain(t, res.body, "10119 Berlin<br>Deutschland")
 	// The locale parameter is carried on links so the language sticks.
-	res := f.get(f.proxyURL("/hub", proxyReq{customer: "1001", query: url.Values{"locale": {"nl"}}}))
+	res = f.get(f.proxyURL("/hub", proxyReq{customer: "1001", query: url.Values{"locale": {"nl"}}}))
 	mustContain(t, res.body, `href="/apps/hub/orders/`+id(f.orders["#1001"])+`?locale=nl"`, "€\u00a01.239,45", "Bezorgd")
 	// Unsupported everywhere: the shop's default (English here).
 	res = f.get(f.adaURL("/hub"), "Accept-Language", "ja")

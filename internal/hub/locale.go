@@ -11,6 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/text/language"
+	"golang.org/x/text/language/display"
+
 	"github.com/hubdesk/hubdesk/internal/commerce"
 )
 
@@ -360,4 +363,18 @@ func (l *Locale) Money(minor int64, currency string) string {
 		}
 	}
 	return b.String()
+}
+
+// Country names an ISO 3166 country code in the locale's language
+// ("DE" → "Deutschland" in German), or returns the code when unknown.
+// The names come from CLDR through golang.org/x/text.
+func (l *Locale) Country(code string) string {
+	region, err := language.ParseRegion(strings.TrimSpace(code))
+	if err != nil || code == "" {
+		return code
+	}
+	if name := display.Regions(language.Make(l.Lang)).Name(region); name != "" {
+		return name
+	}
+	return code
 }

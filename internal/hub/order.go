@@ -119,7 +119,7 @@ func (h *Hub) orderData(s *session, o *commerce.Order, rets []returns.Return) or
 	p := orderPage{
 		Name: o.Name, CreatedAt: o.CreatedAt, Status: commerce.DeriveStatus(o, returns.Progress(rets)),
 		Currency: o.Currency, Subtotal: o.SubtotalMinor, Shipping: o.ShippingMinor, Tax: o.TaxMinor, Total: o.TotalMinor,
-		Address: addressLines(o.ShippingAddress), Back: s.link("", nil),
+		Address: addressLines(o.ShippingAddress, s.loc), Back: s.link("", nil),
 		ReturnAction: s.link(orderPath+"/return", nil),
 		Contact:      contactForm{Action: s.link(orderPath+"/contact", nil), Disabled: s.mode == viaPreview},
 	}
@@ -283,8 +283,9 @@ func reorderPath(o *commerce.Order) string {
 
 // addressLines writes an address the way its country does: city before
 // the postal code in North America and Australia, on its own line before
-// it in the UK, after it in most of Europe.
-func addressLines(a commerce.Address) []string {
+// it in the UK, after it in most of Europe — and names the country in the
+// shopper's language.
+func addressLines(a commerce.Address, loc *Locale) []string {
 	var lines []string
 	add := func(s string) {
 		if s = strings.TrimSpace(s); s != "" {
@@ -308,7 +309,7 @@ func addressLines(a commerce.Address) []string {
 		add(a.Zip + " " + a.City)
 		add(a.Province)
 	}
-	add(a.CountryCode)
+	add(loc.Country(a.CountryCode))
 	return lines
 }
 

@@ -5,12 +5,11 @@ import (
 
 	"github.com/hubdesk/hubdesk/internal/api"
 	"github.com/hubdesk/hubdesk/internal/desk"
-
 	"github.com/hubdesk/hubdesk/internal/user"
 )
 
 // routes is the whole route list, read top to bottom: operations, static
-// files, the staff desk, then the REST API. Each line names the handler
+// files, the staff desk, the shoppers' Customer Hub, then the REST API. Each line names the handler
 // that serves it and the access rule wrapped around it.
 func (s *Server) routes() *http.ServeMux {
 	mux := http.NewServeMux()

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/hubdesk/hubdesk/internal/audit"
@@ -33,11 +34,34 @@ type Store struct {
 	db    *database.DB
 	box   *secret.Box
 	audit *audit.Log
+
+	// published caches each shop's published configuration for
+	// PublishedTTL: every hub page needs it, and reading it means a query,
+	// a decryption and a JSON decode. A change made through this process
+	// drops the entry at once; another process sees it within the TTL.
+	mu        sync.Mutex
+	published map[int64]cachedConfig
+	now       func() time.Time
 }
+
+type cachedConfig struct {
+	cfg     Config
+	expires time.Time
+}
+
+// PublishedTTL bounds how long another hubdesk process may serve settings
+// published elsewhere.
+const PublishedTTL = 2 * time.Second
 
 // NewStore returns the settings store.
 func NewStore(db *database.DB, box *secret.Box, log *audit.Log) *Store {
-	return &Store{db: db, box: box, audit: log}
+	return &Store{db: db, box: box, audit: log, published: map[int64]cachedConfig{}, now: time.Now}
+}
+
+func (s *Store) forget(shopID int64) {
+	s.mu.Lock()
+	delete(s.published, shopID)
+	s.mu.Unlock()
 }
 
 // Load returns the shop's settings; a shop that never saved gets defaults.
@@ -66,15 +90,29 @@ func (s *Store) Load(ctx context.Context, shopID int64) (*State, error) {
 
 // Published is what shoppers and agents get.
 func (s *Store) Published(ctx context.Context, shopID int64) (Config, error) {
+	now := s.now()
+	s.mu.Lock()
+	c, ok := s.published[shopID]
+	s.mu.Unlock()
+	if ok && now.Before(c.expires) {
+		return c.cfg, nil
+	}
 	var published string
 	err := s.db.QueryRow(ctx, `SELECT published FROM shop_settings WHERE shop_id = ?`, shopID).Scan(&published)
-	if errors.Is(err, sql.ErrNoRows) {
-		return DefaultConfig(), nil
-	}
-	if err != nil {
+	cfg := DefaultConfig()
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
 		return Config{}, fmt.Errorf("settings: load shop %d: %w", shopID, err)
+	default:
+		if cfg, err = s.decode(published); err != nil {
+			return Config{}, err
+		}
 	}
-	return s.decode(published)
+	s.mu.Lock()
+	s.published[shopID] = cachedConfig{cfg: cfg, expires: now.Add(PublishedTTL)}
+	s.mu.Unlock()
+	return cfg, nil
 }
 
 func (s *Store) encode(c Config) (string, error) {
@@ -162,6 +200,7 @@ func (s *Store) Save(ctx context.Context, shopID int64, cfg Config, actor audit.
 			Outcome: audit.OutcomeOK, Details: map[string]any{"fields": changed, "published": state.Live},
 		})
 	})
+	s.forget(shopID)
 	if err != nil {
 		return nil, err
 	}
@@ -191,6 +230,7 @@ func (s *Store) SetLive(ctx context.Context, shopID int64, live bool, actor audi
 		}
 		publishedAt = database.OptionalTime(state.PublishedAt)
 	}
+	defer s.forget(shopID)
 	return s.db.InTx(ctx, func(tx *database.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO shop_settings (shop_id, live, draft, published, draft_updated_at, published_at)
 			VALUES (?, ?, ?, ?, ?, ?)
@@ -234,6 +274,7 @@ func (s *Store) RecordKeyCheck(ctx context.Context, shopID int64, key string, ch
 		return err
 	}
 	_, err = s.db.Exec(ctx, `UPDATE shop_settings SET draft = ?, published = ? WHERE shop_id = ?`, draft, published, shopID)
+	s.forget(shopID)
 	return err
 }
 

@@ -256,3 +256,33 @@ func TestResolverAgainstTheLoopSandbox(t *testing.T) {
 		t.Fatalf("bad key: %v", err)
 	}
 }
+
+// Another process (another Store on the same database) sees a publish
+// within PublishedTTL; the process that made it sees it at once.
+func TestPublishedCache(t *testing.T) {
+	ctx := context.Background()
+	db, shopID := openTestDB(t)
+	a, _ := newStore(t, db)
+	b, _ := newStore(t, db)
+	clock := time.Now()
+	b.now = func() time.Time { return clock }
+	if cfg, _ := b.Published(ctx, shopID); cfg.ReturnsEnabled() {
+		t.Fatal("defaults should have returns off")
+	}
+	a.SetLive(ctx, shopID, true, admin)
+	cfg := DefaultConfig()
+	cfg.Returns = ReturnsConfig{Provider: ProviderOther, PortalURL: "https://acme.example/returns"}
+	if _, err := a.Save(ctx, shopID, cfg, admin); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := a.Published(ctx, shopID); got.Returns.Provider != ProviderOther {
+		t.Fatal("the saving process must see its publish at once")
+	}
+	if got, _ := b.Published(ctx, shopID); got.Returns.Provider != ProviderDisabled {
+		t.Fatal("within the TTL the other process may still serve the old settings")
+	}
+	clock = clock.Add(PublishedTTL)
+	if got, _ := b.Published(ctx, shopID); got.Returns.Provider != ProviderOther {
+		t.Fatal("after the TTL the other process must see the publish")
+	}
+}

@@ -334,4 +334,3 @@ func rss(pid int) string {
 	}
 	return "?"
 }
-

@@ -10,8 +10,8 @@ import (
 
 	"github.com/hubdesk/hubdesk/internal/demo"
 	"github.com/hubdesk/hubdesk/internal/integration/loop/sandbox"
-	"github.com/hubdesk/hubdesk/internal/returns"
 	shopifysandbox "github.com/hubdesk/hubdesk/internal/integration/shopify/sandbox"
+	"github.com/hubdesk/hubdesk/internal/returns"
 	"github.com/hubdesk/hubdesk/internal/user"
 )
 

@@ -303,7 +303,7 @@ func (s *Store) ListOrders(ctx context.Context, shopID int64, f OrderFilter, p P
 		args = append(args, q, name, pat, pat, q)
 	}
 	if p.Cursor != "" {
-		createdMS, id, err := decodeCursor(p.Cursor)
+		createdMS, id, err := database.DecodeCursor(p.Cursor)
 		if err != nil {
 			return nil, "", err
 		}
@@ -325,7 +325,7 @@ func (s *Store) ListOrders(ctx context.Context, shopID int64, f OrderFilter, p P
 	if len(list) > limit {
 		list = list[:limit]
 		last := list[limit-1]
-		next = encodeCursor(last.CreatedAt.UnixMilli(), last.ID)
+		next = database.EncodeCursor(last.CreatedAt.UnixMilli(), last.ID)
 	}
 	if err := s.loadChildren(ctx, shopID, list); err != nil {
 		return nil, "", err

@@ -3,10 +3,8 @@ package commerce
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -161,31 +159,7 @@ func (p Page) limit() int {
 }
 
 // ErrBadCursor means a cursor was not made by this server.
-var ErrBadCursor = errors.New("cursor is malformed")
-
-// cursor keys the position after the last row of a page: a sort value and
-// the id that breaks ties.
-func encodeCursor(sortKey, id int64) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(sortKey, 10) + ":" + strconv.FormatInt(id, 10)))
-}
-
-func decodeCursor(c string) (sortKey, id int64, err error) {
-	raw, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil {
-		return 0, 0, ErrBadCursor
-	}
-	a, b, ok := strings.Cut(string(raw), ":")
-	if !ok {
-		return 0, 0, ErrBadCursor
-	}
-	if sortKey, err = strconv.ParseInt(a, 10, 64); err != nil {
-		return 0, 0, ErrBadCursor
-	}
-	if id, err = strconv.ParseInt(b, 10, 64); err != nil {
-		return 0, 0, ErrBadCursor
-	}
-	return sortKey, id, nil
-}
+var ErrBadCursor = database.ErrBadCursor
 
 // likePattern turns a search text into a LIKE pattern matching it anywhere.
 func likePattern(q string) string {
@@ -205,7 +179,7 @@ func (s *Store) ListCustomers(ctx context.Context, shopID int64, search string, 
 		args = append(args, pat, pat, pat, search)
 	}
 	if p.Cursor != "" {
-		_, id, err := decodeCursor(p.Cursor)
+		_, id, err := database.DecodeCursor(p.Cursor)
 		if err != nil {
 			return nil, "", err
 		}
@@ -225,7 +199,7 @@ func (s *Store) ListCustomers(ctx context.Context, shopID int64, search string, 
 	next := ""
 	if len(list) > limit {
 		list = list[:limit]
-		next = encodeCursor(0, list[limit-1].ID)
+		next = database.EncodeCursor(0, list[limit-1].ID)
 	}
 	return list, next, nil
 }

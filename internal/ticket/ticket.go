@@ -7,10 +7,8 @@ package ticket
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -80,7 +78,7 @@ const (
 var ErrNotFound = database.ErrNotFound
 
 // ErrBadCursor means a list cursor was not made by this server.
-var ErrBadCursor = errors.New("ticket: cursor is malformed")
+var ErrBadCursor = database.ErrBadCursor
 
 // Ticket is one conversation.
 type Ticket struct {
@@ -339,7 +337,7 @@ func (s *Store) List(ctx context.Context, shopID int64, f Filter, p Page) ([]*Ti
 		args = append(args, f.OrderID)
 	}
 	if p.Cursor != "" {
-		at, id, err := decodeCursor(p.Cursor)
+		at, id, err := database.DecodeCursor(p.Cursor)
 		if err != nil {
 			return nil, "", err
 		}
@@ -373,31 +371,9 @@ func (s *Store) List(ctx context.Context, shopID int64, f Filter, p Page) ([]*Ti
 	if len(out) > limit {
 		out = out[:limit]
 		last := out[limit-1]
-		next = encodeCursor(last.LastActivityAt.UnixMilli(), last.ID)
+		next = database.EncodeCursor(last.LastActivityAt.UnixMilli(), last.ID)
 	}
 	return out, next, nil
-}
-
-func encodeCursor(at, id int64) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at, 10) + ":" + strconv.FormatInt(id, 10)))
-}
-
-func decodeCursor(c string) (at, id int64, err error) {
-	raw, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil {
-		return 0, 0, ErrBadCursor
-	}
-	a, b, ok := strings.Cut(string(raw), ":")
-	if !ok {
-		return 0, 0, ErrBadCursor
-	}
-	if at, err = strconv.ParseInt(a, 10, 64); err != nil {
-		return 0, 0, ErrBadCursor
-	}
-	if id, err = strconv.ParseInt(b, 10, 64); err != nil {
-		return 0, 0, ErrBadCursor
-	}
-	return at, id, nil
 }
 
 func nullID(id int64) any {

@@ -105,16 +105,24 @@ func (d *Desk) SaveSettingsGeneral(w http.ResponseWriter, r *http.Request) {
 		d.serverError(w, r, err)
 		return
 	}
-	cfg := v.State.Draft
-	cfg.General.HubEnabled = r.PostForm.Get("hub_enabled") == "on"
-	cfg.General.HelpdeskEnabled = r.PostForm.Get("helpdesk_enabled") == "on"
-	cfg.General.HelpCentreURL = strings.TrimSpace(r.PostForm.Get("help_centre_url"))
+	general := returns.General{
+		HubEnabled:      r.PostForm.Get("hub_enabled") == "on",
+		HelpdeskEnabled: r.PostForm.Get("helpdesk_enabled") == "on",
+		HelpCentreURL:   strings.TrimSpace(r.PostForm.Get("help_centre_url")),
+	}
 	days, err := strconv.Atoi(strings.TrimSpace(r.PostForm.Get("return_window_days")))
 	if err != nil {
 		days = -1
 	}
-	cfg.General.ReturnWindowDays = days
-	if _, err := d.Settings.Save(r.Context(), u.ShopID, cfg, audit.UserActor(u)); err != nil {
+	general.ReturnWindowDays = days
+	// Only the General tab changes: a Returns save made meanwhile stays.
+	_, err = d.Settings.Update(r.Context(), u.ShopID, audit.UserActor(u), func(c *returns.Config) error {
+		c.General = general
+		return nil
+	})
+	if err != nil {
+		cfg := v.State.Draft
+		cfg.General = general
 		d.settingsRefused(w, r, v, cfg, err, "settings_general")
 		return
 	}

@@ -80,13 +80,24 @@ func (s *Store) SaveReturns(ctx context.Context, shopID int64, rc ReturnsConfig,
 			cfg.Returns.KeyCheck.CheckedAt = time.Now().UTC()
 		}
 	}
-	res, err := s.Save(ctx, shopID, cfg, actor)
+	// Only the Returns tab changes: another admin's General save made
+	// meanwhile stays (Update re-reads the draft under a lock).
+	var saved ReturnsConfig
+	res, err := s.Update(ctx, shopID, actor, func(c *Config) error {
+		next := cfg.Returns
+		if next.LoopAPIKey == "" {
+			next.LoopAPIKey, next.KeyCheck = c.Returns.LoopAPIKey, c.Returns.KeyCheck
+		}
+		c.Returns = next
+		saved = next
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
 	out.SaveResult = res
-	if cfg.Returns.Provider == ProviderLoop {
-		out.Warnings = ScopeWarnings(cfg.Returns.KeyCheck)
+	if saved.Provider == ProviderLoop {
+		out.Warnings = ScopeWarnings(saved.KeyCheck)
 	}
 	return out, nil
 }

@@ -41,7 +41,10 @@ type Store struct {
 	// drops the entry at once; another process sees it within the TTL.
 	mu        sync.Mutex
 	published map[int64]cachedConfig
-	now       func() time.Time
+	// generation counts each shop's changes, so a read that raced a change
+	// does not put the value it read before the change into the cache.
+	generation map[int64]uint64
+	now        func() time.Time
 }
 
 type cachedConfig struct {
@@ -55,12 +58,13 @@ const PublishedTTL = 2 * time.Second
 
 // NewStore returns the settings store.
 func NewStore(db *database.DB, box *secret.Box, log *audit.Log) *Store {
-	return &Store{db: db, box: box, audit: log, published: map[int64]cachedConfig{}, now: time.Now}
+	return &Store{db: db, box: box, audit: log, published: map[int64]cachedConfig{}, generation: map[int64]uint64{}, now: time.Now}
 }
 
 func (s *Store) forget(shopID int64) {
 	s.mu.Lock()
 	delete(s.published, shopID)
+	s.generation[shopID]++
 	s.mu.Unlock()
 }
 
@@ -93,6 +97,7 @@ func (s *Store) Published(ctx context.Context, shopID int64) (Config, error) {
 	now := s.now()
 	s.mu.Lock()
 	c, ok := s.published[shopID]
+	gen := s.generation[shopID]
 	s.mu.Unlock()
 	if ok && now.Before(c.expires) {
 		return c.cfg, nil
@@ -110,7 +115,9 @@ func (s *Store) Published(ctx context.Context, shopID int64) (Config, error) {
 		}
 	}
 	s.mu.Lock()
-	s.published[shopID] = cachedConfig{cfg: cfg, expires: now.Add(PublishedTTL)}
+	if s.generation[shopID] == gen {
+		s.published[shopID] = cachedConfig{cfg: cfg, expires: now.Add(PublishedTTL)}
+	}
 	s.mu.Unlock()
 	return cfg, nil
 }
@@ -144,60 +151,47 @@ type SaveResult struct {
 	Changed   []string // the fields that changed, for the audit log and the page
 }
 
-// Save validates cfg and stores it as the draft — and as the published
-// configuration when the hub is live. An empty Loop key keeps the stored
-// one (the form never shows it). The audit entry is written in the same
-// transaction, naming the changed fields but never a secret's value.
-func (s *Store) Save(ctx context.Context, shopID int64, cfg Config, actor audit.Actor) (*SaveResult, error) {
-	state, err := s.Load(ctx, shopID)
-	if err != nil {
-		return nil, err
-	}
-	if cfg.Returns.LoopAPIKey == "" {
-		cfg.Returns.LoopAPIKey = state.Draft.Returns.LoopAPIKey
-		if cfg.Returns.KeyCheck == nil {
-			cfg.Returns.KeyCheck = state.Draft.Returns.KeyCheck
-		}
-	}
-	if cfg.Returns.LoopAPIKey != "" {
-		cfg.Returns.LoopKeyLast4 = MaskKey(cfg.Returns.LoopAPIKey)
-	} else {
-		cfg.Returns.LoopKeyLast4, cfg.Returns.KeyCheck = "", nil
-	}
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	changed := diffFields(state.Draft, cfg)
-	res := &SaveResult{Published: state.Live, Changed: changed}
-	encoded, err := s.encode(cfg)
-	if err != nil {
-		return nil, err
-	}
-	now := time.Now().UTC()
-	err = s.db.InTx(ctx, func(tx *database.Tx) error {
-		published := encoded
-		var publishedAt any = database.OptionalTime(state.PublishedAt)
-		if !state.Live {
-			if published, err = s.encode(state.Published); err != nil {
-				return err
-			}
-		} else {
-			publishedAt = database.Time(now)
-		}
-		_, err := tx.Exec(ctx, `INSERT INTO shop_settings (shop_id, live, draft, published, draft_updated_at, published_at)
-			VALUES (?, ?, ?, ?, ?, ?)
-			ON CONFLICT (shop_id) DO UPDATE SET draft = excluded.draft, published = excluded.published,
-				draft_updated_at = excluded.draft_updated_at, published_at = excluded.published_at`,
-			shopID, state.Live, encoded, published, database.Time(now), publishedAt)
+// Update applies edit to the shop's draft in one transaction that first
+// locks the settings row, so two admins saving different tabs at once both
+// land, and a save racing "go live" cannot publish stale settings. When the
+// hub is live the draft is published at once. The audit entry is written in
+// the same transaction, naming the changed fields but never a secret's
+// value.
+func (s *Store) Update(ctx context.Context, shopID int64, actor audit.Actor, edit func(cfg *Config) error) (*SaveResult, error) {
+	var res *SaveResult
+	err := s.db.InTx(ctx, func(tx *database.Tx) error {
+		st, err := s.lockState(ctx, tx, shopID)
 		if err != nil {
-			return fmt.Errorf("settings: save shop %d: %w", shopID, err)
+			return err
+		}
+		cfg := st.Draft
+		if err := edit(&cfg); err != nil {
+			return err
+		}
+		if cfg.Returns.LoopAPIKey != "" {
+			cfg.Returns.LoopKeyLast4 = MaskKey(cfg.Returns.LoopAPIKey)
+		} else {
+			cfg.Returns.LoopKeyLast4, cfg.Returns.KeyCheck = "", nil
+		}
+		if err := cfg.Validate(); err != nil {
+			return err
+		}
+		changed := diffFields(st.Draft, cfg)
+		res = &SaveResult{Published: st.Live, Changed: changed}
+		now := time.Now().UTC()
+		st.Draft, st.DraftUpdatedAt = cfg, now
+		if st.Live {
+			st.Published, st.PublishedAt = cfg, &now
+		}
+		if err := s.writeState(ctx, tx, shopID, st); err != nil {
+			return err
 		}
 		if len(changed) == 0 {
 			return nil
 		}
 		return s.audit.RecordTx(ctx, tx, shopID, audit.Entry{
 			Actor: actor, Action: audit.ActionSettingsChanged, Subject: "hub settings", Provider: string(cfg.Returns.Provider),
-			Outcome: audit.OutcomeOK, Details: map[string]any{"fields": changed, "published": state.Live},
+			Outcome: audit.OutcomeOK, Details: map[string]any{"fields": changed, "published": st.Live},
 		})
 	})
 	s.forget(shopID)
@@ -207,36 +201,36 @@ func (s *Store) Save(ctx context.Context, shopID int64, cfg Config, actor audit.
 	return res, nil
 }
 
+// Save replaces the whole draft with cfg (see Update). An empty Loop key
+// keeps the stored one and its check: the form never shows the key.
+func (s *Store) Save(ctx context.Context, shopID int64, cfg Config, actor audit.Actor) (*SaveResult, error) {
+	return s.Update(ctx, shopID, actor, func(c *Config) error {
+		if cfg.Returns.LoopAPIKey == "" {
+			cfg.Returns.LoopAPIKey = c.Returns.LoopAPIKey
+			if cfg.Returns.KeyCheck == nil {
+				cfg.Returns.KeyCheck = c.Returns.KeyCheck
+			}
+		}
+		*c = cfg
+		return nil
+	})
+}
+
 // SetLive switches the hub's Live mode. Switching it on publishes the
 // draft; switching it off keeps what is published and stops auto-publishing.
 func (s *Store) SetLive(ctx context.Context, shopID int64, live bool, actor audit.Actor) error {
-	state, err := s.Load(ctx, shopID)
-	if err != nil {
-		return err
-	}
-	if state.Live == live {
-		return nil
-	}
-	draft, err := s.encode(state.Draft)
-	if err != nil {
-		return err
-	}
-	published := draft
-	now := time.Now().UTC()
-	var publishedAt any = database.Time(now)
-	if !live {
-		if published, err = s.encode(state.Published); err != nil {
-			return err
-		}
-		publishedAt = database.OptionalTime(state.PublishedAt)
-	}
 	defer s.forget(shopID)
 	return s.db.InTx(ctx, func(tx *database.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO shop_settings (shop_id, live, draft, published, draft_updated_at, published_at)
-			VALUES (?, ?, ?, ?, ?, ?)
-			ON CONFLICT (shop_id) DO UPDATE SET live = excluded.live, published = excluded.published, published_at = excluded.published_at`,
-			shopID, live, draft, published, database.Time(now), publishedAt)
-		if err != nil {
+		st, err := s.lockState(ctx, tx, shopID)
+		if err != nil || st.Live == live {
+			return err
+		}
+		st.Live = live
+		if live {
+			now := time.Now().UTC()
+			st.Published, st.PublishedAt = st.Draft, &now
+		}
+		if err := s.writeState(ctx, tx, shopID, st); err != nil {
 			return fmt.Errorf("settings: set live for shop %d: %w", shopID, err)
 		}
 		action, details := audit.ActionSettingsChanged, map[string]any{"fields": []string{"general.live"}, "live": live}
@@ -247,35 +241,53 @@ func (s *Store) SetLive(ctx context.Context, shopID int64, live bool, actor audi
 	})
 }
 
-// RecordKeyCheck stores the latest Loop key check on the draft and, when it
-// is the published key too, on the published configuration.
-func (s *Store) RecordKeyCheck(ctx context.Context, shopID int64, key string, check KeyCheck) error {
-	state, err := s.Load(ctx, shopID)
+// lockState reads the shop's settings inside tx, creating the row from the
+// defaults first, and locks it: SELECT … FOR UPDATE on PostgreSQL, while
+// SQLite's write transactions (BEGIN IMMEDIATE) already run one at a time.
+func (s *Store) lockState(ctx context.Context, tx *database.Tx, shopID int64) (*State, error) {
+	defaults, err := s.encode(DefaultConfig())
+	if err != nil {
+		return nil, err
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO shop_settings (shop_id, live, draft, published, draft_updated_at)
+		VALUES (?, ?, ?, ?, ?) ON CONFLICT (shop_id) DO NOTHING`, shopID, false, defaults, defaults, database.Time(time.Now())); err != nil {
+		return nil, fmt.Errorf("settings: shop %d: %w", shopID, err)
+	}
+	query := `SELECT live, draft, published, draft_updated_at, published_at FROM shop_settings WHERE shop_id = ?`
+	if s.db.Dialect == database.Postgres {
+		query += ` FOR UPDATE`
+	}
+	st := &State{}
+	var draft, published string
+	if err := tx.QueryRow(ctx, query, shopID).Scan(&st.Live, &draft, &published, (*database.Time)(&st.DraftUpdatedAt),
+		database.ScanOptionalTime(&st.PublishedAt)); err != nil {
+		return nil, fmt.Errorf("settings: lock shop %d: %w", shopID, err)
+	}
+	if st.Draft, err = s.decode(draft); err != nil {
+		return nil, err
+	}
+	if st.Published, err = s.decode(published); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// writeState stores a locked State back.
+func (s *Store) writeState(ctx context.Context, tx *database.Tx, shopID int64, st *State) error {
+	draft, err := s.encode(st.Draft)
 	if err != nil {
 		return err
 	}
-	touched := false
-	for _, c := range []*Config{&state.Draft, &state.Published} {
-		if c.Returns.LoopAPIKey == key && key != "" {
-			kc := check
-			c.Returns.KeyCheck = &kc
-			touched = true
-		}
-	}
-	if !touched {
-		return nil
-	}
-	draft, err := s.encode(state.Draft)
+	published, err := s.encode(st.Published)
 	if err != nil {
 		return err
 	}
-	published, err := s.encode(state.Published)
+	_, err = tx.Exec(ctx, `UPDATE shop_settings SET live = ?, draft = ?, published = ?, draft_updated_at = ?, published_at = ?
+		WHERE shop_id = ?`, st.Live, draft, published, database.Time(st.DraftUpdatedAt), database.OptionalTime(st.PublishedAt), shopID)
 	if err != nil {
-		return err
+		return fmt.Errorf("settings: save shop %d: %w", shopID, err)
 	}
-	_, err = s.db.Exec(ctx, `UPDATE shop_settings SET draft = ?, published = ? WHERE shop_id = ?`, draft, published, shopID)
-	s.forget(shopID)
-	return err
+	return nil
 }
 
 // diffFields names the fields that differ, flattening the JSON form. The

@@ -3,8 +3,10 @@ package returns
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -285,4 +287,52 @@ func TestPublishedCache(t *testing.T) {
 	if got, _ := b.Published(ctx, shopID); got.Returns.Provider != ProviderOther {
 		t.Fatal("after the TTL the other process must see the publish")
 	}
+}
+
+// Saves racing "go live", and saves of the two tabs racing each other, all
+// land: live always means the draft is published, and neither tab undoes
+// the other.
+func TestConcurrentSettingsChangesAllLand(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		db, shopID := withShop(t, db)
+		s, _ := newStore(t, db)
+		for round := range 8 {
+			s.SetLive(ctx, shopID, false, admin)
+			var wg sync.WaitGroup
+			url := fmt.Sprintf("https://acme.example/returns/%d", round)
+			wg.Go(func() {
+				if _, err := s.Update(ctx, shopID, admin, func(c *Config) error {
+					c.Returns = ReturnsConfig{Provider: ProviderNarvar, PortalURL: url}
+					return nil
+				}); err != nil {
+					t.Error(err)
+				}
+			})
+			wg.Go(func() {
+				if _, err := s.Update(ctx, shopID, admin, func(c *Config) error {
+					c.General.ReturnWindowDays = 10 + round
+					return nil
+				}); err != nil {
+					t.Error(err)
+				}
+			})
+			wg.Go(func() {
+				if err := s.SetLive(ctx, shopID, true, admin); err != nil {
+					t.Error(err)
+				}
+			})
+			wg.Wait()
+			st, err := s.Load(ctx, shopID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Draft.Returns.PortalURL != url || st.Draft.General.ReturnWindowDays != 10+round {
+				t.Fatalf("round %d: a concurrent save was lost: %+v", round, st.Draft)
+			}
+			if !st.Live || st.Unpublished() {
+				t.Fatalf("round %d: live but the draft is not what is published", round)
+			}
+		}
+	})
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hubdesk/hubdesk/internal/auth"
+	"github.com/hubdesk/hubdesk/internal/user"
 )
 
 // middleware wraps the routes in what every request shares, outermost
@@ -104,16 +105,31 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 	})
 }
 
-// apiUser authenticates an API route by bearer token.
+// apiUser authenticates an API route by bearer token, and by nothing else:
+// the desk's session cookie is dropped first, so a browser session plus
+// any "Authorization: Bearer" string cannot pass for an API client.
 func (s *Server) apiUser(h http.HandlerFunc) http.Handler {
-	return s.auth.LoadAPIToken(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if auth.UserFrom(r.Context()) == nil || auth.BearerToken(r) == "" {
+	return s.apiRole(user.RoleAgent, h)
+}
+
+// apiRole is apiUser plus a minimum role; others get 403.
+func (s *Server) apiRole(min user.Role, h http.HandlerFunc) http.Handler {
+	checked := s.auth.LoadAPIToken(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u := auth.UserFrom(r.Context())
+		if u == nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="hubdesk"`)
 			writeAPIError(w, http.StatusUnauthorized, "unauthorized", "A valid API token is required (Authorization: Bearer hd_…).")
 			return
 		}
+		if !u.Role.AtLeast(min) {
+			writeAPIError(w, http.StatusForbidden, "forbidden", "This call needs the "+min.Label()+" role or above.")
+			return
+		}
 		h(w, r)
 	}))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		checked.ServeHTTP(w, r.WithContext(auth.WithUser(r.Context(), nil)))
+	})
 }
 
 func apiNotFound(w http.ResponseWriter, r *http.Request) {

@@ -56,14 +56,15 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("POST /settings/hub-preview/orders/{id}/return", d.RequireRole(user.RoleManager, h.Preview(h.StartReturn)))
 	mux.Handle("POST /settings/hub-preview/orders/{id}/contact", d.RequireRole(user.RoleManager, h.Preview(h.Contact)))
 
-	// REST API v1 (bearer token).
+	// REST API v1 (bearer token). Agents read; commerce data is written by
+	// integrations holding a Manager's or higher token.
 	mux.HandleFunc("GET /api/v1/openapi.json", a.OpenAPI)
 	mux.Handle("GET /api/v1/customers", s.apiUser(a.ListCustomers))
-	mux.Handle("PUT /api/v1/customers", s.apiUser(a.UpsertCustomer))
+	mux.Handle("PUT /api/v1/customers", s.apiRole(user.RoleManager, a.UpsertCustomer))
 	mux.Handle("GET /api/v1/customers/{id}", s.apiUser(a.GetCustomer))
 	mux.Handle("GET /api/v1/customers/{id}/orders", s.apiUser(a.ListCustomerOrders))
 	mux.Handle("GET /api/v1/orders", s.apiUser(a.ListOrders))
-	mux.Handle("PUT /api/v1/orders", s.apiUser(a.UpsertOrder))
+	mux.Handle("PUT /api/v1/orders", s.apiRole(user.RoleManager, a.UpsertOrder))
 	mux.Handle("GET /api/v1/orders/{id}", s.apiUser(a.GetOrder))
 	mux.Handle("GET /api/v1/settings/returns", s.apiUser(a.GetReturnsSettings))
 	mux.Handle("PUT /api/v1/settings/returns", s.apiUser(a.PutReturnsSettings))

@@ -177,9 +177,30 @@ func TestAPIAuthentication(t *testing.T) {
 			t.Errorf("token %q: %d %s", token, status, body)
 		}
 	}
-	// A session cookie is not an API credential.
-	if status, _, _ := app.Do(app.LoginAs(tn.Owner), "GET", "/api/v1/customers", "", ""); status != http.StatusUnauthorized {
-		t.Errorf("API with a session cookie only: %d", status)
+	// A session cookie is not an API credential, not even beside a bogus
+	// bearer token.
+	owner := app.LoginAs(tn.Owner)
+	for _, token := range []string{"", "garbage", "hd_garbage"} {
+		for _, path := range []string{"/api/v1/customers", "/api/v1/settings/returns", "/api/v1/audit"} {
+			if status, _, _ := app.Do(owner, "GET", path, token, ""); status != http.StatusUnauthorized {
+				t.Errorf("API %s with a session cookie and token %q: %d", path, token, status)
+			}
+		}
+	}
+	// Agents read commerce data; writing it takes Manager or above.
+	agent := app.Token(tn.Agent)
+	if status, _, _ := app.Do(nil, "GET", "/api/v1/orders", agent, ""); status != http.StatusOK {
+		t.Errorf("agent reading orders: %d", status)
+	}
+	order := `{"external_id":"1","name":"#1","currency":"USD"}`
+	customer := `{"external_id":"c1","email":"c1@example.com"}`
+	for path, body := range map[string]string{"/api/v1/orders": order, "/api/v1/customers": customer} {
+		if status, resp, _ := app.Do(nil, "PUT", path, agent, body); status != http.StatusForbidden || !strings.Contains(resp, `"code":"forbidden"`) {
+			t.Errorf("agent PUT %s: %d %s", path, status, resp)
+		}
+		if status, _, _ := app.Do(nil, "PUT", path, app.Token(tn.Manager), body); status != http.StatusOK {
+			t.Errorf("manager PUT %s: %d", path, status)
+		}
 	}
 	if status, body, _ := app.Do(nil, "GET", "/api/v1/nope", app.Token(tn.Agent), ""); status != http.StatusNotFound || !strings.Contains(body, "not_found") {
 		t.Errorf("unknown API route: %d %s", status, body)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hubdesk/hubdesk/internal/auth"
 	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/shop"
 	"github.com/hubdesk/hubdesk/internal/user"
 )
 
@@ -81,6 +82,11 @@ func (h *HubTokens) Issue(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	token, expires, hubURL, err := h.Issuer.IssueShopperToken(r.Context(), u.ShopID, c.ID)
+	if errors.Is(err, shop.ErrNoClientSecret) {
+		h.fail(w, r, &Error{Status: http.StatusConflict, Code: CodeNoClientSecret,
+			Message: "the shop has no Shopify client secret to sign shopper tokens with; set it first"})
+		return
+	}
 	if err != nil {
 		h.fail(w, r, err)
 		return

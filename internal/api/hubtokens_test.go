@@ -72,6 +72,13 @@ func TestHubTokens(t *testing.T) {
 				t.Errorf("%s: %+v", c.name, got)
 			}
 		}
+		// A shop without a client secret cannot sign tokens: a clear 409.
+		if err := app.Server.Shops.SetClientSecret(t.Context(), a.Shop.ID, ""); err != nil {
+			t.Fatal(err)
+		}
+		if status, resp := call(owner, `{"customer_id": `+itoa(ada.CustomerID)+`}`); status != http.StatusConflict || !strings.Contains(resp, "no_client_secret") {
+			t.Errorf("no client secret: %d %s", status, resp)
+		}
 	})
 }
 

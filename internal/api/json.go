@@ -24,6 +24,8 @@ const (
 	CodePayloadTooLarge      = "payload_too_large"
 	CodeUnsupportedMediaType = "unsupported_media_type"
 	CodeInternal             = "internal"
+	// CodeNoClientSecret: the shop has no Shopify client secret yet.
+	CodeNoClientSecret = "no_client_secret"
 )
 
 // MaxBodyBytes caps request bodies; a large order is a few tens of KiB.

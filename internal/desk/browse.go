@@ -71,7 +71,11 @@ func (d *Desk) Customer(w http.ResponseWriter, r *http.Request) {
 	}
 	orders, next, err := d.Commerce.ListOrders(r.Context(), u.ShopID, commerce.OrderFilter{CustomerID: c.ID},
 		commerce.Page{Cursor: r.URL.Query().Get("cursor"), Limit: 50})
-	if err != nil && !errors.Is(err, commerce.ErrBadCursor) {
+	if errors.Is(err, commerce.ErrBadCursor) {
+		d.Error(w, r, http.StatusBadRequest, "That page link is not valid any more. Start from the first page.")
+		return
+	}
+	if err != nil {
 		d.serverError(w, r, err)
 		return
 	}

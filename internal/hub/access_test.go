@@ -129,6 +129,9 @@ func TestOnlyOwnOrders(t *testing.T) {
 		last := -1
 		for _, name := range order {
 			i := strings.Index(res.body, ">"+name+"<")
+			if i < 0 {
+				t.Errorf("%s is missing from the orders tab", name)
+			}
 			if i < last {
 				t.Errorf("%s is out of order (newest first)", name)
 			}

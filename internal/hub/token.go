@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hubdesk/hubdesk/internal/shop"
 )
 
 // Shopper tokens let a headless storefront (no App Proxy) open the hub for
@@ -134,7 +136,7 @@ func (c tokenClaims) renewed(now time.Time) (tokenClaims, bool) {
 
 // ErrNoClientSecret means the shop has no Shopify client secret to derive
 // the token key from.
-var ErrNoClientSecret = errors.New("hub: the shop has no client secret to sign shopper tokens with")
+var ErrNoClientSecret = shop.ErrNoClientSecret
 
 // IssueShopperToken signs a token that opens the hub for one customer of
 // a shop, valid for TokenTTL, and returns it with its expiry and the hub

@@ -85,30 +85,42 @@ func (s *Records) Upsert(ctx context.Context, shopID int64, r Return) (commerce.
 	if r.CreatedAt.IsZero() {
 		r.CreatedAt = r.UpdatedAt
 	}
-	var existed int
-	s.db.QueryRow(ctx, `SELECT COUNT(*) FROM returns WHERE shop_id = ? AND provider = ? AND external_id = ?`, shopID, string(r.Provider), r.ExternalID).Scan(&existed)
-	res, err := s.db.Exec(ctx, `INSERT INTO returns (shop_id, provider, external_id, order_name, order_external_id, state, outcome,
-		carrier, tracking_number, label_status, label_url, status_page_url, created_at, updated_at, synced_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (shop_id, provider, external_id) DO UPDATE SET order_name = excluded.order_name,
-			order_external_id = excluded.order_external_id, state = excluded.state, outcome = excluded.outcome,
-			carrier = excluded.carrier, tracking_number = excluded.tracking_number, label_status = excluded.label_status,
-			label_url = excluded.label_url, status_page_url = excluded.status_page_url, updated_at = excluded.updated_at,
-			synced_at = excluded.synced_at
-		WHERE returns.updated_at <= excluded.updated_at`,
-		shopID, string(r.Provider), r.ExternalID, r.OrderName, r.OrderExternalID, string(r.State), r.Outcome,
-		r.Carrier, r.TrackingNumber, r.LabelStatus, r.LabelURL, r.StatusPageURL,
-		database.Time(r.CreatedAt), database.Time(r.UpdatedAt), database.Time(time.Now()))
+	var res commerce.UpsertResult
+	err := s.db.InTx(ctx, func(tx *database.Tx) error {
+		var existed int
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM returns WHERE shop_id = ? AND provider = ? AND external_id = ?`,
+			shopID, string(r.Provider), r.ExternalID).Scan(&existed); err != nil {
+			return err
+		}
+		out, err := tx.Exec(ctx, `INSERT INTO returns (shop_id, provider, external_id, order_name, order_external_id, state, outcome,
+			carrier, tracking_number, label_status, label_url, status_page_url, created_at, updated_at, synced_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (shop_id, provider, external_id) DO UPDATE SET order_name = excluded.order_name,
+				order_external_id = excluded.order_external_id, state = excluded.state, outcome = excluded.outcome,
+				carrier = excluded.carrier, tracking_number = excluded.tracking_number, label_status = excluded.label_status,
+				label_url = excluded.label_url, status_page_url = excluded.status_page_url, updated_at = excluded.updated_at,
+				synced_at = excluded.synced_at
+			WHERE returns.updated_at <= excluded.updated_at`,
+			shopID, string(r.Provider), r.ExternalID, r.OrderName, r.OrderExternalID, string(r.State), r.Outcome,
+			r.Carrier, r.TrackingNumber, r.LabelStatus, r.LabelURL, r.StatusPageURL,
+			database.Time(r.CreatedAt), database.Time(r.UpdatedAt), database.Time(time.Now()))
+		if err != nil {
+			return err
+		}
+		switch n, _ := out.RowsAffected(); {
+		case n == 0:
+			res = commerce.Stale
+		case existed > 0:
+			res = commerce.Updated
+		default:
+			res = commerce.Inserted
+		}
+		return nil
+	})
 	if err != nil {
 		return 0, fmt.Errorf("returns: upsert %s: %w", r.ExternalID, err)
 	}
-	switch n, _ := res.RowsAffected(); {
-	case n == 0:
-		return commerce.Stale, nil
-	case existed > 0:
-		return commerce.Updated, nil
-	}
-	return commerce.Inserted, nil
+	return res, nil
 }
 
 // ForOrders returns the returns of the given orders, by order name, newest

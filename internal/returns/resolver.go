@@ -102,6 +102,23 @@ type linkCall struct {
 	err  error
 }
 
+// maxCachedLinks bounds the link cache. Past it, expired links are swept
+// and, if that is not enough, the cache starts over: a link is cheap to ask
+// Loop for again, memory under a flood of orders is not.
+const maxCachedLinks = 10_000
+
+func (r *Resolver) sweepLocked() {
+	now := r.now()
+	for k, c := range r.cache {
+		if !now.Before(c.expires) {
+			delete(r.cache, k)
+		}
+	}
+	if len(r.cache) >= maxCachedLinks*3/4 {
+		r.cache = map[string]cachedLink{}
+	}
+}
+
 // NewResolver returns a resolver; links are cached for 10 minutes.
 func NewResolver(linker DeepLinker, log *audit.Log) *Resolver {
 	return &Resolver{Loop: linker, Audit: log, LinkTTL: 10 * time.Minute,
@@ -234,12 +251,8 @@ func (r *Resolver) deepLink(ctx context.Context, shopID int64, apiKey string, o 
 	r.mu.Lock()
 	delete(r.inflight, key)
 	if err == nil {
-		if len(r.cache) > 10_000 {
-			for k, c := range r.cache {
-				if !r.now().Before(c.expires) {
-					delete(r.cache, k)
-				}
-			}
+		if len(r.cache) >= maxCachedLinks {
+			r.sweepLocked()
 		}
 		r.cache[key] = cachedLink{url: link.URL, expires: r.now().Add(r.LinkTTL)}
 	}

@@ -44,16 +44,24 @@ func TestShopIsolationOnEveryRoute(t *testing.T) {
 				t.Errorf("API GET %s as shop A: status %d body %s", path, status, body)
 			}
 		}
-		// Lists and searches never show shop B's records.
-		for _, path := range []string{"/customers?q=bob", "/orders?q=2001", "/orders"} {
-			if _, body, _ := app.Do(browser, "GET", path, "", ""); strings.Contains(body, "bob@example.com") || strings.Contains(body, "#2001") {
-				t.Errorf("desk %s as shop A shows shop B's data", path)
+		// Lists and searches never show shop B's records (and do show A's).
+		for _, path := range []string{"/customers?q=bob", "/orders?q=2001", "/orders", "/customers"} {
+			status, body, _ := app.Do(browser, "GET", path, "", "")
+			if status != http.StatusOK || strings.Contains(body, "bob@example.com") || strings.Contains(body, "#2001") {
+				t.Errorf("desk %s as shop A: %d, or shows shop B's data", path, status)
 			}
 		}
-		for _, path := range []string{"/api/v1/customers?q=bob", "/api/v1/orders?q=2001"} {
-			if _, body, _ := app.Do(nil, "GET", path, token, ""); strings.Contains(body, "bob@example.com") {
-				t.Errorf("API %s as shop A shows shop B's data", path)
+		if _, body, _ := app.Do(browser, "GET", "/orders", "", ""); !strings.Contains(body, "#1001") {
+			t.Error("desk /orders does not list shop A's own order")
+		}
+		for _, path := range []string{"/api/v1/customers?q=bob", "/api/v1/orders?q=2001", "/api/v1/orders", "/api/v1/customers"} {
+			status, body, _ := app.Do(nil, "GET", path, token, "")
+			if status != http.StatusOK || strings.Contains(body, "bob@example.com") || strings.Contains(body, "#2001") {
+				t.Errorf("API %s as shop A: %d, or shows shop B's data", path, status)
 			}
+		}
+		if _, body, _ := app.Do(nil, "GET", "/api/v1/orders", token, ""); !strings.Contains(body, `"#1001"`) {
+			t.Error("API /api/v1/orders does not list shop A's own order")
 		}
 		// Shop B's own user does see it.
 		if status, _, _ := app.Do(nil, "GET", fmt.Sprintf("/api/v1/orders/%d", orderB.ID), app.Token(b.Agent), ""); status != http.StatusOK {

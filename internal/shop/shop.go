@@ -27,6 +27,10 @@ type Shop struct {
 // ErrNotFound means no such shop.
 var ErrNotFound = database.ErrNotFound
 
+// ErrNoClientSecret means the shop has no Shopify client secret, so nothing
+// signed for it (App Proxy requests, shopper tokens) can be verified.
+var ErrNoClientSecret = errors.New("the shop has no Shopify client secret")
+
 // Store reads and writes shops. Client secrets are sealed with the box.
 type Store struct {
 	db  *database.DB

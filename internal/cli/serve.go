@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 
+	"github.com/hubdesk/hubdesk/internal/auth"
 	"github.com/hubdesk/hubdesk/internal/config"
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/secret"
@@ -40,7 +41,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 }
 
 func newServer(db *database.DB, box *secret.Box, logger *slog.Logger, cfg *config.Config) (*server.Server, error) {
-	return server.New(server.Options{DB: db, Box: box, Logger: logger, BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies(),
+	proxies, err := auth.ParseProxies(cfg.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
+	return server.New(server.Options{Proxies: proxies, DB: db, Box: box, Logger: logger, BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies(),
 		LoopBaseURL: cfg.LoopBaseURL})
 }
 

@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"os"
 	"strings"
+
+	"github.com/hubdesk/hubdesk/internal/auth"
 )
 
 // Config is the process configuration. Runtime settings that merchants
@@ -23,6 +25,9 @@ type Config struct {
 	LogLevel    slog.Level
 	LogFormat   string // "json" or "text"
 	LoopBaseURL string
+	// TrustedProxies name the reverse proxies whose X-Forwarded-For is
+	// believed (login rate limiting counts the real client).
+	TrustedProxies string
 }
 
 // Option documents one environment variable.
@@ -39,6 +44,7 @@ var Options = []Option{
 	{Env: "HUBDESK_SECRET_KEY", Help: "32-byte key (hex or base64) sealing secrets at rest; \"2:NEW,1:OLD\" to rotate; generated into the data directory when unset", Secret: true},
 	{Env: "HUBDESK_BASE_URL", Help: "public URL of this server, used in links and webhooks (default http://ADDR)"},
 	{Env: "HUBDESK_LOOP_BASE_URL", Default: "https://api.loopreturns.com/api/v1", Help: "Loop API root (point it at `hubdesk sandbox loop` for development)"},
+	{Env: "HUBDESK_TRUSTED_PROXIES", Help: "comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For names the client"},
 	{Env: "HUBDESK_LOG_LEVEL", Default: "info", Help: "debug, info, warn or error"},
 	{Env: "HUBDESK_LOG_FORMAT", Help: "json or text (default json for serve, text for demo)"},
 }
@@ -62,6 +68,7 @@ func Load() (*Config, error) {
 	c.BaseURL = get("HUBDESK_BASE_URL")
 	c.LogFormat = get("HUBDESK_LOG_FORMAT")
 	c.LoopBaseURL = get("HUBDESK_LOOP_BASE_URL")
+	c.TrustedProxies = get("HUBDESK_TRUSTED_PROXIES")
 	level := orDefault(get("HUBDESK_LOG_LEVEL"), "info")
 	if err != nil {
 		return nil, err
@@ -109,6 +116,9 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("HUBDESK_BASE_URL %q: want http(s)://host[:port]", c.BaseURL)
 	}
 	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+	if _, err := auth.ParseProxies(c.TrustedProxies); err != nil {
+		return fmt.Errorf("HUBDESK_TRUSTED_PROXIES: %w", err)
+	}
 	if c.LogFormat != "" && c.LogFormat != "json" && c.LogFormat != "text" {
 		return fmt.Errorf("HUBDESK_LOG_FORMAT: %q is not json or text", c.LogFormat)
 	}

@@ -35,7 +35,12 @@ type Desk struct {
 	Shops    *shop.Store
 	Commerce *commerce.Store
 	Auth     *auth.Authenticator
-	Limiter  *auth.LoginLimiter
+	// Limiter counts failed logins per email, IPLimiter per client address
+	// (more leniently: many staff may share an office's address).
+	Limiter   *auth.LoginLimiter
+	IPLimiter *auth.LoginLimiter
+	// Proxies are trusted to name the client in X-Forwarded-For.
+	Proxies  auth.Proxies
 	Settings *returns.Store
 	Returns  *returns.Records
 	Audit    *audit.Log
@@ -58,6 +63,9 @@ func New(d Desk) (*Desk, error) {
 	d.render = r
 	if d.Limiter == nil {
 		d.Limiter = auth.NewLoginLimiter(10, 15*time.Minute)
+	}
+	if d.IPLimiter == nil {
+		d.IPLimiter = auth.NewLoginLimiter(100, 15*time.Minute)
 	}
 	return &d, nil
 }

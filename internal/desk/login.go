@@ -3,7 +3,6 @@ package desk
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 
@@ -33,16 +32,20 @@ func (d *Desk) Login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	form := loginForm{Email: strings.TrimSpace(r.PostForm.Get("email")), Next: safeNext(r.PostForm.Get("next"))}
-	emailKey, ipKey := "email:"+strings.ToLower(form.Email), "ip:"+clientIP(r)
-	if ok, wait := d.Limiter.Allowed(emailKey, ipKey); !ok {
+	emailKey, ip := "email:"+strings.ToLower(form.Email), d.Proxies.ClientIP(r)
+	okEmail, waitEmail := d.Limiter.Allowed(emailKey)
+	okIP, waitIP := d.IPLimiter.Allowed(ip)
+	if !okEmail || !okIP {
+		wait := max(waitEmail, waitIP)
 		form.Error = fmt.Sprintf("Too many failed sign-ins. Try again in %d minutes.", int(wait.Minutes())+1)
 		d.page(w, r, http.StatusTooManyRequests, "login", "Sign in", form)
 		return
 	}
 	u, err := d.Users.Authenticate(r.Context(), form.Email, r.PostForm.Get("password"))
 	if errors.Is(err, user.ErrInvalidCredentials) {
-		d.Limiter.Fail(emailKey, ipKey)
-		d.Logger.Info("login failed", "ip", clientIP(r))
+		d.Limiter.Fail(emailKey)
+		d.IPLimiter.Fail(ip)
+		d.Logger.Info("login failed", "ip", ip)
 		form.Error = "The email or password is incorrect."
 		d.page(w, r, http.StatusUnauthorized, "login", "Sign in", form)
 		return
@@ -81,14 +84,4 @@ func safeNext(next string) string {
 		return "/"
 	}
 	return next
-}
-
-// clientIP is the peer address; hubdesk does not trust X-Forwarded-For
-// unless a proxy layer in front rewrites RemoteAddr.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }

@@ -39,6 +39,8 @@ type Options struct {
 	// LoopBaseURL is Loop's API root; empty means the real Loop. The demo
 	// and tests point it at the Loop sandbox.
 	LoopBaseURL string
+	// Proxies may name the client in X-Forwarded-For.
+	Proxies auth.Proxies
 }
 
 // Server is one running hubdesk.
@@ -85,7 +87,7 @@ func New(opts Options) (*Server, error) {
 	s.Resolver = returns.NewResolver(returns.LoopLinker{Client: s.Loop}, s.Audit)
 	s.auth = &auth.Authenticator{Users: s.Users, SecureCookies: opts.SecureCookies}
 	var err error
-	s.desk, err = desk.New(desk.Desk{Users: s.Users, Shops: s.Shops, Commerce: s.Commerce, Auth: s.auth, Logger: opts.Logger,
+	s.desk, err = desk.New(desk.Desk{Users: s.Users, Shops: s.Shops, Commerce: s.Commerce, Auth: s.auth, Logger: opts.Logger, Proxies: opts.Proxies,
 		Settings: s.Settings, Returns: s.Returns, Audit: s.Audit, KeyChecker: returns.LoopKeyChecker{Client: s.Loop}})
 	if err != nil {
 		return nil, fmt.Errorf("desk: %w", err)

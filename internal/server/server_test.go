@@ -313,3 +313,25 @@ func TestOrderStatusIncludesReturnsEverywhere(t *testing.T) {
 		t.Error("the desk order page does not show the return's tracking number")
 	}
 }
+
+// Staff behind one office address are not locked out by a colleague's
+// typos: the per-address limit is far higher than the per-email one.
+func TestFailedLoginsOfOthersDoNotLockYouOut(t *testing.T) {
+	app := testapp.New(t, dbtest.Open(t, database.SQLite))
+	tn := app.NewTenant("shopa")
+	for i := range 15 {
+		resp, err := app.Browser().PostForm(app.URL+"/login", url.Values{"email": {fmt.Sprintf("someone%d@shopa.test", i)}, "password": {"nope"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	resp, err := app.Browser().PostForm(app.URL+"/login", url.Values{"email": {tn.Agent.Email}, "password": {testapp.Password}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("a colleague's 15 failures locked the agent out: %d", resp.StatusCode)
+	}
+}

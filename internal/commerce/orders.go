@@ -108,15 +108,36 @@ func replaceChildren(ctx context.Context, tx *database.Tx, shopID, orderID int64
 			return fmt.Errorf("line item %d: %w", i, err)
 		}
 	}
-	if _, err := tx.Exec(ctx, `DELETE FROM fulfillments WHERE shop_id = ? AND order_id = ?`, shopID, orderID); err != nil {
-		return err
-	}
+	// Fulfillments also arrive on their own (fulfillment webhooks), so an
+	// order event — possibly a retry carrying its original payload — must
+	// not roll one back: each is upserted with its own newer-wins rule, and
+	// only those the order no longer lists are removed.
+	ids := make([]string, 0, len(o.Fulfillments))
 	for _, f := range o.Fulfillments {
-		if err := insertFulfillment(ctx, tx, shopID, orderID, &f); err != nil {
-			return err
+		ids = append(ids, f.ExternalID)
+		_, err := tx.Exec(ctx, `INSERT INTO fulfillments (shop_id, order_id, external_id, status, shipment_status, carrier,
+			tracking_number, tracking_url, created_at, updated_at, in_transit_at, delivered_at, estimated_delivery_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (order_id, external_id) DO UPDATE SET status = excluded.status, shipment_status = excluded.shipment_status,
+				carrier = excluded.carrier, tracking_number = excluded.tracking_number, tracking_url = excluded.tracking_url,
+				updated_at = excluded.updated_at, in_transit_at = excluded.in_transit_at, delivered_at = excluded.delivered_at,
+				estimated_delivery_at = excluded.estimated_delivery_at
+			WHERE fulfillments.updated_at <= excluded.updated_at`,
+			shopID, orderID, f.ExternalID, f.Status, f.ShipmentStatus, f.Carrier, f.TrackingNumber, f.TrackingURL,
+			database.Time(f.CreatedAt), database.Time(f.UpdatedAt), database.OptionalTime(f.InTransitAt),
+			database.OptionalTime(f.DeliveredAt), database.OptionalTime(f.EstimatedDeliveryAt))
+		if err != nil {
+			return fmt.Errorf("fulfillment %s: %w", f.ExternalID, err)
 		}
 	}
-	return nil
+	if len(ids) == 0 {
+		_, err := tx.Exec(ctx, `DELETE FROM fulfillments WHERE shop_id = ? AND order_id = ?`, shopID, orderID)
+		return err
+	}
+	in, idArgs := database.InList(ids)
+	_, err := tx.Exec(ctx, `DELETE FROM fulfillments WHERE shop_id = ? AND order_id = ? AND external_id NOT IN (`+in+`)`,
+		append([]any{shopID, orderID}, idArgs...)...)
+	return err
 }
 
 func insertFulfillment(ctx context.Context, tx *database.Tx, shopID, orderID int64, f *Fulfillment) error {
@@ -208,10 +229,15 @@ func validateOrder(o *Order) error {
 			return &ValidationError{Field: fmt.Sprintf("line_items[%d].quantity", i), Problem: "must not be negative"}
 		}
 	}
+	seen := map[string]bool{}
 	for i := range o.Fulfillments {
 		if err := validateFulfillment(&o.Fulfillments[i], i); err != nil {
 			return err
 		}
+		if seen[o.Fulfillments[i].ExternalID] {
+			return &ValidationError{Field: fmt.Sprintf("fulfillments[%d].external_id", i), Problem: "appears twice"}
+		}
+		seen[o.Fulfillments[i].ExternalID] = true
 	}
 	return nil
 }

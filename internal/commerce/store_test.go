@@ -91,8 +91,9 @@ func TestUpsertRejectsBadInputAndWritesNothing(t *testing.T) {
 		if !errors.As(err, &ve) {
 			t.Fatalf("want validation error, got %v", err)
 		}
-		// A failure inside the transaction (unknown fulfillment duplicate)
-		// must roll back the customer written before it.
+		// Duplicate fulfillment ids are refused, and the embedded customer
+		// is not written either. (Rollback inside a transaction is tested in
+		// package database.)
 		dup := sampleOrder("1003", t0)
 		dup.Fulfillments = append(dup.Fulfillments, dup.Fulfillments[0])
 		if _, _, err := s.UpsertOrder(ctx, shopID, dup, &commerce.Customer{ExternalID: "c10", Email: "y@example.com"}); err == nil {
@@ -224,6 +225,45 @@ func TestUpsertFulfillment(t *testing.T) {
 		}
 		if _, err := s.UpsertFulfillment(ctx, shopID, "nope", f); !errors.Is(err, commerce.ErrNotFound) {
 			t.Fatalf("unknown order: %v", err)
+		}
+	})
+}
+
+// A fulfillment updated on its own (fulfillment webhook) is not rolled back
+// by a replayed order event carrying an older copy of it; one the order no
+// longer lists goes away.
+func TestOrderReplayKeepsNewerFulfillments(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		s := commerce.NewStore(db)
+		shopID := newShop(t, db, "a.myshopify.com")
+		o := sampleOrder("1001", t0)
+		o.Fulfillments[0].ShipmentStatus, o.Fulfillments[0].DeliveredAt = "in_transit", nil
+		o.Fulfillments = append(o.Fulfillments, commerce.Fulfillment{ExternalID: "f2", ShipmentStatus: "in_transit", UpdatedAt: t0})
+		if _, _, err := s.UpsertOrder(ctx, shopID, o, nil); err != nil {
+			t.Fatal(err)
+		}
+		delivered := t0.Add(2 * time.Hour)
+		f := o.Fulfillments[0]
+		f.ShipmentStatus, f.DeliveredAt, f.UpdatedAt = "delivered", &delivered, delivered
+		if _, err := s.UpsertFulfillment(ctx, shopID, "1001", f); err != nil {
+			t.Fatal(err)
+		}
+		// The same order event again (equal updated_at), still saying in transit.
+		replay := o
+		replay.Fulfillments = []commerce.Fulfillment{o.Fulfillments[0]}
+		got, res, err := s.UpsertOrder(ctx, shopID, replay, nil)
+		if err != nil || res != commerce.Updated {
+			t.Fatalf("replay: %v %v", res, err)
+		}
+		if len(got.Fulfillments) != 1 || got.Fulfillments[0].ShipmentStatus != "delivered" {
+			t.Fatalf("fulfillments after replay: %+v", got.Fulfillments)
+		}
+		dup := sampleOrder("1002", t0)
+		dup.Fulfillments = append(dup.Fulfillments, dup.Fulfillments[0])
+		var ve *commerce.ValidationError
+		if _, _, err := s.UpsertOrder(ctx, shopID, dup, nil); !errors.As(err, &ve) {
+			t.Fatalf("duplicate fulfillment ids: %v", err)
 		}
 	})
 }

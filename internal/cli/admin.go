@@ -29,9 +29,9 @@ func adminStores(ctx context.Context, e *env) (*database.DB, *secret.Box, error)
 
 func runShop(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
-		return usageError{"want 'shop create' or 'shop list'"}
+		return usageError{"want 'shop create', 'shop list' or 'shop secret'"}
 	}
-	fs := newFlags(e, "shop", "shop create --name NAME --domain x.myshopify.com [--client-secret S] | shop list")
+	fs := newFlags(e, "shop", "shop create --name NAME --domain x.myshopify.com [--client-secret S] | shop list | shop secret --domain x.myshopify.com --client-secret S")
 	fs.StringVar(&e.cfg.DataDir, "data", e.cfg.DataDir, "data directory (HUBDESK_DATA_DIR)")
 	name := fs.String("name", "", "shop name")
 	domain := fs.String("domain", "", "myshopify domain")
@@ -58,6 +58,26 @@ func runShop(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "created shop %d %s\n", sh.ID, sh.Domain)
+	case "secret":
+		secretValue := *clientSecret
+		if secretValue == "" {
+			secretValue, _ = os.LookupEnv("HUBDESK_SHOPIFY_CLIENT_SECRET")
+		}
+		if secretValue == "" {
+			return usageError{"--client-secret (or HUBDESK_SHOPIFY_CLIENT_SECRET) is required"}
+		}
+		sh, err := shops.GetByDomain(ctx, *domain)
+		if errors.Is(err, shop.ErrNotFound) {
+			return usageError{fmt.Sprintf("no shop %q (see 'hubdesk shop list')", *domain)}
+		}
+		if err != nil {
+			return err
+		}
+		if err := shops.SetClientSecret(ctx, sh.ID, secretValue); err != nil {
+			return err
+		}
+		// Running servers cache shops for a minute (see hub/shops.go).
+		fmt.Fprintf(e.stdout, "client secret of %s replaced; running servers use it within a minute\n", sh.Domain)
 	case "list":
 		list, err := shops.List(ctx)
 		if err != nil {

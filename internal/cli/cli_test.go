@@ -90,6 +90,12 @@ func TestShopUserAndTokenCommands(t *testing.T) {
 	if code, out, errOut := run(t, "shop", "create", "--name", "Acme", "--domain", "acme.myshopify.com", "--client-secret", "shh"); code != 0 || !strings.Contains(out, "acme.myshopify.com") {
 		t.Fatalf("shop create: %d %q %q", code, out, errOut)
 	}
+	if code, out, errOut := run(t, "shop", "secret", "--domain", "acme.myshopify.com", "--client-secret", "rotated"); code != 0 || !strings.Contains(out, "replaced") {
+		t.Fatalf("shop secret: %d %q %q", code, out, errOut)
+	}
+	if code, _, _ := run(t, "shop", "secret", "--domain", "acme.myshopify.com"); code != 2 {
+		t.Fatalf("shop secret without a secret: %d", code)
+	}
 	if code, _, errOut := run(t, "user", "create", "ann@acme.test", "--shop", "acme.myshopify.com", "--role", "admin", "--password", "short"); code != 2 || !strings.Contains(errOut, "at least") {
 		t.Fatalf("short password: %d %q", code, errOut)
 	}

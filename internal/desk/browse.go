@@ -8,6 +8,7 @@ import (
 
 	"github.com/hubdesk/hubdesk/internal/auth"
 	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/returns"
 )
 
@@ -52,21 +53,32 @@ func (d *Desk) Customers(w http.ResponseWriter, r *http.Request) {
 	}{q.Get("q"), next, list})
 }
 
-// Customer shows one customer with their orders.
-func (d *Desk) Customer(w http.ResponseWriter, r *http.Request) {
-	u := auth.UserFrom(r.Context())
+// loadByID fetches the record named by the {id} path value from the
+// signed-in user's shop. A malformed id, a missing record and another
+// shop's record all answer the same 404; other failures a 500.
+func loadByID[T any](d *Desk, w http.ResponseWriter, r *http.Request, get func(ctx context.Context, shopID, id int64) (*T, error)) (*T, bool) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
 		d.NotFound(w, r)
-		return
+		return nil, false
 	}
-	c, err := d.Commerce.Customer(r.Context(), u.ShopID, id)
-	if isNotFound(err) {
+	v, err := get(r.Context(), auth.UserFrom(r.Context()).ShopID, id)
+	if errors.Is(err, database.ErrNotFound) {
 		d.NotFound(w, r)
-		return
+		return nil, false
 	}
 	if err != nil {
 		d.serverError(w, r, err)
+		return nil, false
+	}
+	return v, true
+}
+
+// Customer shows one customer with their orders.
+func (d *Desk) Customer(w http.ResponseWriter, r *http.Request) {
+	u := auth.UserFrom(r.Context())
+	c, ok := loadByID(d, w, r, d.Commerce.Customer)
+	if !ok {
 		return
 	}
 	orders, next, err := d.Commerce.ListOrders(r.Context(), u.ShopID, commerce.OrderFilter{CustomerID: c.ID},
@@ -119,18 +131,8 @@ func (d *Desk) Orders(w http.ResponseWriter, r *http.Request) {
 // Order shows one order: items, shipments, customer.
 func (d *Desk) Order(w http.ResponseWriter, r *http.Request) {
 	u := auth.UserFrom(r.Context())
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil {
-		d.NotFound(w, r)
-		return
-	}
-	o, err := d.Commerce.Order(r.Context(), u.ShopID, id)
-	if isNotFound(err) {
-		d.NotFound(w, r)
-		return
-	}
-	if err != nil {
-		d.serverError(w, r, err)
+	o, ok := loadByID(d, w, r, d.Commerce.Order)
+	if !ok {
 		return
 	}
 	var c *commerce.Customer

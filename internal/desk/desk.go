@@ -5,7 +5,6 @@ package desk
 
 import (
 	"embed"
-	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -252,4 +251,3 @@ func (d *Desk) Home(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, navigation[0].Path, http.StatusSeeOther)
 }
 
-func isNotFound(err error) bool { return errors.Is(err, commerce.ErrNotFound) }

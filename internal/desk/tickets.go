@@ -4,7 +4,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strconv"
 
 	"github.com/hubdesk/hubdesk/internal/auth"
 	"github.com/hubdesk/hubdesk/internal/commerce"
@@ -53,18 +52,8 @@ func (p *TicketPages) List(w http.ResponseWriter, r *http.Request) {
 // linked to.
 func (p *TicketPages) Show(w http.ResponseWriter, r *http.Request) {
 	u := auth.UserFrom(r.Context())
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil {
-		p.NotFound(w, r)
-		return
-	}
-	t, err := p.Tickets.Get(r.Context(), u.ShopID, id)
-	if errors.Is(err, ticket.ErrNotFound) {
-		p.NotFound(w, r)
-		return
-	}
-	if err != nil {
-		p.serverError(w, r, err)
+	t, ok := loadByID(p.Desk, w, r, p.Tickets.Get)
+	if !ok {
 		return
 	}
 	msgs, err := p.Tickets.Messages(r.Context(), u.ShopID, t.ID)

@@ -250,4 +250,3 @@ func (d *Desk) Home(w http.ResponseWriter, r *http.Request) {
 	}
 	http.Redirect(w, r, navigation[0].Path, http.StatusSeeOther)
 }
-

@@ -52,7 +52,6 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		return usageError{err.Error()}
 	}
 	logger := newLogger(e.stderr, e.cfg, "text")
-	tuneGC()
 	// The Loop sandbox runs in-process on its own loopback port, so its
 	// deep links and portal pages are real URLs a browser can open.
 	loopLn, err := net.Listen("tcp", "127.0.0.1:0")

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
-	"runtime/debug"
 
 	"github.com/hubdesk/hubdesk/internal/auth"
 	"github.com/hubdesk/hubdesk/internal/config"
@@ -25,7 +23,6 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return usageError{err.Error()}
 	}
 	logger := newLogger(e.stderr, e.cfg, "json")
-	tuneGC()
 	db, box, err := openStore(ctx, e.cfg, logger)
 	if err != nil {
 		return err
@@ -41,20 +38,6 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	logger.Info("hubdesk serving", "addr", ln.Addr().String(), "base_url", e.cfg.BaseURL, "database", db.Dialect)
 	return srv.Serve(ctx, ln)
-}
-
-// tuneGC lets the heap grow to five times the live data between
-// collections, capped by a soft memory limit well inside SPEC's 100 MB: at
-// hundreds of pages a second the default collects every few tens of
-// milliseconds and its pauses show in the p99. GOGC and GOMEMLIMIT set by
-// the operator win.
-func tuneGC() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(400)
-	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(80 << 20)
-	}
 }
 
 func newServer(db *database.DB, box *secret.Box, logger *slog.Logger, cfg *config.Config) (*server.Server, error) {

@@ -204,7 +204,7 @@ func (h *Hub) proxySession(r *http.Request, q url.Values) (*session, error) {
 		return s, nil
 	}
 	s.loggedIn = true
-	c, err := h.opts.Commerce.CustomerByExternalID(ctx, sh.ID, id)
+	c, err := h.customer(ctx, sh.ID, id)
 	switch {
 	case errors.Is(err, commerce.ErrNotFound):
 		// Logged in but not synced to hubdesk yet: no orders to show.

@@ -7,3 +7,6 @@ import "time"
 func SignTokenForTest(shopID, customerID int64, expires, start time.Time, clientSecret string) string {
 	return signToken(tokenClaims{ShopID: shopID, CustomerID: customerID, Expires: expires, SessionStart: start}, clientSecret)
 }
+
+// CustomerTTLForTest lets tests step past the shopper cache.
+const CustomerTTLForTest = customerTTL

@@ -74,7 +74,9 @@ type Hub struct {
 	log    *slog.Logger
 	render *web.Renderer
 	shops  shopCache
-	origin string // scheme://host of BaseURL, for the CSP; "" when unset
+	// customers remembers signed-in shoppers for a few seconds.
+	customers customerCache
+	origin    string // scheme://host of BaseURL, for the CSP; "" when unset
 	// devAncestors allows loopback storefronts (the demo's Shopify
 	// sandbox) to frame the hub when hubdesk itself runs on loopback.
 	devAncestors bool

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hubdesk/hubdesk/internal/api/apitest"
 	"github.com/hubdesk/hubdesk/internal/audit"
+	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/database/dbtest"
 	"github.com/hubdesk/hubdesk/internal/hub"
@@ -609,4 +610,42 @@ func tamperSignature(token string) string {
 		c = 'B'
 	}
 	return token[:i] + string(c) + token[i+1:]
+}
+
+// The signed-in shopper is remembered for a few seconds: a renamed shopper
+// shows under the new name once that passes, and a shopper not known yet is
+// never remembered as unknown.
+func TestShopperLookupIsRememberedBriefly(t *testing.T) {
+	t.Parallel()
+	f := sqliteFixture(t)
+	s := f.app.Server
+	clock := time.Now()
+	h, err := hub.New(hub.Options{Shops: s.Shops, Commerce: s.Commerce, Settings: s.Settings, Returns: s.Returns,
+		Resolver: s.Resolver, Tickets: s.Tickets, BaseURL: f.app.URL, Now: func() time.Time { return clock }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /hub", h.Shopper(h.Orders))
+	get := func(customer string) string {
+		rec := httptest.NewRecorder()
+		req, _ := http.NewRequest(http.MethodGet, f.proxyURL("/hub", proxyReq{customer: customer, at: clock}), nil)
+		mux.ServeHTTP(rec, req)
+		return rec.Body.String()
+	}
+	mustContain(t, get("1001"), "Hello Ada")
+	if _, _, err := s.Commerce.UpsertCustomer(t.Context(), f.acme.Shop.ID, commerce.Customer{ExternalID: "1001", Email: "ada@example.com",
+		FirstName: "Augusta", UpdatedAt: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, get("1001"), "Hello Ada")
+	clock = clock.Add(hub.CustomerTTLForTest)
+	mustContain(t, get("1001"), "Hello Augusta")
+
+	mustNotContain(t, get("7777"), "Hello")
+	if _, _, err := s.Commerce.UpsertCustomer(t.Context(), f.acme.Shop.ID, commerce.Customer{ExternalID: "7777", Email: "new@example.com",
+		FirstName: "Newton"}); err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, get("7777"), "Hello Newton")
 }

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/hubdesk/hubdesk/internal/auth"
@@ -132,7 +133,23 @@ func (s *Server) apiRole(min user.Role, h http.HandlerFunc) http.Handler {
 	})
 }
 
-func apiNotFound(w http.ResponseWriter, r *http.Request) {
+// apiFallback answers API requests no route took: 405 with an Allow header
+// when the path exists for other methods, 404 otherwise — both in the
+// API's JSON error envelope rather than the mux's plain text.
+func (s *Server) apiFallback(w http.ResponseWriter, r *http.Request) {
+	var allowed []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := s.mux.Handler(probe); pattern != "" && pattern != "/api/" {
+			allowed = append(allowed, m)
+		}
+	}
+	if len(allowed) > 0 {
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		writeAPIError(w, http.StatusMethodNotAllowed, "method_not_allowed", "This endpoint takes "+strings.Join(allowed, ", ")+".")
+		return
+	}
 	writeAPIError(w, http.StatusNotFound, "not_found", "No such API endpoint.")
 }
 

@@ -13,6 +13,7 @@ import (
 // that serves it and the access rule wrapped around it.
 func (s *Server) routes() *http.ServeMux {
 	mux := http.NewServeMux()
+	s.mux = mux
 	d, a, h := s.desk, s.api, s.Hub
 	tickets := &desk.TicketPages{Desk: d, Tickets: s.Tickets, Logger: s.logger}
 	hubTokens := &api.HubTokens{Commerce: s.Commerce, Issuer: s.Hub, Logger: s.logger}
@@ -70,7 +71,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("PUT /api/v1/settings/returns", s.apiUser(a.PutReturnsSettings))
 	mux.Handle("GET /api/v1/audit", s.apiUser(a.ListAudit))
 	mux.Handle("POST /api/v1/hub/tokens", s.apiUser(hubTokens.Issue))
-	mux.HandleFunc("/api/", apiNotFound)
+	mux.HandleFunc("/api/", s.apiFallback)
 
 	// Anything else.
 	mux.HandleFunc("/", d.NotFound)

@@ -64,6 +64,7 @@ type Server struct {
 	desk *desk.Desk
 	api  *api.API
 
+	mux     *http.ServeMux // the route list, for the API's 405 answers
 	handler http.Handler
 }
 

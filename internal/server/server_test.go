@@ -213,6 +213,10 @@ func TestAPIAuthentication(t *testing.T) {
 	if status, body, _ := app.Do(nil, "GET", "/api/v1/nope", app.Token(tn.Agent), ""); status != http.StatusNotFound || !strings.Contains(body, "not_found") {
 		t.Errorf("unknown API route: %d %s", status, body)
 	}
+	status, body, h := app.Do(nil, "DELETE", "/api/v1/customers", app.Token(tn.Agent), "")
+	if status != http.StatusMethodNotAllowed || h.Get("Allow") != "GET, PUT" || !strings.Contains(body, `"code":"method_not_allowed"`) {
+		t.Errorf("wrong method on an API route: %d %q %s", status, h.Get("Allow"), body)
+	}
 }
 
 func TestOperationsEndpoints(t *testing.T) {

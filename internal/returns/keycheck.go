@@ -121,7 +121,7 @@ func ScopeWarnings(kc *KeyCheck) []string {
 		w = append(w, "The Returns scope could not be checked (Loop did not answer): return statuses may fail.")
 	}
 	if kc.DeveloperTools == string(loop.ScopeDenied) {
-		w = append(w, "The key lacks Developer Tools: webhooks cannot be registered automatically; paste hubdesk's webhook URL and secret into Loop instead.")
+		w = append(w, "The key lacks Developer Tools: Loop's webhooks cannot be registered automatically for this key.")
 	}
 	return w
 }

@@ -2,6 +2,7 @@ package desk_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -167,5 +168,42 @@ func TestGeneralSettingsPage(t *testing.T) {
 	st, _ := app.Server.Settings.Load(context.Background(), tn.Shop.ID)
 	if st.Draft.General.HubEnabled || st.Draft.General.ReturnWindowDays != 45 || st.Draft.General.HelpCentreURL != "https://help.example.com/" {
 		t.Fatalf("draft: %+v", st.Draft.General)
+	}
+}
+
+// Staff create their own API tokens in the desk, see each once, use it,
+// and revoke it; another user's token cannot be revoked.
+func TestAPITokenPages(t *testing.T) {
+	app := testapp.New(t, dbtest.Open(t, database.SQLite))
+	tn := app.NewTenant("shopa")
+	agent := app.LoginAs(tn.Agent)
+	status, body, _ := post(t, app, agent, "/account/tokens", url.Values{"name": {"Shopify sync"}})
+	i := strings.Index(body, `<output id="new-token">`)
+	if status != http.StatusOK || i < 0 {
+		t.Fatalf("create: %d", status)
+	}
+	token := body[i+len(`<output id="new-token">`):]
+	token = token[:strings.Index(token, "<")]
+	if status, _, _ := app.Do(nil, "GET", "/api/v1/orders", token, ""); status != http.StatusOK {
+		t.Fatalf("the new token does not work: %d", status)
+	}
+	_, page, _ := app.Do(agent, "GET", "/account/tokens", "", "")
+	if !strings.Contains(page, "Shopify sync") || strings.Contains(page, token) {
+		t.Fatal("the list must name the token and never show it again")
+	}
+	list, _ := app.Server.Users.APITokens(context.Background(), tn.Agent)
+	// The owner cannot revoke the agent's token by id.
+	owner := app.LoginAs(tn.Owner)
+	if status, _, _ := post(t, app, owner, fmt.Sprintf("/account/tokens/%d/revoke", list[0].ID), nil); status != http.StatusNotFound {
+		t.Fatalf("revoking another user's token: %d", status)
+	}
+	if status, _, _ := post(t, app, agent, fmt.Sprintf("/account/tokens/%d/revoke", list[0].ID), nil); status != http.StatusSeeOther {
+		t.Fatalf("revoke: %d", status)
+	}
+	if status, _, _ := app.Do(nil, "GET", "/api/v1/orders", token, ""); status != http.StatusUnauthorized {
+		t.Fatalf("a revoked token still works: %d", status)
+	}
+	if status, _, _ := post(t, app, agent, "/account/tokens", url.Values{"name": {""}}); status != http.StatusUnprocessableEntity {
+		t.Fatalf("a nameless token: %d", status)
 	}
 }

@@ -40,6 +40,9 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("GET /settings/returns", d.RequireRole(user.RoleManager, d.SettingsReturns))
 	mux.Handle("POST /settings/returns", d.RequireRole(user.RoleManager, d.SaveSettingsReturns))
 	mux.Handle("GET /audit", d.RequireRole(user.RoleManager, d.AuditLog))
+	mux.Handle("GET /account/tokens", d.RequireUser(d.APITokens))
+	mux.Handle("POST /account/tokens", d.RequireUser(d.CreateAPIToken))
+	mux.Handle("POST /account/tokens/{id}/revoke", d.RequireUser(d.RevokeAPIToken))
 	mux.Handle("GET /tickets", d.RequireUser(tickets.List))
 	mux.Handle("GET /tickets/{id}", d.RequireUser(tickets.Show))
 

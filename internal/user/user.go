@@ -266,3 +266,41 @@ func (s *Store) APITokenUser(ctx context.Context, token string) (*User, error) {
 		FROM api_tokens t JOIN users u ON u.id = t.user_id AND u.shop_id = t.shop_id
 		WHERE t.token_hash = ?`, hashToken(token)))
 }
+
+// APIToken describes an issued token; the token itself is never kept.
+type APIToken struct {
+	ID        int64
+	Name      string
+	CreatedAt time.Time
+}
+
+// APITokens lists a user's tokens, newest first.
+func (s *Store) APITokens(ctx context.Context, u *User) ([]APIToken, error) {
+	rows, err := s.db.Query(ctx, `SELECT id, name, created_at FROM api_tokens WHERE shop_id = ? AND user_id = ? ORDER BY id DESC`, u.ShopID, u.ID)
+	if err != nil {
+		return nil, fmt.Errorf("list API tokens: %w", err)
+	}
+	defer rows.Close()
+	var out []APIToken
+	for rows.Next() {
+		var t APIToken
+		if err := rows.Scan(&t.ID, &t.Name, (*database.Time)(&t.CreatedAt)); err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// RevokeAPIToken deletes one of the user's tokens; another user's token id
+// is ErrNotFound.
+func (s *Store) RevokeAPIToken(ctx context.Context, u *User, id int64) error {
+	res, err := s.db.Exec(ctx, `DELETE FROM api_tokens WHERE shop_id = ? AND user_id = ? AND id = ?`, u.ShopID, u.ID, id)
+	if err != nil {
+		return fmt.Errorf("revoke API token: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}

@@ -53,6 +53,26 @@ func (d *Desk) Customers(w http.ResponseWriter, r *http.Request) {
 	}{q.Get("q"), next, list})
 }
 
+// orderPage loads the page of orders the request's cursor names, with
+// their statuses, answering a bad cursor (400) or a failure (500) itself.
+func (d *Desk) orderPage(w http.ResponseWriter, r *http.Request, shopID int64, f commerce.OrderFilter) ([]orderRow, string, bool) {
+	list, next, err := d.Commerce.ListOrders(r.Context(), shopID, f, commerce.Page{Cursor: r.URL.Query().Get("cursor"), Limit: 50})
+	if errors.Is(err, commerce.ErrBadCursor) {
+		d.Error(w, r, http.StatusBadRequest, "That page link is not valid any more. Start from the first page.")
+		return nil, "", false
+	}
+	if err != nil {
+		d.serverError(w, r, err)
+		return nil, "", false
+	}
+	rows, err := d.withStatuses(r.Context(), shopID, list)
+	if err != nil {
+		d.serverError(w, r, err)
+		return nil, "", false
+	}
+	return rows, next, true
+}
+
 // loadByID fetches the record named by the {id} path value from the
 // signed-in user's shop. A malformed id, a missing record and another
 // shop's record all answer the same 404; other failures a 500.
@@ -81,19 +101,8 @@ func (d *Desk) Customer(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	orders, next, err := d.Commerce.ListOrders(r.Context(), u.ShopID, commerce.OrderFilter{CustomerID: c.ID},
-		commerce.Page{Cursor: r.URL.Query().Get("cursor"), Limit: 50})
-	if errors.Is(err, commerce.ErrBadCursor) {
-		d.Error(w, r, http.StatusBadRequest, "That page link is not valid any more. Start from the first page.")
-		return
-	}
-	if err != nil {
-		d.serverError(w, r, err)
-		return
-	}
-	rows, err := d.withStatuses(r.Context(), u.ShopID, orders)
-	if err != nil {
-		d.serverError(w, r, err)
+	rows, next, ok := d.orderPage(w, r, u.ShopID, commerce.OrderFilter{CustomerID: c.ID})
+	if !ok {
 		return
 	}
 	d.page(w, r, http.StatusOK, "customer", c.Name(), struct {
@@ -107,19 +116,8 @@ func (d *Desk) Customer(w http.ResponseWriter, r *http.Request) {
 func (d *Desk) Orders(w http.ResponseWriter, r *http.Request) {
 	u := auth.UserFrom(r.Context())
 	q := r.URL.Query()
-	list, next, err := d.Commerce.ListOrders(r.Context(), u.ShopID, commerce.OrderFilter{Search: q.Get("q")},
-		commerce.Page{Cursor: q.Get("cursor"), Limit: 50})
-	if errors.Is(err, commerce.ErrBadCursor) {
-		d.Error(w, r, http.StatusBadRequest, "That page link is not valid any more. Start from the first page.")
-		return
-	}
-	if err != nil {
-		d.serverError(w, r, err)
-		return
-	}
-	rows, err := d.withStatuses(r.Context(), u.ShopID, list)
-	if err != nil {
-		d.serverError(w, r, err)
+	rows, next, ok := d.orderPage(w, r, u.ShopID, commerce.OrderFilter{Search: q.Get("q")})
+	if !ok {
 		return
 	}
 	d.page(w, r, http.StatusOK, "orders", "Orders", struct {

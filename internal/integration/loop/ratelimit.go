@@ -41,6 +41,9 @@ type LocalLimiter struct {
 	limit  int
 	window time.Duration
 	now    func() time.Time
+	// sleep waits d or until ctx ends; tests replace it (with now) to run
+	// the limiter on a fake clock.
+	sleep func(ctx context.Context, d time.Duration) error
 
 	mu   sync.Mutex
 	keys map[string]*slotRing
@@ -62,7 +65,7 @@ func NewLocalLimiter(limit int, window time.Duration) *LocalLimiter {
 	if window <= 0 {
 		window = DefaultRateWindow
 	}
-	return &LocalLimiter{limit: limit, window: window, now: time.Now, keys: map[string]*slotRing{}}
+	return &LocalLimiter{limit: limit, window: window, now: time.Now, sleep: sleepCtx, keys: map[string]*slotRing{}}
 }
 
 // Wait reserves the next slot for keyID and sleeps until it comes. A slot
@@ -73,10 +76,14 @@ func (l *LocalLimiter) Wait(ctx context.Context, keyID string) error {
 		return err
 	}
 	at := l.reserve(keyID)
-	d := at.Sub(l.now())
-	if d <= 0 {
-		return nil
+	if d := at.Sub(l.now()); d > 0 {
+		return l.sleep(ctx, d)
 	}
+	return nil
+}
+
+// sleepCtx waits d on the real clock, or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -41,28 +41,44 @@ func assertWindows(t *testing.T, slots []time.Time, limit int, w time.Duration) 
 	}
 }
 
-// TestLocalLimiterConcurrent runs real goroutines against a short window.
+// TestLocalLimiterConcurrent runs 50 goroutines through Wait at once on a
+// fake clock: every grant is the moment its sleep ends, and no window holds
+// more than the limit. (Measuring real wake-ups instead would be a timing
+// test: a late wake-up bunches the next grants together.)
 func TestLocalLimiterConcurrent(t *testing.T) {
 	const limit, n = 20, 50
 	window := 100 * time.Millisecond
+	start := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	l := NewLocalLimiter(limit, window)
+	l.now = func() time.Time { return start } // the clock stands still
 	var mu sync.Mutex
 	var granted []time.Time
+	grant := func(at time.Time) {
+		mu.Lock()
+		granted = append(granted, at)
+		mu.Unlock()
+	}
+	l.sleep = func(ctx context.Context, d time.Duration) error {
+		grant(start.Add(d))
+		return ctx.Err()
+	}
 	var wg sync.WaitGroup
 	for range n {
 		wg.Go(func() {
 			if err := l.Wait(context.Background(), "k"); err != nil {
 				t.Error(err)
-				return
 			}
-			mu.Lock()
-			granted = append(granted, time.Now())
-			mu.Unlock()
 		})
 	}
 	wg.Wait()
-	// Wake-ups may be late, never early: the schedule bounds the grants.
-	assertWindows(t, granted, limit, window-5*time.Millisecond)
+	// Requests that did not sleep went out at once.
+	for len(granted) < n {
+		grant(start)
+	}
+	assertWindows(t, granted, limit, window) // sorts granted
+	if last := granted[n-1].Sub(start); last != 2*window {
+		t.Fatalf("the 50th request goes out at +%v, want +%v (20 per window)", last, 2*window)
+	}
 }
 
 func TestLocalLimiterCancel(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"math"
 	"path"
 	"sort"
 	"strconv"
@@ -70,6 +71,13 @@ func (db *DB) CurrentVersion(ctx context.Context) (int, error) {
 // On PostgreSQL an advisory lock makes concurrent starts of several
 // `hubdesk serve` processes apply each migration exactly once.
 func (db *DB) Migrate(ctx context.Context) (applied int, err error) {
+	return db.MigrateTo(ctx, math.MaxInt)
+}
+
+// MigrateTo applies the pending migrations up to and including version, so
+// a migration's data changes can be tested on rows written by the schema
+// before it.
+func (db *DB) MigrateTo(ctx context.Context, version int) (applied int, err error) {
 	list, err := db.migrations()
 	if err != nil {
 		return 0, fmt.Errorf("migrate: %w", err)
@@ -96,6 +104,9 @@ func (db *DB) Migrate(ctx context.Context) (applied int, err error) {
 	for _, m := range list {
 		if m.version <= current {
 			continue
+		}
+		if m.version > version {
+			break
 		}
 		err := db.InTx(ctx, func(tx *Tx) error {
 			if _, err := tx.tx.ExecContext(ctx, m.sql); err != nil {

@@ -44,9 +44,17 @@ func ConnectLoop(ctx context.Context, sb *sandbox.Sandbox, st LoopStores, seeded
 		}
 	}
 	var delivered []*commerce.Order
+	storeIDs := map[int64]int64{} // hubdesk's order id → the store's
 	for _, o := range seeded.Orders {
 		c := byID[o.CustomerID]
-		so := sandbox.Order{Name: o.Name, Email: o.Email, Zip: o.ShippingAddress.Zip, Phone: o.ShippingAddress.Phone,
+		// Loop knows an order by the store's id (its provider_order_id);
+		// hubdesk attaches Loop's returns to orders by that id.
+		storeID, err := strconv.ParseInt(o.ExternalID, 10, 64)
+		if err != nil {
+			return fmt.Errorf("demo: order %s: store id %q is not Shopify's numeric id", o.Name, o.ExternalID)
+		}
+		storeIDs[o.ID] = storeID
+		so := sandbox.Order{Name: o.Name, ProviderOrderID: storeID, Email: o.Email, Zip: o.ShippingAddress.Zip, Phone: o.ShippingAddress.Phone,
 			Currency: o.Currency, CreatedAt: o.CreatedAt, ReturnWindowDays: 30}
 		if c != nil {
 			so.FirstName, so.LastName = c.FirstName, c.LastName
@@ -87,6 +95,7 @@ func ConnectLoop(ctx context.Context, sb *sandbox.Sandbox, st LoopStores, seeded
 	for i, o := range targets {
 		spec := returnPlan[i]
 		spec.OrderName = o.Name
+		spec.ProviderOrderID = storeIDs[o.ID]
 		at := o.DeliveredAt()
 		spec.CreatedAt = at.Add(36 * time.Hour)
 		spec.UpdatedAt = spec.CreatedAt.Add(24 * time.Hour)
@@ -98,7 +107,8 @@ func ConnectLoop(ctx context.Context, sb *sandbox.Sandbox, st LoopStores, seeded
 			return fmt.Errorf("demo: seed Loop return for %s: %w", o.Name, err)
 		}
 		_, err = st.Records.Upsert(ctx, seeded.Shop.ID, returns.Return{
-			Provider: returns.ProviderLoop, ExternalID: strconv.FormatInt(info.ID, 10), OrderName: o.Name, OrderExternalID: o.ExternalID,
+			Provider: returns.ProviderLoop, ExternalID: strconv.FormatInt(info.ID, 10),
+			OrderName: info.OrderName, OrderExternalID: strconv.FormatInt(info.ProviderOrderID, 10),
 			State: returns.ReturnState(info.State), Outcome: info.Outcome, Carrier: info.Carrier, TrackingNumber: info.TrackingNumber,
 			LabelStatus: info.LabelStatus, StatusPageURL: sb.BaseURL() + "/portal/", CreatedAt: spec.CreatedAt, UpdatedAt: spec.UpdatedAt,
 		})

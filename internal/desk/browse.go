@@ -23,13 +23,13 @@ type orderRow struct {
 // withStatuses pairs orders with their statuses (returns.Records.Statuses,
 // the one way every surface names them).
 func (d *Desk) withStatuses(ctx context.Context, shopID int64, orders []*commerce.Order) ([]orderRow, error) {
-	statuses, byName, err := d.Returns.Statuses(ctx, shopID, orders)
+	statuses, byOrder, err := d.Returns.Statuses(ctx, shopID, orders)
 	if err != nil {
 		return nil, err
 	}
 	rows := make([]orderRow, len(orders))
 	for i, o := range orders {
-		rows[i] = orderRow{Order: o, Status: statuses[o.ID], Returns: byName[o.Name]}
+		rows[i] = orderRow{Order: o, Status: statuses[o.ID], Returns: byOrder[o.ID]}
 	}
 	return rows, nil
 }

@@ -106,12 +106,12 @@ func (h *Hub) ownOrder(w http.ResponseWriter, r *http.Request, s *session) (*com
 		h.serverError(w, r, s, err)
 		return nil, nil, false
 	}
-	byOrder, err := h.opts.Returns.ForOrders(r.Context(), s.shop.ID, []string{o.Name})
+	byOrder, err := h.opts.Returns.ForOrders(r.Context(), s.shop.ID, []int64{o.ID})
 	if err != nil {
 		h.serverError(w, r, s, err)
 		return nil, nil, false
 	}
-	return o, byOrder[o.Name], true
+	return o, byOrder[o.ID], true
 }
 
 func (h *Hub) orderData(s *session, o *commerce.Order, rets []returns.Return) orderPage {

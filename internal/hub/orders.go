@@ -101,7 +101,7 @@ func (h *Hub) Orders(w http.ResponseWriter, r *http.Request) {
 			h.serverError(w, r, s, err)
 			return
 		}
-		byOrder, err := h.returnsFor(r, s, list)
+		byOrder, err := h.opts.Returns.ForOrders(r.Context(), s.shop.ID, returns.OrderIDs(list))
 		if err != nil {
 			h.serverError(w, r, s, err)
 			return
@@ -109,7 +109,7 @@ func (h *Hub) Orders(w http.ResponseWriter, r *http.Request) {
 		var b strings.Builder
 		b.Grow(len(list) * 700)
 		for _, o := range list {
-			row := h.row(s, o, byOrder[o.Name])
+			row := h.row(s, o, byOrder[o.ID])
 			row.writeHTML(&b)
 		}
 		data.Rows = template.HTML(b.String())
@@ -121,14 +121,6 @@ func (h *Hub) Orders(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	h.page(w, s, http.StatusOK, "orders", s.loc.T("orders.title"), data)
-}
-
-func (h *Hub) returnsFor(r *http.Request, s *session, list []*commerce.Order) (map[string][]returns.Return, error) {
-	names := make([]string, 0, len(list))
-	for _, o := range list {
-		names = append(names, o.Name)
-	}
-	return h.opts.Returns.ForOrders(r.Context(), s.shop.ID, names)
 }
 
 func (h *Hub) row(s *session, o *commerce.Order, rets []returns.Return) orderRow {

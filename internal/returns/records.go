@@ -2,6 +2,8 @@ package returns
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -26,9 +28,13 @@ func (s ReturnState) Active() bool { return s == StateOpen || s == StateReview }
 
 // Return is one return as the platform last reported it.
 type Return struct {
-	ID              int64
-	Provider        Provider
-	ExternalID      string
+	ID         int64
+	Provider   Provider
+	ExternalID string
+	// OrderID is the order the return is attached to (orders.id), 0 while
+	// it waits for its order; OrderName and OrderExternalID are what the
+	// provider reported, kept to attach it.
+	OrderID         int64
 	OrderName       string
 	OrderExternalID string
 	State           ReturnState
@@ -74,7 +80,9 @@ type Records struct{ db *database.DB }
 func NewRecords(db *database.DB) *Records { return &Records{db: db} }
 
 // Upsert stores a return; an update older than the stored one is ignored,
-// so webhooks arriving twice or out of order are harmless.
+// so webhooks arriving twice or out of order are harmless. The return is
+// attached to one order of the shop here, once, by orderFor; reads follow
+// that link and never match names.
 func (s *Records) Upsert(ctx context.Context, shopID int64, r Return) (commerce.UpsertResult, error) {
 	if r.ExternalID == "" || r.OrderName == "" || r.State == "" {
 		return 0, fmt.Errorf("returns: a return needs an id, an order name and a state")
@@ -92,16 +100,23 @@ func (s *Records) Upsert(ctx context.Context, shopID int64, r Return) (commerce.
 			shopID, string(r.Provider), r.ExternalID).Scan(&existed); err != nil {
 			return err
 		}
-		out, err := tx.Exec(ctx, `INSERT INTO returns (shop_id, provider, external_id, order_name, order_external_id, state, outcome,
+		orderID, err := orderFor(ctx, tx, shopID, r)
+		if err != nil {
+			return err
+		}
+		// An update that cannot name the order keeps the one already
+		// attached: the order may have gained a namesake since.
+		out, err := tx.Exec(ctx, `INSERT INTO returns (shop_id, provider, external_id, order_id, order_name, order_external_id, state, outcome,
 			carrier, tracking_number, label_status, label_url, status_page_url, created_at, updated_at, synced_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (shop_id, provider, external_id) DO UPDATE SET order_name = excluded.order_name,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (shop_id, provider, external_id) DO UPDATE SET order_id = COALESCE(excluded.order_id, returns.order_id),
+				order_name = excluded.order_name,
 				order_external_id = excluded.order_external_id, state = excluded.state, outcome = excluded.outcome,
 				carrier = excluded.carrier, tracking_number = excluded.tracking_number, label_status = excluded.label_status,
 				label_url = excluded.label_url, status_page_url = excluded.status_page_url, updated_at = excluded.updated_at,
 				synced_at = excluded.synced_at
 			WHERE returns.updated_at <= excluded.updated_at`,
-			shopID, string(r.Provider), r.ExternalID, r.OrderName, r.OrderExternalID, string(r.State), r.Outcome,
+			shopID, string(r.Provider), r.ExternalID, orderID, r.OrderName, r.OrderExternalID, string(r.State), r.Outcome,
 			r.Carrier, r.TrackingNumber, r.LabelStatus, r.LabelURL, r.StatusPageURL,
 			database.Time(r.CreatedAt), database.Time(r.UpdatedAt), database.Time(time.Now()))
 		if err != nil {
@@ -123,18 +138,54 @@ func (s *Records) Upsert(ctx context.Context, shopID int64, r Return) (commerce.
 	return res, nil
 }
 
-// ForOrders returns the returns of the given orders, by order name, newest
-// first.
-func (s *Records) ForOrders(ctx context.Context, shopID int64, orderNames []string) (map[string][]Return, error) {
-	out := map[string][]Return{}
-	if len(orderNames) == 0 {
+// orderFor finds the one order a return belongs to, or nil when it cannot
+// be told for sure. The platform's order id decides when the provider
+// sends it (Loop's provider_order_id): if that order has not arrived yet,
+// the return waits unattached and commerce.Store.UpsertOrder attaches it
+// when it does. A name alone decides only when exactly one order of the
+// shop carries it; an ambiguous or unknown name leaves the return
+// unattached until the provider reports it again with more to go on.
+func orderFor(ctx context.Context, tx *database.Tx, shopID int64, r Return) (sql.NullInt64, error) {
+	var none sql.NullInt64
+	if r.OrderExternalID != "" {
+		var id int64
+		err := tx.QueryRow(ctx, `SELECT id FROM orders WHERE shop_id = ? AND external_id = ?`, shopID, r.OrderExternalID).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return none, nil
+		}
+		return sql.NullInt64{Int64: id, Valid: err == nil}, err
+	}
+	rows, err := tx.Query(ctx, `SELECT id FROM orders WHERE shop_id = ? AND name = ? LIMIT 2`, shopID, r.OrderName)
+	if err != nil {
+		return none, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return none, err
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil || len(ids) != 1 {
+		return none, err
+	}
+	return sql.NullInt64{Int64: ids[0], Valid: true}, nil
+}
+
+// ForOrders returns the returns attached to the given orders, keyed by
+// order id, newest first.
+func (s *Records) ForOrders(ctx context.Context, shopID int64, orderIDs []int64) (map[int64][]Return, error) {
+	out := map[int64][]Return{}
+	if len(orderIDs) == 0 {
 		return out, nil
 	}
-	in, nameArgs := database.InList(orderNames)
-	args := append([]any{shopID}, nameArgs...)
-	rows, err := s.db.Query(ctx, `SELECT id, provider, external_id, order_name, order_external_id, state, outcome, carrier,
+	in, idArgs := database.InList(orderIDs)
+	args := append([]any{shopID}, idArgs...)
+	rows, err := s.db.Query(ctx, `SELECT id, provider, external_id, order_id, order_name, order_external_id, state, outcome, carrier,
 		tracking_number, label_status, label_url, status_page_url, created_at, updated_at, synced_at
-		FROM returns WHERE shop_id = ? AND order_name IN (`+in+`)
+		FROM returns WHERE shop_id = ? AND order_id IN (`+in+`)
 		ORDER BY created_at DESC, id DESC`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("returns: load for orders: %w", err)
@@ -143,33 +194,39 @@ func (s *Records) ForOrders(ctx context.Context, shopID int64, orderNames []stri
 	for rows.Next() {
 		var r Return
 		var provider, state string
-		if err := rows.Scan(&r.ID, &provider, &r.ExternalID, &r.OrderName, &r.OrderExternalID, &state, &r.Outcome, &r.Carrier,
+		if err := rows.Scan(&r.ID, &provider, &r.ExternalID, &r.OrderID, &r.OrderName, &r.OrderExternalID, &state, &r.Outcome, &r.Carrier,
 			&r.TrackingNumber, &r.LabelStatus, &r.LabelURL, &r.StatusPageURL,
 			(*database.Time)(&r.CreatedAt), (*database.Time)(&r.UpdatedAt), (*database.Time)(&r.SyncedAt)); err != nil {
 			return nil, err
 		}
 		r.Provider, r.State = Provider(provider), ReturnState(state)
-		out[r.OrderName] = append(out[r.OrderName], r)
+		out[r.OrderID] = append(out[r.OrderID], r)
 	}
 	return out, rows.Err()
 }
 
 // Statuses derives the shopper-facing status of each order with its returns
 // (commerce.DeriveStatus), keyed by order id, and hands back the returns it
-// loaded. The hub, the desk and the API all name statuses through it, so an
-// order with an open return reads "Return in progress" everywhere.
-func (s *Records) Statuses(ctx context.Context, shopID int64, orders []*commerce.Order) (map[int64]commerce.Status, map[string][]Return, error) {
-	names := make([]string, 0, len(orders))
-	for _, o := range orders {
-		names = append(names, o.Name)
-	}
-	byName, err := s.ForOrders(ctx, shopID, names)
+// loaded, keyed the same way. The hub, the desk and the API all name
+// statuses through it, so an order with an open return reads "Return in
+// progress" everywhere.
+func (s *Records) Statuses(ctx context.Context, shopID int64, orders []*commerce.Order) (map[int64]commerce.Status, map[int64][]Return, error) {
+	byOrder, err := s.ForOrders(ctx, shopID, OrderIDs(orders))
 	if err != nil {
 		return nil, nil, err
 	}
 	out := make(map[int64]commerce.Status, len(orders))
 	for _, o := range orders {
-		out[o.ID] = commerce.DeriveStatus(o, Progress(byName[o.Name]))
+		out[o.ID] = commerce.DeriveStatus(o, Progress(byOrder[o.ID]))
 	}
-	return out, byName, nil
+	return out, byOrder, nil
+}
+
+// OrderIDs lists the orders' ids, for ForOrders.
+func OrderIDs(orders []*commerce.Order) []int64 {
+	ids := make([]int64, len(orders))
+	for i, o := range orders {
+		ids[i] = o.ID
+	}
+	return ids
 }

@@ -24,9 +24,14 @@ func openTestDB(t *testing.T) (*database.DB, int64) {
 
 func withShop(t *testing.T, db *database.DB) (*database.DB, int64) {
 	t.Helper()
+	return withShopNamed(t, db, "a.myshopify.com")
+}
+
+func withShopNamed(t *testing.T, db *database.DB, domain string) (*database.DB, int64) {
+	t.Helper()
 	var id int64
 	if err := db.ExecReturning(context.Background(), `INSERT INTO shops (name, domain, created_at) VALUES (?, ?, ?) RETURNING id`,
-		"A", "a.myshopify.com", database.Time(time.Now())).Scan(&id); err != nil {
+		domain, domain, database.Time(time.Now())).Scan(&id); err != nil {
 		t.Fatal(err)
 	}
 	return db, id

@@ -95,12 +95,20 @@ func (a *App) NewTenant(name string) *Tenant {
 	return tn
 }
 
-// Order upserts an order with a customer into the tenant's shop.
+// Order upserts an order named "#" + externalID with a customer into the
+// tenant's shop.
 func (a *App) Order(tn *Tenant, externalID, email string) *commerce.Order {
+	a.T.Helper()
+	return a.NamedOrder(tn, externalID, "#"+externalID, email)
+}
+
+// NamedOrder is Order with its name given: stores reuse names, so tests
+// need orders that share one.
+func (a *App) NamedOrder(tn *Tenant, externalID, name, email string) *commerce.Order {
 	a.T.Helper()
 	now := time.Now().UTC().Truncate(time.Second)
 	o, _, err := a.Server.Commerce.UpsertOrder(context.Background(), tn.Shop.ID, commerce.Order{
-		ExternalID: externalID, Name: "#" + externalID, Currency: "USD", TotalMinor: 1999, CreatedAt: now, UpdatedAt: now,
+		ExternalID: externalID, Name: name, Currency: "USD", TotalMinor: 1999, CreatedAt: now, UpdatedAt: now,
 		LineItems: []commerce.LineItem{{Title: "Thing", Quantity: 1, CurrentQuantity: 1, PriceMinor: 1999, VariantID: "1", VariantAvailable: true}},
 	}, &commerce.Customer{ExternalID: "c-" + externalID, Email: email, FirstName: "Test", LastName: externalID})
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"math"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -28,9 +29,16 @@ var Dialects = []database.Dialect{database.SQLite, database.Postgres}
 // ForEach runs fn once per dialect as a subtest, each with a fresh database.
 func ForEach(t *testing.T, fn func(t *testing.T, db *database.DB)) {
 	t.Helper()
+	ForEachAt(t, math.MaxInt, fn)
+}
+
+// ForEachAt is ForEach with the databases migrated only up to version, for
+// testing what a later migration does to existing rows.
+func ForEachAt(t *testing.T, version int, fn func(t *testing.T, db *database.DB)) {
+	t.Helper()
 	for _, d := range Dialects {
 		t.Run(string(d), func(t *testing.T) {
-			fn(t, Open(t, d))
+			fn(t, OpenAt(t, d, version))
 		})
 	}
 }
@@ -38,6 +46,12 @@ func ForEach(t *testing.T, fn func(t *testing.T, db *database.DB)) {
 // Open returns a freshly migrated database of the given dialect that is
 // closed (and for PostgreSQL dropped) when the test ends.
 func Open(t testing.TB, d database.Dialect) *database.DB {
+	t.Helper()
+	return OpenAt(t, d, math.MaxInt)
+}
+
+// OpenAt is Open with the migrations applied up to version only.
+func OpenAt(t testing.TB, d database.Dialect, version int) *database.DB {
 	t.Helper()
 	ctx := context.Background()
 	var db *database.DB
@@ -52,7 +66,7 @@ func Open(t testing.TB, d database.Dialect) *database.DB {
 		t.Fatalf("open %s: %v", d, err)
 	}
 	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(ctx); err != nil {
+	if _, err := db.MigrateTo(ctx, version); err != nil {
 		t.Fatalf("migrate %s: %v", d, err)
 	}
 	return db

@@ -34,6 +34,7 @@ func adminError(w http.ResponseWriter, err error) {
 
 type adminOrder struct {
 	Name             string    `json:"name"`
+	ProviderOrderID  int64     `json:"provider_order_id"`
 	Email            string    `json:"email"`
 	Zip              string    `json:"zip"`
 	Phone            string    `json:"phone"`
@@ -50,15 +51,16 @@ type adminOrder struct {
 }
 
 type adminReturn struct {
-	ID             int64      `json:"id"`
-	OrderName      string     `json:"order_name"`
-	State          loop.State `json:"state"`
-	Outcome        string     `json:"outcome"`
-	Carrier        string     `json:"carrier"`
-	TrackingNumber string     `json:"tracking_number"`
-	LabelStatus    string     `json:"label_status"`
-	CreatedAt      time.Time  `json:"created_at"`
-	UpdatedAt      time.Time  `json:"updated_at"`
+	ID              int64      `json:"id"`
+	OrderName       string     `json:"order_name"`
+	ProviderOrderID int64      `json:"provider_order_id"`
+	State           loop.State `json:"state"`
+	Outcome         string     `json:"outcome"`
+	Carrier         string     `json:"carrier"`
+	TrackingNumber  string     `json:"tracking_number"`
+	LabelStatus     string     `json:"label_status"`
+	CreatedAt       time.Time  `json:"created_at"`
+	UpdatedAt       time.Time  `json:"updated_at"`
 }
 
 func (s *Sandbox) handleAdminState(w http.ResponseWriter, r *http.Request) {
@@ -103,7 +105,7 @@ func (s *Sandbox) handleAdminAddOrder(w http.ResponseWriter, r *http.Request) {
 		adminJSON(w, http.StatusBadRequest, obj{"error": "want JSON with at least name"})
 		return
 	}
-	o := Order{Name: in.Name, Email: in.Email, Zip: in.Zip, Phone: in.Phone, FirstName: in.FirstName, LastName: in.LastName,
+	o := Order{Name: in.Name, ProviderOrderID: in.ProviderOrderID, Email: in.Email, Zip: in.Zip, Phone: in.Phone, FirstName: in.FirstName, LastName: in.LastName,
 		Currency: in.Currency, DeliveredAt: in.DeliveredAt, ReturnWindowDays: in.ReturnWindowDays}
 	for _, it := range in.Items {
 		o.Items = append(o.Items, Item{Title: it.Title, SKU: it.SKU, Price: it.Price})
@@ -114,11 +116,11 @@ func (s *Sandbox) handleAdminAddOrder(w http.ResponseWriter, r *http.Request) {
 
 func (s *Sandbox) handleAdminCreateReturn(w http.ResponseWriter, r *http.Request) {
 	var in adminReturn
-	if err := readBody(r, &in); err != nil || in.OrderName == "" {
-		adminJSON(w, http.StatusBadRequest, obj{"error": "want JSON with at least order_name"})
+	if err := readBody(r, &in); err != nil || (in.OrderName == "" && in.ProviderOrderID == 0) {
+		adminJSON(w, http.StatusBadRequest, obj{"error": "want JSON with at least order_name or provider_order_id"})
 		return
 	}
-	info, err := s.CreateReturn(ReturnSpec{OrderName: in.OrderName, State: in.State, Outcome: in.Outcome,
+	info, err := s.CreateReturn(ReturnSpec{OrderName: in.OrderName, ProviderOrderID: in.ProviderOrderID, State: in.State, Outcome: in.Outcome,
 		Carrier: in.Carrier, TrackingNumber: in.TrackingNumber, LabelStatus: in.LabelStatus})
 	if err != nil {
 		adminError(w, err)

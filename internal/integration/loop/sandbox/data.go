@@ -50,8 +50,11 @@ type order struct {
 // ReturnSpec describes a return to seed or create.
 type ReturnSpec struct {
 	OrderName string
-	State     loop.State // default open
-	Outcome   string     // default "refund"
+	// ProviderOrderID picks the order by the store's id instead, for
+	// stores whose order names repeat.
+	ProviderOrderID int64
+	State           loop.State // default open
+	Outcome         string     // default "refund"
 	// Carrier, TrackingNumber and LabelStatus describe the return label;
 	// leave them empty for a return without one yet (Loop says "N/A").
 	Carrier        string
@@ -66,15 +69,16 @@ type ReturnSpec struct {
 
 // ReturnInfo is a return as the sandbox's Go API reports it.
 type ReturnInfo struct {
-	ID             int64      `json:"id"`
-	OrderName      string     `json:"order_name"`
-	State          loop.State `json:"state"`
-	Outcome        string     `json:"outcome"`
-	Carrier        string     `json:"carrier"`
-	TrackingNumber string     `json:"tracking_number"`
-	LabelStatus    string     `json:"label_status"`
-	CreatedAt      time.Time  `json:"created_at"`
-	UpdatedAt      time.Time  `json:"updated_at"`
+	ID              int64      `json:"id"`
+	OrderName       string     `json:"order_name"`
+	ProviderOrderID int64      `json:"provider_order_id"` // the store's order id
+	State           loop.State `json:"state"`
+	Outcome         string     `json:"outcome"`
+	Carrier         string     `json:"carrier"`
+	TrackingNumber  string     `json:"tracking_number"`
+	LabelStatus     string     `json:"label_status"`
+	CreatedAt       time.Time  `json:"created_at"`
+	UpdatedAt       time.Time  `json:"updated_at"`
 }
 
 type ret struct {
@@ -97,7 +101,7 @@ type ret struct {
 
 func (r *ret) info() ReturnInfo {
 	return ReturnInfo{
-		ID: r.id, OrderName: r.order.Name, State: r.state, Outcome: r.outcome,
+		ID: r.id, OrderName: r.order.Name, ProviderOrderID: r.order.ProviderOrderID, State: r.state, Outcome: r.outcome,
 		Carrier: r.carrier, TrackingNumber: r.tracking, LabelStatus: r.label,
 		CreatedAt: r.createdAt, UpdatedAt: r.updatedAt,
 	}
@@ -126,8 +130,10 @@ var (
 	ErrFinalState    = errors.New("loop sandbox: return is in a final state")
 )
 
-// AddOrder adds (or replaces, by name) an order and returns it with its
-// defaults filled in.
+// AddOrder adds an order, or replaces the one with the same store id (or,
+// when none is given, the same name), and returns it with its defaults
+// filled in. Orders given distinct store ids may share a name, as they can
+// in a store.
 func (s *Sandbox) AddOrder(o Order) Order {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -151,7 +157,8 @@ func (s *Sandbox) addOrderLocked(o Order) *order {
 	if o.ID == 0 {
 		o.ID = 7300000 + s.allocID()
 	}
-	if o.ProviderOrderID == 0 {
+	given := o.ProviderOrderID != 0
+	if !given {
 		o.ProviderOrderID = 5400000000000 + o.ID
 	}
 	if len(o.Items) == 0 {
@@ -182,7 +189,7 @@ func (s *Sandbox) addOrderLocked(o Order) *order {
 	}
 	oo.Order = o
 	for i, existing := range s.orders {
-		if sameOrderName(existing.Name, o.Name) {
+		if (given && existing.ProviderOrderID == o.ProviderOrderID) || (!given && sameOrderName(existing.Name, o.Name)) {
 			s.orders[i] = oo
 			for _, r := range s.returns {
 				if r.order == existing {
@@ -211,6 +218,15 @@ func sameOrderName(a, b string) bool {
 func (s *Sandbox) orderByNameLocked(name string) *order {
 	for _, o := range s.orders {
 		if sameOrderName(o.Name, name) {
+			return o
+		}
+	}
+	return nil
+}
+
+func (s *Sandbox) orderByProviderIDLocked(id int64) *order {
+	for _, o := range s.orders {
+		if o.ProviderOrderID == id {
 			return o
 		}
 	}
@@ -272,8 +288,11 @@ func (s *Sandbox) CreateReturn(spec ReturnSpec) (ReturnInfo, error) {
 
 func (s *Sandbox) newReturnLocked(spec ReturnSpec) (*ret, error) {
 	o := s.orderByNameLocked(spec.OrderName)
+	if spec.ProviderOrderID != 0 {
+		o = s.orderByProviderIDLocked(spec.ProviderOrderID)
+	}
 	if o == nil {
-		return nil, fmt.Errorf("%w %q", ErrUnknownOrder, spec.OrderName)
+		return nil, fmt.Errorf("%w %q (%d)", ErrUnknownOrder, spec.OrderName, spec.ProviderOrderID)
 	}
 	now := s.now()
 	r := &ret{

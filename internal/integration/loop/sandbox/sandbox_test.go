@@ -383,3 +383,28 @@ func TestListenAndServe(t *testing.T) {
 		t.Fatal("Serve did not return after cancel")
 	}
 }
+
+// A store's order names repeat; its order ids do not. Orders added with
+// their store ids keep namesakes apart, a return picks its order by that
+// id, and Loop's answers carry it as provider_order_id.
+func TestNamesakeOrdersByStoreID(t *testing.T) {
+	sb, base := start(t, sandbox.Options{NoSeed: true})
+	sb.AddOrder(sandbox.Order{Name: "#1032", ProviderOrderID: 5001032, Zip: "10115"})
+	sb.AddOrder(sandbox.Order{Name: "#1032", ProviderOrderID: 5009032, Zip: "94105"})
+	info, err := sb.CreateReturn(sandbox.ReturnSpec{ProviderOrderID: 5009032})
+	if err != nil || info.ProviderOrderID != 5009032 || info.OrderName != "#1032" {
+		t.Fatalf("return: %+v %v", info, err)
+	}
+	status, _, body := call(t, "POST", base+"/_sandbox/returns", "", `{"provider_order_id":5001032}`)
+	var created sandbox.ReturnInfo
+	if err := json.Unmarshal(body, &created); status != 201 || err != nil || created.ProviderOrderID != 5001032 {
+		t.Fatalf("admin create: %d %s", status, body)
+	}
+	status, _, body = call(t, "GET", base+"/api/v1/warehouse/return/details?order_id=5009032", sandbox.KeyFull, "")
+	if status != 200 || !strings.Contains(string(body), `"provider_order_id":5009032`) {
+		t.Fatalf("details by store id: %d %s", status, body)
+	}
+	if got := len(sb.Returns("#1032")); got != 2 {
+		t.Fatalf("returns of #1032: %d, want one per order", got)
+	}
+}

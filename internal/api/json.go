@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/hubdesk/hubdesk/internal/commerce"
 )
@@ -120,6 +121,12 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return badRequest("", "request body is empty; send a JSON object")
 	}
+	// encoding/json would quietly replace bytes that are not UTF-8; the
+	// client should learn that its text did not arrive as sent.
+	if at := invalidUTF8At(data); at >= 0 {
+		line, col := position(data, int64(at))
+		return badRequest("", "request body is not valid UTF-8 at line %d, column %d", line, col)
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
@@ -128,7 +135,77 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return badRequest("", "request body must hold a single JSON object, but more follows it")
 	}
+	if field, found := nulString(data); found {
+		return badRequest(field, "%s holds a NUL character (\\u0000), which cannot be stored", field)
+	}
 	return nil
+}
+
+// invalidUTF8At is the offset of the first byte that is not UTF-8, or -1.
+func invalidUTF8At(data []byte) int {
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
+	}
+	return -1
+}
+
+// nulString finds the first string (name or value) of a well-formed JSON
+// document that decodes to text holding U+0000, which no store accepts
+// (database.StorableText), and names where it is as a dotted path
+// ("line_items[0].title"); "" is the document itself.
+func nulString(data []byte) (field string, found bool) {
+	if !bytes.Contains(data, []byte(`\u0000`)) {
+		return "", false // the only way to write NUL in valid JSON
+	}
+	field, found, _ = nulIn(json.NewDecoder(bytes.NewReader(data)), "")
+	return field, found
+}
+
+// nulIn reads one value from dec, path naming it, and stops at the first
+// NUL. The document decoded already, so it nests at most encoding/json's
+// 10000 levels.
+func nulIn(dec *json.Decoder, path string) (string, bool, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return "", false, err
+	}
+	switch t := tok.(type) {
+	case string:
+		return path, strings.ContainsRune(t, 0), nil
+	case json.Delim:
+		if t == '{' {
+			for dec.More() {
+				tok, err := dec.Token()
+				if err != nil {
+					return "", false, err
+				}
+				name, _ := tok.(string)
+				member := name
+				if path != "" {
+					member = path + "." + name
+				}
+				if strings.ContainsRune(name, 0) {
+					return member, true, nil
+				}
+				if field, found, err := nulIn(dec, member); found || err != nil {
+					return field, found, err
+				}
+			}
+		} else {
+			for i := 0; dec.More(); i++ {
+				if field, found, err := nulIn(dec, fmt.Sprintf("%s[%d]", path, i)); found || err != nil {
+					return field, found, err
+				}
+			}
+		}
+		_, err := dec.Token() // the closing '}' or ']'
+		return "", false, err
+	}
+	return "", false, nil
 }
 
 // decodeError explains a json.Decoder failure in the client's terms.

@@ -220,6 +220,15 @@ func (h *Hub) denied(w http.ResponseWriter, r *http.Request, reason error) {
 	h.message(w, s, http.StatusUnauthorized, "error.unauthorized.title", "error.unauthorized.body")
 }
 
+// Refuse answers with status a request the server refused before the hub
+// saw it (a form it cannot read, text it cannot store): the
+// refused-request page in the shopper's language, naming nothing of the
+// shop or the shopper.
+func (h *Hub) Refuse(w http.ResponseWriter, r *http.Request, status int) {
+	s := &session{loc: negotiate(r.URL.Query().Get("locale"), r.Header.Get("Accept-Language"), DefaultLocale)}
+	h.message(w, s, status, "error.forbidden.title", "error.forbidden.body")
+}
+
 func (h *Hub) notFound(w http.ResponseWriter, s *session) {
 	h.message(w, s, http.StatusNotFound, "error.not_found.title", "error.not_found.body")
 }

@@ -2,20 +2,28 @@ package server
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"log/slog"
+	"mime"
 	"net/http"
+	"net/url"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/hubdesk/hubdesk/internal/auth"
+	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/user"
 )
 
 // middleware wraps the routes in what every request shares, outermost
 // first: panic recovery, security headers, cross-origin protection for
-// state-changing requests, the session lookup, then logging and metrics
-// right around the mux so they can read the matched route pattern.
+// state-changing requests, the session lookup, logging and metrics, then
+// the refusal of text no database could store, right around the mux (it
+// leaves the request in place, so logging still reads the matched route
+// pattern).
 func (s *Server) middleware(mux *http.ServeMux) http.Handler {
 	csrf := http.NewCrossOriginProtection()
 	// Shoppers post the hub's forms from the storefront's origin through
@@ -25,7 +33,7 @@ func (s *Server) middleware(mux *http.ServeMux) http.Handler {
 	// itself marks cross-site.
 	csrf.AddInsecureBypassPattern("POST /hub/orders/{id}/return")
 	csrf.AddInsecureBypassPattern("POST /hub/orders/{id}/contact")
-	var h http.Handler = s.observe(mux)
+	var h http.Handler = s.observe(s.refuseUnstorableText(mux))
 	h = s.auth.LoadSession(h)
 	h = csrf.Handler(h)
 	h = securityHeaders(h)
@@ -54,11 +62,11 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
-func (s *Server) observe(mux *http.ServeMux) http.Handler {
+func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
-		mux.ServeHTTP(rec, r)
+		next.ServeHTTP(rec, r)
 		elapsed := time.Since(start)
 		status := rec.status
 		if status == 0 {
@@ -86,6 +94,10 @@ func securityHeaders(next http.Handler) http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "same-origin")
 		h.Set("X-Frame-Options", "DENY")
+		// Nothing is cached unless its handler says so (hashed static
+		// assets, embed.js): pages and API answers hold shops' and
+		// shoppers' data, which no shared cache may keep.
+		h.Set("Cache-Control", "no-store")
 		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 		next.ServeHTTP(w, r)
 	})
@@ -154,9 +166,133 @@ func (s *Server) apiFallback(w http.ResponseWriter, r *http.Request) {
 }
 
 func writeAPIError(w http.ResponseWriter, status int, code, message string) {
+	writeAPIFieldError(w, status, code, "", message)
+}
+
+// writeAPIFieldError is writeAPIError naming the input at fault, as the
+// API's own errors do; field and message are encoded, never spliced in.
+func writeAPIFieldError(w http.ResponseWriter, status int, code, field, message string) {
+	type apiError struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+		Field   string `json:"field,omitempty"`
+	}
+	body, _ := json.Marshal(struct {
+		Error apiError `json:"error"`
+	}{apiError{Code: code, Message: message, Field: field}})
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	w.Write([]byte(`{"error":{"code":"` + code + `","message":"` + message + `"}}` + "\n"))
+	w.Write(append(body, '\n'))
+}
+
+// maxFormBytes bounds a desk or hub form body: the largest, a contact
+// message of hub.MaxContactRunes or the returns settings, fits with room
+// to spare.
+const maxFormBytes = 64 << 10
+
+// refuseUnstorableText answers 400 before any handler runs when the path,
+// a query parameter or a form field holds a NUL character or bytes that
+// are not UTF-8 (database.StorableText): PostgreSQL would fail the query
+// while SQLite stored them. Form bodies of the desk and the hub are parsed
+// here with the standard library, so handlers read the checked values from
+// r.PostForm (their own ParseForm finds the work done); the API's JSON
+// bodies are checked by its decoder. The raw query stays untouched for the
+// App Proxy signature.
+func (s *Server) refuseUnstorableText(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !database.StorableText(r.URL.Path) {
+			s.refuseInput(w, r, http.StatusBadRequest, "", unstorableMessage("The address", ""))
+			return
+		}
+		// Pairs that do not parse are skipped here as r.URL.Query skips
+		// them for the handlers: they never reach a store either.
+		query, _ := url.ParseQuery(r.URL.RawQuery)
+		if name, ok := unstorableField(query); ok {
+			s.refuseInput(w, r, http.StatusBadRequest, name, unstorableMessage("The query parameter", name))
+			return
+		}
+		if isAPI(r) || !hasFormBody(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		var err error
+		if isMultipart(r) {
+			err = r.ParseMultipartForm(maxFormBytes)
+		} else {
+			err = r.ParseForm()
+		}
+		var tooBig *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooBig):
+			s.refuseInput(w, r, http.StatusRequestEntityTooLarge, "", "The form is larger than "+strconv.Itoa(maxFormBytes>>10)+" KiB.")
+			return
+		case err != nil:
+			s.refuseInput(w, r, http.StatusBadRequest, "", "The form could not be read.")
+			return
+		}
+		if name, ok := unstorableField(r.PostForm); ok {
+			s.refuseInput(w, r, http.StatusBadRequest, name, unstorableMessage("The form field", name))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func unstorableMessage(what, name string) string {
+	if name != "" {
+		what += " " + strconv.Quote(name)
+	}
+	return what + " holds a NUL character or bytes that are not UTF-8."
+}
+
+// unstorableField names the first parameter whose name or values cannot be
+// stored; the name is "" when it is the name itself that is at fault.
+func unstorableField(values url.Values) (string, bool) {
+	for name, vs := range values {
+		if !database.StorableText(name) {
+			return "", true
+		}
+		for _, v := range vs {
+			if !database.StorableText(v) {
+				return name, true
+			}
+		}
+	}
+	return "", false
+}
+
+func isAPI(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/api/") }
+
+func isHub(r *http.Request) bool {
+	return r.URL.Path == "/hub" || strings.HasPrefix(r.URL.Path, "/hub/")
+}
+
+func hasFormBody(r *http.Request) bool {
+	if r.Method != http.MethodPost && r.Method != http.MethodPut && r.Method != http.MethodPatch {
+		return false
+	}
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return mt == "application/x-www-form-urlencoded" || mt == "multipart/form-data"
+}
+
+func isMultipart(r *http.Request) bool {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return mt == "multipart/form-data"
+}
+
+// refuseInput answers a refused request in its surface's own style: the
+// API's JSON error envelope, the hub's page in the shopper's language, the
+// desk's error page. field names the parameter at fault, if known.
+func (s *Server) refuseInput(w http.ResponseWriter, r *http.Request, status int, field, message string) {
+	switch {
+	case isAPI(r):
+		writeAPIFieldError(w, status, "invalid_request", field, message)
+	case isHub(r):
+		s.Hub.Refuse(w, r, status)
+	default:
+		s.desk.Error(w, r, status, message)
+	}
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hubdesk/hubdesk/internal/auth"
 	"github.com/hubdesk/hubdesk/internal/user"
+	"github.com/hubdesk/hubdesk/internal/web"
 )
 
 type loginForm struct {
@@ -76,12 +77,11 @@ func (d *Desk) Logout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 
-// safeNext keeps post-login redirects on this site: only absolute paths,
-// never "//host" or "/\host", which browsers treat as another origin.
+// safeNext keeps post-login redirects on this site (web.LocalPath), and
+// sends anything else to the start page.
 func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, `/\`) ||
-		strings.ContainsAny(next, "\r\n\t") {
-		return "/"
+	if local, ok := web.LocalPath(next); ok {
+		return local
 	}
-	return next
+	return "/"
 }

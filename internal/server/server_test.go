@@ -144,15 +144,29 @@ func TestLoginRefusesBadCredentialsAndLimitsGuessing(t *testing.T) {
 func TestLoginNeverRedirectsOffSite(t *testing.T) {
 	app := testapp.New(t, dbtest.Open(t, database.SQLite))
 	tn := app.NewTenant("shopa")
-	for _, next := range []string{"//evil.example/x", "https://evil.example/", `/\evil.example`, "javascript:alert(1)"} {
+	offSite := []string{"//evil.example/x", "https://evil.example/", `/\evil.example`, "javascript:alert(1)",
+		`/./\evil.example`, "/\t/evil.example", "/%2F%2Fevil.example", "/%09/evil.example"}
+	for _, next := range offSite {
 		resp, err := app.Browser().PostForm(app.URL+"/login", url.Values{"email": {tn.Agent.Email}, "password": {testapp.Password}, "next": {next}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
 		if loc := resp.Header.Get("Location"); loc != "/" {
-			t.Errorf("next=%q redirected to %q", next, loc)
+			t.Errorf("POST /login next=%q redirected to %q", next, loc)
 		}
+	}
+	// Already signed in, the login page redirects at once; the query is
+	// decoded first, so "%5C" arrives as a backslash.
+	browser := app.LoginAs(tn.Agent)
+	for _, rawNext := range []string{"/./%5Cevil.example", "%2F%2Fevil.example", "/.%2F%5Cevil.example", "/%09/evil.example"} {
+		status, _, h := app.Do(browser, "GET", "/login?next="+rawNext, "", "")
+		if loc := h.Get("Location"); status != http.StatusSeeOther || loc != "/" {
+			t.Errorf("GET /login?next=%s: %d to %q", rawNext, status, loc)
+		}
+	}
+	if _, _, h := app.Do(browser, "GET", "/login?next=%2Forders%3Fstatus%3Dopen", "", ""); h.Get("Location") != "/orders?status=open" {
+		t.Errorf("a local next is kept: %q", h.Get("Location"))
 	}
 }
 

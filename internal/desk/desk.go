@@ -34,10 +34,8 @@ type Desk struct {
 	Shops    *shop.Store
 	Commerce *commerce.Store
 	Auth     *auth.Authenticator
-	// Limiter counts failed logins per email, IPLimiter per client address
-	// (more leniently: many staff may share an office's address).
-	Limiter   *auth.LoginLimiter
-	IPLimiter *auth.LoginLimiter
+	// Limiter counts failed logins per email and client address.
+	Limiter *auth.LoginLimiter
 	// Proxies are trusted to name the client in X-Forwarded-For.
 	Proxies  auth.Proxies
 	Settings *returns.Store
@@ -61,10 +59,7 @@ func New(d Desk) (*Desk, error) {
 	}
 	d.render = r
 	if d.Limiter == nil {
-		d.Limiter = auth.NewLoginLimiter(10, 15*time.Minute)
-	}
-	if d.IPLimiter == nil {
-		d.IPLimiter = auth.NewLoginLimiter(100, 15*time.Minute)
+		d.Limiter = auth.NewLoginLimiter()
 	}
 	return &d, nil
 }

@@ -353,3 +353,32 @@ func TestFailedLoginsOfOthersDoNotLockYouOut(t *testing.T) {
 		t.Fatalf("a colleague's 15 failures locked the agent out: %d", resp.StatusCode)
 	}
 }
+
+// Failures for an email from one address do not lock its owner out from
+// another: the limit is per email and address.
+func TestFailedLoginsElsewhereDoNotLockTheOwnerOut(t *testing.T) {
+	app := testapp.New(t, dbtest.Open(t, database.SQLite), testapp.WithProxies("127.0.0.1"))
+	tn := app.NewTenant("shopa")
+	login := func(from, password string) int {
+		t.Helper()
+		req, _ := http.NewRequest("POST", app.URL+"/login", strings.NewReader(url.Values{"email": {tn.Owner.Email}, "password": {password}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Forwarded-For", from)
+		resp, err := app.Browser().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	var last int
+	for range 12 {
+		last = login("203.0.113.1", "guess")
+	}
+	if last != http.StatusTooManyRequests {
+		t.Fatalf("the guessing address answered %d, want 429", last)
+	}
+	if status := login("198.51.100.7", testapp.Password); status != http.StatusSeeOther {
+		t.Fatalf("the owner from another address: %d, want 303", status)
+	}
+}

@@ -170,6 +170,7 @@ var navigation = []struct {
 	{"/tickets", "Tickets", user.RoleAgent},
 	{"/orders", "Orders", user.RoleAgent},
 	{"/settings", "Settings", user.RoleManager},
+	{"/settings/staff", "Staff", user.RoleAdmin},
 	{"/audit", "Audit log", user.RoleManager},
 }
 
@@ -191,10 +192,18 @@ func (d *Desk) page(w http.ResponseWriter, r *http.Request, status int, name, ti
 		} else {
 			v.Shop = &shop.Shop{}
 		}
+		current := ""
 		for _, n := range navigation {
 			if u.Role.AtLeast(n.MinRole) {
-				v.Nav = append(v.Nav, navItem{Path: n.Path, Label: n.Label, Current: strings.HasPrefix(r.URL.Path, n.Path)})
+				v.Nav = append(v.Nav, navItem{Path: n.Path, Label: n.Label})
+				// The longest match wins: /settings/staff is Staff, not Settings.
+				if strings.HasPrefix(r.URL.Path, n.Path) && len(n.Path) > len(current) {
+					current = n.Path
+				}
 			}
+		}
+		for i := range v.Nav {
+			v.Nav[i].Current = v.Nav[i].Path == current
 		}
 	}
 	d.render.Render(w, status, name, v)

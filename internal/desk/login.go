@@ -58,6 +58,11 @@ func (d *Desk) Login(w http.ResponseWriter, r *http.Request) {
 		d.page(w, r, http.StatusUnauthorized, "login", "Sign in", form)
 		return
 	}
+	if errors.Is(err, user.ErrDisabled) {
+		form.Error = "This account is disabled. Ask your shop's owner or an admin."
+		d.page(w, r, http.StatusForbidden, "login", "Sign in", form)
+		return
+	}
 	if err != nil {
 		d.serverError(w, r, err)
 		return

@@ -34,6 +34,24 @@ func TestShopIsolationOnEveryRoute(t *testing.T) {
 				t.Errorf("desk GET %s as shop A: status %d", path, status)
 			}
 		}
+		// Staff actions on shop B's people and tokens, as shop A's owner.
+		app.Token(b.Agent)
+		tokensB, _ := app.Server.Users.APITokens(context.Background(), b.Agent)
+		for _, path := range []string{
+			fmt.Sprintf("/settings/staff/%d/disable", b.Agent.ID),
+			fmt.Sprintf("/settings/staff/%d/enable", b.Agent.ID),
+			fmt.Sprintf("/settings/staff/tokens/%d/revoke", tokensB[0].ID),
+		} {
+			req, _ := http.NewRequest("POST", app.URL+path, nil)
+			resp, err := browser.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusNotFound {
+				t.Errorf("desk POST %s as shop A: status %d", path, resp.StatusCode)
+			}
+		}
 		api := []string{
 			fmt.Sprintf("/api/v1/customers/%d", orderB.CustomerID),
 			fmt.Sprintf("/api/v1/customers/%d/orders", orderB.CustomerID),
@@ -72,7 +90,7 @@ func TestShopIsolationOnEveryRoute(t *testing.T) {
 
 func TestDeskNeedsASession(t *testing.T) {
 	app := testapp.New(t, dbtest.Open(t, database.SQLite))
-	for _, path := range []string{"/", "/customers", "/orders", "/customers/1", "/orders/1"} {
+	for _, path := range []string{"/", "/customers", "/orders", "/customers/1", "/orders/1", "/settings/staff"} {
 		status, _, h := app.Do(nil, "GET", path, "", "")
 		if status != http.StatusSeeOther || !strings.HasPrefix(h.Get("Location"), "/login?next=") {
 			t.Errorf("GET %s without session: %d %s", path, status, h.Get("Location"))

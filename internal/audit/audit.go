@@ -1,5 +1,6 @@
 // Package audit records who did what and when: settings changes, return
-// links and QR codes generated, failures shoppers met. Entries never hold a
+// links and QR codes generated, failures shoppers met, API tokens issued
+// and revoked, staff disabled and enabled. Entries never hold a
 // secret's value — callers name the fields that changed, not their values.
 package audit
 
@@ -15,7 +16,6 @@ import (
 	"time"
 
 	"github.com/hubdesk/hubdesk/internal/database"
-	"github.com/hubdesk/hubdesk/internal/user"
 )
 
 // Actions recorded in the log.
@@ -24,6 +24,12 @@ const (
 	ActionHubPublished    = "settings.published"
 	ActionReturnLink      = "return.link"
 	ActionReturnQR        = "return.qr"
+	// Staff access: the subject is the email of the user concerned (the
+	// token's owner); details name the token, never its value.
+	ActionTokenCreated = "token.created"
+	ActionTokenRevoked = "token.revoked"
+	ActionUserDisabled = "user.disabled"
+	ActionUserEnabled  = "user.enabled"
 )
 
 // Outcomes of an action.
@@ -48,9 +54,17 @@ type Actor struct {
 	Label string    `json:"label"`
 }
 
+// Person is a desk user as the log names them; *user.User is one. It is an
+// interface so that the user package can record its own changes (tokens,
+// disabled accounts) without an import cycle.
+type Person interface {
+	AuditIdentity() (id int64, email string)
+}
+
 // UserActor names a desk user.
-func UserActor(u *user.User) Actor {
-	return Actor{Kind: ActorUser, ID: strconv.FormatInt(u.ID, 10), Label: u.Email}
+func UserActor(u Person) Actor {
+	id, email := u.AuditIdentity()
+	return Actor{Kind: ActorUser, ID: strconv.FormatInt(id, 10), Label: email}
 }
 
 // ShopperActor names a shopper by the store's customer id.

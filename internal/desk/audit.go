@@ -27,5 +27,6 @@ func (d *Desk) AuditLog(w http.ResponseWriter, r *http.Request) {
 		Entries []audit.Entry
 		Next    string
 		Actions []string
-	}{f, entries, next, []string{audit.ActionReturnLink, audit.ActionReturnQR, audit.ActionSettingsChanged, audit.ActionHubPublished}})
+	}{f, entries, next, []string{audit.ActionReturnLink, audit.ActionReturnQR, audit.ActionSettingsChanged, audit.ActionHubPublished,
+		audit.ActionTokenCreated, audit.ActionTokenRevoked, audit.ActionUserDisabled, audit.ActionUserEnabled}})
 }

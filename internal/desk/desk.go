@@ -34,10 +34,8 @@ type Desk struct {
 	Shops    *shop.Store
 	Commerce *commerce.Store
 	Auth     *auth.Authenticator
-	// Limiter counts failed logins per email, IPLimiter per client address
-	// (more leniently: many staff may share an office's address).
-	Limiter   *auth.LoginLimiter
-	IPLimiter *auth.LoginLimiter
+	// Limiter counts failed logins per email and client address.
+	Limiter *auth.LoginLimiter
 	// Proxies are trusted to name the client in X-Forwarded-For.
 	Proxies  auth.Proxies
 	Settings *returns.Store
@@ -61,10 +59,7 @@ func New(d Desk) (*Desk, error) {
 	}
 	d.render = r
 	if d.Limiter == nil {
-		d.Limiter = auth.NewLoginLimiter(10, 15*time.Minute)
-	}
-	if d.IPLimiter == nil {
-		d.IPLimiter = auth.NewLoginLimiter(100, 15*time.Minute)
+		d.Limiter = auth.NewLoginLimiter()
 	}
 	return &d, nil
 }
@@ -175,6 +170,7 @@ var navigation = []struct {
 	{"/tickets", "Tickets", user.RoleAgent},
 	{"/orders", "Orders", user.RoleAgent},
 	{"/settings", "Settings", user.RoleManager},
+	{"/settings/staff", "Staff", user.RoleAdmin},
 	{"/audit", "Audit log", user.RoleManager},
 }
 
@@ -196,10 +192,18 @@ func (d *Desk) page(w http.ResponseWriter, r *http.Request, status int, name, ti
 		} else {
 			v.Shop = &shop.Shop{}
 		}
+		current := ""
 		for _, n := range navigation {
 			if u.Role.AtLeast(n.MinRole) {
-				v.Nav = append(v.Nav, navItem{Path: n.Path, Label: n.Label, Current: strings.HasPrefix(r.URL.Path, n.Path)})
+				v.Nav = append(v.Nav, navItem{Path: n.Path, Label: n.Label})
+				// The longest match wins: /settings/staff is Staff, not Settings.
+				if strings.HasPrefix(r.URL.Path, n.Path) && len(n.Path) > len(current) {
+					current = n.Path
+				}
 			}
+		}
+		for i := range v.Nav {
+			v.Nav[i].Current = v.Nav[i].Path == current
 		}
 	}
 	d.render.Render(w, status, name, v)

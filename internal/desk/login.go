@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/hubdesk/hubdesk/internal/auth"
 	"github.com/hubdesk/hubdesk/internal/user"
+	"github.com/hubdesk/hubdesk/internal/web"
 )
 
 type loginForm struct {
@@ -32,29 +34,40 @@ func (d *Desk) Login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	form := loginForm{Email: strings.TrimSpace(r.PostForm.Get("email")), Next: safeNext(r.PostForm.Get("next"))}
-	emailKey, ip := "email:"+strings.ToLower(form.Email), d.Proxies.ClientIP(r)
-	okEmail, waitEmail := d.Limiter.Allowed(emailKey)
-	okIP, waitIP := d.IPLimiter.Allowed(ip)
-	if !okEmail || !okIP {
-		wait := max(waitEmail, waitIP)
-		form.Error = fmt.Sprintf("Too many failed sign-ins. Try again in %d minutes.", int(wait.Minutes())+1)
+	ip := d.Proxies.ClientIP(r)
+	check := d.Limiter.Check(form.Email, ip)
+	if check.RetryAfter > 0 {
+		form.Error = fmt.Sprintf("Too many failed sign-ins. Try again in %d minutes.", int(check.RetryAfter.Minutes())+1)
 		d.page(w, r, http.StatusTooManyRequests, "login", "Sign in", form)
 		return
 	}
+	if check.Delay > 0 {
+		wait := time.NewTimer(check.Delay)
+		select {
+		case <-wait.C:
+		case <-r.Context().Done():
+			wait.Stop()
+			return
+		}
+	}
 	u, err := d.Users.Authenticate(r.Context(), form.Email, r.PostForm.Get("password"))
 	if errors.Is(err, user.ErrInvalidCredentials) {
-		d.Limiter.Fail(emailKey)
-		d.IPLimiter.Fail(ip)
+		d.Limiter.Fail(form.Email, ip)
 		d.Logger.Info("login failed", "ip", ip)
 		form.Error = "The email or password is incorrect."
 		d.page(w, r, http.StatusUnauthorized, "login", "Sign in", form)
+		return
+	}
+	if errors.Is(err, user.ErrDisabled) {
+		form.Error = "This account is disabled. Ask your shop's owner or an admin."
+		d.page(w, r, http.StatusForbidden, "login", "Sign in", form)
 		return
 	}
 	if err != nil {
 		d.serverError(w, r, err)
 		return
 	}
-	d.Limiter.Succeed(emailKey)
+	d.Limiter.Succeed(form.Email, ip)
 	token, err := d.Users.CreateSession(r.Context(), u)
 	if err != nil {
 		d.serverError(w, r, err)
@@ -76,12 +89,11 @@ func (d *Desk) Logout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 
-// safeNext keeps post-login redirects on this site: only absolute paths,
-// never "//host" or "/\host", which browsers treat as another origin.
+// safeNext keeps post-login redirects on this site (web.LocalPath), and
+// sends anything else to the start page.
 func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, `/\`) ||
-		strings.ContainsAny(next, "\r\n\t") {
-		return "/"
+	if local, ok := web.LocalPath(next); ok {
+		return local
 	}
-	return next
+	return "/"
 }

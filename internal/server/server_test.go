@@ -34,6 +34,24 @@ func TestShopIsolationOnEveryRoute(t *testing.T) {
 				t.Errorf("desk GET %s as shop A: status %d", path, status)
 			}
 		}
+		// Staff actions on shop B's people and tokens, as shop A's owner.
+		app.Token(b.Agent)
+		tokensB, _ := app.Server.Users.APITokens(context.Background(), b.Agent)
+		for _, path := range []string{
+			fmt.Sprintf("/settings/staff/%d/disable", b.Agent.ID),
+			fmt.Sprintf("/settings/staff/%d/enable", b.Agent.ID),
+			fmt.Sprintf("/settings/staff/tokens/%d/revoke", tokensB[0].ID),
+		} {
+			req, _ := http.NewRequest("POST", app.URL+path, nil)
+			resp, err := browser.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusNotFound {
+				t.Errorf("desk POST %s as shop A: status %d", path, resp.StatusCode)
+			}
+		}
 		api := []string{
 			fmt.Sprintf("/api/v1/customers/%d", orderB.CustomerID),
 			fmt.Sprintf("/api/v1/customers/%d/orders", orderB.CustomerID),
@@ -72,7 +90,7 @@ func TestShopIsolationOnEveryRoute(t *testing.T) {
 
 func TestDeskNeedsASession(t *testing.T) {
 	app := testapp.New(t, dbtest.Open(t, database.SQLite))
-	for _, path := range []string{"/", "/customers", "/orders", "/customers/1", "/orders/1"} {
+	for _, path := range []string{"/", "/customers", "/orders", "/customers/1", "/orders/1", "/settings/staff"} {
 		status, _, h := app.Do(nil, "GET", path, "", "")
 		if status != http.StatusSeeOther || !strings.HasPrefix(h.Get("Location"), "/login?next=") {
 			t.Errorf("GET %s without session: %d %s", path, status, h.Get("Location"))
@@ -144,15 +162,29 @@ func TestLoginRefusesBadCredentialsAndLimitsGuessing(t *testing.T) {
 func TestLoginNeverRedirectsOffSite(t *testing.T) {
 	app := testapp.New(t, dbtest.Open(t, database.SQLite))
 	tn := app.NewTenant("shopa")
-	for _, next := range []string{"//evil.example/x", "https://evil.example/", `/\evil.example`, "javascript:alert(1)"} {
+	offSite := []string{"//evil.example/x", "https://evil.example/", `/\evil.example`, "javascript:alert(1)",
+		`/./\evil.example`, "/\t/evil.example", "/%2F%2Fevil.example", "/%09/evil.example"}
+	for _, next := range offSite {
 		resp, err := app.Browser().PostForm(app.URL+"/login", url.Values{"email": {tn.Agent.Email}, "password": {testapp.Password}, "next": {next}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
 		if loc := resp.Header.Get("Location"); loc != "/" {
-			t.Errorf("next=%q redirected to %q", next, loc)
+			t.Errorf("POST /login next=%q redirected to %q", next, loc)
 		}
+	}
+	// Already signed in, the login page redirects at once; the query is
+	// decoded first, so "%5C" arrives as a backslash.
+	browser := app.LoginAs(tn.Agent)
+	for _, rawNext := range []string{"/./%5Cevil.example", "%2F%2Fevil.example", "/.%2F%5Cevil.example", "/%09/evil.example"} {
+		status, _, h := app.Do(browser, "GET", "/login?next="+rawNext, "", "")
+		if loc := h.Get("Location"); status != http.StatusSeeOther || loc != "/" {
+			t.Errorf("GET /login?next=%s: %d to %q", rawNext, status, loc)
+		}
+	}
+	if _, _, h := app.Do(browser, "GET", "/login?next=%2Forders%3Fstatus%3Dopen", "", ""); h.Get("Location") != "/orders?status=open" {
+		t.Errorf("a local next is kept: %q", h.Get("Location"))
 	}
 }
 
@@ -337,5 +369,34 @@ func TestFailedLoginsOfOthersDoNotLockYouOut(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("a colleague's 15 failures locked the agent out: %d", resp.StatusCode)
+	}
+}
+
+// Failures for an email from one address do not lock its owner out from
+// another: the limit is per email and address.
+func TestFailedLoginsElsewhereDoNotLockTheOwnerOut(t *testing.T) {
+	app := testapp.New(t, dbtest.Open(t, database.SQLite), testapp.WithProxies("127.0.0.1"))
+	tn := app.NewTenant("shopa")
+	login := func(from, password string) int {
+		t.Helper()
+		req, _ := http.NewRequest("POST", app.URL+"/login", strings.NewReader(url.Values{"email": {tn.Owner.Email}, "password": {password}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Forwarded-For", from)
+		resp, err := app.Browser().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	var last int
+	for range 12 {
+		last = login("203.0.113.1", "guess")
+	}
+	if last != http.StatusTooManyRequests {
+		t.Fatalf("the guessing address answered %d, want 429", last)
+	}
+	if status := login("198.51.100.7", testapp.Password); status != http.StatusSeeOther {
+		t.Fatalf("the owner from another address: %d, want 303", status)
 	}
 }

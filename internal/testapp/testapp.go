@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hubdesk/hubdesk/internal/auth"
 	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/secret"
@@ -43,6 +44,18 @@ type Option func(*server.Options)
 // (".../api/v1").
 func WithLoop(baseURL string) Option {
 	return func(o *server.Options) { o.LoopBaseURL = baseURL }
+}
+
+// WithProxies trusts these addresses (auth.ParseProxies) to name the
+// client in X-Forwarded-For, so a test can sign in "from" several places.
+func WithProxies(spec string) Option {
+	return func(o *server.Options) {
+		proxies, err := auth.ParseProxies(spec)
+		if err != nil {
+			panic(err)
+		}
+		o.Proxies = proxies
+	}
 }
 
 // New starts a server over db.

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hubdesk/hubdesk/internal/audit"
 	"github.com/hubdesk/hubdesk/internal/database"
 )
 
@@ -27,7 +28,15 @@ type User struct {
 	Name      string
 	Role      Role
 	CreatedAt time.Time
+	// DisabledAt is when the user was disabled; nil for an active user.
+	DisabledAt *time.Time
+	// LastLoginAt is the last successful sign-in; nil if never (or before
+	// it was recorded).
+	LastLoginAt *time.Time
 }
+
+// AuditIdentity names the user in the audit log.
+func (u *User) AuditIdentity() (int64, string) { return u.ID, u.Email }
 
 // DisplayName is the name, or the email when no name is set.
 func (u *User) DisplayName() string {
@@ -45,16 +54,28 @@ var (
 	ErrInvalidCredentials = errors.New("email or password is incorrect")
 	// ErrEmailTaken means another account already uses the email.
 	ErrEmailTaken = errors.New("an account with this email already exists")
+	// ErrDisabled is told only to someone who gave the right password.
+	ErrDisabled = errors.New("this account is disabled")
+	// ErrSelf: nobody disables (or re-enables) their own account, so a shop
+	// always keeps the person who acts.
+	ErrSelf = errors.New("you cannot disable or enable your own account")
+	// ErrOwnerOnly: an admin cannot lock out the shop's owner.
+	ErrOwnerOnly = errors.New("only an owner can disable or enable an owner")
 )
 
 // SessionLifetime is how long a desk login lasts.
 const SessionLifetime = 14 * 24 * time.Hour
 
-// Store reads and writes users, sessions and API tokens.
-type Store struct{ db *database.DB }
+// Store reads and writes users, sessions and API tokens. Changes to who
+// may reach the shop (tokens issued and revoked, users disabled) are
+// written to the audit log in the same transaction, whoever calls.
+type Store struct {
+	db    *database.DB
+	audit *audit.Log
+}
 
 // NewStore returns a user store.
-func NewStore(db *database.DB) *Store { return &Store{db: db} }
+func NewStore(db *database.DB) *Store { return &Store{db: db, audit: audit.New(db)} }
 
 // NewUser is what Create needs.
 type NewUser struct {
@@ -102,12 +123,14 @@ func (s *Store) Create(ctx context.Context, in NewUser) (*User, error) {
 	return u, nil
 }
 
-const userColumns = `id, shop_id, email, name, role, created_at`
+// userColumns are read from "users u".
+const userColumns = `u.id, u.shop_id, u.email, u.name, u.role, u.created_at, u.disabled_at, u.last_login_at`
 
 func scanUser(row interface{ Scan(...any) error }, extra ...any) (*User, error) {
 	var u User
 	var role string
-	dest := append([]any{&u.ID, &u.ShopID, &u.Email, &u.Name, &role, (*database.Time)(&u.CreatedAt)}, extra...)
+	dest := append([]any{&u.ID, &u.ShopID, &u.Email, &u.Name, &role, (*database.Time)(&u.CreatedAt),
+		database.ScanOptionalTime(&u.DisabledAt), database.ScanOptionalTime(&u.LastLoginAt)}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, ErrNotFound
@@ -120,18 +143,18 @@ func scanUser(row interface{ Scan(...any) error }, extra ...any) (*User, error) 
 
 // Get returns a user of the shop by id.
 func (s *Store) Get(ctx context.Context, shopID, id int64) (*User, error) {
-	return scanUser(s.db.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE shop_id = ? AND id = ?`, shopID, id))
+	return scanUser(s.db.QueryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.shop_id = ? AND u.id = ?`, shopID, id))
 }
 
 // GetByEmail finds a user by email across shops (emails are unique), for
 // the command line.
 func (s *Store) GetByEmail(ctx context.Context, email string) (*User, error) {
-	return scanUser(s.db.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE email = ?`, strings.ToLower(strings.TrimSpace(email))))
+	return scanUser(s.db.QueryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.email = ?`, strings.ToLower(strings.TrimSpace(email))))
 }
 
 // List returns the shop's users by name.
 func (s *Store) List(ctx context.Context, shopID int64) ([]*User, error) {
-	rows, err := s.db.Query(ctx, `SELECT `+userColumns+` FROM users WHERE shop_id = ? ORDER BY email`, shopID)
+	rows, err := s.db.Query(ctx, `SELECT `+userColumns+` FROM users u WHERE u.shop_id = ? ORDER BY u.email`, shopID)
 	if err != nil {
 		return nil, err
 	}
@@ -147,10 +170,12 @@ func (s *Store) List(ctx context.Context, shopID int64) ([]*User, error) {
 	return out, rows.Err()
 }
 
-// Authenticate checks an email and password.
+// Authenticate checks an email and password. A disabled account is
+// ErrDisabled, but only after the right password: otherwise it is as
+// unknown as a wrong guess.
 func (s *Store) Authenticate(ctx context.Context, email, password string) (*User, error) {
 	var hash string
-	u, err := scanUser(s.db.QueryRow(ctx, `SELECT `+userColumns+`, password_hash FROM users WHERE email = ?`,
+	u, err := scanUser(s.db.QueryRow(ctx, `SELECT `+userColumns+`, u.password_hash FROM users u WHERE u.email = ?`,
 		strings.ToLower(strings.TrimSpace(email))), &hash)
 	if errors.Is(err, ErrNotFound) {
 		CheckPassword(dummyHash, password)
@@ -166,10 +191,19 @@ func (s *Store) Authenticate(ctx context.Context, email, password string) (*User
 	if !ok {
 		return nil, ErrInvalidCredentials
 	}
+	if u.DisabledAt != nil {
+		return nil, ErrDisabled
+	}
 	return u, nil
 }
 
-// SetPassword replaces a user's password and ends their sessions.
+// passwordResetActor is who revokes the tokens of a user whose password
+// is reset (from the command line, where there is no signed-in user).
+var passwordResetActor = audit.Actor{Kind: audit.ActorSystem, Label: "password reset"}
+
+// SetPassword replaces a user's password and ends everything the old one
+// may have handed out: their sessions and their API tokens (each
+// revocation audited), since a reset is what follows a leak.
 func (s *Store) SetPassword(ctx context.Context, userID int64, password string) error {
 	if err := ValidatePassword(password); err != nil {
 		return err
@@ -179,14 +213,18 @@ func (s *Store) SetPassword(ctx context.Context, userID int64, password string) 
 		return err
 	}
 	return s.db.InTx(ctx, func(tx *database.Tx) error {
-		res, err := tx.Exec(ctx, `UPDATE users SET password_hash = ? WHERE id = ?`, hash, userID)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
+		var shopID int64
+		err := tx.QueryRow(ctx, `UPDATE users SET password_hash = ? WHERE id = ? RETURNING shop_id`, hash, userID).Scan(&shopID)
+		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		}
-		_, err = tx.Exec(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID)
+		if err != nil {
+			return fmt.Errorf("set password of user %d: %w", userID, err)
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE shop_id = ? AND user_id = ?`, shopID, userID); err != nil {
+			return err
+		}
+		_, err = s.revokeTokens(ctx, tx, passwordResetActor, shopID, `t.user_id = ?`, userID)
 		return err
 	})
 }
@@ -209,22 +247,28 @@ func hashToken(token string) string {
 func (s *Store) CreateSession(ctx context.Context, u *User) (string, error) {
 	token, hash := newToken("")
 	now := time.Now().UTC()
-	_, err := s.db.Exec(ctx, `INSERT INTO sessions (token_hash, user_id, shop_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
-		hash, u.ID, u.ShopID, database.Time(now), database.Time(now.Add(SessionLifetime)))
+	err := s.db.InTx(ctx, func(tx *database.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO sessions (token_hash, user_id, shop_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
+			hash, u.ID, u.ShopID, database.Time(now), database.Time(now.Add(SessionLifetime))); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `UPDATE users SET last_login_at = ? WHERE shop_id = ? AND id = ?`, database.Time(now), u.ShopID, u.ID)
+		return err
+	})
 	if err != nil {
 		return "", fmt.Errorf("create session: %w", err)
 	}
 	return token, nil
 }
 
-// SessionUser returns the user of a live session.
+// SessionUser returns the user of a live session; a disabled user has none.
 func (s *Store) SessionUser(ctx context.Context, token string) (*User, error) {
 	if token == "" {
 		return nil, ErrNotFound
 	}
-	return scanUser(s.db.QueryRow(ctx, `SELECT u.id, u.shop_id, u.email, u.name, u.role, u.created_at
+	return scanUser(s.db.QueryRow(ctx, `SELECT `+userColumns+`
 		FROM sessions s JOIN users u ON u.id = s.user_id AND u.shop_id = s.shop_id
-		WHERE s.token_hash = ? AND s.expires_at > ?`, hashToken(token), database.Time(time.Now())))
+		WHERE s.token_hash = ? AND s.expires_at > ? AND u.disabled_at IS NULL`, hashToken(token), database.Time(time.Now())))
 }
 
 // DeleteSession ends a session (logout).
@@ -246,37 +290,76 @@ func (s *Store) DeleteExpiredSessions(ctx context.Context) (int64, error) {
 const APITokenPrefix = "hd_"
 
 // CreateAPIToken issues a bearer token for the REST API; only its hash is
-// kept, so it is shown once.
+// kept, so it is shown once. The audit log names the token, not its value.
 func (s *Store) CreateAPIToken(ctx context.Context, u *User, name string) (string, error) {
 	token, hash := newToken(APITokenPrefix)
-	_, err := s.db.Exec(ctx, `INSERT INTO api_tokens (shop_id, user_id, name, token_hash, created_at) VALUES (?, ?, ?, ?, ?)`,
-		u.ShopID, u.ID, name, hash, database.Time(time.Now()))
+	err := s.db.InTx(ctx, func(tx *database.Tx) error {
+		var id int64
+		if err := tx.QueryRow(ctx, `INSERT INTO api_tokens (shop_id, user_id, name, token_hash, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+			u.ShopID, u.ID, name, hash, database.Time(time.Now())).Scan(&id); err != nil {
+			return err
+		}
+		return s.audit.RecordTx(ctx, tx, u.ShopID, audit.Entry{Actor: audit.UserActor(u), Action: audit.ActionTokenCreated,
+			Subject: u.Email, Outcome: audit.OutcomeOK, Details: map[string]any{"token_id": id, "token_name": name}})
+	})
 	if err != nil {
 		return "", fmt.Errorf("create API token: %w", err)
 	}
 	return token, nil
 }
 
-// APITokenUser returns the owner of an API token.
+// tokenUseInterval bounds the writes on the API's hot path: last_used_at
+// answers "is this token still in use?" on the Staff page, for which a
+// minute is precise enough.
+const tokenUseInterval = time.Minute
+
+// APITokenUser returns the owner of an API token; a disabled user's tokens
+// are refused. It stamps the token's last use at most once a minute.
 func (s *Store) APITokenUser(ctx context.Context, token string) (*User, error) {
 	if !strings.HasPrefix(token, APITokenPrefix) {
 		return nil, ErrNotFound
 	}
-	return scanUser(s.db.QueryRow(ctx, `SELECT u.id, u.shop_id, u.email, u.name, u.role, u.created_at
+	var tokenID int64
+	var lastUsed *time.Time
+	u, err := scanUser(s.db.QueryRow(ctx, `SELECT `+userColumns+`, t.id, t.last_used_at
 		FROM api_tokens t JOIN users u ON u.id = t.user_id AND u.shop_id = t.shop_id
-		WHERE t.token_hash = ?`, hashToken(token)))
+		WHERE t.token_hash = ? AND u.disabled_at IS NULL`, hashToken(token)), &tokenID, database.ScanOptionalTime(&lastUsed))
+	if err != nil {
+		return nil, err
+	}
+	if now := time.Now(); lastUsed == nil || now.Sub(*lastUsed) >= tokenUseInterval {
+		// The condition is repeated in SQL so concurrent requests, and other
+		// processes, write once. A failed stamp must not refuse the call:
+		// the token is valid, and the stamp is only a hint.
+		s.db.Exec(ctx, `UPDATE api_tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)`,
+			database.Time(now), tokenID, database.Time(now.Add(-tokenUseInterval)))
+	}
+	return u, nil
 }
 
 // APIToken describes an issued token; the token itself is never kept.
 type APIToken struct {
 	ID        int64
+	UserID    int64
 	Name      string
 	CreatedAt time.Time
+	// LastUsedAt is the last API call with the token, to the minute; nil
+	// if never used.
+	LastUsedAt *time.Time
 }
 
 // APITokens lists a user's tokens, newest first.
 func (s *Store) APITokens(ctx context.Context, u *User) ([]APIToken, error) {
-	rows, err := s.db.Query(ctx, `SELECT id, name, created_at FROM api_tokens WHERE shop_id = ? AND user_id = ? ORDER BY id DESC`, u.ShopID, u.ID)
+	return s.listTokens(ctx, `shop_id = ? AND user_id = ?`, u.ShopID, u.ID)
+}
+
+// ShopAPITokens lists the tokens of every user of the shop, newest first.
+func (s *Store) ShopAPITokens(ctx context.Context, shopID int64) ([]APIToken, error) {
+	return s.listTokens(ctx, `shop_id = ?`, shopID)
+}
+
+func (s *Store) listTokens(ctx context.Context, where string, args ...any) ([]APIToken, error) {
+	rows, err := s.db.Query(ctx, `SELECT id, user_id, name, created_at, last_used_at FROM api_tokens WHERE `+where+` ORDER BY id DESC`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list API tokens: %w", err)
 	}
@@ -284,7 +367,7 @@ func (s *Store) APITokens(ctx context.Context, u *User) ([]APIToken, error) {
 	var out []APIToken
 	for rows.Next() {
 		var t APIToken
-		if err := rows.Scan(&t.ID, &t.Name, (*database.Time)(&t.CreatedAt)); err != nil {
+		if err := rows.Scan(&t.ID, &t.UserID, &t.Name, (*database.Time)(&t.CreatedAt), database.ScanOptionalTime(&t.LastUsedAt)); err != nil {
 			return nil, err
 		}
 		out = append(out, t)
@@ -292,15 +375,111 @@ func (s *Store) APITokens(ctx context.Context, u *User) ([]APIToken, error) {
 	return out, rows.Err()
 }
 
-// RevokeAPIToken deletes one of the user's tokens; another user's token id
-// is ErrNotFound.
+// RevokeAPIToken deletes one of the user's own tokens; another user's
+// token id is ErrNotFound.
 func (s *Store) RevokeAPIToken(ctx context.Context, u *User, id int64) error {
-	res, err := s.db.Exec(ctx, `DELETE FROM api_tokens WHERE shop_id = ? AND user_id = ? AND id = ?`, u.ShopID, u.ID, id)
-	if err != nil {
+	return s.revokeOne(ctx, u, `t.user_id = ? AND t.id = ?`, u.ID, id)
+}
+
+// RevokeShopAPIToken deletes any token of actor's shop (an Owner or Admin
+// offboarding someone); another shop's token id is ErrNotFound.
+func (s *Store) RevokeShopAPIToken(ctx context.Context, actor *User, id int64) error {
+	return s.revokeOne(ctx, actor, `t.id = ?`, id)
+}
+
+func (s *Store) revokeOne(ctx context.Context, actor *User, where string, args ...any) error {
+	err := s.db.InTx(ctx, func(tx *database.Tx) error {
+		n, err := s.revokeTokens(ctx, tx, audit.UserActor(actor), actor.ShopID, where, args...)
+		if err == nil && n == 0 {
+			return ErrNotFound
+		}
+		return err
+	})
+	if err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("revoke API token: %w", err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrNotFound
+	return err
+}
+
+// revokeTokens deletes the shop's tokens matching where (over "api_tokens
+// t") and audits each, with the token's owner as the subject.
+func (s *Store) revokeTokens(ctx context.Context, tx *database.Tx, actor audit.Actor, shopID int64, where string, args ...any) (int, error) {
+	rows, err := tx.Query(ctx, `SELECT t.id, t.name, u.email FROM api_tokens t JOIN users u ON u.id = t.user_id
+		WHERE t.shop_id = ? AND `+where, append([]any{shopID}, args...)...)
+	if err != nil {
+		return 0, err
+	}
+	type revoked struct {
+		id          int64
+		name, owner string
+	}
+	var list []revoked
+	for rows.Next() {
+		var r revoked
+		if err := rows.Scan(&r.id, &r.name, &r.owner); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		list = append(list, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	for _, r := range list {
+		if _, err := tx.Exec(ctx, `DELETE FROM api_tokens WHERE shop_id = ? AND id = ?`, shopID, r.id); err != nil {
+			return 0, err
+		}
+		if err := s.audit.RecordTx(ctx, tx, shopID, audit.Entry{Actor: actor, Action: audit.ActionTokenRevoked, Subject: r.owner,
+			Outcome: audit.OutcomeOK, Details: map[string]any{"token_id": r.id, "token_name": r.name}}); err != nil {
+			return 0, err
+		}
+	}
+	return len(list), nil
+}
+
+// CanChangeStatus is the rule for disabling and enabling staff, for the
+// Staff page's buttons and SetDisabled alike: never yourself, and an owner
+// only by an owner.
+func CanChangeStatus(actor, target *User) error {
+	if actor.ID == target.ID {
+		return ErrSelf
+	}
+	if target.Role == RoleOwner && actor.Role != RoleOwner {
+		return ErrOwnerOnly
 	}
 	return nil
+}
+
+// SetDisabled disables or re-enables a user of actor's shop. Disabling ends
+// their sessions at once; their API tokens are kept but refused while the
+// user is disabled (checked on every request), so re-enabling restores
+// their integrations — revoke the tokens to end them for good.
+func (s *Store) SetDisabled(ctx context.Context, actor *User, userID int64, disabled bool) error {
+	return s.db.InTx(ctx, func(tx *database.Tx) error {
+		target, err := scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.shop_id = ? AND u.id = ?`, actor.ShopID, userID))
+		if err != nil {
+			return err
+		}
+		if err := CanChangeStatus(actor, target); err != nil {
+			return err
+		}
+		if (target.DisabledAt != nil) == disabled {
+			return nil
+		}
+		action, disabledAt := audit.ActionUserEnabled, any(nil)
+		if disabled {
+			action, disabledAt = audit.ActionUserDisabled, database.Time(time.Now())
+		}
+		if _, err := tx.Exec(ctx, `UPDATE users SET disabled_at = ? WHERE shop_id = ? AND id = ?`, disabledAt, actor.ShopID, userID); err != nil {
+			return fmt.Errorf("set user %d disabled: %w", userID, err)
+		}
+		if disabled {
+			if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE shop_id = ? AND user_id = ?`, actor.ShopID, userID); err != nil {
+				return err
+			}
+		}
+		return s.audit.RecordTx(ctx, tx, actor.ShopID, audit.Entry{Actor: audit.UserActor(actor), Action: action,
+			Subject: target.Email, Outcome: audit.OutcomeOK, Details: map[string]any{"role": string(target.Role)}})
+	})
 }

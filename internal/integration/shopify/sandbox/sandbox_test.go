@@ -330,6 +330,9 @@ func TestLoginRedirectsOnlyWithinTheStorefront(t *testing.T) {
 		"/\\evil.example":           "/account",
 		"":                          "/account",
 		"/apps/hub/orders/1001#top": "/apps/hub/orders/1001#top",
+		"/./\\evil.example":         "/account",
+		"/\t/evil.example":          "/account",
+		"/%2F%2Fevil.example":       "/account",
 	} {
 		resp, err := c.PostForm(srv.URL+"/account/login", url.Values{"customer": {olivia.ID}, "return_url": {to}})
 		if err != nil {

@@ -5,9 +5,10 @@ import (
 	"html/template"
 	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/hubdesk/hubdesk/internal/web"
 )
 
 // The storefront is just enough of a Shopify theme to try the hub from: a
@@ -218,20 +219,14 @@ func (s *Sandbox) logout(w http.ResponseWriter, r *http.Request) {
 
 // returnPath is where to go after logging in or out: Shopify's return_url
 // (or return_to), accepted only as a path on this storefront so the login
-// page cannot be used to send a shopper elsewhere.
+// page cannot be used to send a shopper elsewhere (web.LocalPath).
 func returnPath(r *http.Request) string {
 	to := r.FormValue("return_url")
 	if to == "" {
 		to = r.FormValue("return_to")
 	}
-	if !strings.HasPrefix(to, "/") || strings.HasPrefix(to, "//") || strings.HasPrefix(to, "/\\") {
-		return ""
-	}
-	u, err := url.Parse(to)
-	if err != nil || u.Scheme != "" || u.Host != "" {
-		return ""
-	}
-	return to
+	local, _ := web.LocalPath(to)
+	return local
 }
 
 type cartLine struct {

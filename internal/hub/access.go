@@ -147,7 +147,7 @@ type notFoundError struct{ what string }
 func (e *notFoundError) Error() string { return "hub: " + e.what + " not found" }
 
 func isAccessError(err error) bool {
-	for _, target := range []error{shopify.ErrProxyUnsigned, shopify.ErrProxySignature, shopify.ErrProxyTimestamp,
+	for _, target := range []error{shopify.ErrProxyUnsigned, shopify.ErrProxySignature, shopify.ErrProxyTimestamp, shopify.ErrProxyRepeated,
 		errTokenMalformed, errTokenSignature, errTokenExpired, errBadPrefix} {
 		if errors.Is(err, target) {
 			return true

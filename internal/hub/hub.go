@@ -220,6 +220,15 @@ func (h *Hub) denied(w http.ResponseWriter, r *http.Request, reason error) {
 	h.message(w, s, http.StatusUnauthorized, "error.unauthorized.title", "error.unauthorized.body")
 }
 
+// refused answers a post the browser says came from another site: a 403
+// that, like denied, names nothing of the shop or the shopper.
+func (h *Hub) refused(w http.ResponseWriter, r *http.Request, reason error) {
+	h.log.Debug("hub: post refused", "path", r.URL.Path, "origin", r.Header.Get("Origin"),
+		"sec_fetch_site", r.Header.Get("Sec-Fetch-Site"), "reason", reason)
+	s := &session{loc: negotiate(r.URL.Query().Get("locale"), r.Header.Get("Accept-Language"), DefaultLocale)}
+	h.message(w, s, http.StatusForbidden, "error.forbidden.title", "error.forbidden.body")
+}
+
 func (h *Hub) notFound(w http.ResponseWriter, s *session) {
 	h.message(w, s, http.StatusNotFound, "error.not_found.title", "error.not_found.body")
 }

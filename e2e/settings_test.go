@@ -111,6 +111,54 @@ func TestReturnsSettingsDraftLiveAndPreview(t *testing.T) {
 	}
 }
 
+// An admin lists the shop's storefront domains on Settings → General: a
+// URL is refused with the reason, a list is saved lower-cased and
+// de-duplicated, shown again after a reload, and audited.
+func TestGeneralSettingsStorefrontDomains(t *testing.T) {
+	demo := StartDemo(t)
+	admin := NewBrowser(t)
+	LoginAs(t, admin, demo.BaseURL, "owner@demo.hubdesk.dev", "demo")
+	field := chromedp.ID("storefront_domains")
+	save := chromedp.CSS(`form[action="/settings/general"] button[type=submit]`)
+
+	do(t, admin,
+		chromedp.Navigate(demo.BaseURL+"/settings/general"),
+		chromedp.WaitVisible(field),
+		chromedp.SendKeys(field, "https://shop.example.com/"),
+		chromedp.Click(save),
+		chromedp.WaitVisible(chromedp.CSS(`[role=alert]`)),
+	)
+	alert, _ := chromedp.Run(admin, chromedp.Text(chromedp.CSS(`[role=alert]`)))
+	if !strings.Contains(alert, "Storefront domains:") || !strings.Contains(alert, "leave out https://") {
+		t.Fatalf("refusal: %q", alert)
+	}
+	if invalid, _ := chromedp.Run(admin, chromedp.Evaluate[string](`document.getElementById("storefront_domains").getAttribute("aria-invalid") || ""`)); invalid != "true" {
+		t.Fatalf("the refused field is not marked invalid: %q", invalid)
+	}
+
+	do(t, admin,
+		chromedp.Clear(field),
+		chromedp.SendKeys(field, "Shop.Example.com\nwww.shop.example.com\nshop.example.com"),
+		chromedp.Click(save),
+		chromedp.WaitVisible(`//*[@role="status"][contains(., "Saved")]`),
+		chromedp.Navigate(demo.BaseURL+"/settings/general"),
+		chromedp.WaitVisible(field),
+	)
+	got, err := chromedp.Run(admin, chromedp.Value(field))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimSpace(got) != "shop.example.com\nwww.shop.example.com" {
+		t.Fatalf("after reload the field holds %q", got)
+	}
+	Screenshot(t, admin, "settings-general-storefront-domains")
+
+	do(t, admin, chromedp.Navigate(demo.BaseURL+"/audit?action=settings."), chromedp.WaitVisible(chromedp.CSS("table")))
+	if audit, _ := chromedp.Run(admin, chromedp.Text(chromedp.CSS("table"))); !strings.Contains(audit, "general.storefront_domains") {
+		t.Fatalf("the audit log does not name the field:\n%s", audit)
+	}
+}
+
 func do(t *testing.T, ctx context.Context, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	if err := chromedp.Do(ctx, actions...); err != nil {

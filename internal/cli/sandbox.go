@@ -57,6 +57,7 @@ func runShopifySandbox(ctx context.Context, e *env, args []string) error {
 	shopName := fs.String("shop-name", demo.ShopName, "the store name on the storefront")
 	prefix := fs.String("prefix", shopifysandbox.DefaultProxyPrefix, "the App Proxy's prefix and subpath on the storefront")
 	script := fs.String("hub-script", "", "the hub's drawer script (default: PROXY-TARGET/embed.js; \"none\" leaves it out)")
+	duplicates := fs.Bool("forward-shopper-duplicates", false, "keep identity parameters the shopper puts in the URL ahead of the proxy's own and sign them all (to test that the app refuses them)")
 	var customers customerFlag
 	fs.Var(&customers, "customer", "a storefront account `ID,EMAIL,FIRST,LAST` (repeatable; default: the demo's customers)")
 	if err := parse(fs, args); err != nil {
@@ -73,7 +74,7 @@ func runShopifySandbox(ctx context.Context, e *env, args []string) error {
 	}
 	opts := shopifysandbox.Options{
 		Shop: *shopDomain, ShopName: *shopName, ClientSecret: *secret, ProxyPrefix: *prefix,
-		ProxyTarget: *target, Customers: customers, HubScriptURL: *script,
+		ProxyTarget: *target, Customers: customers, HubScriptURL: *script, ForwardShopperDuplicates: *duplicates,
 		Logger: newLogger(e.stderr, e.cfg, "text").With("component", "shopify-sandbox"),
 	}
 	if err := checkProxyTarget(*target); err != nil {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/hubdesk/hubdesk/internal/audit"
 	"github.com/hubdesk/hubdesk/internal/auth"
@@ -93,7 +94,7 @@ func (d *Desk) SettingsGeneral(w http.ResponseWriter, r *http.Request) {
 }
 
 // SaveSettingsGeneral stores the General tab (hub on/off, helpdesk on/off,
-// return window, help centre).
+// return window, help centre, storefront domains).
 func (d *Desk) SaveSettingsGeneral(w http.ResponseWriter, r *http.Request) {
 	u := auth.UserFrom(r.Context())
 	if !parseForm(w, r) {
@@ -109,6 +110,11 @@ func (d *Desk) SaveSettingsGeneral(w http.ResponseWriter, r *http.Request) {
 		HubEnabled:      r.PostForm.Get("hub_enabled") == "on",
 		HelpdeskEnabled: r.PostForm.Get("helpdesk_enabled") == "on",
 		HelpCentreURL:   strings.TrimSpace(r.PostForm.Get("help_centre_url")),
+		// One host name a line; commas and spaces separate them too, as
+		// people paste lists. returns.Config.Validate normalises them.
+		StorefrontDomains: strings.FieldsFunc(r.PostForm.Get("storefront_domains"), func(c rune) bool {
+			return c == ',' || unicode.IsSpace(c)
+		}),
 	}
 	days, err := strconv.Atoi(strings.TrimSpace(r.PostForm.Get("return_window_days")))
 	if err != nil {
@@ -236,6 +242,7 @@ func (d *Desk) settingsRefused(w http.ResponseWriter, r *http.Request, v *settin
 var fieldLabels = map[string]string{
 	"general.return_window_days": "Return window",
 	"general.help_centre_url":    "Help centre URL",
+	"general.storefront_domains": "Storefront domains:",
 	"returns.provider":           "Provider",
 	"returns.loop_api_key":       "Loop API key",
 	"returns.loop_portal_url":    "Loop portal URL",

@@ -171,6 +171,32 @@ func TestGeneralSettingsPage(t *testing.T) {
 	}
 }
 
+// The General tab lists the storefront domains one a line, saves them
+// normalised, and shows a bad one back with the reason and what was typed.
+func TestGeneralSettingsStorefrontDomains(t *testing.T) {
+	app := testapp.New(t, dbtest.Open(t, database.SQLite))
+	tn := app.NewTenant("shopa")
+	c := app.LoginAs(tn.Admin)
+	form := url.Values{"hub_enabled": {"on"}, "return_window_days": {"30"}}
+	form.Set("storefront_domains", "https://shop.example.com/\nwww.shop.example.com")
+	status, body, _ := post(t, app, c, "/settings/general", form)
+	if status != http.StatusUnprocessableEntity || !strings.Contains(body, "Storefront domains:") || !strings.Contains(body, "https://shop.example.com/\nwww.shop.example.com\n</textarea>") {
+		t.Fatalf("bad domain: %d\n%s", status, body)
+	}
+	form.Set("storefront_domains", "Shop.Example.com, www.shop.example.com\r\nshop.example.com\r\n")
+	if status, body, _ = post(t, app, c, "/settings/general", form); status != http.StatusSeeOther {
+		t.Fatalf("save: %d\n%s", status, body)
+	}
+	st, _ := app.Server.Settings.Load(context.Background(), tn.Shop.ID)
+	if got := strings.Join(st.Draft.General.StorefrontDomains, " "); got != "shop.example.com www.shop.example.com" {
+		t.Fatalf("draft storefront domains: %q", got)
+	}
+	status, body, _ = app.Do(c, http.MethodGet, "/settings/general", "", "")
+	if status != http.StatusOK || !strings.Contains(body, ">shop.example.com\nwww.shop.example.com\n</textarea>") || !strings.Contains(body, "shopa.myshopify.com") {
+		t.Fatalf("page after save: %d\n%s", status, body)
+	}
+}
+
 // Staff create their own API tokens in the desk, see each once, use it,
 // and revoke it; another user's token cannot be revoked.
 func TestAPITokenPages(t *testing.T) {

@@ -95,7 +95,8 @@ var pathPrefix = regexp.MustCompile(`^(/[A-Za-z0-9._~-]+)+$`)
 // Shopper admits shoppers: an App Proxy request when the query is signed,
 // else a shopper token (Authorization: Bearer or ?token=). Anything that
 // does not verify — bad or missing signature, stale timestamp, unknown
-// shop, bad token — gets the same 401 and no data.
+// shop, bad token — gets the same 401 and no data; a signed post from a
+// foreign origin gets a 403 and changes nothing.
 func (h *Hub) Shopper(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var s *session
@@ -106,6 +107,10 @@ func (h *Hub) Shopper(next http.HandlerFunc) http.HandlerFunc {
 			s, err = h.proxySession(r, q)
 		default:
 			s, err = h.tokenSession(r, q)
+		}
+		if errors.Is(err, errForeignOrigin) {
+			h.refused(w, r, err)
+			return
 		}
 		if err != nil {
 			var nf *notFoundError
@@ -147,7 +152,7 @@ type notFoundError struct{ what string }
 func (e *notFoundError) Error() string { return "hub: " + e.what + " not found" }
 
 func isAccessError(err error) bool {
-	for _, target := range []error{shopify.ErrProxyUnsigned, shopify.ErrProxySignature, shopify.ErrProxyTimestamp,
+	for _, target := range []error{shopify.ErrProxyUnsigned, shopify.ErrProxySignature, shopify.ErrProxyTimestamp, shopify.ErrProxyRepeated,
 		errTokenMalformed, errTokenSignature, errTokenExpired, errBadPrefix} {
 		if errors.Is(err, target) {
 			return true
@@ -184,13 +189,6 @@ func (h *Hub) proxySession(r *http.Request, q url.Values) (*session, error) {
 	if !pathPrefix.MatchString(prefix) {
 		return nil, errBadPrefix
 	}
-	if r.Method == http.MethodPost && r.Header.Get("Sec-Fetch-Site") == "cross-site" {
-		// The signature proves Shopify forwarded the request, not that the
-		// shopper meant it: a form on another site posting to the store's
-		// /apps/... would be signed too. Browsers say where a request
-		// came from; refuse what they call cross-site.
-		return nil, shopify.ErrProxySignature
-	}
 	s := &session{mode: viaProxy, shop: sh, base: prefix, carry: url.Values{}}
 	if lc := q.Get("locale"); lc != "" && lookupLocale(lc) != nil {
 		s.carry.Set("locale", lc)
@@ -198,6 +196,15 @@ func (h *Hub) proxySession(r *http.Request, q url.Values) (*session, error) {
 	s.loc = negotiate(q.Get("locale"), r.Header.Get("Accept-Language"), sh.Locale)
 	if s.cfg, err = h.opts.Settings.Published(ctx, sh.ID); err != nil {
 		return nil, err
+	}
+	// Only App Proxy posts need the origin rule: the storefront's session
+	// stands behind their signature whoever sent them, while a shopper
+	// token or the desk's session (preview) is nothing a foreign page has.
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		origins := postOrigins{hubdesk: h.origin, myshopify: sh.Domain, storefronts: s.cfg.General.StorefrontDomains}
+		if !postFromAllowedOrigin(r.Header.Get("Sec-Fetch-Site"), r.Header.Get("Origin"), origins) {
+			return nil, errForeignOrigin
+		}
 	}
 	id := q.Get("logged_in_customer_id")
 	if id == "" {

@@ -7,9 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hubdesk/hubdesk/internal/audit"
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/database/dbtest"
 	"github.com/hubdesk/hubdesk/internal/integration/shopify"
+	"github.com/hubdesk/hubdesk/internal/returns"
 	"github.com/hubdesk/hubdesk/internal/ticket"
 )
 
@@ -155,9 +157,82 @@ func TestCrossSitePost(t *testing.T) {
 		t.Fatalf("proxied contact post: %d\n%s", res.status, res.body)
 	}
 	res = f.do(http.MethodPost, f.adaURL(path), url.Values{"message": {"spam"}}, "Origin", "https://evil.example", "Sec-Fetch-Site", "cross-site")
-	if res.status != http.StatusUnauthorized {
+	if res.status != http.StatusForbidden {
 		t.Fatalf("cross-site post: %d", res.status)
 	}
+}
+
+// TestForeignOriginPost: a browser that sends no Sec-Fetch-Site (older
+// ones) still sends Origin; a signed post from a foreign one is refused
+// with 403 and creates nothing, while the same post from the shop's custom
+// storefront domain (General settings) goes through.
+func TestForeignOriginPost(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		f := newFixture(t, db)
+		f.useLoop(f.acme)
+		if _, err := f.app.Server.Settings.Update(t.Context(), f.acme.Shop.ID, audit.Actor{Kind: audit.ActorSystem, Label: "test"}, func(c *returns.Config) error {
+			c.General.StorefrontDomains = []string{"shop.acme.example"}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		contact := "/hub/orders/" + id(f.orders["#1002"]) + "/contact"
+		start := "/hub/orders/" + id(f.orders["#1001"]) + "/return"
+		tickets := func() int {
+			list, _, err := f.app.Server.Tickets.List(t.Context(), f.acme.Shop.ID, ticket.Filter{}, ticket.Page{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(list)
+		}
+		returnLinks := func() int {
+			entries, _, err := f.app.Server.Audit.List(t.Context(), f.acme.Shop.ID, audit.Filter{Action: audit.ActionReturnLink}, "", 50)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(entries)
+		}
+
+		for _, origin := range []string{"https://evil.example", "null", "http://shop.acme.example"} {
+			res := f.do(http.MethodPost, f.adaURL(contact), url.Values{"message": {"spam"}}, "Origin", origin)
+			if res.status != http.StatusForbidden {
+				t.Fatalf("contact from %s: %d\n%s", origin, res.status, res.body)
+			}
+			mustNotContain(t, res.body, "Ada", "#1002", "acme")
+			res = f.do(http.MethodPost, f.adaURL(start), url.Values{}, "Origin", origin)
+			if res.status != http.StatusForbidden || res.header.Get("Location") != "" {
+				t.Fatalf("start a return from %s: %d, Location %q", origin, res.status, res.header.Get("Location"))
+			}
+		}
+		if n := tickets(); n != 0 {
+			t.Fatalf("foreign posts opened %d tickets", n)
+		}
+		if n := returnLinks(); n != 0 {
+			t.Fatalf("foreign posts made %d return links", n)
+		}
+
+		res := f.do(http.MethodPost, f.adaURL(contact), url.Values{"message": {"Where is it?"}}, "Origin", "https://shop.acme.example")
+		if res.status != http.StatusSeeOther {
+			t.Fatalf("contact from the custom domain: %d\n%s", res.status, res.body)
+		}
+		res = f.do(http.MethodPost, f.adaURL(start), url.Values{}, "Origin", "https://shop.acme.example")
+		if res.status != http.StatusSeeOther || !strings.HasPrefix(res.header.Get("Location"), f.loopURL) {
+			t.Fatalf("start a return from the custom domain: %d, Location %q\n%s", res.status, res.header.Get("Location"), res.body)
+		}
+		if n := tickets(); n != 1 {
+			t.Fatalf("%d tickets after the storefront's post, want 1", n)
+		}
+		if n := returnLinks(); n != 1 {
+			t.Fatalf("%d return links after the storefront's post, want 1", n)
+		}
+		// The custom domain is this shop's only: the other shop refuses it.
+		res = f.do(http.MethodPost, f.proxyURL("/hub/orders/"+id(f.orders["#9001"])+"/contact", proxyReq{shop: otherDomain, secret: otherSecret, customer: "1001"}),
+			url.Values{"message": {"hi"}}, "Origin", "https://shop.acme.example")
+		if res.status != http.StatusForbidden {
+			t.Fatalf("another shop's post from acme's domain: %d", res.status)
+		}
+	})
 }
 
 // TestSecretRotation: the hub remembers shops' secrets, yet a rotated

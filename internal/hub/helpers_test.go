@@ -179,13 +179,20 @@ type response struct {
 // proxy: the Origin is the shop's).
 func (f *fixture) do(method, path string, form url.Values, header ...string) response {
 	f.t.Helper()
+	return send(f.t, f.app.Browser(), method, f.app.URL+path, form, header...)
+}
+
+// send sends a request with client c: a form when form is not nil, and
+// header as name, value pairs.
+func send(t *testing.T, c *http.Client, method, u string, form url.Values, header ...string) response {
+	t.Helper()
 	var body io.Reader
 	if form != nil {
 		body = strings.NewReader(form.Encode())
 	}
-	req, err := http.NewRequest(method, f.app.URL+path, body)
+	req, err := http.NewRequest(method, u, body)
 	if err != nil {
-		f.t.Fatal(err)
+		t.Fatal(err)
 	}
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -193,9 +200,9 @@ func (f *fixture) do(method, path string, form url.Values, header ...string) res
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
-	resp, err := f.app.Browser().Do(req)
+	resp, err := c.Do(req)
 	if err != nil {
-		f.t.Fatal(err)
+		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)

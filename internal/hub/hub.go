@@ -229,6 +229,14 @@ func (h *Hub) Refuse(w http.ResponseWriter, r *http.Request, status int) {
 	h.message(w, s, status, "error.forbidden.title", "error.forbidden.body")
 }
 
+// refused answers a post the browser says came from another site: a 403
+// that, like denied, names nothing of the shop or the shopper.
+func (h *Hub) refused(w http.ResponseWriter, r *http.Request, reason error) {
+	h.log.Debug("hub: post refused", "path", r.URL.Path, "origin", r.Header.Get("Origin"),
+		"sec_fetch_site", r.Header.Get("Sec-Fetch-Site"), "reason", reason)
+	h.Refuse(w, r, http.StatusForbidden)
+}
+
 func (h *Hub) notFound(w http.ResponseWriter, s *session) {
 	h.message(w, s, http.StatusNotFound, "error.not_found.title", "error.not_found.body")
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -104,7 +105,16 @@ type General struct {
 	HelpdeskEnabled  bool   `json:"helpdesk_enabled"`
 	ReturnWindowDays int    `json:"return_window_days"`
 	HelpCentreURL    string `json:"help_centre_url"`
+	// StorefrontDomains are the host names the shop's storefront is served
+	// on besides its myshopify domain (custom domains), lower-case and
+	// without scheme or path. A hub form posted from one of them comes
+	// from the shop's own storefront (see the hub's post origin rule).
+	StorefrontDomains []string `json:"storefront_domains,omitempty"`
 }
+
+// MaxStorefrontDomains bounds General.StorefrontDomains: a shop has a few
+// domains, and every hub post is checked against the list.
+const MaxStorefrontDomains = 20
 
 // ReturnsConfig is the Returns tab. LoopAPIKey holds the plain key only in
 // memory; the stored form is sealed (see Store).
@@ -181,6 +191,11 @@ func (c *Config) Validate() error {
 		}
 		g.HelpCentreURL = u
 	}
+	domains, err := normalizeStorefrontDomains(g.StorefrontDomains)
+	if err != nil {
+		return &FieldError{"general.storefront_domains", err.Error()}
+	}
+	g.StorefrontDomains = domains
 	r := &c.Returns
 	r.LoopAPIKey = strings.TrimSpace(r.LoopAPIKey)
 	if !r.Provider.Valid() {
@@ -231,6 +246,63 @@ func (c *Config) Validate() error {
 	}
 	return nil
 }
+
+// normalizeStorefrontDomains trims, lower-cases and de-duplicates host
+// names, keeping their order; blank entries are dropped and an empty list
+// becomes nil, so a form that sends nothing and one that sends blanks
+// save the same thing.
+func normalizeStorefrontDomains(in []string) ([]string, error) {
+	var out []string
+	seen := map[string]bool{}
+	for _, raw := range in {
+		host := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(raw)), ".")
+		if host == "" || seen[host] {
+			continue
+		}
+		if err := checkHostName(host); err != nil {
+			return nil, fmt.Errorf("%q %s", strings.TrimSpace(raw), err)
+		}
+		seen[host] = true
+		out = append(out, host)
+	}
+	if len(out) > MaxStorefrontDomains {
+		return nil, fmt.Errorf("may list at most %d domains", MaxStorefrontDomains)
+	}
+	return out, nil
+}
+
+// checkHostName accepts a lower-case DNS host name of two labels or more,
+// as a browser writes it in an Origin header: no scheme, port, path or IP
+// address, and an international name in its xn-- form.
+func checkHostName(host string) error {
+	const want = "is not a plain host name such as shop.example.com"
+	switch {
+	case strings.Contains(host, "://"):
+		return fmt.Errorf("%s: leave out %s", want, host[:strings.Index(host, "://")+3])
+	case strings.ContainsAny(host, "/?#@:"):
+		return fmt.Errorf("%s: leave out any port, path or query", want)
+	case len(host) > 253:
+		return fmt.Errorf("is longer than 253 characters")
+	}
+	labels := strings.Split(host, ".")
+	if len(labels) < 2 {
+		return fmt.Errorf("%s", want)
+	}
+	for _, l := range labels {
+		if !hostLabel.MatchString(l) {
+			if strings.IndexFunc(l, func(c rune) bool { return c > 127 }) >= 0 {
+				return fmt.Errorf("%s: write an international name in its xn-- form", want)
+			}
+			return fmt.Errorf("%s", want)
+		}
+	}
+	if tld := labels[len(labels)-1]; strings.Trim(tld, "0123456789") == "" {
+		return fmt.Errorf("%s: an IP address is not a storefront domain", want)
+	}
+	return nil
+}
+
+var hostLabel = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
 func validParamName(s string) bool {
 	if len(s) > 64 {

@@ -25,7 +25,17 @@ var (
 	ErrProxyUnsigned  = errors.New("shopify app proxy: no signature")
 	ErrProxySignature = errors.New("shopify app proxy: signature does not match")
 	ErrProxyTimestamp = errors.New("shopify app proxy: timestamp missing or outside the allowed window")
+	ErrProxyRepeated  = errors.New("shopify app proxy: an identity parameter appears more than once")
 )
+
+// ProxyIdentityParams are the parameters that say who is asking and how to
+// check it. Each may appear at most once: the signature covers a repeated
+// key as its values joined by ",", but a reader takes one of them, so a
+// shopper who adds "logged_in_customer_id=<someone else>" ahead of the
+// value the proxy appends would get a signed query whose first value is
+// theirs. Shopify's own app library rejects repeated shop, timestamp,
+// signature and hmac; hubdesk adds the customer and the path prefix.
+var ProxyIdentityParams = []string{"shop", "logged_in_customer_id", "path_prefix", "timestamp", "signature", "hmac"}
 
 // proxyMessage builds the string Shopify signs: every query parameter but
 // "signature", as "key=value" with the values of a repeated key joined by
@@ -50,10 +60,16 @@ func SignProxy(q url.Values, clientSecret string) string {
 	return hex.EncodeToString(mac.Sum(nil))
 }
 
-// VerifyProxy checks an App Proxy request's query: the signature (compared
-// in constant time) and the timestamp window. Only after it returns nil may
-// "shop" and "logged_in_customer_id" be trusted.
+// VerifyProxy checks an App Proxy request's query: every identity
+// parameter at most once, the signature (compared in constant time) and the
+// timestamp window. Only after it returns nil may "shop" and
+// "logged_in_customer_id" be trusted.
 func VerifyProxy(q url.Values, clientSecret string, now time.Time) error {
+	for _, k := range ProxyIdentityParams {
+		if len(q[k]) > 1 {
+			return ErrProxyRepeated
+		}
+	}
 	sig := q.Get("signature")
 	if sig == "" {
 		return ErrProxyUnsigned

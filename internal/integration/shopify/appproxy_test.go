@@ -62,3 +62,66 @@ func TestVerifyProxy(t *testing.T) {
 		t.Fatalf("reordered repeated values must change the signature: %v", err)
 	}
 }
+
+// A query signed over a repeated identity parameter is refused, whichever
+// value a reader would take: the signature covers "a,b", a reader sees "a".
+func TestVerifyProxyRefusesRepeatedIdentityParameters(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	secret := "hubdesk-demo-secret"
+	signed := func(q url.Values) url.Values {
+		q.Set("signature", SignProxy(q, secret))
+		return q
+	}
+	base := func() url.Values {
+		return SignedProxyQuery(url.Values{"locale": {"de"}}, ProxyParams{Shop: "demo-shop.myshopify.com", LoggedInCustomerID: "42", PathPrefix: "/apps/hub", Timestamp: now}, secret)
+	}
+	// The shopper's value comes first, as in a storefront URL the proxy
+	// appends its own parameters to.
+	doubled := map[string]func(q url.Values) url.Values{
+		"shop": func(q url.Values) url.Values {
+			q["shop"] = []string{"other.myshopify.com", q.Get("shop")}
+			return signed(q)
+		},
+		"logged_in_customer_id": func(q url.Values) url.Values { q["logged_in_customer_id"] = []string{"7", "42"}; return signed(q) },
+		"logged_in_customer_id, empty first": func(q url.Values) url.Values {
+			q["logged_in_customer_id"] = []string{"", "42"}
+			return signed(q)
+		},
+		"path_prefix": func(q url.Values) url.Values {
+			q["path_prefix"] = []string{"/apps/other", "/apps/hub"}
+			return signed(q)
+		},
+		"timestamp": func(q url.Values) url.Values {
+			q["timestamp"] = []string{q.Get("timestamp"), "1"}
+			return signed(q)
+		},
+		"hmac": func(q url.Values) url.Values { q["hmac"] = []string{"a", "b"}; return signed(q) },
+		"signature": func(q url.Values) url.Values {
+			q["signature"] = []string{q.Get("signature"), "00"}
+			return q
+		},
+	}
+	if err := VerifyProxy(base(), secret, now); err != nil {
+		t.Fatalf("the base query must verify: %v", err)
+	}
+	for name, double := range doubled {
+		t.Run(name, func(t *testing.T) {
+			q := double(base())
+			if err := VerifyProxy(q, secret, now); !errors.Is(err, ErrProxyRepeated) {
+				t.Fatalf("VerifyProxy(%s) = %v, want %v", q.Encode(), err, ErrProxyRepeated)
+			}
+		})
+	}
+	// Every identity parameter is covered above.
+	for _, k := range ProxyIdentityParams {
+		if doubled[k] == nil {
+			t.Errorf("no case doubles %s", k)
+		}
+	}
+	// A repeated parameter of the shopper's own stays fine.
+	q := signed(base())
+	q["tag"] = []string{"a", "b"}
+	if err := VerifyProxy(signed(q), secret, now); err != nil {
+		t.Fatalf("a repeated shopper parameter: %v", err)
+	}
+}

@@ -67,6 +67,9 @@ func (s *Sandbox) rewrite(pr *httputil.ProxyRequest) {
 		PathPrefix:         s.opts.ProxyPrefix,
 		Timestamp:          s.opts.Now(),
 	}, s.opts.ClientSecret)
+	if s.opts.ForwardShopperDuplicates {
+		q = withShopperDuplicates(q, shopper, s.opts.ClientSecret)
+	}
 	out.RawQuery = q.Encode()
 	pr.Out.URL = out
 	pr.Out.Host = "" // the app's own host, as Shopify calls the proxy URL
@@ -75,6 +78,21 @@ func (s *Sandbox) rewrite(pr *httputil.ProxyRequest) {
 		pr.Out.Header.Set("X-Forwarded-For", ip)
 	}
 	pr.Out.Header.Set("X-Forwarded-Host", in.Host)
+}
+
+// withShopperDuplicates puts the shopper's values of the identity
+// parameters ahead of the proxy's own in signed query q and signs the
+// result (Options.ForwardShopperDuplicates). The shopper's signature, if
+// any, stays beside the real one, which is signed over everything else.
+func withShopperDuplicates(q, shopper url.Values, clientSecret string) url.Values {
+	for _, k := range shopify.ProxyIdentityParams {
+		if vs := shopper[k]; len(vs) > 0 && k != "signature" {
+			q[k] = append(append([]string(nil), vs...), q[k]...)
+		}
+	}
+	sig := shopify.SignProxy(q, clientSecret)
+	q["signature"] = append(append([]string(nil), shopper["signature"]...), sig)
+	return q
 }
 
 // modifyResponse strips the app's cookies: the app cannot keep a session

@@ -97,6 +97,13 @@ type Options struct {
 	// Transport carries proxied requests (default: a clone of
 	// http.DefaultTransport).
 	Transport http.RoundTripper
+	// ForwardShopperDuplicates makes the App Proxy keep identity
+	// parameters (shopify.ProxyIdentityParams) the shopper put in the
+	// storefront URL, ahead of its own, and sign them all, instead of
+	// replacing them. That is the query an attacker-crafted URL would
+	// reach the app with through a proxy that appends rather than
+	// replaces; tests use it to check that the app refuses it.
+	ForwardShopperDuplicates bool
 	// Now is the clock that timestamps proxied requests (default time.Now).
 	Now func() time.Time
 	// Logger receives one line per proxied request; nil discards them.

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -252,6 +253,45 @@ func TestProxyHonoursThePathPrefix(t *testing.T) {
 		if resp.StatusCode != http.StatusNotFound || app.count() != before {
 			t.Errorf("%s: %s, forwarded %v; want the storefront's 404", p, resp.Status, app.count() != before)
 		}
+	}
+}
+
+// In ForwardShopperDuplicates mode the shopper's identity parameters reach
+// the app ahead of the proxy's, all signed: the query a verifier must
+// refuse although its signature is right.
+func TestProxyForwardsShopperDuplicatesWhenAsked(t *testing.T) {
+	app := newFakeApp(t)
+	srv, c := newStorefront(t, app, func(o *Options) { o.ForwardShopperDuplicates = true })
+	logIn(t, c, srv, olivia.ID)
+	get(t, c, srv.URL+"/apps/hub?logged_in_customer_id=1&shop=evil.myshopify.com&signature=forged&locale=de")
+	q, err := url.ParseQuery(app.last(t).Query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{
+		"logged_in_customer_id": {"1", olivia.ID},
+		"shop":                  {"evil.myshopify.com", "demo-shop.myshopify.com"},
+		"path_prefix":           {"/apps/hub"},
+		"locale":                {"de"},
+	}
+	for k, vs := range want {
+		if strings.Join(q[k], "|") != strings.Join(vs, "|") {
+			t.Errorf("%s = %q, want %q", k, q[k], vs)
+		}
+	}
+	sigs := q["signature"]
+	if len(sigs) != 2 || sigs[0] != "forged" {
+		t.Fatalf("signature = %q, want the shopper's then the proxy's", sigs)
+	}
+	// The proxy's signature covers the doubled values; only the
+	// repetition itself gives the query away.
+	q.Set("signature", sigs[1])
+	if q.Get("signature") != shopify.SignProxy(q, testSecret) {
+		t.Fatal("the proxy's signature does not cover the forwarded query")
+	}
+	q["signature"] = sigs
+	if err := shopify.VerifyProxy(q, testSecret, testNow); !errors.Is(err, shopify.ErrProxyRepeated) {
+		t.Fatalf("VerifyProxy = %v, want %v", err, shopify.ErrProxyRepeated)
 	}
 }
 

@@ -53,7 +53,7 @@ func New(d Desk) (*Desk, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := web.NewRenderer(sub, TemplateFuncs(web.DefaultAssets), d.Logger, "layout.html", "order_table.html", "settings_tabs.html")
+	r, err := web.NewRenderer(sub, TemplateFuncs(web.DefaultAssets), d.Logger, "layout.html", "order_table.html", "settings_tabs.html", "helpdesk_notice.html")
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/auth"
 	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/ticket"
+	"github.com/hubdesk/hubdesk/internal/user"
 )
 
 // TicketPages are the helpdesk's ticket list and ticket view: for now the
@@ -41,11 +42,12 @@ func (p *TicketPages) List(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.page(w, r, http.StatusOK, "tickets", "Tickets", struct {
+		Helpdesk helpdeskNotice
 		Status   ticket.Status
 		Statuses []ticket.Status
 		Tickets  []*ticket.Ticket
 		Next     string
-	}{status, ticketStatuses, list, next})
+	}{p.helpdeskOff(r), status, ticketStatuses, list, next})
 }
 
 // Show is one ticket: the conversation, and the customer and order it is
@@ -77,9 +79,31 @@ func (p *TicketPages) Show(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	p.page(w, r, http.StatusOK, "ticket", t.Subject, struct {
+		Helpdesk helpdeskNotice
 		Ticket   *ticket.Ticket
 		Messages []ticket.Message
 		Customer *commerce.Customer
 		Order    *orderRow
-	}{t, msgs, c, o})
+	}{p.helpdeskOff(r), t, msgs, c, o})
+}
+
+// helpdeskNotice tells staff on the ticket pages that the shop's helpdesk
+// is switched off — shoppers see no contact form, so no new hub tickets
+// come — and who can switch it back on.
+type helpdeskNotice struct {
+	Off       bool
+	CanSwitch bool // the user may open Settings → General
+}
+
+// helpdeskOff reads the published settings, the ones the hub follows.
+// The notice is an aside: when the settings cannot be read the tickets
+// are still shown, without it.
+func (p *TicketPages) helpdeskOff(r *http.Request) helpdeskNotice {
+	u := auth.UserFrom(r.Context())
+	cfg, err := p.Settings.Published(r.Context(), u.ShopID)
+	if err != nil {
+		p.Logger.Warn("tickets: read the helpdesk switch", "shop", u.ShopID, "err", err)
+		return helpdeskNotice{}
+	}
+	return helpdeskNotice{Off: !cfg.General.HelpdeskEnabled, CanSwitch: u.Role.AtLeast(user.RoleManager)}
 }

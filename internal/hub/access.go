@@ -68,6 +68,10 @@ func (s *session) link(p string, extra url.Values) string {
 
 func (s *session) hubOn() bool { return s.cfg.General.HubEnabled }
 
+// helpdeskOn says whether the hub offers Contact support: the shop's
+// helpdesk switch, published for shoppers, the draft in the preview.
+func (s *session) helpdeskOn() bool { return s.cfg.General.HelpdeskEnabled }
+
 // storefrontURL addresses a page of the shop's online store. Through the
 // App Proxy the browser is on the storefront already, so a root-relative
 // path is right on the myshopify domain, on a custom domain and on the

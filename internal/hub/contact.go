@@ -2,8 +2,10 @@ package hub
 
 import (
 	"errors"
+	"math"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -16,8 +18,12 @@ const MaxContactRunes = 5000
 // Contact answers the Contact support form: it opens a helpdesk ticket
 // linked to the order and the customer with the shopper's message, then
 // sends the browser back to the order (303, so a reload does not send the
-// message twice). The preview never sends: an admin must not write to
-// the helpdesk in a customer's name.
+// message twice). A repeat of a message already sent gets the same answer
+// and adds nothing (ticket.OpenFromHub); over a contact limit the page
+// comes back with the message still in the box. The preview never sends:
+// an admin must not write to the helpdesk in a customer's name. With the
+// shop's helpdesk off the form is not shown, and a post from a page shown
+// before it was switched off is refused the same way, text kept.
 func (h *Hub) Contact(w http.ResponseWriter, r *http.Request) {
 	s := sessionFrom(r.Context())
 	o, rets, ok := h.ownOrder(w, r, s)
@@ -34,35 +40,54 @@ func (h *Hub) Contact(w http.ResponseWriter, r *http.Request) {
 	msg := strings.TrimSpace(r.PostForm.Get("message"))
 	data := h.orderData(s, o, rets)
 	data.Contact.Message = msg
-	switch {
-	case s.mode == viaPreview:
-		data.Contact.Error = s.loc.T("preview.no_send")
-	case msg == "":
-		data.Contact.Error = s.loc.T("contact.empty")
-	case utf8.RuneCountInString(msg) > MaxContactRunes:
-		data.Contact.Error = s.loc.T("contact.too_long", "n", s.loc.Number(MaxContactRunes))
+	refuse := func(status int, text string) {
+		data.Contact.Show, data.Contact.Error = true, text
+		h.page(w, s, status, "order", s.loc.T("order.title", "name", o.Name), data)
 	}
-	if data.Contact.Error != "" {
-		h.page(w, s, http.StatusUnprocessableEntity, "order", s.loc.T("order.title", "name", o.Name), data)
+	switch {
+	case !s.helpdeskOn():
+		data.Contact.Disabled = true
+		refuse(http.StatusForbidden, s.loc.T("contact.off"))
+		return
+	case s.mode == viaPreview:
+		refuse(http.StatusUnprocessableEntity, s.loc.T("preview.no_send"))
+		return
+	case msg == "":
+		refuse(http.StatusUnprocessableEntity, s.loc.T("contact.empty"))
+		return
+	case utf8.RuneCountInString(msg) > MaxContactRunes:
+		refuse(http.StatusUnprocessableEntity, s.loc.T("contact.too_long", "n", s.loc.Number(MaxContactRunes)))
 		return
 	}
 	email := o.Email
 	if email == "" {
 		email = s.customer.Email
 	}
-	_, err := h.opts.Tickets.Create(r.Context(), s.shop.ID, ticket.NewTicket{
+	_, repeated, err := h.opts.Tickets.OpenFromHub(r.Context(), s.shop.ID, ticket.NewTicket{
 		CustomerID: s.customer.ID, OrderID: o.ID, RequesterEmail: email, RequesterName: s.customer.Name(),
-		Subject: o.Name + ": " + firstLine(msg), Channel: ticket.ChannelHub, Author: ticket.AuthorCustomer, Body: msg,
+		Subject: o.Name + ": " + firstLine(msg), Body: msg,
 	})
 	var ve *ticket.ValidationError
-	if errors.As(err, &ve) {
-		data.Contact.Error = s.loc.T("contact.empty")
-		h.page(w, s, http.StatusUnprocessableEntity, "order", s.loc.T("order.title", "name", o.Name), data)
+	var limit *ticket.LimitError
+	switch {
+	case errors.As(err, &ve):
+		refuse(http.StatusUnprocessableEntity, s.loc.T("contact.empty"))
 		return
-	}
-	if err != nil {
+	case errors.As(err, &limit):
+		h.log.Info("hub: contact limit reached", "shop", s.shop.ID, "customer", s.customer.ID, "per_shop", limit.PerShop)
+		key := "contact.limit_shopper"
+		if limit.PerShop {
+			key = "contact.limit_shop"
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(limit.RetryAfter.Seconds()))))
+		refuse(http.StatusTooManyRequests, s.loc.T(key))
+		return
+	case err != nil:
 		h.serverError(w, r, s, err)
 		return
+	}
+	if repeated {
+		h.log.Debug("hub: repeated contact message added nothing", "shop", s.shop.ID, "order", o.ID)
 	}
 	h.setHeaders(w, s.shop)
 	http.Redirect(w, r, s.link("/orders/"+itoa(o.ID), url.Values{"sent": {"1"}})+"#contact", http.StatusSeeOther)

@@ -47,13 +47,13 @@ const (
 	otherDomain = "other.myshopify.com"
 )
 
-func newFixture(t *testing.T, db *database.DB) *fixture {
+func newFixture(t *testing.T, db *database.DB, opts ...testapp.Option) *fixture {
 	t.Helper()
 	sb := sandbox.New(sandbox.Options{NoSeed: true})
 	loopSrv := httptest.NewServer(sb)
 	t.Cleanup(loopSrv.Close)
 	f := &fixture{t: t, loop: sb, loopURL: loopSrv.URL, orders: map[string]*commerce.Order{}, now: time.Now().UTC().Truncate(time.Second)}
-	f.app = testapp.New(t, db, testapp.WithLoop(loopSrv.URL+"/api/v1"))
+	f.app = testapp.New(t, db, append([]testapp.Option{testapp.WithLoop(loopSrv.URL + "/api/v1")}, opts...)...)
 	f.acme = f.app.NewTenant("acme")
 	f.other = f.app.NewTenant("other")
 

@@ -69,11 +69,13 @@ type returnBox struct {
 
 // contactForm is the Contact support form's state.
 type contactForm struct {
+	Show     bool // the shop's helpdesk is on (or a refused message is shown back)
 	Action   string
 	Message  string
 	Error    string
 	Sent     bool
-	Disabled bool // the preview does not send
+	Disabled bool   // nothing can be sent from here
+	Notice   string // why, when that is not an error
 }
 
 // Order is the order details page. Only the signed-in shopper's own orders
@@ -121,7 +123,10 @@ func (h *Hub) orderData(s *session, o *commerce.Order, rets []returns.Return) or
 		Currency: o.Currency, Subtotal: o.SubtotalMinor, Shipping: o.ShippingMinor, Tax: o.TaxMinor, Total: o.TotalMinor,
 		Address: addressLines(o.ShippingAddress, s.loc), Back: s.link("", nil),
 		ReturnAction: s.link(orderPath+"/return", nil),
-		Contact:      contactForm{Action: s.link(orderPath+"/contact", nil), Disabled: s.mode == viaPreview},
+		Contact:      contactForm{Show: s.helpdeskOn(), Action: s.link(orderPath+"/contact", nil)},
+	}
+	if s.mode == viaPreview {
+		p.Contact.Disabled, p.Contact.Notice = true, s.loc.T("preview.no_send")
 	}
 	p.Timeline = timeline(o, p.Status)
 	for _, li := range o.LineItems {

@@ -9,7 +9,7 @@ import (
 
 // returnFailedPage explains why the returns portal did not open and
 // offers what is left: the plain portal link when the merchant set one,
-// and the contact form.
+// and the contact form while the shop's helpdesk is on.
 type returnFailedPage struct {
 	TitleKey, BodyKey string
 	Name              string
@@ -35,6 +35,9 @@ func (h *Hub) StartReturn(w http.ResponseWriter, r *http.Request) {
 	failed := returnFailedPage{Name: o.Name, Back: data.Back, Contact: data.Contact}
 	if !data.Return.CanStart {
 		failed.TitleKey, failed.BodyKey = "return.unavailable.title", "return.unavailable.body"
+		if !data.Contact.Show {
+			failed.BodyKey = "return.unavailable.body_no_contact"
+		}
 		h.page(w, s, http.StatusConflict, "return_failed", s.loc.T(failed.TitleKey), failed)
 		return
 	}

@@ -41,6 +41,10 @@ type Options struct {
 	LoopBaseURL string
 	// Proxies may name the client in X-Forwarded-For.
 	Proxies auth.Proxies
+	// Now is the clock of the hub (signatures, tokens, return windows) and
+	// of the tickets (their times, the contact limits); time.Now when nil.
+	// Tests step it.
+	Now func() time.Time
 }
 
 // Server is one running hubdesk.
@@ -95,9 +99,9 @@ func New(opts Options) (*Server, error) {
 	}
 	s.api = api.New(api.Options{Commerce: s.Commerce, Settings: s.Settings, Returns: s.Returns, Audit: s.Audit,
 		KeyChecker: returns.LoopKeyChecker{Client: s.Loop}, Logger: opts.Logger})
-	s.Tickets = ticket.NewStore(opts.DB)
+	s.Tickets = ticket.NewStore(opts.DB, opts.Now)
 	s.Hub, err = hub.New(hub.Options{Shops: s.Shops, Commerce: s.Commerce, Settings: s.Settings, Returns: s.Returns,
-		Resolver: s.Resolver, Tickets: s.Tickets, Logger: opts.Logger, BaseURL: opts.BaseURL})
+		Resolver: s.Resolver, Tickets: s.Tickets, Logger: opts.Logger, BaseURL: opts.BaseURL, Now: opts.Now})
 	if err != nil {
 		return nil, fmt.Errorf("hub: %w", err)
 	}

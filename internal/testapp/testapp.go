@@ -58,6 +58,11 @@ func WithProxies(spec string) Option {
 	}
 }
 
+// WithClock gives the hub and the ticket store the test's clock.
+func WithClock(now func() time.Time) Option {
+	return func(o *server.Options) { o.Now = now }
+}
+
 // New starts a server over db.
 func New(t testing.TB, db *database.DB, opts ...Option) *App {
 	t.Helper()

@@ -142,51 +142,73 @@ type Store struct {
 	now func() time.Time
 }
 
-// NewStore returns the ticket store.
-func NewStore(db *database.DB) *Store { return &Store{db: db, now: time.Now} }
+// NewStore returns the ticket store. now is its clock (time.Now when nil):
+// it stamps tickets and places the contact limits' windows.
+func NewStore(db *database.DB, now func() time.Time) *Store {
+	if now == nil {
+		now = time.Now
+	}
+	return &Store{db: db, now: now}
+}
 
 // Create opens a ticket with its first message in one transaction, so a
 // ticket never exists without the text that opened it.
 func (s *Store) Create(ctx context.Context, shopID int64, in NewTicket) (*Ticket, error) {
+	if err := in.normalize(); err != nil {
+		return nil, err
+	}
+	var t *Ticket
+	err := s.db.InTx(ctx, func(tx *database.Tx) error {
+		var err error
+		t, err = s.insert(ctx, tx, shopID, in)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// normalize trims what Create stores and refuses what it cannot.
+func (in *NewTicket) normalize() error {
 	in.Subject = oneLine(in.Subject, MaxSubjectRunes)
 	in.Body = strings.TrimSpace(in.Body)
 	switch {
 	case in.Subject == "":
-		return nil, &ValidationError{"subject", "is required"}
+		return &ValidationError{"subject", "is required"}
 	case in.Body == "":
-		return nil, &ValidationError{"body", "is required"}
+		return &ValidationError{"body", "is required"}
 	case utf8.RuneCountInString(in.Body) > MaxBodyRunes:
-		return nil, &ValidationError{"body", fmt.Sprintf("is longer than %d characters", MaxBodyRunes)}
+		return &ValidationError{"body", fmt.Sprintf("is longer than %d characters", MaxBodyRunes)}
 	case in.Channel == "":
-		return nil, &ValidationError{"channel", "is required"}
+		return &ValidationError{"channel", "is required"}
 	}
 	if in.Author == "" {
 		in.Author = AuthorCustomer
 	}
+	return nil
+}
+
+// insert writes a normalized ticket and its first message inside tx.
+func (s *Store) insert(ctx context.Context, tx *database.Tx, shopID int64, in NewTicket) (*Ticket, error) {
 	now := s.now().UTC()
 	t := &Ticket{
 		ShopID: shopID, CustomerID: in.CustomerID, OrderID: in.OrderID, RequesterEmail: in.RequesterEmail,
 		RequesterName: in.RequesterName, Subject: in.Subject, Status: StatusOpen, Channel: in.Channel,
 		CreatedAt: now, UpdatedAt: now, LastActivityAt: now,
 	}
-	err := s.db.InTx(ctx, func(tx *database.Tx) error {
-		err := tx.QueryRow(ctx, `INSERT INTO tickets (shop_id, customer_id, order_id, requester_email, requester_name, subject,
-			status, channel, created_at, updated_at, last_activity_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			shopID, nullID(in.CustomerID), nullID(in.OrderID), in.RequesterEmail, in.RequesterName, in.Subject,
-			string(StatusOpen), string(in.Channel), database.Time(now), database.Time(now), database.Time(now)).Scan(&t.ID)
-		if err != nil {
-			return fmt.Errorf("ticket: create: %w", err)
-		}
-		_, err = tx.Exec(ctx, `INSERT INTO ticket_messages (shop_id, ticket_id, kind, author_kind, author_user_id, author_name, body, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			shopID, t.ID, string(KindMessage), string(in.Author), nullID(in.AuthorUserID), in.RequesterName, in.Body, database.Time(now))
-		if err != nil {
-			return fmt.Errorf("ticket: first message of %d: %w", t.ID, err)
-		}
-		return nil
-	})
+	err := tx.QueryRow(ctx, `INSERT INTO tickets (shop_id, customer_id, order_id, requester_email, requester_name, subject,
+		status, channel, created_at, updated_at, last_activity_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		shopID, nullID(in.CustomerID), nullID(in.OrderID), in.RequesterEmail, in.RequesterName, in.Subject,
+		string(StatusOpen), string(in.Channel), database.Time(now), database.Time(now), database.Time(now)).Scan(&t.ID)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("ticket: create: %w", err)
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO ticket_messages (shop_id, ticket_id, kind, author_kind, author_user_id, author_name, body, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		shopID, t.ID, string(KindMessage), string(in.Author), nullID(in.AuthorUserID), in.RequesterName, in.Body, database.Time(now))
+	if err != nil {
+		return nil, fmt.Errorf("ticket: first message of %d: %w", t.ID, err)
 	}
 	return t, nil
 }

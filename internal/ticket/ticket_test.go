@@ -44,7 +44,7 @@ func newFixture(t *testing.T, db *database.DB) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{store: ticket.NewStore(db), shopA: a.ID, shopB: b.ID, customer: o.CustomerID, order: o.ID}
+	return &fixture{store: ticket.NewStore(db, nil), shopA: a.ID, shopB: b.ID, customer: o.CustomerID, order: o.ID}
 }
 
 func TestCreateReadAndScope(t *testing.T) {

@@ -27,8 +27,8 @@ import (
 // process, on SQLite and on PostgreSQL, a shopper with 50 orders in a shop
 // of 550, and a load generator in this process sending half orders-tab and
 // half order-detail requests through signed App Proxy URLs. Server time is
-// read from the server's own /metrics histogram, so the generator's work
-// is not counted in it. It runs only with HUBDESK_LOAD=1:
+// read from the server's own /metrics histogram (on its metrics address),
+// so the generator's work is not counted in it. It runs only with HUBDESK_LOAD=1:
 //
 //	HUBDESK_LOAD=1 HUBDESK_TEST_POSTGRES_URL=… go test ./e2e -run TestHubLoad -v
 func TestHubLoad(t *testing.T) {
@@ -51,15 +51,15 @@ func TestHubLoad(t *testing.T) {
 			cli(t, env, "shop", "create", "--name", "Perf Outfitters", "--domain", domain, "--client-secret", secret)
 			cli(t, env, "user", "create", "admin@perf.test", "--shop", domain, "--role", "admin", "--password", "perf password")
 			token := strings.TrimSpace(cli(t, env, "user", "token", "admin@perf.test"))
-			base, pid := serve(t, env)
+			base, metricsBase, pid := serve(t, env)
 
 			orderIDs := seedPerfOrders(t, base, token)
 			// Warm up (connection pools, statement caches, the planner's
 			// statistics after the bulk load) before measuring.
 			drive(t, base, domain, secret, orderIDs, 500, 2)
-			before := scrapeDurations(t, base)
+			before := scrapeDurations(t, metricsBase)
 			sent, latencies, failed := drive(t, base, domain, secret, orderIDs, 500, seconds)
-			after := scrapeDurations(t, base)
+			after := scrapeDurations(t, metricsBase)
 
 			t.Logf("%s: %d requests at %.0f/s, %d failed; server RSS %s", dialect, sent,
 				float64(sent)/float64(seconds), failed, rss(pid))
@@ -100,16 +100,12 @@ func cli(t *testing.T, env []string, args ...string) string {
 	return string(out)
 }
 
-// serve starts `hubdesk serve` on a free port and stops it with SIGTERM.
-func serve(t *testing.T, env []string) (string, int) {
+// serve starts `hubdesk serve` on a free port, its metrics on another,
+// and stops it with SIGTERM. It returns both base URLs and the pid.
+func serve(t *testing.T, env []string) (string, string, int) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	cmd := exec.Command(hubdeskBin, "serve", "--addr", addr)
+	addr, metricsAddr := freeLoopbackAddr(t), freeLoopbackAddr(t)
+	cmd := exec.Command(hubdeskBin, "serve", "--addr", addr, "--metrics-addr", metricsAddr)
 	cmd.Env = append(os.Environ(), env...)
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
@@ -132,12 +128,23 @@ func serve(t *testing.T, env []string) (string, int) {
 		if resp, err := http.Get(base + "/readyz"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return base, cmd.Process.Pid
+				return base, "http://" + metricsAddr, cmd.Process.Pid
 			}
 		}
 	}
 	t.Fatal("hubdesk serve did not become ready")
-	return "", 0
+	return "", "", 0
+}
+
+// freeLoopbackAddr returns a loopback address nothing listens on.
+func freeLoopbackAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
 
 // seedPerfOrders writes, through the REST API, 50 orders of the shopper
@@ -278,9 +285,9 @@ func (h histogram) quantile(b histogram, q float64) string {
 	return "∞"
 }
 
-func scrapeDurations(t *testing.T, base string) map[string]histogram {
+func scrapeDurations(t *testing.T, metricsBase string) map[string]histogram {
 	t.Helper()
-	resp, err := http.Get(base + "/metrics")
+	resp, err := http.Get(metricsBase + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

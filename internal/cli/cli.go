@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 	"sort"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/hubdesk/hubdesk/internal/config"
 	"github.com/hubdesk/hubdesk/internal/database"
@@ -49,9 +50,37 @@ type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
 
-// Main runs the command line and returns the process exit code.
+// isHelp reports whether arg asks for usage rather than naming a command.
+func isHelp(arg string) bool {
+	switch arg {
+	case "-h", "-help", "--help", "help":
+		return true
+	}
+	return false
+}
+
+// Main runs the command line and returns the process exit code. SIGINT
+// and SIGTERM start a graceful shutdown of the serving commands.
 func Main(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	ctx, stop := signalContext()
+	defer stop()
+	return runMain(ctx, args, stdout, stderr)
+}
+
+// runMain is Main under a context of the caller's, so tests can stop a
+// serving command.
+func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		printUsage(stderr)
+		return 2
+	}
+	switch {
+	case args[0] == "--version" || args[0] == "-version":
+		args = []string{"version"}
+	case isHelp(args[0]) && len(args) > 1:
+		// "hubdesk help shop" is "hubdesk shop -h".
+		args = []string{args[1], "-h"}
+	case isHelp(args[0]):
 		printUsage(stdout)
 		return 0
 	}
@@ -65,22 +94,20 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "hubdesk: %v\n", err)
 		return 2
 	}
-	ctx, stop := signalContext()
-	defer stop()
 	err = cmd.run(ctx, &env{stdout: stdout, stderr: stderr, cfg: cfg}, args[1:])
-	var ue usageError
-	switch {
-	case err == nil:
+	if err == nil || errors.Is(err, flag.ErrHelp) {
 		return 0
-	case errors.Is(err, flag.ErrHelp):
-		return 0
-	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "hubdesk %s: %v\n", args[0], err)
-		return 2
-	default:
-		fmt.Fprintf(stderr, "hubdesk %s: %v\n", args[0], err)
-		return 1
 	}
+	name := args[0]
+	var sub subcommandError
+	if errors.As(err, &sub) {
+		name, err = sub.name, sub.err
+	}
+	fmt.Fprintf(stderr, "hubdesk %s: %v\n", name, err)
+	if errors.As(err, new(usageError)) {
+		return 2
+	}
+	return 1
 }
 
 func printUsage(w io.Writer) {
@@ -94,37 +121,110 @@ func printUsage(w io.Writer) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-9s %s\n", n, commands[n].summary)
 	}
-	fmt.Fprintln(w, "\nRun 'hubdesk COMMAND -h' for a command's flags. Configuration is read from HUBDESK_* environment variables:")
+	fmt.Fprintln(w, "\nRun 'hubdesk COMMAND -h' for a command's flags, 'hubdesk --version' for the version.")
+	fmt.Fprintln(w, "\nConfiguration is read from HUBDESK_* environment variables. Each may instead be read")
+	fmt.Fprintln(w, "from a file: set NAME_FILE to its path (Docker and systemd credentials).")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, o := range config.Options {
-		fmt.Fprintf(w, "  %-22s %s\n", o.Env, o.Help)
+		fmt.Fprintf(tw, "  %s\t%s\n", o.Env, o.Help)
+		if o.Secret {
+			fmt.Fprintf(tw, "  %s_FILE\tfile holding %s, for keeping it out of the environment\n", o.Env, o.Env)
+		}
 	}
+	tw.Flush()
 }
 
-// newFlags makes a flag set that reports errors instead of exiting.
-func newFlags(e *env, name, usage string) *flag.FlagSet {
+// newFlags makes a flag set for "hubdesk SYNOPSIS". Its -h prints the
+// usage on stdout; parse reports every other flag error, once.
+func newFlags(e *env, name, synopsis string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs.SetOutput(io.Discard)
 	fs.Usage = func() {
-		fmt.Fprintf(e.stderr, "Usage: hubdesk %s\n", usage)
+		fmt.Fprintf(e.stdout, "Usage: hubdesk %s\n", synopsis)
+		fs.SetOutput(e.stdout)
 		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
 	}
 	return fs
 }
 
-// parse parses flags, turning flag errors into usage errors.
+// parse parses flags, turning flag errors into usage errors. Commands
+// take no arguments besides their flags unless they say so (user).
 func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageError{err.Error()}
+	if err := parseAllowingArgs(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("unexpected argument %q (see 'hubdesk %s -h')", fs.Arg(0), fs.Name())}
 	}
 	return nil
 }
 
-// addServerFlags registers --addr and --data over the environment's values.
-func addServerFlags(fs *flag.FlagSet, cfg *config.Config) {
-	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "address to listen on (HUBDESK_ADDR)")
+// parseAllowingArgs parses flags and leaves positional arguments in fs.
+func parseAllowingArgs(fs *flag.FlagSet, args []string) error {
+	// The flag package calls Usage on every error; only -h shows it.
+	usage := fs.Usage
+	fs.Usage = func() {}
+	err := fs.Parse(args)
+	fs.Usage = usage
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		usage()
+		return err
+	case err != nil:
+		return usageError{fmt.Sprintf("%v (see 'hubdesk %s -h')", err, fs.Name())}
+	}
+	return nil
+}
+
+// subcommand is one verb of a command with several (shop create, …).
+type subcommand struct {
+	summary string
+	run     func(ctx context.Context, e *env, args []string) error
+}
+
+// dispatch runs the subcommand named by args[0], or prints the command's
+// usage for -h.
+func dispatch(ctx context.Context, e *env, name string, subs map[string]subcommand, args []string) error {
+	names := make([]string, 0, len(subs))
+	for n := range subs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	if len(args) == 0 {
+		return usageError{fmt.Sprintf("want one of: %s (see 'hubdesk %s -h')", strings.Join(names, ", "), name)}
+	}
+	if isHelp(args[0]) {
+		fmt.Fprintf(e.stdout, "Usage: hubdesk %s COMMAND [flags]\n\nCommands:\n", name)
+		tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+		for _, n := range names {
+			fmt.Fprintf(tw, "  %s\t%s\n", n, subs[n].summary)
+		}
+		tw.Flush()
+		fmt.Fprintf(e.stdout, "\nRun 'hubdesk %s COMMAND -h' for a command's flags.\n", name)
+		return flag.ErrHelp
+	}
+	sub, ok := subs[args[0]]
+	if !ok {
+		return usageError{fmt.Sprintf("unknown command %q: want one of %s (see 'hubdesk %s -h')", args[0], strings.Join(names, ", "), name)}
+	}
+	if err := sub.run(ctx, e, args[1:]); err != nil && !errors.Is(err, flag.ErrHelp) {
+		return subcommandError{name: name + " " + args[0], err: err}
+	}
+	return nil
+}
+
+// subcommandError names the subcommand that failed, for the error line.
+type subcommandError struct {
+	name string
+	err  error
+}
+
+func (e subcommandError) Error() string { return e.name + ": " + e.err.Error() }
+func (e subcommandError) Unwrap() error { return e.err }
+
+// addDataFlag registers --data over the environment's data directory.
+func addDataFlag(fs *flag.FlagSet, cfg *config.Config) {
 	fs.StringVar(&cfg.DataDir, "data", cfg.DataDir, "data directory (HUBDESK_DATA_DIR)")
 }
 
@@ -182,7 +282,10 @@ func loadSecretBox(cfg *config.Config, logger *slog.Logger) (*secret.Box, error)
 	return secret.NewBox(current, keys)
 }
 
-func runVersion(_ context.Context, e *env, _ []string) error {
+func runVersion(_ context.Context, e *env, args []string) error {
+	if err := parse(newFlags(e, "version", "version"), args); err != nil {
+		return err
+	}
 	v := Version
 	if info, ok := debug.ReadBuildInfo(); ok && v == "dev" {
 		for _, s := range info.Settings {

@@ -20,7 +20,7 @@ func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
 
 func isolate(t *testing.T) string {
 	dir := t.TempDir()
-	for _, k := range []string{"HUBDESK_DATABASE_URL", "HUBDESK_SECRET_KEY", "HUBDESK_SECRET_KEY_FILE", "HUBDESK_ADDR", "HUBDESK_BASE_URL"} {
+	for _, k := range []string{"HUBDESK_DATABASE_URL", "HUBDESK_SECRET_KEY", "HUBDESK_SECRET_KEY_FILE", "HUBDESK_ADDR", "HUBDESK_BASE_URL", "HUBDESK_METRICS_ADDR"} {
 		t.Setenv(k, "")
 	}
 	t.Setenv("HUBDESK_DATA_DIR", dir)
@@ -87,8 +87,17 @@ func TestShopUserAndTokenCommands(t *testing.T) {
 	if code, out, errOut := run(t, "migrate"); code != 0 || !strings.Contains(out, "sqlite database at version") {
 		t.Fatalf("migrate: %d %q %q", code, out, errOut)
 	}
-	if code, out, errOut := run(t, "shop", "create", "--name", "Acme", "--domain", "acme.myshopify.com", "--client-secret", "shh"); code != 0 || !strings.Contains(out, "acme.myshopify.com") {
+	if code, out, errOut := run(t, "shop", "list"); code != 0 || !strings.Contains(out, "no shops yet") {
+		t.Fatalf("shop list with no shops: %d %q %q", code, out, errOut)
+	}
+	if code, out, errOut := run(t, "shop", "create", "--name", "Acme", "--domain", "Acme.MyShopify.com", "--client-secret", "shh"); code != 0 || !strings.Contains(out, "acme.myshopify.com") {
 		t.Fatalf("shop create: %d %q %q", code, out, errOut)
+	}
+	if code, _, errOut := run(t, "shop", "create", "--name", "Acme", "--domain", "acme.myshopify.com"); code != 1 || errOut != "hubdesk shop create: a shop with this domain already exists: acme.myshopify.com\n" {
+		t.Fatalf("shop create twice: %d %q", code, errOut)
+	}
+	if code, out, _ := run(t, "shop", "list"); code != 0 || !strings.Contains(out, "acme.myshopify.com\tAcme") {
+		t.Fatalf("shop list: %d %q", code, out)
 	}
 	if code, out, errOut := run(t, "shop", "secret", "--domain", "acme.myshopify.com", "--client-secret", "rotated"); code != 0 || !strings.Contains(out, "replaced") {
 		t.Fatalf("shop secret: %d %q %q", code, out, errOut)

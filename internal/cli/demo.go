@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -17,20 +18,27 @@ import (
 
 // runDemo starts hubdesk on an embedded SQLite database seeded with the
 // demo shop, so a newcomer sees every surface working with one command.
+// Its logins are published, so it keeps to a directory of its own (never
+// HUBDESK_DATA_DIR or HUBDESK_DATABASE_URL, which may be production's) and
+// to loopback unless told --public.
 func runDemo(ctx context.Context, e *env, args []string) error {
 	started := time.Now()
-	fs := newFlags(e, "demo", "demo [--addr host:port] [--data DIR]")
-	e.cfg.DataDir = ""
-	if v, ok := os.LookupEnv("HUBDESK_DATA_DIR"); ok {
-		e.cfg.DataDir = v
-	}
-	addServerFlags(fs, e.cfg)
+	fs := newFlags(e, "demo", "demo [--addr host:port] [--data DIR] [--public]")
+	fs.StringVar(&e.cfg.Addr, "addr", e.cfg.Addr, "address to listen on, loopback unless --public (HUBDESK_ADDR)")
+	dataDir := fs.String("data", "", "the demo's own data directory, new or empty or used by the demo before (default: a temporary one, removed on exit; never HUBDESK_DATA_DIR)")
+	public := fs.Bool("public", false, "allow an --addr other machines can reach, though the demo's logins are published")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	// The demo always runs on the embedded database, whatever the
-	// environment says, so it can never touch production data.
+	if err := checkDemoAddr(e.cfg.Addr, *public); err != nil {
+		return err
+	}
+	if *public {
+		fmt.Fprintf(e.stderr, "hubdesk demo: warning: --public: anyone who can reach %s can sign in with the published demo logins\n", e.cfg.Addr)
+	}
 	e.cfg.DatabaseURL = ""
+	e.cfg.SecretKey = "" // the demo seals its secrets with a key of its own
+	e.cfg.DataDir = *dataDir
 	if e.cfg.DataDir == "" {
 		dir, err := os.MkdirTemp("", "hubdesk-demo-")
 		if err != nil {
@@ -39,16 +47,30 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		defer os.RemoveAll(dir)
 		e.cfg.DataDir = dir
 	}
+	if err := demo.ClaimDataDir(e.cfg.DataDir); err != nil {
+		if errors.Is(err, demo.ErrNotDemoDir) {
+			return usageError{err.Error()}
+		}
+		return err
+	}
 	ln, err := net.Listen("tcp", e.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", e.cfg.Addr, err)
 	}
+	defer ln.Close()
 	if e.cfg.BaseURL == "" {
 		e.cfg.BaseURL = "http://" + ln.Addr().String()
 	}
 	e.cfg.Addr = ln.Addr().String()
+	// Metrics get a free loopback port, whatever HUBDESK_METRICS_ADDR says,
+	// so demos never collide with a server's metrics port.
+	metricsLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("listen for metrics: %w", err)
+	}
+	defer metricsLn.Close()
+	e.cfg.MetricsAddr = metricsLn.Addr().String()
 	if err := e.cfg.Validate(); err != nil {
-		ln.Close()
 		return usageError{err.Error()}
 	}
 	logger := newLogger(e.stderr, e.cfg, "text")
@@ -56,7 +78,6 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	// deep links and portal pages are real URLs a browser can open.
 	loopLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		ln.Close()
 		return fmt.Errorf("listen for the Loop sandbox: %w", err)
 	}
 	loopSandbox := sandbox.New(sandbox.Options{NoSeed: true, ShopName: demo.ShopName, Logger: logger.With("component", "loop-sandbox")})
@@ -69,41 +90,33 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	// the desk, as on a real store.
 	shopLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		ln.Close()
-		loopLn.Close()
 		return fmt.Errorf("listen for the Shopify sandbox: %w", err)
 	}
 	defer shopLn.Close()
 
 	db, box, err := openStore(ctx, e.cfg, logger)
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	defer db.Close()
 	srv, err := newServer(db, box, logger, e.cfg)
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	seeded, err := demo.Seed(ctx, demo.Stores{Shops: srv.Shops, Users: srv.Users, Commerce: srv.Commerce}, e.cfg.BaseURL, time.Now())
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	if err := demo.ConnectLoop(ctx, loopSandbox, demo.LoopStores{Settings: srv.Settings, Records: srv.Returns,
 		Checker: returns.LoopKeyChecker{Client: srv.Loop}}, seeded, time.Now()); err != nil {
-		ln.Close()
 		return err
 	}
 	owner, err := srv.Users.GetByEmail(ctx, demo.OwnerEmail)
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	token, err := srv.Users.CreateAPIToken(ctx, owner, "demo")
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	storefront := shopifysandbox.New(shopifysandbox.Options{
@@ -114,7 +127,21 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	})
 	go storefront.Serve(ctx, shopLn)
 	printDemoBanner(e, seeded, token, loopSandbox.BaseURL(), storefront, time.Since(started))
-	return srv.Serve(ctx, ln)
+	return srv.Serve(ctx, ln, metricsLn)
+}
+
+// checkDemoAddr refuses an address other machines can reach unless the
+// demo was started --public: its logins are in the README.
+func checkDemoAddr(addr string, public bool) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return usageError{fmt.Sprintf("--addr %q: want host:port", addr)}
+	}
+	ip := net.ParseIP(host)
+	if public || host == "localhost" || (ip != nil && ip.IsLoopback()) {
+		return nil
+	}
+	return usageError{fmt.Sprintf("--addr %s can be reached from other machines and the demo's logins are published; use a loopback address such as 127.0.0.1:8080, or add --public", addr)}
 }
 
 func printDemoBanner(e *env, seeded *demo.Result, token, loopURL string, storefront *shopifysandbox.Sandbox, startup time.Duration) {
@@ -130,6 +157,7 @@ func printDemoBanner(e *env, seeded *demo.Result, token, loopURL string, storefr
 	}
 	fmt.Fprintf(w, "  API\tcurl -H 'Authorization: Bearer %s' %s/api/v1/customers\n", token, base)
 	fmt.Fprintf(w, "  OpenAPI\t%s/api/v1/openapi.json\n", base)
+	fmt.Fprintf(w, "  Metrics\thttp://%s/metrics\t(Prometheus, loopback only)\n", e.cfg.MetricsAddr)
 	fmt.Fprintf(w, "  Loop sandbox\t%s/api/v1\t(key %s; portal %s/portal/)\n", loopURL, sandbox.KeyFull, loopURL)
 	fmt.Fprintf(w, "  Storefront\t%s/\t(Shopify sandbox; App Proxy %s → %s/hub)\n", storefront.BaseURL(), storefront.ProxyPrefix(), base)
 	if seeded.Shopper != nil {

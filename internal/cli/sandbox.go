@@ -13,21 +13,13 @@ import (
 	shopifysandbox "github.com/hubdesk/hubdesk/internal/integration/shopify/sandbox"
 )
 
-const sandboxUsage = "sandbox loop [--addr host:port] | sandbox shopify [--addr host:port] [--proxy-target URL] [--client-secret S] [flags]"
-
 // runSandbox serves a contract-faithful simulator of a third-party API
 // standalone, for development against hubdesk or anything else.
 func runSandbox(ctx context.Context, e *env, args []string) error {
-	if len(args) == 0 {
-		return usageError{"want '" + sandboxUsage + "'"}
-	}
-	switch args[0] {
-	case "loop":
-		return runLoopSandbox(ctx, e, args[1:])
-	case "shopify":
-		return runShopifySandbox(ctx, e, args[1:])
-	}
-	return usageError{"unknown sandbox " + fmt.Sprintf("%q", args[0]) + ": want '" + sandboxUsage + "'"}
+	return dispatch(ctx, e, "sandbox", map[string]subcommand{
+		"loop":    {"the Loop Returns API, with its returns portal", runLoopSandbox},
+		"shopify": {"a Shopify storefront with a signing App Proxy", runShopifySandbox},
+	}, args)
 }
 
 func runLoopSandbox(ctx context.Context, e *env, args []string) error {

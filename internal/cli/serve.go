@@ -9,18 +9,24 @@ import (
 	"github.com/hubdesk/hubdesk/internal/auth"
 	"github.com/hubdesk/hubdesk/internal/config"
 	"github.com/hubdesk/hubdesk/internal/database"
+	"github.com/hubdesk/hubdesk/internal/demo"
 	"github.com/hubdesk/hubdesk/internal/secret"
 	"github.com/hubdesk/hubdesk/internal/server"
 )
 
 func runServe(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "serve", "serve [--addr host:port] [--data DIR]")
-	addServerFlags(fs, e.cfg)
+	fs := newFlags(e, "serve", "serve [--addr host:port] [--metrics-addr host:port|off] [--data DIR]")
+	fs.StringVar(&e.cfg.Addr, "addr", e.cfg.Addr, "address to listen on (HUBDESK_ADDR)")
+	fs.StringVar(&e.cfg.MetricsAddr, "metrics-addr", e.cfg.MetricsAddr, "address serving Prometheus /metrics, or off (HUBDESK_METRICS_ADDR)")
+	addDataFlag(fs, e.cfg)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if err := e.cfg.Validate(); err != nil {
 		return usageError{err.Error()}
+	}
+	if demo.IsDataDir(e.cfg.DataDir) {
+		return usageError{fmt.Sprintf("data directory %s is the demo's, whose logins are published; serve a directory of your own", e.cfg.DataDir)}
 	}
 	logger := newLogger(e.stderr, e.cfg, "json")
 	db, box, err := openStore(ctx, e.cfg, logger)
@@ -32,12 +38,35 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", e.cfg.Addr, err)
 	}
+	var metricsLn net.Listener
+	if e.cfg.MetricsAddr != "" {
+		if metricsLn, err = net.Listen("tcp", e.cfg.MetricsAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("listen for metrics on %s: %w", e.cfg.MetricsAddr, err)
+		}
+	}
 	srv, err := newServer(db, box, logger, e.cfg)
 	if err != nil {
+		ln.Close()
+		closeIfOpen(metricsLn)
 		return err
 	}
-	logger.Info("hubdesk serving", "addr", ln.Addr().String(), "base_url", e.cfg.BaseURL, "database", db.Dialect)
-	return srv.Serve(ctx, ln)
+	logger.Info("hubdesk serving", "addr", ln.Addr().String(), "metrics_addr", listenerAddr(metricsLn), "base_url", e.cfg.BaseURL, "database", db.Dialect)
+	return srv.Serve(ctx, ln, metricsLn)
+}
+
+// listenerAddr is ln's address, or "off" when there is none.
+func listenerAddr(ln net.Listener) string {
+	if ln == nil {
+		return "off"
+	}
+	return ln.Addr().String()
+}
+
+func closeIfOpen(ln net.Listener) {
+	if ln != nil {
+		ln.Close()
+	}
 }
 
 func newServer(db *database.DB, box *secret.Box, logger *slog.Logger, cfg *config.Config) (*server.Server, error) {
@@ -51,7 +80,7 @@ func newServer(db *database.DB, box *secret.Box, logger *slog.Logger, cfg *confi
 
 func runMigrate(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "migrate", "migrate [--data DIR]")
-	fs.StringVar(&e.cfg.DataDir, "data", e.cfg.DataDir, "data directory (HUBDESK_DATA_DIR)")
+	addDataFlag(fs, e.cfg)
 	if err := parse(fs, args); err != nil {
 		return err
 	}

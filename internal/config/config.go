@@ -28,7 +28,14 @@ type Config struct {
 	// TrustedProxies name the reverse proxies whose X-Forwarded-For is
 	// believed (login rate limiting counts the real client).
 	TrustedProxies string
+	// MetricsAddr is where /metrics is served, apart from the public
+	// listener; empty when metrics are off.
+	MetricsAddr string
 }
+
+// DefaultMetricsAddr keeps /metrics on loopback, out of the public
+// listener's reach, unless the operator says otherwise.
+const DefaultMetricsAddr = "127.0.0.1:9090"
 
 // Option documents one environment variable.
 type Option struct {
@@ -45,6 +52,7 @@ var Options = []Option{
 	{Env: "HUBDESK_BASE_URL", Help: "public URL of this server, used in links and webhooks (default http://ADDR)"},
 	{Env: "HUBDESK_LOOP_BASE_URL", Default: "https://api.loopreturns.com/api/v1", Help: "Loop API root (point it at `hubdesk sandbox loop` for development)"},
 	{Env: "HUBDESK_TRUSTED_PROXIES", Help: "comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For names the client"},
+	{Env: "HUBDESK_METRICS_ADDR", Default: DefaultMetricsAddr, Help: "address serving Prometheus /metrics, apart from HUBDESK_ADDR; \"off\" (or empty) disables it (flag --metrics-addr)"},
 	{Env: "HUBDESK_LOG_LEVEL", Default: "info", Help: "debug, info, warn or error"},
 	{Env: "HUBDESK_LOG_FORMAT", Help: "json or text (default json for serve, text for demo)"},
 }
@@ -69,6 +77,10 @@ func Load() (*Config, error) {
 	c.LogFormat = get("HUBDESK_LOG_FORMAT")
 	c.LoopBaseURL = get("HUBDESK_LOOP_BASE_URL")
 	c.TrustedProxies = get("HUBDESK_TRUSTED_PROXIES")
+	c.MetricsAddr = get("HUBDESK_METRICS_ADDR")
+	if c.MetricsAddr == "" && !isSet("HUBDESK_METRICS_ADDR") {
+		c.MetricsAddr = DefaultMetricsAddr
+	}
 	level := orDefault(get("HUBDESK_LOG_LEVEL"), "info")
 	if err != nil {
 		return nil, err
@@ -95,10 +107,26 @@ func lookup(name string) (string, error) {
 	return strings.TrimSpace(string(data)), nil
 }
 
+// isSet reports whether NAME or NAME_FILE is in the environment, even
+// empty: for settings where empty means "off" rather than "the default".
+func isSet(name string) bool {
+	_, set := os.LookupEnv(name)
+	_, fileSet := os.LookupEnv(name + "_FILE")
+	return set || fileSet
+}
+
 // Validate checks the combination of settings, after flags are applied.
 func (c *Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return fmt.Errorf("address %q: want host:port", c.Addr)
+	}
+	if c.MetricsAddr == "off" {
+		c.MetricsAddr = ""
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			return fmt.Errorf("HUBDESK_METRICS_ADDR %q: want host:port, or off", c.MetricsAddr)
+		}
 	}
 	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
 		return fmt.Errorf("HUBDESK_DATABASE_URL must start with postgres:// (leave it empty for the embedded SQLite database)")

@@ -80,6 +80,9 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 			return nil, fmt.Errorf("sqlite: create data directory: %w", err)
 		}
 	}
+	if err := restrictSQLiteFiles(path); err != nil {
+		return nil, err
+	}
 	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
 	write, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_txlock=immediate")
 	if err != nil {
@@ -102,6 +105,34 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	read.SetMaxIdleConns(8)
 	read.SetConnMaxLifetime(0)
 	return &DB{Dialect: SQLite, read: read, write: write}, nil
+}
+
+// restrictSQLiteFiles makes the database file readable by its owner only
+// (it holds password hashes, sessions and customer data). SQLite creates
+// its -wal and -shm files with the database file's permissions, so the
+// file is created 0600 before SQLite opens it rather than leaving the mode
+// to the umask; files an older version created are tightened.
+func restrictSQLiteFiles(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	f.Close()
+	for _, name := range []string{path, path + "-wal", path + "-shm"} {
+		info, err := os.Stat(name)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("sqlite: %w", err)
+		}
+		if info.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(name, info.Mode().Perm()&0o700); err != nil {
+				return fmt.Errorf("sqlite: restrict %s to its owner: %w", name, err)
+			}
+		}
+	}
+	return nil
 }
 
 // OpenPostgres connects to PostgreSQL; one pool serves reads and writes.

@@ -18,10 +18,10 @@ func (s *Server) routes() *http.ServeMux {
 	tickets := &desk.TicketPages{Desk: d, Tickets: s.Tickets, Logger: s.logger}
 	hubTokens := &api.HubTokens{Commerce: s.Commerce, Issuer: s.Hub, Logger: s.logger}
 
-	// Operations.
+	// Operations. /metrics is not here: Serve answers it on its own
+	// listener (HUBDESK_METRICS_ADDR), out of the public one's reach.
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.Handle("GET /metrics", s.metrics.Handler())
 	mux.Handle("GET /static/", s.Assets())
 
 	// Staff desk (session cookie).

@@ -115,11 +115,34 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // Assets are the static files, for page-weight checks.
 func (s *Server) Assets() *web.Assets { return web.DefaultAssets }
 
-// Serve answers requests on ln until ctx is cancelled, then lets in-flight
-// requests finish (up to 30 s) before returning.
-func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+// Serve answers requests on ln, and Prometheus scrapes on metricsLn
+// (nil: metrics are not served), until ctx is cancelled or a listener
+// fails; then both let in-flight requests finish (up to 30 s) before
+// Serve returns. /metrics has its own listener so the public one never
+// shows it: an operator keeps it on loopback or an internal network.
+func (s *Server) Serve(ctx context.Context, ln, metricsLn net.Listener) error {
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go s.housekeeping(ctx)
+	errc := make(chan error, 2)
+	servers := 1
+	go func() { errc <- s.serveHTTP(ctx, ln, s.handler); stop() }()
+	if metricsLn != nil {
+		servers++
+		go func() { errc <- s.serveHTTP(ctx, metricsLn, s.metrics.Handler()); stop() }()
+	}
+	var errs []error
+	for range servers {
+		errs = append(errs, <-errc)
+	}
+	return errors.Join(errs...)
+}
+
+// serveHTTP serves handler on ln until ctx ends, then shuts down
+// gracefully.
+func (s *Server) serveHTTP(ctx context.Context, ln net.Listener, handler http.Handler) error {
 	srv := &http.Server{
-		Handler:           s.handler,
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -129,17 +152,16 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	go s.housekeeping(ctx)
 	select {
 	case err := <-errc:
-		return err
+		return fmt.Errorf("serve on %s: %w", ln.Addr(), err)
 	case <-ctx.Done():
 	}
-	s.logger.Info("shutting down: finishing in-flight requests")
+	s.logger.Info("shutting down: finishing in-flight requests", "addr", ln.Addr().String())
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+		return fmt.Errorf("shutdown %s: %w", ln.Addr(), err)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err

@@ -3,10 +3,13 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/database/dbtest"
@@ -260,10 +263,8 @@ func TestOperationsEndpoints(t *testing.T) {
 		if status, body, _ := app.Do(nil, "GET", "/readyz", "", ""); status != 200 || !strings.Contains(body, "ready") {
 			t.Errorf("readyz: %d %q", status, body)
 		}
-		app.Do(nil, "GET", "/customers", "", "")
-		status, body, _ := app.Do(nil, "GET", "/metrics", "", "")
-		if status != 200 || !strings.Contains(body, `hubdesk_http_requests_total{code="303",route="GET /customers"}`) {
-			t.Errorf("metrics lack the request counter by route:\n%.2000s", body)
+		if status, _, _ := app.Do(nil, "GET", "/metrics", "", ""); status != http.StatusNotFound {
+			t.Errorf("the public listener answers /metrics with %d, want 404", status)
 		}
 		// Static assets are immutable and compressed.
 		req, _ := http.NewRequest("GET", app.URL+app.Server.Assets().URL("desk.css"), nil)
@@ -399,4 +400,64 @@ func TestFailedLoginsElsewhereDoNotLockTheOwnerOut(t *testing.T) {
 	if status := login("198.51.100.7", testapp.Password); status != http.StatusSeeOther {
 		t.Fatalf("the owner from another address: %d, want 303", status)
 	}
+}
+
+// Metrics are served on their own listener, never on the public one, and
+// both stop when Serve's context ends.
+func TestMetricsOnTheirOwnListener(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		app := testapp.New(t, db)
+		listen := func() net.Listener {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ln
+		}
+		ln, metricsLn := listen(), listen()
+		public, metrics := "http://"+ln.Addr().String(), "http://"+metricsLn.Addr().String()
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		served := make(chan error, 1)
+		go func() { served <- app.Server.Serve(ctx, ln, metricsLn) }()
+
+		get := func(url string) (int, http.Header, string) {
+			t.Helper()
+			client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			resp, err := client.Get(url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, resp.Header, string(body)
+		}
+		if status, _, _ := get(public + "/customers"); status != http.StatusSeeOther {
+			t.Fatalf("public listener: GET /customers answered %d", status)
+		}
+		if status, _, _ := get(public + "/metrics"); status != http.StatusNotFound {
+			t.Errorf("public listener: GET /metrics answered %d, want 404", status)
+		}
+		status, header, body := get(metrics + "/metrics")
+		if status != http.StatusOK || !strings.HasPrefix(header.Get("Content-Type"), "text/plain") ||
+			!strings.Contains(body, `hubdesk_http_requests_total{code="303",route="GET /customers"}`) {
+			t.Errorf("metrics listener: %d %q, want Prometheus text with the request counter by route:\n%.2000s", status, header.Get("Content-Type"), body)
+		}
+
+		cancel()
+		select {
+		case err := <-served:
+			if err != nil {
+				t.Fatalf("Serve after shutdown: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("Serve did not return after its context ended")
+		}
+		for _, addr := range []string{ln.Addr().String(), metricsLn.Addr().String()} {
+			if conn, err := net.Dial("tcp", addr); err == nil {
+				conn.Close()
+				t.Errorf("%s still accepts connections after shutdown", addr)
+			}
+		}
+	})
 }

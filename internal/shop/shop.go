@@ -27,6 +27,9 @@ type Shop struct {
 // ErrNotFound means no such shop.
 var ErrNotFound = database.ErrNotFound
 
+// ErrDomainTaken means another shop already has the domain.
+var ErrDomainTaken = errors.New("a shop with this domain already exists")
+
 // ErrNoClientSecret means the shop has no Shopify client secret, so nothing
 // signed for it (App Proxy requests, shopper tokens) can be verified.
 var ErrNoClientSecret = errors.New("the shop has no Shopify client secret")
@@ -49,11 +52,18 @@ type NewShop struct {
 	Currency     string
 }
 
-// Create adds a shop. The domain is normalised to lower case.
+// ErrNameRequired means a shop was created without a name.
+var ErrNameRequired = errors.New("a shop needs a name")
+
+// Create adds a shop. The domain must pass ParseDomain and is stored in
+// lower case.
 func (s *Store) Create(ctx context.Context, in NewShop) (*Shop, error) {
-	domain := strings.ToLower(strings.TrimSpace(in.Domain))
-	if in.Name == "" || domain == "" {
-		return nil, errors.New("shop: name and domain are required")
+	if strings.TrimSpace(in.Name) == "" {
+		return nil, ErrNameRequired
+	}
+	domain, err := ParseDomain(in.Domain)
+	if err != nil {
+		return nil, err
 	}
 	sealed, err := s.box.Seal(in.ClientSecret)
 	if err != nil {
@@ -64,7 +74,7 @@ func (s *Store) Create(ctx context.Context, in NewShop) (*Shop, error) {
 		`INSERT INTO shops (name, domain, client_secret, locale, currency, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
 		sh.Name, sh.Domain, sealed, sh.Locale, sh.Currency, database.Time(sh.CreatedAt)).Scan(&sh.ID)
 	if database.IsUniqueViolation(err) {
-		return nil, fmt.Errorf("shop: %s already exists", domain)
+		return nil, fmt.Errorf("%w: %s", ErrDomainTaken, domain)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("shop: create %s: %w", domain, err)

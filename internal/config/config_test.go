@@ -1,0 +1,65 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// clearEnv removes every hubdesk variable and its _FILE twin for the test.
+func clearEnv(t *testing.T) {
+	for _, o := range Options {
+		for _, name := range []string{o.Env, o.Env + "_FILE"} {
+			t.Setenv(name, "") // restores the old value after the test
+			os.Unsetenv(name)
+		}
+	}
+}
+
+func TestMetricsAddr(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "metrics-addr")
+	if err := os.WriteFile(file, []byte("127.0.0.1:9191\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"unset: loopback default", nil, DefaultMetricsAddr},
+		{"set", map[string]string{"HUBDESK_METRICS_ADDR": "127.0.0.1:9999"}, "127.0.0.1:9999"},
+		{"off", map[string]string{"HUBDESK_METRICS_ADDR": "off"}, ""},
+		{"empty disables", map[string]string{"HUBDESK_METRICS_ADDR": ""}, ""},
+		{"from its _FILE twin", map[string]string{"HUBDESK_METRICS_ADDR_FILE": file}, "127.0.0.1:9191"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			clearEnv(t)
+			for k, v := range c.env {
+				t.Setenv(k, v)
+			}
+			cfg, err := Load()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cfg.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			if cfg.MetricsAddr != c.want {
+				t.Fatalf("MetricsAddr = %q, want %q", cfg.MetricsAddr, c.want)
+			}
+		})
+	}
+	t.Run("not host:port", func(t *testing.T) {
+		clearEnv(t)
+		t.Setenv("HUBDESK_METRICS_ADDR", "9090")
+		cfg, err := Load()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "HUBDESK_METRICS_ADDR") {
+			t.Fatalf("want an error naming HUBDESK_METRICS_ADDR, got %v", err)
+		}
+	})
+}

@@ -227,12 +227,18 @@ func plan(cfg Config, o *commerce.Order, c *commerce.Customer) (route, error) {
 type Preview struct {
 	URL  string // the destination when it is known without asking Loop
 	Note string // what happens instead, when URL is ""
+	// FallbackURL is the Loop portal link offered when Loop cannot make
+	// a deep link.
+	FallbackURL string
 }
 
 // Text is the preview as one line for the page.
 func (p Preview) Text() string {
-	if p.URL != "" {
+	switch {
+	case p.URL != "":
 		return p.URL
+	case p.FallbackURL != "":
+		return p.Note + "; if Loop cannot make one: " + p.FallbackURL
 	}
 	return p.Note
 }
@@ -247,9 +253,9 @@ func PreviewFor(cfg Config, o *commerce.Order, c *commerce.Customer) Preview {
 	case !rt.loopAPI:
 		return Preview{URL: rt.dest.URL}
 	case rt.lookup == "":
-		return Preview{Note: "Loop cannot be asked for " + o.Name + ": the order has no " + lookupNoun(cfg.Returns.LookupField)}
+		return Preview{Note: "Loop cannot be asked for " + o.Name + ": the order has no " + lookupNoun(cfg.Returns.LookupField), FallbackURL: rt.fallback}
 	}
-	return Preview{Note: "A deep link created by Loop for " + o.Name + " when the shopper presses the button"}
+	return Preview{Note: "A deep link created by Loop for " + o.Name + " when the shopper presses the button", FallbackURL: rt.fallback}
 }
 
 func lookupNoun(f LookupField) string {

@@ -53,10 +53,7 @@ func TestReturnsSettingsDraftLiveAndPreview(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`input[name=provider][value=aftership]`)),
 		chromedp.SendKeys(chromedp.ID("portal_url"), portal),
 	)
-	preview, _ := chromedp.Run(admin, chromedp.Text(chromedp.ID("preview-url")))
-	if !strings.Contains(preview, "order_number=") {
-		t.Fatalf("live preview while typing: %q", preview)
-	}
+	waitForPreview(t, admin, func(p string) bool { return strings.Contains(p, "order_number=") })
 	do(t, admin, chromedp.Submit(chromedp.ID("portal_url")), chromedp.WaitVisible(`//*[contains(., "Saved as draft")]`))
 	Screenshot(t, admin, "settings-returns-draft")
 
@@ -109,6 +106,79 @@ func TestReturnsSettingsDraftLiveAndPreview(t *testing.T) {
 	if rows < 5 {
 		t.Fatalf("audit log shows %d settings entries, want at least 5", rows)
 	}
+}
+
+// An admin picks parcelLab with a hosted portal's fragment URL and the
+// postal code: the preview, built by the server as she types, shows the
+// query before the "#"; after saving, Start a return in the admin's hub
+// preview lands on exactly that URL.
+func TestReturnsSettingsParcelLabPreview(t *testing.T) {
+	demo := StartDemo(t)
+	admin := NewBrowser(t)
+	LoginAs(t, admin, demo.BaseURL, "owner@demo.hubdesk.dev", "demo")
+	do(t, admin,
+		chromedp.Navigate(demo.BaseURL+"/settings/returns"),
+		chromedp.WaitVisible(chromedp.CSS("#returns-form")),
+		chromedp.Click(chromedp.CSS(`input[name=provider][value=parcellab]`)),
+		chromedp.Click(chromedp.CSS(`input[name=portal_lookup][value=zip]`)),
+	)
+	// The sample order is a delivered one; its page in the hub preview is
+	// linked from the preview line.
+	sampleLink, err := chromedp.Run(admin, chromedp.Evaluate[string](`document.getElementById("sample-order").getAttribute("href")`))
+	if err != nil || !strings.HasPrefix(sampleLink, "/settings/hub-preview/orders/") {
+		t.Fatalf("sample order link %q: %v", sampleLink, err)
+	}
+	orderID := strings.TrimPrefix(sampleLink[:strings.Index(sampleLink, "?")], "/settings/hub-preview/orders/")
+	var order struct {
+		Name            string `json:"name"`
+		ShippingAddress struct {
+			Zip string `json:"zip"`
+		} `json:"shipping_address"`
+	}
+	apiGet(t, demo, "/api/v1/orders/"+orderID, &order)
+	if order.ShippingAddress.Zip == "" {
+		t.Fatalf("sample order %s has no postal code", order.Name)
+	}
+	query := "?orderNo=" + url.QueryEscape(order.Name) + "&zip=" + url.QueryEscape(order.ShippingAddress.Zip)
+
+	// Typing the portal's address, then its fragment: the preview follows.
+	do(t, admin, chromedp.SendKeys(chromedp.ID("portal_url"), demo.LoopURL+"/"))
+	waitForPreview(t, admin, func(p string) bool { return p == demo.LoopURL+"/"+query })
+	do(t, admin, chromedp.SendKeys(chromedp.ID("portal_url"), "#/returns"))
+	want := demo.LoopURL + "/" + query + "#/returns"
+	waitForPreview(t, admin, func(p string) bool { return p == want })
+	Screenshot(t, admin, "settings-returns-parcellab-preview")
+
+	// Saved: the page rendered by the server shows the same URL.
+	do(t, admin, chromedp.Submit(chromedp.ID("portal_url")), chromedp.WaitVisible(`//*[@role="status"][contains(., "Saved")]`))
+	if saved, _ := chromedp.Run(admin, chromedp.Text(chromedp.ID("preview-url"))); saved != want {
+		t.Fatalf("after saving the preview shows %q, want %q", saved, want)
+	}
+	Screenshot(t, admin, "settings-returns-parcellab-saved")
+
+	do(t, admin,
+		chromedp.Navigate(demo.BaseURL+sampleLink),
+		chromedp.WaitVisible(chromedp.CSS("#return form button")),
+		chromedp.Click(chromedp.CSS("#return form button")),
+	)
+	if landed := waitForURL(t, admin, demo.LoopURL+"/?"); landed != want {
+		t.Fatalf("Start a return landed on %s, the preview said %s", landed, want)
+	}
+	Screenshot(t, admin, "settings-returns-parcellab-landed")
+}
+
+// waitForPreview waits until the settings page's preview line satisfies ok
+// (the server answers a moment after the typing stops).
+func waitForPreview(t *testing.T, ctx context.Context, ok func(string) bool) {
+	t.Helper()
+	var got string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		got, _ = chromedp.Run(ctx, chromedp.Text(chromedp.ID("preview-url")))
+		if ok(got) {
+			return
+		}
+	}
+	t.Fatalf("the preview shows %q", got)
 }
 
 // An admin lists the shop's storefront domains on Settings → General: a

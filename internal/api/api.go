@@ -17,6 +17,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/audit"
 	"github.com/hubdesk/hubdesk/internal/auth"
 	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/orderview"
 	"github.com/hubdesk/hubdesk/internal/returns"
 )
 
@@ -31,7 +32,7 @@ func OpenAPIDocument() []byte { return openAPIDocument }
 type Options struct {
 	Commerce   *commerce.Store
 	Settings   *returns.Store
-	Returns    *returns.Records // returns known per order, for the order status
+	Orders     *orderview.View // each order's status and return eligibility
 	Audit      *audit.Log
 	KeyChecker returns.KeyChecker // checks Loop keys on save
 	Logger     *slog.Logger       // slog.Default() when nil
@@ -41,7 +42,7 @@ type Options struct {
 type API struct {
 	commerce   *commerce.Store
 	settings   *returns.Store
-	returns    *returns.Records
+	orders     *orderview.View
 	audit      *audit.Log
 	keyChecker returns.KeyChecker
 	log        *slog.Logger
@@ -53,7 +54,7 @@ func New(opts Options) *API {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &API{commerce: opts.Commerce, settings: opts.Settings, returns: opts.Returns, audit: opts.Audit, keyChecker: opts.KeyChecker, log: log}
+	return &API{commerce: opts.Commerce, settings: opts.Settings, orders: opts.Orders, audit: opts.Audit, keyChecker: opts.KeyChecker, log: log}
 }
 
 // OpenAPI serves the embedded OpenAPI document. It needs no authentication:

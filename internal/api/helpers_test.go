@@ -22,6 +22,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/integration/loop"
 	"github.com/hubdesk/hubdesk/internal/integration/loop/sandbox"
+	"github.com/hubdesk/hubdesk/internal/orderview"
 	"github.com/hubdesk/hubdesk/internal/returns"
 	"github.com/hubdesk/hubdesk/internal/secret"
 	"github.com/hubdesk/hubdesk/internal/shop"
@@ -126,7 +127,10 @@ func newFixture(t *testing.T, db *database.DB) *fixture {
 	t.Cleanup(loopSrv.Close)
 	loopClient := loop.New(loop.Options{BaseURL: loopSrv.URL + "/api/v1", MaxAttempts: 1})
 	auditLog := audit.New(db)
-	a := api.New(api.Options{Commerce: f.commerce, Settings: returns.NewStore(db, box, auditLog), Audit: auditLog,
+	settings := returns.NewStore(db, box, auditLog)
+	orders := orderview.New(orderview.Options{Commerce: f.commerce, Returns: returns.NewRecords(db), Settings: settings,
+		Resolver: returns.NewResolver(returns.LoopLinker{Client: loopClient}, auditLog)})
+	a := api.New(api.Options{Commerce: f.commerce, Settings: settings, Orders: orders, Audit: auditLog,
 		KeyChecker: returns.LoopKeyChecker{Client: loopClient}, Logger: slog.New(slog.NewTextHandler(f.logs, nil))})
 	mux := http.NewServeMux()
 	for _, rt := range routes(a) {

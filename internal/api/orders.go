@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/orderview"
+	"github.com/hubdesk/hubdesk/internal/returns"
 )
 
 // orderJSON is the Order schema of openapi.json. Money is a decimal string
@@ -32,6 +34,15 @@ type orderJSON struct {
 	CancelledAt       *time.Time        `json:"cancelled_at"`
 	LineItems         []lineItemJSON    `json:"line_items"`
 	Fulfillments      []fulfillmentJSON `json:"fulfillments"`
+	ReturnEligibility eligibilityJSON   `json:"return_eligibility"`
+}
+
+// eligibilityJSON is whether the order can start a return with the
+// published settings, and why not (orderview, as the hub and the desk).
+type eligibilityJSON struct {
+	Eligible     bool                 `json:"eligible"`
+	Reason       *returns.NotEligible `json:"reason"`
+	WindowEndsAt *time.Time           `json:"window_ends_at"`
 }
 
 type lineItemJSON struct {
@@ -61,15 +72,20 @@ type fulfillmentJSON struct {
 	EstimatedDeliveryAt *time.Time `json:"estimated_delivery_at"`
 }
 
-func toOrderJSON(o *commerce.Order, status commerce.Status) orderJSON {
+func toOrderJSON(v orderview.Order) orderJSON {
+	o := v.Order
 	money := func(minor int64) string { return commerce.FormatAmount(minor, o.Currency) }
 	out := orderJSON{
-		ID: o.ID, ExternalID: o.ExternalID, Name: o.Name, Email: o.Email, Status: status,
+		ID: o.ID, ExternalID: o.ExternalID, Name: o.Name, Email: o.Email, Status: v.Status,
 		FinancialStatus: o.FinancialStatus, FulfillmentStatus: o.FulfillmentStatus, Currency: o.Currency,
 		Subtotal: money(o.SubtotalMinor), Shipping: money(o.ShippingMinor), Tax: money(o.TaxMinor), Total: money(o.TotalMinor),
 		ShippingAddress: o.ShippingAddress, CreatedAt: o.CreatedAt.UTC(), UpdatedAt: o.UpdatedAt.UTC(), CancelledAt: utc(o.CancelledAt),
-		LineItems:    make([]lineItemJSON, 0, len(o.LineItems)),
-		Fulfillments: make([]fulfillmentJSON, 0, len(o.Fulfillments)),
+		LineItems:         make([]lineItemJSON, 0, len(o.LineItems)),
+		Fulfillments:      make([]fulfillmentJSON, 0, len(o.Fulfillments)),
+		ReturnEligibility: eligibilityJSON{Eligible: v.Return.Eligible(), WindowEndsAt: utc(v.Return.WindowEnds)},
+	}
+	if reason := v.Return.Reason; reason != "" {
+		out.ReturnEligibility.Reason = &reason
 	}
 	if o.CustomerID != 0 {
 		out.CustomerID = &o.CustomerID
@@ -271,14 +287,14 @@ func (a *API) listOrders(w http.ResponseWriter, r *http.Request, shopID int64, f
 		a.respond(w, r, err)
 		return
 	}
-	statuses, err := a.statuses(r, shopID, orders...)
+	viewed, err := a.orders.Published(r.Context(), shopID, orders)
 	if err != nil {
 		a.respond(w, r, err)
 		return
 	}
 	out := list[orderJSON]{Items: make([]orderJSON, 0, len(orders)), NextCursor: next}
-	for _, o := range orders {
-		out.Items = append(out.Items, toOrderJSON(o, statuses[o.ID]))
+	for _, o := range viewed {
+		out.Items = append(out.Items, toOrderJSON(o))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -346,25 +362,11 @@ func customerField(err error, embedded bool) error {
 	return &commerce.ValidationError{Field: "customer." + ve.Field, Problem: ve.Problem}
 }
 
-// statuses names each order's status with its returns taken into account
-// (returns.Records.Statuses), as the hub and the desk do.
-func (a *API) statuses(r *http.Request, shopID int64, orders ...*commerce.Order) (map[int64]commerce.Status, error) {
-	if a.returns == nil {
-		out := make(map[int64]commerce.Status, len(orders))
-		for _, o := range orders {
-			out[o.ID] = commerce.DeriveStatus(o, commerce.NoReturn)
-		}
-		return out, nil
-	}
-	statuses, _, err := a.returns.Statuses(r.Context(), shopID, orders)
-	return statuses, err
-}
-
 func (a *API) writeOrder(w http.ResponseWriter, r *http.Request, shopID int64, o *commerce.Order) {
-	statuses, err := a.statuses(r, shopID, o)
+	viewed, err := a.orders.Published(r.Context(), shopID, []*commerce.Order{o})
 	if err != nil {
 		a.respond(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toOrderJSON(o, statuses[o.ID]))
+	writeJSON(w, http.StatusOK, toOrderJSON(viewed[0]))
 }

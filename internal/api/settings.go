@@ -24,6 +24,7 @@ type returnsSettingsJSON struct {
 	LoopPortalURL   string                                  `json:"loop_portal_url"`
 	LookupField     returns.LookupField                     `json:"lookup_field"`
 	PortalURL       string                                  `json:"portal_url"`
+	PortalLookup    returns.LookupField                     `json:"portal_lookup"`
 	Params          map[returns.Provider]returns.ParamNames `json:"params"`
 	KeyCheck        *returns.KeyCheck                       `json:"key_check"`
 	Warnings        []string                                `json:"warnings"`
@@ -39,6 +40,7 @@ type returnsSettingsInput struct {
 	LoopPortalURL string                                  `json:"loop_portal_url"`
 	LookupField   returns.LookupField                     `json:"lookup_field"`
 	PortalURL     string                                  `json:"portal_url"`
+	PortalLookup  returns.LookupField                     `json:"portal_lookup"`
 	Params        map[returns.Provider]returns.ParamNames `json:"params"`
 	SaveAnyway    bool                                    `json:"save_anyway"`
 
@@ -65,7 +67,7 @@ func toReturnsSettingsJSON(st *returns.State, warnings []string) returnsSettings
 	}
 	return returnsSettingsJSON{
 		Provider: rc.Provider, LoopAPIKeyLast4: rc.LoopKeyLast4, LoopPortalURL: rc.LoopPortalURL, LookupField: rc.LookupField,
-		PortalURL: rc.PortalURL, Params: params, KeyCheck: rc.KeyCheck, Warnings: warnings, Live: st.Live, Published: !st.Unpublished(),
+		PortalURL: rc.PortalURL, PortalLookup: rc.PortalLookup, Params: params, KeyCheck: rc.KeyCheck, Warnings: warnings, Live: st.Live, Published: !st.Unpublished(),
 	}
 }
 
@@ -111,24 +113,10 @@ func (a *API) PutReturnsSettings(w http.ResponseWriter, r *http.Request) {
 		a.respond(w, r, err)
 		return
 	}
+	// Parameter names are normalised by returns.Config.Validate, the same
+	// rule as the settings page's.
 	rc := returns.ReturnsConfig{Provider: in.Provider, LoopAPIKey: in.LoopAPIKey, LoopPortalURL: in.LoopPortalURL,
-		LookupField: in.LookupField, PortalURL: in.PortalURL}
-	for p, names := range in.Params {
-		def, known := returns.DefaultParams[p]
-		if known && names.Order == def.Order {
-			names.Order = ""
-		}
-		if known && names.Email == def.Email {
-			names.Email = ""
-		}
-		if names == (returns.ParamNames{}) {
-			continue
-		}
-		if rc.Params == nil {
-			rc.Params = map[returns.Provider]returns.ParamNames{}
-		}
-		rc.Params[p] = names
-	}
+		LookupField: in.LookupField, PortalURL: in.PortalURL, PortalLookup: in.PortalLookup, Params: in.Params}
 	out, err := a.settings.SaveReturns(r.Context(), u.ShopID, rc, a.keyChecker, in.SaveAnyway, audit.UserActor(u))
 	var fe *returns.FieldError
 	switch {

@@ -31,7 +31,15 @@ func TestReturnsSettingsAPI(t *testing.T) {
 		if r.status != http.StatusOK {
 			t.Fatalf("aftership: %d %s", r.status, r.body)
 		}
-		checkJSON(t, r.body, map[string]string{"provider": "aftership", "params.aftership.order": "order", "published": "false"})
+		checkJSON(t, r.body, map[string]string{"provider": "aftership", "params.aftership.order": "order", "published": "false", "portal_lookup": "email"})
+
+		// Narvar by postal code, with its default and an overridden name.
+		r = put(`{"provider":"narvar","portal_url":"https://returns.narvar.com/acme/returns","portal_lookup":"zip","params":{"parcellab":{"postal":"plz"}}}`, "a-manager")
+		if r.status != http.StatusOK {
+			t.Fatalf("narvar by postal code: %d %s", r.status, r.body)
+		}
+		checkJSON(t, r.body, map[string]string{"portal_lookup": "zip", "params.narvar.postal": "dzip", "params.parcellab.postal": "plz",
+			"params.aftership.postal": "postal_code"})
 
 		// A valid Loop key: checked, masked, never echoed.
 		r = put(`{"provider":"loop","loop_api_key":"`+sandbox.KeyFull+`","lookup_field":"email"}`, "a-manager")
@@ -80,6 +88,7 @@ func TestReturnsSettingsAPI(t *testing.T) {
 			`{"provider":"other"}`:                        "portal_url",
 			`{"provider":"shipbob"}`:                      "provider",
 			`{"provider":"other","portal_url":"ftp://x"}`: "portal_url",
+			`{"provider":"narvar","portal_url":"https://r.example/","portal_lookup":"phone"}`: "portal_lookup",
 		} {
 			r = put(body, "a-manager")
 			if r.status != http.StatusUnprocessableEntity {

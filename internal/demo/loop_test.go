@@ -55,7 +55,7 @@ func TestDemoReturnsCarryTheOrdersPlatformID(t *testing.T) {
 		if len(seededReturns) == 0 {
 			t.Fatal("the demo seeded no returns")
 		}
-		_, stored, err := records.Statuses(ctx, seeded.Shop.ID, seeded.Orders)
+		stored, err := records.ForOrders(ctx, seeded.Shop.ID, returns.OrderIDs(seeded.Orders))
 		if err != nil {
 			t.Fatal(err)
 		}

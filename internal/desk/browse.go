@@ -9,30 +9,8 @@ import (
 	"github.com/hubdesk/hubdesk/internal/auth"
 	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/database"
-	"github.com/hubdesk/hubdesk/internal/returns"
+	"github.com/hubdesk/hubdesk/internal/orderview"
 )
-
-// orderRow is an order with its status derived from its returns too; the
-// field shadows nothing the templates need from the order itself.
-type orderRow struct {
-	*commerce.Order
-	Status  commerce.Status
-	Returns []returns.Return
-}
-
-// withStatuses pairs orders with their statuses (returns.Records.Statuses,
-// the one way every surface names them).
-func (d *Desk) withStatuses(ctx context.Context, shopID int64, orders []*commerce.Order) ([]orderRow, error) {
-	statuses, byOrder, err := d.Returns.Statuses(ctx, shopID, orders)
-	if err != nil {
-		return nil, err
-	}
-	rows := make([]orderRow, len(orders))
-	for i, o := range orders {
-		rows[i] = orderRow{Order: o, Status: statuses[o.ID], Returns: byOrder[o.ID]}
-	}
-	return rows, nil
-}
 
 // Customers lists and searches the shop's customers.
 func (d *Desk) Customers(w http.ResponseWriter, r *http.Request) {
@@ -55,7 +33,7 @@ func (d *Desk) Customers(w http.ResponseWriter, r *http.Request) {
 
 // orderPage loads the page of orders the request's cursor names, with
 // their statuses, answering a bad cursor (400) or a failure (500) itself.
-func (d *Desk) orderPage(w http.ResponseWriter, r *http.Request, shopID int64, f commerce.OrderFilter) ([]orderRow, string, bool) {
+func (d *Desk) orderPage(w http.ResponseWriter, r *http.Request, shopID int64, f commerce.OrderFilter) ([]orderview.Order, string, bool) {
 	list, next, err := d.Commerce.ListOrders(r.Context(), shopID, f, commerce.Page{Cursor: r.URL.Query().Get("cursor"), Limit: 50})
 	if errors.Is(err, commerce.ErrBadCursor) {
 		d.Error(w, r, http.StatusBadRequest, "That page link is not valid any more. Start from the first page.")
@@ -65,7 +43,7 @@ func (d *Desk) orderPage(w http.ResponseWriter, r *http.Request, shopID int64, f
 		d.serverError(w, r, err)
 		return nil, "", false
 	}
-	rows, err := d.withStatuses(r.Context(), shopID, list)
+	rows, err := d.OrderView.Published(r.Context(), shopID, list)
 	if err != nil {
 		d.serverError(w, r, err)
 		return nil, "", false
@@ -107,7 +85,7 @@ func (d *Desk) Customer(w http.ResponseWriter, r *http.Request) {
 	}
 	d.page(w, r, http.StatusOK, "customer", c.Name(), struct {
 		Customer *commerce.Customer
-		Orders   []orderRow
+		Orders   []orderview.Order
 		Next     string
 	}{c, rows, next})
 }
@@ -122,7 +100,7 @@ func (d *Desk) Orders(w http.ResponseWriter, r *http.Request) {
 	}
 	d.page(w, r, http.StatusOK, "orders", "Orders", struct {
 		Query, Next string
-		Orders      []orderRow
+		Orders      []orderview.Order
 	}{q.Get("q"), next, rows})
 }
 
@@ -137,13 +115,13 @@ func (d *Desk) Order(w http.ResponseWriter, r *http.Request) {
 	if o.CustomerID != 0 {
 		c, _ = d.Commerce.Customer(r.Context(), u.ShopID, o.CustomerID)
 	}
-	rows, err := d.withStatuses(r.Context(), u.ShopID, []*commerce.Order{o})
+	rows, err := d.OrderView.Published(r.Context(), u.ShopID, []*commerce.Order{o})
 	if err != nil {
 		d.serverError(w, r, err)
 		return
 	}
 	d.page(w, r, http.StatusOK, "order", "Order "+o.Name, struct {
-		Order    orderRow
+		Order    orderview.Order
 		Customer *commerce.Customer
 	}{rows[0], c})
 }

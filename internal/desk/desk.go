@@ -19,6 +19,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/auth"
 	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/integration/loop"
+	"github.com/hubdesk/hubdesk/internal/orderview"
 	"github.com/hubdesk/hubdesk/internal/returns"
 	"github.com/hubdesk/hubdesk/internal/shop"
 	"github.com/hubdesk/hubdesk/internal/user"
@@ -39,8 +40,10 @@ type Desk struct {
 	// Proxies are trusted to name the client in X-Forwarded-For.
 	Proxies  auth.Proxies
 	Settings *returns.Store
-	Returns  *returns.Records
-	Audit    *audit.Log
+	// Orders views orders with their status and return eligibility, and
+	// previews the return destination on the settings page.
+	OrderView *orderview.View
+	Audit     *audit.Log
 	// KeyChecker checks Loop API keys when the returns settings are saved.
 	KeyChecker returns.KeyChecker
 	Logger     *slog.Logger

@@ -1,16 +1,18 @@
 package desk
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"unicode"
 
 	"github.com/hubdesk/hubdesk/internal/audit"
 	"github.com/hubdesk/hubdesk/internal/auth"
-	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/integration/loop"
+	"github.com/hubdesk/hubdesk/internal/orderview"
 	"github.com/hubdesk/hubdesk/internal/returns"
 )
 
@@ -29,14 +31,12 @@ type settingsView struct {
 	SaveAnyway bool
 	Providers  []returns.Provider
 	Defaults   map[returns.Provider]returns.ParamNames
-	Sample     sampleOrder
-	Preview    string // the URL the sample order would get with the draft
+	Sample     orderview.Sample
+	Preview    string // where the sample order would go with Config
 	PreviewFor string // customer id for the hub preview link
-}
-
-// sampleOrder is the order the settings preview shows links for.
-type sampleOrder struct {
-	Name, Email, Zip string
+	// SampleLink opens the sample order in the hub preview, where Start
+	// a return goes where Preview says; "" for a made-up or guest order.
+	SampleLink string
 }
 
 func (d *Desk) settingsView(r *http.Request, tab string) (*settingsView, error) {
@@ -45,15 +45,15 @@ func (d *Desk) settingsView(r *http.Request, tab string) (*settingsView, error) 
 	if err != nil {
 		return nil, err
 	}
+	sample, err := d.OrderView.Sample(r.Context(), u.ShopID)
+	if err != nil {
+		return nil, err
+	}
 	v := &settingsView{Tab: tab, State: st, Config: st.Draft, Providers: returns.Providers, Defaults: returns.DefaultParams,
-		Saved: r.URL.Query().Get("saved") == "1", Sample: sampleOrder{Name: "#1001", Email: "shopper@example.com", Zip: "10115"}}
-	// The shop's newest order makes the preview concrete.
-	if orders, _, err := d.Commerce.ListOrders(r.Context(), u.ShopID, commerce.OrderFilter{}, commerce.Page{Limit: 1}); err == nil && len(orders) > 0 {
-		o := orders[0]
-		v.Sample = sampleOrder{Name: o.Name, Email: o.Email, Zip: o.ShippingAddress.Zip}
-		if o.CustomerID != 0 {
-			v.PreviewFor = strconv.FormatInt(o.CustomerID, 10)
-		}
+		Saved: r.URL.Query().Get("saved") == "1", Sample: sample}
+	if o := sample.Order; o.CustomerID != 0 {
+		v.PreviewFor = strconv.FormatInt(o.CustomerID, 10)
+		v.SampleLink = "/settings/hub-preview/orders/" + strconv.FormatInt(o.ID, 10) + "?customer=" + v.PreviewFor
 	}
 	if st.Draft.Returns.Provider == returns.ProviderLoop {
 		v.Warnings = returns.ScopeWarnings(st.Draft.Returns.KeyCheck)
@@ -61,26 +61,43 @@ func (d *Desk) settingsView(r *http.Request, tab string) (*settingsView, error) 
 	return v, nil
 }
 
-// previewURL is where the sample order would be sent with cfg.
-func previewURL(cfg returns.Config, s sampleOrder) string {
-	r := cfg.Returns
-	switch r.Provider {
-	case returns.ProviderOther:
-		return r.PortalURL
-	case returns.ProviderAfterShip, returns.ProviderParcelLab, returns.ProviderNarvar:
-		names := cfg.ParamsFor(r.Provider)
-		u, _ := returns.PortalURL(r.PortalURL, [2]string{names.Order, s.Name}, [2]string{names.Email, s.Email})
-		return u
-	case returns.ProviderLoop:
-		if r.LoopAPIKey != "" {
-			return "A deep link created by Loop for " + s.Name + " when the shopper presses the button"
-		}
-		if r.LoopPortalURL != "" {
-			u, _ := returns.PortalURL(r.LoopPortalURL, [2]string{"order", s.Name}, [2]string{"zip", s.Zip})
-			return u
-		}
+// returnsForm reads the Returns tab's fields. Parameter names come as
+// param_<provider>_<order|email|postal>; every provider named is passed
+// on, and returns.Config.Validate applies the one rule to them, as for
+// the API.
+func returnsForm(f url.Values) returns.ReturnsConfig {
+	rc := returns.ReturnsConfig{
+		Provider:      returns.Provider(f.Get("provider")),
+		LoopAPIKey:    strings.TrimSpace(f.Get("loop_api_key")),
+		LoopPortalURL: strings.TrimSpace(f.Get("loop_portal_url")),
+		LookupField:   returns.LookupField(f.Get("lookup_field")),
+		PortalURL:     strings.TrimSpace(f.Get("portal_url")),
+		PortalLookup:  returns.LookupField(f.Get("portal_lookup")),
 	}
-	return ""
+	for key := range f {
+		rest, ok := strings.CutPrefix(key, "param_")
+		i := strings.LastIndexByte(rest, '_')
+		if !ok || i < 0 {
+			continue
+		}
+		p, value := returns.Provider(rest[:i]), f.Get(key)
+		names := rc.Params[p]
+		switch rest[i+1:] {
+		case "order":
+			names.Order = value
+		case "email":
+			names.Email = value
+		case "postal":
+			names.Postal = value
+		default:
+			continue
+		}
+		if rc.Params == nil {
+			rc.Params = map[returns.Provider]returns.ParamNames{}
+		}
+		rc.Params[p] = names
+	}
+	return rc
 }
 
 // SettingsGeneral shows the General tab.
@@ -156,8 +173,64 @@ func (d *Desk) SettingsReturns(w http.ResponseWriter, r *http.Request) {
 		d.serverError(w, r, err)
 		return
 	}
-	v.Preview = previewURL(v.Config, v.Sample)
+	v.Preview = v.Sample.Preview(v.Config).Text()
 	d.page(w, r, http.StatusOK, "settings_returns", "Settings · Returns", v)
+}
+
+// PreviewReturns answers the Returns tab's live preview: where the sample
+// order would go with the form as typed so far (POSTed like the save, not
+// saved). It runs the resolver's own code (orderview.Sample.Preview), so
+// the page shows exactly where Start a return will go. An empty Loop key
+// means the stored one, as on save; a field the save would refuse answers
+// 422 with the reason.
+func (d *Desk) PreviewReturns(w http.ResponseWriter, r *http.Request) {
+	u := auth.UserFrom(r.Context())
+	if !parseForm(w, r) {
+		writePreview(w, http.StatusBadRequest, previewAnswer{Error: "The form could not be read."})
+		return
+	}
+	st, err := d.Settings.Load(r.Context(), u.ShopID)
+	if err != nil {
+		d.serverError(w, r, err)
+		return
+	}
+	sample, err := d.OrderView.Sample(r.Context(), u.ShopID)
+	if err != nil {
+		d.serverError(w, r, err)
+		return
+	}
+	cfg := st.Draft
+	cfg.Returns = returnsForm(r.PostForm)
+	if cfg.Returns.LoopAPIKey == "" {
+		cfg.Returns.LoopAPIKey = st.Draft.Returns.LoopAPIKey
+	}
+	if err := cfg.Validate(); err != nil {
+		var fe *returns.FieldError
+		if !errors.As(err, &fe) {
+			d.serverError(w, r, err)
+			return
+		}
+		writePreview(w, http.StatusUnprocessableEntity, previewAnswer{Error: fieldLabel(fe.Field) + " " + fe.Message, Field: fe.Field})
+		return
+	}
+	p := sample.Preview(cfg)
+	writePreview(w, http.StatusOK, previewAnswer{URL: p.URL, Text: p.Text()})
+}
+
+// previewAnswer is PreviewReturns' JSON: the URL (or "" when Loop makes
+// the link at click time), the line to show, or why the draft is refused.
+type previewAnswer struct {
+	URL   string `json:"url"`
+	Text  string `json:"text"`
+	Error string `json:"error,omitempty"`
+	Field string `json:"field,omitempty"`
+}
+
+func writePreview(w http.ResponseWriter, status int, a previewAnswer) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(a)
 }
 
 // SaveSettingsReturns validates and stores the Returns tab; a new Loop key
@@ -174,29 +247,7 @@ func (d *Desk) SaveSettingsReturns(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := r.PostForm
-	rc := returns.ReturnsConfig{
-		Provider:      returns.Provider(f.Get("provider")),
-		LoopAPIKey:    strings.TrimSpace(f.Get("loop_api_key")),
-		LoopPortalURL: strings.TrimSpace(f.Get("loop_portal_url")),
-		LookupField:   returns.LookupField(f.Get("lookup_field")),
-		PortalURL:     strings.TrimSpace(f.Get("portal_url")),
-	}
-	for p := range returns.DefaultParams {
-		names := returns.ParamNames{Order: strings.TrimSpace(f.Get("param_" + string(p) + "_order")), Email: strings.TrimSpace(f.Get("param_" + string(p) + "_email"))}
-		def := returns.DefaultParams[p]
-		if names.Order == def.Order {
-			names.Order = ""
-		}
-		if names.Email == def.Email {
-			names.Email = ""
-		}
-		if names != (returns.ParamNames{}) {
-			if rc.Params == nil {
-				rc.Params = map[returns.Provider]returns.ParamNames{}
-			}
-			rc.Params[p] = names
-		}
-	}
+	rc := returnsForm(f)
 	out, err := d.Settings.SaveReturns(r.Context(), u.ShopID, rc, d.KeyChecker, f.Get("save_anyway") == "1", audit.UserActor(u))
 	if err != nil {
 		cfg := v.State.Draft
@@ -214,7 +265,7 @@ func (d *Desk) SaveSettingsReturns(w http.ResponseWriter, r *http.Request) {
 		// Show the key report right away rather than after a redirect.
 		v, _ = d.settingsView(r, "returns")
 		v.Saved, v.Report, v.Warnings = true, out.Report, out.Warnings
-		v.Preview = previewURL(v.Config, v.Sample)
+		v.Preview = v.Sample.Preview(v.Config).Text()
 		d.page(w, r, http.StatusOK, "settings_returns", "Settings · Returns", v)
 		return
 	}
@@ -235,7 +286,7 @@ func (d *Desk) settingsRefused(w http.ResponseWriter, r *http.Request, v *settin
 		return
 	}
 	v.Config = cfg
-	v.Preview = previewURL(cfg, v.Sample)
+	v.Preview = v.Sample.Preview(cfg).Text()
 	d.page(w, r, http.StatusUnprocessableEntity, page, "Settings", v)
 }
 
@@ -248,6 +299,7 @@ var fieldLabels = map[string]string{
 	"returns.loop_portal_url":    "Loop portal URL",
 	"returns.lookup_field":       "Lookup field",
 	"returns.portal_url":         "Portal URL",
+	"returns.portal_lookup":      "Portal lookup",
 }
 
 func fieldLabel(field string) string {

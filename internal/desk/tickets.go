@@ -7,6 +7,7 @@ import (
 
 	"github.com/hubdesk/hubdesk/internal/auth"
 	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/orderview"
 	"github.com/hubdesk/hubdesk/internal/ticket"
 	"github.com/hubdesk/hubdesk/internal/user"
 )
@@ -64,13 +65,13 @@ func (p *TicketPages) Show(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var c *commerce.Customer
-	var o *orderRow
+	var o *orderview.Order
 	if t.CustomerID != 0 {
 		c, _ = p.Commerce.Customer(r.Context(), u.ShopID, t.CustomerID)
 	}
 	if t.OrderID != 0 {
 		if order, err := p.Commerce.Order(r.Context(), u.ShopID, t.OrderID); err == nil {
-			rows, err := p.withStatuses(r.Context(), u.ShopID, []*commerce.Order{order})
+			rows, err := p.OrderView.Published(r.Context(), u.ShopID, []*commerce.Order{order})
 			if err != nil {
 				p.serverError(w, r, err)
 				return
@@ -83,7 +84,7 @@ func (p *TicketPages) Show(w http.ResponseWriter, r *http.Request) {
 		Ticket   *ticket.Ticket
 		Messages []ticket.Message
 		Customer *commerce.Customer
-		Order    *orderRow
+		Order    *orderview.Order
 	}{p.helpdeskOff(r), t, msgs, c, o})
 }
 

@@ -26,7 +26,7 @@ const MaxContactRunes = 5000
 // before it was switched off is refused the same way, text kept.
 func (h *Hub) Contact(w http.ResponseWriter, r *http.Request) {
 	s := sessionFrom(r.Context())
-	o, rets, ok := h.ownOrder(w, r, s)
+	o, ok := h.ownOrder(w, r, s)
 	if !ok {
 		return
 	}
@@ -38,7 +38,7 @@ func (h *Hub) Contact(w http.ResponseWriter, r *http.Request) {
 	// Only the body: the query carries the App Proxy's or the token's
 	// parameters, never the message.
 	msg := strings.TrimSpace(r.PostForm.Get("message"))
-	data := h.orderData(s, o, rets)
+	data := h.orderData(s, o)
 	data.Contact.Message = msg
 	refuse := func(status int, text string) {
 		data.Contact.Show, data.Contact.Error = true, text

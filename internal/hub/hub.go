@@ -40,6 +40,7 @@ import (
 	"time"
 
 	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/orderview"
 	"github.com/hubdesk/hubdesk/internal/returns"
 	"github.com/hubdesk/hubdesk/internal/shop"
 	"github.com/hubdesk/hubdesk/internal/ticket"
@@ -54,10 +55,11 @@ type Options struct {
 	Shops    *shop.Store
 	Commerce *commerce.Store
 	Settings *returns.Store
-	Returns  *returns.Records
-	Resolver *returns.Resolver
-	Tickets  *ticket.Store
-	Logger   *slog.Logger
+	// Orders views orders (status, return eligibility) and resolves
+	// Start a return.
+	Orders  *orderview.View
+	Tickets *ticket.Store
+	Logger  *slog.Logger
 	// BaseURL is hubdesk's public root (https://hubdesk.example.com).
 	// Asset URLs and token hub URLs are built on it.
 	BaseURL string

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/orderview"
 	"github.com/hubdesk/hubdesk/internal/returns"
 )
 
@@ -82,44 +83,45 @@ type contactForm struct {
 // exist here: another customer's order id answers 404, like a missing one.
 func (h *Hub) Order(w http.ResponseWriter, r *http.Request) {
 	s := sessionFrom(r.Context())
-	o, rets, ok := h.ownOrder(w, r, s)
+	o, ok := h.ownOrder(w, r, s)
 	if !ok {
 		return
 	}
-	data := h.orderData(s, o, rets)
+	data := h.orderData(s, o)
 	data.Contact.Sent = r.URL.Query().Get("sent") == "1"
 	h.page(w, s, http.StatusOK, "order", s.loc.T("order.title", "name", o.Name), data)
 }
 
-// ownOrder loads the order named in the path if it belongs to the
-// session's customer, with its returns; otherwise it answers 404.
-func (h *Hub) ownOrder(w http.ResponseWriter, r *http.Request, s *session) (*commerce.Order, []returns.Return, bool) {
+// ownOrder loads the order named in the path, viewed with the session's
+// configuration, if it belongs to the session's customer; otherwise it
+// answers 404.
+func (h *Hub) ownOrder(w http.ResponseWriter, r *http.Request, s *session) (orderview.Order, bool) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 || s.customer == nil {
 		h.notFound(w, s)
-		return nil, nil, false
+		return orderview.Order{}, false
 	}
 	o, err := h.opts.Commerce.Order(r.Context(), s.shop.ID, id)
 	if errors.Is(err, commerce.ErrNotFound) || (err == nil && o.CustomerID != s.customer.ID) {
 		h.notFound(w, s)
-		return nil, nil, false
+		return orderview.Order{}, false
 	}
 	if err != nil {
 		h.serverError(w, r, s, err)
-		return nil, nil, false
+		return orderview.Order{}, false
 	}
-	byOrder, err := h.opts.Returns.ForOrders(r.Context(), s.shop.ID, []int64{o.ID})
+	viewed, err := h.opts.Orders.Orders(r.Context(), s.shop.ID, s.cfg, []*commerce.Order{o})
 	if err != nil {
 		h.serverError(w, r, s, err)
-		return nil, nil, false
+		return orderview.Order{}, false
 	}
-	return o, byOrder[o.ID], true
+	return viewed[0], true
 }
 
-func (h *Hub) orderData(s *session, o *commerce.Order, rets []returns.Return) orderPage {
+func (h *Hub) orderData(s *session, o orderview.Order) orderPage {
 	orderPath := "/orders/" + itoa(o.ID)
 	p := orderPage{
-		Name: o.Name, CreatedAt: o.CreatedAt, Status: commerce.DeriveStatus(o, returns.Progress(rets)),
+		Name: o.Name, CreatedAt: o.CreatedAt, Status: o.Status,
 		Currency: o.Currency, Subtotal: o.SubtotalMinor, Shipping: o.ShippingMinor, Tax: o.TaxMinor, Total: o.TotalMinor,
 		Address: addressLines(o.ShippingAddress, s.loc), Back: s.link("", nil),
 		ReturnAction: s.link(orderPath+"/return", nil),
@@ -128,7 +130,7 @@ func (h *Hub) orderData(s *session, o *commerce.Order, rets []returns.Return) or
 	if s.mode == viaPreview {
 		p.Contact.Disabled, p.Contact.Notice = true, s.loc.T("preview.no_send")
 	}
-	p.Timeline = timeline(o, p.Status)
+	p.Timeline = timeline(o.Order, p.Status)
 	for _, li := range o.LineItems {
 		it := item{Title: li.Title, VariantTitle: li.VariantTitle, Image: safeURL(li.ImageURL), Quantity: li.CurrentQuantity,
 			Price: li.PriceMinor, LineTotal: li.PriceMinor * int64(li.CurrentQuantity)}
@@ -149,48 +151,33 @@ func (h *Hub) orderData(s *session, o *commerce.Order, rets []returns.Return) or
 		}
 		p.Shipments = append(p.Shipments, sh)
 	}
-	if path := reorderPath(o); path != "" {
+	if path := reorderPath(o.Order); path != "" {
 		p.ReorderURL = s.storefrontURL(path + "?storefront=true")
 	}
-	p.Return = h.returnBox(s, o, p.Status, rets)
+	p.Return = returnBoxFor(o)
 	return p
 }
 
-// returnBox decides what the Returns section offers. Start a return needs
-// a delivered order (DeriveStatus, the one status function), a returns
-// provider that is switched on, no active return, and — when the shop set
-// a return window — delivery inside it, so the shopper is not sent to a
-// portal that will refuse the order.
-func (h *Hub) returnBox(s *session, o *commerce.Order, status commerce.Status, rets []returns.Return) returnBox {
-	b := returnBox{}
-	if active := returns.ActiveReturn(rets); active != nil {
-		b.Show, b.Active, b.StatusPage = true, active, safeURL(active.StatusPageURL)
-		return b
+// returnBoxFor shows the order view's eligibility: the active or finished
+// return, nothing while returns are off or the order was cancelled, "not
+// yet" before delivery, the end of the window, or the button.
+func returnBoxFor(o orderview.Order) returnBox {
+	e := o.Return
+	switch e.Reason {
+	case returns.ReturnOpen:
+		active := o.ActiveReturn()
+		return returnBox{Show: true, Active: active, StatusPage: safeURL(active.StatusPageURL)}
+	case returns.AlreadyReturned:
+		return returnBox{Show: true, Returned: true}
+	case returns.NotDelivered:
+		return returnBox{Show: true, NotYet: true}
+	case returns.OutsideWindow:
+		return returnBox{Show: true, WindowEnded: e.WindowEnds}
+	case "":
+		return returnBox{Show: true, CanStart: true, Until: e.WindowEnds}
 	}
-	if status == commerce.StatusReturned {
-		b.Show, b.Returned = true, true
-		return b
-	}
-	if !s.cfg.ReturnsEnabled() || status == commerce.StatusCancelled {
-		return b
-	}
-	b.Show = true
-	if status != commerce.StatusDelivered {
-		b.NotYet = true
-		return b
-	}
-	if days := s.cfg.General.ReturnWindowDays; days > 0 {
-		if at := o.DeliveredAt(); at != nil {
-			end := at.Add(time.Duration(days) * 24 * time.Hour)
-			if h.opts.Now().After(end) {
-				b.WindowEnded = &end
-				return b
-			}
-			b.Until = &end
-		}
-	}
-	b.CanStart = true
-	return b
+	// No provider, not connected, cancelled: no Returns section.
+	return returnBox{}
 }
 
 // timeline lays out placed → shipped → out for delivery → delivered, or

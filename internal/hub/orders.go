@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/hubdesk/hubdesk/internal/commerce"
-	"github.com/hubdesk/hubdesk/internal/returns"
+	"github.com/hubdesk/hubdesk/internal/orderview"
 )
 
 // thumbnailsPerRow is how many item images an order row shows.
@@ -101,15 +101,15 @@ func (h *Hub) Orders(w http.ResponseWriter, r *http.Request) {
 			h.serverError(w, r, s, err)
 			return
 		}
-		byOrder, err := h.opts.Returns.ForOrders(r.Context(), s.shop.ID, returns.OrderIDs(list))
+		viewed, err := h.opts.Orders.Orders(r.Context(), s.shop.ID, s.cfg, list)
 		if err != nil {
 			h.serverError(w, r, s, err)
 			return
 		}
 		var b strings.Builder
 		b.Grow(len(list) * 700)
-		for _, o := range list {
-			row := h.row(s, o, byOrder[o.ID])
+		for i := range viewed {
+			row := h.row(s, &viewed[i])
 			row.writeHTML(&b)
 		}
 		data.Rows = template.HTML(b.String())
@@ -123,8 +123,8 @@ func (h *Hub) Orders(w http.ResponseWriter, r *http.Request) {
 	h.page(w, s, http.StatusOK, "orders", s.loc.T("orders.title"), data)
 }
 
-func (h *Hub) row(s *session, o *commerce.Order, rets []returns.Return) orderRow {
-	status := commerce.DeriveStatus(o, returns.Progress(rets))
+func (h *Hub) row(s *session, o *orderview.Order) orderRow {
+	status := o.Status
 	row := orderRow{
 		Name: o.Name, URL: s.link("/orders/"+itoa(o.ID), nil),
 		Placed: s.loc.T("orders.placed", "date", s.loc.Date(o.CreatedAt)), Total: s.loc.Money(o.TotalMinor, o.Currency),

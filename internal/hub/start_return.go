@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/hubdesk/hubdesk/internal/orderview"
 	"github.com/hubdesk/hubdesk/internal/returns"
 )
 
@@ -19,33 +20,33 @@ type returnFailedPage struct {
 }
 
 // StartReturn answers the Start a return button (a form POST): it asks the
-// resolver where this order's return starts — with the session's
+// order view where this order's return starts — with the session's
 // configuration, published or the preview's draft — and answers 303 to
 // that destination. The destination comes only from the resolver (the
 // provider's API or the configured portal), never from the request. The
-// same checks as the page apply, so a forged POST for an order that shows
-// no button is refused.
+// view refuses an order that is not eligible, so a forged POST for an
+// order that shows no button goes nowhere.
 func (h *Hub) StartReturn(w http.ResponseWriter, r *http.Request) {
 	s := sessionFrom(r.Context())
-	o, rets, ok := h.ownOrder(w, r, s)
+	o, ok := h.ownOrder(w, r, s)
 	if !ok {
 		return
 	}
-	data := h.orderData(s, o, rets)
+	data := h.orderData(s, o)
 	failed := returnFailedPage{Name: o.Name, Back: data.Back, Contact: data.Contact}
-	if !data.Return.CanStart {
+	dest, err := h.opts.Orders.StartReturn(r.Context(), o, returns.Request{
+		ShopID: s.shop.ID, Customer: s.customer, Actor: s.actor, Config: s.cfg,
+	})
+	var f *returns.Failure
+	var notEligible *orderview.NotEligibleError
+	switch {
+	case errors.As(err, &notEligible):
 		failed.TitleKey, failed.BodyKey = "return.unavailable.title", "return.unavailable.body"
 		if !data.Contact.Show {
 			failed.BodyKey = "return.unavailable.body_no_contact"
 		}
 		h.page(w, s, http.StatusConflict, "return_failed", s.loc.T(failed.TitleKey), failed)
 		return
-	}
-	dest, err := h.opts.Resolver.Resolve(r.Context(), returns.Request{
-		ShopID: s.shop.ID, Order: o, Customer: s.customer, Actor: s.actor, Config: s.cfg,
-	})
-	var f *returns.Failure
-	switch {
 	case errors.As(err, &f):
 		h.log.Info("hub: start a return failed", "shop", s.shop.ID, "order", o.Name, "reason", f.Reason, "err", f.Err)
 		failed.TitleKey, failed.BodyKey, failed.FallbackURL = "return.failed.title", "return.failed.body", safeURL(f.FallbackURL)

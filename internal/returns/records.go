@@ -205,23 +205,6 @@ func (s *Records) ForOrders(ctx context.Context, shopID int64, orderIDs []int64)
 	return out, rows.Err()
 }
 
-// Statuses derives the shopper-facing status of each order with its returns
-// (commerce.DeriveStatus), keyed by order id, and hands back the returns it
-// loaded, keyed the same way. The hub, the desk and the API all name
-// statuses through it, so an order with an open return reads "Return in
-// progress" everywhere.
-func (s *Records) Statuses(ctx context.Context, shopID int64, orders []*commerce.Order) (map[int64]commerce.Status, map[int64][]Return, error) {
-	byOrder, err := s.ForOrders(ctx, shopID, OrderIDs(orders))
-	if err != nil {
-		return nil, nil, err
-	}
-	out := make(map[int64]commerce.Status, len(orders))
-	for _, o := range orders {
-		out[o.ID] = commerce.DeriveStatus(o, Progress(byOrder[o.ID]))
-	}
-	return out, byOrder, nil
-}
-
 // OrderIDs lists the orders' ids, for ForOrders.
 func OrderIDs(orders []*commerce.Order) []int64 {
 	ids := make([]int64, len(orders))

@@ -87,7 +87,7 @@ func TestReturnsAttachToOneOrder(t *testing.T) {
 		open("3", "#1040", "")                // the one order of that name
 
 		orders := []*commerce.Order{olivia, noah, single}
-		statuses, byOrder, err := s.Statuses(ctx, shopID, orders)
+		byOrder, err := s.ForOrders(ctx, shopID, OrderIDs(orders))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -102,9 +102,9 @@ func TestReturnsAttachToOneOrder(t *testing.T) {
 		}
 		want := map[int64]commerce.Status{olivia.ID: commerce.StatusReturnInProgress, noah.ID: commerce.StatusProcessing,
 			single.ID: commerce.StatusReturnInProgress}
-		for id, st := range want {
-			if statuses[id] != st {
-				t.Errorf("order %d: status %s, want %s", id, statuses[id], st)
+		for _, o := range orders {
+			if got := commerce.DeriveStatus(o, Progress(byOrder[o.ID])); got != want[o.ID] {
+				t.Errorf("order %d: status %s, want %s", o.ID, got, want[o.ID])
 			}
 		}
 

@@ -153,40 +153,17 @@ func (r *Resolver) Resolve(ctx context.Context, req Request) (*Destination, erro
 }
 
 func (r *Resolver) resolve(ctx context.Context, req Request) (*Destination, error) {
-	cfg := &req.Config
-	if !cfg.ReturnsEnabled() {
-		return nil, &Failure{Reason: ReasonDisabled}
+	rt, err := plan(req.Config, req.Order, req.Customer)
+	if err != nil {
+		return nil, err
 	}
-	o := req.Order
-	email := o.Email
-	if email == "" && req.Customer != nil {
-		email = req.Customer.Email
+	if !rt.loopAPI {
+		return &rt.dest, nil
 	}
-	p := cfg.Returns.Provider
-	switch p {
-	case ProviderOther:
-		return &Destination{URL: cfg.Returns.PortalURL, Provider: p, Via: "portal"}, nil
-	case ProviderAfterShip, ProviderParcelLab, ProviderNarvar:
-		names := cfg.ParamsFor(p)
-		u, err := PortalURL(cfg.Returns.PortalURL, [2]string{names.Order, o.Name}, [2]string{names.Email, email})
-		if err != nil {
-			return nil, &Failure{Reason: ReasonDisabled, Err: err}
-		}
-		return &Destination{URL: u, Provider: p, Via: "portal"}, nil
+	if rt.lookup == "" {
+		return nil, &Failure{Reason: ReasonLookupMissing, FallbackURL: rt.fallback}
 	}
-	// Loop.
-	field, lookup := lookupValue(cfg.Returns.LookupField, o, req.Customer)
-	fallback := ""
-	if cfg.Returns.LoopPortalURL != "" {
-		fallback, _ = PortalURL(cfg.Returns.LoopPortalURL, [2]string{"order", o.Name}, [2]string{string(field), lookup})
-	}
-	if cfg.Returns.LoopAPIKey == "" {
-		return &Destination{URL: fallback, Provider: p, Via: "loop_portal"}, nil
-	}
-	if lookup == "" {
-		return nil, &Failure{Reason: ReasonLookupMissing, FallbackURL: fallback}
-	}
-	url, err := r.deepLink(ctx, req.ShopID, cfg.Returns.LoopAPIKey, o, lookup)
+	url, err := r.deepLink(ctx, req.ShopID, req.Config.Returns.LoopAPIKey, req.Order, rt.lookup)
 	if err != nil {
 		reason := ReasonLoopDown
 		switch loop.KindOf(err) {
@@ -195,21 +172,116 @@ func (r *Resolver) resolve(ctx context.Context, req Request) (*Destination, erro
 		case loop.KindNotFound, loop.KindInvalid:
 			reason = ReasonOrderUnknown
 		}
-		return nil, &Failure{Reason: reason, FallbackURL: fallback, Err: err}
+		return nil, &Failure{Reason: reason, FallbackURL: rt.fallback, Err: err}
 	}
-	return &Destination{URL: url, Provider: p, Via: "loop_api"}, nil
+	return &Destination{URL: url, Provider: rt.dest.Provider, Via: "loop_api"}, nil
+}
+
+// route is where a configuration sends an order, decided without asking
+// any platform: a destination ready to go, or — for Loop with an API key —
+// the lookup value to ask Loop's API with and the portal fallback.
+type route struct {
+	dest     Destination
+	loopAPI  bool
+	lookup   string
+	fallback string
+}
+
+// plan is the one place a return destination is built, for the real click
+// (Resolve) and the settings preview (Preview) alike.
+func plan(cfg Config, o *commerce.Order, c *commerce.Customer) (route, error) {
+	if !cfg.ReturnsEnabled() {
+		return route{}, &Failure{Reason: ReasonDisabled}
+	}
+	p := cfg.Returns.Provider
+	switch p {
+	case ProviderOther:
+		return route{dest: Destination{URL: cfg.Returns.PortalURL, Provider: p, Via: "portal"}}, nil
+	case ProviderAfterShip, ProviderParcelLab, ProviderNarvar:
+		names := cfg.ParamsFor(p)
+		who := [2]string{names.Email, orderEmail(o, c)}
+		if cfg.Returns.PortalLookup == LookupZip {
+			who = [2]string{names.Postal, o.ShippingAddress.Zip}
+		}
+		u, err := PortalURL(cfg.Returns.PortalURL, [2]string{names.Order, o.Name}, who)
+		if err != nil {
+			return route{}, &Failure{Reason: ReasonDisabled, Err: err}
+		}
+		return route{dest: Destination{URL: u, Provider: p, Via: "portal"}}, nil
+	}
+	// Loop.
+	field, lookup := lookupValue(cfg.Returns.LookupField, o, c)
+	fallback := ""
+	if cfg.Returns.LoopPortalURL != "" {
+		fallback, _ = PortalURL(cfg.Returns.LoopPortalURL, [2]string{"order", o.Name}, [2]string{string(field), lookup})
+	}
+	if cfg.Returns.LoopAPIKey == "" {
+		return route{dest: Destination{URL: fallback, Provider: p, Via: "loop_portal"}}, nil
+	}
+	return route{dest: Destination{Provider: p}, loopAPI: true, lookup: lookup, fallback: fallback}, nil
+}
+
+// Preview is what the settings page shows for a sample order: the URL the
+// click would go to, or, when Loop's API makes the link at click time, a
+// sentence saying so.
+type Preview struct {
+	URL  string // the destination when it is known without asking Loop
+	Note string // what happens instead, when URL is ""
+	// FallbackURL is the Loop portal link offered when Loop cannot make
+	// a deep link.
+	FallbackURL string
+}
+
+// Text is the preview as one line for the page.
+func (p Preview) Text() string {
+	switch {
+	case p.URL != "":
+		return p.URL
+	case p.FallbackURL != "":
+		return p.Note + "; if Loop cannot make one: " + p.FallbackURL
+	}
+	return p.Note
+}
+
+// PreviewFor describes where cfg sends the order, through the same code
+// as Resolve but without calling Loop or writing the audit log.
+func PreviewFor(cfg Config, o *commerce.Order, c *commerce.Customer) Preview {
+	rt, err := plan(cfg, o, c)
+	switch {
+	case err != nil:
+		return Preview{Note: "— (no Start a return button)"}
+	case !rt.loopAPI:
+		return Preview{URL: rt.dest.URL}
+	case rt.lookup == "":
+		return Preview{Note: "Loop cannot be asked for " + o.Name + ": the order has no " + lookupNoun(cfg.Returns.LookupField), FallbackURL: rt.fallback}
+	}
+	return Preview{Note: "A deep link created by Loop for " + o.Name + " when the shopper presses the button", FallbackURL: rt.fallback}
+}
+
+func lookupNoun(f LookupField) string {
+	switch f {
+	case LookupEmail:
+		return "email"
+	case LookupPhone:
+		return "phone number"
+	}
+	return "shipping postal code"
+}
+
+// orderEmail is the order's email, or its customer's for an order placed
+// without one.
+func orderEmail(o *commerce.Order, c *commerce.Customer) string {
+	if o.Email == "" && c != nil {
+		return c.Email
+	}
+	return o.Email
 }
 
 // lookupValue picks what Loop's portal matches the order on.
 func lookupValue(field LookupField, o *commerce.Order, c *commerce.Customer) (LookupField, string) {
 	switch field {
 	case LookupEmail:
-		if o.Email != "" {
-			return field, o.Email
-		}
-		if c != nil {
-			return field, c.Email
-		}
+		return field, orderEmail(o, c)
 	case LookupPhone:
 		if o.ShippingAddress.Phone != "" {
 			return field, o.ShippingAddress.Phone

@@ -57,25 +57,28 @@ func (p Provider) Valid() bool {
 	return false
 }
 
-// appendsParams is true for the portals that take order number and email
-// in the URL (contracts/portals.md).
+// appendsParams is true for the portals that take the order number and the
+// shopper's email or postal code in the URL (contracts/portals.md).
 func (p Provider) appendsParams() bool {
 	return p == ProviderAfterShip || p == ProviderParcelLab || p == ProviderNarvar
 }
 
-// ParamNames are the query parameter names a portal reads the order number
-// and the shopper's email from.
+// ParamNames are the query parameter names a portal reads the order
+// number, the shopper's email and the shipping postal code from.
 type ParamNames struct {
-	Order string `json:"order"`
-	Email string `json:"email"`
+	Order  string `json:"order"`
+	Email  string `json:"email"`
+	Postal string `json:"postal"`
 }
 
 // DefaultParams are the documented or observed names per provider
-// (contracts/portals.md); merchants can override them.
+// (contracts/portals.md); merchants can override them. The postal-code
+// names: AfterShip's link API takes postal_code, Narvar portals are seen
+// with dzip, parcelLab's pages read zip.
 var DefaultParams = map[Provider]ParamNames{
-	ProviderAfterShip: {Order: "order_number", Email: "email"},
-	ProviderParcelLab: {Order: "orderNo", Email: "email"},
-	ProviderNarvar:    {Order: "order", Email: "email"},
+	ProviderAfterShip: {Order: "order_number", Email: "email", Postal: "postal_code"},
+	ProviderParcelLab: {Order: "orderNo", Email: "email", Postal: "zip"},
+	ProviderNarvar:    {Order: "order", Email: "email", Postal: "dzip"},
 }
 
 // LookupField is what Loop's portal asks for beside the order name.
@@ -119,14 +122,18 @@ const MaxStorefrontDomains = 20
 // ReturnsConfig is the Returns tab. LoopAPIKey holds the plain key only in
 // memory; the stored form is sealed (see Store).
 type ReturnsConfig struct {
-	Provider      Provider                `json:"provider"`
-	LoopAPIKey    string                  `json:"loop_api_key,omitempty"`
-	LoopKeyLast4  string                  `json:"loop_key_last4,omitempty"`
-	LoopPortalURL string                  `json:"loop_portal_url,omitempty"`
-	LookupField   LookupField             `json:"lookup_field,omitempty"`
-	PortalURL     string                  `json:"portal_url,omitempty"`
-	Params        map[Provider]ParamNames `json:"params,omitempty"` // overrides of DefaultParams
-	KeyCheck      *KeyCheck               `json:"key_check,omitempty"`
+	Provider      Provider    `json:"provider"`
+	LoopAPIKey    string      `json:"loop_api_key,omitempty"`
+	LoopKeyLast4  string      `json:"loop_key_last4,omitempty"`
+	LoopPortalURL string      `json:"loop_portal_url,omitempty"`
+	LookupField   LookupField `json:"lookup_field,omitempty"`
+	PortalURL     string      `json:"portal_url,omitempty"`
+	// PortalLookup is what a portal provider gets beside the order number:
+	// the shopper's email (LookupEmail) or the shipping postal code
+	// (LookupZip).
+	PortalLookup LookupField             `json:"portal_lookup,omitempty"`
+	Params       map[Provider]ParamNames `json:"params,omitempty"` // overrides of DefaultParams
+	KeyCheck     *KeyCheck               `json:"key_check,omitempty"`
 }
 
 // Config is everything an admin publishes.
@@ -140,7 +147,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		General: General{HubEnabled: true, HelpdeskEnabled: true, ReturnWindowDays: 30},
-		Returns: ReturnsConfig{Provider: ProviderDisabled, LookupField: LookupZip},
+		Returns: ReturnsConfig{Provider: ProviderDisabled, LookupField: LookupZip, PortalLookup: LookupEmail},
 	}
 }
 
@@ -165,6 +172,9 @@ func (c Config) ParamsFor(p Provider) ParamNames {
 		}
 		if o.Email != "" {
 			names.Email = o.Email
+		}
+		if o.Postal != "" {
+			names.Postal = o.Postal
 		}
 	}
 	return names
@@ -234,17 +244,54 @@ func (c *Config) Validate() error {
 			return &FieldError{"returns.portal_url", "is required for " + r.Provider.Label()}
 		}
 	}
-	for p, names := range r.Params {
+	if r.PortalLookup == "" {
+		r.PortalLookup = LookupEmail
+	}
+	if r.PortalLookup != LookupEmail && r.PortalLookup != LookupZip {
+		return &FieldError{"returns.portal_lookup", "must be email or zip"}
+	}
+	params, err := normalizeParams(r.Params)
+	if err != nil {
+		return err
+	}
+	r.Params = params
+	return nil
+}
+
+// normalizeParams is the one rule for parameter-name overrides, whether
+// they come from the settings page or the API: a provider that appends no
+// parameters is refused, names are trimmed and checked, and a name equal
+// to the default is not an override, so only real overrides are stored
+// (nil when there are none).
+func normalizeParams(in map[Provider]ParamNames) (map[Provider]ParamNames, error) {
+	var out map[Provider]ParamNames
+	for p, names := range in {
 		if !p.appendsParams() {
-			return &FieldError{"returns.params", fmt.Sprintf("%s takes no parameter names", p)}
+			return nil, &FieldError{"returns.params", fmt.Sprintf("%s takes no parameter names", p)}
 		}
-		for _, n := range []string{names.Order, names.Email} {
-			if n != "" && !validParamName(n) {
-				return &FieldError{"returns.params." + string(p), fmt.Sprintf("%q is not a valid parameter name", n)}
+		def := DefaultParams[p]
+		slots := []struct {
+			name *string
+			def  string
+		}{{&names.Order, def.Order}, {&names.Email, def.Email}, {&names.Postal, def.Postal}}
+		for _, slot := range slots {
+			*slot.name = strings.TrimSpace(*slot.name)
+			if *slot.name != "" && !validParamName(*slot.name) {
+				return nil, &FieldError{"returns.params." + string(p), fmt.Sprintf("%q is not a valid parameter name", *slot.name)}
+			}
+			if *slot.name == slot.def {
+				*slot.name = ""
 			}
 		}
+		if names == (ParamNames{}) {
+			continue
+		}
+		if out == nil {
+			out = map[Provider]ParamNames{}
+		}
+		out[p] = names
 	}
-	return nil
+	return out, nil
 }
 
 // normalizeStorefrontDomains trims, lower-cases and de-duplicates host

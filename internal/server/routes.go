@@ -39,6 +39,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("POST /settings/live", d.RequireRole(user.RoleManager, d.SetLive))
 	mux.Handle("GET /settings/returns", d.RequireRole(user.RoleManager, d.SettingsReturns))
 	mux.Handle("POST /settings/returns", d.RequireRole(user.RoleManager, d.SaveSettingsReturns))
+	mux.Handle("POST /settings/returns/preview", d.RequireRole(user.RoleManager, d.PreviewReturns))
 	mux.Handle("GET /settings/staff", d.RequireRole(user.RoleAdmin, d.Staff))
 	mux.Handle("POST /settings/staff/{id}/disable", d.RequireRole(user.RoleAdmin, d.DisableStaff))
 	mux.Handle("POST /settings/staff/{id}/enable", d.RequireRole(user.RoleAdmin, d.EnableStaff))

@@ -21,6 +21,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/hub"
 	"github.com/hubdesk/hubdesk/internal/integration/loop"
 	"github.com/hubdesk/hubdesk/internal/metrics"
+	"github.com/hubdesk/hubdesk/internal/orderview"
 	"github.com/hubdesk/hubdesk/internal/returns"
 	"github.com/hubdesk/hubdesk/internal/secret"
 	"github.com/hubdesk/hubdesk/internal/shop"
@@ -60,6 +61,7 @@ type Server struct {
 	Settings *returns.Store   // hub and returns settings, draft and published
 	Returns  *returns.Records // returns reported by the returns platform
 	Resolver *returns.Resolver
+	Orders   *orderview.View // every surface's view of orders: status, return eligibility, Start a return
 	Loop     *loop.Client
 	Tickets  *ticket.Store // helpdesk conversations (the hub's contact form opens them)
 	Hub      *hub.Hub      // the shopper-facing Customer Hub; IssueShopperToken for headless stores
@@ -90,18 +92,19 @@ func New(opts Options) (*Server, error) {
 	s.Settings = returns.NewStore(opts.DB, opts.Box, s.Audit)
 	s.Loop = loop.New(loop.Options{BaseURL: opts.LoopBaseURL, Registerer: s.metrics.Registry, Logger: opts.Logger, UserAgent: "hubdesk"})
 	s.Resolver = returns.NewResolver(returns.LoopLinker{Client: s.Loop}, s.Audit)
+	s.Orders = orderview.New(orderview.Options{Commerce: s.Commerce, Returns: s.Returns, Settings: s.Settings, Resolver: s.Resolver, Now: opts.Now})
 	s.auth = &auth.Authenticator{Users: s.Users, SecureCookies: opts.SecureCookies}
 	var err error
 	s.desk, err = desk.New(desk.Desk{Users: s.Users, Shops: s.Shops, Commerce: s.Commerce, Auth: s.auth, Logger: opts.Logger, Proxies: opts.Proxies,
-		Settings: s.Settings, Returns: s.Returns, Audit: s.Audit, KeyChecker: returns.LoopKeyChecker{Client: s.Loop}})
+		Settings: s.Settings, OrderView: s.Orders, Audit: s.Audit, KeyChecker: returns.LoopKeyChecker{Client: s.Loop}})
 	if err != nil {
 		return nil, fmt.Errorf("desk: %w", err)
 	}
-	s.api = api.New(api.Options{Commerce: s.Commerce, Settings: s.Settings, Returns: s.Returns, Audit: s.Audit,
+	s.api = api.New(api.Options{Commerce: s.Commerce, Settings: s.Settings, Orders: s.Orders, Audit: s.Audit,
 		KeyChecker: returns.LoopKeyChecker{Client: s.Loop}, Logger: opts.Logger})
 	s.Tickets = ticket.NewStore(opts.DB, opts.Now)
-	s.Hub, err = hub.New(hub.Options{Shops: s.Shops, Commerce: s.Commerce, Settings: s.Settings, Returns: s.Returns,
-		Resolver: s.Resolver, Tickets: s.Tickets, Logger: opts.Logger, BaseURL: opts.BaseURL, Now: opts.Now})
+	s.Hub, err = hub.New(hub.Options{Shops: s.Shops, Commerce: s.Commerce, Settings: s.Settings,
+		Orders: s.Orders, Tickets: s.Tickets, Logger: opts.Logger, BaseURL: opts.BaseURL, Now: opts.Now})
 	if err != nil {
 		return nil, fmt.Errorf("hub: %w", err)
 	}

@@ -1,0 +1,163 @@
+// Package orderview is how every surface sees an order: the hub's orders
+// tab, order page and Start a return, the desk's order lists, order,
+// customer and ticket pages, and the REST API all ask it. For a page of
+// orders it gives each order its returns, its shopper- and agent-facing
+// status (commerce.DeriveStatus) and whether it can start a return and
+// why not (returns.CheckEligibility); for one order it resolves where the
+// return starts (returns.Resolver); for the settings page it previews
+// that destination for a sample order through the same code.
+package orderview
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/returns"
+)
+
+// Options are the view's parts.
+type Options struct {
+	Commerce *commerce.Store
+	Returns  *returns.Records
+	Settings *returns.Store
+	Resolver *returns.Resolver
+	// Platform, when set, lets the returns platform decide eligibility
+	// where it answers it itself (see returns.PlatformEligibility).
+	Platform returns.PlatformEligibility
+	// Now is the clock of the return window; time.Now when nil.
+	Now func() time.Time
+}
+
+// View is the order view use case.
+type View struct{ opts Options }
+
+// New returns the order view.
+func New(opts Options) *View {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &View{opts: opts}
+}
+
+// Order is one order as shoppers and agents see it.
+type Order struct {
+	*commerce.Order
+	Status  commerce.Status
+	Returns []returns.Return // newest first
+	Return  returns.Eligibility
+}
+
+// ActiveReturn is the return under way, if any.
+func (o *Order) ActiveReturn() *returns.Return { return returns.ActiveReturn(o.Returns) }
+
+// Orders views a page of orders with cfg: the published configuration for
+// shoppers and agents, the draft in an admin's preview. The page costs one
+// query for the returns of all its orders.
+func (v *View) Orders(ctx context.Context, shopID int64, cfg returns.Config, orders []*commerce.Order) ([]Order, error) {
+	byOrder, err := v.opts.Returns.ForOrders(ctx, shopID, returns.OrderIDs(orders))
+	if err != nil {
+		return nil, err
+	}
+	now := v.opts.Now()
+	out := make([]Order, len(orders))
+	for i, o := range orders {
+		rets := byOrder[o.ID]
+		status := commerce.DeriveStatus(o, returns.Progress(rets))
+		e := returns.CheckEligibility(cfg, o, status, rets, now)
+		if v.opts.Platform != nil && (e.Eligible() || e.Reason == returns.OutsideWindow) {
+			decided, ok, err := v.opts.Platform.Eligibility(ctx, shopID, cfg, o)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				e = decided
+			}
+		}
+		out[i] = Order{Order: o, Status: status, Returns: rets, Return: e}
+	}
+	return out, nil
+}
+
+// Published views a page of orders with the shop's published
+// configuration, as agents and API clients see them.
+func (v *View) Published(ctx context.Context, shopID int64, orders []*commerce.Order) ([]Order, error) {
+	cfg, err := v.opts.Settings.Published(ctx, shopID)
+	if err != nil {
+		return nil, err
+	}
+	return v.Orders(ctx, shopID, cfg, orders)
+}
+
+// NotEligibleError refuses a return for an order that shows no button.
+type NotEligibleError struct{ Reason returns.NotEligible }
+
+func (e *NotEligibleError) Error() string {
+	return "orderview: not eligible for a return: " + string(e.Reason)
+}
+
+// StartReturn resolves where o's return starts (req.Config must be the
+// configuration o was viewed with). An order the view found not eligible
+// is refused with a *NotEligibleError before anything is asked, so a
+// forged click for an order without a button goes nowhere.
+func (v *View) StartReturn(ctx context.Context, o Order, req returns.Request) (*returns.Destination, error) {
+	if !o.Return.Eligible() {
+		return nil, &NotEligibleError{Reason: o.Return.Reason}
+	}
+	req.Order = o.Order
+	return v.opts.Resolver.Resolve(ctx, req)
+}
+
+// Sample is the order the settings preview shows a destination for.
+type Sample struct {
+	Order    *commerce.Order
+	Customer *commerce.Customer // nil for a guest order or the made-up sample
+}
+
+// sampleScan is how many of the newest orders are searched for a
+// delivered one.
+const sampleScan = 25
+
+// madeUpSample stands in while the shop has no orders.
+var madeUpSample = commerce.Order{Name: "#1001", Email: "shopper@example.com",
+	ShippingAddress: commerce.Address{Zip: "10115", Phone: "+49 30 901820"}}
+
+// Sample picks the shop's newest delivered order (one a shopper could
+// start a return for), else its newest order, else a made-up one.
+func (v *View) Sample(ctx context.Context, shopID int64) (Sample, error) {
+	orders, _, err := v.opts.Commerce.ListOrders(ctx, shopID, commerce.OrderFilter{}, commerce.Page{Limit: sampleScan})
+	if err != nil {
+		return Sample{}, err
+	}
+	if len(orders) == 0 {
+		o := madeUpSample
+		return Sample{Order: &o}, nil
+	}
+	viewed, err := v.Published(ctx, shopID, orders)
+	if err != nil {
+		return Sample{}, err
+	}
+	pick := orders[0]
+	for _, o := range viewed {
+		if o.Status == commerce.StatusDelivered && o.ActiveReturn() == nil {
+			pick = o.Order
+			break
+		}
+	}
+	s := Sample{Order: pick}
+	if pick.CustomerID != 0 {
+		c, err := v.opts.Commerce.Customer(ctx, shopID, pick.CustomerID)
+		if err != nil && !errors.Is(err, commerce.ErrNotFound) {
+			return Sample{}, err
+		}
+		s.Customer = c
+	}
+	return s, nil
+}
+
+// Preview is where the sample order would go with cfg — the same
+// resolver code the click runs, without asking Loop or auditing.
+func (s Sample) Preview(cfg returns.Config) returns.Preview {
+	return returns.PreviewFor(cfg, s.Order, s.Customer)
+}

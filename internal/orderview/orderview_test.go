@@ -1,0 +1,188 @@
+package orderview_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/hubdesk/hubdesk/internal/audit"
+	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/database"
+	"github.com/hubdesk/hubdesk/internal/database/dbtest"
+	"github.com/hubdesk/hubdesk/internal/orderview"
+	"github.com/hubdesk/hubdesk/internal/returns"
+	"github.com/hubdesk/hubdesk/internal/testapp"
+)
+
+var now = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+
+var system = audit.Actor{Kind: audit.ActorSystem, Label: "test"}
+
+// shipped is a fulfillment with the carrier status given; delivered ones
+// arrived deliveredAgo before now.
+func shipped(status string, deliveredAgo time.Duration) commerce.Fulfillment {
+	f := commerce.Fulfillment{ExternalID: "f", ShipmentStatus: status, CreatedAt: now.Add(-60 * 24 * time.Hour), UpdatedAt: now.Add(-60 * 24 * time.Hour)}
+	if status == "delivered" {
+		at := now.Add(-deliveredAgo)
+		f.DeliveredAt = &at
+	}
+	return f
+}
+
+// Every status and every reason, through the stores on both engines: the
+// published configuration decides for agents and the API, the one given
+// (a draft) for the admin's preview.
+func TestOrderView(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		app := testapp.New(t, db, testapp.WithClock(func() time.Time { return now }))
+		tn := app.NewTenant("shopa")
+		shopID := tn.Shop.ID
+		cancelledAt := now.Add(-time.Hour)
+		day := 24 * time.Hour
+		cases := []struct {
+			name        string
+			fulfillment []commerce.Fulfillment
+			partial     bool
+			cancelled   bool
+			returnState returns.ReturnState
+			status      commerce.Status
+			reason      returns.NotEligible
+		}{
+			{name: "processing", status: commerce.StatusProcessing, reason: returns.NotDelivered},
+			{name: "partially shipped", fulfillment: []commerce.Fulfillment{shipped("in_transit", 0)}, partial: true,
+				status: commerce.StatusPartiallyShipped, reason: returns.NotDelivered},
+			{name: "in transit", fulfillment: []commerce.Fulfillment{shipped("in_transit", 0)}, status: commerce.StatusInTransit, reason: returns.NotDelivered},
+			{name: "out for delivery", fulfillment: []commerce.Fulfillment{shipped("out_for_delivery", 0)}, status: commerce.StatusOutForDelivery, reason: returns.NotDelivered},
+			{name: "delivered, inside the window", fulfillment: []commerce.Fulfillment{shipped("delivered", 29*day)}, status: commerce.StatusDelivered},
+			{name: "delivered, outside the window", fulfillment: []commerce.Fulfillment{shipped("delivered", 31*day)}, status: commerce.StatusDelivered, reason: returns.OutsideWindow},
+			{name: "cancelled", cancelled: true, status: commerce.StatusCancelled, reason: returns.OrderCancelled},
+			{name: "return open", fulfillment: []commerce.Fulfillment{shipped("delivered", day)}, returnState: returns.StateOpen,
+				status: commerce.StatusReturnInProgress, reason: returns.ReturnOpen},
+			{name: "returned", fulfillment: []commerce.Fulfillment{shipped("delivered", day)}, returnState: returns.StateClosed,
+				status: commerce.StatusReturned, reason: returns.AlreadyReturned},
+		}
+		var orders []*commerce.Order
+		for i, c := range cases {
+			in := commerce.Order{ExternalID: "o" + string(rune('a'+i)), Name: "#" + string(rune('A'+i)), Currency: "USD",
+				CreatedAt: now.Add(-90 * day), UpdatedAt: now.Add(-90 * day), Fulfillments: c.fulfillment}
+			if c.partial {
+				in.FulfillmentStatus = "partial"
+			}
+			if c.cancelled {
+				in.CancelledAt = &cancelledAt
+			}
+			o, _, err := app.Server.Commerce.UpsertOrder(ctx, shopID, in, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.returnState != "" {
+				if _, err := app.Server.Returns.Upsert(ctx, shopID, returns.Return{Provider: returns.ProviderLoop, ExternalID: "r" + o.ExternalID,
+					OrderName: o.Name, OrderExternalID: o.ExternalID, State: c.returnState}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			orders = append(orders, o)
+		}
+		view := app.Server.Orders
+
+		// Nothing published yet: no provider, so only the return states
+		// outrank it.
+		viewed, err := view.Published(ctx, shopID, orders)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, c := range cases {
+			want := returns.NoProvider
+			if c.reason == returns.ReturnOpen || c.reason == returns.AlreadyReturned {
+				want = c.reason
+			}
+			if got := viewed[i]; got.Status != c.status || got.Return.Reason != want {
+				t.Errorf("%s, returns off: status %s, reason %q; want %s, %q", c.name, got.Status, got.Return.Reason, c.status, want)
+			}
+		}
+
+		// A provider chosen but not set up is not connected.
+		loopUnset := returns.DefaultConfig()
+		loopUnset.Returns.Provider = returns.ProviderLoop
+		viewed, err = view.Orders(ctx, shopID, loopUnset, orders[4:5])
+		if err != nil || viewed[0].Return.Reason != returns.NotConnected {
+			t.Errorf("Loop without key or portal: %+v %v", viewed, err)
+		}
+
+		cfg := returns.DefaultConfig()
+		cfg.Returns = returns.ReturnsConfig{Provider: returns.ProviderOther, PortalURL: "https://returns.example.com/"}
+		if _, err := app.Server.Settings.Save(ctx, shopID, cfg, system); err != nil {
+			t.Fatal(err)
+		}
+		if err := app.Server.Settings.SetLive(ctx, shopID, true, system); err != nil {
+			t.Fatal(err)
+		}
+		viewed, err = view.Published(ctx, shopID, orders)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, c := range cases {
+			got := viewed[i]
+			if got.Status != c.status || got.Return.Reason != c.reason || got.Return.Eligible() != (c.reason == "") {
+				t.Errorf("%s: status %s, reason %q; want %s, %q", c.name, got.Status, got.Return.Reason, c.status, c.reason)
+			}
+			if (got.ActiveReturn() != nil) != (c.reason == returns.ReturnOpen) {
+				t.Errorf("%s: active return %+v", c.name, got.ActiveReturn())
+			}
+			dest, err := view.StartReturn(ctx, got, returns.Request{ShopID: shopID, Actor: system, Config: cfg})
+			var ne *orderview.NotEligibleError
+			switch {
+			case c.reason == "" && (err != nil || dest.URL != "https://returns.example.com/"):
+				t.Errorf("%s: Start a return went to %+v, %v", c.name, dest, err)
+			case c.reason != "" && (!errors.As(err, &ne) || ne.Reason != c.reason):
+				t.Errorf("%s: Start a return was not refused: %+v, %v", c.name, dest, err)
+			}
+		}
+	})
+}
+
+// platformSays stands in for a returns platform that answers eligibility
+// itself (none is wired yet: Loop's comes later).
+type platformSays struct {
+	verdict returns.Eligibility
+	asked   int
+}
+
+func (p *platformSays) Eligibility(ctx context.Context, shopID int64, cfg returns.Config, o *commerce.Order) (returns.Eligibility, bool, error) {
+	p.asked++
+	return p.verdict, true, nil
+}
+
+// Where the platform answers, it decides in place of the return window,
+// but it is not asked about orders the shop's own facts already rule out.
+func TestPlatformDecidesEligibility(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		app := testapp.New(t, db)
+		tn := app.NewTenant("shopa")
+		late := shipped("delivered", 90*24*time.Hour)
+		o, _, err := app.Server.Commerce.UpsertOrder(ctx, tn.Shop.ID, commerce.Order{ExternalID: "o1", Name: "#1", Currency: "USD",
+			CreatedAt: now.Add(-100 * 24 * time.Hour), UpdatedAt: now, Fulfillments: []commerce.Fulfillment{late}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pending, _, err := app.Server.Commerce.UpsertOrder(ctx, tn.Shop.ID, commerce.Order{ExternalID: "o2", Name: "#2", Currency: "USD",
+			CreatedAt: now, UpdatedAt: now}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		platform := &platformSays{}
+		view := orderview.New(orderview.Options{Returns: app.Server.Returns, Platform: platform, Now: func() time.Time { return now }})
+		cfg := returns.DefaultConfig()
+		cfg.Returns = returns.ReturnsConfig{Provider: returns.ProviderOther, PortalURL: "https://returns.example.com/"}
+		viewed, err := view.Orders(ctx, tn.Shop.ID, cfg, []*commerce.Order{o, pending})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !viewed[0].Return.Eligible() || viewed[1].Return.Reason != returns.NotDelivered || platform.asked != 1 {
+			t.Errorf("platform eligible: %+v / %+v, asked %d times", viewed[0].Return, viewed[1].Return, platform.asked)
+		}
+	})
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/auth"
 	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/returns"
+	"github.com/hubdesk/hubdesk/internal/settings"
 )
 
 //go:embed openapi.json
@@ -29,22 +30,20 @@ func OpenAPIDocument() []byte { return openAPIDocument }
 
 // Options is what New needs.
 type Options struct {
-	Commerce   *commerce.Store
-	Settings   *returns.Store
-	Returns    *returns.Records // returns known per order, for the order status
-	Audit      *audit.Log
-	KeyChecker returns.KeyChecker // checks Loop keys on save
-	Logger     *slog.Logger       // slog.Default() when nil
+	Commerce *commerce.Store
+	Settings *settings.Editor // reads and saves the returns settings, checking Loop keys
+	Returns  *returns.Records // returns known per order, for the order status
+	Audit    *audit.Log
+	Logger   *slog.Logger // slog.Default() when nil
 }
 
 // API serves /api/v1.
 type API struct {
-	commerce   *commerce.Store
-	settings   *returns.Store
-	returns    *returns.Records
-	audit      *audit.Log
-	keyChecker returns.KeyChecker
-	log        *slog.Logger
+	commerce *commerce.Store
+	settings *settings.Editor
+	returns  *returns.Records
+	audit    *audit.Log
+	log      *slog.Logger
 }
 
 // New returns the API handlers.
@@ -53,7 +52,7 @@ func New(opts Options) *API {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &API{commerce: opts.Commerce, settings: opts.Settings, returns: opts.Returns, audit: opts.Audit, keyChecker: opts.KeyChecker, log: log}
+	return &API{commerce: opts.Commerce, settings: opts.Settings, returns: opts.Returns, audit: opts.Audit, log: log}
 }
 
 // OpenAPI serves the embedded OpenAPI document. It needs no authentication:

@@ -24,6 +24,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/integration/loop/sandbox"
 	"github.com/hubdesk/hubdesk/internal/returns"
 	"github.com/hubdesk/hubdesk/internal/secret"
+	"github.com/hubdesk/hubdesk/internal/settings"
 	"github.com/hubdesk/hubdesk/internal/shop"
 	"github.com/hubdesk/hubdesk/internal/user"
 )
@@ -126,8 +127,8 @@ func newFixture(t *testing.T, db *database.DB) *fixture {
 	t.Cleanup(loopSrv.Close)
 	loopClient := loop.New(loop.Options{BaseURL: loopSrv.URL + "/api/v1", MaxAttempts: 1})
 	auditLog := audit.New(db)
-	a := api.New(api.Options{Commerce: f.commerce, Settings: returns.NewStore(db, box, auditLog), Audit: auditLog,
-		KeyChecker: returns.LoopKeyChecker{Client: loopClient}, Logger: slog.New(slog.NewTextHandler(f.logs, nil))})
+	editor := settings.New(db, returns.NewStore(db, box, auditLog), auditLog, settings.LoopKeyChecker{Client: loopClient})
+	a := api.New(api.Options{Commerce: f.commerce, Settings: editor, Audit: auditLog, Logger: slog.New(slog.NewTextHandler(f.logs, nil))})
 	mux := http.NewServeMux()
 	for _, rt := range routes(a) {
 		mux.Handle(rt.pattern, withTestUser(byName, rt.handler))

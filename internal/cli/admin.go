@@ -11,9 +11,11 @@ import (
 	"os"
 	"strings"
 
+	"github.com/hubdesk/hubdesk/internal/audit"
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/secret"
 	"github.com/hubdesk/hubdesk/internal/shop"
+	"github.com/hubdesk/hubdesk/internal/staff"
 	"github.com/hubdesk/hubdesk/internal/user"
 )
 
@@ -124,6 +126,7 @@ func runUser(ctx context.Context, e *env, args []string) error {
 	}
 	defer db.Close()
 	users := user.NewStore(db)
+	access := staff.New(db, users, audit.New(db))
 	switch sub {
 	case "create":
 		r, err := user.ParseRole(*role)
@@ -153,7 +156,7 @@ func runUser(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		pw, generated := choosePassword(*password)
-		if err := users.SetPassword(ctx, u.ID, pw); err != nil {
+		if err := access.ResetPassword(ctx, u.ID, pw); err != nil {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "password reset for %s; their sessions were ended\n", u.Email)
@@ -167,7 +170,7 @@ func runUser(ctx context.Context, e *env, args []string) error {
 		if label == "" {
 			label = "command line"
 		}
-		token, err := users.CreateAPIToken(ctx, u, label)
+		token, err := access.CreateAPIToken(ctx, u, label)
 		if err != nil {
 			return err
 		}

@@ -304,3 +304,45 @@ func TestStorefrontDomainsDraftPublishedAndAudited(t *testing.T) {
 		}
 	})
 }
+
+// Each settings change and its audit entry are one transaction: when the
+// audit entry cannot be written, the settings stay as they were — in the
+// database and in the published cache.
+func TestNoChangeWithoutItsAuditEntry(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		s, _, shopID := newEditor(t, db, nil)
+		before, err := s.Load(ctx, shopID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Published(ctx, shopID); err != nil { // cached now
+			t.Fatal(err)
+		}
+
+		dbtest.BreakTable(t, db, "audit_log")
+		general := before.Draft.General
+		general.ReturnWindowDays = 60
+		if _, err := s.SaveGeneral(ctx, shopID, general, admin); err == nil {
+			t.Error("the General tab was saved without its audit entry")
+		}
+		rc := returns.ReturnsConfig{Provider: returns.ProviderOther, PortalURL: "https://acme.example/returns"}
+		if _, err := s.SaveReturns(ctx, shopID, rc, false, admin); err == nil {
+			t.Error("the Returns tab was saved without its audit entry")
+		}
+		if err := s.SetLive(ctx, shopID, true, admin); err == nil {
+			t.Error("the hub went live without the audit entry")
+		}
+		after, err := s.Load(ctx, shopID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after.Live || after.Draft.General.ReturnWindowDays != before.Draft.General.ReturnWindowDays ||
+			after.Draft.Returns.Provider != returns.ProviderDisabled || after.PublishedAt != nil {
+			t.Fatalf("a failed change was stored: %+v", after)
+		}
+		if pub, _ := s.Published(ctx, shopID); pub.ReturnsEnabled() {
+			t.Fatal("a failed change is published")
+		}
+	})
+}

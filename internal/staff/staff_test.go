@@ -176,3 +176,66 @@ func TestOffboarding(t *testing.T) {
 		}
 	})
 }
+
+// Each staff change and its audit entry are one transaction: when the
+// audit entry cannot be written, the change is not made either.
+func TestNoChangeWithoutItsAuditEntry(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		users := user.NewStore(db)
+		access := staff.New(db, users, audit.New(db))
+		shopID := newShop(t, db, "a")
+		admin, err := users.Create(ctx, user.NewUser{ShopID: shopID, Email: "admin@a.test", Role: user.RoleAdmin, Password: "long enough"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		agent, err := users.Create(ctx, user.NewUser{ShopID: shopID, Email: "agent@a.test", Role: user.RoleAgent, Password: "long enough"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		token, err := access.CreateAPIToken(ctx, agent, "ci")
+		if err != nil {
+			t.Fatal(err)
+		}
+		session, err := users.CreateSession(ctx, agent)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tokens, _ := users.APITokens(ctx, agent)
+
+		dbtest.BreakTable(t, db, "audit_log")
+		if _, err := access.CreateAPIToken(ctx, agent, "second"); err == nil {
+			t.Error("a token was issued without its audit entry")
+		}
+		if list, _ := users.APITokens(ctx, agent); len(list) != 1 {
+			t.Errorf("the unaudited token was kept: %+v", list)
+		}
+		if err := access.RevokeShopAPIToken(ctx, admin, tokens[0].ID); err == nil {
+			t.Error("a token was revoked without its audit entry")
+		}
+		if err := access.RevokeAPIToken(ctx, agent, tokens[0].ID); err == nil {
+			t.Error("an own token was revoked without its audit entry")
+		}
+		if _, err := users.APITokenUser(ctx, token); err != nil {
+			t.Errorf("the token was revoked although the revocation failed: %v", err)
+		}
+		if err := access.SetDisabled(ctx, admin, agent.ID, true); err == nil {
+			t.Error("a person was disabled without the audit entry")
+		}
+		if u, _ := users.Get(ctx, shopID, agent.ID); u.DisabledAt != nil {
+			t.Error("the person stayed disabled although the change failed")
+		}
+		if _, err := users.SessionUser(ctx, session); err != nil {
+			t.Errorf("the session was ended although disabling failed: %v", err)
+		}
+		if err := access.ResetPassword(ctx, agent.ID, "a brand new one"); err == nil {
+			t.Error("a password reset revoked tokens without audit entries")
+		}
+		if _, err := users.Authenticate(ctx, agent.Email, "long enough"); err != nil {
+			t.Errorf("the old password stopped working although the reset failed: %v", err)
+		}
+		if _, err := users.APITokenUser(ctx, token); err != nil {
+			t.Errorf("the token was revoked although the reset failed: %v", err)
+		}
+	})
+}

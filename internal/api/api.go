@@ -18,7 +18,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/auth"
 	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/orderview"
-	"github.com/hubdesk/hubdesk/internal/returns"
+	"github.com/hubdesk/hubdesk/internal/settings"
 )
 
 //go:embed openapi.json
@@ -30,22 +30,20 @@ func OpenAPIDocument() []byte { return openAPIDocument }
 
 // Options is what New needs.
 type Options struct {
-	Commerce   *commerce.Store
-	Settings   *returns.Store
-	Orders     *orderview.View // each order's status and return eligibility
-	Audit      *audit.Log
-	KeyChecker returns.KeyChecker // checks Loop keys on save
-	Logger     *slog.Logger       // slog.Default() when nil
+	Commerce *commerce.Store
+	Settings *settings.Editor // reads and saves the returns settings, checking Loop keys
+	Orders   *orderview.View  // each order's status and return eligibility
+	Audit    *audit.Log
+	Logger   *slog.Logger // slog.Default() when nil
 }
 
 // API serves /api/v1.
 type API struct {
-	commerce   *commerce.Store
-	settings   *returns.Store
-	orders     *orderview.View
-	audit      *audit.Log
-	keyChecker returns.KeyChecker
-	log        *slog.Logger
+	commerce *commerce.Store
+	settings *settings.Editor
+	orders   *orderview.View
+	audit    *audit.Log
+	log      *slog.Logger
 }
 
 // New returns the API handlers.
@@ -54,7 +52,7 @@ func New(opts Options) *API {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &API{commerce: opts.Commerce, settings: opts.Settings, orders: opts.Orders, audit: opts.Audit, keyChecker: opts.KeyChecker, log: log}
+	return &API{commerce: opts.Commerce, settings: opts.Settings, orders: opts.Orders, audit: opts.Audit, log: log}
 }
 
 // OpenAPI serves the embedded OpenAPI document. It needs no authentication:

@@ -25,6 +25,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/orderview"
 	"github.com/hubdesk/hubdesk/internal/returns"
 	"github.com/hubdesk/hubdesk/internal/secret"
+	"github.com/hubdesk/hubdesk/internal/settings"
 	"github.com/hubdesk/hubdesk/internal/shop"
 	"github.com/hubdesk/hubdesk/internal/user"
 )
@@ -127,11 +128,12 @@ func newFixture(t *testing.T, db *database.DB) *fixture {
 	t.Cleanup(loopSrv.Close)
 	loopClient := loop.New(loop.Options{BaseURL: loopSrv.URL + "/api/v1", MaxAttempts: 1})
 	auditLog := audit.New(db)
-	settings := returns.NewStore(db, box, auditLog)
-	orders := orderview.New(orderview.Options{Commerce: f.commerce, Returns: returns.NewRecords(db), Settings: settings,
+	store := returns.NewStore(db, box, auditLog)
+	editor := settings.New(db, store, auditLog, settings.LoopKeyChecker{Client: loopClient})
+	orders := orderview.New(orderview.Options{Commerce: f.commerce, Returns: returns.NewRecords(db), Settings: store,
 		Resolver: returns.NewResolver(returns.LoopLinker{Client: loopClient}, auditLog)})
-	a := api.New(api.Options{Commerce: f.commerce, Settings: settings, Orders: orders, Audit: auditLog,
-		KeyChecker: returns.LoopKeyChecker{Client: loopClient}, Logger: slog.New(slog.NewTextHandler(f.logs, nil))})
+	a := api.New(api.Options{Commerce: f.commerce, Settings: editor, Orders: orders, Audit: auditLog,
+		Logger: slog.New(slog.NewTextHandler(f.logs, nil))})
 	mux := http.NewServeMux()
 	for _, rt := range routes(a) {
 		mux.Handle(rt.pattern, withTestUser(byName, rt.handler))

@@ -9,6 +9,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/audit"
 	"github.com/hubdesk/hubdesk/internal/auth"
 	"github.com/hubdesk/hubdesk/internal/returns"
+	"github.com/hubdesk/hubdesk/internal/settings"
 	"github.com/hubdesk/hubdesk/internal/user"
 )
 
@@ -117,16 +118,16 @@ func (a *API) PutReturnsSettings(w http.ResponseWriter, r *http.Request) {
 	// rule as the settings page's.
 	rc := returns.ReturnsConfig{Provider: in.Provider, LoopAPIKey: in.LoopAPIKey, LoopPortalURL: in.LoopPortalURL,
 		LookupField: in.LookupField, PortalURL: in.PortalURL, PortalLookup: in.PortalLookup, Params: in.Params}
-	out, err := a.settings.SaveReturns(r.Context(), u.ShopID, rc, a.keyChecker, in.SaveAnyway, audit.UserActor(u))
+	out, err := a.settings.SaveReturns(r.Context(), u.ShopID, rc, in.SaveAnyway, audit.UserActor(u))
 	var fe *returns.FieldError
 	switch {
 	case errors.As(err, &fe):
 		a.respond(w, r, &Error{Status: http.StatusUnprocessableEntity, Code: CodeInvalidRequest, Field: trimPrefix(fe.Field), Message: fe.Error()})
 		return
-	case errors.Is(err, returns.ErrKeyRefused):
+	case errors.Is(err, settings.ErrKeyRefused):
 		a.respond(w, r, &Error{Status: http.StatusUnprocessableEntity, Code: CodeInvalidRequest, Field: "loop_api_key", Message: err.Error()})
 		return
-	case errors.Is(err, returns.ErrLoopUnreachable):
+	case errors.Is(err, settings.ErrLoopUnreachable):
 		a.respond(w, r, &Error{Status: http.StatusServiceUnavailable, Code: CodeLoopUnreachable, Field: "loop_api_key", Message: err.Error()})
 		return
 	case err != nil:

@@ -6,7 +6,6 @@ package audit
 
 import (
 	"context"
-	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -55,8 +54,7 @@ type Actor struct {
 }
 
 // Person is a desk user as the log names them; *user.User is one. It is an
-// interface so that the user package can record its own changes (tokens,
-// disabled accounts) without an import cycle.
+// interface so that the log does not depend on the user package.
 type Person interface {
 	AuditIdentity() (id int64, email string)
 }
@@ -85,27 +83,22 @@ type Entry struct {
 }
 
 // Log writes and reads audit entries.
-type Log struct{ db *database.DB }
+type Log struct{ db database.Querier }
 
-// New returns the audit log.
-func New(db *database.DB) *Log { return &Log{db: db} }
+// New returns the audit log over db (the database or a transaction).
+func New(db database.Querier) *Log { return &Log{db: db} }
+
+// With returns the log writing on q: a use case passes its transaction so
+// that the entry commits or rolls back with the change it describes.
+func (l *Log) With(q database.Querier) *Log { return &Log{db: q} }
 
 // Record appends an entry. A failure to audit is returned so callers can
-// decide; the settings save treats it as part of its own transaction.
+// decide; a use case treats it as part of its own transaction.
 func (l *Log) Record(ctx context.Context, shopID int64, e Entry) error {
 	return record(ctx, l.db, shopID, e)
 }
 
-// RecordTx appends an entry inside a transaction.
-func (l *Log) RecordTx(ctx context.Context, tx *database.Tx, shopID int64, e Entry) error {
-	return record(ctx, tx, shopID, e)
-}
-
-type execer interface {
-	Exec(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
-
-func record(ctx context.Context, db execer, shopID int64, e Entry) error {
+func record(ctx context.Context, db database.Querier, shopID int64, e Entry) error {
 	if e.At.IsZero() {
 		e.At = time.Now().UTC()
 	}

@@ -12,9 +12,11 @@ import (
 	"os"
 	"strings"
 
+	"github.com/hubdesk/hubdesk/internal/audit"
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/secret"
 	"github.com/hubdesk/hubdesk/internal/shop"
+	"github.com/hubdesk/hubdesk/internal/staff"
 	"github.com/hubdesk/hubdesk/internal/user"
 )
 
@@ -253,10 +255,10 @@ func runUserPassword(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := users.SetPassword(ctx, u.ID, pw); err != nil {
+	if err := staff.New(db, users, audit.New(db)).ResetPassword(ctx, u.ID, pw); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "password reset for %s; their sessions were ended\n", u.Email)
+	fmt.Fprintf(e.stdout, "password reset for %s; their sessions were ended and their API tokens revoked\n", u.Email)
 	printGenerated(e.stdout, generated, pw)
 	return nil
 }
@@ -279,7 +281,7 @@ func runUserToken(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	token, err := users.CreateAPIToken(ctx, u, *name)
+	token, err := staff.New(db, users, audit.New(db)).CreateAPIToken(ctx, u, *name)
 	if err != nil {
 		return err
 	}

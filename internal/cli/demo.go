@@ -12,7 +12,6 @@ import (
 	"github.com/hubdesk/hubdesk/internal/demo"
 	"github.com/hubdesk/hubdesk/internal/integration/loop/sandbox"
 	shopifysandbox "github.com/hubdesk/hubdesk/internal/integration/shopify/sandbox"
-	"github.com/hubdesk/hubdesk/internal/returns"
 	"github.com/hubdesk/hubdesk/internal/user"
 )
 
@@ -107,15 +106,14 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := demo.ConnectLoop(ctx, loopSandbox, demo.LoopStores{Settings: srv.Settings, Records: srv.Returns,
-		Checker: returns.LoopKeyChecker{Client: srv.Loop}}, seeded, time.Now()); err != nil {
+	if err := demo.ConnectLoop(ctx, loopSandbox, demo.LoopStores{Settings: srv.Settings, Records: srv.Returns}, seeded, time.Now()); err != nil {
 		return err
 	}
 	owner, err := srv.Users.GetByEmail(ctx, demo.OwnerEmail)
 	if err != nil {
 		return err
 	}
-	token, err := srv.Users.CreateAPIToken(ctx, owner, "demo")
+	token, err := srv.Staff.CreateAPIToken(ctx, owner, "demo")
 	if err != nil {
 		return err
 	}

@@ -16,10 +16,14 @@ var ErrNotFound = database.ErrNotFound
 
 // Store reads and writes commerce data. Every method takes the shop id and
 // every query filters by it.
-type Store struct{ db *database.DB }
+type Store struct{ db database.Querier }
 
-// NewStore returns a commerce store.
-func NewStore(db *database.DB) *Store { return &Store{db: db} }
+// NewStore returns a commerce store over db (the database or a
+// transaction).
+func NewStore(db database.Querier) *Store { return &Store{db: db} }
+
+// With returns the store running on q, typically a use case's transaction.
+func (s *Store) With(q database.Querier) *Store { return &Store{db: q} }
 
 // UpsertResult says what an upsert did.
 type UpsertResult int

@@ -235,32 +235,88 @@ func (db *DB) ExecReturning(ctx context.Context, query string, args ...any) *sql
 	return db.write.QueryRowContext(ctx, db.rebind(query), args...)
 }
 
+// Querier is what a store runs its SQL on: the database itself, or a
+// transaction a use case opened so that several stores' writes (and the
+// audit entry that goes with them) commit or roll back together. Both *DB
+// and *Tx are one; a store written against Querier works on either.
+type Querier interface {
+	Query(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRow(ctx context.Context, query string, args ...any) *sql.Row
+	Exec(ctx context.Context, query string, args ...any) (sql.Result, error)
+	ExecReturning(ctx context.Context, query string, args ...any) *sql.Row
+	// InTx runs fn in a write transaction: a new one on *DB, the same one
+	// on *Tx, so a store method that wraps its writes in InTx joins its
+	// caller's transaction instead of committing on its own.
+	InTx(ctx context.Context, fn func(tx *Tx) error) error
+	// Engine names the SQL engine, for the few statements (row locks,
+	// advisory locks) that differ between them.
+	Engine() Dialect
+}
+
+var (
+	_ Querier = (*DB)(nil)
+	_ Querier = (*Tx)(nil)
+)
+
+// Engine names the SQL engine behind the DB.
+func (db *DB) Engine() Dialect { return db.Dialect }
+
 // Tx is a write transaction with the same placeholder rebinding as DB.
+// Everything run on it — reads included — goes through the transaction,
+// so a use case reads its own uncommitted writes (on SQLite the read pool
+// would not see them, and would wait behind the writer).
 type Tx struct {
-	tx *sql.Tx
-	db *DB
+	tx          *sql.Tx
+	db          *DB
+	afterCommit []func()
 }
 
 // InTx runs fn in a write transaction, committing when fn returns nil and
-// rolling back otherwise, so a failure half-way writes nothing.
+// rolling back otherwise, so a failure half-way writes nothing. On SQLite
+// the transaction begins IMMEDIATE on the single write connection, so
+// write transactions run one at a time.
 func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	sqlTx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
-	if err := fn(&Tx{tx: sqlTx, db: db}); err != nil {
+	tx := &Tx{tx: sqlTx, db: db}
+	if err := fn(tx); err != nil {
 		_ = sqlTx.Rollback()
 		return err
 	}
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	for _, f := range tx.afterCommit {
+		f()
+	}
 	return nil
 }
+
+// InTx runs fn inside this transaction: no nested BEGIN, no savepoint. An
+// error from fn is returned to the caller, whose own InTx then rolls back
+// everything — an error must therefore never be swallowed half-way
+// through a transaction's writes.
+func (tx *Tx) InTx(_ context.Context, fn func(tx *Tx) error) error { return fn(tx) }
+
+// AfterCommit runs f once the outermost transaction has committed, and
+// never if it rolls back: caches of what the transaction changed are
+// dropped then, not before other processes can read the change.
+func (tx *Tx) AfterCommit(f func()) { tx.afterCommit = append(tx.afterCommit, f) }
+
+// Engine names the SQL engine behind the transaction.
+func (tx *Tx) Engine() Dialect { return tx.db.Dialect }
 
 // Exec runs a statement inside the transaction.
 func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	return tx.tx.ExecContext(ctx, tx.db.rebind(query), args...)
+}
+
+// ExecReturning runs a write statement with a RETURNING clause inside the
+// transaction.
+func (tx *Tx) ExecReturning(ctx context.Context, query string, args ...any) *sql.Row {
+	return tx.tx.QueryRowContext(ctx, tx.db.rebind(query), args...)
 }
 
 // Query runs a query inside the transaction.

@@ -11,15 +11,16 @@ import (
 	"github.com/hubdesk/hubdesk/internal/integration/loop"
 	"github.com/hubdesk/hubdesk/internal/integration/loop/sandbox"
 	"github.com/hubdesk/hubdesk/internal/returns"
+	"github.com/hubdesk/hubdesk/internal/settings"
 )
 
 // LoopStores are what connecting the demo shop to the Loop sandbox writes.
 type LoopStores struct {
-	Settings *returns.Store
+	// Settings saves the Loop configuration as a merchant's save would,
+	// checking the sandbox key, so the settings page shows a real
+	// per-scope report.
+	Settings *settings.Editor
 	Records  *returns.Records
-	// Checker checks the sandbox key as a merchant's save would, so the
-	// settings page shows a real per-scope report.
-	Checker returns.KeyChecker
 }
 
 // returnPlan gives some delivered orders a return, so every state shows up
@@ -119,7 +120,7 @@ func ConnectLoop(ctx context.Context, sb *sandbox.Sandbox, st LoopStores, seeded
 	rc := returns.ReturnsConfig{Provider: returns.ProviderLoop, LoopAPIKey: sandbox.KeyFull,
 		LoopPortalURL: sb.BaseURL() + "/portal/", LookupField: returns.LookupZip}
 	system := audit.Actor{Kind: audit.ActorSystem, Label: "demo"}
-	if _, err := st.Settings.SaveReturns(ctx, seeded.Shop.ID, rc, st.Checker, false, system); err != nil {
+	if _, err := st.Settings.SaveReturns(ctx, seeded.Shop.ID, rc, false, system); err != nil {
 		return fmt.Errorf("demo: configure Loop: %w", err)
 	}
 	return st.Settings.SetLive(ctx, seeded.Shop.ID, true, system)

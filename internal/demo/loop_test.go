@@ -15,6 +15,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/integration/loop/sandbox"
 	"github.com/hubdesk/hubdesk/internal/returns"
 	"github.com/hubdesk/hubdesk/internal/secret"
+	"github.com/hubdesk/hubdesk/internal/settings"
 	"github.com/hubdesk/hubdesk/internal/shop"
 	"github.com/hubdesk/hubdesk/internal/user"
 )
@@ -41,8 +42,10 @@ func TestDemoReturnsCarryTheOrdersPlatformID(t *testing.T) {
 		t.Cleanup(loopSrv.Close)
 		sb.SetBaseURL(loopSrv.URL)
 		records := returns.NewRecords(db)
-		err = ConnectLoop(ctx, sb, LoopStores{Settings: returns.NewStore(db, box, audit.New(db)), Records: records,
-			Checker: returns.LoopKeyChecker{Client: loop.New(loop.Options{BaseURL: loopSrv.URL + "/api/v1"})}}, seeded, now)
+		log := audit.New(db)
+		editor := settings.New(db, returns.NewStore(db, box, log), log,
+			settings.LoopKeyChecker{Client: loop.New(loop.Options{BaseURL: loopSrv.URL + "/api/v1"})})
+		err = ConnectLoop(ctx, sb, LoopStores{Settings: editor, Records: records}, seeded, now)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -20,8 +20,9 @@ import (
 	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/integration/loop"
 	"github.com/hubdesk/hubdesk/internal/orderview"
-	"github.com/hubdesk/hubdesk/internal/returns"
+	"github.com/hubdesk/hubdesk/internal/settings"
 	"github.com/hubdesk/hubdesk/internal/shop"
+	"github.com/hubdesk/hubdesk/internal/staff"
 	"github.com/hubdesk/hubdesk/internal/user"
 	"github.com/hubdesk/hubdesk/internal/web"
 )
@@ -31,7 +32,9 @@ var templateFiles embed.FS
 
 // Desk holds the dependencies of the staff pages.
 type Desk struct {
-	Users    *user.Store
+	Users *user.Store
+	// Access issues and revokes tokens and disables staff, audited.
+	Access   *staff.Access
 	Shops    *shop.Store
 	Commerce *commerce.Store
 	Auth     *auth.Authenticator
@@ -39,15 +42,13 @@ type Desk struct {
 	Limiter *auth.LoginLimiter
 	// Proxies are trusted to name the client in X-Forwarded-For.
 	Proxies  auth.Proxies
-	Settings *returns.Store
-	// Orders views orders with their status and return eligibility, and
+	Settings *settings.Editor
+	// OrderView views orders with their status and return eligibility, and
 	// previews the return destination on the settings page.
 	OrderView *orderview.View
 	Audit     *audit.Log
-	// KeyChecker checks Loop API keys when the returns settings are saved.
-	KeyChecker returns.KeyChecker
-	Logger     *slog.Logger
-	render     *web.Renderer
+	Logger    *slog.Logger
+	render    *web.Renderer
 }
 
 // New parses the templates; it fails at start-up rather than on a request.

@@ -14,6 +14,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/integration/loop"
 	"github.com/hubdesk/hubdesk/internal/orderview"
 	"github.com/hubdesk/hubdesk/internal/returns"
+	"github.com/hubdesk/hubdesk/internal/settings"
 )
 
 // settingsView is what both settings tabs render.
@@ -138,12 +139,7 @@ func (d *Desk) SaveSettingsGeneral(w http.ResponseWriter, r *http.Request) {
 		days = -1
 	}
 	general.ReturnWindowDays = days
-	// Only the General tab changes: a Returns save made meanwhile stays.
-	_, err = d.Settings.Update(r.Context(), u.ShopID, audit.UserActor(u), func(c *returns.Config) error {
-		c.General = general
-		return nil
-	})
-	if err != nil {
+	if _, err := d.Settings.SaveGeneral(r.Context(), u.ShopID, general, audit.UserActor(u)); err != nil {
 		cfg := v.State.Draft
 		cfg.General = general
 		d.settingsRefused(w, r, v, cfg, err, "settings_general")
@@ -248,15 +244,15 @@ func (d *Desk) SaveSettingsReturns(w http.ResponseWriter, r *http.Request) {
 	}
 	f := r.PostForm
 	rc := returnsForm(f)
-	out, err := d.Settings.SaveReturns(r.Context(), u.ShopID, rc, d.KeyChecker, f.Get("save_anyway") == "1", audit.UserActor(u))
+	out, err := d.Settings.SaveReturns(r.Context(), u.ShopID, rc, f.Get("save_anyway") == "1", audit.UserActor(u))
 	if err != nil {
 		cfg := v.State.Draft
 		cfg.Returns = rc
 		cfg.Returns.LoopAPIKey = "" // never echo a key back into the page
-		var kce *returns.KeyCheckError
+		var kce *settings.KeyCheckError
 		if errors.As(err, &kce) {
 			v.Report = &kce.Report
-			v.SaveAnyway = errors.Is(err, returns.ErrLoopUnreachable)
+			v.SaveAnyway = errors.Is(err, settings.ErrLoopUnreachable)
 		}
 		d.settingsRefused(w, r, v, cfg, err, "settings_returns")
 		return
@@ -275,7 +271,7 @@ func (d *Desk) SaveSettingsReturns(w http.ResponseWriter, r *http.Request) {
 // settingsRefused re-renders a tab with the submitted values and the reason.
 func (d *Desk) settingsRefused(w http.ResponseWriter, r *http.Request, v *settingsView, cfg returns.Config, err error, page string) {
 	var fe *returns.FieldError
-	var kce *returns.KeyCheckError
+	var kce *settings.KeyCheckError
 	switch {
 	case errors.As(err, &fe):
 		v.Error, v.Field = fieldLabel(fe.Field)+" "+fe.Message, fe.Field

@@ -85,7 +85,7 @@ func (d *Desk) setStaffDisabled(w http.ResponseWriter, r *http.Request, disabled
 		d.NotFound(w, r)
 		return
 	}
-	err = d.Users.SetDisabled(r.Context(), auth.UserFrom(r.Context()), id, disabled)
+	err = d.Access.SetDisabled(r.Context(), auth.UserFrom(r.Context()), id, disabled)
 	switch {
 	case errors.Is(err, user.ErrNotFound):
 		d.NotFound(w, r)
@@ -105,7 +105,7 @@ func (d *Desk) RevokeStaffToken(w http.ResponseWriter, r *http.Request) {
 		d.NotFound(w, r)
 		return
 	}
-	err = d.Users.RevokeShopAPIToken(r.Context(), auth.UserFrom(r.Context()), id)
+	err = d.Access.RevokeShopAPIToken(r.Context(), auth.UserFrom(r.Context()), id)
 	switch {
 	case errors.Is(err, user.ErrNotFound):
 		d.NotFound(w, r)

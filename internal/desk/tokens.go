@@ -44,7 +44,7 @@ func (d *Desk) CreateAPIToken(w http.ResponseWriter, r *http.Request) {
 		d.tokensPage(w, r, http.StatusUnprocessableEntity, tokensView{Error: "Give the token a name of up to 100 characters, such as the integration that will use it."})
 		return
 	}
-	token, err := d.Users.CreateAPIToken(r.Context(), auth.UserFrom(r.Context()), name)
+	token, err := d.Access.CreateAPIToken(r.Context(), auth.UserFrom(r.Context()), name)
 	if err != nil {
 		d.serverError(w, r, err)
 		return
@@ -60,7 +60,7 @@ func (d *Desk) RevokeAPIToken(w http.ResponseWriter, r *http.Request) {
 		d.NotFound(w, r)
 		return
 	}
-	err = d.Users.RevokeAPIToken(r.Context(), auth.UserFrom(r.Context()), id)
+	err = d.Access.RevokeAPIToken(r.Context(), auth.UserFrom(r.Context()), id)
 	if errors.Is(err, user.ErrNotFound) {
 		d.NotFound(w, r)
 		return

@@ -88,7 +88,7 @@ func newPerfShop(tb testing.TB, db *database.DB) *perfShop {
 		tb.Fatal(err)
 	}
 	s := app.Server
-	h, err := hub.New(hub.Options{Shops: s.Shops, Commerce: s.Commerce, Settings: s.Settings,
+	h, err := hub.New(hub.Options{Shops: s.Shops, Commerce: s.Commerce, Settings: s.SettingsStore,
 		Orders: s.Orders, Tickets: s.Tickets, PageSize: 50, BaseURL: app.URL})
 	if err != nil {
 		tb.Fatal(err)

@@ -74,10 +74,14 @@ func ActiveReturn(list []Return) *Return {
 }
 
 // Records stores returns reported by the platforms (webhooks, sync).
-type Records struct{ db *database.DB }
+type Records struct{ db database.Querier }
 
-// NewRecords returns the returns record store.
-func NewRecords(db *database.DB) *Records { return &Records{db: db} }
+// NewRecords returns the returns record store over db (the database or a
+// transaction).
+func NewRecords(db database.Querier) *Records { return &Records{db: db} }
+
+// With returns the store running on q, typically a use case's transaction.
+func (s *Records) With(q database.Querier) *Records { return &Records{db: q} }
 
 // Upsert stores a return; an update older than the stored one is ignored,
 // so webhooks arriving twice or out of order are harmless. The return is

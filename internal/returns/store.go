@@ -29,22 +29,27 @@ type State struct {
 func (s *State) Unpublished() bool { return !reflect.DeepEqual(s.Draft, s.Published) }
 
 // Store keeps the draft and published configuration. The Loop API key is
-// sealed with the secret box before it is written and opened on read.
+// sealed with the secret box before it is written and opened on read. It
+// writes no audit entries: the settings use case records each change in
+// the transaction it binds this store to (With).
 type Store struct {
-	db    *database.DB
+	db    database.Querier
 	box   *secret.Box
-	audit *audit.Log
+	cache *publishedCache
+	now   func() time.Time
+}
 
-	// published caches each shop's published configuration for
-	// PublishedTTL: every hub page needs it, and reading it means a query,
-	// a decryption and a JSON decode. A change made through this process
-	// drops the entry at once; another process sees it within the TTL.
-	mu        sync.Mutex
-	published map[int64]cachedConfig
+// publishedCache holds each shop's published configuration for
+// PublishedTTL: every hub page needs it, and reading it means a query, a
+// decryption and a JSON decode. A change made through this process drops
+// the entry as soon as it commits; another process sees it within the
+// TTL. A store bound to a transaction shares its parent's cache.
+type publishedCache struct {
+	mu      sync.Mutex
+	entries map[int64]cachedConfig
 	// generation counts each shop's changes, so a read that raced a change
 	// does not put the value it read before the change into the cache.
 	generation map[int64]uint64
-	now        func() time.Time
 }
 
 type cachedConfig struct {
@@ -56,16 +61,27 @@ type cachedConfig struct {
 // published elsewhere.
 const PublishedTTL = 2 * time.Second
 
-// NewStore returns the settings store.
-func NewStore(db *database.DB, box *secret.Box, log *audit.Log) *Store {
-	return &Store{db: db, box: box, audit: log, published: map[int64]cachedConfig{}, generation: map[int64]uint64{}, now: time.Now}
+// NewStore returns the settings store over db (the database or a
+// transaction). The audit log is no longer used — settings.Editor records
+// the changes — and stays in the signature only so that existing callers
+// keep compiling.
+func NewStore(db database.Querier, box *secret.Box, _ *audit.Log) *Store {
+	return &Store{db: db, box: box, now: time.Now,
+		cache: &publishedCache{entries: map[int64]cachedConfig{}, generation: map[int64]uint64{}}}
+}
+
+// With returns the store running on q, typically a use case's transaction.
+func (s *Store) With(q database.Querier) *Store {
+	c := *s
+	c.db = q
+	return &c
 }
 
 func (s *Store) forget(shopID int64) {
-	s.mu.Lock()
-	delete(s.published, shopID)
-	s.generation[shopID]++
-	s.mu.Unlock()
+	s.cache.mu.Lock()
+	delete(s.cache.entries, shopID)
+	s.cache.generation[shopID]++
+	s.cache.mu.Unlock()
 }
 
 // Load returns the shop's settings; a shop that never saved gets defaults.
@@ -94,32 +110,40 @@ func (s *Store) Load(ctx context.Context, shopID int64) (*State, error) {
 
 // Published is what shoppers and agents get.
 func (s *Store) Published(ctx context.Context, shopID int64) (Config, error) {
+	if _, inTx := s.db.(*database.Tx); inTx {
+		// What a transaction reads may never commit: it must not be cached.
+		return s.readPublished(ctx, shopID)
+	}
 	now := s.now()
-	s.mu.Lock()
-	c, ok := s.published[shopID]
-	gen := s.generation[shopID]
-	s.mu.Unlock()
+	s.cache.mu.Lock()
+	c, ok := s.cache.entries[shopID]
+	gen := s.cache.generation[shopID]
+	s.cache.mu.Unlock()
 	if ok && now.Before(c.expires) {
 		return c.cfg, nil
 	}
+	cfg, err := s.readPublished(ctx, shopID)
+	if err != nil {
+		return Config{}, err
+	}
+	s.cache.mu.Lock()
+	if s.cache.generation[shopID] == gen {
+		s.cache.entries[shopID] = cachedConfig{cfg: cfg, expires: now.Add(PublishedTTL)}
+	}
+	s.cache.mu.Unlock()
+	return cfg, nil
+}
+
+func (s *Store) readPublished(ctx context.Context, shopID int64) (Config, error) {
 	var published string
 	err := s.db.QueryRow(ctx, `SELECT published FROM shop_settings WHERE shop_id = ?`, shopID).Scan(&published)
-	cfg := DefaultConfig()
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
+		return DefaultConfig(), nil
 	case err != nil:
 		return Config{}, fmt.Errorf("settings: load shop %d: %w", shopID, err)
-	default:
-		if cfg, err = s.decode(published); err != nil {
-			return Config{}, err
-		}
 	}
-	s.mu.Lock()
-	if s.generation[shopID] == gen {
-		s.published[shopID] = cachedConfig{cfg: cfg, expires: now.Add(PublishedTTL)}
-	}
-	s.mu.Unlock()
-	return cfg, nil
+	return s.decode(published)
 }
 
 func (s *Store) encode(c Config) (string, error) {
@@ -149,15 +173,14 @@ func (s *Store) decode(raw string) (Config, error) {
 type SaveResult struct {
 	Published bool     // the change went live at once (the hub is live)
 	Changed   []string // the fields that changed, for the audit log and the page
+	Draft     Config   // the draft as saved
 }
 
 // Update applies edit to the shop's draft in one transaction that first
 // locks the settings row, so two admins saving different tabs at once both
 // land, and a save racing "go live" cannot publish stale settings. When the
-// hub is live the draft is published at once. The audit entry is written in
-// the same transaction, naming the changed fields but never a secret's
-// value.
-func (s *Store) Update(ctx context.Context, shopID int64, actor audit.Actor, edit func(cfg *Config) error) (*SaveResult, error) {
+// hub is live the draft is published at once.
+func (s *Store) Update(ctx context.Context, shopID int64, edit func(cfg *Config) error) (*SaveResult, error) {
 	var res *SaveResult
 	err := s.db.InTx(ctx, func(tx *database.Tx) error {
 		st, err := s.lockState(ctx, tx, shopID)
@@ -176,8 +199,7 @@ func (s *Store) Update(ctx context.Context, shopID int64, actor audit.Actor, edi
 		if err := cfg.Validate(); err != nil {
 			return err
 		}
-		changed := diffFields(st.Draft, cfg)
-		res = &SaveResult{Published: st.Live, Changed: changed}
+		res = &SaveResult{Published: st.Live, Changed: diffFields(st.Draft, cfg), Draft: cfg}
 		now := time.Now().UTC()
 		st.Draft, st.DraftUpdatedAt = cfg, now
 		if st.Live {
@@ -186,41 +208,20 @@ func (s *Store) Update(ctx context.Context, shopID int64, actor audit.Actor, edi
 		if err := s.writeState(ctx, tx, shopID, st); err != nil {
 			return err
 		}
-		if len(changed) == 0 {
-			return nil
-		}
-		return s.audit.RecordTx(ctx, tx, shopID, audit.Entry{
-			Actor: actor, Action: audit.ActionSettingsChanged, Subject: "hub settings", Provider: string(cfg.Returns.Provider),
-			Outcome: audit.OutcomeOK, Details: map[string]any{"fields": changed, "published": st.Live},
-		})
+		tx.AfterCommit(func() { s.forget(shopID) })
+		return nil
 	})
-	s.forget(shopID)
 	if err != nil {
 		return nil, err
 	}
 	return res, nil
 }
 
-// Save replaces the whole draft with cfg (see Update). An empty Loop key
-// keeps the stored one and its check: the form never shows the key.
-func (s *Store) Save(ctx context.Context, shopID int64, cfg Config, actor audit.Actor) (*SaveResult, error) {
-	return s.Update(ctx, shopID, actor, func(c *Config) error {
-		if cfg.Returns.LoopAPIKey == "" {
-			cfg.Returns.LoopAPIKey = c.Returns.LoopAPIKey
-			if cfg.Returns.KeyCheck == nil {
-				cfg.Returns.KeyCheck = c.Returns.KeyCheck
-			}
-		}
-		*c = cfg
-		return nil
-	})
-}
-
-// SetLive switches the hub's Live mode. Switching it on publishes the
-// draft; switching it off keeps what is published and stops auto-publishing.
-func (s *Store) SetLive(ctx context.Context, shopID int64, live bool, actor audit.Actor) error {
-	defer s.forget(shopID)
-	return s.db.InTx(ctx, func(tx *database.Tx) error {
+// SetLive switches the hub's Live mode and reports whether it changed.
+// Switching it on publishes the draft; switching it off keeps what is
+// published and stops auto-publishing.
+func (s *Store) SetLive(ctx context.Context, shopID int64, live bool) (changed bool, err error) {
+	err = s.db.InTx(ctx, func(tx *database.Tx) error {
 		st, err := s.lockState(ctx, tx, shopID)
 		if err != nil || st.Live == live {
 			return err
@@ -233,12 +234,14 @@ func (s *Store) SetLive(ctx context.Context, shopID int64, live bool, actor audi
 		if err := s.writeState(ctx, tx, shopID, st); err != nil {
 			return fmt.Errorf("settings: set live for shop %d: %w", shopID, err)
 		}
-		action, details := audit.ActionSettingsChanged, map[string]any{"fields": []string{"general.live"}, "live": live}
-		if live {
-			action = audit.ActionHubPublished
-		}
-		return s.audit.RecordTx(ctx, tx, shopID, audit.Entry{Actor: actor, Action: action, Subject: "hub settings", Outcome: audit.OutcomeOK, Details: details})
+		changed = true
+		tx.AfterCommit(func() { s.forget(shopID) })
+		return nil
 	})
+	if err != nil {
+		return false, err
+	}
+	return changed, nil
 }
 
 // lockState reads the shop's settings inside tx, creating the row from the
@@ -254,7 +257,7 @@ func (s *Store) lockState(ctx context.Context, tx *database.Tx, shopID int64) (*
 		return nil, fmt.Errorf("settings: shop %d: %w", shopID, err)
 	}
 	query := `SELECT live, draft, published, draft_updated_at, published_at FROM shop_settings WHERE shop_id = ?`
-	if s.db.Dialect == database.Postgres {
+	if tx.Engine() == database.Postgres {
 		query += ` FOR UPDATE`
 	}
 	st := &State{}

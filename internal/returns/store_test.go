@@ -3,14 +3,11 @@ package returns
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/hubdesk/hubdesk/internal/audit"
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/database/dbtest"
 	"github.com/hubdesk/hubdesk/internal/integration/loop"
@@ -37,130 +34,25 @@ func withShopNamed(t *testing.T, db *database.DB, domain string) (*database.DB, 
 	return db, id
 }
 
-func newStore(t *testing.T, db *database.DB) (*Store, *audit.Log) {
+func newStore(t *testing.T, db *database.DB) *Store {
 	box, err := secret.NewBox(1, map[int][]byte{1: []byte("0123456789abcdef0123456789abcdef")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := audit.New(db)
-	return NewStore(db, box, log), log
+	return NewStore(db, box, nil)
 }
 
-var admin = audit.Actor{Kind: audit.ActorUser, ID: "1", Label: "admin@a.test"}
-
-func TestDraftAndLive(t *testing.T) {
-	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
-		ctx := context.Background()
-		db, shopID := withShop(t, db)
-		s, log := newStore(t, db)
-
-		// A new shop publishes defaults: hub on, returns off.
-		pub, err := s.Published(ctx, shopID)
-		if err != nil || pub.ReturnsEnabled() || !pub.General.HubEnabled {
-			t.Fatalf("defaults: %+v %v", pub, err)
-		}
-		// Not live: a save is a draft only.
-		cfg := DefaultConfig()
-		cfg.Returns = ReturnsConfig{Provider: ProviderAfterShip, PortalURL: "https://acme.returnscenter.com/"}
-		res, err := s.Save(ctx, shopID, cfg, admin)
-		if err != nil || res.Published {
-			t.Fatalf("save draft: %+v %v", res, err)
-		}
-		if pub, _ = s.Published(ctx, shopID); pub.Returns.Provider != ProviderDisabled {
-			t.Fatalf("a draft save changed what shoppers see: %s", pub.Returns.Provider)
-		}
-		st, _ := s.Load(ctx, shopID)
-		if st.Draft.Returns.Provider != ProviderAfterShip || !st.Unpublished() {
-			t.Fatalf("draft not stored: %+v", st.Draft.Returns)
-		}
-		// Going live publishes the draft.
-		if err := s.SetLive(ctx, shopID, true, admin); err != nil {
-			t.Fatal(err)
-		}
-		if pub, _ = s.Published(ctx, shopID); pub.Returns.Provider != ProviderAfterShip {
-			t.Fatalf("going live did not publish: %s", pub.Returns.Provider)
-		}
-		// Live: a save publishes at once.
-		cfg.Returns = ReturnsConfig{Provider: ProviderDisabled}
-		if res, err := s.Save(ctx, shopID, cfg, admin); err != nil || !res.Published {
-			t.Fatalf("live save: %+v %v", res, err)
-		}
-		if pub, _ = s.Published(ctx, shopID); pub.ReturnsEnabled() {
-			t.Fatal("disabling while live did not publish")
-		}
-		// Leaving live keeps what is published and drafts from then on.
-		s.SetLive(ctx, shopID, false, admin)
-		cfg.Returns = ReturnsConfig{Provider: ProviderOther, PortalURL: "https://acme.example/returns"}
-		s.Save(ctx, shopID, cfg, admin)
-		if pub, _ = s.Published(ctx, shopID); pub.ReturnsEnabled() {
-			t.Fatal("a save after leaving live was published")
-		}
-		// Every change is in the audit log.
-		entries, _, _ := log.List(ctx, shopID, audit.Filter{Action: "settings."}, "", 50)
-		if len(entries) != 5 {
-			t.Fatalf("audit has %d settings entries, want 5", len(entries))
-		}
-	})
-}
-
-func TestLoopKeyIsSealedMaskedAndKept(t *testing.T) {
-	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
-		ctx := context.Background()
-		db, shopID := withShop(t, db)
-		s, log := newStore(t, db)
-		cfg := DefaultConfig()
-		cfg.Returns = ReturnsConfig{Provider: ProviderLoop, LoopAPIKey: "loop_live_abcdef123456"}
-		if _, err := s.Save(ctx, shopID, cfg, admin); err != nil {
-			t.Fatal(err)
-		}
-		var draft, published string
-		db.QueryRow(ctx, `SELECT draft, published FROM shop_settings WHERE shop_id = ?`, shopID).Scan(&draft, &published)
-		if strings.Contains(draft+published, "abcdef123456") || !strings.Contains(draft, "hdsec:v1:") {
-			t.Fatalf("key stored in clear: %s", draft)
-		}
-		st, _ := s.Load(ctx, shopID)
-		if st.Draft.Returns.LoopAPIKey != "loop_live_abcdef123456" || st.Draft.Returns.LoopKeyLast4 != "3456" {
-			t.Fatalf("key not restored: %+v", st.Draft.Returns)
-		}
-		// Saving again without the key keeps it.
-		cfg.Returns = ReturnsConfig{Provider: ProviderLoop, LookupField: LookupEmail}
-		if _, err := s.Save(ctx, shopID, cfg, admin); err != nil {
-			t.Fatal(err)
-		}
-		st, _ = s.Load(ctx, shopID)
-		if st.Draft.Returns.LoopAPIKey != "loop_live_abcdef123456" || st.Draft.Returns.LookupField != LookupEmail {
-			t.Fatalf("re-save lost the key: %+v", st.Draft.Returns)
-		}
-		entries, _, _ := log.List(ctx, shopID, audit.Filter{}, "", 50)
-		for _, e := range entries {
-			if strings.Contains(strings.Join(anyStrings(e.Details), " "), "abcdef") {
-				t.Fatal("the key reached the audit log")
-			}
-		}
-		if got := entries[len(entries)-1].Details["fields"]; !strings.Contains(strings.Join(anyStrings(map[string]any{"f": got}), ","), "returns.loop_api_key") {
-			t.Fatalf("first save should name the key field: %v", got)
-		}
-	})
-}
-
-func anyStrings(m map[string]any) []string {
-	var out []string
-	for _, v := range m {
-		switch x := v.(type) {
-		case string:
-			out = append(out, x)
-		case []any:
-			for _, y := range x {
-				out = append(out, y.(string))
-			}
-		}
+// replaceWith is an Update edit that stores cfg as the whole draft.
+func replaceWith(cfg Config) func(*Config) error {
+	return func(c *Config) error {
+		*c = cfg
+		return nil
 	}
-	return out
 }
 
 func TestValidationRefusesBadInput(t *testing.T) {
 	db, shopID := openTestDB(t)
-	s, _ := newStore(t, db)
+	s := newStore(t, db)
 	cases := map[string]ReturnsConfig{
 		"returns.provider":        {Provider: "shipbob"},
 		"returns.loop_api_key":    {Provider: ProviderLoop},
@@ -172,7 +64,7 @@ func TestValidationRefusesBadInput(t *testing.T) {
 	for field, rc := range cases {
 		cfg := DefaultConfig()
 		cfg.Returns = rc
-		_, err := s.Save(context.Background(), shopID, cfg, admin)
+		_, err := s.Update(context.Background(), shopID, replaceWith(cfg))
 		var fe *FieldError
 		if !errors.As(err, &fe) || !strings.HasPrefix(fe.Field, field) {
 			t.Errorf("%s: got %v", field, err)
@@ -181,57 +73,6 @@ func TestValidationRefusesBadInput(t *testing.T) {
 	st, _ := s.Load(context.Background(), shopID)
 	if st.Draft.Returns.Provider != ProviderDisabled {
 		t.Fatal("a refused save was stored")
-	}
-}
-
-// The key check runs against the Loop sandbox over real HTTP.
-func TestSaveReturnsChecksTheKeyWithLoop(t *testing.T) {
-	sb := sandbox.New(sandbox.Options{})
-	defer sb.Close()
-	srv := httptest.NewServer(sb)
-	defer srv.Close()
-	checker := LoopKeyChecker{Client: loop.New(loop.Options{BaseURL: srv.URL + "/api/v1", MaxAttempts: 1, Timeout: 2 * time.Second})}
-	db, shopID := openTestDB(t)
-	s, _ := newStore(t, db)
-	ctx := context.Background()
-	rc := func(key string) ReturnsConfig { return ReturnsConfig{Provider: ProviderLoop, LoopAPIKey: key} }
-
-	out, err := s.SaveReturns(ctx, shopID, rc(sandbox.KeyFull), checker, false, admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !out.Report.Has(loop.ScopeOrders) || !out.Report.Has(loop.ScopeReturns) || !out.Report.Has(loop.ScopeDeveloperTools) || len(out.Warnings) != 0 {
-		t.Fatalf("full key: %+v warnings %v", out.Report, out.Warnings)
-	}
-
-	_, err = s.SaveReturns(ctx, shopID, rc("not-a-loop-key"), checker, false, admin)
-	if !errors.Is(err, ErrKeyRefused) {
-		t.Fatalf("bad key: %v", err)
-	}
-	if st, _ := s.Load(ctx, shopID); st.Draft.Returns.LoopAPIKey != sandbox.KeyFull {
-		t.Fatal("a refused key replaced the stored one")
-	}
-
-	out, err = s.SaveReturns(ctx, shopID, rc(sandbox.KeyOrders), checker, false, admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(out.Warnings) == 0 || !strings.Contains(strings.Join(out.Warnings, " "), "Returns scope") {
-		t.Fatalf("orders-only key should warn that statuses fail: %v", out.Warnings)
-	}
-
-	sb.SetFaults(sandbox.Faults{Outage: true})
-	_, err = s.SaveReturns(ctx, shopID, rc(sandbox.KeyReturns), checker, false, admin)
-	if !errors.Is(err, ErrLoopUnreachable) {
-		t.Fatalf("Loop down: %v", err)
-	}
-	out, err = s.SaveReturns(ctx, shopID, rc(sandbox.KeyReturns), checker, true, admin)
-	if err != nil || out.Report == nil || !out.Report.Unreachable() {
-		t.Fatalf("save anyway: %v %+v", err, out)
-	}
-	st, _ := s.Load(ctx, shopID)
-	if st.Draft.Returns.LoopAPIKey != sandbox.KeyReturns || st.Draft.Returns.KeyCheck.Orders != "unknown" {
-		t.Fatalf("saved anyway: %+v", st.Draft.Returns)
 	}
 }
 
@@ -269,17 +110,17 @@ func TestResolverAgainstTheLoopSandbox(t *testing.T) {
 func TestPublishedCache(t *testing.T) {
 	ctx := context.Background()
 	db, shopID := openTestDB(t)
-	a, _ := newStore(t, db)
-	b, _ := newStore(t, db)
+	a := newStore(t, db)
+	b := newStore(t, db)
 	clock := time.Now()
 	b.now = func() time.Time { return clock }
 	if cfg, _ := b.Published(ctx, shopID); cfg.ReturnsEnabled() {
 		t.Fatal("defaults should have returns off")
 	}
-	a.SetLive(ctx, shopID, true, admin)
+	a.SetLive(ctx, shopID, true)
 	cfg := DefaultConfig()
 	cfg.Returns = ReturnsConfig{Provider: ProviderOther, PortalURL: "https://acme.example/returns"}
-	if _, err := a.Save(ctx, shopID, cfg, admin); err != nil {
+	if _, err := a.Update(ctx, shopID, replaceWith(cfg)); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := a.Published(ctx, shopID); got.Returns.Provider != ProviderOther {
@@ -294,50 +135,46 @@ func TestPublishedCache(t *testing.T) {
 	}
 }
 
-// Saves racing "go live", and saves of the two tabs racing each other, all
-// land: live always means the draft is published, and neither tab undoes
-// the other.
-func TestConcurrentSettingsChangesAllLand(t *testing.T) {
+// A store bound to a transaction drops the published cache only once the
+// transaction commits: a read between its write and its commit would
+// otherwise put the old settings back in the cache for PublishedTTL.
+func TestPublishedCacheIsDroppedOnCommit(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
 		db, shopID := withShop(t, db)
-		s, _ := newStore(t, db)
-		for round := range 8 {
-			s.SetLive(ctx, shopID, false, admin)
-			var wg sync.WaitGroup
-			url := fmt.Sprintf("https://acme.example/returns/%d", round)
-			wg.Go(func() {
-				if _, err := s.Update(ctx, shopID, admin, func(c *Config) error {
-					c.Returns = ReturnsConfig{Provider: ProviderNarvar, PortalURL: url}
-					return nil
-				}); err != nil {
-					t.Error(err)
-				}
-			})
-			wg.Go(func() {
-				if _, err := s.Update(ctx, shopID, admin, func(c *Config) error {
-					c.General.ReturnWindowDays = 10 + round
-					return nil
-				}); err != nil {
-					t.Error(err)
-				}
-			})
-			wg.Go(func() {
-				if err := s.SetLive(ctx, shopID, true, admin); err != nil {
-					t.Error(err)
-				}
-			})
-			wg.Wait()
-			st, err := s.Load(ctx, shopID)
-			if err != nil {
-				t.Fatal(err)
+		s := newStore(t, db)
+		if _, err := s.SetLive(ctx, shopID, true); err != nil {
+			t.Fatal(err)
+		}
+		cfg := DefaultConfig()
+		cfg.Returns = ReturnsConfig{Provider: ProviderOther, PortalURL: "https://acme.example/returns"}
+		err := db.InTx(ctx, func(tx *database.Tx) error {
+			if _, err := s.With(tx).Update(ctx, shopID, replaceWith(cfg)); err != nil {
+				return err
 			}
-			if st.Draft.Returns.PortalURL != url || st.Draft.General.ReturnWindowDays != 10+round {
-				t.Fatalf("round %d: a concurrent save was lost: %+v", round, st.Draft)
+			// Inside the transaction its own write is visible, and not cached.
+			if got, _ := s.With(tx).Published(ctx, shopID); got.Returns.Provider != ProviderOther {
+				t.Errorf("the transaction does not read its own write: %s", got.Returns.Provider)
 			}
-			if !st.Live || st.Unpublished() {
-				t.Fatalf("round %d: live but the draft is not what is published", round)
+			// Outside it, the committed settings are read (and cached).
+			if got, _ := s.Published(ctx, shopID); got.Returns.Provider != ProviderDisabled {
+				t.Errorf("an uncommitted save was read: %s", got.Returns.Provider)
 			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.Published(ctx, shopID); got.Returns.Provider != ProviderOther {
+			t.Fatalf("after the commit the cache still serves %s", got.Returns.Provider)
+		}
+		// A rolled-back save leaves what is published, cached or not.
+		db.InTx(ctx, func(tx *database.Tx) error {
+			s.With(tx).Update(ctx, shopID, replaceWith(DefaultConfig()))
+			return errors.New("roll back")
+		})
+		if got, _ := s.Published(ctx, shopID); got.Returns.Provider != ProviderOther {
+			t.Fatalf("a rolled-back save changed what is published: %s", got.Returns.Provider)
 		}
 	})
 }

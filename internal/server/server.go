@@ -24,7 +24,9 @@ import (
 	"github.com/hubdesk/hubdesk/internal/orderview"
 	"github.com/hubdesk/hubdesk/internal/returns"
 	"github.com/hubdesk/hubdesk/internal/secret"
+	"github.com/hubdesk/hubdesk/internal/settings"
 	"github.com/hubdesk/hubdesk/internal/shop"
+	"github.com/hubdesk/hubdesk/internal/staff"
 	"github.com/hubdesk/hubdesk/internal/ticket"
 	"github.com/hubdesk/hubdesk/internal/user"
 	"github.com/hubdesk/hubdesk/internal/web"
@@ -56,15 +58,20 @@ type Server struct {
 
 	Shops    *shop.Store
 	Users    *user.Store
+	Staff    *staff.Access // issuing and revoking tokens, disabling staff, password resets — audited
 	Commerce *commerce.Store
 	Audit    *audit.Log
-	Settings *returns.Store   // hub and returns settings, draft and published
+	Settings *settings.Editor // changes (and reads) the hub and returns settings, auditing each change
 	Returns  *returns.Records // returns reported by the returns platform
 	Resolver *returns.Resolver
 	Orders   *orderview.View // every surface's view of orders: status, return eligibility, Start a return
 	Loop     *loop.Client
 	Tickets  *ticket.Store // helpdesk conversations (the hub's contact form opens them)
 	Hub      *hub.Hub      // the shopper-facing Customer Hub; IssueShopperToken for headless stores
+
+	// SettingsStore keeps the settings, draft and published, under
+	// Settings; the hub reads it.
+	SettingsStore *returns.Store
 
 	auth *auth.Authenticator
 	desk *desk.Desk
@@ -89,21 +96,22 @@ func New(opts Options) (*Server, error) {
 		Audit:    audit.New(opts.DB),
 		Returns:  returns.NewRecords(opts.DB),
 	}
-	s.Settings = returns.NewStore(opts.DB, opts.Box, s.Audit)
+	s.Staff = staff.New(opts.DB, s.Users, s.Audit)
+	s.SettingsStore = returns.NewStore(opts.DB, opts.Box, nil)
 	s.Loop = loop.New(loop.Options{BaseURL: opts.LoopBaseURL, Registerer: s.metrics.Registry, Logger: opts.Logger, UserAgent: "hubdesk"})
+	s.Settings = settings.New(opts.DB, s.SettingsStore, s.Audit, settings.LoopKeyChecker{Client: s.Loop})
 	s.Resolver = returns.NewResolver(returns.LoopLinker{Client: s.Loop}, s.Audit)
-	s.Orders = orderview.New(orderview.Options{Commerce: s.Commerce, Returns: s.Returns, Settings: s.Settings, Resolver: s.Resolver, Now: opts.Now})
+	s.Orders = orderview.New(orderview.Options{Commerce: s.Commerce, Returns: s.Returns, Settings: s.SettingsStore, Resolver: s.Resolver, Now: opts.Now})
 	s.auth = &auth.Authenticator{Users: s.Users, SecureCookies: opts.SecureCookies}
 	var err error
-	s.desk, err = desk.New(desk.Desk{Users: s.Users, Shops: s.Shops, Commerce: s.Commerce, Auth: s.auth, Logger: opts.Logger, Proxies: opts.Proxies,
-		Settings: s.Settings, OrderView: s.Orders, Audit: s.Audit, KeyChecker: returns.LoopKeyChecker{Client: s.Loop}})
+	s.desk, err = desk.New(desk.Desk{Users: s.Users, Access: s.Staff, Shops: s.Shops, Commerce: s.Commerce, Auth: s.auth, Logger: opts.Logger,
+		Proxies: opts.Proxies, Settings: s.Settings, OrderView: s.Orders, Audit: s.Audit})
 	if err != nil {
 		return nil, fmt.Errorf("desk: %w", err)
 	}
-	s.api = api.New(api.Options{Commerce: s.Commerce, Settings: s.Settings, Orders: s.Orders, Audit: s.Audit,
-		KeyChecker: returns.LoopKeyChecker{Client: s.Loop}, Logger: opts.Logger})
+	s.api = api.New(api.Options{Commerce: s.Commerce, Settings: s.Settings, Orders: s.Orders, Audit: s.Audit, Logger: opts.Logger})
 	s.Tickets = ticket.NewStore(opts.DB, opts.Now)
-	s.Hub, err = hub.New(hub.Options{Shops: s.Shops, Commerce: s.Commerce, Settings: s.Settings,
+	s.Hub, err = hub.New(hub.Options{Shops: s.Shops, Commerce: s.Commerce, Settings: s.SettingsStore,
 		Orders: s.Orders, Tickets: s.Tickets, Logger: opts.Logger, BaseURL: opts.BaseURL, Now: opts.Now})
 	if err != nil {
 		return nil, fmt.Errorf("hub: %w", err)

@@ -36,12 +36,15 @@ var ErrNoClientSecret = errors.New("the shop has no Shopify client secret")
 
 // Store reads and writes shops. Client secrets are sealed with the box.
 type Store struct {
-	db  *database.DB
+	db  database.Querier
 	box *secret.Box
 }
 
-// NewStore returns a shop store.
-func NewStore(db *database.DB, box *secret.Box) *Store { return &Store{db: db, box: box} }
+// NewStore returns a shop store over db (the database or a transaction).
+func NewStore(db database.Querier, box *secret.Box) *Store { return &Store{db: db, box: box} }
+
+// With returns the store running on q, typically a use case's transaction.
+func (s *Store) With(q database.Querier) *Store { return &Store{db: q, box: s.box} }
 
 // NewShop is what Create needs.
 type NewShop struct {

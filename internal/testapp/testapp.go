@@ -160,7 +160,7 @@ func (a *App) LoginAs(u *user.User) *http.Client {
 // Token issues an API token for u.
 func (a *App) Token(u *user.User) string {
 	a.T.Helper()
-	tok, err := a.Server.Users.CreateAPIToken(context.Background(), u, "test")
+	tok, err := a.Server.Staff.CreateAPIToken(context.Background(), u, "test")
 	if err != nil {
 		a.T.Fatal(err)
 	}

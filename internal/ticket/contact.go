@@ -70,7 +70,7 @@ func (s *Store) OpenFromHub(ctx context.Context, shopID int64, in NewTicket) (t 
 		return nil, false, err
 	}
 	err = s.db.InTx(ctx, func(tx *database.Tx) error {
-		if s.db.Dialect == database.Postgres {
+		if tx.Engine() == database.Postgres {
 			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(?)`, contactLockSpace^shopID); err != nil {
 				return fmt.Errorf("ticket: lock hub contact of shop %d: %w", shopID, err)
 			}

@@ -138,18 +138,22 @@ func (e *ValidationError) Error() string { return "ticket: " + e.Field + " " + e
 
 // Store reads and writes tickets. Every query is scoped by shop.
 type Store struct {
-	db  *database.DB
+	db  database.Querier
 	now func() time.Time
 }
 
-// NewStore returns the ticket store. now is its clock (time.Now when nil):
-// it stamps tickets and places the contact limits' windows.
-func NewStore(db *database.DB, now func() time.Time) *Store {
+// NewStore returns the ticket store over db (the database or a
+// transaction). now is its clock (time.Now when nil): it stamps tickets
+// and places the contact limits' windows.
+func NewStore(db database.Querier, now func() time.Time) *Store {
 	if now == nil {
 		now = time.Now
 	}
 	return &Store{db: db, now: now}
 }
+
+// With returns the store running on q, typically a use case's transaction.
+func (s *Store) With(q database.Querier) *Store { return &Store{db: q, now: s.now} }
 
 // Create opens a ticket with its first message in one transaction, so a
 // ticket never exists without the text that opened it.

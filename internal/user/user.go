@@ -16,7 +16,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hubdesk/hubdesk/internal/audit"
 	"github.com/hubdesk/hubdesk/internal/database"
 )
 
@@ -66,16 +65,19 @@ var (
 // SessionLifetime is how long a desk login lasts.
 const SessionLifetime = 14 * 24 * time.Hour
 
-// Store reads and writes users, sessions and API tokens. Changes to who
-// may reach the shop (tokens issued and revoked, users disabled) are
-// written to the audit log in the same transaction, whoever calls.
+// Store reads and writes users, sessions and API tokens. It writes no
+// other domain's tables: auditing who may reach the shop (tokens issued
+// and revoked, users disabled) is the staff use case's, which binds this
+// store to its transaction with With.
 type Store struct {
-	db    *database.DB
-	audit *audit.Log
+	db database.Querier
 }
 
-// NewStore returns a user store.
-func NewStore(db *database.DB) *Store { return &Store{db: db, audit: audit.New(db)} }
+// NewStore returns a user store over db (the database or a transaction).
+func NewStore(db database.Querier) *Store { return &Store{db: db} }
+
+// With returns the store running on q, typically a use case's transaction.
+func (s *Store) With(q database.Querier) *Store { return &Store{db: q} }
 
 // NewUser is what Create needs.
 type NewUser struct {
@@ -197,23 +199,19 @@ func (s *Store) Authenticate(ctx context.Context, email, password string) (*User
 	return u, nil
 }
 
-// passwordResetActor is who revokes the tokens of a user whose password
-// is reset (from the command line, where there is no signed-in user).
-var passwordResetActor = audit.Actor{Kind: audit.ActorSystem, Label: "password reset"}
-
 // SetPassword replaces a user's password and ends everything the old one
-// may have handed out: their sessions and their API tokens (each
-// revocation audited), since a reset is what follows a leak.
-func (s *Store) SetPassword(ctx context.Context, userID int64, password string) error {
+// may have handed out, since a reset is what follows a leak: their
+// sessions and their API tokens, which it returns with the user's shop
+// for the audit log.
+func (s *Store) SetPassword(ctx context.Context, userID int64, password string) (shopID int64, revoked []RevokedToken, err error) {
 	if err := ValidatePassword(password); err != nil {
-		return err
+		return 0, nil, err
 	}
 	hash, err := HashPassword(password)
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
-	return s.db.InTx(ctx, func(tx *database.Tx) error {
-		var shopID int64
+	err = s.db.InTx(ctx, func(tx *database.Tx) error {
 		err := tx.QueryRow(ctx, `UPDATE users SET password_hash = ? WHERE id = ? RETURNING shop_id`, hash, userID).Scan(&shopID)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
@@ -224,9 +222,13 @@ func (s *Store) SetPassword(ctx context.Context, userID int64, password string) 
 		if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE shop_id = ? AND user_id = ?`, shopID, userID); err != nil {
 			return err
 		}
-		_, err = s.revokeTokens(ctx, tx, passwordResetActor, shopID, `t.user_id = ?`, userID)
+		revoked, err = revokeTokens(ctx, tx, shopID, `t.user_id = ?`, userID)
 		return err
 	})
+	if err != nil {
+		return 0, nil, err
+	}
+	return shopID, revoked, nil
 }
 
 // newToken returns a random token and the hash stored in its place, so a
@@ -289,23 +291,16 @@ func (s *Store) DeleteExpiredSessions(ctx context.Context) (int64, error) {
 // APITokenPrefix starts every API token so secret scanners recognise them.
 const APITokenPrefix = "hd_"
 
-// CreateAPIToken issues a bearer token for the REST API; only its hash is
-// kept, so it is shown once. The audit log names the token, not its value.
-func (s *Store) CreateAPIToken(ctx context.Context, u *User, name string) (string, error) {
+// CreateAPIToken issues a bearer token for the REST API and returns it
+// with its id; only its hash is kept, so it is shown once.
+func (s *Store) CreateAPIToken(ctx context.Context, u *User, name string) (token string, id int64, err error) {
 	token, hash := newToken(APITokenPrefix)
-	err := s.db.InTx(ctx, func(tx *database.Tx) error {
-		var id int64
-		if err := tx.QueryRow(ctx, `INSERT INTO api_tokens (shop_id, user_id, name, token_hash, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
-			u.ShopID, u.ID, name, hash, database.Time(time.Now())).Scan(&id); err != nil {
-			return err
-		}
-		return s.audit.RecordTx(ctx, tx, u.ShopID, audit.Entry{Actor: audit.UserActor(u), Action: audit.ActionTokenCreated,
-			Subject: u.Email, Outcome: audit.OutcomeOK, Details: map[string]any{"token_id": id, "token_name": name}})
-	})
+	err = s.db.ExecReturning(ctx, `INSERT INTO api_tokens (shop_id, user_id, name, token_hash, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+		u.ShopID, u.ID, name, hash, database.Time(time.Now())).Scan(&id)
 	if err != nil {
-		return "", fmt.Errorf("create API token: %w", err)
+		return "", 0, fmt.Errorf("create API token: %w", err)
 	}
-	return token, nil
+	return token, id, nil
 }
 
 // tokenUseInterval bounds the writes on the API's hot path: last_used_at
@@ -375,71 +370,72 @@ func (s *Store) listTokens(ctx context.Context, where string, args ...any) ([]AP
 	return out, rows.Err()
 }
 
+// RevokedToken names a deleted API token and its owner, for the audit log.
+type RevokedToken struct {
+	ID         int64
+	Name       string
+	OwnerEmail string
+}
+
 // RevokeAPIToken deletes one of the user's own tokens; another user's
 // token id is ErrNotFound.
-func (s *Store) RevokeAPIToken(ctx context.Context, u *User, id int64) error {
-	return s.revokeOne(ctx, u, `t.user_id = ? AND t.id = ?`, u.ID, id)
+func (s *Store) RevokeAPIToken(ctx context.Context, u *User, id int64) (*RevokedToken, error) {
+	return s.revokeOne(ctx, u.ShopID, `t.user_id = ? AND t.id = ?`, u.ID, id)
 }
 
-// RevokeShopAPIToken deletes any token of actor's shop (an Owner or Admin
+// RevokeShopAPIToken deletes any token of the shop (an Owner or Admin
 // offboarding someone); another shop's token id is ErrNotFound.
-func (s *Store) RevokeShopAPIToken(ctx context.Context, actor *User, id int64) error {
-	return s.revokeOne(ctx, actor, `t.id = ?`, id)
+func (s *Store) RevokeShopAPIToken(ctx context.Context, shopID, id int64) (*RevokedToken, error) {
+	return s.revokeOne(ctx, shopID, `t.id = ?`, id)
 }
 
-func (s *Store) revokeOne(ctx context.Context, actor *User, where string, args ...any) error {
+func (s *Store) revokeOne(ctx context.Context, shopID int64, where string, args ...any) (*RevokedToken, error) {
+	var revoked []RevokedToken
 	err := s.db.InTx(ctx, func(tx *database.Tx) error {
-		n, err := s.revokeTokens(ctx, tx, audit.UserActor(actor), actor.ShopID, where, args...)
-		if err == nil && n == 0 {
-			return ErrNotFound
-		}
+		var err error
+		revoked, err = revokeTokens(ctx, tx, shopID, where, args...)
 		return err
 	})
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return fmt.Errorf("revoke API token: %w", err)
+	if err != nil {
+		return nil, fmt.Errorf("revoke API token: %w", err)
 	}
-	return err
+	if len(revoked) == 0 {
+		return nil, ErrNotFound
+	}
+	return &revoked[0], nil
 }
 
 // revokeTokens deletes the shop's tokens matching where (over "api_tokens
-// t") and audits each, with the token's owner as the subject.
-func (s *Store) revokeTokens(ctx context.Context, tx *database.Tx, actor audit.Actor, shopID int64, where string, args ...any) (int, error) {
+// t") and returns them with their owners.
+func revokeTokens(ctx context.Context, tx *database.Tx, shopID int64, where string, args ...any) ([]RevokedToken, error) {
 	rows, err := tx.Query(ctx, `SELECT t.id, t.name, u.email FROM api_tokens t JOIN users u ON u.id = t.user_id
 		WHERE t.shop_id = ? AND `+where, append([]any{shopID}, args...)...)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	type revoked struct {
-		id          int64
-		name, owner string
-	}
-	var list []revoked
+	var list []RevokedToken
 	for rows.Next() {
-		var r revoked
-		if err := rows.Scan(&r.id, &r.name, &r.owner); err != nil {
+		var r RevokedToken
+		if err := rows.Scan(&r.ID, &r.Name, &r.OwnerEmail); err != nil {
 			rows.Close()
-			return 0, err
+			return nil, err
 		}
 		list = append(list, r)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return 0, err
+		return nil, err
 	}
 	for _, r := range list {
-		if _, err := tx.Exec(ctx, `DELETE FROM api_tokens WHERE shop_id = ? AND id = ?`, shopID, r.id); err != nil {
-			return 0, err
-		}
-		if err := s.audit.RecordTx(ctx, tx, shopID, audit.Entry{Actor: actor, Action: audit.ActionTokenRevoked, Subject: r.owner,
-			Outcome: audit.OutcomeOK, Details: map[string]any{"token_id": r.id, "token_name": r.name}}); err != nil {
-			return 0, err
+		if _, err := tx.Exec(ctx, `DELETE FROM api_tokens WHERE shop_id = ? AND id = ?`, shopID, r.ID); err != nil {
+			return nil, err
 		}
 	}
-	return len(list), nil
+	return list, nil
 }
 
 // CanChangeStatus is the rule for disabling and enabling staff, for the
-// Staff page's buttons and SetDisabled alike: never yourself, and an owner
+// Staff page's buttons and the staff use case's SetDisabled alike: never yourself, and an owner
 // only by an owner.
 func CanChangeStatus(actor, target *User) error {
 	if actor.ID == target.ID {
@@ -451,35 +447,29 @@ func CanChangeStatus(actor, target *User) error {
 	return nil
 }
 
-// SetDisabled disables or re-enables a user of actor's shop. Disabling ends
+// SetDisabled disables or re-enables a user of the shop. Disabling ends
 // their sessions at once; their API tokens are kept but refused while the
 // user is disabled (checked on every request), so re-enabling restores
-// their integrations — revoke the tokens to end them for good.
-func (s *Store) SetDisabled(ctx context.Context, actor *User, userID int64, disabled bool) error {
+// their integrations — revoke the tokens to end them for good. Who may do
+// it (CanChangeStatus) is the caller's rule.
+func (s *Store) SetDisabled(ctx context.Context, shopID, userID int64, disabled bool) error {
+	var disabledAt any
+	if disabled {
+		disabledAt = database.Time(time.Now())
+	}
 	return s.db.InTx(ctx, func(tx *database.Tx) error {
-		target, err := scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.shop_id = ? AND u.id = ?`, actor.ShopID, userID))
+		res, err := tx.Exec(ctx, `UPDATE users SET disabled_at = ? WHERE shop_id = ? AND id = ?`, disabledAt, shopID, userID)
 		if err != nil {
-			return err
-		}
-		if err := CanChangeStatus(actor, target); err != nil {
-			return err
-		}
-		if (target.DisabledAt != nil) == disabled {
-			return nil
-		}
-		action, disabledAt := audit.ActionUserEnabled, any(nil)
-		if disabled {
-			action, disabledAt = audit.ActionUserDisabled, database.Time(time.Now())
-		}
-		if _, err := tx.Exec(ctx, `UPDATE users SET disabled_at = ? WHERE shop_id = ? AND id = ?`, disabledAt, actor.ShopID, userID); err != nil {
 			return fmt.Errorf("set user %d disabled: %w", userID, err)
 		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
 		if disabled {
-			if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE shop_id = ? AND user_id = ?`, actor.ShopID, userID); err != nil {
+			if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE shop_id = ? AND user_id = ?`, shopID, userID); err != nil {
 				return err
 			}
 		}
-		return s.audit.RecordTx(ctx, tx, actor.ShopID, audit.Entry{Actor: audit.UserActor(actor), Action: action,
-			Subject: target.Email, Outcome: audit.OutcomeOK, Details: map[string]any{"role": string(target.Role)}})
+		return nil
 	})
 }

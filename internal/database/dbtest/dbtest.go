@@ -120,3 +120,13 @@ func RequireOrSkip(t testing.TB, reason string) {
 	}
 	t.Skip(reason)
 }
+
+// BreakTable renames table away so that every later statement on it fails,
+// on either engine: a test makes a use case's last write fail this way and
+// checks that its earlier writes were rolled back with it.
+func BreakTable(t testing.TB, db *database.DB, table string) {
+	t.Helper()
+	if _, err := db.Exec(context.Background(), "ALTER TABLE "+table+" RENAME TO "+table+"_broken_by_test"); err != nil {
+		t.Fatalf("break table %s: %v", table, err)
+	}
+}

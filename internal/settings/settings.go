@@ -1,0 +1,200 @@
+// Package settings holds the use cases that change a shop's hub settings
+// (returns.Store keeps them, draft and published): saving the General and
+// Returns tabs and switching Live. Each runs the settings store and the
+// audit entry naming what changed in one transaction; a new Loop API key
+// is checked with Loop, through the KeyChecker this package owns, before
+// anything is written. The settings page, the API and the demo all save
+// through here.
+package settings
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/hubdesk/hubdesk/internal/audit"
+	"github.com/hubdesk/hubdesk/internal/database"
+	"github.com/hubdesk/hubdesk/internal/integration/loop"
+	"github.com/hubdesk/hubdesk/internal/returns"
+)
+
+// KeyChecker reports which scopes a Loop API key has.
+type KeyChecker interface {
+	CheckKey(ctx context.Context, apiKey string) loop.KeyReport
+}
+
+// LoopKeyChecker checks keys with a Loop client.
+type LoopKeyChecker struct{ Client *loop.Client }
+
+// CheckKey probes the key's scopes without changing anything in Loop.
+func (c LoopKeyChecker) CheckKey(ctx context.Context, apiKey string) loop.KeyReport {
+	return c.Client.WithKey(apiKey).CheckKey(ctx)
+}
+
+var (
+	// ErrKeyRefused: Loop refused the key for every scope.
+	ErrKeyRefused = errors.New("Loop refused this API key: check that it was copied whole and has not been revoked")
+	// ErrLoopUnreachable: Loop could not be asked; the admin may save anyway.
+	ErrLoopUnreachable = errors.New("Loop could not be reached to check the key; try again, or save anyway")
+)
+
+// KeyCheckError carries the report behind ErrKeyRefused or ErrLoopUnreachable.
+type KeyCheckError struct {
+	Err    error
+	Report loop.KeyReport
+}
+
+func (e *KeyCheckError) Error() string { return e.Err.Error() }
+func (e *KeyCheckError) Unwrap() error { return e.Err }
+
+// Editor runs the settings use cases.
+type Editor struct {
+	db       database.Querier
+	settings *returns.Store
+	audit    *audit.Log
+	checker  KeyChecker
+}
+
+// New returns the settings use cases over db, which opens their
+// transactions; checker asks Loop about new keys.
+func New(db database.Querier, settings *returns.Store, log *audit.Log, checker KeyChecker) *Editor {
+	return &Editor{db: db, settings: settings, audit: log, checker: checker}
+}
+
+// Load returns the shop's settings, draft and published, for the pages.
+func (e *Editor) Load(ctx context.Context, shopID int64) (*returns.State, error) {
+	return e.settings.Load(ctx, shopID)
+}
+
+// Published is what shoppers and agents get.
+func (e *Editor) Published(ctx context.Context, shopID int64) (returns.Config, error) {
+	return e.settings.Published(ctx, shopID)
+}
+
+// subject names the settings in the audit log.
+const subject = "hub settings"
+
+// Update applies edit to the shop's draft (see returns.Store.Update) and
+// records the changed fields — never a secret's value — in the same
+// transaction. A save that changes nothing records nothing.
+func (e *Editor) Update(ctx context.Context, shopID int64, actor audit.Actor, edit func(cfg *returns.Config) error) (*returns.SaveResult, error) {
+	var res *returns.SaveResult
+	err := e.db.InTx(ctx, func(tx *database.Tx) error {
+		var err error
+		if res, err = e.settings.With(tx).Update(ctx, shopID, edit); err != nil || len(res.Changed) == 0 {
+			return err
+		}
+		return e.audit.With(tx).Record(ctx, shopID, audit.Entry{
+			Actor: actor, Action: audit.ActionSettingsChanged, Subject: subject, Provider: string(res.Draft.Returns.Provider),
+			Outcome: audit.OutcomeOK, Details: map[string]any{"fields": res.Changed, "published": res.Published},
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// Save replaces the whole draft with cfg (see Update). An empty Loop key
+// keeps the stored one and its check: the form never shows the key.
+func (e *Editor) Save(ctx context.Context, shopID int64, cfg returns.Config, actor audit.Actor) (*returns.SaveResult, error) {
+	return e.Update(ctx, shopID, actor, func(c *returns.Config) error {
+		if cfg.Returns.LoopAPIKey == "" {
+			cfg.Returns.LoopAPIKey = c.Returns.LoopAPIKey
+			if cfg.Returns.KeyCheck == nil {
+				cfg.Returns.KeyCheck = c.Returns.KeyCheck
+			}
+		}
+		*c = cfg
+		return nil
+	})
+}
+
+// SaveGeneral replaces the General tab only: a Returns save made meanwhile
+// by another admin stays.
+func (e *Editor) SaveGeneral(ctx context.Context, shopID int64, general returns.General, actor audit.Actor) (*returns.SaveResult, error) {
+	return e.Update(ctx, shopID, actor, func(c *returns.Config) error {
+		c.General = general
+		return nil
+	})
+}
+
+// SetLive switches the hub's Live mode (switching it on publishes the
+// draft) and records it; asking for the mode already set records nothing.
+func (e *Editor) SetLive(ctx context.Context, shopID int64, live bool, actor audit.Actor) error {
+	return e.db.InTx(ctx, func(tx *database.Tx) error {
+		changed, err := e.settings.With(tx).SetLive(ctx, shopID, live)
+		if err != nil || !changed {
+			return err
+		}
+		action, details := audit.ActionSettingsChanged, map[string]any{"fields": []string{"general.live"}, "live": live}
+		if live {
+			action = audit.ActionHubPublished
+		}
+		return e.audit.With(tx).Record(ctx, shopID, audit.Entry{Actor: actor, Action: action, Subject: subject,
+			Outcome: audit.OutcomeOK, Details: details})
+	})
+}
+
+// SaveOutcome is what saving the returns settings did.
+type SaveOutcome struct {
+	*returns.SaveResult
+	Report   *loop.KeyReport // set when a new Loop key was checked
+	Warnings []string        // what will not work with the key's scopes
+}
+
+// SaveReturns is the one way returns settings change, from the settings
+// page and the API alike. A new Loop key is checked against Loop first
+// (Klaviyo does not; we do): refused outright when Loop rejects it for
+// every scope, held back when Loop cannot be reached unless saveAnyway,
+// and saved with a per-scope report otherwise. Loop is asked before the
+// transaction opens, so no write waits on a remote call.
+func (e *Editor) SaveReturns(ctx context.Context, shopID int64, rc returns.ReturnsConfig, saveAnyway bool, actor audit.Actor) (*SaveOutcome, error) {
+	state, err := e.settings.Load(ctx, shopID)
+	if err != nil {
+		return nil, err
+	}
+	cfg := state.Draft
+	rc.KeyCheck = nil
+	rc.LoopKeyLast4 = ""
+	cfg.Returns = rc
+	out := &SaveOutcome{}
+	if rc.Provider == returns.ProviderLoop && rc.LoopAPIKey != "" && rc.LoopAPIKey != state.Draft.Returns.LoopAPIKey {
+		// Validate the form before spending a call on Loop.
+		probe := cfg
+		if err := probe.Validate(); err != nil {
+			return nil, err
+		}
+		report := e.checker.CheckKey(ctx, rc.LoopAPIKey)
+		out.Report = &report
+		switch {
+		case report.Invalid():
+			return nil, &KeyCheckError{Err: ErrKeyRefused, Report: report}
+		case report.Unreachable() && !saveAnyway:
+			return nil, &KeyCheckError{Err: ErrLoopUnreachable, Report: report}
+		}
+		cfg.Returns.KeyCheck = &returns.KeyCheck{CheckedAt: report.CheckedAt, Orders: string(report.Orders.Status),
+			Returns: string(report.Returns.Status), DeveloperTools: string(report.DeveloperTools.Status)}
+		if cfg.Returns.KeyCheck.CheckedAt.IsZero() {
+			cfg.Returns.KeyCheck.CheckedAt = time.Now().UTC()
+		}
+	}
+	// Only the Returns tab changes: another admin's General save made
+	// meanwhile stays (Update re-reads the draft under a lock).
+	res, err := e.Update(ctx, shopID, actor, func(c *returns.Config) error {
+		next := cfg.Returns
+		if next.LoopAPIKey == "" {
+			next.LoopAPIKey, next.KeyCheck = c.Returns.LoopAPIKey, c.Returns.KeyCheck
+		}
+		c.Returns = next
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out.SaveResult = res
+	if saved := res.Draft.Returns; saved.Provider == returns.ProviderLoop {
+		out.Warnings = returns.ScopeWarnings(saved.KeyCheck)
+	}
+	return out, nil
+}

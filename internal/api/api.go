@@ -9,14 +9,15 @@
 package api
 
 import (
-	_ "embed"
 	"log/slog"
 	"net/http"
 	"strconv"
+	_ "embed"
 
 	"github.com/hubdesk/hubdesk/internal/audit"
 	"github.com/hubdesk/hubdesk/internal/auth"
 	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/httpkit"
 	"github.com/hubdesk/hubdesk/internal/returns"
 )
 
@@ -72,7 +73,7 @@ func (a *API) OpenAPI(w http.ResponseWriter, r *http.Request) {
 func (a *API) shopID(w http.ResponseWriter, r *http.Request) (int64, bool) {
 	u := auth.UserFrom(r.Context())
 	if u == nil {
-		writeError(w, &Error{Status: http.StatusUnauthorized, Code: CodeUnauthorized, Message: "a valid API token is required"})
+		httpkit.WriteError(w, &httpkit.Error{Status: http.StatusUnauthorized, Code: httpkit.CodeUnauthorized, Message: "a valid API token is required"})
 		return 0, false
 	}
 	return u.ShopID, true
@@ -85,26 +86,6 @@ func pathID(r *http.Request) (int64, bool) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	return id, err == nil && id > 0
 }
-
-// page reads the cursor and limit query parameters of a list call.
-func page(r *http.Request) (commerce.Page, error) {
-	q := r.URL.Query()
-	p := commerce.Page{Cursor: q.Get("cursor"), Limit: defaultLimit}
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > maxLimit {
-			return p, &Error{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Field: "limit",
-				Message: "limit must be an integer from 1 to " + strconv.Itoa(maxLimit)}
-		}
-		p.Limit = n
-	}
-	return p, nil
-}
-
-const (
-	defaultLimit = 25
-	maxLimit     = 100
-)
 
 // list is the envelope of every list response. NextCursor is always a
 // string, empty on the last page, so clients loop on one simple test.

@@ -76,7 +76,7 @@ func TestReadScenarios(t *testing.T) {
 			status: 401, code: "unauthorized"},
 		{name: "limit zero", request: request{method: "GET", url: "/api/v1/customers?limit=0"},
 			status: 400, code: "invalid_request", field: "limit"},
-		{name: "limit too large", request: request{method: "GET", url: "/api/v1/orders?limit=101"},
+		{name: "limit too large", request: request{method: "GET", url: "/api/v1/orders?limit=201"},
 			status: 400, code: "invalid_request", field: "limit"},
 		{name: "limit not a number", request: request{method: "GET", url: "/api/v1/customers/{c-ada}/orders?limit=ten"},
 			status: 400, code: "invalid_request", field: "limit"},

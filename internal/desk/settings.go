@@ -10,6 +10,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/audit"
 	"github.com/hubdesk/hubdesk/internal/auth"
 	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/integration/loop"
 	"github.com/hubdesk/hubdesk/internal/returns"
 )
@@ -48,7 +49,7 @@ func (d *Desk) settingsView(r *http.Request, tab string) (*settingsView, error) 
 	v := &settingsView{Tab: tab, State: st, Config: st.Draft, Providers: returns.Providers, Defaults: returns.DefaultParams,
 		Saved: r.URL.Query().Get("saved") == "1", Sample: sampleOrder{Name: "#1001", Email: "shopper@example.com", Zip: "10115"}}
 	// The shop's newest order makes the preview concrete.
-	if orders, _, err := d.Commerce.ListOrders(r.Context(), u.ShopID, commerce.OrderFilter{}, commerce.Page{Limit: 1}); err == nil && len(orders) > 0 {
+	if orders, _, err := d.Commerce.ListOrders(r.Context(), u.ShopID, commerce.OrderFilter{}, database.Page{Limit: 1}); err == nil && len(orders) > 0 {
 		o := orders[0]
 		v.Sample = sampleOrder{Name: o.Name, Email: o.Email, Zip: o.ShippingAddress.Zip}
 		if o.CustomerID != 0 {

@@ -105,7 +105,7 @@ func TestStorefrontDomainsDraftPublishedAndAudited(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "storefront_domains") {
 			t.Fatalf("a bad domain: %v", err)
 		}
-		entries, _, _ := log.List(ctx, shopID, audit.Filter{Action: "settings."}, "", 50)
+		entries, _, _ := log.List(ctx, shopID, audit.Filter{Action: "settings."}, database.Page{Limit: 50})
 		fields := 0
 		for _, e := range entries {
 			if fs, _ := e.Details["fields"].([]any); len(fs) == 1 && fs[0] == "general.storefront_domains" {

@@ -19,6 +19,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/httpkit"
 	"github.com/hubdesk/hubdesk/internal/returns"
+	"github.com/hubdesk/hubdesk/internal/user"
 )
 
 //go:embed openapi.json
@@ -66,14 +67,23 @@ func (a *API) OpenAPI(w http.ResponseWriter, r *http.Request) {
 	w.Write(openAPIDocument)
 }
 
-// shopID returns the shop every query of this request is scoped to. The
-// route list already insists on a signed-in user; answering 401 here too
-// means a route wired without that check fails closed instead of reading
-// shop 0.
-func (a *API) shopID(w http.ResponseWriter, r *http.Request) (int64, bool) {
+// caller returns the token's user, whose shop every query of this request
+// is scoped to. Who may call a route is decided in the route list alone
+// (server.apiRole); answering 401 here too means a route wired without a
+// rule fails closed instead of reading shop 0.
+func caller(w http.ResponseWriter, r *http.Request) (*user.User, bool) {
 	u := auth.UserFrom(r.Context())
 	if u == nil {
 		httpkit.WriteError(w, &httpkit.Error{Status: http.StatusUnauthorized, Code: httpkit.CodeUnauthorized, Message: "a valid API token is required"})
+		return nil, false
+	}
+	return u, true
+}
+
+// shopID is caller's shop.
+func (a *API) shopID(w http.ResponseWriter, r *http.Request) (int64, bool) {
+	u, ok := caller(w, r)
+	if !ok {
 		return 0, false
 	}
 	return u.ShopID, true

@@ -6,10 +6,8 @@ import (
 	"time"
 
 	"github.com/hubdesk/hubdesk/internal/audit"
-	"github.com/hubdesk/hubdesk/internal/auth"
 	"github.com/hubdesk/hubdesk/internal/httpkit"
 	"github.com/hubdesk/hubdesk/internal/returns"
-	"github.com/hubdesk/hubdesk/internal/user"
 )
 
 // CodeLoopUnreachable answers a save whose new Loop key could not be checked
@@ -69,25 +67,10 @@ func toReturnsSettingsJSON(st *returns.State, warnings []string) returnsSettings
 	}
 }
 
-// settingsUser returns the user when their role may change settings
-// (Owner, Admin, Manager), answering 401/403 otherwise.
-func (a *API) settingsUser(w http.ResponseWriter, r *http.Request) (*user.User, bool) {
-	u := auth.UserFrom(r.Context())
-	if u == nil {
-		httpkit.WriteError(w, &httpkit.Error{Status: http.StatusUnauthorized, Code: httpkit.CodeUnauthorized, Message: "a valid API token is required"})
-		return nil, false
-	}
-	if !u.Role.CanManageSettings() {
-		httpkit.WriteError(w, &httpkit.Error{Status: http.StatusForbidden, Code: httpkit.CodeForbidden, Message: "settings and the audit log need the Owner, Admin or Manager role"})
-		return nil, false
-	}
-	return u, true
-}
-
 // GetReturnsSettings answers the returns settings as admins edit them (the
 // draft), with whether they are published.
 func (a *API) GetReturnsSettings(w http.ResponseWriter, r *http.Request) {
-	u, ok := a.settingsUser(w, r)
+	u, ok := caller(w, r)
 	if !ok {
 		return
 	}
@@ -102,7 +85,7 @@ func (a *API) GetReturnsSettings(w http.ResponseWriter, r *http.Request) {
 // PutReturnsSettings validates and saves the returns settings, checking a
 // new Loop key with Loop first, exactly as the settings page does.
 func (a *API) PutReturnsSettings(w http.ResponseWriter, r *http.Request) {
-	u, ok := a.settingsUser(w, r)
+	u, ok := caller(w, r)
 	if !ok {
 		return
 	}
@@ -181,7 +164,7 @@ type auditEntryJSON struct {
 // ListAudit lists audit entries newest first, filtered by action (exact, or
 // a prefix ending in "."), actor, subject and time.
 func (a *API) ListAudit(w http.ResponseWriter, r *http.Request) {
-	u, ok := a.settingsUser(w, r)
+	u, ok := caller(w, r)
 	if !ok {
 		return
 	}

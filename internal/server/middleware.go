@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"mime"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/hubdesk/hubdesk/internal/auth"
 	"github.com/hubdesk/hubdesk/internal/database"
+	"github.com/hubdesk/hubdesk/internal/httpkit"
 	"github.com/hubdesk/hubdesk/internal/user"
 )
 
@@ -132,11 +132,13 @@ func (s *Server) apiRole(min user.Role, h http.HandlerFunc) http.Handler {
 		u := auth.UserFrom(r.Context())
 		if u == nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="hubdesk"`)
-			writeAPIError(w, http.StatusUnauthorized, "unauthorized", "A valid API token is required (Authorization: Bearer hd_…).")
+			httpkit.WriteError(w, &httpkit.Error{Status: http.StatusUnauthorized, Code: httpkit.CodeUnauthorized,
+				Message: "A valid API token is required (Authorization: Bearer hd_…)."})
 			return
 		}
 		if !u.Role.AtLeast(min) {
-			writeAPIError(w, http.StatusForbidden, "forbidden", "This call needs the "+min.Label()+" role or above.")
+			httpkit.WriteError(w, &httpkit.Error{Status: http.StatusForbidden, Code: httpkit.CodeForbidden,
+				Message: "This call needs the " + min.Label() + " role or above."})
 			return
 		}
 		h(w, r)
@@ -160,30 +162,11 @@ func (s *Server) apiFallback(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(allowed) > 0 {
 		w.Header().Set("Allow", strings.Join(allowed, ", "))
-		writeAPIError(w, http.StatusMethodNotAllowed, "method_not_allowed", "This endpoint takes "+strings.Join(allowed, ", ")+".")
+		httpkit.WriteError(w, &httpkit.Error{Status: http.StatusMethodNotAllowed, Code: httpkit.CodeMethodNotAllowed,
+			Message: "This endpoint takes " + strings.Join(allowed, ", ") + "."})
 		return
 	}
-	writeAPIError(w, http.StatusNotFound, "not_found", "No such API endpoint.")
-}
-
-func writeAPIError(w http.ResponseWriter, status int, code, message string) {
-	writeAPIFieldError(w, status, code, "", message)
-}
-
-// writeAPIFieldError is writeAPIError naming the input at fault, as the
-// API's own errors do; field and message are encoded, never spliced in.
-func writeAPIFieldError(w http.ResponseWriter, status int, code, field, message string) {
-	type apiError struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-		Field   string `json:"field,omitempty"`
-	}
-	body, _ := json.Marshal(struct {
-		Error apiError `json:"error"`
-	}{apiError{Code: code, Message: message, Field: field}})
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	w.Write(append(body, '\n'))
+	httpkit.WriteError(w, &httpkit.Error{Status: http.StatusNotFound, Code: httpkit.CodeNotFound, Message: "No such API endpoint."})
 }
 
 // maxFormBytes bounds a desk or hub form body: the largest, a contact
@@ -288,7 +271,7 @@ func isMultipart(r *http.Request) bool {
 func (s *Server) refuseInput(w http.ResponseWriter, r *http.Request, status int, field, message string) {
 	switch {
 	case isAPI(r):
-		writeAPIFieldError(w, status, "invalid_request", field, message)
+		httpkit.WriteError(w, &httpkit.Error{Status: status, Code: httpkit.CodeInvalidRequest, Field: field, Message: message})
 	case isHub(r):
 		s.Hub.Refuse(w, r, status)
 	default:

@@ -74,10 +74,10 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("GET /api/v1/orders", s.apiUser(a.ListOrders))
 	mux.Handle("PUT /api/v1/orders", s.apiRole(user.RoleManager, a.UpsertOrder))
 	mux.Handle("GET /api/v1/orders/{id}", s.apiUser(a.GetOrder))
-	mux.Handle("GET /api/v1/settings/returns", s.apiUser(a.GetReturnsSettings))
-	mux.Handle("PUT /api/v1/settings/returns", s.apiUser(a.PutReturnsSettings))
-	mux.Handle("GET /api/v1/audit", s.apiUser(a.ListAudit))
-	mux.Handle("POST /api/v1/hub/tokens", s.apiUser(hubTokens.Issue))
+	mux.Handle("GET /api/v1/settings/returns", s.apiRole(user.RoleManager, a.GetReturnsSettings))
+	mux.Handle("PUT /api/v1/settings/returns", s.apiRole(user.RoleManager, a.PutReturnsSettings))
+	mux.Handle("GET /api/v1/audit", s.apiRole(user.RoleManager, a.ListAudit))
+	mux.Handle("POST /api/v1/hub/tokens", s.apiRole(user.RoleAdmin, hubTokens.Issue))
 	mux.HandleFunc("/api/", s.apiFallback)
 
 	// Anything else.

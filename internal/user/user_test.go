@@ -109,11 +109,11 @@ func TestUsersSessionsAndTokens(t *testing.T) {
 }
 
 func TestRoles(t *testing.T) {
-	if !user.RoleOwner.CanManageUsers() || !user.RoleAdmin.CanManageUsers() || user.RoleManager.CanManageUsers() {
-		t.Fatal("user management is Owner and Admin")
+	if !user.RoleOwner.AtLeast(user.RoleAdmin) || !user.RoleAdmin.AtLeast(user.RoleAdmin) || user.RoleManager.AtLeast(user.RoleAdmin) {
+		t.Fatal("the ranks are Owner > Admin > Manager")
 	}
-	if !user.RoleManager.CanManageSettings() || user.RoleAgent.CanManageSettings() {
-		t.Fatal("settings are Owner, Admin and Manager")
+	if !user.RoleManager.AtLeast(user.RoleManager) || user.RoleAgent.AtLeast(user.RoleManager) || user.Role("").AtLeast(user.RoleAgent) {
+		t.Fatal("Agent is below Manager, and no role is no rights")
 	}
 	if r, err := user.ParseRole("Manager"); err != nil || r != user.RoleManager {
 		t.Fatal("ParseRole is case-insensitive")

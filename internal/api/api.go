@@ -9,10 +9,10 @@
 package api
 
 import (
+	_ "embed"
 	"log/slog"
 	"net/http"
 	"strconv"
-	_ "embed"
 
 	"github.com/hubdesk/hubdesk/internal/audit"
 	"github.com/hubdesk/hubdesk/internal/auth"

@@ -86,10 +86,12 @@ func withID(path string, pick func(w *routeWorld, tn *testapp.Tenant, u *user.Us
 	}
 }
 
-func orderID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64    { return w.orders[tn].ID }
-func customerID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64 { return w.orders[tn].CustomerID }
-func staffID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64    { return w.extra[tn].ID }
-func ticketID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64   { return w.tickets[tn] }
+func orderID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64 { return w.orders[tn].ID }
+func customerID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64 {
+	return w.orders[tn].CustomerID
+}
+func staffID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64  { return w.extra[tn].ID }
+func ticketID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64 { return w.tickets[tn] }
 
 // staffTokenID is a fresh API token of the shop's extra staff member.
 func staffTokenID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64 {

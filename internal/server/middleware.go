@@ -120,16 +120,21 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 }
 
 // apiUser authenticates an API route by bearer token, and by nothing else:
-// the desk's session cookie is dropped first, so a browser session plus
-// any "Authorization: Bearer" string cannot pass for an API client.
+// the desk's session cookie never counts. A failed token lookup is a 500,
+// not a 401 that would tell the client its token is bad.
 func (s *Server) apiUser(h http.HandlerFunc) http.Handler {
 	return s.apiRole(user.RoleAgent, h)
 }
 
 // apiRole is apiUser plus a minimum role; others get 403.
 func (s *Server) apiRole(min user.Role, h http.HandlerFunc) http.Handler {
-	checked := s.auth.LoadAPIToken(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u := auth.UserFrom(r.Context())
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, err := s.auth.APIUser(r)
+		if err != nil {
+			s.logger.ErrorContext(r.Context(), "api: token lookup failed", "error", err)
+			httpkit.WriteError(w, httpkit.Internal())
+			return
+		}
 		if u == nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="hubdesk"`)
 			httpkit.WriteError(w, &httpkit.Error{Status: http.StatusUnauthorized, Code: httpkit.CodeUnauthorized,
@@ -141,10 +146,9 @@ func (s *Server) apiRole(min user.Role, h http.HandlerFunc) http.Handler {
 				Message: "This call needs the " + min.Label() + " role or above."})
 			return
 		}
-		h(w, r)
-	}))
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		checked.ServeHTTP(w, r.WithContext(auth.WithUser(r.Context(), nil)))
+		// The token's user replaces any session's: a browser session plus
+		// any "Authorization: Bearer" string cannot pass for an API client.
+		h(w, r.WithContext(auth.WithUser(r.Context(), u)))
 	})
 }
 

@@ -5,6 +5,7 @@ package testapp
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -61,6 +62,12 @@ func WithProxies(spec string) Option {
 // WithClock gives the hub and the ticket store the test's clock.
 func WithClock(now func() time.Time) Option {
 	return func(o *server.Options) { o.Now = now }
+}
+
+// WithLogger gives the server the test's logger, so a test can read what
+// was logged.
+func WithLogger(l *slog.Logger) Option {
+	return func(o *server.Options) { o.Logger = l }
 }
 
 // New starts a server over db.

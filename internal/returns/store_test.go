@@ -13,9 +13,9 @@ import (
 	"github.com/hubdesk/hubdesk/internal/audit"
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/database/dbtest"
+	"github.com/hubdesk/hubdesk/internal/fixtures"
 	"github.com/hubdesk/hubdesk/internal/integration/loop"
 	"github.com/hubdesk/hubdesk/internal/integration/loop/sandbox"
-	"github.com/hubdesk/hubdesk/internal/secret"
 )
 
 func openTestDB(t *testing.T) (*database.DB, int64) {
@@ -38,12 +38,8 @@ func withShopNamed(t *testing.T, db *database.DB, domain string) (*database.DB, 
 }
 
 func newStore(t *testing.T, db *database.DB) (*Store, *audit.Log) {
-	box, err := secret.NewBox(1, map[int][]byte{1: []byte("0123456789abcdef0123456789abcdef")})
-	if err != nil {
-		t.Fatal(err)
-	}
 	log := audit.New(db)
-	return NewStore(db, box, log), log
+	return NewStore(db, fixtures.Box(t), log), log
 }
 
 var admin = audit.Actor{Kind: audit.ActorUser, ID: "1", Label: "admin@a.test"}

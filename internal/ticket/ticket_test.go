@@ -10,8 +10,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/database/dbtest"
-	"github.com/hubdesk/hubdesk/internal/secret"
-	"github.com/hubdesk/hubdesk/internal/shop"
+	"github.com/hubdesk/hubdesk/internal/fixtures"
 	"github.com/hubdesk/hubdesk/internal/ticket"
 )
 
@@ -25,19 +24,7 @@ type fixture struct {
 func newFixture(t *testing.T, db *database.DB) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	box, err := secret.NewBox(1, map[int][]byte{1: []byte("0123456789abcdef0123456789abcdef")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	shops := shop.NewStore(db, box)
-	a, err := shops.Create(ctx, shop.NewShop{Name: "A", Domain: "a.myshopify.com"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := shops.Create(ctx, shop.NewShop{Name: "B", Domain: "b.myshopify.com"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, b := fixtures.Shop(t, db, "a"), fixtures.Shop(t, db, "b")
 	now := time.Now().UTC().Truncate(time.Second)
 	o, _, err := commerce.NewStore(db).UpsertOrder(ctx, a.ID, commerce.Order{ExternalID: "1", Name: "#1001", Currency: "USD", CreatedAt: now, UpdatedAt: now},
 		&commerce.Customer{ExternalID: "c1", Email: "ada@example.com", FirstName: "Ada"})

@@ -17,8 +17,10 @@ import (
 	"github.com/hubdesk/hubdesk/internal/audit"
 	"github.com/hubdesk/hubdesk/internal/auth"
 	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/httpkit"
 	"github.com/hubdesk/hubdesk/internal/orderview"
 	"github.com/hubdesk/hubdesk/internal/settings"
+	"github.com/hubdesk/hubdesk/internal/user"
 )
 
 //go:embed openapi.json
@@ -64,14 +66,23 @@ func (a *API) OpenAPI(w http.ResponseWriter, r *http.Request) {
 	w.Write(openAPIDocument)
 }
 
-// shopID returns the shop every query of this request is scoped to. The
-// route list already insists on a signed-in user; answering 401 here too
-// means a route wired without that check fails closed instead of reading
-// shop 0.
-func (a *API) shopID(w http.ResponseWriter, r *http.Request) (int64, bool) {
+// caller returns the token's user, whose shop every query of this request
+// is scoped to. Who may call a route is decided in the route list alone
+// (server.apiRole); answering 401 here too means a route wired without a
+// rule fails closed instead of reading shop 0.
+func caller(w http.ResponseWriter, r *http.Request) (*user.User, bool) {
 	u := auth.UserFrom(r.Context())
 	if u == nil {
-		writeError(w, &Error{Status: http.StatusUnauthorized, Code: CodeUnauthorized, Message: "a valid API token is required"})
+		httpkit.WriteError(w, &httpkit.Error{Status: http.StatusUnauthorized, Code: httpkit.CodeUnauthorized, Message: "a valid API token is required"})
+		return nil, false
+	}
+	return u, true
+}
+
+// shopID is caller's shop.
+func (a *API) shopID(w http.ResponseWriter, r *http.Request) (int64, bool) {
+	u, ok := caller(w, r)
+	if !ok {
 		return 0, false
 	}
 	return u.ShopID, true
@@ -84,26 +95,6 @@ func pathID(r *http.Request) (int64, bool) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	return id, err == nil && id > 0
 }
-
-// page reads the cursor and limit query parameters of a list call.
-func page(r *http.Request) (commerce.Page, error) {
-	q := r.URL.Query()
-	p := commerce.Page{Cursor: q.Get("cursor"), Limit: defaultLimit}
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > maxLimit {
-			return p, &Error{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Field: "limit",
-				Message: "limit must be an integer from 1 to " + strconv.Itoa(maxLimit)}
-		}
-		p.Limit = n
-	}
-	return p, nil
-}
-
-const (
-	defaultLimit = 25
-	maxLimit     = 100
-)
 
 // list is the envelope of every list response. NextCursor is always a
 // string, empty on the last page, so clients loop on one simple test.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/httpkit"
 )
 
 // customerJSON is the Customer schema of openapi.json. The API has its own
@@ -62,9 +63,9 @@ func (a *API) ListCustomers(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	p, err := page(r)
-	if err != nil {
-		a.respond(w, r, err)
+	p, bad := httpkit.ParsePage(r)
+	if bad != nil {
+		httpkit.WriteError(w, bad)
 		return
 	}
 	customers, next, err := a.commerce.ListCustomers(r.Context(), shopID, r.URL.Query().Get("q"), p)
@@ -76,7 +77,7 @@ func (a *API) ListCustomers(w http.ResponseWriter, r *http.Request) {
 	for _, c := range customers {
 		out.Items = append(out.Items, toCustomerJSON(c))
 	}
-	writeJSON(w, http.StatusOK, out)
+	httpkit.JSON(w, http.StatusOK, out)
 }
 
 // GetCustomer answers GET /api/v1/customers/{id}.
@@ -90,7 +91,7 @@ func (a *API) GetCustomer(w http.ResponseWriter, r *http.Request) {
 		a.respond(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toCustomerJSON(c))
+	httpkit.JSON(w, http.StatusOK, toCustomerJSON(c))
 }
 
 // customer loads the customer named by the path. Another shop's customer is
@@ -98,11 +99,11 @@ func (a *API) GetCustomer(w http.ResponseWriter, r *http.Request) {
 func (a *API) customer(r *http.Request, shopID int64) (*commerce.Customer, error) {
 	id, ok := pathID(r)
 	if !ok {
-		return nil, notFound("customer")
+		return nil, httpkit.NotFound("customer")
 	}
 	c, err := a.commerce.Customer(r.Context(), shopID, id)
 	if errors.Is(err, commerce.ErrNotFound) {
-		return nil, notFound("customer")
+		return nil, httpkit.NotFound("customer")
 	}
 	return c, err
 }
@@ -133,7 +134,7 @@ func (a *API) UpsertCustomer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set(UpsertResultHeader, res.String())
-	writeJSON(w, http.StatusOK, toCustomerJSON(stored))
+	httpkit.JSON(w, http.StatusOK, toCustomerJSON(stored))
 }
 
 // UpsertResultHeader tells an upsert's caller whether the record was

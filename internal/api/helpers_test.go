@@ -14,98 +14,54 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hubdesk/hubdesk/internal/api"
 	"github.com/hubdesk/hubdesk/internal/api/apitest"
-	"github.com/hubdesk/hubdesk/internal/audit"
-	"github.com/hubdesk/hubdesk/internal/auth"
 	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/database"
-	"github.com/hubdesk/hubdesk/internal/integration/loop"
 	"github.com/hubdesk/hubdesk/internal/integration/loop/sandbox"
-	"github.com/hubdesk/hubdesk/internal/orderview"
-	"github.com/hubdesk/hubdesk/internal/returns"
-	"github.com/hubdesk/hubdesk/internal/secret"
-	"github.com/hubdesk/hubdesk/internal/settings"
-	"github.com/hubdesk/hubdesk/internal/shop"
+	"github.com/hubdesk/hubdesk/internal/testapp"
 	"github.com/hubdesk/hubdesk/internal/user"
 )
 
-// route is one line of the route list, registered exactly as the real
-// route list does it.
-type route struct {
-	pattern string
-	handler http.HandlerFunc
-}
-
-func routes(a *api.API) []route {
-	return []route{
-		{"GET /api/v1/openapi.json", a.OpenAPI},
-		{"GET /api/v1/customers", a.ListCustomers},
-		{"PUT /api/v1/customers", a.UpsertCustomer},
-		{"GET /api/v1/customers/{id}", a.GetCustomer},
-		{"GET /api/v1/customers/{id}/orders", a.ListCustomerOrders},
-		{"GET /api/v1/orders", a.ListOrders},
-		{"PUT /api/v1/orders", a.UpsertOrder},
-		{"GET /api/v1/orders/{id}", a.GetOrder},
-		{"GET /api/v1/settings/returns", a.GetReturnsSettings},
-		{"PUT /api/v1/settings/returns", a.PutReturnsSettings},
-		{"GET /api/v1/audit", a.ListAudit},
-		{"POST /api/v1/hub/tokens", new(api.HubTokens).Issue},
-	}
-}
-
-// Test requests pick their user with this header: "a" (the default), "b",
-// or "none" for an unauthenticated call.
-const testUserHeader = "X-Test-User"
-
-// routeHeader carries the matched pattern back to the client so each
-// response is validated against the operation that actually served it.
-const routeHeader = "X-Test-Route"
-
 var t0 = time.Date(2026, 10, 1, 12, 0, 0, 0, time.UTC)
 
-// fixture is a running API over a fresh database with two shops: A (Ada
-// and Grace, three orders) and B (Bob, one order).
+// fixture is the whole server on loopback over a fresh database with two
+// shops: A (Ada and Grace, three orders) and B (Bob, one order). Requests
+// go through the real route list and its access rules with real bearer
+// tokens: "a" (shop A's agent), "a-manager", "b", "b-manager", or "none"
+// for no token. A request naming none is shop A's with the least role the
+// route list lets read (agent) or write (manager).
 type fixture struct {
 	t         *testing.T
-	srv       *httptest.Server
+	app       *testapp.App
+	routes    *http.ServeMux // the server's patterns, to name the operation that served a request
 	validator *apitest.Validator
 	commerce  *commerce.Store
 	shopA     int64
 	shopB     int64
-	ids       map[string]int64 // customer and order ids by external id
+	ids       map[string]int64  // customer and order ids by external id
+	tokens    map[string]string // by caller name
 	logs      *bytes.Buffer
 	loop      *sandbox.Sandbox // the Loop the settings check keys against
 }
 
 func newFixture(t *testing.T, db *database.DB) *fixture {
 	t.Helper()
-	ctx := context.Background()
-	box, err := secret.NewBox(1, map[int][]byte{1: bytes.Repeat([]byte{7}, 32)})
-	if err != nil {
-		t.Fatal(err)
+	f := &fixture{t: t, ids: map[string]int64{}, tokens: map[string]string{}, logs: &bytes.Buffer{}}
+	f.loop = sandbox.New(sandbox.Options{})
+	t.Cleanup(f.loop.Close)
+	loopSrv := httptest.NewServer(f.loop)
+	t.Cleanup(loopSrv.Close)
+	f.app = testapp.New(t, db, testapp.WithLoop(loopSrv.URL+"/api/v1"), testapp.WithLogger(slog.New(slog.NewTextHandler(f.logs, nil))))
+	f.commerce = f.app.Server.Commerce
+	a, b := f.app.NewTenant("a"), f.app.NewTenant("b")
+	f.shopA, f.shopB = a.Shop.ID, b.Shop.ID
+	for name, u := range map[string]*user.User{"a": a.Agent, "a-manager": a.Manager, "b": b.Agent, "b-manager": b.Manager} {
+		f.tokens[name] = f.app.Token(u)
 	}
-	shops := shop.NewStore(db, box)
-	users := user.NewStore(db)
-	f := &fixture{t: t, commerce: commerce.NewStore(db), ids: map[string]int64{}, logs: &bytes.Buffer{}}
-	byName := map[string]*user.User{}
-	for _, name := range []string{"a", "b"} {
-		sh, err := shops.Create(ctx, shop.NewShop{Name: "Shop " + name, Domain: name + ".myshopify.com"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		u, err := users.Create(ctx, user.NewUser{ShopID: sh.ID, Email: "agent@" + name + ".example", Role: user.RoleAgent, Password: "long enough password"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		byName[name] = u
-		m, err := users.Create(ctx, user.NewUser{ShopID: sh.ID, Email: "manager@" + name + ".example", Role: user.RoleManager, Password: "long enough password"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		byName[name+"-manager"] = m
+	f.routes = http.NewServeMux()
+	for _, p := range f.app.Server.Routes() {
+		f.routes.HandleFunc(p, func(http.ResponseWriter, *http.Request) {})
 	}
-	f.shopA, f.shopB = byName["a"].ShopID, byName["b"].ShopID
 
 	ada := &commerce.Customer{ExternalID: "c-ada", Email: "ada@example.com", FirstName: "Ada", LastName: "Lovelace", UpdatedAt: t0}
 	f.seedOrder(f.shopA, sampleOrder("1001", t0, "delivered"), ada)
@@ -114,49 +70,15 @@ func newFixture(t *testing.T, db *database.DB) *fixture {
 	cancelled := t0.Add(3 * time.Hour)
 	guest.CancelledAt, guest.Email = &cancelled, "guest@example.com"
 	f.seedOrder(f.shopA, guest, nil)
-	grace, _, err := f.commerce.UpsertCustomer(ctx, f.shopA, commerce.Customer{ExternalID: "c-grace", Email: "grace@example.com", FirstName: "Grace", UpdatedAt: t0})
+	grace, _, err := f.commerce.UpsertCustomer(context.Background(), f.shopA, commerce.Customer{ExternalID: "c-grace", Email: "grace@example.com", FirstName: "Grace", UpdatedAt: t0})
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.ids["c-grace"] = grace.ID
 	bob := &commerce.Customer{ExternalID: "c-bob", Email: "bob@example.com", FirstName: "Bob", UpdatedAt: t0}
 	f.seedOrder(f.shopB, sampleOrder("2001", t0, "in_transit"), bob)
-
-	f.loop = sandbox.New(sandbox.Options{})
-	t.Cleanup(f.loop.Close)
-	loopSrv := httptest.NewServer(f.loop)
-	t.Cleanup(loopSrv.Close)
-	loopClient := loop.New(loop.Options{BaseURL: loopSrv.URL + "/api/v1", MaxAttempts: 1})
-	auditLog := audit.New(db)
-	store := returns.NewStore(db, box, auditLog)
-	editor := settings.New(db, store, auditLog, settings.LoopKeyChecker{Client: loopClient})
-	orders := orderview.New(orderview.Options{Commerce: f.commerce, Returns: returns.NewRecords(db), Settings: store,
-		Resolver: returns.NewResolver(returns.LoopLinker{Client: loopClient}, auditLog)})
-	a := api.New(api.Options{Commerce: f.commerce, Settings: editor, Orders: orders, Audit: auditLog,
-		Logger: slog.New(slog.NewTextHandler(f.logs, nil))})
-	mux := http.NewServeMux()
-	for _, rt := range routes(a) {
-		mux.Handle(rt.pattern, withTestUser(byName, rt.handler))
-	}
-	f.srv = httptest.NewServer(mux)
-	t.Cleanup(f.srv.Close)
 	f.validator = apitest.NewValidator(t)
 	return f
-}
-
-// withTestUser stands in for the route list's bearer-token middleware.
-func withTestUser(users map[string]*user.User, next http.HandlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set(routeHeader, r.Pattern)
-		name := r.Header.Get(testUserHeader)
-		if name == "" {
-			name = "a"
-		}
-		if u := users[name]; u != nil {
-			r = r.WithContext(auth.WithUser(r.Context(), u))
-		}
-		next(w, r)
-	})
 }
 
 func (f *fixture) seedOrder(shopID int64, o commerce.Order, c *commerce.Customer) {
@@ -236,7 +158,7 @@ func (f *fixture) do(t *testing.T, req request) response {
 	if req.body != "" {
 		body = strings.NewReader(f.expand(req.body))
 	}
-	r, err := http.NewRequest(req.method, f.srv.URL+f.expand(req.url), body)
+	r, err := http.NewRequest(req.method, f.app.URL+f.expand(req.url), body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,8 +169,16 @@ func (f *fixture) do(t *testing.T, req request) response {
 	case req.body != "":
 		r.Header.Set("Content-Type", "application/json")
 	}
-	if req.user != "" {
-		r.Header.Set(testUserHeader, req.user)
+	caller := req.user
+	switch {
+	case caller != "":
+	case req.method == http.MethodGet:
+		caller = "a"
+	default:
+		caller = "a-manager"
+	}
+	if tok := f.tokens[caller]; tok != "" {
+		r.Header.Set("Authorization", "Bearer "+tok)
 	}
 	res, err := http.DefaultClient.Do(r)
 	if err != nil {
@@ -259,8 +189,8 @@ func (f *fixture) do(t *testing.T, req request) response {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pattern := res.Header.Get(routeHeader)
-	if pattern == "" {
+	_, pattern := f.routes.Handler(r)
+	if pattern == "" || pattern == "/api/" {
 		t.Fatalf("%s %s: no route matched (status %d)", req.method, req.url, res.StatusCode)
 	}
 	f.validator.ValidateResponse(t, pattern, res, data)

@@ -7,10 +7,9 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/hubdesk/hubdesk/internal/auth"
 	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/httpkit"
 	"github.com/hubdesk/hubdesk/internal/shop"
-	"github.com/hubdesk/hubdesk/internal/user"
 )
 
 // ShopperTokenIssuer signs shopper tokens for the Customer Hub (the hub
@@ -41,17 +40,12 @@ type hubTokenJSON struct {
 	CustomerID int64     `json:"customer_id"`
 }
 
-// Issue answers POST /api/v1/hub/tokens. Only Owner and Admin tokens may
-// ask: a shopper token reads a customer's orders, so it is a credential
-// the shop's administrators hand out, not every agent.
+// Issue answers POST /api/v1/hub/tokens. The route list lets only Owner
+// and Admin tokens ask: a shopper token reads a customer's orders, so it is
+// a credential the shop's administrators hand out, not every agent.
 func (h *HubTokens) Issue(w http.ResponseWriter, r *http.Request) {
-	u := auth.UserFrom(r.Context())
-	if u == nil {
-		writeError(w, &Error{Status: http.StatusUnauthorized, Code: CodeUnauthorized, Message: "a valid API token is required"})
-		return
-	}
-	if !u.Role.AtLeast(user.RoleAdmin) {
-		writeError(w, &Error{Status: http.StatusForbidden, Code: CodeForbidden, Message: "shopper tokens need an Owner or Admin API token"})
+	u, ok := caller(w, r)
+	if !ok {
 		return
 	}
 	var in hubTokenInput
@@ -63,18 +57,18 @@ func (h *HubTokens) Issue(w http.ResponseWriter, r *http.Request) {
 	var err error
 	switch {
 	case in.CustomerID != 0 && in.CustomerExternalID != "":
-		h.fail(w, r, badRequest("customer_id", "give customer_id or customer_external_id, not both"))
+		h.fail(w, r, httpkit.BadRequest("customer_id", "give customer_id or customer_external_id, not both"))
 		return
 	case in.CustomerID > 0:
 		c, err = h.Commerce.Customer(r.Context(), u.ShopID, in.CustomerID)
 	case in.CustomerExternalID != "":
 		c, err = h.Commerce.CustomerByExternalID(r.Context(), u.ShopID, in.CustomerExternalID)
 	default:
-		h.fail(w, r, badRequest("customer_id", "customer_id (hubdesk's id) or customer_external_id (the store's id) is required"))
+		h.fail(w, r, httpkit.BadRequest("customer_id", "customer_id (hubdesk's id) or customer_external_id (the store's id) is required"))
 		return
 	}
 	if errors.Is(err, commerce.ErrNotFound) {
-		h.fail(w, r, notFound("customer"))
+		h.fail(w, r, httpkit.NotFound("customer"))
 		return
 	}
 	if err != nil {
@@ -83,7 +77,7 @@ func (h *HubTokens) Issue(w http.ResponseWriter, r *http.Request) {
 	}
 	token, expires, hubURL, err := h.Issuer.IssueShopperToken(r.Context(), u.ShopID, c.ID)
 	if errors.Is(err, shop.ErrNoClientSecret) {
-		h.fail(w, r, &Error{Status: http.StatusConflict, Code: CodeNoClientSecret,
+		h.fail(w, r, &httpkit.Error{Status: http.StatusConflict, Code: CodeNoClientSecret,
 			Message: "the shop has no Shopify client secret to sign shopper tokens with; set it first"})
 		return
 	}
@@ -92,15 +86,15 @@ func (h *HubTokens) Issue(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, hubTokenJSON{Token: token, ExpiresAt: expires.UTC(), HubURL: hubURL, CustomerID: c.ID})
+	httpkit.JSON(w, http.StatusOK, hubTokenJSON{Token: token, ExpiresAt: expires.UTC(), HubURL: hubURL, CustomerID: c.ID})
 }
 
 // fail answers with err's API error; anything unexpected is logged and
 // answered as a bare 500.
 func (h *HubTokens) fail(w http.ResponseWriter, r *http.Request, err error) {
-	var apiErr *Error
+	var apiErr *httpkit.Error
 	if errors.As(err, &apiErr) {
-		writeError(w, apiErr)
+		httpkit.WriteError(w, apiErr)
 		return
 	}
 	log := h.Logger
@@ -108,5 +102,5 @@ func (h *HubTokens) fail(w http.ResponseWriter, r *http.Request, err error) {
 		log = slog.Default()
 	}
 	log.ErrorContext(r.Context(), "api: hub token failed", "error", err)
-	writeError(w, &Error{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "internal server error"})
+	httpkit.WriteError(w, &httpkit.Error{Status: http.StatusInternalServerError, Code: httpkit.CodeInternal, Message: "internal server error"})
 }

@@ -13,119 +13,62 @@ import (
 	"unicode/utf8"
 
 	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/httpkit"
 )
 
-// Error codes of the "error.code" field. Clients branch on these, never on
-// the message, so they are part of the contract (see openapi.json).
-const (
-	CodeNotFound             = "not_found"
-	CodeInvalidRequest       = "invalid_request"
-	CodeUnauthorized         = "unauthorized"
-	CodeForbidden            = "forbidden"
-	CodePayloadTooLarge      = "payload_too_large"
-	CodeUnsupportedMediaType = "unsupported_media_type"
-	CodeInternal             = "internal"
-	// CodeNoClientSecret: the shop has no Shopify client secret yet.
-	CodeNoClientSecret = "no_client_secret"
-)
+// CodeNoClientSecret answers a shopper token request of a shop with no
+// Shopify client secret yet; the other codes are httpkit's.
+const CodeNoClientSecret = "no_client_secret"
 
 // MaxBodyBytes caps request bodies; a large order is a few tens of KiB.
 const MaxBodyBytes = 1 << 20
-
-// Error is an API error answer. Handlers return it (or a commerce error that
-// respond maps to one) so the status, code and message are decided once.
-type Error struct {
-	Status  int    `json:"-"`
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	// Field names the input at fault, as a dotted path ("line_items[0].title").
-	Field string `json:"field,omitempty"`
-}
-
-func (e *Error) Error() string {
-	if e.Field != "" {
-		return fmt.Sprintf("%s (%s): %s", e.Code, e.Field, e.Message)
-	}
-	return e.Code + ": " + e.Message
-}
-
-func badRequest(field, format string, args ...any) *Error {
-	return &Error{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Field: field, Message: fmt.Sprintf(format, args...)}
-}
-
-func notFound(what string) *Error {
-	return &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: what + " not found"}
-}
-
-// writeJSON answers with v as JSON. It encodes before writing the status so
-// an encoding failure can still become a clean 500.
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	body, err := json.Marshal(v)
-	if err != nil {
-		body = []byte(`{"error":{"code":"internal","message":"internal server error"}}`)
-		status = http.StatusInternalServerError
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	w.Write(append(body, '\n'))
-}
-
-// writeError answers with the error envelope.
-func writeError(w http.ResponseWriter, e *Error) {
-	writeJSON(w, e.Status, struct {
-		Error *Error `json:"error"`
-	}{e})
-}
 
 // respond turns any error into its answer. Known errors keep their message;
 // anything else is logged and answered as a bare 500, because database and
 // driver messages can reveal schema, queries or other shops' data.
 func (a *API) respond(w http.ResponseWriter, r *http.Request, err error) {
-	var apiErr *Error
+	var apiErr *httpkit.Error
 	var ve *commerce.ValidationError
 	switch {
 	case errors.As(err, &apiErr):
-	case errors.Is(err, commerce.ErrBadCursor):
-		apiErr = badRequest("cursor", "cursor is not one this server issued; start again without it")
 	case errors.As(err, &ve):
-		apiErr = &Error{Status: http.StatusUnprocessableEntity, Code: CodeInvalidRequest, Field: ve.Field, Message: ve.Error()}
+		apiErr = &httpkit.Error{Status: http.StatusUnprocessableEntity, Code: httpkit.CodeInvalidRequest, Field: ve.Field, Message: ve.Error()}
 	case errors.Is(err, commerce.ErrNotFound):
-		apiErr = notFound("resource")
+		apiErr = httpkit.NotFound("resource")
 	default:
 		a.log.ErrorContext(r.Context(), "api: request failed", "method", r.Method, "path", r.URL.Path, "error", err)
-		apiErr = &Error{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "internal server error"}
+		apiErr = httpkit.Internal()
 	}
-	writeError(w, apiErr)
+	httpkit.WriteError(w, apiErr)
 }
 
 // decodeJSON reads a JSON request body into dst, strictly: the body must be
 // declared as JSON, fit in MaxBodyBytes, hold exactly one value and use only
-// known fields. Failures come back as *Error saying what and where, so a
+// known fields. Failures come back as *httpkit.Error saying what and where, so a
 // client can fix its request without reading our source.
 func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-		return &Error{Status: http.StatusUnsupportedMediaType, Code: CodeUnsupportedMediaType,
+		return &httpkit.Error{Status: http.StatusUnsupportedMediaType, Code: httpkit.CodeUnsupportedMediaType,
 			Message: "request body must be sent as Content-Type: application/json"}
 	}
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return &Error{Status: http.StatusRequestEntityTooLarge, Code: CodePayloadTooLarge,
+			return &httpkit.Error{Status: http.StatusRequestEntityTooLarge, Code: httpkit.CodePayloadTooLarge,
 				Message: fmt.Sprintf("request body is larger than %d bytes", MaxBodyBytes)}
 		}
 		return fmt.Errorf("read request body: %w", err)
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
-		return badRequest("", "request body is empty; send a JSON object")
+		return httpkit.BadRequest("", "request body is empty; send a JSON object")
 	}
 	// encoding/json would quietly replace bytes that are not UTF-8; the
 	// client should learn that its text did not arrive as sent.
 	if at := invalidUTF8At(data); at >= 0 {
 		line, col := position(data, int64(at))
-		return badRequest("", "request body is not valid UTF-8 at line %d, column %d", line, col)
+		return httpkit.BadRequest("", "request body is not valid UTF-8 at line %d, column %d", line, col)
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -133,10 +76,10 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 		return decodeError(data, err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return badRequest("", "request body must hold a single JSON object, but more follows it")
+		return httpkit.BadRequest("", "request body must hold a single JSON object, but more follows it")
 	}
 	if field, found := nulString(data); found {
-		return badRequest(field, "%s holds a NUL character (\\u0000), which cannot be stored", field)
+		return httpkit.BadRequest(field, "%s holds a NUL character (\\u0000), which cannot be stored", field)
 	}
 	return nil
 }
@@ -215,23 +158,23 @@ func decodeError(data []byte, err error) error {
 	switch {
 	case errors.As(err, &syntax):
 		line, col := position(data, syntax.Offset)
-		return badRequest("", "malformed JSON at line %d, column %d: %s", line, col, strings.TrimPrefix(syntax.Error(), "json: "))
+		return httpkit.BadRequest("", "malformed JSON at line %d, column %d: %s", line, col, strings.TrimPrefix(syntax.Error(), "json: "))
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return badRequest("", "malformed JSON: the body ends before the value is complete")
+		return httpkit.BadRequest("", "malformed JSON: the body ends before the value is complete")
 	case errors.As(err, &typ):
 		if typ.Field == "" {
-			return badRequest("", "request body must be a JSON %s, not %s", jsonKind(typ.Type), typ.Value)
+			return httpkit.BadRequest("", "request body must be a JSON %s, not %s", jsonKind(typ.Type), typ.Value)
 		}
 		// Field has no array indexes ("line_items.quantity"), so the
 		// position tells the client which element.
 		line, col := position(data, typ.Offset)
-		return badRequest(typ.Field, "%s must be a JSON %s, not %s (line %d, column %d)", typ.Field, jsonKind(typ.Type), typ.Value, line, col)
+		return httpkit.BadRequest(typ.Field, "%s must be a JSON %s, not %s (line %d, column %d)", typ.Field, jsonKind(typ.Type), typ.Value, line, col)
 	}
 	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 		name = strings.Trim(name, `"`)
-		return badRequest(name, "unknown field %q", name)
+		return httpkit.BadRequest(name, "unknown field %q", name)
 	}
-	return badRequest("", "request body is not valid JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
+	return httpkit.BadRequest("", "request body is not valid JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
 }
 
 // position converts a byte offset into a 1-based line and column.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/httpkit"
 	"github.com/hubdesk/hubdesk/internal/orderview"
 	"github.com/hubdesk/hubdesk/internal/returns"
 )
@@ -277,9 +278,9 @@ func (a *API) ListCustomerOrders(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) listOrders(w http.ResponseWriter, r *http.Request, shopID int64, f commerce.OrderFilter) {
-	p, err := page(r)
-	if err != nil {
-		a.respond(w, r, err)
+	p, bad := httpkit.ParsePage(r)
+	if bad != nil {
+		httpkit.WriteError(w, bad)
 		return
 	}
 	orders, next, err := a.commerce.ListOrders(r.Context(), shopID, f, p)
@@ -296,7 +297,7 @@ func (a *API) listOrders(w http.ResponseWriter, r *http.Request, shopID int64, f
 	for _, o := range viewed {
 		out.Items = append(out.Items, toOrderJSON(o))
 	}
-	writeJSON(w, http.StatusOK, out)
+	httpkit.JSON(w, http.StatusOK, out)
 }
 
 // GetOrder answers GET /api/v1/orders/{id}.
@@ -307,12 +308,12 @@ func (a *API) GetOrder(w http.ResponseWriter, r *http.Request) {
 	}
 	id, ok := pathID(r)
 	if !ok {
-		a.respond(w, r, notFound("order"))
+		a.respond(w, r, httpkit.NotFound("order"))
 		return
 	}
 	o, err := a.commerce.Order(r.Context(), shopID, id)
 	if errors.Is(err, commerce.ErrNotFound) {
-		err = notFound("order")
+		err = httpkit.NotFound("order")
 	}
 	if err != nil {
 		a.respond(w, r, err)
@@ -368,5 +369,5 @@ func (a *API) writeOrder(w http.ResponseWriter, r *http.Request, shopID int64, o
 		a.respond(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toOrderJSON(viewed[0]))
+	httpkit.JSON(w, http.StatusOK, toOrderJSON(viewed[0]))
 }

@@ -3,14 +3,12 @@ package api
 import (
 	"errors"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/hubdesk/hubdesk/internal/audit"
-	"github.com/hubdesk/hubdesk/internal/auth"
+	"github.com/hubdesk/hubdesk/internal/httpkit"
 	"github.com/hubdesk/hubdesk/internal/returns"
 	"github.com/hubdesk/hubdesk/internal/settings"
-	"github.com/hubdesk/hubdesk/internal/user"
 )
 
 // CodeLoopUnreachable answers a save whose new Loop key could not be checked
@@ -72,25 +70,10 @@ func toReturnsSettingsJSON(st *returns.State, warnings []string) returnsSettings
 	}
 }
 
-// settingsUser returns the user when their role may change settings
-// (Owner, Admin, Manager), answering 401/403 otherwise.
-func (a *API) settingsUser(w http.ResponseWriter, r *http.Request) (*user.User, bool) {
-	u := auth.UserFrom(r.Context())
-	if u == nil {
-		writeError(w, &Error{Status: http.StatusUnauthorized, Code: CodeUnauthorized, Message: "a valid API token is required"})
-		return nil, false
-	}
-	if !u.Role.CanManageSettings() {
-		writeError(w, &Error{Status: http.StatusForbidden, Code: CodeForbidden, Message: "settings and the audit log need the Owner, Admin or Manager role"})
-		return nil, false
-	}
-	return u, true
-}
-
 // GetReturnsSettings answers the returns settings as admins edit them (the
 // draft), with whether they are published.
 func (a *API) GetReturnsSettings(w http.ResponseWriter, r *http.Request) {
-	u, ok := a.settingsUser(w, r)
+	u, ok := caller(w, r)
 	if !ok {
 		return
 	}
@@ -99,13 +82,13 @@ func (a *API) GetReturnsSettings(w http.ResponseWriter, r *http.Request) {
 		a.respond(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toReturnsSettingsJSON(st, nil))
+	httpkit.JSON(w, http.StatusOK, toReturnsSettingsJSON(st, nil))
 }
 
 // PutReturnsSettings validates and saves the returns settings, checking a
 // new Loop key with Loop first, exactly as the settings page does.
 func (a *API) PutReturnsSettings(w http.ResponseWriter, r *http.Request) {
-	u, ok := a.settingsUser(w, r)
+	u, ok := caller(w, r)
 	if !ok {
 		return
 	}
@@ -122,13 +105,13 @@ func (a *API) PutReturnsSettings(w http.ResponseWriter, r *http.Request) {
 	var fe *returns.FieldError
 	switch {
 	case errors.As(err, &fe):
-		a.respond(w, r, &Error{Status: http.StatusUnprocessableEntity, Code: CodeInvalidRequest, Field: trimPrefix(fe.Field), Message: fe.Error()})
+		a.respond(w, r, &httpkit.Error{Status: http.StatusUnprocessableEntity, Code: httpkit.CodeInvalidRequest, Field: trimPrefix(fe.Field), Message: fe.Error()})
 		return
 	case errors.Is(err, settings.ErrKeyRefused):
-		a.respond(w, r, &Error{Status: http.StatusUnprocessableEntity, Code: CodeInvalidRequest, Field: "loop_api_key", Message: err.Error()})
+		a.respond(w, r, &httpkit.Error{Status: http.StatusUnprocessableEntity, Code: httpkit.CodeInvalidRequest, Field: "loop_api_key", Message: err.Error()})
 		return
 	case errors.Is(err, settings.ErrLoopUnreachable):
-		a.respond(w, r, &Error{Status: http.StatusServiceUnavailable, Code: CodeLoopUnreachable, Field: "loop_api_key", Message: err.Error()})
+		a.respond(w, r, &httpkit.Error{Status: http.StatusServiceUnavailable, Code: CodeLoopUnreachable, Field: "loop_api_key", Message: err.Error()})
 		return
 	case err != nil:
 		a.respond(w, r, err)
@@ -139,7 +122,7 @@ func (a *API) PutReturnsSettings(w http.ResponseWriter, r *http.Request) {
 		a.respond(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toReturnsSettingsJSON(st, nonNil(out.Warnings)))
+	httpkit.JSON(w, http.StatusOK, toReturnsSettingsJSON(st, nonNil(out.Warnings)))
 }
 
 func trimPrefix(field string) string {
@@ -170,7 +153,7 @@ type auditEntryJSON struct {
 // ListAudit lists audit entries newest first, filtered by action (exact, or
 // a prefix ending in "."), actor, subject and time.
 func (a *API) ListAudit(w http.ResponseWriter, r *http.Request) {
-	u, ok := a.settingsUser(w, r)
+	u, ok := caller(w, r)
 	if !ok {
 		return
 	}
@@ -180,26 +163,18 @@ func (a *API) ListAudit(w http.ResponseWriter, r *http.Request) {
 		if v := q.Get(name); v != "" {
 			t, err := time.Parse(time.RFC3339, v)
 			if err != nil {
-				a.respond(w, r, badRequest(name, "must be an RFC 3339 time such as 2026-01-02T15:04:05Z"))
+				a.respond(w, r, httpkit.BadRequest(name, "must be an RFC 3339 time such as 2026-01-02T15:04:05Z"))
 				return
 			}
 			*dst = t
 		}
 	}
-	limit := 50
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 200 {
-			a.respond(w, r, badRequest("limit", "must be a whole number from 1 to 200"))
-			return
-		}
-		limit = n
-	}
-	entries, next, err := a.audit.List(r.Context(), u.ShopID, f, q.Get("cursor"), limit)
-	if errors.Is(err, audit.ErrBadCursor) {
-		a.respond(w, r, badRequest("cursor", "cursor is not one this server issued; start again without it"))
+	p, bad := httpkit.ParsePage(r)
+	if bad != nil {
+		httpkit.WriteError(w, bad)
 		return
 	}
+	entries, next, err := a.audit.List(r.Context(), u.ShopID, f, p)
 	if err != nil {
 		a.respond(w, r, err)
 		return
@@ -208,5 +183,5 @@ func (a *API) ListAudit(w http.ResponseWriter, r *http.Request) {
 	for i, e := range entries {
 		items[i] = auditEntryJSON{ID: e.ID, At: e.At, Actor: e.Actor, Action: e.Action, Subject: e.Subject, Provider: e.Provider, Outcome: e.Outcome, Details: e.Details}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items, "next_cursor": next})
+	httpkit.JSON(w, http.StatusOK, map[string]any{"items": items, "next_cursor": next})
 }

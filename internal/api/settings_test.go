@@ -106,6 +106,8 @@ func TestReturnsSettingsAPI(t *testing.T) {
 	})
 }
 
+// TestAuditAPI pages through the settings changes (the fixture's API
+// tokens are in the log too).
 func TestAuditAPI(t *testing.T) {
 	f := newFixture(t, dbtest.Open(t, database.SQLite))
 	f.do(t, request{method: "PUT", url: "/api/v1/settings/returns", body: `{"provider":"other","portal_url":"https://acme.example/returns"}`, user: "a-manager"})
@@ -113,20 +115,21 @@ func TestAuditAPI(t *testing.T) {
 	if r := f.do(t, request{method: "GET", url: "/api/v1/audit", user: "a"}); r.status != http.StatusForbidden {
 		t.Fatalf("agent: %d", r.status)
 	}
-	r := f.do(t, request{method: "GET", url: "/api/v1/audit?limit=1", user: "a-manager"})
-	checkJSON(t, r.body, map[string]string{"items.#": "1", "items.0.action": "settings.changed", "items.0.actor.label": "manager@a.example",
+	r := f.do(t, request{method: "GET", url: "/api/v1/audit?action=settings.&limit=1", user: "a-manager"})
+	checkJSON(t, r.body, map[string]string{"items.#": "1", "items.0.action": "settings.changed", "items.0.actor.label": "manager@a.test",
 		"items.0.actor.kind": "user", "items.0.outcome": "ok"})
 	next := get(t, r.body, "next_cursor").(string)
 	if next == "" {
 		t.Fatal("no next cursor")
 	}
-	r = f.do(t, request{method: "GET", url: "/api/v1/audit?limit=1&cursor=" + next, user: "a-manager"})
+	r = f.do(t, request{method: "GET", url: "/api/v1/audit?action=settings.&limit=1&cursor=" + next, user: "a-manager"})
 	checkJSON(t, r.body, map[string]string{"items.#": "1", "next_cursor": ""})
 	for _, bad := range []string{"?cursor=%21%21", "?limit=0", "?limit=x", "?since=yesterday"} {
 		if r := f.do(t, request{method: "GET", url: "/api/v1/audit" + bad, user: "a-manager"}); r.status != http.StatusBadRequest {
 			t.Errorf("%s: %d", bad, r.status)
 		}
 	}
-	r = f.do(t, request{method: "GET", url: "/api/v1/audit", user: "b-manager"})
+	// Shop B's log holds only its own entries (its users' API tokens).
+	r = f.do(t, request{method: "GET", url: "/api/v1/audit?action=settings.", user: "b-manager"})
 	checkJSON(t, r.body, map[string]string{"items.#": "0"})
 }

@@ -6,9 +6,7 @@ package audit
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -127,15 +125,10 @@ type Filter struct {
 	Until   time.Time
 }
 
-// ErrBadCursor means a cursor was not made by List.
-var ErrBadCursor = errors.New("cursor is malformed")
-
-// List returns entries newest first, limit at most 200, and the cursor of
-// the next page ("" at the end).
-func (l *Log) List(ctx context.Context, shopID int64, f Filter, cursor string, limit int) ([]Entry, string, error) {
-	if limit <= 0 || limit > 200 {
-		limit = 50
-	}
+// List returns a page of entries newest first, and the cursor of the next
+// page ("" at the end).
+func (l *Log) List(ctx context.Context, shopID int64, f Filter, p database.Page) ([]Entry, string, error) {
+	limit := p.Size()
 	where := []string{"shop_id = ?"}
 	args := []any{shopID}
 	if a := strings.TrimSpace(f.Action); a != "" {
@@ -163,17 +156,9 @@ func (l *Log) List(ctx context.Context, shopID int64, f Filter, cursor string, l
 		where = append(where, "at < ?")
 		args = append(args, database.Time(f.Until))
 	}
-	if cursor != "" {
-		raw, err := base64.RawURLEncoding.DecodeString(cursor)
-		if err != nil {
-			return nil, "", ErrBadCursor
-		}
-		id, err := strconv.ParseInt(string(raw), 10, 64)
-		if err != nil {
-			return nil, "", ErrBadCursor
-		}
+	if p.After != nil {
 		where = append(where, "id < ?")
-		args = append(args, id)
+		args = append(args, p.After.ID)
 	}
 	args = append(args, limit+1)
 	rows, err := l.db.Query(ctx, `SELECT id, at, actor_kind, actor_id, actor_label, action, subject, provider, outcome, details
@@ -202,7 +187,7 @@ func (l *Log) List(ctx context.Context, shopID int64, f Filter, cursor string, l
 	next := ""
 	if len(out) > limit {
 		out = out[:limit]
-		next = base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(out[limit-1].ID, 10)))
+		next = database.EncodeCursor(0, out[limit-1].ID)
 	}
 	return out, next, nil
 }

@@ -5,6 +5,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 
@@ -71,14 +72,17 @@ func BearerToken(r *http.Request) string {
 	return ""
 }
 
-// LoadAPIToken puts the API token's user into the request context.
-func (a *Authenticator) LoadAPIToken(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if tok := BearerToken(r); tok != "" {
-			if u, err := a.Users.APITokenUser(r.Context(), tok); err == nil {
-				r = r.WithContext(WithUser(r.Context(), u))
-			}
-		}
-		next.ServeHTTP(w, r)
-	})
+// APIUser is the user of the request's bearer token: nil when there is
+// none or it is no live token; an error only when the lookup itself failed
+// (the database), which is no reason to tell a client its token is bad.
+func (a *Authenticator) APIUser(r *http.Request) (*user.User, error) {
+	tok := BearerToken(r)
+	if tok == "" {
+		return nil, nil
+	}
+	u, err := a.Users.APITokenUser(r.Context(), tok)
+	if errors.Is(err, user.ErrNotFound) {
+		return nil, nil
+	}
+	return u, err
 }

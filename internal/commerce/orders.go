@@ -323,7 +323,7 @@ type OrderFilter struct {
 }
 
 // ListOrders returns orders newest first, with items and fulfillments.
-func (s *Store) ListOrders(ctx context.Context, shopID int64, f OrderFilter, p Page) ([]*Order, string, error) {
+func (s *Store) ListOrders(ctx context.Context, shopID int64, f OrderFilter, p database.Page) ([]*Order, string, error) {
 	where := []string{"o.shop_id = ?"}
 	args := []any{shopID}
 	from := "orders o"
@@ -341,15 +341,11 @@ func (s *Store) ListOrders(ctx context.Context, shopID int64, f OrderFilter, p P
 		where = append(where, `(o.name = ? OR o.name = ? OR LOWER(o.email) LIKE ? ESCAPE '\' OR LOWER(COALESCE(c.first_name, '') || ' ' || COALESCE(c.last_name, '')) LIKE ? ESCAPE '\' OR o.external_id = ?)`)
 		args = append(args, q, name, pat, pat, q)
 	}
-	if p.Cursor != "" {
-		createdMS, id, err := database.DecodeCursor(p.Cursor)
-		if err != nil {
-			return nil, "", err
-		}
+	if c := p.After; c != nil {
 		where = append(where, "(o.created_at < ? OR (o.created_at = ? AND o.id < ?))")
-		args = append(args, createdMS, createdMS, id)
+		args = append(args, c.Key, c.Key, c.ID)
 	}
-	limit := p.limit()
+	limit := p.Size()
 	args = append(args, limit+1)
 	rows, err := s.db.Query(ctx, `SELECT `+orderColumns+` FROM `+from+` WHERE `+strings.Join(where, " AND ")+
 		` ORDER BY o.created_at DESC, o.id DESC LIMIT ?`, args...)

@@ -146,25 +146,6 @@ func (s *Store) CustomersByEmail(ctx context.Context, shopID int64, email string
 	return collect(rows, scanCustomer)
 }
 
-// Page asks for one page of a list.
-type Page struct {
-	Cursor string // opaque; empty for the first page
-	Limit  int
-}
-
-func (p Page) limit() int {
-	switch {
-	case p.Limit <= 0:
-		return 25
-	case p.Limit > 100:
-		return 100
-	}
-	return p.Limit
-}
-
-// ErrBadCursor means a cursor was not made by this server.
-var ErrBadCursor = database.ErrBadCursor
-
 // likePattern turns a search text into a LIKE pattern matching it anywhere.
 func likePattern(q string) string {
 	q = strings.ToLower(strings.TrimSpace(q))
@@ -174,7 +155,7 @@ func likePattern(q string) string {
 
 // ListCustomers returns customers newest first, optionally filtered by a
 // search over name, email and phone.
-func (s *Store) ListCustomers(ctx context.Context, shopID int64, search string, p Page) ([]*Customer, string, error) {
+func (s *Store) ListCustomers(ctx context.Context, shopID int64, search string, p database.Page) ([]*Customer, string, error) {
 	where := []string{"shop_id = ?"}
 	args := []any{shopID}
 	if search = strings.TrimSpace(search); search != "" {
@@ -182,15 +163,11 @@ func (s *Store) ListCustomers(ctx context.Context, shopID int64, search string, 
 		where = append(where, `(LOWER(email) LIKE ? ESCAPE '\' OR LOWER(first_name || ' ' || last_name) LIKE ? ESCAPE '\' OR phone LIKE ? ESCAPE '\' OR external_id = ?)`)
 		args = append(args, pat, pat, pat, search)
 	}
-	if p.Cursor != "" {
-		_, id, err := database.DecodeCursor(p.Cursor)
-		if err != nil {
-			return nil, "", err
-		}
+	if p.After != nil {
 		where = append(where, "id < ?")
-		args = append(args, id)
+		args = append(args, p.After.ID)
 	}
-	limit := p.limit()
+	limit := p.Size()
 	args = append(args, limit+1)
 	rows, err := s.db.Query(ctx, `SELECT `+customerColumns+` FROM customers WHERE `+strings.Join(where, " AND ")+` ORDER BY id DESC LIMIT ?`, args...)
 	if err != nil {

@@ -78,7 +78,7 @@ func TestStoresBoundToATransactionCommitOrRollBackTogether(t *testing.T) {
 		if err != nil || len(list) != 1 || list[0].DisabledAt == nil {
 			t.Fatalf("users after the commit: %+v %v", list, err)
 		}
-		if entries, _, err := log.List(ctx, sh.ID, audit.Filter{}, "", 10); err != nil || len(entries) != 1 {
+		if entries, _, err := log.List(ctx, sh.ID, audit.Filter{}, database.Page{Limit: 10}); err != nil || len(entries) != 1 {
 			t.Fatalf("audit after the commit: %+v %v", entries, err)
 		}
 

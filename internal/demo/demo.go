@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/shop"
 	"github.com/hubdesk/hubdesk/internal/user"
 	"github.com/hubdesk/hubdesk/internal/web"
@@ -279,9 +280,9 @@ func buildOrder(number int, pp person, p plan, now time.Time, baseURL string, rn
 // load describes an already seeded demo shop.
 func load(ctx context.Context, s Stores, sh *shop.Shop) (*Result, error) {
 	res := &Result{Shop: sh}
-	cursor := ""
+	p := database.Page{Limit: database.MaxPageSize}
 	for {
-		page, next, err := s.Commerce.ListOrders(ctx, sh.ID, commerce.OrderFilter{}, commerce.Page{Cursor: cursor, Limit: 100})
+		page, next, err := s.Commerce.ListOrders(ctx, sh.ID, commerce.OrderFilter{}, p)
 		if err != nil {
 			return nil, err
 		}
@@ -289,9 +290,11 @@ func load(ctx context.Context, s Stores, sh *shop.Shop) (*Result, error) {
 		if next == "" {
 			break
 		}
-		cursor = next
+		if p.After, err = database.DecodeCursor(next); err != nil {
+			return nil, err
+		}
 	}
-	custs, _, err := s.Commerce.ListCustomers(ctx, sh.ID, "", commerce.Page{Limit: 100})
+	custs, _, err := s.Commerce.ListCustomers(ctx, sh.ID, "", database.Page{Limit: database.MaxPageSize})
 	if err != nil {
 		return nil, err
 	}

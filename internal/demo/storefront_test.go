@@ -9,7 +9,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/database/dbtest"
-	"github.com/hubdesk/hubdesk/internal/secret"
+	"github.com/hubdesk/hubdesk/internal/fixtures"
 	"github.com/hubdesk/hubdesk/internal/shop"
 	"github.com/hubdesk/hubdesk/internal/user"
 )
@@ -20,10 +20,7 @@ import (
 func TestStorefrontCustomersMatchTheSeed(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
-		box, err := secret.NewBox(1, map[int][]byte{1: make([]byte, 32)})
-		if err != nil {
-			t.Fatal(err)
-		}
+		box := fixtures.Box(t)
 		st := Stores{Shops: shop.NewStore(db, box), Users: user.NewStore(db), Commerce: commerce.NewStore(db)}
 		now := time.Now()
 		fresh, err := Seed(ctx, st, "http://127.0.0.1:8080", now)

@@ -1,7 +1,6 @@
 package desk
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/hubdesk/hubdesk/internal/audit"
@@ -13,11 +12,11 @@ func (d *Desk) AuditLog(w http.ResponseWriter, r *http.Request) {
 	u := auth.UserFrom(r.Context())
 	q := r.URL.Query()
 	f := audit.Filter{Action: q.Get("action"), Actor: q.Get("actor"), Subject: q.Get("subject")}
-	entries, next, err := d.Audit.List(r.Context(), u.ShopID, f, q.Get("cursor"), 50)
-	if errors.Is(err, audit.ErrBadCursor) {
-		d.Error(w, r, http.StatusBadRequest, "That page link is not valid any more. Start from the first page.")
+	p, ok := d.listPage(w, r)
+	if !ok {
 		return
 	}
+	entries, next, err := d.Audit.List(r.Context(), u.ShopID, f, p)
 	if err != nil {
 		d.serverError(w, r, err)
 		return

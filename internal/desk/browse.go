@@ -16,11 +16,11 @@ import (
 func (d *Desk) Customers(w http.ResponseWriter, r *http.Request) {
 	u := auth.UserFrom(r.Context())
 	q := r.URL.Query()
-	list, next, err := d.Commerce.ListCustomers(r.Context(), u.ShopID, q.Get("q"), commerce.Page{Cursor: q.Get("cursor"), Limit: 50})
-	if errors.Is(err, commerce.ErrBadCursor) {
-		d.Error(w, r, http.StatusBadRequest, "That page link is not valid any more. Start from the first page.")
+	p, ok := d.listPage(w, r)
+	if !ok {
 		return
 	}
+	list, next, err := d.Commerce.ListCustomers(r.Context(), u.ShopID, q.Get("q"), p)
 	if err != nil {
 		d.serverError(w, r, err)
 		return
@@ -34,11 +34,11 @@ func (d *Desk) Customers(w http.ResponseWriter, r *http.Request) {
 // orderPage loads the page of orders the request's cursor names, with
 // their statuses, answering a bad cursor (400) or a failure (500) itself.
 func (d *Desk) orderPage(w http.ResponseWriter, r *http.Request, shopID int64, f commerce.OrderFilter) ([]orderview.Order, string, bool) {
-	list, next, err := d.Commerce.ListOrders(r.Context(), shopID, f, commerce.Page{Cursor: r.URL.Query().Get("cursor"), Limit: 50})
-	if errors.Is(err, commerce.ErrBadCursor) {
-		d.Error(w, r, http.StatusBadRequest, "That page link is not valid any more. Start from the first page.")
+	p, ok := d.listPage(w, r)
+	if !ok {
 		return nil, "", false
 	}
+	list, next, err := d.Commerce.ListOrders(r.Context(), shopID, f, p)
 	if err != nil {
 		d.serverError(w, r, err)
 		return nil, "", false

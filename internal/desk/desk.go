@@ -18,6 +18,8 @@ import (
 	"github.com/hubdesk/hubdesk/internal/audit"
 	"github.com/hubdesk/hubdesk/internal/auth"
 	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/database"
+	"github.com/hubdesk/hubdesk/internal/httpkit"
 	"github.com/hubdesk/hubdesk/internal/integration/loop"
 	"github.com/hubdesk/hubdesk/internal/orderview"
 	"github.com/hubdesk/hubdesk/internal/settings"
@@ -221,6 +223,21 @@ func (d *Desk) Error(w http.ResponseWriter, r *http.Request, status int, message
 // NotFound is the desk's 404 page; another shop's records look the same.
 func (d *Desk) NotFound(w http.ResponseWriter, r *http.Request) {
 	d.Error(w, r, http.StatusNotFound, "This page does not exist, or you do not have access to it.")
+}
+
+// listPage reads the page a list asks for (httpkit.ParsePage), answering
+// a page link this server did not make with a 400 page.
+func (d *Desk) listPage(w http.ResponseWriter, r *http.Request) (database.Page, bool) {
+	p, bad := httpkit.ParsePage(r)
+	switch {
+	case bad == nil:
+		return p, true
+	case bad.Field == "cursor":
+		d.Error(w, r, http.StatusBadRequest, "That page link is not valid any more. Start from the first page.")
+	default:
+		d.Error(w, r, http.StatusBadRequest, "The "+bad.Message+".")
+	}
+	return p, false
 }
 
 func (d *Desk) serverError(w http.ResponseWriter, r *http.Request, err error) {

@@ -1,7 +1,6 @@
 package desk
 
 import (
-	"errors"
 	"log/slog"
 	"net/http"
 
@@ -33,11 +32,11 @@ func (p *TicketPages) List(w http.ResponseWriter, r *http.Request) {
 	if status != "" && !status.Valid() {
 		status = ""
 	}
-	list, next, err := p.Tickets.List(r.Context(), u.ShopID, ticket.Filter{Status: status}, ticket.Page{Cursor: q.Get("cursor"), Limit: 50})
-	if errors.Is(err, ticket.ErrBadCursor) {
-		p.Error(w, r, http.StatusBadRequest, "That page link is not valid any more. Start from the first page.")
+	page, ok := p.listPage(w, r)
+	if !ok {
 		return
 	}
+	list, next, err := p.Tickets.List(r.Context(), u.ShopID, ticket.Filter{Status: status}, page)
 	if err != nil {
 		p.serverError(w, r, err)
 		return

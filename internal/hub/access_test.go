@@ -139,7 +139,7 @@ func TestOnlyOwnOrders(t *testing.T) {
 			}
 			last = i
 		}
-		if tickets, _, _ := f.app.Server.Tickets.List(t.Context(), f.acme.Shop.ID, ticket.Filter{}, ticket.Page{}); len(tickets) != 0 {
+		if tickets, _, _ := f.app.Server.Tickets.List(t.Context(), f.acme.Shop.ID, ticket.Filter{}, database.Page{}); len(tickets) != 0 {
 			t.Errorf("a forged contact opened %d tickets", len(tickets))
 		}
 	})
@@ -180,14 +180,14 @@ func TestForeignOriginPost(t *testing.T) {
 		contact := "/hub/orders/" + id(f.orders["#1002"]) + "/contact"
 		start := "/hub/orders/" + id(f.orders["#1001"]) + "/return"
 		tickets := func() int {
-			list, _, err := f.app.Server.Tickets.List(t.Context(), f.acme.Shop.ID, ticket.Filter{}, ticket.Page{})
+			list, _, err := f.app.Server.Tickets.List(t.Context(), f.acme.Shop.ID, ticket.Filter{}, database.Page{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			return len(list)
 		}
 		returnLinks := func() int {
-			entries, _, err := f.app.Server.Audit.List(t.Context(), f.acme.Shop.ID, audit.Filter{Action: audit.ActionReturnLink}, "", 50)
+			entries, _, err := f.app.Server.Audit.List(t.Context(), f.acme.Shop.ID, audit.Filter{Action: audit.ActionReturnLink}, database.Page{Limit: 50})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -53,7 +53,7 @@ func (f *fixture) contactURL(c *clock, customer string, orderName string, query 
 
 func (f *fixture) hubTickets(shopID int64) []*ticket.Ticket {
 	f.t.Helper()
-	list, _, err := f.app.Server.Tickets.List(context.Background(), shopID, ticket.Filter{}, ticket.Page{Limit: 100})
+	list, _, err := f.app.Server.Tickets.List(context.Background(), shopID, ticket.Filter{}, database.Page{Limit: 100})
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -190,7 +190,7 @@ func TestContactShopLimit(t *testing.T) {
 			t.Fatalf("over the shop's limit: %d", res.status)
 		}
 		mustContain(t, res.body, "receiving a lot of messages", ">Where is my parcel?</textarea>")
-		list, _, _ := f.app.Server.Tickets.List(ctx, f.acme.Shop.ID, ticket.Filter{CustomerID: f.ada.ID}, ticket.Page{})
+		list, _, _ := f.app.Server.Tickets.List(ctx, f.acme.Shop.ID, ticket.Filter{CustomerID: f.ada.ID}, database.Page{})
 		if len(list) != 0 {
 			t.Fatalf("the refused message was written: %+v", list[0])
 		}

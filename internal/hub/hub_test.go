@@ -109,7 +109,7 @@ func TestStartReturnLoop(t *testing.T) {
 			t.Errorf("Location %q is not the sandbox's deep link", loc)
 		}
 		// The resolver audit-logged it as the shopper.
-		entries, _, err := f.app.Server.Audit.List(context.Background(), f.acme.Shop.ID, audit.Filter{Action: audit.ActionReturnLink}, "", 10)
+		entries, _, err := f.app.Server.Audit.List(context.Background(), f.acme.Shop.ID, audit.Filter{Action: audit.ActionReturnLink}, database.Page{Limit: 10})
 		if err != nil || len(entries) != 1 || entries[0].Actor.Kind != audit.ActorShopper || entries[0].Actor.ID != "1001" || entries[0].Outcome != audit.OutcomeOK {
 			t.Errorf("audit = %+v, %v", entries, err)
 		}
@@ -165,7 +165,7 @@ func TestStartReturnLoopDown(t *testing.T) {
 	mustContain(t, res.body, `lang="de"`, "Das Retourenportal konnte nicht geöffnet werden", "Weiter zum Retourenportal",
 		`href="`+f.loopURL+`/portal/?order=%231001&amp;zip=10119"`, "Kundenservice kontaktieren",
 		`action="/apps/hub/orders/`+id(o)+`/contact?locale=de"`)
-	entries, _, _ := f.app.Server.Audit.List(context.Background(), f.acme.Shop.ID, audit.Filter{Action: audit.ActionReturnLink}, "", 10)
+	entries, _, _ := f.app.Server.Audit.List(context.Background(), f.acme.Shop.ID, audit.Filter{Action: audit.ActionReturnLink}, database.Page{Limit: 10})
 	if len(entries) != 1 || entries[0].Outcome != audit.OutcomeFailed {
 		t.Errorf("audit = %+v", entries)
 	}
@@ -262,11 +262,11 @@ func TestPagination(t *testing.T) {
 	if strings.Join(seen, " ") != "#1002 #1001 #1003 #1004 #1005" {
 		t.Errorf("pages showed %v", seen)
 	}
-	// A mangled cursor shows the first page.
+	// A mangled cursor is refused like every list's (httpkit.ParsePage).
 	req, _ := http.NewRequest(http.MethodGet, f.proxyURL("/hub", proxyReq{customer: "1001", query: url.Values{"cursor": {"!!"}}}), nil)
 	rec := httptest.NewRecorder()
 	mux.ServeHTTP(rec, req)
-	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), ">#1002<") {
+	if rec.Code != http.StatusBadRequest || strings.Contains(rec.Body.String(), "#1002") {
 		t.Errorf("bad cursor: %d", rec.Code)
 	}
 }
@@ -295,7 +295,7 @@ func TestContactSupport(t *testing.T) {
 		if res.status != http.StatusSeeOther || res.header.Get("Location") != "/apps/hub/orders/"+id(o)+"?sent=1#contact" {
 			t.Fatalf("status %d, Location %q\n%s", res.status, res.header.Get("Location"), res.body)
 		}
-		list, _, err := f.app.Server.Tickets.List(context.Background(), f.acme.Shop.ID, ticket.Filter{}, ticket.Page{})
+		list, _, err := f.app.Server.Tickets.List(context.Background(), f.acme.Shop.ID, ticket.Filter{}, database.Page{})
 		if err != nil || len(list) != 1 {
 			t.Fatalf("tickets = %v, %v", list, err)
 		}
@@ -504,7 +504,7 @@ func TestPreview(t *testing.T) {
 	if status != http.StatusSeeOther || !strings.HasPrefix(hdr.Get("Location"), "https://acme.returnscenter.com/?order_number=%231001") {
 		t.Errorf("preview return: %d %q", status, hdr.Get("Location"))
 	}
-	entries, _, _ := f.app.Server.Audit.List(ctx, f.acme.Shop.ID, audit.Filter{Action: audit.ActionReturnLink}, "", 10)
+	entries, _, _ := f.app.Server.Audit.List(ctx, f.acme.Shop.ID, audit.Filter{Action: audit.ActionReturnLink}, database.Page{Limit: 10})
 	if len(entries) != 1 || entries[0].Actor.Kind != audit.ActorUser || entries[0].Actor.Label != f.acme.Manager.Email || entries[0].Provider != "aftership" {
 		t.Errorf("audit = %+v", entries)
 	}
@@ -512,7 +512,7 @@ func TestPreview(t *testing.T) {
 	if status, _ := post(base+"/orders/"+id(f.orders["#1001"])+"/contact?customer="+itoa(f.ada.ID), url.Values{"message": {"hi"}}); status != http.StatusUnprocessableEntity {
 		t.Errorf("preview contact: %d", status)
 	}
-	if list, _, _ := f.app.Server.Tickets.List(ctx, f.acme.Shop.ID, ticket.Filter{}, ticket.Page{}); len(list) != 0 {
+	if list, _, _ := f.app.Server.Tickets.List(ctx, f.acme.Shop.ID, ticket.Filter{}, database.Page{}); len(list) != 0 {
 		t.Errorf("preview opened %d tickets", len(list))
 	}
 

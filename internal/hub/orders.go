@@ -1,7 +1,6 @@
 package hub
 
 import (
-	"errors"
 	"html"
 	"html/template"
 	"net/http"
@@ -9,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/httpkit"
 	"github.com/hubdesk/hubdesk/internal/orderview"
 )
 
@@ -88,15 +88,15 @@ func (h *Hub) Orders(w http.ResponseWriter, r *http.Request) {
 	data := ordersPage{}
 	if s.customer != nil {
 		data.Greeting = s.customer.FirstName
-		cursor := r.URL.Query().Get("cursor")
-		list, next, err := h.opts.Commerce.ListOrders(r.Context(), s.shop.ID, commerce.OrderFilter{CustomerID: s.customer.ID},
-			commerce.Page{Cursor: cursor, Limit: h.opts.PageSize})
-		if errors.Is(err, commerce.ErrBadCursor) {
-			// A mangled page link: show the first page rather than an error.
-			cursor = ""
-			list, next, err = h.opts.Commerce.ListOrders(r.Context(), s.shop.ID, commerce.OrderFilter{CustomerID: s.customer.ID},
-				commerce.Page{Limit: h.opts.PageSize})
+		p, bad := httpkit.ParsePage(r)
+		if bad != nil {
+			h.Refuse(w, r, http.StatusBadRequest)
+			return
 		}
+		if p.Limit == 0 {
+			p.Limit = h.opts.PageSize
+		}
+		list, next, err := h.opts.Commerce.ListOrders(r.Context(), s.shop.ID, commerce.OrderFilter{CustomerID: s.customer.ID}, p)
 		if err != nil {
 			h.serverError(w, r, s, err)
 			return
@@ -116,7 +116,7 @@ func (h *Hub) Orders(w http.ResponseWriter, r *http.Request) {
 		if next != "" {
 			data.Older = s.link("", url.Values{"cursor": {next}})
 		}
-		if cursor != "" {
+		if p.After != nil {
 			data.Newest = s.link("", nil)
 		}
 	}

@@ -66,7 +66,7 @@ func TestRepeatedIdentityThroughTheStorefront(t *testing.T) {
 		if res.status != http.StatusUnauthorized {
 			t.Fatalf("crafted contact post: %d", res.status)
 		}
-		if tickets, _, _ := f.app.Server.Tickets.List(t.Context(), f.acme.Shop.ID, ticket.Filter{}, ticket.Page{}); len(tickets) != 0 {
+		if tickets, _, _ := f.app.Server.Tickets.List(t.Context(), f.acme.Shop.ID, ticket.Filter{}, database.Page{}); len(tickets) != 0 {
 			t.Fatalf("a crafted post opened %d tickets", len(tickets))
 		}
 	})

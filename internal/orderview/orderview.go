@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/returns"
 )
 
@@ -126,7 +127,7 @@ var madeUpSample = commerce.Order{Name: "#1001", Email: "shopper@example.com",
 // Sample picks the shop's newest delivered order (one a shopper could
 // start a return for), else its newest order, else a made-up one.
 func (v *View) Sample(ctx context.Context, shopID int64) (Sample, error) {
-	orders, _, err := v.opts.Commerce.ListOrders(ctx, shopID, commerce.OrderFilter{}, commerce.Page{Limit: sampleScan})
+	orders, _, err := v.opts.Commerce.ListOrders(ctx, shopID, commerce.OrderFilter{}, database.Page{Limit: sampleScan})
 	if err != nil {
 		return Sample{}, err
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hubdesk/hubdesk/internal/audit"
 	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/integration/loop"
 )
 
@@ -173,7 +174,7 @@ func TestResolverAudits(t *testing.T) {
 		Config: cfgWith(ReturnsConfig{Provider: ProviderLoop, LoopAPIKey: "secret-loop-key", LoopPortalURL: "https://p.example/"})})
 	r.Resolve(context.Background(), Request{ShopID: shopID, Order: order, Customer: customer, Actor: actor,
 		Config: cfgWith(ReturnsConfig{Provider: ProviderOther, PortalURL: "https://p.example/"})})
-	entries, _, err := log.List(context.Background(), shopID, audit.Filter{Action: "return."}, "", 10)
+	entries, _, err := log.List(context.Background(), shopID, audit.Filter{Action: "return."}, database.Page{Limit: 10})
 	if err != nil || len(entries) != 2 {
 		t.Fatalf("audit entries: %v %d", err, len(entries))
 	}

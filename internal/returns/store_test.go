@@ -10,9 +10,9 @@ import (
 
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/database/dbtest"
+	"github.com/hubdesk/hubdesk/internal/fixtures"
 	"github.com/hubdesk/hubdesk/internal/integration/loop"
 	"github.com/hubdesk/hubdesk/internal/integration/loop/sandbox"
-	"github.com/hubdesk/hubdesk/internal/secret"
 )
 
 func openTestDB(t *testing.T) (*database.DB, int64) {
@@ -35,11 +35,7 @@ func withShopNamed(t *testing.T, db *database.DB, domain string) (*database.DB, 
 }
 
 func newStore(t *testing.T, db *database.DB) *Store {
-	box, err := secret.NewBox(1, map[int][]byte{1: []byte("0123456789abcdef0123456789abcdef")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return NewStore(db, box, nil)
+	return NewStore(db, fixtures.Box(t), nil)
 }
 
 // replaceWith is an Update edit that stores cfg as the whole draft.

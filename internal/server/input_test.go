@@ -175,7 +175,7 @@ func TestUnstorableTextIsRefusedEverywhere(t *testing.T) {
 		if status != http.StatusSeeOther {
 			t.Fatalf("contact with tab and newline: %d %s\n%s", status, h.Get("Location"), body)
 		}
-		list, _, err := app.Server.Tickets.List(context.Background(), tn.Shop.ID, ticket.Filter{}, ticket.Page{})
+		list, _, err := app.Server.Tickets.List(context.Background(), tn.Shop.ID, ticket.Filter{}, database.Page{})
 		if err != nil || len(list) != 1 {
 			t.Fatalf("tickets = %v, %v", list, err)
 		}

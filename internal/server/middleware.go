@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"mime"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/hubdesk/hubdesk/internal/auth"
 	"github.com/hubdesk/hubdesk/internal/database"
+	"github.com/hubdesk/hubdesk/internal/httpkit"
 	"github.com/hubdesk/hubdesk/internal/user"
 )
 
@@ -120,29 +120,35 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 }
 
 // apiUser authenticates an API route by bearer token, and by nothing else:
-// the desk's session cookie is dropped first, so a browser session plus
-// any "Authorization: Bearer" string cannot pass for an API client.
+// the desk's session cookie never counts. A failed token lookup is a 500,
+// not a 401 that would tell the client its token is bad.
 func (s *Server) apiUser(h http.HandlerFunc) http.Handler {
 	return s.apiRole(user.RoleAgent, h)
 }
 
 // apiRole is apiUser plus a minimum role; others get 403.
 func (s *Server) apiRole(min user.Role, h http.HandlerFunc) http.Handler {
-	checked := s.auth.LoadAPIToken(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u := auth.UserFrom(r.Context())
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, err := s.auth.APIUser(r)
+		if err != nil {
+			s.logger.ErrorContext(r.Context(), "api: token lookup failed", "error", err)
+			httpkit.WriteError(w, httpkit.Internal())
+			return
+		}
 		if u == nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="hubdesk"`)
-			writeAPIError(w, http.StatusUnauthorized, "unauthorized", "A valid API token is required (Authorization: Bearer hd_…).")
+			httpkit.WriteError(w, &httpkit.Error{Status: http.StatusUnauthorized, Code: httpkit.CodeUnauthorized,
+				Message: "A valid API token is required (Authorization: Bearer hd_…)."})
 			return
 		}
 		if !u.Role.AtLeast(min) {
-			writeAPIError(w, http.StatusForbidden, "forbidden", "This call needs the "+min.Label()+" role or above.")
+			httpkit.WriteError(w, &httpkit.Error{Status: http.StatusForbidden, Code: httpkit.CodeForbidden,
+				Message: "This call needs the " + min.Label() + " role or above."})
 			return
 		}
-		h(w, r)
-	}))
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		checked.ServeHTTP(w, r.WithContext(auth.WithUser(r.Context(), nil)))
+		// The token's user replaces any session's: a browser session plus
+		// any "Authorization: Bearer" string cannot pass for an API client.
+		h(w, r.WithContext(auth.WithUser(r.Context(), u)))
 	})
 }
 
@@ -160,30 +166,11 @@ func (s *Server) apiFallback(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(allowed) > 0 {
 		w.Header().Set("Allow", strings.Join(allowed, ", "))
-		writeAPIError(w, http.StatusMethodNotAllowed, "method_not_allowed", "This endpoint takes "+strings.Join(allowed, ", ")+".")
+		httpkit.WriteError(w, &httpkit.Error{Status: http.StatusMethodNotAllowed, Code: httpkit.CodeMethodNotAllowed,
+			Message: "This endpoint takes " + strings.Join(allowed, ", ") + "."})
 		return
 	}
-	writeAPIError(w, http.StatusNotFound, "not_found", "No such API endpoint.")
-}
-
-func writeAPIError(w http.ResponseWriter, status int, code, message string) {
-	writeAPIFieldError(w, status, code, "", message)
-}
-
-// writeAPIFieldError is writeAPIError naming the input at fault, as the
-// API's own errors do; field and message are encoded, never spliced in.
-func writeAPIFieldError(w http.ResponseWriter, status int, code, field, message string) {
-	type apiError struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-		Field   string `json:"field,omitempty"`
-	}
-	body, _ := json.Marshal(struct {
-		Error apiError `json:"error"`
-	}{apiError{Code: code, Message: message, Field: field}})
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	w.Write(append(body, '\n'))
+	httpkit.WriteError(w, &httpkit.Error{Status: http.StatusNotFound, Code: httpkit.CodeNotFound, Message: "No such API endpoint."})
 }
 
 // maxFormBytes bounds a desk or hub form body: the largest, a contact
@@ -288,7 +275,7 @@ func isMultipart(r *http.Request) bool {
 func (s *Server) refuseInput(w http.ResponseWriter, r *http.Request, status int, field, message string) {
 	switch {
 	case isAPI(r):
-		writeAPIFieldError(w, status, "invalid_request", field, message)
+		httpkit.WriteError(w, &httpkit.Error{Status: status, Code: httpkit.CodeInvalidRequest, Field: field, Message: message})
 	case isHub(r):
 		s.Hub.Refuse(w, r, status)
 	default:

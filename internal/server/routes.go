@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"slices"
 
 	"github.com/hubdesk/hubdesk/internal/api"
 	"github.com/hubdesk/hubdesk/internal/desk"
@@ -12,8 +13,9 @@ import (
 // files, the staff desk, the shoppers' Customer Hub, then the REST API. Each line names the handler
 // that serves it and the access rule wrapped around it.
 func (s *Server) routes() *http.ServeMux {
-	mux := http.NewServeMux()
-	s.mux = mux
+	mux := &routeList{ServeMux: http.NewServeMux()}
+	s.mux = mux.ServeMux
+	defer func() { s.patterns = mux.patterns }()
 	d, a, h := s.desk, s.api, s.Hub
 	tickets := &desk.TicketPages{Desk: d, Tickets: s.Tickets, Logger: s.logger}
 	hubTokens := &api.HubTokens{Commerce: s.Commerce, Issuer: s.Hub, Logger: s.logger}
@@ -75,13 +77,33 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("GET /api/v1/orders", s.apiUser(a.ListOrders))
 	mux.Handle("PUT /api/v1/orders", s.apiRole(user.RoleManager, a.UpsertOrder))
 	mux.Handle("GET /api/v1/orders/{id}", s.apiUser(a.GetOrder))
-	mux.Handle("GET /api/v1/settings/returns", s.apiUser(a.GetReturnsSettings))
-	mux.Handle("PUT /api/v1/settings/returns", s.apiUser(a.PutReturnsSettings))
-	mux.Handle("GET /api/v1/audit", s.apiUser(a.ListAudit))
-	mux.Handle("POST /api/v1/hub/tokens", s.apiUser(hubTokens.Issue))
+	mux.Handle("GET /api/v1/settings/returns", s.apiRole(user.RoleManager, a.GetReturnsSettings))
+	mux.Handle("PUT /api/v1/settings/returns", s.apiRole(user.RoleManager, a.PutReturnsSettings))
+	mux.Handle("GET /api/v1/audit", s.apiRole(user.RoleManager, a.ListAudit))
+	mux.Handle("POST /api/v1/hub/tokens", s.apiRole(user.RoleAdmin, hubTokens.Issue))
 	mux.HandleFunc("/api/", s.apiFallback)
 
 	// Anything else.
 	mux.HandleFunc("/", d.NotFound)
-	return mux
+	return mux.ServeMux
 }
+
+// routeList is a ServeMux that remembers the patterns registered on it, in
+// order, so the route-table test can insist that each one has its access
+// rule checked.
+type routeList struct {
+	*http.ServeMux
+	patterns []string
+}
+
+func (l *routeList) Handle(pattern string, h http.Handler) {
+	l.patterns = append(l.patterns, pattern)
+	l.ServeMux.Handle(pattern, h)
+}
+
+func (l *routeList) HandleFunc(pattern string, h http.HandlerFunc) {
+	l.Handle(pattern, h)
+}
+
+// Routes lists every pattern of the route list, in the order registered.
+func (s *Server) Routes() []string { return slices.Clone(s.patterns) }

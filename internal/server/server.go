@@ -77,8 +77,9 @@ type Server struct {
 	desk *desk.Desk
 	api  *api.API
 
-	mux     *http.ServeMux // the route list, for the API's 405 answers
-	handler http.Handler
+	mux      *http.ServeMux // the route list, for the API's 405 answers
+	patterns []string       // the route list's patterns, for Routes
+	handler  http.Handler
 }
 
 // New builds the server and its routes.

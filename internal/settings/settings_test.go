@@ -87,7 +87,7 @@ func TestDraftAndLive(t *testing.T) {
 			t.Fatal("a save after leaving live was published")
 		}
 		// Every change is in the audit log.
-		entries, _, _ := log.List(ctx, shopID, audit.Filter{Action: "settings."}, "", 50)
+		entries, _, _ := log.List(ctx, shopID, audit.Filter{Action: "settings."}, database.Page{Limit: 50})
 		if len(entries) != 5 {
 			t.Fatalf("audit has %d settings entries, want 5", len(entries))
 		}
@@ -121,7 +121,7 @@ func TestLoopKeyIsSealedMaskedAndKept(t *testing.T) {
 		if st.Draft.Returns.LoopAPIKey != "loop_live_abcdef123456" || st.Draft.Returns.LookupField != returns.LookupEmail {
 			t.Fatalf("re-save lost the key: %+v", st.Draft.Returns)
 		}
-		entries, _, _ := log.List(ctx, shopID, audit.Filter{}, "", 50)
+		entries, _, _ := log.List(ctx, shopID, audit.Filter{}, database.Page{Limit: 50})
 		for _, e := range entries {
 			if strings.Contains(strings.Join(anyStrings(e.Details), " "), "abcdef") {
 				t.Fatal("the key reached the audit log")
@@ -292,7 +292,7 @@ func TestStorefrontDomainsDraftPublishedAndAudited(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "storefront_domains") {
 			t.Fatalf("a bad domain: %v", err)
 		}
-		entries, _, _ := log.List(ctx, shopID, audit.Filter{Action: "settings."}, "", 50)
+		entries, _, _ := log.List(ctx, shopID, audit.Filter{Action: "settings."}, database.Page{Limit: 50})
 		fields := 0
 		for _, e := range entries {
 			if fs, _ := e.Details["fields"].([]any); len(fs) == 1 && fs[0] == "general.storefront_domains" {

@@ -148,7 +148,7 @@ func TestOffboarding(t *testing.T) {
 		}
 
 		// All of it is in the audit log: who did it, whose token, never the token.
-		entries, _, err := log.List(ctx, shopA, audit.Filter{}, "", 200)
+		entries, _, err := log.List(ctx, shopA, audit.Filter{}, database.Page{Limit: 200})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,6 +5,7 @@ package testapp
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -16,6 +17,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/auth"
 	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/database"
+	"github.com/hubdesk/hubdesk/internal/fixtures"
 	"github.com/hubdesk/hubdesk/internal/secret"
 	"github.com/hubdesk/hubdesk/internal/server"
 	"github.com/hubdesk/hubdesk/internal/shop"
@@ -33,9 +35,6 @@ type App struct {
 	Server *server.Server
 	URL    string
 }
-
-// TestKey is a fixed secret key for tests.
-var TestKey = []byte("0123456789abcdef0123456789abcdef")
 
 // Option adjusts the server a test starts.
 type Option func(*server.Options)
@@ -63,13 +62,16 @@ func WithClock(now func() time.Time) Option {
 	return func(o *server.Options) { o.Now = now }
 }
 
+// WithLogger gives the server the test's logger, so a test can read what
+// was logged.
+func WithLogger(l *slog.Logger) Option {
+	return func(o *server.Options) { o.Logger = l }
+}
+
 // New starts a server over db.
 func New(t testing.TB, db *database.DB, opts ...Option) *App {
 	t.Helper()
-	box, err := secret.NewBox(1, map[int][]byte{1: TestKey})
-	if err != nil {
-		t.Fatal(err)
-	}
+	box := fixtures.Box(t)
 	ts := httptest.NewUnstartedServer(nil)
 	so := server.Options{DB: db, Box: box, BaseURL: "http://" + ts.Listener.Addr().String()}
 	for _, o := range opts {
@@ -95,10 +97,7 @@ type Tenant struct {
 func (a *App) NewTenant(name string) *Tenant {
 	a.T.Helper()
 	ctx := context.Background()
-	sh, err := a.Server.Shops.Create(ctx, shop.NewShop{Name: name, Domain: name + ".myshopify.com", ClientSecret: name + "-client-secret"})
-	if err != nil {
-		a.T.Fatal(err)
-	}
+	sh := fixtures.Shop(a.T, a.DB, name)
 	tn := &Tenant{Shop: sh}
 	for _, r := range []struct {
 		role user.Role

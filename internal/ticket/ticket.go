@@ -77,9 +77,6 @@ const (
 // ErrNotFound means no such ticket in this shop.
 var ErrNotFound = database.ErrNotFound
 
-// ErrBadCursor means a list cursor was not made by this server.
-var ErrBadCursor = database.ErrBadCursor
-
 // Ticket is one conversation.
 type Ticket struct {
 	ID             int64
@@ -338,16 +335,9 @@ type Filter struct {
 	OrderID    int64
 }
 
-// Page asks for one page of a list: an opaque cursor from the previous
-// page (empty for the first) and a size (25 by default, at most 100).
-type Page struct {
-	Cursor string
-	Limit  int
-}
-
 // List returns tickets with the most recent activity first, and the cursor
 // of the next page ("" on the last).
-func (s *Store) List(ctx context.Context, shopID int64, f Filter, p Page) ([]*Ticket, string, error) {
+func (s *Store) List(ctx context.Context, shopID int64, f Filter, p database.Page) ([]*Ticket, string, error) {
 	where := []string{"shop_id = ?"}
 	args := []any{shopID}
 	if f.Status != "" {
@@ -362,19 +352,11 @@ func (s *Store) List(ctx context.Context, shopID int64, f Filter, p Page) ([]*Ti
 		where = append(where, "order_id = ?")
 		args = append(args, f.OrderID)
 	}
-	if p.Cursor != "" {
-		at, id, err := database.DecodeCursor(p.Cursor)
-		if err != nil {
-			return nil, "", err
-		}
+	if c := p.After; c != nil {
 		where = append(where, "(last_activity_at < ? OR (last_activity_at = ? AND id < ?))")
-		args = append(args, at, at, id)
+		args = append(args, c.Key, c.Key, c.ID)
 	}
-	limit := p.Limit
-	if limit <= 0 {
-		limit = 25
-	}
-	limit = min(limit, 100)
+	limit := p.Size()
 	args = append(args, limit+1)
 	rows, err := s.db.Query(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE `+strings.Join(where, " AND ")+
 		` ORDER BY last_activity_at DESC, id DESC LIMIT ?`, args...)

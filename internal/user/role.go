@@ -27,13 +27,6 @@ func ParseRole(s string) (Role, error) {
 // AtLeast reports whether r includes the rights of min.
 func (r Role) AtLeast(min Role) bool { return roleRank[r] >= roleRank[min] && roleRank[r] > 0 }
 
-// CanManageSettings is true for Owner, Admin and Manager (integration and
-// hub settings, audit log).
-func (r Role) CanManageSettings() bool { return r.AtLeast(RoleManager) }
-
-// CanManageUsers is true for Owner and Admin.
-func (r Role) CanManageUsers() bool { return r.AtLeast(RoleAdmin) }
-
 // Label is the role's name for people.
 func (r Role) Label() string {
 	switch r {

@@ -8,16 +8,12 @@ import (
 
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/database/dbtest"
+	"github.com/hubdesk/hubdesk/internal/fixtures"
 	"github.com/hubdesk/hubdesk/internal/user"
 )
 
-func newShop(t *testing.T, db *database.DB, domain string) int64 {
-	var id int64
-	if err := db.ExecReturning(context.Background(), `INSERT INTO shops (name, domain, created_at) VALUES (?, ?, ?) RETURNING id`,
-		domain, domain, database.Time(time.Now())).Scan(&id); err != nil {
-		t.Fatal(err)
-	}
-	return id
+func newShop(t *testing.T, db *database.DB, name string) int64 {
+	return fixtures.Shop(t, db, name).ID
 }
 
 func TestUsersSessionsAndTokens(t *testing.T) {
@@ -106,11 +102,11 @@ func TestUsersSessionsAndTokens(t *testing.T) {
 }
 
 func TestRoles(t *testing.T) {
-	if !user.RoleOwner.CanManageUsers() || !user.RoleAdmin.CanManageUsers() || user.RoleManager.CanManageUsers() {
-		t.Fatal("user management is Owner and Admin")
+	if !user.RoleOwner.AtLeast(user.RoleAdmin) || !user.RoleAdmin.AtLeast(user.RoleAdmin) || user.RoleManager.AtLeast(user.RoleAdmin) {
+		t.Fatal("the ranks are Owner > Admin > Manager")
 	}
-	if !user.RoleManager.CanManageSettings() || user.RoleAgent.CanManageSettings() {
-		t.Fatal("settings are Owner, Admin and Manager")
+	if !user.RoleManager.AtLeast(user.RoleManager) || user.RoleAgent.AtLeast(user.RoleManager) || user.Role("").AtLeast(user.RoleAgent) {
+		t.Fatal("Agent is below Manager, and no role is no rights")
 	}
 	if r, err := user.ParseRole("Manager"); err != nil || r != user.RoleManager {
 		t.Fatal("ParseRole is case-insensitive")

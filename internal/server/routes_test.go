@@ -1,0 +1,364 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hubdesk/hubdesk/internal/audit"
+	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/database"
+	"github.com/hubdesk/hubdesk/internal/database/dbtest"
+	"github.com/hubdesk/hubdesk/internal/integration/shopify"
+	"github.com/hubdesk/hubdesk/internal/testapp"
+	"github.com/hubdesk/hubdesk/internal/ticket"
+	"github.com/hubdesk/hubdesk/internal/user"
+)
+
+// credential is how a route's callers prove who they are.
+type credential int
+
+const (
+	public  credential = iota // nothing asked
+	session                   // the desk's session cookie; no session → 303 to /login
+	bearer                    // an API token; none → 401
+	shopper                   // an App Proxy signature; none → 401
+)
+
+// accessRule is the access a route declares in the route list: the
+// credential and, for staff, the least role.
+type accessRule struct {
+	cred credential
+	min  user.Role
+}
+
+var (
+	anyone      = accessRule{cred: public}
+	deskUser    = accessRule{session, user.RoleAgent}
+	deskManager = accessRule{session, user.RoleManager}
+	deskAdmin   = accessRule{session, user.RoleAdmin}
+	apiAgent    = accessRule{bearer, user.RoleAgent}
+	apiManager  = accessRule{bearer, user.RoleManager}
+	apiAdmin    = accessRule{bearer, user.RoleAdmin}
+	signedIn    = accessRule{cred: shopper}
+)
+
+// routeWorld is what the route table's requests name: shop A, whose
+// callers ask, and shop B, whose ids they must not reach.
+type routeWorld struct {
+	app      *testapp.App
+	a, b     *testapp.Tenant
+	orders   map[*testapp.Tenant]*commerce.Order
+	extra    map[*testapp.Tenant]*user.User // staff for the owners and admins to act on
+	tickets  map[*testapp.Tenant]int64
+	sessions map[user.Role]*http.Client
+}
+
+// routeCase is one row of the route table: a concrete request for the
+// pattern (tn is the shop whose ids it names, as the caller u) and the
+// status a caller the rule admits gets — the handler's own answer, which
+// for some requests here is a refusal past the access rule (409: the
+// order is not delivered, so no return yet; 422: a preview sends
+// nothing).
+type routeCase struct {
+	pattern string
+	rule    accessRule
+	url     func(w *routeWorld, tn *testapp.Tenant, u *user.User) string
+	body    string // a form for the desk and the hub, JSON for the API
+	ok      int
+	list    bool // takes ?limit=&cursor=
+}
+
+func fixed(path string) func(*routeWorld, *testapp.Tenant, *user.User) string {
+	return func(*routeWorld, *testapp.Tenant, *user.User) string { return path }
+}
+
+// withID fills the pattern's {id} with the id pick gives for the shop.
+func withID(path string, pick func(w *routeWorld, tn *testapp.Tenant, u *user.User) int64) func(*routeWorld, *testapp.Tenant, *user.User) string {
+	return func(w *routeWorld, tn *testapp.Tenant, u *user.User) string {
+		return strings.Replace(path, "{id}", fmt.Sprint(pick(w, tn, u)), 1)
+	}
+}
+
+func orderID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64 { return w.orders[tn].ID }
+func customerID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64 {
+	return w.orders[tn].CustomerID
+}
+func staffID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64  { return w.extra[tn].ID }
+func ticketID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64 { return w.tickets[tn] }
+
+// staffTokenID is a fresh API token of the shop's extra staff member.
+func staffTokenID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64 {
+	return w.freshToken(w.extra[tn])
+}
+
+// ownTokenID is a fresh API token of the caller, or of the shop's extra
+// staff member when the request names another shop's token.
+func ownTokenID(w *routeWorld, tn *testapp.Tenant, u *user.User) int64 {
+	if u == nil || u.ShopID != tn.Shop.ID {
+		u = w.extra[tn]
+	}
+	return w.freshToken(u)
+}
+
+func (w *routeWorld) freshToken(u *user.User) int64 {
+	w.app.Token(u)
+	tokens, err := w.app.Server.Users.APITokens(context.Background(), u)
+	if err != nil || len(tokens) == 0 {
+		w.app.T.Fatalf("tokens of %s: %v", u.Email, err)
+	}
+	return slices.MaxFunc(tokens, func(a, b user.APIToken) int { return int(a.ID - b.ID) }).ID
+}
+
+// hubURL signs path and query as the App Proxy would for the shop's
+// order customer.
+func (w *routeWorld) hubURL(path string, query url.Values, tn *testapp.Tenant) string {
+	q := shopify.SignedProxyQuery(query, shopify.ProxyParams{Shop: tn.Shop.Domain, LoggedInCustomerID: "c-" + w.orders[tn].ExternalID,
+		PathPrefix: "/apps/hub", Timestamp: time.Now()}, tn.Shop.Name+"-client-secret")
+	return path + "?" + q.Encode()
+}
+
+// preview adds the customer an admin previews the hub as.
+func preview(path func(*routeWorld, *testapp.Tenant, *user.User) string) func(*routeWorld, *testapp.Tenant, *user.User) string {
+	return func(w *routeWorld, tn *testapp.Tenant, u *user.User) string {
+		return path(w, tn, u) + "?customer=" + fmt.Sprint(w.orders[tn].CustomerID)
+	}
+}
+
+// routeTable is the route list's access rules, as the tests expect them.
+// Every pattern the server registers needs a row here.
+func routeTable() []routeCase {
+	order := `{"external_id":"o-77","name":"#77","currency":"USD"}`
+	return []routeCase{
+		{pattern: "GET /healthz", rule: anyone, url: fixed("/healthz"), ok: 200},
+		{pattern: "GET /readyz", rule: anyone, url: fixed("/readyz"), ok: 200},
+		{pattern: "GET /static/", rule: anyone, url: func(w *routeWorld, _ *testapp.Tenant, _ *user.User) string {
+			return w.app.Server.Assets().URL("desk.css")
+		}, ok: 200},
+
+		{pattern: "GET /login", rule: anyone, url: fixed("/login"), ok: 200},
+		{pattern: "POST /login", rule: anyone, url: fixed("/login"), body: "email=nobody%40example.com&password=x", ok: 401},
+		{pattern: "POST /logout", rule: anyone, url: fixed("/logout"), ok: 303},
+		{pattern: "GET /{$}", rule: deskUser, url: fixed("/"), ok: 303}, // on to the first page of the navigation
+		{pattern: "GET /customers", rule: deskUser, url: fixed("/customers"), ok: 200, list: true},
+		{pattern: "GET /customers/{id}", rule: deskUser, url: withID("/customers/{id}", customerID), ok: 200, list: true},
+		{pattern: "GET /orders", rule: deskUser, url: fixed("/orders"), ok: 200, list: true},
+		{pattern: "GET /orders/{id}", rule: deskUser, url: withID("/orders/{id}", orderID), ok: 200},
+		{pattern: "GET /settings", rule: deskManager, url: fixed("/settings"), ok: 200},
+		{pattern: "GET /settings/general", rule: deskManager, url: fixed("/settings/general"), ok: 200},
+		{pattern: "POST /settings/general", rule: deskManager, url: fixed("/settings/general"),
+			body: "hub_enabled=on&helpdesk_enabled=on&return_window_days=30&default_locale=en", ok: 303},
+		{pattern: "POST /settings/live", rule: deskManager, url: fixed("/settings/live"), body: "live=on", ok: 303},
+		{pattern: "GET /settings/returns", rule: deskManager, url: fixed("/settings/returns"), ok: 200},
+		{pattern: "POST /settings/returns", rule: deskManager, url: fixed("/settings/returns"), body: "provider=disabled", ok: 303},
+		{pattern: "POST /settings/returns/preview", rule: deskManager, url: fixed("/settings/returns/preview"),
+			body: "provider=other&portal_url=https%3A%2F%2Freturns.example.com%2F", ok: 200},
+		{pattern: "GET /settings/staff", rule: deskAdmin, url: fixed("/settings/staff"), ok: 200},
+		{pattern: "POST /settings/staff/{id}/disable", rule: deskAdmin, url: withID("/settings/staff/{id}/disable", staffID), ok: 303},
+		{pattern: "POST /settings/staff/{id}/enable", rule: deskAdmin, url: withID("/settings/staff/{id}/enable", staffID), ok: 303},
+		{pattern: "POST /settings/staff/tokens/{id}/revoke", rule: deskAdmin, url: withID("/settings/staff/tokens/{id}/revoke", staffTokenID), ok: 303},
+		{pattern: "GET /audit", rule: deskManager, url: fixed("/audit"), ok: 200, list: true},
+		{pattern: "GET /account/tokens", rule: deskUser, url: fixed("/account/tokens"), ok: 200},
+		{pattern: "POST /account/tokens", rule: deskUser, url: fixed("/account/tokens"), body: "name=zapier", ok: 200},
+		{pattern: "POST /account/tokens/{id}/revoke", rule: deskUser, url: withID("/account/tokens/{id}/revoke", ownTokenID), ok: 303},
+		{pattern: "GET /tickets", rule: deskUser, url: fixed("/tickets"), ok: 200, list: true},
+		{pattern: "GET /tickets/{id}", rule: deskUser, url: withID("/tickets/{id}", ticketID), ok: 200},
+
+		{pattern: "GET /hub", rule: signedIn, url: fixed("/hub"), ok: 200, list: true},
+		{pattern: "GET /hub/{$}", rule: signedIn, url: fixed("/hub/"), ok: 200, list: true},
+		{pattern: "GET /hub/orders/{id}", rule: signedIn, url: withID("/hub/orders/{id}", orderID), ok: 200},
+		{pattern: "POST /hub/orders/{id}/return", rule: signedIn, url: withID("/hub/orders/{id}/return", orderID), ok: 409},
+		{pattern: "POST /hub/orders/{id}/contact", rule: signedIn, url: withID("/hub/orders/{id}/contact", orderID),
+			body: "message=Where+is+my+parcel%3F", ok: 303},
+		{pattern: "GET /hub/embed.js", rule: anyone, url: fixed("/hub/embed.js"), ok: 200},
+		{pattern: "GET /settings/hub-preview", rule: deskManager, url: preview(fixed("/settings/hub-preview")), ok: 200},
+		{pattern: "GET /settings/hub-preview/orders/{id}", rule: deskManager,
+			url: preview(withID("/settings/hub-preview/orders/{id}", orderID)), ok: 200},
+		{pattern: "POST /settings/hub-preview/orders/{id}/return", rule: deskManager,
+			url: preview(withID("/settings/hub-preview/orders/{id}/return", orderID)), ok: 409},
+		{pattern: "POST /settings/hub-preview/orders/{id}/contact", rule: deskManager,
+			url: preview(withID("/settings/hub-preview/orders/{id}/contact", orderID)), body: "message=Test", ok: 422},
+
+		{pattern: "GET /api/v1/openapi.json", rule: anyone, url: fixed("/api/v1/openapi.json"), ok: 200},
+		{pattern: "GET /api/v1/customers", rule: apiAgent, url: fixed("/api/v1/customers"), ok: 200, list: true},
+		{pattern: "PUT /api/v1/customers", rule: apiManager, url: fixed("/api/v1/customers"), body: `{"external_id":"c-77"}`, ok: 200},
+		{pattern: "GET /api/v1/customers/{id}", rule: apiAgent, url: withID("/api/v1/customers/{id}", customerID), ok: 200},
+		{pattern: "GET /api/v1/customers/{id}/orders", rule: apiAgent, url: withID("/api/v1/customers/{id}/orders", customerID), ok: 200, list: true},
+		{pattern: "GET /api/v1/orders", rule: apiAgent, url: fixed("/api/v1/orders"), ok: 200, list: true},
+		{pattern: "PUT /api/v1/orders", rule: apiManager, url: fixed("/api/v1/orders"), body: order, ok: 200},
+		{pattern: "GET /api/v1/orders/{id}", rule: apiAgent, url: withID("/api/v1/orders/{id}", orderID), ok: 200},
+		{pattern: "GET /api/v1/settings/returns", rule: apiManager, url: fixed("/api/v1/settings/returns"), ok: 200},
+		{pattern: "PUT /api/v1/settings/returns", rule: apiManager, url: fixed("/api/v1/settings/returns"), body: `{"provider":"disabled"}`, ok: 200},
+		{pattern: "GET /api/v1/audit", rule: apiManager, url: fixed("/api/v1/audit"), ok: 200, list: true},
+		{pattern: "POST /api/v1/hub/tokens", rule: apiAdmin, url: fixed("/api/v1/hub/tokens"), body: `{"customer_external_id":"c-1001"}`, ok: 200},
+		{pattern: "/api/", rule: anyone, url: fixed("/api/v1/nothing"), ok: 404},
+		{pattern: "/", rule: anyone, url: fixed("/nothing"), ok: 404},
+	}
+}
+
+// TestRouteTable walks the real route list: every route answers each kind
+// of caller — nobody, an agent, a manager, an admin, an owner, a signed-in
+// shopper — as its row says, another shop's id is a 404 on every {id}
+// route, and every list refuses a page it did not make. A route added
+// without a row fails here.
+func TestRouteTable(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		w := newRouteWorld(t, db)
+		table := routeTable()
+		var rows []string
+		for _, rc := range table {
+			rows = append(rows, rc.pattern)
+		}
+		for _, p := range w.app.Server.Routes() {
+			if !slices.Contains(rows, p) {
+				t.Errorf("route %q has no row in the route table", p)
+			}
+		}
+		for _, p := range rows {
+			if !slices.Contains(w.app.Server.Routes(), p) {
+				t.Errorf("the route table's %q is not a route", p)
+			}
+		}
+		roles := []user.Role{"", user.RoleAgent, user.RoleManager, user.RoleAdmin, user.RoleOwner}
+		for _, rc := range table {
+			t.Run(rc.pattern, func(t *testing.T) {
+				method, _, _ := strings.Cut(rc.pattern, " ")
+				if !strings.Contains(rc.pattern, " ") {
+					method = http.MethodGet
+				}
+				if rc.rule.cred == public {
+					w.expect(t, rc, method, "", w.a, nil, rc.ok)
+					return
+				}
+				for _, role := range roles {
+					w.expect(t, rc, method, role, w.a, nil, w.statusFor(rc, role))
+				}
+				if rc.rule.cred == shopper {
+					w.expect(t, rc, method, "shopper", w.a, nil, rc.ok)
+				}
+				top := user.RoleOwner
+				if rc.rule.cred == shopper {
+					top = "shopper"
+				}
+				if strings.Contains(rc.pattern, "{id}") {
+					w.expect(t, rc, method, top, w.b, nil, http.StatusNotFound)
+				}
+				if rc.list {
+					for _, bad := range []string{"cursor=!!", "limit=0", fmt.Sprintf("limit=%d", database.MaxPageSize+1)} {
+						w.expect(t, rc, method, top, w.a, &bad, http.StatusBadRequest)
+					}
+				}
+			})
+		}
+	})
+}
+
+func newRouteWorld(t *testing.T, db *database.DB) *routeWorld {
+	app := testapp.New(t, db)
+	w := &routeWorld{app: app, a: app.NewTenant("shopa"), b: app.NewTenant("shopb"), orders: map[*testapp.Tenant]*commerce.Order{},
+		extra: map[*testapp.Tenant]*user.User{}, tickets: map[*testapp.Tenant]int64{}, sessions: map[user.Role]*http.Client{}}
+	ctx := context.Background()
+	for i, tn := range []*testapp.Tenant{w.a, w.b} {
+		w.orders[tn] = app.Order(tn, fmt.Sprint(1001+i*1000), fmt.Sprintf("shopper%d@example.com", i))
+		extra, err := app.Server.Users.Create(ctx, user.NewUser{ShopID: tn.Shop.ID, Email: "extra@" + tn.Shop.Domain, Role: user.RoleAgent, Password: testapp.Password})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.extra[tn] = extra
+		actor := audit.Actor{Kind: audit.ActorSystem, Label: "test"}
+		if err := app.Server.Settings.SetLive(ctx, tn.Shop.ID, true, actor); err != nil {
+			t.Fatal(err)
+		}
+		o := w.orders[tn]
+		tk, err := app.Server.Tickets.Create(ctx, tn.Shop.ID, ticket.NewTicket{CustomerID: o.CustomerID, OrderID: o.ID,
+			Subject: "Where is my parcel?", Channel: ticket.ChannelHub, Body: "It is late."})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.tickets[tn] = tk.ID
+	}
+	for _, u := range []*user.User{w.a.Agent, w.a.Manager, w.a.Admin, w.a.Owner} {
+		w.sessions[u.Role] = app.LoginAs(u)
+	}
+	return w
+}
+
+// statusFor is what a caller of this role gets from the route's rule
+// ("" is nobody); the shopper's own answer is the row's.
+func (w *routeWorld) statusFor(rc routeCase, role user.Role) int {
+	switch {
+	case rc.rule.cred == shopper:
+		return http.StatusUnauthorized // a staff session is no shopper
+	case role == "" && rc.rule.cred == session:
+		return http.StatusSeeOther
+	case role == "":
+		return http.StatusUnauthorized
+	case !role.AtLeast(rc.rule.min):
+		return http.StatusForbidden
+	}
+	return rc.ok
+}
+
+// expect sends the row's request as role ("" nobody, "shopper" the shop's
+// signed-in customer), naming tn's ids, with extra query if given.
+func (w *routeWorld) expect(t *testing.T, rc routeCase, method string, role user.Role, tn *testapp.Tenant, query *string, want int) {
+	t.Helper()
+	var caller *user.User
+	if role != "" && role != "shopper" {
+		caller = map[user.Role]*user.User{user.RoleAgent: w.a.Agent, user.RoleManager: w.a.Manager, user.RoleAdmin: w.a.Admin, user.RoleOwner: w.a.Owner}[role]
+	}
+	target, err := url.Parse(rc.url(w, tn, caller))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := target.Query()
+	if query != nil {
+		extra, _ := url.ParseQuery(*query)
+		for k, v := range extra {
+			q[k] = v
+		}
+	}
+	target.RawQuery = q.Encode()
+	client := w.app.Browser()
+	switch {
+	case role == "shopper":
+		target, _ = url.Parse(w.hubURL(target.Path, q, w.a))
+	case rc.rule.cred != bearer && caller != nil:
+		client = w.sessions[role]
+	}
+	var body io.Reader
+	if rc.body != "" {
+		body = strings.NewReader(rc.body)
+	}
+	req, err := http.NewRequest(method, w.app.URL+target.String(), body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch {
+	case rc.rule.cred == bearer:
+		req.Header.Set("Content-Type", "application/json")
+		if caller != nil {
+			req.Header.Set("Authorization", "Bearer "+w.app.Token(caller))
+		}
+	case rc.body != "":
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != want {
+		t.Errorf("%s %s as %q: %d, want %d\n%.300s", method, target, role, resp.StatusCode, want, data)
+	}
+	if want == http.StatusSeeOther && rc.rule.cred == session && caller == nil && !strings.HasPrefix(resp.Header.Get("Location"), "/login?next=") {
+		t.Errorf("%s %s without a session went to %q, not the login", method, target, resp.Header.Get("Location"))
+	}
+}

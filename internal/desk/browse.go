@@ -20,6 +20,27 @@ type orderRow struct {
 	Returns []returns.Return
 }
 
+// The data of the customers and orders pages.
+type (
+	customersPage struct {
+		Query, Next string
+		Customers   []*commerce.Customer
+	}
+	customerPage struct {
+		Customer *commerce.Customer
+		Orders   []orderRow
+		Next     string
+	}
+	ordersPage struct {
+		Query, Next string
+		Orders      []orderRow
+	}
+	orderPage struct {
+		Order    orderRow
+		Customer *commerce.Customer
+	}
+)
+
 // withStatuses pairs orders with their statuses (returns.Records.Statuses,
 // the one way every surface names them).
 func (d *Desk) withStatuses(ctx context.Context, shopID int64, orders []*commerce.Order) ([]orderRow, error) {
@@ -47,10 +68,7 @@ func (d *Desk) Customers(w http.ResponseWriter, r *http.Request) {
 		d.serverError(w, r, err)
 		return
 	}
-	d.page(w, r, http.StatusOK, "customers", "Customers", struct {
-		Query, Next string
-		Customers   []*commerce.Customer
-	}{q.Get("q"), next, list})
+	d.page(w, r, http.StatusOK, "customers", "Customers", customersPage{q.Get("q"), next, list})
 }
 
 // orderPage loads the page of orders the request's cursor names, with
@@ -105,11 +123,7 @@ func (d *Desk) Customer(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	d.page(w, r, http.StatusOK, "customer", c.Name(), struct {
-		Customer *commerce.Customer
-		Orders   []orderRow
-		Next     string
-	}{c, rows, next})
+	d.page(w, r, http.StatusOK, "customer", c.Name(), customerPage{c, rows, next})
 }
 
 // Orders lists and searches the shop's orders.
@@ -120,10 +134,7 @@ func (d *Desk) Orders(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	d.page(w, r, http.StatusOK, "orders", "Orders", struct {
-		Query, Next string
-		Orders      []orderRow
-	}{q.Get("q"), next, rows})
+	d.page(w, r, http.StatusOK, "orders", "Orders", ordersPage{q.Get("q"), next, rows})
 }
 
 // Order shows one order: items, shipments, customer.
@@ -142,8 +153,5 @@ func (d *Desk) Order(w http.ResponseWriter, r *http.Request) {
 		d.serverError(w, r, err)
 		return
 	}
-	d.page(w, r, http.StatusOK, "order", "Order "+o.Name, struct {
-		Order    orderRow
-		Customer *commerce.Customer
-	}{rows[0], c})
+	d.page(w, r, http.StatusOK, "order", "Order "+o.Name, orderPage{rows[0], c})
 }

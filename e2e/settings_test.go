@@ -224,7 +224,7 @@ func TestGeneralSettingsStorefrontDomains(t *testing.T) {
 	Screenshot(t, admin, "settings-general-storefront-domains")
 
 	do(t, admin, chromedp.Navigate(demo.BaseURL+"/audit?action=settings."), chromedp.WaitVisible(chromedp.CSS("table")))
-	if audit, _ := chromedp.Run(admin, chromedp.Text(chromedp.CSS("table"))); !strings.Contains(audit, "general.storefront_domains") {
+	if audit, _ := chromedp.Run(admin, chromedp.Text(chromedp.CSS("table"))); !strings.Contains(audit, "Fields: Storefront domains") {
 		t.Fatalf("the audit log does not name the field:\n%s", audit)
 	}
 }

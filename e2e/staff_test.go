@@ -39,7 +39,7 @@ func TestOwnerDisablesAnAgent(t *testing.T) {
 		chromedp.Navigate(demo.BaseURL+"/settings/staff"),
 		chromedp.WaitVisible(chromedp.CSS(agentRow+` button`)),
 		chromedp.Click(chromedp.CSS(agentRow+` button`)),
-		chromedp.WaitVisible(chromedp.CSS(agentRow+` .badge.cancelled`)),
+		chromedp.WaitVisible(chromedp.CSS(agentRow+` .badge--account-disabled`)),
 	)
 	if err != nil {
 		t.Fatalf("disable the agent: %v", err)

@@ -7,6 +7,17 @@ import (
 	"github.com/hubdesk/hubdesk/internal/auth"
 )
 
+// auditActions are the action filter's choices.
+var auditActions = []string{audit.ActionReturnLink, audit.ActionReturnQR, audit.ActionSettingsChanged, audit.ActionHubPublished,
+	audit.ActionTokenCreated, audit.ActionTokenRevoked, audit.ActionUserDisabled, audit.ActionUserEnabled}
+
+type auditPage struct {
+	Filter  audit.Filter
+	Entries []audit.Entry
+	Next    string
+	Actions []string
+}
+
 // AuditLog lists the shop's audit entries, newest first, with filters.
 func (d *Desk) AuditLog(w http.ResponseWriter, r *http.Request) {
 	u := auth.UserFrom(r.Context())
@@ -21,11 +32,5 @@ func (d *Desk) AuditLog(w http.ResponseWriter, r *http.Request) {
 		d.serverError(w, r, err)
 		return
 	}
-	d.page(w, r, http.StatusOK, "audit", "Audit log", struct {
-		Filter  audit.Filter
-		Entries []audit.Entry
-		Next    string
-		Actions []string
-	}{f, entries, next, []string{audit.ActionReturnLink, audit.ActionReturnQR, audit.ActionSettingsChanged, audit.ActionHubPublished,
-		audit.ActionTokenCreated, audit.ActionTokenRevoked, audit.ActionUserDisabled, audit.ActionUserEnabled}})
+	d.page(w, r, http.StatusOK, "audit", "Audit log", auditPage{f, entries, next, auditActions})
 }

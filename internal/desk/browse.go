@@ -12,6 +12,27 @@ import (
 	"github.com/hubdesk/hubdesk/internal/orderview"
 )
 
+// The data of the customers and orders pages.
+type (
+	customersPage struct {
+		Query, Next string
+		Customers   []*commerce.Customer
+	}
+	customerPage struct {
+		Customer *commerce.Customer
+		Orders   []orderview.Order
+		Next     string
+	}
+	ordersPage struct {
+		Query, Next string
+		Orders      []orderview.Order
+	}
+	orderPage struct {
+		Order    orderview.Order
+		Customer *commerce.Customer
+	}
+)
+
 // Customers lists and searches the shop's customers.
 func (d *Desk) Customers(w http.ResponseWriter, r *http.Request) {
 	u := auth.UserFrom(r.Context())
@@ -25,10 +46,7 @@ func (d *Desk) Customers(w http.ResponseWriter, r *http.Request) {
 		d.serverError(w, r, err)
 		return
 	}
-	d.page(w, r, http.StatusOK, "customers", "Customers", struct {
-		Query, Next string
-		Customers   []*commerce.Customer
-	}{q.Get("q"), next, list})
+	d.page(w, r, http.StatusOK, "customers", "Customers", customersPage{q.Get("q"), next, list})
 }
 
 // orderPage loads the page of orders the request's cursor names, with
@@ -83,11 +101,7 @@ func (d *Desk) Customer(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	d.page(w, r, http.StatusOK, "customer", c.Name(), struct {
-		Customer *commerce.Customer
-		Orders   []orderview.Order
-		Next     string
-	}{c, rows, next})
+	d.page(w, r, http.StatusOK, "customer", c.Name(), customerPage{c, rows, next})
 }
 
 // Orders lists and searches the shop's orders.
@@ -98,10 +112,7 @@ func (d *Desk) Orders(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	d.page(w, r, http.StatusOK, "orders", "Orders", struct {
-		Query, Next string
-		Orders      []orderview.Order
-	}{q.Get("q"), next, rows})
+	d.page(w, r, http.StatusOK, "orders", "Orders", ordersPage{q.Get("q"), next, rows})
 }
 
 // Order shows one order: items, shipments, customer.
@@ -120,8 +131,5 @@ func (d *Desk) Order(w http.ResponseWriter, r *http.Request) {
 		d.serverError(w, r, err)
 		return
 	}
-	d.page(w, r, http.StatusOK, "order", "Order "+o.Name, struct {
-		Order    orderview.Order
-		Customer *commerce.Customer
-	}{rows[0], c})
+	d.page(w, r, http.StatusOK, "order", "Order "+o.Name, orderPage{rows[0], c})
 }

@@ -5,22 +5,17 @@ package desk
 
 import (
 	"embed"
-	"fmt"
-	"html/template"
 	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"sort"
 	"strings"
-	"time"
 
 	"github.com/hubdesk/hubdesk/internal/audit"
 	"github.com/hubdesk/hubdesk/internal/auth"
 	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/httpkit"
-	"github.com/hubdesk/hubdesk/internal/integration/loop"
 	"github.com/hubdesk/hubdesk/internal/orderview"
 	"github.com/hubdesk/hubdesk/internal/settings"
 	"github.com/hubdesk/hubdesk/internal/shop"
@@ -59,7 +54,8 @@ func New(d Desk) (*Desk, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := web.NewRenderer(sub, TemplateFuncs(web.DefaultAssets), d.Logger, "layout.html", "order_table.html", "settings_tabs.html", "helpdesk_notice.html")
+	r, err := web.NewRenderer(sub, templateFuncs(web.DefaultAssets, staffLocale), d.Logger,
+		"layout.html", "parts.html", "order_table.html", "settings_tabs.html", "helpdesk_notice.html")
 	if err != nil {
 		return nil, err
 	}
@@ -70,114 +66,24 @@ func New(d Desk) (*Desk, error) {
 	return &d, nil
 }
 
-// TemplateFuncs are the helpers staff templates use.
-func TemplateFuncs(assets *web.Assets) template.FuncMap {
-	return template.FuncMap{
-		"asset":       assets.URL,
-		"money":       formatMoney,
-		"date":        func(t time.Time) string { return t.Local().Format("Jan 2, 2006") },
-		"datetime":    func(t time.Time) string { return t.Local().Format("Jan 2, 2006 15:04") },
-		"statusLabel": StatusLabel,
-		"scopeLabel":  scopeLabel,
-		"scopeUse":    scopeUse,
-		"details":     formatDetails,
-	}
-}
-
-// StatusLabel names a shopper-facing order status for staff.
-func StatusLabel(s commerce.Status) string {
-	switch s {
-	case commerce.StatusCancelled:
-		return "Cancelled"
-	case commerce.StatusProcessing:
-		return "Processing"
-	case commerce.StatusPartiallyShipped:
-		return "Partially shipped"
-	case commerce.StatusInTransit:
-		return "In transit"
-	case commerce.StatusOutForDelivery:
-		return "Out for delivery"
-	case commerce.StatusDelivered:
-		return "Delivered"
-	case commerce.StatusReturnInProgress:
-		return "Return in progress"
-	case commerce.StatusReturned:
-		return "Returned"
-	}
-	return string(s)
-}
-
-func scopeLabel(s loop.Scope) string {
-	switch s {
-	case loop.ScopeOrders:
-		return "Orders"
-	case loop.ScopeReturns:
-		return "Returns"
-	case loop.ScopeDeveloperTools:
-		return "Developer Tools"
-	}
-	return string(s)
-}
-
-func scopeUse(s loop.Scope) string {
-	switch s {
-	case loop.ScopeOrders:
-		return "Start a return and Initiate return links, QR codes"
-	case loop.ScopeReturns:
-		return "Return status in the helpdesk"
-	case loop.ScopeDeveloperTools:
-		return "Automatic webhook registration"
-	}
-	return ""
-}
-
-// formatDetails renders an audit entry's details as "key: value" pairs.
-func formatDetails(d map[string]any) string {
-	keys := make([]string, 0, len(d))
-	for k := range d {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, 0, len(keys))
-	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%s: %v", k, d[k]))
-	}
-	return strings.Join(parts, ", ")
-}
-
-var currencySymbols = map[string]string{"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CAD": "CA$", "AUD": "A$"}
-
-// formatMoney renders an amount for staff (English conventions; the
-// shopper hub formats per locale).
-func formatMoney(minor int64, currency string) string {
-	amount := commerce.FormatAmount(minor, currency)
-	if sym, ok := currencySymbols[currency]; ok {
-		if strings.HasPrefix(amount, "-") {
-			return "-" + sym + amount[1:]
-		}
-		return sym + amount
-	}
-	return amount + " " + currency
-}
-
 // navItem is one entry of the side navigation.
 type navItem struct {
-	Path, Label string
-	Current     bool
+	Path, LabelKey string
+	Current        bool
 }
 
-// navigation lists the sections a role may open. Later sections (tickets,
-// settings) add themselves here with the role that may see them.
+// navigation lists the sections a role may open, labelled by catalogue
+// key.
 var navigation = []struct {
-	Path, Label string
-	MinRole     user.Role
+	Path, LabelKey string
+	MinRole        user.Role
 }{
-	{"/customers", "Customers", user.RoleAgent},
-	{"/tickets", "Tickets", user.RoleAgent},
-	{"/orders", "Orders", user.RoleAgent},
-	{"/settings", "Settings", user.RoleManager},
-	{"/settings/staff", "Staff", user.RoleAdmin},
-	{"/audit", "Audit log", user.RoleManager},
+	{"/customers", "nav.customers", user.RoleAgent},
+	{"/tickets", "nav.tickets", user.RoleAgent},
+	{"/orders", "nav.orders", user.RoleAgent},
+	{"/settings", "nav.settings", user.RoleManager},
+	{"/settings/staff", "nav.staff", user.RoleAdmin},
+	{"/audit", "nav.audit", user.RoleManager},
 }
 
 // view is what every desk page template receives.
@@ -201,7 +107,7 @@ func (d *Desk) page(w http.ResponseWriter, r *http.Request, status int, name, ti
 		current := ""
 		for _, n := range navigation {
 			if u.Role.AtLeast(n.MinRole) {
-				v.Nav = append(v.Nav, navItem{Path: n.Path, Label: n.Label})
+				v.Nav = append(v.Nav, navItem{Path: n.Path, LabelKey: n.LabelKey})
 				// The longest match wins: /settings/staff is Staff, not Settings.
 				if strings.HasPrefix(r.URL.Path, n.Path) && len(n.Path) > len(current) {
 					current = n.Path

@@ -20,6 +20,24 @@ type TicketPages struct {
 	Logger  *slog.Logger
 }
 
+// The data of the ticket list and the ticket view.
+type (
+	ticketsPage struct {
+		Helpdesk helpdeskNotice
+		Status   ticket.Status
+		Statuses []ticket.Status
+		Tickets  []*ticket.Ticket
+		Next     string
+	}
+	ticketPage struct {
+		Helpdesk helpdeskNotice
+		Ticket   *ticket.Ticket
+		Messages []ticket.Message
+		Customer *commerce.Customer
+		Order    *orderview.Order
+	}
+)
+
 // ticketStatuses are the list's filter tabs.
 var ticketStatuses = []ticket.Status{ticket.StatusOpen, ticket.StatusPending, ticket.StatusClosed}
 
@@ -41,13 +59,7 @@ func (p *TicketPages) List(w http.ResponseWriter, r *http.Request) {
 		p.serverError(w, r, err)
 		return
 	}
-	p.page(w, r, http.StatusOK, "tickets", "Tickets", struct {
-		Helpdesk helpdeskNotice
-		Status   ticket.Status
-		Statuses []ticket.Status
-		Tickets  []*ticket.Ticket
-		Next     string
-	}{p.helpdeskOff(r), status, ticketStatuses, list, next})
+	p.page(w, r, http.StatusOK, "tickets", "Tickets", ticketsPage{p.helpdeskOff(r), status, ticketStatuses, list, next})
 }
 
 // Show is one ticket: the conversation, and the customer and order it is
@@ -78,13 +90,7 @@ func (p *TicketPages) Show(w http.ResponseWriter, r *http.Request) {
 			o = &rows[0]
 		}
 	}
-	p.page(w, r, http.StatusOK, "ticket", t.Subject, struct {
-		Helpdesk helpdeskNotice
-		Ticket   *ticket.Ticket
-		Messages []ticket.Message
-		Customer *commerce.Customer
-		Order    *orderview.Order
-	}{p.helpdeskOff(r), t, msgs, c, o})
+	p.page(w, r, http.StatusOK, "ticket", t.Subject, ticketPage{p.helpdeskOff(r), t, msgs, c, o})
 }
 
 // helpdeskNotice tells staff on the ticket pages that the shop's helpdesk

@@ -14,6 +14,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/auth"
 	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/integration/shopify"
+	"github.com/hubdesk/hubdesk/internal/locale"
 	"github.com/hubdesk/hubdesk/internal/returns"
 	"github.com/hubdesk/hubdesk/internal/shop"
 )
@@ -34,7 +35,7 @@ type session struct {
 	customer *commerce.Customer // nil: nobody logged in, or not synced yet
 	loggedIn bool
 	cfg      returns.Config
-	loc      *Locale
+	loc      *locale.Locale
 	base     string     // prefix of every hub link
 	carry    url.Values // query every hub link carries
 	carried  string     // carry, encoded once
@@ -122,7 +123,7 @@ func (h *Hub) Shopper(next http.HandlerFunc) http.HandlerFunc {
 				h.denied(w, r, err)
 				return
 			}
-			h.serverError(w, r, &session{loc: LocaleFor(DefaultLocale)}, err)
+			h.serverError(w, r, &session{loc: locale.Hub.For(locale.Default)}, err)
 			return
 		}
 		h.serve(w, r, s, next)
@@ -194,10 +195,10 @@ func (h *Hub) proxySession(r *http.Request, q url.Values) (*session, error) {
 		return nil, errBadPrefix
 	}
 	s := &session{mode: viaProxy, shop: sh, base: prefix, carry: url.Values{}}
-	if lc := q.Get("locale"); lc != "" && lookupLocale(lc) != nil {
+	if lc := q.Get("locale"); lc != "" && locale.Hub.Lookup(lc) != nil {
 		s.carry.Set("locale", lc)
 	}
-	s.loc = negotiate(q.Get("locale"), r.Header.Get("Accept-Language"), sh.Locale)
+	s.loc = locale.Hub.Negotiate(q.Get("locale"), r.Header.Get("Accept-Language"), sh.Locale)
 	if s.cfg, err = h.opts.Settings.Published(ctx, sh.ID); err != nil {
 		return nil, err
 	}
@@ -275,10 +276,10 @@ func (h *Hub) tokenSession(r *http.Request, q url.Values) (*session, error) {
 	}
 	s := &session{mode: viaToken, shop: sh, customer: c, loggedIn: true, base: "/hub", carry: url.Values{"token": {linkToken}},
 		actor: audit.ShopperActor(c.ExternalID, c.Email)}
-	if lc := q.Get("locale"); lc != "" && lookupLocale(lc) != nil {
+	if lc := q.Get("locale"); lc != "" && locale.Hub.Lookup(lc) != nil {
 		s.carry.Set("locale", lc)
 	}
-	s.loc = negotiate(q.Get("locale"), r.Header.Get("Accept-Language"), sh.Locale)
+	s.loc = locale.Hub.Negotiate(q.Get("locale"), r.Header.Get("Accept-Language"), sh.Locale)
 	if s.cfg, err = h.opts.Settings.Published(ctx, sh.ID); err != nil {
 		return nil, err
 	}
@@ -297,7 +298,7 @@ func (h *Hub) Preview(next http.HandlerFunc) http.HandlerFunc {
 		ctx := r.Context()
 		u := auth.UserFrom(ctx)
 		q := r.URL.Query()
-		fallback := &session{loc: negotiate(q.Get("locale"), r.Header.Get("Accept-Language"), DefaultLocale)}
+		fallback := &session{loc: locale.Hub.Negotiate(q.Get("locale"), r.Header.Get("Accept-Language"), locale.Default)}
 		if u == nil { // the route list wraps this in RequireRole; fail closed anyway
 			h.denied(w, r, errNoAccess)
 			return
@@ -308,8 +309,8 @@ func (h *Hub) Preview(next http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		s := &session{mode: viaPreview, shop: sh, base: PreviewPrefix, carry: url.Values{}, actor: audit.UserActor(u), loggedIn: true}
-		s.loc = negotiate(q.Get("locale"), r.Header.Get("Accept-Language"), sh.Locale)
-		if lc := q.Get("locale"); lc != "" && lookupLocale(lc) != nil {
+		s.loc = locale.Hub.Negotiate(q.Get("locale"), r.Header.Get("Accept-Language"), sh.Locale)
+		if lc := q.Get("locale"); lc != "" && locale.Hub.Lookup(lc) != nil {
 			s.carry.Set("locale", lc)
 		}
 		state, err := h.opts.Settings.Load(ctx, sh.ID)

@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+
+	"github.com/hubdesk/hubdesk/internal/locale"
 )
 
 //go:embed embed/embed.js
@@ -19,8 +21,8 @@ var embedSource string
 // cacheable file.
 func (h *Hub) buildEmbedJS() error {
 	labels := map[string]map[string]string{}
-	for _, lang := range Locales {
-		l := catalogues[lang]
+	for _, lang := range locale.Hub.Languages {
+		l := locale.Hub.For(lang)
 		labels[lang] = map[string]string{"open": l.T("embed.open"), "close": l.T("embed.close"), "title": l.T("embed.title")}
 	}
 	raw, err := json.Marshal(labels)

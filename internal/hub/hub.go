@@ -41,6 +41,7 @@ import (
 
 	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/orderview"
+	"github.com/hubdesk/hubdesk/internal/locale"
 	"github.com/hubdesk/hubdesk/internal/returns"
 	"github.com/hubdesk/hubdesk/internal/shop"
 	"github.com/hubdesk/hubdesk/internal/ticket"
@@ -172,7 +173,7 @@ func (h *Hub) setHeaders(w http.ResponseWriter, sh *shop.Shop) {
 
 // view is what every hub page template receives.
 type view struct {
-	L        *Locale
+	L        *locale.Locale
 	Title    string
 	CSS, JS  string
 	ShopName string
@@ -217,7 +218,7 @@ type messagePage struct{ Title, Body string }
 // 401 that names nothing of the shop or the shopper.
 func (h *Hub) denied(w http.ResponseWriter, r *http.Request, reason error) {
 	h.log.Debug("hub: access denied", "path", r.URL.Path, "reason", reason)
-	s := &session{loc: negotiate(r.URL.Query().Get("locale"), r.Header.Get("Accept-Language"), DefaultLocale)}
+	s := &session{loc: locale.Hub.Negotiate(r.URL.Query().Get("locale"), r.Header.Get("Accept-Language"), locale.Default)}
 	w.Header().Set("WWW-Authenticate", `Bearer realm="hubdesk hub"`)
 	h.message(w, s, http.StatusUnauthorized, "error.unauthorized.title", "error.unauthorized.body")
 }
@@ -227,7 +228,7 @@ func (h *Hub) denied(w http.ResponseWriter, r *http.Request, reason error) {
 // refused-request page in the shopper's language, naming nothing of the
 // shop or the shopper.
 func (h *Hub) Refuse(w http.ResponseWriter, r *http.Request, status int) {
-	s := &session{loc: negotiate(r.URL.Query().Get("locale"), r.Header.Get("Accept-Language"), DefaultLocale)}
+	s := &session{loc: locale.Hub.Negotiate(r.URL.Query().Get("locale"), r.Header.Get("Accept-Language"), locale.Default)}
 	h.message(w, s, status, "error.forbidden.title", "error.forbidden.body")
 }
 

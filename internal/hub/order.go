@@ -10,6 +10,7 @@ import (
 
 	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/orderview"
+	"github.com/hubdesk/hubdesk/internal/locale"
 	"github.com/hubdesk/hubdesk/internal/returns"
 )
 
@@ -277,7 +278,7 @@ func reorderPath(o *commerce.Order) string {
 // the postal code in North America and Australia, on its own line before
 // it in the UK, after it in most of Europe — and names the country in the
 // shopper's language.
-func addressLines(a commerce.Address, loc *Locale) []string {
+func addressLines(a commerce.Address, loc *locale.Locale) []string {
 	var lines []string
 	add := func(s string) {
 		if s = strings.TrimSpace(s); s != "" {

@@ -23,28 +23,9 @@ const (
 	PlatformRefused NotEligible = "platform_refused"
 )
 
-// Label names the reason for staff.
-func (n NotEligible) Label() string {
-	switch n {
-	case "":
-		return "Can be returned"
-	case ReturnOpen:
-		return "A return is already open"
-	case AlreadyReturned:
-		return "Already returned"
-	case NoProvider:
-		return "No returns provider"
-	case OrderCancelled:
-		return "Cancelled"
-	case NotConnected:
-		return "Returns provider not connected"
-	case NotDelivered:
-		return "Not delivered yet"
-	case OutsideWindow:
-		return "Outside the return window"
-	}
-	return string(n)
-}
+// Reasons lists every reason, for the pages that put them in words.
+var Reasons = []NotEligible{ReturnOpen, AlreadyReturned, NoProvider, NotConnected, OrderCancelled, NotDelivered,
+	OutsideWindow, PlatformRefused}
 
 // Eligibility is whether an order can start a return, and why not.
 type Eligibility struct {

@@ -16,7 +16,10 @@ import (
 // files. Pages render into a pooled buffer first so a template error never
 // leaves a half-written page behind.
 type Renderer struct {
-	pages  map[string]*template.Template
+	pages map[string]*template.Template
+	// shared holds the layout files alone: the partials a page fragment
+	// is rendered from.
+	shared *template.Template
 	logger *slog.Logger
 	bufs   sync.Pool
 }
@@ -30,6 +33,11 @@ func NewRenderer(files fs.FS, funcs template.FuncMap, logger *slog.Logger, layou
 	names, err := fs.Glob(files, "pages/*.html")
 	if err != nil {
 		return nil, err
+	}
+	if len(layouts) > 0 {
+		if r.shared, err = template.New(path.Base(layouts[0])).Funcs(funcs).ParseFS(files, layouts...); err != nil {
+			return nil, fmt.Errorf("parse %s: %w", strings.Join(layouts, ", "), err)
+		}
 	}
 	for _, name := range names {
 		t, err := template.New(path.Base(name)).Funcs(funcs).ParseFS(files, append(append([]string{}, layouts...), name)...)
@@ -50,11 +58,31 @@ func (r *Renderer) Render(w http.ResponseWriter, status int, page string, data a
 		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
 		return
 	}
+	r.execute(w, status, t, "layout", data)
+}
+
+// Fragment writes one template defined in the layout files (a partial
+// such as a list's rows) without the layout around it, for pages that
+// replace part of themselves.
+func (r *Renderer) Fragment(w http.ResponseWriter, status int, name string, data any) {
+	var t *template.Template
+	if r.shared != nil {
+		t = r.shared.Lookup(name)
+	}
+	if t == nil {
+		r.logger.Error("render: unknown fragment", "fragment", name)
+		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+		return
+	}
+	r.execute(w, status, t, name, data)
+}
+
+func (r *Renderer) execute(w http.ResponseWriter, status int, t *template.Template, name string, data any) {
 	buf := r.bufs.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer r.bufs.Put(buf)
-	if err := t.ExecuteTemplate(buf, "layout", data); err != nil {
-		r.logger.Error("render failed", "page", page, "err", err)
+	if err := t.ExecuteTemplate(buf, name, data); err != nil {
+		r.logger.Error("render failed", "template", name, "err", err)
 		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
 		return
 	}

@@ -1,0 +1,417 @@
+package desk
+
+import (
+	"fmt"
+	"html"
+	"io/fs"
+	"log/slog"
+	"math"
+	"net/http/httptest"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hubdesk/hubdesk/internal/audit"
+	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/integration/loop"
+	"github.com/hubdesk/hubdesk/internal/locale"
+	"github.com/hubdesk/hubdesk/internal/orderview"
+	"github.com/hubdesk/hubdesk/internal/returns"
+	"github.com/hubdesk/hubdesk/internal/shop"
+	"github.com/hubdesk/hubdesk/internal/ticket"
+	"github.com/hubdesk/hubdesk/internal/user"
+)
+
+// The stored values desk pages show, by catalogue group. Each must be
+// named in words; the page test below fails when one shows as its code.
+var (
+	orderStatuses = []commerce.Status{commerce.StatusCancelled, commerce.StatusProcessing, commerce.StatusPartiallyShipped,
+		commerce.StatusInTransit, commerce.StatusOutForDelivery, commerce.StatusDelivered, commerce.StatusReturnInProgress, commerce.StatusReturned}
+	// Shopify's financial, fulfillment and shipment statuses, and Loop's
+	// outcomes and label statuses (contracts/loop.md).
+	paymentStatuses     = []string{"pending", "authorized", "partially_paid", "paid", "partially_refunded", "refunded", "voided", "expired"}
+	fulfillmentStatuses = []string{"pending", "open", "success", "cancelled", "error", "failure"}
+	shipmentStatuses    = []string{"label_printed", "label_purchased", "confirmed", "ready_for_pickup", "in_transit", "out_for_delivery", "attempted_delivery", "delivered", "failure"}
+	returnStates        = []returns.ReturnState{returns.StateOpen, returns.StateReview, returns.StateClosed, returns.StateCancelled, returns.StateExpired}
+	returnOutcomes      = []string{"exchange", "upsell", "refund", "credit", "exchange+refund", "exchange+credit"}
+	returnLabels        = []string{"new", "pending", "pre_transit", "in_transit", "out_for_delivery", "delivered", "failure", "error", "N/A"}
+	ticketChannels      = []ticket.Channel{ticket.ChannelHub, ticket.ChannelEmail, ticket.ChannelAPI}
+	authorKinds         = []ticket.AuthorKind{ticket.AuthorCustomer, ticket.AuthorAgent, ticket.AuthorSystem}
+	messageKinds        = []ticket.MessageKind{ticket.KindMessage, ticket.KindNote}
+	roles               = []user.Role{user.RoleOwner, user.RoleAdmin, user.RoleManager, user.RoleAgent}
+	auditOutcomes       = []string{audit.OutcomeOK, audit.OutcomeFailed}
+	actorKinds          = []audit.ActorKind{audit.ActorUser, audit.ActorShopper, audit.ActorSystem}
+	reasons             = []returns.Reason{returns.ReasonDisabled, returns.ReasonLookupMissing, returns.ReasonLoopAuth, returns.ReasonOrderUnknown, returns.ReasonLoopDown}
+	vias                = []string{"loop_api", "loop_portal", "portal"}
+	scopes              = []loop.Scope{loop.ScopeOrders, loop.ScopeReturns, loop.ScopeDeveloperTools}
+	scopeStatuses       = []loop.ScopeStatus{loop.ScopeGranted, loop.ScopeDenied, loop.ScopeUnknown}
+)
+
+func strs[T ~string](vs []T) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = string(v)
+	}
+	return out
+}
+
+// labelled lists every catalogue group with the values it must name.
+func labelled() map[string][]string {
+	return map[string][]string{
+		"order.status":       strs(orderStatuses),
+		"payment":            paymentStatuses,
+		"fulfillment":        fulfillmentStatuses,
+		"shipment":           shipmentStatuses,
+		"return.state":       strs(returnStates),
+		"return.outcome":     returnOutcomes,
+		"return.label":       returnLabels,
+		"return.eligibility": append(strs(returns.Reasons), "eligible"),
+		"provider":           strs(returns.Providers),
+		"ticket.status":      strs(ticketStatuses),
+		"ticket.channel":     strs(ticketChannels),
+		"ticket.author":      strs(authorKinds),
+		"ticket.kind":        strs(messageKinds),
+		"role":               strs(roles),
+		"audit.action":       auditActions,
+		"audit.outcome":      auditOutcomes,
+		"audit.actor":        strs(actorKinds),
+		"audit.reason":       strs(reasons),
+		"audit.via":          vias,
+		"scope":              strs(scopes),
+		"scope.use":          strs(scopes),
+		"scope.status":       strs(scopeStatuses),
+		"account":            {"active", "disabled"},
+		"settings.state":     {"unpublished"},
+	}
+}
+
+// TestCatalogueNamesEveryValue is the desk catalogue's parity test: every
+// value a desk page can show has its words, every key a template names
+// exists, and every badge kind's values are in its group.
+func TestCatalogueNamesEveryValue(t *testing.T) {
+	l := locale.Desk.For("en")
+	for group, values := range labelled() {
+		for _, v := range values {
+			if !l.Has(group + "." + v) {
+				t.Errorf("desk catalogue lacks %q", group+"."+v)
+			}
+		}
+	}
+	for kind, group := range badgeGroups {
+		if _, ok := labelled()[group]; !ok {
+			t.Errorf("badge kind %s names group %s, which no test lists", kind, group)
+		}
+	}
+	keyUse := regexp.MustCompile(`\{\{-?\s*(?:t|n) "([^"]+)"|(?:pager|label) "([a-z._]+)"`)
+	err := fs.WalkDir(templateFiles, "templates", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		raw, err := fs.ReadFile(templateFiles, p)
+		if err != nil {
+			return err
+		}
+		for _, m := range keyUse.FindAllStringSubmatch(string(raw), -1) {
+			switch {
+			case m[1] != "" && strings.Contains(m[0], " n "), strings.HasPrefix(strings.TrimLeft(m[0], "{- "), "n "):
+				if !l.Has(m[1]+".one") || !l.Has(m[1]+".other") {
+					t.Errorf("%s counts with %q, which lacks .one or .other", p, m[1])
+				}
+			case m[1] != "":
+				if !l.Has(m[1]) {
+					t.Errorf("%s uses unknown key %q", p, m[1])
+				}
+			case strings.HasPrefix(m[0], "pager"):
+				if !l.Has(m[2]) {
+					t.Errorf("%s pages with unknown key %q", p, m[2])
+				}
+			default:
+				if _, ok := labelled()[m[2]]; !ok {
+					t.Errorf("%s labels values of group %q, which TestCatalogueNamesEveryValue does not cover", p, m[2])
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range navigation {
+		if !l.Has(n.LabelKey) {
+			t.Errorf("navigation %s has unknown key %q", n.Path, n.LabelKey)
+		}
+	}
+}
+
+// pageFixtures are the desk pages with data that between them hold every
+// value of labelled().
+func pageFixtures() map[string][]any {
+	at := time.Date(2026, time.March, 2, 14, 5, 0, 0, time.UTC)
+	customer := &commerce.Customer{ID: 7, ExternalID: "5001", Email: "ada@example.com", FirstName: "Ada", LastName: "Lovelace", CreatedAt: at}
+	row := func(i int, s commerce.Status) orderview.Order {
+		o := &commerce.Order{ID: int64(i + 1), Name: "#" + strconv.Itoa(1001+i), Currency: "EUR", TotalMinor: 123450, CreatedAt: at,
+			LineItems: make([]commerce.LineItem, i%3)}
+		return orderview.Order{Order: o, Status: s}
+	}
+	var rows []orderview.Order
+	for i, s := range orderStatuses {
+		rows = append(rows, row(i, s))
+	}
+	var orders []any
+	for i, pay := range paymentStatuses {
+		r := row(i, orderStatuses[i%len(orderStatuses)])
+		r.FinancialStatus = pay
+		r.ShippingAddress = commerce.Address{Name: "Ada", Address1: "Main St 1", City: "Berlin", Zip: "10115", CountryCode: "DE"}
+		r.LineItems = []commerce.LineItem{{Title: "Linen shirt", VariantTitle: "M", SKU: "LS-M", Quantity: 2, CurrentQuantity: 1, PriceMinor: 4900}}
+		for _, f := range fulfillmentStatuses {
+			r.Fulfillments = append(r.Fulfillments, commerce.Fulfillment{Status: f, Carrier: "DHL", TrackingNumber: "00340"})
+		}
+		for _, sh := range shipmentStatuses {
+			r.Fulfillments = append(r.Fulfillments, commerce.Fulfillment{Status: "success", ShipmentStatus: sh, DeliveredAt: &at})
+		}
+		for j := range max(len(returnStates), len(returnOutcomes), len(returnLabels), len(returns.Providers)) {
+			r.Returns = append(r.Returns, returns.Return{Provider: returns.Providers[j%len(returns.Providers)], ExternalID: "R" + strconv.Itoa(j),
+				State: returnStates[j%len(returnStates)], Outcome: returnOutcomes[j%len(returnOutcomes)], LabelStatus: returnLabels[j%len(returnLabels)], UpdatedAt: at})
+		}
+		orders = append(orders, orderPage{Order: r, Customer: customer})
+	}
+	for i, reason := range returns.Reasons {
+		r := row(i, commerce.StatusDelivered)
+		r.Return = returns.Eligibility{Reason: reason, WindowEnds: &at}
+		orders = append(orders, orderPage{Order: r, Customer: customer})
+	}
+
+	var tickets []*ticket.Ticket
+	for i, st := range ticketStatuses {
+		for j, ch := range ticketChannels {
+			tickets = append(tickets, &ticket.Ticket{ID: int64(i*10 + j + 1), Subject: "Where is my parcel", RequesterEmail: "ada@example.com", Status: st, Channel: ch, LastActivityAt: at})
+		}
+	}
+	var ticketLists, ticketViews []any
+	for _, st := range append([]ticket.Status{""}, ticketStatuses...) {
+		ticketLists = append(ticketLists, ticketsPage{Helpdesk: helpdeskNotice{Off: true}, Status: st, Statuses: ticketStatuses, Tickets: tickets, Next: "abc"},
+			ticketsPage{Status: st, Statuses: ticketStatuses})
+	}
+	var msgs []ticket.Message
+	for _, a := range authorKinds {
+		for _, k := range messageKinds {
+			msgs = append(msgs, ticket.Message{Kind: k, AuthorKind: a, Body: "Hello\nthere", CreatedAt: at},
+				ticket.Message{Kind: k, AuthorKind: a, AuthorName: "Grace", Body: "Hi", CreatedAt: at})
+		}
+	}
+	for i, tk := range tickets {
+		r := rows[i%len(rows)]
+		ticketViews = append(ticketViews, ticketPage{Helpdesk: helpdeskNotice{Off: true, CanSwitch: i%2 == 0}, Ticket: tk, Messages: msgs, Customer: customer, Order: &r})
+	}
+
+	var entries []audit.Entry
+	for i, action := range auditActions {
+		entries = append(entries, audit.Entry{At: at, Action: action, Subject: "#1001",
+			Actor:    audit.Actor{Kind: actorKinds[i%len(actorKinds)], ID: "1", Label: "ada@example.com"},
+			Provider: string(returns.Providers[i%len(returns.Providers)]), Outcome: auditOutcomes[i%len(auditOutcomes)],
+			Details: map[string]any{"order_id": float64(1000000 + i), "reason": string(reasons[i%len(reasons)]), "via": vias[i%len(vias)],
+				"fallback_offered": i%2 == 0, "published": true, "live": false, "role": string(roles[i%len(roles)]), "token_name": "sync",
+				"fields": []any{"general.hub_enabled", "returns.loop_api_key", "returns.params.narvar.order"}}})
+	}
+
+	var members []staffMember
+	var tokens []staffToken
+	for i, r := range roles {
+		u := &user.User{ID: int64(i + 1), Email: "p" + strconv.Itoa(i) + "@example.com", Name: "Person", Role: r, LastLoginAt: &at}
+		if i%2 == 1 {
+			u.DisabledAt = &at
+		}
+		members = append(members, staffMember{User: u})
+		tokens = append(tokens, staffToken{APIToken: user.APIToken{ID: int64(i + 1), Name: "sync", CreatedAt: at}, Owner: u})
+	}
+
+	var settings []any
+	for _, st := range scopeStatuses {
+		for _, p := range returns.Providers {
+			cfg := returns.Config{Returns: returns.ReturnsConfig{Provider: p, KeyCheck: &returns.KeyCheck{CheckedAt: at, Orders: string(st), Returns: string(st), DeveloperTools: string(st)}}}
+			state := &returns.State{Draft: cfg}
+			report := &loop.KeyReport{}
+			report.Orders = loop.ScopeResult{Scope: loop.ScopeOrders, Status: st}
+			report.Returns = loop.ScopeResult{Scope: loop.ScopeReturns, Status: st}
+			report.DeveloperTools = loop.ScopeResult{Scope: loop.ScopeDeveloperTools, Status: st}
+			settings = append(settings, &settingsView{Tab: "returns", State: state, Config: cfg, Report: report, Providers: returns.Providers,
+				Defaults: returns.DefaultParams, Sample: orderview.Sample{Order: &commerce.Order{Name: "#1001"}}, PreviewFor: "7", SaveAnyway: true})
+		}
+	}
+
+	return map[string][]any{
+		"customers":        {customersPage{Query: "ada", Next: "abc", Customers: []*commerce.Customer{customer}}, customersPage{Query: "zz"}},
+		"customer":         {customerPage{Customer: customer, Orders: rows, Next: "abc"}},
+		"orders":           {ordersPage{Query: "#10", Next: "abc", Orders: rows}},
+		"order":            orders,
+		"tickets":          ticketLists,
+		"ticket":           ticketViews,
+		"audit":            {auditPage{Entries: entries, Next: "abc", Actions: auditActions}, auditPage{Actions: auditActions}},
+		"staff":            {staffView{Members: members, Tokens: tokens}},
+		"tokens":           {tokensView{Tokens: []user.APIToken{{Name: "sync", CreatedAt: at, LastUsedAt: &at}}, New: "hd-abc123"}},
+		"settings_general": {&settingsView{Tab: "general", State: &returns.State{Live: true}, Saved: true}},
+		"settings_returns": settings,
+		"login":            {loginForm{Error: "Wrong email or password."}},
+		"error":            {struct{ Message string }{"This page does not exist."}},
+	}
+}
+
+var (
+	invisible = regexp.MustCompile(`(?is)<script\b.*?</script>|<style\b.*?</style>|<!--.*?-->|<head\b.*?</head>`)
+	// Placeholders are left out: they show what to type, and a parameter
+	// name is typed as its code.
+	visibleAttr = regexp.MustCompile(`(?i)\s(?:title|alt|aria-label)="([^"]*)"`)
+	tag         = regexp.MustCompile(`(?s)<[^>]*>`)
+	// snakeCase is a code such as in_transit or loop_auth; no desk text
+	// and no fixture value is written that way.
+	snakeCase = regexp.MustCompile(`\b[a-z]+(?:_[a-z]+)+\b`)
+	separator = regexp.MustCompile(`[|·()\[\],:;—–]`)
+)
+
+// visibleText is what a page shows or reads out: its text nodes and the
+// attributes people see, each text node on its own line.
+func visibleText(page string) []string {
+	page = invisible.ReplaceAllString(page, "")
+	var out []string
+	for _, m := range visibleAttr.FindAllStringSubmatch(page, -1) {
+		out = append(out, html.UnescapeString(m[1]))
+	}
+	for _, node := range tag.Split(page, -1) {
+		if s := strings.TrimSpace(html.UnescapeString(node)); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// TestDeskPagesShowNoRawValues renders every desk page with fixtures that
+// hold every status, state, channel, role, action and outcome, and fails
+// when one shows as its stored code (delivered, in_transit, hub,
+// settings.changed …) instead of words.
+func TestDeskPagesShowNoRawValues(t *testing.T) {
+	d, err := New(Desk{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := map[string]bool{}
+	for _, values := range labelled() {
+		for _, v := range values {
+			if v == strings.ToLower(v) {
+				raw[v] = true
+			}
+		}
+	}
+	for _, b := range []bool{true, false} {
+		raw[strconv.FormatBool(b)] = true
+	}
+	keyGroups := map[string]bool{}
+	for _, k := range locale.Desk.For("en").Keys() {
+		first, _, _ := strings.Cut(k, ".")
+		keyGroups[first] = true
+	}
+	pages, err := fs.Glob(templateFiles, "templates/pages/*.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fixtures := pageFixtures()
+	for _, p := range pages {
+		name := strings.TrimSuffix(strings.TrimPrefix(p, "templates/pages/"), ".html")
+		data, ok := fixtures[name]
+		if !ok {
+			t.Errorf("page %s has no fixture", name)
+			continue
+		}
+		for i, dt := range data {
+			role := roles[i%len(roles)]
+			v := view{Title: "Page", Data: dt, User: &user.User{Email: "ada@example.com", Role: role}, Shop: &shop.Shop{Name: "Acme", Domain: "acme.myshopify.com"}}
+			for _, n := range navigation {
+				v.Nav = append(v.Nav, navItem{Path: n.Path, LabelKey: n.LabelKey})
+			}
+			w := httptest.NewRecorder()
+			d.render.Render(w, 200, name, v)
+			if w.Code != 200 {
+				t.Fatalf("%s #%d: status %d: %s", name, i, w.Code, w.Body)
+			}
+			for _, text := range visibleText(w.Body.String()) {
+				if m := snakeCase.FindString(text); m != "" {
+					t.Errorf("%s #%d shows the code %q in %q", name, i, m, text)
+				}
+				for _, seg := range separator.Split(text, -1) {
+					if seg = strings.TrimSpace(seg); raw[seg] {
+						t.Errorf("%s #%d shows the code %q in %q", name, i, seg, text)
+					}
+				}
+				if first, _, ok := strings.Cut(text, "."); strings.Contains(text, "{") || ok && keyGroups[first] && !strings.Contains(text, " ") {
+					t.Errorf("%s #%d shows a catalogue key or placeholder in %q", name, i, text)
+				}
+			}
+		}
+	}
+}
+
+// TestBadgeColours: every badge a page can show has its own rule in
+// desk.css, its text passes WCAG AA contrast (4.5:1) on its background,
+// and a closed ticket does not look like a closed return.
+func TestBadgeColours(t *testing.T) {
+	css, err := os.ReadFile("../web/static/desk.css")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rule := regexp.MustCompile(`\.(badge--[a-z-]+)\{background:(#[0-9a-f]{6});color:(#[0-9a-f]{6})\}`)
+	colours := map[string][2]string{}
+	for _, m := range rule.FindAllStringSubmatch(string(css), -1) {
+		colours[m[1]] = [2]string{m[2], m[3]}
+	}
+	l := locale.Desk.For("en")
+	for kind, group := range badgeGroups {
+		for _, v := range labelled()[group] {
+			class := newBadge(l, kind, v).Class
+			c, ok := colours[class]
+			if !ok {
+				t.Errorf("desk.css has no .%s{background:…;color:…}", class)
+				continue
+			}
+			if r := contrast(c[0], c[1]); r < 4.5 {
+				t.Errorf(".%s: contrast %.2f:1 of %s on %s, want at least 4.5:1", class, r, c[1], c[0])
+			}
+		}
+	}
+	if colours["badge--ticket-closed"] == colours["badge--return-closed"] {
+		t.Errorf("a closed ticket and a closed return share colours %v", colours["badge--ticket-closed"])
+	}
+}
+
+// contrast is the WCAG 2 contrast ratio of two #rrggbb colours.
+func contrast(a, b string) float64 {
+	la, lb := luminance(a), luminance(b)
+	return (math.Max(la, lb) + 0.05) / (math.Min(la, lb) + 0.05)
+}
+
+func luminance(hex string) float64 {
+	var rgb [3]float64
+	for i := range rgb {
+		n, err := strconv.ParseUint(hex[1+2*i:3+2*i], 16, 8)
+		if err != nil {
+			panic(fmt.Sprintf("colour %q: %v", hex, err))
+		}
+		c := float64(n) / 255
+		if c <= 0.03928 {
+			rgb[i] = c / 12.92
+		} else {
+			rgb[i] = math.Pow((c+0.055)/1.055, 2.4)
+		}
+	}
+	return 0.2126*rgb[0] + 0.7152*rgb[1] + 0.0722*rgb[2]
+}
+
+func TestContrast(t *testing.T) {
+	if r := contrast("#000000", "#ffffff"); math.Abs(r-21) > 0.01 {
+		t.Errorf("black on white = %.2f, want 21", r)
+	}
+	if r := contrast("#777777", "#ffffff"); r >= 4.5 {
+		t.Errorf("#777 on white = %.2f, want below 4.5", r)
+	}
+}

@@ -40,8 +40,8 @@ import (
 	"time"
 
 	"github.com/hubdesk/hubdesk/internal/commerce"
-	"github.com/hubdesk/hubdesk/internal/orderview"
 	"github.com/hubdesk/hubdesk/internal/locale"
+	"github.com/hubdesk/hubdesk/internal/orderview"
 	"github.com/hubdesk/hubdesk/internal/returns"
 	"github.com/hubdesk/hubdesk/internal/shop"
 	"github.com/hubdesk/hubdesk/internal/ticket"

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/hubdesk/hubdesk/internal/commerce"
-	"github.com/hubdesk/hubdesk/internal/orderview"
 	"github.com/hubdesk/hubdesk/internal/locale"
+	"github.com/hubdesk/hubdesk/internal/orderview"
 	"github.com/hubdesk/hubdesk/internal/returns"
 )
 

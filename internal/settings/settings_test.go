@@ -37,7 +37,7 @@ func newEditor(t *testing.T, db *database.DB, checker settings.KeyChecker) (*set
 		t.Fatal(err)
 	}
 	log := audit.New(db)
-	return settings.New(db, returns.NewStore(db, box, log), log, checker), log, sh.ID
+	return settings.New(db, returns.NewStore(db, box), log, checker), log, sh.ID
 }
 
 func TestDraftAndLive(t *testing.T) {

@@ -124,7 +124,7 @@ func (a *App) Order(tn *Tenant, externalID, email string) *commerce.Order {
 func (a *App) NamedOrder(tn *Tenant, externalID, name, email string) *commerce.Order {
 	a.T.Helper()
 	now := time.Now().UTC().Truncate(time.Second)
-	o, _, err := a.Server.Commerce.UpsertOrder(context.Background(), tn.Shop.ID, commerce.Order{
+	o, _, err := a.Server.Ingest.Upsert(context.Background(), tn.Shop.ID, commerce.Order{
 		ExternalID: externalID, Name: name, Currency: "USD", TotalMinor: 1999, CreatedAt: now, UpdatedAt: now,
 		LineItems: []commerce.LineItem{{Title: "Thing", Quantity: 1, CurrentQuantity: 1, PriceMinor: 1999, VariantID: "1", VariantAvailable: true}},
 	}, &commerce.Customer{ExternalID: "c-" + externalID, Email: email, FirstName: "Test", LastName: externalID})

@@ -105,3 +105,12 @@ type list[T any] struct {
 	Items      []T    `json:"items"`
 	NextCursor string `json:"next_cursor"`
 }
+
+// writeList answers 200 with a page of items in their JSON shape.
+func writeList[M, J any](w http.ResponseWriter, items []M, next string, toJSON func(M) J) {
+	out := list[J]{Items: make([]J, 0, len(items)), NextCursor: next}
+	for _, it := range items {
+		out.Items = append(out.Items, toJSON(it))
+	}
+	httpkit.JSON(w, http.StatusOK, out)
+}

@@ -293,11 +293,7 @@ func (a *API) listOrders(w http.ResponseWriter, r *http.Request, shopID int64, f
 		a.respond(w, r, err)
 		return
 	}
-	out := list[orderJSON]{Items: make([]orderJSON, 0, len(orders)), NextCursor: next}
-	for _, o := range viewed {
-		out.Items = append(out.Items, toOrderJSON(o))
-	}
-	httpkit.JSON(w, http.StatusOK, out)
+	writeList(w, viewed, next, toOrderJSON)
 }
 
 // GetOrder answers GET /api/v1/orders/{id}.

@@ -18,6 +18,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/auth"
 	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/httpkit"
+	"github.com/hubdesk/hubdesk/internal/ingest"
 	"github.com/hubdesk/hubdesk/internal/orderview"
 	"github.com/hubdesk/hubdesk/internal/settings"
 	"github.com/hubdesk/hubdesk/internal/user"
@@ -33,6 +34,7 @@ func OpenAPIDocument() []byte { return openAPIDocument }
 // Options is what New needs.
 type Options struct {
 	Commerce *commerce.Store
+	Ingest   *ingest.Orders   // order upserts, with the returns waiting for them
 	Settings *settings.Editor // reads and saves the returns settings, checking Loop keys
 	Orders   *orderview.View  // each order's status and return eligibility
 	Audit    *audit.Log
@@ -42,6 +44,7 @@ type Options struct {
 // API serves /api/v1.
 type API struct {
 	commerce *commerce.Store
+	ingest   *ingest.Orders
 	settings *settings.Editor
 	orders   *orderview.View
 	audit    *audit.Log
@@ -54,7 +57,7 @@ func New(opts Options) *API {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &API{commerce: opts.Commerce, settings: opts.Settings, orders: opts.Orders, audit: opts.Audit, log: log}
+	return &API{commerce: opts.Commerce, ingest: opts.Ingest, settings: opts.Settings, orders: opts.Orders, audit: opts.Audit, log: log}
 }
 
 // OpenAPI serves the embedded OpenAPI document. It needs no authentication:
@@ -101,4 +104,13 @@ func pathID(r *http.Request) (int64, bool) {
 type list[T any] struct {
 	Items      []T    `json:"items"`
 	NextCursor string `json:"next_cursor"`
+}
+
+// writeList answers 200 with a page of items in their JSON shape.
+func writeList[M, J any](w http.ResponseWriter, items []M, next string, toJSON func(M) J) {
+	out := list[J]{Items: make([]J, 0, len(items)), NextCursor: next}
+	for _, it := range items {
+		out.Items = append(out.Items, toJSON(it))
+	}
+	httpkit.JSON(w, http.StatusOK, out)
 }

@@ -73,11 +73,7 @@ func (a *API) ListCustomers(w http.ResponseWriter, r *http.Request) {
 		a.respond(w, r, err)
 		return
 	}
-	out := list[customerJSON]{Items: make([]customerJSON, 0, len(customers)), NextCursor: next}
-	for _, c := range customers {
-		out.Items = append(out.Items, toCustomerJSON(c))
-	}
-	httpkit.JSON(w, http.StatusOK, out)
+	writeList(w, customers, next, toCustomerJSON)
 }
 
 // GetCustomer answers GET /api/v1/customers/{id}.

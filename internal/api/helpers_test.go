@@ -83,10 +83,7 @@ func newFixture(t *testing.T, db *database.DB) *fixture {
 
 func (f *fixture) seedOrder(shopID int64, o commerce.Order, c *commerce.Customer) {
 	f.t.Helper()
-	stored, _, err := f.commerce.UpsertOrder(context.Background(), shopID, o, c)
-	if err != nil {
-		f.t.Fatal(err)
-	}
+	stored := f.app.Ingest(shopID, o, c)
 	f.ids[stored.ExternalID] = stored.ID
 	if c != nil {
 		f.ids[c.ExternalID] = stored.CustomerID

@@ -293,11 +293,7 @@ func (a *API) listOrders(w http.ResponseWriter, r *http.Request, shopID int64, f
 		a.respond(w, r, err)
 		return
 	}
-	out := list[orderJSON]{Items: make([]orderJSON, 0, len(orders)), NextCursor: next}
-	for _, o := range viewed {
-		out.Items = append(out.Items, toOrderJSON(o))
-	}
-	httpkit.JSON(w, http.StatusOK, out)
+	writeList(w, viewed, next, toOrderJSON)
 }
 
 // GetOrder answers GET /api/v1/orders/{id}.
@@ -324,7 +320,8 @@ func (a *API) GetOrder(w http.ResponseWriter, r *http.Request) {
 
 // UpsertOrder answers PUT /api/v1/orders: insert or replace an order by
 // external_id, with its line items and fulfillments, and the embedded
-// customer if any, all in one transaction. Like UpsertCustomer it answers
+// customer if any, all in one transaction with the returns that waited
+// for a new order (ingest.Orders). Like UpsertCustomer it answers
 // 200 with the stored order and sets X-Upsert-Result; a stale order (older
 // updated_at) changes nothing and returns what is stored.
 func (a *API) UpsertOrder(w http.ResponseWriter, r *http.Request) {
@@ -342,7 +339,7 @@ func (a *API) UpsertOrder(w http.ResponseWriter, r *http.Request) {
 		a.respond(w, r, err)
 		return
 	}
-	stored, res, err := a.commerce.UpsertOrder(r.Context(), shopID, o, customer)
+	stored, res, err := a.ingest.Upsert(r.Context(), shopID, o, customer)
 	if err != nil {
 		a.respond(w, r, customerField(err, customer != nil))
 		return

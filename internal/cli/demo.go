@@ -102,7 +102,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	seeded, err := demo.Seed(ctx, demo.Stores{Shops: srv.Shops, Users: srv.Users, Commerce: srv.Commerce}, e.cfg.BaseURL, time.Now())
+	seeded, err := demo.Seed(ctx, demo.Stores{Shops: srv.Shops, Users: srv.Users, Commerce: srv.Commerce, Orders: srv.Ingest}, e.cfg.BaseURL, time.Now())
 	if err != nil {
 		return err
 	}

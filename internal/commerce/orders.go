@@ -80,9 +80,6 @@ func (s *Store) UpsertOrder(ctx context.Context, shopID int64, o Order, customer
 			res = Updated
 		default:
 			res = Inserted
-			if err := attachWaitingReturns(ctx, tx, shopID, id, o.ExternalID); err != nil {
-				return err
-			}
 		}
 		return replaceChildren(ctx, tx, shopID, id, &o)
 	})
@@ -95,16 +92,6 @@ func (s *Store) UpsertOrder(ctx context.Context, shopID int64, o Order, customer
 	}
 	stored, err := s.OrderByExternalID(ctx, shopID, o.ExternalID)
 	return stored, res, err
-}
-
-// attachWaitingReturns gives a newly arrived order the returns that were
-// reported for its platform id before it existed here (returns.Records
-// leaves them unattached rather than guess by name), in the order's own
-// transaction so no read sees the order without them.
-func attachWaitingReturns(ctx context.Context, tx *database.Tx, shopID, orderID int64, externalID string) error {
-	_, err := tx.Exec(ctx, `UPDATE returns SET order_id = ? WHERE shop_id = ? AND order_id IS NULL AND order_external_id = ?`,
-		orderID, shopID, externalID)
-	return err
 }
 
 func replaceChildren(ctx context.Context, tx *database.Tx, shopID, orderID int64, o *Order) error {

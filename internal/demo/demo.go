@@ -13,6 +13,7 @@ import (
 
 	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/database"
+	"github.com/hubdesk/hubdesk/internal/ingest"
 	"github.com/hubdesk/hubdesk/internal/shop"
 	"github.com/hubdesk/hubdesk/internal/user"
 	"github.com/hubdesk/hubdesk/internal/web"
@@ -33,6 +34,7 @@ type Stores struct {
 	Shops    *shop.Store
 	Users    *user.Store
 	Commerce *commerce.Store
+	Orders   *ingest.Orders // the seeded orders arrive as any platform's do
 }
 
 // Result describes the seeded shop.
@@ -167,7 +169,7 @@ func Seed(ctx context.Context, s Stores, baseURL string, now time.Time) (*Result
 			Phone: pp.phone, CreatedAt: now.AddDate(0, 0, -200+p.person), UpdatedAt: now.AddDate(0, 0, -200+p.person),
 		}
 		o := buildOrder(1001+n, pp, p.plan, now, baseURL, rng)
-		stored, _, err := s.Commerce.UpsertOrder(ctx, sh.ID, o, cust)
+		stored, _, err := s.Orders.Upsert(ctx, sh.ID, o, cust)
 		if err != nil {
 			return nil, fmt.Errorf("demo: order %s: %w", o.Name, err)
 		}

@@ -16,8 +16,6 @@ import (
 	"github.com/hubdesk/hubdesk/internal/integration/loop/sandbox"
 	"github.com/hubdesk/hubdesk/internal/returns"
 	"github.com/hubdesk/hubdesk/internal/settings"
-	"github.com/hubdesk/hubdesk/internal/shop"
-	"github.com/hubdesk/hubdesk/internal/user"
 )
 
 // The demo's Loop knows each order by its Shopify id, as a real Loop
@@ -26,10 +24,8 @@ import (
 func TestDemoReturnsCarryTheOrdersPlatformID(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
-		box := fixtures.Box(t)
-		st := Stores{Shops: shop.NewStore(db, box), Users: user.NewStore(db), Commerce: commerce.NewStore(db)}
 		now := time.Now()
-		seeded, err := Seed(ctx, st, "http://127.0.0.1:8080", now)
+		seeded, err := Seed(ctx, testStores(t, db), demoURL, now)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -40,7 +36,7 @@ func TestDemoReturnsCarryTheOrdersPlatformID(t *testing.T) {
 		sb.SetBaseURL(loopSrv.URL)
 		records := returns.NewRecords(db)
 		log := audit.New(db)
-		editor := settings.New(db, returns.NewStore(db, box, log), log,
+		editor := settings.New(db, returns.NewStore(db, fixtures.Box(t)), log,
 			settings.LoopKeyChecker{Client: loop.New(loop.Options{BaseURL: loopSrv.URL + "/api/v1"})})
 		err = ConnectLoop(ctx, sb, LoopStores{Settings: editor, Records: records}, seeded, now)
 		if err != nil {

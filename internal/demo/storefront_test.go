@@ -6,12 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/database/dbtest"
-	"github.com/hubdesk/hubdesk/internal/fixtures"
-	"github.com/hubdesk/hubdesk/internal/shop"
-	"github.com/hubdesk/hubdesk/internal/user"
 )
 
 // The storefront's accounts are the seeded customers under their Shopify
@@ -20,14 +16,12 @@ import (
 func TestStorefrontCustomersMatchTheSeed(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
-		box := fixtures.Box(t)
-		st := Stores{Shops: shop.NewStore(db, box), Users: user.NewStore(db), Commerce: commerce.NewStore(db)}
-		now := time.Now()
-		fresh, err := Seed(ctx, st, "http://127.0.0.1:8080", now)
+		st, now := testStores(t, db), time.Now()
+		fresh, err := Seed(ctx, st, demoURL, now)
 		if err != nil {
 			t.Fatal(err)
 		}
-		restarted, err := Seed(ctx, st, "http://127.0.0.1:8080", now)
+		restarted, err := Seed(ctx, st, demoURL, now)
 		if err != nil {
 			t.Fatal(err)
 		}

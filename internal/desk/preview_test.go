@@ -23,15 +23,11 @@ func deliveredOrder(t *testing.T, app *testapp.App, tn *testapp.Tenant) *commerc
 	t.Helper()
 	now := time.Now().UTC().Truncate(time.Second)
 	at := now.Add(-24 * time.Hour)
-	o, _, err := app.Server.Commerce.UpsertOrder(context.Background(), tn.Shop.ID, commerce.Order{
+	return app.Ingest(tn.Shop.ID, commerce.Order{
 		ExternalID: "5001", Name: "#1001", Email: "ada@example.com", Currency: "USD", CreatedAt: now.Add(-72 * time.Hour), UpdatedAt: now,
 		ShippingAddress: commerce.Address{Zip: "N1 9GU", Phone: "+44 20 7946 0321", CountryCode: "GB"},
 		Fulfillments:    []commerce.Fulfillment{{ExternalID: "f1", ShipmentStatus: "delivered", DeliveredAt: &at, CreatedAt: at, UpdatedAt: at}},
 	}, &commerce.Customer{ExternalID: "c-ada", Email: "ada@example.com", FirstName: "Ada", UpdatedAt: now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return o
 }
 
 // inText is s as html/template writes it into element text.

@@ -59,11 +59,7 @@ func newPerfShop(tb testing.TB, db *database.DB) *perfShop {
 				VariantAvailable: true, Title: "Product " + strconv.Itoa(k), VariantTitle: "M", Quantity: 1, CurrentQuantity: 1, PriceMinor: 3200 + int64(k)*100,
 				ImageURL: "https://cdn.example.com/p" + strconv.Itoa(k) + ".png"})
 		}
-		stored, _, err := app.Server.Commerce.UpsertOrder(ctx, tn.Shop.ID, o, c)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		return stored
+		return app.Ingest(tn.Shop.ID, o, c)
 	}
 	shopper := &commerce.Customer{ExternalID: p.shopper, Email: "olivia@example.com", FirstName: "Olivia", LastName: "Johnson", UpdatedAt: now}
 	for n := range 50 {

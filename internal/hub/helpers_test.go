@@ -112,11 +112,7 @@ func (f *fixture) seed(tn *testapp.Tenant, name string, c *commerce.Customer, cr
 			TrackingNumber: "1Z999AA1", TrackingURL: "https://www.ups.com/track?tracknum=1Z999AA1", CreatedAt: shipped, UpdatedAt: delivered, InTransitAt: &shipped, DeliveredAt: &delivered}}
 		f.loop.AddOrder(sandbox.Order{Name: name, Email: c.Email, Zip: "10119", FirstName: c.FirstName, LastName: c.LastName, Currency: "EUR", CreatedAt: created, DeliveredAt: delivered})
 	}
-	stored, _, err := f.app.Server.Commerce.UpsertOrder(context.Background(), tn.Shop.ID, o, c)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	f.orders[name] = stored
+	f.orders[name] = f.app.Ingest(tn.Shop.ID, o, c)
 }
 
 // configure saves cfg for shop and publishes it.

@@ -145,10 +145,11 @@ func (s *Records) Upsert(ctx context.Context, shopID int64, r Return) (commerce.
 // orderFor finds the one order a return belongs to, or nil when it cannot
 // be told for sure. The platform's order id decides when the provider
 // sends it (Loop's provider_order_id): if that order has not arrived yet,
-// the return waits unattached and commerce.Store.UpsertOrder attaches it
-// when it does. A name alone decides only when exactly one order of the
-// shop carries it; an ambiguous or unknown name leaves the return
-// unattached until the provider reports it again with more to go on.
+// the return waits unattached and AttachWaiting attaches it when it
+// does (ingest.Orders.Upsert). A name alone decides only when exactly one
+// order of the shop carries it; an ambiguous or unknown name leaves the
+// return unattached until the provider reports it again with more to go
+// on.
 func orderFor(ctx context.Context, tx *database.Tx, shopID int64, r Return) (sql.NullInt64, error) {
 	var none sql.NullInt64
 	if r.OrderExternalID != "" {
@@ -176,6 +177,19 @@ func orderFor(ctx context.Context, tx *database.Tx, shopID int64, r Return) (sql
 		return none, err
 	}
 	return sql.NullInt64{Int64: ids[0], Valid: true}, nil
+}
+
+// AttachWaiting gives a newly arrived order the returns reported for its
+// platform id before it existed here (Upsert leaves them unattached rather
+// than guess by name). The ingest use case runs it in the order's own
+// transaction, so no read sees the order without them.
+func (s *Records) AttachWaiting(ctx context.Context, shopID, orderID int64, orderExternalID string) error {
+	_, err := s.db.Exec(ctx, `UPDATE returns SET order_id = ? WHERE shop_id = ? AND order_id IS NULL AND order_external_id = ?`,
+		orderID, shopID, orderExternalID)
+	if err != nil {
+		return fmt.Errorf("returns: attach waiting for order %s: %w", orderExternalID, err)
+	}
+	return nil
 }
 
 // ForOrders returns the returns attached to the given orders, keyed by

@@ -118,30 +118,6 @@ func TestReturnsAttachToOneOrder(t *testing.T) {
 	})
 }
 
-// A return reported before its order arrives waits unattached — even when
-// another order already carries the name — and the order's arrival
-// attaches it.
-func TestReturnWaitsForItsOrder(t *testing.T) {
-	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
-		ctx := context.Background()
-		db, shopID := withShop(t, db)
-		s := NewRecords(db)
-		other := putOrder(t, db, shopID, "5001032", "#1032", "c-noah")
-		if _, err := s.Upsert(ctx, shopID, Return{Provider: ProviderLoop, ExternalID: "48210009", OrderName: "#1032",
-			OrderExternalID: "5007032", State: StateOpen}); err != nil {
-			t.Fatal(err)
-		}
-		if byOrder, err := s.ForOrders(ctx, shopID, []int64{other.ID}); err != nil || len(byOrder) != 0 {
-			t.Fatalf("the return went to another order of its name: %+v %v", byOrder, err)
-		}
-		arrived := putOrder(t, db, shopID, "5007032", "#1032", "c-olivia")
-		byOrder, err := s.ForOrders(ctx, shopID, []int64{other.ID, arrived.ID})
-		if err != nil || len(byOrder) != 1 || len(byOrder[arrived.ID]) != 1 {
-			t.Fatalf("after the order arrived: %+v %v", byOrder, err)
-		}
-	})
-}
-
 // Migration 0005 attaches the returns stored by name before it: by the
 // platform order id when it names a stored order, else by a name only one
 // order of the shop carries; the rest wait unattached.

@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hubdesk/hubdesk/internal/audit"
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/secret"
 )
@@ -62,10 +61,8 @@ type cachedConfig struct {
 const PublishedTTL = 2 * time.Second
 
 // NewStore returns the settings store over db (the database or a
-// transaction). The audit log is no longer used — settings.Editor records
-// the changes — and stays in the signature only so that existing callers
-// keep compiling.
-func NewStore(db database.Querier, box *secret.Box, _ *audit.Log) *Store {
+// transaction).
+func NewStore(db database.Querier, box *secret.Box) *Store {
 	return &Store{db: db, box: box, now: time.Now,
 		cache: &publishedCache{entries: map[int64]cachedConfig{}, generation: map[int64]uint64{}}}
 }

@@ -35,7 +35,7 @@ func withShopNamed(t *testing.T, db *database.DB, domain string) (*database.DB, 
 }
 
 func newStore(t *testing.T, db *database.DB) *Store {
-	return NewStore(db, fixtures.Box(t), nil)
+	return NewStore(db, fixtures.Box(t))
 }
 
 // replaceWith is an Update edit that stores cfg as the whole draft.

@@ -15,6 +15,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/auth"
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/httpkit"
+	"github.com/hubdesk/hubdesk/internal/httpkit/statusrec"
 	"github.com/hubdesk/hubdesk/internal/user"
 )
 
@@ -41,36 +42,14 @@ func (s *Server) middleware(mux *http.ServeMux) http.Handler {
 	return s.recoverPanics(h)
 }
 
-// statusRecorder remembers the status code a handler wrote.
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	if r.status == 0 {
-		r.status = code
-	}
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *statusRecorder) Write(b []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
-	return r.ResponseWriter.Write(b)
-}
-
-func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
-
 func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w}
+		rec := statusrec.Wrap(w)
 		next.ServeHTTP(rec, r)
 		elapsed := time.Since(start)
-		status := rec.status
-		if status == 0 {
+		status := rec.Status()
+		if status == 0 { // the handler returned without writing: net/http answers 200
 			status = http.StatusOK
 		}
 		s.metrics.Observe(r.Pattern, status, elapsed)

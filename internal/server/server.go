@@ -19,6 +19,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/desk"
 	"github.com/hubdesk/hubdesk/internal/hub"
+	"github.com/hubdesk/hubdesk/internal/ingest"
 	"github.com/hubdesk/hubdesk/internal/integration/loop"
 	"github.com/hubdesk/hubdesk/internal/metrics"
 	"github.com/hubdesk/hubdesk/internal/orderview"
@@ -60,6 +61,7 @@ type Server struct {
 	Users    *user.Store
 	Staff    *staff.Access // issuing and revoking tokens, disabling staff, password resets — audited
 	Commerce *commerce.Store
+	Ingest   *ingest.Orders // orders arriving from other platforms, with the returns that waited for them
 	Audit    *audit.Log
 	Settings *settings.Editor // changes (and reads) the hub and returns settings, auditing each change
 	Returns  *returns.Records // returns reported by the returns platform
@@ -97,8 +99,9 @@ func New(opts Options) (*Server, error) {
 		Audit:    audit.New(opts.DB),
 		Returns:  returns.NewRecords(opts.DB),
 	}
+	s.Ingest = ingest.New(opts.DB, s.Commerce, s.Returns)
 	s.Staff = staff.New(opts.DB, s.Users, s.Audit)
-	s.SettingsStore = returns.NewStore(opts.DB, opts.Box, nil)
+	s.SettingsStore = returns.NewStore(opts.DB, opts.Box)
 	s.Loop = loop.New(loop.Options{BaseURL: opts.LoopBaseURL, Registerer: s.metrics.Registry, Logger: opts.Logger, UserAgent: "hubdesk"})
 	s.Settings = settings.New(opts.DB, s.SettingsStore, s.Audit, settings.LoopKeyChecker{Client: s.Loop})
 	s.Resolver = returns.NewResolver(returns.LoopLinker{Client: s.Loop}, s.Audit)
@@ -110,7 +113,7 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("desk: %w", err)
 	}
-	s.api = api.New(api.Options{Commerce: s.Commerce, Settings: s.Settings, Orders: s.Orders, Audit: s.Audit, Logger: opts.Logger})
+	s.api = api.New(api.Options{Commerce: s.Commerce, Ingest: s.Ingest, Settings: s.Settings, Orders: s.Orders, Audit: s.Audit, Logger: opts.Logger})
 	s.Tickets = ticket.NewStore(opts.DB, opts.Now)
 	s.Hub, err = hub.New(hub.Options{Shops: s.Shops, Commerce: s.Commerce, Settings: s.SettingsStore,
 		Orders: s.Orders, Tickets: s.Tickets, Logger: opts.Logger, BaseURL: opts.BaseURL, Now: opts.Now})

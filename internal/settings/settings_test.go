@@ -14,12 +14,11 @@ import (
 	"github.com/hubdesk/hubdesk/internal/audit"
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/database/dbtest"
+	"github.com/hubdesk/hubdesk/internal/fixtures"
 	"github.com/hubdesk/hubdesk/internal/integration/loop"
 	"github.com/hubdesk/hubdesk/internal/integration/loop/sandbox"
 	"github.com/hubdesk/hubdesk/internal/returns"
-	"github.com/hubdesk/hubdesk/internal/secret"
 	"github.com/hubdesk/hubdesk/internal/settings"
-	"github.com/hubdesk/hubdesk/internal/shop"
 )
 
 var admin = audit.Actor{Kind: audit.ActorUser, ID: "1", Label: "admin@a.test"}
@@ -28,16 +27,8 @@ var admin = audit.Actor{Kind: audit.ActorUser, ID: "1", Label: "admin@a.test"}
 // the audit log they write.
 func newEditor(t *testing.T, db *database.DB, checker settings.KeyChecker) (*settings.Editor, *audit.Log, int64) {
 	t.Helper()
-	box, err := secret.NewBox(1, map[int][]byte{1: []byte("0123456789abcdef0123456789abcdef")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sh, err := shop.NewStore(db, box).Create(context.Background(), shop.NewShop{Name: "A", Domain: "a.myshopify.com"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	log := audit.New(db)
-	return settings.New(db, returns.NewStore(db, box, log), log, checker), log, sh.ID
+	return settings.New(db, returns.NewStore(db, fixtures.Box(t)), log, checker), log, fixtures.Shop(t, db, "a").ID
 }
 
 func TestDraftAndLive(t *testing.T) {

@@ -11,17 +11,14 @@ import (
 	"github.com/hubdesk/hubdesk/internal/audit"
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/database/dbtest"
+	"github.com/hubdesk/hubdesk/internal/fixtures"
 	"github.com/hubdesk/hubdesk/internal/staff"
 	"github.com/hubdesk/hubdesk/internal/user"
 )
 
-func newShop(t *testing.T, db *database.DB, domain string) int64 {
-	var id int64
-	if err := db.ExecReturning(context.Background(), `INSERT INTO shops (name, domain, created_at) VALUES (?, ?, ?) RETURNING id`,
-		domain, domain, database.Time(time.Now())).Scan(&id); err != nil {
-		t.Fatal(err)
-	}
-	return id
+func newShop(t *testing.T, db *database.DB, name string) int64 {
+	t.Helper()
+	return fixtures.Shop(t, db, name).ID
 }
 
 func TestOffboarding(t *testing.T) {

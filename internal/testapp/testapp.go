@@ -112,6 +112,17 @@ func (a *App) NewTenant(name string) *Tenant {
 	return tn
 }
 
+// Ingest stores an order arriving from a platform, with its customer (nil
+// for none), the way the API and the connectors do (ingest.Orders).
+func (a *App) Ingest(shopID int64, o commerce.Order, c *commerce.Customer) *commerce.Order {
+	a.T.Helper()
+	stored, _, err := a.Server.Ingest.Upsert(context.Background(), shopID, o, c)
+	if err != nil {
+		a.T.Fatal(err)
+	}
+	return stored
+}
+
 // Order upserts an order named "#" + externalID with a customer into the
 // tenant's shop.
 func (a *App) Order(tn *Tenant, externalID, email string) *commerce.Order {
@@ -124,14 +135,10 @@ func (a *App) Order(tn *Tenant, externalID, email string) *commerce.Order {
 func (a *App) NamedOrder(tn *Tenant, externalID, name, email string) *commerce.Order {
 	a.T.Helper()
 	now := time.Now().UTC().Truncate(time.Second)
-	o, _, err := a.Server.Commerce.UpsertOrder(context.Background(), tn.Shop.ID, commerce.Order{
+	return a.Ingest(tn.Shop.ID, commerce.Order{
 		ExternalID: externalID, Name: name, Currency: "USD", TotalMinor: 1999, CreatedAt: now, UpdatedAt: now,
 		LineItems: []commerce.LineItem{{Title: "Thing", Quantity: 1, CurrentQuantity: 1, PriceMinor: 1999, VariantID: "1", VariantAvailable: true}},
 	}, &commerce.Customer{ExternalID: "c-" + externalID, Email: email, FirstName: "Test", LastName: externalID})
-	if err != nil {
-		a.T.Fatal(err)
-	}
-	return o
 }
 
 // Browser is an HTTP client with a cookie jar that does not follow

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hubdesk/hubdesk/internal/httpkit/statusrec"
 	"github.com/hubdesk/hubdesk/internal/integration/loop"
 )
 
@@ -56,37 +57,17 @@ func (s *Sandbox) routes() {
 	s.mux = m
 }
 
-// statusRecorder remembers the status for the request log.
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	if r.status == 0 {
-		r.status = code
-	}
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *statusRecorder) Write(b []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
-	return r.ResponseWriter.Write(b)
-}
-
 // api wraps an endpoint with what every Loop API request goes through, in
 // Loop's order as far as it can be observed: faults (they stand for the
 // infrastructure in front of Loop), the key, the rate limit, the scope.
 func (s *Sandbox) api(scope loop.Scope, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		rec := &statusRecorder{ResponseWriter: w}
+		rec := statusrec.Wrap(w)
 		key := r.Header.Get("X-Authorization")
 		defer func() {
 			s.recordRequest(RequestRecord{
 				Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
-				KeyID: loop.KeyID(key), Status: rec.status, At: s.now(),
+				KeyID: loop.KeyID(key), Status: rec.Status(), At: s.now(),
 			})
 		}()
 		if !s.applyFaults(rec, r) {

@@ -1,0 +1,50 @@
+// Package ingest takes in what other platforms report about a shop's
+// commerce: the REST API's order upserts now, the Shopify webhooks and
+// sync later, and the demo's seed. An order that arrives is written with
+// its customer, line items and fulfillments (commerce.Store) and, when it
+// is new, given the returns that were reported for it before it existed
+// (returns.Records.AttachWaiting) — one transaction, so no read sees the
+// order without its returns and no return is attached to an order that
+// was rolled back.
+package ingest
+
+import (
+	"context"
+
+	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/database"
+	"github.com/hubdesk/hubdesk/internal/returns"
+)
+
+// Orders runs the order ingest use case.
+type Orders struct {
+	db       database.Querier
+	commerce *commerce.Store
+	returns  *returns.Records
+}
+
+// New returns the order ingest over db, which opens its transactions.
+func New(db database.Querier, commerce *commerce.Store, returns *returns.Records) *Orders {
+	return &Orders{db: db, commerce: commerce, returns: returns}
+}
+
+// Upsert inserts or replaces an order by external id with its customer
+// (see commerce.Store.UpsertOrder: newer wins, a replay is harmless) and
+// attaches the returns waiting for a newly inserted one. An order already
+// stored waits for nothing: a return naming it was attached when it was
+// reported.
+func (in *Orders) Upsert(ctx context.Context, shopID int64, o commerce.Order, customer *commerce.Customer) (*commerce.Order, commerce.UpsertResult, error) {
+	var stored *commerce.Order
+	var res commerce.UpsertResult
+	err := in.db.InTx(ctx, func(tx *database.Tx) error {
+		var err error
+		if stored, res, err = in.commerce.With(tx).UpsertOrder(ctx, shopID, o, customer); err != nil || res != commerce.Inserted {
+			return err
+		}
+		return in.returns.With(tx).AttachWaiting(ctx, shopID, stored.ID, stored.ExternalID)
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return stored, res, nil
+}

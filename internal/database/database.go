@@ -248,6 +248,9 @@ type Querier interface {
 	// on *Tx, so a store method that wraps its writes in InTx joins its
 	// caller's transaction instead of committing on its own.
 	InTx(ctx context.Context, fn func(tx *Tx) error) error
+	// ReadBatch runs several reads that see one snapshot, in one round
+	// trip on PostgreSQL (see Batch).
+	ReadBatch(ctx context.Context, b *Batch) error
 	// Engine names the SQL engine, for the few statements (row locks,
 	// advisory locks) that differ between them.
 	Engine() Dialect

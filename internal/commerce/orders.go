@@ -277,16 +277,13 @@ const orderColumns = `o.id, o.shop_id, o.external_id, COALESCE(o.customer_id, 0)
 	o.ship_name, o.ship_address1, o.ship_address2, o.ship_city, o.ship_province, o.ship_zip, o.ship_country_code,
 	o.ship_phone, o.created_at, o.updated_at, o.cancelled_at`
 
-func scanOrder(row interface{ Scan(...any) error }) (*Order, error) {
+func scanOrder(row database.RowScanner) (*Order, error) {
 	var o Order
 	a := &o.ShippingAddress
 	err := row.Scan(&o.ID, &o.ShopID, &o.ExternalID, &o.CustomerID, &o.Name, &o.Email, &o.FinancialStatus, &o.FulfillmentStatus,
 		&o.Currency, &o.SubtotalMinor, &o.ShippingMinor, &o.TaxMinor, &o.TotalMinor,
 		&a.Name, &a.Address1, &a.Address2, &a.City, &a.Province, &a.Zip, &a.CountryCode, &a.Phone,
 		(*database.Time)(&o.CreatedAt), (*database.Time)(&o.UpdatedAt), database.ScanOptionalTime(&o.CancelledAt))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ErrNotFound
-	}
 	return &o, err
 }
 

@@ -264,43 +264,51 @@ const orderColumns = `o.id, o.shop_id, o.external_id, COALESCE(o.customer_id, 0)
 	o.ship_name, o.ship_address1, o.ship_address2, o.ship_city, o.ship_province, o.ship_zip, o.ship_country_code,
 	o.ship_phone, o.created_at, o.updated_at, o.cancelled_at`
 
-func scanOrder(row interface{ Scan(...any) error }) (*Order, error) {
+func scanOrder(row database.RowScanner) (*Order, error) {
 	var o Order
 	a := &o.ShippingAddress
 	err := row.Scan(&o.ID, &o.ShopID, &o.ExternalID, &o.CustomerID, &o.Name, &o.Email, &o.FinancialStatus, &o.FulfillmentStatus,
 		&o.Currency, &o.SubtotalMinor, &o.ShippingMinor, &o.TaxMinor, &o.TotalMinor,
 		&a.Name, &a.Address1, &a.Address2, &a.City, &a.Province, &a.Zip, &a.CountryCode, &a.Phone,
 		(*database.Time)(&o.CreatedAt), (*database.Time)(&o.UpdatedAt), database.ScanOptionalTime(&o.CancelledAt))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ErrNotFound
-	}
 	return &o, err
 }
 
 // Order returns one order of the shop with its items and fulfillments.
 func (s *Store) Order(ctx context.Context, shopID, id int64) (*Order, error) {
-	return s.oneOrder(ctx, `SELECT `+orderColumns+` FROM orders o WHERE o.shop_id = ? AND o.id = ?`, shopID, id)
+	return s.OrderOf(ctx, shopID, 0, id, nil)
+}
+
+// OrderOf returns one order of the shop's customer (of any customer when
+// customerID is 0; ErrNotFound for another's), with the caller's own reads
+// about it in the same batch (see OrderReads); more may be nil.
+func (s *Store) OrderOf(ctx context.Context, shopID, customerID, id int64, more OrderReads) (*Order, error) {
+	if customerID != 0 {
+		return s.oneOrder(ctx, shopID, `o.shop_id = ? AND o.id = ? AND o.customer_id = ?`, []any{shopID, id, customerID}, []OrderReads{more})
+	}
+	return s.oneOrder(ctx, shopID, `o.shop_id = ? AND o.id = ?`, []any{shopID, id}, []OrderReads{more})
 }
 
 // OrderByExternalID returns an order by the platform's id.
 func (s *Store) OrderByExternalID(ctx context.Context, shopID int64, externalID string) (*Order, error) {
-	return s.oneOrder(ctx, `SELECT `+orderColumns+` FROM orders o WHERE o.shop_id = ? AND o.external_id = ?`, shopID, externalID)
+	return s.oneOrder(ctx, shopID, `o.shop_id = ? AND o.external_id = ?`, []any{shopID, externalID}, nil)
 }
 
 // OrderByName returns an order by its name (e.g. "#1001").
 func (s *Store) OrderByName(ctx context.Context, shopID int64, name string) (*Order, error) {
-	return s.oneOrder(ctx, `SELECT `+orderColumns+` FROM orders o WHERE o.shop_id = ? AND o.name = ? ORDER BY o.id DESC LIMIT 1`, shopID, name)
+	return s.oneOrder(ctx, shopID, `o.shop_id = ? AND o.name = ?`, []any{shopID, name}, nil)
 }
 
-func (s *Store) oneOrder(ctx context.Context, query string, args ...any) (*Order, error) {
-	o, err := scanOrder(s.db.QueryRow(ctx, query, args...))
+// oneOrder reads the newest order matching where (names are not unique).
+func (s *Store) oneOrder(ctx context.Context, shopID int64, where string, args []any, more []OrderReads) (*Order, error) {
+	list, err := s.readOrders(ctx, shopID, `FROM orders o WHERE `+where+` ORDER BY o.id DESC LIMIT 1`, args, more)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.loadChildren(ctx, o.ShopID, []*Order{o}); err != nil {
-		return nil, err
+	if len(list) == 0 {
+		return nil, ErrNotFound
 	}
-	return o, nil
+	return list[0], nil
 }
 
 // OrderFilter narrows ListOrders.
@@ -310,7 +318,7 @@ type OrderFilter struct {
 }
 
 // ListOrders returns orders newest first, with items and fulfillments.
-func (s *Store) ListOrders(ctx context.Context, shopID int64, f OrderFilter, p database.Page) ([]*Order, string, error) {
+func (s *Store) ListOrders(ctx context.Context, shopID int64, f OrderFilter, p database.Page, more ...OrderReads) ([]*Order, string, error) {
 	where := []string{"o.shop_id = ?"}
 	args := []any{shopID}
 	from := "orders o"
@@ -334,14 +342,10 @@ func (s *Store) ListOrders(ctx context.Context, shopID int64, f OrderFilter, p d
 	}
 	limit := p.Size()
 	args = append(args, limit+1)
-	rows, err := s.db.Query(ctx, `SELECT `+orderColumns+` FROM `+from+` WHERE `+strings.Join(where, " AND ")+
-		` ORDER BY o.created_at DESC, o.id DESC LIMIT ?`, args...)
+	list, err := s.readOrders(ctx, shopID, `FROM `+from+` WHERE `+strings.Join(where, " AND ")+
+		` ORDER BY o.created_at DESC, o.id DESC LIMIT ?`, args, more)
 	if err != nil {
 		return nil, "", fmt.Errorf("list orders: %w", err)
-	}
-	list, err := collect(rows, scanOrder)
-	if err != nil {
-		return nil, "", err
 	}
 	next := ""
 	if len(list) > limit {
@@ -349,64 +353,73 @@ func (s *Store) ListOrders(ctx context.Context, shopID int64, f OrderFilter, p d
 		last := list[limit-1]
 		next = database.EncodeCursor(last.CreatedAt.UnixMilli(), last.ID)
 	}
-	if err := s.loadChildren(ctx, shopID, list); err != nil {
-		return nil, "", err
-	}
 	return list, next, nil
 }
 
-// loadChildren fills line items and fulfillments for a page of orders with
-// two queries, however many orders there are.
-func (s *Store) loadChildren(ctx context.Context, shopID int64, orders []*Order) error {
-	if len(orders) == 0 {
-		return nil
-	}
-	byID := make(map[int64]*Order, len(orders))
-	ids := make([]int64, len(orders))
-	for i, o := range orders {
+// OrderReads queues a caller's own reads about a page of orders into the
+// batch that reads the page, so that they share its round trip and its
+// snapshot. ids is a query selecting the page's order ids (at most one
+// more than the page shows), args its arguments.
+type OrderReads func(b *database.Batch, ids string, args []any)
+
+// readOrders reads, in one batch, the orders selected by page (a FROM …
+// WHERE … ORDER BY … LIMIT clause over orders o) with their line items and
+// fulfillments, and whatever more queues about the same orders. The child
+// reads select by the page's condition rather than by the page's ids, so
+// they need not wait for the first read to come back.
+func (s *Store) readOrders(ctx context.Context, shopID int64, page string, args []any, more []OrderReads) ([]*Order, error) {
+	var list []*Order
+	byID := map[int64]*Order{}
+	ids := `SELECT o.id ` + page
+	childArgs := append([]any{shopID}, args...)
+	var b database.Batch
+	b.Read(`SELECT `+orderColumns+` `+page, args, func(row database.RowScanner) error {
+		o, err := scanOrder(row)
+		if err != nil {
+			return err
+		}
+		list = append(list, o)
 		byID[o.ID] = o
-		ids[i] = o.ID
-	}
-	in, idArgs := database.InList(ids)
-	args := append([]any{shopID}, idArgs...)
-	rows, err := s.db.Query(ctx, `SELECT order_id, external_id, variant_id, variant_available, sku, title, variant_title,
+		return nil
+	})
+	b.Read(`SELECT order_id, external_id, variant_id, variant_available, sku, title, variant_title,
 		quantity, current_quantity, price_minor, image_url
-		FROM line_items WHERE shop_id = ? AND order_id IN (`+in+`) ORDER BY order_id, position`, args...)
-	if err != nil {
-		return fmt.Errorf("load line items: %w", err)
-	}
-	for rows.Next() {
-		var orderID int64
-		var li LineItem
-		if err := rows.Scan(&orderID, &li.ExternalID, &li.VariantID, &li.VariantAvailable, &li.SKU, &li.Title, &li.VariantTitle,
-			&li.Quantity, &li.CurrentQuantity, &li.PriceMinor, &li.ImageURL); err != nil {
-			rows.Close()
-			return err
-		}
-		o := byID[orderID]
-		o.LineItems = append(o.LineItems, li)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	rows, err = s.db.Query(ctx, `SELECT order_id, external_id, status, shipment_status, carrier, tracking_number, tracking_url,
+		FROM line_items WHERE shop_id = ? AND order_id IN (`+ids+`) ORDER BY order_id, position`, childArgs,
+		func(row database.RowScanner) error {
+			var orderID int64
+			var li LineItem
+			if err := row.Scan(&orderID, &li.ExternalID, &li.VariantID, &li.VariantAvailable, &li.SKU, &li.Title, &li.VariantTitle,
+				&li.Quantity, &li.CurrentQuantity, &li.PriceMinor, &li.ImageURL); err != nil {
+				return fmt.Errorf("load line items: %w", err)
+			}
+			if o := byID[orderID]; o != nil {
+				o.LineItems = append(o.LineItems, li)
+			}
+			return nil
+		})
+	b.Read(`SELECT order_id, external_id, status, shipment_status, carrier, tracking_number, tracking_url,
 		created_at, updated_at, in_transit_at, delivered_at, estimated_delivery_at
-		FROM fulfillments WHERE shop_id = ? AND order_id IN (`+in+`) ORDER BY order_id, created_at, id`, args...)
-	if err != nil {
-		return fmt.Errorf("load fulfillments: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var orderID int64
-		var f Fulfillment
-		if err := rows.Scan(&orderID, &f.ExternalID, &f.Status, &f.ShipmentStatus, &f.Carrier, &f.TrackingNumber, &f.TrackingURL,
-			(*database.Time)(&f.CreatedAt), (*database.Time)(&f.UpdatedAt), database.ScanOptionalTime(&f.InTransitAt),
-			database.ScanOptionalTime(&f.DeliveredAt), database.ScanOptionalTime(&f.EstimatedDeliveryAt)); err != nil {
-			return err
+		FROM fulfillments WHERE shop_id = ? AND order_id IN (`+ids+`) ORDER BY order_id, created_at, id`, childArgs,
+		func(row database.RowScanner) error {
+			var orderID int64
+			var f Fulfillment
+			if err := row.Scan(&orderID, &f.ExternalID, &f.Status, &f.ShipmentStatus, &f.Carrier, &f.TrackingNumber, &f.TrackingURL,
+				(*database.Time)(&f.CreatedAt), (*database.Time)(&f.UpdatedAt), database.ScanOptionalTime(&f.InTransitAt),
+				database.ScanOptionalTime(&f.DeliveredAt), database.ScanOptionalTime(&f.EstimatedDeliveryAt)); err != nil {
+				return fmt.Errorf("load fulfillments: %w", err)
+			}
+			if o := byID[orderID]; o != nil {
+				o.Fulfillments = append(o.Fulfillments, f)
+			}
+			return nil
+		})
+	for _, m := range more {
+		if m != nil {
+			m(&b, ids, args)
 		}
-		o := byID[orderID]
-		o.Fulfillments = append(o.Fulfillments, f)
 	}
-	return rows.Err()
+	if err := s.db.ReadBatch(ctx, &b); err != nil {
+		return nil, err
+	}
+	return list, nil
 }

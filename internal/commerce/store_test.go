@@ -3,6 +3,7 @@ package commerce_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -263,6 +264,86 @@ func TestOrderReplayKeepsNewerFulfillments(t *testing.T) {
 		var ve *commerce.ValidationError
 		if _, _, err := s.UpsertOrder(ctx, shopID, dup, nil); !errors.As(err, &ve) {
 			t.Fatalf("duplicate fulfillment ids: %v", err)
+		}
+	})
+}
+
+// A caller's own reads about a page of orders join the batch that reads
+// the page: they are given the page's ids as a query (the page and one
+// more, to tell whether there is a next page), not another shop's or
+// customer's.
+func TestOrderReadsJoinThePage(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		s := commerce.NewStore(db)
+		shopID := newShop(t, db, "a.myshopify.com")
+		ada := &commerce.Customer{ExternalID: "c1", Email: "ada@example.com", FirstName: "Ada"}
+		bob := &commerce.Customer{ExternalID: "c2", Email: "bob@example.com", FirstName: "Bob"}
+		for i, c := range []*commerce.Customer{ada, ada, ada, bob} {
+			o := sampleOrder(string(rune('A'+i)), t0)
+			o.CreatedAt = t0.Add(time.Duration(i) * time.Hour)
+			if _, _, err := s.UpsertOrder(ctx, shopID, o, c); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c, err := s.CustomerByExternalID(ctx, shopID, "c1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		orderNames := func(b *database.Batch, ids string, args []any) {
+			b.Read(`SELECT name FROM orders WHERE id IN (`+ids+`) ORDER BY name`, args, func(row database.RowScanner) error {
+				var name string
+				err := row.Scan(&name)
+				names = append(names, name)
+				return err
+			})
+		}
+		page, next, err := s.ListOrders(ctx, shopID, commerce.OrderFilter{CustomerID: c.ID}, database.Page{Limit: 2}, orderNames)
+		if err != nil || len(page) != 2 || next == "" || page[0].Name != "#C" || len(page[1].LineItems) != 1 || len(page[1].Fulfillments) != 1 {
+			t.Fatalf("page %+v next %q: %v", page, next, err)
+		}
+		if got := strings.Join(names, " "); got != "#A #B #C" {
+			t.Errorf("the page's reads were given orders %s, want Ada's three", got)
+		}
+
+		names = nil
+		o, err := s.OrderOf(ctx, shopID, c.ID, page[1].ID, orderNames)
+		if err != nil || o.Name != "#B" || len(o.LineItems) != 1 || strings.Join(names, " ") != "#B" {
+			t.Fatalf("Ada's order: %+v, reads given %v: %v", o, names, err)
+		}
+		bobs, err := s.OrderByExternalID(ctx, shopID, "D")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.OrderOf(ctx, shopID, c.ID, bobs.ID, nil); !errors.Is(err, commerce.ErrNotFound) {
+			t.Errorf("Bob's order as Ada's: %v, want not found", err)
+		}
+	})
+}
+
+// A store bound to a transaction reads the transaction's own writes, the
+// page's batch included.
+func TestListOrdersInATransactionSeesItsWrites(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		s := commerce.NewStore(db)
+		shopID := newShop(t, db, "a.myshopify.com")
+		err := db.InTx(ctx, func(tx *database.Tx) error {
+			if _, _, err := s.With(tx).UpsertOrder(ctx, shopID, sampleOrder("A", t0), nil); err != nil {
+				return err
+			}
+			list, _, err := s.With(tx).ListOrders(ctx, shopID, commerce.OrderFilter{}, database.Page{})
+			if err != nil {
+				return err
+			}
+			if len(list) != 1 || len(list[0].LineItems) != 1 || len(list[0].Fulfillments) != 1 {
+				t.Errorf("inside the transaction: %+v", list)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
 	})
 }

@@ -16,8 +16,9 @@ import (
 	"sync"
 	"sync/atomic"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
-	_ "modernc.org/sqlite"             // registers the "sqlite" driver
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
 // Dialect names the SQL engine behind a DB.
@@ -48,6 +49,8 @@ type DB struct {
 	// time). PostgreSQL's driver keeps its own per-connection cache.
 	stmts     sync.Map // query text → *sql.Stmt
 	stmtCount atomic.Int32
+
+	pgConfig *pgx.ConnConfig // PostgreSQL: what the pool's connections are made from
 }
 
 // maxCachedStatements bounds the statement cache; queries built from
@@ -137,17 +140,18 @@ func restrictSQLiteFiles(path string) error {
 
 // OpenPostgres connects to PostgreSQL; one pool serves reads and writes.
 func OpenPostgres(ctx context.Context, databaseURL string) (*DB, error) {
-	pool, err := sql.Open("pgx", databaseURL)
+	config, err := pgx.ParseConfig(databaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %s: %w", redactURL(databaseURL), err)
 	}
+	pool := stdlib.OpenDB(*config)
 	pool.SetMaxOpenConns(20)
 	pool.SetMaxIdleConns(20)
 	if err := pool.PingContext(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: cannot reach %s: %w", redactURL(databaseURL), err)
 	}
-	return &DB{Dialect: Postgres, read: pool, write: pool}, nil
+	return &DB{Dialect: Postgres, read: pool, write: pool, pgConfig: config}, nil
 }
 
 // Close closes both pools.
@@ -248,6 +252,9 @@ type Querier interface {
 	// on *Tx, so a store method that wraps its writes in InTx joins its
 	// caller's transaction instead of committing on its own.
 	InTx(ctx context.Context, fn func(tx *Tx) error) error
+	// ReadBatch runs several reads that see one snapshot, in one round
+	// trip on PostgreSQL (see Batch).
+	ReadBatch(ctx context.Context, b *Batch) error
 	// Engine names the SQL engine, for the few statements (row locks,
 	// advisory locks) that differ between them.
 	Engine() Dialect

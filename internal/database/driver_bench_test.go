@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hubdesk/hubdesk/internal/database"
@@ -89,6 +90,7 @@ func BenchmarkPostgresDriver(b *testing.B) {
 		{"page50", page, []any{shopID}, 50},
 		{"items-of-50", childrenQuery, childArgs, 100},
 	}
+	benchmarkPageWithItems(b, db, pool, shopID)
 	for _, q := range queries {
 		for _, r := range readers {
 			run := func(b *testing.B) {
@@ -112,6 +114,129 @@ func BenchmarkPostgresDriver(b *testing.B) {
 				})
 			})
 		}
+	}
+}
+
+// benchmarkPageWithItems reads a page of 50 orders and their line items
+// the ways a store could: one query after another (the items selected by
+// the page's ids) through database/sql or pgx's pool, or both in one
+// round trip (the items selected by a subquery on the page's condition)
+// through database.Batch or a plain pgx batch.
+func benchmarkPageWithItems(b *testing.B, db *database.DB, pool *pgxpool.Pool, shopID int64) {
+	ctx := context.Background()
+	const (
+		page     = `FROM orders o WHERE o.shop_id = ? ORDER BY o.created_at DESC, o.id DESC LIMIT 51`
+		orders   = `SELECT o.id, o.name, o.email, o.currency, o.total_minor, o.created_at ` + page
+		byIDs    = `SELECT order_id, title, quantity, price_minor FROM line_items WHERE shop_id = ? AND order_id IN (%s) ORDER BY order_id, position`
+		bySubsel = `SELECT order_id, title, quantity, price_minor FROM line_items WHERE shop_id = ? AND order_id IN (SELECT o.id ` + page + `) ORDER BY order_id, position`
+	)
+	dollars := func(q string) string { // ? → $1, $2, … for the plain pgx pool
+		for n := 1; strings.Contains(q, "?"); n++ {
+			q = strings.Replace(q, "?", fmt.Sprintf("$%d", n), 1)
+		}
+		return q
+	}
+	var ordersRow struct {
+		id, total, created int64
+		name, email, cur   string
+	}
+	var itemRow struct {
+		order, qty, price int64
+		title             string
+	}
+	scanOrder := func(row database.RowScanner) error {
+		return row.Scan(&ordersRow.id, &ordersRow.name, &ordersRow.email, &ordersRow.cur, &ordersRow.total, &ordersRow.created)
+	}
+	scanItem := func(row database.RowScanner) error {
+		return row.Scan(&itemRow.order, &itemRow.title, &itemRow.qty, &itemRow.price)
+	}
+	ways := []struct {
+		name string
+		read func() (orders, items int, err error)
+	}{
+		{"database-sql/sequential", func() (int, int, error) {
+			rows, err := db.Query(ctx, orders, shopID)
+			if err != nil {
+				return 0, 0, err
+			}
+			var ids []int64
+			for rows.Next() {
+				if err := scanOrder(rows); err != nil {
+					return 0, 0, err
+				}
+				ids = append(ids, ordersRow.id)
+			}
+			rows.Close()
+			in, args := database.InList(ids)
+			rows, err = db.Query(ctx, fmt.Sprintf(byIDs, in), append([]any{shopID}, args...)...)
+			if err != nil {
+				return 0, 0, err
+			}
+			items := 0
+			for rows.Next() {
+				if err := scanItem(rows); err != nil {
+					return 0, 0, err
+				}
+				items++
+			}
+			rows.Close()
+			return len(ids), items, rows.Err()
+		}},
+		{"database-batch", func() (int, int, error) {
+			n, items := 0, 0
+			var batch database.Batch
+			batch.Read(orders, []any{shopID}, func(row database.RowScanner) error { n++; return scanOrder(row) })
+			batch.Read(bySubsel, []any{shopID, shopID}, func(row database.RowScanner) error { items++; return scanItem(row) })
+			err := db.ReadBatch(ctx, &batch)
+			return n, items, err
+		}},
+		{"pgx-pool/batch-no-snapshot", func() (int, int, error) {
+			var batch pgx.Batch
+			batch.Queue(dollars(orders), shopID)
+			batch.Queue(dollars(bySubsel), shopID, shopID)
+			results := pool.SendBatch(ctx, &batch)
+			defer results.Close()
+			count := func(scan func(database.RowScanner) error) (int, error) {
+				rows, err := results.Query()
+				if err != nil {
+					return 0, err
+				}
+				defer rows.Close()
+				n := 0
+				for rows.Next() {
+					if err := scan(rows); err != nil {
+						return 0, err
+					}
+					n++
+				}
+				return n, rows.Err()
+			}
+			n, err := count(scanOrder)
+			if err != nil {
+				return 0, 0, err
+			}
+			items, err := count(scanItem)
+			return n, items, err
+		}},
+	}
+	for _, w := range ways {
+		b.Run("page-with-items/"+w.name, func(b *testing.B) {
+			for b.Loop() {
+				if n, items, err := w.read(); err != nil || n != 50 || items != 100 {
+					b.Fatalf("%d orders, %d items, %v", n, items, err)
+				}
+			}
+		})
+		b.Run("page-with-items/"+w.name+"/parallel", func(b *testing.B) {
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, _, err := w.read(); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
 	}
 }
 

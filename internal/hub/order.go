@@ -102,8 +102,8 @@ func (h *Hub) ownOrder(w http.ResponseWriter, r *http.Request, s *session) (orde
 		h.notFound(w, s)
 		return orderview.Order{}, false
 	}
-	o, err := h.opts.Commerce.Order(r.Context(), s.shop.ID, id)
-	if errors.Is(err, commerce.ErrNotFound) || (err == nil && o.CustomerID != s.customer.ID) {
+	o, err := h.opts.Orders.Order(r.Context(), s.shop.ID, s.cfg, s.customer.ID, id)
+	if errors.Is(err, commerce.ErrNotFound) {
 		h.notFound(w, s)
 		return orderview.Order{}, false
 	}
@@ -111,12 +111,7 @@ func (h *Hub) ownOrder(w http.ResponseWriter, r *http.Request, s *session) (orde
 		h.serverError(w, r, s, err)
 		return orderview.Order{}, false
 	}
-	viewed, err := h.opts.Orders.Orders(r.Context(), s.shop.ID, s.cfg, []*commerce.Order{o})
-	if err != nil {
-		h.serverError(w, r, s, err)
-		return orderview.Order{}, false
-	}
-	return viewed[0], true
+	return o, true
 }
 
 func (h *Hub) orderData(s *session, o orderview.Order) orderPage {

@@ -107,18 +107,13 @@ func (h *Hub) Orders(w http.ResponseWriter, r *http.Request) {
 		if p.Limit == 0 {
 			p.Limit = h.opts.PageSize
 		}
-		list, next, err := h.opts.Commerce.ListOrders(r.Context(), s.shop.ID, commerce.OrderFilter{CustomerID: s.customer.ID}, p)
-		if err != nil {
-			h.serverError(w, r, s, err)
-			return
-		}
-		viewed, err := h.opts.Orders.Orders(r.Context(), s.shop.ID, s.cfg, list)
+		viewed, next, err := h.opts.Orders.List(r.Context(), s.shop.ID, s.cfg, commerce.OrderFilter{CustomerID: s.customer.ID}, p)
 		if err != nil {
 			h.serverError(w, r, s, err)
 			return
 		}
 		var b strings.Builder
-		b.Grow(len(list) * 700)
+		b.Grow(len(viewed) * 700)
 		for i := range viewed {
 			row := h.row(s, &viewed[i])
 			row.writeHTML(&b)

@@ -53,6 +53,43 @@ type Order struct {
 // ActiveReturn is the return under way, if any.
 func (o *Order) ActiveReturn() *returns.Return { return returns.ActiveReturn(o.Returns) }
 
+// List reads a page of orders and views it with cfg: the orders, their
+// items, shipments and returns are read in one batch (one round trip on
+// PostgreSQL).
+func (v *View) List(ctx context.Context, shopID int64, cfg returns.Config, f commerce.OrderFilter, p database.Page) ([]Order, string, error) {
+	byOrder := map[int64][]returns.Return{}
+	orders, next, err := v.opts.Commerce.ListOrders(ctx, shopID, f, p, returnsInto(shopID, byOrder))
+	if err != nil {
+		return nil, "", err
+	}
+	viewed, err := v.view(ctx, shopID, cfg, orders, byOrder)
+	return viewed, next, err
+}
+
+// Order reads one order of the shop's customer (of any customer when
+// customerID is 0) and views it with cfg, in one batch like List. Another
+// customer's order is commerce.ErrNotFound, like a missing one, and is
+// never viewed (no returns platform is asked about it).
+func (v *View) Order(ctx context.Context, shopID int64, cfg returns.Config, customerID, id int64) (Order, error) {
+	byOrder := map[int64][]returns.Return{}
+	o, err := v.opts.Commerce.OrderOf(ctx, shopID, customerID, id, returnsInto(shopID, byOrder))
+	if err != nil {
+		return Order{}, err
+	}
+	viewed, err := v.view(ctx, shopID, cfg, []*commerce.Order{o}, byOrder)
+	if err != nil {
+		return Order{}, err
+	}
+	return viewed[0], nil
+}
+
+// returnsInto reads the returns of the orders being read into byOrder.
+func returnsInto(shopID int64, byOrder map[int64][]returns.Return) commerce.OrderReads {
+	return func(b *database.Batch, ids string, args []any) {
+		returns.ReadForOrders(b, shopID, ids, args, byOrder)
+	}
+}
+
 // Orders views a page of orders with cfg: the published configuration for
 // shoppers and agents, the draft in an admin's preview. The page costs one
 // query for the returns of all its orders.
@@ -61,6 +98,11 @@ func (v *View) Orders(ctx context.Context, shopID int64, cfg returns.Config, ord
 	if err != nil {
 		return nil, err
 	}
+	return v.view(ctx, shopID, cfg, orders, byOrder)
+}
+
+// view gives each order its status and return eligibility.
+func (v *View) view(ctx context.Context, shopID int64, cfg returns.Config, orders []*commerce.Order, byOrder map[int64][]returns.Return) ([]Order, error) {
 	now := v.opts.Now()
 	out := make([]Order, len(orders))
 	for i, o := range orders {

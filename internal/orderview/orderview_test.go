@@ -177,3 +177,65 @@ func TestPlatformDecidesEligibility(t *testing.T) {
 		}
 	})
 }
+
+// List and Order read the orders with their returns in one batch and view
+// them like Orders does; another customer's order is not found, and the
+// returns platform is never asked about it.
+func TestListAndOrderReadReturnsAlong(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		app := testapp.New(t, db)
+		tn := app.NewTenant("shopa")
+		delivered := shipped("delivered", 24*time.Hour)
+		upsert := func(ext string, created time.Time, customer string) *commerce.Order {
+			o, _, err := app.Server.Commerce.UpsertOrder(ctx, tn.Shop.ID, commerce.Order{ExternalID: ext, Name: "#" + ext, Currency: "USD",
+				CreatedAt: created, UpdatedAt: now, Fulfillments: []commerce.Fulfillment{delivered}},
+				&commerce.Customer{ExternalID: customer, Email: customer + "@example.com", UpdatedAt: now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return o
+		}
+		returned := upsert("1", now.Add(-3*time.Hour), "ada")
+		upsert("2", now.Add(-2*time.Hour), "ada")
+		bobs := upsert("3", now.Add(-time.Hour), "bob")
+		if _, err := app.Server.Returns.Upsert(ctx, tn.Shop.ID, returns.Return{Provider: returns.ProviderLoop, ExternalID: "r1",
+			OrderName: returned.Name, OrderExternalID: returned.ExternalID, State: returns.StateOpen, UpdatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+		platform := &platformSays{}
+		view := orderview.New(orderview.Options{Commerce: app.Server.Commerce, Returns: app.Server.Returns, Platform: platform,
+			Now: func() time.Time { return now }})
+		cfg := returns.DefaultConfig()
+		cfg.Returns = returns.ReturnsConfig{Provider: returns.ProviderOther, PortalURL: "https://returns.example.com/"}
+
+		list, next, err := view.List(ctx, tn.Shop.ID, cfg, commerce.OrderFilter{CustomerID: returned.CustomerID}, database.Page{Limit: 1})
+		if err != nil || len(list) != 1 || list[0].Name != "#2" || next == "" || len(list[0].Returns) != 0 {
+			t.Fatalf("first page: %+v, next %q: %v", list, next, err)
+		}
+		after, err := database.DecodeCursor(next)
+		if err != nil {
+			t.Fatal(err)
+		}
+		list, next, err = view.List(ctx, tn.Shop.ID, cfg, commerce.OrderFilter{CustomerID: returned.CustomerID}, database.Page{Limit: 1, After: after})
+		if err != nil || len(list) != 1 || next != "" || len(list[0].Returns) != 1 || list[0].Status != commerce.StatusReturnInProgress ||
+			list[0].Return.Reason != returns.ReturnOpen {
+			t.Fatalf("second page: %+v, next %q: %v", list, next, err)
+		}
+
+		o, err := view.Order(ctx, tn.Shop.ID, cfg, returned.CustomerID, returned.ID)
+		if err != nil || o.Name != "#1" || len(o.Returns) != 1 || o.ActiveReturn() == nil {
+			t.Fatalf("Ada's order: %+v, %v", o, err)
+		}
+		asked := platform.asked
+		if _, err := view.Order(ctx, tn.Shop.ID, cfg, returned.CustomerID, bobs.ID); !errors.Is(err, commerce.ErrNotFound) {
+			t.Errorf("Bob's order as Ada's: %v, want not found", err)
+		}
+		if platform.asked != asked {
+			t.Error("the platform was asked about another customer's order")
+		}
+		if o, err := view.Order(ctx, tn.Shop.ID, cfg, 0, bobs.ID); err != nil || o.Name != "#3" || !o.Return.Eligible() {
+			t.Errorf("Bob's order for any customer: %+v, %v", o, err)
+		}
+	})
+}

@@ -200,27 +200,33 @@ func (s *Records) ForOrders(ctx context.Context, shopID int64, orderIDs []int64)
 		return out, nil
 	}
 	in, idArgs := database.InList(orderIDs)
-	args := append([]any{shopID}, idArgs...)
-	rows, err := s.db.Query(ctx, `SELECT id, provider, external_id, order_id, order_name, order_external_id, state, outcome, carrier,
-		tracking_number, label_status, label_url, status_page_url, created_at, updated_at, synced_at
-		FROM returns WHERE shop_id = ? AND order_id IN (`+in+`)
-		ORDER BY created_at DESC, id DESC`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("returns: load for orders: %w", err)
+	var b database.Batch
+	ReadForOrders(&b, shopID, in, idArgs, out)
+	if err := s.db.ReadBatch(ctx, &b); err != nil {
+		return nil, err
 	}
-	defer rows.Close()
-	for rows.Next() {
+	return out, nil
+}
+
+// ReadForOrders queues into b the read of the returns attached to the
+// orders that ids selects (a list of placeholders or a query of order
+// ids, with args), filling into keyed by order id, newest first.
+func ReadForOrders(b *database.Batch, shopID int64, ids string, args []any, into map[int64][]Return) {
+	b.Read(`SELECT id, provider, external_id, order_id, order_name, order_external_id, state, outcome, carrier,
+		tracking_number, label_status, label_url, status_page_url, created_at, updated_at, synced_at
+		FROM returns WHERE shop_id = ? AND order_id IN (`+ids+`)
+		ORDER BY created_at DESC, id DESC`, append([]any{shopID}, args...), func(row database.RowScanner) error {
 		var r Return
 		var provider, state string
-		if err := rows.Scan(&r.ID, &provider, &r.ExternalID, &r.OrderID, &r.OrderName, &r.OrderExternalID, &state, &r.Outcome, &r.Carrier,
+		if err := row.Scan(&r.ID, &provider, &r.ExternalID, &r.OrderID, &r.OrderName, &r.OrderExternalID, &state, &r.Outcome, &r.Carrier,
 			&r.TrackingNumber, &r.LabelStatus, &r.LabelURL, &r.StatusPageURL,
 			(*database.Time)(&r.CreatedAt), (*database.Time)(&r.UpdatedAt), (*database.Time)(&r.SyncedAt)); err != nil {
-			return nil, err
+			return fmt.Errorf("returns: load for orders: %w", err)
 		}
 		r.Provider, r.State = Provider(provider), ReturnState(state)
-		out[r.OrderID] = append(out[r.OrderID], r)
-	}
-	return out, rows.Err()
+		into[r.OrderID] = append(into[r.OrderID], r)
+		return nil
+	})
 }
 
 // OrderIDs lists the orders' ids, for ForOrders.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hubdesk/hubdesk/internal/audit"
 	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/connection"
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/database/dbtest"
 	"github.com/hubdesk/hubdesk/internal/fixtures"
@@ -36,7 +37,7 @@ func TestDemoReturnsCarryTheOrdersPlatformID(t *testing.T) {
 		sb.SetBaseURL(loopSrv.URL)
 		records := returns.NewRecords(db)
 		log := audit.New(db)
-		editor := settings.New(db, returns.NewStore(db, fixtures.Box(t)), log,
+		editor := settings.New(db, returns.NewStore(db), connection.NewStore(db, fixtures.Box(t)), log,
 			settings.LoopKeyChecker{Client: loop.New(loop.Options{BaseURL: loopSrv.URL + "/api/v1"})})
 		err = ConnectLoop(ctx, sb, LoopStores{Settings: editor, Records: records}, seeded, now)
 		if err != nil {

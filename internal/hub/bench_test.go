@@ -84,7 +84,7 @@ func newPerfShop(tb testing.TB, db *database.DB) *perfShop {
 		tb.Fatal(err)
 	}
 	s := app.Server
-	h, err := hub.New(hub.Options{Shops: s.Shops, Commerce: s.Commerce, Settings: s.SettingsStore,
+	h, err := hub.New(hub.Options{Shops: s.Shops, Commerce: s.Commerce, Settings: s.Settings,
 		Orders: s.Orders, Tickets: s.Tickets, PageSize: 50, BaseURL: app.URL})
 	if err != nil {
 		tb.Fatal(err)

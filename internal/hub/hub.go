@@ -42,7 +42,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/locale"
 	"github.com/hubdesk/hubdesk/internal/orderview"
-	"github.com/hubdesk/hubdesk/internal/returns"
+	"github.com/hubdesk/hubdesk/internal/settings"
 	"github.com/hubdesk/hubdesk/internal/shop"
 	"github.com/hubdesk/hubdesk/internal/ticket"
 	"github.com/hubdesk/hubdesk/internal/web"
@@ -55,7 +55,7 @@ var templateFiles embed.FS
 type Options struct {
 	Shops    *shop.Store
 	Commerce *commerce.Store
-	Settings *returns.Store
+	Settings *settings.Editor
 	// Orders views orders (status, return eligibility) and resolves
 	// Start a return.
 	Orders  *orderview.View

@@ -225,7 +225,7 @@ func TestPagination(t *testing.T) {
 	t.Parallel()
 	f := sqliteFixture(t)
 	s := f.app.Server
-	h, err := hub.New(hub.Options{Shops: s.Shops, Commerce: s.Commerce, Settings: s.SettingsStore,
+	h, err := hub.New(hub.Options{Shops: s.Shops, Commerce: s.Commerce, Settings: s.Settings,
 		Orders: s.Orders, Tickets: s.Tickets, PageSize: 2, BaseURL: f.app.URL})
 	if err != nil {
 		t.Fatal(err)
@@ -618,7 +618,7 @@ func TestShopperLookupIsRememberedBriefly(t *testing.T) {
 	f := sqliteFixture(t)
 	s := f.app.Server
 	clock := time.Now()
-	h, err := hub.New(hub.Options{Shops: s.Shops, Commerce: s.Commerce, Settings: s.SettingsStore,
+	h, err := hub.New(hub.Options{Shops: s.Shops, Commerce: s.Commerce, Settings: s.Settings,
 		Orders: s.Orders, Tickets: s.Tickets, BaseURL: f.app.URL, Now: func() time.Time { return clock }})
 	if err != nil {
 		t.Fatal(err)

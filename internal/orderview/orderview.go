@@ -16,13 +16,14 @@ import (
 	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/returns"
+	"github.com/hubdesk/hubdesk/internal/settings"
 )
 
 // Options are the view's parts.
 type Options struct {
 	Commerce *commerce.Store
 	Returns  *returns.Records
-	Settings *returns.Store
+	Settings *settings.Editor
 	Resolver *returns.Resolver
 	// Platform, when set, lets the returns platform decide eligibility
 	// where it answers it itself (see returns.PlatformEligibility).

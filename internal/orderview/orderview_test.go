@@ -3,6 +3,8 @@ package orderview_test
 import (
 	"context"
 	"errors"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +12,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/database/dbtest"
+	"github.com/hubdesk/hubdesk/internal/integration/loop/sandbox"
 	"github.com/hubdesk/hubdesk/internal/orderview"
 	"github.com/hubdesk/hubdesk/internal/returns"
 	"github.com/hubdesk/hubdesk/internal/testapp"
@@ -236,6 +239,68 @@ func TestListAndOrderReadReturnsAlong(t *testing.T) {
 		}
 		if o, err := view.Order(ctx, tn.Shop.ID, cfg, 0, bobs.ID); err != nil || o.Name != "#3" || !o.Return.Eligible() {
 			t.Errorf("Bob's order for any customer: %+v, %v", o, err)
+		}
+	})
+}
+
+// The Loop key is a connection, not a setting: saved while the hub is not
+// live, it takes effect at once for Start a return, while the rest of the
+// Returns tab saved with it waits in the draft; and neither stored copy of
+// the settings ever holds it.
+func TestLoopKeyTakesEffectWhenSaved(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		sb := sandbox.New(sandbox.Options{})
+		t.Cleanup(sb.Close)
+		loopSrv := httptest.NewServer(sb)
+		t.Cleanup(loopSrv.Close)
+		app := testapp.New(t, db, testapp.WithClock(func() time.Time { return now }), testapp.WithLoop(loopSrv.URL+"/api/v1"))
+		shopID := app.NewTenant("shopa").Shop.ID
+		order := app.Ingest(shopID, commerce.Order{ExternalID: "o1", Name: "#1001", Currency: "USD",
+			CreatedAt: now.Add(-10 * 24 * time.Hour), UpdatedAt: now.Add(-10 * 24 * time.Hour),
+			ShippingAddress: commerce.Address{Zip: "10115"}, Fulfillments: []commerce.Fulfillment{shipped("delivered", 24*time.Hour)}}, nil)
+
+		// Live with a key that lacks the Orders scope: Loop refuses links.
+		settings := app.Server.Settings
+		if _, err := settings.SaveReturns(ctx, shopID, returns.ReturnsConfig{Provider: returns.ProviderLoop, LoopAPIKey: sandbox.KeyReturns}, false, system); err != nil {
+			t.Fatal(err)
+		}
+		if err := settings.SetLive(ctx, shopID, true, system); err != nil {
+			t.Fatal(err)
+		}
+		if err := settings.SetLive(ctx, shopID, false, system); err != nil {
+			t.Fatal(err)
+		}
+		// Not live: a new key and a new lookup field.
+		if _, err := settings.SaveReturns(ctx, shopID, returns.ReturnsConfig{Provider: returns.ProviderLoop, LoopAPIKey: sandbox.KeyFull,
+			LookupField: returns.LookupEmail}, false, system); err != nil {
+			t.Fatal(err)
+		}
+
+		cfg, err := settings.Published(ctx, shopID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Returns.LookupField != returns.LookupZip {
+			t.Fatalf("the lookup field change was published while not live: %q", cfg.Returns.LookupField)
+		}
+		viewed, err := app.Server.Orders.Published(ctx, shopID, []*commerce.Order{order})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dest, err := app.Server.Orders.StartReturn(ctx, viewed[0], returns.Request{ShopID: shopID, Actor: system, Config: cfg})
+		if err != nil || dest.Via != "loop_api" {
+			t.Fatalf("Start a return with the key just saved: %+v, %v", dest, err)
+		}
+
+		var draft, published string
+		if err := db.QueryRow(ctx, `SELECT draft, published FROM shop_settings WHERE shop_id = ?`, shopID).Scan(&draft, &published); err != nil {
+			t.Fatal(err)
+		}
+		for _, stored := range []string{draft, published} {
+			if strings.Contains(stored, "loop_api_key") || strings.Contains(stored, "hdsec:") || strings.Contains(stored, "sandbox-") {
+				t.Fatalf("a stored settings copy holds the key: %s", stored)
+			}
 		}
 	})
 }

@@ -119,12 +119,14 @@ type General struct {
 // domains, and every hub post is checked against the list.
 const MaxStorefrontDomains = 20
 
-// ReturnsConfig is the Returns tab. LoopAPIKey holds the plain key only in
-// memory; the stored form is sealed (see Store).
+// ReturnsConfig is the Returns tab. The Loop key, its last four characters
+// and its check are the shop's Loop connection, not settings: they are
+// never part of the stored draft or published copy (json "-"), take effect
+// when saved, and are attached by the settings use case when it reads.
 type ReturnsConfig struct {
 	Provider      Provider    `json:"provider"`
-	LoopAPIKey    string      `json:"loop_api_key,omitempty"`
-	LoopKeyLast4  string      `json:"loop_key_last4,omitempty"`
+	LoopAPIKey    string      `json:"-"`
+	LoopKeyLast4  string      `json:"-"`
 	LoopPortalURL string      `json:"loop_portal_url,omitempty"`
 	LookupField   LookupField `json:"lookup_field,omitempty"`
 	PortalURL     string      `json:"portal_url,omitempty"`
@@ -133,7 +135,7 @@ type ReturnsConfig struct {
 	// (LookupZip).
 	PortalLookup LookupField             `json:"portal_lookup,omitempty"`
 	Params       map[Provider]ParamNames `json:"params,omitempty"` // overrides of DefaultParams
-	KeyCheck     *KeyCheck               `json:"key_check,omitempty"`
+	KeyCheck     *KeyCheck               `json:"-"`
 }
 
 // Config is everything an admin publishes.

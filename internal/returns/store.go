@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/hubdesk/hubdesk/internal/database"
-	"github.com/hubdesk/hubdesk/internal/secret"
 )
 
 // State is a shop's settings as the admin pages see them.
@@ -27,20 +26,18 @@ type State struct {
 // Unpublished reports whether the draft differs from what shoppers see.
 func (s *State) Unpublished() bool { return !reflect.DeepEqual(s.Draft, s.Published) }
 
-// Store keeps the draft and published configuration. The Loop API key is
-// sealed with the secret box before it is written and opened on read. It
-// writes no audit entries: the settings use case records each change in
+// Store keeps the draft and published configuration: what shoppers see,
+// never a credential (those are connections). It writes no audit entries: the settings use case records each change in
 // the transaction it binds this store to (With).
 type Store struct {
 	db    database.Querier
-	box   *secret.Box
 	cache *publishedCache
 	now   func() time.Time
 }
 
 // publishedCache holds each shop's published configuration for
-// PublishedTTL: every hub page needs it, and reading it means a query, a
-// decryption and a JSON decode. A change made through this process drops
+// PublishedTTL: every hub page needs it, and reading it means a query and a JSON
+// decode. A change made through this process drops
 // the entry as soon as it commits; another process sees it within the
 // TTL. A store bound to a transaction shares its parent's cache.
 type publishedCache struct {
@@ -62,8 +59,8 @@ const PublishedTTL = 2 * time.Second
 
 // NewStore returns the settings store over db (the database or a
 // transaction).
-func NewStore(db database.Querier, box *secret.Box) *Store {
-	return &Store{db: db, box: box, now: time.Now,
+func NewStore(db database.Querier) *Store {
+	return &Store{db: db, now: time.Now,
 		cache: &publishedCache{entries: map[int64]cachedConfig{}, generation: map[int64]uint64{}}}
 }
 
@@ -144,11 +141,6 @@ func (s *Store) readPublished(ctx context.Context, shopID int64) (Config, error)
 }
 
 func (s *Store) encode(c Config) (string, error) {
-	sealed, err := s.box.Seal(c.Returns.LoopAPIKey)
-	if err != nil {
-		return "", err
-	}
-	c.Returns.LoopAPIKey = sealed
 	b, err := json.Marshal(c)
 	return string(b), err
 }
@@ -158,11 +150,6 @@ func (s *Store) decode(raw string) (Config, error) {
 	if err := json.Unmarshal([]byte(raw), &c); err != nil {
 		return Config{}, fmt.Errorf("settings: stored configuration is unreadable: %w", err)
 	}
-	key, err := s.box.Open(c.Returns.LoopAPIKey)
-	if err != nil {
-		return Config{}, fmt.Errorf("settings: Loop API key: %w", err)
-	}
-	c.Returns.LoopAPIKey = key
 	return c, nil
 }
 
@@ -187,11 +174,6 @@ func (s *Store) Update(ctx context.Context, shopID int64, edit func(cfg *Config)
 		cfg := st.Draft
 		if err := edit(&cfg); err != nil {
 			return err
-		}
-		if cfg.Returns.LoopAPIKey != "" {
-			cfg.Returns.LoopKeyLast4 = MaskKey(cfg.Returns.LoopAPIKey)
-		} else {
-			cfg.Returns.LoopKeyLast4, cfg.Returns.KeyCheck = "", nil
 		}
 		if err := cfg.Validate(); err != nil {
 			return err
@@ -290,21 +272,18 @@ func (s *Store) writeState(ctx context.Context, tx *database.Tx, shopID int64, s
 	return nil
 }
 
-// diffFields names the fields that differ, flattening the JSON form. The
-// Loop key is compared but reported only by name.
+// diffFields names the fields of the stored form that differ, flattening
+// it as JSON.
 func diffFields(before, after Config) []string {
 	a, b := flatten(before), flatten(after)
 	var out []string
 	for k, v := range b {
-		if k == "returns.loop_key_last4" || len(k) >= 17 && k[:17] == "returns.key_check" {
-			continue
-		}
 		if a[k] != v {
 			out = append(out, k)
 		}
 	}
 	for k := range a {
-		if _, ok := b[k]; !ok && k != "returns.loop_key_last4" && !(len(k) >= 17 && k[:17] == "returns.key_check") {
+		if _, ok := b[k]; !ok {
 			out = append(out, k)
 		}
 	}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/database/dbtest"
-	"github.com/hubdesk/hubdesk/internal/fixtures"
 	"github.com/hubdesk/hubdesk/internal/integration/loop"
 	"github.com/hubdesk/hubdesk/internal/integration/loop/sandbox"
 )
@@ -35,7 +34,7 @@ func withShopNamed(t *testing.T, db *database.DB, domain string) (*database.DB, 
 }
 
 func newStore(t *testing.T, db *database.DB) *Store {
-	return NewStore(db, fixtures.Box(t))
+	return NewStore(db)
 }
 
 // replaceWith is an Update edit that stores cfg as the whole draft.

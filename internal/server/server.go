@@ -16,6 +16,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/audit"
 	"github.com/hubdesk/hubdesk/internal/auth"
 	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/connection"
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/desk"
 	"github.com/hubdesk/hubdesk/internal/hub"
@@ -72,7 +73,7 @@ type Server struct {
 	Hub      *hub.Hub      // the shopper-facing Customer Hub; IssueShopperToken for headless stores
 
 	// SettingsStore keeps the settings, draft and published, under
-	// Settings; the hub reads it.
+	// Settings.
 	SettingsStore *returns.Store
 
 	auth *auth.Authenticator
@@ -101,11 +102,11 @@ func New(opts Options) (*Server, error) {
 	}
 	s.Ingest = ingest.New(opts.DB, s.Commerce, s.Returns)
 	s.Staff = staff.New(opts.DB, s.Users, s.Audit)
-	s.SettingsStore = returns.NewStore(opts.DB, opts.Box)
+	s.SettingsStore = returns.NewStore(opts.DB)
 	s.Loop = loop.New(loop.Options{BaseURL: opts.LoopBaseURL, Registerer: s.metrics.Registry, Logger: opts.Logger, UserAgent: "hubdesk"})
-	s.Settings = settings.New(opts.DB, s.SettingsStore, s.Audit, settings.LoopKeyChecker{Client: s.Loop})
+	s.Settings = settings.New(opts.DB, s.SettingsStore, connection.NewStore(opts.DB, opts.Box), s.Audit, settings.LoopKeyChecker{Client: s.Loop})
 	s.Resolver = returns.NewResolver(returns.LoopLinker{Client: s.Loop}, s.Audit)
-	s.Orders = orderview.New(orderview.Options{Commerce: s.Commerce, Returns: s.Returns, Settings: s.SettingsStore, Resolver: s.Resolver, Now: opts.Now})
+	s.Orders = orderview.New(orderview.Options{Commerce: s.Commerce, Returns: s.Returns, Settings: s.Settings, Resolver: s.Resolver, Now: opts.Now})
 	s.auth = &auth.Authenticator{Users: s.Users, SecureCookies: opts.SecureCookies}
 	var err error
 	s.desk, err = desk.New(desk.Desk{Users: s.Users, Access: s.Staff, Shops: s.Shops, Commerce: s.Commerce, Auth: s.auth, Logger: opts.Logger,
@@ -115,7 +116,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s.api = api.New(api.Options{Commerce: s.Commerce, Ingest: s.Ingest, Settings: s.Settings, Orders: s.Orders, Audit: s.Audit, Logger: opts.Logger})
 	s.Tickets = ticket.NewStore(opts.DB, opts.Now)
-	s.Hub, err = hub.New(hub.Options{Shops: s.Shops, Commerce: s.Commerce, Settings: s.SettingsStore,
+	s.Hub, err = hub.New(hub.Options{Shops: s.Shops, Commerce: s.Commerce, Settings: s.Settings,
 		Orders: s.Orders, Tickets: s.Tickets, Logger: opts.Logger, BaseURL: opts.BaseURL, Now: opts.Now})
 	if err != nil {
 		return nil, fmt.Errorf("hub: %w", err)

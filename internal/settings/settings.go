@@ -1,18 +1,24 @@
-// Package settings holds the use cases that change a shop's hub settings
-// (returns.Store keeps them, draft and published): saving the General and
-// Returns tabs and switching Live. Each runs the settings store and the
-// audit entry naming what changed in one transaction; a new Loop API key
-// is checked with Loop, through the KeyChecker this package owns, before
-// anything is written. The settings page, the API and the demo all save
-// through here.
+// Package settings holds the use cases that read and change a shop's hub
+// settings (returns.Store keeps them, draft and published) and its Loop
+// connection (connection.Store): saving the General and Returns tabs and
+// switching Live. Each runs the stores and the audit entry naming what
+// changed in one transaction; a new Loop API key is checked with Loop,
+// through the KeyChecker this package owns, before anything is written.
+// The key is a connection, not a setting: it takes effect when saved,
+// whether or not the hub is live, and every read here attaches it to the
+// draft and the published settings alike. The settings page, the API, the
+// hub and the demo all go through here.
 package settings
 
 import (
 	"context"
 	"errors"
+	"reflect"
+	"sort"
 	"time"
 
 	"github.com/hubdesk/hubdesk/internal/audit"
+	"github.com/hubdesk/hubdesk/internal/connection"
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/integration/loop"
 	"github.com/hubdesk/hubdesk/internal/returns"
@@ -49,40 +55,129 @@ func (e *KeyCheckError) Unwrap() error { return e.Err }
 
 // Editor runs the settings use cases.
 type Editor struct {
-	db       database.Querier
-	settings *returns.Store
-	audit    *audit.Log
-	checker  KeyChecker
+	db          database.Querier
+	settings    *returns.Store
+	connections *connection.Store
+	audit       *audit.Log
+	checker     KeyChecker
+	now         func() time.Time
 }
 
 // New returns the settings use cases over db, which opens their
 // transactions; checker asks Loop about new keys.
-func New(db database.Querier, settings *returns.Store, log *audit.Log, checker KeyChecker) *Editor {
-	return &Editor{db: db, settings: settings, audit: log, checker: checker}
+func New(db database.Querier, settings *returns.Store, connections *connection.Store, log *audit.Log, checker KeyChecker) *Editor {
+	return &Editor{db: db, settings: settings, connections: connections, audit: log, checker: checker, now: time.Now}
 }
 
-// Load returns the shop's settings, draft and published, for the pages.
+// Load returns the shop's settings, draft and published, for the pages,
+// each with the Loop connection in force.
 func (e *Editor) Load(ctx context.Context, shopID int64) (*returns.State, error) {
-	return e.settings.Load(ctx, shopID)
+	st, err := e.settings.Load(ctx, shopID)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := e.loopConnection(ctx, e.connections, shopID)
+	if err != nil {
+		return nil, err
+	}
+	attachLoop(&st.Draft.Returns, conn)
+	attachLoop(&st.Published.Returns, conn)
+	return st, nil
 }
 
-// Published is what shoppers and agents get.
+// Published is what shoppers and agents get: the published settings with
+// the Loop connection in force.
 func (e *Editor) Published(ctx context.Context, shopID int64) (returns.Config, error) {
-	return e.settings.Published(ctx, shopID)
+	cfg, err := e.settings.Published(ctx, shopID)
+	if err != nil {
+		return returns.Config{}, err
+	}
+	conn, err := e.loopConnection(ctx, e.connections, shopID)
+	if err != nil {
+		return returns.Config{}, err
+	}
+	attachLoop(&cfg.Returns, conn)
+	return cfg, nil
 }
+
+// loopConnection reads the shop's Loop connection through store; nil when
+// there is none.
+func (e *Editor) loopConnection(ctx context.Context, store *connection.Store, shopID int64) (*connection.Connection, error) {
+	conn, err := store.Get(ctx, shopID, connection.ProviderLoop)
+	if errors.Is(err, connection.ErrNotFound) {
+		return nil, nil
+	}
+	return conn, err
+}
+
+// attachLoop puts the Loop connection into the Returns tab the pages, the
+// API and the resolver read: the key, its last four characters and its
+// check.
+func attachLoop(rc *returns.ReturnsConfig, conn *connection.Connection) {
+	rc.LoopAPIKey, rc.LoopKeyLast4, rc.KeyCheck = "", "", nil
+	if conn == nil {
+		return
+	}
+	rc.LoopAPIKey, rc.LoopKeyLast4 = conn.Credentials, returns.MaskKey(conn.Credentials)
+	if conn.CheckedAt != nil {
+		rc.KeyCheck = &returns.KeyCheck{CheckedAt: *conn.CheckedAt, Orders: conn.Scopes["orders"],
+			Returns: conn.Scopes["returns"], DeveloperTools: conn.Scopes["developer_tools"]}
+	}
+}
+
+// loopConnectionOf is the connection a saved Returns tab asks for.
+func loopConnectionOf(rc returns.ReturnsConfig) *connection.Connection {
+	conn := &connection.Connection{Provider: connection.ProviderLoop, Credentials: rc.LoopAPIKey, Status: connection.StatusUnverified}
+	if kc := rc.KeyCheck; kc != nil {
+		checkedAt := kc.CheckedAt.UTC()
+		conn.CheckedAt = &checkedAt
+		conn.Scopes = map[string]string{"orders": kc.Orders, "returns": kc.Returns, "developer_tools": kc.DeveloperTools}
+		for _, status := range conn.Scopes {
+			if status == string(loop.ScopeGranted) {
+				conn.Status = connection.StatusConnected
+			}
+		}
+	}
+	return conn
+}
+
+// loopKeyField names a changed Loop key in the audit log (never its value).
+const loopKeyField = "returns.loop_api_key"
 
 // subject names the settings in the audit log.
 const subject = "hub settings"
 
-// Update applies edit to the shop's draft (see returns.Store.Update) and
-// records the changed fields — never a secret's value — in the same
-// transaction. A save that changes nothing records nothing.
+// Update applies edit to the shop's draft (see returns.Store.Update), the
+// Loop connection attached, and records the changed fields — never a
+// secret's value — in the same transaction. A changed Loop key or check is
+// saved to the connection at once, live or not. A save that changes
+// nothing records nothing.
 func (e *Editor) Update(ctx context.Context, shopID int64, actor audit.Actor, edit func(cfg *returns.Config) error) (*returns.SaveResult, error) {
 	var res *returns.SaveResult
 	err := e.db.InTx(ctx, func(tx *database.Tx) error {
-		var err error
-		if res, err = e.settings.With(tx).Update(ctx, shopID, edit); err != nil || len(res.Changed) == 0 {
+		connections := e.connections.With(tx)
+		before, err := e.loopConnection(ctx, connections, shopID)
+		if err != nil {
 			return err
+		}
+		var was returns.ReturnsConfig
+		attachLoop(&was, before)
+		res, err = e.settings.With(tx).Update(ctx, shopID, func(cfg *returns.Config) error {
+			attachLoop(&cfg.Returns, before)
+			return edit(cfg)
+		})
+		if err != nil {
+			return err
+		}
+		if err := e.saveLoopConnection(ctx, connections, shopID, was, &res.Draft.Returns); err != nil {
+			return err
+		}
+		if was.LoopAPIKey != res.Draft.Returns.LoopAPIKey {
+			res.Changed = append(res.Changed, loopKeyField)
+			sort.Strings(res.Changed)
+		}
+		if len(res.Changed) == 0 {
+			return nil
 		}
 		return e.audit.With(tx).Record(ctx, shopID, audit.Entry{
 			Actor: actor, Action: audit.ActionSettingsChanged, Subject: subject, Provider: string(res.Draft.Returns.Provider),
@@ -93,6 +188,24 @@ func (e *Editor) Update(ctx context.Context, shopID int64, actor audit.Actor, ed
 		return nil, err
 	}
 	return res, nil
+}
+
+// saveLoopConnection writes the Loop connection when the saved Returns tab
+// changed its key or check (removing it when the key was cleared), and
+// sets the key's last four characters on saved.
+func (e *Editor) saveLoopConnection(ctx context.Context, connections *connection.Store, shopID int64, was returns.ReturnsConfig, saved *returns.ReturnsConfig) error {
+	if saved.LoopAPIKey == "" {
+		saved.LoopKeyLast4, saved.KeyCheck = "", nil
+		if was.LoopAPIKey == "" {
+			return nil
+		}
+		return connections.Delete(ctx, shopID, connection.ProviderLoop)
+	}
+	saved.LoopKeyLast4 = returns.MaskKey(saved.LoopAPIKey)
+	if saved.LoopAPIKey == was.LoopAPIKey && reflect.DeepEqual(saved.KeyCheck, was.KeyCheck) {
+		return nil
+	}
+	return connections.Save(ctx, shopID, loopConnectionOf(*saved), e.now())
 }
 
 // Save replaces the whole draft with cfg (see Update). An empty Loop key
@@ -150,7 +263,7 @@ type SaveOutcome struct {
 // and saved with a per-scope report otherwise. Loop is asked before the
 // transaction opens, so no write waits on a remote call.
 func (e *Editor) SaveReturns(ctx context.Context, shopID int64, rc returns.ReturnsConfig, saveAnyway bool, actor audit.Actor) (*SaveOutcome, error) {
-	state, err := e.settings.Load(ctx, shopID)
+	state, err := e.Load(ctx, shopID)
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hubdesk/hubdesk/internal/audit"
+	"github.com/hubdesk/hubdesk/internal/connection"
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/database/dbtest"
 	"github.com/hubdesk/hubdesk/internal/fixtures"
@@ -28,7 +29,7 @@ var admin = audit.Actor{Kind: audit.ActorUser, ID: "1", Label: "admin@a.test"}
 func newEditor(t *testing.T, db *database.DB, checker settings.KeyChecker) (*settings.Editor, *audit.Log, int64) {
 	t.Helper()
 	log := audit.New(db)
-	return settings.New(db, returns.NewStore(db, fixtures.Box(t)), log, checker), log, fixtures.Shop(t, db, "a").ID
+	return settings.New(db, returns.NewStore(db), connection.NewStore(db, fixtures.Box(t)), log, checker), log, fixtures.Shop(t, db, "a").ID
 }
 
 func TestDraftAndLive(t *testing.T) {
@@ -94,10 +95,14 @@ func TestLoopKeyIsSealedMaskedAndKept(t *testing.T) {
 		if _, err := s.Save(ctx, shopID, cfg, admin); err != nil {
 			t.Fatal(err)
 		}
-		var draft, published string
+		var draft, published, credentials string
 		db.QueryRow(ctx, `SELECT draft, published FROM shop_settings WHERE shop_id = ?`, shopID).Scan(&draft, &published)
-		if strings.Contains(draft+published, "abcdef123456") || !strings.Contains(draft, "hdsec:v1:") {
-			t.Fatalf("key stored in clear: %s", draft)
+		if strings.Contains(draft+published, "abcdef123456") || strings.Contains(draft+published, "hdsec:") {
+			t.Fatalf("the key is in the settings: %s", draft)
+		}
+		db.QueryRow(ctx, `SELECT credentials FROM connections WHERE shop_id = ? AND provider = 'loop'`, shopID).Scan(&credentials)
+		if strings.Contains(credentials, "abcdef123456") || !strings.HasPrefix(credentials, "hdsec:v1:") {
+			t.Fatalf("key not sealed in its connection: %q", credentials)
 		}
 		st, _ := s.Load(ctx, shopID)
 		if st.Draft.Returns.LoopAPIKey != "loop_live_abcdef123456" || st.Draft.Returns.LoopKeyLast4 != "3456" {
@@ -334,6 +339,79 @@ func TestNoChangeWithoutItsAuditEntry(t *testing.T) {
 		}
 		if pub, _ := s.Published(ctx, shopID); pub.ReturnsEnabled() {
 			t.Fatal("a failed change is published")
+		}
+	})
+}
+
+// Keys saved before connections existed move out of the settings, sealed
+// as they were, with their check: the draft's key (the latest saved) wins
+// over the published one.
+func TestMigrationMovesLoopKeysToConnections(t *testing.T) {
+	const connections = 7
+	dbtest.ForEachAt(t, connections-1, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		box := fixtures.Box(t)
+		blob := func(key, check string) string {
+			sealed, err := box.Seal(key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return `{"general":{"hub_enabled":true,"helpdesk_enabled":true,"return_window_days":30},` +
+				`"returns":{"provider":"loop","loop_api_key":"` + sealed + `","loop_key_last4":"` + returns.MaskKey(key) + `",` +
+				`"lookup_field":"email","portal_lookup":"email"` + check + `}}`
+		}
+		checked := `,"key_check":{"checked_at":"2026-11-02T10:30:00.5Z","orders":"granted","returns":"denied","developer_tools":"unknown"}`
+		live, draftOnly, none := fixtures.Shop(t, db, "live").ID, fixtures.Shop(t, db, "drafted").ID, fixtures.Shop(t, db, "keyless").ID
+		updatedAt := database.Time(time.Date(2026, 11, 2, 10, 30, 0, 0, time.UTC))
+		rows := []struct {
+			shop             int64
+			draft, published string
+		}{
+			{live, blob("loop_live_new1", checked), blob("loop_live_old2", "")},
+			{draftOnly, blob("loop_live_draft3", ""), `{"general":{"hub_enabled":true,"return_window_days":30},"returns":{"provider":"disabled"}}`},
+			{none, `{"general":{"hub_enabled":true,"return_window_days":30},"returns":{"provider":"disabled"}}`,
+				`{"general":{"hub_enabled":true,"return_window_days":30},"returns":{"provider":"disabled"}}`},
+		}
+		for _, r := range rows {
+			if _, err := db.Exec(ctx, `INSERT INTO shop_settings (shop_id, live, draft, published, draft_updated_at) VALUES (?, ?, ?, ?, ?)`,
+				r.shop, false, r.draft, r.published, updatedAt); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := db.MigrateTo(ctx, connections); err != nil {
+			t.Fatal(err)
+		}
+
+		s, _, _ := newEditor(t, db, nil)
+		st, err := s.Load(ctx, live)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kc := st.Published.Returns.KeyCheck
+		if st.Published.Returns.LoopAPIKey != "loop_live_new1" || st.Published.Returns.LoopKeyLast4 != "new1" || kc == nil ||
+			kc.Orders != "granted" || kc.Returns != "denied" || kc.DeveloperTools != "unknown" ||
+			!kc.CheckedAt.Equal(time.Date(2026, 11, 2, 10, 30, 0, 500e6, time.UTC)) || st.Draft.Returns.LookupField != returns.LookupEmail {
+			t.Fatalf("live shop's key after the migration: %+v %+v", st.Published.Returns, kc)
+		}
+		if st, err := s.Load(ctx, draftOnly); err != nil || st.Draft.Returns.LoopAPIKey != "loop_live_draft3" || st.Draft.Returns.KeyCheck != nil {
+			t.Fatalf("draft-only key after the migration: %+v %v", st.Draft.Returns, err)
+		}
+		var status string
+		db.QueryRow(ctx, `SELECT status FROM connections WHERE shop_id = ? AND provider = 'loop'`, live).Scan(&status)
+		var unverified string
+		db.QueryRow(ctx, `SELECT status FROM connections WHERE shop_id = ? AND provider = 'loop'`, draftOnly).Scan(&unverified)
+		if status != "connected" || unverified != "unverified" {
+			t.Fatalf("statuses: %q, %q", status, unverified)
+		}
+		var n int
+		db.QueryRow(ctx, `SELECT COUNT(*) FROM connections WHERE shop_id = ?`, none).Scan(&n)
+		if n != 0 {
+			t.Fatalf("a shop without a key got %d connections", n)
+		}
+		var draft, published string
+		db.QueryRow(ctx, `SELECT draft, published FROM shop_settings WHERE shop_id = ?`, live).Scan(&draft, &published)
+		if strings.Contains(draft+published, "hdsec:") || strings.Contains(draft+published, "key_check") || strings.Contains(draft+published, "last4") {
+			t.Fatalf("the settings still hold the key: %s / %s", draft, published)
 		}
 	})
 }

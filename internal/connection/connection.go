@@ -1,0 +1,126 @@
+// Package connection keeps each shop's connections to the platforms it
+// integrates with (Loop now; Shopify and mail accounts next): the sealed
+// credentials and what the provider last said about them. A credential
+// takes effect as soon as it is saved, for the hub and the helpdesk alike;
+// it is not part of the hub's draft/published settings.
+package connection
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hubdesk/hubdesk/internal/database"
+	"github.com/hubdesk/hubdesk/internal/secret"
+)
+
+// Provider names the platform a connection is made to.
+type Provider string
+
+// ProviderLoop is Loop Returns; its credential is an API key.
+const ProviderLoop Provider = "loop"
+
+// Status says whether the provider accepted the credential when last asked.
+type Status string
+
+const (
+	// StatusConnected: the provider granted at least one scope.
+	StatusConnected Status = "connected"
+	// StatusUnverified: saved without the provider's answer (it could not
+	// be reached, or nobody asked).
+	StatusUnverified Status = "unverified"
+)
+
+// Connection is one shop's connection to one provider. Credentials is
+// plain only in memory; the stored form is sealed.
+type Connection struct {
+	Provider    Provider
+	Credentials string
+	// Scopes is the provider's answer per scope (for Loop: orders,
+	// returns, developer_tools → granted, denied or unknown).
+	Scopes    map[string]string
+	Status    Status
+	CheckedAt *time.Time
+	UpdatedAt time.Time
+}
+
+// ErrNotFound: the shop has no connection to that provider.
+var ErrNotFound = errors.New("connection: not connected")
+
+// Store keeps connections, one per shop and provider.
+type Store struct {
+	db  database.Querier
+	box *secret.Box
+}
+
+// NewStore returns the store over db (the database or a transaction);
+// box seals the credentials.
+func NewStore(db database.Querier, box *secret.Box) *Store {
+	return &Store{db: db, box: box}
+}
+
+// With returns the store running on q, typically a use case's transaction.
+func (s *Store) With(q database.Querier) *Store {
+	c := *s
+	c.db = q
+	return &c
+}
+
+// Get returns the shop's connection to provider, or ErrNotFound.
+func (s *Store) Get(ctx context.Context, shopID int64, provider Provider) (*Connection, error) {
+	c := &Connection{Provider: provider}
+	var sealed, scopes string
+	err := s.db.QueryRow(ctx, `SELECT credentials, scopes, status, checked_at, updated_at FROM connections
+		WHERE shop_id = ? AND provider = ?`, shopID, string(provider)).
+		Scan(&sealed, &scopes, &c.Status, database.ScanOptionalTime(&c.CheckedAt), (*database.Time)(&c.UpdatedAt))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, ErrNotFound
+	case err != nil:
+		return nil, fmt.Errorf("connection: load %s for shop %d: %w", provider, shopID, err)
+	}
+	if c.Credentials, err = s.box.Open(sealed); err != nil {
+		return nil, fmt.Errorf("connection: %s credentials of shop %d: %w", provider, shopID, err)
+	}
+	if err := json.Unmarshal([]byte(scopes), &c.Scopes); err != nil {
+		return nil, fmt.Errorf("connection: %s scopes of shop %d are unreadable: %w", provider, shopID, err)
+	}
+	return c, nil
+}
+
+// Save writes the shop's connection to c.Provider, replacing the one it
+// had; UpdatedAt is set to now.
+func (s *Store) Save(ctx context.Context, shopID int64, c *Connection, now time.Time) error {
+	sealed, err := s.box.Seal(c.Credentials)
+	if err != nil {
+		return err
+	}
+	scopes, err := json.Marshal(c.Scopes)
+	if err != nil {
+		return err
+	}
+	if c.Scopes == nil {
+		scopes = []byte("{}")
+	}
+	c.UpdatedAt = now.UTC()
+	_, err = s.db.Exec(ctx, `INSERT INTO connections (shop_id, provider, credentials, scopes, status, checked_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (shop_id, provider) DO UPDATE SET credentials = excluded.credentials, scopes = excluded.scopes,
+			status = excluded.status, checked_at = excluded.checked_at, updated_at = excluded.updated_at`,
+		shopID, string(c.Provider), sealed, string(scopes), string(c.Status), database.OptionalTime(c.CheckedAt), database.Time(c.UpdatedAt))
+	if err != nil {
+		return fmt.Errorf("connection: save %s for shop %d: %w", c.Provider, shopID, err)
+	}
+	return nil
+}
+
+// Delete removes the shop's connection to provider, if any.
+func (s *Store) Delete(ctx context.Context, shopID int64, provider Provider) error {
+	if _, err := s.db.Exec(ctx, `DELETE FROM connections WHERE shop_id = ? AND provider = ?`, shopID, string(provider)); err != nil {
+		return fmt.Errorf("connection: delete %s for shop %d: %w", provider, shopID, err)
+	}
+	return nil
+}

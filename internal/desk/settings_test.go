@@ -93,6 +93,9 @@ func TestReturnsSettingsPage(t *testing.T) {
 		if !strings.Contains(body, "Saved key ending in full") {
 			t.Fatal("the masked key is not shown")
 		}
+		if !strings.Contains(body, "A new key takes effect as soon as it is saved") {
+			t.Fatal("the page does not say that a key takes effect when saved")
+		}
 		// Not live: a draft.
 		if pub, _ := app.Server.Settings.Published(ctx, tn.Shop.ID); pub.ReturnsEnabled() {
 			t.Fatal("a draft reached shoppers")

@@ -64,17 +64,13 @@ type Server struct {
 	Commerce *commerce.Store
 	Ingest   *ingest.Orders // orders arriving from other platforms, with the returns that waited for them
 	Audit    *audit.Log
-	Settings *settings.Editor // changes (and reads) the hub and returns settings, auditing each change
+	Settings *settings.Editor // reads and changes the hub and returns settings and the Loop connection, auditing each change
 	Returns  *returns.Records // returns reported by the returns platform
 	Resolver *returns.Resolver
 	Orders   *orderview.View // every surface's view of orders: status, return eligibility, Start a return
 	Loop     *loop.Client
 	Tickets  *ticket.Store // helpdesk conversations (the hub's contact form opens them)
 	Hub      *hub.Hub      // the shopper-facing Customer Hub; IssueShopperToken for headless stores
-
-	// SettingsStore keeps the settings, draft and published, under
-	// Settings.
-	SettingsStore *returns.Store
 
 	auth *auth.Authenticator
 	desk *desk.Desk
@@ -102,9 +98,8 @@ func New(opts Options) (*Server, error) {
 	}
 	s.Ingest = ingest.New(opts.DB, s.Commerce, s.Returns)
 	s.Staff = staff.New(opts.DB, s.Users, s.Audit)
-	s.SettingsStore = returns.NewStore(opts.DB)
 	s.Loop = loop.New(loop.Options{BaseURL: opts.LoopBaseURL, Registerer: s.metrics.Registry, Logger: opts.Logger, UserAgent: "hubdesk"})
-	s.Settings = settings.New(opts.DB, s.SettingsStore, connection.NewStore(opts.DB, opts.Box), s.Audit, settings.LoopKeyChecker{Client: s.Loop})
+	s.Settings = settings.New(opts.DB, returns.NewStore(opts.DB), connection.NewStore(opts.DB, opts.Box), s.Audit, settings.LoopKeyChecker{Client: s.Loop})
 	s.Resolver = returns.NewResolver(returns.LoopLinker{Client: s.Loop}, s.Audit)
 	s.Orders = orderview.New(orderview.Options{Commerce: s.Commerce, Returns: s.Returns, Settings: s.Settings, Resolver: s.Resolver, Now: opts.Now})
 	s.auth = &auth.Authenticator{Users: s.Users, SecureCookies: opts.SecureCookies}

@@ -1,0 +1,59 @@
+package connection_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hubdesk/hubdesk/internal/connection"
+	"github.com/hubdesk/hubdesk/internal/database"
+	"github.com/hubdesk/hubdesk/internal/database/dbtest"
+	"github.com/hubdesk/hubdesk/internal/fixtures"
+)
+
+// A connection is sealed at rest, replaced by the next save, readable only
+// by its own shop, and gone once deleted.
+func TestConnectionsArePerShopAndSealed(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		store := connection.NewStore(db, fixtures.Box(t))
+		a, b := fixtures.Shop(t, db, "a").ID, fixtures.Shop(t, db, "b").ID
+		at := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
+		first := &connection.Connection{Provider: connection.ProviderLoop, Credentials: "loop_key_first", Status: connection.StatusUnverified}
+		if err := store.Save(ctx, a, first, at); err != nil {
+			t.Fatal(err)
+		}
+		second := &connection.Connection{Provider: connection.ProviderLoop, Credentials: "loop_key_second", Status: connection.StatusConnected,
+			Scopes: map[string]string{"orders": "granted"}, CheckedAt: &at}
+		if err := store.Save(ctx, a, second, at.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		got, err := store.Get(ctx, a, connection.ProviderLoop)
+		if err != nil || got.Credentials != "loop_key_second" || got.Status != connection.StatusConnected || got.Scopes["orders"] != "granted" ||
+			got.CheckedAt == nil || !got.CheckedAt.Equal(at) || !got.UpdatedAt.Equal(at.Add(time.Minute)) {
+			t.Fatalf("after the second save: %+v %v", got, err)
+		}
+		var sealed string
+		db.QueryRow(ctx, `SELECT credentials FROM connections WHERE shop_id = ?`, a).Scan(&sealed)
+		if !strings.HasPrefix(sealed, "hdsec:") || strings.Contains(sealed, "second") {
+			t.Fatalf("stored credentials are not sealed: %q", sealed)
+		}
+		if _, err := store.Get(ctx, b, connection.ProviderLoop); !errors.Is(err, connection.ErrNotFound) {
+			t.Fatalf("another shop read the connection: %v", err)
+		}
+		if err := store.Delete(ctx, b, connection.ProviderLoop); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.Get(ctx, a, connection.ProviderLoop); err != nil {
+			t.Fatalf("deleting another shop's connection removed this one: %v", err)
+		}
+		if err := store.Delete(ctx, a, connection.ProviderLoop); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.Get(ctx, a, connection.ProviderLoop); !errors.Is(err, connection.ErrNotFound) {
+			t.Fatalf("deleted connection still read: %v", err)
+		}
+	})
+}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/secret"
+	"github.com/hubdesk/hubdesk/internal/ttlcache"
 )
 
 // Provider names the platform a connection is made to.
@@ -54,12 +55,26 @@ var ErrNotFound = errors.New("connection: not connected")
 type Store struct {
 	db  database.Querier
 	box *secret.Box
+	// cache holds what Get read (nil: no connection) for CacheTTL: the
+	// hub reads a shop's connections on every page. A store bound to a
+	// transaction shares its parent's cache and drops an entry when a
+	// change to it commits.
+	cache *ttlcache.Cache[cacheKey, *Connection]
 }
+
+type cacheKey struct {
+	shopID   int64
+	provider Provider
+}
+
+// CacheTTL bounds how long another hubdesk process may use a connection
+// replaced elsewhere; the process that saved it uses the new one at once.
+const CacheTTL = 2 * time.Second
 
 // NewStore returns the store over db (the database or a transaction);
 // box seals the credentials.
 func NewStore(db database.Querier, box *secret.Box) *Store {
-	return &Store{db: db, box: box}
+	return &Store{db: db, box: box, cache: ttlcache.New[cacheKey, *Connection](CacheTTL, nil)}
 }
 
 // With returns the store running on q, typically a use case's transaction.
@@ -69,8 +84,35 @@ func (s *Store) With(q database.Querier) *Store {
 	return &c
 }
 
-// Get returns the shop's connection to provider, or ErrNotFound.
+// Get returns the shop's connection to provider, or ErrNotFound. The
+// connection may be shared with other callers: read it, don't change it.
 func (s *Store) Get(ctx context.Context, shopID int64, provider Provider) (*Connection, error) {
+	var c *Connection
+	var err error
+	if _, inTx := s.db.(*database.Tx); inTx {
+		// What a transaction reads may never commit: it must not be cached.
+		c, err = s.read(ctx, shopID, provider)
+	} else {
+		c, err = s.cache.Get(cacheKey{shopID, provider}, func() (*Connection, error) { return s.read(ctx, shopID, provider) })
+	}
+	if err == nil && c == nil {
+		err = ErrNotFound
+	}
+	return c, err
+}
+
+// changed drops the cached connection once the change commits.
+func (s *Store) changed(shopID int64, provider Provider) {
+	key := cacheKey{shopID, provider}
+	if tx, inTx := s.db.(*database.Tx); inTx {
+		tx.AfterCommit(func() { s.cache.Forget(key) })
+		return
+	}
+	s.cache.Forget(key)
+}
+
+// read loads the connection from the database; nil when there is none.
+func (s *Store) read(ctx context.Context, shopID int64, provider Provider) (*Connection, error) {
 	c := &Connection{Provider: provider}
 	var sealed, scopes string
 	err := s.db.QueryRow(ctx, `SELECT credentials, scopes, status, checked_at, updated_at FROM connections
@@ -78,7 +120,7 @@ func (s *Store) Get(ctx context.Context, shopID int64, provider Provider) (*Conn
 		Scan(&sealed, &scopes, &c.Status, database.ScanOptionalTime(&c.CheckedAt), (*database.Time)(&c.UpdatedAt))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return nil, ErrNotFound
+		return nil, nil
 	case err != nil:
 		return nil, fmt.Errorf("connection: load %s for shop %d: %w", provider, shopID, err)
 	}
@@ -114,6 +156,7 @@ func (s *Store) Save(ctx context.Context, shopID int64, c *Connection, now time.
 	if err != nil {
 		return fmt.Errorf("connection: save %s for shop %d: %w", c.Provider, shopID, err)
 	}
+	s.changed(shopID, c.Provider)
 	return nil
 }
 
@@ -122,5 +165,6 @@ func (s *Store) Delete(ctx context.Context, shopID int64, provider Provider) err
 	if _, err := s.db.Exec(ctx, `DELETE FROM connections WHERE shop_id = ? AND provider = ?`, shopID, string(provider)); err != nil {
 		return fmt.Errorf("connection: delete %s for shop %d: %w", provider, shopID, err)
 	}
+	s.changed(shopID, provider)
 	return nil
 }

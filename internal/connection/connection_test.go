@@ -57,3 +57,43 @@ func TestConnectionsArePerShopAndSealed(t *testing.T) {
 		}
 	})
 }
+
+// The process that saves a connection uses it at once, also when the save
+// runs in a transaction (the cache is dropped on commit, not before); a
+// rolled-back save leaves the cached connection in force.
+func TestSavedConnectionIsUsedAtOnce(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		store := connection.NewStore(db, fixtures.Box(t))
+		shopID := fixtures.Shop(t, db, "a").ID
+		at := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
+		save := func(q database.Querier, key string) error {
+			return store.With(q).Save(ctx, shopID, &connection.Connection{Provider: connection.ProviderLoop, Credentials: key,
+				Status: connection.StatusUnverified}, at)
+		}
+		if _, err := store.Get(ctx, shopID, connection.ProviderLoop); !errors.Is(err, connection.ErrNotFound) {
+			t.Fatalf("before any save: %v", err)
+		}
+		if err := save(db, "key_one"); err != nil {
+			t.Fatal(err)
+		}
+		if c, err := store.Get(ctx, shopID, connection.ProviderLoop); err != nil || c.Credentials != "key_one" {
+			t.Fatalf("a cached 'not connected' outlived the save: %+v %v", c, err)
+		}
+		db.InTx(ctx, func(tx *database.Tx) error {
+			if err := save(tx, "key_rolled_back"); err != nil {
+				t.Fatal(err)
+			}
+			return errors.New("roll back")
+		})
+		if c, _ := store.Get(ctx, shopID, connection.ProviderLoop); c.Credentials != "key_one" {
+			t.Fatalf("after a rollback: %q", c.Credentials)
+		}
+		if err := db.InTx(ctx, func(tx *database.Tx) error { return save(tx, "key_two") }); err != nil {
+			t.Fatal(err)
+		}
+		if c, _ := store.Get(ctx, shopID, connection.ProviderLoop); c.Credentials != "key_two" {
+			t.Fatalf("after a committed save: %q", c.Credentials)
+		}
+	})
+}

@@ -8,10 +8,10 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/hubdesk/hubdesk/internal/database"
+	"github.com/hubdesk/hubdesk/internal/ttlcache"
 )
 
 // State is a shop's settings as the admin pages see them.
@@ -30,27 +30,13 @@ func (s *State) Unpublished() bool { return !reflect.DeepEqual(s.Draft, s.Publis
 // never a credential (those are connections). It writes no audit entries: the settings use case records each change in
 // the transaction it binds this store to (With).
 type Store struct {
-	db    database.Querier
-	cache *publishedCache
-	now   func() time.Time
-}
-
-// publishedCache holds each shop's published configuration for
-// PublishedTTL: every hub page needs it, and reading it means a query and a JSON
-// decode. A change made through this process drops
-// the entry as soon as it commits; another process sees it within the
-// TTL. A store bound to a transaction shares its parent's cache.
-type publishedCache struct {
-	mu      sync.Mutex
-	entries map[int64]cachedConfig
-	// generation counts each shop's changes, so a read that raced a change
-	// does not put the value it read before the change into the cache.
-	generation map[int64]uint64
-}
-
-type cachedConfig struct {
-	cfg     Config
-	expires time.Time
+	db database.Querier
+	// published holds each shop's published configuration for
+	// PublishedTTL: every hub page needs it, and reading it means a query
+	// and a JSON decode. A store bound to a transaction shares its
+	// parent's cache.
+	published *ttlcache.Cache[int64, Config]
+	now       func() time.Time
 }
 
 // PublishedTTL bounds how long another hubdesk process may serve settings
@@ -60,8 +46,9 @@ const PublishedTTL = 2 * time.Second
 // NewStore returns the settings store over db (the database or a
 // transaction).
 func NewStore(db database.Querier) *Store {
-	return &Store{db: db, now: time.Now,
-		cache: &publishedCache{entries: map[int64]cachedConfig{}, generation: map[int64]uint64{}}}
+	s := &Store{db: db, now: time.Now}
+	s.published = ttlcache.New[int64, Config](PublishedTTL, func() time.Time { return s.now() })
+	return s
 }
 
 // With returns the store running on q, typically a use case's transaction.
@@ -71,12 +58,7 @@ func (s *Store) With(q database.Querier) *Store {
 	return &c
 }
 
-func (s *Store) forget(shopID int64) {
-	s.cache.mu.Lock()
-	delete(s.cache.entries, shopID)
-	s.cache.generation[shopID]++
-	s.cache.mu.Unlock()
-}
+func (s *Store) forget(shopID int64) { s.published.Forget(shopID) }
 
 // Load returns the shop's settings; a shop that never saved gets defaults.
 func (s *Store) Load(ctx context.Context, shopID int64) (*State, error) {
@@ -108,24 +90,7 @@ func (s *Store) Published(ctx context.Context, shopID int64) (Config, error) {
 		// What a transaction reads may never commit: it must not be cached.
 		return s.readPublished(ctx, shopID)
 	}
-	now := s.now()
-	s.cache.mu.Lock()
-	c, ok := s.cache.entries[shopID]
-	gen := s.cache.generation[shopID]
-	s.cache.mu.Unlock()
-	if ok && now.Before(c.expires) {
-		return c.cfg, nil
-	}
-	cfg, err := s.readPublished(ctx, shopID)
-	if err != nil {
-		return Config{}, err
-	}
-	s.cache.mu.Lock()
-	if s.cache.generation[shopID] == gen {
-		s.cache.entries[shopID] = cachedConfig{cfg: cfg, expires: now.Add(PublishedTTL)}
-	}
-	s.cache.mu.Unlock()
-	return cfg, nil
+	return s.published.Get(shopID, func() (Config, error) { return s.readPublished(ctx, shopID) })
 }
 
 func (s *Store) readPublished(ctx context.Context, shopID int64) (Config, error) {

@@ -61,8 +61,12 @@ func (s *Server) observe(next http.Handler) http.Handler {
 	})
 }
 
+// logLevelFor logs failures. A 503 is no failure but a deliberate "not
+// now" (not ready yet, Loop unreachable, a shop whose secrets this process
+// cannot open) whose handler logs its reason itself; an error line for
+// each request would bury it.
 func logLevelFor(status int) slog.Level {
-	if status >= 500 {
+	if status >= 500 && status != http.StatusServiceUnavailable {
 		return slog.LevelError
 	}
 	return slog.LevelDebug

@@ -74,6 +74,9 @@ type Server struct {
 	// SettingsStore keeps the settings, draft and published, under
 	// Settings; the hub reads it.
 	SettingsStore *returns.Store
+	// Secrets finds the stored secrets this process cannot open (Report
+	// at start-up; the settings page's notice).
+	Secrets settings.Secrets
 
 	auth *auth.Authenticator
 	desk *desk.Desk
@@ -104,12 +107,13 @@ func New(opts Options) (*Server, error) {
 	s.SettingsStore = returns.NewStore(opts.DB, opts.Box)
 	s.Loop = loop.New(loop.Options{BaseURL: opts.LoopBaseURL, Registerer: s.metrics.Registry, Logger: opts.Logger, UserAgent: "hubdesk"})
 	s.Settings = settings.New(opts.DB, s.SettingsStore, s.Audit, settings.LoopKeyChecker{Client: s.Loop})
+	s.Secrets = settings.Secrets{Shops: s.Shops, Settings: s.SettingsStore}
 	s.Resolver = returns.NewResolver(returns.LoopLinker{Client: s.Loop}, s.Audit)
 	s.Orders = orderview.New(orderview.Options{Commerce: s.Commerce, Returns: s.Returns, Settings: s.SettingsStore, Resolver: s.Resolver, Now: opts.Now})
 	s.auth = &auth.Authenticator{Users: s.Users, SecureCookies: opts.SecureCookies}
 	var err error
 	s.desk, err = desk.New(desk.Desk{Users: s.Users, Access: s.Staff, Shops: s.Shops, Commerce: s.Commerce, Auth: s.auth, Logger: opts.Logger,
-		Proxies: opts.Proxies, Settings: s.Settings, OrderView: s.Orders, Audit: s.Audit})
+		Proxies: opts.Proxies, Settings: s.Settings, Secrets: s.Secrets, OrderView: s.Orders, Audit: s.Audit})
 	if err != nil {
 		return nil, fmt.Errorf("desk: %w", err)
 	}

@@ -285,7 +285,7 @@ func (h *Hub) beingSetUp(w http.ResponseWriter, s *session, err error) {
 	if ue := (*unreadableError)(nil); errors.As(err, &ue) {
 		sh = ue.shop
 	}
-	if sh == nil { // every path that meets a shop's secrets names the shop; fail loudly if one does not
+	if sh == nil { // a path that did not name its shop: log each time rather than guess
 		h.log.Warn("hub: a stored secret cannot be opened with this process's HUBDESK_SECRET_KEY", "err", err)
 	} else if _, logged := h.unreadableLogged.LoadOrStore(sh.ID, true); !logged {
 		h.log.Warn("hub: a stored secret of this shop cannot be opened with this process's HUBDESK_SECRET_KEY; its hub answers 503",

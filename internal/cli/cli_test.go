@@ -3,11 +3,16 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/hubdesk/hubdesk/internal/database"
+	"github.com/hubdesk/hubdesk/internal/fixtures"
+	"github.com/hubdesk/hubdesk/internal/secret"
 	"github.com/hubdesk/hubdesk/internal/user"
 )
 
@@ -50,13 +55,16 @@ func TestBadConfigurationIsOneClearLine(t *testing.T) {
 		want             string
 	}{
 		{"malformed database URL", "HUBDESK_DATABASE_URL", "mysql://root@localhost/db", 2, "must start with postgres://"},
-		{"unreachable database", "HUBDESK_DATABASE_URL", "postgres://nobody:secretpw@127.0.0.1:1/none?sslmode=disable&connect_timeout=2", 1, "cannot reach"},
+		{"unreachable database", "HUBDESK_DATABASE_URL", unreachablePostgres, 1, "cannot reach"},
 		{"corrupt secret key", "HUBDESK_SECRET_KEY", "not-a-key", 1, "secret key"},
 		{"bad log level", "HUBDESK_LOG_LEVEL", "loud", 2, "HUBDESK_LOG_LEVEL"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			isolate(t)
+			if c.env == "HUBDESK_DATABASE_URL" {
+				t.Setenv("HUBDESK_SECRET_KEY", sharedKey)
+			}
 			t.Setenv(c.env, c.value)
 			code, _, errOut := run(t, "serve", "--addr", "127.0.0.1:0")
 			if code != c.code || !strings.Contains(errOut, c.want) {
@@ -69,6 +77,53 @@ func TestBadConfigurationIsOneClearLine(t *testing.T) {
 				t.Fatalf("want one line, got %q", errOut)
 			}
 		})
+	}
+}
+
+// sharedKey is the key every test process is given, as hex.
+var sharedKey = hex.EncodeToString(fixtures.Key)
+
+const unreachablePostgres = "postgres://nobody:secretpw@127.0.0.1:1/none?sslmode=disable&connect_timeout=2"
+
+// On PostgreSQL several processes share one database, so each must be given
+// the same key: none may generate its own into its data directory.
+func TestPostgresProcessesRefuseToStartWithoutTheSharedKey(t *testing.T) {
+	for _, args := range [][]string{{"serve", "--addr", "127.0.0.1:0"}, {"migrate"}} {
+		t.Run(args[0], func(t *testing.T) {
+			dir := isolate(t)
+			t.Setenv("HUBDESK_DATABASE_URL", unreachablePostgres)
+			code, _, errOut := run(t, args...)
+			if code != 2 || !strings.Contains(errOut, "HUBDESK_SECRET_KEY") || !strings.Contains(errOut, "every process") {
+				t.Fatalf("exit %d, stderr %q; want exit 2 asking for the shared HUBDESK_SECRET_KEY", code, errOut)
+			}
+			if strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
+				t.Fatalf("want one line, got %q", errOut)
+			}
+			if files := listDir(t, dir); len(files) != 0 {
+				t.Fatalf("the data directory holds %v, want nothing (no generated key)", files)
+			}
+
+			keyFile := filepath.Join(t.TempDir(), "key")
+			if err := os.WriteFile(keyFile, []byte(sharedKey), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			t.Setenv("HUBDESK_SECRET_KEY_FILE", keyFile)
+			if code, _, errOut := run(t, args...); code != 1 || !strings.Contains(errOut, "cannot reach") {
+				t.Fatalf("with HUBDESK_SECRET_KEY_FILE: exit %d, stderr %q; want the key accepted and the database tried", code, errOut)
+			}
+		})
+	}
+}
+
+// SQLite has one process per data directory, so a key is generated there
+// when none is given, as before.
+func TestSQLiteGeneratesAKeyIntoTheDataDirectory(t *testing.T) {
+	dir := isolate(t)
+	if code, _, errOut := run(t, "shop", "create", "--name", "Store", "--domain", "store.myshopify.com"); code != 0 {
+		t.Fatalf("shop create: %s", errOut)
+	}
+	if _, err := os.Stat(filepath.Join(dir, secret.KeyFileName)); err != nil {
+		t.Fatalf("no key generated: %v", err)
 	}
 }
 

@@ -51,6 +51,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		closeIfOpen(metricsLn)
 		return err
 	}
+	if err := srv.Secrets.Report(ctx, logger); err != nil {
+		ln.Close()
+		closeIfOpen(metricsLn)
+		return fmt.Errorf("check stored secrets: %w", err)
+	}
 	logger.Info("hubdesk serving", "addr", ln.Addr().String(), "metrics_addr", listenerAddr(metricsLn), "base_url", e.cfg.BaseURL, "database", db.Dialect)
 	return srv.Serve(ctx, ln, metricsLn)
 }

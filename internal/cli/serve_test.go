@@ -239,3 +239,22 @@ func TestDemoPublicAddressNeedsPublic(t *testing.T) {
 		}
 	}
 }
+
+// A server given another key than the one that sealed a shop's client
+// secret starts, and says at start-up which shop it cannot serve and what
+// it cannot read, never the value.
+func TestServeWarnsOfSecretsSealedWithAnotherKey(t *testing.T) {
+	isolate(t)
+	t.Setenv("HUBDESK_SECRET_KEY", strings.Repeat("ab", 32))
+	t.Setenv("HUBDESK_SHOPIFY_CLIENT_SECRET", "sealed-elsewhere")
+	if code, _, errOut := run(t, "shop", "create", "--name", "Store", "--domain", "store.myshopify.com"); code != 0 {
+		t.Fatalf("shop create: %s", errOut)
+	}
+	t.Setenv("HUBDESK_SECRET_KEY", "2:"+strings.Repeat("cd", 32))
+	s := start(t, "serve", "--addr", "127.0.0.1:0", "--metrics-addr", "off")
+	s.waitFor(t, "the serving line", func() bool { return strings.Contains(s.stderr.String(), "hubdesk serving") })
+	logs := s.stderr.String()
+	if !strings.Contains(logs, `"shop":"store.myshopify.com","unreadable":"Shopify client secret"`) || strings.Contains(logs, "sealed-elsewhere") {
+		t.Fatalf("want a start-up warning naming the shop and its client secret, never the value:\n%s", logs)
+	}
+}

@@ -46,9 +46,9 @@ type Option struct {
 // Options is the table the README's configuration section mirrors.
 var Options = []Option{
 	{Env: "HUBDESK_ADDR", Default: "127.0.0.1:8080", Help: "address to listen on (flag --addr)"},
-	{Env: "HUBDESK_DATA_DIR", Default: ".", Help: "directory for the SQLite file and the generated secret key (flag --data)"},
+	{Env: "HUBDESK_DATA_DIR", Default: ".", Help: "directory for the SQLite file and its generated secret key (flag --data)"},
 	{Env: "HUBDESK_DATABASE_URL", Help: "postgres://… to use PostgreSQL; empty for embedded SQLite", Secret: true},
-	{Env: "HUBDESK_SECRET_KEY", Help: "32-byte key (hex or base64) sealing secrets at rest; \"2:NEW,1:OLD\" to rotate; generated into the data directory when unset", Secret: true},
+	{Env: "HUBDESK_SECRET_KEY", Help: "32-byte key (hex or base64) sealing secrets at rest; \"2:NEW,1:OLD\" to rotate; required with HUBDESK_DATABASE_URL (every process shares it), generated into the data directory for SQLite when unset", Secret: true},
 	{Env: "HUBDESK_BASE_URL", Help: "public URL of this server, used in links and webhooks (default http://ADDR)"},
 	{Env: "HUBDESK_LOOP_BASE_URL", Default: "https://api.loopreturns.com/api/v1", Help: "Loop API root (point it at `hubdesk sandbox loop` for development)"},
 	{Env: "HUBDESK_TRUSTED_PROXIES", Help: "comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For names the client"},
@@ -134,6 +134,11 @@ func (c *Config) Validate() error {
 	if c.DatabaseURL != "" {
 		if _, err := url.Parse(c.DatabaseURL); err != nil {
 			return fmt.Errorf("HUBDESK_DATABASE_URL is not a valid URL")
+		}
+		// Several processes share a PostgreSQL database; a key generated
+		// into one's data directory would seal secrets the others cannot open.
+		if c.SecretKey == "" {
+			return fmt.Errorf("HUBDESK_DATABASE_URL is set but HUBDESK_SECRET_KEY (or HUBDESK_SECRET_KEY_FILE) is not: every process on one database must be given the same key")
 		}
 	}
 	if c.BaseURL == "" {

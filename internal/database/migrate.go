@@ -16,6 +16,15 @@ import (
 // Migrations are append-only: a released file never changes; a schema
 // change is a new file with the next number, written once per dialect.
 //
+// Migrations are expand-then-contract, because during a rolling upgrade the
+// new release migrates while processes of the previous one still serve on
+// the same database (and /readyz keeps them ready on a schema ahead of
+// theirs). A release may only add: new tables, nullable or defaulted
+// columns, indexes, and constraints every row the previous release writes
+// already meets. Renaming or dropping a column or table, or tightening what
+// the previous release may write, waits for a later release, once no
+// process still reads or writes the old shape.
+//
 //go:embed migrations
 var migrationFiles embed.FS
 

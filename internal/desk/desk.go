@@ -5,6 +5,7 @@ package desk
 
 import (
 	"embed"
+	"errors"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/httpkit"
 	"github.com/hubdesk/hubdesk/internal/orderview"
+	"github.com/hubdesk/hubdesk/internal/secret"
 	"github.com/hubdesk/hubdesk/internal/settings"
 	"github.com/hubdesk/hubdesk/internal/shop"
 	"github.com/hubdesk/hubdesk/internal/staff"
@@ -40,6 +42,9 @@ type Desk struct {
 	// Proxies are trusted to name the client in X-Forwarded-For.
 	Proxies  auth.Proxies
 	Settings *settings.Editor
+	// Secrets names the shop's stored secrets this server cannot open, for
+	// the settings page's notice.
+	Secrets settings.Secrets
 	// OrderView views orders with their status and return eligibility, and
 	// previews the return destination on the settings page.
 	OrderView *orderview.View
@@ -146,7 +151,18 @@ func (d *Desk) listPage(w http.ResponseWriter, r *http.Request) (database.Page, 
 	return p, false
 }
 
+// unreadableAdvice tells staff why a stored secret cannot be opened and
+// what mends it.
+const unreadableAdvice = "It was sealed with a secret key this server is not given. Every hubdesk process on this database " +
+	"must be given the same HUBDESK_SECRET_KEY (while rotating, the new key first and the older ones after it); " +
+	"until then the hub tells this shop's shoppers it is being set up."
+
 func (d *Desk) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, secret.ErrUnreadable) {
+		d.Logger.Warn("desk page: a stored secret of this shop cannot be opened with this process's HUBDESK_SECRET_KEY", "path", r.URL.Path, "err", err)
+		d.Error(w, r, http.StatusServiceUnavailable, "This server cannot read a secret stored for this shop. "+unreadableAdvice)
+		return
+	}
 	d.Logger.Error("desk page failed", "path", r.URL.Path, "err", err)
 	d.Error(w, r, http.StatusInternalServerError, "Something went wrong on our side. Please try again.")
 }

@@ -38,11 +38,17 @@ type settingsView struct {
 	// SampleLink opens the sample order in the hub preview, where Start
 	// a return goes where Preview says; "" for a made-up or guest order.
 	SampleLink string
+	// Unreadable tells of the shop's stored secrets this server cannot open.
+	Unreadable string
 }
 
 func (d *Desk) settingsView(r *http.Request, tab string) (*settingsView, error) {
 	u := auth.UserFrom(r.Context())
 	st, err := d.Settings.Load(r.Context(), u.ShopID)
+	if err != nil {
+		return nil, err
+	}
+	unreadable, err := d.Secrets.Unreadable(r.Context(), u.ShopID)
 	if err != nil {
 		return nil, err
 	}
@@ -52,6 +58,9 @@ func (d *Desk) settingsView(r *http.Request, tab string) (*settingsView, error) 
 	}
 	v := &settingsView{Tab: tab, State: st, Config: st.Draft, Providers: returns.Providers, Defaults: returns.DefaultParams,
 		Saved: r.URL.Query().Get("saved") == "1", Sample: sample}
+	if len(unreadable) > 0 {
+		v.Unreadable = "This server cannot read the shop's stored " + strings.Join(unreadable, " and ") + ". " + unreadableAdvice
+	}
 	if o := sample.Order; o.CustomerID != 0 {
 		v.PreviewFor = strconv.FormatInt(o.CustomerID, 10)
 		v.SampleLink = "/settings/hub-preview/orders/" + strconv.FormatInt(o.ID, 10) + "?customer=" + v.PreviewFor

@@ -123,7 +123,7 @@ func (h *Hub) Shopper(next http.HandlerFunc) http.HandlerFunc {
 				h.denied(w, r, err)
 				return
 			}
-			h.serverError(w, r, &session{loc: locale.Hub.For(locale.Default)}, err)
+			h.serverError(w, r, &session{loc: locale.Hub.Negotiate(q.Get("locale"), r.Header.Get("Accept-Language"), locale.Default)}, err)
 			return
 		}
 		h.serve(w, r, s, next)
@@ -200,7 +200,7 @@ func (h *Hub) proxySession(r *http.Request, q url.Values) (*session, error) {
 	}
 	s.loc = locale.Hub.Negotiate(q.Get("locale"), r.Header.Get("Accept-Language"), sh.Locale)
 	if s.cfg, err = h.opts.Settings.Published(ctx, sh.ID); err != nil {
-		return nil, err
+		return nil, unreadable(sh, err)
 	}
 	// Only App Proxy posts need the origin rule: the storefront's session
 	// stands behind their signature whoever sent them, while a shopper
@@ -281,7 +281,7 @@ func (h *Hub) tokenSession(r *http.Request, q url.Values) (*session, error) {
 	}
 	s.loc = locale.Hub.Negotiate(q.Get("locale"), r.Header.Get("Accept-Language"), sh.Locale)
 	if s.cfg, err = h.opts.Settings.Published(ctx, sh.ID); err != nil {
-		return nil, err
+		return nil, unreadable(sh, err)
 	}
 	return s, nil
 }

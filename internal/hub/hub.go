@@ -37,11 +37,13 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/locale"
 	"github.com/hubdesk/hubdesk/internal/orderview"
+	"github.com/hubdesk/hubdesk/internal/secret"
 	"github.com/hubdesk/hubdesk/internal/settings"
 	"github.com/hubdesk/hubdesk/internal/shop"
 	"github.com/hubdesk/hubdesk/internal/ticket"
@@ -87,6 +89,9 @@ type Hub struct {
 	embedJS      []byte
 	embedGz      []byte
 	embedETag    string
+	// unreadableLogged holds the ids of the shops whose unreadable secrets
+	// were logged, so a shop's every request does not log it again.
+	unreadableLogged sync.Map
 }
 
 // New builds the hub; templates and catalogues are checked here, so a
@@ -245,8 +250,48 @@ func (h *Hub) notFound(w http.ResponseWriter, s *session) {
 }
 
 func (h *Hub) serverError(w http.ResponseWriter, r *http.Request, s *session, err error) {
+	if errors.Is(err, secret.ErrUnreadable) {
+		h.beingSetUp(w, s, err)
+		return
+	}
 	h.log.Error("hub page failed", "path", r.URL.Path, "err", err)
 	h.message(w, s, http.StatusInternalServerError, "error.server.title", "error.server.body")
+}
+
+// unreadableError marks a stored secret of shop this process cannot open.
+type unreadableError struct {
+	shop *shop.Shop
+	err  error
+}
+
+func (e *unreadableError) Error() string { return e.err.Error() }
+func (e *unreadableError) Unwrap() error { return e.err }
+
+// unreadable names sh as the shop of err when err is a stored secret this
+// process cannot open, for beingSetUp's log line.
+func unreadable(sh *shop.Shop, err error) error {
+	if errors.Is(err, secret.ErrUnreadable) {
+		return &unreadableError{shop: sh, err: err}
+	}
+	return err
+}
+
+// beingSetUp answers for a shop whose stored secrets this process cannot
+// open (its processes were not all given the same key): the shopper gets
+// a 503 "being set up" page naming nothing, the log one line per shop;
+// the desk's settings page tells the shop's staff.
+func (h *Hub) beingSetUp(w http.ResponseWriter, s *session, err error) {
+	sh := s.shop
+	if ue := (*unreadableError)(nil); errors.As(err, &ue) {
+		sh = ue.shop
+	}
+	if sh == nil { // a path that did not name its shop: log each time rather than guess
+		h.log.Warn("hub: a stored secret cannot be opened with this process's HUBDESK_SECRET_KEY", "err", err)
+	} else if _, logged := h.unreadableLogged.LoadOrStore(sh.ID, true); !logged {
+		h.log.Warn("hub: a stored secret of this shop cannot be opened with this process's HUBDESK_SECRET_KEY; its hub answers 503",
+			"shop", sh.Domain, "err", err)
+	}
+	h.message(w, s, http.StatusServiceUnavailable, "error.setting_up.title", "error.setting_up.body")
 }
 
 // safeURL passes only absolute http(s) URLs into href and src attributes;

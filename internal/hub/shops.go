@@ -80,7 +80,7 @@ func (h *Hub) shopByID(ctx context.Context, id int64, fresh bool) (e *shopEntry,
 func (h *Hub) remember(ctx context.Context, sh *shop.Shop) (*shopEntry, error) {
 	secret, err := h.opts.Shops.ClientSecret(ctx, sh.ID)
 	if err != nil {
-		return nil, fmt.Errorf("hub: client secret of shop %d: %w", sh.ID, err)
+		return nil, unreadable(sh, fmt.Errorf("hub: client secret of shop %d: %w", sh.ID, err))
 	}
 	e := &shopEntry{shop: sh, secret: secret, at: h.opts.Now()}
 	h.shops.mu.Lock()

@@ -25,8 +25,12 @@ const prefix = "hdsec:v"
 // KeySize is the length of an AES-256 key in bytes.
 const KeySize = 32
 
-// ErrCorrupt is returned for a sealed value that cannot be opened.
-var ErrCorrupt = errors.New("secret: sealed value is corrupt or was sealed with another key")
+// ErrUnreadable is returned for a sealed value this box cannot open: sealed
+// with a key version it is not given, with another key under the same
+// version (AES-GCM cannot tell that from damage), or corrupt. Callers tell
+// it from a failing database: the value stays stored, and a process given
+// the right key opens it.
+var ErrUnreadable = errors.New("secret: sealed value cannot be opened with this process's keys (sealed with another key, or corrupt)")
 
 // Box seals with its current key and opens with any key it knows.
 type Box struct {
@@ -79,27 +83,27 @@ func (b *Box) Open(sealed string) (string, error) {
 	}
 	rest, ok := strings.CutPrefix(sealed, prefix)
 	if !ok {
-		return "", ErrCorrupt
+		return "", ErrUnreadable
 	}
 	ver, payload, ok := strings.Cut(rest, ":")
 	if !ok {
-		return "", ErrCorrupt
+		return "", ErrUnreadable
 	}
 	v, err := strconv.Atoi(ver)
 	if err != nil {
-		return "", ErrCorrupt
+		return "", ErrUnreadable
 	}
 	aead, ok := b.aeads[v]
 	if !ok {
-		return "", fmt.Errorf("secret: value sealed with key v%d, which is not configured", v)
+		return "", fmt.Errorf("%w: sealed with key v%d, which this process is not given", ErrUnreadable, v)
 	}
 	raw, err := base64.RawStdEncoding.DecodeString(payload)
 	if err != nil || len(raw) < aead.NonceSize() {
-		return "", ErrCorrupt
+		return "", ErrUnreadable
 	}
 	plain, err := aead.Open(nil, raw[:aead.NonceSize()], raw[aead.NonceSize():], nil)
 	if err != nil {
-		return "", ErrCorrupt
+		return "", ErrUnreadable
 	}
 	return string(plain), nil
 }

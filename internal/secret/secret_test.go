@@ -62,14 +62,14 @@ func TestOpenRejectsTamperingAndWrongKey(t *testing.T) {
 	sealed, _ := box.Seal("value")
 	tampered := sealed[:len(sealed)-2] + "AA"
 	for name, v := range map[string]string{"tampered": tampered, "plain": "value", "no version": "hdsec:vX:abc"} {
-		if _, err := box.Open(v); !errors.Is(err, ErrCorrupt) {
-			t.Errorf("%s: want ErrCorrupt, got %v", name, err)
+		if _, err := box.Open(v); !errors.Is(err, ErrUnreadable) {
+			t.Errorf("%s: want ErrUnreadable, got %v", name, err)
 		}
 	}
-	if _, err := other.Open(sealed); !errors.Is(err, ErrCorrupt) {
-		t.Errorf("wrong key: want ErrCorrupt, got %v", err)
+	if _, err := other.Open(sealed); !errors.Is(err, ErrUnreadable) {
+		t.Errorf("wrong key: want ErrUnreadable, got %v", err)
 	}
-	if _, err := box.Open("hdsec:v7:abc"); err == nil || !strings.Contains(err.Error(), "v7") {
+	if _, err := box.Open("hdsec:v7:abc"); !errors.Is(err, ErrUnreadable) || !strings.Contains(err.Error(), "v7") {
 		t.Errorf("unknown version: %v", err)
 	}
 }

@@ -61,8 +61,12 @@ func (s *Server) observe(next http.Handler) http.Handler {
 	})
 }
 
+// logLevelFor logs failures. A 503 is no failure but a deliberate "not
+// now" (not ready yet, Loop unreachable, a shop whose secrets this process
+// cannot open) whose handler logs its reason itself; an error line for
+// each request would bury it.
 func logLevelFor(status int) slog.Level {
-	if status >= 500 {
+	if status >= 500 && status != http.StatusServiceUnavailable {
 		return slog.LevelError
 	}
 	return slog.LevelDebug
@@ -267,8 +271,10 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	w.Write([]byte("ok\n"))
 }
 
-// readyz answers 200 only when the database answers and its schema is the
-// one this binary expects, so a load balancer holds traffic during an upgrade.
+// readyz answers 200 only when the database answers and its schema has
+// every migration this binary needs, so a load balancer holds traffic
+// during an upgrade. A schema ahead of the binary (a newer release already
+// migrated it) stays ready: migrations are expand-then-contract.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
@@ -280,7 +286,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	current, err := s.opts.DB.CurrentVersion(ctx)
-	if err != nil || current != s.opts.DB.LatestVersion() {
+	if err != nil || current < s.opts.DB.LatestVersion() {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		w.Write([]byte(`{"status":"unavailable","reason":"database migrations are not current"}` + "\n"))
 		return

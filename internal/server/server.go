@@ -72,6 +72,10 @@ type Server struct {
 	Tickets  *ticket.Store // helpdesk conversations (the hub's contact form opens them)
 	Hub      *hub.Hub      // the shopper-facing Customer Hub; IssueShopperToken for headless stores
 
+	// Secrets finds the stored secrets this process cannot open (Report
+	// at start-up; the settings page's notice).
+	Secrets settings.Secrets
+
 	auth *auth.Authenticator
 	desk *desk.Desk
 	api  *api.API
@@ -99,13 +103,15 @@ func New(opts Options) (*Server, error) {
 	s.Ingest = ingest.New(opts.DB, s.Commerce, s.Returns)
 	s.Staff = staff.New(opts.DB, s.Users, s.Audit)
 	s.Loop = loop.New(loop.Options{BaseURL: opts.LoopBaseURL, Registerer: s.metrics.Registry, Logger: opts.Logger, UserAgent: "hubdesk"})
-	s.Settings = settings.New(opts.DB, returns.NewStore(opts.DB), connection.NewStore(opts.DB, opts.Box), s.Audit, settings.LoopKeyChecker{Client: s.Loop})
+	connections := connection.NewStore(opts.DB, opts.Box)
+	s.Settings = settings.New(opts.DB, returns.NewStore(opts.DB), connections, s.Audit, settings.LoopKeyChecker{Client: s.Loop})
+	s.Secrets = settings.Secrets{Shops: s.Shops, Connections: connections}
 	s.Resolver = returns.NewResolver(returns.LoopLinker{Client: s.Loop}, s.Audit)
 	s.Orders = orderview.New(orderview.Options{Commerce: s.Commerce, Returns: s.Returns, Settings: s.Settings, Resolver: s.Resolver, Now: opts.Now})
 	s.auth = &auth.Authenticator{Users: s.Users, SecureCookies: opts.SecureCookies}
 	var err error
 	s.desk, err = desk.New(desk.Desk{Users: s.Users, Access: s.Staff, Shops: s.Shops, Commerce: s.Commerce, Auth: s.auth, Logger: opts.Logger,
-		Proxies: opts.Proxies, Settings: s.Settings, OrderView: s.Orders, Audit: s.Audit})
+		Proxies: opts.Proxies, Settings: s.Settings, Secrets: s.Secrets, OrderView: s.Orders, Audit: s.Audit})
 	if err != nil {
 		return nil, fmt.Errorf("desk: %w", err)
 	}

@@ -245,6 +245,30 @@ func TestReadyzFailsWhenTheDatabaseIsGone(t *testing.T) {
 	}
 }
 
+// During a rolling upgrade the new release migrates first while the old
+// one still serves: migrations are expand-then-contract, so a schema ahead
+// of the binary keeps it ready; only one behind holds traffic back.
+func TestReadyzFollowsTheSchemaVersion(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		app := testapp.New(t, db)
+		latest := db.LatestVersion()
+		if _, err := db.Exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+			latest+1, fmt.Sprintf("%04d_from_a_newer_release.sql", latest+1), 0); err != nil {
+			t.Fatal(err)
+		}
+		if status, body, _ := app.Do(nil, "GET", "/readyz", "", ""); status != http.StatusOK {
+			t.Fatalf("readyz with the schema one version ahead: %d %s", status, body)
+		}
+		if _, err := db.Exec(ctx, `DELETE FROM schema_migrations WHERE version >= ?`, latest); err != nil {
+			t.Fatal(err)
+		}
+		if status, body, _ := app.Do(nil, "GET", "/readyz", "", ""); status != http.StatusServiceUnavailable || !strings.Contains(body, "not current") {
+			t.Fatalf("readyz with the schema one version behind: %d %s", status, body)
+		}
+	})
+}
+
 func TestSecurityHeaders(t *testing.T) {
 	app := testapp.New(t, dbtest.Open(t, database.SQLite))
 	_, _, h := app.Do(nil, "GET", "/login", "", "")

@@ -82,10 +82,12 @@ func (db *DB) MigrateTo(ctx context.Context, version int) (applied int, err erro
 	if err != nil {
 		return 0, fmt.Errorf("migrate: %w", err)
 	}
-	if _, err := db.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
-		return 0, fmt.Errorf("migrate: create schema_migrations: %w", err)
-	}
+	// Under the lock: PostgreSQL's CREATE TABLE IF NOT EXISTS is not safe
+	// against itself, so concurrent first starts would collide on it.
 	err = db.WithMigrationLock(ctx, func(ctx context.Context) error {
+		if _, err := db.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
+			return fmt.Errorf("migrate: create schema_migrations: %w", err)
+		}
 		applied, err = db.applyUpTo(ctx, list, version)
 		return err
 	})

@@ -75,13 +75,16 @@ type Queue struct {
 	// *sql.Tx and reads and retries them for staff. On SQLite it also
 	// works them.
 	tx *river.Client[*sql.Tx]
+	// work configures the PostgreSQL worker, made by Start.
+	work *river.Config
 	// worker and pool work the jobs on PostgreSQL (nil on SQLite).
 	worker *river.Client[pgx.Tx]
 	pool   *pgxpool.Pool
 }
 
-// New makes the process's queue; Start begins working.
-func New(ctx context.Context, db *database.DB, opts Options) (*Queue, error) {
+// New makes the process's queue, ready to enqueue and list jobs; Start
+// begins working them.
+func New(db *database.DB, opts Options) (*Queue, error) {
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -98,27 +101,16 @@ func New(ctx context.Context, db *database.DB, opts Options) (*Queue, error) {
 		RetryPolicy:   opts.RetryPolicy,
 		Queues:        map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: maxWorkers}},
 	}
-	q := &Queue{db: db}
+	q := &Queue{db: db, work: work}
+	var err error
 	if db.Dialect == database.SQLite {
-		var err error
-		if q.tx, err = river.NewClient(sqlDriver(db), work); err != nil {
-			return nil, fmt.Errorf("jobs: %w", err)
-		}
-		return q, nil
+		q.tx, err = river.NewClient(sqlDriver(db), work)
+	} else {
+		// No queues: this client only inserts, reads and retries, on the
+		// stores' own pool and transactions.
+		q.tx, err = river.NewClient(sqlDriver(db), &river.Config{Logger: work.Logger, Workers: opts.Workers})
 	}
-	pool, err := db.NativePool(ctx, int32(maxWorkers)+5)
 	if err != nil {
-		return nil, err
-	}
-	q.pool = pool
-	if q.worker, err = river.NewClient(riverpgxv5.New(pool), work); err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("jobs: %w", err)
-	}
-	// No queues: this client only inserts, reads and retries, on the
-	// stores' own pool and transactions.
-	if q.tx, err = river.NewClient(sqlDriver(db), &river.Config{Logger: work.Logger, Workers: opts.Workers}); err != nil {
-		pool.Close()
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
 	return q, nil
@@ -133,22 +125,40 @@ func sqlDriver(db *database.DB) riverdriver.Driver[*sql.Tx] {
 }
 
 // Start begins working jobs (and, if elected leader, enqueuing periodic
-// ones) until Stop.
+// ones) until Stop. Cancelling ctx cancels running jobs at once, so a
+// graceful caller passes one that outlives its own and calls Stop.
 func (q *Queue) Start(ctx context.Context) error {
-	if q.worker != nil {
-		return q.worker.Start(ctx)
+	if q.db.Dialect == database.SQLite {
+		return q.tx.Start(ctx)
 	}
-	return q.tx.Start(ctx)
+	pool, err := q.db.NativePool(ctx, int32(q.work.Queues[river.QueueDefault].MaxWorkers)+5)
+	if err != nil {
+		return err
+	}
+	worker, err := river.NewClient(riverpgxv5.New(pool), q.work)
+	if err == nil {
+		err = worker.Start(ctx)
+	}
+	if err != nil {
+		pool.Close()
+		return fmt.Errorf("jobs: %w", err)
+	}
+	q.pool, q.worker = pool, worker
+	return nil
 }
 
 // Stop ends the working gracefully: no new job is fetched, running jobs
 // get until ctx ends to finish, then their contexts are cancelled and
 // whatever they did not finish goes back to the queue, to run again.
 func (q *Queue) Stop(ctx context.Context) error {
-	if q.worker != nil {
-		return stop(ctx, q.worker)
+	if q.db.Dialect == database.SQLite {
+		return stop(ctx, q.tx)
 	}
-	return stop(ctx, q.tx)
+	if q.worker == nil {
+		return nil
+	}
+	defer q.pool.Close()
+	return stop(ctx, q.worker)
 }
 
 func stop[TTx any](ctx context.Context, c *river.Client[TTx]) error {
@@ -157,13 +167,6 @@ func stop[TTx any](ctx context.Context, c *river.Client[TTx]) error {
 		err = c.StopAndCancel(context.WithoutCancel(ctx))
 	}
 	return err
-}
-
-// Close releases the PostgreSQL worker's pool, after Stop.
-func (q *Queue) Close() {
-	if q.pool != nil {
-		q.pool.Close()
-	}
 }
 
 // Enqueue adds a job inside tx: it runs once tx commits, and never if tx

@@ -55,7 +55,7 @@ func startQueue(t *testing.T, db *database.DB, opts jobs.Options) *jobs.Queue {
 	if opts.FetchCooldown == 0 {
 		opts.FetchCooldown = 5 * time.Millisecond
 	}
-	q, err := jobs.New(ctx, db, opts)
+	q, err := jobs.New(db, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,6 @@ func startQueue(t *testing.T, db *database.DB, opts jobs.Options) *jobs.Queue {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		q.Stop(ctx)
-		q.Close()
 	})
 	return q
 }
@@ -177,11 +176,10 @@ func TestUniqueJobIsEnqueuedOnce(t *testing.T) {
 		ctx := context.Background()
 		workers := river.NewWorkers()
 		river.AddWorker(workers, &countWorker{db: db})
-		q, err := jobs.New(ctx, db, jobs.Options{Workers: workers})
+		q, err := jobs.New(db, jobs.Options{Workers: workers})
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer q.Close()
 		unique := &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
 		var duplicates []bool
 		for range 2 {
@@ -332,11 +330,10 @@ func TestStopLetsRunningJobsFinishOrHandsThemBack(t *testing.T) {
 				river.AddWorker(workers, worker)
 				// A failed attempt is due again at once, so a job handed back
 				// is available.
-				q, err := jobs.New(ctx, db, jobs.Options{Workers: workers, FetchCooldown: 5 * time.Millisecond, RetryPolicy: &recordedBackoff{}})
+				q, err := jobs.New(db, jobs.Options{Workers: workers, FetchCooldown: 5 * time.Millisecond, RetryPolicy: &recordedBackoff{}})
 				if err != nil {
 					t.Fatal(err)
 				}
-				defer q.Close()
 				if err := q.Start(ctx); err != nil {
 					t.Fatal(err)
 				}

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,27 +15,8 @@ import (
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/database/dbtest"
 	"github.com/hubdesk/hubdesk/internal/jobs"
+	"github.com/hubdesk/hubdesk/internal/jobs/jobstest"
 )
-
-type syncArgs struct {
-	ShopID int64 `json:"shop_id"`
-}
-
-func (syncArgs) Kind() string  { return "test_sync" }
-func (a syncArgs) Shop() int64 { return a.ShopID }
-
-// syncWorker fails until fixed, as a job would while a platform is down.
-type syncWorker struct {
-	river.WorkerDefaults[syncArgs]
-	fixed atomic.Bool
-}
-
-func (w *syncWorker) Work(ctx context.Context, job *river.Job[syncArgs]) error {
-	if w.fixed.Load() {
-		return nil
-	}
-	return fmt.Errorf("platform unreachable (attempt %d)", job.Attempt)
-}
 
 // retryAtOnce makes a failed attempt due again at once.
 type retryAtOnce struct{}
@@ -56,7 +36,7 @@ func TestFailedJobsAreVisibleAndRetriedByHand(t *testing.T) {
 				t.Fatalf("%s before any job: %d %s", name, res.status, res.body)
 			}
 		}
-		worker := &syncWorker{}
+		worker := &jobstest.FailWorker{}
 		workers := river.NewWorkers()
 		river.AddWorker(workers, worker)
 		q, err := jobs.New(db, jobs.Options{Workers: workers, FetchCooldown: 5 * time.Millisecond, RetryPolicy: retryAtOnce{}})
@@ -68,7 +48,7 @@ func TestFailedJobsAreVisibleAndRetriedByHand(t *testing.T) {
 		}
 		defer q.Stop(ctx)
 		err = db.InTx(ctx, func(tx *database.Tx) error {
-			_, err := q.Enqueue(ctx, tx, syncArgs{ShopID: f.shopA}, &river.InsertOpts{MaxAttempts: 2})
+			_, err := q.Enqueue(ctx, tx, jobstest.FailArgs{ShopID: f.shopA}, &river.InsertOpts{MaxAttempts: 2})
 			return err
 		})
 		if err != nil {
@@ -76,11 +56,11 @@ func TestFailedJobsAreVisibleAndRetriedByHand(t *testing.T) {
 		}
 
 		var dead response
-		waitFor(t, "the job to give up", func() bool {
+		jobstest.Eventually(t, "the job to give up", func() bool {
 			dead = f.do(t, request{method: http.MethodGet, url: "/api/v1/jobs?state=dead", user: "a-manager"})
 			return fmt.Sprint(get(t, dead.body, "items.#")) == "1"
 		})
-		checkJSON(t, dead.body, map[string]string{"items.0.kind": "test_sync", "items.0.state": "dead", "items.0.attempt": "2",
+		checkJSON(t, dead.body, map[string]string{"items.0.kind": "test_fail", "items.0.state": "dead", "items.0.attempt": "2",
 			"items.0.errors.#": "2", "items.0.errors.1.error": "platform unreachable (attempt 2)"})
 		id := fmt.Sprint(get(t, dead.body, "items.0.id"))
 		if res := f.do(t, request{method: http.MethodGet, url: "/api/v1/jobs?state=dead", user: "b-manager"}); fmt.Sprint(get(t, res.body, "items.#")) != "0" {
@@ -105,11 +85,11 @@ func TestFailedJobsAreVisibleAndRetriedByHand(t *testing.T) {
 			t.Fatalf("shop B's retry changed the job: %s", res.body)
 		}
 
-		worker.fixed.Store(true)
+		worker.Healed.Store(true)
 		if status := postForm(t, f, pageA, "/settings/jobs/"+id+"/retry"); status != http.StatusSeeOther {
 			t.Fatalf("retry: %d, want 303", status)
 		}
-		waitFor(t, "the retried job to be done", func() bool {
+		jobstest.Eventually(t, "the retried job to be done", func() bool {
 			res := f.do(t, request{method: http.MethodGet, url: "/api/v1/jobs?state=done", user: "a-manager"})
 			return fmt.Sprint(get(t, res.body, "items.#")) == "1" && fmt.Sprint(get(t, res.body, "items.0.id")) == id
 		})
@@ -126,17 +106,4 @@ func postForm(t *testing.T, f *fixture, c *http.Client, path string) int {
 	}
 	res.Body.Close()
 	return res.StatusCode
-}
-
-// waitFor polls cond until it holds, failing after a generous bound (a
-// hang, not a speed check).
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }

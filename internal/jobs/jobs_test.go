@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/database/dbtest"
 	"github.com/hubdesk/hubdesk/internal/jobs"
+	"github.com/hubdesk/hubdesk/internal/jobs/jobstest"
 )
 
 // countArgs is a job whose effect is a row keyed by N: running it twice
@@ -70,19 +70,6 @@ func startQueue(t *testing.T, db *database.DB, opts jobs.Options) *jobs.Queue {
 	return q
 }
 
-// eventually polls cond until it holds, failing after a generous bound
-// (a hang, not a speed check).
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting: %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func count(t *testing.T, db *database.DB, query string, args ...any) int {
 	t.Helper()
 	var n int
@@ -114,7 +101,7 @@ func TestThousandJobsOverThreeWorkersRunOnceEach(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "every job completed", func() bool {
+		jobstest.Eventually(t, "every job completed", func() bool {
 			return count(t, db, `SELECT COUNT(*) FROM river_job WHERE state = 'completed'`) == total
 		})
 		if n := count(t, db, `SELECT COUNT(*) FROM test_effects`); n != total {
@@ -162,7 +149,7 @@ func TestEnqueueJoinsTheCallersTransaction(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "the committed job ran", func() bool {
+		jobstest.Eventually(t, "the committed job ran", func() bool {
 			return count(t, db, `SELECT COUNT(*) FROM test_effects WHERE n = 7`) == 1
 		})
 		if n := count(t, db, `SELECT COUNT(*) FROM test_effects WHERE n = -1`); n != 0 {
@@ -203,26 +190,6 @@ func TestUniqueJobIsEnqueuedOnce(t *testing.T) {
 	})
 }
 
-type failArgs struct {
-	ShopID int64 `json:"shop_id"`
-}
-
-func (failArgs) Kind() string  { return "test_fail" }
-func (a failArgs) Shop() int64 { return a.ShopID }
-
-// failWorker fails until healed.
-type failWorker struct {
-	river.WorkerDefaults[failArgs]
-	healed atomic.Bool
-}
-
-func (w *failWorker) Work(ctx context.Context, job *river.Job[failArgs]) error {
-	if w.healed.Load() {
-		return nil
-	}
-	return fmt.Errorf("carrier refused attempt %d", job.Attempt)
-}
-
 // recordedBackoff waits attempt milliseconds after a failed attempt and
 // remembers which attempts it was asked about.
 type recordedBackoff struct {
@@ -240,25 +207,25 @@ func (b *recordedBackoff) NextRetry(job *rivertype.JobRow) time.Time {
 func TestFailingJobIsRetriedThenDeadThenRetriedByHand(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
-		worker := &failWorker{}
+		worker := &jobstest.FailWorker{}
 		workers := river.NewWorkers()
 		river.AddWorker(workers, worker)
 		backoff := &recordedBackoff{}
 		q := startQueue(t, db, jobs.Options{Workers: workers, RetryPolicy: backoff})
 		err := db.InTx(ctx, func(tx *database.Tx) error {
-			_, err := q.Enqueue(ctx, tx, failArgs{ShopID: 1}, &river.InsertOpts{MaxAttempts: 3})
+			_, err := q.Enqueue(ctx, tx, jobstest.FailArgs{ShopID: 1}, &river.InsertOpts{MaxAttempts: 3})
 			return err
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
 		var dead []jobs.Job
-		eventually(t, "the job gave up", func() bool {
+		jobstest.Eventually(t, "the job gave up", func() bool {
 			dead, _, err = q.List(ctx, 1, jobs.Dead, database.Page{})
 			return err == nil && len(dead) == 1
 		})
 		job := dead[0]
-		if job.Attempt != 3 || len(job.Errors) != 3 || job.Errors[2].Error != "carrier refused attempt 3" {
+		if job.Attempt != 3 || len(job.Errors) != 3 || job.Errors[2].Error != "platform unreachable (attempt 3)" {
 			t.Errorf("dead job = %+v, want 3 attempts with their errors", job)
 		}
 		backoff.mu.Lock()
@@ -274,11 +241,11 @@ func TestFailingJobIsRetriedThenDeadThenRetriedByHand(t *testing.T) {
 			t.Errorf("shop 2 retrying shop 1's job: %v, want ErrNotFound", err)
 		}
 
-		worker.healed.Store(true)
+		worker.Healed.Store(true)
 		if _, err := q.Retry(ctx, 1, job.ID); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "the retried job completed", func() bool {
+		jobstest.Eventually(t, "the retried job completed", func() bool {
 			done, _, err := q.List(ctx, 1, jobs.Done, database.Page{})
 			return err == nil && len(done) == 1 && done[0].ID == job.ID
 		})

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/database/dbtest"
+	"github.com/hubdesk/hubdesk/internal/jobs/jobstest"
 	"github.com/hubdesk/hubdesk/internal/testapp"
 )
 
@@ -34,13 +35,9 @@ func TestServeWorksTheJobQueue(t *testing.T) {
 		served := make(chan error, 1)
 		go func() { served <- app.Server.Serve(ctx, ln, nil) }()
 
-		deadline := time.Now().Add(60 * time.Second)
-		for count(t, db, `SELECT COUNT(*) FROM river_job WHERE kind = 'sessions_expired_delete' AND state = 'completed'`) == 0 {
-			if time.Now().After(deadline) {
-				t.Fatal("the periodic job did not run")
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		jobstest.Eventually(t, "the periodic job ran", func() bool {
+			return count(t, db, `SELECT COUNT(*) FROM river_job WHERE kind = 'sessions_expired_delete' AND state = 'completed'`) == 1
+		})
 		if n := count(t, db, `SELECT COUNT(*) FROM sessions`); n != 0 {
 			t.Errorf("%d expired sessions left", n)
 		}

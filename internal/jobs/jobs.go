@@ -64,8 +64,9 @@ type Options struct {
 	Logger      *slog.Logger
 }
 
-// StopTimeout is how long Stop lets running jobs finish before it cancels
-// them; a cancelled job goes back to the queue and runs again later.
+// StopTimeout is how long a stopping process gives running jobs to
+// finish (the deadline it passes to Stop); a job cancelled after it goes
+// back to the queue and runs again later.
 const StopTimeout = 20 * time.Second
 
 // Queue is one process's client of the job queue.

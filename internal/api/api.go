@@ -19,6 +19,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/httpkit"
 	"github.com/hubdesk/hubdesk/internal/ingest"
+	"github.com/hubdesk/hubdesk/internal/jobs"
 	"github.com/hubdesk/hubdesk/internal/orderview"
 	"github.com/hubdesk/hubdesk/internal/settings"
 	"github.com/hubdesk/hubdesk/internal/user"
@@ -38,6 +39,7 @@ type Options struct {
 	Settings *settings.Editor // reads and saves the returns settings, checking Loop keys
 	Orders   *orderview.View  // each order's status and return eligibility
 	Audit    *audit.Log
+	Jobs     *jobs.Queue  // the shop's background jobs, listed
 	Logger   *slog.Logger // slog.Default() when nil
 }
 
@@ -48,6 +50,7 @@ type API struct {
 	settings *settings.Editor
 	orders   *orderview.View
 	audit    *audit.Log
+	jobs     *jobs.Queue
 	log      *slog.Logger
 }
 
@@ -57,7 +60,7 @@ func New(opts Options) *API {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &API{commerce: opts.Commerce, ingest: opts.Ingest, settings: opts.Settings, orders: opts.Orders, audit: opts.Audit, log: log}
+	return &API{commerce: opts.Commerce, ingest: opts.Ingest, settings: opts.Settings, orders: opts.Orders, audit: opts.Audit, jobs: opts.Jobs, log: log}
 }
 
 // OpenAPI serves the embedded OpenAPI document. It needs no authentication:

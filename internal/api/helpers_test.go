@@ -38,8 +38,9 @@ type fixture struct {
 	commerce  *commerce.Store
 	shopA     int64
 	shopB     int64
-	ids       map[string]int64  // customer and order ids by external id
-	tokens    map[string]string // by caller name
+	tenants   map[string]*testapp.Tenant // "a", "b": for the desk's pages
+	ids       map[string]int64           // customer and order ids by external id
+	tokens    map[string]string          // by caller name
 	logs      *bytes.Buffer
 	loop      *sandbox.Sandbox // the Loop the settings check keys against
 }
@@ -55,6 +56,7 @@ func newFixture(t *testing.T, db *database.DB) *fixture {
 	f.commerce = f.app.Server.Commerce
 	a, b := f.app.NewTenant("a"), f.app.NewTenant("b")
 	f.shopA, f.shopB = a.Shop.ID, b.Shop.ID
+	f.tenants = map[string]*testapp.Tenant{"a": a, "b": b}
 	for name, u := range map[string]*user.User{"a": a.Agent, "a-manager": a.Manager, "b": b.Agent, "b-manager": b.Manager} {
 		f.tokens[name] = f.app.Token(u)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/hubdesk/hubdesk/internal/config"
 	"github.com/hubdesk/hubdesk/internal/database"
+	"github.com/hubdesk/hubdesk/internal/jobs"
 	"github.com/hubdesk/hubdesk/internal/secret"
 )
 
@@ -240,6 +241,14 @@ func newLogger(w io.Writer, cfg *config.Config, defaultFormat string) *slog.Logg
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
+// migrate applies hubdesk's migrations, then the job queue's.
+func migrate(ctx context.Context, db *database.DB) (applied int, err error) {
+	if applied, err = db.Migrate(ctx); err != nil {
+		return applied, err
+	}
+	return applied, jobs.Migrate(ctx, db)
+}
+
 // openStore opens and migrates the database and loads the secret key.
 func openStore(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*database.DB, *secret.Box, error) {
 	box, err := loadSecretBox(cfg, logger)
@@ -250,7 +259,7 @@ func openStore(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*d
 	if err != nil {
 		return nil, nil, err
 	}
-	applied, err := db.Migrate(ctx)
+	applied, err := migrate(ctx, db)
 	if err != nil {
 		db.Close()
 		return nil, nil, err

@@ -91,21 +91,21 @@ func (db *DB) MigrateTo(ctx context.Context, version int) (applied int, err erro
 	if err != nil {
 		return 0, fmt.Errorf("migrate: %w", err)
 	}
-	if _, err := db.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
-		return 0, fmt.Errorf("migrate: create schema_migrations: %w", err)
-	}
-	if db.Dialect == Postgres {
-		conn, err := db.write.Conn(ctx)
-		if err != nil {
-			return 0, fmt.Errorf("migrate: %w", err)
+	// Under the lock: PostgreSQL's CREATE TABLE IF NOT EXISTS is not safe
+	// against itself, so concurrent first starts would collide on it.
+	err = db.WithMigrationLock(ctx, func(ctx context.Context) error {
+		if _, err := db.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
+			return fmt.Errorf("migrate: create schema_migrations: %w", err)
 		}
-		defer conn.Close()
-		const lockID = 0x6875626465736b // "hubdesk"
-		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, lockID); err != nil {
-			return 0, fmt.Errorf("migrate: take lock: %w", err)
-		}
-		defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, lockID)
-	}
+		applied, err = db.applyUpTo(ctx, list, version)
+		return err
+	})
+	return applied, err
+}
+
+// applyUpTo applies the migrations in list newer than the database's
+// version, up to and including version.
+func (db *DB) applyUpTo(ctx context.Context, list []migration, version int) (applied int, err error) {
 	current, err := db.CurrentVersion(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("migrate: %w", err)

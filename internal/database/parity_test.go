@@ -54,52 +54,66 @@ type schema struct {
 }
 
 // libraryTables are created by a library's own migrations, not hubdesk's,
-// and may differ between engines (none yet).
-var libraryTables = map[string]bool{}
+// and may differ between engines: River's, the job queue's.
+var libraryTables = map[string]bool{
+	"river_client": true, "river_client_queue": true, "river_job": true, "river_leader": true,
+	"river_migration": true, "river_notification": true, "river_queue": true,
+}
 
 func readSchema(t *testing.T, ctx context.Context, db *database.DB) schema {
 	t.Helper()
-	s := schema{tables: map[string][]string{}}
+	var s schema
 	s.migrations = queryStrings(t, ctx, db, `SELECT version || ' ' || name FROM schema_migrations ORDER BY version`)
 	var columns, indexes string
 	switch db.Dialect {
 	case database.SQLite:
 		columns = `SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p
 			WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'`
-		indexes = `SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name`
+		indexes = `SELECT tbl_name, name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL`
 	case database.Postgres:
 		columns = `SELECT table_name, column_name FROM information_schema.columns
 			WHERE table_schema = current_schema()`
-		indexes = `SELECT i.indexname FROM pg_indexes i
+		indexes = `SELECT i.tablename, i.indexname FROM pg_indexes i
 			WHERE i.schemaname = current_schema()
-			AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)
-			ORDER BY i.indexname`
+			AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)`
 	}
-	s.indexes = queryStrings(t, ctx, db, indexes)
-	rows, err := db.Query(ctx, columns)
+	for _, names := range byTable(t, ctx, db, indexes) {
+		s.indexes = append(s.indexes, names...)
+	}
+	slices.Sort(s.indexes)
+	s.tables = byTable(t, ctx, db, columns)
+	if len(s.tables) == 0 {
+		t.Fatalf("%s: no tables found", db.Dialect)
+	}
+	return s
+}
+
+// byTable runs a query of (table, name) rows and returns each table's
+// names, sorted and lower-cased, leaving out the libraries' tables.
+func byTable(t *testing.T, ctx context.Context, db *database.DB, query string) map[string][]string {
+	t.Helper()
+	rows, err := db.Query(ctx, query)
 	if err != nil {
-		t.Fatalf("%s: read columns: %v", db.Dialect, err)
+		t.Fatalf("%s: %v", db.Dialect, err)
 	}
 	defer rows.Close()
+	out := map[string][]string{}
 	for rows.Next() {
-		var table, column string
-		if err := rows.Scan(&table, &column); err != nil {
+		var table, name string
+		if err := rows.Scan(&table, &name); err != nil {
 			t.Fatal(err)
 		}
 		if !libraryTables[table] {
-			s.tables[table] = append(s.tables[table], strings.ToLower(column))
+			out[table] = append(out[table], strings.ToLower(name))
 		}
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	for _, cols := range s.tables {
-		slices.Sort(cols)
+	for _, names := range out {
+		slices.Sort(names)
 	}
-	if len(s.tables) == 0 {
-		t.Fatalf("%s: no tables found", db.Dialect)
-	}
-	return s
+	return out
 }
 
 func queryStrings(t *testing.T, ctx context.Context, db *database.DB, query string) []string {

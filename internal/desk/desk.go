@@ -17,6 +17,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/httpkit"
+	"github.com/hubdesk/hubdesk/internal/jobs"
 	"github.com/hubdesk/hubdesk/internal/orderview"
 	"github.com/hubdesk/hubdesk/internal/secret"
 	"github.com/hubdesk/hubdesk/internal/settings"
@@ -49,8 +50,10 @@ type Desk struct {
 	// previews the return destination on the settings page.
 	OrderView *orderview.View
 	Audit     *audit.Log
-	Logger    *slog.Logger
-	render    *web.Renderer
+	// JobQueue lists the shop's failed background jobs and retries them.
+	JobQueue *jobs.Queue
+	Logger   *slog.Logger
+	render   *web.Renderer
 }
 
 // New parses the templates; it fails at start-up rather than on a request.
@@ -89,6 +92,7 @@ var navigation = []struct {
 	{"/settings", "nav.settings", user.RoleManager},
 	{"/settings/staff", "nav.staff", user.RoleAdmin},
 	{"/audit", "nav.audit", user.RoleManager},
+	{"/settings/jobs", "nav.jobs", user.RoleManager},
 }
 
 // view is what every desk page template receives.

@@ -17,6 +17,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/audit"
 	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/integration/loop"
+	"github.com/hubdesk/hubdesk/internal/jobs"
 	"github.com/hubdesk/hubdesk/internal/locale"
 	"github.com/hubdesk/hubdesk/internal/orderview"
 	"github.com/hubdesk/hubdesk/internal/returns"
@@ -85,6 +86,8 @@ func labelled() map[string][]string {
 		"scope.status":       strs(scopeStatuses),
 		"account":            {"active", "disabled"},
 		"settings.state":     {"unpublished"},
+		"job.state":          strs(jobs.Failed),
+		"job.kind":           {"sessions_expired_delete"}, // the kinds internal/server works
 	}
 }
 
@@ -242,6 +245,12 @@ func pageFixtures() map[string][]any {
 		}
 	}
 
+	var failedJobs []jobs.Job
+	for i, state := range jobs.Failed {
+		failedJobs = append(failedJobs, jobs.Job{ID: int64(i + 1), Kind: "sessions_expired_delete", State: state, Attempt: 2, MaxAttempts: 5,
+			Errors: []jobs.AttemptError{{Attempt: 1, At: at, Error: "The database went away."}}, CreatedAt: at, ScheduledAt: at})
+	}
+
 	return map[string][]any{
 		"customers":        {customersPage{Query: "ada", Next: "abc", Customers: []*commerce.Customer{customer}}, customersPage{Query: "zz"}},
 		"customer":         {customerPage{Customer: customer, Orders: rows, Next: "abc"}},
@@ -250,6 +259,7 @@ func pageFixtures() map[string][]any {
 		"tickets":          ticketLists,
 		"ticket":           ticketViews,
 		"audit":            {auditPage{Entries: entries, Next: "abc", Actions: auditActions}, auditPage{Actions: auditActions}},
+		"jobs":             {jobsPage{Jobs: failedJobs, Next: "abc", Retried: true}, jobsPage{}},
 		"staff":            {staffView{Members: members, Tokens: tokens}},
 		"tokens":           {tokensView{Tokens: []user.APIToken{{Name: "sync", CreatedAt: at, LastUsedAt: &at}}, New: "hd-abc123"}},
 		"settings_general": {&settingsView{Tab: "general", State: &returns.State{Live: true}, Saved: true}},

@@ -47,6 +47,8 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("POST /settings/staff/{id}/enable", d.RequireRole(user.RoleAdmin, d.EnableStaff))
 	mux.Handle("POST /settings/staff/tokens/{id}/revoke", d.RequireRole(user.RoleAdmin, d.RevokeStaffToken))
 	mux.Handle("GET /audit", d.RequireRole(user.RoleManager, d.AuditLog))
+	mux.Handle("GET /settings/jobs", d.RequireRole(user.RoleManager, d.Jobs))
+	mux.Handle("POST /settings/jobs/{id}/retry", d.RequireRole(user.RoleManager, d.RetryJob))
 	mux.Handle("GET /account/tokens", d.RequireUser(d.APITokens))
 	mux.Handle("POST /account/tokens", d.RequireUser(d.CreateAPIToken))
 	mux.Handle("POST /account/tokens/{id}/revoke", d.RequireUser(d.RevokeAPIToken))
@@ -80,6 +82,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("GET /api/v1/settings/returns", s.apiRole(user.RoleManager, a.GetReturnsSettings))
 	mux.Handle("PUT /api/v1/settings/returns", s.apiRole(user.RoleManager, a.PutReturnsSettings))
 	mux.Handle("GET /api/v1/audit", s.apiRole(user.RoleManager, a.ListAudit))
+	mux.Handle("GET /api/v1/jobs", s.apiRole(user.RoleManager, a.ListJobs))
 	mux.Handle("POST /api/v1/hub/tokens", s.apiRole(user.RoleAdmin, hubTokens.Issue))
 	mux.HandleFunc("/api/", s.apiFallback)
 

@@ -57,6 +57,7 @@ type routeWorld struct {
 	orders   map[*testapp.Tenant]*commerce.Order
 	extra    map[*testapp.Tenant]*user.User // staff for the owners and admins to act on
 	tickets  map[*testapp.Tenant]int64
+	jobs     map[*testapp.Tenant]int64
 	sessions map[user.Role]*http.Client
 }
 
@@ -92,6 +93,7 @@ func customerID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64 {
 }
 func staffID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64  { return w.extra[tn].ID }
 func ticketID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64 { return w.tickets[tn] }
+func jobID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64    { return w.jobs[tn] }
 
 // staffTokenID is a fresh API token of the shop's extra staff member.
 func staffTokenID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64 {
@@ -164,6 +166,8 @@ func routeTable() []routeCase {
 		{pattern: "POST /settings/staff/{id}/enable", rule: deskAdmin, url: withID("/settings/staff/{id}/enable", staffID), ok: 303},
 		{pattern: "POST /settings/staff/tokens/{id}/revoke", rule: deskAdmin, url: withID("/settings/staff/tokens/{id}/revoke", staffTokenID), ok: 303},
 		{pattern: "GET /audit", rule: deskManager, url: fixed("/audit"), ok: 200, list: true},
+		{pattern: "GET /settings/jobs", rule: deskManager, url: fixed("/settings/jobs"), ok: 200, list: true},
+		{pattern: "POST /settings/jobs/{id}/retry", rule: deskManager, url: withID("/settings/jobs/{id}/retry", jobID), ok: 303},
 		{pattern: "GET /account/tokens", rule: deskUser, url: fixed("/account/tokens"), ok: 200},
 		{pattern: "POST /account/tokens", rule: deskUser, url: fixed("/account/tokens"), body: "name=zapier", ok: 200},
 		{pattern: "POST /account/tokens/{id}/revoke", rule: deskUser, url: withID("/account/tokens/{id}/revoke", ownTokenID), ok: 303},
@@ -196,6 +200,7 @@ func routeTable() []routeCase {
 		{pattern: "GET /api/v1/settings/returns", rule: apiManager, url: fixed("/api/v1/settings/returns"), ok: 200},
 		{pattern: "PUT /api/v1/settings/returns", rule: apiManager, url: fixed("/api/v1/settings/returns"), body: `{"provider":"disabled"}`, ok: 200},
 		{pattern: "GET /api/v1/audit", rule: apiManager, url: fixed("/api/v1/audit"), ok: 200, list: true},
+		{pattern: "GET /api/v1/jobs", rule: apiManager, url: fixed("/api/v1/jobs?state=dead"), ok: 200, list: true},
 		{pattern: "POST /api/v1/hub/tokens", rule: apiAdmin, url: fixed("/api/v1/hub/tokens"), body: `{"customer_external_id":"c-1001"}`, ok: 200},
 		{pattern: "/api/", rule: anyone, url: fixed("/api/v1/nothing"), ok: 404},
 		{pattern: "/", rule: anyone, url: fixed("/nothing"), ok: 404},
@@ -262,7 +267,7 @@ func TestRouteTable(t *testing.T) {
 func newRouteWorld(t *testing.T, db *database.DB) *routeWorld {
 	app := testapp.New(t, db)
 	w := &routeWorld{app: app, a: app.NewTenant("shopa"), b: app.NewTenant("shopb"), orders: map[*testapp.Tenant]*commerce.Order{},
-		extra: map[*testapp.Tenant]*user.User{}, tickets: map[*testapp.Tenant]int64{}, sessions: map[user.Role]*http.Client{}}
+		extra: map[*testapp.Tenant]*user.User{}, tickets: map[*testapp.Tenant]int64{}, jobs: map[*testapp.Tenant]int64{}, sessions: map[user.Role]*http.Client{}}
 	ctx := context.Background()
 	for i, tn := range []*testapp.Tenant{w.a, w.b} {
 		w.orders[tn] = app.Order(tn, fmt.Sprint(1001+i*1000), fmt.Sprintf("shopper%d@example.com", i))
@@ -282,12 +287,32 @@ func newRouteWorld(t *testing.T, db *database.DB) *routeWorld {
 			t.Fatal(err)
 		}
 		w.tickets[tn] = tk.ID
+		err = db.InTx(ctx, func(tx *database.Tx) error {
+			res, err := app.Server.Jobs.Enqueue(ctx, tx, shopUpkeepArgs{ShopID: tn.Shop.ID}, nil)
+			if err == nil {
+				w.jobs[tn] = res.Job.ID
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 	for _, u := range []*user.User{w.a.Agent, w.a.Manager, w.a.Admin, w.a.Owner} {
 		w.sessions[u.Role] = app.LoginAs(u)
 	}
 	return w
 }
+
+// shopUpkeepArgs is a job for a shop, of a kind the server works (it
+// removes expired sessions), so that there is one of each shop's jobs to
+// retry.
+type shopUpkeepArgs struct {
+	ShopID int64 `json:"shop_id"`
+}
+
+func (shopUpkeepArgs) Kind() string  { return "sessions_expired_delete" }
+func (a shopUpkeepArgs) Shop() int64 { return a.ShopID }
 
 // statusFor is what a caller of this role gets from the route's rule
 // ("" is nobody); the shopper's own answer is the row's.

@@ -22,6 +22,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/hub"
 	"github.com/hubdesk/hubdesk/internal/ingest"
 	"github.com/hubdesk/hubdesk/internal/integration/loop"
+	"github.com/hubdesk/hubdesk/internal/jobs"
 	"github.com/hubdesk/hubdesk/internal/metrics"
 	"github.com/hubdesk/hubdesk/internal/orderview"
 	"github.com/hubdesk/hubdesk/internal/returns"
@@ -71,6 +72,7 @@ type Server struct {
 	Loop     *loop.Client
 	Tickets  *ticket.Store // helpdesk conversations (the hub's contact form opens them)
 	Hub      *hub.Hub      // the shopper-facing Customer Hub; IssueShopperToken for headless stores
+	Jobs     *jobs.Queue   // durable background work; Serve works it
 
 	// Secrets finds the stored secrets this process cannot open (Report
 	// at start-up; the settings page's notice).
@@ -108,14 +110,17 @@ func New(opts Options) (*Server, error) {
 	s.Secrets = settings.Secrets{Shops: s.Shops, Connections: connections}
 	s.Resolver = returns.NewResolver(returns.LoopLinker{Client: s.Loop}, s.Audit)
 	s.Orders = orderview.New(orderview.Options{Commerce: s.Commerce, Returns: s.Returns, Settings: s.Settings, Resolver: s.Resolver, Now: opts.Now})
-	s.auth = &auth.Authenticator{Users: s.Users, SecureCookies: opts.SecureCookies}
 	var err error
+	if s.Jobs, err = s.newJobs(); err != nil {
+		return nil, err
+	}
+	s.auth = &auth.Authenticator{Users: s.Users, SecureCookies: opts.SecureCookies}
 	s.desk, err = desk.New(desk.Desk{Users: s.Users, Access: s.Staff, Shops: s.Shops, Commerce: s.Commerce, Auth: s.auth, Logger: opts.Logger,
-		Proxies: opts.Proxies, Settings: s.Settings, Secrets: s.Secrets, OrderView: s.Orders, Audit: s.Audit})
+		Proxies: opts.Proxies, Settings: s.Settings, Secrets: s.Secrets, OrderView: s.Orders, Audit: s.Audit, JobQueue: s.Jobs})
 	if err != nil {
 		return nil, fmt.Errorf("desk: %w", err)
 	}
-	s.api = api.New(api.Options{Commerce: s.Commerce, Ingest: s.Ingest, Settings: s.Settings, Orders: s.Orders, Audit: s.Audit, Logger: opts.Logger})
+	s.api = api.New(api.Options{Commerce: s.Commerce, Ingest: s.Ingest, Settings: s.Settings, Orders: s.Orders, Audit: s.Audit, Jobs: s.Jobs, Logger: opts.Logger})
 	s.Tickets = ticket.NewStore(opts.DB, opts.Now)
 	s.Hub, err = hub.New(hub.Options{Shops: s.Shops, Commerce: s.Commerce, Settings: s.Settings,
 		Orders: s.Orders, Tickets: s.Tickets, Logger: opts.Logger, BaseURL: opts.BaseURL, Now: opts.Now})
@@ -132,15 +137,28 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // Assets are the static files, for page-weight checks.
 func (s *Server) Assets() *web.Assets { return web.DefaultAssets }
 
-// Serve answers requests on ln, and Prometheus scrapes on metricsLn
-// (nil: metrics are not served), until ctx is cancelled or a listener
-// fails; then both let in-flight requests finish (up to 30 s) before
-// Serve returns. /metrics has its own listener so the public one never
-// shows it: an operator keeps it on loopback or an internal network.
+// Serve works the job queue, answers requests on ln, and Prometheus
+// scrapes on metricsLn (nil: metrics are not served), until ctx is
+// cancelled or a listener fails; then both let in-flight requests finish
+// (up to 30 s) and running jobs finish (up to jobs.StopTimeout, then they
+// go back to the queue) before Serve returns. /metrics has its own
+// listener so the public one never shows it: an operator keeps it on
+// loopback or an internal network.
 func (s *Server) Serve(ctx context.Context, ln, metricsLn net.Listener) error {
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
-	go s.housekeeping(ctx)
+	// Cancelling River's context would cancel running jobs at once; the
+	// deferred Stop lets them finish first.
+	if err := s.Jobs.Start(context.WithoutCancel(ctx)); err != nil {
+		return err
+	}
+	defer func() {
+		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), jobs.StopTimeout)
+		defer cancel()
+		if err := s.Jobs.Stop(stopCtx); err != nil {
+			s.logger.Warn("stop jobs", "err", err)
+		}
+	}()
 	errc := make(chan error, 2)
 	servers := 1
 	go func() { errc <- s.serveHTTP(ctx, ln, s.handler); stop() }()
@@ -184,22 +202,4 @@ func (s *Server) serveHTTP(ctx context.Context, ln net.Listener, handler http.Ha
 		return err
 	}
 	return nil
-}
-
-// housekeeping removes expired sessions every hour until ctx ends.
-func (s *Server) housekeeping(ctx context.Context) {
-	tick := time.NewTicker(time.Hour)
-	defer tick.Stop()
-	for {
-		if n, err := s.Users.DeleteExpiredSessions(ctx); err != nil && ctx.Err() == nil {
-			s.logger.Warn("delete expired sessions", "err", err)
-		} else if n > 0 {
-			s.logger.Info("deleted expired sessions", "count", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-	}
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/hubdesk/hubdesk/internal/database"
+	"github.com/hubdesk/hubdesk/internal/jobs"
 )
 
 // PostgresURLEnv names the variable holding the test server's URL.
@@ -43,8 +44,9 @@ func ForEachAt(t *testing.T, version int, fn func(t *testing.T, db *database.DB)
 	}
 }
 
-// Open returns a freshly migrated database of the given dialect that is
-// closed (and for PostgreSQL dropped) when the test ends.
+// Open returns a freshly migrated database (hubdesk's tables and the job
+// queue's) of the given dialect that is closed (and for PostgreSQL
+// dropped) when the test ends.
 func Open(t testing.TB, d database.Dialect) *database.DB {
 	t.Helper()
 	return OpenAt(t, d, math.MaxInt)
@@ -67,6 +69,9 @@ func OpenAt(t testing.TB, d database.Dialect, version int) *database.DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	if _, err := db.MigrateTo(ctx, version); err != nil {
+		t.Fatalf("migrate %s: %v", d, err)
+	}
+	if err := jobs.Migrate(ctx, db); err != nil {
 		t.Fatalf("migrate %s: %v", d, err)
 	}
 	return db

@@ -1,0 +1,217 @@
+// Package jobs is hubdesk's durable job queue, on River over the same
+// database as everything else: a job enqueued inside a use case's
+// transaction exists exactly when the transaction commits, survives a
+// restart, is retried with backoff when it fails and is kept, with its
+// errors, when it gives up, for staff to see and retry.
+//
+// Each process runs one Queue. On PostgreSQL it works jobs through pgx's
+// native pool (LISTEN wakes it when a job is inserted) and inserts them
+// through database/sql, inside the caller's transaction. On SQLite
+// everything runs on the database's single write connection: River's
+// reads and writes take their turn with the stores' write transactions
+// instead of contending for SQLite's one write lock, and a job inserted
+// inside a transaction uses the connection that transaction already holds.
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/hubdesk/hubdesk/internal/database"
+)
+
+// Args are a job's arguments: River's (a Kind and JSON fields) and the
+// shop the job works for, carried in the arguments so that each shop's
+// staff see their own jobs and never another shop's. Upkeep that belongs
+// to no shop (expired sessions) says shop 0 and is listed for nobody.
+type Args interface {
+	river.JobArgs
+	Shop() int64
+}
+
+// Options configure a process's queue.
+type Options struct {
+	// Workers holds the worker of every kind this process works
+	// (river.AddWorker); at least one.
+	Workers *river.Workers
+	// Periodic jobs are enqueued by whichever process is River's elected
+	// leader, so once per period across all processes.
+	Periodic []*river.PeriodicJob
+	// MaxWorkers is how many jobs this process works at once; 10 when 0.
+	MaxWorkers int
+	// FetchCooldown is the shortest pause between two fetches of work,
+	// which sets the throughput (River's 100 ms when 0: about MaxWorkers ×
+	// 10 jobs a second).
+	FetchCooldown time.Duration
+	// RetryPolicy decides when a failed job runs again; River's default
+	// (attempt⁴ seconds, with jitter) when nil. Tests shorten it.
+	RetryPolicy river.ClientRetryPolicy
+	Logger      *slog.Logger
+}
+
+// StopTimeout is how long a stopping process gives running jobs to
+// finish (the deadline it passes to Stop); a job cancelled after it goes
+// back to the queue and runs again later.
+const StopTimeout = 20 * time.Second
+
+// Queue is one process's client of the job queue.
+type Queue struct {
+	db *database.DB
+	// tx is the client on database/sql: it inserts jobs in a caller's
+	// *sql.Tx and reads and retries them for staff. On SQLite it also
+	// works them.
+	tx *river.Client[*sql.Tx]
+	// work configures the PostgreSQL worker, made by Start.
+	work *river.Config
+	// worker and pool work the jobs on PostgreSQL (nil on SQLite).
+	worker *river.Client[pgx.Tx]
+	pool   *pgxpool.Pool
+}
+
+// New makes the process's queue, ready to enqueue and list jobs; Start
+// begins working them.
+func New(db *database.DB, opts Options) (*Queue, error) {
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	maxWorkers := opts.MaxWorkers
+	if maxWorkers <= 0 {
+		maxWorkers = 10
+	}
+	work := &river.Config{
+		Logger:        logger.With("component", "jobs"),
+		Workers:       opts.Workers,
+		PeriodicJobs:  opts.Periodic,
+		FetchCooldown: opts.FetchCooldown,
+		RetryPolicy:   opts.RetryPolicy,
+		Queues:        map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: maxWorkers}},
+	}
+	q := &Queue{db: db, work: work}
+	var err error
+	if db.Dialect == database.SQLite {
+		q.tx, err = river.NewClient(sqlDriver(db), work)
+	} else {
+		// No queues: this client only inserts, reads and retries, on the
+		// stores' own pool and transactions.
+		q.tx, err = river.NewClient(sqlDriver(db), &river.Config{Logger: work.Logger, Workers: opts.Workers})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	return q, nil
+}
+
+// sqlDriver is River's driver over the database's write pool.
+func sqlDriver(db *database.DB) riverdriver.Driver[*sql.Tx] {
+	if db.Dialect == database.SQLite {
+		return riversqlite.New(db.WritePool())
+	}
+	return riverdatabasesql.New(db.WritePool())
+}
+
+// Start begins working jobs (and, if elected leader, enqueuing periodic
+// ones) until Stop. Cancelling ctx cancels running jobs at once, so a
+// graceful caller passes one that outlives its own and calls Stop.
+func (q *Queue) Start(ctx context.Context) error {
+	if q.db.Dialect == database.SQLite {
+		return q.tx.Start(ctx)
+	}
+	pool, err := q.db.NativePool(ctx, int32(q.work.Queues[river.QueueDefault].MaxWorkers)+5)
+	if err != nil {
+		return err
+	}
+	worker, err := river.NewClient(riverpgxv5.New(pool), q.work)
+	if err == nil {
+		err = worker.Start(ctx)
+	}
+	if err != nil {
+		pool.Close()
+		return fmt.Errorf("jobs: %w", err)
+	}
+	q.pool, q.worker = pool, worker
+	return nil
+}
+
+// Stop ends the working gracefully: no new job is fetched, running jobs
+// get until ctx ends to finish, then their contexts are cancelled and
+// whatever they did not finish goes back to the queue, to run again.
+func (q *Queue) Stop(ctx context.Context) error {
+	if q.db.Dialect == database.SQLite {
+		return stop(ctx, q.tx)
+	}
+	if q.worker == nil {
+		return nil
+	}
+	defer q.pool.Close()
+	return stop(ctx, q.worker)
+}
+
+func stop[TTx any](ctx context.Context, c *river.Client[TTx]) error {
+	err := c.Stop(ctx)
+	if ctx.Err() != nil {
+		err = c.StopAndCancel(context.WithoutCancel(ctx))
+	}
+	return err
+}
+
+// Enqueue adds a job inside tx: it runs once tx commits, and never if tx
+// rolls back. opts may be nil; opts.UniqueOpts makes a job that is already
+// queued a duplicate (the result says UniqueSkippedAsDuplicate) instead of
+// a second job.
+func (q *Queue) Enqueue(ctx context.Context, tx *database.Tx, args Args, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+	var withShop river.InsertOpts
+	if opts != nil {
+		withShop = *opts
+	}
+	withShop.Tags = append(append([]string(nil), withShop.Tags...), shopTag(args.Shop()))
+	res, err := q.tx.InsertTx(ctx, tx.SQLTx(), args, &withShop)
+	if err != nil {
+		return nil, fmt.Errorf("enqueue %s: %w", args.Kind(), err)
+	}
+	return res, nil
+}
+
+// ShopOpts are the insert options of a periodic job for shop: the tag
+// that lists it with the shop's jobs.
+func ShopOpts(shop int64) *river.InsertOpts {
+	return &river.InsertOpts{Tags: []string{shopTag(shop)}}
+}
+
+// shopTag marks a job with the shop it works for; the lists filter by it.
+func shopTag(shop int64) string { return "shop-" + strconv.FormatInt(shop, 10) }
+
+// Migrate creates or updates River's own tables, under the same lock as
+// hubdesk's migrations so that several processes starting at once apply
+// each once.
+func Migrate(ctx context.Context, db *database.DB) error {
+	m, err := rivermigrate.New(sqlDriver(db), &rivermigrate.Config{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return fmt.Errorf("jobs: migrate: %w", err)
+	}
+	return db.WithMigrationLock(ctx, func(ctx context.Context) error {
+		if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+			return fmt.Errorf("jobs: migrate: %w", err)
+		}
+		return nil
+	})
+}
+
+// ErrNotFound means the job does not exist or belongs to another shop,
+// which callers must not be able to tell apart.
+var ErrNotFound = errors.New("job not found")

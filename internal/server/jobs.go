@@ -1,0 +1,42 @@
+package server
+
+import (
+	"context"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/hubdesk/hubdesk/internal/jobs"
+	"github.com/hubdesk/hubdesk/internal/user"
+)
+
+// expiredSessionsArgs asks for expired sessions to be removed, every
+// hour and once at start: upkeep of no shop in particular.
+type expiredSessionsArgs struct{}
+
+func (expiredSessionsArgs) Kind() string { return "sessions_expired_delete" }
+func (expiredSessionsArgs) Shop() int64  { return 0 }
+
+type expiredSessionsWorker struct {
+	river.WorkerDefaults[expiredSessionsArgs]
+	users *user.Store
+}
+
+func (w *expiredSessionsWorker) Work(ctx context.Context, _ *river.Job[expiredSessionsArgs]) error {
+	_, err := w.users.DeleteExpiredSessions(ctx)
+	return err
+}
+
+// newJobs makes the process's job queue with the work every hubdesk
+// process does.
+func (s *Server) newJobs() (*jobs.Queue, error) {
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &expiredSessionsWorker{users: s.Users})
+	return jobs.New(s.opts.DB, jobs.Options{
+		Workers: workers,
+		Periodic: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+			func() (river.JobArgs, *river.InsertOpts) { return expiredSessionsArgs{}, jobs.ShopOpts(0) },
+			&river.PeriodicJobOpts{RunOnStart: true})},
+		Logger: s.logger,
+	})
+}

@@ -31,6 +31,7 @@ func TestMigrateCreatesTheJobQueue(t *testing.T) {
 		isolate(t)
 		dbURL := dbtest.CreatePostgres(t)
 		t.Setenv("HUBDESK_DATABASE_URL", dbURL)
+		t.Setenv("HUBDESK_SECRET_KEY", sharedKey) // every process on one database shares it
 		var wg sync.WaitGroup
 		errs := make([]string, 3)
 		for i := range errs {

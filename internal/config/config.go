@@ -9,9 +9,12 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hubdesk/hubdesk/internal/auth"
+	"github.com/hubdesk/hubdesk/internal/intake"
 )
 
 // Config is the process configuration. Runtime settings that merchants
@@ -31,11 +34,16 @@ type Config struct {
 	// MetricsAddr is where /metrics is served, apart from the public
 	// listener; empty when metrics are off.
 	MetricsAddr string
+	// WebhookRetention is how long processed webhook events are kept.
+	WebhookRetention time.Duration
 }
 
 // DefaultMetricsAddr keeps /metrics on loopback, out of the public
 // listener's reach, unless the operator says otherwise.
 const DefaultMetricsAddr = "127.0.0.1:9090"
+
+// DefaultWebhookRetention is the intake's own default (30 days).
+const DefaultWebhookRetention = intake.DefaultRetention
 
 // Option documents one environment variable.
 type Option struct {
@@ -53,6 +61,7 @@ var Options = []Option{
 	{Env: "HUBDESK_LOOP_BASE_URL", Default: "https://api.loopreturns.com/api/v1", Help: "Loop API root (point it at `hubdesk sandbox loop` for development)"},
 	{Env: "HUBDESK_TRUSTED_PROXIES", Help: "comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For names the client"},
 	{Env: "HUBDESK_METRICS_ADDR", Default: DefaultMetricsAddr, Help: "address serving Prometheus /metrics, apart from HUBDESK_ADDR; \"off\" (or empty) disables it (flag --metrics-addr)"},
+	{Env: "HUBDESK_WEBHOOK_RETENTION", Default: "30d", Help: "how long processed webhook events are kept: days (\"30d\") or a Go duration (\"72h\")"},
 	{Env: "HUBDESK_LOG_LEVEL", Default: "info", Help: "debug, info, warn or error"},
 	{Env: "HUBDESK_LOG_FORMAT", Help: "json or text (default json for serve, text for demo)"},
 }
@@ -81,9 +90,13 @@ func Load() (*Config, error) {
 	if c.MetricsAddr == "" && !isSet("HUBDESK_METRICS_ADDR") {
 		c.MetricsAddr = DefaultMetricsAddr
 	}
+	retention := orDefault(get("HUBDESK_WEBHOOK_RETENTION"), "30d")
 	level := orDefault(get("HUBDESK_LOG_LEVEL"), "info")
 	if err != nil {
 		return nil, err
+	}
+	if c.WebhookRetention, err = parseRetention(retention); err != nil {
+		return nil, fmt.Errorf("HUBDESK_WEBHOOK_RETENTION: %w", err)
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("HUBDESK_LOG_LEVEL: %q is not debug, info, warn or error", level)
@@ -160,6 +173,28 @@ func (c *Config) Validate() error {
 
 // SecureCookies is true when the public URL is HTTPS.
 func (c *Config) SecureCookies() bool { return strings.HasPrefix(c.BaseURL, "https://") }
+
+// parseRetention reads whole days ("30d") or a Go duration ("72h"); it
+// must be positive.
+func parseRetention(v string) (time.Duration, error) {
+	var d time.Duration
+	if days, isDays := strings.CutSuffix(v, "d"); isDays {
+		n, err := strconv.Atoi(days)
+		if err != nil {
+			return 0, fmt.Errorf("%q is not a number of days", v)
+		}
+		d = time.Duration(n) * 24 * time.Hour
+	} else {
+		var err error
+		if d, err = time.ParseDuration(v); err != nil {
+			return 0, fmt.Errorf("%q is neither days (30d) nor a duration (72h)", v)
+		}
+	}
+	if d <= 0 {
+		return 0, fmt.Errorf("%q: want a positive retention", v)
+	}
+	return d, nil
+}
 
 func orDefault(v, def string) string {
 	if v == "" {

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // clearEnv removes every hubdesk variable and its _FILE twin for the test.
@@ -62,4 +63,34 @@ func TestMetricsAddr(t *testing.T) {
 			t.Fatalf("want an error naming HUBDESK_METRICS_ADDR, got %v", err)
 		}
 	})
+}
+
+func TestWebhookRetention(t *testing.T) {
+	cases := []struct {
+		value string
+		want  time.Duration
+	}{
+		{"", DefaultWebhookRetention},
+		{"7d", 7 * 24 * time.Hour},
+		{"36h", 36 * time.Hour},
+	}
+	for _, c := range cases {
+		t.Run(c.value, func(t *testing.T) {
+			clearEnv(t)
+			t.Setenv("HUBDESK_WEBHOOK_RETENTION", c.value)
+			cfg, err := Load()
+			if err != nil || cfg.WebhookRetention != c.want {
+				t.Fatalf("Load = %v, %v; want %v", cfg.WebhookRetention, err, c.want)
+			}
+		})
+	}
+	for _, bad := range []string{"0d", "-1h", "thirty", "1.5d"} {
+		t.Run(bad, func(t *testing.T) {
+			clearEnv(t)
+			t.Setenv("HUBDESK_WEBHOOK_RETENTION", bad)
+			if _, err := Load(); err == nil || !strings.Contains(err.Error(), "HUBDESK_WEBHOOK_RETENTION") {
+				t.Fatalf("Load accepted %q: %v", bad, err)
+			}
+		})
+	}
 }

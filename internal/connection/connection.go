@@ -24,6 +24,11 @@ type Provider string
 // ProviderLoop is Loop Returns; its credential is an API key.
 const ProviderLoop Provider = "loop"
 
+// ProviderLoopWebhook is Loop's webhook signing secret, kept apart from
+// the API key so that each is replaced on its own; only the webhook
+// intake reads it.
+const ProviderLoopWebhook Provider = "loop_webhook"
+
 // Status says whether the provider accepted the credential when last asked.
 type Status string
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/hubdesk/hubdesk/internal/intake"
 	"github.com/hubdesk/hubdesk/internal/jobs"
 	"github.com/hubdesk/hubdesk/internal/user"
 )
@@ -32,11 +33,18 @@ func (w *expiredSessionsWorker) Work(ctx context.Context, _ *river.Job[expiredSe
 func (s *Server) newJobs() (*jobs.Queue, error) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &expiredSessionsWorker{users: s.Users})
+	river.AddWorker(workers, &intake.ProcessWorker{DB: s.opts.DB, Now: s.opts.Now,
+		Handlers: map[intake.Provider]intake.Handler{intake.ProviderLoop: intake.LoopHandler{}}})
+	retention := s.opts.WebhookRetention
+	if retention <= 0 {
+		retention = intake.DefaultRetention
+	}
+	river.AddWorker(workers, &intake.PurgeWorker{DB: s.opts.DB, Retention: retention, Now: s.opts.Now})
 	return jobs.New(s.opts.DB, jobs.Options{
 		Workers: workers,
 		Periodic: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 			func() (river.JobArgs, *river.InsertOpts) { return expiredSessionsArgs{}, jobs.ShopOpts(0) },
-			&river.PeriodicJobOpts{RunOnStart: true})},
+			&river.PeriodicJobOpts{RunOnStart: true}), intake.PurgePeriodically()},
 		Logger: s.logger,
 	})
 }

@@ -69,6 +69,9 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("POST /settings/hub-preview/orders/{id}/return", d.RequireRole(user.RoleManager, h.Preview(h.StartReturn)))
 	mux.Handle("POST /settings/hub-preview/orders/{id}/contact", d.RequireRole(user.RoleManager, h.Preview(h.Contact)))
 
+	// Webhooks: the provider's signature over the body is the credential.
+	mux.HandleFunc("POST /webhooks/loop/{shop}", s.webhooks.Loop)
+
 	// REST API v1 (bearer token). Agents read; commerce data is written by
 	// integrations holding a Manager's or higher token.
 	mux.HandleFunc("GET /api/v1/openapi.json", a.OpenAPI)

@@ -189,6 +189,9 @@ func routeTable() []routeCase {
 		{pattern: "POST /settings/hub-preview/orders/{id}/contact", rule: deskManager,
 			url: preview(withID("/settings/hub-preview/orders/{id}/contact", orderID)), body: "message=Test", ok: 422},
 
+		// Unsigned: the signature is the webhook's only credential.
+		{pattern: "POST /webhooks/loop/{shop}", rule: anyone, url: fixed("/webhooks/loop/shopa.myshopify.com"), body: `{"topic":"return"}`, ok: 401},
+
 		{pattern: "GET /api/v1/openapi.json", rule: anyone, url: fixed("/api/v1/openapi.json"), ok: 200},
 		{pattern: "GET /api/v1/customers", rule: apiAgent, url: fixed("/api/v1/customers"), ok: 200, list: true},
 		{pattern: "PUT /api/v1/customers", rule: apiManager, url: fixed("/api/v1/customers"), body: `{"external_id":"c-77"}`, ok: 200},

@@ -21,6 +21,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/desk"
 	"github.com/hubdesk/hubdesk/internal/hub"
 	"github.com/hubdesk/hubdesk/internal/ingest"
+	"github.com/hubdesk/hubdesk/internal/intake"
 	"github.com/hubdesk/hubdesk/internal/integration/loop"
 	"github.com/hubdesk/hubdesk/internal/jobs"
 	"github.com/hubdesk/hubdesk/internal/metrics"
@@ -33,6 +34,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/ticket"
 	"github.com/hubdesk/hubdesk/internal/user"
 	"github.com/hubdesk/hubdesk/internal/web"
+	"github.com/hubdesk/hubdesk/internal/webhook"
 )
 
 // Options are what the server needs from the command that starts it.
@@ -51,6 +53,9 @@ type Options struct {
 	// of the tickets (their times, the contact limits); time.Now when nil.
 	// Tests step it.
 	Now func() time.Time
+	// WebhookRetention is how long processed webhook events are kept;
+	// intake.DefaultRetention when 0.
+	WebhookRetention time.Duration
 }
 
 // Server is one running hubdesk.
@@ -70,17 +75,19 @@ type Server struct {
 	Resolver *returns.Resolver
 	Orders   *orderview.View // every surface's view of orders: status, return eligibility, Start a return
 	Loop     *loop.Client
-	Tickets  *ticket.Store // helpdesk conversations (the hub's contact form opens them)
-	Hub      *hub.Hub      // the shopper-facing Customer Hub; IssueShopperToken for headless stores
-	Jobs     *jobs.Queue   // durable background work; Serve works it
+	Tickets  *ticket.Store  // helpdesk conversations (the hub's contact form opens them)
+	Hub      *hub.Hub       // the shopper-facing Customer Hub; IssueShopperToken for headless stores
+	Jobs     *jobs.Queue    // durable background work; Serve works it
+	Intake   *intake.Intake // webhooks from every provider, stored once and processed by a job
 
 	// Secrets finds the stored secrets this process cannot open (Report
 	// at start-up; the settings page's notice).
 	Secrets settings.Secrets
 
-	auth *auth.Authenticator
-	desk *desk.Desk
-	api  *api.API
+	auth     *auth.Authenticator
+	desk     *desk.Desk
+	api      *api.API
+	webhooks *webhook.Receiver
 
 	mux      *http.ServeMux // the route list, for the API's 405 answers
 	patterns []string       // the route list's patterns, for Routes
@@ -114,6 +121,8 @@ func New(opts Options) (*Server, error) {
 	if s.Jobs, err = s.newJobs(); err != nil {
 		return nil, err
 	}
+	s.Intake = intake.New(opts.DB, s.Jobs, opts.Now)
+	s.webhooks = &webhook.Receiver{Shops: s.Shops, Connections: connections, Intake: s.Intake, Logger: opts.Logger}
 	s.auth = &auth.Authenticator{Users: s.Users, SecureCookies: opts.SecureCookies}
 	s.desk, err = desk.New(desk.Desk{Users: s.Users, Access: s.Staff, Shops: s.Shops, Commerce: s.Commerce, Auth: s.auth, Logger: opts.Logger,
 		Proxies: opts.Proxies, Settings: s.Settings, Secrets: s.Secrets, OrderView: s.Orders, Audit: s.Audit, JobQueue: s.Jobs})

@@ -1,0 +1,201 @@
+package intake_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/hubdesk/hubdesk/internal/database"
+	"github.com/hubdesk/hubdesk/internal/database/dbtest"
+	"github.com/hubdesk/hubdesk/internal/fixtures"
+	"github.com/hubdesk/hubdesk/internal/intake"
+	"github.com/hubdesk/hubdesk/internal/jobs"
+	"github.com/hubdesk/hubdesk/internal/jobs/jobstest"
+)
+
+// countingHandler counts the events it is handed, per event id.
+type countingHandler struct {
+	mu   sync.Mutex
+	seen map[int64]int
+}
+
+func (h *countingHandler) Handle(_ context.Context, _ *database.Tx, ev *intake.Event) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.seen[ev.ID]++
+	return nil
+}
+
+func (h *countingHandler) calls() map[int64]int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := map[int64]int{}
+	for id, n := range h.seen {
+		out[id] = n
+	}
+	return out
+}
+
+// newQueue is a queue working the processing jobs with handler; started
+// when start says so, stopped when the test ends.
+func newQueue(t *testing.T, db *database.DB, handler intake.Handler, start bool) *jobs.Queue {
+	t.Helper()
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &intake.ProcessWorker{DB: db, Handlers: map[intake.Provider]intake.Handler{intake.ProviderLoop: handler}})
+	q, err := jobs.New(db, jobs.Options{Workers: workers, FetchCooldown: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if start {
+		if err := q.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			q.Stop(ctx)
+		})
+	}
+	return q
+}
+
+func count(t *testing.T, db *database.DB, query string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRow(context.Background(), query, args...).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+const processJobs = `SELECT COUNT(*) FROM river_job WHERE kind = 'webhook_event_process'`
+
+func delivery(shopID int64, body string) intake.Delivery {
+	return intake.Delivery{ShopID: shopID, Provider: intake.ProviderLoop, Topic: "return.updated", Body: []byte(body)}
+}
+
+// A provider retries what it thinks failed: the second delivery of one
+// event is acknowledged, but stored and processed once. Another shop's
+// identical delivery is its own event.
+func TestDeliverySeenTwiceIsStoredAndProcessedOnce(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		handler := &countingHandler{seen: map[int64]int{}}
+		in := intake.New(db, newQueue(t, db, handler, true), nil)
+		a, b := fixtures.Shop(t, db, "a").ID, fixtures.Shop(t, db, "b").ID
+		body := `{"topic":"return","trigger":"return.updated","id":"77"}`
+
+		first, err := in.Receive(ctx, delivery(a, body))
+		if err != nil || first.Duplicate || first.EventID == 0 {
+			t.Fatalf("first delivery: %+v %v", first, err)
+		}
+		again, err := in.Receive(ctx, delivery(a, body))
+		if err != nil || !again.Duplicate {
+			t.Fatalf("second delivery: %+v %v, want a duplicate", again, err)
+		}
+		other, err := in.Receive(ctx, delivery(b, body))
+		if err != nil || other.Duplicate {
+			t.Fatalf("another shop's delivery: %+v %v", other, err)
+		}
+
+		jobstest.Eventually(t, "both events processed", func() bool {
+			return count(t, db, `SELECT COUNT(*) FROM webhook_events WHERE processed_at IS NOT NULL`) == 2
+		})
+		if n := count(t, db, `SELECT COUNT(*) FROM webhook_events WHERE shop_id = ?`, a); n != 1 {
+			t.Errorf("shop a has %d events, want 1", n)
+		}
+		if n := count(t, db, processJobs); n != 2 {
+			t.Errorf("%d processing jobs, want 2", n)
+		}
+		if calls := handler.calls(); calls[first.EventID] != 1 || calls[other.EventID] != 1 || len(calls) != 2 {
+			t.Errorf("handler calls %v, want one per event", calls)
+		}
+	})
+}
+
+// The delivery and its job commit together: a transaction rolled back
+// after the intake leaves neither, and a job that cannot be enqueued
+// leaves no event behind (the provider retries the delivery).
+func TestRolledBackIntakeLeavesNothing(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		in := intake.New(db, newQueue(t, db, &countingHandler{seen: map[int64]int{}}, false), nil)
+		shopID := fixtures.Shop(t, db, "a").ID
+
+		rollback := errors.New("roll back")
+		err := db.InTx(ctx, func(tx *database.Tx) error {
+			if _, err := in.With(tx).Receive(ctx, delivery(shopID, `{"topic":"return"}`)); err != nil {
+				t.Fatal(err)
+			}
+			return rollback
+		})
+		if !errors.Is(err, rollback) {
+			t.Fatalf("InTx = %v", err)
+		}
+		if n := count(t, db, processJobs); n != 0 {
+			t.Errorf("a rolled-back intake enqueued %d jobs", n)
+		}
+		if n := count(t, db, `SELECT COUNT(*) FROM webhook_events`); n != 0 {
+			t.Errorf("a rolled-back intake stored %d events", n)
+		}
+
+		dbtest.BreakTable(t, db, "river_job")
+		if _, err := in.Receive(ctx, delivery(shopID, `{"topic":"label"}`)); err == nil {
+			t.Fatal("Receive succeeded without its job")
+		}
+		if n := count(t, db, `SELECT COUNT(*) FROM webhook_events`); n != 0 {
+			t.Errorf("an event was stored without its job")
+		}
+	})
+}
+
+// The purge deletes events processed before the retention, and keeps
+// recent ones and any not yet processed, however old.
+func TestPurgeRemovesOnlyOldProcessedEvents(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+		store := intake.NewStore(db)
+		shopID := fixtures.Shop(t, db, "a").ID
+		add := func(delivery string, received time.Time, processed *time.Time) {
+			t.Helper()
+			id, _, err := store.Insert(ctx, &intake.Event{ShopID: shopID, Provider: intake.ProviderLoop, Topic: "return.updated",
+				DeliveryID: delivery, Body: []byte(`{}`), ReceivedAt: received})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if processed != nil {
+				if err := store.MarkProcessed(ctx, shopID, id, *processed); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		old, recent := now.Add(-31*24*time.Hour), now.Add(-29*24*time.Hour)
+		add("old-processed", old, &old)
+		add("recent-processed", old, &recent)
+		add("old-unprocessed", old, nil)
+
+		purge := &intake.PurgeWorker{DB: db, Retention: 30 * 24 * time.Hour, Now: func() time.Time { return now }}
+		if err := purge.Work(ctx, &river.Job[intake.PurgeArgs]{}); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := db.Query(ctx, `SELECT delivery_id FROM webhook_events ORDER BY delivery_id`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var kept []string
+		for rows.Next() {
+			var d string
+			rows.Scan(&d)
+			kept = append(kept, d)
+		}
+		if len(kept) != 2 || kept[0] != "old-unprocessed" || kept[1] != "recent-processed" {
+			t.Fatalf("kept %v, want old-unprocessed and recent-processed", kept)
+		}
+	})
+}

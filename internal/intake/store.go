@@ -1,0 +1,113 @@
+package intake
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hubdesk/hubdesk/internal/database"
+)
+
+// Provider names the platform a webhook came from.
+type Provider string
+
+// ProviderLoop is Loop Returns.
+const ProviderLoop Provider = "loop"
+
+// Event is one webhook delivery as it arrived.
+type Event struct {
+	ID       int64
+	ShopID   int64
+	Provider Provider
+	Topic    string
+	// DeliveryID tells a redelivery from a new event: the provider's own
+	// delivery id where it sends one, else a digest of the body.
+	DeliveryID  string
+	Body        []byte
+	ReceivedAt  time.Time
+	ProcessedAt *time.Time
+	// Error is why the last processing attempt failed; "" when none did.
+	Error string
+}
+
+// ErrNotFound: no such event in the shop.
+var ErrNotFound = errors.New("intake: webhook event not found")
+
+// Store keeps the webhook events.
+type Store struct {
+	db database.Querier
+}
+
+// NewStore returns the store over db (the database or a transaction).
+func NewStore(db database.Querier) *Store { return &Store{db: db} }
+
+// With returns the store running on q, typically a use case's transaction.
+func (s *Store) With(q database.Querier) *Store { return &Store{db: q} }
+
+// Insert stores ev and returns its id; inserted is false, and id 0, when
+// the shop already has this provider's delivery.
+func (s *Store) Insert(ctx context.Context, ev *Event) (id int64, inserted bool, err error) {
+	err = s.db.ExecReturning(ctx, `INSERT INTO webhook_events (shop_id, provider, topic, delivery_id, body, received_at)
+		VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (shop_id, provider, delivery_id) DO NOTHING
+		RETURNING id`,
+		ev.ShopID, string(ev.Provider), ev.Topic, ev.DeliveryID, string(ev.Body), database.Time(ev.ReceivedAt)).Scan(&id)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return 0, false, nil
+	case err != nil:
+		return 0, false, fmt.Errorf("intake: store %s webhook for shop %d: %w", ev.Provider, ev.ShopID, err)
+	}
+	return id, true, nil
+}
+
+// Get returns the shop's event id.
+func (s *Store) Get(ctx context.Context, shopID, id int64) (*Event, error) {
+	ev := &Event{ID: id, ShopID: shopID}
+	var body string
+	err := s.db.QueryRow(ctx, `SELECT provider, topic, delivery_id, body, received_at, processed_at, error
+		FROM webhook_events WHERE shop_id = ? AND id = ?`, shopID, id).
+		Scan(&ev.Provider, &ev.Topic, &ev.DeliveryID, &body, (*database.Time)(&ev.ReceivedAt), database.ScanOptionalTime(&ev.ProcessedAt), &ev.Error)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, ErrNotFound
+	case err != nil:
+		return nil, fmt.Errorf("intake: load webhook event %d of shop %d: %w", id, shopID, err)
+	}
+	ev.Body = []byte(body)
+	return ev, nil
+}
+
+// MarkProcessed records that the event was processed at.
+func (s *Store) MarkProcessed(ctx context.Context, shopID, id int64, at time.Time) error {
+	_, err := s.db.Exec(ctx, `UPDATE webhook_events SET processed_at = ?, error = '' WHERE shop_id = ? AND id = ?`,
+		database.Time(at), shopID, id)
+	if err != nil {
+		return fmt.Errorf("intake: mark webhook event %d of shop %d processed: %w", id, shopID, err)
+	}
+	return nil
+}
+
+// MarkFailed records why processing the event failed; it stays
+// unprocessed, for the job's next attempt.
+func (s *Store) MarkFailed(ctx context.Context, shopID, id int64, reason string) error {
+	_, err := s.db.Exec(ctx, `UPDATE webhook_events SET error = ? WHERE shop_id = ? AND id = ?`, reason, shopID, id)
+	if err != nil {
+		return fmt.Errorf("intake: record failure of webhook event %d of shop %d: %w", id, shopID, err)
+	}
+	return nil
+}
+
+// PurgeProcessed deletes every shop's events processed before cutoff and
+// says how many. Unprocessed events are kept whatever their age: they are
+// work not yet done. It is upkeep of no shop in particular, like removing
+// expired sessions.
+func (s *Store) PurgeProcessed(ctx context.Context, cutoff time.Time) (int64, error) {
+	res, err := s.db.Exec(ctx, `DELETE FROM webhook_events WHERE processed_at IS NOT NULL AND processed_at < ?`, database.Time(cutoff))
+	if err != nil {
+		return 0, fmt.Errorf("intake: purge processed webhook events: %w", err)
+	}
+	return res.RowsAffected()
+}

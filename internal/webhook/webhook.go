@@ -1,0 +1,100 @@
+// Package webhook is the surface providers deliver their webhooks to:
+// it finds the shop, verifies the signature over the exact bytes
+// received, hands the delivery to the intake and answers 200 only once it
+// is stored, so the provider retries anything that was not.
+package webhook
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"unicode/utf8"
+
+	"github.com/hubdesk/hubdesk/internal/connection"
+	"github.com/hubdesk/hubdesk/internal/httpkit"
+	"github.com/hubdesk/hubdesk/internal/intake"
+	"github.com/hubdesk/hubdesk/internal/integration/loop"
+	"github.com/hubdesk/hubdesk/internal/shop"
+)
+
+// Receiver answers the webhook routes.
+type Receiver struct {
+	Shops       *shop.Store
+	Connections *connection.Store
+	Intake      *intake.Intake
+	Logger      *slog.Logger
+}
+
+// unauthorized is every refusal of a delivery that cannot be verified —
+// unknown shop, no secret, bad signature — alike, so a caller without
+// the secret learns nothing.
+var unauthorized = &httpkit.Error{Status: http.StatusUnauthorized, Code: httpkit.CodeUnauthorized, Message: "webhook signature not verified"}
+
+// Loop receives POST /webhooks/loop/{shop}, {shop} being the shop's
+// myshopify domain, signed with the shop's Loop webhook secret.
+func (rc *Receiver) Loop(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	s, err := rc.Shops.GetByDomain(ctx, r.PathValue("shop"))
+	if errors.Is(err, shop.ErrNotFound) {
+		httpkit.WriteError(w, unauthorized)
+		return
+	}
+	if err != nil {
+		rc.fail(ctx, w, "load shop", err)
+		return
+	}
+	conn, err := rc.Connections.Get(ctx, s.ID, connection.ProviderLoopWebhook)
+	if errors.Is(err, connection.ErrNotFound) {
+		httpkit.WriteError(w, unauthorized)
+		return
+	}
+	if err != nil {
+		rc.fail(ctx, w, "load the Loop webhook secret", err)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, loop.MaxWebhookBody))
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		httpkit.WriteError(w, &httpkit.Error{Status: http.StatusRequestEntityTooLarge, Code: httpkit.CodePayloadTooLarge,
+			Message: "webhook body over 1 MiB"})
+		return
+	}
+	if err != nil {
+		httpkit.WriteError(w, httpkit.BadRequest("", "webhook body could not be read"))
+		return
+	}
+	if err := loop.VerifyWebhook(body, r.Header.Get(loop.SignatureHeader), conn.Credentials); err != nil {
+		httpkit.WriteError(w, unauthorized)
+		return
+	}
+	// Stored as text: JSON is UTF-8, and PostgreSQL refuses anything else.
+	if !utf8.Valid(body) {
+		httpkit.WriteError(w, httpkit.BadRequest("", "webhook body is not UTF-8"))
+		return
+	}
+	ev, err := loop.ParseWebhook(body)
+	if err != nil {
+		httpkit.WriteError(w, httpkit.BadRequest("", "webhook body is not one of Loop's webhooks"))
+		return
+	}
+	// The trigger (return.updated) names the event more closely than the
+	// topic (return); Loop sends both.
+	topic := ev.Trigger
+	if topic == "" {
+		topic = ev.Topic
+	}
+	if _, err := rc.Intake.Receive(ctx, intake.Delivery{ShopID: s.ID, Provider: intake.ProviderLoop, Topic: topic, Body: body}); err != nil {
+		rc.fail(ctx, w, "store", err)
+		return
+	}
+	httpkit.JSON(w, http.StatusOK, map[string]bool{"received": true})
+}
+
+// fail logs what went wrong (never the secret or the body) and answers
+// 500, which the provider retries.
+func (rc *Receiver) fail(ctx context.Context, w http.ResponseWriter, what string, err error) {
+	rc.Logger.ErrorContext(ctx, "webhook: "+what, "err", err)
+	httpkit.WriteError(w, httpkit.Internal())
+}

@@ -51,14 +51,7 @@ func newQueue(t *testing.T, db *database.DB, handler intake.Handler, start bool)
 		t.Fatal(err)
 	}
 	if start {
-		if err := q.Start(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			q.Stop(ctx)
-		})
+		jobstest.Work(t, q)
 	}
 	return q
 }
@@ -196,6 +189,31 @@ func TestPurgeRemovesOnlyOldProcessedEvents(t *testing.T) {
 		}
 		if len(kept) != 2 || kept[0] != "old-unprocessed" || kept[1] != "recent-processed" {
 			t.Fatalf("kept %v, want old-unprocessed and recent-processed", kept)
+		}
+	})
+}
+
+// A processing job that runs again (its completion was lost, say) finds
+// the event processed and does not hand it to the provider twice.
+func TestProcessingRunsOncePerEvent(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		handler := &countingHandler{seen: map[int64]int{}}
+		in := intake.New(db, newQueue(t, db, handler, false), nil)
+		shopID := fixtures.Shop(t, db, "a").ID
+		r, err := in.Receive(ctx, delivery(shopID, `{"topic":"return"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		worker := &intake.ProcessWorker{DB: db, Handlers: map[intake.Provider]intake.Handler{intake.ProviderLoop: handler}}
+		job := &river.Job[intake.ProcessArgs]{Args: intake.ProcessArgs{ShopID: shopID, EventID: r.EventID}}
+		for range 2 {
+			if err := worker.Work(ctx, job); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if calls := handler.calls(); calls[r.EventID] != 1 {
+			t.Fatalf("handler called %d times, want once", calls[r.EventID])
 		}
 	})
 }

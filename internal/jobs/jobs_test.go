@@ -51,7 +51,6 @@ func createEffects(t *testing.T, db *database.DB) {
 // startQueue starts a queue that is stopped when the test ends.
 func startQueue(t *testing.T, db *database.DB, opts jobs.Options) *jobs.Queue {
 	t.Helper()
-	ctx := context.Background()
 	if opts.FetchCooldown == 0 {
 		opts.FetchCooldown = 5 * time.Millisecond
 	}
@@ -59,14 +58,7 @@ func startQueue(t *testing.T, db *database.DB, opts jobs.Options) *jobs.Queue {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := q.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		q.Stop(ctx)
-	})
+	jobstest.Work(t, q)
 	return q
 }
 

@@ -55,14 +55,7 @@ func newApp(t *testing.T, db *database.DB) (*testapp.App, *testapp.Tenant) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := app.Server.Jobs.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		app.Server.Jobs.Stop(ctx)
-	})
+	jobstest.Work(t, app.Server.Jobs)
 	return app, tn
 }
 

@@ -1,5 +1,6 @@
 // Package jobstest holds what tests of background work share: a job
-// that fails until healed, and a wait for work to happen.
+// that fails until healed, a queue worked for the length of a test, and a
+// wait for work to happen.
 package jobstest
 
 import (
@@ -10,7 +11,22 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+
+	"github.com/hubdesk/hubdesk/internal/jobs"
 )
+
+// Work starts working q; it is stopped when the test ends.
+func Work(t testing.TB, q *jobs.Queue) {
+	t.Helper()
+	if err := q.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		q.Stop(ctx)
+	})
+}
 
 // FailArgs is a job for a shop that fails until its worker is healed, as
 // a job would while a platform is down.

@@ -28,7 +28,7 @@ func (d *Desk) LoginPage(w http.ResponseWriter, r *http.Request) {
 
 // Login checks the credentials and starts a session.
 func (d *Desk) Login(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	// The server has already capped and parsed the form (refuseUnstorableText).
 	if err := r.ParseForm(); err != nil {
 		d.Error(w, r, http.StatusBadRequest, "The form could not be read.")
 		return

@@ -124,7 +124,7 @@ func (d *Desk) SettingsGeneral(w http.ResponseWriter, r *http.Request) {
 // return window, help centre, storefront domains).
 func (d *Desk) SaveSettingsGeneral(w http.ResponseWriter, r *http.Request) {
 	u := auth.UserFrom(r.Context())
-	if !parseForm(w, r) {
+	if !parseForm(r) {
 		d.Error(w, r, http.StatusBadRequest, "The form could not be read.")
 		return
 	}
@@ -160,7 +160,7 @@ func (d *Desk) SaveSettingsGeneral(w http.ResponseWriter, r *http.Request) {
 // SetLive switches the hub's Live mode; switching it on publishes the draft.
 func (d *Desk) SetLive(w http.ResponseWriter, r *http.Request) {
 	u := auth.UserFrom(r.Context())
-	if !parseForm(w, r) {
+	if !parseForm(r) {
 		d.Error(w, r, http.StatusBadRequest, "The form could not be read.")
 		return
 	}
@@ -190,7 +190,7 @@ func (d *Desk) SettingsReturns(w http.ResponseWriter, r *http.Request) {
 // 422 with the reason.
 func (d *Desk) PreviewReturns(w http.ResponseWriter, r *http.Request) {
 	u := auth.UserFrom(r.Context())
-	if !parseForm(w, r) {
+	if !parseForm(r) {
 		writePreview(w, http.StatusBadRequest, previewAnswer{Error: "The form could not be read."})
 		return
 	}
@@ -242,7 +242,7 @@ func writePreview(w http.ResponseWriter, status int, a previewAnswer) {
 // is checked against Loop before it is accepted.
 func (d *Desk) SaveSettingsReturns(w http.ResponseWriter, r *http.Request) {
 	u := auth.UserFrom(r.Context())
-	if !parseForm(w, r) {
+	if !parseForm(r) {
 		d.Error(w, r, http.StatusBadRequest, "The form could not be read.")
 		return
 	}
@@ -314,7 +314,8 @@ func fieldLabel(field string) string {
 	return "Parameter names:"
 }
 
-func parseForm(w http.ResponseWriter, r *http.Request) bool {
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+// parseForm reads a form the server has already capped and parsed
+// (refuseUnstorableText); it fails only on a body that is not a form.
+func parseForm(r *http.Request) bool {
 	return r.ParseForm() == nil
 }

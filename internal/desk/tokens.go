@@ -35,7 +35,7 @@ func (d *Desk) tokensPage(w http.ResponseWriter, r *http.Request, status int, v 
 // CreateAPIToken issues a token for the signed-in user and shows it once:
 // only its hash is stored.
 func (d *Desk) CreateAPIToken(w http.ResponseWriter, r *http.Request) {
-	if !parseForm(w, r) {
+	if !parseForm(r) {
 		d.Error(w, r, http.StatusBadRequest, "The form could not be read.")
 		return
 	}

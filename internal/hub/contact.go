@@ -30,7 +30,7 @@ func (h *Hub) Contact(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	// The server has already capped and parsed the form (refuseUnstorableText).
 	if err := r.ParseForm(); err != nil {
 		h.message(w, s, http.StatusBadRequest, "error.forbidden.title", "error.forbidden.body")
 		return

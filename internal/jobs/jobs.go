@@ -61,7 +61,14 @@ type Options struct {
 	// RetryPolicy decides when a failed job runs again; River's default
 	// (attempt⁴ seconds, with jitter) when nil. Tests shorten it.
 	RetryPolicy river.ClientRetryPolicy
-	Logger      *slog.Logger
+	// JobTimeout is how long one attempt may run before its context is
+	// cancelled (River's minute when 0).
+	JobTimeout time.Duration
+	// RescueStuckJobsAfter is how long a job may stay running before the
+	// leader takes it for stuck (its process died mid-job) and queues it
+	// again (River's hour when 0); at least JobTimeout. Tests shorten both.
+	RescueStuckJobsAfter time.Duration
+	Logger               *slog.Logger
 }
 
 // StopTimeout is how long a stopping process gives running jobs to
@@ -95,12 +102,14 @@ func New(db *database.DB, opts Options) (*Queue, error) {
 		maxWorkers = 10
 	}
 	work := &river.Config{
-		Logger:        logger.With("component", "jobs"),
-		Workers:       opts.Workers,
-		PeriodicJobs:  opts.Periodic,
-		FetchCooldown: opts.FetchCooldown,
-		RetryPolicy:   opts.RetryPolicy,
-		Queues:        map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: maxWorkers}},
+		Logger:               logger.With("component", "jobs"),
+		Workers:              opts.Workers,
+		PeriodicJobs:         opts.Periodic,
+		FetchCooldown:        opts.FetchCooldown,
+		RetryPolicy:          opts.RetryPolicy,
+		JobTimeout:           opts.JobTimeout,
+		RescueStuckJobsAfter: opts.RescueStuckJobsAfter,
+		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: maxWorkers}},
 	}
 	q := &Queue{db: db, work: work}
 	var err error

@@ -67,14 +67,35 @@ func OpenAt(t testing.TB, d database.Dialect, version int) *database.DB {
 	if err != nil {
 		t.Fatalf("open %s: %v", d, err)
 	}
+	migrate(t, db, version)
+	return db
+}
+
+// OpenPostgresWithURL is Open on PostgreSQL that also returns the
+// database's URL, for a test that hands the database to other processes.
+func OpenPostgresWithURL(t testing.TB) (*database.DB, string) {
+	t.Helper()
+	databaseURL := CreatePostgres(t)
+	db, err := database.OpenPostgres(context.Background(), databaseURL)
+	if err != nil {
+		t.Fatalf("open %s: %v", database.Postgres, err)
+	}
+	migrate(t, db, math.MaxInt)
+	return db, databaseURL
+}
+
+// migrate closes db when the test ends and migrates it up to version,
+// with the job queue's tables.
+func migrate(t testing.TB, db *database.DB, version int) {
+	t.Helper()
+	ctx := context.Background()
 	t.Cleanup(func() { db.Close() })
 	if _, err := db.MigrateTo(ctx, version); err != nil {
-		t.Fatalf("migrate %s: %v", d, err)
+		t.Fatalf("migrate %s: %v", db.Dialect, err)
 	}
 	if err := jobs.Migrate(ctx, db); err != nil {
-		t.Fatalf("migrate %s: %v", d, err)
+		t.Fatalf("migrate %s: %v", db.Dialect, err)
 	}
-	return db
 }
 
 // CreatePostgres creates an empty database on the test server and returns

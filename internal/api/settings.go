@@ -16,38 +16,42 @@ import (
 const CodeLoopUnreachable = "loop_unreachable"
 
 // returnsSettingsJSON is the Returns tab as the API reads and writes it. The
-// API key is write-only: answers carry only its last four characters.
+// API key and the webhook secret are write-only: answers carry only their
+// last four characters.
 type returnsSettingsJSON struct {
-	Provider        returns.Provider                        `json:"provider"`
-	LoopAPIKeyLast4 string                                  `json:"loop_api_key_last4"`
-	LoopPortalURL   string                                  `json:"loop_portal_url"`
-	LookupField     returns.LookupField                     `json:"lookup_field"`
-	PortalURL       string                                  `json:"portal_url"`
-	PortalLookup    returns.LookupField                     `json:"portal_lookup"`
-	Params          map[returns.Provider]returns.ParamNames `json:"params"`
-	KeyCheck        *returns.KeyCheck                       `json:"key_check"`
-	Warnings        []string                                `json:"warnings"`
-	Live            bool                                    `json:"live"`
-	Published       bool                                    `json:"published"`
+	Provider               returns.Provider                        `json:"provider"`
+	LoopAPIKeyLast4        string                                  `json:"loop_api_key_last4"`
+	LoopWebhookSecretLast4 string                                  `json:"loop_webhook_secret_last4"`
+	LoopPortalURL          string                                  `json:"loop_portal_url"`
+	LookupField            returns.LookupField                     `json:"lookup_field"`
+	PortalURL              string                                  `json:"portal_url"`
+	PortalLookup           returns.LookupField                     `json:"portal_lookup"`
+	Params                 map[returns.Provider]returns.ParamNames `json:"params"`
+	KeyCheck               *returns.KeyCheck                       `json:"key_check"`
+	Warnings               []string                                `json:"warnings"`
+	Live                   bool                                    `json:"live"`
+	Published              bool                                    `json:"published"`
 }
 
 // returnsSettingsInput is the same shape plus the write-only fields; the
 // read-only ones are accepted and ignored so a client can GET, edit, PUT.
 type returnsSettingsInput struct {
-	Provider      returns.Provider                        `json:"provider"`
-	LoopAPIKey    string                                  `json:"loop_api_key"`
-	LoopPortalURL string                                  `json:"loop_portal_url"`
-	LookupField   returns.LookupField                     `json:"lookup_field"`
-	PortalURL     string                                  `json:"portal_url"`
-	PortalLookup  returns.LookupField                     `json:"portal_lookup"`
-	Params        map[returns.Provider]returns.ParamNames `json:"params"`
-	SaveAnyway    bool                                    `json:"save_anyway"`
+	Provider          returns.Provider                        `json:"provider"`
+	LoopAPIKey        string                                  `json:"loop_api_key"`
+	LoopWebhookSecret string                                  `json:"loop_webhook_secret"`
+	LoopPortalURL     string                                  `json:"loop_portal_url"`
+	LookupField       returns.LookupField                     `json:"lookup_field"`
+	PortalURL         string                                  `json:"portal_url"`
+	PortalLookup      returns.LookupField                     `json:"portal_lookup"`
+	Params            map[returns.Provider]returns.ParamNames `json:"params"`
+	SaveAnyway        bool                                    `json:"save_anyway"`
 
-	LoopAPIKeyLast4 *string           `json:"loop_api_key_last4"`
-	KeyCheck        *returns.KeyCheck `json:"key_check"`
-	Warnings        []string          `json:"warnings"`
-	Live            *bool             `json:"live"`
-	Published       *bool             `json:"published"`
+	LoopAPIKeyLast4        *string           `json:"loop_api_key_last4"`
+	LoopWebhookSecretLast4 *string           `json:"loop_webhook_secret_last4"`
+	KeyCheck               *returns.KeyCheck `json:"key_check"`
+	Warnings               []string          `json:"warnings"`
+	Live                   *bool             `json:"live"`
+	Published              *bool             `json:"published"`
 }
 
 func toReturnsSettingsJSON(st *returns.State, warnings []string) returnsSettingsJSON {
@@ -65,7 +69,7 @@ func toReturnsSettingsJSON(st *returns.State, warnings []string) returnsSettings
 		}
 	}
 	return returnsSettingsJSON{
-		Provider: rc.Provider, LoopAPIKeyLast4: rc.LoopKeyLast4, LoopPortalURL: rc.LoopPortalURL, LookupField: rc.LookupField,
+		Provider: rc.Provider, LoopAPIKeyLast4: rc.LoopKeyLast4, LoopWebhookSecretLast4: rc.LoopWebhookSecretLast4, LoopPortalURL: rc.LoopPortalURL, LookupField: rc.LookupField,
 		PortalURL: rc.PortalURL, PortalLookup: rc.PortalLookup, Params: params, KeyCheck: rc.KeyCheck, Warnings: warnings, Live: st.Live, Published: !st.Unpublished(),
 	}
 }
@@ -99,7 +103,7 @@ func (a *API) PutReturnsSettings(w http.ResponseWriter, r *http.Request) {
 	}
 	// Parameter names are normalised by returns.Config.Validate, the same
 	// rule as the settings page's.
-	rc := returns.ReturnsConfig{Provider: in.Provider, LoopAPIKey: in.LoopAPIKey, LoopPortalURL: in.LoopPortalURL,
+	rc := returns.ReturnsConfig{Provider: in.Provider, LoopAPIKey: in.LoopAPIKey, LoopWebhookSecret: in.LoopWebhookSecret, LoopPortalURL: in.LoopPortalURL,
 		LookupField: in.LookupField, PortalURL: in.PortalURL, PortalLookup: in.PortalLookup, Params: in.Params}
 	out, err := a.settings.SaveReturns(r.Context(), u.ShopID, rc, in.SaveAnyway, audit.UserActor(u))
 	var fe *returns.FieldError

@@ -133,3 +133,44 @@ func TestAuditAPI(t *testing.T) {
 	r = f.do(t, request{method: "GET", url: "/api/v1/audit?action=settings.", user: "b-manager"})
 	checkJSON(t, r.body, map[string]string{"items.#": "0"})
 }
+
+// The Loop webhook secret is set through the API, stored sealed, verifies
+// Loop's deliveries at once, is kept when left out and never answered.
+func TestReturnsSettingsAPISetsTheLoopWebhookSecret(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		f := newFixture(t, db)
+		const whSecret = "whsec-api-7f3a9c"
+		put := func(body string) response {
+			r := f.do(t, request{method: "PUT", url: "/api/v1/settings/returns", body: body, user: "a-manager"})
+			if r.status != http.StatusOK {
+				t.Fatalf("PUT %s: %d %s", body, r.status, r.body)
+			}
+			return r
+		}
+		r := put(`{"provider":"disabled","loop_webhook_secret":"` + whSecret + `"}`)
+		checkJSON(t, r.body, map[string]string{"loop_webhook_secret_last4": "3a9c"})
+		if strings.Contains(string(r.body), whSecret) {
+			t.Fatal("the webhook secret came back in the answer")
+		}
+		f.app.CheckLoopWebhookSecret(t, f.tenants["a"], whSecret)
+
+		// Left out: kept; and no answer ever carries it.
+		r = put(`{"provider":"disabled"}`)
+		checkJSON(t, r.body, map[string]string{"loop_webhook_secret_last4": "3a9c"})
+		got := f.do(t, request{method: "GET", url: "/api/v1/settings/returns", user: "a-manager"})
+		for _, body := range [][]byte{r.body, got.body} {
+			if strings.Contains(string(body), whSecret) {
+				t.Fatal("the webhook secret came back in an answer")
+			}
+		}
+		f.app.CheckLoopWebhookSecret(t, f.tenants["a"], whSecret)
+
+		// A secret that cannot be one is refused, the saved one kept.
+		r = f.do(t, request{method: "PUT", url: "/api/v1/settings/returns", body: `{"provider":"disabled","loop_webhook_secret":"two words"}`, user: "a-manager"})
+		if r.status != http.StatusUnprocessableEntity {
+			t.Fatalf("bad secret: %d %s", r.status, r.body)
+		}
+		checkJSON(t, r.body, map[string]string{"error.field": "loop_webhook_secret"})
+		f.app.CheckLoopWebhookSecret(t, f.tenants["a"], whSecret)
+	})
+}

@@ -53,7 +53,9 @@ type Desk struct {
 	// JobQueue lists the shop's failed background jobs and retries them.
 	JobQueue *jobs.Queue
 	Logger   *slog.Logger
-	render   *web.Renderer
+	// BaseURL is where Loop delivers webhooks, shown on the Returns tab.
+	BaseURL string
+	render  *web.Renderer
 }
 
 // New parses the templates; it fails at start-up rather than on a request.

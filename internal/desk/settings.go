@@ -40,6 +40,8 @@ type settingsView struct {
 	SampleLink string
 	// Unreadable tells of the shop's stored secrets this server cannot open.
 	Unreadable string
+	// LoopWebhookURL is where Loop is to deliver the shop's webhooks.
+	LoopWebhookURL string
 }
 
 func (d *Desk) settingsView(r *http.Request, tab string) (*settingsView, error) {
@@ -56,8 +58,13 @@ func (d *Desk) settingsView(r *http.Request, tab string) (*settingsView, error) 
 	if err != nil {
 		return nil, err
 	}
+	sh, err := d.Shops.Get(r.Context(), u.ShopID)
+	if err != nil {
+		return nil, err
+	}
 	v := &settingsView{Tab: tab, State: st, Config: st.Draft, Providers: returns.Providers, Defaults: returns.DefaultParams,
-		Saved: r.URL.Query().Get("saved") == "1", Sample: sample}
+		Saved: r.URL.Query().Get("saved") == "1", Sample: sample,
+		LoopWebhookURL: strings.TrimSuffix(d.BaseURL, "/") + "/webhooks/loop/" + url.PathEscape(sh.Domain)}
 	if len(unreadable) > 0 {
 		v.Unreadable = "This server cannot read the shop's stored " + strings.Join(unreadable, " and ") + ". " + unreadableAdvice
 	}
@@ -77,12 +84,13 @@ func (d *Desk) settingsView(r *http.Request, tab string) (*settingsView, error) 
 // the API.
 func returnsForm(f url.Values) returns.ReturnsConfig {
 	rc := returns.ReturnsConfig{
-		Provider:      returns.Provider(f.Get("provider")),
-		LoopAPIKey:    strings.TrimSpace(f.Get("loop_api_key")),
-		LoopPortalURL: strings.TrimSpace(f.Get("loop_portal_url")),
-		LookupField:   returns.LookupField(f.Get("lookup_field")),
-		PortalURL:     strings.TrimSpace(f.Get("portal_url")),
-		PortalLookup:  returns.LookupField(f.Get("portal_lookup")),
+		Provider:          returns.Provider(f.Get("provider")),
+		LoopAPIKey:        strings.TrimSpace(f.Get("loop_api_key")),
+		LoopWebhookSecret: strings.TrimSpace(f.Get("loop_webhook_secret")),
+		LoopPortalURL:     strings.TrimSpace(f.Get("loop_portal_url")),
+		LookupField:       returns.LookupField(f.Get("lookup_field")),
+		PortalURL:         strings.TrimSpace(f.Get("portal_url")),
+		PortalLookup:      returns.LookupField(f.Get("portal_lookup")),
 	}
 	for key := range f {
 		rest, ok := strings.CutPrefix(key, "param_")
@@ -257,7 +265,10 @@ func (d *Desk) SaveSettingsReturns(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		cfg := v.State.Draft
 		cfg.Returns = rc
-		cfg.Returns.LoopAPIKey = "" // never echo a key back into the page
+		// Never echo a key or secret back into the page.
+		cfg.Returns.LoopAPIKey, cfg.Returns.LoopWebhookSecret = "", ""
+		cfg.Returns.LoopKeyLast4 = v.State.Draft.Returns.LoopKeyLast4
+		cfg.Returns.LoopWebhookSecretLast4 = v.State.Draft.Returns.LoopWebhookSecretLast4
 		var kce *settings.KeyCheckError
 		if errors.As(err, &kce) {
 			v.Report = &kce.Report
@@ -296,15 +307,16 @@ func (d *Desk) settingsRefused(w http.ResponseWriter, r *http.Request, v *settin
 }
 
 var fieldLabels = map[string]string{
-	"general.return_window_days": "Return window",
-	"general.help_centre_url":    "Help centre URL",
-	"general.storefront_domains": "Storefront domains:",
-	"returns.provider":           "Provider",
-	"returns.loop_api_key":       "Loop API key",
-	"returns.loop_portal_url":    "Loop portal URL",
-	"returns.lookup_field":       "Lookup field",
-	"returns.portal_url":         "Portal URL",
-	"returns.portal_lookup":      "Portal lookup",
+	"general.return_window_days":  "Return window",
+	"general.help_centre_url":     "Help centre URL",
+	"general.storefront_domains":  "Storefront domains:",
+	"returns.provider":            "Provider",
+	"returns.loop_api_key":        "Loop API key",
+	"returns.loop_webhook_secret": "Loop webhook secret",
+	"returns.loop_portal_url":     "Loop portal URL",
+	"returns.lookup_field":        "Lookup field",
+	"returns.portal_url":          "Portal URL",
+	"returns.portal_lookup":       "Portal lookup",
 }
 
 func fieldLabel(field string) string {

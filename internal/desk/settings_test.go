@@ -236,3 +236,45 @@ func TestAPITokenPages(t *testing.T) {
 		t.Fatalf("a nameless token: %d", status)
 	}
 }
+
+// The Loop webhook secret is set on the Returns tab, stored sealed,
+// verifies Loop's deliveries at once, is kept when the field is left
+// empty and never rendered; the page shows where Loop is to deliver.
+func TestReturnsSettingsPageSetsTheLoopWebhookSecret(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		app := testapp.New(t, db)
+		tn := app.NewTenant("shopa")
+		c := app.LoginAs(tn.Manager)
+		const whSecret = "whsec-desk-51b2e8"
+
+		_, body, _ := app.Do(c, "GET", "/settings/returns", "", "")
+		if !strings.Contains(body, app.URL+"/webhooks/loop/shopa.myshopify.com") {
+			t.Fatal("the page does not show the webhook URL to give Loop")
+		}
+		status, _, _ := post(t, app, c, "/settings/returns", url.Values{"provider": {"disabled"}, "loop_webhook_secret": {whSecret}})
+		if status != http.StatusSeeOther {
+			t.Fatalf("save the secret: %d", status)
+		}
+		app.CheckLoopWebhookSecret(t, tn, whSecret)
+
+		// Left empty: kept.
+		status, _, _ = post(t, app, c, "/settings/returns", url.Values{"provider": {"disabled"}, "loop_webhook_secret": {""}})
+		if status != http.StatusSeeOther {
+			t.Fatalf("save without the secret: %d", status)
+		}
+		app.CheckLoopWebhookSecret(t, tn, whSecret)
+		_, body, _ = app.Do(c, "GET", "/settings/returns", "", "")
+		if strings.Contains(body, whSecret) || !strings.Contains(body, "Saved secret ending in b2e8") {
+			t.Fatal("the page renders the secret, or not its last four characters")
+		}
+		if !strings.Contains(body, "A new secret takes effect as soon as it is saved") {
+			t.Fatal("the page does not say that the secret takes effect when saved")
+		}
+		// Refused with another field: neither secret rendered back.
+		status, body, _ = post(t, app, c, "/settings/returns", url.Values{"provider": {"aftership"}, "portal_url": {"http://x.example/"}, "loop_webhook_secret": {"whsec-new-0000"}})
+		if status != http.StatusUnprocessableEntity || strings.Contains(body, "whsec-new-0000") || strings.Contains(body, whSecret) {
+			t.Fatalf("refused save: %d, or a secret rendered back", status)
+		}
+		app.CheckLoopWebhookSecret(t, tn, whSecret)
+	})
+}

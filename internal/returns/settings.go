@@ -120,16 +120,20 @@ type General struct {
 const MaxStorefrontDomains = 20
 
 // ReturnsConfig is the Returns tab. The Loop key, its last four characters
-// and its check are the shop's Loop connection, not settings: they are
-// never part of the stored draft or published copy (json "-"), take effect
-// when saved, and are attached by the settings use case when it reads.
+// and its check, and the Loop webhook secret and its last four characters,
+// are the shop's Loop connections, not settings: they are never part of
+// the stored draft or published copy (json "-"), take effect when saved,
+// and are attached by the settings use case when it reads.
 type ReturnsConfig struct {
-	Provider      Provider    `json:"provider"`
-	LoopAPIKey    string      `json:"-"`
-	LoopKeyLast4  string      `json:"-"`
-	LoopPortalURL string      `json:"loop_portal_url,omitempty"`
-	LookupField   LookupField `json:"lookup_field,omitempty"`
-	PortalURL     string      `json:"portal_url,omitempty"`
+	Provider     Provider `json:"provider"`
+	LoopAPIKey   string   `json:"-"`
+	LoopKeyLast4 string   `json:"-"`
+	// LoopWebhookSecret signs Loop's webhooks to /webhooks/loop/{shop}.
+	LoopWebhookSecret      string      `json:"-"`
+	LoopWebhookSecretLast4 string      `json:"-"`
+	LoopPortalURL          string      `json:"loop_portal_url,omitempty"`
+	LookupField            LookupField `json:"lookup_field,omitempty"`
+	PortalURL              string      `json:"portal_url,omitempty"`
 	// PortalLookup is what a portal provider gets beside the order number:
 	// the shopper's email (LookupEmail) or the shipping postal code
 	// (LookupZip).
@@ -210,6 +214,10 @@ func (c *Config) Validate() error {
 	g.StorefrontDomains = domains
 	r := &c.Returns
 	r.LoopAPIKey = strings.TrimSpace(r.LoopAPIKey)
+	r.LoopWebhookSecret = strings.TrimSpace(r.LoopWebhookSecret)
+	if len(r.LoopWebhookSecret) > 512 || strings.ContainsAny(r.LoopWebhookSecret, " \t\r\n") {
+		return &FieldError{"returns.loop_webhook_secret", "does not look like a Loop webhook secret"}
+	}
 	if !r.Provider.Valid() {
 		return &FieldError{"returns.provider", fmt.Sprintf("%q is not one of disabled, loop, aftership, parcellab, narvar, other", r.Provider)}
 	}

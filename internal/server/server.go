@@ -125,7 +125,8 @@ func New(opts Options) (*Server, error) {
 	s.webhooks = &webhook.Receiver{Shops: s.Shops, Connections: connections, Intake: s.Intake, Logger: opts.Logger}
 	s.auth = &auth.Authenticator{Users: s.Users, SecureCookies: opts.SecureCookies}
 	s.desk, err = desk.New(desk.Desk{Users: s.Users, Access: s.Staff, Shops: s.Shops, Commerce: s.Commerce, Auth: s.auth, Logger: opts.Logger,
-		Proxies: opts.Proxies, Settings: s.Settings, Secrets: s.Secrets, OrderView: s.Orders, Audit: s.Audit, JobQueue: s.Jobs})
+		Proxies: opts.Proxies, Settings: s.Settings, Secrets: s.Secrets, OrderView: s.Orders, Audit: s.Audit, JobQueue: s.Jobs,
+		BaseURL: opts.BaseURL})
 	if err != nil {
 		return nil, fmt.Errorf("desk: %w", err)
 	}

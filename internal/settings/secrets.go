@@ -24,6 +24,7 @@ type Secrets struct {
 const (
 	UnreadableClientSecret = "Shopify client secret"
 	UnreadableLoopKey      = "Loop API key (Settings → Returns)"
+	UnreadableLoopWebhook  = "Loop webhook secret (Settings → Returns)"
 )
 
 // Unreadable names the shop's stored secrets this process cannot open;
@@ -37,13 +38,18 @@ func (s Secrets) Unreadable(ctx context.Context, shopID int64) ([]string, error)
 	case err != nil:
 		return nil, err
 	}
-	_, err = s.Connections.Get(ctx, shopID, connection.ProviderLoop)
-	switch {
-	case errors.Is(err, connection.ErrNotFound):
-	case errors.Is(err, secret.ErrUnreadable):
-		names = append(names, UnreadableLoopKey)
-	case err != nil:
-		return nil, err
+	for _, c := range []struct {
+		provider connection.Provider
+		name     string
+	}{{connection.ProviderLoop, UnreadableLoopKey}, {connection.ProviderLoopWebhook, UnreadableLoopWebhook}} {
+		_, err = s.Connections.Get(ctx, shopID, c.provider)
+		switch {
+		case errors.Is(err, connection.ErrNotFound):
+		case errors.Is(err, secret.ErrUnreadable):
+			names = append(names, c.name)
+		case err != nil:
+			return nil, err
+		}
 	}
 	return names, nil
 }

@@ -1,7 +1,7 @@
 // Package settings holds the use cases that read and change a shop's hub
 // settings (returns.Store keeps them, draft and published) and its Loop
-// connection (connection.Store): saving the General and Returns tabs and
-// switching Live. Each runs the stores and the audit entry naming what
+// connections, API key and webhook secret (connection.Store): saving the
+// General and Returns tabs and switching Live. Each runs the stores and the audit entry naming what
 // changed in one transaction; a new Loop API key is checked with Loop,
 // through the KeyChecker this package owns, before anything is written.
 // The key is a connection, not a setting: it takes effect when saved,
@@ -76,45 +76,70 @@ func (e *Editor) Load(ctx context.Context, shopID int64) (*returns.State, error)
 	if err != nil {
 		return nil, err
 	}
-	conn, err := e.loopConnection(ctx, e.connections, shopID)
+	conns, err := e.loopConnections(ctx, e.connections, shopID)
 	if err != nil {
 		return nil, err
 	}
-	attachLoop(&st.Draft.Returns, conn)
-	attachLoop(&st.Published.Returns, conn)
+	conns.attach(&st.Draft.Returns)
+	conns.attach(&st.Published.Returns)
 	return st, nil
 }
 
 // Published is what shoppers and agents get: the published settings with
-// the Loop connection in force.
+// the Loop key in force. The webhook secret is left out: only the webhook
+// intake needs it, and one this process cannot open must not close the hub.
 func (e *Editor) Published(ctx context.Context, shopID int64) (returns.Config, error) {
 	cfg, err := e.settings.Published(ctx, shopID)
 	if err != nil {
 		return returns.Config{}, err
 	}
-	conn, err := e.loopConnection(ctx, e.connections, shopID)
+	key, err := optionalConnection(ctx, e.connections, shopID, connection.ProviderLoop)
 	if err != nil {
 		return returns.Config{}, err
 	}
-	attachLoop(&cfg.Returns, conn)
+	loopConnections{key: key}.attach(&cfg.Returns)
 	return cfg, nil
 }
 
-// loopConnection reads the shop's Loop connection through store; nil when
-// there is none.
-func (e *Editor) loopConnection(ctx context.Context, store *connection.Store, shopID int64) (*connection.Connection, error) {
-	conn, err := store.Get(ctx, shopID, connection.ProviderLoop)
+// loopConnections are the shop's two Loop connections, each nil when
+// there is none: the API key and the webhook signing secret.
+type loopConnections struct {
+	key, webhook *connection.Connection
+}
+
+// loopConnections reads the shop's Loop connections through store.
+func (e *Editor) loopConnections(ctx context.Context, store *connection.Store, shopID int64) (loopConnections, error) {
+	key, err := optionalConnection(ctx, store, shopID, connection.ProviderLoop)
+	if err != nil {
+		return loopConnections{}, err
+	}
+	webhook, err := optionalConnection(ctx, store, shopID, connection.ProviderLoopWebhook)
+	if err != nil {
+		return loopConnections{}, err
+	}
+	return loopConnections{key: key, webhook: webhook}, nil
+}
+
+// optionalConnection reads the shop's connection to provider through
+// store; nil when there is none.
+func optionalConnection(ctx context.Context, store *connection.Store, shopID int64, provider connection.Provider) (*connection.Connection, error) {
+	conn, err := store.Get(ctx, shopID, provider)
 	if errors.Is(err, connection.ErrNotFound) {
 		return nil, nil
 	}
 	return conn, err
 }
 
-// attachLoop puts the Loop connection into the Returns tab the pages, the
+// attach puts the Loop connections into the Returns tab the pages, the
 // API and the resolver read: the key, its last four characters and its
-// check.
-func attachLoop(rc *returns.ReturnsConfig, conn *connection.Connection) {
+// check, and the webhook secret and its last four characters.
+func (conns loopConnections) attach(rc *returns.ReturnsConfig) {
+	rc.LoopWebhookSecret, rc.LoopWebhookSecretLast4 = "", ""
+	if conns.webhook != nil {
+		rc.LoopWebhookSecret, rc.LoopWebhookSecretLast4 = conns.webhook.Credentials, returns.MaskKey(conns.webhook.Credentials)
+	}
 	rc.LoopAPIKey, rc.LoopKeyLast4, rc.KeyCheck = "", "", nil
+	conn := conns.key
 	if conn == nil {
 		return
 	}
@@ -141,29 +166,33 @@ func loopConnectionOf(rc returns.ReturnsConfig) *connection.Connection {
 	return conn
 }
 
-// loopKeyField names a changed Loop key in the audit log (never its value).
-const loopKeyField = "returns.loop_api_key"
+// loopKeyField and loopWebhookSecretField name a changed Loop key or
+// webhook secret in the audit log (never their values).
+const (
+	loopKeyField           = "returns.loop_api_key"
+	loopWebhookSecretField = "returns.loop_webhook_secret"
+)
 
 // subject names the settings in the audit log.
 const subject = "hub settings"
 
 // Update applies edit to the shop's draft (see returns.Store.Update), the
-// Loop connection attached, and records the changed fields — never a
-// secret's value — in the same transaction. A changed Loop key or check is
-// saved to the connection at once, live or not. A save that changes
+// Loop connections attached, and records the changed fields — never a
+// secret's value — in the same transaction. A changed Loop key or check,
+// or webhook secret, is saved to its connection at once, live or not. A save that changes
 // nothing records nothing.
 func (e *Editor) Update(ctx context.Context, shopID int64, actor audit.Actor, edit func(cfg *returns.Config) error) (*returns.SaveResult, error) {
 	var res *returns.SaveResult
 	err := e.db.InTx(ctx, func(tx *database.Tx) error {
 		connections := e.connections.With(tx)
-		before, err := e.loopConnection(ctx, connections, shopID)
+		before, err := e.loopConnections(ctx, connections, shopID)
 		if err != nil {
 			return err
 		}
 		var was returns.ReturnsConfig
-		attachLoop(&was, before)
+		before.attach(&was)
 		res, err = e.settings.With(tx).Update(ctx, shopID, func(cfg *returns.Config) error {
-			attachLoop(&cfg.Returns, before)
+			before.attach(&cfg.Returns)
 			return edit(cfg)
 		})
 		if err != nil {
@@ -172,10 +201,16 @@ func (e *Editor) Update(ctx context.Context, shopID int64, actor audit.Actor, ed
 		if err := e.saveLoopConnection(ctx, connections, shopID, was, &res.Draft.Returns); err != nil {
 			return err
 		}
+		if err := e.saveLoopWebhookSecret(ctx, connections, shopID, was, &res.Draft.Returns); err != nil {
+			return err
+		}
 		if was.LoopAPIKey != res.Draft.Returns.LoopAPIKey {
 			res.Changed = append(res.Changed, loopKeyField)
-			sort.Strings(res.Changed)
 		}
+		if was.LoopWebhookSecret != res.Draft.Returns.LoopWebhookSecret {
+			res.Changed = append(res.Changed, loopWebhookSecretField)
+		}
+		sort.Strings(res.Changed)
 		if len(res.Changed) == 0 {
 			return nil
 		}
@@ -208,8 +243,27 @@ func (e *Editor) saveLoopConnection(ctx context.Context, connections *connection
 	return connections.Save(ctx, shopID, loopConnectionOf(*saved), e.now())
 }
 
+// saveLoopWebhookSecret writes the Loop webhook connection when the saved
+// Returns tab changed the secret (removing it when the secret was
+// cleared), and sets its last four characters on saved.
+func (e *Editor) saveLoopWebhookSecret(ctx context.Context, connections *connection.Store, shopID int64, was returns.ReturnsConfig, saved *returns.ReturnsConfig) error {
+	saved.LoopWebhookSecretLast4 = ""
+	if saved.LoopWebhookSecret != "" {
+		saved.LoopWebhookSecretLast4 = returns.MaskKey(saved.LoopWebhookSecret)
+	}
+	switch {
+	case saved.LoopWebhookSecret == was.LoopWebhookSecret:
+		return nil
+	case saved.LoopWebhookSecret == "":
+		return connections.Delete(ctx, shopID, connection.ProviderLoopWebhook)
+	}
+	return connections.Save(ctx, shopID, &connection.Connection{Provider: connection.ProviderLoopWebhook,
+		Credentials: saved.LoopWebhookSecret, Status: connection.StatusUnverified}, e.now())
+}
+
 // Save replaces the whole draft with cfg (see Update). An empty Loop key
-// keeps the stored one and its check: the form never shows the key.
+// keeps the stored one and its check, and an empty webhook secret the
+// stored one: the form never shows them.
 func (e *Editor) Save(ctx context.Context, shopID int64, cfg returns.Config, actor audit.Actor) (*returns.SaveResult, error) {
 	return e.Update(ctx, shopID, actor, func(c *returns.Config) error {
 		if cfg.Returns.LoopAPIKey == "" {
@@ -218,9 +272,18 @@ func (e *Editor) Save(ctx context.Context, shopID int64, cfg returns.Config, act
 				cfg.Returns.KeyCheck = c.Returns.KeyCheck
 			}
 		}
+		keepWebhookSecret(&cfg.Returns, c.Returns)
 		*c = cfg
 		return nil
 	})
+}
+
+// keepWebhookSecret keeps the stored Loop webhook secret when next leaves
+// it empty.
+func keepWebhookSecret(next *returns.ReturnsConfig, stored returns.ReturnsConfig) {
+	if next.LoopWebhookSecret == "" {
+		next.LoopWebhookSecret = stored.LoopWebhookSecret
+	}
 }
 
 // SaveGeneral replaces the General tab only: a Returns save made meanwhile
@@ -269,7 +332,7 @@ func (e *Editor) SaveReturns(ctx context.Context, shopID int64, rc returns.Retur
 	}
 	cfg := state.Draft
 	rc.KeyCheck = nil
-	rc.LoopKeyLast4 = ""
+	rc.LoopKeyLast4, rc.LoopWebhookSecretLast4 = "", ""
 	cfg.Returns = rc
 	out := &SaveOutcome{}
 	if rc.Provider == returns.ProviderLoop && rc.LoopAPIKey != "" && rc.LoopAPIKey != state.Draft.Returns.LoopAPIKey {
@@ -299,6 +362,7 @@ func (e *Editor) SaveReturns(ctx context.Context, shopID int64, rc returns.Retur
 		if next.LoopAPIKey == "" {
 			next.LoopAPIKey, next.KeyCheck = c.Returns.LoopAPIKey, c.Returns.KeyCheck
 		}
+		keepWebhookSecret(&next, c.Returns)
 		c.Returns = next
 		return nil
 	})

@@ -1,6 +1,7 @@
 package settings_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -19,7 +20,9 @@ import (
 	"github.com/hubdesk/hubdesk/internal/integration/loop"
 	"github.com/hubdesk/hubdesk/internal/integration/loop/sandbox"
 	"github.com/hubdesk/hubdesk/internal/returns"
+	"github.com/hubdesk/hubdesk/internal/secret"
 	"github.com/hubdesk/hubdesk/internal/settings"
+	"github.com/hubdesk/hubdesk/internal/shop"
 )
 
 var admin = audit.Actor{Kind: audit.ActorUser, ID: "1", Label: "admin@a.test"}
@@ -412,6 +415,50 @@ func TestMigrationMovesLoopKeysToConnections(t *testing.T) {
 		db.QueryRow(ctx, `SELECT draft, published FROM shop_settings WHERE shop_id = ?`, live).Scan(&draft, &published)
 		if strings.Contains(draft+published, "hdsec:") || strings.Contains(draft+published, "key_check") || strings.Contains(draft+published, "last4") {
 			t.Fatalf("the settings still hold the key: %s / %s", draft, published)
+		}
+	})
+}
+
+// A saved Loop webhook secret is audited by its field name only; one this
+// process cannot open is named by Secrets.Unreadable and does not keep
+// shoppers and agents from the published settings.
+func TestLoopWebhookSecretAuditedAndReportedWhenUnreadable(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		s, log, shopID := newEditor(t, db, nil)
+		const whSecret = "whsec-audit-91d0"
+		if _, err := s.SaveReturns(ctx, shopID, returns.ReturnsConfig{Provider: returns.ProviderDisabled, LoopWebhookSecret: whSecret}, false, admin); err != nil {
+			t.Fatal(err)
+		}
+		entries, _, err := log.List(ctx, shopID, audit.Filter{Action: "settings."}, database.Page{Limit: 50})
+		if err != nil || len(entries) != 1 {
+			t.Fatalf("want one audit entry: %d %v", len(entries), err)
+		}
+		if fields := anyStrings(entries[0].Details); !slices.Equal(fields, []string{"returns.loop_webhook_secret"}) ||
+			strings.Contains(fmt.Sprint(entries[0].Details), whSecret) {
+			t.Fatalf("audit details: %v", entries[0].Details)
+		}
+
+		// Each with its own connection cache, as a newly started process.
+		secrets := func() settings.Secrets {
+			return settings.Secrets{Shops: shop.NewStore(db, fixtures.Box(t)), Connections: connection.NewStore(db, fixtures.Box(t))}
+		}
+		if names, err := secrets().Unreadable(ctx, shopID); err != nil || len(names) != 0 {
+			t.Fatalf("readable secrets reported: %v %v", names, err)
+		}
+		otherKey, err := secret.NewBox(1, map[int][]byte{1: bytes.Repeat([]byte{9}, secret.KeySize)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := connection.NewStore(db, otherKey).Save(ctx, shopID, &connection.Connection{Provider: connection.ProviderLoopWebhook,
+			Credentials: whSecret, Status: connection.StatusUnverified}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if names, err := secrets().Unreadable(ctx, shopID); err != nil || !slices.Equal(names, []string{settings.UnreadableLoopWebhook}) {
+			t.Fatalf("unreadable webhook secret: %v %v", names, err)
+		}
+		if _, err := s.Published(ctx, shopID); err != nil {
+			t.Fatalf("an unreadable webhook secret closed the published settings: %v", err)
 		}
 	})
 }

@@ -1,0 +1,52 @@
+package testapp
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/hubdesk/hubdesk/internal/connection"
+	"github.com/hubdesk/hubdesk/internal/integration/loop"
+)
+
+// CheckLoopWebhookSecret fails t unless tn's Loop webhook secret is want:
+// stored sealed (the raw row does not hold it), deliveries to
+// /webhooks/loop/{shop} signed with it accepted, others refused.
+func (a *App) CheckLoopWebhookSecret(t testing.TB, tn *Tenant, want string) {
+	t.Helper()
+	var sealed string
+	err := a.DB.QueryRow(context.Background(), `SELECT credentials FROM connections WHERE shop_id = ? AND provider = ?`,
+		tn.Shop.ID, string(connection.ProviderLoopWebhook)).Scan(&sealed)
+	if err != nil {
+		t.Fatalf("the Loop webhook secret is not stored: %v", err)
+	}
+	if strings.Contains(sealed, want) {
+		t.Fatal("the Loop webhook secret is stored in the clear")
+	}
+	body := `{"topic":"return","trigger":"return.updated","shop_id":9876,"id":"77"}`
+	if code := a.postLoopWebhook(t, tn.Shop.Domain, body, loop.Sign([]byte(body), want)); code != http.StatusOK {
+		t.Fatalf("a delivery signed with the saved secret: %d, want 200", code)
+	}
+	if code := a.postLoopWebhook(t, tn.Shop.Domain, body, loop.Sign([]byte(body), want+"x")); code != http.StatusUnauthorized {
+		t.Fatalf("a delivery signed with another secret: %d, want 401", code)
+	}
+}
+
+// postLoopWebhook delivers body to domain's Loop webhook route with the
+// given signature and returns the status.
+func (a *App) postLoopWebhook(t testing.TB, domain, body, signature string) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, a.URL+"/webhooks/loop/"+domain, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(loop.SignatureHeader, signature)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}

@@ -58,14 +58,24 @@ func (db *DB) ReadBatch(ctx context.Context, b *Batch) error {
 	case db.Dialect == Postgres:
 		return db.pipeline(ctx, b)
 	}
+	// Prepare (or find cached) every statement before the transaction takes
+	// a read connection: preparing needs a free connection of its own, and
+	// with every read connection held by a batch waiting to prepare, the
+	// pool would never free one.
+	stmts := make([]*sql.Stmt, len(b.reads))
+	for i, r := range b.reads {
+		stmts[i] = db.prepared(ctx, r.query)
+	}
 	tx, err := db.read.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin read: %w", err)
 	}
 	defer tx.Rollback() // read only: nothing to commit
-	for _, r := range b.reads {
-		query, err := db.readStatement(ctx, tx, r.query)
-		if err != nil {
+	for i, r := range b.reads {
+		query := stmts[i]
+		if query != nil {
+			query = tx.StmtContext(ctx, query)
+		} else if query, err = tx.PrepareContext(ctx, r.query); err != nil {
 			return err
 		}
 		rows, err := query.QueryContext(ctx, r.args...)
@@ -77,15 +87,6 @@ func (db *DB) ReadBatch(ctx context.Context, b *Batch) error {
 		}
 	}
 	return nil
-}
-
-// readStatement is the cached prepared statement for query, bound to the
-// read transaction.
-func (db *DB) readStatement(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
-	if stmt := db.prepared(ctx, query); stmt != nil {
-		return tx.StmtContext(ctx, stmt), nil
-	}
-	return tx.PrepareContext(ctx, query)
 }
 
 // pipeline sends the batch to PostgreSQL in one round trip, through the

@@ -2,8 +2,11 @@ package database_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/database/dbtest"
@@ -95,6 +98,34 @@ func TestReadBatchInATransactionSeesItsWrites(t *testing.T) {
 		})
 		if err != nil {
 			t.Fatal(err)
+		}
+	})
+}
+
+// Many batches at once, more than the read pool holds, all with statements
+// not prepared yet: none may wait for a connection another batch holds
+// (each used to hold a read transaction while preparing on the pool).
+func TestManyBatchesAtOnceDoNotStarveThePool(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		var wg sync.WaitGroup
+		errs := make(chan error, 50)
+		for i := range 50 {
+			wg.Go(func() {
+				var b database.Batch
+				for j := range 3 {
+					b.Read(fmt.Sprintf("SELECT %d + %d + COUNT(*) FROM shops", i, j), nil, func(database.RowScanner) error { return nil })
+				}
+				errs <- db.ReadBatch(ctx, &b)
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatalf("a batch failed (a starved pool times out): %v", err)
+			}
 		}
 	})
 }

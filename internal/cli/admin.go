@@ -245,17 +245,12 @@ func runUserPassword(ctx context.Context, e *env, args []string) error {
 	if err := user.ValidatePassword(pw); err != nil {
 		return usageError{"--password: " + err.Error()}
 	}
-	db, _, err := adminStores(ctx, e)
+	db, access, u, err := staffCommand(ctx, e, email)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	users := user.NewStore(db)
-	u, err := findUser(ctx, users, email)
-	if err != nil {
-		return err
-	}
-	if err := staff.New(db, users, audit.New(db)).ResetPassword(ctx, u.ID, pw); err != nil {
+	if err := access.ResetPassword(ctx, u.ID, pw); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "password reset for %s; their sessions were ended and their API tokens revoked\n", u.Email)
@@ -271,17 +266,12 @@ func runUserToken(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, _, err := adminStores(ctx, e)
+	db, access, u, err := staffCommand(ctx, e, email)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	users := user.NewStore(db)
-	u, err := findUser(ctx, users, email)
-	if err != nil {
-		return err
-	}
-	token, err := staff.New(db, users, audit.New(db)).CreateAPIToken(ctx, u, *name)
+	token, err := access.CreateAPIToken(ctx, u, *name)
 	if err != nil {
 		return err
 	}
@@ -310,4 +300,21 @@ func printGenerated(w io.Writer, generated bool, pw string) {
 	if generated {
 		fmt.Fprintf(w, "password: %s\n", pw)
 	}
+}
+
+// staffCommand opens the database for a command acting on one person: the
+// staff use cases (audited like the desk's) and the user named by email.
+// The caller closes db.
+func staffCommand(ctx context.Context, e *env, email string) (*database.DB, *staff.Access, *user.User, error) {
+	db, _, err := adminStores(ctx, e)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	users := user.NewStore(db)
+	u, err := findUser(ctx, users, email)
+	if err != nil {
+		db.Close()
+		return nil, nil, nil, err
+	}
+	return db, staff.New(db, users, audit.New(db)), u, nil
 }

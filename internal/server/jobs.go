@@ -34,7 +34,7 @@ func (s *Server) newJobs() (*jobs.Queue, error) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &expiredSessionsWorker{users: s.Users})
 	river.AddWorker(workers, &intake.ProcessWorker{DB: s.opts.DB, Now: s.opts.Now,
-		Handlers: map[intake.Provider]intake.Handler{intake.ProviderLoop: intake.LoopHandler{}}})
+		Handlers: map[intake.Provider]intake.Handler{intake.ProviderLoop: intake.LoopHandler{Logger: s.logger}}})
 	retention := s.opts.WebhookRetention
 	if retention <= 0 {
 		retention = intake.DefaultRetention

@@ -80,7 +80,7 @@ func newServer(db *database.DB, box *secret.Box, logger *slog.Logger, cfg *confi
 		return nil, err
 	}
 	return server.New(server.Options{Proxies: proxies, DB: db, Box: box, Logger: logger, BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies(),
-		LoopBaseURL: cfg.LoopBaseURL, WebhookRetention: cfg.WebhookRetention})
+		LoopBaseURL: cfg.LoopBaseURL, WebhookRetention: cfg.WebhookRetention, JobTimeout: cfg.JobTimeout})
 }
 
 func runMigrate(ctx context.Context, e *env, args []string) error {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/hubdesk/hubdesk/internal/auth"
 	"github.com/hubdesk/hubdesk/internal/intake"
+	"github.com/hubdesk/hubdesk/internal/jobs"
 )
 
 // Config is the process configuration. Runtime settings that merchants
@@ -36,6 +37,9 @@ type Config struct {
 	MetricsAddr string
 	// WebhookRetention is how long processed webhook events are kept.
 	WebhookRetention time.Duration
+	// JobTimeout is how long one attempt of a background job may run; a
+	// job whose process died is run again RescueMargin after it.
+	JobTimeout time.Duration
 }
 
 // DefaultMetricsAddr keeps /metrics on loopback, out of the public
@@ -44,6 +48,14 @@ const DefaultMetricsAddr = "127.0.0.1:9090"
 
 // DefaultWebhookRetention is the intake's own default (30 days).
 const DefaultWebhookRetention = intake.DefaultRetention
+
+// DefaultJobTimeout is the job queue's production default (5 minutes).
+const DefaultJobTimeout = jobs.DefaultJobTimeout
+
+// MaxJobTimeout bounds HUBDESK_JOB_TIMEOUT: a job of a dead process waits
+// this long (plus the margin) before it runs again, so a typo such as
+// "500h" must not hold webhooks back for weeks.
+const MaxJobTimeout = 24 * time.Hour
 
 // Option documents one environment variable.
 type Option struct {
@@ -62,6 +74,7 @@ var Options = []Option{
 	{Env: "HUBDESK_TRUSTED_PROXIES", Help: "comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For names the client"},
 	{Env: "HUBDESK_METRICS_ADDR", Default: DefaultMetricsAddr, Help: "address serving Prometheus /metrics, apart from HUBDESK_ADDR; \"off\" (or empty) disables it (flag --metrics-addr)"},
 	{Env: "HUBDESK_WEBHOOK_RETENTION", Default: "30d", Help: "how long processed webhook events are kept: days (\"30d\") or a Go duration (\"72h\")"},
+	{Env: "HUBDESK_JOB_TIMEOUT", Default: "5m", Help: "how long one attempt of a background job (webhook processing, mail, sync) may run before it is cancelled and retried; a job left running by a process that died runs again 1m after this (a Go duration, at most 24h)"},
 	{Env: "HUBDESK_LOG_LEVEL", Default: "info", Help: "debug, info, warn or error"},
 	{Env: "HUBDESK_LOG_FORMAT", Help: "json or text (default json for serve, text for demo)"},
 }
@@ -91,12 +104,16 @@ func Load() (*Config, error) {
 		c.MetricsAddr = DefaultMetricsAddr
 	}
 	retention := orDefault(get("HUBDESK_WEBHOOK_RETENTION"), "30d")
+	jobTimeout := orDefault(get("HUBDESK_JOB_TIMEOUT"), "5m")
 	level := orDefault(get("HUBDESK_LOG_LEVEL"), "info")
 	if err != nil {
 		return nil, err
 	}
 	if c.WebhookRetention, err = parseRetention(retention); err != nil {
 		return nil, fmt.Errorf("HUBDESK_WEBHOOK_RETENTION: %w", err)
+	}
+	if c.JobTimeout, err = parseJobTimeout(jobTimeout); err != nil {
+		return nil, fmt.Errorf("HUBDESK_JOB_TIMEOUT: %w", err)
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("HUBDESK_LOG_LEVEL: %q is not debug, info, warn or error", level)
@@ -192,6 +209,21 @@ func parseRetention(v string) (time.Duration, error) {
 	}
 	if d <= 0 {
 		return 0, fmt.Errorf("%q: want a positive retention", v)
+	}
+	return d, nil
+}
+
+// parseJobTimeout reads a Go duration ("5m", "90s"), positive and at most
+// MaxJobTimeout.
+func parseJobTimeout(v string) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	switch {
+	case err != nil:
+		return 0, fmt.Errorf("%q is not a duration such as 5m or 90s", v)
+	case d <= 0:
+		return 0, fmt.Errorf("%q: want a positive timeout", v)
+	case d > MaxJobTimeout:
+		return 0, fmt.Errorf("%q: at most %s", v, MaxJobTimeout)
 	}
 	return d, nil
 }

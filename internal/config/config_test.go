@@ -94,3 +94,36 @@ func TestWebhookRetention(t *testing.T) {
 		})
 	}
 }
+
+func TestJobTimeout(t *testing.T) {
+	cases := []struct {
+		value string
+		want  time.Duration
+	}{
+		{"", DefaultJobTimeout},
+		{"90s", 90 * time.Second},
+		{"2h", 2 * time.Hour},
+	}
+	for _, c := range cases {
+		t.Run(c.value, func(t *testing.T) {
+			clearEnv(t)
+			t.Setenv("HUBDESK_JOB_TIMEOUT", c.value)
+			cfg, err := Load()
+			if err != nil || cfg.JobTimeout != c.want {
+				t.Fatalf("Load = %v, %v; want %v", cfg.JobTimeout, err, c.want)
+			}
+		})
+	}
+	for _, bad := range []string{"0s", "-5m", "5", "five minutes", "25h"} {
+		t.Run(bad, func(t *testing.T) {
+			clearEnv(t)
+			t.Setenv("HUBDESK_JOB_TIMEOUT", bad)
+			if _, err := Load(); err == nil || !strings.Contains(err.Error(), "HUBDESK_JOB_TIMEOUT") {
+				t.Fatalf("Load accepted %q: %v", bad, err)
+			}
+		})
+	}
+	if DefaultJobTimeout != 5*time.Minute {
+		t.Fatalf("the documented default is 5m, the code says %v", DefaultJobTimeout)
+	}
+}

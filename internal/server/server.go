@@ -56,6 +56,10 @@ type Options struct {
 	// WebhookRetention is how long processed webhook events are kept;
 	// intake.DefaultRetention when 0.
 	WebhookRetention time.Duration
+	// JobTimeout is how long one attempt of a job may run; a job left
+	// running by a process that died is rescued jobs.RescueMargin after
+	// it. jobs.DefaultJobTimeout when 0.
+	JobTimeout time.Duration
 }
 
 // Server is one running hubdesk.

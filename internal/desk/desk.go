@@ -34,7 +34,9 @@ var templateFiles embed.FS
 type Desk struct {
 	Users *user.Store
 	// Access issues and revokes tokens and disables staff, audited.
-	Access   *staff.Access
+	Access *staff.Access
+	// Team invites people and makes and redeems password reset links.
+	Team     *staff.Team
 	Shops    *shop.Store
 	Commerce *commerce.Store
 	Auth     *auth.Authenticator

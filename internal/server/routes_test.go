@@ -77,8 +77,8 @@ type routeCase struct {
 	// bodyFn, when set, makes a fresh body for each request (a new email
 	// to invite, say).
 	bodyFn func(w *routeWorld) string
-	ok      int
-	list    bool // takes ?limit=&cursor=
+	ok     int
+	list   bool // takes ?limit=&cursor=
 }
 
 func fixed(path string) func(*routeWorld, *testapp.Tenant, *user.User) string {

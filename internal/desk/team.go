@@ -26,6 +26,8 @@ func grantable(u *user.User) []user.Role {
 // roleRefusal words why a role cannot be given.
 func roleRefusal(err error) string {
 	switch {
+	case errors.Is(err, user.ErrAdminsOnly):
+		return "Only an owner or admin can invite people or change roles."
 	case errors.Is(err, user.ErrOwnerMakesOwners):
 		return "Only an owner can make someone an owner."
 	case errors.Is(err, user.ErrRoleAboveOwn):

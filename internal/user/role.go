@@ -61,16 +61,21 @@ var (
 	// ErrOwnerMakesOwners: only an owner makes owners, by invitation or by
 	// a role change.
 	ErrOwnerMakesOwners = errors.New("only an owner can make someone an owner")
+	// ErrAdminsOnly: only owners and admins invite people and change roles.
+	ErrAdminsOnly = errors.New("only an owner or admin can invite people or change roles")
 	// ErrLastOwner: a shop always keeps an active owner.
 	ErrLastOwner = errors.New("the shop's last owner cannot be demoted or disabled")
 )
 
 // CanGrant is the rule for giving role to someone, by invitation or role
-// change: only an owner makes owners, and nobody gives a role above their
-// own.
+// change: only owners and admins do, only an owner makes owners, and
+// nobody gives a role above their own.
 func CanGrant(actor *User, role Role) error {
 	if _, err := ParseRole(string(role)); err != nil {
 		return err
+	}
+	if !actor.Role.AtLeast(RoleAdmin) {
+		return ErrAdminsOnly
 	}
 	if role == RoleOwner && actor.Role != RoleOwner {
 		return ErrOwnerMakesOwners

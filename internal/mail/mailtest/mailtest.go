@@ -5,11 +5,15 @@ package mailtest
 
 import (
 	"bytes"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"io"
 	"mime"
 	"mime/multipart"
+	"mime/quotedprintable"
 	"net"
+	"net/http/httptest"
 	"net/mail"
 	"regexp"
 	"strings"
@@ -30,42 +34,69 @@ const (
 // Received is one message as the server got it.
 type Received struct {
 	From, To string // envelope
-	Header   mail.Header
-	Subject  string
-	Text     string
-	HTML     string
+	// TLS says the message came over TLS.
+	TLS     bool
+	Header  mail.Header
+	Subject string
+	Text    string
+	HTML    string
 }
 
 // Server is a running SMTP server.
 type Server struct {
-	Addr string
-	mu   sync.Mutex
-	msgs []Received
+	Addr   string
+	scheme string
+	mu     sync.Mutex
+	msgs   []Received
 	// Fail, while set, refuses every message with a temporary error.
 	fail bool
 	t    testing.TB
 }
 
-// Start runs a server on a free loopback port until the test ends.
-func Start(t testing.TB) *Server {
+// Start runs a server without TLS on a free loopback port until the test
+// ends.
+func Start(t testing.TB) *Server { return start(t, nil, false) }
+
+// StartTLS runs a server with TLS: from the first byte when implicit
+// (smtps://), else offered as STARTTLS and required before signing in. The
+// returned configuration trusts its certificate, for the client.
+func StartTLS(t testing.TB, implicit bool) (*Server, *tls.Config) {
+	ts := httptest.NewUnstartedServer(nil)
+	ts.StartTLS()
+	cert := ts.TLS.Certificates
+	ts.Close()
+	roots := x509.NewCertPool()
+	roots.AddCert(ts.Certificate())
+	return start(t, &tls.Config{Certificates: cert}, implicit), &tls.Config{RootCAs: roots, ServerName: "127.0.0.1"}
+}
+
+func start(t testing.TB, tlsConfig *tls.Config, implicit bool) *Server {
 	t.Helper()
-	s := &Server{t: t}
-	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &session{srv: s}, nil }))
+	s := &Server{t: t, scheme: "smtp"}
+	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
+		return &session{srv: s, conn: c}, nil
+	}))
 	srv.Domain = "localhost"
-	srv.AllowInsecureAuth = true // loopback, as hubdesk's client allows
+	srv.TLSConfig = tlsConfig
+	srv.AllowInsecureAuth = tlsConfig == nil // loopback, as hubdesk's client allows
 	srv.ReadTimeout, srv.WriteTimeout = 30*time.Second, 30*time.Second
+	var ln net.Listener
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.Addr = ln.Addr().String()
+	if implicit {
+		ln = tls.NewListener(ln, tlsConfig)
+		s.scheme = "smtps"
+	}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	return s
 }
 
 // URL is the HUBDESK_SMTP_URL that reaches this server.
-func (s *Server) URL() string { return "smtp://" + User + ":" + Password + "@" + s.Addr }
+func (s *Server) URL() string { return s.scheme + "://" + User + ":" + Password + "@" + s.Addr }
 
 // SetFailing makes the server refuse (true) or accept (false) messages.
 func (s *Server) SetFailing(fail bool) {
@@ -119,6 +150,7 @@ func (r Received) Link(t testing.TB, path string) string {
 
 type session struct {
 	srv      *Server
+	conn     *smtp.Conn
 	from, to string
 	authed   bool
 }
@@ -163,7 +195,8 @@ func (s *session) Data(r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	got := Received{From: s.from, To: s.to, Header: msg.Header}
+	_, isTLS := s.conn.TLSConnectionState() // after STARTTLS too
+	got := Received{From: s.from, To: s.to, Header: msg.Header, TLS: isTLS}
 	got.Subject, _ = new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
 	mediaType, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
 	if err != nil {
@@ -187,8 +220,12 @@ func (s *session) Data(r io.Reader) error {
 			}
 		}
 	} else {
-		body, _ := io.ReadAll(msg.Body)
-		got.Text = string(body)
+		var body io.Reader = msg.Body
+		if strings.EqualFold(msg.Header.Get("Content-Transfer-Encoding"), "quoted-printable") {
+			body = quotedprintable.NewReader(body)
+		}
+		text, _ := io.ReadAll(body)
+		got.Text = string(text)
 	}
 	s.srv.mu.Lock()
 	s.srv.msgs = append(s.srv.msgs, got)

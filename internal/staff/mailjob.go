@@ -75,7 +75,6 @@ func (w *MailWorker) Work(ctx context.Context, job *river.Job[MailArgs]) error {
 	if err != nil {
 		return err
 	}
-	team := NewTeam(TeamOptions{BaseURL: w.BaseURL})
 	var msg mail.Message
 	switch args.Mail {
 	case MailInvitation:
@@ -88,7 +87,7 @@ func (w *MailWorker) Work(ctx context.Context, job *river.Job[MailArgs]) error {
 			return nil
 		}
 		msg, err = compose(invitationText, invitationHTML, inv.Email, "You are invited to "+sh.Name+" on hubdesk", mailData{
-			Shop: sh.Name, Name: inv.Name, Role: inv.Role.Label(), Link: team.InvitationURL(token), Expires: InvitationLifetime})
+			Shop: sh.Name, Name: inv.Name, Role: inv.Role.Label(), Link: invitationURL(w.BaseURL, token), Expires: InvitationLifetime})
 		if err != nil {
 			return err
 		}
@@ -102,7 +101,7 @@ func (w *MailWorker) Work(ctx context.Context, job *river.Job[MailArgs]) error {
 			return err
 		}
 		msg, err = compose(resetText, resetHTML, u.Email, "Reset your "+sh.Name+" hubdesk password", mailData{
-			Shop: sh.Name, Name: u.Name, Link: team.ResetURL(token), Expires: ResetLifetime})
+			Shop: sh.Name, Name: u.Name, Link: resetURL(w.BaseURL, token), Expires: ResetLifetime})
 		if err != nil {
 			return err
 		}

@@ -78,10 +78,16 @@ func NewTeam(o TeamOptions) *Team {
 func (t *Team) MailConfigured() bool { return t.mailOn }
 
 // InvitationURL is the link that opens an invitation.
-func (t *Team) InvitationURL(token string) string { return t.baseURL + InvitationPath + token }
+func (t *Team) InvitationURL(token string) string { return invitationURL(t.baseURL, token) }
 
 // ResetURL is the link that opens a password reset.
-func (t *Team) ResetURL(token string) string { return t.baseURL + ResetPath + token }
+func (t *Team) ResetURL(token string) string { return resetURL(t.baseURL, token) }
+
+func invitationURL(baseURL, token string) string {
+	return strings.TrimRight(baseURL, "/") + InvitationPath + token
+}
+
+func resetURL(baseURL, token string) string { return strings.TrimRight(baseURL, "/") + ResetPath + token }
 
 // The paths links open, followed by their token.
 const (

@@ -87,7 +87,9 @@ func invitationURL(baseURL, token string) string {
 	return strings.TrimRight(baseURL, "/") + InvitationPath + token
 }
 
-func resetURL(baseURL, token string) string { return strings.TrimRight(baseURL, "/") + ResetPath + token }
+func resetURL(baseURL, token string) string {
+	return strings.TrimRight(baseURL, "/") + ResetPath + token
+}
 
 // The paths links open, followed by their token.
 const (

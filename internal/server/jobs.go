@@ -8,6 +8,7 @@ import (
 
 	"github.com/hubdesk/hubdesk/internal/intake"
 	"github.com/hubdesk/hubdesk/internal/jobs"
+	"github.com/hubdesk/hubdesk/internal/staff"
 	"github.com/hubdesk/hubdesk/internal/user"
 )
 
@@ -39,6 +40,8 @@ func (s *Server) newJobs() (*jobs.Queue, error) {
 	if retention <= 0 {
 		retention = intake.DefaultRetention
 	}
+	river.AddWorker(workers, &staff.MailWorker{Users: s.Users, Shops: s.Shops, Box: s.opts.Box, Sender: s.opts.Mail,
+		BaseURL: s.opts.BaseURL, Logger: s.logger})
 	river.AddWorker(workers, &intake.PurgeWorker{DB: s.opts.DB, Retention: retention, Now: s.opts.Now})
 	timeout := s.opts.JobTimeout
 	if timeout <= 0 {

@@ -27,6 +27,11 @@ const (
 	ActionTokenRevoked = "token.revoked"
 	ActionUserDisabled = "user.disabled"
 	ActionUserEnabled  = "user.enabled"
+	// Saved replies: the subject is the macro's name (the new one after a
+	// rename); details hold its id.
+	ActionMacroCreated = "macro.created"
+	ActionMacroUpdated = "macro.updated"
+	ActionMacroDeleted = "macro.deleted"
 )
 
 // Outcomes of an action.

@@ -9,7 +9,8 @@ import (
 
 // auditActions are the action filter's choices.
 var auditActions = []string{audit.ActionReturnLink, audit.ActionReturnQR, audit.ActionSettingsChanged, audit.ActionHubPublished,
-	audit.ActionTokenCreated, audit.ActionTokenRevoked, audit.ActionUserDisabled, audit.ActionUserEnabled}
+	audit.ActionTokenCreated, audit.ActionTokenRevoked, audit.ActionUserDisabled, audit.ActionUserEnabled,
+	audit.ActionMacroCreated, audit.ActionMacroUpdated, audit.ActionMacroDeleted}
 
 type auditPage struct {
 	Filter  audit.Filter

@@ -78,10 +78,11 @@ const MaxFilenameRunes = 150
 
 // CleanFilename makes a client's filename safe to store and to put in a
 // Content-Disposition header: only the last path element (either slash),
-// no control or invisible formatting characters (CR, LF, NUL, bidi
-// overrides), no quotes, invalid UTF-8 replaced, whitespace collapsed,
-// leading dots dropped (no hidden files), at most MaxFilenameRunes runes
-// with the extension kept; "attachment" when nothing is left.
+// line breaks and tabs made spaces, no control or invisible formatting
+// characters (NUL, bidi overrides) and no invalid UTF-8, no quotes,
+// whitespace collapsed, leading dots dropped (no hidden files), at most
+// MaxFilenameRunes runes with the extension kept; "attachment" when
+// nothing is left.
 func CleanFilename(name string) string {
 	name = strings.ToValidUTF8(name, "\uFFFD")
 	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
@@ -89,12 +90,12 @@ func CleanFilename(name string) string {
 	}
 	name = strings.Map(func(r rune) rune {
 		switch {
+		case unicode.IsSpace(r): // tabs and line breaks included
+			return ' '
 		case unicode.IsControl(r), unicode.Is(unicode.Cf, r), r == utf8.RuneError:
 			return -1
 		case r == '"' || r == '*' || r == '?' || r == '<' || r == '>' || r == '|' || r == ':':
 			return '_'
-		case unicode.IsSpace(r):
-			return ' '
 		}
 		return r
 	}, name)

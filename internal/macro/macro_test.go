@@ -131,7 +131,10 @@ func TestStore(t *testing.T) {
 
 		for _, op := range []func() error{
 			func() error { _, err := store.Get(ctx, b.ID, m.ID); return err },
-			func() error { _, err := store.Update(ctx, b.ID, m.ID, macro.Input{Name: "Mine", Body: "x"}); return err },
+			func() error {
+				_, err := store.Update(ctx, b.ID, m.ID, macro.Input{Name: "Mine", Body: "x"})
+				return err
+			},
 			func() error { _, err := store.Delete(ctx, b.ID, m.ID); return err },
 		} {
 			if err := op(); !errors.Is(err, macro.ErrNotFound) {

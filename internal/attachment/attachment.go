@@ -227,3 +227,15 @@ func (s *Store) Open(ctx context.Context, shopID, id int64) (*File, error) {
 	}
 	return &f, nil
 }
+
+// SizeLabel is the file's size for people: bytes, KB or MB (decimal
+// units, as file managers show them).
+func (a Attachment) SizeLabel() string {
+	switch {
+	case a.Size < 1000:
+		return fmt.Sprintf("%d B", a.Size)
+	case a.Size < 1000_000:
+		return fmt.Sprintf("%.0f KB", float64(a.Size)/1000)
+	}
+	return fmt.Sprintf("%.1f MB", float64(a.Size)/1000_000)
+}

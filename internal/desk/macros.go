@@ -134,6 +134,21 @@ func (p *MacroPages) pathID(w http.ResponseWriter, r *http.Request, name string)
 	return id, true
 }
 
+// macroPicker is what the "macro-picker" partial renders in a ticket's
+// reply box: the shop's macros, the ticket they are expanded for, and the
+// id of the textarea the chosen text goes into.
+type macroPicker struct {
+	TicketID int64
+	Macros   []*macro.Macro
+	Target   string
+}
+
+// newMacroPicker builds the ticket view's picker; with no macros it
+// renders nothing.
+func newMacroPicker(ticketID int64, macros []*macro.Macro, target string) macroPicker {
+	return macroPicker{TicketID: ticketID, Macros: macros, Target: target}
+}
+
 // expandedMacro is the reply box's answer: the text to insert.
 type expandedMacro struct {
 	Body string `json:"body"`

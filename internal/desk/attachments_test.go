@@ -154,21 +154,7 @@ func TestMultipartFormsCarryFiles(t *testing.T) {
 	tn := app.NewTenant("shopa")
 	manager := app.LoginAs(tn.Manager)
 	post := func(name string, fileSize, textSize int) int {
-		var body bytes.Buffer
-		mw := multipart.NewWriter(&body)
-		mw.WriteField("name", name)
-		mw.WriteField("body", "Hello"+strings.Repeat(" ", textSize))
-		w, _ := mw.CreateFormFile("files", "photo.jpg")
-		w.Write(bytes.Repeat([]byte{0xff}, fileSize))
-		mw.Close()
-		req, _ := http.NewRequest("POST", app.URL+"/settings/macros", &body)
-		req.Header.Set("Content-Type", mw.FormDataContentType())
-		resp, err := manager.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
+		return postMultipart(t, app, manager, "/settings/macros", name, fileSize, textSize)
 	}
 	if got := post("With a photo", 200<<10, 0); got != http.StatusSeeOther {
 		t.Errorf("a form with a 200 KiB file: %d, want it to reach the page (303)", got)
@@ -179,4 +165,29 @@ func TestMultipartFormsCarryFiles(t *testing.T) {
 	if got := post("Long text", 1, 70<<10); got != http.StatusRequestEntityTooLarge {
 		t.Errorf("a multipart form with 70 KiB of text: %d, want 413", got)
 	}
+	// Without a session, files are no reason to take more than a form.
+	if got := postMultipart(t, app, app.Browser(), "/login", "x", 200<<10, 0); got != http.StatusRequestEntityTooLarge {
+		t.Errorf("a 200 KiB multipart form without a session: %d, want 413", got)
+	}
+}
+
+// postMultipart posts a form with fields name and body (padded by
+// textSize spaces) and a file of fileSize bytes, and returns the status.
+func postMultipart(t *testing.T, app *testapp.App, client *http.Client, path, name string, fileSize, textSize int) int {
+	t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	mw.WriteField("name", name)
+	mw.WriteField("body", "Hello"+strings.Repeat(" ", textSize))
+	w, _ := mw.CreateFormFile("files", "photo.jpg")
+	w.Write(bytes.Repeat([]byte{0xff}, fileSize))
+	mw.Close()
+	req, _ := http.NewRequest("POST", app.URL+path, &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }

@@ -187,11 +187,12 @@ func (s *Server) refuseUnstorableText(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		// A multipart form may carry a message's files
-		// (attachment.ParseUploads reads them from the parsed form); its
-		// text fields are held to the same bound as any other form's.
+		// A signed-in staff member's multipart form may carry a message's
+		// files (attachment.ParseUploads reads them from the parsed form);
+		// its text fields are held to the same bound as any other form's.
+		// Nobody else gets to make the server spool megabytes to disk.
 		limit, tooBigMessage := int64(maxFormBytes), "The form is larger than "+strconv.Itoa(maxFormBytes>>10)+" KiB."
-		if isMultipart(r) {
+		if isMultipart(r) && !isHub(r) && auth.UserFrom(r.Context()) != nil {
 			limit, tooBigMessage = attachment.MaxRequestBytes, "The files are larger than "+strconv.Itoa(attachment.MaxMessageBytes>>20)+" MiB together."
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)

@@ -38,6 +38,11 @@ const (
 	ActionRoleChanged            = "user.role_changed"
 	ActionPasswordResetRequested = "password.reset_requested"
 	ActionPasswordReset          = "password.reset"
+	// Saved replies: the subject is the macro's name (the new one after a
+	// rename); details hold its id.
+	ActionMacroCreated = "macro.created"
+	ActionMacroUpdated = "macro.updated"
+	ActionMacroDeleted = "macro.deleted"
 )
 
 // Outcomes of an action.

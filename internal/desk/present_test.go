@@ -19,6 +19,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/integration/loop"
 	"github.com/hubdesk/hubdesk/internal/jobs"
 	"github.com/hubdesk/hubdesk/internal/locale"
+	"github.com/hubdesk/hubdesk/internal/macro"
 	"github.com/hubdesk/hubdesk/internal/orderview"
 	"github.com/hubdesk/hubdesk/internal/returns"
 	"github.com/hubdesk/hubdesk/internal/shop"
@@ -279,12 +280,31 @@ func pageFixtures() map[string][]any {
 		"settings_general": {&settingsView{Tab: "general", State: &returns.State{Live: true}, Saved: true}},
 		"settings_returns": settings,
 		"login":            {loginForm{Error: "Wrong email or password."}},
+		"settings_macros":  macroViews(at),
 		"error":            {struct{ Message string }{"This page does not exist."}},
 	}
 }
 
+// macroViews are Settings → Macros: empty, with macros (one with a
+// placeholder hubdesk does not know), editing one, refused, saved.
+func macroViews(at time.Time) []any {
+	macros := []*macro.Macro{
+		{ID: 1, Name: "Where is my order", Body: "Hi {{customer.first_name|there}},\nyour order {{order.name}}: {{order.tracking_url}}", CreatedAt: at, UpdatedAt: at},
+		{ID: 2, Name: "Refund issued", Body: "Hello {{customer.last_name}}", CreatedAt: at, UpdatedAt: at},
+	}
+	return []any{
+		macrosView{Placeholders: macroPlaceholders},
+		macrosView{Macros: macros, Placeholders: macroPlaceholders, Saved: true},
+		macrosView{Macros: macros, Placeholders: macroPlaceholders, Deleted: true, Form: macroForm{ID: 1, Name: macros[0].Name, Body: macros[0].Body}},
+		macrosView{Macros: macros, Placeholders: macroPlaceholders, Error: "The name is already used by another macro.", Field: "name",
+			Form: macroForm{Name: "Refund issued", Body: "{{agent.first_name}}"}},
+	}
+}
+
 var (
-	invisible = regexp.MustCompile(`(?is)<script\b.*?</script>|<style\b.*?</style>|<!--.*?-->|<head\b.*?</head>`)
+	// Code and text areas show what staff type as they type it (a macro's
+	// placeholders, {{customer.first_name}}), not a stored code to word.
+	invisible = regexp.MustCompile(`(?is)<script\b.*?</script>|<style\b.*?</style>|<!--.*?-->|<head\b.*?</head>|<code\b.*?</code>|<textarea\b.*?</textarea>`)
 	// Placeholders are left out: they show what to type, and a parameter
 	// name is typed as its code.
 	visibleAttr = regexp.MustCompile(`(?i)\s(?:title|alt|aria-label)="([^"]*)"`)

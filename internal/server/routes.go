@@ -18,6 +18,8 @@ func (s *Server) routes() *http.ServeMux {
 	defer func() { s.patterns = mux.patterns }()
 	d, a, h := s.desk, s.api, s.Hub
 	tickets := &desk.TicketPages{Desk: d, Tickets: s.Tickets, Logger: s.logger}
+	macros := &desk.MacroPages{Desk: d, Macros: s.Macros}
+	files := &desk.AttachmentFiles{Desk: d, Attachments: s.Attachments}
 	hubTokens := &api.HubTokens{Commerce: s.Commerce, Issuer: s.Hub, Logger: s.logger}
 
 	// Operations. /metrics is not here: Serve answers it on its own
@@ -65,6 +67,13 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("POST /account/tokens/{id}/revoke", d.RequireUser(d.RevokeAPIToken))
 	mux.Handle("GET /tickets", d.RequireUser(tickets.List))
 	mux.Handle("GET /tickets/{id}", d.RequireUser(tickets.Show))
+	mux.Handle("GET /tickets/{id}/attachments/{attachmentID}", d.RequireUser(files.Download))
+	mux.Handle("GET /tickets/{id}/macros/{macroID}/expanded", d.RequireUser(macros.Expanded))
+	mux.Handle("GET /settings/macros", d.RequireRole(user.RoleManager, macros.List))
+	mux.Handle("POST /settings/macros", d.RequireRole(user.RoleManager, macros.Create))
+	mux.Handle("GET /settings/macros/{id}", d.RequireRole(user.RoleManager, macros.Edit))
+	mux.Handle("POST /settings/macros/{id}", d.RequireRole(user.RoleManager, macros.Update))
+	mux.Handle("POST /settings/macros/{id}/delete", d.RequireRole(user.RoleManager, macros.Delete))
 
 	// Customer Hub, for shoppers: App Proxy signature or shopper token on
 	// every request (Shopify forwards /apps/<subpath>/... here). Admins

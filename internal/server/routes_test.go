@@ -11,11 +11,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hubdesk/hubdesk/internal/attachment"
 	"github.com/hubdesk/hubdesk/internal/audit"
 	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/database/dbtest"
 	"github.com/hubdesk/hubdesk/internal/integration/shopify"
+	"github.com/hubdesk/hubdesk/internal/macro"
 	"github.com/hubdesk/hubdesk/internal/staff"
 	"github.com/hubdesk/hubdesk/internal/testapp"
 	"github.com/hubdesk/hubdesk/internal/ticket"
@@ -58,9 +60,12 @@ type routeWorld struct {
 	orders   map[*testapp.Tenant]*commerce.Order
 	extra    map[*testapp.Tenant]*user.User // staff for the owners and admins to act on
 	tickets  map[*testapp.Tenant]int64
+	files    map[*testapp.Tenant]int64 // an attachment of the shop's ticket
+	macros   map[*testapp.Tenant]int64
 	jobs     map[*testapp.Tenant]int64
 	sessions map[user.Role]*http.Client
 	emails   int
+	made     int // macros made for deleting
 }
 
 // routeCase is one row of the route table: a concrete request for the
@@ -99,6 +104,28 @@ func customerID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64 {
 func staffID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64  { return w.extra[tn].ID }
 func ticketID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64 { return w.tickets[tn] }
 func jobID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64    { return w.jobs[tn] }
+func macroID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64  { return w.macros[tn] }
+
+// ticketAnd fills {id} with the shop's ticket and {name} with the id pick
+// gives for the same shop.
+func ticketAnd(path, name string, pick func(w *routeWorld, tn *testapp.Tenant, u *user.User) int64) func(*routeWorld, *testapp.Tenant, *user.User) string {
+	return func(w *routeWorld, tn *testapp.Tenant, u *user.User) string {
+		return strings.NewReplacer("{id}", fmt.Sprint(w.tickets[tn]), "{"+name+"}", fmt.Sprint(pick(w, tn, u))).Replace(path)
+	}
+}
+
+func fileID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64 { return w.files[tn] }
+
+// freshMacroID is a new macro of the shop, for a request that deletes
+// one.
+func freshMacroID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64 {
+	w.made++
+	m, err := w.app.Server.Macros.Create(context.Background(), tn.Manager, macro.Input{Name: fmt.Sprint("Doomed ", w.made), Body: "Bye"})
+	if err != nil {
+		w.app.T.Fatal(err)
+	}
+	return m.ID
+}
 
 // invitationID is a fresh pending invitation of the shop, sent by its
 // owner.
@@ -226,6 +253,18 @@ func routeTable() []routeCase {
 		{pattern: "POST /account/tokens/{id}/revoke", rule: deskUser, url: withID("/account/tokens/{id}/revoke", ownTokenID), ok: 303},
 		{pattern: "GET /tickets", rule: deskUser, url: fixed("/tickets"), ok: 200, list: true},
 		{pattern: "GET /tickets/{id}", rule: deskUser, url: withID("/tickets/{id}", ticketID), ok: 200},
+		{pattern: "GET /tickets/{id}/attachments/{attachmentID}", rule: deskUser,
+			url: ticketAnd("/tickets/{id}/attachments/{attachmentID}", "attachmentID", fileID), ok: 200},
+		{pattern: "GET /tickets/{id}/macros/{macroID}/expanded", rule: deskUser,
+			url: ticketAnd("/tickets/{id}/macros/{macroID}/expanded", "macroID", macroID), ok: 200},
+		{pattern: "GET /settings/macros", rule: deskManager, url: fixed("/settings/macros"), ok: 200},
+		// Every admitted caller posts the same form: a name left empty is
+		// refused past the access rule, so the rows do not collide.
+		{pattern: "POST /settings/macros", rule: deskManager, url: fixed("/settings/macros"), body: "name=&body=Hello", ok: 422},
+		{pattern: "GET /settings/macros/{id}", rule: deskManager, url: withID("/settings/macros/{id}", macroID), ok: 200},
+		{pattern: "POST /settings/macros/{id}", rule: deskManager, url: withID("/settings/macros/{id}", macroID),
+			body: "name=Where+is+my+order&body=Hi+%7B%7Bcustomer.first_name%7D%7D", ok: 303},
+		{pattern: "POST /settings/macros/{id}/delete", rule: deskManager, url: withID("/settings/macros/{id}/delete", freshMacroID), ok: 303},
 
 		{pattern: "GET /hub", rule: signedIn, url: fixed("/hub"), ok: 200, list: true},
 		{pattern: "GET /hub/{$}", rule: signedIn, url: fixed("/hub/"), ok: 200, list: true},
@@ -323,7 +362,7 @@ func TestRouteTable(t *testing.T) {
 func newRouteWorld(t *testing.T, db *database.DB) *routeWorld {
 	app := testapp.New(t, db)
 	w := &routeWorld{app: app, a: app.NewTenant("shopa"), b: app.NewTenant("shopb"), orders: map[*testapp.Tenant]*commerce.Order{},
-		extra: map[*testapp.Tenant]*user.User{}, tickets: map[*testapp.Tenant]int64{}, jobs: map[*testapp.Tenant]int64{}, sessions: map[user.Role]*http.Client{}}
+		extra: map[*testapp.Tenant]*user.User{}, tickets: map[*testapp.Tenant]int64{}, files: map[*testapp.Tenant]int64{}, macros: map[*testapp.Tenant]int64{}, jobs: map[*testapp.Tenant]int64{}, sessions: map[user.Role]*http.Client{}}
 	ctx := context.Background()
 	for i, tn := range []*testapp.Tenant{w.a, w.b} {
 		w.orders[tn] = app.Order(tn, fmt.Sprint(1001+i*1000), fmt.Sprintf("shopper%d@example.com", i))
@@ -343,6 +382,20 @@ func newRouteWorld(t *testing.T, db *database.DB) *routeWorld {
 			t.Fatal(err)
 		}
 		w.tickets[tn] = tk.ID
+		msgs, err := app.Server.Tickets.Messages(ctx, tn.Shop.ID, tk.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		file, err := app.Server.Attachments.Add(ctx, tn.Shop.ID, tk.ID, msgs[0].ID, attachment.Upload{Filename: "label.pdf", Data: []byte("%PDF-1.7\n")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.files[tn] = file.ID
+		m, err := app.Server.Macros.Create(ctx, tn.Manager, macro.Input{Name: "Where is my order", Body: "Hi {{customer.first_name}}"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.macros[tn] = m.ID
 		err = db.InTx(ctx, func(tx *database.Tx) error {
 			res, err := app.Server.Jobs.Enqueue(ctx, tx, shopUpkeepArgs{ShopID: tn.Shop.ID}, nil)
 			if err == nil {

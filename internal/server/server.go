@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hubdesk/hubdesk/internal/api"
+	"github.com/hubdesk/hubdesk/internal/attachment"
 	"github.com/hubdesk/hubdesk/internal/audit"
 	"github.com/hubdesk/hubdesk/internal/auth"
 	"github.com/hubdesk/hubdesk/internal/commerce"
@@ -24,6 +25,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/intake"
 	"github.com/hubdesk/hubdesk/internal/integration/loop"
 	"github.com/hubdesk/hubdesk/internal/jobs"
+	"github.com/hubdesk/hubdesk/internal/macro"
 	"github.com/hubdesk/hubdesk/internal/mail"
 	"github.com/hubdesk/hubdesk/internal/metrics"
 	"github.com/hubdesk/hubdesk/internal/orderview"
@@ -88,6 +90,11 @@ type Server struct {
 	Hub      *hub.Hub       // the shopper-facing Customer Hub; IssueShopperToken for headless stores
 	Jobs     *jobs.Queue    // durable background work; Serve works it
 	Intake   *intake.Intake // webhooks from every provider, stored once and processed by a job
+	// Attachments are the files of ticket messages, kept in the database.
+	Attachments *attachment.Store
+	// Macros are the saved replies: managers change them (audited), agents
+	// insert them expanded for a ticket.
+	Macros *macro.Macros
 
 	// Secrets finds the stored secrets this process cannot open (Report
 	// at start-up; the settings page's notice).
@@ -143,6 +150,8 @@ func New(opts Options) (*Server, error) {
 	}
 	s.api = api.New(api.Options{Commerce: s.Commerce, Ingest: s.Ingest, Settings: s.Settings, Orders: s.Orders, Audit: s.Audit, Jobs: s.Jobs, Logger: opts.Logger})
 	s.Tickets = ticket.NewStore(opts.DB, opts.Now)
+	s.Attachments = attachment.NewStore(opts.DB, opts.Now)
+	s.Macros = macro.New(opts.DB, macro.NewStore(opts.DB, opts.Now), s.Audit, s.Tickets, s.Commerce)
 	s.Hub, err = hub.New(hub.Options{Shops: s.Shops, Commerce: s.Commerce, Settings: s.Settings,
 		Orders: s.Orders, Tickets: s.Tickets, Logger: opts.Logger, BaseURL: opts.BaseURL, Now: opts.Now})
 	if err != nil {

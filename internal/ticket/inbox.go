@@ -232,6 +232,7 @@ type InboxPage struct {
 	Rows []InboxRow
 	Next string
 	Nav  InboxNav
+	At   time.Time // when it was read, by the store's clock: "waiting 3 h" counts from here
 }
 
 // InboxWithNav reads a page of an inbox view (as Inbox) and the side
@@ -245,7 +246,7 @@ func (s *Store) InboxWithNav(ctx context.Context, shopID, userID int64, v InboxV
 		return nil, fmt.Errorf("ticket: inbox: %w", err)
 	}
 	n := next()
-	return &InboxPage{Rows: *rows, Next: n, Nav: nav}, nil
+	return &InboxPage{Rows: *rows, Next: n, Nav: nav, At: s.now().UTC()}, nil
 }
 
 // Nav reads the inbox's side navigation alone.

@@ -56,7 +56,7 @@ type Desk struct {
 	// Tickets counts the signed-in user's unread notifications for the
 	// badge on every page, and serves the notifications and reports pages.
 	Tickets *ticket.Store
-	Logger   *slog.Logger
+	Logger  *slog.Logger
 	// BaseURL is where Loop delivers webhooks, shown on the Returns tab.
 	BaseURL string
 	render  *web.Renderer

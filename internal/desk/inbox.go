@@ -151,7 +151,9 @@ func inboxNavigation(l *locale.Locale, q inboxQuery, nav ticket.InboxNav, canSee
 	views = []inboxLink{scope(ticket.ScopeMine, nav.Counts.Mine), scope(ticket.ScopeUnassigned, nav.Counts.Unassigned), scope(ticket.ScopeAll, nav.Counts.All)}
 	if canSeeSpam {
 		views = append(views, inboxLink{Label: l.T("inbox.view.spam"), Count: -1, Current: q.scope == ticket.ScopeSpam,
-			URL: with(func(c *inboxQuery) { c.path, c.scope, c.view.Scope = "/tickets/spam", ticket.ScopeSpam, ticket.ScopeSpam })})
+			URL: with(func(c *inboxQuery) {
+				c.path, c.scope, c.view.Scope = "/tickets/spam", ticket.ScopeSpam, ticket.ScopeSpam
+			})})
 	}
 	statuses = append(statuses, inboxLink{Label: l.T("inbox.status.any"), Count: -1, Current: q.view.Status == "",
 		URL: with(func(c *inboxQuery) { c.view.Status = "" })})

@@ -205,17 +205,18 @@ func pageFixtures() map[string][]any {
 			page := inboxPage{Helpdesk: helpdeskNotice{Off: j == 0}, Scope: scope, Status: st, Sort: sort, Back: q.url(""),
 				Pager: pagerLink{URL: q.url("abc"), LabelKey: "pager.next"}}
 			page.Views, page.Statuses, page.Tags, page.Sorts = inboxNavigation(staffLocale, q, nav, j%2 == 0)
+			var rows []ticket.InboxRow
 			for k, tk := range tickets {
-				row := inboxRow{InboxRow: ticket.InboxRow{Ticket: *tk, Preview: "Where is it?", Unread: k%2 == 0}}
+				row := ticket.InboxRow{Ticket: *tk, Preview: "Where is it?", Unread: k%2 == 0}
 				if k%3 == 0 {
 					row.WaitingSince = &waited
-					row.Waiting = waitingFor(staffLocale, &waited, at)
 				}
 				if k%3 == 1 {
 					row.AssigneeName, row.Tags = "Grace", []string{"VIP", "Damaged"}
 				}
-				page.Rows = append(page.Rows, row)
+				rows = append(rows, row)
 			}
+			page.Rows, page.Words = inboxRows(staffLocale, rows, at), newInboxWords(staffLocale)
 			ticketLists = append(ticketLists, page, inboxPage{Scope: scope, Status: st, Sort: sort})
 		}
 	}

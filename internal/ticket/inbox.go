@@ -3,6 +3,7 @@ package ticket
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -77,6 +78,9 @@ const liveTicket = `t.spam_at IS NULL AND t.merged_into_id IS NULL`
 
 // inboxWhere is the condition of a view for the agent userID, its
 // arguments, and the ORDER BY of the sort, with the page's cursor applied.
+// The cursor is a row-value comparison, which both planners turn into an
+// index range; PostgreSQL only filters by the equivalent OR, reading the
+// index from its start on every later page.
 func inboxWhere(shopID, userID int64, v InboxView, sort InboxSort, after *database.Cursor) (where string, args []any, order string) {
 	conds := []string{"t.shop_id = ?"}
 	args = []any{shopID}
@@ -96,19 +100,22 @@ func inboxWhere(shopID, userID int64, v InboxView, sort InboxSort, after *databa
 		args = append(args, string(v.Status))
 	}
 	if v.TagID != 0 {
+		// Probed per ticket along the view's index: starting from the
+		// tag's tickets instead (an IN list) measured twice as slow, as
+		// they must then be sorted.
 		conds = append(conds, "EXISTS (SELECT 1 FROM ticket_tags tt WHERE tt.shop_id = t.shop_id AND tt.ticket_id = t.id AND tt.tag_id = ?)")
 		args = append(args, v.TagID)
 	}
 	if sort == SortWaiting {
 		if after != nil {
-			conds = append(conds, "("+waitingKey+" > ? OR ("+waitingKey+" = ? AND t.id > ?))")
-			args = append(args, after.Key, after.Key, after.ID)
+			conds = append(conds, "("+waitingKey+", t.id) > (?, ?)")
+			args = append(args, after.Key, after.ID)
 		}
 		order = waitingKey + ", t.id"
 	} else {
 		if after != nil {
-			conds = append(conds, "(t.last_activity_at < ? OR (t.last_activity_at = ? AND t.id < ?))")
-			args = append(args, after.Key, after.Key, after.ID)
+			conds = append(conds, "(t.last_activity_at, t.id) < (?, ?)")
+			args = append(args, after.Key, after.ID)
 		}
 		order = "t.last_activity_at DESC, t.id DESC"
 	}
@@ -139,18 +146,7 @@ func (s *Store) readInbox(b *database.Batch, shopID, userID int64, v InboxView, 
 	limit := p.Size()
 	rows := &[]InboxRow{}
 	byID := map[int64]int{}
-	// The assignee's name comes from users, joined by (shop, id) so no
-	// other shop's row can answer. Unread: activity after the agent's last
-	// read, or never read.
-	query := `SELECT t.id, t.shop_id, t.customer_id, t.order_id, t.requester_email, t.requester_name, t.subject, t.status, t.channel,
-		t.assignee_id, t.created_at, t.updated_at, t.last_activity_at, t.closed_at, t.preview, t.waiting_since,
-		COALESCE(u.name, ''), COALESCE(u.email, ''),
-		CASE WHEN r.read_at IS NULL OR r.read_at < t.last_activity_at THEN 1 ELSE 0 END
-		FROM tickets t
-		LEFT JOIN users u ON u.shop_id = t.shop_id AND u.id = t.assignee_id
-		LEFT JOIN ticket_reads r ON r.user_id = ? AND r.ticket_id = t.id
-		WHERE ` + where + ` ORDER BY ` + order + ` LIMIT ?`
-	pageArgs := append(append([]any{userID}, args...), limit+1)
+	query, pageArgs := inboxSelect(where, args, order, userID, limit)
 	b.Read(query, pageArgs, func(row database.RowScanner) error {
 		var r InboxRow
 		var customer, order, assignee sql.NullInt64
@@ -174,10 +170,8 @@ func (s *Store) readInbox(b *database.Batch, shopID, userID int64, v InboxView, 
 	})
 	// The page's tags: the same condition and order select the same page
 	// (limit+1 rows, the extra one is dropped below with its tags).
-	tagArgs := append(append([]any{}, args...), limit+1, shopID)
-	b.Read(`SELECT tt.ticket_id, tg.name FROM ticket_tags tt JOIN tags tg ON tg.shop_id = tt.shop_id AND tg.id = tt.tag_id
-		WHERE tt.ticket_id IN (SELECT t.id FROM tickets t WHERE `+where+` ORDER BY `+order+` LIMIT ?) AND tt.shop_id = ?
-		ORDER BY tg.name`, tagArgs, func(row database.RowScanner) error {
+	tagQuery, tagArgs := inboxTagsSelect(where, args, order, shopID, limit)
+	b.Read(tagQuery, tagArgs, func(row database.RowScanner) error {
 		var id int64
 		var name string
 		if err := row.Scan(&id, &name); err != nil {
@@ -204,6 +198,28 @@ func (s *Store) readInbox(b *database.Batch, shopID, userID int64, v InboxView, 
 		return database.EncodeCursor(last.LastActivityAt.UnixMilli(), last.ID)
 	}
 	return rows, next
+}
+
+// inboxSelect is the page read of an inbox view. The assignee's name
+// comes from users, joined by (shop, id) so no other shop's row can
+// answer. Unread: activity after the agent's last read, or never read.
+func inboxSelect(where string, args []any, order string, userID int64, limit int) (string, []any) {
+	query := `SELECT t.id, t.shop_id, t.customer_id, t.order_id, t.requester_email, t.requester_name, t.subject, t.status, t.channel,
+		t.assignee_id, t.created_at, t.updated_at, t.last_activity_at, t.closed_at, t.preview, t.waiting_since,
+		COALESCE(u.name, ''), COALESCE(u.email, ''),
+		CASE WHEN r.read_at IS NULL OR r.read_at < t.last_activity_at THEN 1 ELSE 0 END
+		FROM tickets t
+		LEFT JOIN users u ON u.shop_id = t.shop_id AND u.id = t.assignee_id
+		LEFT JOIN ticket_reads r ON r.user_id = ? AND r.ticket_id = t.id
+		WHERE ` + where + ` ORDER BY ` + order + ` LIMIT ?`
+	return query, append(append([]any{userID}, args...), limit+1)
+}
+
+// inboxTagsSelect reads the tags of the page inboxSelect reads.
+func inboxTagsSelect(where string, args []any, order string, shopID int64, limit int) (string, []any) {
+	return `SELECT tt.ticket_id, tg.name FROM ticket_tags tt JOIN tags tg ON tg.shop_id = tt.shop_id AND tg.id = tt.tag_id
+		WHERE tt.ticket_id IN (SELECT t.id FROM tickets t WHERE ` + where + ` ORDER BY ` + order + ` LIMIT ?) AND tt.shop_id = ?
+		ORDER BY tg.name`, append(append([]any{}, args...), limit+1, shopID)
 }
 
 // InboxCounts are the numbers beside the inbox's views: tickets that need
@@ -236,57 +252,112 @@ type InboxPage struct {
 }
 
 // InboxWithNav reads a page of an inbox view (as Inbox) and the side
-// navigation (counts and tags) together.
+// navigation (counts and tags) together. The navigation is the shop's, so
+// it is kept for NavCacheTTL in this process: counting the open tickets is
+// the dearest read of the page, and a count a second old misleads no one.
+// On a miss its reads join the page's batch (one round trip still).
 func (s *Store) InboxWithNav(ctx context.Context, shopID, userID int64, v InboxView, sort InboxSort, p database.Page) (*InboxPage, error) {
 	var b database.Batch
 	rows, next := s.readInbox(&b, shopID, userID, v, sort, p)
-	var nav InboxNav
-	readNav(&b, shopID, userID, &nav)
+	shop, cached := s.cachedNav(shopID)
+	if !cached {
+		readNav(&b, shopID, &shop)
+	}
 	if err := s.db.ReadBatch(ctx, &b); err != nil {
 		return nil, fmt.Errorf("ticket: inbox: %w", err)
 	}
+	if !cached {
+		s.keepNav(shopID, shop)
+	}
 	n := next()
-	return &InboxPage{Rows: *rows, Next: n, Nav: nav, At: s.now().UTC()}, nil
+	return &InboxPage{Rows: *rows, Next: n, Nav: shop.forUser(userID), At: s.now().UTC()}, nil
 }
 
-// Nav reads the inbox's side navigation alone.
+// Nav reads the inbox's side navigation alone, uncached.
 func (s *Store) Nav(ctx context.Context, shopID, userID int64) (InboxNav, error) {
 	var b database.Batch
-	var nav InboxNav
-	readNav(&b, shopID, userID, &nav)
+	var shop shopNav
+	readNav(&b, shopID, &shop)
 	if err := s.db.ReadBatch(ctx, &b); err != nil {
-		return nav, fmt.Errorf("ticket: inbox counts: %w", err)
+		return InboxNav{}, fmt.Errorf("ticket: inbox counts: %w", err)
 	}
-	return nav, nil
+	return shop.forUser(userID), nil
 }
+
+// NavCacheTTL is how long a process keeps a shop's inbox navigation.
+const NavCacheTTL = 2 * time.Second
+
+// shopNav is the navigation of a whole shop: the live open and pending
+// tickets counted by status and assignee, and the tags.
+type shopNav struct {
+	counts []statusCount
+	tags   []Tag
+}
+
+type statusCount struct {
+	status   Status
+	assignee int64 // 0: unassigned
+	n        int
+}
+
+// forUser is the navigation as the agent userID sees it.
+func (sn shopNav) forUser(userID int64) InboxNav {
+	nav := InboxNav{Tags: sn.tags}
+	c := &nav.Counts
+	for _, sc := range sn.counts {
+		if sc.status == StatusPending {
+			c.Pending += sc.n
+			continue
+		}
+		c.Open += sc.n
+		c.All += sc.n
+		switch sc.assignee {
+		case 0:
+			c.Unassigned += sc.n
+		case userID:
+			c.Mine += sc.n
+		}
+	}
+	return nav
+}
+
+func (s *Store) cachedNav(shopID int64) (shopNav, bool) {
+	if s.navCache == nil {
+		return shopNav{}, false
+	}
+	sn, err := s.navCache.Get(shopID, func() (shopNav, error) { return shopNav{}, errNavMissing })
+	return sn, err == nil
+}
+
+func (s *Store) keepNav(shopID int64, sn shopNav) {
+	if s.navCache != nil {
+		s.navCache.Get(shopID, func() (shopNav, error) { return sn, nil })
+	}
+}
+
+// errNavMissing tells cachedNav the cache has no entry (the cache keeps no
+// errors, so asking never stores it).
+var errNavMissing = errors.New("inbox navigation not cached")
+
+// navCountQuery counts the live open and pending tickets by status and
+// assignee.
+const navCountQuery = `SELECT t.status, t.assignee_id, COUNT(*) FROM tickets t
+	WHERE t.shop_id = ? AND t.status IN ('open', 'pending') AND ` + liveTicket + `
+	GROUP BY t.status, t.assignee_id`
 
 // readNav queues the counts and the tag list. The counts are one grouped
 // read of the live open and pending tickets, answered from the
 // tickets_live_status_assignee index alone (status, assignee), so its cost
 // grows with the open tickets, not the shop's history.
-func readNav(b *database.Batch, shopID, userID int64, nav *InboxNav) {
-	b.Read(`SELECT t.status, t.assignee_id, COUNT(*) FROM tickets t
-		WHERE t.shop_id = ? AND t.status IN ('open', 'pending') AND `+liveTicket+`
-		GROUP BY t.status, t.assignee_id`, []any{shopID}, func(row database.RowScanner) error {
+func readNav(b *database.Batch, shopID int64, sn *shopNav) {
+	b.Read(navCountQuery, []any{shopID}, func(row database.RowScanner) error {
 		var status string
 		var assignee sql.NullInt64
 		var n int
 		if err := row.Scan(&status, &assignee, &n); err != nil {
 			return fmt.Errorf("scan inbox count: %w", err)
 		}
-		c := &nav.Counts
-		if Status(status) == StatusPending {
-			c.Pending += n
-			return nil
-		}
-		c.Open += n
-		c.All += n
-		switch {
-		case !assignee.Valid:
-			c.Unassigned += n
-		case assignee.Int64 == userID:
-			c.Mine += n
-		}
+		sn.counts = append(sn.counts, statusCount{Status(status), assignee.Int64, n})
 		return nil
 	})
 	b.Read(`SELECT id, name FROM tags WHERE shop_id = ? ORDER BY name`, []any{shopID}, func(row database.RowScanner) error {
@@ -294,7 +365,7 @@ func readNav(b *database.Batch, shopID, userID int64, nav *InboxNav) {
 		if err := row.Scan(&tg.ID, &tg.Name); err != nil {
 			return fmt.Errorf("scan tag: %w", err)
 		}
-		nav.Tags = append(nav.Tags, tg)
+		sn.tags = append(sn.tags, tg)
 		return nil
 	})
 }

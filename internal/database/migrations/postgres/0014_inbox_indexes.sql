@@ -16,6 +16,11 @@ CREATE INDEX tickets_live_status_waiting ON tickets(shop_id, status, (COALESCE(w
     WHERE spam_at IS NULL AND merged_into_id IS NULL;
 CREATE INDEX tickets_live_assignee_waiting ON tickets(shop_id, assignee_id, (COALESCE(waiting_since, 9223372036854775807)), id)
     WHERE spam_at IS NULL AND merged_into_id IS NULL;
+-- Mine (or unassigned) narrowed to one status.
+CREATE INDEX tickets_live_assignee_status_activity ON tickets(shop_id, assignee_id, status, last_activity_at DESC, id DESC)
+    WHERE spam_at IS NULL AND merged_into_id IS NULL;
+CREATE INDEX tickets_live_assignee_status_waiting ON tickets(shop_id, assignee_id, status, (COALESCE(waiting_since, 9223372036854775807)), id)
+    WHERE spam_at IS NULL AND merged_into_id IS NULL;
 -- The navigation's counts: open and pending tickets by assignee, read
 -- from the index alone.
 CREATE INDEX tickets_live_status_assignee ON tickets(shop_id, status, assignee_id)

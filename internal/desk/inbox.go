@@ -66,6 +66,7 @@ type inboxQuery struct {
 	scope ticket.InboxScope
 	view  ticket.InboxView
 	sort  ticket.InboxSort
+	limit int // a page size asked for, kept in the next page's link; 0: the default
 }
 
 // url is the inbox address of q; cursor is added when not empty.
@@ -84,6 +85,9 @@ func (q inboxQuery) url(cursor string) string {
 		v.Set("sort", string(q.sort))
 	}
 	if cursor != "" {
+		if q.limit > 0 {
+			v.Set("limit", strconv.Itoa(q.limit))
+		}
 		v.Set("cursor", cursor)
 	}
 	if len(v) == 0 {
@@ -132,6 +136,7 @@ func (p *TicketPages) inbox(w http.ResponseWriter, r *http.Request, spam bool) {
 		return
 	}
 	q := parseInbox(r, spam)
+	q.limit = page.Limit
 	res, err := p.Tickets.InboxWithNav(r.Context(), u.ShopID, u.ID, q.view, q.sort, page)
 	if err != nil {
 		p.serverError(w, r, err)

@@ -33,6 +33,7 @@ func templateFuncs(assets *web.Assets, l *locale.Locale) template.FuncMap {
 		"badge":    func(kind string, value any) badge { return newBadge(l, kind, value) },
 		"pager":    newPager,
 		"details":  func(d map[string]any) string { return formatDetails(l, d) },
+		"duration": func(d time.Duration, measured int) string { return duration(l, d, measured) },
 	}
 }
 

@@ -43,6 +43,7 @@ var (
 	ticketChannels      = []ticket.Channel{ticket.ChannelHub, ticket.ChannelEmail, ticket.ChannelAPI}
 	authorKinds         = []ticket.AuthorKind{ticket.AuthorCustomer, ticket.AuthorAgent, ticket.AuthorSystem}
 	messageKinds        = []ticket.MessageKind{ticket.KindMessage, ticket.KindNote}
+	notificationKinds   = []ticket.NotificationKind{ticket.NotifyAssigned, ticket.NotifyReply}
 	roles               = []user.Role{user.RoleOwner, user.RoleAdmin, user.RoleManager, user.RoleAgent}
 	auditOutcomes       = []string{audit.OutcomeOK, audit.OutcomeFailed}
 	actorKinds          = []audit.ActorKind{audit.ActorUser, audit.ActorShopper, audit.ActorSystem}
@@ -76,6 +77,7 @@ func labelled() map[string][]string {
 		"ticket.channel":     strs(ticketChannels),
 		"ticket.author":      strs(authorKinds),
 		"ticket.kind":        strs(messageKinds),
+		"notifications.kind": strs(notificationKinds),
 		"role":               strs(roles),
 		"audit.action":       auditActions,
 		"audit.outcome":      auditOutcomes,
@@ -195,10 +197,43 @@ func pageFixtures() map[string][]any {
 		}
 	}
 	var ticketLists, ticketViews []any
-	for _, st := range append([]ticket.Status{""}, ticketStatuses...) {
-		ticketLists = append(ticketLists, ticketsPage{Helpdesk: helpdeskNotice{Off: true}, Status: st, Statuses: ticketStatuses, Tickets: tickets, Next: "abc"},
-			ticketsPage{Status: st, Statuses: ticketStatuses})
+	nav := ticket.InboxNav{Counts: ticket.InboxCounts{Mine: 1, Unassigned: 2, All: 3, Open: 3, Pending: 4}, Tags: []ticket.Tag{{ID: 1, Name: "VIP"}}}
+	waited := at.Add(-3 * time.Hour)
+	for i, st := range append([]ticket.Status{""}, ticketStatuses...) {
+		for j, scope := range []ticket.InboxScope{ticket.ScopeMine, ticket.ScopeUnassigned, ticket.ScopeAll, ticket.ScopeSpam} {
+			sort := []ticket.InboxSort{ticket.SortWaiting, ticket.SortNewest}[(i+j)%2]
+			q := inboxQuery{path: "/tickets", scope: scope, sort: sort, view: ticket.InboxView{Scope: scope, Status: st, TagID: int64(j % 2)}}
+			page := inboxPage{Helpdesk: helpdeskNotice{Off: j == 0}, Scope: scope, Status: st, Sort: sort, Back: q.url(""),
+				Pager: pagerLink{URL: q.url("abc"), LabelKey: "pager.next"}}
+			page.Views, page.Statuses, page.Tags, page.Sorts = inboxNavigation(staffLocale, q, nav, j%2 == 0)
+			var rows []ticket.InboxRow
+			for k, tk := range tickets {
+				row := ticket.InboxRow{Ticket: *tk, Preview: "Where is it?", Unread: k%2 == 0}
+				if k%3 == 0 {
+					row.WaitingSince = &waited
+				}
+				if k%3 == 1 {
+					row.AssigneeName, row.Tags = "Grace", []string{"VIP", "Damaged"}
+				}
+				rows = append(rows, row)
+			}
+			page.Rows, page.Words = inboxRows(staffLocale, rows, at), newInboxWords(staffLocale)
+			ticketLists = append(ticketLists, page, inboxPage{Scope: scope, Status: st, Sort: sort})
+		}
 	}
+	var notes []ticket.Notification
+	for i, k := range notificationKinds {
+		n := ticket.Notification{ID: int64(i + 1), TicketID: 1, Subject: "Where is my parcel", Kind: k, CreatedAt: at}
+		if i%2 == 1 {
+			n.ReadAt = &at
+		}
+		notes = append(notes, n)
+	}
+	report := &ticket.Report{Since: at, Until: at,
+		Shop: ticket.ReportFigures{Opened: 12, Closed: 7, Responded: 10, FirstResponseAvg: 95 * time.Minute, FirstResponse: 40 * time.Minute,
+			ResolutionAvg: 30 * time.Hour, Resolution: 26*time.Hour + 5*time.Minute},
+		Agents: []ticket.ReportFigures{{AgentID: 3, AgentName: "Grace", Opened: 5, Closed: 4, Responded: 5, FirstResponse: time.Hour, FirstResponseAvg: 2 * time.Hour,
+			Resolution: 3 * time.Hour, ResolutionAvg: 4 * time.Hour}, {Opened: 2}}}
 	var msgs []ticket.Message
 	for _, a := range authorKinds {
 		for _, k := range messageKinds {
@@ -259,14 +294,16 @@ func pageFixtures() map[string][]any {
 	}
 
 	return map[string][]any{
-		"customers": {customersPage{Query: "ada", Next: "abc", Customers: []*commerce.Customer{customer}}, customersPage{Query: "zz"}},
-		"customer":  {customerPage{Customer: customer, Orders: rows, Next: "abc"}},
-		"orders":    {ordersPage{Query: "#10", Next: "abc", Orders: rows}},
-		"order":     orders,
-		"tickets":   ticketLists,
-		"ticket":    ticketViews,
-		"audit":     {auditPage{Entries: entries, Next: "abc", Actions: auditActions}, auditPage{Actions: auditActions}},
-		"jobs":      {jobsPage{Jobs: failedJobs, Next: "abc", Retried: true}, jobsPage{}},
+		"customers":     {customersPage{Query: "ada", Next: "abc", Customers: []*commerce.Customer{customer}}, customersPage{Query: "zz"}},
+		"customer":      {customerPage{Customer: customer, Orders: rows, Next: "abc"}},
+		"orders":        {ordersPage{Query: "#10", Next: "abc", Orders: rows}},
+		"order":         orders,
+		"tickets":       ticketLists,
+		"notifications": {notificationsPage{Notifications: notes, Next: "abc", Unread: 1}, notificationsPage{}},
+		"reports":       {reportsPage{Days: 30, Periods: reportPeriods, Report: report}, reportsPage{Days: 7, Periods: reportPeriods, Report: &ticket.Report{}}},
+		"ticket":        ticketViews,
+		"audit":         {auditPage{Entries: entries, Next: "abc", Actions: auditActions}, auditPage{Actions: auditActions}},
+		"jobs":          {jobsPage{Jobs: failedJobs, Next: "abc", Retried: true}, jobsPage{}},
 		"staff": {staffView{Members: members, Tokens: tokens, Grantable: roles, MailOff: true, Invite: inviteForm{Role: user.RoleAgent},
 			Link:        &shownLink{Kind: "invitation", For: "new@example.com", URL: "https://desk.example.com/invite/abc"},
 			Invitations: invitations},
@@ -370,7 +407,7 @@ func TestDeskPagesShowNoRawValues(t *testing.T) {
 		}
 		for i, dt := range data {
 			role := roles[i%len(roles)]
-			v := view{Title: "Page", Data: dt, User: &user.User{Email: "ada@example.com", Role: role}, Shop: &shop.Shop{Name: "Acme", Domain: "acme.myshopify.com"}}
+			v := view{Title: "Page", Data: dt, User: &user.User{Email: "ada@example.com", Role: role}, Shop: &shop.Shop{Name: "Acme", Domain: "acme.myshopify.com"}, Notifications: i % 3}
 			for _, n := range navigation {
 				v.Nav = append(v.Nav, navItem{Path: n.Path, LabelKey: n.LabelKey})
 			}

@@ -20,15 +20,8 @@ type TicketPages struct {
 	Logger  *slog.Logger
 }
 
-// The data of the ticket list and the ticket view.
+// The data of the ticket view.
 type (
-	ticketsPage struct {
-		Helpdesk helpdeskNotice
-		Status   ticket.Status
-		Statuses []ticket.Status
-		Tickets  []*ticket.Ticket
-		Next     string
-	}
 	ticketPage struct {
 		Helpdesk helpdeskNotice
 		Ticket   *ticket.Ticket
@@ -38,29 +31,8 @@ type (
 	}
 )
 
-// ticketStatuses are the list's filter tabs.
+// ticketStatuses are the inbox's status filters.
 var ticketStatuses = []ticket.Status{ticket.StatusOpen, ticket.StatusPending, ticket.StatusClosed}
-
-// List shows the shop's tickets, most recent activity first, optionally
-// filtered by status.
-func (p *TicketPages) List(w http.ResponseWriter, r *http.Request) {
-	u := auth.UserFrom(r.Context())
-	q := r.URL.Query()
-	status := ticket.Status(q.Get("status"))
-	if status != "" && !status.Valid() {
-		status = ""
-	}
-	page, ok := p.listPage(w, r)
-	if !ok {
-		return
-	}
-	list, next, err := p.Tickets.List(r.Context(), u.ShopID, ticket.Filter{Status: status}, page)
-	if err != nil {
-		p.serverError(w, r, err)
-		return
-	}
-	p.page(w, r, http.StatusOK, "tickets", "Tickets", ticketsPage{p.helpdeskOff(r), status, ticketStatuses, list, next})
-}
 
 // Show is one ticket: the conversation, and the customer and order it is
 // linked to.
@@ -70,6 +42,7 @@ func (p *TicketPages) Show(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	p.markRead(r, t.ID)
 	msgs, err := p.Tickets.Messages(r.Context(), u.ShopID, t.ID)
 	if err != nil {
 		p.serverError(w, r, err)

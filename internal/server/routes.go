@@ -66,6 +66,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("POST /account/tokens", d.RequireUser(d.CreateAPIToken))
 	mux.Handle("POST /account/tokens/{id}/revoke", d.RequireUser(d.RevokeAPIToken))
 	mux.Handle("GET /tickets", d.RequireUser(tickets.List))
+	mux.Handle("GET /tickets/spam", d.RequireRole(user.RoleManager, tickets.Spam))
 	mux.Handle("GET /tickets/{id}", d.RequireUser(tickets.Show))
 	mux.Handle("GET /tickets/{id}/attachments/{attachmentID}", d.RequireUser(files.Download))
 	mux.Handle("GET /tickets/{id}/macros/{macroID}/expanded", d.RequireUser(macros.Expanded))
@@ -74,6 +75,10 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("GET /settings/macros/{id}", d.RequireRole(user.RoleManager, macros.Edit))
 	mux.Handle("POST /settings/macros/{id}", d.RequireRole(user.RoleManager, macros.Update))
 	mux.Handle("POST /settings/macros/{id}/delete", d.RequireRole(user.RoleManager, macros.Delete))
+	mux.Handle("POST /tickets/{id}/unread", d.RequireUser(tickets.MarkUnread))
+	mux.Handle("GET /notifications", d.RequireUser(d.Notifications))
+	mux.Handle("POST /notifications/read", d.RequireUser(d.ReadNotifications))
+	mux.Handle("GET /reports", d.RequireRole(user.RoleManager, d.Reports))
 
 	// Customer Hub, for shoppers: App Proxy signature or shopper token on
 	// every request (Shopify forwards /apps/<subpath>/... here). Admins

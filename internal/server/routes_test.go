@@ -252,6 +252,7 @@ func routeTable() []routeCase {
 		{pattern: "POST /account/tokens", rule: deskUser, url: fixed("/account/tokens"), body: "name=zapier", ok: 200},
 		{pattern: "POST /account/tokens/{id}/revoke", rule: deskUser, url: withID("/account/tokens/{id}/revoke", ownTokenID), ok: 303},
 		{pattern: "GET /tickets", rule: deskUser, url: fixed("/tickets"), ok: 200, list: true},
+		{pattern: "GET /tickets/spam", rule: deskManager, url: fixed("/tickets/spam"), ok: 200, list: true},
 		{pattern: "GET /tickets/{id}", rule: deskUser, url: withID("/tickets/{id}", ticketID), ok: 200},
 		{pattern: "GET /tickets/{id}/attachments/{attachmentID}", rule: deskUser,
 			url: ticketAnd("/tickets/{id}/attachments/{attachmentID}", "attachmentID", fileID), ok: 200},
@@ -265,6 +266,10 @@ func routeTable() []routeCase {
 		{pattern: "POST /settings/macros/{id}", rule: deskManager, url: withID("/settings/macros/{id}", macroID),
 			body: "name=Where+is+my+order&body=Hi+%7B%7Bcustomer.first_name%7D%7D", ok: 303},
 		{pattern: "POST /settings/macros/{id}/delete", rule: deskManager, url: withID("/settings/macros/{id}/delete", freshMacroID), ok: 303},
+		{pattern: "POST /tickets/{id}/unread", rule: deskUser, url: withID("/tickets/{id}/unread", ticketID), body: "back=%2Ftickets%3Fview%3Dmine", ok: 303},
+		{pattern: "GET /notifications", rule: deskUser, url: fixed("/notifications"), ok: 200, list: true},
+		{pattern: "POST /notifications/read", rule: deskUser, url: fixed("/notifications/read"), ok: 303},
+		{pattern: "GET /reports", rule: deskManager, url: fixed("/reports?days=7"), ok: 200},
 
 		{pattern: "GET /hub", rule: signedIn, url: fixed("/hub"), ok: 200, list: true},
 		{pattern: "GET /hub/{$}", rule: signedIn, url: fixed("/hub/"), ok: 200, list: true},

@@ -142,14 +142,14 @@ func New(opts Options) (*Server, error) {
 	s.Intake = intake.New(opts.DB, s.Jobs, opts.Now)
 	s.webhooks = &webhook.Receiver{Shops: s.Shops, Connections: connections, Intake: s.Intake, Logger: opts.Logger}
 	s.auth = &auth.Authenticator{Users: s.Users, SecureCookies: opts.SecureCookies}
+	s.Tickets = ticket.NewStore(opts.DB, opts.Now)
 	s.desk, err = desk.New(desk.Desk{Users: s.Users, Access: s.Staff, Team: s.Team, Shops: s.Shops, Commerce: s.Commerce, Auth: s.auth, Logger: opts.Logger,
 		Proxies: opts.Proxies, Settings: s.Settings, Secrets: s.Secrets, OrderView: s.Orders, Audit: s.Audit, JobQueue: s.Jobs,
-		BaseURL: opts.BaseURL})
+		BaseURL: opts.BaseURL, Tickets: s.Tickets})
 	if err != nil {
 		return nil, fmt.Errorf("desk: %w", err)
 	}
 	s.api = api.New(api.Options{Commerce: s.Commerce, Ingest: s.Ingest, Settings: s.Settings, Orders: s.Orders, Audit: s.Audit, Jobs: s.Jobs, Logger: opts.Logger})
-	s.Tickets = ticket.NewStore(opts.DB, opts.Now)
 	s.Attachments = attachment.NewStore(opts.DB, opts.Now)
 	s.Macros = macro.New(opts.DB, macro.NewStore(opts.DB, opts.Now), s.Audit, s.Tickets, s.Commerce)
 	s.Hub, err = hub.New(hub.Options{Shops: s.Shops, Commerce: s.Commerce, Settings: s.Settings,

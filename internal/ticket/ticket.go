@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/hubdesk/hubdesk/internal/database"
+	"github.com/hubdesk/hubdesk/internal/ttlcache"
 )
 
 // Status is where a ticket stands in the inbox.
@@ -137,6 +138,9 @@ func (e *ValidationError) Error() string { return "ticket: " + e.Field + " " + e
 type Store struct {
 	db  database.Querier
 	now func() time.Time
+	// navCache keeps each shop's inbox navigation for NavCacheTTL (real
+	// time, not the store's clock, which tests may stop).
+	navCache *ttlcache.Cache[int64, shopNav]
 }
 
 // NewStore returns the ticket store over db (the database or a
@@ -146,11 +150,13 @@ func NewStore(db database.Querier, now func() time.Time) *Store {
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{db: db, now: now}
+	return &Store{db: db, now: now, navCache: ttlcache.New[int64, shopNav](NavCacheTTL, nil)}
 }
 
 // With returns the store running on q, typically a use case's transaction.
-func (s *Store) With(q database.Querier) *Store { return &Store{db: q, now: s.now} }
+func (s *Store) With(q database.Querier) *Store {
+	return &Store{db: q, now: s.now, navCache: s.navCache}
+}
 
 // Create opens a ticket with its first message in one transaction, so a
 // ticket never exists without the text that opened it.

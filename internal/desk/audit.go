@@ -9,7 +9,9 @@ import (
 
 // auditActions are the action filter's choices.
 var auditActions = []string{audit.ActionReturnLink, audit.ActionReturnQR, audit.ActionSettingsChanged, audit.ActionHubPublished,
-	audit.ActionTokenCreated, audit.ActionTokenRevoked, audit.ActionUserDisabled, audit.ActionUserEnabled}
+	audit.ActionTokenCreated, audit.ActionTokenRevoked, audit.ActionUserDisabled, audit.ActionUserEnabled,
+	audit.ActionTicketStatus, audit.ActionTicketAssigned, audit.ActionTicketTags, audit.ActionTicketMerged, audit.ActionTicketSpam,
+	audit.ActionSenderBlocked}
 
 type auditPage struct {
 	Filter  audit.Filter

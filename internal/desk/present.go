@@ -110,6 +110,9 @@ var detailValueGroups = map[string]string{
 	"via":    "audit.via",
 	"role":   "role",
 	"fields": "setting",
+	// The helpdesk's status changes.
+	"status":          "ticket.status",
+	"previous_status": "ticket.status",
 }
 
 // formatDetails renders an audit entry's details as "Label: value" pairs,

@@ -19,6 +19,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/connection"
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/desk"
+	"github.com/hubdesk/hubdesk/internal/helpdesk"
 	"github.com/hubdesk/hubdesk/internal/hub"
 	"github.com/hubdesk/hubdesk/internal/ingest"
 	"github.com/hubdesk/hubdesk/internal/intake"
@@ -76,6 +77,10 @@ type Server struct {
 	Orders   *orderview.View // every surface's view of orders: status, return eligibility, Start a return
 	Loop     *loop.Client
 	Tickets  *ticket.Store  // helpdesk conversations (the hub's contact form opens them)
+	Helpdesk *helpdesk.Tickets // agents working tickets: create, reply, note, status, assign, tags, merge, spam, block
+	// TicketChanges hears of every committed ticket change in this
+	// process, for live pages.
+	TicketChanges *helpdesk.Broker
 	Hub      *hub.Hub       // the shopper-facing Customer Hub; IssueShopperToken for headless stores
 	Jobs     *jobs.Queue    // durable background work; Serve works it
 	Intake   *intake.Intake // webhooks from every provider, stored once and processed by a job
@@ -130,8 +135,12 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("desk: %w", err)
 	}
-	s.api = api.New(api.Options{Commerce: s.Commerce, Ingest: s.Ingest, Settings: s.Settings, Orders: s.Orders, Audit: s.Audit, Jobs: s.Jobs, Logger: opts.Logger})
 	s.Tickets = ticket.NewStore(opts.DB, opts.Now)
+	s.TicketChanges = helpdesk.NewBroker()
+	s.Helpdesk = helpdesk.New(helpdesk.Options{DB: opts.DB, Tickets: s.Tickets, Commerce: s.Commerce, Users: s.Users, Audit: s.Audit,
+		Changes: s.TicketChanges})
+	s.api = api.New(api.Options{Commerce: s.Commerce, Ingest: s.Ingest, Settings: s.Settings, Orders: s.Orders, Audit: s.Audit, Jobs: s.Jobs,
+		Tickets: s.Tickets, Helpdesk: s.Helpdesk, Users: s.Users, Logger: opts.Logger})
 	s.Hub, err = hub.New(hub.Options{Shops: s.Shops, Commerce: s.Commerce, Settings: s.Settings,
 		Orders: s.Orders, Tickets: s.Tickets, Logger: opts.Logger, BaseURL: opts.BaseURL, Now: opts.Now})
 	if err != nil {

@@ -41,7 +41,7 @@ type Options struct {
 	Settings *settings.Editor // reads and saves the returns settings, checking Loop keys
 	Orders   *orderview.View  // each order's status and return eligibility
 	Audit    *audit.Log
-	Jobs     *jobs.Queue  // the shop's background jobs, listed
+	Jobs     *jobs.Queue       // the shop's background jobs, listed
 	Tickets  *ticket.Store     // tickets and messages, read
 	Helpdesk *helpdesk.Tickets // tickets worked: created, replied to, updated
 	Users    *user.Store       // assignees, read

@@ -76,14 +76,14 @@ type Server struct {
 	Resolver *returns.Resolver
 	Orders   *orderview.View // every surface's view of orders: status, return eligibility, Start a return
 	Loop     *loop.Client
-	Tickets  *ticket.Store  // helpdesk conversations (the hub's contact form opens them)
+	Tickets  *ticket.Store     // helpdesk conversations (the hub's contact form opens them)
 	Helpdesk *helpdesk.Tickets // agents working tickets: create, reply, note, status, assign, tags, merge, spam, block
 	// TicketChanges hears of every committed ticket change in this
 	// process, for live pages.
 	TicketChanges *helpdesk.Broker
-	Hub      *hub.Hub       // the shopper-facing Customer Hub; IssueShopperToken for headless stores
-	Jobs     *jobs.Queue    // durable background work; Serve works it
-	Intake   *intake.Intake // webhooks from every provider, stored once and processed by a job
+	Hub           *hub.Hub       // the shopper-facing Customer Hub; IssueShopperToken for headless stores
+	Jobs          *jobs.Queue    // durable background work; Serve works it
+	Intake        *intake.Intake // webhooks from every provider, stored once and processed by a job
 
 	// Secrets finds the stored secrets this process cannot open (Report
 	// at start-up; the settings page's notice).

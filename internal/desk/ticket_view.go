@@ -234,11 +234,17 @@ func splitQuoted(body string) (shown, quoted []string) {
 		}
 	}
 	shown, quoted = lines[:cut], lines[cut:]
+	for len(quoted) > 0 && strings.TrimSpace(quoted[0]) == "" {
+		quoted = quoted[1:]
+	}
 	for len(shown) > 0 && strings.TrimSpace(shown[len(shown)-1]) == "" {
 		shown = shown[:len(shown)-1]
 	}
-	if len(shown) == 0 {
+	switch {
+	case len(shown) == 0:
 		return quoted, nil // nothing but a quote: show it
+	case len(quoted) == 0:
+		return shown, nil
 	}
 	return shown, quoted
 }

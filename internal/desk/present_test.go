@@ -268,8 +268,9 @@ func pageFixtures() map[string][]any {
 	}
 
 	return map[string][]any{
-		"customers":        {customersPage{Query: "ada", Next: "abc", Customers: []*commerce.Customer{customer}}, customersPage{Query: "zz"}},
-		"customer":         {customerPage{Customer: customer, Orders: rows, Next: "abc"}},
+		"customers": {customersPage{Query: "ada", Next: "abc", Customers: []*commerce.Customer{customer}}, customersPage{Query: "zz"}},
+		"customer": {customerPage{Customer: customer, Orders: rows, Next: "abc"},
+			customerPage{Customer: &commerce.Customer{ID: 8, ExternalID: commerce.EmailKey("nora@example.com"), Email: "nora@example.com", CreatedAt: at}}},
 		"orders":           {ordersPage{Query: "#10", Next: "abc", Orders: rows}},
 		"order":            orders,
 		"tickets":          ticketLists,

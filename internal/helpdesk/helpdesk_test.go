@@ -439,12 +439,16 @@ func TestTags(t *testing.T) {
 		ctx := context.Background()
 		agent, manager := w.people["agent"], w.people["manager"]
 		tk := w.fromShopper(w.ada, "Tags")
+		w.clock.Add(time.Hour)
 		if _, err := w.hd.SetTags(ctx, agent, tk.ID, []string{"vip"}); !errors.Is(err, helpdesk.ErrNotAllowed) {
 			t.Errorf("an agent created a tag: %v", err)
 		}
 		names, err := w.hd.SetTags(ctx, manager, tk.ID, []string{" VIP ", "refund", "vip"})
 		if err != nil || !slices.Equal(names, []string{"refund", "vip"}) {
 			t.Fatalf("manager's tags = %v, %v", names, err)
+		}
+		if got := w.get(tk.ID).UpdatedAt; !got.Equal(t0.Add(time.Hour)) {
+			t.Errorf("tagging left updated_at at %v", got)
 		}
 		if _, err := w.hd.SetTags(ctx, agent, tk.ID, []string{"Refund"}); err != nil {
 			t.Errorf("an agent could not use an existing tag: %v", err)

@@ -130,9 +130,13 @@ func (s *Store) CreateTag(ctx context.Context, shopID int64, name string) (Tag, 
 	return t, nil
 }
 
-// SetTicketTags replaces the ticket's tags with tagIDs (tags of the shop).
+// SetTicketTags replaces the ticket's tags with tagIDs (tags of the shop)
+// and stamps the ticket's updated_at.
 func (s *Store) SetTicketTags(ctx context.Context, shopID, ticketID int64, tagIDs []int64) error {
 	return s.db.InTx(ctx, func(tx *database.Tx) error {
+		if err := s.With(tx).update(ctx, shopID, ticketID, `last_activity_at = last_activity_at`); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, `DELETE FROM ticket_tags WHERE shop_id = ? AND ticket_id = ?`, shopID, ticketID); err != nil {
 			return fmt.Errorf("ticket: clear tags of %d: %w", ticketID, err)
 		}

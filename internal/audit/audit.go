@@ -43,6 +43,14 @@ const (
 	ActionMacroCreated = "macro.created"
 	ActionMacroUpdated = "macro.updated"
 	ActionMacroDeleted = "macro.deleted"
+	// The helpdesk: the subject is the ticket ("ticket 12") or, for a
+	// blocked sender, the address; details hold the change.
+	ActionTicketStatus   = "ticket.status"
+	ActionTicketAssigned = "ticket.assigned"
+	ActionTicketTags     = "ticket.tags"
+	ActionTicketMerged   = "ticket.merged"
+	ActionTicketSpam     = "ticket.spam"
+	ActionSenderBlocked  = "sender.blocked"
 )
 
 // Outcomes of an action.

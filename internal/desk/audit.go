@@ -12,7 +12,9 @@ var auditActions = []string{audit.ActionReturnLink, audit.ActionReturnQR, audit.
 	audit.ActionTokenCreated, audit.ActionTokenRevoked, audit.ActionUserDisabled, audit.ActionUserEnabled,
 	audit.ActionUserInvited, audit.ActionInvitationResent, audit.ActionInvitationRevoked, audit.ActionUserJoined,
 	audit.ActionRoleChanged, audit.ActionPasswordResetRequested, audit.ActionPasswordReset,
-	audit.ActionMacroCreated, audit.ActionMacroUpdated, audit.ActionMacroDeleted}
+	audit.ActionMacroCreated, audit.ActionMacroUpdated, audit.ActionMacroDeleted,
+	audit.ActionTicketStatus, audit.ActionTicketAssigned, audit.ActionTicketTags, audit.ActionTicketMerged, audit.ActionTicketSpam,
+	audit.ActionSenderBlocked}
 
 type auditPage struct {
 	Filter  audit.Filter

@@ -40,7 +40,8 @@ var (
 	returnStates        = []returns.ReturnState{returns.StateOpen, returns.StateReview, returns.StateClosed, returns.StateCancelled, returns.StateExpired}
 	returnOutcomes      = []string{"exchange", "upsell", "refund", "credit", "exchange+refund", "exchange+credit"}
 	returnLabels        = []string{"new", "pending", "pre_transit", "in_transit", "out_for_delivery", "delivered", "failure", "error", "N/A"}
-	ticketChannels      = []ticket.Channel{ticket.ChannelHub, ticket.ChannelEmail, ticket.ChannelAPI}
+	ticketChannels      = []ticket.Channel{ticket.ChannelHub, ticket.ChannelEmail, ticket.ChannelAPI, ticket.ChannelDesk}
+	conversationKinds   = []ticket.ConversationKind{ticket.Inbound, ticket.Reply, ticket.Note}
 	authorKinds         = []ticket.AuthorKind{ticket.AuthorCustomer, ticket.AuthorAgent, ticket.AuthorSystem}
 	messageKinds        = []ticket.MessageKind{ticket.KindMessage, ticket.KindNote}
 	notificationKinds   = []ticket.NotificationKind{ticket.NotifyAssigned, ticket.NotifyReply}
@@ -78,6 +79,7 @@ func labelled() map[string][]string {
 		"ticket.author":      strs(authorKinds),
 		"ticket.kind":        strs(messageKinds),
 		"notifications.kind": strs(notificationKinds),
+		"ticket.type":        strs(conversationKinds),
 		"role":               strs(roles),
 		"audit.action":       auditActions,
 		"audit.outcome":      auditOutcomes,
@@ -234,17 +236,31 @@ func pageFixtures() map[string][]any {
 			ResolutionAvg: 30 * time.Hour, Resolution: 26*time.Hour + 5*time.Minute},
 		Agents: []ticket.ReportFigures{{AgentID: 3, AgentName: "Grace", Opened: 5, Closed: 4, Responded: 5, FirstResponse: time.Hour, FirstResponseAvg: 2 * time.Hour,
 			Resolution: 3 * time.Hour, ResolutionAvg: 4 * time.Hour}, {Opened: 2}}}
-	var msgs []ticket.Message
+	var msgs []messageView
 	for _, a := range authorKinds {
 		for _, k := range messageKinds {
-			msgs = append(msgs, ticket.Message{Kind: k, AuthorKind: a, Body: "Hello\nthere", CreatedAt: at},
-				ticket.Message{Kind: k, AuthorKind: a, AuthorName: "Grace", Body: "Hi", CreatedAt: at})
+			for _, m := range []ticket.Message{{Kind: k, AuthorKind: a, Body: "Hello\nthere\n\nOn Monday, Ada wrote:\n> Hi", CreatedAt: at},
+				{Kind: k, AuthorKind: a, AuthorName: "Grace", Body: "Hi", CreatedAt: at}} {
+				shown, quoted := splitQuoted(m.Body)
+				msgs = append(msgs, messageView{Message: m, Type: m.ConversationKind(), Shown: shown, Quoted: quoted})
+			}
 		}
 	}
+	me := &user.User{ID: 1, Email: "agent@example.com", Role: user.RoleAgent}
+	staff := []*user.User{me, {ID: 2, Email: "grace@example.com", Name: "Grace", Role: user.RoleManager}}
 	for i, tk := range tickets {
 		r := rows[i%len(rows)]
-		ticketViews = append(ticketViews, ticketPage{Helpdesk: helpdeskNotice{Off: true, CanSwitch: i%2 == 0}, Ticket: tk, Messages: msgs, Customer: customer, Order: &r})
+		tk.AssigneeID = int64(i % 3) // unassigned, mine, a colleague's
+		closed := at.Add(90 * time.Minute)
+		tk.ClosedAt, tk.FirstResponseAt, tk.SpamAt, tk.CreatedAt = &closed, &closed, &closed, at
+		tk.MergedIntoID = int64(i % 2)
+		ticketViews = append(ticketViews, ticketPage{Helpdesk: helpdeskNotice{Off: true, CanSwitch: i%2 == 0}, Ticket: tk, Statuses: ticketStatuses,
+			Messages: msgs, Customer: customer, Order: &r, Orders: rows, OrdersCount: len(rows), Tags: []ticket.Tag{{ID: 1, Name: "vip"}},
+			AllTags: []ticket.Tag{{ID: 1, Name: "vip"}, {ID: 2, Name: "refund"}}, Assignee: staff[1], Staff: staff, Me: me, CanAssign: i%2 == 1,
+			MergeTargets: []*ticket.Ticket{tickets[0]}, FirstResponse: humanDuration(90 * time.Minute), Resolution: humanDuration(90 * time.Minute),
+			Blocked: i%2 == 0, Error: "Write a message first.", Draft: "draft"})
 	}
+	ticketViews = append(ticketViews, ticketPage{Ticket: tickets[0], Statuses: ticketStatuses, Me: me})
 
 	var entries []audit.Entry
 	for i, action := range auditActions {

@@ -230,12 +230,6 @@ type InboxCounts struct {
 	Open, Pending         int // every assignee
 }
 
-// Tag is a label on tickets.
-type Tag struct {
-	ID   int64
-	Name string
-}
-
 // InboxNav is the inbox's side navigation: the counts and the shop's tags.
 type InboxNav struct {
 	Counts InboxCounts

@@ -318,6 +318,7 @@ func pageFixtures() map[string][]any {
 		"notifications": {notificationsPage{Notifications: notes, Next: "abc", Unread: 1}, notificationsPage{}},
 		"reports":       {reportsPage{Days: 30, Periods: reportPeriods, Report: report}, reportsPage{Days: 7, Periods: reportPeriods, Report: &ticket.Report{}}},
 		"ticket":        ticketViews,
+		"ticket_new":    {newTicketPage{Email: "ada@example.com", Name: "Ada", Subject: "Your order", Body: "Hello", OrderID: 1, Order: &commerce.Order{ID: 1, Name: "#1001"}, Error: "Give the ticket a subject."}, newTicketPage{}},
 		"audit":         {auditPage{Entries: entries, Next: "abc", Actions: auditActions}, auditPage{Actions: auditActions}},
 		"jobs":          {jobsPage{Jobs: failedJobs, Next: "abc", Retried: true}, jobsPage{}},
 		"staff": {staffView{Members: members, Tokens: tokens, Grantable: roles, MailOff: true, Invite: inviteForm{Role: user.RoleAgent},

@@ -217,7 +217,7 @@ func pageFixtures() map[string][]any {
 			Provider: string(returns.Providers[i%len(returns.Providers)]), Outcome: auditOutcomes[i%len(auditOutcomes)],
 			Details: map[string]any{"order_id": float64(1000000 + i), "reason": string(reasons[i%len(reasons)]), "via": vias[i%len(vias)],
 				"fallback_offered": i%2 == 0, "published": true, "live": false, "role": string(roles[i%len(roles)]), "token_name": "sync",
-				"fields": []any{"general.hub_enabled", "returns.loop_api_key", "returns.params.narvar.order"},
+				"fields":  []any{"general.hub_enabled", "returns.loop_api_key", "returns.params.narvar.order"},
 				"removed": []any{"returns.loop_webhook_secret"}, "reentered": []any{"returns.loop_api_key"}}})
 	}
 

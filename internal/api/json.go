@@ -36,7 +36,8 @@ func secretsUnreadable() *httpkit.Error {
 	return &httpkit.Error{Status: http.StatusServiceUnavailable, Code: CodeSecretsUnreadable,
 		Message: "this server cannot read the shop's stored credentials: they were sealed with another HUBDESK_SECRET_KEY. " +
 			"Every hubdesk process on this database must be given the key that sealed them; " +
-			"if that key is lost, an admin must re-enter them (the Shopify client secret with hubdesk shop secret)"}
+			"if that key is lost, an admin must re-enter them (the Loop API key and webhook secret on Settings → Returns or with " +
+			"PUT /api/v1/settings/returns, the Shopify client secret with hubdesk shop secret)"}
 }
 
 // unreadableSecret reports err as CodeSecretsUnreadable when a stored

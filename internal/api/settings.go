@@ -17,20 +17,23 @@ const CodeLoopUnreachable = "loop_unreachable"
 
 // returnsSettingsJSON is the Returns tab as the API reads and writes it. The
 // API key and the webhook secret are write-only: answers carry only their
-// last four characters.
+// last four characters, or that the stored one cannot be read and must be
+// entered again (or removed) before the next save.
 type returnsSettingsJSON struct {
-	Provider               returns.Provider                        `json:"provider"`
-	LoopAPIKeyLast4        string                                  `json:"loop_api_key_last4"`
-	LoopWebhookSecretLast4 string                                  `json:"loop_webhook_secret_last4"`
-	LoopPortalURL          string                                  `json:"loop_portal_url"`
-	LookupField            returns.LookupField                     `json:"lookup_field"`
-	PortalURL              string                                  `json:"portal_url"`
-	PortalLookup           returns.LookupField                     `json:"portal_lookup"`
-	Params                 map[returns.Provider]returns.ParamNames `json:"params"`
-	KeyCheck               *returns.KeyCheck                       `json:"key_check"`
-	Warnings               []string                                `json:"warnings"`
-	Live                   bool                                    `json:"live"`
-	Published              bool                                    `json:"published"`
+	Provider                    returns.Provider                        `json:"provider"`
+	LoopAPIKeyLast4             string                                  `json:"loop_api_key_last4"`
+	LoopAPIKeyUnreadable        bool                                    `json:"loop_api_key_unreadable"`
+	LoopWebhookSecretLast4      string                                  `json:"loop_webhook_secret_last4"`
+	LoopWebhookSecretUnreadable bool                                    `json:"loop_webhook_secret_unreadable"`
+	LoopPortalURL               string                                  `json:"loop_portal_url"`
+	LookupField                 returns.LookupField                     `json:"lookup_field"`
+	PortalURL                   string                                  `json:"portal_url"`
+	PortalLookup                returns.LookupField                     `json:"portal_lookup"`
+	Params                      map[returns.Provider]returns.ParamNames `json:"params"`
+	KeyCheck                    *returns.KeyCheck                       `json:"key_check"`
+	Warnings                    []string                                `json:"warnings"`
+	Live                        bool                                    `json:"live"`
+	Published                   bool                                    `json:"published"`
 }
 
 // returnsSettingsInput is the same shape plus the write-only fields; the
@@ -51,12 +54,14 @@ type returnsSettingsInput struct {
 	LoopAPIKeyRemove        bool `json:"loop_api_key_remove"`
 	LoopWebhookSecretRemove bool `json:"loop_webhook_secret_remove"`
 
-	LoopAPIKeyLast4        *string           `json:"loop_api_key_last4"`
-	LoopWebhookSecretLast4 *string           `json:"loop_webhook_secret_last4"`
-	KeyCheck               *returns.KeyCheck `json:"key_check"`
-	Warnings               []string          `json:"warnings"`
-	Live                   *bool             `json:"live"`
-	Published              *bool             `json:"published"`
+	LoopAPIKeyLast4             *string           `json:"loop_api_key_last4"`
+	LoopAPIKeyUnreadable        *bool             `json:"loop_api_key_unreadable"`
+	LoopWebhookSecretLast4      *string           `json:"loop_webhook_secret_last4"`
+	LoopWebhookSecretUnreadable *bool             `json:"loop_webhook_secret_unreadable"`
+	KeyCheck                    *returns.KeyCheck `json:"key_check"`
+	Warnings                    []string          `json:"warnings"`
+	Live                        *bool             `json:"live"`
+	Published                   *bool             `json:"published"`
 }
 
 func toReturnsSettingsJSON(st *returns.State, warnings []string) returnsSettingsJSON {
@@ -74,7 +79,9 @@ func toReturnsSettingsJSON(st *returns.State, warnings []string) returnsSettings
 		}
 	}
 	return returnsSettingsJSON{
-		Provider: rc.Provider, LoopAPIKeyLast4: rc.LoopKeyLast4, LoopWebhookSecretLast4: rc.LoopWebhookSecretLast4, LoopPortalURL: rc.LoopPortalURL, LookupField: rc.LookupField,
+		Provider: rc.Provider, LoopAPIKeyLast4: rc.LoopKeyLast4, LoopAPIKeyUnreadable: rc.LoopKeyUnreadable,
+		LoopWebhookSecretLast4: rc.LoopWebhookSecretLast4, LoopWebhookSecretUnreadable: rc.LoopWebhookSecretUnreadable,
+		LoopPortalURL: rc.LoopPortalURL, LookupField: rc.LookupField,
 		PortalURL: rc.PortalURL, PortalLookup: rc.PortalLookup, Params: params, KeyCheck: rc.KeyCheck, Warnings: warnings, Live: st.Live, Published: !st.Unpublished(),
 	}
 }

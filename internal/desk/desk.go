@@ -188,6 +188,12 @@ const unreadableAdvice = "It was sealed with a secret key this server is not giv
 	"must be given the same HUBDESK_SECRET_KEY (while rotating, the new key first and the older ones after it); " +
 	"until then the hub tells this shop's shoppers it is being set up."
 
+// reentryAdvice tells an admin how to mend the shop without the key that
+// sealed its secrets: by entering them again, which seals them with this
+// server's key.
+const reentryAdvice = "If that key is lost, enter them again: the Loop API key and webhook secret on Settings → Returns, " +
+	"the Shopify client secret with hubdesk shop secret."
+
 func (d *Desk) serverError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, secret.ErrUnreadable) {
 		d.Logger.Warn("desk page: a stored secret of this shop cannot be opened with this process's HUBDESK_SECRET_KEY", "path", r.URL.Path, "err", err)

@@ -115,6 +115,7 @@ var detailValueGroups = map[string]string{
 	"removed":         "setting",
 	"status":          "ticket.status",
 	"previous_status": "ticket.status",
+	"reentered":       "setting",
 }
 
 // formatDetails renders an audit entry's details as "Label: value" pairs,

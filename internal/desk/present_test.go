@@ -269,7 +269,8 @@ func pageFixtures() map[string][]any {
 			Provider: string(returns.Providers[i%len(returns.Providers)]), Outcome: auditOutcomes[i%len(auditOutcomes)],
 			Details: map[string]any{"order_id": float64(1000000 + i), "reason": string(reasons[i%len(reasons)]), "via": vias[i%len(vias)],
 				"fallback_offered": i%2 == 0, "published": true, "live": false, "role": string(roles[i%len(roles)]), "previous_role": string(roles[(i+1)%len(roles)]), "token_name": "sync",
-				"fields": []any{"general.hub_enabled", "returns.loop_api_key", "returns.params.narvar.order"}}})
+				"fields":  []any{"general.hub_enabled", "returns.loop_api_key", "returns.params.narvar.order"},
+				"removed": []any{"returns.loop_webhook_secret"}, "reentered": []any{"returns.loop_api_key"}}})
 	}
 
 	var members []staffMember
@@ -302,6 +303,11 @@ func pageFixtures() map[string][]any {
 				Defaults: returns.DefaultParams, Sample: orderview.Sample{Order: &commerce.Order{Name: "#1001"}}, PreviewFor: "7", SaveAnyway: true})
 		}
 	}
+
+	unreadable := returns.Config{Returns: returns.ReturnsConfig{Provider: returns.ProviderLoop, LoopKeyUnreadable: true, LoopWebhookSecretUnreadable: true}}
+	settings = append(settings, &settingsView{Tab: "returns", State: &returns.State{Draft: unreadable}, Config: unreadable, Providers: returns.Providers,
+		Defaults: returns.DefaultParams, Sample: orderview.Sample{Order: &commerce.Order{Name: "#1001"}},
+		Unreadable: "This server cannot read the shop's stored Loop API key (Settings → Returns).", Error: "Loop API key cannot be read", Field: "returns.loop_api_key"})
 
 	var failedJobs []jobs.Job
 	for i, state := range jobs.Failed {

@@ -54,7 +54,7 @@ func (d *Desk) settingsView(r *http.Request, tab string) (*settingsView, error) 
 	if err != nil {
 		return nil, err
 	}
-	sample, err := d.OrderView.Sample(r.Context(), u.ShopID)
+	sample, err := d.OrderView.Sample(r.Context(), u.ShopID, st.Published)
 	if err != nil {
 		return nil, err
 	}
@@ -66,7 +66,7 @@ func (d *Desk) settingsView(r *http.Request, tab string) (*settingsView, error) 
 		Saved: r.URL.Query().Get("saved") == "1", Sample: sample,
 		LoopWebhookURL: strings.TrimSuffix(d.BaseURL, "/") + "/webhooks/loop/" + url.PathEscape(sh.Domain)}
 	if len(unreadable) > 0 {
-		v.Unreadable = "This server cannot read the shop's stored " + strings.Join(unreadable, " and ") + ". " + unreadableAdvice
+		v.Unreadable = "This server cannot read the shop's stored " + strings.Join(unreadable, " and ") + ". " + unreadableAdvice + " " + reentryAdvice
 	}
 	if o := sample.Order; o.CustomerID != 0 {
 		v.PreviewFor = strconv.FormatInt(o.CustomerID, 10)
@@ -207,7 +207,7 @@ func (d *Desk) PreviewReturns(w http.ResponseWriter, r *http.Request) {
 		d.serverError(w, r, err)
 		return
 	}
-	sample, err := d.OrderView.Sample(r.Context(), u.ShopID)
+	sample, err := d.OrderView.Sample(r.Context(), u.ShopID, st.Published)
 	if err != nil {
 		d.serverError(w, r, err)
 		return
@@ -270,6 +270,8 @@ func (d *Desk) SaveSettingsReturns(w http.ResponseWriter, r *http.Request) {
 		cfg.Returns.LoopAPIKey, cfg.Returns.LoopWebhookSecret = "", ""
 		cfg.Returns.LoopKeyLast4 = v.State.Draft.Returns.LoopKeyLast4
 		cfg.Returns.LoopWebhookSecretLast4 = v.State.Draft.Returns.LoopWebhookSecretLast4
+		cfg.Returns.LoopKeyUnreadable = v.State.Draft.Returns.LoopKeyUnreadable
+		cfg.Returns.LoopWebhookSecretUnreadable = v.State.Draft.Returns.LoopWebhookSecretUnreadable
 		var kce *settings.KeyCheckError
 		if errors.As(err, &kce) {
 			v.Report = &kce.Report

@@ -1,18 +1,23 @@
 package desk_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/hubdesk/hubdesk/internal/connection"
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/database/dbtest"
 	"github.com/hubdesk/hubdesk/internal/integration/loop/sandbox"
 	"github.com/hubdesk/hubdesk/internal/returns"
+	"github.com/hubdesk/hubdesk/internal/secret"
 	"github.com/hubdesk/hubdesk/internal/testapp"
 )
 
@@ -322,4 +327,117 @@ func TestReturnsSettingsPageRemovesTheLoopWebhookSecret(t *testing.T) {
 			t.Fatalf("the audit log does not name the removal, or holds the secret:\n%.3000s", body)
 		}
 	})
+}
+
+// A Loop API key and webhook secret sealed with a HUBDESK_SECRET_KEY this
+// server is not given no longer close the Returns tab: it opens, says
+// beside each field that the saved value cannot be read, shows no last
+// four characters, and refuses (422, on the field) a save that would keep
+// one; entering it again or removing it replaces it, the audit log says
+// which, by name only. Another shop is untouched.
+func TestReturnsSettingsPageReentersUnreadableLoopCredentials(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		sb := sandbox.New(sandbox.Options{})
+		defer sb.Close()
+		loopSrv := httptest.NewServer(sb)
+		defer loopSrv.Close()
+		app := testapp.New(t, db, testapp.WithLoop(loopSrv.URL+"/api/v1"))
+		ctx := context.Background()
+		tn, neighbour := app.NewTenant("shopa"), app.NewTenant("shopb")
+		c, nc := app.LoginAs(tn.Manager), app.LoginAs(neighbour.Manager)
+		app.Order(tn, "1001", "ada@example.com") // the preview's sample order
+		const neighbourSecret = "whsec-neighbour-5e0d"
+		if status, _, _ := post(t, app, nc, "/settings/returns", url.Values{"provider": {"loop"}, "lookup_field": {"zip"},
+			"loop_api_key": {sandbox.KeyFull}, "loop_webhook_secret": {neighbourSecret}}); status != http.StatusOK {
+			t.Fatalf("the neighbour's save: %d", status)
+		}
+		// shopa's were saved by a process given another key, before this
+		// server read them (it would use what it read for connection.CacheTTL).
+		sealWithAnotherKey(t, db, tn.Shop.ID, connection.ProviderLoop, connection.ProviderLoopWebhook)
+		if _, err := returns.NewStore(db).Update(ctx, tn.Shop.ID, func(cfg *returns.Config) error {
+			cfg.Returns = returns.ReturnsConfig{Provider: returns.ProviderLoop, LoopAPIKey: sandbox.KeyFull, LookupField: returns.LookupZip}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		const keyNotice = "The saved Loop API key was sealed with another secret key and cannot be read: enter it again"
+		const secretNotice = "The saved Loop webhook secret was sealed with another secret key and cannot be read: enter it again"
+
+		status, body, _ := app.Do(c, "GET", "/settings/returns", "", "")
+		if status != http.StatusOK {
+			t.Fatalf("the Returns tab with unreadable credentials: %d\n%.2000s", status, body)
+		}
+		for _, want := range []string{keyNotice, secretNotice, `name="loop_api_key_remove"`, `name="loop_webhook_secret_remove"`, "If that key is lost, enter them again"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("the page does not show %q", want)
+			}
+		}
+		if strings.Contains(body, "Saved key ending in") || strings.Contains(body, "Saved secret ending in") {
+			t.Error("the page shows last four characters of a value it cannot read")
+		}
+
+		// Any other change keeps them: refused on the field, nothing changed.
+		status, body, _ = post(t, app, c, "/settings/returns", url.Values{"provider": {"loop"}, "lookup_field": {"email"}})
+		if status != http.StatusUnprocessableEntity || !strings.Contains(body, "Loop API key cannot be read") ||
+			!strings.Contains(body, `id="loop_api_key" name="loop_api_key"`) || !strings.Contains(body, keyNotice) {
+			t.Fatalf("a save keeping the unreadable key: %d, want 422 saying so on the field\n%.3000s", status, body)
+		}
+		if !regexpMatch(body, `id="loop_api_key"[^>]*aria-invalid="true"`) {
+			t.Error("the key field is not marked invalid")
+		}
+		status, body, _ = post(t, app, c, "/settings/returns", url.Values{"provider": {"loop"}, "lookup_field": {"zip"}, "loop_api_key": {sandbox.KeyFull}})
+		if status != http.StatusUnprocessableEntity || !strings.Contains(body, "Loop webhook secret cannot be read") {
+			t.Fatalf("a new key keeping the unreadable webhook secret: %d, want 422 on the secret", status)
+		}
+		if names, _ := app.Server.Secrets.Unreadable(ctx, tn.Shop.ID); len(names) != 2 {
+			t.Fatalf("a refused save changed what is stored: unreadable now %v", names)
+		}
+
+		// A new key, the secret removed: saved.
+		status, body, _ = post(t, app, c, "/settings/returns", url.Values{"provider": {"loop"}, "lookup_field": {"zip"},
+			"loop_api_key": {sandbox.KeyFull}, "loop_webhook_secret_remove": {"on"}})
+		if status != http.StatusOK || !strings.Contains(body, "Saved key ending in full") || strings.Contains(body, keyNotice) || strings.Contains(body, secretNotice) {
+			t.Fatalf("re-entering the key and removing the secret: %d\n%.3000s", status, body)
+		}
+		app.CheckLoopWebhookSecretRemoved(t, tn, "sealed-elsewhere-loop_webhook")
+		if names, err := app.Server.Secrets.Unreadable(ctx, tn.Shop.ID); err != nil || len(names) != 0 {
+			t.Fatalf("still unreadable: %v %v", names, err)
+		}
+		if st, err := app.Server.Settings.Load(ctx, tn.Shop.ID); err != nil || st.Draft.Returns.LoopAPIKey != sandbox.KeyFull {
+			t.Fatalf("the key in force: %v", err)
+		}
+		_, body, _ = app.Do(c, "GET", "/audit?action=settings.changed", "", "")
+		if !strings.Contains(body, "Re-entered: Loop API key") || !strings.Contains(body, "Removed: Loop webhook secret") || strings.Contains(body, sandbox.KeyFull) {
+			t.Fatalf("the audit log does not name the re-entry and the removal, or holds the key:\n%.3000s", body)
+		}
+
+		// The neighbour saw none of it.
+		_, body, _ = app.Do(nc, "GET", "/settings/returns", "", "")
+		if !strings.Contains(body, "Saved key ending in full") || !strings.Contains(body, "Saved secret ending in 5e0d") || strings.Contains(body, "cannot be read") {
+			t.Fatal("the neighbour's Returns tab changed")
+		}
+		app.CheckLoopWebhookSecret(t, neighbour, neighbourSecret)
+	})
+}
+
+func regexpMatch(s, pattern string) bool {
+	return regexp.MustCompile(pattern).MatchString(s)
+}
+
+// sealWithAnotherKey saves the shop's connections to providers sealed by a
+// box this server is not given, as a process started with another
+// HUBDESK_SECRET_KEY would have: the credential is "sealed-elsewhere-"
+// and the provider.
+func sealWithAnotherKey(t *testing.T, db *database.DB, shopID int64, providers ...connection.Provider) {
+	t.Helper()
+	otherKey, err := secret.NewBox(1, map[int][]byte{1: bytes.Repeat([]byte{9}, secret.KeySize)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range providers {
+		if err := connection.NewStore(db, otherKey).Save(context.Background(), shopID, &connection.Connection{Provider: p,
+			Credentials: "sealed-elsewhere-" + string(p), Status: connection.StatusUnverified}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

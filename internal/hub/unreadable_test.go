@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -88,14 +89,50 @@ func TestSecretsSealedWithAnotherKeyAreReportedNotFailed(t *testing.T) {
 		if status != http.StatusOK || !strings.Contains(body, "cannot read the shop&#39;s stored Shopify client secret") {
 			t.Fatalf("acme's settings page: %d, want the notice naming the client secret:\n%.2000s", status, body)
 		}
-		status, body, _ = f.app.Do(f.app.LoginAs(f.other.Manager), "GET", "/settings/returns", "", "")
-		if status != http.StatusServiceUnavailable || !strings.Contains(body, "HUBDESK_SECRET_KEY") {
-			t.Fatalf("other's settings page: %d, want the notice:\n%.2000s", status, body)
+		otherAdmin := f.app.LoginAs(f.other.Admin)
+		status, body, _ = f.app.Do(otherAdmin, "GET", "/settings/returns", "", "")
+		if status != http.StatusOK || !strings.Contains(body, "HUBDESK_SECRET_KEY") ||
+			!strings.Contains(body, "The saved Loop API key was sealed with another secret key and cannot be read: enter it again") {
+			t.Fatalf("other's settings page: %d, want it open with the notices:\n%.2000s", status, body)
 		}
 		for _, value := range []string{"acme-rotated-secret", sandbox.KeyFull} {
 			if strings.Contains(logs.String(), value) {
 				t.Fatalf("the log holds a secret's value:\n%s", logs.String())
 			}
+		}
+
+		// other's admin, without the lost key, enters the Loop key again:
+		// its hub is back at once, the start-up warning names acme alone,
+		// the audit log says re-entered, and acme is as it was.
+		form := url.Values{"provider": {"loop"}, "lookup_field": {"zip"}, "loop_portal_url": {f.loopURL + "/portal/"}, "loop_api_key": {sandbox.KeyFull}}
+		req, _ := http.NewRequest("POST", f.app.URL+"/settings/returns", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := otherAdmin.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("re-entering other's Loop key: %d", resp.StatusCode)
+		}
+		r := f.do("GET", f.proxyURL("/hub", proxyReq{shop: otherDomain, secret: otherSecret, customer: "1001"}), nil)
+		if r.status != http.StatusOK || !strings.Contains(r.body, "#9001") {
+			t.Fatalf("other's hub after the key was entered again: %d %.300s", r.status, r.body)
+		}
+		r = f.do("GET", f.proxyURL("/hub", proxyReq{customer: "1001", secret: "acme-rotated-secret"}), nil)
+		if r.status != http.StatusServiceUnavailable {
+			t.Fatalf("acme's hub: %d, want 503 still", r.status)
+		}
+		var again bytes.Buffer
+		if err := f.app.Server.Secrets.Report(ctx, slog.New(slog.NewTextHandler(&again, nil))); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Count(again.String(), "\n") != 1 || !strings.Contains(again.String(), "shop=acme.myshopify.com") {
+			t.Fatalf("start-up warnings after other's key was entered again, want acme's alone:\n%s", again.String())
+		}
+		_, body, _ = f.app.Do(otherAdmin, "GET", "/audit?action=settings.changed", "", "")
+		if !strings.Contains(body, "Re-entered: Loop API key") || strings.Contains(body, sandbox.KeyFull) {
+			t.Fatalf("other's audit log does not say the key was re-entered, or holds it:\n%.3000s", body)
 		}
 	})
 }

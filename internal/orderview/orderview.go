@@ -168,8 +168,11 @@ var madeUpSample = commerce.Order{Name: "#1001", Email: "shopper@example.com",
 	ShippingAddress: commerce.Address{Zip: "10115", Phone: "+49 30 901820"}}
 
 // Sample picks the shop's newest delivered order (one a shopper could
-// start a return for), else its newest order, else a made-up one.
-func (v *View) Sample(ctx context.Context, shopID int64) (Sample, error) {
+// start a return for), else its newest order, else a made-up one, viewed
+// with published, the shop's published settings as the settings page
+// loaded them (settings.Editor.Load): a Loop key this process cannot read
+// leaves the page open to enter it again instead of failing it.
+func (v *View) Sample(ctx context.Context, shopID int64, published returns.Config) (Sample, error) {
 	orders, _, err := v.opts.Commerce.ListOrders(ctx, shopID, commerce.OrderFilter{}, database.Page{Limit: sampleScan})
 	if err != nil {
 		return Sample{}, err
@@ -178,7 +181,7 @@ func (v *View) Sample(ctx context.Context, shopID int64) (Sample, error) {
 		o := madeUpSample
 		return Sample{Order: &o}, nil
 	}
-	viewed, err := v.Published(ctx, shopID, orders)
+	viewed, err := v.Orders(ctx, shopID, published, orders)
 	if err != nil {
 		return Sample{}, err
 	}

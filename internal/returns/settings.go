@@ -140,6 +140,13 @@ type ReturnsConfig struct {
 	PortalLookup LookupField             `json:"portal_lookup,omitempty"`
 	Params       map[Provider]ParamNames `json:"params,omitempty"` // overrides of DefaultParams
 	KeyCheck     *KeyCheck               `json:"-"`
+	// LoopKeyUnreadable and LoopWebhookSecretUnreadable: a key or secret
+	// is stored but this process cannot open it (it was sealed with
+	// another HUBDESK_SECRET_KEY), so LoopAPIKey or LoopWebhookSecret is
+	// empty and has no last four characters. A save must enter it again
+	// or remove it; it is never kept silently.
+	LoopKeyUnreadable           bool `json:"-"`
+	LoopWebhookSecretUnreadable bool `json:"-"`
 }
 
 // Config is everything an admin publishes.

@@ -23,6 +23,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/integration/loop"
 	"github.com/hubdesk/hubdesk/internal/returns"
+	"github.com/hubdesk/hubdesk/internal/secret"
 )
 
 // KeyChecker reports which scopes a Loop API key has.
@@ -71,7 +72,10 @@ func New(db database.Querier, settings *returns.Store, connections *connection.S
 }
 
 // Load returns the shop's settings, draft and published, for the pages,
-// each with the Loop connection in force.
+// each with the Loop connection in force. A Loop key or webhook secret
+// this process cannot open (secret.ErrUnreadable) does not fail it: the
+// settings come back flagged (LoopKeyUnreadable,
+// LoopWebhookSecretUnreadable) so that an admin can enter it again.
 func (e *Editor) Load(ctx context.Context, shopID int64) (*returns.State, error) {
 	st, err := e.settings.Load(ctx, shopID)
 	if err != nil {
@@ -103,22 +107,37 @@ func (e *Editor) Published(ctx context.Context, shopID int64) (returns.Config, e
 }
 
 // loopConnections are the shop's two Loop connections, each nil when
-// there is none: the API key and the webhook signing secret.
+// there is none: the API key and the webhook signing secret. A connection
+// stored but sealed with a key this process lacks is nil and flagged
+// unreadable.
 type loopConnections struct {
-	key, webhook *connection.Connection
+	key, webhook                     *connection.Connection
+	keyUnreadable, webhookUnreadable bool
 }
 
-// loopConnections reads the shop's Loop connections through store.
+// loopConnections reads the shop's Loop connections through store, for
+// editing: one this process cannot open is flagged, not failed, so that
+// the settings pages and the API stay open to enter it again.
 func (e *Editor) loopConnections(ctx context.Context, store *connection.Store, shopID int64) (loopConnections, error) {
-	key, err := optionalConnection(ctx, store, shopID, connection.ProviderLoop)
-	if err != nil {
+	var conns loopConnections
+	var err error
+	if conns.key, conns.keyUnreadable, err = editableConnection(ctx, store, shopID, connection.ProviderLoop); err != nil {
 		return loopConnections{}, err
 	}
-	webhook, err := optionalConnection(ctx, store, shopID, connection.ProviderLoopWebhook)
-	if err != nil {
+	if conns.webhook, conns.webhookUnreadable, err = editableConnection(ctx, store, shopID, connection.ProviderLoopWebhook); err != nil {
 		return loopConnections{}, err
 	}
-	return loopConnections{key: key, webhook: webhook}, nil
+	return conns, nil
+}
+
+// editableConnection is optionalConnection that reports a connection this
+// process cannot open as unreadable instead of failing.
+func editableConnection(ctx context.Context, store *connection.Store, shopID int64, provider connection.Provider) (conn *connection.Connection, unreadable bool, err error) {
+	conn, err = optionalConnection(ctx, store, shopID, provider)
+	if errors.Is(err, secret.ErrUnreadable) {
+		return nil, true, nil
+	}
+	return conn, false, err
 }
 
 // optionalConnection reads the shop's connection to provider through
@@ -135,6 +154,7 @@ func optionalConnection(ctx context.Context, store *connection.Store, shopID int
 // API and the resolver read: the key, its last four characters and its
 // check, and the webhook secret and its last four characters.
 func (conns loopConnections) attach(rc *returns.ReturnsConfig) {
+	rc.LoopKeyUnreadable, rc.LoopWebhookSecretUnreadable = conns.keyUnreadable, conns.webhookUnreadable
 	rc.LoopWebhookSecret, rc.LoopWebhookSecretLast4 = "", ""
 	if conns.webhook != nil {
 		rc.LoopWebhookSecret, rc.LoopWebhookSecretLast4 = conns.webhook.Credentials, returns.MaskKey(conns.webhook.Credentials)
@@ -205,20 +225,30 @@ func (e *Editor) Update(ctx context.Context, shopID int64, actor audit.Actor, ed
 		if err := e.saveLoopWebhookSecret(ctx, connections, shopID, was, &res.Draft.Returns); err != nil {
 			return err
 		}
-		if was.LoopAPIKey != res.Draft.Returns.LoopAPIKey {
-			res.Changed = append(res.Changed, loopKeyField)
-		}
-		if was.LoopWebhookSecret != res.Draft.Returns.LoopWebhookSecret {
-			res.Changed = append(res.Changed, loopWebhookSecretField)
-		}
-		// A credential saved before and not now was removed: the entry
+		saved := res.Draft.Returns
+		// A credential saved before and not now was removed, one that
+		// could not be read and now has a value was re-entered: the entry
 		// says so, by name.
-		var removed []string
-		if was.LoopAPIKey != "" && res.Draft.Returns.LoopAPIKey == "" {
-			removed = append(removed, loopKeyField)
-		}
-		if was.LoopWebhookSecret != "" && res.Draft.Returns.LoopWebhookSecret == "" {
-			removed = append(removed, loopWebhookSecretField)
+		var removed, reentered []string
+		for _, c := range []struct {
+			field               string
+			was, now            string
+			wasUnreadable, kept bool
+		}{
+			{loopKeyField, was.LoopAPIKey, saved.LoopAPIKey, was.LoopKeyUnreadable, saved.LoopKeyUnreadable},
+			{loopWebhookSecretField, was.LoopWebhookSecret, saved.LoopWebhookSecret, was.LoopWebhookSecretUnreadable, saved.LoopWebhookSecretUnreadable},
+		} {
+			switch {
+			case c.kept: // still the unreadable value, untouched
+				continue
+			case c.wasUnreadable && c.now != "":
+				reentered = append(reentered, c.field)
+			case c.wasUnreadable || (c.was != "" && c.now == ""):
+				removed = append(removed, c.field)
+			case c.was == c.now:
+				continue
+			}
+			res.Changed = append(res.Changed, c.field)
 		}
 		sort.Strings(res.Changed)
 		if len(res.Changed) == 0 {
@@ -227,6 +257,9 @@ func (e *Editor) Update(ctx context.Context, shopID int64, actor audit.Actor, ed
 		details := map[string]any{"fields": res.Changed, "published": res.Published}
 		if len(removed) > 0 {
 			details["removed"] = removed
+		}
+		if len(reentered) > 0 {
+			details["reentered"] = reentered
 		}
 		return e.audit.With(tx).Record(ctx, shopID, audit.Entry{
 			Actor: actor, Action: audit.ActionSettingsChanged, Subject: subject, Provider: string(res.Draft.Returns.Provider),
@@ -245,12 +278,12 @@ func (e *Editor) Update(ctx context.Context, shopID int64, actor audit.Actor, ed
 func (e *Editor) saveLoopConnection(ctx context.Context, connections *connection.Store, shopID int64, was returns.ReturnsConfig, saved *returns.ReturnsConfig) error {
 	if saved.LoopAPIKey == "" {
 		saved.LoopKeyLast4, saved.KeyCheck = "", nil
-		if was.LoopAPIKey == "" {
+		if saved.LoopKeyUnreadable || (was.LoopAPIKey == "" && !was.LoopKeyUnreadable) {
 			return nil
 		}
 		return connections.Delete(ctx, shopID, connection.ProviderLoop)
 	}
-	saved.LoopKeyLast4 = returns.MaskKey(saved.LoopAPIKey)
+	saved.LoopKeyLast4, saved.LoopKeyUnreadable = returns.MaskKey(saved.LoopAPIKey), false
 	if saved.LoopAPIKey == was.LoopAPIKey && reflect.DeepEqual(saved.KeyCheck, was.KeyCheck) {
 		return nil
 	}
@@ -263,10 +296,12 @@ func (e *Editor) saveLoopConnection(ctx context.Context, connections *connection
 func (e *Editor) saveLoopWebhookSecret(ctx context.Context, connections *connection.Store, shopID int64, was returns.ReturnsConfig, saved *returns.ReturnsConfig) error {
 	saved.LoopWebhookSecretLast4 = ""
 	if saved.LoopWebhookSecret != "" {
-		saved.LoopWebhookSecretLast4 = returns.MaskKey(saved.LoopWebhookSecret)
+		saved.LoopWebhookSecretLast4, saved.LoopWebhookSecretUnreadable = returns.MaskKey(saved.LoopWebhookSecret), false
 	}
 	switch {
-	case saved.LoopWebhookSecret == was.LoopWebhookSecret:
+	case saved.LoopWebhookSecretUnreadable:
+		return nil
+	case saved.LoopWebhookSecret == was.LoopWebhookSecret && !was.LoopWebhookSecretUnreadable:
 		return nil
 	case saved.LoopWebhookSecret == "":
 		return connections.Delete(ctx, shopID, connection.ProviderLoopWebhook)
@@ -277,11 +312,13 @@ func (e *Editor) saveLoopWebhookSecret(ctx context.Context, connections *connect
 
 // Save replaces the whole draft with cfg (see Update). An empty Loop key
 // keeps the stored one and its check, and an empty webhook secret the
-// stored one: the form never shows them.
+// stored one: the form never shows them. One this process cannot read
+// is kept as stored, untouched.
 func (e *Editor) Save(ctx context.Context, shopID int64, cfg returns.Config, actor audit.Actor) (*returns.SaveResult, error) {
 	return e.Update(ctx, shopID, actor, func(c *returns.Config) error {
+		cfg.Returns.LoopKeyUnreadable, cfg.Returns.LoopWebhookSecretUnreadable = false, false
 		if cfg.Returns.LoopAPIKey == "" {
-			cfg.Returns.LoopAPIKey = c.Returns.LoopAPIKey
+			cfg.Returns.LoopAPIKey, cfg.Returns.LoopKeyUnreadable = c.Returns.LoopAPIKey, c.Returns.LoopKeyUnreadable
 			if cfg.Returns.KeyCheck == nil {
 				cfg.Returns.KeyCheck = c.Returns.KeyCheck
 			}
@@ -292,13 +329,51 @@ func (e *Editor) Save(ctx context.Context, shopID int64, cfg returns.Config, act
 	})
 }
 
-// keepWebhookSecret keeps the stored Loop webhook secret when next leaves
-// it empty.
+// keepWebhookSecret keeps the stored Loop webhook secret (or that it
+// cannot be read) when next leaves it empty.
 func keepWebhookSecret(next *returns.ReturnsConfig, stored returns.ReturnsConfig) {
 	if next.LoopWebhookSecret == "" {
-		next.LoopWebhookSecret = stored.LoopWebhookSecret
+		next.LoopWebhookSecret, next.LoopWebhookSecretUnreadable = stored.LoopWebhookSecret, stored.LoopWebhookSecretUnreadable
 	}
 }
+
+// kept is next as a Returns save leaves it: the stored Loop key and its
+// check, and the stored webhook secret, where next leaves them empty and
+// opts does not remove them — including that they cannot be read.
+func kept(next, stored returns.ReturnsConfig, opts SaveOptions) returns.ReturnsConfig {
+	next.LoopKeyUnreadable, next.LoopWebhookSecretUnreadable = false, false
+	if next.LoopAPIKey == "" && !opts.RemoveLoopKey {
+		next.LoopAPIKey, next.KeyCheck, next.LoopKeyUnreadable = stored.LoopAPIKey, stored.KeyCheck, stored.LoopKeyUnreadable
+	}
+	if !opts.RemoveLoopWebhookSecret {
+		keepWebhookSecret(&next, stored)
+	}
+	return next
+}
+
+// refuseUnreadable refuses a Returns save that would keep a Loop key or
+// webhook secret this process cannot open: kept, it would leave the hub
+// answering "being set up" (the key) or Loop's deliveries refused (the
+// secret) behind a save that looked fine. Entering it again or removing
+// it mends the shop without the key that sealed it.
+func refuseUnreadable(rc returns.ReturnsConfig) error {
+	switch {
+	case rc.LoopKeyUnreadable:
+		return &returns.FieldError{Field: loopKeyField, Message: UnreadableLoopKeyMessage}
+	case rc.LoopWebhookSecretUnreadable:
+		return &returns.FieldError{Field: loopWebhookSecretField, Message: UnreadableLoopWebhookSecretMessage}
+	}
+	return nil
+}
+
+// What a refused save says beside the field whose saved value cannot be
+// read (after the field's name).
+const (
+	UnreadableLoopKeyMessage = "cannot be read: the saved key was sealed with another secret key (HUBDESK_SECRET_KEY). " +
+		"Enter it again, or remove it"
+	UnreadableLoopWebhookSecretMessage = "cannot be read: the saved secret was sealed with another secret key (HUBDESK_SECRET_KEY). " +
+		"Enter it again, or remove it"
+)
 
 // SaveGeneral replaces the General tab only: a Returns save made meanwhile
 // by another admin stays.
@@ -365,6 +440,11 @@ func (e *Editor) SaveReturns(ctx context.Context, shopID int64, rc returns.Retur
 	if err != nil {
 		return nil, err
 	}
+	// Refused before Loop is asked about a new key; Update asks again
+	// under the lock.
+	if err := refuseUnreadable(kept(rc, state.Draft.Returns, opts)); err != nil {
+		return nil, err
+	}
 	cfg := state.Draft
 	rc.KeyCheck = nil
 	rc.LoopKeyLast4, rc.LoopWebhookSecretLast4 = "", ""
@@ -393,12 +473,9 @@ func (e *Editor) SaveReturns(ctx context.Context, shopID int64, rc returns.Retur
 	// Only the Returns tab changes: another admin's General save made
 	// meanwhile stays (Update re-reads the draft under a lock).
 	res, err := e.Update(ctx, shopID, actor, func(c *returns.Config) error {
-		next := cfg.Returns
-		if next.LoopAPIKey == "" && !opts.RemoveLoopKey {
-			next.LoopAPIKey, next.KeyCheck = c.Returns.LoopAPIKey, c.Returns.KeyCheck
-		}
-		if !opts.RemoveLoopWebhookSecret {
-			keepWebhookSecret(&next, c.Returns)
+		next := kept(cfg.Returns, c.Returns, opts)
+		if err := refuseUnreadable(next); err != nil {
+			return err
 		}
 		c.Returns = next
 		return nil

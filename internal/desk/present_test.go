@@ -196,7 +196,9 @@ func pageFixtures() map[string][]any {
 	var ticketLists, ticketViews []any
 	for _, st := range append([]ticket.Status{""}, ticketStatuses...) {
 		ticketLists = append(ticketLists, ticketsPage{Helpdesk: helpdeskNotice{Off: true}, Status: st, Statuses: ticketStatuses, Tickets: tickets, Next: "abc"},
-			ticketsPage{Status: st, Statuses: ticketStatuses})
+			ticketsPage{Status: st, Statuses: ticketStatuses},
+			ticketsPage{Query: "ada@example.com", Status: st, Statuses: ticketStatuses, Tickets: tickets, Next: "abc"},
+			ticketsPage{Query: "refund", Status: st, Statuses: ticketStatuses})
 	}
 	var msgs []ticket.Message
 	for _, a := range authorKinds {

@@ -1,11 +1,14 @@
 package desk
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/hubdesk/hubdesk/internal/auth"
 	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/orderview"
 	"github.com/hubdesk/hubdesk/internal/ticket"
 	"github.com/hubdesk/hubdesk/internal/user"
@@ -24,6 +27,7 @@ type TicketPages struct {
 type (
 	ticketsPage struct {
 		Helpdesk helpdeskNotice
+		Query    string // the search's words; empty lists by activity
 		Status   ticket.Status
 		Statuses []ticket.Status
 		Tickets  []*ticket.Ticket
@@ -42,7 +46,8 @@ type (
 var ticketStatuses = []ticket.Status{ticket.StatusOpen, ticket.StatusPending, ticket.StatusClosed}
 
 // List shows the shop's tickets, most recent activity first, optionally
-// filtered by status.
+// filtered by status; with ?q= it shows those matching the words instead,
+// best match first (ticket.Store.Search).
 func (p *TicketPages) List(w http.ResponseWriter, r *http.Request) {
 	u := auth.UserFrom(r.Context())
 	q := r.URL.Query()
@@ -50,16 +55,23 @@ func (p *TicketPages) List(w http.ResponseWriter, r *http.Request) {
 	if status != "" && !status.Valid() {
 		status = ""
 	}
+	query := strings.TrimSpace(q.Get("q"))
 	page, ok := p.listPage(w, r)
 	if !ok {
 		return
 	}
-	list, next, err := p.Tickets.List(r.Context(), u.ShopID, ticket.Filter{Status: status}, page)
+	find := p.Tickets.List
+	if query != "" {
+		find = func(ctx context.Context, shopID int64, f ticket.Filter, page database.Page) ([]*ticket.Ticket, string, error) {
+			return p.Tickets.Search(ctx, shopID, query, f, page)
+		}
+	}
+	found, next, err := find(r.Context(), u.ShopID, ticket.Filter{Status: status}, page)
 	if err != nil {
 		p.serverError(w, r, err)
 		return
 	}
-	p.page(w, r, http.StatusOK, "tickets", "Tickets", ticketsPage{p.helpdeskOff(r), status, ticketStatuses, list, next})
+	p.page(w, r, http.StatusOK, "tickets", "Tickets", ticketsPage{p.helpdeskOff(r), query, status, ticketStatuses, found, next})
 }
 
 // Show is one ticket: the conversation, and the customer and order it is

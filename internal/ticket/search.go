@@ -96,21 +96,36 @@ func (q searchQuery) tsquery() string {
 	return b.String()
 }
 
-// The two engines' searches. Each ranks every matching document of the
-// index (that is what ranking needs), keeps the shop's tickets by joining
-// tickets on id, and orders by an integer score, so the keyset cursor
-// (score, id) compares exactly. Scores are the engine's rank times a
-// million: bm25 with the subject counting ten times and the people five
-// times a message's words on SQLite; ts_rank with the weights A (subject)
-// 1.0, B (people) 0.4, C (messages) 0.2 on PostgreSQL.
+// SearchRankWindow is how many of the shop's matching tickets, newest
+// first, a search ranks. Ranking reads every ranked document's word
+// positions and lengths (about 3 µs each on SQLite), so a word found in
+// nearly every ticket would cost tens of milliseconds a search on a busy
+// shop; ranking the newest matches keeps every search within its budget,
+// and a word that common ranks its tickets alike anyway. Rarer words,
+// found in fewer tickets than this, are ranked over all their tickets.
+const SearchRankWindow = 1_000
+
+// The two engines' searches. Each matches the user's words and the shop's
+// token in the index, takes the newest SearchRankWindow matching tickets,
+// ranks them, keeps the shop's tickets by joining tickets on id (the
+// index's shop token already did; the join is the rule every query
+// follows), and orders by an integer score, so the keyset cursor (score,
+// id) compares exactly. Scores are the engine's rank times a million: bm25
+// with the subject counting ten times and the related five times a
+// message's words (the shop's token not at all) on SQLite; ts_rank of the
+// user's words with the weights A (subject) 1.0, B (related) 0.4, C
+// (messages) 0.2 on PostgreSQL.
 var (
 	searchSQLite = `SELECT s.score, t.` + ticketSearchColumns + ` FROM (
-		SELECT rowid AS ticket_id, CAST(round(-bm25(ticket_search, 10.0, 5.0, 1.0) * 1000000) AS INTEGER) AS score
-		FROM ticket_search WHERE ticket_search MATCH ?) s
+		SELECT rowid AS ticket_id, CAST(round(-bm25(ticket_search, 10.0, 5.0, 1.0, 0.0) * 1000000) AS INTEGER) AS score
+		FROM ticket_search WHERE ticket_search MATCH ? AND rowid >= coalesce((SELECT min(rowid) FROM (
+			SELECT rowid FROM ticket_search WHERE ticket_search MATCH ? ORDER BY rowid DESC LIMIT ?)), 0)) s
 		JOIN tickets t ON t.id = s.ticket_id`
 	searchPostgres = `SELECT s.score, t.` + ticketSearchColumns + ` FROM (
-		SELECT ticket_id, round(ts_rank(document, query) * 1000000)::bigint AS score
-		FROM ticket_search, to_tsquery('simple', ?) query WHERE document @@ query) s
+		SELECT ticket_id, round(ts_rank(document, to_tsquery('simple', ?)) * 1000000)::bigint AS score
+		FROM ticket_search WHERE document @@ (to_tsquery('simple', ?) && ?::tsquery) AND ticket_id >= coalesce((SELECT min(ticket_id) FROM (
+			SELECT ticket_id FROM ticket_search WHERE document @@ (to_tsquery('simple', ?) && ?::tsquery)
+			ORDER BY ticket_id DESC LIMIT ?) w), 0)) s
 		JOIN tickets t ON t.id = s.ticket_id`
 )
 
@@ -134,12 +149,17 @@ func (s *Store) Search(ctx context.Context, shopID int64, q string, f Filter, pa
 	if len(query) == 0 {
 		return nil, "", nil
 	}
-	base, match := searchSQLite, query.fts5()
+	var base string
+	var args []any
 	if s.db.Engine() == database.Postgres {
-		base, match = searchPostgres, query.tsquery()
+		words, shop := query.tsquery(), fmt.Sprintf("'#%d'", shopID)
+		base, args = searchPostgres, []any{words, words, shop, words, shop, s.rankWindow}
+	} else {
+		match := fmt.Sprintf(`shop : "s%d" AND {subject related body} : (%s)`, shopID, query.fts5())
+		base, args = searchSQLite, []any{match, match, s.rankWindow}
 	}
 	where := []string{"t.shop_id = ?"}
-	args := []any{match, shopID}
+	args = append(args, shopID)
 	if f.Status != "" {
 		where = append(where, "t.status = ?")
 		args = append(args, string(f.Status))

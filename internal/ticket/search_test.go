@@ -335,3 +335,43 @@ func TestSearchMigrationIndexesExistingTickets(t *testing.T) {
 		}
 	})
 }
+
+// TestSearchRanksTheNewestMatches: past the rank window, a search ranks the
+// shop's newest matching tickets — never crowded out by another shop's
+// newer ones.
+func TestSearchRanksTheNewestMatches(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		create := func(shop int64, subject, body string) int64 {
+			t.Helper()
+			tk, err := f.store.Create(ctx, shop, ticket.NewTicket{Subject: subject, Body: body, Channel: ticket.ChannelHub})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return tk.ID
+		}
+		oldBest := create(f.shopA, "Wombat wombat", "wombat")
+		older := create(f.shopA, "Hello", "a wombat")
+		newer := create(f.shopA, "Wombat", "hi")
+		newest := create(f.shopA, "Hi", "wombat")
+		for range 5 {
+			create(f.shopB, "Wombat", "wombat wombat")
+		}
+		store := f.store.WithRankWindow(3)
+		found, next, err := store.Search(ctx, f.shopA, "wombat", ticket.Filter{}, database.Page{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []int64
+		for _, tk := range found {
+			got = append(got, tk.ID)
+		}
+		if want := []int64{newer, newest, older}; !slices.Equal(got, want) || next != "" {
+			t.Errorf("window of 3 = %v (next %q), want the newest three ranked %v; the best-ranked %d is older", got, next, want, oldBest)
+		}
+		if got := search(t, f, f.shopA, "wombat", ticket.Filter{}); len(got) != 4 || !slices.Contains(got[:2], oldBest) {
+			t.Errorf("the default window ranks all four, %d among the first two: %v", oldBest, got)
+		}
+	})
+}

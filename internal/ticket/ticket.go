@@ -137,6 +137,8 @@ func (e *ValidationError) Error() string { return "ticket: " + e.Field + " " + e
 type Store struct {
 	db  database.Querier
 	now func() time.Time
+
+	rankWindow int // SearchRankWindow; smaller in tests
 }
 
 // NewStore returns the ticket store over db (the database or a
@@ -146,11 +148,13 @@ func NewStore(db database.Querier, now func() time.Time) *Store {
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{db: db, now: now}
+	return &Store{db: db, now: now, rankWindow: SearchRankWindow}
 }
 
 // With returns the store running on q, typically a use case's transaction.
-func (s *Store) With(q database.Querier) *Store { return &Store{db: q, now: s.now} }
+func (s *Store) With(q database.Querier) *Store {
+	return &Store{db: q, now: s.now, rankWindow: s.rankWindow}
+}
 
 // Create opens a ticket with its first message in one transaction, so a
 // ticket never exists without the text that opened it.

@@ -1,10 +1,13 @@
 -- Helpdesk search. One tsvector per ticket: the subject (weight A); the
 -- related (B): the requester's email and name, the linked customer's email
 -- and names and the linked order's name; and every message and note of the
--- conversation (C), so words
--- spread over the subject, the requester and the messages still find the
--- ticket together. Triggers keep it current; the search joins tickets by
--- id, which scopes it to the shop.
+-- conversation (C), so words spread over the subject, the requester and
+-- the messages still find the ticket together. Triggers keep it current.
+--
+-- The document also holds the lexeme "#" and the shop's id, which no text
+-- can produce (the parser never keeps a "#"), so the index itself answers
+-- only the shop's tickets (the search also joins tickets by id and filters
+-- by shop_id).
 --
 -- The 'simple' configuration lower-cases and keeps every word: shoppers
 -- write in many languages, and an English stemmer and stop-word list would
@@ -38,7 +41,8 @@ CREATE FUNCTION ticket_search_document(ticket BIGINT) RETURNS TSVECTOR LANGUAGE 
                coalesce((SELECT c.email || ' ' || c.first_name || ' ' || c.last_name FROM customers c WHERE c.id = t.customer_id), '') || ' ' ||
             coalesce((SELECT o.name FROM orders o WHERE o.id = t.order_id), ''))), 'B') ||
            coalesce((SELECT ticket_search_body(string_agg(m.body, E'\n' ORDER BY m.created_at, m.id))
-                     FROM ticket_messages m WHERE m.ticket_id = t.id), ''::tsvector)
+                     FROM ticket_messages m WHERE m.ticket_id = t.id), ''::tsvector) ||
+           array_to_tsvector(ARRAY['#' || t.shop_id])
     FROM tickets t WHERE t.id = ticket
 $$;
 

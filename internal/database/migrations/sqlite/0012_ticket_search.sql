@@ -3,8 +3,12 @@
 -- customer's email and names and the linked order's name; and every
 -- message and note of the
 -- conversation, so words spread over the subject, the requester and the
--- messages still find the ticket together. Triggers keep it current; the
--- search joins tickets by id, which scopes it to the shop.
+-- messages still find the ticket together. Triggers keep it current.
+--
+-- The shop column holds one token, "s" and the shop's id, so the index
+-- itself answers only the shop's tickets (the search also joins tickets by
+-- id and filters by shop_id); the user's words are matched against the
+-- other columns only.
 --
 -- unicode61 splits at every character that is not a letter or a digit, so
 -- "ada@example.com" is indexed as ada, example, com (the whole address is
@@ -13,14 +17,14 @@
 -- so both engines find the same tickets. The prefix indexes serve
 -- search-as-you-type on short beginnings of words.
 CREATE VIRTUAL TABLE ticket_search USING fts5(
-    subject, related, body,
+    subject, related, body, shop,
     tokenize = 'unicode61 remove_diacritics 0',
     prefix = '2 3'
 );
 
 CREATE TRIGGER ticket_search_ticket_insert AFTER INSERT ON tickets BEGIN
-    INSERT INTO ticket_search (rowid, subject, related, body) VALUES (
-        new.id, new.subject,
+    INSERT INTO ticket_search (rowid, shop, subject, related, body) VALUES (
+        new.id, 's' || new.shop_id, new.subject,
         new.requester_email || ' ' || new.requester_name || ' ' ||
             coalesce((SELECT c.email || ' ' || c.first_name || ' ' || c.last_name FROM customers c WHERE c.id = new.customer_id), '') || ' ' ||
             coalesce((SELECT o.name FROM orders o WHERE o.id = new.order_id), ''),
@@ -91,8 +95,8 @@ BEGIN
 END;
 
 -- The tickets written before this migration.
-INSERT INTO ticket_search (rowid, subject, related, body)
-SELECT t.id, t.subject,
+INSERT INTO ticket_search (rowid, shop, subject, related, body)
+SELECT t.id, 's' || t.shop_id, t.subject,
     t.requester_email || ' ' || t.requester_name || ' ' ||
         coalesce((SELECT c.email || ' ' || c.first_name || ' ' || c.last_name FROM customers c WHERE c.id = t.customer_id), '') || ' ' ||
             coalesce((SELECT o.name FROM orders o WHERE o.id = t.order_id), ''),

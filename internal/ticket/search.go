@@ -106,11 +106,13 @@ func (q searchQuery) tsquery() string {
 const SearchRankWindow = 1_000
 
 // The two engines' searches. Each matches the user's words and the shop's
-// token in the index, takes the newest SearchRankWindow matching tickets,
-// ranks them, keeps the shop's tickets by joining tickets on id (the
-// index's shop token already did; the join is the rule every query
-// follows), and orders by an integer score, so the keyset cursor (score,
-// id) compares exactly. Scores are the engine's rank times a million: bm25
+// token in the index, takes the newest SearchRankWindow matching tickets
+// (PostgreSQL in one index scan; SQLite's bm25 must be computed in the
+// query that matches, so it matches twice: once for the window's first
+// ticket id, once for the documents from it on), ranks them, keeps the
+// shop's tickets by joining tickets on id (the index's shop token already
+// did; the join is the rule every query follows), and orders by an integer
+// score, so the keyset cursor (score, id) compares exactly. Scores are the engine's rank times a million: bm25
 // with the subject counting ten times and the related five times a
 // message's words (the shop's token not at all) on SQLite; ts_rank of the
 // user's words with the weights A (subject) 1.0, B (related) 0.4, C
@@ -123,9 +125,8 @@ var (
 		JOIN tickets t ON t.id = s.ticket_id`
 	searchPostgres = `SELECT s.score, t.` + ticketSearchColumns + ` FROM (
 		SELECT ticket_id, round(ts_rank(document, to_tsquery('simple', ?)) * 1000000)::bigint AS score
-		FROM ticket_search WHERE document @@ (to_tsquery('simple', ?) && ?::tsquery) AND ticket_id >= coalesce((SELECT min(ticket_id) FROM (
-			SELECT ticket_id FROM ticket_search WHERE document @@ (to_tsquery('simple', ?) && ?::tsquery)
-			ORDER BY ticket_id DESC LIMIT ?) w), 0)) s
+		FROM (SELECT ticket_id, document FROM ticket_search WHERE document @@ (to_tsquery('simple', ?) && ?::tsquery)
+			ORDER BY ticket_id DESC LIMIT ?) newest) s
 		JOIN tickets t ON t.id = s.ticket_id`
 )
 
@@ -145,40 +146,11 @@ var ticketSearchColumns = func() string {
 // f narrows as it does List. A q without any letter or digit finds
 // nothing. It returns the cursor of the next page ("" on the last).
 func (s *Store) Search(ctx context.Context, shopID int64, q string, f Filter, page database.Page) ([]*Ticket, string, error) {
-	query := parseSearch(q)
-	if len(query) == 0 {
+	query, args, limit := s.searchStatement(shopID, q, f, page)
+	if query == "" {
 		return nil, "", nil
 	}
-	var base string
-	var args []any
-	if s.db.Engine() == database.Postgres {
-		words, shop := query.tsquery(), fmt.Sprintf("'#%d'", shopID)
-		base, args = searchPostgres, []any{words, words, shop, words, shop, s.rankWindow}
-	} else {
-		match := fmt.Sprintf(`shop : "s%d" AND {subject related body} : (%s)`, shopID, query.fts5())
-		base, args = searchSQLite, []any{match, match, s.rankWindow}
-	}
-	where := []string{"t.shop_id = ?"}
-	args = append(args, shopID)
-	if f.Status != "" {
-		where = append(where, "t.status = ?")
-		args = append(args, string(f.Status))
-	}
-	if f.CustomerID != 0 {
-		where = append(where, "t.customer_id = ?")
-		args = append(args, f.CustomerID)
-	}
-	if f.OrderID != 0 {
-		where = append(where, "t.order_id = ?")
-		args = append(args, f.OrderID)
-	}
-	if c := page.After; c != nil {
-		where = append(where, "(s.score < ? OR (s.score = ? AND t.id < ?))")
-		args = append(args, c.Key, c.Key, c.ID)
-	}
-	limit := page.Size()
-	args = append(args, limit+1)
-	rows, err := s.db.Query(ctx, base+` WHERE `+strings.Join(where, " AND ")+` ORDER BY s.score DESC, t.id DESC LIMIT ?`, args...)
+	rows, err := s.db.Query(ctx, query, args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("ticket: search: %w", err)
 	}
@@ -212,3 +184,42 @@ type scoredRow struct {
 }
 
 func (r scoredRow) Scan(dest ...any) error { return r.row.Scan(append([]any{r.score}, dest...)...) }
+
+// searchStatement builds Search's query and its arguments on the store's
+// engine, and the page's size; an empty query when q has no words.
+func (s *Store) searchStatement(shopID int64, q string, f Filter, page database.Page) (string, []any, int) {
+	words := parseSearch(q)
+	if len(words) == 0 {
+		return "", nil, 0
+	}
+	var base string
+	var args []any
+	if s.db.Engine() == database.Postgres {
+		tsquery, shop := words.tsquery(), fmt.Sprintf("'#%d'", shopID)
+		base, args = searchPostgres, []any{tsquery, tsquery, shop, s.rankWindow}
+	} else {
+		match := fmt.Sprintf(`shop : "s%d" AND {subject related body} : (%s)`, shopID, words.fts5())
+		base, args = searchSQLite, []any{match, match, s.rankWindow}
+	}
+	where := []string{"t.shop_id = ?"}
+	args = append(args, shopID)
+	if f.Status != "" {
+		where = append(where, "t.status = ?")
+		args = append(args, string(f.Status))
+	}
+	if f.CustomerID != 0 {
+		where = append(where, "t.customer_id = ?")
+		args = append(args, f.CustomerID)
+	}
+	if f.OrderID != 0 {
+		where = append(where, "t.order_id = ?")
+		args = append(args, f.OrderID)
+	}
+	if c := page.After; c != nil {
+		where = append(where, "(s.score < ? OR (s.score = ? AND t.id < ?))")
+		args = append(args, c.Key, c.Key, c.ID)
+	}
+	limit := page.Size()
+	args = append(args, limit+1)
+	return base + ` WHERE ` + strings.Join(where, " AND ") + ` ORDER BY s.score DESC, t.id DESC LIMIT ?`, args, limit
+}

@@ -47,7 +47,7 @@ func BenchmarkSearch(b *testing.B) {
 			start := time.Now()
 			seedBench(b, db, shop)
 			b.Logf("%s: seeded %d tickets × %d messages in %v", d, benchTickets, benchMessages, time.Since(start).Round(time.Millisecond))
-			logPlan(b, db, shop)
+			logPlan(b, store, shop)
 			for _, s := range benchSearches {
 				b.Run(s.name, func(b *testing.B) {
 					found, _, err := store.Search(ctx, shop, s.q, ticket.Filter{}, database.Page{})
@@ -202,40 +202,13 @@ func seedBench(b *testing.B, db *database.DB, shop int64) {
 	}
 }
 
-// logPlan logs the query plan of a rare word's search.
-func logPlan(b *testing.B, db *database.DB, shop int64) {
-	ctx := context.Background()
-	var query string
-	var args []any
-	switch db.Dialect {
-	case database.SQLite:
-		query = `EXPLAIN QUERY PLAN SELECT s.score, t.id FROM (SELECT rowid AS ticket_id, -bm25(ticket_search, 10.0, 5.0, 1.0) AS score
-			FROM ticket_search WHERE ticket_search MATCH ?) s JOIN tickets t ON t.id = s.ticket_id WHERE t.shop_id = ?
-			ORDER BY s.score DESC, t.id DESC LIMIT 51`
-		args = []any{`"zanzibar" *`, shop}
-	case database.Postgres:
-		query = `EXPLAIN (ANALYZE, COSTS OFF) SELECT s.score, t.id FROM (SELECT ticket_id, ts_rank(document, query) AS score
-			FROM ticket_search, to_tsquery('simple', ?) query WHERE document @@ query) s JOIN tickets t ON t.id = s.ticket_id
-			WHERE t.shop_id = ? ORDER BY s.score DESC, t.id DESC LIMIT 51`
-		args = []any{`'zanzibar':*`, shop}
-	}
-	rows, err := db.Query(ctx, query, args...)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer rows.Close()
-	cols, _ := rows.Columns()
-	var plan []string
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
+// logPlan logs the query plans of a rare and a common word's search.
+func logPlan(b *testing.B, store *ticket.Store, shop int64) {
+	for _, q := range []string{"zanzibar", "order"} {
+		plan, err := store.ExplainSearch(context.Background(), shop, q)
+		if err != nil {
 			b.Fatal(err)
 		}
-		plan = append(plan, fmt.Sprint(vals[len(vals)-1]))
+		b.Logf("plan of %q:\n%s", q, strings.Join(plan, "\n"))
 	}
-	b.Logf("%s plan:\n%s", db.Dialect, strings.Join(plan, "\n"))
 }

@@ -23,7 +23,7 @@ func (s *Store) ExplainSearch(ctx context.Context, shopID int64, q string) ([]st
 	if s.db.Engine() == database.Postgres {
 		explain = "EXPLAIN (ANALYZE, COSTS OFF) "
 	}
-	rows, err := s.db.Query(ctx, explain+query, args...)
+	rows, err := s.db.Query(ctx, explain+query, database.PlanEachCall(s.db, args)...)
 	if err != nil {
 		return nil, err
 	}

@@ -150,7 +150,7 @@ func (s *Store) Search(ctx context.Context, shopID int64, q string, f Filter, pa
 	if query == "" {
 		return nil, "", nil
 	}
-	rows, err := s.db.Query(ctx, query, args...)
+	rows, err := s.db.Query(ctx, query, database.PlanEachCall(s.db, args)...)
 	if err != nil {
 		return nil, "", fmt.Errorf("ticket: search: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -56,4 +57,18 @@ func (db *DB) WithMigrationLock(ctx context.Context, fn func(ctx context.Context
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, lockID)
 	return fn(ctx)
+}
+
+// PlanEachCall returns a read's arguments so that PostgreSQL plans it for
+// these values every time. pgx prepares and caches each statement, and
+// after five runs PostgreSQL may settle on one generic plan that ignores
+// the values — ruinous for a query whose best plan depends on them (a
+// full-text search for a word in every row wants a different plan from one
+// for a word in five). pgx's unnamed, uncached statement mode is always
+// planned with its values. On SQLite the arguments are returned as given.
+func PlanEachCall(q Querier, args []any) []any {
+	if q.Engine() != Postgres {
+		return args
+	}
+	return append([]any{pgx.QueryExecModeExec}, args...)
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hubdesk/hubdesk/internal/auth"
@@ -30,6 +31,9 @@ type (
 		Words                        inboxWords
 		// Back is this page's address, where "Mark as unread" returns.
 		Back string
+		// Query is the search's words: when set, the rows are the tickets
+		// matching them, best match first, narrowed by status only.
+		Query string
 	}
 	// inboxRow is one ticket of the list, worded. It is flat on purpose:
 	// templates find fields of embedded structs by a slow reflective
@@ -66,7 +70,8 @@ type inboxQuery struct {
 	scope ticket.InboxScope
 	view  ticket.InboxView
 	sort  ticket.InboxSort
-	limit int // a page size asked for, kept in the next page's link; 0: the default
+	limit int    // a page size asked for, kept in the next page's link; 0: the default
+	text  string // the search's words; "" lists the view
 }
 
 // url is the inbox address of q; cursor is added when not empty.
@@ -83,6 +88,9 @@ func (q inboxQuery) url(cursor string) string {
 	}
 	if q.sort != ticket.SortNewest {
 		v.Set("sort", string(q.sort))
+	}
+	if q.text != "" {
+		v.Set("q", q.text)
 	}
 	if cursor != "" {
 		if q.limit > 0 {
@@ -117,6 +125,7 @@ func parseInbox(r *http.Request, spam bool) inboxQuery {
 		out.view.TagID = id
 	}
 	out.view.Scope = out.scope
+	out.text = strings.TrimSpace(q.Get("q"))
 	return out
 }
 
@@ -137,6 +146,10 @@ func (p *TicketPages) inbox(w http.ResponseWriter, r *http.Request, spam bool) {
 	}
 	q := parseInbox(r, spam)
 	q.limit = page.Limit
+	if q.text != "" && !spam {
+		p.search(w, r, q, page)
+		return
+	}
 	res, err := p.Tickets.InboxWithNav(r.Context(), u.ShopID, u.ID, q.view, q.sort, page)
 	if err != nil {
 		p.serverError(w, r, err)
@@ -149,6 +162,35 @@ func (p *TicketPages) inbox(w http.ResponseWriter, r *http.Request, spam bool) {
 		data.Pager = pagerLink{URL: q.url(res.Next), LabelKey: "pager.next"}
 	}
 	data.Views, data.Statuses, data.Tags, data.Sorts = inboxNavigation(staffLocale, q, res.Nav, u.Role.AtLeast(user.RoleManager))
+	p.page(w, r, http.StatusOK, "tickets", staffLocale.T("inbox.title"), data)
+}
+
+// search is the inbox showing the tickets that match the words, best
+// match first (ticket.Store.Search, served by the full-text index), a
+// keyset page at a time. Only the status narrows a search; the views and
+// tags lead back to the lists.
+func (p *TicketPages) search(w http.ResponseWriter, r *http.Request, q inboxQuery, page database.Page) {
+	u := auth.UserFrom(r.Context())
+	found, next, err := p.Tickets.Search(r.Context(), u.ShopID, q.text, ticket.Filter{Status: q.view.Status}, page)
+	if err != nil {
+		p.serverError(w, r, err)
+		return
+	}
+	nav, err := p.Tickets.CachedNav(r.Context(), u.ShopID, u.ID)
+	if err != nil {
+		p.serverError(w, r, err)
+		return
+	}
+	rows := make([]ticket.InboxRow, len(found))
+	for i, t := range found {
+		rows[i] = ticket.InboxRow{Ticket: *t, Preview: t.Preview, WaitingSince: t.WaitingSince}
+	}
+	data := inboxPage{Helpdesk: p.helpdeskOff(r), Scope: q.scope, Status: q.view.Status, Sort: q.sort, Back: q.url(r.URL.Query().Get("cursor")),
+		Query: q.text, Rows: inboxRows(staffLocale, rows, time.Now().UTC()), Words: newInboxWords(staffLocale)}
+	if next != "" {
+		data.Pager = pagerLink{URL: q.url(next), LabelKey: "pager.next"}
+	}
+	data.Views, data.Statuses, data.Tags, data.Sorts = inboxNavigation(staffLocale, q, nav, u.Role.AtLeast(user.RoleManager))
 	p.page(w, r, http.StatusOK, "tickets", staffLocale.T("inbox.title"), data)
 }
 
@@ -181,15 +223,15 @@ func inboxNavigation(l *locale.Locale, q inboxQuery, nav ticket.InboxNav, canSee
 		return c.url("")
 	}
 	scope := func(s ticket.InboxScope, count int) inboxLink {
-		return inboxLink{Label: l.T("inbox.view." + string(s)), Count: count, Current: q.scope == s, URL: with(func(c *inboxQuery) {
-			c.path, c.scope, c.view.Scope = "/tickets", s, s
+		return inboxLink{Label: l.T("inbox.view." + string(s)), Count: count, Current: q.scope == s && q.text == "", URL: with(func(c *inboxQuery) {
+			c.path, c.scope, c.view.Scope, c.text = "/tickets", s, s, ""
 		})}
 	}
 	views = []inboxLink{scope(ticket.ScopeMine, nav.Counts.Mine), scope(ticket.ScopeUnassigned, nav.Counts.Unassigned), scope(ticket.ScopeAll, nav.Counts.All)}
 	if canSeeSpam {
 		views = append(views, inboxLink{Label: l.T("inbox.view.spam"), Count: -1, Current: q.scope == ticket.ScopeSpam,
 			URL: with(func(c *inboxQuery) {
-				c.path, c.scope, c.view.Scope = "/tickets/spam", ticket.ScopeSpam, ticket.ScopeSpam
+				c.path, c.scope, c.view.Scope, c.text = "/tickets/spam", ticket.ScopeSpam, ticket.ScopeSpam, ""
 			})})
 	}
 	statuses = append(statuses, inboxLink{Label: l.T("inbox.status.any"), Count: -1, Current: q.view.Status == "",
@@ -201,11 +243,11 @@ func inboxNavigation(l *locale.Locale, q inboxQuery, nav ticket.InboxNav, canSee
 	}
 	if len(nav.Tags) > 0 {
 		tags = append(tags, inboxLink{Label: l.T("inbox.tag.any"), Count: -1, Current: q.view.TagID == 0,
-			URL: with(func(c *inboxQuery) { c.view.TagID = 0 })})
+			URL: with(func(c *inboxQuery) { c.view.TagID, c.text = 0, "" })})
 	}
 	for _, tg := range nav.Tags {
 		tags = append(tags, inboxLink{Label: tg.Name, Count: -1, Current: q.view.TagID == tg.ID,
-			URL: with(func(c *inboxQuery) { c.view.TagID = tg.ID })})
+			URL: with(func(c *inboxQuery) { c.view.TagID, c.text = tg.ID, "" })})
 	}
 	for _, s := range []ticket.InboxSort{ticket.SortWaiting, ticket.SortNewest} {
 		sorts = append(sorts, inboxLink{Label: l.T("inbox.sort." + string(s)), Count: -1, Current: q.sort == s,

@@ -221,6 +221,9 @@ func pageFixtures() map[string][]any {
 			}
 			page.Rows, page.Words = inboxRows(staffLocale, rows, at), newInboxWords(staffLocale)
 			ticketLists = append(ticketLists, page, inboxPage{Scope: scope, Status: st, Sort: sort})
+			searched := page
+			searched.Query = "ada@example.com"
+			ticketLists = append(ticketLists, searched, inboxPage{Scope: scope, Status: st, Query: "refund"})
 		}
 	}
 	var notes []ticket.Notification

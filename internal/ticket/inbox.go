@@ -278,6 +278,23 @@ func (s *Store) Nav(ctx context.Context, shopID, userID int64) (InboxNav, error)
 	return shop.forUser(userID), nil
 }
 
+// CachedNav is Nav through the process's cache of the shop's navigation
+// (NavCacheTTL), for pages that show it beside something else, such as
+// search results.
+func (s *Store) CachedNav(ctx context.Context, shopID, userID int64) (InboxNav, error) {
+	if shop, ok := s.cachedNav(shopID); ok {
+		return shop.forUser(userID), nil
+	}
+	var b database.Batch
+	var shop shopNav
+	readNav(&b, shopID, &shop)
+	if err := s.db.ReadBatch(ctx, &b); err != nil {
+		return InboxNav{}, fmt.Errorf("ticket: inbox counts: %w", err)
+	}
+	s.keepNav(shopID, shop)
+	return shop.forUser(userID), nil
+}
+
 // NavCacheTTL is how long a process keeps a shop's inbox navigation.
 const NavCacheTTL = 2 * time.Second
 

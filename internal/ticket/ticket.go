@@ -173,7 +173,8 @@ type Store struct {
 	now func() time.Time
 	// navCache keeps each shop's inbox navigation for NavCacheTTL (real
 	// time, not the store's clock, which tests may stop).
-	navCache *ttlcache.Cache[int64, shopNav]
+	navCache   *ttlcache.Cache[int64, shopNav]
+	rankWindow int // SearchRankWindow; smaller in tests
 }
 
 // NewStore returns the ticket store over db (the database or a
@@ -183,12 +184,12 @@ func NewStore(db database.Querier, now func() time.Time) *Store {
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{db: db, now: now, navCache: ttlcache.New[int64, shopNav](NavCacheTTL, nil)}
+	return &Store{db: db, now: now, navCache: ttlcache.New[int64, shopNav](NavCacheTTL, nil), rankWindow: SearchRankWindow}
 }
 
 // With returns the store running on q, typically a use case's transaction.
 func (s *Store) With(q database.Querier) *Store {
-	return &Store{db: q, now: s.now, navCache: s.navCache}
+	return &Store{db: q, now: s.now, navCache: s.navCache, rankWindow: s.rankWindow}
 }
 
 // Create opens a ticket with its first message in one transaction, so a

@@ -130,14 +130,27 @@ func (db *DB) MigrateTo(ctx context.Context, version int) (applied int, err erro
 }
 
 // applyUpTo applies the migrations in list newer than the database's
-// version, up to and including version.
+// version, up to and including version. A migration numbered below the
+// database's version that it never ran (one merged after a later number
+// had already migrated this database) is refused rather than skipped: it
+// was written for the schema before the later ones, so it can neither run
+// now nor be left out without the database silently lacking it.
 func (db *DB) applyUpTo(ctx context.Context, list []migration, version int) (applied int, err error) {
 	current, err := db.CurrentVersion(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("migrate: %w", err)
 	}
+	done, err := db.appliedVersions(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("migrate: %w", err)
+	}
 	for _, m := range list {
 		if m.version <= current {
+			if !done[m.version] {
+				return 0, fmt.Errorf("migrate: the database is at version %d but never ran %s, numbered below it: "+
+					"a migration cannot run after the ones that follow it; start from a new database or restore one from before version %d",
+					current, m.name, m.version+1)
+			}
 			continue
 		}
 		if m.version > version {
@@ -149,6 +162,24 @@ func (db *DB) applyUpTo(ctx context.Context, list []migration, version int) (app
 		applied++
 	}
 	return applied, nil
+}
+
+// appliedVersions lists the migrations recorded in schema_migrations.
+func (db *DB) appliedVersions(ctx context.Context) (map[int]bool, error) {
+	rows, err := db.write.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return nil, fmt.Errorf("read applied migrations: %w", err)
+	}
+	defer rows.Close()
+	done := map[int]bool{}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			return nil, fmt.Errorf("read applied migrations: %w", err)
+		}
+		done[v] = true
+	}
+	return done, rows.Err()
 }
 
 // apply runs one migration and records it, in one transaction.

@@ -128,3 +128,21 @@ func isForeignKeyViolation(err error) bool {
 	return err != nil && (strings.Contains(err.Error(), "FOREIGN KEY constraint failed") ||
 		strings.Contains(err.Error(), "SQLSTATE 23503"))
 }
+
+// A database that ran a later migration but never an earlier one (merged
+// after the later one had migrated it) is refused by name, not silently
+// left without it.
+func TestMigrateRefusesAMigrationBelowTheDatabasesVersion(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		mustExec(t, db, `DELETE FROM schema_migrations WHERE version = 9`)
+		_, err := db.Migrate(ctx)
+		if err == nil || !strings.Contains(err.Error(), "never ran 0009_shop_scoped_references.sql") {
+			t.Fatalf("migrate with 0009 missing below the database's version: %v, want it refused by name", err)
+		}
+		mustExec(t, db, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (9, '0009_shop_scoped_references.sql', 1)`)
+		if _, err := db.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

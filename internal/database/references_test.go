@@ -37,6 +37,14 @@ var references = []reference{
 	{"tickets", "assignee_id", "users", true},
 	{"ticket_messages", "ticket_id", "tickets", false},
 	{"ticket_messages", "author_user_id", "users", true},
+	{"ticket_tags", "ticket_id", "tickets", false},
+	{"ticket_tags", "tag_id", "tags", false},
+	{"attachments", "ticket_id", "tickets", false},
+	{"attachments", "message_id", "ticket_messages", false},
+	{"ticket_reads", "user_id", "users", false},
+	{"ticket_reads", "ticket_id", "tickets", false},
+	{"desk_notifications", "user_id", "users", false},
+	{"desk_notifications", "ticket_id", "tickets", false},
 }
 
 // Every table holding a shop's rows refers to its shop, and every other
@@ -94,17 +102,21 @@ func seedShop(t *testing.T, db *database.DB, name string) shopRows {
 	s.ids["users"] = returning(`INSERT INTO users (shop_id, email, role, password_hash, created_at) VALUES (?, ?, 'agent', 'x', 1)`,
 		s.shop, name+"@example.com")
 	s.ids["customers"] = returning(`INSERT INTO customers (shop_id, external_id, created_at, updated_at) VALUES (?, 'c1', 1, 1)`, s.shop)
-	for _, r := range []string{"orders", "tickets"} { // parents that are children too
+	s.ids["tags"] = returning(`INSERT INTO tags (shop_id, name, created_at) VALUES (?, 'vip', 1)`, s.shop)
+	for _, r := range []string{"orders", "tickets", "ticket_messages"} { // parents that are children too
 		query, args := insertChild(s, r, "", 0)
 		s.ids[r] = returning(query, args...)
 	}
-	for _, table := range []string{"sessions", "api_tokens", "line_items", "fulfillments", "returns", "ticket_messages"} {
+	for _, table := range []string{"sessions", "api_tokens", "line_items", "fulfillments", "returns",
+		"ticket_tags", "attachments", "ticket_reads", "desk_notifications"} {
 		query, args := insertChild(s, table, "", 0)
 		mustExec(t, db, query, args...)
 	}
 	mustExec(t, db, `INSERT INTO shop_settings (shop_id, draft, published, draft_updated_at) VALUES (?, '{}', '{}', 1)`, s.shop)
 	mustExec(t, db, `INSERT INTO audit_log (shop_id, at, actor_kind, action) VALUES (?, 1, 'system', 'test')`, s.shop)
 	mustExec(t, db, `INSERT INTO connections (shop_id, provider, credentials, status, updated_at) VALUES (?, 'loop', 'x', 'unverified', 1)`, s.shop)
+	mustExec(t, db, `INSERT INTO macros (shop_id, name, body, created_at, updated_at) VALUES (?, 'thanks', 'Thank you', 1, 1)`, s.shop)
+	mustExec(t, db, `INSERT INTO blocked_senders (shop_id, email, created_at) VALUES (?, 'spam@example.com', 1)`, s.shop)
 	mustExec(t, db, `INSERT INTO webhook_events (shop_id, provider, topic, delivery_id, body, received_at) VALUES (?, 'loop', 't', 'd1', '{}', 1)`, s.shop)
 	return s
 }
@@ -135,6 +147,15 @@ func insertChild(s shopRows, table, column string, ref int64) (string, []any) {
 	case "ticket_messages":
 		maps.Copy(values, map[string]any{"ticket_id": s.ids["tickets"], "author_kind": "agent", "author_user_id": s.ids["users"],
 			"body": "On its way", "created_at": 1})
+	case "ticket_tags": // keyed by (ticket_id, tag_id)
+		maps.Copy(values, map[string]any{"ticket_id": s.ids["tickets"], "tag_id": s.ids["tags"]})
+	case "attachments":
+		maps.Copy(values, map[string]any{"ticket_id": s.ids["tickets"], "message_id": s.ids["ticket_messages"], "filename": "a.txt",
+			"content_type": "text/plain", "size_bytes": 1, "sha256": "x", "data": []byte("a"), "created_at": 1})
+	case "ticket_reads": // keyed by (user_id, ticket_id)
+		maps.Copy(values, map[string]any{"user_id": s.ids["users"], "ticket_id": s.ids["tickets"], "read_at": n})
+	case "desk_notifications":
+		maps.Copy(values, map[string]any{"user_id": s.ids["users"], "ticket_id": s.ids["tickets"], "kind": "assigned", "created_at": 1})
 	default:
 		panic("insertChild: no row for " + table)
 	}
@@ -160,8 +181,9 @@ func TestCrossShopReferencesAreRefused(t *testing.T) {
 		for _, r := range references {
 			t.Run(r.child+"."+r.column, func(t *testing.T) {
 				own, foreign := a.ids[r.parent], b.ids[r.parent]
+				// The seeded row may hold the key already (ticket_tags, ticket_reads).
 				query, args := insertChild(a, r.child, r.column, own)
-				if _, err := db.Exec(ctx, query, args...); err != nil {
+				if _, err := db.Exec(ctx, query+" ON CONFLICT DO NOTHING", args...); err != nil {
 					t.Fatalf("a row pointing at its own shop's %s: %v", r.parent, err)
 				}
 				query, args = insertChild(a, r.child, r.column, foreign)
@@ -186,11 +208,11 @@ func TestCrossShopReferencesAreRefused(t *testing.T) {
 // stays — a deleted user's ticket messages remain), a CASCADE reference
 // takes its rows along. The other shop's rows are untouched.
 func TestDeletingAParent(t *testing.T) {
-	for _, r := range references {
-		t.Run(r.parent+"→"+r.child+"."+r.column, func(t *testing.T) {
-			dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		for i, r := range references {
+			t.Run(r.parent+"→"+r.child+"."+r.column, func(t *testing.T) {
 				ctx := context.Background()
-				a, b := seedShop(t, db, "alpha"), seedShop(t, db, "beta")
+				a, b := seedShop(t, db, fmt.Sprint("alpha", i)), seedShop(t, db, fmt.Sprint("beta", i))
 				count := func(where string, args ...any) int {
 					t.Helper()
 					var n int
@@ -224,8 +246,8 @@ func TestDeletingAParent(t *testing.T) {
 					t.Errorf("the other shop's %s rows pointing at its %s: %d, want %d", r.child, r.parent, got, rowsOfB)
 				}
 			})
-		})
-	}
+		}
+	})
 }
 
 // Deleting a shop deletes every row it holds, in every table with a

@@ -25,7 +25,7 @@ func TestSQLiteRebuildKeepsTheSchema(t *testing.T) {
 	ctx := context.Background()
 	db := dbtest.OpenAt(t, database.SQLite, shopScopedVersion-1)
 	before := readSQLiteSchema(t, db)
-	if _, err := db.Migrate(ctx); err != nil {
+	if _, err := db.MigrateTo(ctx, shopScopedVersion); err != nil {
 		t.Fatal(err)
 	}
 	after := readSQLiteSchema(t, db)
@@ -166,7 +166,15 @@ func diff[V any](a, b map[string]V) map[string]V {
 func TestRebuildKeepsIDsOfDeletedRowsUnused(t *testing.T) {
 	dbtest.ForEachAt(t, shopScopedVersion-1, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
-		s := seedShop(t, db, "alpha")
+		s := shopRows{ids: map[string]int64{}}
+		if err := db.ExecReturning(ctx, `INSERT INTO shops (name, domain, created_at) VALUES ('A', 'a.myshopify.com', 1) RETURNING id`).Scan(&s.shop); err != nil {
+			t.Fatal(err)
+		}
+		var customer int64
+		if err := db.ExecReturning(ctx, `INSERT INTO customers (shop_id, external_id, created_at, updated_at) VALUES (?, 'c1', 1, 1) RETURNING id`, s.shop).Scan(&customer); err != nil {
+			t.Fatal(err)
+		}
+		s.ids["customers"] = customer
 		var deleted int64
 		query, args := insertChild(s, "orders", "", 0)
 		if err := db.ExecReturning(ctx, query+" RETURNING id", args...).Scan(&deleted); err != nil {

@@ -148,8 +148,8 @@ func (db *DB) applyUpTo(ctx context.Context, list []migration, version int) (app
 		if m.version <= current {
 			if !done[m.version] {
 				return 0, fmt.Errorf("migrate: the database is at version %d but never ran %s, numbered below it: "+
-					"a migration cannot run after the ones that follow it; start from a new database or restore one from before version %d",
-					current, m.name, m.version+1)
+					"a migration cannot run after the ones that follow it; start from a new database or restore a backup "+
+					"taken before any migration above %d ran", current, m.name, m.version)
 			}
 			continue
 		}

@@ -100,6 +100,51 @@ func TestReturnsSettingsDraftLiveAndPreview(t *testing.T) {
 		t.Fatal("the preview still offers Start a return after Disabled")
 	}
 
+	// 5. A Loop webhook secret is saved, then removed: the box asks for a
+	// confirmation, declining keeps the secret, accepting removes it.
+	do(t, admin,
+		chromedp.Navigate(demo.BaseURL+"/settings/returns"),
+		chromedp.WaitVisible(chromedp.CSS("#returns-form")),
+		chromedp.Click(chromedp.CSS(`input[name=provider][value=loop]`)),
+		chromedp.SendKeys(chromedp.ID("loop_webhook_secret"), "whsec-e2e-5c7d"),
+		chromedp.Click(chromedp.CSS(`#returns-form button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.ID("loop_webhook_secret_remove")),
+	)
+	placeholder := func() string {
+		p, err := chromedp.Run(admin, chromedp.Evaluate[string](`document.getElementById("loop_webhook_secret").placeholder`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	if p := placeholder(); !strings.Contains(p, "Saved secret ending in 5c7d") {
+		t.Fatalf("after saving the secret the field says %q", p)
+	}
+	confirmAnswers := func(answer bool) {
+		if _, err := chromedp.Run(admin, chromedp.Evaluate[bool](fmt.Sprintf(
+			`window.confirm = function (m) { window.confirmAsked = m; return %t; }; true`, answer))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	confirmAnswers(false)
+	do(t, admin, chromedp.Click(chromedp.ID("loop_webhook_secret_remove")), chromedp.Click(chromedp.CSS(`#returns-form button[type=submit]`)))
+	if asked, _ := chromedp.Run(admin, chromedp.Evaluate[string](`window.confirmAsked || ""`)); !strings.Contains(asked, "deliveries will be refused") {
+		t.Fatalf("removing the secret did not ask for a confirmation (asked %q)", asked)
+	}
+	if p := placeholder(); !strings.Contains(p, "Saved secret ending in 5c7d") {
+		t.Fatalf("declining the confirmation changed the page: %q", p)
+	}
+	confirmAnswers(true)
+	do(t, admin,
+		chromedp.Click(chromedp.CSS(`#returns-form button[type=submit]`)),
+		chromedp.WaitNotPresent(chromedp.ID("loop_webhook_secret_remove")),
+		chromedp.WaitVisible(chromedp.CSS("#returns-form")),
+	)
+	if p := placeholder(); strings.Contains(p, "Saved secret") {
+		t.Fatalf("after removing the secret the field says %q", p)
+	}
+	Screenshot(t, admin, "settings-returns-webhook-secret-removed")
+
 	// Every change is in the audit log.
 	do(t, admin, chromedp.Navigate(demo.BaseURL+"/audit?action=settings."), chromedp.WaitVisible(chromedp.CSS("table")))
 	rows, _ := chromedp.Run(admin, chromedp.Evaluate[int](`document.querySelectorAll("table tbody tr").length`))

@@ -37,8 +37,8 @@ func TestOwnerDisablesAnAgent(t *testing.T) {
 	agentRow := `#staff tr[data-email="` + agentEmail + `"]`
 	err = chromedp.Do(owner,
 		chromedp.Navigate(demo.BaseURL+"/settings/staff"),
-		chromedp.WaitVisible(chromedp.CSS(agentRow+` button`)),
-		chromedp.Click(chromedp.CSS(agentRow+` button`)),
+		chromedp.WaitVisible(chromedp.CSS(agentRow+` button.disable`)),
+		chromedp.Click(chromedp.CSS(agentRow+` button.disable`)),
 		chromedp.WaitVisible(chromedp.CSS(agentRow+` .badge--account-disabled`)),
 	)
 	if err != nil {

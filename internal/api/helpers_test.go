@@ -27,7 +27,7 @@ var t0 = time.Date(2026, 10, 1, 12, 0, 0, 0, time.UTC)
 // fixture is the whole server on loopback over a fresh database with two
 // shops: A (Ada and Grace, three orders) and B (Bob, one order). Requests
 // go through the real route list and its access rules with real bearer
-// tokens: "a" (shop A's agent), "a-manager", "b", "b-manager", or "none"
+// tokens: "a" (shop A's agent), "a-manager", "a-admin", "b", "b-manager", or "none"
 // for no token. A request naming none is shop A's with the least role the
 // route list lets read (agent) or write (manager).
 type fixture struct {
@@ -57,7 +57,7 @@ func newFixture(t *testing.T, db *database.DB) *fixture {
 	a, b := f.app.NewTenant("a"), f.app.NewTenant("b")
 	f.shopA, f.shopB = a.Shop.ID, b.Shop.ID
 	f.tenants = map[string]*testapp.Tenant{"a": a, "b": b}
-	for name, u := range map[string]*user.User{"a": a.Agent, "a-manager": a.Manager, "b": b.Agent, "b-manager": b.Manager} {
+	for name, u := range map[string]*user.User{"a": a.Agent, "a-manager": a.Manager, "a-admin": a.Admin, "b": b.Agent, "b-manager": b.Manager} {
 		f.tokens[name] = f.app.Token(u)
 	}
 	f.routes = http.NewServeMux()

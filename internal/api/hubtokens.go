@@ -101,6 +101,10 @@ func (h *HubTokens) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if log == nil {
 		log = slog.Default()
 	}
+	if unreadable, ok := unreadableSecret(r, log, err); ok {
+		httpkit.WriteError(w, unreadable)
+		return
+	}
 	log.ErrorContext(r.Context(), "api: hub token failed", "error", err)
 	httpkit.WriteError(w, &httpkit.Error{Status: http.StatusInternalServerError, Code: httpkit.CodeInternal, Message: "internal server error"})
 }

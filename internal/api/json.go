@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime"
 	"net/http"
 	"reflect"
@@ -14,11 +15,39 @@ import (
 
 	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/httpkit"
+	"github.com/hubdesk/hubdesk/internal/secret"
 )
 
 // CodeNoClientSecret answers a shopper token request of a shop with no
 // Shopify client secret yet; the other codes are httpkit's.
 const CodeNoClientSecret = "no_client_secret"
+
+// CodeSecretsUnreadable answers a request that needs one of the shop's
+// stored credentials (its Loop API key or webhook secret, its Shopify
+// client secret) when this server cannot open it: it was sealed with a
+// HUBDESK_SECRET_KEY this process is not given.
+const CodeSecretsUnreadable = "secrets_unreadable"
+
+// secretsUnreadable is the 503 for CodeSecretsUnreadable. It carries no
+// Retry-After: waiting mends nothing, an operator or an admin has to act.
+func secretsUnreadable() *httpkit.Error {
+	return &httpkit.Error{Status: http.StatusServiceUnavailable, Code: CodeSecretsUnreadable,
+		Message: "this server cannot read the shop's stored credentials: they were sealed with another HUBDESK_SECRET_KEY. " +
+			"Every hubdesk process on this database must be given the key that sealed them; " +
+			"if that key is lost, an admin must re-enter them (the Shopify client secret with hubdesk shop secret)"}
+}
+
+// unreadableSecret reports err as CodeSecretsUnreadable when a stored
+// secret could not be opened, logging it (never the value) as a warning:
+// it is the operator's configuration, not a fault of the request.
+func unreadableSecret(r *http.Request, log *slog.Logger, err error) (*httpkit.Error, bool) {
+	if !errors.Is(err, secret.ErrUnreadable) {
+		return nil, false
+	}
+	log.WarnContext(r.Context(), "api: a stored secret of this shop cannot be opened with this process's HUBDESK_SECRET_KEY",
+		"method", r.Method, "path", r.URL.Path, "error", err)
+	return secretsUnreadable(), true
+}
 
 // MaxBodyBytes caps request bodies; a large order is a few tens of KiB.
 const MaxBodyBytes = 1 << 20
@@ -29,8 +58,11 @@ const MaxBodyBytes = 1 << 20
 func (a *API) respond(w http.ResponseWriter, r *http.Request, err error) {
 	var apiErr *httpkit.Error
 	var ve *commerce.ValidationError
+	unreadable, isUnreadable := unreadableSecret(r, a.log, err)
 	switch {
 	case errors.As(err, &apiErr):
+	case isUnreadable:
+		apiErr = unreadable
 	case errors.As(err, &ve):
 		apiErr = &httpkit.Error{Status: http.StatusUnprocessableEntity, Code: httpkit.CodeInvalidRequest, Field: ve.Field, Message: ve.Error()}
 	case errors.Is(err, commerce.ErrNotFound):

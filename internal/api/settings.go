@@ -45,6 +45,11 @@ type returnsSettingsInput struct {
 	PortalLookup      returns.LookupField                     `json:"portal_lookup"`
 	Params            map[returns.Provider]returns.ParamNames `json:"params"`
 	SaveAnyway        bool                                    `json:"save_anyway"`
+	// LoopAPIKeyRemove and LoopWebhookSecretRemove remove the saved key or
+	// secret: an empty or missing loop_api_key / loop_webhook_secret keeps
+	// it, so that a client can GET, edit and PUT without knowing it.
+	LoopAPIKeyRemove        bool `json:"loop_api_key_remove"`
+	LoopWebhookSecretRemove bool `json:"loop_webhook_secret_remove"`
 
 	LoopAPIKeyLast4        *string           `json:"loop_api_key_last4"`
 	LoopWebhookSecretLast4 *string           `json:"loop_webhook_secret_last4"`
@@ -105,7 +110,7 @@ func (a *API) PutReturnsSettings(w http.ResponseWriter, r *http.Request) {
 	// rule as the settings page's.
 	rc := returns.ReturnsConfig{Provider: in.Provider, LoopAPIKey: in.LoopAPIKey, LoopWebhookSecret: in.LoopWebhookSecret, LoopPortalURL: in.LoopPortalURL,
 		LookupField: in.LookupField, PortalURL: in.PortalURL, PortalLookup: in.PortalLookup, Params: in.Params}
-	out, err := a.settings.SaveReturns(r.Context(), u.ShopID, rc, in.SaveAnyway, audit.UserActor(u))
+	out, err := a.settings.SaveReturns(r.Context(), u.ShopID, rc, settings.SaveOptions{SaveAnyway: in.SaveAnyway, RemoveLoopKey: in.LoopAPIKeyRemove, RemoveLoopWebhookSecret: in.LoopWebhookSecretRemove}, audit.UserActor(u))
 	var fe *returns.FieldError
 	switch {
 	case errors.As(err, &fe):

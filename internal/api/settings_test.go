@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -172,5 +173,52 @@ func TestReturnsSettingsAPISetsTheLoopWebhookSecret(t *testing.T) {
 		}
 		checkJSON(t, r.body, map[string]string{"error.field": "loop_webhook_secret"})
 		f.app.CheckLoopWebhookSecret(t, f.tenants["a"], whSecret)
+	})
+}
+
+// The saved Loop webhook secret and API key are removed only when asked
+// explicitly (an empty field keeps them): the removal is audited by name,
+// never the value, and Loop's deliveries are refused afterwards. A
+// removal together with a new value, or of the key Loop still needs, is
+// refused and changes nothing.
+func TestReturnsSettingsAPIRemovesLoopCredentials(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		f := newFixture(t, db)
+		const whSecret = "whsec-api-rm-41d0"
+		put := func(body string, want int) response {
+			t.Helper()
+			r := f.do(t, request{method: "PUT", url: "/api/v1/settings/returns", body: body, user: "a-manager"})
+			if r.status != want {
+				t.Fatalf("PUT %s: %d, want %d\n%s", body, r.status, want, r.body)
+			}
+			return r
+		}
+		put(`{"provider":"loop","lookup_field":"zip","loop_api_key":"`+sandbox.KeyFull+`","loop_webhook_secret":"`+whSecret+`"}`, http.StatusOK)
+		f.app.CheckLoopWebhookSecret(t, f.tenants["a"], whSecret)
+
+		r := put(`{"provider":"loop","lookup_field":"zip","loop_webhook_secret":"whsec-other","loop_webhook_secret_remove":true}`, http.StatusUnprocessableEntity)
+		checkJSON(t, r.body, map[string]string{"error.field": "loop_webhook_secret"})
+		f.app.CheckLoopWebhookSecret(t, f.tenants["a"], whSecret)
+
+		r = put(`{"provider":"loop","lookup_field":"zip","loop_webhook_secret_remove":true}`, http.StatusOK)
+		checkJSON(t, r.body, map[string]string{"loop_webhook_secret_last4": "", "loop_api_key_last4": "full"})
+		f.app.CheckLoopWebhookSecretRemoved(t, f.tenants["a"], whSecret)
+		audit := f.do(t, request{method: "GET", url: "/api/v1/audit?action=settings.changed", user: "a-manager"})
+		checkJSON(t, audit.body, map[string]string{"items.0.details.removed": "[returns.loop_webhook_secret]"})
+		if strings.Contains(string(audit.body), whSecret) {
+			t.Fatal("the audit log holds the secret")
+		}
+
+		// The key: not while Loop is the provider; with another provider, yes.
+		r = put(`{"provider":"loop","lookup_field":"zip","loop_api_key_remove":true}`, http.StatusUnprocessableEntity)
+		checkJSON(t, r.body, map[string]string{"error.field": "loop_api_key"})
+		r = put(`{"provider":"disabled","loop_api_key_remove":true}`, http.StatusOK)
+		checkJSON(t, r.body, map[string]string{"loop_api_key_last4": "", "key_check": "<nil>"})
+		audit = f.do(t, request{method: "GET", url: "/api/v1/audit?action=settings.changed", user: "a-manager"})
+		checkJSON(t, audit.body, map[string]string{"items.0.details.removed": "[returns.loop_api_key]"})
+		var left int
+		if err := db.QueryRow(context.Background(), `SELECT COUNT(*) FROM connections WHERE shop_id = ?`, f.shopA).Scan(&left); err != nil || left != 0 {
+			t.Fatalf("%d connections left after both were removed (%v)", left, err)
+		}
 	})
 }

@@ -1,7 +1,8 @@
 // Package audit records who did what and when: settings changes, return
 // links and QR codes generated, failures shoppers met, API tokens issued
-// and revoked, staff disabled and enabled. Entries never hold a
-// secret's value — callers name the fields that changed, not their values.
+// and revoked, staff invited, disabled and enabled, roles changed and
+// passwords reset. Entries never hold a secret's value — callers name the
+// fields that changed, not their values.
 package audit
 
 import (
@@ -27,6 +28,16 @@ const (
 	ActionTokenRevoked = "token.revoked"
 	ActionUserDisabled = "user.disabled"
 	ActionUserEnabled  = "user.enabled"
+	// Team: the subject is the email of the person concerned; details
+	// name the role (and the previous one for a change) and how a link
+	// went out, never the link or a password.
+	ActionUserInvited            = "user.invited"
+	ActionInvitationResent       = "invitation.resent"
+	ActionInvitationRevoked      = "invitation.revoked"
+	ActionUserJoined             = "user.joined"
+	ActionRoleChanged            = "user.role_changed"
+	ActionPasswordResetRequested = "password.reset_requested"
+	ActionPasswordReset          = "password.reset"
 )
 
 // Outcomes of an action.

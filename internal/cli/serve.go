@@ -79,8 +79,18 @@ func newServer(db *database.DB, box *secret.Box, logger *slog.Logger, cfg *confi
 	if err != nil {
 		return nil, err
 	}
-	return server.New(server.Options{Proxies: proxies, DB: db, Box: box, Logger: logger, BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies(),
-		LoopBaseURL: cfg.LoopBaseURL, WebhookRetention: cfg.WebhookRetention})
+	opts := server.Options{Proxies: proxies, DB: db, Box: box, Logger: logger, BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies(),
+		LoopBaseURL: cfg.LoopBaseURL, WebhookRetention: cfg.WebhookRetention, JobTimeout: cfg.JobTimeout}
+	mailer, err := cfg.Mailer()
+	if err != nil {
+		return nil, err
+	}
+	if mailer != nil {
+		opts.Mail = mailer
+	} else {
+		logger.Info("email is not set up (HUBDESK_SMTP_URL): invitations and password reset links are shown to copy, not mailed")
+	}
+	return server.New(opts)
 }
 
 func runMigrate(ctx context.Context, e *env, args []string) error {

@@ -15,6 +15,8 @@ import (
 
 	"github.com/hubdesk/hubdesk/internal/auth"
 	"github.com/hubdesk/hubdesk/internal/intake"
+	"github.com/hubdesk/hubdesk/internal/jobs"
+	"github.com/hubdesk/hubdesk/internal/mail"
 )
 
 // Config is the process configuration. Runtime settings that merchants
@@ -36,6 +38,14 @@ type Config struct {
 	MetricsAddr string
 	// WebhookRetention is how long processed webhook events are kept.
 	WebhookRetention time.Duration
+	// JobTimeout is how long one attempt of a background job may run; a
+	// job whose process died is run again RescueMargin after it.
+	JobTimeout time.Duration
+	// SMTPURL is the mail server (smtp:// or smtps://); empty when
+	// hubdesk sends no mail.
+	SMTPURL string
+	// MailFrom is the sender of hubdesk's mail.
+	MailFrom string
 }
 
 // DefaultMetricsAddr keeps /metrics on loopback, out of the public
@@ -44,6 +54,14 @@ const DefaultMetricsAddr = "127.0.0.1:9090"
 
 // DefaultWebhookRetention is the intake's own default (30 days).
 const DefaultWebhookRetention = intake.DefaultRetention
+
+// DefaultJobTimeout is the job queue's production default (5 minutes).
+const DefaultJobTimeout = jobs.DefaultJobTimeout
+
+// MaxJobTimeout bounds HUBDESK_JOB_TIMEOUT: a job of a dead process waits
+// this long (plus the margin) before it runs again, so a typo such as
+// "500h" must not hold webhooks back for weeks.
+const MaxJobTimeout = 24 * time.Hour
 
 // Option documents one environment variable.
 type Option struct {
@@ -62,6 +80,9 @@ var Options = []Option{
 	{Env: "HUBDESK_TRUSTED_PROXIES", Help: "comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For names the client"},
 	{Env: "HUBDESK_METRICS_ADDR", Default: DefaultMetricsAddr, Help: "address serving Prometheus /metrics, apart from HUBDESK_ADDR; \"off\" (or empty) disables it (flag --metrics-addr)"},
 	{Env: "HUBDESK_WEBHOOK_RETENTION", Default: "30d", Help: "how long processed webhook events are kept: days (\"30d\") or a Go duration (\"72h\")"},
+	{Env: "HUBDESK_JOB_TIMEOUT", Default: "5m", Help: "how long one attempt of a background job (webhook processing, mail, sync) may run before it is cancelled and retried; a job left running by a process that died runs again 1m after this (a Go duration, at most 24h)"},
+	{Env: "HUBDESK_SMTP_URL", Help: "mail server for invitations and password resets: smtp://user:pass@host:587 (STARTTLS when offered) or smtps://user:pass@host:465 (TLS); empty: no mail, the desk shows links to copy", Secret: true},
+	{Env: "HUBDESK_MAIL_FROM", Help: "sender of hubdesk's mail, e.g. \"hubdesk <no-reply@example.com>\" (the shop's name is shown as the sender's name); required with HUBDESK_SMTP_URL"},
 	{Env: "HUBDESK_LOG_LEVEL", Default: "info", Help: "debug, info, warn or error"},
 	{Env: "HUBDESK_LOG_FORMAT", Help: "json or text (default json for serve, text for demo)"},
 }
@@ -90,13 +111,19 @@ func Load() (*Config, error) {
 	if c.MetricsAddr == "" && !isSet("HUBDESK_METRICS_ADDR") {
 		c.MetricsAddr = DefaultMetricsAddr
 	}
+	c.SMTPURL = get("HUBDESK_SMTP_URL")
+	c.MailFrom = get("HUBDESK_MAIL_FROM")
 	retention := orDefault(get("HUBDESK_WEBHOOK_RETENTION"), "30d")
+	jobTimeout := orDefault(get("HUBDESK_JOB_TIMEOUT"), "5m")
 	level := orDefault(get("HUBDESK_LOG_LEVEL"), "info")
 	if err != nil {
 		return nil, err
 	}
 	if c.WebhookRetention, err = parseRetention(retention); err != nil {
 		return nil, fmt.Errorf("HUBDESK_WEBHOOK_RETENTION: %w", err)
+	}
+	if c.JobTimeout, err = parseJobTimeout(jobTimeout); err != nil {
+		return nil, fmt.Errorf("HUBDESK_JOB_TIMEOUT: %w", err)
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("HUBDESK_LOG_LEVEL: %q is not debug, info, warn or error", level)
@@ -165,10 +192,28 @@ func (c *Config) Validate() error {
 	if _, err := auth.ParseProxies(c.TrustedProxies); err != nil {
 		return fmt.Errorf("HUBDESK_TRUSTED_PROXIES: %w", err)
 	}
+	if c.SMTPURL != "" {
+		if _, err := c.Mailer(); err != nil {
+			return err
+		}
+	}
 	if c.LogFormat != "" && c.LogFormat != "json" && c.LogFormat != "text" {
 		return fmt.Errorf("HUBDESK_LOG_FORMAT: %q is not json or text", c.LogFormat)
 	}
 	return nil
+}
+
+// Mailer is the mail server to send through, or nil when HUBDESK_SMTP_URL
+// is not set. Its errors never repeat the URL, which holds a password.
+func (c *Config) Mailer() (*mail.SMTP, error) {
+	if c.SMTPURL == "" {
+		return nil, nil
+	}
+	m, err := mail.NewSMTP(c.SMTPURL, c.MailFrom)
+	if err != nil {
+		return nil, fmt.Errorf("HUBDESK_SMTP_URL: %w", err)
+	}
+	return m, nil
 }
 
 // SecureCookies is true when the public URL is HTTPS.
@@ -192,6 +237,21 @@ func parseRetention(v string) (time.Duration, error) {
 	}
 	if d <= 0 {
 		return 0, fmt.Errorf("%q: want a positive retention", v)
+	}
+	return d, nil
+}
+
+// parseJobTimeout reads a Go duration ("5m", "90s"), positive and at most
+// MaxJobTimeout.
+func parseJobTimeout(v string) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	switch {
+	case err != nil:
+		return 0, fmt.Errorf("%q is not a duration such as 5m or 90s", v)
+	case d <= 0:
+		return 0, fmt.Errorf("%q: want a positive timeout", v)
+	case d > MaxJobTimeout:
+		return 0, fmt.Errorf("%q: at most %s", v, MaxJobTimeout)
 	}
 	return d, nil
 }

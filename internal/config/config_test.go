@@ -94,3 +94,81 @@ func TestWebhookRetention(t *testing.T) {
 		})
 	}
 }
+
+func TestJobTimeout(t *testing.T) {
+	cases := []struct {
+		value string
+		want  time.Duration
+	}{
+		{"", DefaultJobTimeout},
+		{"90s", 90 * time.Second},
+		{"2h", 2 * time.Hour},
+	}
+	for _, c := range cases {
+		t.Run(c.value, func(t *testing.T) {
+			clearEnv(t)
+			t.Setenv("HUBDESK_JOB_TIMEOUT", c.value)
+			cfg, err := Load()
+			if err != nil || cfg.JobTimeout != c.want {
+				t.Fatalf("Load = %v, %v; want %v", cfg.JobTimeout, err, c.want)
+			}
+		})
+	}
+	for _, bad := range []string{"0s", "-5m", "5", "five minutes", "25h"} {
+		t.Run(bad, func(t *testing.T) {
+			clearEnv(t)
+			t.Setenv("HUBDESK_JOB_TIMEOUT", bad)
+			if _, err := Load(); err == nil || !strings.Contains(err.Error(), "HUBDESK_JOB_TIMEOUT") {
+				t.Fatalf("Load accepted %q: %v", bad, err)
+			}
+		})
+	}
+	if DefaultJobTimeout != 5*time.Minute {
+		t.Fatalf("the documented default is 5m, the code says %v", DefaultJobTimeout)
+	}
+}
+
+func TestMailSettings(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "smtp-url")
+	if err := os.WriteFile(file, []byte("smtps://desk:s3cret@mail.example.com\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name    string
+		env     map[string]string
+		mail    bool
+		wantErr string
+	}{
+		{"unset: no mail", nil, false, ""},
+		{"set", map[string]string{"HUBDESK_SMTP_URL": "smtp://desk:s3cret@mail.example.com:587", "HUBDESK_MAIL_FROM": "desk@example.com"}, true, ""},
+		{"from its _FILE twin", map[string]string{"HUBDESK_SMTP_URL_FILE": file, "HUBDESK_MAIL_FROM": "Desk <desk@example.com>"}, true, ""},
+		{"no sender", map[string]string{"HUBDESK_SMTP_URL": "smtp://desk:s3cret@mail.example.com"}, false, "HUBDESK_MAIL_FROM is not set"},
+		{"not SMTP", map[string]string{"HUBDESK_SMTP_URL": "https://desk:s3cret@mail.example.com", "HUBDESK_MAIL_FROM": "desk@example.com"}, false, "HUBDESK_SMTP_URL"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			clearEnv(t)
+			for k, v := range c.env {
+				t.Setenv(k, v)
+			}
+			cfg, err := Load()
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = cfg.Validate()
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) || strings.Contains(err.Error(), "s3cret") {
+					t.Fatalf("error %v, want one naming %q without the password", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := cfg.Mailer()
+			if err != nil || (m != nil) != c.mail {
+				t.Errorf("mailer %v, %v", m, err)
+			}
+		})
+	}
+}

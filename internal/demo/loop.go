@@ -120,7 +120,7 @@ func ConnectLoop(ctx context.Context, sb *sandbox.Sandbox, st LoopStores, seeded
 	rc := returns.ReturnsConfig{Provider: returns.ProviderLoop, LoopAPIKey: sandbox.KeyFull,
 		LoopPortalURL: sb.BaseURL() + "/portal/", LookupField: returns.LookupZip}
 	system := audit.Actor{Kind: audit.ActorSystem, Label: "demo"}
-	if _, err := st.Settings.SaveReturns(ctx, seeded.Shop.ID, rc, false, system); err != nil {
+	if _, err := st.Settings.SaveReturns(ctx, seeded.Shop.ID, rc, settings.SaveOptions{}, system); err != nil {
 		return fmt.Errorf("demo: configure Loop: %w", err)
 	}
 	return st.Settings.SetLive(ctx, seeded.Shop.ID, true, system)

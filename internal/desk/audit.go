@@ -9,7 +9,9 @@ import (
 
 // auditActions are the action filter's choices.
 var auditActions = []string{audit.ActionReturnLink, audit.ActionReturnQR, audit.ActionSettingsChanged, audit.ActionHubPublished,
-	audit.ActionTokenCreated, audit.ActionTokenRevoked, audit.ActionUserDisabled, audit.ActionUserEnabled}
+	audit.ActionTokenCreated, audit.ActionTokenRevoked, audit.ActionUserDisabled, audit.ActionUserEnabled,
+	audit.ActionUserInvited, audit.ActionInvitationResent, audit.ActionInvitationRevoked, audit.ActionUserJoined,
+	audit.ActionRoleChanged, audit.ActionPasswordResetRequested, audit.ActionPasswordReset}
 
 type auditPage struct {
 	Filter  audit.Filter

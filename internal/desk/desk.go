@@ -34,12 +34,17 @@ var templateFiles embed.FS
 type Desk struct {
 	Users *user.Store
 	// Access issues and revokes tokens and disables staff, audited.
-	Access   *staff.Access
+	Access *staff.Access
+	// Team invites people and makes and redeems password reset links.
+	Team     *staff.Team
 	Shops    *shop.Store
 	Commerce *commerce.Store
 	Auth     *auth.Authenticator
 	// Limiter counts failed logins per email and client address.
 	Limiter *auth.LoginLimiter
+	// ResetLimits bound "Forgot your password?"; DefaultResetLimits when
+	// zero.
+	ResetLimits ResetLimits
 	// Proxies are trusted to name the client in X-Forwarded-For.
 	Proxies  auth.Proxies
 	Settings *settings.Editor
@@ -72,6 +77,9 @@ func New(d Desk) (*Desk, error) {
 	d.render = r
 	if d.Limiter == nil {
 		d.Limiter = auth.NewLoginLimiter()
+	}
+	if d.ResetLimits.Address == nil || d.ResetLimits.Email == nil {
+		d.ResetLimits = DefaultResetLimits()
 	}
 	return &d, nil
 }

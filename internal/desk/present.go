@@ -106,10 +106,12 @@ func newPager(labelKey, path, cursor string, query ...string) pagerLink {
 // detailValueGroups name the catalogue group of audit details whose
 // values are codes.
 var detailValueGroups = map[string]string{
-	"reason": "audit.reason",
-	"via":    "audit.via",
-	"role":   "role",
-	"fields": "setting",
+	"reason":        "audit.reason",
+	"via":           "audit.via",
+	"role":          "role",
+	"previous_role": "role",
+	"fields":        "setting",
+	"removed":       "setting",
 }
 
 // formatDetails renders an audit entry's details as "Label: value" pairs,

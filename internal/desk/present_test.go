@@ -46,7 +46,7 @@ var (
 	auditOutcomes       = []string{audit.OutcomeOK, audit.OutcomeFailed}
 	actorKinds          = []audit.ActorKind{audit.ActorUser, audit.ActorShopper, audit.ActorSystem}
 	reasons             = []returns.Reason{returns.ReasonDisabled, returns.ReasonLookupMissing, returns.ReasonLoopAuth, returns.ReasonOrderUnknown, returns.ReasonLoopDown}
-	vias                = []string{"loop_api", "loop_portal", "portal"}
+	vias                = []string{"loop_api", "loop_portal", "portal", "email", "link"}
 	scopes              = []loop.Scope{loop.ScopeOrders, loop.ScopeReturns, loop.ScopeDeveloperTools}
 	scopeStatuses       = []loop.ScopeStatus{loop.ScopeGranted, loop.ScopeDenied, loop.ScopeUnknown}
 )
@@ -87,7 +87,7 @@ func labelled() map[string][]string {
 		"account":            {"active", "disabled"},
 		"settings.state":     {"unpublished"},
 		"job.state":          strs(jobs.Failed),
-		"job.kind":           {"sessions_expired_delete"}, // the kinds internal/server works
+		"job.kind":           {"sessions_expired_delete", "staff_mail"}, // the kinds internal/server works
 	}
 }
 
@@ -216,7 +216,7 @@ func pageFixtures() map[string][]any {
 			Actor:    audit.Actor{Kind: actorKinds[i%len(actorKinds)], ID: "1", Label: "ada@example.com"},
 			Provider: string(returns.Providers[i%len(returns.Providers)]), Outcome: auditOutcomes[i%len(auditOutcomes)],
 			Details: map[string]any{"order_id": float64(1000000 + i), "reason": string(reasons[i%len(reasons)]), "via": vias[i%len(vias)],
-				"fallback_offered": i%2 == 0, "published": true, "live": false, "role": string(roles[i%len(roles)]), "token_name": "sync",
+				"fallback_offered": i%2 == 0, "published": true, "live": false, "role": string(roles[i%len(roles)]), "previous_role": string(roles[(i+1)%len(roles)]), "token_name": "sync",
 				"fields": []any{"general.hub_enabled", "returns.loop_api_key", "returns.params.narvar.order"}}})
 	}
 
@@ -227,8 +227,14 @@ func pageFixtures() map[string][]any {
 		if i%2 == 1 {
 			u.DisabledAt = &at
 		}
-		members = append(members, staffMember{User: u})
+		members = append(members, staffMember{User: u, Roles: roles[i:]})
 		tokens = append(tokens, staffToken{APIToken: user.APIToken{ID: int64(i + 1), Name: "sync", CreatedAt: at}, Owner: u})
+	}
+
+	var invitations []pendingInvitation
+	for i, r := range roles {
+		invitations = append(invitations, pendingInvitation{Invitation: &user.Invitation{ID: int64(i + 1), Email: "new" + strconv.Itoa(i) + "@example.com",
+			Name: "New person", Role: r, CreatedAt: at, ExpiresAt: at}, Expired: i%2 == 0, CanResend: i > 0})
 	}
 
 	var settings []any
@@ -252,15 +258,23 @@ func pageFixtures() map[string][]any {
 	}
 
 	return map[string][]any{
-		"customers":        {customersPage{Query: "ada", Next: "abc", Customers: []*commerce.Customer{customer}}, customersPage{Query: "zz"}},
-		"customer":         {customerPage{Customer: customer, Orders: rows, Next: "abc"}},
-		"orders":           {ordersPage{Query: "#10", Next: "abc", Orders: rows}},
-		"order":            orders,
-		"tickets":          ticketLists,
-		"ticket":           ticketViews,
-		"audit":            {auditPage{Entries: entries, Next: "abc", Actions: auditActions}, auditPage{Actions: auditActions}},
-		"jobs":             {jobsPage{Jobs: failedJobs, Next: "abc", Retried: true}, jobsPage{}},
-		"staff":            {staffView{Members: members, Tokens: tokens}},
+		"customers": {customersPage{Query: "ada", Next: "abc", Customers: []*commerce.Customer{customer}}, customersPage{Query: "zz"}},
+		"customer":  {customerPage{Customer: customer, Orders: rows, Next: "abc"}},
+		"orders":    {ordersPage{Query: "#10", Next: "abc", Orders: rows}},
+		"order":     orders,
+		"tickets":   ticketLists,
+		"ticket":    ticketViews,
+		"audit":     {auditPage{Entries: entries, Next: "abc", Actions: auditActions}, auditPage{Actions: auditActions}},
+		"jobs":      {jobsPage{Jobs: failedJobs, Next: "abc", Retried: true}, jobsPage{}},
+		"staff": {staffView{Members: members, Tokens: tokens, Grantable: roles, MailOff: true, Invite: inviteForm{Role: user.RoleAgent},
+			Link:        &shownLink{Kind: "invitation", For: "new@example.com", URL: "https://desk.example.com/invite/abc"},
+			Invitations: invitations},
+			staffView{Members: members, Grantable: roles[1:], Link: &shownLink{Kind: "invitation", For: "new@example.com", URL: "https://desk.example.com/invite/abc", Mailed: true}},
+			staffView{Members: members, Link: &shownLink{Kind: "reset", For: "p1@example.com", URL: "https://desk.example.com/reset/abc"}, Error: "Only an owner can make someone an owner."}},
+		"invite": {acceptView{Email: "new@example.com", Shop: "Acme", Role: user.RoleManager, Token: "abc"},
+			acceptView{Email: "new@example.com", Shop: "Acme", Name: "Ada", Role: user.RoleAgent, Token: "abc", Error: "Choose a password of at least 8 characters."}},
+		"forgot_password":  {forgotView{}, forgotView{MailOff: true}, forgotView{Sent: true, Email: "ada@example.com"}, forgotView{Error: "Too many reset requests from here."}},
+		"reset_password":   {resetView{Email: "ada@example.com", Token: "abc"}, resetView{Email: "ada@example.com", Token: "abc", Error: "Choose a password of at least 8 characters."}},
 		"tokens":           {tokensView{Tokens: []user.APIToken{{Name: "sync", CreatedAt: at, LastUsedAt: &at}}, New: "hd-abc123"}},
 		"settings_general": {&settingsView{Tab: "general", State: &returns.State{Live: true}, Saved: true}},
 		"settings_returns": settings,

@@ -261,7 +261,8 @@ func (d *Desk) SaveSettingsReturns(w http.ResponseWriter, r *http.Request) {
 	}
 	f := r.PostForm
 	rc := returnsForm(f)
-	out, err := d.Settings.SaveReturns(r.Context(), u.ShopID, rc, f.Get("save_anyway") == "1", audit.UserActor(u))
+	out, err := d.Settings.SaveReturns(r.Context(), u.ShopID, rc, settings.SaveOptions{SaveAnyway: f.Get("save_anyway") == "1",
+		RemoveLoopKey: f.Get("loop_api_key_remove") == "on", RemoveLoopWebhookSecret: f.Get("loop_webhook_secret_remove") == "on"}, audit.UserActor(u))
 	if err != nil {
 		cfg := v.State.Draft
 		cfg.Returns = rc

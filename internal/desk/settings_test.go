@@ -278,3 +278,48 @@ func TestReturnsSettingsPageSetsTheLoopWebhookSecret(t *testing.T) {
 		app.CheckLoopWebhookSecret(t, tn, whSecret)
 	})
 }
+
+// Beside a saved Loop webhook secret the Returns tab offers to remove it;
+// ticking the box removes it (an empty field alone keeps it), the audit
+// log names the removal, never the value, and Loop's deliveries are
+// refused afterwards. The box is refused together with a new secret.
+func TestReturnsSettingsPageRemovesTheLoopWebhookSecret(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		app := testapp.New(t, db)
+		tn := app.NewTenant("shopa")
+		c := app.LoginAs(tn.Manager)
+		const whSecret = "whsec-desk-rm-9e41"
+
+		_, body, _ := app.Do(c, "GET", "/settings/returns", "", "")
+		if strings.Contains(body, `name="loop_webhook_secret_remove"`) {
+			t.Fatal("the page offers to remove a secret that is not saved")
+		}
+		if status, _, _ := post(t, app, c, "/settings/returns", url.Values{"provider": {"disabled"}, "loop_webhook_secret": {whSecret}}); status != http.StatusSeeOther {
+			t.Fatalf("save the secret: %d", status)
+		}
+		_, body, _ = app.Do(c, "GET", "/settings/returns", "", "")
+		if !strings.Contains(body, `name="loop_webhook_secret_remove"`) || !strings.Contains(body, "data-confirm=") {
+			t.Fatal("the page does not offer to remove the saved secret, with a confirmation")
+		}
+
+		status, body, _ := post(t, app, c, "/settings/returns", url.Values{"provider": {"disabled"},
+			"loop_webhook_secret": {"whsec-new-1111"}, "loop_webhook_secret_remove": {"on"}})
+		if status != http.StatusUnprocessableEntity || !strings.Contains(body, "not both") {
+			t.Fatalf("remove with a new secret: %d, want 422 saying why", status)
+		}
+		app.CheckLoopWebhookSecret(t, tn, whSecret)
+
+		if status, _, _ := post(t, app, c, "/settings/returns", url.Values{"provider": {"disabled"}, "loop_webhook_secret_remove": {"on"}}); status != http.StatusSeeOther {
+			t.Fatalf("remove the secret: %d", status)
+		}
+		app.CheckLoopWebhookSecretRemoved(t, tn, whSecret)
+		_, body, _ = app.Do(c, "GET", "/settings/returns", "", "")
+		if strings.Contains(body, "Saved secret ending in") || strings.Contains(body, `name="loop_webhook_secret_remove"`) {
+			t.Fatal("the page still shows a saved secret")
+		}
+		_, body, _ = app.Do(c, "GET", "/audit?action=settings.changed", "", "")
+		if !strings.Contains(body, "Removed: Loop webhook secret") || strings.Contains(body, whSecret) {
+			t.Fatalf("the audit log does not name the removal, or holds the secret:\n%.3000s", body)
+		}
+	})
+}

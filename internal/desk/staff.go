@@ -3,7 +3,9 @@ package desk
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
+	"time"
 
 	"github.com/hubdesk/hubdesk/internal/auth"
 	"github.com/hubdesk/hubdesk/internal/user"
@@ -13,8 +15,11 @@ import (
 type staffMember struct {
 	*user.User
 	// CannotChange says why the signed-in user may not disable or enable
-	// this person; empty when they may.
+	// this person (nor make a reset link for them); empty when they may.
 	CannotChange string
+	// Roles are the roles the signed-in user may give this person, theirs
+	// among them; none when they may not change it.
+	Roles []user.Role
 }
 
 // staffToken is an API token with the person it belongs to.
@@ -27,15 +32,52 @@ type staffView struct {
 	Members []staffMember
 	Tokens  []staffToken
 	Error   string
+	// Invitations are the pending ones, expired included (Resend renews).
+	Invitations []pendingInvitation
+	// Grantable are the roles the signed-in user may give.
+	Grantable []user.Role
+	// MailOff says links are not mailed: the page says so, and the link
+	// shown once is the only way to hand it over.
+	MailOff bool
+	// Link is a link just made, shown this once.
+	Link *shownLink
+	// Invite is the invitation form as last typed.
+	Invite inviteForm
 }
 
-// Staff lists the shop's people with their status and every API token of
-// the shop, for offboarding.
+type pendingInvitation struct {
+	*user.Invitation
+	Expired bool
+	// CanResend: the signed-in user may grant its role.
+	CanResend bool
+}
+
+// shownLink is an invitation or reset link, shown once with a Copy
+// button.
+type shownLink struct {
+	// Kind is "invitation" or "reset".
+	Kind   string
+	For    string // the email it is for
+	URL    string
+	Mailed bool
+}
+
+type inviteForm struct {
+	Email, Name string
+	Role        user.Role
+}
+
+// Staff lists the shop's people with their status and roles, pending
+// invitations, and every API token of the shop, for offboarding.
 func (d *Desk) Staff(w http.ResponseWriter, r *http.Request) {
-	d.staffPage(w, r, http.StatusOK, "")
+	d.staffPage(w, r, http.StatusOK, staffView{})
 }
 
-func (d *Desk) staffPage(w http.ResponseWriter, r *http.Request, status int, message string) {
+func (d *Desk) staffError(w http.ResponseWriter, r *http.Request, status int, message string) {
+	d.staffPage(w, r, status, staffView{Error: message})
+}
+
+func (d *Desk) staffPage(w http.ResponseWriter, r *http.Request, status int, v staffView) {
 	me := auth.UserFrom(r.Context())
 	people, err := d.Users.List(r.Context(), me.ShopID)
 	if err != nil {
@@ -47,13 +89,34 @@ func (d *Desk) staffPage(w http.ResponseWriter, r *http.Request, status int, mes
 		d.serverError(w, r, err)
 		return
 	}
-	v := staffView{Error: message}
+	invitations, err := d.Users.PendingInvitations(r.Context(), me.ShopID)
+	if err != nil {
+		d.serverError(w, r, err)
+		return
+	}
+	now := time.Now()
+	for _, inv := range invitations {
+		v.Invitations = append(v.Invitations, pendingInvitation{Invitation: inv, Expired: inv.Expired(now), CanResend: user.CanGrant(me, inv.Role) == nil})
+	}
+	v.Grantable = grantable(me)
+	v.MailOff = !d.Team.MailConfigured()
+	if v.Invite.Role == "" {
+		v.Invite.Role = user.RoleAgent
+	}
 	byID := map[int64]*user.User{}
 	for _, p := range people {
 		byID[p.ID] = p
 		m := staffMember{User: p}
 		if err := user.CanChangeStatus(me, p); err != nil {
 			m.CannotChange = cannotChangeReason(err)
+		}
+		for _, role := range v.Grantable {
+			if user.CanChangeRole(me, p, role) == nil {
+				m.Roles = append(m.Roles, role)
+			}
+		}
+		if !slices.Contains(m.Roles, p.Role) {
+			m.Roles = nil // an owner's role, seen by an admin
 		}
 		v.Members = append(v.Members, m)
 	}
@@ -90,7 +153,9 @@ func (d *Desk) setStaffDisabled(w http.ResponseWriter, r *http.Request, disabled
 	case errors.Is(err, user.ErrNotFound):
 		d.NotFound(w, r)
 	case errors.Is(err, user.ErrSelf), errors.Is(err, user.ErrOwnerOnly):
-		d.staffPage(w, r, http.StatusForbidden, cannotChangeReason(err))
+		d.staffError(w, r, http.StatusForbidden, cannotChangeReason(err))
+	case errors.Is(err, user.ErrLastOwner):
+		d.staffError(w, r, http.StatusConflict, "The shop's last owner cannot be disabled.")
 	case err != nil:
 		d.serverError(w, r, err)
 	default:

@@ -62,14 +62,37 @@ type Options struct {
 	// (attempt⁴ seconds, with jitter) when nil. Tests shorten it.
 	RetryPolicy river.ClientRetryPolicy
 	// JobTimeout is how long one attempt may run before its context is
-	// cancelled (River's minute when 0).
+	// cancelled (River's minute when 0; production passes
+	// HUBDESK_JOB_TIMEOUT, DefaultJobTimeout unless set).
 	JobTimeout time.Duration
 	// RescueStuckJobsAfter is how long a job may stay running before the
 	// leader takes it for stuck (its process died mid-job) and queues it
-	// again (River's hour when 0); at least JobTimeout. Tests shorten both.
+	// again (River's hour when 0; production passes RescueAfter of its job
+	// timeout); more than JobTimeout. Tests shorten both.
 	RescueStuckJobsAfter time.Duration
 	Logger               *slog.Logger
 }
+
+// DefaultJobTimeout is how long one attempt of a job may run in
+// production (HUBDESK_JOB_TIMEOUT) before its context is cancelled and the
+// attempt counts as failed. hubdesk's jobs — processing a webhook event,
+// sending mail, a provider sync page — take seconds; five minutes leaves
+// room for a slow provider and its retries without letting a hung attempt
+// hold a worker for long. A worker that legitimately runs longer (none
+// today) sets its own limit with River's per-worker Timeout method, and
+// then needs RescueStuckJobsAfter raised above it too: the rescuer does
+// not know about per-worker timeouts and would take it for stuck.
+const DefaultJobTimeout = 5 * time.Minute
+
+// RescueMargin is how much longer than the job timeout a job may stay
+// running before the leader takes it for stuck (its process died mid-job)
+// and queues it again: time for an attempt whose context was cancelled at
+// the timeout to return and record its outcome, so a live attempt is not
+// run twice.
+const RescueMargin = time.Minute
+
+// RescueAfter is when a job running under timeout counts as stuck.
+func RescueAfter(timeout time.Duration) time.Duration { return timeout + RescueMargin }
 
 // StopTimeout is how long a stopping process gives running jobs to
 // finish (the deadline it passes to Stop); a job cancelled after it goes

@@ -15,6 +15,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/integration/loop/sandbox"
 	"github.com/hubdesk/hubdesk/internal/orderview"
 	"github.com/hubdesk/hubdesk/internal/returns"
+	"github.com/hubdesk/hubdesk/internal/settings"
 	"github.com/hubdesk/hubdesk/internal/testapp"
 )
 
@@ -261,23 +262,23 @@ func TestLoopKeyTakesEffectWhenSaved(t *testing.T) {
 			ShippingAddress: commerce.Address{Zip: "10115"}, Fulfillments: []commerce.Fulfillment{shipped("delivered", 24*time.Hour)}}, nil)
 
 		// Live with a key that lacks the Orders scope: Loop refuses links.
-		settings := app.Server.Settings
-		if _, err := settings.SaveReturns(ctx, shopID, returns.ReturnsConfig{Provider: returns.ProviderLoop, LoopAPIKey: sandbox.KeyReturns}, false, system); err != nil {
+		editor := app.Server.Settings
+		if _, err := editor.SaveReturns(ctx, shopID, returns.ReturnsConfig{Provider: returns.ProviderLoop, LoopAPIKey: sandbox.KeyReturns}, settings.SaveOptions{}, system); err != nil {
 			t.Fatal(err)
 		}
-		if err := settings.SetLive(ctx, shopID, true, system); err != nil {
+		if err := editor.SetLive(ctx, shopID, true, system); err != nil {
 			t.Fatal(err)
 		}
-		if err := settings.SetLive(ctx, shopID, false, system); err != nil {
+		if err := editor.SetLive(ctx, shopID, false, system); err != nil {
 			t.Fatal(err)
 		}
 		// Not live: a new key and a new lookup field.
-		if _, err := settings.SaveReturns(ctx, shopID, returns.ReturnsConfig{Provider: returns.ProviderLoop, LoopAPIKey: sandbox.KeyFull,
-			LookupField: returns.LookupEmail}, false, system); err != nil {
+		if _, err := editor.SaveReturns(ctx, shopID, returns.ReturnsConfig{Provider: returns.ProviderLoop, LoopAPIKey: sandbox.KeyFull,
+			LookupField: returns.LookupEmail}, settings.SaveOptions{}, system); err != nil {
 			t.Fatal(err)
 		}
 
-		cfg, err := settings.Published(ctx, shopID)
+		cfg, err := editor.Published(ctx, shopID)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -88,8 +88,8 @@ func (s *Records) With(q database.Querier) *Records { return &Records{db: q} }
 // attached to one order of the shop here, once, by orderFor; reads follow
 // that link and never match names.
 func (s *Records) Upsert(ctx context.Context, shopID int64, r Return) (commerce.UpsertResult, error) {
-	if r.ExternalID == "" || r.OrderName == "" || r.State == "" {
-		return 0, fmt.Errorf("returns: a return needs an id, an order name and a state")
+	if r.ExternalID == "" || (r.OrderName == "" && r.OrderExternalID == "") || r.State == "" {
+		return 0, fmt.Errorf("returns: a return needs an id, its order's name or platform id, and a state")
 	}
 	if r.UpdatedAt.IsZero() {
 		r.UpdatedAt = time.Now().UTC()

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hubdesk/hubdesk/internal/intake"
 	"github.com/hubdesk/hubdesk/internal/jobs"
+	"github.com/hubdesk/hubdesk/internal/staff"
 	"github.com/hubdesk/hubdesk/internal/user"
 )
 
@@ -34,14 +35,22 @@ func (s *Server) newJobs() (*jobs.Queue, error) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &expiredSessionsWorker{users: s.Users})
 	river.AddWorker(workers, &intake.ProcessWorker{DB: s.opts.DB, Now: s.opts.Now,
-		Handlers: map[intake.Provider]intake.Handler{intake.ProviderLoop: intake.LoopHandler{}}})
+		Handlers: map[intake.Provider]intake.Handler{intake.ProviderLoop: intake.LoopHandler{Logger: s.logger}}})
 	retention := s.opts.WebhookRetention
 	if retention <= 0 {
 		retention = intake.DefaultRetention
 	}
+	river.AddWorker(workers, &staff.MailWorker{Users: s.Users, Shops: s.Shops, Box: s.opts.Box, Sender: s.opts.Mail,
+		BaseURL: s.opts.BaseURL, Logger: s.logger})
 	river.AddWorker(workers, &intake.PurgeWorker{DB: s.opts.DB, Retention: retention, Now: s.opts.Now})
+	timeout := s.opts.JobTimeout
+	if timeout <= 0 {
+		timeout = jobs.DefaultJobTimeout
+	}
 	return jobs.New(s.opts.DB, jobs.Options{
-		Workers: workers,
+		Workers:              workers,
+		JobTimeout:           timeout,
+		RescueStuckJobsAfter: jobs.RescueAfter(timeout),
 		Periodic: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 			func() (river.JobArgs, *river.InsertOpts) { return expiredSessionsArgs{}, jobs.ShopOpts(0) },
 			&river.PeriodicJobOpts{RunOnStart: true}), intake.PurgePeriodically()},

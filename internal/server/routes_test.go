@@ -16,6 +16,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/database/dbtest"
 	"github.com/hubdesk/hubdesk/internal/integration/shopify"
+	"github.com/hubdesk/hubdesk/internal/staff"
 	"github.com/hubdesk/hubdesk/internal/testapp"
 	"github.com/hubdesk/hubdesk/internal/ticket"
 	"github.com/hubdesk/hubdesk/internal/user"
@@ -59,6 +60,7 @@ type routeWorld struct {
 	tickets  map[*testapp.Tenant]int64
 	jobs     map[*testapp.Tenant]int64
 	sessions map[user.Role]*http.Client
+	emails   int
 }
 
 // routeCase is one row of the route table: a concrete request for the
@@ -72,8 +74,11 @@ type routeCase struct {
 	rule    accessRule
 	url     func(w *routeWorld, tn *testapp.Tenant, u *user.User) string
 	body    string // a form for the desk and the hub, JSON for the API
-	ok      int
-	list    bool // takes ?limit=&cursor=
+	// bodyFn, when set, makes a fresh body for each request (a new email
+	// to invite, say).
+	bodyFn func(w *routeWorld) string
+	ok     int
+	list   bool // takes ?limit=&cursor=
 }
 
 func fixed(path string) func(*routeWorld, *testapp.Tenant, *user.User) string {
@@ -94,6 +99,42 @@ func customerID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64 {
 func staffID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64  { return w.extra[tn].ID }
 func ticketID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64 { return w.tickets[tn] }
 func jobID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64    { return w.jobs[tn] }
+
+// invitationID is a fresh pending invitation of the shop, sent by its
+// owner.
+func invitationID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64 {
+	inv, _ := w.invite(tn)
+	return inv.ID
+}
+
+// invitationLink opens a fresh invitation to shop A.
+func invitationLink(w *routeWorld, _ *testapp.Tenant, _ *user.User) string {
+	_, link := w.invite(w.a)
+	return strings.TrimPrefix(link.URL, w.app.URL)
+}
+
+// resetLink opens a fresh password reset of shop A's extra staff member.
+func resetLink(w *routeWorld, _ *testapp.Tenant, _ *user.User) string {
+	_, link, err := w.app.Server.Team.MakeResetLink(context.Background(), w.a.Owner, w.extra[w.a].ID)
+	if err != nil {
+		w.app.T.Fatal(err)
+	}
+	return strings.TrimPrefix(link.URL, w.app.URL)
+}
+
+func (w *routeWorld) invite(tn *testapp.Tenant) (*user.Invitation, staff.Link) {
+	inv, link, err := w.app.Server.Team.Invite(context.Background(), tn.Owner, w.newEmail(), "", user.RoleAgent)
+	if err != nil {
+		w.app.T.Fatal(err)
+	}
+	return inv, link
+}
+
+// newEmail is an address nobody has used yet.
+func (w *routeWorld) newEmail() string {
+	w.emails++
+	return fmt.Sprintf("new%d@example.com", w.emails)
+}
 
 // staffTokenID is a fresh API token of the shop's extra staff member.
 func staffTokenID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64 {
@@ -147,6 +188,12 @@ func routeTable() []routeCase {
 		{pattern: "GET /login", rule: anyone, url: fixed("/login"), ok: 200},
 		{pattern: "POST /login", rule: anyone, url: fixed("/login"), body: "email=nobody%40example.com&password=x", ok: 401},
 		{pattern: "POST /logout", rule: anyone, url: fixed("/logout"), ok: 303},
+		{pattern: "GET /forgot-password", rule: anyone, url: fixed("/forgot-password"), ok: 200},
+		{pattern: "POST /forgot-password", rule: anyone, url: fixed("/forgot-password"), body: "email=nobody%40example.com", ok: 200},
+		{pattern: "GET /reset/{token}", rule: anyone, url: resetLink, ok: 200},
+		{pattern: "POST /reset/{token}", rule: anyone, url: resetLink, body: "password=a+new+long+password", ok: 303},
+		{pattern: "GET /invite/{token}", rule: anyone, url: invitationLink, ok: 200},
+		{pattern: "POST /invite/{token}", rule: anyone, url: invitationLink, body: "name=New&password=a+new+long+password", ok: 303},
 		{pattern: "GET /{$}", rule: deskUser, url: fixed("/"), ok: 303}, // on to the first page of the navigation
 		{pattern: "GET /customers", rule: deskUser, url: fixed("/customers"), ok: 200, list: true},
 		{pattern: "GET /customers/{id}", rule: deskUser, url: withID("/customers/{id}", customerID), ok: 200, list: true},
@@ -165,6 +212,12 @@ func routeTable() []routeCase {
 		{pattern: "POST /settings/staff/{id}/disable", rule: deskAdmin, url: withID("/settings/staff/{id}/disable", staffID), ok: 303},
 		{pattern: "POST /settings/staff/{id}/enable", rule: deskAdmin, url: withID("/settings/staff/{id}/enable", staffID), ok: 303},
 		{pattern: "POST /settings/staff/tokens/{id}/revoke", rule: deskAdmin, url: withID("/settings/staff/tokens/{id}/revoke", staffTokenID), ok: 303},
+		{pattern: "POST /settings/staff/{id}/role", rule: deskAdmin, url: withID("/settings/staff/{id}/role", staffID), body: "role=manager", ok: 303},
+		{pattern: "POST /settings/staff/{id}/reset-link", rule: deskAdmin, url: withID("/settings/staff/{id}/reset-link", staffID), ok: 200},
+		{pattern: "POST /settings/staff/invitations", rule: deskAdmin, url: fixed("/settings/staff/invitations"), ok: 200,
+			bodyFn: func(w *routeWorld) string { return "role=agent&email=" + url.QueryEscape(w.newEmail()) }},
+		{pattern: "POST /settings/staff/invitations/{id}/resend", rule: deskAdmin, url: withID("/settings/staff/invitations/{id}/resend", invitationID), ok: 200},
+		{pattern: "POST /settings/staff/invitations/{id}/revoke", rule: deskAdmin, url: withID("/settings/staff/invitations/{id}/revoke", invitationID), ok: 303},
 		{pattern: "GET /audit", rule: deskManager, url: fixed("/audit"), ok: 200, list: true},
 		{pattern: "GET /settings/jobs", rule: deskManager, url: fixed("/settings/jobs"), ok: 200, list: true},
 		{pattern: "POST /settings/jobs/{id}/retry", rule: deskManager, url: withID("/settings/jobs/{id}/retry", jobID), ok: 303},
@@ -361,6 +414,9 @@ func (w *routeWorld) expect(t *testing.T, rc routeCase, method string, role user
 		client = w.sessions[role]
 	}
 	var body io.Reader
+	if rc.bodyFn != nil {
+		rc.body = rc.bodyFn(w)
+	}
 	if rc.body != "" {
 		body = strings.NewReader(rc.body)
 	}

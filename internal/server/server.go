@@ -24,6 +24,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/intake"
 	"github.com/hubdesk/hubdesk/internal/integration/loop"
 	"github.com/hubdesk/hubdesk/internal/jobs"
+	"github.com/hubdesk/hubdesk/internal/mail"
 	"github.com/hubdesk/hubdesk/internal/metrics"
 	"github.com/hubdesk/hubdesk/internal/orderview"
 	"github.com/hubdesk/hubdesk/internal/returns"
@@ -56,6 +57,13 @@ type Options struct {
 	// WebhookRetention is how long processed webhook events are kept;
 	// intake.DefaultRetention when 0.
 	WebhookRetention time.Duration
+	// JobTimeout is how long one attempt of a job may run; a job left
+	// running by a process that died is rescued jobs.RescueMargin after
+	// it. jobs.DefaultJobTimeout when 0.
+	JobTimeout time.Duration
+	// Mail sends invitations and password reset links; nil when no mail
+	// server is configured (the desk then shows links to copy instead).
+	Mail mail.Sender
 }
 
 // Server is one running hubdesk.
@@ -66,7 +74,8 @@ type Server struct {
 
 	Shops    *shop.Store
 	Users    *user.Store
-	Staff    *staff.Access // issuing and revoking tokens, disabling staff, password resets — audited
+	Staff    *staff.Access // issuing and revoking tokens, disabling staff, roles, password resets — audited
+	Team     *staff.Team   // invitations and password reset links, mailed by a job — audited
 	Commerce *commerce.Store
 	Ingest   *ingest.Orders // orders arriving from other platforms, with the returns that waited for them
 	Audit    *audit.Log
@@ -121,10 +130,12 @@ func New(opts Options) (*Server, error) {
 	if s.Jobs, err = s.newJobs(); err != nil {
 		return nil, err
 	}
+	s.Team = staff.NewTeam(staff.TeamOptions{DB: opts.DB, Users: s.Users, Audit: s.Audit, Queue: s.Jobs, Box: opts.Box,
+		BaseURL: opts.BaseURL, MailConfigured: opts.Mail != nil})
 	s.Intake = intake.New(opts.DB, s.Jobs, opts.Now)
 	s.webhooks = &webhook.Receiver{Shops: s.Shops, Connections: connections, Intake: s.Intake, Logger: opts.Logger}
 	s.auth = &auth.Authenticator{Users: s.Users, SecureCookies: opts.SecureCookies}
-	s.desk, err = desk.New(desk.Desk{Users: s.Users, Access: s.Staff, Shops: s.Shops, Commerce: s.Commerce, Auth: s.auth, Logger: opts.Logger,
+	s.desk, err = desk.New(desk.Desk{Users: s.Users, Access: s.Staff, Team: s.Team, Shops: s.Shops, Commerce: s.Commerce, Auth: s.auth, Logger: opts.Logger,
 		Proxies: opts.Proxies, Settings: s.Settings, Secrets: s.Secrets, OrderView: s.Orders, Audit: s.Audit, JobQueue: s.Jobs,
 		BaseURL: opts.BaseURL})
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"reflect"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/hubdesk/hubdesk/internal/audit"
@@ -210,13 +211,26 @@ func (e *Editor) Update(ctx context.Context, shopID int64, actor audit.Actor, ed
 		if was.LoopWebhookSecret != res.Draft.Returns.LoopWebhookSecret {
 			res.Changed = append(res.Changed, loopWebhookSecretField)
 		}
+		// A credential saved before and not now was removed: the entry
+		// says so, by name.
+		var removed []string
+		if was.LoopAPIKey != "" && res.Draft.Returns.LoopAPIKey == "" {
+			removed = append(removed, loopKeyField)
+		}
+		if was.LoopWebhookSecret != "" && res.Draft.Returns.LoopWebhookSecret == "" {
+			removed = append(removed, loopWebhookSecretField)
+		}
 		sort.Strings(res.Changed)
 		if len(res.Changed) == 0 {
 			return nil
 		}
+		details := map[string]any{"fields": res.Changed, "published": res.Published}
+		if len(removed) > 0 {
+			details["removed"] = removed
+		}
 		return e.audit.With(tx).Record(ctx, shopID, audit.Entry{
 			Actor: actor, Action: audit.ActionSettingsChanged, Subject: subject, Provider: string(res.Draft.Returns.Provider),
-			Outcome: audit.OutcomeOK, Details: map[string]any{"fields": res.Changed, "published": res.Published},
+			Outcome: audit.OutcomeOK, Details: details,
 		})
 	})
 	if err != nil {
@@ -312,6 +326,21 @@ func (e *Editor) SetLive(ctx context.Context, shopID int64, live bool, actor aud
 	})
 }
 
+// SaveOptions are what an admin asked of a Returns save beyond the form's
+// values.
+type SaveOptions struct {
+	// SaveAnyway saves a new Loop key that Loop could not be asked about.
+	SaveAnyway bool
+	// RemoveLoopKey and RemoveLoopWebhookSecret remove the saved Loop API
+	// key or webhook secret. An empty field keeps the saved value (the
+	// form never shows it), so removing needs its own explicit request;
+	// it cannot be combined with a new value in the same field. Without
+	// the webhook secret Loop's deliveries are refused (401, nothing
+	// stored); without the key Loop cannot stay the returns provider.
+	RemoveLoopKey           bool
+	RemoveLoopWebhookSecret bool
+}
+
 // SaveOutcome is what saving the returns settings did.
 type SaveOutcome struct {
 	*returns.SaveResult
@@ -325,7 +354,13 @@ type SaveOutcome struct {
 // every scope, held back when Loop cannot be reached unless saveAnyway,
 // and saved with a per-scope report otherwise. Loop is asked before the
 // transaction opens, so no write waits on a remote call.
-func (e *Editor) SaveReturns(ctx context.Context, shopID int64, rc returns.ReturnsConfig, saveAnyway bool, actor audit.Actor) (*SaveOutcome, error) {
+func (e *Editor) SaveReturns(ctx context.Context, shopID int64, rc returns.ReturnsConfig, opts SaveOptions, actor audit.Actor) (*SaveOutcome, error) {
+	switch {
+	case opts.RemoveLoopKey && strings.TrimSpace(rc.LoopAPIKey) != "":
+		return nil, &returns.FieldError{Field: loopKeyField, Message: "give a new key or remove the saved one, not both"}
+	case opts.RemoveLoopWebhookSecret && strings.TrimSpace(rc.LoopWebhookSecret) != "":
+		return nil, &returns.FieldError{Field: loopWebhookSecretField, Message: "give a new secret or remove the saved one, not both"}
+	}
 	state, err := e.Load(ctx, shopID)
 	if err != nil {
 		return nil, err
@@ -346,7 +381,7 @@ func (e *Editor) SaveReturns(ctx context.Context, shopID int64, rc returns.Retur
 		switch {
 		case report.Invalid():
 			return nil, &KeyCheckError{Err: ErrKeyRefused, Report: report}
-		case report.Unreachable() && !saveAnyway:
+		case report.Unreachable() && !opts.SaveAnyway:
 			return nil, &KeyCheckError{Err: ErrLoopUnreachable, Report: report}
 		}
 		cfg.Returns.KeyCheck = &returns.KeyCheck{CheckedAt: report.CheckedAt, Orders: string(report.Orders.Status),
@@ -359,10 +394,12 @@ func (e *Editor) SaveReturns(ctx context.Context, shopID int64, rc returns.Retur
 	// meanwhile stays (Update re-reads the draft under a lock).
 	res, err := e.Update(ctx, shopID, actor, func(c *returns.Config) error {
 		next := cfg.Returns
-		if next.LoopAPIKey == "" {
+		if next.LoopAPIKey == "" && !opts.RemoveLoopKey {
 			next.LoopAPIKey, next.KeyCheck = c.Returns.LoopAPIKey, c.Returns.KeyCheck
 		}
-		keepWebhookSecret(&next, c.Returns)
+		if !opts.RemoveLoopWebhookSecret {
+			keepWebhookSecret(&next, c.Returns)
+		}
 		c.Returns = next
 		return nil
 	})

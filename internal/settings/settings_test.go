@@ -160,7 +160,7 @@ func TestSaveReturnsChecksTheKeyWithLoop(t *testing.T) {
 		return returns.ReturnsConfig{Provider: returns.ProviderLoop, LoopAPIKey: key}
 	}
 
-	out, err := s.SaveReturns(ctx, shopID, rc(sandbox.KeyFull), false, admin)
+	out, err := s.SaveReturns(ctx, shopID, rc(sandbox.KeyFull), settings.SaveOptions{}, admin)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +168,7 @@ func TestSaveReturnsChecksTheKeyWithLoop(t *testing.T) {
 		t.Fatalf("full key: %+v warnings %v", out.Report, out.Warnings)
 	}
 
-	_, err = s.SaveReturns(ctx, shopID, rc("not-a-loop-key"), false, admin)
+	_, err = s.SaveReturns(ctx, shopID, rc("not-a-loop-key"), settings.SaveOptions{}, admin)
 	if !errors.Is(err, settings.ErrKeyRefused) {
 		t.Fatalf("bad key: %v", err)
 	}
@@ -176,7 +176,7 @@ func TestSaveReturnsChecksTheKeyWithLoop(t *testing.T) {
 		t.Fatal("a refused key replaced the stored one")
 	}
 
-	out, err = s.SaveReturns(ctx, shopID, rc(sandbox.KeyOrders), false, admin)
+	out, err = s.SaveReturns(ctx, shopID, rc(sandbox.KeyOrders), settings.SaveOptions{}, admin)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,11 +185,11 @@ func TestSaveReturnsChecksTheKeyWithLoop(t *testing.T) {
 	}
 
 	sb.SetFaults(sandbox.Faults{Outage: true})
-	_, err = s.SaveReturns(ctx, shopID, rc(sandbox.KeyReturns), false, admin)
+	_, err = s.SaveReturns(ctx, shopID, rc(sandbox.KeyReturns), settings.SaveOptions{}, admin)
 	if !errors.Is(err, settings.ErrLoopUnreachable) {
 		t.Fatalf("Loop down: %v", err)
 	}
-	out, err = s.SaveReturns(ctx, shopID, rc(sandbox.KeyReturns), true, admin)
+	out, err = s.SaveReturns(ctx, shopID, rc(sandbox.KeyReturns), settings.SaveOptions{SaveAnyway: true}, admin)
 	if err != nil || out.Report == nil || !out.Report.Unreachable() {
 		t.Fatalf("save anyway: %v %+v", err, out)
 	}
@@ -326,7 +326,7 @@ func TestNoChangeWithoutItsAuditEntry(t *testing.T) {
 			t.Error("the General tab was saved without its audit entry")
 		}
 		rc := returns.ReturnsConfig{Provider: returns.ProviderOther, PortalURL: "https://acme.example/returns"}
-		if _, err := s.SaveReturns(ctx, shopID, rc, false, admin); err == nil {
+		if _, err := s.SaveReturns(ctx, shopID, rc, settings.SaveOptions{}, admin); err == nil {
 			t.Error("the Returns tab was saved without its audit entry")
 		}
 		if err := s.SetLive(ctx, shopID, true, admin); err == nil {
@@ -427,7 +427,7 @@ func TestLoopWebhookSecretAuditedAndReportedWhenUnreadable(t *testing.T) {
 		ctx := context.Background()
 		s, log, shopID := newEditor(t, db, nil)
 		const whSecret = "whsec-audit-91d0"
-		if _, err := s.SaveReturns(ctx, shopID, returns.ReturnsConfig{Provider: returns.ProviderDisabled, LoopWebhookSecret: whSecret}, false, admin); err != nil {
+		if _, err := s.SaveReturns(ctx, shopID, returns.ReturnsConfig{Provider: returns.ProviderDisabled, LoopWebhookSecret: whSecret}, settings.SaveOptions{}, admin); err != nil {
 			t.Fatal(err)
 		}
 		entries, _, err := log.List(ctx, shopID, audit.Filter{Action: "settings."}, database.Page{Limit: 50})

@@ -87,7 +87,7 @@ func (a *Access) RevokeShopAPIToken(ctx context.Context, actor *user.User, id in
 // Asking for the state the person is already in changes and records
 // nothing.
 func (a *Access) SetDisabled(ctx context.Context, actor *user.User, userID int64, disabled bool) error {
-	return a.inTx(ctx, func(users *user.Store, log *audit.Log) error {
+	return a.inTxLocked(ctx, actor.ShopID, func(tx *database.Tx, users *user.Store, log *audit.Log) error {
 		target, err := users.Get(ctx, actor.ShopID, userID)
 		if err != nil {
 			return err
@@ -97,6 +97,11 @@ func (a *Access) SetDisabled(ctx context.Context, actor *user.User, userID int64
 		}
 		if (target.DisabledAt != nil) == disabled {
 			return nil
+		}
+		if disabled && target.Role == user.RoleOwner {
+			if err := keepsAnOwner(ctx, users, actor.ShopID); err != nil {
+				return err
+			}
 		}
 		if err := users.SetDisabled(ctx, actor.ShopID, userID, disabled); err != nil {
 			return err
@@ -108,6 +113,68 @@ func (a *Access) SetDisabled(ctx context.Context, actor *user.User, userID int64
 		return log.Record(ctx, actor.ShopID, audit.Entry{Actor: audit.UserActor(actor), Action: action,
 			Subject: target.Email, Outcome: audit.OutcomeOK, Details: map[string]any{"role": string(target.Role)}})
 	})
+}
+
+// ChangeRole gives a person of actor's shop another role, under
+// user.CanChangeRole (nobody gives a role above their own, only an owner
+// makes owners or changes an owner's role), keeping the shop an active
+// owner. Asking for the role the person has changes and records nothing.
+func (a *Access) ChangeRole(ctx context.Context, actor *user.User, userID int64, role user.Role) error {
+	return a.inTxLocked(ctx, actor.ShopID, func(tx *database.Tx, users *user.Store, log *audit.Log) error {
+		target, err := users.Get(ctx, actor.ShopID, userID)
+		if err != nil {
+			return err
+		}
+		if err := user.CanChangeRole(actor, target, role); err != nil {
+			return err
+		}
+		if target.Role == role {
+			return nil
+		}
+		if target.Role == user.RoleOwner && target.DisabledAt == nil {
+			if err := keepsAnOwner(ctx, users, actor.ShopID); err != nil {
+				return err
+			}
+		}
+		if err := users.SetRole(ctx, actor.ShopID, userID, role); err != nil {
+			return err
+		}
+		return log.Record(ctx, actor.ShopID, audit.Entry{Actor: audit.UserActor(actor), Action: audit.ActionRoleChanged,
+			Subject: target.Email, Outcome: audit.OutcomeOK, Details: map[string]any{"role": string(role), "previous_role": string(target.Role)}})
+	})
+}
+
+// staffLockSpace keeps the advisory lock of one shop's staff changes
+// apart from other advisory locks.
+const staffLockSpace = 0x73746166 << 32 // "staf"
+
+// inTxLocked is inTx holding the shop's staff lock: SQLite's write
+// transactions run one at a time already, PostgreSQL takes a
+// transaction-scoped advisory lock. Two owners demoting each other at
+// once would otherwise both see the other still an owner.
+func (a *Access) inTxLocked(ctx context.Context, shopID int64, fn func(tx *database.Tx, users *user.Store, log *audit.Log) error) error {
+	return a.db.InTx(ctx, func(tx *database.Tx) error {
+		if tx.Engine() == database.Postgres {
+			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(?)`, staffLockSpace^shopID); err != nil {
+				return fmt.Errorf("lock staff of shop %d: %w", shopID, err)
+			}
+		}
+		return fn(tx, a.users.With(tx), a.audit.With(tx))
+	})
+}
+
+// keepsAnOwner refuses a change that would leave the shop without an
+// active owner, where the change takes one away (the owner being demoted
+// or disabled is still counted).
+func keepsAnOwner(ctx context.Context, users *user.Store, shopID int64) error {
+	n, err := users.CountActiveOwners(ctx, shopID)
+	if err != nil {
+		return err
+	}
+	if n <= 1 {
+		return user.ErrLastOwner
+	}
+	return nil
 }
 
 // ResetPassword replaces a user's password, which ends their sessions and

@@ -50,3 +50,30 @@ func (a *App) postLoopWebhook(t testing.TB, domain, body, signature string) int 
 	resp.Body.Close()
 	return resp.StatusCode
 }
+
+// CheckLoopWebhookSecretRemoved fails t unless tn has no Loop webhook
+// secret: no row holds one, and a delivery signed with the removed
+// secret is refused (401) and stores nothing.
+func (a *App) CheckLoopWebhookSecretRemoved(t testing.TB, tn *Tenant, removed string) {
+	t.Helper()
+	ctx := context.Background()
+	count := func(query string) int {
+		t.Helper()
+		var n int
+		if err := a.DB.QueryRow(ctx, query, tn.Shop.ID).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := count(`SELECT COUNT(*) FROM connections WHERE shop_id = ? AND provider = '` + string(connection.ProviderLoopWebhook) + `'`); n != 0 {
+		t.Fatal("a Loop webhook secret is still stored")
+	}
+	before := count(`SELECT COUNT(*) FROM webhook_events WHERE shop_id = ?`)
+	body := `{"topic":"return","trigger":"return.updated","shop_id":9876,"id":"78"}`
+	if code := a.postLoopWebhook(t, tn.Shop.Domain, body, loop.Sign([]byte(body), removed)); code != http.StatusUnauthorized {
+		t.Fatalf("a delivery signed with the removed secret: %d, want 401", code)
+	}
+	if after := count(`SELECT COUNT(*) FROM webhook_events WHERE shop_id = ?`); after != before {
+		t.Fatal("a delivery signed with the removed secret was stored")
+	}
+}

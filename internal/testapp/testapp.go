@@ -18,6 +18,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/fixtures"
+	"github.com/hubdesk/hubdesk/internal/mail"
 	"github.com/hubdesk/hubdesk/internal/secret"
 	"github.com/hubdesk/hubdesk/internal/server"
 	"github.com/hubdesk/hubdesk/internal/shop"
@@ -66,6 +67,21 @@ func WithClock(now func() time.Time) Option {
 // was logged.
 func WithLogger(l *slog.Logger) Option {
 	return func(o *server.Options) { o.Logger = l }
+}
+
+// MailFrom is the sender of the mail a test server sends.
+const MailFrom = "hubdesk <desk@hubdesk.test>"
+
+// WithMail has the server send its mail through the SMTP server at
+// smtpURL (HUBDESK_SMTP_URL), as HUBDESK_MAIL_FROM MailFrom.
+func WithMail(smtpURL string) Option {
+	return func(o *server.Options) {
+		m, err := mail.NewSMTP(smtpURL, MailFrom)
+		if err != nil {
+			panic(err)
+		}
+		o.Mail = m
+	}
 }
 
 // New starts a server over db.

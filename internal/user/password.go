@@ -24,10 +24,13 @@ const (
 // MinPasswordLength is enforced when a password is set.
 const MinPasswordLength = 8
 
+// ErrWeakPassword is a password shorter than MinPasswordLength.
+var ErrWeakPassword = fmt.Errorf("password must be at least %d characters", MinPasswordLength)
+
 // ValidatePassword enforces the minimum length for passwords people choose.
 func ValidatePassword(password string) error {
 	if len(password) < MinPasswordLength {
-		return fmt.Errorf("password must be at least %d characters", MinPasswordLength)
+		return ErrWeakPassword
 	}
 	return nil
 }

@@ -4,6 +4,23 @@
 // sends the form as typed, a moment after the typing stops. Without
 // JavaScript the page shows the saved settings' preview.
 (function () {
+  // Removing a saved credential asks once more: a ticked box is easy to
+  // leave ticked. Without JavaScript the ticked box alone removes it.
+  var returnsForm = document.getElementById("returns-form");
+  if (returnsForm) {
+    returnsForm.addEventListener("submit", function (ev) {
+      var boxes = returnsForm.querySelectorAll("input[data-confirm]:checked");
+      for (var i = 0; i < boxes.length; i++) {
+        if (!window.confirm(boxes[i].dataset.confirm)) {
+          ev.preventDefault();
+          return;
+        }
+      }
+    });
+  }
+})();
+
+(function () {
   var form = document.getElementById("returns-form");
   var out = document.getElementById("preview-url");
   if (!form || !out || !window.fetch) return;

@@ -17,34 +17,47 @@ import (
 // (shop_id, column) → parent(shop_id, id).
 type reference struct {
 	child, column, parent string
-	// setNull: deleting the parent nulls column (and nothing else of the
-	// row); otherwise the child row is deleted with it.
-	setNull bool
+	// onDelete says what deleting the parent does: setNull nulls column
+	// (and nothing else of the row), cascade deletes the row with it,
+	// refuse keeps both (the parent's delete fails while rows point at it).
+	onDelete deleteAction
 }
+
+type deleteAction int
+
+const (
+	cascade deleteAction = iota
+	setNull
+	refuse
+)
 
 // references lists every reference between a shop's rows.
 // TestEveryReferenceIsShopScoped holds the schema to it, so a reference
 // added without a row here fails.
 var references = []reference{
-	{"sessions", "user_id", "users", false},
-	{"api_tokens", "user_id", "users", false},
-	{"orders", "customer_id", "customers", true},
-	{"line_items", "order_id", "orders", false},
-	{"fulfillments", "order_id", "orders", false},
-	{"returns", "order_id", "orders", true},
-	{"tickets", "customer_id", "customers", true},
-	{"tickets", "order_id", "orders", true},
-	{"tickets", "assignee_id", "users", true},
-	{"ticket_messages", "ticket_id", "tickets", false},
-	{"ticket_messages", "author_user_id", "users", true},
-	{"ticket_tags", "ticket_id", "tickets", false},
-	{"ticket_tags", "tag_id", "tags", false},
-	{"attachments", "ticket_id", "tickets", false},
-	{"attachments", "message_id", "ticket_messages", false},
-	{"ticket_reads", "user_id", "users", false},
-	{"ticket_reads", "ticket_id", "tickets", false},
-	{"desk_notifications", "user_id", "users", false},
-	{"desk_notifications", "ticket_id", "tickets", false},
+	{"sessions", "user_id", "users", cascade},
+	{"api_tokens", "user_id", "users", cascade},
+	{"orders", "customer_id", "customers", setNull},
+	{"line_items", "order_id", "orders", cascade},
+	{"fulfillments", "order_id", "orders", cascade},
+	{"returns", "order_id", "orders", setNull},
+	{"tickets", "customer_id", "customers", setNull},
+	{"tickets", "order_id", "orders", setNull},
+	{"tickets", "assignee_id", "users", setNull},
+	{"ticket_messages", "ticket_id", "tickets", cascade},
+	{"ticket_messages", "author_user_id", "users", setNull},
+	{"ticket_tags", "ticket_id", "tickets", cascade},
+	{"ticket_tags", "tag_id", "tags", cascade},
+	{"attachments", "ticket_id", "tickets", cascade},
+	{"attachments", "message_id", "ticket_messages", cascade},
+	{"ticket_reads", "user_id", "users", cascade},
+	{"ticket_reads", "ticket_id", "tickets", cascade},
+	{"desk_notifications", "user_id", "users", cascade},
+	{"desk_notifications", "ticket_id", "tickets", cascade},
+	{"invitations", "invited_by", "users", refuse},
+	{"invitations", "user_id", "users", refuse},
+	{"password_resets", "user_id", "users", refuse},
+	{"password_resets", "requested_by", "users", refuse},
 }
 
 // Every table holding a shop's rows refers to its shop, and every other
@@ -108,7 +121,7 @@ func seedShop(t *testing.T, db *database.DB, name string) shopRows {
 		s.ids[r] = returning(query, args...)
 	}
 	for _, table := range []string{"sessions", "api_tokens", "line_items", "fulfillments", "returns",
-		"ticket_tags", "attachments", "ticket_reads", "desk_notifications"} {
+		"ticket_tags", "attachments", "ticket_reads", "desk_notifications", "invitations", "password_resets"} {
 		query, args := insertChild(s, table, "", 0)
 		mustExec(t, db, query, args...)
 	}
@@ -154,6 +167,13 @@ func insertChild(s shopRows, table, column string, ref int64) (string, []any) {
 			"content_type": "text/plain", "size_bytes": 1, "sha256": "x", "data": []byte("a"), "created_at": 1})
 	case "ticket_reads": // keyed by (user_id, ticket_id)
 		maps.Copy(values, map[string]any{"user_id": s.ids["users"], "ticket_id": s.ids["tickets"], "read_at": n})
+	case "invitations":
+		maps.Copy(values, map[string]any{"email": fmt.Sprint("invitee", n, "@example.com"), "role": "agent",
+			"token_hash": fmt.Sprint("invitation", n), "invited_by": s.ids["users"], "user_id": s.ids["users"],
+			"created_at": 1, "expires_at": 2})
+	case "password_resets":
+		maps.Copy(values, map[string]any{"user_id": s.ids["users"], "token_hash": fmt.Sprint("reset", n),
+			"requested_by": s.ids["users"], "created_at": 1, "expires_at": 2})
 	case "desk_notifications":
 		maps.Copy(values, map[string]any{"user_id": s.ids["users"], "ticket_id": s.ids["tickets"], "kind": "assigned", "created_at": 1})
 	default:
@@ -206,7 +226,8 @@ func TestCrossShopReferencesAreRefused(t *testing.T) {
 // Deleting a parent keeps today's behaviour on both engines: a SET NULL
 // reference loses the reference and nothing else (shop_id stays, the row
 // stays — a deleted user's ticket messages remain), a CASCADE reference
-// takes its rows along. The other shop's rows are untouched.
+// takes its rows along, a reference without an action refuses the delete.
+// The other shop's rows are untouched.
 func TestDeletingAParent(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
 		for i, r := range references {
@@ -227,20 +248,41 @@ func TestDeletingAParent(t *testing.T) {
 				if pointing == 0 {
 					t.Fatalf("no %s row points at the %s", r.child, r.parent)
 				}
-				mustExec(t, db, "DELETE FROM "+r.parent+" WHERE shop_id = ? AND id = ?", a.shop, a.ids[r.parent])
-
-				if got := count(fmt.Sprintf("%s = ?", r.column), a.ids[r.parent]); got != 0 {
-					t.Errorf("%d rows still point at the deleted %s", got, r.parent)
+				// Rows of other tables that would refuse the delete go first.
+				for _, q := range references {
+					if q.parent == r.parent && q.onDelete == refuse && q.child != r.child {
+						mustExec(t, db, fmt.Sprintf("DELETE FROM %s WHERE shop_id = ? AND %s = ?", q.child, q.column), a.shop, a.ids[r.parent])
+					}
 				}
-				if r.setNull {
+				_, err := db.Exec(ctx, "DELETE FROM "+r.parent+" WHERE shop_id = ? AND id = ?", a.shop, a.ids[r.parent])
+				switch r.onDelete {
+				case refuse:
+					if !isForeignKeyViolation(err) {
+						t.Errorf("deleting a %s that %s rows point at: %v, want a foreign key violation", r.parent, r.child, err)
+					}
+					if got := count("shop_id = ?", a.shop); got != rowsOfA {
+						t.Errorf("%s rows of the shop: %d after the refused delete, want all %d kept", r.child, got, rowsOfA)
+					}
+				case setNull:
+					if err != nil {
+						t.Fatal(err)
+					}
+					if got := count(fmt.Sprintf("%s = ?", r.column), a.ids[r.parent]); got != 0 {
+						t.Errorf("%d rows still point at the deleted %s", got, r.parent)
+					}
 					if got := count("shop_id = ?", a.shop); got != rowsOfA {
 						t.Errorf("%s rows of the shop: %d after the delete, want all %d kept", r.child, got, rowsOfA)
 					}
 					if got := count(fmt.Sprintf("shop_id = ? AND %s IS NULL", r.column), a.shop); got < pointing {
 						t.Errorf("%s rows with %s nulled: %d, want %d", r.child, r.column, got, pointing)
 					}
-				} else if got := count("shop_id = ?", a.shop); got != rowsOfA-pointing {
-					t.Errorf("%s rows of the shop: %d after the delete, want %d (its rows deleted with it)", r.child, got, rowsOfA-pointing)
+				case cascade:
+					if err != nil {
+						t.Fatal(err)
+					}
+					if got := count("shop_id = ?", a.shop); got != rowsOfA-pointing {
+						t.Errorf("%s rows of the shop: %d after the delete, want %d (its rows deleted with it)", r.child, got, rowsOfA-pointing)
+					}
 				}
 				if got := count(fmt.Sprintf("shop_id = ? AND %s = ?", r.column), b.shop, b.ids[r.parent]); got != rowsOfB {
 					t.Errorf("the other shop's %s rows pointing at its %s: %d, want %d", r.child, r.parent, got, rowsOfB)

@@ -17,11 +17,13 @@ import (
 	"github.com/hubdesk/hubdesk/internal/audit"
 	"github.com/hubdesk/hubdesk/internal/auth"
 	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/helpdesk"
 	"github.com/hubdesk/hubdesk/internal/httpkit"
 	"github.com/hubdesk/hubdesk/internal/ingest"
 	"github.com/hubdesk/hubdesk/internal/jobs"
 	"github.com/hubdesk/hubdesk/internal/orderview"
 	"github.com/hubdesk/hubdesk/internal/settings"
+	"github.com/hubdesk/hubdesk/internal/ticket"
 	"github.com/hubdesk/hubdesk/internal/user"
 )
 
@@ -39,8 +41,11 @@ type Options struct {
 	Settings *settings.Editor // reads and saves the returns settings, checking Loop keys
 	Orders   *orderview.View  // each order's status and return eligibility
 	Audit    *audit.Log
-	Jobs     *jobs.Queue  // the shop's background jobs, listed
-	Logger   *slog.Logger // slog.Default() when nil
+	Jobs     *jobs.Queue       // the shop's background jobs, listed
+	Tickets  *ticket.Store     // tickets and messages, read
+	Helpdesk *helpdesk.Tickets // tickets worked: created, replied to, updated
+	Users    *user.Store       // assignees, read
+	Logger   *slog.Logger      // slog.Default() when nil
 }
 
 // API serves /api/v1.
@@ -51,6 +56,9 @@ type API struct {
 	orders   *orderview.View
 	audit    *audit.Log
 	jobs     *jobs.Queue
+	tickets  *ticket.Store
+	helpdesk *helpdesk.Tickets
+	users    *user.Store
 	log      *slog.Logger
 }
 
@@ -60,7 +68,8 @@ func New(opts Options) *API {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &API{commerce: opts.Commerce, ingest: opts.Ingest, settings: opts.Settings, orders: opts.Orders, audit: opts.Audit, jobs: opts.Jobs, log: log}
+	return &API{commerce: opts.Commerce, ingest: opts.Ingest, settings: opts.Settings, orders: opts.Orders, audit: opts.Audit, jobs: opts.Jobs,
+		tickets: opts.Tickets, helpdesk: opts.Helpdesk, users: opts.Users, log: log}
 }
 
 // OpenAPI serves the embedded OpenAPI document. It needs no authentication:

@@ -14,8 +14,10 @@ import (
 	"unicode/utf8"
 
 	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/helpdesk"
 	"github.com/hubdesk/hubdesk/internal/httpkit"
 	"github.com/hubdesk/hubdesk/internal/secret"
+	"github.com/hubdesk/hubdesk/internal/ticket"
 )
 
 // CodeNoClientSecret answers a shopper token request of a shop with no
@@ -59,12 +61,18 @@ func (a *API) respond(w http.ResponseWriter, r *http.Request, err error) {
 	var apiErr *httpkit.Error
 	var ve *commerce.ValidationError
 	unreadable, isUnreadable := unreadableSecret(r, a.log, err)
+	var tve *ticket.ValidationError
 	switch {
 	case errors.As(err, &apiErr):
 	case isUnreadable:
 		apiErr = unreadable
 	case errors.As(err, &ve):
 		apiErr = &httpkit.Error{Status: http.StatusUnprocessableEntity, Code: httpkit.CodeInvalidRequest, Field: ve.Field, Message: ve.Error()}
+	case errors.As(err, &tve):
+		apiErr = &httpkit.Error{Status: http.StatusUnprocessableEntity, Code: httpkit.CodeInvalidRequest, Field: tve.Field,
+			Message: tve.Field + " " + tve.Problem}
+	case errors.Is(err, helpdesk.ErrNotAllowed):
+		apiErr = &httpkit.Error{Status: http.StatusForbidden, Code: httpkit.CodeForbidden, Message: strings.TrimPrefix(err.Error(), "helpdesk: ")}
 	case errors.Is(err, commerce.ErrNotFound):
 		apiErr = httpkit.NotFound("resource")
 	default:

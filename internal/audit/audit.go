@@ -38,6 +38,19 @@ const (
 	ActionRoleChanged            = "user.role_changed"
 	ActionPasswordResetRequested = "password.reset_requested"
 	ActionPasswordReset          = "password.reset"
+	// Saved replies: the subject is the macro's name (the new one after a
+	// rename); details hold its id.
+	ActionMacroCreated = "macro.created"
+	ActionMacroUpdated = "macro.updated"
+	ActionMacroDeleted = "macro.deleted"
+	// The helpdesk: the subject is the ticket ("ticket 12") or, for a
+	// blocked sender, the address; details hold the change.
+	ActionTicketStatus   = "ticket.status"
+	ActionTicketAssigned = "ticket.assigned"
+	ActionTicketTags     = "ticket.tags"
+	ActionTicketMerged   = "ticket.merged"
+	ActionTicketSpam     = "ticket.spam"
+	ActionSenderBlocked  = "sender.blocked"
 )
 
 // Outcomes of an action.

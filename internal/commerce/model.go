@@ -30,6 +30,11 @@ func (c *Customer) Name() string {
 	return c.Email
 }
 
+// FromPlatform reports whether the store's platform reported this
+// customer; false for one hubdesk created from a helpdesk sender's email
+// (see EmailKey), until the platform reports them.
+func (c *Customer) FromPlatform() bool { return !IsEmailKey(c.ExternalID) }
+
 // Address is a postal address.
 type Address struct {
 	Name        string `json:"name"`

@@ -64,6 +64,18 @@ func upsertCustomer(ctx context.Context, tx *database.Tx, shopID int64, c Custom
 		existed = true
 	case !errors.Is(err, sql.ErrNoRows):
 		return nil, 0, fmt.Errorf("upsert customer %s: %w", c.ExternalID, err)
+	case c.Email != "" && !IsEmailKey(c.ExternalID):
+		// The platform reports a customer hubdesk met first (a ticket
+		// from an address no order had named): that record becomes the
+		// platform's, keeping its id and so its tickets. Its updated_at is
+		// reset so the platform's data wins below however old it is.
+		res, err := tx.Exec(ctx, `UPDATE customers SET external_id = ?, updated_at = 0 WHERE shop_id = ? AND external_id = ?`,
+			c.ExternalID, shopID, EmailKey(c.Email))
+		if err != nil {
+			return nil, 0, fmt.Errorf("upsert customer %s: adopt: %w", c.ExternalID, err)
+		}
+		n, _ := res.RowsAffected()
+		existed = n > 0
 	}
 	err = tx.QueryRow(ctx, `INSERT INTO customers (shop_id, external_id, email, first_name, last_name, phone, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -146,6 +158,46 @@ func (s *Store) CustomersByEmail(ctx context.Context, shopID int64, email string
 	return collect(rows, scanCustomer)
 }
 
+// emailKeyPrefix marks the external id of a customer hubdesk created
+// itself, from an email address, before any platform reported them.
+const emailKeyPrefix = "email:"
+
+// EmailKey is the external id of the customer hubdesk creates for an
+// address: "email:" and the normalized address. Platform ids (Shopify's
+// are numbers) never look like this, and an upsert from the platform with
+// the same email takes the record over (see upsertCustomer), so a shopper
+// who first wrote to support and later ordered stays one customer.
+func EmailKey(email string) string { return emailKeyPrefix + strings.ToLower(strings.TrimSpace(email)) }
+
+// IsEmailKey reports whether an external id is one EmailKey made.
+func IsEmailKey(externalID string) bool { return strings.HasPrefix(externalID, emailKeyPrefix) }
+
+// CustomerForEmail returns the shop's customer with this email (compared
+// in lower case; the oldest when several share it), creating one keyed by
+// EmailKey when there is none; created says which. first and last name a
+// new customer only: an existing record is the platform's to change.
+func (s *Store) CustomerForEmail(ctx context.Context, shopID int64, email, first, last string) (c *Customer, created bool, err error) {
+	email = strings.ToLower(strings.TrimSpace(email))
+	if email == "" || !strings.Contains(email, "@") {
+		return nil, false, &ValidationError{Field: "email", Problem: "is not an email address"}
+	}
+	err = s.db.InTx(ctx, func(tx *database.Tx) error {
+		found, err := s.With(tx).CustomersByEmail(ctx, shopID, email)
+		if err != nil {
+			return fmt.Errorf("customer for %s: %w", email, err)
+		}
+		if len(found) > 0 {
+			c = found[0]
+			return nil
+		}
+		var res UpsertResult
+		c, res, err = upsertCustomer(ctx, tx, shopID, Customer{ExternalID: EmailKey(email), Email: email, FirstName: first, LastName: last})
+		created = res == Inserted
+		return err
+	})
+	return c, created, err
+}
+
 // likePattern turns a search text into a LIKE pattern matching it anywhere.
 func likePattern(q string) string {
 	q = strings.ToLower(strings.TrimSpace(q))
@@ -196,4 +248,14 @@ func collect[T any](rows *sql.Rows, scan func(interface{ Scan(...any) error }) (
 		out = append(out, v)
 	}
 	return out, rows.Err()
+}
+
+// CountOrders is how many orders the customer placed in the shop.
+func (s *Store) CountOrders(ctx context.Context, shopID, customerID int64) (int, error) {
+	var n int
+	err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM orders WHERE shop_id = ? AND customer_id = ?`, shopID, customerID).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count orders of customer %d: %w", customerID, err)
+	}
+	return n, nil
 }

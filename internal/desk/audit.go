@@ -11,7 +11,10 @@ import (
 var auditActions = []string{audit.ActionReturnLink, audit.ActionReturnQR, audit.ActionSettingsChanged, audit.ActionHubPublished,
 	audit.ActionTokenCreated, audit.ActionTokenRevoked, audit.ActionUserDisabled, audit.ActionUserEnabled,
 	audit.ActionUserInvited, audit.ActionInvitationResent, audit.ActionInvitationRevoked, audit.ActionUserJoined,
-	audit.ActionRoleChanged, audit.ActionPasswordResetRequested, audit.ActionPasswordReset}
+	audit.ActionRoleChanged, audit.ActionPasswordResetRequested, audit.ActionPasswordReset,
+	audit.ActionMacroCreated, audit.ActionMacroUpdated, audit.ActionMacroDeleted,
+	audit.ActionTicketStatus, audit.ActionTicketAssigned, audit.ActionTicketTags, audit.ActionTicketMerged, audit.ActionTicketSpam,
+	audit.ActionSenderBlocked}
 
 type auditPage struct {
 	Filter  audit.Filter

@@ -23,6 +23,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/settings"
 	"github.com/hubdesk/hubdesk/internal/shop"
 	"github.com/hubdesk/hubdesk/internal/staff"
+	"github.com/hubdesk/hubdesk/internal/ticket"
 	"github.com/hubdesk/hubdesk/internal/user"
 	"github.com/hubdesk/hubdesk/internal/web"
 )
@@ -57,7 +58,10 @@ type Desk struct {
 	Audit     *audit.Log
 	// JobQueue lists the shop's failed background jobs and retries them.
 	JobQueue *jobs.Queue
-	Logger   *slog.Logger
+	// Tickets counts the signed-in user's unread notifications for the
+	// badge on every page, and serves the notifications and reports pages.
+	Tickets *ticket.Store
+	Logger  *slog.Logger
 	// BaseURL is where Loop delivers webhooks, shown on the Returns tab.
 	BaseURL string
 	render  *web.Renderer
@@ -103,6 +107,7 @@ var navigation = []struct {
 	{"/settings/staff", "nav.staff", user.RoleAdmin},
 	{"/audit", "nav.audit", user.RoleManager},
 	{"/settings/jobs", "nav.jobs", user.RoleManager},
+	{"/reports", "nav.reports", user.RoleManager},
 }
 
 // view is what every desk page template receives.
@@ -111,7 +116,10 @@ type view struct {
 	User  *user.User
 	Shop  *shop.Shop
 	Nav   []navItem
-	Data  any
+	// Notifications is the signed-in user's unread notifications, for the
+	// badge in the navigation.
+	Notifications int
+	Data          any
 }
 
 func (d *Desk) page(w http.ResponseWriter, r *http.Request, status int, name, title string, data any) {
@@ -135,6 +143,15 @@ func (d *Desk) page(w http.ResponseWriter, r *http.Request, status int, name, ti
 		}
 		for i := range v.Nav {
 			v.Nav[i].Current = v.Nav[i].Path == current
+		}
+		// One indexed count on every page; the badge is an aside, so a
+		// failure leaves it out rather than failing the page.
+		if d.Tickets != nil {
+			if n, err := d.Tickets.UnreadNotifications(r.Context(), u.ShopID, u.ID); err == nil {
+				v.Notifications = n
+			} else {
+				d.Logger.Warn("desk: count notifications", "user", u.ID, "err", err)
+			}
 		}
 	}
 	d.render.Render(w, status, name, v)

@@ -33,6 +33,7 @@ func templateFuncs(assets *web.Assets, l *locale.Locale) template.FuncMap {
 		"badge":    func(kind string, value any) badge { return newBadge(l, kind, value) },
 		"pager":    newPager,
 		"details":  func(d map[string]any) string { return formatDetails(l, d) },
+		"duration": func(d time.Duration, measured int) string { return duration(l, d, measured) },
 	}
 }
 
@@ -106,12 +107,14 @@ func newPager(labelKey, path, cursor string, query ...string) pagerLink {
 // detailValueGroups name the catalogue group of audit details whose
 // values are codes.
 var detailValueGroups = map[string]string{
-	"reason":        "audit.reason",
-	"via":           "audit.via",
-	"role":          "role",
-	"previous_role": "role",
-	"fields":        "setting",
-	"removed":       "setting",
+	"reason":          "audit.reason",
+	"via":             "audit.via",
+	"role":            "role",
+	"previous_role":   "role",
+	"fields":          "setting",
+	"removed":         "setting",
+	"status":          "ticket.status",
+	"previous_status": "ticket.status",
 }
 
 // formatDetails renders an audit entry's details as "Label: value" pairs,

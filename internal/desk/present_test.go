@@ -19,6 +19,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/integration/loop"
 	"github.com/hubdesk/hubdesk/internal/jobs"
 	"github.com/hubdesk/hubdesk/internal/locale"
+	"github.com/hubdesk/hubdesk/internal/macro"
 	"github.com/hubdesk/hubdesk/internal/orderview"
 	"github.com/hubdesk/hubdesk/internal/returns"
 	"github.com/hubdesk/hubdesk/internal/shop"
@@ -39,9 +40,11 @@ var (
 	returnStates        = []returns.ReturnState{returns.StateOpen, returns.StateReview, returns.StateClosed, returns.StateCancelled, returns.StateExpired}
 	returnOutcomes      = []string{"exchange", "upsell", "refund", "credit", "exchange+refund", "exchange+credit"}
 	returnLabels        = []string{"new", "pending", "pre_transit", "in_transit", "out_for_delivery", "delivered", "failure", "error", "N/A"}
-	ticketChannels      = []ticket.Channel{ticket.ChannelHub, ticket.ChannelEmail, ticket.ChannelAPI}
+	ticketChannels      = []ticket.Channel{ticket.ChannelHub, ticket.ChannelEmail, ticket.ChannelAPI, ticket.ChannelDesk}
+	conversationKinds   = []ticket.ConversationKind{ticket.Inbound, ticket.Reply, ticket.Note}
 	authorKinds         = []ticket.AuthorKind{ticket.AuthorCustomer, ticket.AuthorAgent, ticket.AuthorSystem}
 	messageKinds        = []ticket.MessageKind{ticket.KindMessage, ticket.KindNote}
+	notificationKinds   = []ticket.NotificationKind{ticket.NotifyAssigned, ticket.NotifyReply}
 	roles               = []user.Role{user.RoleOwner, user.RoleAdmin, user.RoleManager, user.RoleAgent}
 	auditOutcomes       = []string{audit.OutcomeOK, audit.OutcomeFailed}
 	actorKinds          = []audit.ActorKind{audit.ActorUser, audit.ActorShopper, audit.ActorSystem}
@@ -75,6 +78,8 @@ func labelled() map[string][]string {
 		"ticket.channel":     strs(ticketChannels),
 		"ticket.author":      strs(authorKinds),
 		"ticket.kind":        strs(messageKinds),
+		"notifications.kind": strs(notificationKinds),
+		"ticket.type":        strs(conversationKinds),
 		"role":               strs(roles),
 		"audit.action":       auditActions,
 		"audit.outcome":      auditOutcomes,
@@ -194,21 +199,68 @@ func pageFixtures() map[string][]any {
 		}
 	}
 	var ticketLists, ticketViews []any
-	for _, st := range append([]ticket.Status{""}, ticketStatuses...) {
-		ticketLists = append(ticketLists, ticketsPage{Helpdesk: helpdeskNotice{Off: true}, Status: st, Statuses: ticketStatuses, Tickets: tickets, Next: "abc"},
-			ticketsPage{Status: st, Statuses: ticketStatuses})
-	}
-	var msgs []ticket.Message
-	for _, a := range authorKinds {
-		for _, k := range messageKinds {
-			msgs = append(msgs, ticket.Message{Kind: k, AuthorKind: a, Body: "Hello\nthere", CreatedAt: at},
-				ticket.Message{Kind: k, AuthorKind: a, AuthorName: "Grace", Body: "Hi", CreatedAt: at})
+	nav := ticket.InboxNav{Counts: ticket.InboxCounts{Mine: 1, Unassigned: 2, All: 3, Open: 3, Pending: 4}, Tags: []ticket.Tag{{ID: 1, Name: "VIP"}}}
+	waited := at.Add(-3 * time.Hour)
+	for i, st := range append([]ticket.Status{""}, ticketStatuses...) {
+		for j, scope := range []ticket.InboxScope{ticket.ScopeMine, ticket.ScopeUnassigned, ticket.ScopeAll, ticket.ScopeSpam} {
+			sort := []ticket.InboxSort{ticket.SortWaiting, ticket.SortNewest}[(i+j)%2]
+			q := inboxQuery{path: "/tickets", scope: scope, sort: sort, view: ticket.InboxView{Scope: scope, Status: st, TagID: int64(j % 2)}}
+			page := inboxPage{Helpdesk: helpdeskNotice{Off: j == 0}, Scope: scope, Status: st, Sort: sort, Back: q.url(""),
+				Pager: pagerLink{URL: q.url("abc"), LabelKey: "pager.next"}}
+			page.Views, page.Statuses, page.Tags, page.Sorts = inboxNavigation(staffLocale, q, nav, j%2 == 0)
+			var rows []ticket.InboxRow
+			for k, tk := range tickets {
+				row := ticket.InboxRow{Ticket: *tk, Preview: "Where is it?", Unread: k%2 == 0}
+				if k%3 == 0 {
+					row.WaitingSince = &waited
+				}
+				if k%3 == 1 {
+					row.AssigneeName, row.Tags = "Grace", []string{"VIP", "Damaged"}
+				}
+				rows = append(rows, row)
+			}
+			page.Rows, page.Words = inboxRows(staffLocale, rows, at), newInboxWords(staffLocale)
+			ticketLists = append(ticketLists, page, inboxPage{Scope: scope, Status: st, Sort: sort})
 		}
 	}
+	var notes []ticket.Notification
+	for i, k := range notificationKinds {
+		n := ticket.Notification{ID: int64(i + 1), TicketID: 1, Subject: "Where is my parcel", Kind: k, CreatedAt: at}
+		if i%2 == 1 {
+			n.ReadAt = &at
+		}
+		notes = append(notes, n)
+	}
+	report := &ticket.Report{Since: at, Until: at,
+		Shop: ticket.ReportFigures{Opened: 12, Closed: 7, Responded: 10, FirstResponseAvg: 95 * time.Minute, FirstResponse: 40 * time.Minute,
+			ResolutionAvg: 30 * time.Hour, Resolution: 26*time.Hour + 5*time.Minute},
+		Agents: []ticket.ReportFigures{{AgentID: 3, AgentName: "Grace", Opened: 5, Closed: 4, Responded: 5, FirstResponse: time.Hour, FirstResponseAvg: 2 * time.Hour,
+			Resolution: 3 * time.Hour, ResolutionAvg: 4 * time.Hour}, {Opened: 2}}}
+	var msgs []messageView
+	for _, a := range authorKinds {
+		for _, k := range messageKinds {
+			for _, m := range []ticket.Message{{Kind: k, AuthorKind: a, Body: "Hello\nthere\n\nOn Monday, Ada wrote:\n> Hi", CreatedAt: at},
+				{Kind: k, AuthorKind: a, AuthorName: "Grace", Body: "Hi", CreatedAt: at}} {
+				shown, quoted := splitQuoted(m.Body)
+				msgs = append(msgs, messageView{Message: m, Type: m.ConversationKind(), Shown: shown, Quoted: quoted})
+			}
+		}
+	}
+	me := &user.User{ID: 1, Email: "agent@example.com", Role: user.RoleAgent}
+	staff := []*user.User{me, {ID: 2, Email: "grace@example.com", Name: "Grace", Role: user.RoleManager}}
 	for i, tk := range tickets {
 		r := rows[i%len(rows)]
-		ticketViews = append(ticketViews, ticketPage{Helpdesk: helpdeskNotice{Off: true, CanSwitch: i%2 == 0}, Ticket: tk, Messages: msgs, Customer: customer, Order: &r})
+		tk.AssigneeID = int64(i % 3) // unassigned, mine, a colleague's
+		closed := at.Add(90 * time.Minute)
+		tk.ClosedAt, tk.FirstResponseAt, tk.SpamAt, tk.CreatedAt = &closed, &closed, &closed, at
+		tk.MergedIntoID = int64(i % 2)
+		ticketViews = append(ticketViews, ticketPage{Helpdesk: helpdeskNotice{Off: true, CanSwitch: i%2 == 0}, Ticket: tk, Statuses: ticketStatuses,
+			Messages: msgs, Customer: customer, Order: &r, Orders: rows, OrdersCount: len(rows), Tags: []ticket.Tag{{ID: 1, Name: "vip"}},
+			AllTags: []ticket.Tag{{ID: 1, Name: "vip"}, {ID: 2, Name: "refund"}}, Assignee: staff[1], Staff: staff, Me: me, CanAssign: i%2 == 1,
+			MergeTargets: []*ticket.Ticket{tickets[0]}, FirstResponse: humanDuration(90 * time.Minute), Resolution: humanDuration(90 * time.Minute),
+			Blocked: i%2 == 0, Error: "Write a message first.", Draft: "draft"})
 	}
+	ticketViews = append(ticketViews, ticketPage{Ticket: tickets[0], Statuses: ticketStatuses, Me: me})
 
 	var entries []audit.Entry
 	for i, action := range auditActions {
@@ -258,14 +310,16 @@ func pageFixtures() map[string][]any {
 	}
 
 	return map[string][]any{
-		"customers": {customersPage{Query: "ada", Next: "abc", Customers: []*commerce.Customer{customer}}, customersPage{Query: "zz"}},
-		"customer":  {customerPage{Customer: customer, Orders: rows, Next: "abc"}},
-		"orders":    {ordersPage{Query: "#10", Next: "abc", Orders: rows}},
-		"order":     orders,
-		"tickets":   ticketLists,
-		"ticket":    ticketViews,
-		"audit":     {auditPage{Entries: entries, Next: "abc", Actions: auditActions}, auditPage{Actions: auditActions}},
-		"jobs":      {jobsPage{Jobs: failedJobs, Next: "abc", Retried: true}, jobsPage{}},
+		"customers":     {customersPage{Query: "ada", Next: "abc", Customers: []*commerce.Customer{customer}}, customersPage{Query: "zz"}},
+		"customer":      {customerPage{Customer: customer, Orders: rows, Next: "abc"}},
+		"orders":        {ordersPage{Query: "#10", Next: "abc", Orders: rows}},
+		"order":         orders,
+		"tickets":       ticketLists,
+		"notifications": {notificationsPage{Notifications: notes, Next: "abc", Unread: 1}, notificationsPage{}},
+		"reports":       {reportsPage{Days: 30, Periods: reportPeriods, Report: report}, reportsPage{Days: 7, Periods: reportPeriods, Report: &ticket.Report{}}},
+		"ticket":        ticketViews,
+		"audit":         {auditPage{Entries: entries, Next: "abc", Actions: auditActions}, auditPage{Actions: auditActions}},
+		"jobs":          {jobsPage{Jobs: failedJobs, Next: "abc", Retried: true}, jobsPage{}},
 		"staff": {staffView{Members: members, Tokens: tokens, Grantable: roles, MailOff: true, Invite: inviteForm{Role: user.RoleAgent},
 			Link:        &shownLink{Kind: "invitation", For: "new@example.com", URL: "https://desk.example.com/invite/abc"},
 			Invitations: invitations},
@@ -279,12 +333,31 @@ func pageFixtures() map[string][]any {
 		"settings_general": {&settingsView{Tab: "general", State: &returns.State{Live: true}, Saved: true}},
 		"settings_returns": settings,
 		"login":            {loginForm{Error: "Wrong email or password."}},
+		"settings_macros":  macroViews(at),
 		"error":            {struct{ Message string }{"This page does not exist."}},
 	}
 }
 
+// macroViews are Settings → Macros: empty, with macros (one with a
+// placeholder hubdesk does not know), editing one, refused, saved.
+func macroViews(at time.Time) []any {
+	macros := []*macro.Macro{
+		{ID: 1, Name: "Where is my order", Body: "Hi {{customer.first_name|there}},\nyour order {{order.name}}: {{order.tracking_url}}", CreatedAt: at, UpdatedAt: at},
+		{ID: 2, Name: "Refund issued", Body: "Hello {{customer.last_name}}", CreatedAt: at, UpdatedAt: at},
+	}
+	return []any{
+		macrosView{Placeholders: macroPlaceholders},
+		macrosView{Macros: macros, Placeholders: macroPlaceholders, Saved: true},
+		macrosView{Macros: macros, Placeholders: macroPlaceholders, Deleted: true, Form: macroForm{ID: 1, Name: macros[0].Name, Body: macros[0].Body}},
+		macrosView{Macros: macros, Placeholders: macroPlaceholders, Error: "The name is already used by another macro.", Field: "name",
+			Form: macroForm{Name: "Refund issued", Body: "{{agent.first_name}}"}},
+	}
+}
+
 var (
-	invisible = regexp.MustCompile(`(?is)<script\b.*?</script>|<style\b.*?</style>|<!--.*?-->|<head\b.*?</head>`)
+	// Code and text areas show what staff type as they type it (a macro's
+	// placeholders, {{customer.first_name}}), not a stored code to word.
+	invisible = regexp.MustCompile(`(?is)<script\b.*?</script>|<style\b.*?</style>|<!--.*?-->|<head\b.*?</head>|<code\b.*?</code>|<textarea\b.*?</textarea>`)
 	// Placeholders are left out: they show what to type, and a parameter
 	// name is typed as its code.
 	visibleAttr = regexp.MustCompile(`(?i)\s(?:title|alt|aria-label)="([^"]*)"`)
@@ -350,7 +423,7 @@ func TestDeskPagesShowNoRawValues(t *testing.T) {
 		}
 		for i, dt := range data {
 			role := roles[i%len(roles)]
-			v := view{Title: "Page", Data: dt, User: &user.User{Email: "ada@example.com", Role: role}, Shop: &shop.Shop{Name: "Acme", Domain: "acme.myshopify.com"}}
+			v := view{Title: "Page", Data: dt, User: &user.User{Email: "ada@example.com", Role: role}, Shop: &shop.Shop{Name: "Acme", Domain: "acme.myshopify.com"}, Notifications: i % 3}
 			for _, n := range navigation {
 				v.Nav = append(v.Nav, navItem{Path: n.Path, LabelKey: n.LabelKey})
 			}

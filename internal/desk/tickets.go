@@ -5,93 +5,24 @@ import (
 	"net/http"
 
 	"github.com/hubdesk/hubdesk/internal/auth"
-	"github.com/hubdesk/hubdesk/internal/commerce"
-	"github.com/hubdesk/hubdesk/internal/orderview"
+	"github.com/hubdesk/hubdesk/internal/helpdesk"
 	"github.com/hubdesk/hubdesk/internal/ticket"
 	"github.com/hubdesk/hubdesk/internal/user"
 )
 
-// TicketPages are the helpdesk's ticket list and ticket view: for now the
-// tickets shoppers open from the hub's contact form, read-only. They share
-// the desk's shell (layout, navigation, errors).
+// TicketPages are the helpdesk's ticket list, the ticket view where agents
+// work a ticket, and the form that opens one for a shopper. Reads go to
+// the ticket store; every change goes through the helpdesk use cases.
+// They share the desk's shell (layout, navigation, errors).
 type TicketPages struct {
 	*Desk
-	Tickets *ticket.Store
-	Logger  *slog.Logger
+	Tickets  *ticket.Store
+	Helpdesk *helpdesk.Tickets
+	Logger   *slog.Logger
 }
 
-// The data of the ticket list and the ticket view.
-type (
-	ticketsPage struct {
-		Helpdesk helpdeskNotice
-		Status   ticket.Status
-		Statuses []ticket.Status
-		Tickets  []*ticket.Ticket
-		Next     string
-	}
-	ticketPage struct {
-		Helpdesk helpdeskNotice
-		Ticket   *ticket.Ticket
-		Messages []ticket.Message
-		Customer *commerce.Customer
-		Order    *orderview.Order
-	}
-)
-
-// ticketStatuses are the list's filter tabs.
+// ticketStatuses are the inbox's status filters.
 var ticketStatuses = []ticket.Status{ticket.StatusOpen, ticket.StatusPending, ticket.StatusClosed}
-
-// List shows the shop's tickets, most recent activity first, optionally
-// filtered by status.
-func (p *TicketPages) List(w http.ResponseWriter, r *http.Request) {
-	u := auth.UserFrom(r.Context())
-	q := r.URL.Query()
-	status := ticket.Status(q.Get("status"))
-	if status != "" && !status.Valid() {
-		status = ""
-	}
-	page, ok := p.listPage(w, r)
-	if !ok {
-		return
-	}
-	list, next, err := p.Tickets.List(r.Context(), u.ShopID, ticket.Filter{Status: status}, page)
-	if err != nil {
-		p.serverError(w, r, err)
-		return
-	}
-	p.page(w, r, http.StatusOK, "tickets", "Tickets", ticketsPage{p.helpdeskOff(r), status, ticketStatuses, list, next})
-}
-
-// Show is one ticket: the conversation, and the customer and order it is
-// linked to.
-func (p *TicketPages) Show(w http.ResponseWriter, r *http.Request) {
-	u := auth.UserFrom(r.Context())
-	t, ok := loadByID(p.Desk, w, r, p.Tickets.Get)
-	if !ok {
-		return
-	}
-	msgs, err := p.Tickets.Messages(r.Context(), u.ShopID, t.ID)
-	if err != nil {
-		p.serverError(w, r, err)
-		return
-	}
-	var c *commerce.Customer
-	var o *orderview.Order
-	if t.CustomerID != 0 {
-		c, _ = p.Commerce.Customer(r.Context(), u.ShopID, t.CustomerID)
-	}
-	if t.OrderID != 0 {
-		if order, err := p.Commerce.Order(r.Context(), u.ShopID, t.OrderID); err == nil {
-			rows, err := p.OrderView.Published(r.Context(), u.ShopID, []*commerce.Order{order})
-			if err != nil {
-				p.serverError(w, r, err)
-				return
-			}
-			o = &rows[0]
-		}
-	}
-	p.page(w, r, http.StatusOK, "ticket", t.Subject, ticketPage{p.helpdeskOff(r), t, msgs, c, o})
-}
 
 // helpdeskNotice tells staff on the ticket pages that the shop's helpdesk
 // is switched off — shoppers see no contact form, so no new hub tickets

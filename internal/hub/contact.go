@@ -73,6 +73,10 @@ func (h *Hub) Contact(w http.ResponseWriter, r *http.Request) {
 	case errors.As(err, &ve):
 		refuse(http.StatusUnprocessableEntity, s.loc.T("contact.empty"))
 		return
+	case errors.Is(err, ticket.ErrBlockedSender):
+		h.log.Info("hub: message from a blocked sender refused", "shop", s.shop.ID, "customer", s.customer.ID)
+		refuse(http.StatusForbidden, s.loc.T("contact.blocked"))
+		return
 	case errors.As(err, &limit):
 		h.log.Info("hub: contact limit reached", "shop", s.shop.ID, "customer", s.customer.ID, "per_shop", limit.PerShop)
 		key := "contact.limit_shopper"

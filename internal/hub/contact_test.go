@@ -279,3 +279,34 @@ func TestHelpdeskOff(t *testing.T) {
 		mustNotContain(t, body, `id="helpdesk-off"`)
 	})
 }
+
+// Once staff block a shopper's address, their next message is refused
+// with a reason, their text kept, and nothing is written; other shoppers
+// are not affected.
+func TestContactFromABlockedSender(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		f, c := clockFixture(t, db)
+		if res := f.do(http.MethodPost, f.contactURL(c, "1001", "#1002", nil), url.Values{"message": {"Buy my stuff"}}); res.status != http.StatusSeeOther {
+			t.Fatalf("first message: %d", res.status)
+		}
+		tickets := f.hubTickets(f.acme.Shop.ID)
+		if len(tickets) != 1 {
+			t.Fatalf("%d tickets", len(tickets))
+		}
+		if _, err := f.app.Server.Helpdesk.BlockSender(context.Background(), f.acme.Manager, tickets[0].ID); err != nil {
+			t.Fatal(err)
+		}
+		res := f.do(http.MethodPost, f.contactURL(c, "1001", "#1001", nil), url.Values{"message": {"More <stuff>"}})
+		if res.status != http.StatusForbidden {
+			t.Fatalf("blocked sender: %d\n%s", res.status, res.body)
+		}
+		mustContain(t, res.body, "This store is not accepting messages from your address.", `role="alert"`, ">"+html.EscapeString("More <stuff>")+"</textarea>")
+		if n := len(f.hubTickets(f.acme.Shop.ID)); n != 1 {
+			t.Errorf("%d tickets after the refusal, want 1", n)
+		}
+		if res := f.do(http.MethodPost, f.contactURL(c, "2002", "#2001", nil), url.Values{"message": {"Hello"}}); res.status != http.StatusSeeOther {
+			t.Errorf("another shopper: %d", res.status)
+		}
+	})
+}

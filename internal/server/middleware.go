@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hubdesk/hubdesk/internal/attachment"
 	"github.com/hubdesk/hubdesk/internal/auth"
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/httpkit"
@@ -186,17 +187,29 @@ func (s *Server) refuseUnstorableText(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		// A signed-in staff member's multipart form may carry a message's
+		// files (attachment.ParseUploads reads them from the parsed form);
+		// its text fields are held to the same bound as any other form's.
+		// Nobody else gets to make the server spool megabytes to disk.
+		limit, tooBigMessage := int64(maxFormBytes), "The form is larger than "+strconv.Itoa(maxFormBytes>>10)+" KiB."
+		if isMultipart(r) && !isHub(r) && auth.UserFrom(r.Context()) != nil {
+			limit, tooBigMessage = attachment.MaxRequestBytes, "The files are larger than "+strconv.Itoa(attachment.MaxMessageBytes>>20)+" MiB together."
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		var err error
 		if isMultipart(r) {
 			err = r.ParseMultipartForm(maxFormBytes)
+			if err == nil && formTextBytes(r.MultipartForm.Value) > maxFormBytes {
+				err = &http.MaxBytesError{Limit: maxFormBytes}
+				tooBigMessage = "The form is larger than " + strconv.Itoa(maxFormBytes>>10) + " KiB."
+			}
 		} else {
 			err = r.ParseForm()
 		}
 		var tooBig *http.MaxBytesError
 		switch {
 		case errors.As(err, &tooBig):
-			s.refuseInput(w, r, http.StatusRequestEntityTooLarge, "", "The form is larger than "+strconv.Itoa(maxFormBytes>>10)+" KiB.")
+			s.refuseInput(w, r, http.StatusRequestEntityTooLarge, "", tooBigMessage)
 			return
 		case err != nil:
 			s.refuseInput(w, r, http.StatusBadRequest, "", "The form could not be read.")
@@ -208,6 +221,17 @@ func (s *Server) refuseUnstorableText(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// formTextBytes is the size of a form's text fields, names and values.
+func formTextBytes(values map[string][]string) int {
+	n := 0
+	for name, vs := range values {
+		for _, v := range vs {
+			n += len(name) + len(v)
+		}
+	}
+	return n
 }
 
 func unstorableMessage(what, name string) string {

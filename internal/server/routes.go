@@ -17,7 +17,9 @@ func (s *Server) routes() *http.ServeMux {
 	s.mux = mux.ServeMux
 	defer func() { s.patterns = mux.patterns }()
 	d, a, h := s.desk, s.api, s.Hub
-	tickets := &desk.TicketPages{Desk: d, Tickets: s.Tickets, Logger: s.logger}
+	tickets := &desk.TicketPages{Desk: d, Tickets: s.Tickets, Helpdesk: s.Helpdesk, Logger: s.logger}
+	macros := &desk.MacroPages{Desk: d, Macros: s.Macros}
+	files := &desk.AttachmentFiles{Desk: d, Attachments: s.Attachments}
 	hubTokens := &api.HubTokens{Commerce: s.Commerce, Issuer: s.Hub, Logger: s.logger}
 
 	// Operations. /metrics is not here: Serve answers it on its own
@@ -64,7 +66,29 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("POST /account/tokens", d.RequireUser(d.CreateAPIToken))
 	mux.Handle("POST /account/tokens/{id}/revoke", d.RequireUser(d.RevokeAPIToken))
 	mux.Handle("GET /tickets", d.RequireUser(tickets.List))
+	mux.Handle("GET /tickets/spam", d.RequireRole(user.RoleManager, tickets.Spam))
+	mux.Handle("GET /tickets/{id}/attachments/{attachmentID}", d.RequireUser(files.Download))
+	mux.Handle("GET /tickets/{id}/macros/{macroID}/expanded", d.RequireUser(macros.Expanded))
+	mux.Handle("GET /settings/macros", d.RequireRole(user.RoleManager, macros.List))
+	mux.Handle("POST /settings/macros", d.RequireRole(user.RoleManager, macros.Create))
+	mux.Handle("GET /settings/macros/{id}", d.RequireRole(user.RoleManager, macros.Edit))
+	mux.Handle("POST /settings/macros/{id}", d.RequireRole(user.RoleManager, macros.Update))
+	mux.Handle("POST /settings/macros/{id}/delete", d.RequireRole(user.RoleManager, macros.Delete))
+	mux.Handle("POST /tickets/{id}/unread", d.RequireUser(tickets.MarkUnread))
+	mux.Handle("GET /notifications", d.RequireUser(d.Notifications))
+	mux.Handle("POST /notifications/read", d.RequireUser(d.ReadNotifications))
+	mux.Handle("GET /reports", d.RequireRole(user.RoleManager, d.Reports))
+	mux.Handle("GET /tickets/new", d.RequireUser(tickets.New))
+	mux.Handle("POST /tickets", d.RequireUser(tickets.Create))
 	mux.Handle("GET /tickets/{id}", d.RequireUser(tickets.Show))
+	mux.Handle("POST /tickets/{id}/reply", d.RequireUser(tickets.Reply))
+	mux.Handle("POST /tickets/{id}/note", d.RequireUser(tickets.Note))
+	mux.Handle("POST /tickets/{id}/status", d.RequireUser(tickets.SetStatus))
+	mux.Handle("POST /tickets/{id}/assign", d.RequireUser(tickets.Assign))
+	mux.Handle("POST /tickets/{id}/tags", d.RequireUser(tickets.SetTags))
+	mux.Handle("POST /tickets/{id}/merge", d.RequireUser(tickets.Merge))
+	mux.Handle("POST /tickets/{id}/spam", d.RequireUser(tickets.MarkSpam))
+	mux.Handle("POST /tickets/{id}/block", d.RequireUser(tickets.BlockSender))
 
 	// Customer Hub, for shoppers: App Proxy signature or shopper token on
 	// every request (Shopify forwards /apps/<subpath>/... here). Admins
@@ -83,8 +107,8 @@ func (s *Server) routes() *http.ServeMux {
 	// Webhooks: the provider's signature over the body is the credential.
 	mux.HandleFunc("POST /webhooks/loop/{shop}", s.webhooks.Loop)
 
-	// REST API v1 (bearer token). Agents read; commerce data is written by
-	// integrations holding a Manager's or higher token.
+	// REST API v1 (bearer token). Agents read, and work tickets; commerce
+	// data is written by integrations holding a Manager's or higher token.
 	mux.HandleFunc("GET /api/v1/openapi.json", a.OpenAPI)
 	mux.Handle("GET /api/v1/customers", s.apiUser(a.ListCustomers))
 	mux.Handle("PUT /api/v1/customers", s.apiRole(user.RoleManager, a.UpsertCustomer))
@@ -98,6 +122,12 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("GET /api/v1/audit", s.apiRole(user.RoleManager, a.ListAudit))
 	mux.Handle("GET /api/v1/jobs", s.apiRole(user.RoleManager, a.ListJobs))
 	mux.Handle("POST /api/v1/hub/tokens", s.apiRole(user.RoleAdmin, hubTokens.Issue))
+	mux.Handle("GET /api/v1/tickets", s.apiUser(a.ListTickets))
+	mux.Handle("POST /api/v1/tickets", s.apiUser(a.CreateTicket))
+	mux.Handle("GET /api/v1/tickets/{id}", s.apiUser(a.GetTicket))
+	mux.Handle("PATCH /api/v1/tickets/{id}", s.apiUser(a.UpdateTicket))
+	mux.Handle("GET /api/v1/tickets/{id}/messages", s.apiUser(a.ListTicketMessages))
+	mux.Handle("POST /api/v1/tickets/{id}/messages", s.apiUser(a.AddTicketMessage))
 	mux.HandleFunc("/api/", s.apiFallback)
 
 	// Anything else.

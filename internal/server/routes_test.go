@@ -11,11 +11,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hubdesk/hubdesk/internal/attachment"
 	"github.com/hubdesk/hubdesk/internal/audit"
 	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/database/dbtest"
 	"github.com/hubdesk/hubdesk/internal/integration/shopify"
+	"github.com/hubdesk/hubdesk/internal/macro"
 	"github.com/hubdesk/hubdesk/internal/staff"
 	"github.com/hubdesk/hubdesk/internal/testapp"
 	"github.com/hubdesk/hubdesk/internal/ticket"
@@ -58,9 +60,12 @@ type routeWorld struct {
 	orders   map[*testapp.Tenant]*commerce.Order
 	extra    map[*testapp.Tenant]*user.User // staff for the owners and admins to act on
 	tickets  map[*testapp.Tenant]int64
+	files    map[*testapp.Tenant]int64 // an attachment of the shop's ticket
+	macros   map[*testapp.Tenant]int64
 	jobs     map[*testapp.Tenant]int64
 	sessions map[user.Role]*http.Client
 	emails   int
+	made     int // macros made for deleting
 }
 
 // routeCase is one row of the route table: a concrete request for the
@@ -99,6 +104,28 @@ func customerID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64 {
 func staffID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64  { return w.extra[tn].ID }
 func ticketID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64 { return w.tickets[tn] }
 func jobID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64    { return w.jobs[tn] }
+func macroID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64  { return w.macros[tn] }
+
+// ticketAnd fills {id} with the shop's ticket and {name} with the id pick
+// gives for the same shop.
+func ticketAnd(path, name string, pick func(w *routeWorld, tn *testapp.Tenant, u *user.User) int64) func(*routeWorld, *testapp.Tenant, *user.User) string {
+	return func(w *routeWorld, tn *testapp.Tenant, u *user.User) string {
+		return strings.NewReplacer("{id}", fmt.Sprint(w.tickets[tn]), "{"+name+"}", fmt.Sprint(pick(w, tn, u))).Replace(path)
+	}
+}
+
+func fileID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64 { return w.files[tn] }
+
+// freshMacroID is a new macro of the shop, for a request that deletes
+// one.
+func freshMacroID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64 {
+	w.made++
+	m, err := w.app.Server.Macros.Create(context.Background(), tn.Manager, macro.Input{Name: fmt.Sprint("Doomed ", w.made), Body: "Bye"})
+	if err != nil {
+		w.app.T.Fatal(err)
+	}
+	return m.ID
+}
 
 // invitationID is a fresh pending invitation of the shop, sent by its
 // owner.
@@ -225,7 +252,36 @@ func routeTable() []routeCase {
 		{pattern: "POST /account/tokens", rule: deskUser, url: fixed("/account/tokens"), body: "name=zapier", ok: 200},
 		{pattern: "POST /account/tokens/{id}/revoke", rule: deskUser, url: withID("/account/tokens/{id}/revoke", ownTokenID), ok: 303},
 		{pattern: "GET /tickets", rule: deskUser, url: fixed("/tickets"), ok: 200, list: true},
+		{pattern: "GET /tickets/spam", rule: deskManager, url: fixed("/tickets/spam"), ok: 200, list: true},
 		{pattern: "GET /tickets/{id}", rule: deskUser, url: withID("/tickets/{id}", ticketID), ok: 200},
+		{pattern: "GET /tickets/{id}/attachments/{attachmentID}", rule: deskUser,
+			url: ticketAnd("/tickets/{id}/attachments/{attachmentID}", "attachmentID", fileID), ok: 200},
+		{pattern: "GET /tickets/{id}/macros/{macroID}/expanded", rule: deskUser,
+			url: ticketAnd("/tickets/{id}/macros/{macroID}/expanded", "macroID", macroID), ok: 200},
+		{pattern: "GET /settings/macros", rule: deskManager, url: fixed("/settings/macros"), ok: 200},
+		// Every admitted caller posts the same form: a name left empty is
+		// refused past the access rule, so the rows do not collide.
+		{pattern: "POST /settings/macros", rule: deskManager, url: fixed("/settings/macros"), body: "name=&body=Hello", ok: 422},
+		{pattern: "GET /settings/macros/{id}", rule: deskManager, url: withID("/settings/macros/{id}", macroID), ok: 200},
+		{pattern: "POST /settings/macros/{id}", rule: deskManager, url: withID("/settings/macros/{id}", macroID),
+			body: "name=Where+is+my+order&body=Hi+%7B%7Bcustomer.first_name%7D%7D", ok: 303},
+		{pattern: "POST /settings/macros/{id}/delete", rule: deskManager, url: withID("/settings/macros/{id}/delete", freshMacroID), ok: 303},
+		{pattern: "POST /tickets/{id}/unread", rule: deskUser, url: withID("/tickets/{id}/unread", ticketID), body: "back=%2Ftickets%3Fview%3Dmine", ok: 303},
+		{pattern: "GET /notifications", rule: deskUser, url: fixed("/notifications"), ok: 200, list: true},
+		{pattern: "POST /notifications/read", rule: deskUser, url: fixed("/notifications/read"), ok: 303},
+		{pattern: "GET /reports", rule: deskManager, url: fixed("/reports?days=7"), ok: 200},
+		{pattern: "GET /tickets/new", rule: deskUser, url: fixed("/tickets/new"), ok: 200},
+		{pattern: "POST /tickets", rule: deskUser, url: fixed("/tickets"), body: "customer_email=new%40example.com&subject=Hello&body=Hi", ok: 303},
+		{pattern: "POST /tickets/{id}/reply", rule: deskUser, url: withID("/tickets/{id}/reply", ticketID), body: "body=On+its+way", ok: 303},
+		{pattern: "POST /tickets/{id}/note", rule: deskUser, url: withID("/tickets/{id}/note", ticketID), body: "body=Checked", ok: 303},
+		{pattern: "POST /tickets/{id}/status", rule: deskUser, url: withID("/tickets/{id}/status", ticketID), body: "status=pending", ok: 303},
+		// Asking for the assignee the ticket has changes nothing, so every role may.
+		{pattern: "POST /tickets/{id}/assign", rule: deskUser, url: withID("/tickets/{id}/assign", ticketID), body: "assignee=0", ok: 303},
+		{pattern: "POST /tickets/{id}/tags", rule: deskUser, url: withID("/tickets/{id}/tags", ticketID), body: "tags=", ok: 303},
+		// No target: refused after the access rule, nothing merged.
+		{pattern: "POST /tickets/{id}/merge", rule: deskUser, url: withID("/tickets/{id}/merge", ticketID), body: "target=0", ok: 422},
+		{pattern: "POST /tickets/{id}/spam", rule: deskUser, url: withID("/tickets/{id}/spam", ticketID), ok: 303},
+		{pattern: "POST /tickets/{id}/block", rule: deskUser, url: withID("/tickets/{id}/block", ticketID), ok: 303},
 
 		{pattern: "GET /hub", rule: signedIn, url: fixed("/hub"), ok: 200, list: true},
 		{pattern: "GET /hub/{$}", rule: signedIn, url: fixed("/hub/"), ok: 200, list: true},
@@ -257,6 +313,14 @@ func routeTable() []routeCase {
 		{pattern: "PUT /api/v1/settings/returns", rule: apiManager, url: fixed("/api/v1/settings/returns"), body: `{"provider":"disabled"}`, ok: 200},
 		{pattern: "GET /api/v1/audit", rule: apiManager, url: fixed("/api/v1/audit"), ok: 200, list: true},
 		{pattern: "GET /api/v1/jobs", rule: apiManager, url: fixed("/api/v1/jobs?state=dead"), ok: 200, list: true},
+		{pattern: "GET /api/v1/tickets", rule: apiAgent, url: fixed("/api/v1/tickets?status=open&q=parcel"), ok: 200, list: true},
+		{pattern: "POST /api/v1/tickets", rule: apiAgent, url: fixed("/api/v1/tickets"),
+			body: `{"subject":"Hello","customer_email":"new@example.com","body":"Hi"}`, ok: 201},
+		{pattern: "GET /api/v1/tickets/{id}", rule: apiAgent, url: withID("/api/v1/tickets/{id}", ticketID), ok: 200},
+		{pattern: "PATCH /api/v1/tickets/{id}", rule: apiAgent, url: withID("/api/v1/tickets/{id}", ticketID), body: `{"status":"pending"}`, ok: 200},
+		{pattern: "GET /api/v1/tickets/{id}/messages", rule: apiAgent, url: withID("/api/v1/tickets/{id}/messages", ticketID), ok: 200, list: true},
+		{pattern: "POST /api/v1/tickets/{id}/messages", rule: apiAgent, url: withID("/api/v1/tickets/{id}/messages", ticketID),
+			body: `{"kind":"note","body":"Checked"}`, ok: 201},
 		{pattern: "POST /api/v1/hub/tokens", rule: apiAdmin, url: fixed("/api/v1/hub/tokens"), body: `{"customer_external_id":"c-1001"}`, ok: 200},
 		{pattern: "/api/", rule: anyone, url: fixed("/api/v1/nothing"), ok: 404},
 		{pattern: "/", rule: anyone, url: fixed("/nothing"), ok: 404},
@@ -323,7 +387,7 @@ func TestRouteTable(t *testing.T) {
 func newRouteWorld(t *testing.T, db *database.DB) *routeWorld {
 	app := testapp.New(t, db)
 	w := &routeWorld{app: app, a: app.NewTenant("shopa"), b: app.NewTenant("shopb"), orders: map[*testapp.Tenant]*commerce.Order{},
-		extra: map[*testapp.Tenant]*user.User{}, tickets: map[*testapp.Tenant]int64{}, jobs: map[*testapp.Tenant]int64{}, sessions: map[user.Role]*http.Client{}}
+		extra: map[*testapp.Tenant]*user.User{}, tickets: map[*testapp.Tenant]int64{}, files: map[*testapp.Tenant]int64{}, macros: map[*testapp.Tenant]int64{}, jobs: map[*testapp.Tenant]int64{}, sessions: map[user.Role]*http.Client{}}
 	ctx := context.Background()
 	for i, tn := range []*testapp.Tenant{w.a, w.b} {
 		w.orders[tn] = app.Order(tn, fmt.Sprint(1001+i*1000), fmt.Sprintf("shopper%d@example.com", i))
@@ -337,12 +401,28 @@ func newRouteWorld(t *testing.T, db *database.DB) *routeWorld {
 			t.Fatal(err)
 		}
 		o := w.orders[tn]
+		// The ticket's sender is not the order's email, so that blocking
+		// the sender (a row below) leaves the hub's contact form open.
 		tk, err := app.Server.Tickets.Create(ctx, tn.Shop.ID, ticket.NewTicket{CustomerID: o.CustomerID, OrderID: o.ID,
-			Subject: "Where is my parcel?", Channel: ticket.ChannelHub, Body: "It is late."})
+			RequesterEmail: "sender@example.com", Subject: "Where is my parcel?", Channel: ticket.ChannelHub, Body: "It is late."})
 		if err != nil {
 			t.Fatal(err)
 		}
 		w.tickets[tn] = tk.ID
+		msgs, err := app.Server.Tickets.Messages(ctx, tn.Shop.ID, tk.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		file, err := app.Server.Attachments.Add(ctx, tn.Shop.ID, tk.ID, msgs[0].ID, attachment.Upload{Filename: "label.pdf", Data: []byte("%PDF-1.7\n")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.files[tn] = file.ID
+		m, err := app.Server.Macros.Create(ctx, tn.Manager, macro.Input{Name: "Where is my order", Body: "Hi {{customer.first_name}}"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.macros[tn] = m.ID
 		err = db.InTx(ctx, func(tx *database.Tx) error {
 			res, err := app.Server.Jobs.Enqueue(ctx, tx, shopUpkeepArgs{ShopID: tn.Shop.ID}, nil)
 			if err == nil {

@@ -13,17 +13,20 @@ import (
 	"time"
 
 	"github.com/hubdesk/hubdesk/internal/api"
+	"github.com/hubdesk/hubdesk/internal/attachment"
 	"github.com/hubdesk/hubdesk/internal/audit"
 	"github.com/hubdesk/hubdesk/internal/auth"
 	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/connection"
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/desk"
+	"github.com/hubdesk/hubdesk/internal/helpdesk"
 	"github.com/hubdesk/hubdesk/internal/hub"
 	"github.com/hubdesk/hubdesk/internal/ingest"
 	"github.com/hubdesk/hubdesk/internal/intake"
 	"github.com/hubdesk/hubdesk/internal/integration/loop"
 	"github.com/hubdesk/hubdesk/internal/jobs"
+	"github.com/hubdesk/hubdesk/internal/macro"
 	"github.com/hubdesk/hubdesk/internal/mail"
 	"github.com/hubdesk/hubdesk/internal/metrics"
 	"github.com/hubdesk/hubdesk/internal/orderview"
@@ -84,10 +87,19 @@ type Server struct {
 	Resolver *returns.Resolver
 	Orders   *orderview.View // every surface's view of orders: status, return eligibility, Start a return
 	Loop     *loop.Client
-	Tickets  *ticket.Store  // helpdesk conversations (the hub's contact form opens them)
-	Hub      *hub.Hub       // the shopper-facing Customer Hub; IssueShopperToken for headless stores
-	Jobs     *jobs.Queue    // durable background work; Serve works it
-	Intake   *intake.Intake // webhooks from every provider, stored once and processed by a job
+	Tickets  *ticket.Store     // helpdesk conversations (the hub's contact form opens them)
+	Helpdesk *helpdesk.Tickets // agents working tickets: create, reply, note, status, assign, tags, merge, spam, block
+	// TicketChanges hears of every committed ticket change in this
+	// process, for live pages.
+	TicketChanges *helpdesk.Broker
+	Hub           *hub.Hub       // the shopper-facing Customer Hub; IssueShopperToken for headless stores
+	Jobs          *jobs.Queue    // durable background work; Serve works it
+	Intake        *intake.Intake // webhooks from every provider, stored once and processed by a job
+	// Attachments are the files of ticket messages, kept in the database.
+	Attachments *attachment.Store
+	// Macros are the saved replies: managers change them (audited), agents
+	// insert them expanded for a ticket.
+	Macros *macro.Macros
 
 	// Secrets finds the stored secrets this process cannot open (Report
 	// at start-up; the settings page's notice).
@@ -135,14 +147,20 @@ func New(opts Options) (*Server, error) {
 	s.Intake = intake.New(opts.DB, s.Jobs, opts.Now)
 	s.webhooks = &webhook.Receiver{Shops: s.Shops, Connections: connections, Intake: s.Intake, Logger: opts.Logger}
 	s.auth = &auth.Authenticator{Users: s.Users, SecureCookies: opts.SecureCookies}
+	s.Tickets = ticket.NewStore(opts.DB, opts.Now)
 	s.desk, err = desk.New(desk.Desk{Users: s.Users, Access: s.Staff, Team: s.Team, Shops: s.Shops, Commerce: s.Commerce, Auth: s.auth, Logger: opts.Logger,
 		Proxies: opts.Proxies, Settings: s.Settings, Secrets: s.Secrets, OrderView: s.Orders, Audit: s.Audit, JobQueue: s.Jobs,
-		BaseURL: opts.BaseURL})
+		BaseURL: opts.BaseURL, Tickets: s.Tickets})
 	if err != nil {
 		return nil, fmt.Errorf("desk: %w", err)
 	}
-	s.api = api.New(api.Options{Commerce: s.Commerce, Ingest: s.Ingest, Settings: s.Settings, Orders: s.Orders, Audit: s.Audit, Jobs: s.Jobs, Logger: opts.Logger})
-	s.Tickets = ticket.NewStore(opts.DB, opts.Now)
+	s.TicketChanges = helpdesk.NewBroker()
+	s.Helpdesk = helpdesk.New(helpdesk.Options{DB: opts.DB, Tickets: s.Tickets, Commerce: s.Commerce, Users: s.Users, Audit: s.Audit,
+		Changes: s.TicketChanges})
+	s.api = api.New(api.Options{Commerce: s.Commerce, Ingest: s.Ingest, Settings: s.Settings, Orders: s.Orders, Audit: s.Audit, Jobs: s.Jobs,
+		Tickets: s.Tickets, Helpdesk: s.Helpdesk, Users: s.Users, Logger: opts.Logger})
+	s.Attachments = attachment.NewStore(opts.DB, opts.Now)
+	s.Macros = macro.New(opts.DB, macro.NewStore(opts.DB, opts.Now), s.Audit, s.Tickets, s.Commerce)
 	s.Hub, err = hub.New(hub.Options{Shops: s.Shops, Commerce: s.Commerce, Settings: s.Settings,
 		Orders: s.Orders, Tickets: s.Tickets, Logger: opts.Logger, BaseURL: opts.BaseURL, Now: opts.Now})
 	if err != nil {

@@ -54,7 +54,8 @@ const contactLockSpace = 0x68756263 << 32 // "hubc"
 // OpenFromHub opens a ticket from the hub's contact form, for a known
 // customer. A repeat of a message already sent (same customer, order and
 // text, ticket not closed, within RepeatWindow) returns that ticket with
-// repeated set and writes nothing; over a limit it returns *LimitError.
+// repeated set and writes nothing; over a limit it returns *LimitError;
+// from a sender the shop blocked, ErrBlockedSender.
 //
 // The checks and the insert run in one write transaction that takes the
 // shop's lock first — SQLite's write transactions run one at a time
@@ -74,6 +75,12 @@ func (s *Store) OpenFromHub(ctx context.Context, shopID int64, in NewTicket) (t 
 			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(?)`, contactLockSpace^shopID); err != nil {
 				return fmt.Errorf("ticket: lock hub contact of shop %d: %w", shopID, err)
 			}
+		}
+		if blocked, err := s.With(tx).SenderBlocked(ctx, shopID, in.RequesterEmail); err != nil || blocked {
+			if blocked {
+				err = ErrBlockedSender
+			}
+			return err
 		}
 		now := s.now().UTC()
 		var err error

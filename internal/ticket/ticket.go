@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/hubdesk/hubdesk/internal/database"
+	"github.com/hubdesk/hubdesk/internal/ttlcache"
 )
 
 // Status is where a ticket stands in the inbox.
@@ -48,6 +49,8 @@ const (
 	ChannelHub   Channel = "hub"
 	ChannelEmail Channel = "email"
 	ChannelAPI   Channel = "api"
+	// ChannelDesk: an agent opened the ticket in the desk for a shopper.
+	ChannelDesk Channel = "desk"
 )
 
 // AuthorKind says who wrote a message.
@@ -93,6 +96,35 @@ type Ticket struct {
 	UpdatedAt      time.Time
 	LastActivityAt time.Time
 	ClosedAt       *time.Time
+	// FirstResponseAt is the shop's first reply to the shopper; nil until
+	// an agent answers.
+	FirstResponseAt *time.Time
+	// WaitingSince is when the shopper's oldest unanswered message came;
+	// nil while the shop has answered everything.
+	WaitingSince *time.Time
+	// Preview is the start of the latest message the shopper sees.
+	Preview      string
+	SpamAt       *time.Time // marked as spam: kept, out of every inbox view
+	MergedIntoID int64      // the ticket this one was merged into; 0 when not merged
+}
+
+// FirstResponseTime is how long the shopper waited for the shop's first
+// reply; 0 and false when nobody has replied yet.
+func (t *Ticket) FirstResponseTime() (time.Duration, bool) {
+	if t.FirstResponseAt == nil {
+		return 0, false
+	}
+	return t.FirstResponseAt.Sub(t.CreatedAt), true
+}
+
+// ResolutionTime is from opening to the last close; 0 and false while the
+// ticket is not closed (a reopened ticket counts again from its next
+// close, still from when it was opened).
+func (t *Ticket) ResolutionTime() (time.Duration, bool) {
+	if t.ClosedAt == nil {
+		return 0, false
+	}
+	return t.ClosedAt.Sub(t.CreatedAt), true
 }
 
 // Message is one entry of a ticket's conversation.
@@ -122,6 +154,8 @@ type NewTicket struct {
 	Channel        Channel
 	Author         AuthorKind // of the first message
 	AuthorUserID   int64
+	AuthorName     string // of the first message when staff wrote it (a shopper's is RequesterName)
+	AssigneeID     int64  // 0: unassigned
 	Body           string
 }
 
@@ -137,6 +171,9 @@ func (e *ValidationError) Error() string { return "ticket: " + e.Field + " " + e
 type Store struct {
 	db  database.Querier
 	now func() time.Time
+	// navCache keeps each shop's inbox navigation for NavCacheTTL (real
+	// time, not the store's clock, which tests may stop).
+	navCache *ttlcache.Cache[int64, shopNav]
 }
 
 // NewStore returns the ticket store over db (the database or a
@@ -146,11 +183,13 @@ func NewStore(db database.Querier, now func() time.Time) *Store {
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{db: db, now: now}
+	return &Store{db: db, now: now, navCache: ttlcache.New[int64, shopNav](NavCacheTTL, nil)}
 }
 
 // With returns the store running on q, typically a use case's transaction.
-func (s *Store) With(q database.Querier) *Store { return &Store{db: q, now: s.now} }
+func (s *Store) With(q database.Querier) *Store {
+	return &Store{db: q, now: s.now, navCache: s.navCache}
+}
 
 // Create opens a ticket with its first message in one transaction, so a
 // ticket never exists without the text that opened it.
@@ -190,33 +229,62 @@ func (in *NewTicket) normalize() error {
 	return nil
 }
 
-// insert writes a normalized ticket and its first message inside tx.
+// insert writes a normalized ticket and its first message inside tx. A
+// shopper's first message leaves the ticket waiting for the shop; a ticket
+// an agent opens (the shop spoke first) has its first response at once, so
+// nothing is counted as waiting.
 func (s *Store) insert(ctx context.Context, tx *database.Tx, shopID int64, in NewTicket) (*Ticket, error) {
 	now := s.now().UTC()
 	t := &Ticket{
 		ShopID: shopID, CustomerID: in.CustomerID, OrderID: in.OrderID, RequesterEmail: in.RequesterEmail,
 		RequesterName: in.RequesterName, Subject: in.Subject, Status: StatusOpen, Channel: in.Channel,
-		CreatedAt: now, UpdatedAt: now, LastActivityAt: now,
+		CreatedAt: now, UpdatedAt: now, LastActivityAt: now, Preview: PreviewOf(in.Body), AssigneeID: in.AssigneeID,
+	}
+	if in.Author == AuthorCustomer {
+		t.WaitingSince = &now
+	} else {
+		t.FirstResponseAt = &now
 	}
 	err := tx.QueryRow(ctx, `INSERT INTO tickets (shop_id, customer_id, order_id, requester_email, requester_name, subject,
-		status, channel, created_at, updated_at, last_activity_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		status, channel, assignee_id, created_at, updated_at, last_activity_at, first_response_at, waiting_since, preview)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		shopID, nullID(in.CustomerID), nullID(in.OrderID), in.RequesterEmail, in.RequesterName, in.Subject,
-		string(StatusOpen), string(in.Channel), database.Time(now), database.Time(now), database.Time(now)).Scan(&t.ID)
+		string(StatusOpen), string(in.Channel), nullID(in.AssigneeID), database.Time(now), database.Time(now), database.Time(now),
+		database.OptionalTime(t.FirstResponseAt), database.OptionalTime(t.WaitingSince), t.Preview).Scan(&t.ID)
 	if err != nil {
 		return nil, fmt.Errorf("ticket: create: %w", err)
 	}
+	author := in.RequesterName
+	if in.Author != AuthorCustomer {
+		author = in.AuthorName
+	}
 	_, err = tx.Exec(ctx, `INSERT INTO ticket_messages (shop_id, ticket_id, kind, author_kind, author_user_id, author_name, body, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		shopID, t.ID, string(KindMessage), string(in.Author), nullID(in.AuthorUserID), in.RequesterName, in.Body, database.Time(now))
+		shopID, t.ID, string(KindMessage), string(in.Author), nullID(in.AuthorUserID), author, in.Body, database.Time(now))
 	if err != nil {
 		return nil, fmt.Errorf("ticket: first message of %d: %w", t.ID, err)
 	}
 	return t, nil
 }
 
-// AddMessage appends a message and moves the ticket up the inbox. A
-// shopper's message reopens a pending or closed ticket; staff notes leave
-// the status alone.
+// PreviewLength is how much of the latest message the inbox shows.
+const PreviewLength = 200
+
+// PreviewOf is the start of a message body on one line, for the inbox.
+func PreviewOf(body string) string {
+	s := strings.Join(strings.Fields(body), " ")
+	if utf8.RuneCountInString(s) <= PreviewLength {
+		return s
+	}
+	return string([]rune(s)[:PreviewLength])
+}
+
+// AddMessage appends a message and keeps the ticket's bookkeeping with it:
+// every message moves the ticket up the inbox; a message the shopper sees
+// becomes the preview; a shopper's message reopens a pending or closed
+// ticket and starts its wait (unless it is already waiting); an agent's
+// reply ends the wait and, the first time, stamps the first response.
+// Staff notes leave the status and the wait alone.
 func (s *Store) AddMessage(ctx context.Context, shopID, ticketID int64, m Message) (*Message, error) {
 	m.Body = strings.TrimSpace(m.Body)
 	if m.Body == "" {
@@ -235,10 +303,20 @@ func (s *Store) AddMessage(ctx context.Context, shopID, ticketID int64, m Messag
 	m.TicketID, m.CreatedAt = ticketID, now
 	err := s.db.InTx(ctx, func(tx *database.Tx) error {
 		set := `updated_at = ?, last_activity_at = ?`
-		if m.AuthorKind == AuthorCustomer && m.Kind == KindMessage {
-			set += `, status = 'open', closed_at = NULL`
+		args := []any{database.Time(now), database.Time(now)}
+		if m.Kind == KindMessage {
+			set += `, preview = ?`
+			args = append(args, PreviewOf(m.Body))
+			switch m.AuthorKind {
+			case AuthorCustomer:
+				set += `, status = 'open', closed_at = NULL, waiting_since = COALESCE(waiting_since, ?)`
+				args = append(args, database.Time(now))
+			case AuthorAgent:
+				set += `, waiting_since = NULL, first_response_at = COALESCE(first_response_at, ?)`
+				args = append(args, database.Time(now))
+			}
 		}
-		res, err := tx.Exec(ctx, `UPDATE tickets SET `+set+` WHERE shop_id = ? AND id = ?`, database.Time(now), database.Time(now), shopID, ticketID)
+		res, err := tx.Exec(ctx, `UPDATE tickets SET `+set+` WHERE shop_id = ? AND id = ?`, append(args, shopID, ticketID)...)
 		if err != nil {
 			return fmt.Errorf("ticket: touch %d: %w", ticketID, err)
 		}
@@ -281,22 +359,23 @@ func (s *Store) SetStatus(ctx context.Context, shopID, ticketID int64, status St
 }
 
 const ticketColumns = `id, shop_id, customer_id, order_id, requester_email, requester_name, subject, status, channel,
-	assignee_id, created_at, updated_at, last_activity_at, closed_at`
+	assignee_id, created_at, updated_at, last_activity_at, closed_at, first_response_at, waiting_since, preview, spam_at, merged_into_id`
 
 func scanTicket(row interface{ Scan(...any) error }) (*Ticket, error) {
 	var t Ticket
-	var customer, order, assignee sql.NullInt64
+	var customer, order, assignee, merged sql.NullInt64
 	var status, channel string
 	err := row.Scan(&t.ID, &t.ShopID, &customer, &order, &t.RequesterEmail, &t.RequesterName, &t.Subject, &status, &channel,
 		&assignee, (*database.Time)(&t.CreatedAt), (*database.Time)(&t.UpdatedAt), (*database.Time)(&t.LastActivityAt),
-		database.ScanOptionalTime(&t.ClosedAt))
+		database.ScanOptionalTime(&t.ClosedAt), database.ScanOptionalTime(&t.FirstResponseAt), database.ScanOptionalTime(&t.WaitingSince),
+		&t.Preview, database.ScanOptionalTime(&t.SpamAt), &merged)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("ticket: scan: %w", err)
 	}
-	t.CustomerID, t.OrderID, t.AssigneeID = customer.Int64, order.Int64, assignee.Int64
+	t.CustomerID, t.OrderID, t.AssigneeID, t.MergedIntoID = customer.Int64, order.Int64, assignee.Int64, merged.Int64
 	t.Status, t.Channel = Status(status), Channel(channel)
 	return &t, nil
 }
@@ -338,7 +417,7 @@ type Filter struct {
 // List returns tickets with the most recent activity first, and the cursor
 // of the next page ("" on the last).
 func (s *Store) List(ctx context.Context, shopID int64, f Filter, p database.Page) ([]*Ticket, string, error) {
-	where := []string{"shop_id = ?"}
+	where := []string{"shop_id = ?", "spam_at IS NULL"}
 	args := []any{shopID}
 	if f.Status != "" {
 		where = append(where, "status = ?")

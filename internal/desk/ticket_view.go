@@ -1,0 +1,470 @@
+package desk
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hubdesk/hubdesk/internal/auth"
+	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/database"
+	"github.com/hubdesk/hubdesk/internal/helpdesk"
+	"github.com/hubdesk/hubdesk/internal/orderview"
+	"github.com/hubdesk/hubdesk/internal/ticket"
+	"github.com/hubdesk/hubdesk/internal/user"
+)
+
+// sidebarOrders is how many of the customer's latest orders the ticket
+// view shows as cards.
+const sidebarOrders = 5
+
+// The data of the ticket view and of the new-ticket form.
+type (
+	ticketPage struct {
+		Helpdesk helpdeskNotice
+		Ticket   *ticket.Ticket
+		Statuses []ticket.Status
+		Messages []messageView
+		Customer *commerce.Customer
+		Order    *orderview.Order // the order the ticket is about, if any
+		// Orders are the customer's latest orders (the ticket's own first).
+		Orders      []orderview.Order
+		OrdersCount int
+		Tags        []ticket.Tag
+		AllTags     []ticket.Tag
+		Assignee    *user.User
+		Staff       []*user.User // whom a Manager may assign
+		Me          *user.User
+		CanAssign   bool // the signed-in user may assign anyone
+		// MergeTargets are the customer's other tickets this one can be
+		// merged into.
+		MergeTargets  []*ticket.Ticket
+		FirstResponse string // "" until answered
+		Resolution    string // "" until closed
+		Blocked       bool   // the sender is blocked
+		Error         string
+		Draft         string
+	}
+	// messageView is one message of the conversation, its text split
+	// into what is shown and the quoted history folded behind a toggle.
+	messageView struct {
+		ticket.Message
+		Type   ticket.ConversationKind
+		Shown  []string
+		Quoted []string
+	}
+	newTicketPage struct {
+		Email, Name, Subject, Body string
+		OrderID                    int64
+		Order                      *commerce.Order
+		Error                      string
+	}
+)
+
+// Show is one ticket: the conversation with the reply box, the controls
+// that work it, and the customer's profile and orders beside it.
+func (p *TicketPages) Show(w http.ResponseWriter, r *http.Request) {
+	t, ok := loadByID(p.Desk, w, r, p.Tickets.Get)
+	if !ok {
+		return
+	}
+	p.markRead(r, t.ID)
+	p.showTicket(w, r, http.StatusOK, t, "", "")
+}
+
+// showTicket renders the ticket view with status, an error message and
+// the text the agent was writing (kept when a change was refused).
+func (p *TicketPages) showTicket(w http.ResponseWriter, r *http.Request, status int, t *ticket.Ticket, message, draft string) {
+	ctx := r.Context()
+	me := auth.UserFrom(ctx)
+	v := ticketPage{Helpdesk: p.helpdeskOff(r), Ticket: t, Statuses: ticketStatuses, Me: me, CanAssign: me.Role.AtLeast(user.RoleManager), Error: message, Draft: draft}
+	msgs, err := p.Tickets.Messages(ctx, me.ShopID, t.ID)
+	if err != nil {
+		p.serverError(w, r, err)
+		return
+	}
+	for _, m := range msgs {
+		shown, quoted := splitQuoted(m.Body)
+		v.Messages = append(v.Messages, messageView{Message: m, Type: m.ConversationKind(), Shown: shown, Quoted: quoted})
+	}
+	if v.Tags, err = p.Tickets.TicketTags(ctx, me.ShopID, t.ID); err != nil {
+		p.serverError(w, r, err)
+		return
+	}
+	if v.AllTags, err = p.Tickets.Tags(ctx, me.ShopID); err != nil {
+		p.serverError(w, r, err)
+		return
+	}
+	people, err := p.Users.List(ctx, me.ShopID)
+	if err != nil {
+		p.serverError(w, r, err)
+		return
+	}
+	for _, u := range people {
+		if u.ID == t.AssigneeID {
+			v.Assignee = u
+		}
+		if u.DisabledAt == nil {
+			v.Staff = append(v.Staff, u)
+		}
+	}
+	if d, ok := t.FirstResponseTime(); ok {
+		v.FirstResponse = humanDuration(d)
+	}
+	if d, ok := t.ResolutionTime(); ok {
+		v.Resolution = humanDuration(d)
+	}
+	if v.Blocked, err = p.Tickets.SenderBlocked(ctx, me.ShopID, t.RequesterEmail); err != nil {
+		p.serverError(w, r, err)
+		return
+	}
+	if err := p.sidebar(r, t, &v); err != nil {
+		p.serverError(w, r, err)
+		return
+	}
+	p.page(w, r, status, "ticket", t.Subject, v)
+}
+
+// sidebar fills the customer's profile, order cards and other tickets.
+func (p *TicketPages) sidebar(r *http.Request, t *ticket.Ticket, v *ticketPage) error {
+	ctx := r.Context()
+	shopID := t.ShopID
+	var orders []*commerce.Order
+	if t.OrderID != 0 {
+		if o, err := p.Commerce.Order(ctx, shopID, t.OrderID); err == nil {
+			orders = append(orders, o)
+		} else if !errors.Is(err, commerce.ErrNotFound) {
+			return err
+		}
+	}
+	if t.CustomerID != 0 {
+		c, err := p.Commerce.Customer(ctx, shopID, t.CustomerID)
+		switch {
+		case errors.Is(err, commerce.ErrNotFound):
+		case err != nil:
+			return err
+		default:
+			v.Customer = c
+			if v.OrdersCount, err = p.Commerce.CountOrders(ctx, shopID, c.ID); err != nil {
+				return err
+			}
+			latest, _, err := p.Commerce.ListOrders(ctx, shopID, commerce.OrderFilter{CustomerID: c.ID}, database.Page{Limit: sidebarOrders})
+			if err != nil {
+				return err
+			}
+			for _, o := range latest {
+				if o.ID != t.OrderID {
+					orders = append(orders, o)
+				}
+			}
+			others, _, err := p.Tickets.List(ctx, shopID, ticket.Filter{CustomerID: c.ID}, database.Page{Limit: 50})
+			if err != nil {
+				return err
+			}
+			for _, o := range others {
+				if o.ID != t.ID && o.MergedIntoID == 0 {
+					v.MergeTargets = append(v.MergeTargets, o)
+				}
+			}
+		}
+	}
+	if len(orders) == 0 {
+		return nil
+	}
+	viewed, err := p.OrderView.Published(ctx, shopID, orders)
+	if err != nil {
+		return err
+	}
+	v.Orders = viewed
+	if t.OrderID != 0 && viewed[0].ID == t.OrderID {
+		v.Order = &viewed[0]
+	}
+	return nil
+}
+
+// humanDuration says how long something took, to the minute.
+func humanDuration(d time.Duration) string {
+	d = d.Round(time.Minute)
+	switch {
+	case d < time.Minute:
+		return "under a minute"
+	case d < time.Hour:
+		return fmt.Sprintf("%d min", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d h %d min", int(d.Hours()), int(d.Minutes())%60)
+	}
+	return fmt.Sprintf("%d days %d h", int(d.Hours())/24, int(d.Hours())%24)
+}
+
+// attribution is the "On Mon, 1 Oct 2026, Ada wrote:" line mail clients
+// put above the history they quote.
+var attribution = regexp.MustCompile(`^\s*On\s.+\swrote:\s*$`)
+
+// splitQuoted separates a plain-text body into what is shown and the
+// quoted history at its end: the trailing lines quoted with ">" (blank
+// lines among them) and the "On … wrote:" line above them, or everything
+// from the last "On … wrote:" line on. Quotes inside the text, answered
+// point by point, stay in place.
+func splitQuoted(body string) (shown, quoted []string) {
+	lines := strings.Split(strings.ReplaceAll(body, "\r\n", "\n"), "\n")
+	cut := len(lines)
+	sawQuote := false
+	for i := len(lines) - 1; i >= 0; i-- {
+		l := strings.TrimSpace(lines[i])
+		if l == "" || strings.HasPrefix(l, ">") {
+			sawQuote = sawQuote || l != ""
+			cut = i
+			continue
+		}
+		break
+	}
+	if !sawQuote {
+		cut = len(lines)
+	}
+	for i := cut - 1; i >= 0; i-- {
+		if attribution.MatchString(lines[i]) {
+			cut = i
+			break
+		}
+		if sawQuote && strings.TrimSpace(lines[i]) != "" {
+			break // the attribution sits right above the quoted lines
+		}
+	}
+	shown, quoted = lines[:cut], lines[cut:]
+	for len(quoted) > 0 && strings.TrimSpace(quoted[0]) == "" {
+		quoted = quoted[1:]
+	}
+	for len(shown) > 0 && strings.TrimSpace(shown[len(shown)-1]) == "" {
+		shown = shown[:len(shown)-1]
+	}
+	switch {
+	case len(shown) == 0:
+		return quoted, nil // nothing but a quote: show it
+	case len(quoted) == 0:
+		return shown, nil
+	}
+	return shown, quoted
+}
+
+// ticketAction is the common shape of the ticket view's forms: load the
+// ticket named by the path, run one use case, then go back to the ticket
+// (303, so a reload does not post again) — or show the refusal on the
+// ticket view.
+func (p *TicketPages) ticketAction(w http.ResponseWriter, r *http.Request, run func(me *user.User, t *ticket.Ticket) (string, error)) {
+	t, ok := loadByID(p.Desk, w, r, p.Tickets.Get)
+	if !ok {
+		return
+	}
+	me := auth.UserFrom(r.Context())
+	next, err := run(me, t)
+	var ve *ticket.ValidationError
+	switch {
+	case err == nil:
+		if next == "" {
+			next = fmt.Sprintf("/tickets/%d", t.ID)
+		}
+		http.Redirect(w, r, next, http.StatusSeeOther)
+		return
+	case errors.Is(err, ticket.ErrNotFound):
+		p.NotFound(w, r)
+		return
+	case errors.As(err, &ve):
+		p.refused(w, r, t, http.StatusUnprocessableEntity, validationMessage(ve))
+	case errors.Is(err, helpdesk.ErrNotAllowed):
+		p.refused(w, r, t, http.StatusForbidden, notAllowedMessage(err))
+	case errors.Is(err, helpdesk.ErrDifferentCustomers):
+		p.refused(w, r, t, http.StatusConflict, "Only tickets of the same customer can be merged.")
+	case errors.Is(err, helpdesk.ErrMerged):
+		p.refused(w, r, t, http.StatusConflict, "One of these tickets was already merged into another.")
+	default:
+		p.serverError(w, r, err)
+	}
+}
+
+// refused shows the ticket again (as it is now) with why the change was
+// refused, keeping what the agent wrote.
+func (p *TicketPages) refused(w http.ResponseWriter, r *http.Request, t *ticket.Ticket, status int, message string) {
+	if fresh, err := p.Tickets.Get(r.Context(), t.ShopID, t.ID); err == nil {
+		t = fresh
+	}
+	p.showTicket(w, r, status, t, message, r.PostFormValue("body"))
+}
+
+// validationMessage words a refused input for staff.
+func validationMessage(ve *ticket.ValidationError) string {
+	switch ve.Field {
+	case "body":
+		if strings.Contains(ve.Problem, "longer") {
+			return fmt.Sprintf("The message is too long: at most %d characters.", ticket.MaxBodyRunes)
+		}
+		return "Write a message first."
+	case "subject":
+		return "Give the ticket a subject."
+	case "customer_email":
+		return "Enter the customer's email address."
+	case "order_id":
+		return "That order is not one of this shop's."
+	case "status":
+		return "Choose open, pending or closed."
+	case "assignee_id":
+		return "That person cannot be assigned: they are not an active member of this shop."
+	case "tags":
+		return fmt.Sprintf("Tag names must be 1 to %d characters.", ticket.MaxTagRunes)
+	case "target":
+		return "Choose another ticket of this customer to merge into."
+	case "email":
+		return "This ticket's sender has no email address to block."
+	}
+	return "That was not accepted: " + ve.Error()
+}
+
+// notAllowedMessage explains a refusal by role.
+func notAllowedMessage(err error) string {
+	if strings.Contains(err.Error(), "tag") {
+		return "That tag does not exist yet, and only managers create tags. Choose an existing tag."
+	}
+	return "Your role does not allow this: only managers assign tickets to others or take them from colleagues."
+}
+
+// formID reads a numeric form field; a missing or malformed one is 0.
+func formID(r *http.Request, field string) int64 {
+	id, err := strconv.ParseInt(strings.TrimSpace(r.PostFormValue(field)), 10, 64)
+	if err != nil || id < 0 {
+		return 0
+	}
+	return id
+}
+
+// Reply sends the agent's message to the shopper.
+func (p *TicketPages) Reply(w http.ResponseWriter, r *http.Request) {
+	p.ticketAction(w, r, func(me *user.User, t *ticket.Ticket) (string, error) {
+		m, err := p.Helpdesk.Reply(r.Context(), me, t.ID, r.PostFormValue("body"))
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("/tickets/%d#m%d", t.ID, m.ID), nil
+	})
+}
+
+// Note adds an internal note.
+func (p *TicketPages) Note(w http.ResponseWriter, r *http.Request) {
+	p.ticketAction(w, r, func(me *user.User, t *ticket.Ticket) (string, error) {
+		m, err := p.Helpdesk.Note(r.Context(), me, t.ID, r.PostFormValue("body"))
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("/tickets/%d#m%d", t.ID, m.ID), nil
+	})
+}
+
+// SetStatus opens, sets pending or closes the ticket.
+func (p *TicketPages) SetStatus(w http.ResponseWriter, r *http.Request) {
+	p.ticketAction(w, r, func(me *user.User, t *ticket.Ticket) (string, error) {
+		return "", p.Helpdesk.SetStatus(r.Context(), me, t.ID, ticket.Status(r.PostFormValue("status")))
+	})
+}
+
+// Assign sets the assignee ("assignee" = a user id, empty or 0 unassigns).
+func (p *TicketPages) Assign(w http.ResponseWriter, r *http.Request) {
+	p.ticketAction(w, r, func(me *user.User, t *ticket.Ticket) (string, error) {
+		return "", p.Helpdesk.Assign(r.Context(), me, t.ID, formID(r, "assignee"))
+	})
+}
+
+// SetTags replaces the tags with the comma-separated names in "tags".
+func (p *TicketPages) SetTags(w http.ResponseWriter, r *http.Request) {
+	p.ticketAction(w, r, func(me *user.User, t *ticket.Ticket) (string, error) {
+		var names []string
+		for _, n := range strings.Split(r.PostFormValue("tags"), ",") {
+			if strings.TrimSpace(n) != "" {
+				names = append(names, n)
+			}
+		}
+		_, err := p.Helpdesk.SetTags(r.Context(), me, t.ID, names)
+		return "", err
+	})
+}
+
+// Merge moves this ticket into the one named by "target", then shows that
+// one.
+func (p *TicketPages) Merge(w http.ResponseWriter, r *http.Request) {
+	p.ticketAction(w, r, func(me *user.User, t *ticket.Ticket) (string, error) {
+		target := formID(r, "target")
+		if err := p.Helpdesk.Merge(r.Context(), me, t.ID, target); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("/tickets/%d", target), nil
+	})
+}
+
+// MarkSpam takes the ticket out of the inbox and goes back to it.
+func (p *TicketPages) MarkSpam(w http.ResponseWriter, r *http.Request) {
+	p.ticketAction(w, r, func(me *user.User, t *ticket.Ticket) (string, error) {
+		return "", p.Helpdesk.MarkSpam(r.Context(), me, t.ID)
+	})
+}
+
+// BlockSender refuses the sender's later messages.
+func (p *TicketPages) BlockSender(w http.ResponseWriter, r *http.Request) {
+	p.ticketAction(w, r, func(me *user.User, t *ticket.Ticket) (string, error) {
+		_, err := p.Helpdesk.BlockSender(r.Context(), me, t.ID)
+		return "", err
+	})
+}
+
+// New is the form that opens a ticket for a shopper: ?customer= fills in
+// their email and name, ?order= links an order (and its customer).
+func (p *TicketPages) New(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	me := auth.UserFrom(ctx)
+	v := newTicketPage{}
+	q := r.URL.Query()
+	if id, err := strconv.ParseInt(q.Get("order"), 10, 64); err == nil {
+		if o, err := p.Commerce.Order(ctx, me.ShopID, id); err == nil {
+			v.Order, v.OrderID, v.Email = o, o.ID, o.Email
+			if v.Subject == "" {
+				v.Subject = "Order " + o.Name
+			}
+			if c, err := p.Commerce.Customer(ctx, me.ShopID, o.CustomerID); err == nil {
+				v.Email, v.Name = c.Email, c.Name()
+			}
+		}
+	}
+	if id, err := strconv.ParseInt(q.Get("customer"), 10, 64); err == nil {
+		if c, err := p.Commerce.Customer(ctx, me.ShopID, id); err == nil {
+			v.Email, v.Name = c.Email, c.Name()
+		}
+	}
+	p.page(w, r, http.StatusOK, "ticket_new", "New ticket", v)
+}
+
+// Create opens the ticket and goes to it.
+func (p *TicketPages) Create(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	me := auth.UserFrom(ctx)
+	v := newTicketPage{Email: r.PostFormValue("customer_email"), Name: r.PostFormValue("customer_name"),
+		Subject: r.PostFormValue("subject"), Body: r.PostFormValue("body"), OrderID: formID(r, "order_id")}
+	if v.OrderID != 0 {
+		v.Order, _ = p.Commerce.Order(ctx, me.ShopID, v.OrderID)
+	}
+	t, err := p.Helpdesk.Create(ctx, me, helpdesk.NewTicket{Subject: v.Subject, CustomerEmail: v.Email, CustomerName: v.Name,
+		Body: v.Body, OrderID: v.OrderID, Channel: ticket.ChannelDesk})
+	var ve *ticket.ValidationError
+	var cve *commerce.ValidationError
+	switch {
+	case err == nil:
+		http.Redirect(w, r, fmt.Sprintf("/tickets/%d", t.ID), http.StatusSeeOther)
+	case errors.As(err, &ve):
+		v.Error = validationMessage(ve)
+		p.page(w, r, http.StatusUnprocessableEntity, "ticket_new", "New ticket", v)
+	case errors.As(err, &cve):
+		v.Error = validationMessage(&ticket.ValidationError{Field: "customer_email"})
+		p.page(w, r, http.StatusUnprocessableEntity, "ticket_new", "New ticket", v)
+	default:
+		p.serverError(w, r, err)
+	}
+}

@@ -41,20 +41,28 @@ func TestDemoDatabaseSurvivesShopScopedReferences(t *testing.T) {
 			t.Fatal(err)
 		}
 		connectDemoLoop(t, db, seeded, now)
-		tickets := ticket.NewStore(db, time.Now)
 		agent, err := stores.Users.GetByEmail(ctx, AgentEmail)
 		if err != nil {
 			t.Fatal(err)
 		}
+		// Tickets as the release before 0009 wrote them: today's ticket
+		// store writes columns later migrations add, so they go in by SQL.
 		for i, o := range seeded.Orders[:5] {
-			tk, err := tickets.Create(ctx, seeded.Shop.ID, ticket.NewTicket{CustomerID: o.CustomerID, OrderID: o.ID,
-				RequesterEmail: o.Email, Subject: fmt.Sprintf("Question %d", i), Channel: ticket.ChannelHub, Body: "Where is my parcel?"})
-			if err != nil {
+			var ticketID int64
+			if err := db.ExecReturning(ctx, `INSERT INTO tickets (shop_id, customer_id, order_id, requester_email, subject, channel,
+				assignee_id, created_at, updated_at, last_activity_at) VALUES (?, ?, ?, ?, ?, 'hub', ?, ?, ?, ?) RETURNING id`,
+				seeded.Shop.ID, o.CustomerID, o.ID, o.Email, fmt.Sprintf("Question %d", i), agent.ID, i, i, i).Scan(&ticketID); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := tickets.AddMessage(ctx, seeded.Shop.ID, tk.ID, ticket.Message{Kind: ticket.KindMessage,
-				AuthorKind: ticket.AuthorAgent, AuthorUserID: agent.ID, AuthorName: "Arjun", Body: "On its way."}); err != nil {
-				t.Fatal(err)
+			for _, m := range []struct {
+				kind   string
+				author any
+				body   string
+			}{{"customer", nil, "Where is my parcel?"}, {"agent", agent.ID, "On its way."}} {
+				if _, err := db.Exec(ctx, `INSERT INTO ticket_messages (shop_id, ticket_id, author_kind, author_user_id, body, created_at)
+					VALUES (?, ?, ?, ?, ?, ?)`, seeded.Shop.ID, ticketID, m.kind, m.author, m.body, i); err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
 		if _, err := stores.Users.CreateSession(ctx, agent); err != nil {
@@ -101,7 +109,7 @@ func TestDemoDatabaseSurvivesShopScopedReferences(t *testing.T) {
 			t.Fatalf("seeding the migrated demo: created %v, %d orders, %v", again != nil && again.Created, len(again.Orders), err)
 		}
 		o := seeded.Orders[len(seeded.Orders)-1]
-		if _, err := tickets.Create(ctx, seeded.Shop.ID, ticket.NewTicket{CustomerID: o.CustomerID, OrderID: o.ID,
+		if _, err := ticket.NewStore(db, time.Now).Create(ctx, seeded.Shop.ID, ticket.NewTicket{CustomerID: o.CustomerID, OrderID: o.ID,
 			Subject: "After the upgrade", Channel: ticket.ChannelHub, Body: "Hello"}); err != nil {
 			t.Fatal(err)
 		}

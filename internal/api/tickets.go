@@ -2,11 +2,14 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
+	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/helpdesk"
 	"github.com/hubdesk/hubdesk/internal/httpkit"
 	"github.com/hubdesk/hubdesk/internal/ticket"
@@ -98,7 +101,15 @@ func (a *API) ListTickets(w http.ResponseWriter, r *http.Request) {
 		httpkit.WriteError(w, httpkit.BadRequest("status", "status must be open, pending or closed"))
 		return
 	}
-	list, next, err := a.tickets.Search(r.Context(), shopID, q.Get("q"), ticket.Filter{Status: status}, p)
+	// With words, the best matches first (the full-text index); without,
+	// the most recent activity first.
+	find := a.tickets.List
+	if words := strings.TrimSpace(q.Get("q")); words != "" {
+		find = func(ctx context.Context, shopID int64, f ticket.Filter, p database.Page) ([]*ticket.Ticket, string, error) {
+			return a.tickets.Search(ctx, shopID, words, f, p)
+		}
+	}
+	list, next, err := find(r.Context(), shopID, ticket.Filter{Status: status}, p)
 	if err != nil {
 		a.respond(w, r, err)
 		return

@@ -201,7 +201,8 @@ func (s *Store) searchStatement(shopID int64, q string, f Filter, page database.
 		match := fmt.Sprintf(`shop : "s%d" AND {subject related body} : (%s)`, shopID, words.fts5())
 		base, args = searchSQLite, []any{match, match, s.rankWindow}
 	}
-	where := []string{"t.shop_id = ?"}
+	// Spam is out of every list, as in List.
+	where := []string{"t.shop_id = ?", "t.spam_at IS NULL"}
 	args = append(args, shopID)
 	if f.Status != "" {
 		where = append(where, "t.status = ?")

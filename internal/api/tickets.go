@@ -133,10 +133,13 @@ type ticketInput struct {
 	CustomerName  string `json:"customer_name"`
 	Body          string `json:"body"`
 	OrderID       int64  `json:"order_id"`
+	From          string `json:"from"` // "agent" (default) or "customer"
 }
 
 // CreateTicket answers POST /api/v1/tickets: a ticket opened for a
-// shopper with the caller's first message to them (201).
+// shopper with the caller's first message to them, or — with
+// "from": "customer" — with the shopper's own message an integration
+// brings in (201).
 func (a *API) CreateTicket(w http.ResponseWriter, r *http.Request) {
 	u, ok := caller(w, r)
 	if !ok {
@@ -147,8 +150,12 @@ func (a *API) CreateTicket(w http.ResponseWriter, r *http.Request) {
 		a.respond(w, r, err)
 		return
 	}
+	if in.From != "" && in.From != "agent" && in.From != "customer" {
+		httpkit.WriteError(w, httpkit.BadRequest("from", "from must be agent or customer"))
+		return
+	}
 	t, err := a.helpdesk.Create(r.Context(), u, helpdesk.NewTicket{Subject: in.Subject, CustomerEmail: in.CustomerEmail,
-		CustomerName: in.CustomerName, Body: in.Body, OrderID: in.OrderID, Channel: ticket.ChannelAPI})
+		CustomerName: in.CustomerName, Body: in.Body, OrderID: in.OrderID, Channel: ticket.ChannelAPI, FromCustomer: in.From == "customer"})
 	if err != nil {
 		a.respond(w, r, err)
 		return

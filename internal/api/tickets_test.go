@@ -77,6 +77,26 @@ func TestTicketsAPI(t *testing.T) {
 		if get(t, res.body, "next_cursor") == "" {
 			t.Error("no next page after the first of two")
 		}
+
+		// An integration brings in a shopper's own message: it waits in the
+		// inbox, unassigned, and its first message is the shopper's.
+		res = f.do(t, request{method: "POST", url: "/api/v1/tickets", user: "a",
+			body: `{"subject":"Broken zip","customer_email":"grace@example.com","customer_name":"Grace Hopper","body":"The zip broke","from":"customer"}`})
+		if res.status != http.StatusCreated {
+			t.Fatalf("create from the customer: %d %s", res.status, res.body)
+		}
+		f.check(t, res.body, map[string]string{"assignee_id": "<nil>", "first_response_at": "<nil>", "requester_name": "Grace Hopper"})
+		if get(t, res.body, "waiting_since") == nil {
+			t.Error("a shopper's ticket from the API is not waiting")
+		}
+		f.ids["t3"] = int64(get(t, res.body, "id").(float64))
+		res = f.do(t, request{method: "GET", url: "/api/v1/tickets/{t3}/messages", user: "a"})
+		f.check(t, res.body, map[string]string{"items.#": "1", "items.0.kind": "inbound", "items.0.author_user_id": "<nil>"})
+		res = f.do(t, request{method: "POST", url: "/api/v1/tickets", user: "a",
+			body: `{"subject":"x","customer_email":"grace@example.com","body":"x","from":"robot"}`})
+		if res.status != http.StatusBadRequest {
+			t.Errorf("from robot: %d %s", res.status, res.body)
+		}
 	})
 }
 

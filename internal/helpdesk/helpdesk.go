@@ -102,6 +102,10 @@ type NewTicket struct {
 	Body          string         // the first message, sent to the shopper
 	OrderID       int64          // optional; must be an order of the shop
 	Channel       ticket.Channel // ticket.ChannelDesk or ticket.ChannelAPI
+	// FromCustomer: Body is the shopper's own message, brought in by an
+	// integration (a contact form elsewhere, another inbox): the ticket
+	// waits for an answer, unassigned, like one the hub opens.
+	FromCustomer bool
 }
 
 // Create opens a ticket for a shopper with the actor's first message to
@@ -109,7 +113,9 @@ type NewTicket struct {
 // one is created when there is none (see commerce.CustomerForEmail, which
 // keys them so a later platform import of the address adopts the record).
 // The ticket is assigned to the agent who opened it: they started the
-// conversation, so the answer comes back to them.
+// conversation, so the answer comes back to them. With FromCustomer the
+// first message is the shopper's instead, and the ticket waits in the
+// inbox unassigned.
 func (h *Tickets) Create(ctx context.Context, actor *user.User, in NewTicket) (*ticket.Ticket, error) {
 	email := ticket.NormalizeEmail(in.CustomerEmail)
 	if email == "" || !strings.Contains(email, "@") {
@@ -136,11 +142,20 @@ func (h *Tickets) Create(ctx context.Context, actor *user.User, in NewTicket) (*
 		if name == "" {
 			name = c.Name()
 		}
-		t, err = w.tickets.Create(ctx, actor.ShopID, ticket.NewTicket{
+		nt := ticket.NewTicket{
 			CustomerID: c.ID, OrderID: in.OrderID, RequesterEmail: email, RequesterName: name, Subject: in.Subject,
 			Channel: in.Channel, Author: ticket.AuthorAgent, AuthorUserID: actor.ID, AuthorName: actor.DisplayName(),
 			AssigneeID: actor.ID, Body: in.Body,
-		})
+		}
+		if in.FromCustomer {
+			if blocked, err := w.tickets.SenderBlocked(ctx, actor.ShopID, email); err != nil {
+				return err
+			} else if blocked {
+				return &ticket.ValidationError{Field: "customer_email", Problem: "is a sender the shop blocked"}
+			}
+			nt.Author, nt.AuthorUserID, nt.AuthorName, nt.AssigneeID = ticket.AuthorCustomer, 0, name, 0
+		}
+		t, err = w.tickets.Create(ctx, actor.ShopID, nt)
 		if err != nil {
 			return err
 		}

@@ -91,6 +91,39 @@ func BenchmarkInboxPage(b *testing.B) {
 	}
 }
 
+// BenchmarkTicketPage is GET /tickets/{id} (session, ticket, messages,
+// tags, staff, the customer's orders with their returns, the read marker
+// written, rendering) over 10,000 tickets, cycling through them.
+//
+//	HUBDESK_TEST_POSTGRES_URL=… go test ./internal/desk -run '^$' -bench TicketPage -cpuprofile cpu.out
+func BenchmarkTicketPage(b *testing.B) {
+	for _, d := range []database.Dialect{database.SQLite, database.Postgres} {
+		b.Run(string(d), func(b *testing.B) {
+			app, c, _, tn := helpdeskApp(b, d)
+			var first int64
+			if err := app.DB.QueryRow(context.Background(), `SELECT MIN(id) FROM tickets WHERE shop_id = ?`, tn.Shop.ID).Scan(&first); err != nil {
+				b.Fatal(err)
+			}
+			start := cpuTime()
+			defer func() { b.ReportMetric(float64((cpuTime()-start).Microseconds())/float64(b.N), "cpu-µs/op") }()
+			i := 0
+			for b.Loop() {
+				path := "/tickets/" + strconv.FormatInt(first+int64(i*7919%10_000), 10)
+				i++
+				resp, err := c.Get(app.URL + path)
+				if err != nil {
+					b.Fatal(err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					b.Fatalf("GET %s: %d", path, resp.StatusCode)
+				}
+			}
+		})
+	}
+}
+
 // cpuTime is the CPU time this process has used, user and system.
 func cpuTime() time.Duration {
 	var ru syscall.Rusage

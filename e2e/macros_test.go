@@ -22,12 +22,12 @@ func TestManagerKeepsMacrosOnAPhone(t *testing.T) {
 		chromedp.Navigate(demo.BaseURL+"/settings/macros"),
 		chromedp.WaitVisible(chromedp.ID("macro-name")),
 	)
-	assertNoHorizontalScroll(t, ctx, "empty macros page")
+	assertNoHorizontalScroll(t, ctx, "macros page with the demo's macros")
 	do(t, ctx, chromedp.Navigate(demo.BaseURL+"/settings/general"), chromedp.WaitVisible(chromedp.ID("storefront_domains")))
 	assertNoHorizontalScroll(t, ctx, "general settings")
 	do(t, ctx, chromedp.Navigate(demo.BaseURL+"/settings/macros"), chromedp.WaitVisible(chromedp.ID("macro-name")))
 	do(t, ctx,
-		chromedp.SendKeys(chromedp.ID("macro-name"), "Where is my order"),
+		chromedp.SendKeys(chromedp.ID("macro-name"), "Parcel delayed"),
 		chromedp.SendKeys(chromedp.ID("macro-body"), "Hi {{customer.first_name|there}}, your order {{order.name}} ships with "+
 			"{{order.tracking_url}} — a long line of text that has to wrap on a narrow phone screen without scrolling sideways."),
 		chromedp.Click(chromedp.CSS(`#macro-form button[type=submit]`)),
@@ -37,7 +37,7 @@ func TestManagerKeepsMacrosOnAPhone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(list, "Where is my order") || !strings.Contains(list, "{{order.tracking_url}}") {
+	if !strings.Contains(list, "Parcel delayed") || !strings.Contains(list, "{{order.tracking_url}}") {
 		t.Errorf("the list shows:\n%s", list)
 	}
 	assertNoHorizontalScroll(t, ctx, "macros page")

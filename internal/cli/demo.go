@@ -109,6 +109,11 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	if err := demo.ConnectLoop(ctx, loopSandbox, demo.LoopStores{Settings: srv.Settings, Records: srv.Returns}, seeded, time.Now()); err != nil {
 		return err
 	}
+	if seeded.Created {
+		if _, err := demo.SeedHelpdesk(ctx, demo.HelpdeskStores{DB: db, Users: srv.Users, Commerce: srv.Commerce, Audit: srv.Audit, Returns: srv.Returns}, seeded, time.Now()); err != nil {
+			return err
+		}
+	}
 	owner, err := srv.Users.GetByEmail(ctx, demo.OwnerEmail)
 	if err != nil {
 		return err

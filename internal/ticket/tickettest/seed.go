@@ -5,6 +5,7 @@ package tickettest
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -98,4 +99,119 @@ func Seed(tb testing.TB, db *database.DB, shopID int64, agents []int64, n int, n
 	if _, err := db.Exec(ctx, refresh); err != nil {
 		tb.Fatalf("analyze: %v", err)
 	}
+}
+
+// SeedCommerce gives the shop's tickets the customers and orders a ticket
+// view shows beside the conversation, in one transaction: a customer for
+// every five tickets, each ticket about an order of its customer with two
+// line items (so each customer has five orders), written in multi-row
+// inserts and linked with one prepared statement. Seed the tickets first.
+func SeedCommerce(tb testing.TB, db *database.DB, shopID int64, now time.Time) {
+	tb.Helper()
+	ctx := context.Background()
+	err := db.InTx(ctx, func(tx *database.Tx) error {
+		var tickets []int64
+		rows, err := tx.Query(ctx, `SELECT id FROM tickets WHERE shop_id = ? ORDER BY id`, shopID)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			tickets = append(tickets, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		customers := (len(tickets) + 4) / 5
+		at := now.Add(-200 * 24 * time.Hour).UnixMilli()
+		customerIDs, err := insertReturningIDs(ctx, tx, customers, 500, func(i int) (string, []any) {
+			return "(?, ?, ?, ?, ?, ?, ?)", []any{shopID, fmt.Sprintf("c%d", i), fmt.Sprintf("shopper%d@example.com", i),
+				"Shopper", fmt.Sprint(i), at, at}
+		}, `INSERT INTO customers (shop_id, external_id, email, first_name, last_name, created_at, updated_at) VALUES `)
+		if err != nil {
+			return err
+		}
+		orderIDs, err := insertReturningIDs(ctx, tx, len(tickets), 500, func(i int) (string, []any) {
+			created := now.Add(-time.Duration(len(tickets)-i) * 7 * time.Minute).Add(-48 * time.Hour).UnixMilli()
+			return "(?, ?, ?, ?, ?, 'paid', 'fulfilled', 'USD', 9800, 695, 784, 11279, ?, '1120 SW 5th Ave', 'Portland', 'OR', '97204', 'US', ?, ?)",
+				[]any{shopID, fmt.Sprintf("o%d", i), customerIDs[i%customers], fmt.Sprintf("#%d", 1000+i), fmt.Sprintf("shopper%d@example.com", i%customers),
+					fmt.Sprintf("Shopper %d", i%customers), created, created}
+		}, `INSERT INTO orders (shop_id, external_id, customer_id, name, email, financial_status, fulfillment_status, currency,
+			subtotal_minor, shipping_minor, tax_minor, total_minor, ship_name, ship_address1, ship_city, ship_province, ship_zip,
+			ship_country_code, created_at, updated_at) VALUES `)
+		if err != nil {
+			return err
+		}
+		for k, title := range []string{"Merino Hiking Socks", "Stoneware Camp Mug"} {
+			_, err := tx.Exec(ctx, `INSERT INTO line_items (shop_id, order_id, position, external_id, variant_id, sku, title, variant_title,
+				quantity, current_quantity, price_minor) SELECT shop_id, id, ?, external_id || '-' || ?, '4401000' || ?, 'SKU-' || ?, ?, 'M', 1, 1, 4900
+				FROM orders WHERE shop_id = ?`, k, fmt.Sprint(k), fmt.Sprint(k), fmt.Sprint(k), title, shopID)
+			if err != nil {
+				return err
+			}
+		}
+		update := `UPDATE tickets SET customer_id = ?, order_id = ? WHERE shop_id = ? AND id = ?`
+		if db.Dialect == database.Postgres {
+			update = `UPDATE tickets SET customer_id = $1, order_id = $2 WHERE shop_id = $3 AND id = $4`
+		}
+		link, err := tx.SQLTx().PrepareContext(ctx, update)
+		if err != nil {
+			return err
+		}
+		defer link.Close()
+		for i, id := range tickets {
+			if _, err := link.ExecContext(ctx, customerIDs[i%customers], orderIDs[i], shopID, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		tb.Fatalf("seed customers and orders: %v", err)
+	}
+	if _, err := db.Exec(ctx, "ANALYZE"); err != nil {
+		tb.Fatalf("analyze: %v", err)
+	}
+}
+
+// insertReturningIDs inserts n rows, chunk at a time, and returns their
+// ids in the order of i.
+func insertReturningIDs(ctx context.Context, tx *database.Tx, n, chunk int, row func(i int) (string, []any), insert string) ([]int64, error) {
+	ids := make([]int64, 0, n)
+	for start := 0; start < n; start += chunk {
+		var values []string
+		var args []any
+		for i := start; i < min(start+chunk, n); i++ {
+			v, a := row(i)
+			values = append(values, v)
+			args = append(args, a...)
+		}
+		rows, err := tx.Query(ctx, insert+strings.Join(values, ", ")+" RETURNING id", args...)
+		if err != nil {
+			return nil, err
+		}
+		var got []int64
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			got = append(got, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		// RETURNING's row order is not promised; ids are, ascending in
+		// insert order, within one statement.
+		slices.Sort(got)
+		ids = append(ids, got...)
+	}
+	return ids, nil
 }

@@ -345,6 +345,8 @@ func pageFixtures() map[string][]any {
 		"login":            {loginForm{Error: "Wrong email or password."}},
 		"settings_macros":  macroViews(at),
 		"error":            {struct{ Message string }{"This page does not exist."}},
+		"account_notifications": {notificationMailView{On: true, MailOff: true, Saved: true},
+			notificationMailView{}},
 	}
 }
 

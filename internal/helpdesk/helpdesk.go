@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hubdesk/hubdesk/internal/audit"
 	"github.com/hubdesk/hubdesk/internal/commerce"
@@ -42,6 +43,10 @@ type Tickets struct {
 	users    *user.Store
 	audit    *audit.Log
 	changes  Changes
+	// queue, mailOn and mailDelay: the agents' notification emails.
+	queue     Enqueuer
+	mailOn    bool
+	mailDelay time.Duration
 }
 
 // Options are what New needs. Changes may be nil (nobody listens).
@@ -52,11 +57,24 @@ type Options struct {
 	Users    *user.Store
 	Audit    *audit.Log
 	Changes  Changes
+	// Queue takes the notification emails' jobs; with MailConfigured
+	// false (HUBDESK_SMTP_URL unset) none is enqueued and agents are
+	// told in the desk only.
+	Queue          Enqueuer
+	MailConfigured bool
+	// MailDelay is how long a notification's email waits;
+	// NotificationMailDelay when 0.
+	MailDelay time.Duration
 }
 
 // New returns the helpdesk use cases.
 func New(o Options) *Tickets {
-	return &Tickets{db: o.DB, tickets: o.Tickets, commerce: o.Commerce, users: o.Users, audit: o.Audit, changes: o.Changes}
+	delay := o.MailDelay
+	if delay <= 0 {
+		delay = NotificationMailDelay
+	}
+	return &Tickets{db: o.DB, tickets: o.Tickets, commerce: o.Commerce, users: o.Users, audit: o.Audit, changes: o.Changes,
+		queue: o.Queue, mailOn: o.MailConfigured && o.Queue != nil, mailDelay: delay}
 }
 
 // work is one use case's transaction: the stores bound to it.
@@ -256,7 +274,7 @@ func (h *Tickets) CustomerMessage(ctx context.Context, shopID, ticketID int64, f
 			return err
 		}
 		if t.AssigneeID != 0 {
-			if err := w.tickets.Notify(ctx, shopID, t.AssigneeID, t.ID, ticket.NotifyReply); err != nil {
+			if err := h.notify(ctx, w, shopID, t.AssigneeID, t.ID, ticket.NotifyReply); err != nil {
 				return err
 			}
 		}
@@ -337,7 +355,7 @@ func (h *Tickets) Assign(ctx context.Context, actor *user.User, ticketID, assign
 			return err
 		}
 		if assigneeID != 0 && assigneeID != actor.ID {
-			if err := w.tickets.Notify(ctx, actor.ShopID, assigneeID, ticketID, ticket.NotifyAssigned); err != nil {
+			if err := h.notify(ctx, w, actor.ShopID, assigneeID, ticketID, ticket.NotifyAssigned); err != nil {
 				return err
 			}
 		}

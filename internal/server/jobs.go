@@ -6,9 +6,11 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/hubdesk/hubdesk/internal/helpdesk"
 	"github.com/hubdesk/hubdesk/internal/intake"
 	"github.com/hubdesk/hubdesk/internal/jobs"
 	"github.com/hubdesk/hubdesk/internal/staff"
+	"github.com/hubdesk/hubdesk/internal/ticket"
 	"github.com/hubdesk/hubdesk/internal/user"
 )
 
@@ -42,6 +44,8 @@ func (s *Server) newJobs() (*jobs.Queue, error) {
 	}
 	river.AddWorker(workers, &staff.MailWorker{Users: s.Users, Shops: s.Shops, Box: s.opts.Box, Sender: s.opts.Mail,
 		BaseURL: s.opts.BaseURL, Logger: s.logger})
+	river.AddWorker(workers, &helpdesk.NotificationMailWorker{Tickets: ticket.NewStore(s.opts.DB, s.opts.Now), Users: s.Users,
+		Shops: s.Shops, Sender: s.opts.Mail, BaseURL: s.opts.BaseURL, Logger: s.logger})
 	river.AddWorker(workers, &intake.PurgeWorker{DB: s.opts.DB, Retention: retention, Now: s.opts.Now})
 	timeout := s.opts.JobTimeout
 	if timeout <= 0 {

@@ -65,6 +65,8 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("GET /account/tokens", d.RequireUser(d.APITokens))
 	mux.Handle("POST /account/tokens", d.RequireUser(d.CreateAPIToken))
 	mux.Handle("POST /account/tokens/{id}/revoke", d.RequireUser(d.RevokeAPIToken))
+	mux.Handle("GET /account/notifications", d.RequireUser(d.NotificationMailSettings))
+	mux.Handle("POST /account/notifications", d.RequireUser(d.SetNotificationMail))
 	mux.Handle("GET /tickets", d.RequireUser(tickets.List))
 	mux.Handle("GET /tickets/spam", d.RequireRole(user.RoleManager, tickets.Spam))
 	mux.Handle("GET /tickets/{id}/attachments/{attachmentID}", d.RequireUser(files.Download))

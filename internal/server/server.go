@@ -156,7 +156,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s.TicketChanges = helpdesk.NewBroker()
 	s.Helpdesk = helpdesk.New(helpdesk.Options{DB: opts.DB, Tickets: s.Tickets, Commerce: s.Commerce, Users: s.Users, Audit: s.Audit,
-		Changes: s.TicketChanges})
+		Changes: s.TicketChanges, Queue: s.Jobs, MailConfigured: opts.Mail != nil})
 	s.api = api.New(api.Options{Commerce: s.Commerce, Ingest: s.Ingest, Settings: s.Settings, Orders: s.Orders, Audit: s.Audit, Jobs: s.Jobs,
 		Tickets: s.Tickets, Helpdesk: s.Helpdesk, Users: s.Users, Logger: opts.Logger})
 	s.Attachments = attachment.NewStore(opts.DB, opts.Now)

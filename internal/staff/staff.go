@@ -9,6 +9,7 @@ package staff
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/hubdesk/hubdesk/internal/audit"
 	"github.com/hubdesk/hubdesk/internal/database"
@@ -209,4 +210,11 @@ func recordRevoked(ctx context.Context, log *audit.Log, shopID int64, actor audi
 // its value.
 func tokenDetails(id int64, name string) map[string]any {
 	return map[string]any{"token_id": id, "token_name": name}
+}
+
+// SetNotificationMail turns on or off, for u themselves, the emails that
+// tell them of a ticket assigned to them or a shopper's reply on their
+// ticket. A personal preference, not access: it is not audited.
+func (a *Access) SetNotificationMail(ctx context.Context, u *user.User, on bool) error {
+	return a.users.SetNotificationMail(ctx, u.ShopID, u.ID, on, time.Now())
 }

@@ -2,6 +2,8 @@ package ticket
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -40,15 +42,64 @@ type Notification struct {
 // to avoid. A user or ticket of another shop is refused by the table's
 // (shop_id, id) references.
 func (s *Store) Notify(ctx context.Context, shopID, userID, ticketID int64, kind NotificationKind) error {
+	_, err := s.AddNotification(ctx, shopID, userID, ticketID, kind)
+	return err
+}
+
+// AddNotification is Notify returning the new notification's id, for the
+// caller that also has the agent emailed about it (helpdesk's
+// notification mail job re-reads it by id).
+func (s *Store) AddNotification(ctx context.Context, shopID, userID, ticketID int64, kind NotificationKind) (int64, error) {
 	if !kind.Valid() {
-		return &ValidationError{"kind", "must be assigned or reply"}
+		return 0, &ValidationError{"kind", "must be assigned or reply"}
 	}
-	_, err := s.db.Exec(ctx, `INSERT INTO desk_notifications (shop_id, user_id, ticket_id, kind, created_at) VALUES (?, ?, ?, ?, ?)`,
-		shopID, userID, ticketID, string(kind), database.Time(s.now().UTC()))
+	var id int64
+	err := s.db.ExecReturning(ctx, `INSERT INTO desk_notifications (shop_id, user_id, ticket_id, kind, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+		shopID, userID, ticketID, string(kind), database.Time(s.now().UTC())).Scan(&id)
 	if err != nil {
-		return fmt.Errorf("ticket: notify user %d of %d: %w", userID, ticketID, err)
+		return 0, fmt.Errorf("ticket: notify user %d of %d: %w", userID, ticketID, err)
 	}
-	return nil
+	return id, nil
+}
+
+// NotificationMail is what an email about one desk notification says, read
+// when the email is about to go: whether the agent has read the
+// notification since (opened the ticket, or marked all read), the
+// ticket's subject, the shopper, and the shopper's latest message.
+type NotificationMail struct {
+	ID, UserID, TicketID int64
+	Kind                 NotificationKind
+	Read                 bool
+	Subject              string
+	CustomerName         string // the requester's name, or their email when they gave none
+	// LatestCustomerMessage is the body of the shopper's newest message
+	// (plain text as stored; empty when the shopper has not written).
+	LatestCustomerMessage string
+}
+
+// NotificationForMail reads the notification id of the shop for its
+// email; ErrNotFound when it is gone (its ticket or agent deleted).
+func (s *Store) NotificationForMail(ctx context.Context, shopID, id int64) (*NotificationMail, error) {
+	var n NotificationMail
+	var kind, email string
+	var readAt *time.Time
+	err := s.db.QueryRow(ctx, `SELECT n.id, n.user_id, n.ticket_id, n.kind, n.read_at, t.subject, t.requester_name, t.requester_email,
+		COALESCE((SELECT m.body FROM ticket_messages m WHERE m.shop_id = t.shop_id AND m.ticket_id = t.id
+			AND m.kind = 'message' AND m.author_kind = 'customer' ORDER BY m.created_at DESC, m.id DESC LIMIT 1), '')
+		FROM desk_notifications n JOIN tickets t ON t.shop_id = n.shop_id AND t.id = n.ticket_id
+		WHERE n.shop_id = ? AND n.id = ?`, shopID, id).Scan(&n.ID, &n.UserID, &n.TicketID, &kind, database.ScanOptionalTime(&readAt),
+		&n.Subject, &n.CustomerName, &email, &n.LatestCustomerMessage)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ticket: notification %d: %w", id, err)
+	}
+	n.Kind, n.Read = NotificationKind(kind), readAt != nil
+	if n.CustomerName == "" {
+		n.CustomerName = email
+	}
+	return &n, nil
 }
 
 // UnreadNotifications counts the agent's unread notifications, for the

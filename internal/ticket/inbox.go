@@ -384,7 +384,23 @@ func readNav(b *database.Batch, shopID int64, sn *shopNav) {
 // MarkRead records that the agent has read the ticket now, and marks the
 // agent's notifications about it read: opening a ticket is reading what
 // it was told about. A ticket of another shop changes nothing.
+//
+// A ticket already read since its last activity, with nothing unread told
+// about it, is left alone without a write: most opens are re-reads (an
+// agent going back and forth), and a write would take SQLite's one write
+// lock on every page view.
 func (s *Store) MarkRead(ctx context.Context, shopID, userID, ticketID int64) error {
+	var current bool
+	err := s.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM tickets t JOIN ticket_reads r ON r.user_id = ? AND r.ticket_id = t.id
+			WHERE t.shop_id = ? AND t.id = ? AND r.read_at >= t.last_activity_at)
+		AND NOT EXISTS (SELECT 1 FROM desk_notifications WHERE shop_id = ? AND user_id = ? AND ticket_id = ? AND read_at IS NULL)`,
+		userID, shopID, ticketID, shopID, userID, ticketID).Scan(&current)
+	if err != nil {
+		return fmt.Errorf("ticket: read state of %d: %w", ticketID, err)
+	}
+	if current {
+		return nil
+	}
 	now := database.Time(s.now().UTC())
 	return s.db.InTx(ctx, func(tx *database.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO ticket_reads (shop_id, user_id, ticket_id, read_at)

@@ -299,6 +299,16 @@ func TestUnreadMarkers(t *testing.T) {
 		if n, _ := store.UnreadNotifications(ctx, w.shop, w.me.ID); n != 0 {
 			t.Errorf("opening the ticket left %d notifications unread", n)
 		}
+		// Opening it again with nothing new writes nothing.
+		now = now.Add(time.Minute)
+		if err := store.MarkRead(ctx, w.shop, w.me.ID, t1.id); err != nil {
+			t.Fatal(err)
+		}
+		var readAt int64
+		if err := db.QueryRow(ctx, `SELECT read_at FROM ticket_reads WHERE user_id = ? AND ticket_id = ?`, w.me.ID, t1.id).Scan(&readAt); err != nil || readAt != 1000 {
+			t.Errorf("a re-read rewrote read_at: %d, %v", readAt, err)
+		}
+		now = now.Add(-time.Minute)
 		// Activity after the read makes it unread again.
 		if _, err := db.Exec(ctx, `UPDATE tickets SET last_activity_at = ? WHERE id = ?`, 1001, t1.id); err != nil {
 			t.Fatal(err)

@@ -29,6 +29,7 @@ type conversationRow struct {
 	StatusKey string // messages.status.<key>
 	Activity  time.Time
 	Preview   string
+	Unread    bool // the shop replied since the shopper last opened it
 }
 
 // conversationPage is one conversation with its answer form.
@@ -43,6 +44,9 @@ type conversationPage struct {
 	// NewTicket: the ticket was closed too long ago for an answer to
 	// reopen it; sending starts a new conversation.
 	NewTicket bool
+
+	ticketID    int64
+	unseenReply bool // a reply of the shop's came after the shopper last looked
 }
 
 type conversationMessage struct {
@@ -89,7 +93,7 @@ func (h *Hub) Messages(w http.ResponseWriter, r *http.Request) {
 	data := messagesPage{Off: !s.helpdeskOn()}
 	for _, t := range list {
 		data.Rows = append(data.Rows, conversationRow{URL: s.link("/messages/"+itoa(t.ID), nil), Subject: t.Subject,
-			StatusKey: shopperStatus(t.Ticket), Activity: t.LastActivityAt, Preview: t.Preview})
+			StatusKey: shopperStatus(t.Ticket), Activity: t.LastActivityAt, Preview: t.Preview, Unread: t.Unread()})
 	}
 	if next != "" {
 		data.Older = s.link("/messages", url.Values{"cursor": {next}})
@@ -110,6 +114,15 @@ func (h *Hub) Conversation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data.Reply.Sent = r.URL.Query().Get("sent") == "1"
+	// The shopper has now seen the shop's replies. Only written when there
+	// is a reply they had not seen, so reading a conversation again writes
+	// nothing; the admin preview never marks anything.
+	if data.unseenReply && s.mode != viaPreview {
+		if err := h.opts.Tickets.MarkSeenByCustomer(r.Context(), s.shop.ID, s.customer.ID, data.ticketID); err != nil {
+			h.serverError(w, r, s, err)
+			return
+		}
+	}
 	h.page(w, s, http.StatusOK, "conversation", data.Subject, data)
 }
 
@@ -146,8 +159,12 @@ func (h *Hub) conversation(w http.ResponseWriter, r *http.Request, s *session) (
 	if s.mode == viaPreview {
 		p.Reply.Disabled, p.Reply.Notice = true, s.loc.T("preview.no_send")
 	}
+	p.ticketID = t.ID
 	for _, m := range msgs {
 		cm := conversationMessage{FromShop: m.AuthorKind == ticket.AuthorAgent, At: m.CreatedAt, Lines: m.Lines()}
+		if cm.FromShop && (t.CustomerSeenAt == nil || m.CreatedAt.After(*t.CustomerSeenAt)) {
+			p.unseenReply = true
+		}
 		if cm.FromShop {
 			// Staff sign as the shop: their names stay in the desk.
 			cm.Author = s.shop.Name

@@ -86,8 +86,11 @@ func TestHubConversations(t *testing.T) {
 		if res.status != http.StatusOK {
 			t.Fatalf("Messages: %d\n%s", res.status, res.body)
 		}
-		mustContain(t, res.body, "<h1>Messages</h1>", parcel.Subject, addr.Subject, "We replied", "Waiting for us",
+		mustContain(t, res.body, "<h1>Messages</h1>", parcel.Subject, addr.Subject, "We replied", "Waiting for us", "New reply",
 			`href="/apps/hub/messages/`+itoa(parcel.ID), `href="/apps/hub/messages/`+itoa(addr.ID))
+		if strings.Count(res.body, "New reply") != 1 {
+			t.Error("a conversation without a reply is marked as having a new one")
+		}
 		if strings.Index(res.body, parcel.Subject) > strings.Index(res.body, addr.Subject) {
 			t.Error("the conversation with the latest activity is not listed first")
 		}
@@ -99,6 +102,8 @@ func TestHubConversations(t *testing.T) {
 		mustContain(t, res.body, "Where is my parcel?", "It was due on Monday.", "It is with the carrier, arriving tomorrow.",
 			"We replied", `for="reply-message"`, `action="/apps/hub/messages/`+itoa(parcel.ID))
 		mustNotContain(t, res.body, "STAFF ONLY", f.acme.Agent.DisplayName())
+		// Opened: the reply is no longer new.
+		mustNotContain(t, f.get(f.messagesURL(c, "1001", "")).body, "New reply")
 
 		// Her answer goes on the ticket, which waits for the shop again.
 		res = f.do(http.MethodPost, f.messagesURL(c, "1001", "/"+itoa(parcel.ID)), url.Values{"message": {"Thanks, I'll be home."}})

@@ -49,6 +49,12 @@ type ShopperTicket struct {
 	LastReplyAt *time.Time
 }
 
+// Unread reports whether the shop replied since the shopper last opened
+// the conversation.
+func (t ShopperTicket) Unread() bool {
+	return t.LastReplyAt != nil && (t.CustomerSeenAt == nil || t.LastReplyAt.After(*t.CustomerSeenAt))
+}
+
 // ShopperTickets returns the shopper's conversations, the most recent
 // activity first, and the next page's cursor ("" on the last). Spam and
 // tickets merged into another (whose messages moved there) are left out.
@@ -107,6 +113,18 @@ func (s *Store) ShopperTicket(ctx context.Context, shopID, customerID, id int64)
 		return nil, ErrNotFound
 	}
 	return t, nil
+}
+
+// MarkSeenByCustomer records that the shopper opened the conversation at
+// the store's now. Their own ticket only; the ticket's activity and
+// updated_at are left alone, since nothing changed for staff.
+func (s *Store) MarkSeenByCustomer(ctx context.Context, shopID, customerID, ticketID int64) error {
+	_, err := s.db.Exec(ctx, `UPDATE tickets SET customer_seen_at = ? WHERE shop_id = ? AND id = ? AND customer_id = ?`,
+		database.Time(s.now().UTC()), shopID, ticketID, customerID)
+	if err != nil {
+		return fmt.Errorf("ticket: mark %d seen by the shopper: %w", ticketID, err)
+	}
+	return nil
 }
 
 // ShopperMessages returns what the shopper sees of a ticket's

@@ -57,12 +57,13 @@ type conversationMessage struct {
 }
 
 // shopperStatus is a ticket's status in the shopper's words: closed; the
-// shop owes an answer ("waiting"); or the shop answered last ("replied").
+// shop owes an answer ("waiting"); or the shop answered last or waits for
+// the shopper — pending — ("replied").
 func shopperStatus(t *ticket.Ticket) string {
 	switch {
 	case t.Status == ticket.StatusClosed:
 		return "closed"
-	case t.WaitingSince != nil:
+	case t.Status == ticket.StatusOpen && t.WaitingSince != nil:
 		return "waiting"
 	}
 	return "replied"

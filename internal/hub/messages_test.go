@@ -119,6 +119,11 @@ func TestHubConversations(t *testing.T) {
 			t.Fatalf("after her answer the ticket is %s, waiting since %v", tk.Status, tk.WaitingSince)
 		}
 		mustContain(t, f.get(f.messagesURL(c, "1001", "/"+itoa(parcel.ID))).body, "Waiting for us")
+		// Pending: the shop waits for her.
+		if err := hd.SetStatus(ctx, f.acme.Agent, addr.ID, ticket.StatusPending); err != nil {
+			t.Fatal(err)
+		}
+		mustContain(t, f.get(f.messagesURL(c, "1001", "/"+itoa(addr.ID))).body, "We replied")
 
 		// Closed: the contact form opens a new ticket; an answer within a
 		// week reopens the closed one; later it starts a new one.

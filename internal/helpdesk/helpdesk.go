@@ -265,26 +265,37 @@ func (h *Tickets) CustomerMessage(ctx context.Context, shopID, ticketID int64, f
 				return err
 			}
 		}
-		name := from.Name
-		if name == "" {
-			name = t.RequesterName
-		}
-		if m, err = w.tickets.AddMessage(ctx, shopID, t.ID, ticket.Message{Kind: ticket.KindMessage, AuthorKind: ticket.AuthorCustomer,
-			AuthorName: name, Body: body}); err != nil {
-			return err
-		}
-		if t.AssigneeID != 0 {
-			if err := h.notify(ctx, w, shopID, t.AssigneeID, t.ID, ticket.NotifyReply); err != nil {
-				return err
-			}
-		}
-		h.publish(ctx, w, shopID, t.ID, ChangeMessage)
-		return nil
+		return h.addCustomerMessage(ctx, w, shopID, t, from, body, &m)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return m, nil
+}
+
+// addCustomerMessage writes the shopper's message on t (locked by the
+// caller) with what goes with it: the assignee told, listeners told after
+// commit. The message is stored in *out when out is not nil.
+func (h *Tickets) addCustomerMessage(ctx context.Context, w *work, shopID int64, t *ticket.Ticket, from Sender, body string, out **ticket.Message) error {
+	name := from.Name
+	if name == "" {
+		name = t.RequesterName
+	}
+	m, err := w.tickets.AddMessage(ctx, shopID, t.ID, ticket.Message{Kind: ticket.KindMessage, AuthorKind: ticket.AuthorCustomer,
+		AuthorName: name, Body: body})
+	if err != nil {
+		return err
+	}
+	if out != nil {
+		*out = m
+	}
+	if t.AssigneeID != 0 {
+		if err := h.notify(ctx, w, shopID, t.AssigneeID, t.ID, ticket.NotifyReply); err != nil {
+			return err
+		}
+	}
+	h.publish(ctx, w, shopID, t.ID, ChangeMessage)
+	return nil
 }
 
 // SetStatus moves the ticket to open, pending or closed (closing stamps

@@ -1,25 +1,22 @@
 package hub
 
 import (
-	"errors"
-	"math"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
-	"github.com/hubdesk/hubdesk/internal/ticket"
+	"github.com/hubdesk/hubdesk/internal/helpdesk"
 )
 
 // MaxContactRunes bounds a message from the contact form.
 const MaxContactRunes = 5000
 
-// Contact answers the Contact support form: it opens a helpdesk ticket
-// linked to the order and the customer with the shopper's message, then
-// sends the browser back to the order (303, so a reload does not send the
-// message twice). A repeat of a message already sent gets the same answer
-// and adds nothing (ticket.OpenFromHub); over a contact limit the page
+// Contact answers the Contact support form: the shopper's message joins
+// their open or pending ticket about this order, or opens a new one
+// (helpdesk.Tickets.ContactFromHub), then the browser goes back to the
+// order (303, so a reload does not send the message twice). A repeat of a
+// message already sent gets the same answer and adds nothing; over a contact limit the page
 // comes back with the message still in the box. The preview never sends:
 // an admin must not write to the helpdesk in a customer's name. With the
 // shop's helpdesk off the form is not shown, and a post from a page shown
@@ -63,34 +60,14 @@ func (h *Hub) Contact(w http.ResponseWriter, r *http.Request) {
 	if email == "" {
 		email = s.customer.Email
 	}
-	_, repeated, err := h.opts.Tickets.OpenFromHub(r.Context(), s.shop.ID, ticket.NewTicket{
-		CustomerID: s.customer.ID, OrderID: o.ID, RequesterEmail: email, RequesterName: s.customer.Name(),
+	out, err := h.opts.Helpdesk.ContactFromHub(r.Context(), s.shop.ID, helpdesk.HubContact{
+		CustomerID: s.customer.ID, OrderID: o.ID, Email: email, Name: s.customer.Name(),
 		Subject: o.Name + ": " + firstLine(msg), Body: msg,
 	})
-	var ve *ticket.ValidationError
-	var limit *ticket.LimitError
-	switch {
-	case errors.As(err, &ve):
-		refuse(http.StatusUnprocessableEntity, s.loc.T("contact.empty"))
-		return
-	case errors.Is(err, ticket.ErrBlockedSender):
-		h.log.Info("hub: message from a blocked sender refused", "shop", s.shop.ID, "customer", s.customer.ID)
-		refuse(http.StatusForbidden, s.loc.T("contact.blocked"))
-		return
-	case errors.As(err, &limit):
-		h.log.Info("hub: contact limit reached", "shop", s.shop.ID, "customer", s.customer.ID, "per_shop", limit.PerShop)
-		key := "contact.limit_shopper"
-		if limit.PerShop {
-			key = "contact.limit_shop"
-		}
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(limit.RetryAfter.Seconds()))))
-		refuse(http.StatusTooManyRequests, s.loc.T(key))
-		return
-	case err != nil:
-		h.serverError(w, r, s, err)
+	if h.refusedMessage(w, r, s, err, refuse) {
 		return
 	}
-	if repeated {
+	if out.Repeated {
 		h.log.Debug("hub: repeated contact message added nothing", "shop", s.shop.ID, "order", o.ID)
 	}
 	h.setHeaders(w, s.shop)

@@ -118,7 +118,8 @@ func TestContactRepeatsAddNothing(t *testing.T) {
 	})
 }
 
-// A shopper may open ShopperContactLimit tickets in ShopperContactWindow.
+// A shopper may send ShopperContactLimit messages in ShopperContactWindow,
+// whether they open tickets or join one.
 // The next is refused in her language with the text kept in the box and
 // nothing written; other shoppers are not held back; once the window has
 // moved on she can write again.
@@ -146,8 +147,14 @@ func TestContactShopperLimit(t *testing.T) {
 		if got := res.header.Get("Retry-After"); got != strconv.Itoa(int(wantRetry.Seconds())) {
 			t.Errorf("Retry-After = %q, want %v", got, wantRetry)
 		}
-		if n := len(f.hubTickets(f.acme.Shop.ID)); n != ticket.ShopperContactLimit {
-			t.Fatalf("%d tickets after the refusal, want %d", n, ticket.ShopperContactLimit)
+		// The messages joined her open ticket about the order: the limit
+		// counts messages, not tickets.
+		list := f.hubTickets(f.acme.Shop.ID)
+		if len(list) != 1 {
+			t.Fatalf("%d tickets after the refusal, want the one joined", len(list))
+		}
+		if msgs, _ := f.app.Server.Tickets.Messages(context.Background(), f.acme.Shop.ID, list[0].ID); len(msgs) != ticket.ShopperContactLimit {
+			t.Fatalf("%d messages after the refusal, want %d", len(msgs), ticket.ShopperContactLimit)
 		}
 
 		// Bob is not Ada.

@@ -41,6 +41,7 @@ import (
 	"time"
 
 	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/helpdesk"
 	"github.com/hubdesk/hubdesk/internal/locale"
 	"github.com/hubdesk/hubdesk/internal/orderview"
 	"github.com/hubdesk/hubdesk/internal/secret"
@@ -60,9 +61,12 @@ type Options struct {
 	Settings *settings.Editor
 	// Orders views orders (status, return eligibility) and resolves
 	// Start a return.
-	Orders  *orderview.View
-	Tickets *ticket.Store
-	Logger  *slog.Logger
+	Orders *orderview.View
+	// Tickets reads the shopper's conversations; Helpdesk takes their
+	// messages in.
+	Tickets  *ticket.Store
+	Helpdesk *helpdesk.Tickets
+	Logger   *slog.Logger
 	// BaseURL is hubdesk's public root (https://hubdesk.example.com).
 	// Asset URLs and token hub URLs are built on it.
 	BaseURL string
@@ -183,9 +187,12 @@ type view struct {
 	CSS, JS  string
 	ShopName string
 	Home     string // the orders tab; empty on pages without a shopper
-	HelpURL  string
-	Preview  *previewBanner
-	Data     any
+	// MessagesURL is the Messages tab; empty without a shopper or while
+	// the shop's helpdesk is off.
+	MessagesURL string
+	HelpURL     string
+	Preview     *previewBanner
+	Data        any
 }
 
 type previewBanner struct{ Name string }
@@ -201,6 +208,9 @@ func (h *Hub) page(w http.ResponseWriter, s *session, status int, name, title st
 	}
 	if s.customer != nil {
 		v.Home = s.link("", nil)
+		if s.helpdeskOn() {
+			v.MessagesURL = s.link("/messages", nil)
+		}
 	}
 	if s.hubOn() {
 		v.HelpURL = safeURL(s.cfg.General.HelpCentreURL)

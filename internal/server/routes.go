@@ -100,11 +100,17 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("GET /hub/orders/{id}", h.Shopper(h.Order))
 	mux.Handle("POST /hub/orders/{id}/return", h.Shopper(h.StartReturn))
 	mux.Handle("POST /hub/orders/{id}/contact", h.Shopper(h.Contact))
+	mux.Handle("GET /hub/messages", h.Shopper(h.Messages))
+	mux.Handle("GET /hub/messages/{id}", h.Shopper(h.Conversation))
+	mux.Handle("POST /hub/messages/{id}", h.Shopper(h.Answer))
 	mux.HandleFunc("GET /hub/embed.js", h.EmbedJS)
 	mux.Handle("GET /settings/hub-preview", d.RequireRole(user.RoleManager, h.Preview(h.Orders)))
 	mux.Handle("GET /settings/hub-preview/orders/{id}", d.RequireRole(user.RoleManager, h.Preview(h.Order)))
 	mux.Handle("POST /settings/hub-preview/orders/{id}/return", d.RequireRole(user.RoleManager, h.Preview(h.StartReturn)))
 	mux.Handle("POST /settings/hub-preview/orders/{id}/contact", d.RequireRole(user.RoleManager, h.Preview(h.Contact)))
+	mux.Handle("GET /settings/hub-preview/messages", d.RequireRole(user.RoleManager, h.Preview(h.Messages)))
+	mux.Handle("GET /settings/hub-preview/messages/{id}", d.RequireRole(user.RoleManager, h.Preview(h.Conversation)))
+	mux.Handle("POST /settings/hub-preview/messages/{id}", d.RequireRole(user.RoleManager, h.Preview(h.Answer)))
 
 	// Webhooks: the provider's signature over the body is the credential.
 	mux.HandleFunc("POST /webhooks/loop/{shop}", s.webhooks.Loop)

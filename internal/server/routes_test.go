@@ -55,17 +55,21 @@ var (
 // routeWorld is what the route table's requests name: shop A, whose
 // callers ask, and shop B, whose ids they must not reach.
 type routeWorld struct {
-	app      *testapp.App
-	a, b     *testapp.Tenant
-	orders   map[*testapp.Tenant]*commerce.Order
-	extra    map[*testapp.Tenant]*user.User // staff for the owners and admins to act on
-	tickets  map[*testapp.Tenant]int64
-	files    map[*testapp.Tenant]int64 // an attachment of the shop's ticket
-	macros   map[*testapp.Tenant]int64
-	jobs     map[*testapp.Tenant]int64
-	sessions map[user.Role]*http.Client
-	emails   int
-	made     int // macros made for deleting
+	app     *testapp.App
+	a, b    *testapp.Tenant
+	orders  map[*testapp.Tenant]*commerce.Order
+	extra   map[*testapp.Tenant]*user.User // staff for the owners and admins to act on
+	tickets map[*testapp.Tenant]int64
+	// conversations: a ticket of the hub's shopper that the desk rows
+	// leave alone (the shop's ticket above is marked spam and its sender
+	// blocked), for the hub's Messages routes.
+	conversations map[*testapp.Tenant]int64
+	files         map[*testapp.Tenant]int64 // an attachment of the shop's ticket
+	macros        map[*testapp.Tenant]int64
+	jobs          map[*testapp.Tenant]int64
+	sessions      map[user.Role]*http.Client
+	emails        int
+	made          int // macros made for deleting
 }
 
 // routeCase is one row of the route table: a concrete request for the
@@ -112,6 +116,10 @@ func ticketAnd(path, name string, pick func(w *routeWorld, tn *testapp.Tenant, u
 	return func(w *routeWorld, tn *testapp.Tenant, u *user.User) string {
 		return strings.NewReplacer("{id}", fmt.Sprint(w.tickets[tn]), "{"+name+"}", fmt.Sprint(pick(w, tn, u))).Replace(path)
 	}
+}
+
+func conversationID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64 {
+	return w.conversations[tn]
 }
 
 func fileID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64 { return w.files[tn] }
@@ -291,6 +299,10 @@ func routeTable() []routeCase {
 		{pattern: "POST /hub/orders/{id}/return", rule: signedIn, url: withID("/hub/orders/{id}/return", orderID), ok: 409},
 		{pattern: "POST /hub/orders/{id}/contact", rule: signedIn, url: withID("/hub/orders/{id}/contact", orderID),
 			body: "message=Where+is+my+parcel%3F", ok: 303},
+		{pattern: "GET /hub/messages", rule: signedIn, url: fixed("/hub/messages"), ok: 200, list: true},
+		{pattern: "GET /hub/messages/{id}", rule: signedIn, url: withID("/hub/messages/{id}", conversationID), ok: 200},
+		{pattern: "POST /hub/messages/{id}", rule: signedIn, url: withID("/hub/messages/{id}", conversationID),
+			body: "message=Any+news%3F", ok: 303},
 		{pattern: "GET /hub/embed.js", rule: anyone, url: fixed("/hub/embed.js"), ok: 200},
 		{pattern: "GET /settings/hub-preview", rule: deskManager, url: preview(fixed("/settings/hub-preview")), ok: 200},
 		{pattern: "GET /settings/hub-preview/orders/{id}", rule: deskManager,
@@ -299,6 +311,11 @@ func routeTable() []routeCase {
 			url: preview(withID("/settings/hub-preview/orders/{id}/return", orderID)), ok: 409},
 		{pattern: "POST /settings/hub-preview/orders/{id}/contact", rule: deskManager,
 			url: preview(withID("/settings/hub-preview/orders/{id}/contact", orderID)), body: "message=Test", ok: 422},
+		{pattern: "GET /settings/hub-preview/messages", rule: deskManager, url: preview(fixed("/settings/hub-preview/messages")), ok: 200},
+		{pattern: "GET /settings/hub-preview/messages/{id}", rule: deskManager,
+			url: preview(withID("/settings/hub-preview/messages/{id}", conversationID)), ok: 200},
+		{pattern: "POST /settings/hub-preview/messages/{id}", rule: deskManager,
+			url: preview(withID("/settings/hub-preview/messages/{id}", conversationID)), body: "message=Test", ok: 422},
 
 		// Unsigned: the signature is the webhook's only credential.
 		{pattern: "POST /webhooks/loop/{shop}", rule: anyone, url: fixed("/webhooks/loop/shopa.myshopify.com"), body: `{"topic":"return"}`, ok: 401},
@@ -389,7 +406,7 @@ func TestRouteTable(t *testing.T) {
 func newRouteWorld(t *testing.T, db *database.DB) *routeWorld {
 	app := testapp.New(t, db)
 	w := &routeWorld{app: app, a: app.NewTenant("shopa"), b: app.NewTenant("shopb"), orders: map[*testapp.Tenant]*commerce.Order{},
-		extra: map[*testapp.Tenant]*user.User{}, tickets: map[*testapp.Tenant]int64{}, files: map[*testapp.Tenant]int64{}, macros: map[*testapp.Tenant]int64{}, jobs: map[*testapp.Tenant]int64{}, sessions: map[user.Role]*http.Client{}}
+		extra: map[*testapp.Tenant]*user.User{}, tickets: map[*testapp.Tenant]int64{}, conversations: map[*testapp.Tenant]int64{}, files: map[*testapp.Tenant]int64{}, macros: map[*testapp.Tenant]int64{}, jobs: map[*testapp.Tenant]int64{}, sessions: map[user.Role]*http.Client{}}
 	ctx := context.Background()
 	for i, tn := range []*testapp.Tenant{w.a, w.b} {
 		w.orders[tn] = app.Order(tn, fmt.Sprint(1001+i*1000), fmt.Sprintf("shopper%d@example.com", i))
@@ -411,6 +428,12 @@ func newRouteWorld(t *testing.T, db *database.DB) *routeWorld {
 			t.Fatal(err)
 		}
 		w.tickets[tn] = tk.ID
+		conv, err := app.Server.Tickets.Create(ctx, tn.Shop.ID, ticket.NewTicket{CustomerID: o.CustomerID,
+			RequesterEmail: o.Email, Subject: "A question", Channel: ticket.ChannelHub, Body: "Do you ship abroad?"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.conversations[tn] = conv.ID
 		msgs, err := app.Server.Tickets.Messages(ctx, tn.Shop.ID, tk.ID)
 		if err != nil {
 			t.Fatal(err)

@@ -106,6 +106,9 @@ type Ticket struct {
 	Preview      string
 	SpamAt       *time.Time // marked as spam: kept, out of every inbox view
 	MergedIntoID int64      // the ticket this one was merged into; 0 when not merged
+	// CustomerSeenAt is when the shopper last opened the conversation in
+	// the hub; nil if never.
+	CustomerSeenAt *time.Time
 }
 
 // FirstResponseTime is how long the shopper waited for the shop's first
@@ -360,7 +363,8 @@ func (s *Store) SetStatus(ctx context.Context, shopID, ticketID int64, status St
 }
 
 const ticketColumns = `id, shop_id, customer_id, order_id, requester_email, requester_name, subject, status, channel,
-	assignee_id, created_at, updated_at, last_activity_at, closed_at, first_response_at, waiting_since, preview, spam_at, merged_into_id`
+	assignee_id, created_at, updated_at, last_activity_at, closed_at, first_response_at, waiting_since, preview, spam_at, merged_into_id,
+	customer_seen_at`
 
 func scanTicket(row interface{ Scan(...any) error }) (*Ticket, error) {
 	var t Ticket
@@ -369,7 +373,7 @@ func scanTicket(row interface{ Scan(...any) error }) (*Ticket, error) {
 	err := row.Scan(&t.ID, &t.ShopID, &customer, &order, &t.RequesterEmail, &t.RequesterName, &t.Subject, &status, &channel,
 		&assignee, (*database.Time)(&t.CreatedAt), (*database.Time)(&t.UpdatedAt), (*database.Time)(&t.LastActivityAt),
 		database.ScanOptionalTime(&t.ClosedAt), database.ScanOptionalTime(&t.FirstResponseAt), database.ScanOptionalTime(&t.WaitingSince),
-		&t.Preview, database.ScanOptionalTime(&t.SpamAt), &merged)
+		&t.Preview, database.ScanOptionalTime(&t.SpamAt), &merged, database.ScanOptionalTime(&t.CustomerSeenAt))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}

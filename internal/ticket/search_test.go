@@ -335,7 +335,9 @@ func TestSearchMigrationIndexesExistingTickets(t *testing.T) {
 	dbtest.ForEachAt(t, searchMigration-1, func(t *testing.T, db *database.DB) {
 		f := newFixture(t, db)
 		s := seedSearch(t, f)
-		if _, err := db.MigrateTo(context.Background(), searchMigration); err != nil {
+		// To the latest migration: the search reads every ticket column the
+		// code knows, some added after the index.
+		if _, err := db.Migrate(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		if got := search(t, f, f.shopA, "refund", ticket.Filter{}); !slices.Equal(got, []int64{s.refund, s.question}) {

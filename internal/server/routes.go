@@ -17,7 +17,7 @@ func (s *Server) routes() *http.ServeMux {
 	s.mux = mux.ServeMux
 	defer func() { s.patterns = mux.patterns }()
 	d, a, h := s.desk, s.api, s.Hub
-	tickets := &desk.TicketPages{Desk: d, Tickets: s.Tickets, Helpdesk: s.Helpdesk, Logger: s.logger}
+	tickets := &desk.TicketPages{Desk: d, Tickets: s.Tickets, Helpdesk: s.Helpdesk, Attachments: s.Attachments, Macros: s.Macros, Logger: s.logger}
 	macros := &desk.MacroPages{Desk: d, Macros: s.Macros}
 	files := &desk.AttachmentFiles{Desk: d, Attachments: s.Attachments}
 	hubTokens := &api.HubTokens{Commerce: s.Commerce, Issuer: s.Hub, Logger: s.logger}

@@ -155,11 +155,11 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("desk: %w", err)
 	}
 	s.TicketChanges = helpdesk.NewBroker()
+	s.Attachments = attachment.NewStore(opts.DB, opts.Now)
 	s.Helpdesk = helpdesk.New(helpdesk.Options{DB: opts.DB, Tickets: s.Tickets, Commerce: s.Commerce, Users: s.Users, Audit: s.Audit,
-		Changes: s.TicketChanges})
+		Attachments: s.Attachments, Changes: s.TicketChanges})
 	s.api = api.New(api.Options{Commerce: s.Commerce, Ingest: s.Ingest, Settings: s.Settings, Orders: s.Orders, Audit: s.Audit, Jobs: s.Jobs,
 		Tickets: s.Tickets, Helpdesk: s.Helpdesk, Users: s.Users, Logger: opts.Logger})
-	s.Attachments = attachment.NewStore(opts.DB, opts.Now)
 	s.Macros = macro.New(opts.DB, macro.NewStore(opts.DB, opts.Now), s.Audit, s.Tickets, s.Commerce)
 	s.Hub, err = hub.New(hub.Options{Shops: s.Shops, Commerce: s.Commerce, Settings: s.Settings,
 		Orders: s.Orders, Tickets: s.Tickets, Logger: opts.Logger, BaseURL: opts.BaseURL, Now: opts.Now})

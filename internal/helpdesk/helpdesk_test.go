@@ -622,4 +622,3 @@ func TestAuditCommitsWithTheChange(t *testing.T) {
 		}
 	})
 }
-

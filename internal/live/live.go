@@ -201,7 +201,9 @@ func (p *Presence) Others(shopID, ticketID, me int64) []Viewer {
 			out = append(out, Viewer{UserID: id, Name: s.name, State: s.state})
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name || out[i].Name == out[j].Name && out[i].UserID < out[j].UserID })
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].Name < out[j].Name || out[i].Name == out[j].Name && out[i].UserID < out[j].UserID
+	})
 	return out
 }
 

@@ -97,9 +97,9 @@ type Server struct {
 	// LivePages serve the desk's event streams; tests shorten their
 	// Heartbeat.
 	LivePages *desk.LivePages
-	Hub           *hub.Hub       // the shopper-facing Customer Hub; IssueShopperToken for headless stores
-	Jobs          *jobs.Queue    // durable background work; Serve works it
-	Intake        *intake.Intake // webhooks from every provider, stored once and processed by a job
+	Hub       *hub.Hub       // the shopper-facing Customer Hub; IssueShopperToken for headless stores
+	Jobs      *jobs.Queue    // durable background work; Serve works it
+	Intake    *intake.Intake // webhooks from every provider, stored once and processed by a job
 	// Attachments are the files of ticket messages, kept in the database.
 	Attachments *attachment.Store
 	// Macros are the saved replies: managers change them (audited), agents

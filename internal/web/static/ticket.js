@@ -75,13 +75,26 @@
     }).catch(function () {});
   }
 
+  // r and n move the focus when the key comes up, so that no part of the
+  // key press (a keypress or input event some environments send apart
+  // from keydown) types the letter into the box.
+  var writeOnKeyUp = "";
+  document.addEventListener("keyup", function (e) {
+    if (writeOnKeyUp && e.key === writeOnKeyUp) {
+      write(e.key === "n" ? "note" : "reply");
+      writeOnKeyUp = "";
+    }
+  });
+
   document.addEventListener("keydown", function (e) {
     if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || typing(e.target)) return;
     var help = document.getElementById("shortcuts");
     if (help && help.open) return;
     switch (e.key) {
-      case "r": write("reply"); break;
-      case "n": write("note"); break;
+      case "r":
+      case "n":
+        writeOnKeyUp = e.key;
+        break;
       case "e": closeTicket(); break;
       case "a": assign(); break;
       case "j": neighbour(1); break;

@@ -13,6 +13,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/attachment"
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/database/dbtest"
+	"github.com/hubdesk/hubdesk/internal/macro"
 	"github.com/hubdesk/hubdesk/internal/testapp"
 	"github.com/hubdesk/hubdesk/internal/ticket"
 )
@@ -190,4 +191,99 @@ func postMultipart(t *testing.T, app *testapp.App, client *http.Client, path, na
 	}
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+// postReplyForm posts the ticket view's reply form to path (reply or
+// note) with the body and the named files, and returns the status and the
+// page answered (a refusal; a 303 when the message was written).
+func postReplyForm(t *testing.T, app *testapp.App, client *http.Client, path, text string, files map[string][]byte) (int, string) {
+	t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	mw.WriteField("body", text)
+	for name, data := range files {
+		w, _ := mw.CreateFormFile("files", name)
+		w.Write(data)
+	}
+	mw.Close()
+	req, _ := http.NewRequest("POST", app.URL+path, &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	page, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(page)
+}
+
+// TestReplyAndNoteCarryFiles: the ticket view's reply box sends files with
+// a reply or a note, in the message's transaction; the conversation lists
+// them under their message (images as thumbnails); a refused file keeps
+// the text, writes neither message nor file. The reply box offers the
+// shop's macros.
+func TestReplyAndNoteCarryFiles(t *testing.T) {
+	png := []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89")
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		app := testapp.New(t, db)
+		tn := app.NewTenant("shopa")
+		ctx := context.Background()
+		ticketID, _ := ticketWithFiles(t, app, tn, nil)
+		agent := app.LoginAs(tn.Agent)
+		status, page := postReplyForm(t, app, agent, fmt.Sprintf("/tickets/%d/reply", ticketID), "Here is the label.",
+			map[string][]byte{"label.png": png, "terms.txt": []byte("Returns within 30 days.")})
+		if status != http.StatusSeeOther {
+			t.Fatalf("reply with files: %d\n%s", status, page)
+		}
+		if status, _ := postReplyForm(t, app, agent, fmt.Sprintf("/tickets/%d/note", ticketID), "Photo for the carrier.",
+			map[string][]byte{"parcel.png": png}); status != http.StatusSeeOther {
+			t.Fatalf("note with a file: %d", status)
+		}
+		msgs, err := app.Server.Tickets.Messages(ctx, tn.Shop.ID, ticketID)
+		if err != nil || len(msgs) != 3 {
+			t.Fatalf("messages: %d, %v", len(msgs), err)
+		}
+		files, err := app.Server.Attachments.ForMessages(ctx, tn.Shop.ID, []int64{msgs[1].ID, msgs[2].ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(files[msgs[1].ID]) != 2 || len(files[msgs[2].ID]) != 1 || files[msgs[2].ID][0].Filename != "parcel.png" {
+			t.Fatalf("files by message: %+v", files)
+		}
+		resp, view := get(t, app, agent, fmt.Sprintf("/tickets/%d", ticketID))
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("ticket view: %d", resp.StatusCode)
+		}
+		for _, f := range append(files[msgs[1].ID], files[msgs[2].ID]...) {
+			link := fmt.Sprintf(`href="/tickets/%d/attachments/%d" download="%s"`, ticketID, f.ID, f.Filename)
+			if !strings.Contains(string(view), link) {
+				t.Errorf("the ticket view lacks the link %s", link)
+			}
+		}
+		thumb := fmt.Sprintf(`src="/tickets/%d/attachments/%d?inline=1"`, ticketID, files[msgs[2].ID][0].ID)
+		if !strings.Contains(string(view), thumb) || !strings.Contains(string(view), `enctype="multipart/form-data"`) ||
+			!strings.Contains(string(view), `name="files" type="file" multiple`) {
+			t.Errorf("the ticket view lacks the thumbnail %s or the file field", thumb)
+		}
+		if strings.Contains(string(view), "data-macro-picker") {
+			t.Error("a shop without macros shows a picker")
+		}
+
+		status, page = postReplyForm(t, app, agent, fmt.Sprintf("/tickets/%d/reply", ticketID), "Keep this draft",
+			map[string][]byte{"empty.txt": nil})
+		if status != http.StatusUnprocessableEntity || !strings.Contains(page, "Keep this draft") || !strings.Contains(page, "empty.txt") {
+			t.Errorf("an empty file: %d, want 422 naming it with the draft kept", status)
+		}
+		if msgs, _ := app.Server.Tickets.Messages(ctx, tn.Shop.ID, ticketID); len(msgs) != 3 {
+			t.Errorf("a refused file left %d messages, want 3", len(msgs))
+		}
+
+		if _, err := app.Server.Macros.Create(ctx, tn.Manager, macro.Input{Name: "Label sent", Body: "Your label is attached."}); err != nil {
+			t.Fatal(err)
+		}
+		if _, view := get(t, app, agent, fmt.Sprintf("/tickets/%d", ticketID)); !strings.Contains(string(view), `<option value="`) ||
+			!strings.Contains(string(view), "Label sent") || !strings.Contains(string(view), `data-target="reply-body"`) {
+			t.Error("the reply box lacks the macro picker")
+		}
+	})
 }

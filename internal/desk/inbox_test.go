@@ -197,6 +197,34 @@ func TestNotificationsInTheDesk(t *testing.T) {
 	})
 }
 
+// Tickets agents open themselves (in the desk or through the API) have
+// their first response set at creation: they count as opened but stay out
+// of the first-response figures, which measure how long shoppers wait.
+func TestReportFirstResponseLeavesOutAgentOpenedTickets(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		now := time.Date(2026, time.March, 10, 12, 0, 0, 0, time.UTC)
+		app := testapp.New(t, db, testapp.WithClock(func() time.Time { return now }))
+		tn := app.NewTenant("shopa")
+		created := now.Add(-24 * time.Hour).UnixMilli()
+		deskTicket(t, app, tn.Shop.ID, "From the hub", tn.Agent, "created_at = ?, first_response_at = ?", created, created+time.Hour.Milliseconds())
+		for _, channel := range []ticket.Channel{ticket.ChannelDesk, ticket.ChannelAPI} {
+			deskTicket(t, app, tn.Shop.ID, "Opened by "+string(channel), tn.Agent, "channel = ?, created_at = ?, first_response_at = ?",
+				string(channel), created, created)
+		}
+
+		rep, err := app.Server.Tickets.Report(context.Background(), tn.Shop.ID, 7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := rep.Shop; s.Opened != 3 || s.Responded != 1 || s.FirstResponseAvg != time.Hour || s.FirstResponse != time.Hour {
+			t.Errorf("shop = %+v, want 3 opened, 1 responded in 1 h", s)
+		}
+		if len(rep.Agents) != 1 || rep.Agents[0].Responded != 1 || rep.Agents[0].FirstResponseAvg != time.Hour {
+			t.Errorf("agents = %+v", rep.Agents)
+		}
+	})
+}
+
 // The report's figures on tickets with known times: counts, averages and
 // medians of first response and resolution, per agent; spam and tickets
 // outside the period left out.

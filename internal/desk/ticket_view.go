@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hubdesk/hubdesk/internal/attachment"
 	"github.com/hubdesk/hubdesk/internal/auth"
 	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/database"
@@ -48,6 +49,8 @@ type (
 		Blocked       bool   // the sender is blocked
 		Error         string
 		Draft         string
+		// MacroPicker fills the reply box with a saved reply.
+		MacroPicker macroPicker
 	}
 	// messageView is one message of the conversation, its text split
 	// into what is shown and the quoted history folded behind a toggle.
@@ -56,6 +59,7 @@ type (
 		Type   ticket.ConversationKind
 		Shown  []string
 		Quoted []string
+		Files  []attachment.Attachment
 	}
 	newTicketPage struct {
 		Email, Name, Subject, Body string
@@ -87,10 +91,25 @@ func (p *TicketPages) showTicket(w http.ResponseWriter, r *http.Request, status 
 		p.serverError(w, r, err)
 		return
 	}
+	ids := make([]int64, len(msgs))
+	for i, m := range msgs {
+		ids[i] = m.ID
+	}
+	files, err := p.Attachments.ForMessages(ctx, me.ShopID, ids)
+	if err != nil {
+		p.serverError(w, r, err)
+		return
+	}
 	for _, m := range msgs {
 		shown, quoted := splitQuoted(m.Body)
-		v.Messages = append(v.Messages, messageView{Message: m, Type: m.ConversationKind(), Shown: shown, Quoted: quoted})
+		v.Messages = append(v.Messages, messageView{Message: m, Type: m.ConversationKind(), Shown: shown, Quoted: quoted, Files: files[m.ID]})
 	}
+	macros, err := p.Macros.List(ctx, me.ShopID)
+	if err != nil {
+		p.serverError(w, r, err)
+		return
+	}
+	v.MacroPicker = newMacroPicker(t.ID, macros, "reply-body")
 	if v.Tags, err = p.Tickets.TicketTags(ctx, me.ShopID, t.ID); err != nil {
 		p.serverError(w, r, err)
 		return
@@ -262,6 +281,7 @@ func (p *TicketPages) ticketAction(w http.ResponseWriter, r *http.Request, run f
 	me := auth.UserFrom(r.Context())
 	next, err := run(me, t)
 	var ve *ticket.ValidationError
+	var fileErr *attachment.ValidationError
 	switch {
 	case err == nil:
 		if next == "" {
@@ -274,6 +294,8 @@ func (p *TicketPages) ticketAction(w http.ResponseWriter, r *http.Request, run f
 		return
 	case errors.As(err, &ve):
 		p.refused(w, r, t, http.StatusUnprocessableEntity, validationMessage(ve))
+	case errors.As(err, &fileErr):
+		p.refused(w, r, t, http.StatusUnprocessableEntity, fileMessage(fileErr))
 	case errors.Is(err, helpdesk.ErrNotAllowed):
 		p.refused(w, r, t, http.StatusForbidden, notAllowedMessage(err))
 	case errors.Is(err, helpdesk.ErrDifferentCustomers):
@@ -322,6 +344,15 @@ func validationMessage(ve *ticket.ValidationError) string {
 	return "That was not accepted: " + ve.Error()
 }
 
+// fileMessage words a refused file for staff; the files have to be chosen
+// again (a browser never refills a file input), the text is kept.
+func fileMessage(e *attachment.ValidationError) string {
+	if e.Filename == "" {
+		return "The files were not accepted: " + e.Problem + ". Choose them again."
+	}
+	return fmt.Sprintf("The file %q %s. Choose the files again.", e.Filename, e.Problem)
+}
+
 // notAllowedMessage explains a refusal by role.
 func notAllowedMessage(err error) string {
 	if strings.Contains(err.Error(), "tag") {
@@ -339,10 +370,15 @@ func formID(r *http.Request, field string) int64 {
 	return id
 }
 
-// Reply sends the agent's message to the shopper.
+// Reply sends the agent's message to the shopper, with the files of the
+// form's "files" field.
 func (p *TicketPages) Reply(w http.ResponseWriter, r *http.Request) {
 	p.ticketAction(w, r, func(me *user.User, t *ticket.Ticket) (string, error) {
-		m, err := p.Helpdesk.Reply(r.Context(), me, t.ID, r.PostFormValue("body"))
+		files, err := attachment.ParseUploads(r, "files")
+		if err != nil {
+			return "", err
+		}
+		m, err := p.Helpdesk.Reply(r.Context(), me, t.ID, r.PostFormValue("body"), files...)
 		if err != nil {
 			return "", err
 		}
@@ -350,10 +386,14 @@ func (p *TicketPages) Reply(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// Note adds an internal note.
+// Note adds an internal note, with the files of the form's "files" field.
 func (p *TicketPages) Note(w http.ResponseWriter, r *http.Request) {
 	p.ticketAction(w, r, func(me *user.User, t *ticket.Ticket) (string, error) {
-		m, err := p.Helpdesk.Note(r.Context(), me, t.ID, r.PostFormValue("body"))
+		files, err := attachment.ParseUploads(r, "files")
+		if err != nil {
+			return "", err
+		}
+		m, err := p.Helpdesk.Note(r.Context(), me, t.ID, r.PostFormValue("body"), files...)
 		if err != nil {
 			return "", err
 		}

@@ -4,8 +4,10 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/hubdesk/hubdesk/internal/attachment"
 	"github.com/hubdesk/hubdesk/internal/auth"
 	"github.com/hubdesk/hubdesk/internal/helpdesk"
+	"github.com/hubdesk/hubdesk/internal/macro"
 	"github.com/hubdesk/hubdesk/internal/ticket"
 	"github.com/hubdesk/hubdesk/internal/user"
 )
@@ -18,7 +20,11 @@ type TicketPages struct {
 	*Desk
 	Tickets  *ticket.Store
 	Helpdesk *helpdesk.Tickets
-	Logger   *slog.Logger
+	// Attachments lists each message's files; Macros fill the reply box's
+	// picker.
+	Attachments *attachment.Store
+	Macros      *macro.Macros
+	Logger      *slog.Logger
 }
 
 // ticketStatuses are the inbox's status filters.

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hubdesk/hubdesk/internal/attachment"
 	"github.com/hubdesk/hubdesk/internal/audit"
 	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/database"
@@ -42,6 +43,7 @@ type Tickets struct {
 	commerce *commerce.Store
 	users    *user.Store
 	audit    *audit.Log
+	files    *attachment.Store
 	changes  Changes
 	// queue, mailOn and mailDelay: the agents' notification emails.
 	queue     Enqueuer
@@ -49,14 +51,18 @@ type Tickets struct {
 	mailDelay time.Duration
 }
 
-// Options are what New needs. Changes may be nil (nobody listens).
+// Options are what New needs. Changes may be nil (nobody listens);
+// Attachments may be nil only where no message carries files.
 type Options struct {
 	DB       database.Querier // opens the transactions
 	Tickets  *ticket.Store
 	Commerce *commerce.Store
 	Users    *user.Store
 	Audit    *audit.Log
-	Changes  Changes
+	// Attachments keeps the files of agents' messages, written in the
+	// message's transaction.
+	Attachments *attachment.Store
+	Changes     Changes
 	// Queue takes the notification emails' jobs; with MailConfigured
 	// false (HUBDESK_SMTP_URL unset) none is enqueued and agents are
 	// told in the desk only.
@@ -73,7 +79,7 @@ func New(o Options) *Tickets {
 	if delay <= 0 {
 		delay = NotificationMailDelay
 	}
-	return &Tickets{db: o.DB, tickets: o.Tickets, commerce: o.Commerce, users: o.Users, audit: o.Audit, changes: o.Changes,
+	return &Tickets{db: o.DB, tickets: o.Tickets, commerce: o.Commerce, users: o.Users, audit: o.Audit, files: o.Attachments, changes: o.Changes,
 		queue: o.Queue, mailOn: o.MailConfigured && o.Queue != nil, mailDelay: delay}
 }
 
@@ -200,17 +206,28 @@ func splitName(name string) (first, last string) {
 // shopper's wait and, the first time, stamps the first response. Sending
 // it by email comes with the mail channel, whose send job will be
 // enqueued here, in this transaction, so a reply is never sent without
-// being recorded or recorded without being sent.
-func (h *Tickets) Reply(ctx context.Context, actor *user.User, ticketID int64, body string) (*ticket.Message, error) {
-	return h.agentMessage(ctx, actor, ticketID, ticket.KindMessage, body, ChangeMessage)
+// being recorded or recorded without being sent. Files go with the
+// message in the same transaction (attachment.Check's limits first): a
+// refused file leaves no message, a refused message no file.
+func (h *Tickets) Reply(ctx context.Context, actor *user.User, ticketID int64, body string, files ...attachment.Upload) (*ticket.Message, error) {
+	return h.agentMessage(ctx, actor, ticketID, ticket.KindMessage, body, files, ChangeMessage)
 }
 
-// Note records an internal note, which the shopper never sees.
-func (h *Tickets) Note(ctx context.Context, actor *user.User, ticketID int64, body string) (*ticket.Message, error) {
-	return h.agentMessage(ctx, actor, ticketID, ticket.KindNote, body, ChangeNote)
+// Note records an internal note, which the shopper never sees, with its
+// files as Reply does.
+func (h *Tickets) Note(ctx context.Context, actor *user.User, ticketID int64, body string, files ...attachment.Upload) (*ticket.Message, error) {
+	return h.agentMessage(ctx, actor, ticketID, ticket.KindNote, body, files, ChangeNote)
 }
 
-func (h *Tickets) agentMessage(ctx context.Context, actor *user.User, ticketID int64, kind ticket.MessageKind, body string, what Change) (*ticket.Message, error) {
+func (h *Tickets) agentMessage(ctx context.Context, actor *user.User, ticketID int64, kind ticket.MessageKind, body string, files []attachment.Upload, what Change) (*ticket.Message, error) {
+	if len(files) > 0 {
+		if h.files == nil {
+			return nil, errors.New("helpdesk: this server keeps no attachments")
+		}
+		if err := attachment.Check(files); err != nil {
+			return nil, err
+		}
+	}
 	var m *ticket.Message
 	err := h.inTx(ctx, func(w *work) error {
 		if _, err := w.tickets.GetForUpdate(ctx, actor.ShopID, ticketID); err != nil {
@@ -221,6 +238,14 @@ func (h *Tickets) agentMessage(ctx context.Context, actor *user.User, ticketID i
 			AuthorUserID: actor.ID, AuthorName: actor.DisplayName(), Body: body})
 		if err != nil {
 			return err
+		}
+		if len(files) > 0 {
+			store := h.files.With(w.tx)
+			for _, f := range files {
+				if _, err := store.Add(ctx, actor.ShopID, ticketID, m.ID, f); err != nil {
+					return err
+				}
+			}
 		}
 		h.publish(ctx, w, actor.ShopID, ticketID, what)
 		return nil

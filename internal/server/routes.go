@@ -17,9 +17,10 @@ func (s *Server) routes() *http.ServeMux {
 	s.mux = mux.ServeMux
 	defer func() { s.patterns = mux.patterns }()
 	d, a, h := s.desk, s.api, s.Hub
-	tickets := &desk.TicketPages{Desk: d, Tickets: s.Tickets, Helpdesk: s.Helpdesk, Logger: s.logger}
+	tickets := &desk.TicketPages{Desk: d, Tickets: s.Tickets, Helpdesk: s.Helpdesk, Attachments: s.Attachments, Macros: s.Macros, Logger: s.logger}
 	macros := &desk.MacroPages{Desk: d, Macros: s.Macros}
 	files := &desk.AttachmentFiles{Desk: d, Attachments: s.Attachments}
+	s.LivePages = &desk.LivePages{Desk: d, Tickets: s.Tickets, Bus: s.Live}
 	hubTokens := &api.HubTokens{Commerce: s.Commerce, Issuer: s.Hub, Logger: s.logger}
 
 	// Operations. /metrics is not here: Serve answers it on its own
@@ -91,6 +92,9 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("POST /tickets/{id}/merge", d.RequireUser(tickets.Merge))
 	mux.Handle("POST /tickets/{id}/spam", d.RequireUser(tickets.MarkSpam))
 	mux.Handle("POST /tickets/{id}/block", d.RequireUser(tickets.BlockSender))
+	mux.Handle("GET /events", d.RequireUser(s.LivePages.Events))
+	mux.Handle("GET /tickets/{id}/presence", d.RequireUser(s.LivePages.Presence))
+	mux.Handle("POST /tickets/{id}/presence", d.RequireUser(s.LivePages.SetPresence))
 
 	// Customer Hub, for shoppers: App Proxy signature or shopper token on
 	// every request (Shopify forwards /apps/<subpath>/... here). Admins

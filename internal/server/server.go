@@ -26,6 +26,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/intake"
 	"github.com/hubdesk/hubdesk/internal/integration/loop"
 	"github.com/hubdesk/hubdesk/internal/jobs"
+	"github.com/hubdesk/hubdesk/internal/live"
 	"github.com/hubdesk/hubdesk/internal/macro"
 	"github.com/hubdesk/hubdesk/internal/mail"
 	"github.com/hubdesk/hubdesk/internal/metrics"
@@ -89,12 +90,16 @@ type Server struct {
 	Loop     *loop.Client
 	Tickets  *ticket.Store     // helpdesk conversations (the hub's contact form opens them)
 	Helpdesk *helpdesk.Tickets // agents working tickets: create, reply, note, status, assign, tags, merge, spam, block
-	// TicketChanges hears of every committed ticket change in this
-	// process, for live pages.
-	TicketChanges *helpdesk.Broker
-	Hub           *hub.Hub       // the shopper-facing Customer Hub; IssueShopperToken for headless stores
-	Jobs          *jobs.Queue    // durable background work; Serve works it
-	Intake        *intake.Intake // webhooks from every provider, stored once and processed by a job
+	// Live carries ticket changes and presence to the desk's open pages,
+	// across processes through NOTIFY on PostgreSQL; Serve runs its
+	// listener.
+	Live *live.Bus
+	// LivePages serve the desk's event streams; tests shorten their
+	// Heartbeat.
+	LivePages *desk.LivePages
+	Hub       *hub.Hub       // the shopper-facing Customer Hub; IssueShopperToken for headless stores
+	Jobs      *jobs.Queue    // durable background work; Serve works it
+	Intake    *intake.Intake // webhooks from every provider, stored once and processed by a job
 	// Attachments are the files of ticket messages, kept in the database.
 	Attachments *attachment.Store
 	// Macros are the saved replies: managers change them (audited), agents
@@ -154,12 +159,12 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("desk: %w", err)
 	}
-	s.TicketChanges = helpdesk.NewBroker()
+	s.Live = live.NewBus(opts.DB, opts.Now, opts.Logger)
+	s.Attachments = attachment.NewStore(opts.DB, opts.Now)
 	s.Helpdesk = helpdesk.New(helpdesk.Options{DB: opts.DB, Tickets: s.Tickets, Commerce: s.Commerce, Users: s.Users, Audit: s.Audit,
-		Changes: s.TicketChanges, Queue: s.Jobs, MailConfigured: opts.Mail != nil})
+		Attachments: s.Attachments, Changes: s.Live.Changes(), Queue: s.Jobs, MailConfigured: opts.Mail != nil})
 	s.api = api.New(api.Options{Commerce: s.Commerce, Ingest: s.Ingest, Settings: s.Settings, Orders: s.Orders, Audit: s.Audit, Jobs: s.Jobs,
 		Tickets: s.Tickets, Helpdesk: s.Helpdesk, Users: s.Users, Logger: opts.Logger})
-	s.Attachments = attachment.NewStore(opts.DB, opts.Now)
 	s.Macros = macro.New(opts.DB, macro.NewStore(opts.DB, opts.Now), s.Audit, s.Tickets, s.Commerce)
 	s.Hub, err = hub.New(hub.Options{Shops: s.Shops, Commerce: s.Commerce, Settings: s.Settings,
 		Orders: s.Orders, Tickets: s.Tickets, Helpdesk: s.Helpdesk, Logger: opts.Logger, BaseURL: opts.BaseURL, Now: opts.Now})
@@ -198,6 +203,9 @@ func (s *Server) Serve(ctx context.Context, ln, metricsLn net.Listener) error {
 			s.logger.Warn("stop jobs", "err", err)
 		}
 	}()
+	// The live listener (PostgreSQL) stops with the servers; its
+	// streams end when the public server shuts down.
+	go s.Live.Run(ctx)
 	errc := make(chan error, 2)
 	servers := 1
 	go func() { errc <- s.serveHTTP(ctx, ln, s.handler); stop() }()
@@ -224,6 +232,9 @@ func (s *Server) serveHTTP(ctx context.Context, ln net.Listener, handler http.Ha
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
 	}
+	// Shutdown waits for requests to finish; live streams would never,
+	// so they are told to end.
+	srv.RegisterOnShutdown(s.Live.Shutdown)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

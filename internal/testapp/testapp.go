@@ -100,6 +100,16 @@ func New(t testing.TB, db *database.DB, opts ...Option) *App {
 	ts.Config.Handler = srv.Handler()
 	ts.Start()
 	t.Cleanup(ts.Close)
+	// The live listener (PostgreSQL), as Serve runs it; streams end
+	// before the test server waits for its requests.
+	ctx, stop := context.WithCancel(context.Background())
+	go srv.Live.Run(ctx)
+	t.Cleanup(func() { srv.Live.Shutdown(); stop() })
+	select {
+	case <-srv.Live.Ready():
+	case <-time.After(30 * time.Second): // a guard against hanging, not a timing assertion
+		t.Fatal("the live listener did not start")
+	}
 	return &App{T: t, DB: db, Box: box, Server: srv, URL: ts.URL}
 }
 

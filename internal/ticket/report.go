@@ -17,7 +17,10 @@ type ReportFigures struct {
 	Opened    int    // tickets created in the period
 	Closed    int    // tickets closed in the period (and closed still)
 	// First response: the first agent reply after the ticket was created,
-	// over the tickets created in the period that have one.
+	// over the tickets created in the period that have one. Tickets agents
+	// opened themselves (channel desk or api) are left out: their first
+	// response is set at creation and would pull the figures towards zero.
+	// They still count as Opened.
 	Responded                       int
 	FirstResponseAvg, FirstResponse time.Duration // average, median
 	// Resolution: closed_at − created_at over the tickets closed in the
@@ -83,6 +86,7 @@ func (s *Store) Report(ctx context.Context, shopID int64, days int) (*Report, er
 	b.Read(`WITH spans AS (
 			SELECT COALESCE(assignee_id, 0) AS agent, 'first_response' AS measure, first_response_at - created_at AS ms FROM tickets
 			WHERE shop_id = ? AND spam_at IS NULL AND merged_into_id IS NULL AND first_response_at IS NOT NULL
+			  AND channel NOT IN ('desk', 'api')
 			  AND created_at >= ? AND created_at < ?
 			UNION ALL
 			SELECT COALESCE(assignee_id, 0), 'resolution', closed_at - created_at FROM tickets

@@ -6,8 +6,11 @@
 //   j / k    next / previous ticket in the inbox (a list marked data-inbox)
 //   Enter, o open the selected ticket
 //
-// The ticket view's own keys (r reply, n note, e close, a assign) belong to
-// that page and are only listed here.
+// The ticket view's own keys (r reply, n note, e close, a assign, j/k
+// neighbours) are in ticket.js; the inbox's order is remembered here for
+// them (sessionStorage "hubdesk.inbox"). When live.js swaps the list in
+// (event "desk:inbox-replaced"), the rows are read again and the selected
+// ticket stays selected.
 (function () {
   "use strict";
 
@@ -16,21 +19,46 @@
     return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || (target && target.isContentEditable);
   }
 
-  var list = document.querySelector("[data-inbox]");
-  var rows = list ? Array.prototype.slice.call(list.querySelectorAll("[data-ticket]")) : [];
+  var rows = [];
   var selected = -1;
 
-  function select(i) {
-    if (!rows.length) return;
-    i = Math.max(0, Math.min(rows.length - 1, i));
-    if (selected >= 0) {
+  // scan reads the inbox's rows, remembers their order for the ticket
+  // view's j/k, and keeps the selection on the same ticket.
+  function scan(keepTicket) {
+    var list = document.querySelector("[data-inbox]");
+    rows = list ? Array.prototype.slice.call(list.querySelectorAll("[data-ticket]")) : [];
+    selected = -1;
+    rows.forEach(function (row, i) {
+      row.addEventListener("focusin", function () { mark(i); });
+      if (keepTicket && row.getAttribute("data-ticket") === keepTicket) mark(i);
+    });
+    if (list) {
+      try {
+        sessionStorage.setItem("hubdesk.inbox", JSON.stringify({
+          url: window.location.pathname + window.location.search,
+          ids: rows.map(function (row) { return row.getAttribute("data-ticket"); })
+        }));
+      } catch (err) { /* storage off: j/k in a ticket use the default view */ }
+    }
+  }
+
+  // mark makes row i the selection without moving the focus.
+  function mark(i) {
+    if (selected === i) return;
+    if (selected >= 0 && rows[selected]) {
       rows[selected].classList.remove("is-selected");
       rows[selected].removeAttribute("aria-current");
     }
     selected = i;
+    rows[i].classList.add("is-selected");
+    rows[i].setAttribute("aria-current", "true");
+  }
+
+  function select(i) {
+    if (!rows.length) return;
+    i = Math.max(0, Math.min(rows.length - 1, i));
+    mark(i);
     var row = rows[i];
-    row.classList.add("is-selected");
-    row.setAttribute("aria-current", "true");
     var link = row.querySelector("a.inbox-subject");
     if (link) link.focus({preventScroll: true});
     row.scrollIntoView({block: "nearest"});
@@ -45,19 +73,10 @@
   }
 
   // A row focused by Tab (its subject link) becomes the selection too, so
-  // j/k continue from where the keyboard is.
-  rows.forEach(function (row, i) {
-    row.addEventListener("focusin", function () {
-      if (selected !== i) {
-        if (selected >= 0) {
-          rows[selected].classList.remove("is-selected");
-          rows[selected].removeAttribute("aria-current");
-        }
-        selected = i;
-        row.classList.add("is-selected");
-        row.setAttribute("aria-current", "true");
-      }
-    });
+  // j/k continue from where the keyboard is (scan's focusin).
+  scan(null);
+  document.addEventListener("desk:inbox-replaced", function (e) {
+    scan(e.detail && e.detail.selected);
   });
 
   var help = document.getElementById("shortcuts");

@@ -1,0 +1,208 @@
+package live
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/hubdesk/hubdesk/internal/database"
+	"github.com/hubdesk/hubdesk/internal/helpdesk"
+	"github.com/jackc/pgx/v5"
+)
+
+// Channel is the NOTIFY channel. NOTIFY reaches the sessions of one
+// database, so a deployment (one database) has its own channel whatever
+// its name.
+const Channel = "hubdesk_live"
+
+// Stream limits: a user's tabs, and the whole process. An idle stream
+// costs a goroutine, a 64-event buffer and its connection's buffers
+// (a few KiB), never a database connection.
+const (
+	MaxStreamsPerUser = 8
+	MaxStreams        = 2000
+)
+
+// ErrTooManyStreams refuses a stream over MaxStreamsPerUser or
+// MaxStreams.
+var ErrTooManyStreams = errors.New("live: too many open streams")
+
+// Bus publishes events to every process on the database and delivers
+// those of all processes to this one's subscribers.
+type Bus struct {
+	db       *database.DB
+	logger   *slog.Logger
+	broker   *Broker
+	presence *Presence
+
+	mu      sync.Mutex
+	open    map[int64]int // streams per user
+	total   int
+	closing chan struct{}
+	close   sync.Once
+	ready   chan struct{}
+	ready1  sync.Once
+}
+
+// NewBus returns the bus over db; now is the presence clock (time.Now
+// when nil).
+func NewBus(db *database.DB, now func() time.Time, logger *slog.Logger) *Bus {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	b := &Bus{db: db, logger: logger, broker: NewBroker(), presence: NewPresence(now), open: map[int64]int{},
+		closing: make(chan struct{}), ready: make(chan struct{})}
+	if !b.crossProcess() {
+		close(b.ready)
+	}
+	return b
+}
+
+// crossProcess reports whether events travel through NOTIFY.
+func (b *Bus) crossProcess() bool { return b.db.Dialect == database.Postgres }
+
+// Changes is the helpdesk's listener: each committed change is
+// published.
+func (b *Bus) Changes() helpdesk.Changes { return changes(b.Publish) }
+
+// Presence is this process's record of who is on which ticket.
+func (b *Bus) Presence() *Presence { return b.presence }
+
+// Publish sends the event to every process's subscribers. On PostgreSQL
+// it is one NOTIFY through the pool, which this process hears back like
+// the others (so nothing is delivered twice); should the NOTIFY fail, the
+// event is still delivered here. The helpdesk publishes after commit
+// rather than NOTIFYing inside its transaction (which PostgreSQL would
+// also deliver on commit): the use cases stay engine-blind behind
+// helpdesk.Changes, presence has no transaction to join, and the one
+// thing a crash between commit and NOTIFY costs is freshness, which the
+// pages' reconnect resync restores.
+func (b *Bus) Publish(ctx context.Context, e Event) {
+	if !b.crossProcess() {
+		b.deliver(e)
+		return
+	}
+	payload, err := json.Marshal(e)
+	if err == nil {
+		_, err = b.db.Exec(ctx, `SELECT pg_notify(?, ?)`, Channel, string(payload))
+	}
+	if err != nil {
+		b.logger.Warn("live: notify", "err", err, "what", e.What)
+		b.deliver(e)
+	}
+}
+
+func (b *Bus) deliver(e Event) {
+	b.presence.Apply(e)
+	b.broker.Deliver(e)
+}
+
+// Ready is closed once the bus hears other processes' events (at once on
+// SQLite; on PostgreSQL once Run's first LISTEN is in place).
+func (b *Bus) Ready() <-chan struct{} { return b.ready }
+
+// Run listens for other processes' events until ctx ends (PostgreSQL; on
+// SQLite it returns at once). The listening connection is outside the
+// pool; when it fails, Run connects again after a pause growing from
+// 100 ms to 10 s, and tells the pages to resync, since events may have
+// gone by meanwhile.
+func (b *Bus) Run(ctx context.Context) {
+	if !b.crossProcess() {
+		return
+	}
+	pause := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		listened := b.listen(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if listened {
+			pause = 100 * time.Millisecond
+			b.broker.Resync()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(pause):
+		}
+		pause = min(pause*2, 10*time.Second)
+	}
+}
+
+// listen holds one LISTEN connection until it fails or ctx ends; it
+// reports whether it got as far as listening.
+func (b *Bus) listen(ctx context.Context) bool {
+	conn, err := b.db.ListenConn(ctx)
+	if err != nil {
+		b.logger.Warn("live: listen connection", "err", err)
+		return false
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{Channel}.Sanitize()); err != nil {
+		b.logger.Warn("live: listen", "err", err)
+		return false
+	}
+	b.ready1.Do(func() { close(b.ready) })
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				b.logger.Warn("live: listening ended", "err", err)
+			}
+			return true
+		}
+		var e Event
+		if err := json.Unmarshal([]byte(n.Payload), &e); err != nil || e.Shop == 0 {
+			b.logger.Warn("live: unreadable event", "payload", n.Payload)
+			continue
+		}
+		b.deliver(e)
+	}
+}
+
+// Stream is one open event stream of a user.
+type Stream struct {
+	Events <-chan Event
+	// Closing is closed when the process shuts down.
+	Closing <-chan struct{}
+	end     func()
+	bus     *Bus
+	user    int64
+	once    sync.Once
+}
+
+// Open starts a stream of the shop's events for the user, within the
+// limits; Close ends it.
+func (b *Bus) Open(shopID, userID int64) (*Stream, error) {
+	b.mu.Lock()
+	if b.open[userID] >= MaxStreamsPerUser || b.total >= MaxStreams {
+		b.mu.Unlock()
+		return nil, ErrTooManyStreams
+	}
+	b.open[userID]++
+	b.total++
+	b.mu.Unlock()
+	ch, end := b.broker.Subscribe(shopID)
+	return &Stream{Events: ch, Closing: b.closing, end: end, bus: b, user: userID}, nil
+}
+
+// Close ends the stream and gives back its place.
+func (s *Stream) Close() {
+	s.once.Do(func() {
+		s.end()
+		b := s.bus
+		b.mu.Lock()
+		b.total--
+		if b.open[s.user]--; b.open[s.user] <= 0 {
+			delete(b.open, s.user)
+		}
+		b.mu.Unlock()
+	})
+}
+
+// Shutdown ends every stream (the server is stopping: streams would
+// otherwise hold its graceful shutdown until the clients go).
+func (b *Bus) Shutdown() { b.close.Do(func() { close(b.closing) }) }

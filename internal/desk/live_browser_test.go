@@ -73,6 +73,17 @@ func TestLiveTicketWorkInTheBrowser(t *testing.T) {
 	}
 	login(ctx, tn.Agent)
 
+	// Search: / focuses the box; the words find the one ticket.
+	if err := chromedp.Do(ctx, chromedp.Navigate(app.URL+"/tickets"), chromedp.WaitVisible(chromedp.CSS("[data-inbox]")),
+		chromedp.KeyEvent("/")); err != nil {
+		t.Fatal(err)
+	}
+	until(ctx, "/ focuses the search box", `document.activeElement && document.activeElement.id === "ticket-search"`)
+	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.ID("ticket-search"), "wrong siz\r"), chromedp.WaitVisible(chromedp.CSS("[data-inbox]"))); err != nil {
+		t.Fatal(err)
+	}
+	until(ctx, "search results", `location.search.includes("q=wrong") && Array.from(document.querySelectorAll("[data-inbox] .inbox-subject")).map(a => a.textContent).join("|") === "Wrong size"`)
+
 	// Filter to the unassigned, open the first with j and Enter.
 	if err := chromedp.Do(ctx, chromedp.Navigate(app.URL+"/tickets"), chromedp.WaitVisible(chromedp.CSS("[data-inbox]")),
 		chromedp.Click(`//nav[@class="inbox-nav"]//a[starts-with(normalize-space(.), "Unassigned")]`),

@@ -178,10 +178,13 @@ func (s *Store) checkLimit(ctx context.Context, tx *database.Tx, now time.Time, 
 	where string, args ...any) error {
 	var n int
 	var oldest sql.NullInt64
-	args = append(args, database.Time(now.Add(-window)))
+	// The window ends now: a message stamped later (a store whose clock
+	// was set back, the demo seeding a past it walks through) is not in it.
+	args = append(args, database.Time(now.Add(-window)), database.Time(now))
 	if err := tx.QueryRow(ctx, `SELECT COUNT(*), MIN(m.created_at) FROM tickets t
 		JOIN ticket_messages m ON m.ticket_id = t.id AND m.shop_id = t.shop_id
-		WHERE `+where+` AND t.channel <> 'email' AND m.author_kind = 'customer' AND m.kind = 'message' AND m.created_at > ?`, args...).
+		WHERE `+where+` AND t.channel <> 'email' AND m.author_kind = 'customer' AND m.kind = 'message'
+		AND m.created_at > ? AND m.created_at <= ?`, args...).
 		Scan(&n, &oldest); err != nil {
 		return fmt.Errorf("ticket: count recent shopper messages: %w", err)
 	}

@@ -41,19 +41,9 @@ func (h *Hub) Contact(w http.ResponseWriter, r *http.Request) {
 		data.Contact.Show, data.Contact.Error = true, text
 		h.page(w, s, status, "order", s.loc.T("order.title", "name", o.Name), data)
 	}
-	switch {
-	case !s.helpdeskOn():
-		data.Contact.Disabled = true
-		refuse(http.StatusForbidden, s.loc.T("contact.off"))
-		return
-	case s.mode == viaPreview:
-		refuse(http.StatusUnprocessableEntity, s.loc.T("preview.no_send"))
-		return
-	case msg == "":
-		refuse(http.StatusUnprocessableEntity, s.loc.T("contact.empty"))
-		return
-	case utf8.RuneCountInString(msg) > MaxContactRunes:
-		refuse(http.StatusUnprocessableEntity, s.loc.T("contact.too_long", "n", s.loc.Number(MaxContactRunes)))
+	if status, text, off := s.refuseMessage(msg); status != 0 {
+		data.Contact.Disabled = off
+		refuse(status, text)
 		return
 	}
 	email := o.Email
@@ -83,4 +73,22 @@ func firstLine(msg string) string {
 		line = strings.TrimSpace(string(r[:79])) + "…"
 	}
 	return line
+}
+
+// refuseMessage is what the hub answers a shopper's message it will not
+// take before any store is asked — the helpdesk switched off (off), the
+// admin preview (which never sends), an empty or overlong text — as a
+// status and the shopper's words; status 0 lets it through.
+func (s *session) refuseMessage(msg string) (status int, text string, off bool) {
+	switch {
+	case !s.helpdeskOn():
+		return http.StatusForbidden, s.loc.T("contact.off"), true
+	case s.mode == viaPreview:
+		return http.StatusUnprocessableEntity, s.loc.T("preview.no_send"), false
+	case msg == "":
+		return http.StatusUnprocessableEntity, s.loc.T("contact.empty"), false
+	case utf8.RuneCountInString(msg) > MaxContactRunes:
+		return http.StatusUnprocessableEntity, s.loc.T("contact.too_long", "n", s.loc.Number(MaxContactRunes)), false
+	}
+	return 0, "", false
 }

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/hubdesk/hubdesk/internal/helpdesk"
 	"github.com/hubdesk/hubdesk/internal/httpkit"
@@ -198,19 +197,9 @@ func (h *Hub) Answer(w http.ResponseWriter, r *http.Request) {
 		data.Reply.Show, data.Reply.Error = true, text
 		h.page(w, s, status, "conversation", data.Subject, data)
 	}
-	switch {
-	case !s.helpdeskOn():
-		data.Reply.Disabled = true
-		refuse(http.StatusForbidden, s.loc.T("contact.off"))
-		return
-	case s.mode == viaPreview:
-		refuse(http.StatusUnprocessableEntity, s.loc.T("preview.no_send"))
-		return
-	case msg == "":
-		refuse(http.StatusUnprocessableEntity, s.loc.T("contact.empty"))
-		return
-	case utf8.RuneCountInString(msg) > MaxContactRunes:
-		refuse(http.StatusUnprocessableEntity, s.loc.T("contact.too_long", "n", s.loc.Number(MaxContactRunes)))
+	if status, text, off := s.refuseMessage(msg); status != 0 {
+		data.Reply.Disabled = off
+		refuse(status, text)
 		return
 	}
 	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)

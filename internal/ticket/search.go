@@ -201,21 +201,8 @@ func (s *Store) searchStatement(shopID int64, q string, f Filter, page database.
 		match := fmt.Sprintf(`shop : "s%d" AND {subject related body} : (%s)`, shopID, words.fts5())
 		base, args = searchSQLite, []any{match, match, s.rankWindow}
 	}
-	// Spam is out of every list, as in List.
-	where := []string{"t.shop_id = ?", "t.spam_at IS NULL"}
-	args = append(args, shopID)
-	if f.Status != "" {
-		where = append(where, "t.status = ?")
-		args = append(args, string(f.Status))
-	}
-	if f.CustomerID != 0 {
-		where = append(where, "t.customer_id = ?")
-		args = append(args, f.CustomerID)
-	}
-	if f.OrderID != 0 {
-		where = append(where, "t.order_id = ?")
-		args = append(args, f.OrderID)
-	}
+	where, filterArgs := f.where("t.", shopID)
+	args = append(args, filterArgs...)
 	if c := page.After; c != nil {
 		where = append(where, "(s.score < ? OR (s.score = ? AND t.id < ?))")
 		args = append(args, c.Key, c.Key, c.ID)

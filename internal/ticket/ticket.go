@@ -419,23 +419,31 @@ type Filter struct {
 	OrderID    int64
 }
 
-// List returns tickets with the most recent activity first, and the cursor
-// of the next page ("" on the last).
-func (s *Store) List(ctx context.Context, shopID int64, f Filter, p database.Page) ([]*Ticket, string, error) {
-	where := []string{"shop_id = ?", "spam_at IS NULL"}
+// where is the filter as SQL conditions on the tickets (of the table
+// alias prefix, "" or "t."), with their arguments: the shop's tickets,
+// spam left out — every list leaves it out —, narrowed as f asks.
+func (f Filter) where(prefix string, shopID int64) ([]string, []any) {
+	where := []string{prefix + "shop_id = ?", prefix + "spam_at IS NULL"}
 	args := []any{shopID}
 	if f.Status != "" {
-		where = append(where, "status = ?")
+		where = append(where, prefix+"status = ?")
 		args = append(args, string(f.Status))
 	}
 	if f.CustomerID != 0 {
-		where = append(where, "customer_id = ?")
+		where = append(where, prefix+"customer_id = ?")
 		args = append(args, f.CustomerID)
 	}
 	if f.OrderID != 0 {
-		where = append(where, "order_id = ?")
+		where = append(where, prefix+"order_id = ?")
 		args = append(args, f.OrderID)
 	}
+	return where, args
+}
+
+// List returns tickets with the most recent activity first, and the cursor
+// of the next page ("" on the last).
+func (s *Store) List(ctx context.Context, shopID int64, f Filter, p database.Page) ([]*Ticket, string, error) {
+	where, args := f.where("", shopID)
 	if c := p.After; c != nil {
 		where = append(where, "(last_activity_at < ? OR (last_activity_at = ? AND id < ?))")
 		args = append(args, c.Key, c.Key, c.ID)

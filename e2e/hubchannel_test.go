@@ -32,7 +32,10 @@ func TestShopperReadsTheReplyAndAnswersInTheHub(t *testing.T) {
 
 	agent := NewBrowser(t)
 	LoginAs(t, agent, demo.BaseURL, "agent@demo.hubdesk.dev", "demo")
-	subject := `//a[contains(@class, "inbox-subject")][contains(., "` + order.Name + `: Can the parcel")]`
+	// The message may join a conversation the shopper already has about
+	// this order (the demo has some), so the ticket is found by its
+	// latest message, not its subject.
+	subject := `//li[contains(@class, "inbox-row")][.//*[contains(@class, "inbox-preview")][contains(., "be left at the back door")]]//a[contains(@class, "inbox-subject")]`
 	reply := "Yes — we have told the carrier about the back door."
 	do(t, agent,
 		chromedp.Navigate(demo.BaseURL+"/tickets?view=all"),
@@ -47,7 +50,8 @@ func TestShopperReadsTheReplyAndAnswersInTheHub(t *testing.T) {
 		chromedp.WaitVisible(`//li[contains(@class, "message--reply")][contains(., "told the carrier")]`),
 	)
 
-	conversation := `//ul[contains(@class, "conversations")]//a[contains(., "` + order.Name + `: Can the parcel")]`
+	// Newest activity first: the conversation just answered.
+	conversation := `(//ul[contains(@class, "conversations")]//a)[1]`
 	err = chromedp.Do(step(t, shopper),
 		chromedp.Click(`//header//a[normalize-space(.)="Messages"]`),
 		chromedp.WaitVisible(conversation),

@@ -269,29 +269,36 @@ func (s *Store) InboxWithNav(ctx context.Context, shopID, userID int64, v InboxV
 
 // Nav reads the inbox's side navigation alone, uncached.
 func (s *Store) Nav(ctx context.Context, shopID, userID int64) (InboxNav, error) {
+	shop, err := s.readShopNav(ctx, shopID)
+	if err != nil {
+		return InboxNav{}, err
+	}
+	return shop.forUser(userID), nil
+}
+
+// readShopNav reads a shop's navigation in one batch.
+func (s *Store) readShopNav(ctx context.Context, shopID int64) (shopNav, error) {
 	var b database.Batch
 	var shop shopNav
 	readNav(&b, shopID, &shop)
 	if err := s.db.ReadBatch(ctx, &b); err != nil {
-		return InboxNav{}, fmt.Errorf("ticket: inbox counts: %w", err)
+		return shopNav{}, fmt.Errorf("ticket: inbox counts: %w", err)
 	}
-	return shop.forUser(userID), nil
+	return shop, nil
 }
 
 // CachedNav is Nav through the process's cache of the shop's navigation
 // (NavCacheTTL), for pages that show it beside something else, such as
 // search results.
 func (s *Store) CachedNav(ctx context.Context, shopID, userID int64) (InboxNav, error) {
-	if shop, ok := s.cachedNav(shopID); ok {
-		return shop.forUser(userID), nil
+	shop, ok := s.cachedNav(shopID)
+	if !ok {
+		var err error
+		if shop, err = s.readShopNav(ctx, shopID); err != nil {
+			return InboxNav{}, err
+		}
+		s.keepNav(shopID, shop)
 	}
-	var b database.Batch
-	var shop shopNav
-	readNav(&b, shopID, &shop)
-	if err := s.db.ReadBatch(ctx, &b); err != nil {
-		return InboxNav{}, fmt.Errorf("ticket: inbox counts: %w", err)
-	}
-	s.keepNav(shopID, shop)
 	return shop.forUser(userID), nil
 }
 

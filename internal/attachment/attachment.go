@@ -239,3 +239,18 @@ func (a Attachment) SizeLabel() string {
 	}
 	return fmt.Sprintf("%.1f MB", float64(a.Size)/1000_000)
 }
+
+// ReadForTicket queues into b the read of the files of a ticket's
+// messages, by message id (as ForMessages), for a page batching the
+// ticket's reads.
+func ReadForTicket(b *database.Batch, shopID, ticketID int64, into map[int64][]Attachment) {
+	b.Read(`SELECT `+metadataColumns+` FROM attachments WHERE shop_id = ? AND ticket_id = ? ORDER BY id`, []any{shopID, ticketID},
+		func(row database.RowScanner) error {
+			a, err := scanMetadata(row)
+			if err != nil {
+				return fmt.Errorf("attachment: scan: %w", err)
+			}
+			into[a.MessageID] = append(into[a.MessageID], a)
+			return nil
+		})
+}

@@ -364,21 +364,34 @@ type OrderReads func(b *database.Batch, ids string, args []any)
 
 // readOrders reads, in one batch, the orders selected by page (a FROM …
 // WHERE … ORDER BY … LIMIT clause over orders o) with their line items and
-// fulfillments, and whatever more queues about the same orders. The child
-// reads select by the page's condition rather than by the page's ids, so
-// they need not wait for the first read to come back.
+// fulfillments, and whatever more queues about the same orders.
 func (s *Store) readOrders(ctx context.Context, shopID int64, page string, args []any, more []OrderReads) ([]*Order, error) {
-	var list []*Order
+	var b database.Batch
+	list := ReadOrders(&b, shopID, page, args, more...)
+	if err := s.db.ReadBatch(ctx, &b); err != nil {
+		return nil, err
+	}
+	return *list, nil
+}
+
+// ReadOrders queues into b the reads of the orders selected by page (a
+// FROM … WHERE … ORDER BY … LIMIT clause over orders o, whose arguments
+// are args) with their line items and fulfillments, and whatever more
+// queues about the same orders; the list is filled when b has run. The
+// child reads select by the page's condition rather than by the page's
+// ids, so they need not wait for the first read to come back — and a
+// caller can put the whole page in a batch of its own reads.
+func ReadOrders(b *database.Batch, shopID int64, page string, args []any, more ...OrderReads) *[]*Order {
+	list := new([]*Order)
 	byID := map[int64]*Order{}
 	ids := `SELECT o.id ` + page
 	childArgs := append([]any{shopID}, args...)
-	var b database.Batch
 	b.Read(`SELECT `+orderColumns+` `+page, args, func(row database.RowScanner) error {
 		o, err := scanOrder(row)
 		if err != nil {
 			return err
 		}
-		list = append(list, o)
+		*list = append(*list, o)
 		byID[o.ID] = o
 		return nil
 	})
@@ -415,11 +428,8 @@ func (s *Store) readOrders(ctx context.Context, shopID int64, page string, args 
 		})
 	for _, m := range more {
 		if m != nil {
-			m(&b, ids, args)
+			m(b, ids, args)
 		}
 	}
-	if err := s.db.ReadBatch(ctx, &b); err != nil {
-		return nil, err
-	}
-	return list, nil
+	return list
 }

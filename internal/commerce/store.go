@@ -259,3 +259,23 @@ func (s *Store) CountOrders(ctx context.Context, shopID, customerID int64) (int,
 	}
 	return n, nil
 }
+
+// ReadCustomer queues into b the read of the shop's customer whose id
+// idQuery selects (a scalar subquery, with args), for a page that knows
+// the customer only through another record it reads in the same batch
+// (a ticket's customer). *into stays nil when there is none.
+func ReadCustomer(b *database.Batch, shopID int64, idQuery string, args []any, into **Customer) {
+	b.Read(`SELECT `+customerColumns+` FROM customers WHERE shop_id = ? AND id = (`+idQuery+`)`, append([]any{shopID}, args...),
+		func(row database.RowScanner) error {
+			c, err := scanCustomer(row)
+			*into = c
+			return err
+		})
+}
+
+// ReadOrderCount queues into b the count of the orders of the customer
+// whose id idQuery selects (see ReadCustomer).
+func ReadOrderCount(b *database.Batch, shopID int64, idQuery string, args []any, into *int) {
+	b.Read(`SELECT COUNT(*) FROM orders WHERE shop_id = ? AND customer_id = (`+idQuery+`)`, append([]any{shopID}, args...),
+		func(row database.RowScanner) error { return row.Scan(into) })
+}

@@ -123,12 +123,27 @@ type view struct {
 }
 
 func (d *Desk) page(w http.ResponseWriter, r *http.Request, status int, name, title string, data any) {
+	d.pageIn(w, r, status, name, title, data, nil)
+}
+
+// frame is what every page's layout shows beside the page: the shop and
+// the notification badge, for a page that read them in its own batch.
+type frame struct {
+	Shop          *shop.Shop
+	Notifications int
+}
+
+// pageIn renders a page in its layout; f is the layout's data when the
+// page has read it already, nil to read it here.
+func (d *Desk) pageIn(w http.ResponseWriter, r *http.Request, status int, name, title string, data any, f *frame) {
 	v := view{Title: title, Data: data}
 	if u := auth.UserFrom(r.Context()); u != nil {
 		v.User = u
-		if sh, err := d.Shops.Get(r.Context(), u.ShopID); err == nil {
-			v.Shop = sh
-		} else {
+		if f == nil {
+			f = d.readFrame(r, u)
+		}
+		v.Shop, v.Notifications = f.Shop, f.Notifications
+		if v.Shop == nil {
 			v.Shop = &shop.Shop{}
 		}
 		current := ""
@@ -144,17 +159,26 @@ func (d *Desk) page(w http.ResponseWriter, r *http.Request, status int, name, ti
 		for i := range v.Nav {
 			v.Nav[i].Current = v.Nav[i].Path == current
 		}
-		// One indexed count on every page; the badge is an aside, so a
-		// failure leaves it out rather than failing the page.
-		if d.Tickets != nil {
-			if n, err := d.Tickets.UnreadNotifications(r.Context(), u.ShopID, u.ID); err == nil {
-				v.Notifications = n
-			} else {
-				d.Logger.Warn("desk: count notifications", "user", u.ID, "err", err)
-			}
-		}
 	}
 	d.render.Render(w, status, name, v)
+}
+
+// readFrame reads the layout's data for u's page.
+func (d *Desk) readFrame(r *http.Request, u *user.User) *frame {
+	f := &frame{}
+	if sh, err := d.Shops.Get(r.Context(), u.ShopID); err == nil {
+		f.Shop = sh
+	}
+	// One indexed count on every page; the badge is an aside, so a
+	// failure leaves it out rather than failing the page.
+	if d.Tickets != nil {
+		if n, err := d.Tickets.UnreadNotifications(r.Context(), u.ShopID, u.ID); err == nil {
+			f.Notifications = n
+		} else {
+			d.Logger.Warn("desk: count notifications", "user", u.ID, "err", err)
+		}
+	}
+	return f
 }
 
 // Error renders a readable error page.

@@ -295,13 +295,3 @@ func (p *TicketPages) MarkUnread(w http.ResponseWriter, r *http.Request) {
 	}
 	http.Redirect(w, r, back, http.StatusSeeOther)
 }
-
-// markRead records that the agent opened the ticket (its unread marker and
-// its notifications clear). A failure is logged, not shown: the ticket is
-// still worth reading.
-func (p *TicketPages) markRead(r *http.Request, ticketID int64) {
-	u := auth.UserFrom(r.Context())
-	if err := p.Tickets.MarkRead(r.Context(), u.ShopID, u.ID, ticketID); err != nil {
-		p.Logger.Warn("tickets: mark read", "shop", u.ShopID, "ticket", ticketID, "err", err)
-	}
-}

@@ -12,16 +12,11 @@ import (
 	"github.com/hubdesk/hubdesk/internal/attachment"
 	"github.com/hubdesk/hubdesk/internal/auth"
 	"github.com/hubdesk/hubdesk/internal/commerce"
-	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/helpdesk"
 	"github.com/hubdesk/hubdesk/internal/orderview"
 	"github.com/hubdesk/hubdesk/internal/ticket"
 	"github.com/hubdesk/hubdesk/internal/user"
 )
-
-// sidebarOrders is how many of the customer's latest orders the ticket
-// view shows as cards.
-const sidebarOrders = 5
 
 // The data of the ticket view and of the new-ticket form.
 type (
@@ -70,60 +65,43 @@ type (
 )
 
 // Show is one ticket: the conversation with the reply box, the controls
-// that work it, and the customer's profile and orders beside it.
+// that work it, and the customer's profile and orders beside it. Opening
+// it reads it.
 func (p *TicketPages) Show(w http.ResponseWriter, r *http.Request) {
-	t, ok := loadByID(p.Desk, w, r, p.Tickets.Get)
-	if !ok {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		p.NotFound(w, r)
 		return
 	}
-	p.markRead(r, t.ID)
-	p.showTicket(w, r, http.StatusOK, t, "", "")
+	p.showTicket(w, r, http.StatusOK, id, true, "", "")
 }
 
 // showTicket renders the ticket view with status, an error message and
-// the text the agent was writing (kept when a change was refused).
-func (p *TicketPages) showTicket(w http.ResponseWriter, r *http.Request, status int, t *ticket.Ticket, message, draft string) {
+// the text the agent was writing (kept when a change was refused); when
+// markRead, the agent has read the ticket.
+func (p *TicketPages) showTicket(w http.ResponseWriter, r *http.Request, status int, id int64, markRead bool, message, draft string) {
 	ctx := r.Context()
 	me := auth.UserFrom(ctx)
-	v := ticketPage{Helpdesk: p.helpdeskOff(r), Ticket: t, Statuses: ticketStatuses, Me: me, CanAssign: me.Role.AtLeast(user.RoleManager), Error: message, Draft: draft}
-	msgs, err := p.Tickets.Messages(ctx, me.ShopID, t.ID)
+	tv, err := p.Viewer.Open(ctx, me, id, markRead)
+	if errors.Is(err, ticket.ErrNotFound) {
+		p.NotFound(w, r)
+		return
+	}
 	if err != nil {
 		p.serverError(w, r, err)
 		return
 	}
-	ids := make([]int64, len(msgs))
-	for i, m := range msgs {
-		ids[i] = m.ID
-	}
-	files, err := p.Attachments.ForMessages(ctx, me.ShopID, ids)
-	if err != nil {
-		p.serverError(w, r, err)
-		return
-	}
-	for _, m := range msgs {
+	t := tv.Ticket
+	v := ticketPage{Helpdesk: p.helpdeskOff(r), Ticket: t, Statuses: ticketStatuses, Me: me, CanAssign: me.Role.AtLeast(user.RoleManager),
+		Error: message, Draft: draft, Tags: tv.Tags, AllTags: tv.AllTags, Blocked: tv.Blocked, Customer: tv.Customer,
+		OrdersCount: tv.OrdersCount, Orders: tv.Orders, Order: tv.Order}
+	v.Messages = make([]messageView, 0, len(tv.Messages))
+	for _, m := range tv.Messages {
 		shown, quoted := splitQuoted(m.Body)
-		v.Messages = append(v.Messages, messageView{Message: m, Type: m.ConversationKind(), Shown: shown, Quoted: quoted, Files: files[m.ID]})
+		v.Messages = append(v.Messages, messageView{Message: m, Type: m.ConversationKind(), Shown: shown, Quoted: quoted, Files: tv.Files[m.ID]})
 	}
-	macros, err := p.Macros.List(ctx, me.ShopID)
-	if err != nil {
-		p.serverError(w, r, err)
-		return
-	}
-	v.MacroPicker = newMacroPicker(t.ID, macros, "reply-body")
-	if v.Tags, err = p.Tickets.TicketTags(ctx, me.ShopID, t.ID); err != nil {
-		p.serverError(w, r, err)
-		return
-	}
-	if v.AllTags, err = p.Tickets.Tags(ctx, me.ShopID); err != nil {
-		p.serverError(w, r, err)
-		return
-	}
-	people, err := p.Users.List(ctx, me.ShopID)
-	if err != nil {
-		p.serverError(w, r, err)
-		return
-	}
-	for _, u := range people {
+	v.MacroPicker = newMacroPicker(t.ID, tv.Macros, "reply-body")
+	for _, u := range tv.People {
 		if u.ID == t.AssigneeID {
 			v.Assignee = u
 		}
@@ -131,78 +109,16 @@ func (p *TicketPages) showTicket(w http.ResponseWriter, r *http.Request, status 
 			v.Staff = append(v.Staff, u)
 		}
 	}
+	if tv.Customer != nil {
+		v.MergeTargets = tv.Related
+	}
 	if d, ok := t.FirstResponseTime(); ok {
 		v.FirstResponse = humanDuration(d)
 	}
 	if d, ok := t.ResolutionTime(); ok {
 		v.Resolution = humanDuration(d)
 	}
-	if v.Blocked, err = p.Tickets.SenderBlocked(ctx, me.ShopID, t.RequesterEmail); err != nil {
-		p.serverError(w, r, err)
-		return
-	}
-	if err := p.sidebar(r, t, &v); err != nil {
-		p.serverError(w, r, err)
-		return
-	}
-	p.page(w, r, status, "ticket", t.Subject, v)
-}
-
-// sidebar fills the customer's profile, order cards and other tickets.
-func (p *TicketPages) sidebar(r *http.Request, t *ticket.Ticket, v *ticketPage) error {
-	ctx := r.Context()
-	shopID := t.ShopID
-	var orders []*commerce.Order
-	if t.OrderID != 0 {
-		if o, err := p.Commerce.Order(ctx, shopID, t.OrderID); err == nil {
-			orders = append(orders, o)
-		} else if !errors.Is(err, commerce.ErrNotFound) {
-			return err
-		}
-	}
-	if t.CustomerID != 0 {
-		c, err := p.Commerce.Customer(ctx, shopID, t.CustomerID)
-		switch {
-		case errors.Is(err, commerce.ErrNotFound):
-		case err != nil:
-			return err
-		default:
-			v.Customer = c
-			if v.OrdersCount, err = p.Commerce.CountOrders(ctx, shopID, c.ID); err != nil {
-				return err
-			}
-			latest, _, err := p.Commerce.ListOrders(ctx, shopID, commerce.OrderFilter{CustomerID: c.ID}, database.Page{Limit: sidebarOrders})
-			if err != nil {
-				return err
-			}
-			for _, o := range latest {
-				if o.ID != t.OrderID {
-					orders = append(orders, o)
-				}
-			}
-			others, _, err := p.Tickets.List(ctx, shopID, ticket.Filter{CustomerID: c.ID}, database.Page{Limit: 50})
-			if err != nil {
-				return err
-			}
-			for _, o := range others {
-				if o.ID != t.ID && o.MergedIntoID == 0 {
-					v.MergeTargets = append(v.MergeTargets, o)
-				}
-			}
-		}
-	}
-	if len(orders) == 0 {
-		return nil
-	}
-	viewed, err := p.OrderView.Published(ctx, shopID, orders)
-	if err != nil {
-		return err
-	}
-	v.Orders = viewed
-	if t.OrderID != 0 && viewed[0].ID == t.OrderID {
-		v.Order = &viewed[0]
-	}
-	return nil
+	p.pageIn(w, r, status, "ticket", t.Subject, v, &frame{Shop: tv.Shop, Notifications: tv.Notifications})
 }
 
 // humanDuration says how long something took, to the minute.
@@ -310,10 +226,7 @@ func (p *TicketPages) ticketAction(w http.ResponseWriter, r *http.Request, run f
 // refused shows the ticket again (as it is now) with why the change was
 // refused, keeping what the agent wrote.
 func (p *TicketPages) refused(w http.ResponseWriter, r *http.Request, t *ticket.Ticket, status int, message string) {
-	if fresh, err := p.Tickets.Get(r.Context(), t.ShopID, t.ID); err == nil {
-		t = fresh
-	}
-	p.showTicket(w, r, status, t, message, r.PostFormValue("body"))
+	p.showTicket(w, r, status, t.ID, false, message, r.PostFormValue("body"))
 }
 
 // validationMessage words a refused input for staff.

@@ -20,6 +20,8 @@ type TicketPages struct {
 	*Desk
 	Tickets  *ticket.Store
 	Helpdesk *helpdesk.Tickets
+	// Viewer reads the ticket view.
+	Viewer *helpdesk.Viewer
 	// Attachments lists each message's files; Macros fill the reply box's
 	// picker.
 	Attachments *attachment.Store

@@ -160,3 +160,12 @@ func (s *Store) Update(ctx context.Context, shopID, id int64, in Input) (*Macro,
 func (s *Store) Delete(ctx context.Context, shopID, id int64) (*Macro, error) {
 	return scan(s.db.ExecReturning(ctx, `DELETE FROM macros WHERE shop_id = ? AND id = ? RETURNING `+columns, shopID, id))
 }
+
+// ReadAll queues into b the read of the shop's macros, in List's order.
+func ReadAll(b *database.Batch, shopID int64, into *[]*Macro) {
+	b.Read(`SELECT `+columns+` FROM macros WHERE shop_id = ? ORDER BY name, id`, []any{shopID}, func(row database.RowScanner) error {
+		m, err := scan(row)
+		*into = append(*into, m)
+		return err
+	})
+}

@@ -59,7 +59,7 @@ func (o *Order) ActiveReturn() *returns.Return { return returns.ActiveReturn(o.R
 // PostgreSQL).
 func (v *View) List(ctx context.Context, shopID int64, cfg returns.Config, f commerce.OrderFilter, p database.Page) ([]Order, string, error) {
 	byOrder := map[int64][]returns.Return{}
-	orders, next, err := v.opts.Commerce.ListOrders(ctx, shopID, f, p, returnsInto(shopID, byOrder))
+	orders, next, err := v.opts.Commerce.ListOrders(ctx, shopID, f, p, ReturnsInto(shopID, byOrder))
 	if err != nil {
 		return nil, "", err
 	}
@@ -73,7 +73,7 @@ func (v *View) List(ctx context.Context, shopID int64, cfg returns.Config, f com
 // never viewed (no returns platform is asked about it).
 func (v *View) Order(ctx context.Context, shopID int64, cfg returns.Config, customerID, id int64) (Order, error) {
 	byOrder := map[int64][]returns.Return{}
-	o, err := v.opts.Commerce.OrderOf(ctx, shopID, customerID, id, returnsInto(shopID, byOrder))
+	o, err := v.opts.Commerce.OrderOf(ctx, shopID, customerID, id, ReturnsInto(shopID, byOrder))
 	if err != nil {
 		return Order{}, err
 	}
@@ -84,8 +84,10 @@ func (v *View) Order(ctx context.Context, shopID int64, cfg returns.Config, cust
 	return viewed[0], nil
 }
 
-// returnsInto reads the returns of the orders being read into byOrder.
-func returnsInto(shopID int64, byOrder map[int64][]returns.Return) commerce.OrderReads {
+// ReturnsInto reads the returns of the orders being read into byOrder,
+// for a page that batches its orders (commerce.ReadOrders) and views them
+// with PublishedOf.
+func ReturnsInto(shopID int64, byOrder map[int64][]returns.Return) commerce.OrderReads {
 	return func(b *database.Batch, ids string, args []any) {
 		returns.ReadForOrders(b, shopID, ids, args, byOrder)
 	}
@@ -132,6 +134,16 @@ func (v *View) Published(ctx context.Context, shopID int64, orders []*commerce.O
 		return nil, err
 	}
 	return v.Orders(ctx, shopID, cfg, orders)
+}
+
+// PublishedOf views orders read with their returns (ReturnsInto filled
+// byOrder) with the shop's published configuration.
+func (v *View) PublishedOf(ctx context.Context, shopID int64, orders []*commerce.Order, byOrder map[int64][]returns.Return) ([]Order, error) {
+	cfg, err := v.opts.Settings.Published(ctx, shopID)
+	if err != nil {
+		return nil, err
+	}
+	return v.view(ctx, shopID, cfg, orders, byOrder)
 }
 
 // NotEligibleError refuses a return for an order that shows no button.

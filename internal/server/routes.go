@@ -1,6 +1,7 @@
 package server
 
 import (
+	"github.com/hubdesk/hubdesk/internal/helpdesk"
 	"net/http"
 	"slices"
 
@@ -17,7 +18,8 @@ func (s *Server) routes() *http.ServeMux {
 	s.mux = mux.ServeMux
 	defer func() { s.patterns = mux.patterns }()
 	d, a, h := s.desk, s.api, s.Hub
-	tickets := &desk.TicketPages{Desk: d, Tickets: s.Tickets, Helpdesk: s.Helpdesk, Attachments: s.Attachments, Macros: s.Macros, Logger: s.logger}
+	tickets := &desk.TicketPages{Desk: d, Tickets: s.Tickets, Helpdesk: s.Helpdesk, Attachments: s.Attachments, Macros: s.Macros, Logger: s.logger,
+		Viewer: &helpdesk.Viewer{DB: s.opts.DB, Tickets: s.Tickets, OrderView: s.Orders}}
 	macros := &desk.MacroPages{Desk: d, Macros: s.Macros}
 	files := &desk.AttachmentFiles{Desk: d, Attachments: s.Attachments}
 	s.LivePages = &desk.LivePages{Desk: d, Tickets: s.Tickets, Bus: s.Live}

@@ -158,3 +158,13 @@ func orDefault(v, def string) string {
 	}
 	return v
 }
+
+// Read queues into b the read of the shop, for a page that batches its
+// reads; *into stays nil when there is no such shop.
+func Read(b *database.Batch, id int64, into **Shop) {
+	b.Read(`SELECT `+shopColumns+` FROM shops WHERE id = ?`, []any{id}, func(row database.RowScanner) error {
+		s, err := scanShop(row)
+		*into = s
+		return err
+	})
+}

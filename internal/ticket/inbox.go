@@ -398,16 +398,26 @@ func readNav(b *database.Batch, shopID int64, sn *shopNav) {
 // lock on every page view.
 func (s *Store) MarkRead(ctx context.Context, shopID, userID, ticketID int64) error {
 	var current bool
-	err := s.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM tickets t JOIN ticket_reads r ON r.user_id = ? AND r.ticket_id = t.id
-			WHERE t.shop_id = ? AND t.id = ? AND r.read_at >= t.last_activity_at)
-		AND NOT EXISTS (SELECT 1 FROM desk_notifications WHERE shop_id = ? AND user_id = ? AND ticket_id = ? AND read_at IS NULL)`,
-		userID, shopID, ticketID, shopID, userID, ticketID).Scan(&current)
+	err := s.db.QueryRow(ctx, readCurrentQuery, userID, shopID, ticketID, shopID, userID, ticketID).Scan(&current)
 	if err != nil {
 		return fmt.Errorf("ticket: read state of %d: %w", ticketID, err)
 	}
 	if current {
 		return nil
 	}
+	return s.RecordRead(ctx, shopID, userID, ticketID)
+}
+
+// readCurrentQuery (user, shop, ticket, shop, user, ticket) is true when
+// the user has read the ticket since its last activity and has no unread
+// notification about it: opening it again changes nothing.
+const readCurrentQuery = `SELECT EXISTS (SELECT 1 FROM tickets t JOIN ticket_reads r ON r.user_id = ? AND r.ticket_id = t.id
+		WHERE t.shop_id = ? AND t.id = ? AND r.read_at >= t.last_activity_at)
+	AND NOT EXISTS (SELECT 1 FROM desk_notifications WHERE shop_id = ? AND user_id = ? AND ticket_id = ? AND read_at IS NULL)`
+
+// RecordRead is MarkRead's write, for a caller that has read the ticket's
+// read state itself (in the batch of its page).
+func (s *Store) RecordRead(ctx context.Context, shopID, userID, ticketID int64) error {
 	now := database.Time(s.now().UTC())
 	return s.db.InTx(ctx, func(tx *database.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO ticket_reads (shop_id, user_id, ticket_id, read_at)

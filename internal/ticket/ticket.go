@@ -392,24 +392,35 @@ func (s *Store) Get(ctx context.Context, shopID, id int64) (*Ticket, error) {
 
 // Messages returns a ticket's conversation, oldest first.
 func (s *Store) Messages(ctx context.Context, shopID, ticketID int64) ([]Message, error) {
-	rows, err := s.db.Query(ctx, `SELECT id, ticket_id, kind, author_kind, author_user_id, author_name, body, created_at
-		FROM ticket_messages WHERE shop_id = ? AND ticket_id = ? ORDER BY created_at, id`, shopID, ticketID)
+	rows, err := s.db.Query(ctx, messagesQuery, shopID, ticketID)
 	if err != nil {
 		return nil, fmt.Errorf("ticket: messages of %d: %w", ticketID, err)
 	}
 	defer rows.Close()
 	var out []Message
 	for rows.Next() {
-		var m Message
-		var kind, author string
-		var user sql.NullInt64
-		if err := rows.Scan(&m.ID, &m.TicketID, &kind, &author, &user, &m.AuthorName, &m.Body, (*database.Time)(&m.CreatedAt)); err != nil {
-			return nil, fmt.Errorf("ticket: scan message: %w", err)
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, err
 		}
-		m.Kind, m.AuthorKind, m.AuthorUserID = MessageKind(kind), AuthorKind(author), user.Int64
 		out = append(out, m)
 	}
 	return out, rows.Err()
+}
+
+// messagesQuery reads a ticket's conversation (shop, ticket), oldest first.
+const messagesQuery = `SELECT id, ticket_id, kind, author_kind, author_user_id, author_name, body, created_at
+	FROM ticket_messages WHERE shop_id = ? AND ticket_id = ? ORDER BY created_at, id`
+
+func scanMessage(row database.RowScanner) (Message, error) {
+	var m Message
+	var kind, author string
+	var user sql.NullInt64
+	if err := row.Scan(&m.ID, &m.TicketID, &kind, &author, &user, &m.AuthorName, &m.Body, (*database.Time)(&m.CreatedAt)); err != nil {
+		return Message{}, fmt.Errorf("ticket: scan message: %w", err)
+	}
+	m.Kind, m.AuthorKind, m.AuthorUserID = MessageKind(kind), AuthorKind(author), user.Int64
+	return m, nil
 }
 
 // Filter narrows List.

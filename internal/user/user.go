@@ -473,3 +473,12 @@ func (s *Store) SetDisabled(ctx context.Context, shopID, userID int64, disabled 
 		return nil
 	})
 }
+
+// ReadAll queues into b the read of the shop's people, in List's order.
+func ReadAll(b *database.Batch, shopID int64, into *[]*User) {
+	b.Read(`SELECT `+userColumns+` FROM users u WHERE u.shop_id = ? ORDER BY u.email`, []any{shopID}, func(row database.RowScanner) error {
+		u, err := scanUser(row)
+		*into = append(*into, u)
+		return err
+	})
+}

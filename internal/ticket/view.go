@@ -1,0 +1,99 @@
+package ticket
+
+import (
+	"github.com/hubdesk/hubdesk/internal/database"
+)
+
+// ViewReads are the ticket's side of the ticket view, filled by ReadView
+// when its batch has run.
+type ViewReads struct {
+	Ticket   *Ticket // nil: the shop has no such ticket
+	Messages []Message
+	Tags     []Tag // the ticket's, by name
+	AllTags  []Tag // the shop's, by name
+	// Blocked: the ticket's sender is on the shop's block list.
+	Blocked bool
+	// Related are the customer's other tickets that this one may be
+	// merged into (not merged themselves), most recent activity first.
+	Related []*Ticket
+	// ReadCurrent: the user has read the ticket since its last activity
+	// and has no unread notification about it, so opening it writes
+	// nothing.
+	ReadCurrent bool
+	// Notifications counts the user's unread notifications,
+	// TicketNotifications those of them about this ticket (which opening
+	// it reads).
+	Notifications, TicketNotifications int
+}
+
+// relatedLimit bounds the customer's other tickets the view offers.
+const relatedLimit = 50
+
+// CustomerOf is a scalar subquery selecting the ticket's customer id,
+// with its arguments, for reads of the customer batched with the ticket
+// (commerce.ReadCustomer).
+func CustomerOf(shopID, ticketID int64) (string, []any) {
+	return `SELECT customer_id FROM tickets WHERE shop_id = ? AND id = ?`, []any{shopID, ticketID}
+}
+
+// OrdersOf is a FROM … WHERE … ORDER BY clause over orders o selecting
+// the ticket's own order and the latest `latest` orders of its customer,
+// newest first, with its arguments (commerce.ReadOrders).
+func OrdersOf(shopID, ticketID int64, latest int) (string, []any) {
+	return `FROM orders o WHERE o.shop_id = ? AND o.id IN (
+			SELECT order_id FROM tickets WHERE shop_id = ? AND id = ?
+			UNION ALL
+			SELECT id FROM (SELECT id FROM orders WHERE shop_id = ? AND customer_id = (SELECT customer_id FROM tickets WHERE shop_id = ? AND id = ?)
+				ORDER BY created_at DESC, id DESC LIMIT ?) latest)
+		ORDER BY o.created_at DESC, o.id DESC`,
+		[]any{shopID, shopID, ticketID, shopID, shopID, ticketID, latest}
+}
+
+// ReadView queues into b the reads of the ticket view that belong to
+// tickets, for the user opening it; v is filled when b has run. Every read
+// selects by the ticket's id (its customer by a subquery), so none waits
+// for another.
+func ReadView(b *database.Batch, shopID, userID, ticketID int64, v *ViewReads) {
+	b.Read(`SELECT `+ticketColumns+` FROM tickets WHERE shop_id = ? AND id = ?`, []any{shopID, ticketID},
+		func(row database.RowScanner) error {
+			t, err := scanTicket(row)
+			v.Ticket = t
+			return err
+		})
+	b.Read(messagesQuery, []any{shopID, ticketID}, func(row database.RowScanner) error {
+		m, err := scanMessage(row)
+		v.Messages = append(v.Messages, m)
+		return err
+	})
+	b.Read(`SELECT g.id, g.name FROM ticket_tags tt JOIN tags g ON g.shop_id = tt.shop_id AND g.id = tt.tag_id
+		WHERE tt.shop_id = ? AND tt.ticket_id = ? ORDER BY g.name`, []any{shopID, ticketID}, tagInto(&v.Tags))
+	b.Read(`SELECT id, name FROM tags WHERE shop_id = ? ORDER BY name`, []any{shopID}, tagInto(&v.AllTags))
+	// Sender addresses are stored normalized (NormalizeEmail: trimmed,
+	// lower case), as blocked_senders keeps them.
+	b.Read(`SELECT EXISTS (SELECT 1 FROM blocked_senders s JOIN tickets t ON t.shop_id = s.shop_id AND LOWER(TRIM(t.requester_email)) = s.email
+		WHERE t.shop_id = ? AND t.id = ? AND t.requester_email <> '')`, []any{shopID, ticketID},
+		func(row database.RowScanner) error { return row.Scan(&v.Blocked) })
+	customer, args := CustomerOf(shopID, ticketID)
+	b.Read(`SELECT `+ticketColumns+` FROM tickets WHERE shop_id = ? AND spam_at IS NULL AND customer_id = (`+customer+`)
+		AND id <> ? AND merged_into_id IS NULL ORDER BY last_activity_at DESC, id DESC LIMIT ?`,
+		append(append([]any{shopID}, args...), ticketID, relatedLimit),
+		func(row database.RowScanner) error {
+			t, err := scanTicket(row)
+			v.Related = append(v.Related, t)
+			return err
+		})
+	b.Read(readCurrentQuery, []any{userID, shopID, ticketID, shopID, userID, ticketID},
+		func(row database.RowScanner) error { return row.Scan(&v.ReadCurrent) })
+	b.Read(`SELECT COUNT(*), COUNT(CASE WHEN ticket_id = ? THEN 1 END) FROM desk_notifications
+		WHERE shop_id = ? AND user_id = ? AND read_at IS NULL`, []any{ticketID, shopID, userID},
+		func(row database.RowScanner) error { return row.Scan(&v.Notifications, &v.TicketNotifications) })
+}
+
+func tagInto(list *[]Tag) func(database.RowScanner) error {
+	return func(row database.RowScanner) error {
+		var t Tag
+		err := row.Scan(&t.ID, &t.Name)
+		*list = append(*list, t)
+		return err
+	}
+}

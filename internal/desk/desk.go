@@ -163,6 +163,15 @@ func (d *Desk) pageIn(w http.ResponseWriter, r *http.Request, status int, name, 
 	d.render.Render(w, status, name, v)
 }
 
+// readFrameIn queues the reads of the layout's data for u's page into a
+// page's batch, filling f.
+func readFrameIn(u *user.User, f *frame) func(*database.Batch) {
+	return func(b *database.Batch) {
+		shop.Read(b, u.ShopID, &f.Shop)
+		ticket.ReadUnreadNotifications(b, u.ShopID, u.ID, &f.Notifications)
+	}
+}
+
 // readFrame reads the layout's data for u's page.
 func (d *Desk) readFrame(r *http.Request, u *user.User) *frame {
 	f := &frame{}

@@ -150,7 +150,8 @@ func (p *TicketPages) inbox(w http.ResponseWriter, r *http.Request, spam bool) {
 		p.search(w, r, q, page)
 		return
 	}
-	res, err := p.Tickets.InboxWithNav(r.Context(), u.ShopID, u.ID, q.view, q.sort, page)
+	f := &frame{}
+	res, err := p.Tickets.InboxWithNav(r.Context(), u.ShopID, u.ID, q.view, q.sort, page, readFrameIn(u, f))
 	if err != nil {
 		p.serverError(w, r, err)
 		return
@@ -162,7 +163,7 @@ func (p *TicketPages) inbox(w http.ResponseWriter, r *http.Request, spam bool) {
 		data.Pager = pagerLink{URL: q.url(res.Next), LabelKey: "pager.next"}
 	}
 	data.Views, data.Statuses, data.Tags, data.Sorts = inboxNavigation(staffLocale, q, res.Nav, u.Role.AtLeast(user.RoleManager))
-	p.page(w, r, http.StatusOK, "tickets", staffLocale.T("inbox.title"), data)
+	p.pageIn(w, r, http.StatusOK, "tickets", staffLocale.T("inbox.title"), data, f)
 }
 
 // search is the inbox showing the tickets that match the words, best

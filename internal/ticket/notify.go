@@ -115,6 +115,12 @@ func (s *Store) UnreadNotifications(ctx context.Context, shopID, userID int64) (
 	return n, nil
 }
 
+// ReadUnreadNotifications queues into b UnreadNotifications' count.
+func ReadUnreadNotifications(b *database.Batch, shopID, userID int64, into *int) {
+	b.Read(`SELECT COUNT(*) FROM desk_notifications WHERE shop_id = ? AND user_id = ? AND read_at IS NULL`, []any{shopID, userID},
+		func(row database.RowScanner) error { return row.Scan(into) })
+}
+
 // Notifications lists the agent's notifications, newest first, each with
 // its ticket's subject, and the cursor of the next page.
 func (s *Store) Notifications(ctx context.Context, shopID, userID int64, p database.Page) ([]Notification, string, error) {

@@ -78,7 +78,7 @@ func (v *Viewer) Open(ctx context.Context, u *user.User, ticketID int64, markRea
 		out.Blocked = blocked
 	}
 	if markRead && !out.ReadCurrent {
-		if err := v.Tickets.RecordRead(ctx, shopID, u.ID, ticketID); err != nil {
+		if err := v.Tickets.RecordRead(ctx, shopID, u.ID, ticketID, out.TicketNotifications > 0); err != nil {
 			return nil, err
 		}
 		out.Notifications -= out.TicketNotifications

@@ -184,9 +184,8 @@ func (l *Log) List(ctx context.Context, shopID int64, f Filter, p database.Page)
 		where = append(where, "id < ?")
 		args = append(args, p.After.ID)
 	}
-	args = append(args, limit+1)
 	rows, err := l.db.Query(ctx, `SELECT id, at, actor_kind, actor_id, actor_label, action, subject, provider, outcome, details
-		FROM audit_log WHERE `+strings.Join(where, " AND ")+` ORDER BY id DESC LIMIT ?`, args...)
+		FROM audit_log WHERE `+strings.Join(where, " AND ")+` ORDER BY id DESC`+database.Limit(limit+1), args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("audit: list: %w", err)
 	}

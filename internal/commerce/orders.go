@@ -341,9 +341,8 @@ func (s *Store) ListOrders(ctx context.Context, shopID int64, f OrderFilter, p d
 		args = append(args, c.Key, c.Key, c.ID)
 	}
 	limit := p.Size()
-	args = append(args, limit+1)
 	list, err := s.readOrders(ctx, shopID, `FROM `+from+` WHERE `+strings.Join(where, " AND ")+
-		` ORDER BY o.created_at DESC, o.id DESC LIMIT ?`, args, more)
+		` ORDER BY o.created_at DESC, o.id DESC`+database.Limit(limit+1), args, more)
 	if err != nil {
 		return nil, "", fmt.Errorf("list orders: %w", err)
 	}

@@ -220,8 +220,7 @@ func (s *Store) ListCustomers(ctx context.Context, shopID int64, search string, 
 		args = append(args, p.After.ID)
 	}
 	limit := p.Size()
-	args = append(args, limit+1)
-	rows, err := s.db.Query(ctx, `SELECT `+customerColumns+` FROM customers WHERE `+strings.Join(where, " AND ")+` ORDER BY id DESC LIMIT ?`, args...)
+	rows, err := s.db.Query(ctx, `SELECT `+customerColumns+` FROM customers WHERE `+strings.Join(where, " AND ")+` ORDER BY id DESC`+database.Limit(limit+1), args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("list customers: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -26,6 +27,13 @@ type batchRead struct {
 	args  []any
 	row   func(RowScanner) error
 }
+
+// Limit is a LIMIT clause for n rows, written into the statement rather
+// than passed as an argument: PostgreSQL plans a generic statement's
+// LIMIT $n as if it returned a tenth of the table, judges that cached plan
+// dearer than a fresh one, and so plans the statement anew on every call —
+// often more work than running it.
+func Limit(n int) string { return " LIMIT " + strconv.Itoa(n) }
 
 // RowScanner is the current row of a result, *sql.Rows or pgx.Rows.
 type RowScanner interface{ Scan(dest ...any) error }

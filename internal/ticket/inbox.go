@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
 	"time"
 
@@ -201,13 +200,10 @@ func (s *Store) readInbox(b *database.Batch, shopID, userID int64, v InboxView, 
 	return rows, next
 }
 
-// inboxSelect is the page read of an inbox view. The page size is
-// written into the statement, not passed as an argument: PostgreSQL plans
-// a generic statement for LIMIT $n as if it returned a tenth of the shop's
-// tickets, judges that dearer than planning anew, and so planned the
-// inbox's two statements on every page (about a millisecond of the
-// database's time each). With the size in the text, the cached generic
-// plan serves every page. The assignee's name
+// inboxSelect is the page read of an inbox view. Its page size is part of
+// the statement (database.Limit): as an argument, PostgreSQL planned the
+// inbox's two statements anew on every page, about a millisecond of the
+// database's time each. The assignee's name
 // comes from users, joined by (shop, id) so no other shop's row can
 // answer. Unread: activity after the agent's last read, or never read.
 func inboxSelect(where string, args []any, order string, userID int64, limit int) (string, []any) {
@@ -218,14 +214,14 @@ func inboxSelect(where string, args []any, order string, userID int64, limit int
 		FROM tickets t
 		LEFT JOIN users u ON u.shop_id = t.shop_id AND u.id = t.assignee_id
 		LEFT JOIN ticket_reads r ON r.user_id = ? AND r.ticket_id = t.id
-		WHERE ` + where + ` ORDER BY ` + order + ` LIMIT ` + strconv.Itoa(limit+1)
+		WHERE ` + where + ` ORDER BY ` + order + database.Limit(limit+1)
 	return query, append([]any{userID}, args...)
 }
 
 // inboxTagsSelect reads the tags of the page inboxSelect reads.
 func inboxTagsSelect(where string, args []any, order string, shopID int64, limit int) (string, []any) {
 	return `SELECT tt.ticket_id, tg.name FROM ticket_tags tt JOIN tags tg ON tg.shop_id = tt.shop_id AND tg.id = tt.tag_id
-		WHERE tt.ticket_id IN (SELECT t.id FROM tickets t WHERE ` + where + ` ORDER BY ` + order + ` LIMIT ` + strconv.Itoa(limit+1) + `) AND tt.shop_id = ?
+		WHERE tt.ticket_id IN (SELECT t.id FROM tickets t WHERE ` + where + ` ORDER BY ` + order + database.Limit(limit+1) + `) AND tt.shop_id = ?
 		ORDER BY tg.name`, append(append([]any{}, args...), shopID)
 }
 

@@ -131,10 +131,9 @@ func (s *Store) Notifications(ctx context.Context, shopID, userID int64, p datab
 		args = append(args, p.After.ID)
 	}
 	limit := p.Size()
-	args = append(args, limit+1)
 	rows, err := s.db.Query(ctx, `SELECT n.id, n.ticket_id, t.subject, n.kind, n.created_at, n.read_at
 		FROM desk_notifications n JOIN tickets t ON t.shop_id = n.shop_id AND t.id = n.ticket_id
-		WHERE n.shop_id = ? AND n.user_id = ?`+cond+` ORDER BY n.id DESC LIMIT ?`, args...)
+		WHERE n.shop_id = ? AND n.user_id = ?`+cond+` ORDER BY n.id DESC`+database.Limit(limit+1), args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("ticket: notifications: %w", err)
 	}

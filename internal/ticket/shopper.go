@@ -66,12 +66,11 @@ func (s *Store) ShopperTickets(ctx context.Context, shopID, customerID int64, p 
 		args = append(args, c.Key, c.Key, c.ID)
 	}
 	limit := p.Size()
-	args = append(args, limit+1)
 	cols := prefixedTicketColumns("t.")
 	rows, err := s.db.Query(ctx, `SELECT `+cols+`, (SELECT MAX(m.created_at) FROM ticket_messages m
 			WHERE m.shop_id = ? AND m.ticket_id = t.id AND m.kind = 'message' AND m.author_kind = 'agent')
 		FROM tickets t WHERE t.shop_id = ? AND t.customer_id = ? AND t.spam_at IS NULL AND t.merged_into_id IS NULL`+after+`
-		ORDER BY t.last_activity_at DESC, t.id DESC LIMIT ?`, args...)
+		ORDER BY t.last_activity_at DESC, t.id DESC`+database.Limit(limit+1), args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("ticket: a shopper's tickets: %w", err)
 	}

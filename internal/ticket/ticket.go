@@ -460,9 +460,8 @@ func (s *Store) List(ctx context.Context, shopID int64, f Filter, p database.Pag
 		args = append(args, c.Key, c.Key, c.ID)
 	}
 	limit := p.Size()
-	args = append(args, limit+1)
 	rows, err := s.db.Query(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE `+strings.Join(where, " AND ")+
-		` ORDER BY last_activity_at DESC, id DESC LIMIT ?`, args...)
+		` ORDER BY last_activity_at DESC, id DESC`+database.Limit(limit+1), args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("ticket: list: %w", err)
 	}

@@ -281,7 +281,7 @@ func (s *Store) MessagesPage(ctx context.Context, shopID, ticketID int64, p data
 	}
 	limit := p.Size()
 	rows, err := s.db.Query(ctx, `SELECT id, ticket_id, kind, author_kind, author_user_id, author_name, body, created_at
-		FROM ticket_messages WHERE `+where+` ORDER BY created_at, id LIMIT ?`, append(args, limit+1)...)
+		FROM ticket_messages WHERE `+where+` ORDER BY created_at, id`+database.Limit(limit+1), args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("ticket: messages of %d: %w", ticketID, err)
 	}

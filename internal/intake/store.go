@@ -13,8 +13,14 @@ import (
 // Provider names the platform a webhook came from.
 type Provider string
 
-// ProviderLoop is Loop Returns.
-const ProviderLoop Provider = "loop"
+const (
+	// ProviderLoop is Loop Returns.
+	ProviderLoop Provider = "loop"
+	// ProviderEmail is mail to a shop's support address: the raw MIME
+	// message, whichever way it came (topic "smtp", "imap" or "webhook"),
+	// its delivery id the Message-ID ("" when it has none: the digest).
+	ProviderEmail Provider = "email"
+)
 
 // Event is one webhook delivery as it arrived.
 type Event struct {

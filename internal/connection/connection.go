@@ -173,3 +173,25 @@ func (s *Store) Delete(ctx context.Context, shopID int64, provider Provider) err
 	s.changed(shopID, provider)
 	return nil
 }
+
+// Connected lists every shop connected to provider with when its
+// connection last changed, for work that runs per connected shop (the
+// IMAP pollers); like purging old webhooks, it is upkeep of no shop in
+// particular.
+func (s *Store) Connected(ctx context.Context, provider Provider) (map[int64]time.Time, error) {
+	rows, err := s.db.Query(ctx, `SELECT shop_id, updated_at FROM connections WHERE provider = ?`, string(provider))
+	if err != nil {
+		return nil, fmt.Errorf("connection: list shops connected to %s: %w", provider, err)
+	}
+	defer rows.Close()
+	out := map[int64]time.Time{}
+	for rows.Next() {
+		var shopID int64
+		var at time.Time
+		if err := rows.Scan(&shopID, (*database.Time)(&at)); err != nil {
+			return nil, err
+		}
+		out[shopID] = at
+	}
+	return out, rows.Err()
+}

@@ -165,6 +165,9 @@ func (d Dialer) Dial(ctx context.Context, a Account) (*client.Client, error) {
 		return nil, fmt.Errorf("greeting from %s: %w", addr, err)
 	}
 	c.Timeout = timeout
+	// The client logs a read error when its connection is closed, which
+	// is also how a session ends; what matters is returned to Run.
+	c.ErrorLog = quietLog{}
 	if a.Security == SecuritySTARTTLS {
 		if ok, err := c.SupportStartTLS(); err != nil || !ok {
 			c.Terminate()
@@ -350,6 +353,9 @@ func (p *Poller) session(ctx context.Context, shopID int64, a Account, healthy f
 			return err
 		}
 		if first {
+			if err := mailboxes.Polled(ctx, shopID, a.Mailbox, p.now()); err != nil {
+				return err
+			}
 			healthy()
 		}
 		if err := waitForNews(ctx, c, idle, wait, wake); err != nil {
@@ -507,3 +513,9 @@ func waitForNews(ctx context.Context, c *client.Client, idle bool, wait time.Dur
 	c.Timeout = timeout
 	return err
 }
+
+// quietLog drops the IMAP client's own log lines.
+type quietLog struct{}
+
+func (quietLog) Printf(string, ...any) {}
+func (quietLog) Println(...any)        {}

@@ -85,3 +85,15 @@ func (s *Mailboxes) Failed(ctx context.Context, shopID int64, mailbox, reason st
 	}
 	return nil
 }
+
+// Polled records that the mailbox was reached and read: any earlier
+// failure is over.
+func (s *Mailboxes) Polled(ctx context.Context, shopID int64, mailbox string, now time.Time) error {
+	_, err := s.db.Exec(ctx, `INSERT INTO imap_mailboxes (shop_id, mailbox, polled_at) VALUES (?, ?, ?)
+		ON CONFLICT (shop_id, mailbox) DO UPDATE SET last_error = '', error_at = NULL, polled_at = excluded.polled_at`,
+		shopID, mailbox, database.Time(now))
+	if err != nil {
+		return fmt.Errorf("inbound: record poll of mailbox %q of shop %d: %w", mailbox, shopID, err)
+	}
+	return nil
+}

@@ -235,5 +235,7 @@ func (c *slotConn) Close() error {
 // slogAdapter gives go-smtp's error log to slog.
 type slogAdapter struct{ l *slog.Logger }
 
-func (a slogAdapter) Printf(format string, v ...any) { a.l.Warn("inbound smtp: " + fmt.Sprintf(format, v...)) }
-func (a slogAdapter) Println(v ...any)               { a.l.Warn("inbound smtp: " + fmt.Sprintln(v...)) }
+func (a slogAdapter) Printf(format string, v ...any) {
+	a.l.Warn("inbound smtp: " + fmt.Sprintf(format, v...))
+}
+func (a slogAdapter) Println(v ...any) { a.l.Warn("inbound smtp: " + fmt.Sprintln(v...)) }

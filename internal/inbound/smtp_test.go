@@ -10,7 +10,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
-	"fmt"
 	"math/big"
 	"net"
 	"net/smtp"
@@ -321,4 +320,4 @@ func TestNormalizeAddress(t *testing.T) {
 	}
 }
 
-var _ = fmt.Sprint
+

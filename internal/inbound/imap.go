@@ -215,10 +215,12 @@ type Poller struct {
 	Intake      *intake.Intake
 	Dialer      Dialer
 	Logger      *slog.Logger
-	// Wait is how long a connection waits for news before looking again:
-	// the IDLE restart, or the poll interval of a server without IDLE.
-	// 5 minutes when 0.
+	// Wait is how long a connection waits for news before looking again
+	// anyway (an IDLE notice can be missed); 5 minutes when 0.
 	Wait time.Duration
+	// PollInterval is how often a server without IDLE is asked for news
+	// (NOOP); 30 s when 0, never more than Wait.
+	PollInterval time.Duration
 	// MinBackoff and MaxBackoff bound the wait before reconnecting after a
 	// failure; 1 s and 5 min when 0.
 	MinBackoff, MaxBackoff time.Duration
@@ -358,7 +360,7 @@ func (p *Poller) session(ctx context.Context, shopID int64, a Account, healthy f
 			}
 			healthy()
 		}
-		if err := waitForNews(ctx, c, idle, wait, wake); err != nil {
+		if err := waitForNews(ctx, c, idle, wait, p.PollInterval, wake); err != nil {
 			return err
 		}
 	}
@@ -472,7 +474,10 @@ func fetchBody(c *client.Client, uid uint32) ([]byte, error) {
 // waitForNews returns when the mailbox may have new mail: a server's
 // EXISTS during IDLE (or during the NOOP polls of a server without IDLE),
 // or after wait in any case, since an update can be missed.
-func waitForNews(ctx context.Context, c *client.Client, idle bool, wait time.Duration, wake <-chan struct{}) error {
+func waitForNews(ctx context.Context, c *client.Client, idle bool, wait, poll time.Duration, wake <-chan struct{}) error {
+	if poll == 0 {
+		poll = 30 * time.Second
+	}
 	select {
 	case <-wake: // news that came with the last command
 		return nil
@@ -488,7 +493,7 @@ func waitForNews(ctx context.Context, c *client.Client, idle bool, wait time.Dur
 		if idle {
 			done <- c.Idle(stop, &client.IdleOptions{LogoutTimeout: -1})
 		} else {
-			done <- c.Idle(stop, &client.IdleOptions{PollInterval: min(wait, 30*time.Second)})
+			done <- c.Idle(stop, &client.IdleOptions{PollInterval: min(wait, poll)})
 		}
 	}()
 	timer := time.NewTimer(wait)

@@ -319,5 +319,3 @@ func TestNormalizeAddress(t *testing.T) {
 		}
 	}
 }
-
-

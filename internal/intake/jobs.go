@@ -23,6 +23,12 @@ type Handler interface {
 	Handle(ctx context.Context, tx *database.Tx, ev *Event) error
 }
 
+// Outcomer is a Handler that says what it made of an event — nothing,
+// and why, say — which is kept on the event for admins.
+type Outcomer interface {
+	HandleOutcome(ctx context.Context, tx *database.Tx, ev *Event) (outcome string, err error)
+}
+
 // ProcessArgs ask for one stored event to be processed; unique per event.
 type ProcessArgs struct {
 	ShopID  int64 `json:"shop_id"`
@@ -57,10 +63,16 @@ func (w *ProcessWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) e
 		if !ok {
 			return fmt.Errorf("no handler for %s webhooks", ev.Provider)
 		}
-		if err := handler.Handle(ctx, tx, ev); err != nil {
+		var outcome string
+		if o, ok := handler.(Outcomer); ok {
+			outcome, err = o.HandleOutcome(ctx, tx, ev)
+		} else {
+			err = handler.Handle(ctx, tx, ev)
+		}
+		if err != nil {
 			return err
 		}
-		return store.With(tx).MarkProcessed(ctx, args.ShopID, args.EventID, clock(w.Now)())
+		return store.With(tx).MarkProcessed(ctx, args.ShopID, args.EventID, clock(w.Now)(), outcome)
 	})
 	if err != nil {
 		// Kept on the event for staff to see; River retries the job.

@@ -29,6 +29,18 @@ type Outcomer interface {
 	HandleOutcome(ctx context.Context, tx *database.Tx, ev *Event) (outcome string, err error)
 }
 
+// permanentError is a handler's failure that no retry can mend.
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+// Permanent marks err as a failure no retry can mend — a mail that cannot
+// be read stays unreadable: the event keeps the reason and stays
+// unprocessed, and its job stops at once (cancelled, listed with the dead
+// ones) instead of retrying for days.
+func Permanent(err error) error { return &permanentError{err: err} }
+
 // ProcessArgs ask for one stored event to be processed; unique per event.
 type ProcessArgs struct {
 	ShopID  int64 `json:"shop_id"`
@@ -75,9 +87,14 @@ func (w *ProcessWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) e
 		return store.With(tx).MarkProcessed(ctx, args.ShopID, args.EventID, clock(w.Now)(), outcome)
 	})
 	if err != nil {
-		// Kept on the event for staff to see; River retries the job.
+		// Kept on the event for staff to see; River retries the job,
+		// unless no retry can help.
 		if markErr := store.MarkFailed(ctx, args.ShopID, args.EventID, err.Error()); markErr != nil {
 			return errors.Join(err, markErr)
+		}
+		var permanent *permanentError
+		if errors.As(err, &permanent) {
+			return river.JobCancel(err)
 		}
 	}
 	return err

@@ -135,8 +135,8 @@ func (h *Tickets) FromMail(ctx context.Context, shopID int64, in MailIn) (MailOu
 		default:
 			nt := ticket.NewTicket{RequesterEmail: email, RequesterName: strings.TrimSpace(in.FromName), Subject: in.Subject,
 				Channel: ticket.ChannelEmail, Author: ticket.AuthorCustomer, Body: in.Body, BodyHTML: in.BodyHTML, MailMessageID: in.MessageID}
-			if t != nil { // closed long ago: a new ticket, about the same order
-				nt.CustomerID, nt.OrderID = t.CustomerID, t.OrderID
+			if t != nil { // closed long ago: a new ticket, about the same order, as AnswerFromHub
+				nt.CustomerID, nt.OrderID, nt.Subject = t.CustomerID, t.OrderID, t.Subject
 			}
 			if nt.CustomerID == 0 {
 				first, last := splitName(in.FromName)

@@ -59,7 +59,11 @@ type (
 		Type   ticket.ConversationKind
 		Shown  []string
 		Quoted []string
-		Files  []attachment.Attachment
+		// HTML is a shopper's mail's HTML, sanitised again here, remote
+		// images held back and the quoted history folded; shown instead
+		// of the text when the mail had HTML.
+		HTML  mailhtml.Rendered
+		Files []attachment.Attachment
 	}
 	newTicketPage struct {
 		Email, Name, Subject, Body string
@@ -101,8 +105,14 @@ func (p *TicketPages) showTicket(w http.ResponseWriter, r *http.Request, status 
 		return
 	}
 	for _, m := range msgs {
-		shown, quoted := splitQuoted(m.Body)
-		v.Messages = append(v.Messages, messageView{Message: m, Type: m.ConversationKind(), Shown: shown, Quoted: quoted, Files: files[m.ID]})
+		mv := messageView{Message: m, Type: m.ConversationKind(), Files: files[m.ID]}
+		if m.BodyHTML != "" {
+			mv.HTML = mailhtml.Render(m.BodyHTML, inlineImages(t.ID, files[m.ID]))
+		}
+		if mv.HTML.Shown == "" {
+			mv.Shown, mv.Quoted = splitQuoted(m.Body)
+		}
+		v.Messages = append(v.Messages, mv)
 	}
 	macros, err := p.Macros.List(ctx, me.ShopID)
 	if err != nil {
@@ -217,6 +227,18 @@ func humanDuration(d time.Duration) string {
 		return fmt.Sprintf("%d h %d min", int(d.Hours()), int(d.Minutes())%60)
 	}
 	return fmt.Sprintf("%d days %d h", int(d.Hours())/24, int(d.Hours())%24)
+}
+
+// inlineImages maps the Content-IDs of a mail's inline images to their
+// addresses, for the cid: references of its HTML.
+func inlineImages(ticketID int64, files []attachment.Attachment) map[string]string {
+	out := map[string]string{}
+	for _, f := range files {
+		if f.ContentID != "" && f.Inline() {
+			out[f.ContentID] = fmt.Sprintf("/tickets/%d/attachments/%d?inline=1", ticketID, f.ID)
+		}
+	}
+	return out
 }
 
 // splitQuoted separates a plain-text body into what is shown and the

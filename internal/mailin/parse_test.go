@@ -68,7 +68,7 @@ func TestParseCorpus(t *testing.T) {
 			from: "grace@outlook.example", subject: "RE: Exchange", text: []string{"Size M please."},
 			html: []string{`id="divRplyFwdMsg"`}, notHTML: []string{"<style", "Calibri"}},
 		{file: "forwarded.eml", id: "fwd-1@mail.example.com", from: "ada@example.com", subject: "Fwd: Your order confirmation",
-			text: []string{"the address is wrong", "---------- Forwarded message ----------", "Subject: Order #1001 confirmed", "Ships to 1 Wrong Street."},
+			text:  []string{"the address is wrong", "---------- Forwarded message ----------", "Subject: Order #1001 confirmed", "Ships to 1 Wrong Street."},
 			files: []string{"confirmation.eml"}},
 		{file: "malformed_boundary.eml", id: "broken-1@example.com", from: "ada@example.com", subject: "Broken multipart",
 			text: []string{"The text survives a missing end boundary."}},

@@ -29,6 +29,11 @@ const ProviderLoop Provider = "loop"
 // intake reads it.
 const ProviderLoopWebhook Provider = "loop_webhook"
 
+// ProviderMailWebhook is the token in the address of the shop's inbound
+// mail webhook (POST /webhooks/email/{shop}?token=…), which mail
+// providers' inbound-parse forwarding posts raw mail to.
+const ProviderMailWebhook Provider = "mail_webhook"
+
 // Status says whether the provider accepted the credential when last asked.
 type Status string
 

@@ -105,6 +105,7 @@ var navigation = []struct {
 	{"/orders", "nav.orders", user.RoleAgent},
 	{"/settings", "nav.settings", user.RoleManager},
 	{"/settings/staff", "nav.staff", user.RoleAdmin},
+	{"/settings/mail-webhook", "nav.mail_webhook", user.RoleAdmin},
 	{"/audit", "nav.audit", user.RoleManager},
 	{"/settings/jobs", "nav.jobs", user.RoleManager},
 	{"/reports", "nav.reports", user.RoleManager},

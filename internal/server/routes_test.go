@@ -254,6 +254,8 @@ func routeTable() []routeCase {
 		{pattern: "POST /settings/staff/invitations/{id}/resend", rule: deskAdmin, url: withID("/settings/staff/invitations/{id}/resend", invitationID), ok: 200},
 		{pattern: "POST /settings/staff/invitations/{id}/revoke", rule: deskAdmin, url: withID("/settings/staff/invitations/{id}/revoke", invitationID), ok: 303},
 		{pattern: "GET /audit", rule: deskManager, url: fixed("/audit"), ok: 200, list: true},
+		{pattern: "GET /settings/mail-webhook", rule: deskAdmin, url: fixed("/settings/mail-webhook"), ok: 200},
+		{pattern: "POST /settings/mail-webhook/token", rule: deskAdmin, url: fixed("/settings/mail-webhook/token"), ok: 303},
 		{pattern: "GET /settings/jobs", rule: deskManager, url: fixed("/settings/jobs"), ok: 200, list: true},
 		{pattern: "POST /settings/jobs/{id}/retry", rule: deskManager, url: withID("/settings/jobs/{id}/retry", jobID), ok: 303},
 		{pattern: "GET /account/tokens", rule: deskUser, url: fixed("/account/tokens"), ok: 200},
@@ -322,6 +324,8 @@ func routeTable() []routeCase {
 
 		// Unsigned: the signature is the webhook's only credential.
 		{pattern: "POST /webhooks/loop/{shop}", rule: anyone, url: fixed("/webhooks/loop/shopa.myshopify.com"), body: `{"topic":"return"}`, ok: 401},
+		// The token in the address is the mail webhook's only credential; no token made yet.
+		{pattern: "POST /webhooks/email/{shop}", rule: anyone, url: fixed("/webhooks/email/shopa.myshopify.com?token=x"), body: "From: a@b.test\r\n\r\nhi", ok: 401},
 
 		{pattern: "GET /api/v1/openapi.json", rule: anyone, url: fixed("/api/v1/openapi.json"), ok: 200},
 		{pattern: "GET /api/v1/customers", rule: apiAgent, url: fixed("/api/v1/customers"), ok: 200, list: true},

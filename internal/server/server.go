@@ -179,11 +179,12 @@ func New(opts Options) (*Server, error) {
 		BaseURL: opts.BaseURL, MailConfigured: opts.Mail != nil})
 	s.Intake = intake.New(opts.DB, s.Jobs, opts.Now)
 	s.webhooks = &webhook.Receiver{Shops: s.Shops, Connections: connections, Intake: s.Intake, Logger: opts.Logger}
+	s.newInbound(connections)
 	s.auth = &auth.Authenticator{Users: s.Users, SecureCookies: opts.SecureCookies}
 	s.Tickets = ticket.NewStore(opts.DB, opts.Now)
 	s.desk, err = desk.New(desk.Desk{Users: s.Users, Access: s.Staff, Team: s.Team, Shops: s.Shops, Commerce: s.Commerce, Auth: s.auth, Logger: opts.Logger,
 		Proxies: opts.Proxies, Settings: s.Settings, Secrets: s.Secrets, OrderView: s.Orders, Audit: s.Audit, JobQueue: s.Jobs,
-		BaseURL: opts.BaseURL, Tickets: s.Tickets})
+		BaseURL: opts.BaseURL, Tickets: s.Tickets, MailIn: s.MailSettings})
 	if err != nil {
 		return nil, fmt.Errorf("desk: %w", err)
 	}
@@ -199,7 +200,6 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("hub: %w", err)
 	}
-	s.newInbound(connections)
 	s.handler = s.middleware(s.routes())
 	return s, nil
 }

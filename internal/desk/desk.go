@@ -59,10 +59,10 @@ type Desk struct {
 	Audit     *audit.Log
 	// JobQueue lists the shop's failed background jobs and retries them.
 	JobQueue *jobs.Queue
-	// Tickets counts the signed-in user's unread notifications for the
-	// badge on every page, and serves the notifications and reports pages.
 	// MailIn is Settings → Mail: support addresses and the IMAP mailbox.
 	MailIn *inbound.Settings
+	// Tickets counts the signed-in user's unread notifications for the
+	// badge on every page, and serves the notifications and reports pages.
 	Tickets *ticket.Store
 	Logger  *slog.Logger
 	// BaseURL is where Loop delivers webhooks, shown on the Returns tab.

@@ -3,20 +3,9 @@ package inbound_test
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
-	"log"
-	"net"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/emersion/go-imap"
-	"github.com/emersion/go-imap/backend"
-	"github.com/emersion/go-imap/backend/memory"
-	"github.com/emersion/go-imap/server"
 
 	"github.com/hubdesk/hubdesk/internal/audit"
 	"github.com/hubdesk/hubdesk/internal/connection"
@@ -24,213 +13,15 @@ import (
 	"github.com/hubdesk/hubdesk/internal/database/dbtest"
 	"github.com/hubdesk/hubdesk/internal/fixtures"
 	"github.com/hubdesk/hubdesk/internal/inbound"
+	"github.com/hubdesk/hubdesk/internal/inbound/imaptest"
 	"github.com/hubdesk/hubdesk/internal/jobs/jobstest"
 	"github.com/hubdesk/hubdesk/internal/shop"
 )
 
-// imapServer is an IMAP server on loopback over go-imap's in-memory
-// backend (user "username", password "password", an INBOX holding one
-// message), made safe for a test to deliver into while it serves, able to
-// push EXISTS to IDLE clients, to renumber its mailbox under a new
-// UIDVALIDITY, and to drop every connection and come back.
-type imapServer struct {
-	t        testing.TB
-	addr     string
-	mem      *memory.Backend
-	inbox    *memory.Mailbox
-	updates  chan backend.Update
-	mu       sync.Mutex // guards the mailbox and validity
-	validity uint32
-	logins   atomic.Int32
-	srvMu    sync.Mutex
-	srv      *server.Server
-}
-
-func startIMAP(t testing.TB) *imapServer {
-	t.Helper()
-	s := &imapServer{t: t, mem: memory.New(), updates: make(chan backend.Update, 64), validity: 1}
-	u, err := s.mem.Login(nil, "username", "password")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mb, err := u.GetMailbox("INBOX")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.inbox = mb.(*memory.Mailbox)
-	s.listen("127.0.0.1:0")
-	t.Cleanup(func() { s.drop() })
-	return s
-}
-
-func (s *imapServer) listen(addr string) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	s.addr = ln.Addr().String()
-	srv := server.New(&testBackend{s: s})
-	srv.AllowInsecureAuth = true
-	srv.ErrorLog = log.New(io.Discard, "", 0)
-	s.srvMu.Lock()
-	s.srv = srv
-	s.srvMu.Unlock()
-	go srv.Serve(ln)
-}
-
-// drop closes the listener and every connection, as a server restarting
-// or a network failing would.
-func (s *imapServer) drop() {
-	s.srvMu.Lock()
-	defer s.srvMu.Unlock()
-	if s.srv != nil {
-		s.srv.Close()
-		s.srv = nil
-	}
-}
-
-// comeBack serves again on the same address.
-func (s *imapServer) comeBack() { s.listen(s.addr) }
-
-// deliver adds a message to INBOX and tells IDLE clients.
-func (s *imapServer) deliver(subject string) {
-	s.mu.Lock()
-	if err := s.inbox.CreateMessage(nil, time.Now(), strings.NewReader(string(message(subject, "Hello from IMAP: "+subject)))); err != nil {
-		s.t.Fatal(err)
-	}
-	status, _ := s.inbox.Status([]imap.StatusItem{imap.StatusMessages})
-	s.mu.Unlock()
-	s.updates <- &backend.MailboxUpdate{Update: backend.NewUpdate("username", "INBOX"), MailboxStatus: status}
-}
-
-// renumber gives every message a new UID under a new UIDVALIDITY, as a
-// server does when its mailbox is rebuilt.
-func (s *imapServer) renumber() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.validity++
-	for i, m := range s.inbox.Messages {
-		m.Uid = uint32(1000 + i)
-	}
-}
-
-// maxUID is the UID of the newest message.
-func (s *imapServer) maxUID() uint32 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var uid uint32
-	for _, m := range s.inbox.Messages {
-		uid = max(uid, m.Uid)
-	}
-	return uid
-}
-
-// state is what the mailbox holds: how many messages, how many deleted
-// or read.
-func (s *imapServer) state() (total, seen int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, m := range s.inbox.Messages {
-		total++
-		for _, f := range m.Flags {
-			if f == imap.SeenFlag {
-				seen++
-			}
-		}
-	}
-	return total, seen
-}
-
-func (s *imapServer) account() inbound.Account {
-	host, port, _ := net.SplitHostPort(s.addr)
-	var p int
-	fmt.Sscan(port, &p)
-	return inbound.Account{Host: host, Port: p, Security: inbound.SecurityNone, Username: "username", Password: "password"}
-}
-
-type testBackend struct{ s *imapServer }
-
-func (b *testBackend) Login(ci *imap.ConnInfo, username, password string) (backend.User, error) {
-	u, err := b.s.mem.Login(ci, username, password)
-	if err != nil {
-		return nil, err
-	}
-	b.s.logins.Add(1)
-	return &testUser{User: u, s: b.s}, nil
-}
-
-func (b *testBackend) Updates() <-chan backend.Update { return b.s.updates }
-
-type testUser struct {
-	backend.User
-	s *imapServer
-}
-
-func (u *testUser) GetMailbox(name string) (backend.Mailbox, error) {
-	mb, err := u.User.GetMailbox(name)
-	if err != nil {
-		return nil, err
-	}
-	return &testMailbox{m: mb, s: u.s}, nil
-}
-
-// testMailbox serialises the memory mailbox and reports the server's
-// current UIDVALIDITY.
-type testMailbox struct {
-	m backend.Mailbox
-	s *imapServer
-}
-
-func (b *testMailbox) Name() string { return b.m.Name() }
-func (b *testMailbox) Info() (*imap.MailboxInfo, error) {
-	return b.m.Info()
-}
-func (b *testMailbox) Status(items []imap.StatusItem) (*imap.MailboxStatus, error) {
-	b.s.mu.Lock()
-	defer b.s.mu.Unlock()
-	st, err := b.m.Status(items)
-	if st != nil {
-		st.UidValidity = b.s.validity
-	}
-	return st, err
-}
-func (b *testMailbox) SetSubscribed(v bool) error { return b.m.SetSubscribed(v) }
-func (b *testMailbox) Check() error               { return nil }
-func (b *testMailbox) ListMessages(uid bool, seq *imap.SeqSet, items []imap.FetchItem, ch chan<- *imap.Message) error {
-	b.s.mu.Lock()
-	defer b.s.mu.Unlock()
-	return b.m.ListMessages(uid, seq, items, ch)
-}
-func (b *testMailbox) SearchMessages(uid bool, c *imap.SearchCriteria) ([]uint32, error) {
-	b.s.mu.Lock()
-	defer b.s.mu.Unlock()
-	return b.m.SearchMessages(uid, c)
-}
-func (b *testMailbox) CreateMessage(flags []string, date time.Time, body imap.Literal) error {
-	b.s.mu.Lock()
-	defer b.s.mu.Unlock()
-	return b.m.CreateMessage(flags, date, body)
-}
-func (b *testMailbox) UpdateMessagesFlags(uid bool, seq *imap.SeqSet, op imap.FlagsOp, flags []string) error {
-	b.s.mu.Lock()
-	defer b.s.mu.Unlock()
-	return b.m.UpdateMessagesFlags(uid, seq, op, flags)
-}
-func (b *testMailbox) CopyMessages(uid bool, seq *imap.SeqSet, dest string) error {
-	b.s.mu.Lock()
-	defer b.s.mu.Unlock()
-	return b.m.CopyMessages(uid, seq, dest)
-}
-func (b *testMailbox) Expunge() error {
-	b.s.mu.Lock()
-	defer b.s.mu.Unlock()
-	return b.m.Expunge()
-}
-
 type imapRig struct {
 	db          *database.DB
 	shop        *shop.Shop
-	server      *imapServer
+	server      *imaptest.Server
 	connections *connection.Store
 	poller      *inbound.Poller
 }
@@ -239,8 +30,8 @@ type imapRig struct {
 // edit) and returns a poller for it, not yet running.
 func newIMAPRig(t *testing.T, db *database.DB, wait time.Duration, edit func(*inbound.Account)) *imapRig {
 	t.Helper()
-	r := &imapRig{db: db, shop: fixtures.Shop(t, db, "imap-shop"), server: startIMAP(t), connections: connection.NewStore(db, fixtures.Box(t))}
-	a := r.server.account()
+	r := &imapRig{db: db, shop: fixtures.Shop(t, db, "imap-shop"), server: imaptest.Start(t), connections: connection.NewStore(db, fixtures.Box(t))}
+	a := r.server.Account()
 	if edit != nil {
 		edit(&a)
 	}
@@ -291,27 +82,27 @@ func (r *imapRig) mailbox(t *testing.T) inbound.MailboxState {
 func TestIMAPTakesEachMessageOnceAcrossRestarts(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
 		r := newIMAPRig(t, db, time.Hour, nil)
-		_, seenBefore := r.server.state()
+		_, seenBefore := r.server.State()
 		stop := r.run(t)
 		jobstest.Eventually(t, "the message already in the mailbox", func() bool { return r.stored(t) == 1 })
-		r.server.deliver("second")
-		r.server.deliver("third")
+		r.server.Deliver("second")
+		r.server.Deliver("third")
 		jobstest.Eventually(t, "the messages delivered during IDLE", func() bool { return r.stored(t) == 3 })
 		stop()
-		if st := r.mailbox(t); st.LastUID != r.server.maxUID() || st.UIDValidity != 1 {
-			t.Fatalf("mailbox state %+v, want UIDVALIDITY 1, last UID %d", st, r.server.maxUID())
+		if st := r.mailbox(t); st.LastUID != r.server.MaxUID() || st.UIDValidity != 1 {
+			t.Fatalf("mailbox state %+v, want UIDVALIDITY 1, last UID %d", st, r.server.MaxUID())
 		}
 
-		r.server.deliver("fourth")
+		r.server.Deliver("fourth")
 		r.run(t)
-		jobstest.Eventually(t, "the message delivered while stopped", func() bool { return r.mailbox(t).LastUID == r.server.maxUID() })
+		jobstest.Eventually(t, "the message delivered while stopped", func() bool { return r.mailbox(t).LastUID == r.server.MaxUID() })
 		if n := r.stored(t); n != 4 {
 			t.Fatalf("stored %d messages after the restart, want 4", n)
 		}
 		if events := count(t, db, `SELECT COUNT(*) FROM webhook_events`); events != 4 {
 			t.Fatalf("%d events stored, want 4 (each message taken once)", events)
 		}
-		if total, seen := r.server.state(); total != 4 || seen != seenBefore {
+		if total, seen := r.server.State(); total != 4 || seen != seenBefore {
 			t.Fatalf("mailbox holds %d messages, %d read; want 4, %d read (none marked read by the import)", total, seen, seenBefore)
 		}
 	})
@@ -323,11 +114,11 @@ func TestIMAPReadsARenumberedMailboxAgainWithoutDuplicates(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
 		r := newIMAPRig(t, db, 50*time.Millisecond, nil)
 		stop := r.run(t)
-		r.server.deliver("second")
+		r.server.Deliver("second")
 		jobstest.Eventually(t, "two messages", func() bool { return r.stored(t) == 2 })
 		stop()
-		r.server.renumber()
-		r.server.deliver("after-renumbering")
+		r.server.Renumber()
+		r.server.Deliver("after-renumbering")
 		r.run(t)
 		jobstest.Eventually(t, "the renumbered mailbox read", func() bool {
 			st := r.mailbox(t)
@@ -347,10 +138,10 @@ func TestIMAPReconnectsAfterTheServerDropsTheConnection(t *testing.T) {
 		r := newIMAPRig(t, db, 50*time.Millisecond, nil)
 		r.run(t)
 		jobstest.Eventually(t, "the first message", func() bool { return r.stored(t) == 1 })
-		r.server.drop()
+		r.server.Drop()
 		jobstest.Eventually(t, "the failure recorded", func() bool { return r.mailbox(t).LastError != "" })
-		r.server.deliver("while-down")
-		r.server.comeBack()
+		r.server.Deliver("while-down")
+		r.server.ComeBack()
 		jobstest.Eventually(t, "the message taken after reconnecting", func() bool { return r.stored(t) == 2 })
 		jobstest.Eventually(t, "the failure cleared", func() bool { return r.mailbox(t).LastError == "" })
 	})
@@ -361,10 +152,10 @@ func TestIMAPReconnectsAfterTheServerDropsTheConnection(t *testing.T) {
 func TestIMAPDeletesOnlyWhenAsked(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
 		r := newIMAPRig(t, db, 50*time.Millisecond, func(a *inbound.Account) { a.DeleteAfterImport = true })
-		r.server.deliver("second")
+		r.server.Deliver("second")
 		r.run(t)
 		jobstest.Eventually(t, "both messages stored and deleted", func() bool {
-			total, _ := r.server.state()
+			total, _ := r.server.State()
 			return r.stored(t) == 2 && total == 0
 		})
 	})
@@ -390,14 +181,14 @@ func TestIMAPPollersRunOnePollerPerShop(t *testing.T) {
 		jobstest.Eventually(t, "the first message", func() bool { return r.stored(t) == 1 })
 		// Let the other supervisor look several times.
 		time.Sleep(200 * time.Millisecond)
-		if n := r.server.logins.Load(); n != 1 {
+		if n := r.server.Logins.Load(); n != 1 {
 			t.Fatalf("%d logins, want 1: a second poller ran for the shop", n)
 		}
 		if err := r.connections.Delete(context.Background(), r.shop.ID, inbound.ProviderIMAP); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(200 * time.Millisecond)
-		r.server.deliver("after-disconnect")
+		r.server.Deliver("after-disconnect")
 		time.Sleep(200 * time.Millisecond)
 		if n := r.stored(t); n != 1 {
 			t.Fatalf("stored %d messages after the connection was removed, want 1", n)
@@ -412,24 +203,24 @@ func TestSaveIMAPChecksTheAccountFirst(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
 		sh := fixtures.Shop(t, db, "settings-shop")
-		srv := startIMAP(t)
+		srv := imaptest.Start(t)
 		connections := connection.NewStore(db, fixtures.Box(t))
 		settings := &inbound.Settings{DB: db, Addresses: inbound.NewAddresses(db), Connections: connections, Mailboxes: inbound.NewMailboxes(db),
 			Audit: audit.New(db), Router: &inbound.Router{Domain: mailDomain}, Checker: inbound.Dialer{}}
 		actor := audit.Actor{Kind: audit.ActorUser, ID: "1", Label: "owner@example.com"}
 
-		bad := srv.account()
+		bad := srv.Account()
 		bad.Password = "wrong"
 		var checkErr *inbound.CheckError
 		if err := settings.SaveIMAP(ctx, actor, sh.ID, bad); !errors.As(err, &checkErr) {
 			t.Fatalf("wrong password: %v, want a CheckError", err)
 		}
-		missing := srv.account()
+		missing := srv.Account()
 		missing.Mailbox = "Support"
 		if err := settings.SaveIMAP(ctx, actor, sh.ID, missing); !errors.As(err, &checkErr) {
 			t.Fatalf("missing mailbox: %v, want a CheckError", err)
 		}
-		remote := srv.account()
+		remote := srv.Account()
 		remote.Host = "imap.example.com"
 		if err := settings.SaveIMAP(ctx, actor, sh.ID, remote); !errors.Is(err, inbound.ErrAccountSecurity) {
 			t.Fatalf("no TLS to a remote server: %v, want ErrAccountSecurity", err)
@@ -438,7 +229,7 @@ func TestSaveIMAPChecksTheAccountFirst(t *testing.T) {
 			t.Fatalf("a failed check saved the account: %v", err)
 		}
 
-		if err := settings.SaveIMAP(ctx, actor, sh.ID, srv.account()); err != nil {
+		if err := settings.SaveIMAP(ctx, actor, sh.ID, srv.Account()); err != nil {
 			t.Fatalf("good account: %v", err)
 		}
 		if n := count(t, db, `SELECT COUNT(*) FROM connections WHERE shop_id = ? AND provider = 'imap' AND credentials NOT LIKE '%password%'`, sh.ID); n != 1 {
@@ -452,7 +243,7 @@ func TestSaveIMAPChecksTheAccountFirst(t *testing.T) {
 			t.Fatalf("view %+v (IMAP %+v)", view, view.IMAP)
 		}
 		// Saving again without a password keeps the saved one.
-		again := srv.account()
+		again := srv.Account()
 		again.Password = ""
 		again.DeleteAfterImport = true
 		if err := settings.SaveIMAP(ctx, actor, sh.ID, again); err != nil {

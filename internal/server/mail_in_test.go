@@ -2,7 +2,11 @@ package server_test
 
 import (
 	"context"
+	"io"
 	"net"
+	"net/http"
+	"net/url"
+	"strconv"
 	"net/smtp"
 	"strings"
 	"testing"
@@ -10,6 +14,7 @@ import (
 
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/database/dbtest"
+	"github.com/hubdesk/hubdesk/internal/inbound/imaptest"
 	"github.com/hubdesk/hubdesk/internal/jobs/jobstest"
 	"github.com/hubdesk/hubdesk/internal/testapp"
 )
@@ -73,5 +78,50 @@ func TestMailOverSMTPBecomesATicket(t *testing.T) {
 		if strings.Contains(otherBody, "Parcel never arrived") {
 			t.Error("another shop lists the ticket")
 		}
+	})
+}
+
+// A mailbox connected in Settings → Mail is imported by the poller Serve
+// runs: the message already there and one arriving later (IDLE) become
+// tickets.
+func TestMailFromAnIMAPMailboxBecomesTickets(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		mailbox := imaptest.Start(t)
+		app := testapp.New(t, db)
+		tn := app.NewTenant("acme")
+		owner := app.LoginAs(tn.Owner)
+		a := mailbox.Account()
+		form := url.Values{"host": {a.Host}, "port": {strconv.Itoa(a.Port)}, "security": {"none"}, "username": {a.Username}, "password": {a.Password}}
+		resp, err := owner.PostForm(app.URL+"/settings/mail/imap", form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/settings/mail?done=imap-saved" {
+			t.Fatalf("connect the mailbox: %d\n%s", resp.StatusCode, page)
+		}
+		if _, page, _ := app.Do(owner, "GET", "/settings/mail", "", ""); !strings.Contains(page, "Connected to <strong>username</strong>") {
+			t.Fatalf("Settings → Mail does not show the mailbox connected:\n%s", page)
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		served := make(chan error, 1)
+		go func() { served <- app.Server.Serve(ctx, ln, nil) }()
+		defer func() { cancel(); <-served }()
+
+		token := app.Token(tn.Agent)
+		jobstest.Eventually(t, "the mailbox's message as a ticket", func() bool {
+			_, body, _ := app.Do(nil, "GET", "/api/v1/tickets", token, "")
+			return strings.Contains(body, "A little message, just for you")
+		})
+		mailbox.Deliver("Wrong-size-shoes")
+		jobstest.Eventually(t, "the new message as a ticket", func() bool {
+			_, body, _ := app.Do(nil, "GET", "/api/v1/tickets", token, "")
+			return strings.Contains(body, "Wrong-size-shoes")
+		})
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/hubdesk/hubdesk/internal/attachment"
+	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/ticket"
 )
@@ -70,10 +71,11 @@ var subjectTag = regexp.MustCompile(`\[#(\d{1,18})\]`)
 //  2. else the ticket its subject names ("[#123]"), only when the sender
 //     is that ticket's shopper — a stranger cannot write into another's
 //     conversation by naming its number;
-//  3. else the sender's open or pending ticket about no order, as a hub
+//  3. else the sender's open or pending ticket about the same order — the
+//     one of theirs the subject names ("#1001"), or no order — as a hub
 //     message from the same shopper joins theirs (ContactFromHub);
-//  4. else a new ticket on the email channel, for the customer with that
-//     address (created when the shop has none).
+//  4. else a new ticket on the email channel about that order, for the
+//     customer with that address (created when the shop has none).
 //
 // A ticket found closed longer than ticket.ReopenWindow ago is not
 // revived: the mail opens a new ticket with its subject and order, as
@@ -148,6 +150,9 @@ func (h *Tickets) FromMail(ctx context.Context, shopID int64, in MailIn) (MailOu
 				if nt.RequesterName == "" {
 					nt.RequesterName = c.Name()
 				}
+				if nt.OrderID, err = orderInSubject(ctx, w, shopID, c.ID, in.Subject); err != nil {
+					return err
+				}
 			}
 			if strings.TrimSpace(nt.Subject) == "" {
 				nt.Subject = "(no subject)"
@@ -175,7 +180,7 @@ func (h *Tickets) mailTicket(ctx context.Context, w *work, shopID int64, email s
 		t, err = h.taggedTicket(ctx, w, shopID, email, in.Subject)
 	}
 	if errors.Is(err, ticket.ErrNotFound) {
-		t, err = h.openMailTicket(ctx, w, shopID, email)
+		t, err = h.openMailTicket(ctx, w, shopID, email, in.Subject)
 	}
 	if errors.Is(err, ticket.ErrNotFound) {
 		return nil, nil
@@ -217,21 +222,48 @@ func (h *Tickets) taggedTicket(ctx context.Context, w *work, shopID int64, email
 	return nil, ticket.ErrNotFound
 }
 
-// openMailTicket is the sender's open or pending ticket about no order;
+// openMailTicket is the sender's open or pending ticket about the order
+// the subject names (or about no order when it names none of theirs);
 // ErrNotFound when the shop has no customer with that address or they
-// have none.
-func (h *Tickets) openMailTicket(ctx context.Context, w *work, shopID int64, email string) (*ticket.Ticket, error) {
+// have none such.
+func (h *Tickets) openMailTicket(ctx context.Context, w *work, shopID int64, email string, subject string) (*ticket.Ticket, error) {
 	customers, err := w.commerce.CustomersByEmail(ctx, shopID, email)
 	if err != nil {
 		return nil, err
 	}
 	for _, c := range customers {
-		t, err := w.tickets.OpenTicketFor(ctx, shopID, c.ID, 0)
+		orderID, err := orderInSubject(ctx, w, shopID, c.ID, subject)
+		if err != nil {
+			return nil, err
+		}
+		t, err := w.tickets.OpenTicketFor(ctx, shopID, c.ID, orderID)
 		if !errors.Is(err, ticket.ErrNotFound) {
 			return t, err
 		}
 	}
 	return nil, ticket.ErrNotFound
+}
+
+// orderName finds what may be an order's name in a subject ("#1001");
+// the ticket tag "[#12]" is not one.
+var orderName = regexp.MustCompile(`(?:^|[^\[\w])(#[A-Za-z0-9-]{1,30})\b`)
+
+// orderInSubject is the id of the customer's order the subject names,
+// or 0: names are not unique across a shop, so only the customer's own
+// orders count.
+func orderInSubject(ctx context.Context, w *work, shopID, customerID int64, subject string) (int64, error) {
+	for _, m := range orderName.FindAllStringSubmatch(subject, 3) {
+		orders, _, err := w.commerce.ListOrders(ctx, shopID, commerce.OrderFilter{CustomerID: customerID, Search: m[1]}, database.Page{})
+		if err != nil {
+			return 0, err
+		}
+		for _, o := range orders {
+			if strings.EqualFold(o.Name, m[1]) {
+				return o.ID, nil
+			}
+		}
+	}
+	return 0, nil
 }
 
 // addMailFiles stores a mail's files on its message. A file the store

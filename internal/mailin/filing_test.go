@@ -360,3 +360,38 @@ func TestMalformedMailFailsItsEventWithTheReason(t *testing.T) {
 		}
 	})
 }
+
+// A mail naming one of the shopper's orders ("#1001") joins their open
+// ticket about that order — the hub's join rule — and a mail naming an
+// order that is not theirs opens a ticket about no order.
+func TestMailJoinsTheOpenTicketAboutTheSameOrder(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		w := newMailWorld(t, db)
+		ctx := context.Background()
+		now := w.clock.Now()
+		order, _, err := commerce.NewStore(db).UpsertOrder(ctx, w.shop, commerce.Order{ExternalID: "5001", Name: "#1001", Currency: "USD",
+			TotalMinor: 100, CreatedAt: now, UpdatedAt: now}, &commerce.Customer{ExternalID: "c-ada", Email: "ada@example.com", FirstName: "Ada"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hub, err := w.tickets.Create(ctx, w.shop, ticket.NewTicket{CustomerID: order.CustomerID, OrderID: order.ID, RequesterEmail: "ada@example.com",
+			RequesterName: "Ada", Subject: "Parcel", Channel: ticket.ChannelHub, Author: ticket.AuthorCustomer, Body: "Where is it?"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev := w.deliver(w.shop, readMail(t, "alternative.eml")) // "Where is my order #1001?" from ada@example.com
+		if ev.Outcome != fmt.Sprintf("added to ticket %d", hub.ID) {
+			t.Errorf("outcome %q, want the hub ticket about #1001 joined", ev.Outcome)
+		}
+		ev = w.deliver(w.shop, mail("grace@example.com", "About #1001", "g1@example.com", "", "Is this mine?"))
+		var got *ticket.Ticket
+		for _, tk := range w.ticketsOf(w.shop) {
+			if tk.RequesterEmail == "grace@example.com" {
+				got = tk
+			}
+		}
+		if got == nil || got.OrderID != 0 || got.ID == hub.ID {
+			t.Errorf("another shopper naming #1001: %+v (%q)", got, ev.Outcome)
+		}
+	})
+}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/inbucket/html2text"
 	"github.com/jhillyerd/enmime/v2"
 
 	"github.com/hubdesk/hubdesk/internal/attachment"
@@ -103,19 +104,38 @@ func Parse(raw []byte) (*Mail, error) {
 		return nil, err
 	}
 
-	// enmime derives the text from the HTML when the mail has only HTML.
-	text := env.Text + forwarded(env, 1)
-	m.Text = limitText(cleanText(text))
-	if h := env.HTML; h != "" {
-		if clean := mailhtml.Sanitize(cleanText(h)); len(clean) <= mailhtml.MaxHTMLBytes {
+	var clean string
+	if env.HTML != "" {
+		clean = mailhtml.Sanitize(cleanText(env.HTML))
+		if len(clean) <= mailhtml.MaxHTMLBytes {
 			m.HTML = clean
 		}
 	}
+	text := env.Text
+	if !hasTextPart(env) && clean != "" {
+		// HTML-only mail: the text is derived from the sanitised HTML, so
+		// what a script or a javascript: link said never reaches it.
+		if derived, err := html2text.FromString(clean); err == nil {
+			text = derived
+		}
+	}
+	m.Text = limitText(cleanText(text + forwarded(env, 1)))
 	m.collectFiles(env)
 	if strings.TrimSpace(m.Text) == "" {
 		m.Text = noText(m)
 	}
 	return m, nil
+}
+
+// hasTextPart reports whether the mail has a text/plain body of its own
+// (enmime derives one from the HTML when it has not).
+func hasTextPart(env *enmime.Envelope) bool {
+	if env.Root == nil {
+		return false
+	}
+	return env.Root.DepthMatchFirst(func(p *enmime.Part) bool {
+		return p.ContentType == "text/plain" && p.Disposition != "attachment"
+	}) != nil || (env.Root.ContentType == "" && env.HTML == "")
 }
 
 // noText is the body of a mail that had no text: a photo sent with no

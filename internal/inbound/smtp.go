@@ -44,6 +44,10 @@ type SMTPOptions struct {
 	MaxRecipients int
 	// MaxConnections bounds the sessions served at once; 200 when 0.
 	MaxConnections int
+	// MaxMessagesInFlight bounds the messages read into memory at once
+	// (each up to MaxMessageBytes); the next sender waits at DATA. 8 when
+	// 0: 240 MiB at most, however many connections are open.
+	MaxMessagesInFlight int
 	// Timeout bounds each read and write of a session; 2 minutes when 0.
 	Timeout time.Duration
 	Logger  *slog.Logger
@@ -57,6 +61,8 @@ type SMTPServer struct {
 	ctx  context.Context // ends when the server shuts down
 	stop context.CancelFunc
 	max  int
+	// inFlight holds a slot per message being read and stored.
+	inFlight chan struct{}
 }
 
 // NewSMTPServer returns the listener; Serve starts it.
@@ -73,7 +79,10 @@ func NewSMTPServer(opts SMTPOptions) *SMTPServer {
 	if opts.Timeout == 0 {
 		opts.Timeout = 2 * time.Minute
 	}
-	s := &SMTPServer{opts: opts, max: opts.MaxConnections}
+	if opts.MaxMessagesInFlight == 0 {
+		opts.MaxMessagesInFlight = 8
+	}
+	s := &SMTPServer{opts: opts, max: opts.MaxConnections, inFlight: make(chan struct{}, opts.MaxMessagesInFlight)}
 	s.ctx, s.stop = context.WithCancel(context.Background())
 	srv := smtp.NewServer(smtp.BackendFunc(s.newSession))
 	srv.Domain = opts.Hostname
@@ -179,6 +188,12 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 // is told to try again; the shops that have it already drop the resent
 // copy (the intake keeps a digest of each delivery).
 func (s *session) Data(r io.Reader) error {
+	select {
+	case s.server.inFlight <- struct{}{}:
+	case <-s.server.ctx.Done():
+		return errTryLater
+	}
+	defer func() { <-s.server.inFlight }()
 	raw, err := io.ReadAll(r)
 	if errors.Is(err, smtp.ErrDataTooLarge) {
 		s.server.opts.Logger.Info("inbound smtp: message too big, refused", "remote", s.remote)

@@ -45,6 +45,9 @@ var ErrNotFound = database.ErrNotFound
 type Upload struct {
 	Filename string
 	Data     []byte
+	// ContentID names an inline image of a mail, which the mail's HTML
+	// shows by cid: reference; "" for every other file.
+	ContentID string
 }
 
 // Attachment is a stored file's metadata: what the ticket view lists.
@@ -56,6 +59,7 @@ type Attachment struct {
 	ContentType string // sniffed, one of the allow-list or application/octet-stream
 	Size        int64
 	SHA256      string // hex
+	ContentID   string // a mail's inline image: the name its HTML uses
 	CreatedAt   time.Time
 }
 
@@ -142,7 +146,7 @@ func (s *Store) Add(ctx context.Context, shopID, ticketID, messageID int64, u Up
 		return nil, err
 	}
 	a := &Attachment{TicketID: ticketID, MessageID: messageID, Filename: CleanFilename(u.Filename),
-		ContentType: Sniff(u.Filename, u.Data), Size: int64(len(u.Data)), CreatedAt: s.now().UTC()}
+		ContentType: Sniff(u.Filename, u.Data), Size: int64(len(u.Data)), ContentID: u.ContentID, CreatedAt: s.now().UTC()}
 	sum := sha256.Sum256(u.Data)
 	a.SHA256 = hex.EncodeToString(sum[:])
 	err := s.db.InTx(ctx, func(tx *database.Tx) error {
@@ -161,10 +165,11 @@ func (s *Store) Add(ctx context.Context, shopID, ticketID, messageID int64, u Up
 		}
 		// The message is looked up with its ticket, so a file can never
 		// hang on one ticket's message while naming another ticket.
-		err = tx.QueryRow(ctx, `INSERT INTO attachments (shop_id, ticket_id, message_id, filename, content_type, size_bytes, sha256, data, created_at)
-			SELECT m.shop_id, m.ticket_id, m.id, ?, ?, ?, ?, ?, ? FROM ticket_messages m
+		err = tx.QueryRow(ctx, `INSERT INTO attachments (shop_id, ticket_id, message_id, filename, content_type, size_bytes, sha256, data,
+			content_id, created_at)
+			SELECT m.shop_id, m.ticket_id, m.id, ?, ?, ?, ?, ?, ?, ? FROM ticket_messages m
 			WHERE m.shop_id = ? AND m.id = ? AND m.ticket_id = ? RETURNING id`,
-			a.Filename, a.ContentType, a.Size, a.SHA256, u.Data, database.Time(a.CreatedAt), shopID, messageID, ticketID).Scan(&a.ID)
+			a.Filename, a.ContentType, a.Size, a.SHA256, u.Data, a.ContentID, database.Time(a.CreatedAt), shopID, messageID, ticketID).Scan(&a.ID)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		}
@@ -179,11 +184,11 @@ func (s *Store) Add(ctx context.Context, shopID, ticketID, messageID int64, u Up
 	return a, nil
 }
 
-const metadataColumns = `id, ticket_id, message_id, filename, content_type, size_bytes, sha256, created_at`
+const metadataColumns = `id, ticket_id, message_id, filename, content_type, size_bytes, sha256, content_id, created_at`
 
 func scanMetadata(row interface{ Scan(...any) error }, extra ...any) (Attachment, error) {
 	var a Attachment
-	err := row.Scan(append([]any{&a.ID, &a.TicketID, &a.MessageID, &a.Filename, &a.ContentType, &a.Size, &a.SHA256,
+	err := row.Scan(append([]any{&a.ID, &a.TicketID, &a.MessageID, &a.Filename, &a.ContentType, &a.Size, &a.SHA256, &a.ContentID,
 		(*database.Time)(&a.CreatedAt)}, extra...)...)
 	return a, err
 }

@@ -25,7 +25,7 @@ func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
 
 func isolate(t *testing.T) string {
 	dir := t.TempDir()
-	for _, k := range []string{"HUBDESK_DATABASE_URL", "HUBDESK_SECRET_KEY", "HUBDESK_SECRET_KEY_FILE", "HUBDESK_ADDR", "HUBDESK_BASE_URL", "HUBDESK_METRICS_ADDR"} {
+	for _, k := range []string{"HUBDESK_DATABASE_URL", "HUBDESK_SECRET_KEY", "HUBDESK_SECRET_KEY_FILE", "HUBDESK_ADDR", "HUBDESK_BASE_URL", "HUBDESK_METRICS_ADDR", "HUBDESK_SMTP_ADDR", "HUBDESK_MAIL_DOMAIN"} {
 		t.Setenv(k, "")
 	}
 	t.Setenv("HUBDESK_DATA_DIR", dir)

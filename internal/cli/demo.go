@@ -22,8 +22,9 @@ import (
 // to loopback unless told --public.
 func runDemo(ctx context.Context, e *env, args []string) error {
 	started := time.Now()
-	fs := newFlags(e, "demo", "demo [--addr host:port] [--data DIR] [--public]")
+	fs := newFlags(e, "demo", "demo [--addr host:port] [--smtp-addr host:port] [--data DIR] [--public]")
 	fs.StringVar(&e.cfg.Addr, "addr", e.cfg.Addr, "address to listen on, loopback unless --public (HUBDESK_ADDR)")
+	fs.StringVar(&e.cfg.SMTPAddr, "smtp-addr", e.cfg.SMTPAddr, "address of the SMTP listener mail to the demo shop goes to, loopback unless --public (HUBDESK_SMTP_ADDR; default "+demoSMTPAddr+", or a free port when it is taken)")
 	dataDir := fs.String("data", "", "the demo's own data directory, new or empty or used by the demo before (default: a temporary one, removed on exit; never HUBDESK_DATA_DIR)")
 	public := fs.Bool("public", false, "allow an --addr other machines can reach, though the demo's logins are published")
 	if err := parse(fs, args); err != nil {
@@ -31,6 +32,12 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	}
 	if err := checkDemoAddr(e.cfg.Addr, *public); err != nil {
 		return err
+	}
+	smtpAddr := e.cfg.SMTPAddr
+	if smtpAddr != "" {
+		if err := checkDemoAddr(smtpAddr, *public); err != nil {
+			return err
+		}
 	}
 	if *public {
 		fmt.Fprintf(e.stderr, "hubdesk demo: warning: --public: anyone who can reach %s can sign in with the published demo logins\n", e.cfg.Addr)
@@ -61,6 +68,12 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		e.cfg.BaseURL = "http://" + ln.Addr().String()
 	}
 	e.cfg.Addr = ln.Addr().String()
+	smtpLn, err := listenDemoSMTP(smtpAddr)
+	if err != nil {
+		return err
+	}
+	defer smtpLn.Close()
+	e.cfg.SMTPAddr = smtpLn.Addr().String()
 	// Metrics get a free loopback port, whatever HUBDESK_METRICS_ADDR says,
 	// so demos never collide with a server's metrics port.
 	metricsLn, err := net.Listen("tcp", "127.0.0.1:0")
@@ -98,7 +111,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	srv, err := newServer(db, box, logger, e.cfg)
+	srv, err := newServer(db, box, logger, e.cfg, smtpLn)
 	if err != nil {
 		return err
 	}
@@ -129,7 +142,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		BaseURL: "http://" + shopLn.Addr().String(), Logger: logger.With("component", "shopify-sandbox"),
 	})
 	go storefront.Serve(ctx, shopLn)
-	printDemoBanner(e, seeded, token, loopSandbox.BaseURL(), storefront, time.Since(started))
+	printDemoBanner(e, seeded, token, loopSandbox.BaseURL(), storefront, srv.MailRouter.BuiltIn(seeded.Shop.Domain), time.Since(started))
 	return srv.Serve(ctx, ln, metricsLn)
 }
 
@@ -147,7 +160,31 @@ func checkDemoAddr(addr string, public bool) error {
 	return usageError{fmt.Sprintf("--addr %s can be reached from other machines and the demo's logins are published; use a loopback address such as 127.0.0.1:8080, or add --public", addr)}
 }
 
-func printDemoBanner(e *env, seeded *demo.Result, token, loopURL string, storefront *shopifysandbox.Sandbox, startup time.Duration) {
+// demoSMTPAddr is where the demo takes mail unless told otherwise.
+const demoSMTPAddr = "127.0.0.1:2525"
+
+// listenDemoSMTP listens on addr; with none given, on demoSMTPAddr or, when
+// another program has that port, on a free loopback port, so a second demo
+// still starts.
+func listenDemoSMTP(addr string) (net.Listener, error) {
+	if addr != "" {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("listen for SMTP on %s: %w", addr, err)
+		}
+		return ln, nil
+	}
+	if ln, err := net.Listen("tcp", demoSMTPAddr); err == nil {
+		return ln, nil
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("listen for SMTP: %w", err)
+	}
+	return ln, nil
+}
+
+func printDemoBanner(e *env, seeded *demo.Result, token, loopURL string, storefront *shopifysandbox.Sandbox, supportAddress string, startup time.Duration) {
 	base := e.cfg.BaseURL
 	w := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(w, "\nhubdesk demo is running (%s, started in %d ms)\n\n", seeded.Shop.Name, startup.Milliseconds())
@@ -174,6 +211,10 @@ func printDemoBanner(e *env, seeded *demo.Result, token, loopURL string, storefr
 		fmt.Fprintf(w, "  Hub drawer\t%s  (%s on the product page: open the help button)\n", storefront.LoginAsURL(seeded.Shopper.ExternalID, "/"), name)
 	}
 	fmt.Fprintf(w, "  Shopify client secret\t%s\t(demo only)\n", demo.ClientSecret)
+	fmt.Fprintf(w, "  SMTP in\t%s\t(support address %s)\n", e.cfg.SMTPAddr, supportAddress)
+	host, port, _ := net.SplitHostPort(e.cfg.SMTPAddr)
+	fmt.Fprintf(w, "  Mail a ticket in\tswaks --server %s --port %s --to %s --from shopper@example.com --header 'Subject: Where is my order?' --body 'Hello, my parcel has not arrived.'\n", host, port, supportAddress)
+	fmt.Fprintf(w, "  (or with curl)\tprintf 'From: shopper@example.com\\r\\nTo: %s\\r\\nSubject: Where is my order?\\r\\n\\r\\nHello, my parcel has not arrived.\\r\\n' | curl -sS smtp://%s --mail-from shopper@example.com --mail-rcpt %s -T -\n", supportAddress, e.cfg.SMTPAddr, supportAddress)
 	fmt.Fprintf(w, "  Data\t%s\n", e.cfg.DataDir)
 	fmt.Fprintf(w, "\nPress Ctrl+C to stop.\n\n")
 	w.Flush()

@@ -15,8 +15,9 @@ import (
 )
 
 func runServe(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "serve", "serve [--addr host:port] [--metrics-addr host:port|off] [--data DIR]")
+	fs := newFlags(e, "serve", "serve [--addr host:port] [--metrics-addr host:port|off] [--smtp-addr host:port] [--data DIR]")
 	fs.StringVar(&e.cfg.Addr, "addr", e.cfg.Addr, "address to listen on (HUBDESK_ADDR)")
+	fs.StringVar(&e.cfg.SMTPAddr, "smtp-addr", e.cfg.SMTPAddr, "address of the SMTP listener taking mail in for the shops' support addresses; empty: off (HUBDESK_SMTP_ADDR)")
 	fs.StringVar(&e.cfg.MetricsAddr, "metrics-addr", e.cfg.MetricsAddr, "address serving Prometheus /metrics, or off (HUBDESK_METRICS_ADDR)")
 	addDataFlag(fs, e.cfg)
 	if err := parse(fs, args); err != nil {
@@ -45,18 +46,29 @@ func runServe(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("listen for metrics on %s: %w", e.cfg.MetricsAddr, err)
 		}
 	}
-	srv, err := newServer(db, box, logger, e.cfg)
+	var smtpLn net.Listener
+	if e.cfg.SMTPAddr != "" {
+		if smtpLn, err = net.Listen("tcp", e.cfg.SMTPAddr); err != nil {
+			ln.Close()
+			closeIfOpen(metricsLn)
+			return fmt.Errorf("listen for SMTP on %s: %w", e.cfg.SMTPAddr, err)
+		}
+	}
+	srv, err := newServer(db, box, logger, e.cfg, smtpLn)
 	if err != nil {
 		ln.Close()
 		closeIfOpen(metricsLn)
+		closeIfOpen(smtpLn)
 		return err
 	}
 	if err := srv.Secrets.Report(ctx, logger); err != nil {
 		ln.Close()
 		closeIfOpen(metricsLn)
+		closeIfOpen(smtpLn)
 		return fmt.Errorf("check stored secrets: %w", err)
 	}
-	logger.Info("hubdesk serving", "addr", ln.Addr().String(), "metrics_addr", listenerAddr(metricsLn), "base_url", e.cfg.BaseURL, "database", db.Dialect)
+	logger.Info("hubdesk serving", "addr", ln.Addr().String(), "metrics_addr", listenerAddr(metricsLn), "smtp_addr", listenerAddr(smtpLn),
+		"mail_domain", e.cfg.MailDomain, "base_url", e.cfg.BaseURL, "database", db.Dialect)
 	return srv.Serve(ctx, ln, metricsLn)
 }
 
@@ -74,13 +86,20 @@ func closeIfOpen(ln net.Listener) {
 	}
 }
 
-func newServer(db *database.DB, box *secret.Box, logger *slog.Logger, cfg *config.Config) (*server.Server, error) {
+// newServer builds the server; smtpLn, when not nil, is where the SMTP
+// listener takes mail in.
+func newServer(db *database.DB, box *secret.Box, logger *slog.Logger, cfg *config.Config, smtpLn net.Listener) (*server.Server, error) {
 	proxies, err := auth.ParseProxies(cfg.TrustedProxies)
 	if err != nil {
 		return nil, err
 	}
 	opts := server.Options{Proxies: proxies, DB: db, Box: box, Logger: logger, BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies(),
 		LoopBaseURL: cfg.LoopBaseURL, WebhookRetention: cfg.WebhookRetention, JobTimeout: cfg.JobTimeout}
+	smtpTLS, err := cfg.SMTPTLS()
+	if err != nil {
+		return nil, err
+	}
+	opts.Inbound = server.InboundOptions{SMTPListener: smtpLn, SMTPTLS: smtpTLS, MailDomain: cfg.MailDomain, IMAPPollInterval: cfg.IMAPPollInterval}
 	mailer, err := cfg.Mailer()
 	if err != nil {
 		return nil, err

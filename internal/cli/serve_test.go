@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/smtp"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -256,5 +257,37 @@ func TestServeWarnsOfSecretsSealedWithAnotherKey(t *testing.T) {
 	logs := s.stderr.String()
 	if !strings.Contains(logs, `"shop":"store.myshopify.com","unreadable":"Shopify client secret"`) || strings.Contains(logs, "sealed-elsewhere") {
 		t.Fatalf("want a start-up warning naming the shop and its client secret, never the value:\n%s", logs)
+	}
+}
+
+// The demo takes mail on its SMTP listener and prints where, with the demo
+// shop's support address; mail sent there becomes a ticket the API lists.
+func TestDemoTakesMailIn(t *testing.T) {
+	isolate(t)
+	d := start(t, "demo", "--addr", "127.0.0.1:0", "--smtp-addr", "127.0.0.1:0")
+	d.waitFor(t, "the banner", func() bool { return strings.Contains(d.stdout.String(), "Press Ctrl+C") })
+	banner := d.stdout.String()
+	smtpLine := regexp.MustCompile(`SMTP in\s+(127\.0\.0\.1:\d+)\s+\(support address (\S+)\)`).FindStringSubmatch(banner)
+	api := regexp.MustCompile(`Bearer (\S+)' (http://\S+)/api/v1/customers`).FindStringSubmatch(banner)
+	if smtpLine == nil || api == nil || smtpLine[2] != "demo-shop@localhost" || !strings.Contains(banner, "swaks --server 127.0.0.1") {
+		t.Fatalf("the banner lacks the SMTP address, the support address or how to mail a ticket in:\n%s", banner)
+	}
+	msg := "From: Ada <ada@example.com>\r\nTo: " + smtpLine[2] + "\r\nSubject: Mailed into the demo\r\n\r\nHello from the shopper.\r\n"
+	if err := smtp.SendMail(smtpLine[1], nil, "ada@example.com", []string{smtpLine[2]}, []byte(msg)); err != nil {
+		t.Fatalf("mail the demo: %v", err)
+	}
+	d.waitFor(t, "the ticket in the API", func() bool {
+		req, _ := http.NewRequest("GET", api[2]+"/api/v1/tickets", nil)
+		req.Header.Set("Authorization", "Bearer "+api[1])
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return strings.Contains(string(body), "Mailed into the demo")
+	})
+	if code := d.wait(t); code != 0 {
+		t.Fatalf("demo exited %d; stderr:\n%s", code, d.stderr.String())
 	}
 }

@@ -4,6 +4,7 @@
 package config
 
 import (
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -46,6 +47,18 @@ type Config struct {
 	SMTPURL string
 	// MailFrom is the sender of hubdesk's mail.
 	MailFrom string
+	// SMTPAddr is where the built-in SMTP listener takes mail in; empty
+	// when it is off.
+	SMTPAddr string
+	// SMTPTLSCert and SMTPTLSKey are the PEM files of the certificate the
+	// listener offers through STARTTLS; both or neither.
+	SMTPTLSCert, SMTPTLSKey string
+	// MailDomain is the domain of the shops' built-in support addresses
+	// (<handle>@MailDomain); by default the host of the base URL.
+	MailDomain string
+	// IMAPPollInterval is how often a mailbox whose server has no IDLE is
+	// looked at.
+	IMAPPollInterval time.Duration
 }
 
 // DefaultMetricsAddr keeps /metrics on loopback, out of the public
@@ -83,6 +96,11 @@ var Options = []Option{
 	{Env: "HUBDESK_JOB_TIMEOUT", Default: "5m", Help: "how long one attempt of a background job (webhook processing, mail, sync) may run before it is cancelled and retried; a job left running by a process that died runs again 1m after this (a Go duration, at most 24h)"},
 	{Env: "HUBDESK_SMTP_URL", Help: "mail server for invitations and password resets: smtp://user:pass@host:587 (STARTTLS when offered) or smtps://user:pass@host:465 (TLS); empty: no mail, the desk shows links to copy", Secret: true},
 	{Env: "HUBDESK_MAIL_FROM", Help: "sender of hubdesk's mail, e.g. \"hubdesk <no-reply@example.com>\" (the shop's name is shown as the sender's name); required with HUBDESK_SMTP_URL"},
+	{Env: "HUBDESK_SMTP_ADDR", Help: "address of the built-in SMTP listener taking mail in for the shops' support addresses, e.g. :25 or 127.0.0.1:2525; empty: off (flag --smtp-addr)"},
+	{Env: "HUBDESK_SMTP_TLS_CERT", Help: "PEM certificate (chain) the SMTP listener offers through STARTTLS; with HUBDESK_SMTP_TLS_KEY"},
+	{Env: "HUBDESK_SMTP_TLS_KEY", Help: "PEM private key of HUBDESK_SMTP_TLS_CERT", Secret: true},
+	{Env: "HUBDESK_MAIL_DOMAIN", Help: "domain of the shops' built-in support addresses, <shop handle>@DOMAIN (its MX must point at the SMTP listener); default: the host of HUBDESK_BASE_URL, or localhost when that is an IP address"},
+	{Env: "HUBDESK_IMAP_POLL_INTERVAL", Default: "30s", Help: "how often a shop's IMAP mailbox is looked at when its server has no IDLE (a Go duration, 5s to 1h)"},
 	{Env: "HUBDESK_LOG_LEVEL", Default: "info", Help: "debug, info, warn or error"},
 	{Env: "HUBDESK_LOG_FORMAT", Help: "json or text (default json for serve, text for demo)"},
 }
@@ -113,6 +131,11 @@ func Load() (*Config, error) {
 	}
 	c.SMTPURL = get("HUBDESK_SMTP_URL")
 	c.MailFrom = get("HUBDESK_MAIL_FROM")
+	c.SMTPAddr = get("HUBDESK_SMTP_ADDR")
+	c.SMTPTLSCert = get("HUBDESK_SMTP_TLS_CERT")
+	c.SMTPTLSKey = get("HUBDESK_SMTP_TLS_KEY")
+	c.MailDomain = get("HUBDESK_MAIL_DOMAIN")
+	imapPoll := orDefault(get("HUBDESK_IMAP_POLL_INTERVAL"), "30s")
 	retention := orDefault(get("HUBDESK_WEBHOOK_RETENTION"), "30d")
 	jobTimeout := orDefault(get("HUBDESK_JOB_TIMEOUT"), "5m")
 	level := orDefault(get("HUBDESK_LOG_LEVEL"), "info")
@@ -124,6 +147,9 @@ func Load() (*Config, error) {
 	}
 	if c.JobTimeout, err = parseJobTimeout(jobTimeout); err != nil {
 		return nil, fmt.Errorf("HUBDESK_JOB_TIMEOUT: %w", err)
+	}
+	if c.IMAPPollInterval, err = time.ParseDuration(imapPoll); err != nil || c.IMAPPollInterval < 5*time.Second || c.IMAPPollInterval > time.Hour {
+		return nil, fmt.Errorf("HUBDESK_IMAP_POLL_INTERVAL: %q is not a duration from 5s to 1h", imapPoll)
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("HUBDESK_LOG_LEVEL: %q is not debug, info, warn or error", level)
@@ -197,6 +223,24 @@ func (c *Config) Validate() error {
 			return err
 		}
 	}
+	if c.SMTPAddr != "" {
+		if _, _, err := net.SplitHostPort(c.SMTPAddr); err != nil {
+			return fmt.Errorf("--smtp-addr (HUBDESK_SMTP_ADDR) %q: want host:port", c.SMTPAddr)
+		}
+	}
+	if (c.SMTPTLSCert == "") != (c.SMTPTLSKey == "") {
+		return fmt.Errorf("HUBDESK_SMTP_TLS_CERT and HUBDESK_SMTP_TLS_KEY go together: give both or neither")
+	}
+	if c.MailDomain == "" {
+		c.MailDomain = "localhost"
+		if host := u.Hostname(); host != "" && net.ParseIP(host) == nil {
+			c.MailDomain = host
+		}
+	}
+	c.MailDomain = strings.ToLower(strings.TrimSuffix(c.MailDomain, "."))
+	if strings.ContainsAny(c.MailDomain, "@/: \t") {
+		return fmt.Errorf("HUBDESK_MAIL_DOMAIN %q: want a domain such as support.example.com", c.MailDomain)
+	}
 	if c.LogFormat != "" && c.LogFormat != "json" && c.LogFormat != "text" {
 		return fmt.Errorf("HUBDESK_LOG_FORMAT: %q is not json or text", c.LogFormat)
 	}
@@ -214,6 +258,19 @@ func (c *Config) Mailer() (*mail.SMTP, error) {
 		return nil, fmt.Errorf("HUBDESK_SMTP_URL: %w", err)
 	}
 	return m, nil
+}
+
+// SMTPTLS is the listener's STARTTLS configuration from the certificate
+// files, or nil when none are given.
+func (c *Config) SMTPTLS() (*tls.Config, error) {
+	if c.SMTPTLSCert == "" {
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(c.SMTPTLSCert, c.SMTPTLSKey)
+	if err != nil {
+		return nil, fmt.Errorf("HUBDESK_SMTP_TLS_CERT/KEY: %w", err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
 }
 
 // SecureCookies is true when the public URL is HTTPS.

@@ -172,3 +172,47 @@ func TestMailSettings(t *testing.T) {
 		})
 	}
 }
+
+func TestInboundMailSettings(t *testing.T) {
+	cases := []struct {
+		name       string
+		env        map[string]string
+		wantDomain string
+		wantErr    string
+	}{
+		{"domain from the base URL", map[string]string{"HUBDESK_BASE_URL": "https://Desk.Example.com"}, "desk.example.com", ""},
+		{"localhost for an IP base URL", map[string]string{"HUBDESK_ADDR": "127.0.0.1:8080"}, "localhost", ""},
+		{"domain given", map[string]string{"HUBDESK_MAIL_DOMAIN": "Support.Example.com."}, "support.example.com", ""},
+		{"bad domain", map[string]string{"HUBDESK_MAIL_DOMAIN": "a@b"}, "", "HUBDESK_MAIL_DOMAIN"},
+		{"bad smtp address", map[string]string{"HUBDESK_SMTP_ADDR": "2525"}, "", "--smtp-addr"},
+		{"certificate without key", map[string]string{"HUBDESK_SMTP_TLS_CERT": "/tmp/cert.pem"}, "", "go together"},
+		{"poll interval too short", map[string]string{"HUBDESK_IMAP_POLL_INTERVAL": "1s"}, "", "HUBDESK_IMAP_POLL_INTERVAL"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			clearEnv(t)
+			for k, v := range c.env {
+				t.Setenv(k, v)
+			}
+			cfg, err := Load()
+			if err == nil {
+				err = cfg.Validate()
+			}
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("error %v, want one naming %s", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.MailDomain != c.wantDomain {
+				t.Errorf("mail domain %q, want %q", cfg.MailDomain, c.wantDomain)
+			}
+			if cfg.IMAPPollInterval != 30*time.Second {
+				t.Errorf("IMAP poll interval %v, want the 30s default", cfg.IMAPPollInterval)
+			}
+		})
+	}
+}

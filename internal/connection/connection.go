@@ -29,6 +29,11 @@ const ProviderLoop Provider = "loop"
 // intake reads it.
 const ProviderLoopWebhook Provider = "loop_webhook"
 
+// ProviderMailWebhook is the token in the address of the shop's inbound
+// mail webhook (POST /webhooks/email/{shop}?token=…), which mail
+// providers' inbound-parse forwarding posts raw mail to.
+const ProviderMailWebhook Provider = "mail_webhook"
+
 // Status says whether the provider accepted the credential when last asked.
 type Status string
 
@@ -172,4 +177,26 @@ func (s *Store) Delete(ctx context.Context, shopID int64, provider Provider) err
 	}
 	s.changed(shopID, provider)
 	return nil
+}
+
+// Connected lists every shop connected to provider with when its
+// connection last changed, for work that runs per connected shop (the
+// IMAP pollers); like purging old webhooks, it is upkeep of no shop in
+// particular.
+func (s *Store) Connected(ctx context.Context, provider Provider) (map[int64]time.Time, error) {
+	rows, err := s.db.Query(ctx, `SELECT shop_id, updated_at FROM connections WHERE provider = ?`, string(provider))
+	if err != nil {
+		return nil, fmt.Errorf("connection: list shops connected to %s: %w", provider, err)
+	}
+	defer rows.Close()
+	out := map[int64]time.Time{}
+	for rows.Next() {
+		var shopID int64
+		var at time.Time
+		if err := rows.Scan(&shopID, (*database.Time)(&at)); err != nil {
+			return nil, err
+		}
+		out[shopID] = at
+	}
+	return out, rows.Err()
 }

@@ -128,6 +128,8 @@ func seedShop(t *testing.T, db *database.DB, name string) shopRows {
 	mustExec(t, db, `INSERT INTO shop_settings (shop_id, draft, published, draft_updated_at) VALUES (?, '{}', '{}', 1)`, s.shop)
 	mustExec(t, db, `INSERT INTO audit_log (shop_id, at, actor_kind, action) VALUES (?, 1, 'system', 'test')`, s.shop)
 	mustExec(t, db, `INSERT INTO connections (shop_id, provider, credentials, status, updated_at) VALUES (?, 'loop', 'x', 'unverified', 1)`, s.shop)
+	mustExec(t, db, `INSERT INTO mail_addresses (shop_id, address, created_at) VALUES (?, ?, 1)`, s.shop, "support@"+name+".example")
+	mustExec(t, db, `INSERT INTO imap_mailboxes (shop_id, mailbox, uid_validity, last_uid) VALUES (?, 'INBOX', 1, 1)`, s.shop)
 	mustExec(t, db, `INSERT INTO macros (shop_id, name, body, created_at, updated_at) VALUES (?, 'thanks', 'Thank you', 1, 1)`, s.shop)
 	mustExec(t, db, `INSERT INTO blocked_senders (shop_id, email, created_at) VALUES (?, 'spam@example.com', 1)`, s.shop)
 	mustExec(t, db, `INSERT INTO webhook_events (shop_id, provider, topic, delivery_id, body, received_at) VALUES (?, 'loop', 't', 'd1', '{}', 1)`, s.shop)

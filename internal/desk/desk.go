@@ -17,6 +17,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/httpkit"
+	"github.com/hubdesk/hubdesk/internal/inbound"
 	"github.com/hubdesk/hubdesk/internal/jobs"
 	"github.com/hubdesk/hubdesk/internal/orderview"
 	"github.com/hubdesk/hubdesk/internal/secret"
@@ -58,6 +59,8 @@ type Desk struct {
 	Audit     *audit.Log
 	// JobQueue lists the shop's failed background jobs and retries them.
 	JobQueue *jobs.Queue
+	// MailIn is Settings → Mail: support addresses and the IMAP mailbox.
+	MailIn *inbound.Settings
 	// Tickets counts the signed-in user's unread notifications for the
 	// badge on every page, and serves the notifications and reports pages.
 	Tickets *ticket.Store
@@ -105,6 +108,8 @@ var navigation = []struct {
 	{"/orders", "nav.orders", user.RoleAgent},
 	{"/settings", "nav.settings", user.RoleManager},
 	{"/settings/staff", "nav.staff", user.RoleAdmin},
+	{"/settings/mail", "nav.mail", user.RoleAdmin},
+	{"/settings/mail-webhook", "nav.mail_webhook", user.RoleAdmin},
 	{"/audit", "nav.audit", user.RoleManager},
 	{"/settings/jobs", "nav.jobs", user.RoleManager},
 	{"/reports", "nav.reports", user.RoleManager},

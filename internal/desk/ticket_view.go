@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/auth"
 	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/helpdesk"
+	"github.com/hubdesk/hubdesk/internal/mailhtml"
 	"github.com/hubdesk/hubdesk/internal/orderview"
 	"github.com/hubdesk/hubdesk/internal/ticket"
 	"github.com/hubdesk/hubdesk/internal/user"
@@ -54,7 +54,11 @@ type (
 		Type   ticket.ConversationKind
 		Shown  []string
 		Quoted []string
-		Files  []attachment.Attachment
+		// HTML is a shopper's mail's HTML, sanitised again here, remote
+		// images held back and the quoted history folded; shown instead
+		// of the text when the mail had HTML.
+		HTML  mailhtml.Rendered
+		Files []attachment.Attachment
 	}
 	newTicketPage struct {
 		Email, Name, Subject, Body string
@@ -97,8 +101,15 @@ func (p *TicketPages) showTicket(w http.ResponseWriter, r *http.Request, status 
 		OrdersCount: tv.OrdersCount, Orders: tv.Orders, Order: tv.Order}
 	v.Messages = make([]messageView, 0, len(tv.Messages))
 	for _, m := range tv.Messages {
-		shown, quoted := splitQuoted(m.Body)
-		v.Messages = append(v.Messages, messageView{Message: m, Type: m.ConversationKind(), Shown: shown, Quoted: quoted, Files: tv.Files[m.ID]})
+		files := tv.Files[m.ID]
+		mv := messageView{Message: m, Type: m.ConversationKind(), Files: files}
+		if m.BodyHTML != "" {
+			mv.HTML = mailhtml.Render(m.BodyHTML, inlineImages(t.ID, files))
+		}
+		if mv.HTML.Shown == "" {
+			mv.Shown, mv.Quoted = splitQuoted(m.Body)
+		}
+		v.Messages = append(v.Messages, mv)
 	}
 	v.MacroPicker = newMacroPicker(t.ID, tv.Macros, "reply-body")
 	for _, u := range tv.People {
@@ -135,55 +146,22 @@ func humanDuration(d time.Duration) string {
 	return fmt.Sprintf("%d days %d h", int(d.Hours())/24, int(d.Hours())%24)
 }
 
-// attribution is the "On Mon, 1 Oct 2026, Ada wrote:" line mail clients
-// put above the history they quote.
-var attribution = regexp.MustCompile(`^\s*On\s.+\swrote:\s*$`)
+// inlineImages maps the Content-IDs of a mail's inline images to their
+// addresses, for the cid: references of its HTML.
+func inlineImages(ticketID int64, files []attachment.Attachment) map[string]string {
+	out := map[string]string{}
+	for _, f := range files {
+		if f.ContentID != "" && f.Inline() {
+			out[f.ContentID] = fmt.Sprintf("/tickets/%d/attachments/%d?inline=1", ticketID, f.ID)
+		}
+	}
+	return out
+}
 
 // splitQuoted separates a plain-text body into what is shown and the
-// quoted history at its end: the trailing lines quoted with ">" (blank
-// lines among them) and the "On … wrote:" line above them, or everything
-// from the last "On … wrote:" line on. Quotes inside the text, answered
-// point by point, stay in place.
-func splitQuoted(body string) (shown, quoted []string) {
-	lines := strings.Split(strings.ReplaceAll(body, "\r\n", "\n"), "\n")
-	cut := len(lines)
-	sawQuote := false
-	for i := len(lines) - 1; i >= 0; i-- {
-		l := strings.TrimSpace(lines[i])
-		if l == "" || strings.HasPrefix(l, ">") {
-			sawQuote = sawQuote || l != ""
-			cut = i
-			continue
-		}
-		break
-	}
-	if !sawQuote {
-		cut = len(lines)
-	}
-	for i := cut - 1; i >= 0; i-- {
-		if attribution.MatchString(lines[i]) {
-			cut = i
-			break
-		}
-		if sawQuote && strings.TrimSpace(lines[i]) != "" {
-			break // the attribution sits right above the quoted lines
-		}
-	}
-	shown, quoted = lines[:cut], lines[cut:]
-	for len(quoted) > 0 && strings.TrimSpace(quoted[0]) == "" {
-		quoted = quoted[1:]
-	}
-	for len(shown) > 0 && strings.TrimSpace(shown[len(shown)-1]) == "" {
-		shown = shown[:len(shown)-1]
-	}
-	switch {
-	case len(shown) == 0:
-		return quoted, nil // nothing but a quote: show it
-	case len(quoted) == 0:
-		return shown, nil
-	}
-	return shown, quoted
-}
+// quoted history folded behind a toggle (mailhtml.SplitText: the hub
+// folds with the same rule).
+var splitQuoted = mailhtml.SplitText
 
 // ticketAction is the common shape of the ticket view's forms: load the
 // ticket named by the path, run one use case, then go back to the ticket

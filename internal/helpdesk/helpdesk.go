@@ -302,12 +302,18 @@ func (h *Tickets) CustomerMessage(ctx context.Context, shopID, ticketID int64, f
 // caller) with what goes with it: the assignee told, listeners told after
 // commit. The message is stored in *out when out is not nil.
 func (h *Tickets) addCustomerMessage(ctx context.Context, w *work, shopID int64, t *ticket.Ticket, from Sender, body string, out **ticket.Message) error {
+	return h.addCustomerMail(ctx, w, shopID, t, from, ticket.Message{Body: body}, out)
+}
+
+// addCustomerMail is addCustomerMessage for a message with more than its
+// text: a mail's HTML and Message-ID.
+func (h *Tickets) addCustomerMail(ctx context.Context, w *work, shopID int64, t *ticket.Ticket, from Sender, msg ticket.Message, out **ticket.Message) error {
 	name := from.Name
 	if name == "" {
 		name = t.RequesterName
 	}
-	m, err := w.tickets.AddMessage(ctx, shopID, t.ID, ticket.Message{Kind: ticket.KindMessage, AuthorKind: ticket.AuthorCustomer,
-		AuthorName: name, Body: body})
+	msg.Kind, msg.AuthorKind, msg.AuthorName = ticket.KindMessage, ticket.AuthorCustomer, name
+	m, err := w.tickets.AddMessage(ctx, shopID, t.ID, msg)
 	if err != nil {
 		return err
 	}

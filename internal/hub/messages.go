@@ -11,6 +11,7 @@ import (
 
 	"github.com/hubdesk/hubdesk/internal/helpdesk"
 	"github.com/hubdesk/hubdesk/internal/httpkit"
+	"github.com/hubdesk/hubdesk/internal/mailhtml"
 	"github.com/hubdesk/hubdesk/internal/ticket"
 )
 
@@ -53,6 +54,9 @@ type conversationMessage struct {
 	Author   string
 	At       time.Time
 	Lines    []string
+	// Quoted is the history a mail quoted under the shopper's answer,
+	// folded behind a toggle (the same rule as the desk's).
+	Quoted []string
 }
 
 // shopperStatus is a ticket's status in the shopper's words: closed; the
@@ -161,7 +165,8 @@ func (h *Hub) conversation(w http.ResponseWriter, r *http.Request, s *session) (
 	}
 	p.ticketID = t.ID
 	for _, m := range msgs {
-		cm := conversationMessage{FromShop: m.AuthorKind == ticket.AuthorAgent, At: m.CreatedAt, Lines: m.Lines()}
+		cm := conversationMessage{FromShop: m.AuthorKind == ticket.AuthorAgent, At: m.CreatedAt}
+		cm.Lines, cm.Quoted = mailhtml.SplitText(m.Body)
 		if cm.FromShop && (t.CustomerSeenAt == nil || m.CreatedAt.After(*t.CustomerSeenAt)) {
 			p.unseenReply = true
 		}

@@ -162,7 +162,7 @@ func TestPurgeRemovesOnlyOldProcessedEvents(t *testing.T) {
 				t.Fatal(err)
 			}
 			if processed != nil {
-				if err := store.MarkProcessed(ctx, shopID, id, *processed); err != nil {
+				if err := store.MarkProcessed(ctx, shopID, id, *processed, ""); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -23,6 +23,24 @@ type Handler interface {
 	Handle(ctx context.Context, tx *database.Tx, ev *Event) error
 }
 
+// Outcomer is a Handler that says what it made of an event — nothing,
+// and why, say — which is kept on the event for admins.
+type Outcomer interface {
+	HandleOutcome(ctx context.Context, tx *database.Tx, ev *Event) (outcome string, err error)
+}
+
+// permanentError is a handler's failure that no retry can mend.
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+// Permanent marks err as a failure no retry can mend — a mail that cannot
+// be read stays unreadable: the event keeps the reason and stays
+// unprocessed, and its job stops at once (cancelled, listed with the dead
+// ones) instead of retrying for days.
+func Permanent(err error) error { return &permanentError{err: err} }
+
 // ProcessArgs ask for one stored event to be processed; unique per event.
 type ProcessArgs struct {
 	ShopID  int64 `json:"shop_id"`
@@ -57,15 +75,26 @@ func (w *ProcessWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) e
 		if !ok {
 			return fmt.Errorf("no handler for %s webhooks", ev.Provider)
 		}
-		if err := handler.Handle(ctx, tx, ev); err != nil {
+		var outcome string
+		if o, ok := handler.(Outcomer); ok {
+			outcome, err = o.HandleOutcome(ctx, tx, ev)
+		} else {
+			err = handler.Handle(ctx, tx, ev)
+		}
+		if err != nil {
 			return err
 		}
-		return store.With(tx).MarkProcessed(ctx, args.ShopID, args.EventID, clock(w.Now)())
+		return store.With(tx).MarkProcessed(ctx, args.ShopID, args.EventID, clock(w.Now)(), outcome)
 	})
 	if err != nil {
-		// Kept on the event for staff to see; River retries the job.
+		// Kept on the event for staff to see; River retries the job,
+		// unless no retry can help.
 		if markErr := store.MarkFailed(ctx, args.ShopID, args.EventID, err.Error()); markErr != nil {
 			return errors.Join(err, markErr)
+		}
+		var permanent *permanentError
+		if errors.As(err, &permanent) {
+			return river.JobCancel(err)
 		}
 	}
 	return err

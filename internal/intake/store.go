@@ -1,11 +1,14 @@
 package intake
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hubdesk/hubdesk/internal/database"
 )
@@ -13,8 +16,14 @@ import (
 // Provider names the platform a webhook came from.
 type Provider string
 
-// ProviderLoop is Loop Returns.
-const ProviderLoop Provider = "loop"
+const (
+	// ProviderLoop is Loop Returns.
+	ProviderLoop Provider = "loop"
+	// ProviderEmail is mail to a shop's support address: the raw MIME
+	// message, whichever way it came (topic "smtp", "imap" or "webhook"),
+	// its delivery id the Message-ID ("" when it has none: the digest).
+	ProviderEmail Provider = "email"
+)
 
 // Event is one webhook delivery as it arrived.
 type Event struct {
@@ -28,6 +37,9 @@ type Event struct {
 	Body        []byte
 	ReceivedAt  time.Time
 	ProcessedAt *time.Time
+	// Outcome is what processing made of the event, where its handler
+	// said: why a mail made no ticket, say.
+	Outcome string
 	// Error is why the last processing attempt failed; "" when none did.
 	Error string
 }
@@ -49,11 +61,12 @@ func (s *Store) With(q database.Querier) *Store { return &Store{db: q} }
 // Insert stores ev and returns its id; inserted is false, and id 0, when
 // the shop already has this provider's delivery.
 func (s *Store) Insert(ctx context.Context, ev *Event) (id int64, inserted bool, err error) {
-	err = s.db.ExecReturning(ctx, `INSERT INTO webhook_events (shop_id, provider, topic, delivery_id, body, received_at)
-		VALUES (?, ?, ?, ?, ?, ?)
+	body, encoding := encodeBody(ev.Body)
+	err = s.db.ExecReturning(ctx, `INSERT INTO webhook_events (shop_id, provider, topic, delivery_id, body, body_encoding, received_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (shop_id, provider, delivery_id) DO NOTHING
 		RETURNING id`,
-		ev.ShopID, string(ev.Provider), ev.Topic, ev.DeliveryID, string(ev.Body), database.Time(ev.ReceivedAt)).Scan(&id)
+		ev.ShopID, string(ev.Provider), ev.Topic, ev.DeliveryID, body, encoding, database.Time(ev.ReceivedAt)).Scan(&id)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return 0, false, nil
@@ -66,24 +79,51 @@ func (s *Store) Insert(ctx context.Context, ev *Event) (id int64, inserted bool,
 // Get returns the shop's event id.
 func (s *Store) Get(ctx context.Context, shopID, id int64) (*Event, error) {
 	ev := &Event{ID: id, ShopID: shopID}
-	var body string
-	err := s.db.QueryRow(ctx, `SELECT provider, topic, delivery_id, body, received_at, processed_at, error
+	var body, encoding string
+	err := s.db.QueryRow(ctx, `SELECT provider, topic, delivery_id, body, body_encoding, received_at, processed_at, outcome, error
 		FROM webhook_events WHERE shop_id = ? AND id = ?`, shopID, id).
-		Scan(&ev.Provider, &ev.Topic, &ev.DeliveryID, &body, (*database.Time)(&ev.ReceivedAt), database.ScanOptionalTime(&ev.ProcessedAt), &ev.Error)
+		Scan(&ev.Provider, &ev.Topic, &ev.DeliveryID, &body, &encoding, (*database.Time)(&ev.ReceivedAt), database.ScanOptionalTime(&ev.ProcessedAt), &ev.Outcome, &ev.Error)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return nil, ErrNotFound
 	case err != nil:
 		return nil, fmt.Errorf("intake: load webhook event %d of shop %d: %w", id, shopID, err)
 	}
-	ev.Body = []byte(body)
+	if ev.Body, err = decodeBody(body, encoding); err != nil {
+		return nil, fmt.Errorf("intake: webhook event %d of shop %d: %w", id, shopID, err)
+	}
 	return ev, nil
 }
 
-// MarkProcessed records that the event was processed at.
-func (s *Store) MarkProcessed(ctx context.Context, shopID, id int64, at time.Time) error {
-	_, err := s.db.Exec(ctx, `UPDATE webhook_events SET processed_at = ?, error = '' WHERE shop_id = ? AND id = ?`,
-		database.Time(at), shopID, id)
+// encodingBase64 marks a body stored in base64: bytes that are not text.
+const encodingBase64 = "base64"
+
+// encodeBody is the body as the text column stores it: as it came when it
+// is UTF-8 without NUL (every JSON webhook, most mail), else base64 — raw
+// mail may be 8-bit ISO-8859-1, which PostgreSQL's TEXT refuses, and the
+// raw bytes are what a later fix of the parser needs.
+func encodeBody(b []byte) (body, encoding string) {
+	if utf8.Valid(b) && bytes.IndexByte(b, 0) < 0 {
+		return string(b), ""
+	}
+	return base64.StdEncoding.EncodeToString(b), encodingBase64
+}
+
+func decodeBody(body, encoding string) ([]byte, error) {
+	switch encoding {
+	case "":
+		return []byte(body), nil
+	case encodingBase64:
+		return base64.StdEncoding.DecodeString(body)
+	}
+	return nil, fmt.Errorf("body stored in unknown encoding %q", encoding)
+}
+
+// MarkProcessed records that the event was processed at, and what came
+// of it where a handler said (Outcome; "" for none).
+func (s *Store) MarkProcessed(ctx context.Context, shopID, id int64, at time.Time, outcome string) error {
+	_, err := s.db.Exec(ctx, `UPDATE webhook_events SET processed_at = ?, error = '', outcome = ? WHERE shop_id = ? AND id = ?`,
+		database.Time(at), outcome, shopID, id)
 	if err != nil {
 		return fmt.Errorf("intake: mark webhook event %d of shop %d processed: %w", id, shopID, err)
 	}

@@ -17,11 +17,14 @@ import (
 var (
 	Queued  = []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStateScheduled, rivertype.JobStateRetryable, rivertype.JobStatePending}
 	Running = []rivertype.JobState{rivertype.JobStateRunning}
-	Done    = []rivertype.JobState{rivertype.JobStateCompleted, rivertype.JobStateCancelled}
-	Dead    = []rivertype.JobState{rivertype.JobStateDiscarded}
+	Done    = []rivertype.JobState{rivertype.JobStateCompleted}
+	// Dead: jobs that gave up after their attempts, and jobs cancelled
+	// because no attempt could succeed (intake.Permanent: a mail that
+	// cannot be read).
+	Dead = []rivertype.JobState{rivertype.JobStateDiscarded, rivertype.JobStateCancelled}
 	// Failed is what needs a look: jobs that failed and wait for their
 	// next attempt, and jobs that gave up.
-	Failed = []rivertype.JobState{rivertype.JobStateRetryable, rivertype.JobStateDiscarded}
+	Failed = []rivertype.JobState{rivertype.JobStateRetryable, rivertype.JobStateDiscarded, rivertype.JobStateCancelled}
 )
 
 // StatesNamed are the groups the API's ?state= names.

@@ -6,9 +6,11 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/helpdesk"
 	"github.com/hubdesk/hubdesk/internal/intake"
 	"github.com/hubdesk/hubdesk/internal/jobs"
+	"github.com/hubdesk/hubdesk/internal/mailin"
 	"github.com/hubdesk/hubdesk/internal/staff"
 	"github.com/hubdesk/hubdesk/internal/ticket"
 	"github.com/hubdesk/hubdesk/internal/user"
@@ -31,13 +33,29 @@ func (w *expiredSessionsWorker) Work(ctx context.Context, _ *river.Job[expiredSe
 	return err
 }
 
+// emailHandler files mail through the server's helpdesk, which is built
+// after the job queue it enqueues on.
+type emailHandler struct{ s *Server }
+
+func (h emailHandler) handler() mailin.Handler {
+	return mailin.Handler{Tickets: h.s.Helpdesk, Logger: h.s.logger}
+}
+
+func (h emailHandler) Handle(ctx context.Context, tx *database.Tx, ev *intake.Event) error {
+	return h.handler().Handle(ctx, tx, ev)
+}
+
+func (h emailHandler) HandleOutcome(ctx context.Context, tx *database.Tx, ev *intake.Event) (string, error) {
+	return h.handler().HandleOutcome(ctx, tx, ev)
+}
+
 // newJobs makes the process's job queue with the work every hubdesk
 // process does.
 func (s *Server) newJobs() (*jobs.Queue, error) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &expiredSessionsWorker{users: s.Users})
 	river.AddWorker(workers, &intake.ProcessWorker{DB: s.opts.DB, Now: s.opts.Now,
-		Handlers: map[intake.Provider]intake.Handler{intake.ProviderLoop: intake.LoopHandler{Logger: s.logger}}})
+		Handlers: map[intake.Provider]intake.Handler{intake.ProviderLoop: intake.LoopHandler{Logger: s.logger}, intake.ProviderEmail: emailHandler{s}}})
 	retention := s.opts.WebhookRetention
 	if retention <= 0 {
 		retention = intake.DefaultRetention

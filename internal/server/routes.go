@@ -63,6 +63,13 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("POST /settings/staff/invitations/{id}/resend", d.RequireRole(user.RoleAdmin, d.ResendInvitation))
 	mux.Handle("POST /settings/staff/invitations/{id}/revoke", d.RequireRole(user.RoleAdmin, d.RevokeInvitation))
 	mux.Handle("GET /audit", d.RequireRole(user.RoleManager, d.AuditLog))
+	mux.Handle("GET /settings/mail", d.RequireRole(user.RoleAdmin, d.MailSettings))
+	mux.Handle("POST /settings/mail/addresses", d.RequireRole(user.RoleAdmin, d.AddMailAddress))
+	mux.Handle("POST /settings/mail/addresses/{id}/delete", d.RequireRole(user.RoleAdmin, d.RemoveMailAddress))
+	mux.Handle("POST /settings/mail/imap", d.RequireRole(user.RoleAdmin, d.SaveIMAP))
+	mux.Handle("POST /settings/mail/imap/delete", d.RequireRole(user.RoleAdmin, d.DisconnectIMAP))
+	mux.Handle("GET /settings/mail-webhook", d.RequireRole(user.RoleAdmin, d.MailWebhook))
+	mux.Handle("POST /settings/mail-webhook/token", d.RequireRole(user.RoleAdmin, d.NewMailWebhookToken))
 	mux.Handle("GET /settings/jobs", d.RequireRole(user.RoleManager, d.Jobs))
 	mux.Handle("POST /settings/jobs/{id}/retry", d.RequireRole(user.RoleManager, d.RetryJob))
 	mux.Handle("GET /account/tokens", d.RequireUser(d.APITokens))
@@ -120,6 +127,8 @@ func (s *Server) routes() *http.ServeMux {
 
 	// Webhooks: the provider's signature over the body is the credential.
 	mux.HandleFunc("POST /webhooks/loop/{shop}", s.webhooks.Loop)
+	// Raw mail from providers' inbound forwarding: the shop's token in the address is the credential.
+	mux.HandleFunc("POST /webhooks/email/{shop}", s.webhooks.Email)
 
 	// REST API v1 (bearer token). Agents read, and work tickets; commerce
 	// data is written by integrations holding a Manager's or higher token.

@@ -171,6 +171,16 @@ func (w *routeWorld) newEmail() string {
 	return fmt.Sprintf("new%d@example.com", w.emails)
 }
 
+// mailAddressID is a fresh support address of the shop, for a request
+// that removes it.
+func mailAddressID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64 {
+	a, err := w.app.Server.MailSettings.Addresses.Add(context.Background(), tn.Shop.ID, w.newEmail(), time.Now())
+	if err != nil {
+		panic(err)
+	}
+	return a.ID
+}
+
 // staffTokenID is a fresh API token of the shop's extra staff member.
 func staffTokenID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64 {
 	return w.freshToken(w.extra[tn])
@@ -254,6 +264,15 @@ func routeTable() []routeCase {
 		{pattern: "POST /settings/staff/invitations/{id}/resend", rule: deskAdmin, url: withID("/settings/staff/invitations/{id}/resend", invitationID), ok: 200},
 		{pattern: "POST /settings/staff/invitations/{id}/revoke", rule: deskAdmin, url: withID("/settings/staff/invitations/{id}/revoke", invitationID), ok: 303},
 		{pattern: "GET /audit", rule: deskManager, url: fixed("/audit"), ok: 200, list: true},
+		{pattern: "GET /settings/mail", rule: deskAdmin, url: fixed("/settings/mail"), ok: 200},
+		{pattern: "POST /settings/mail/addresses", rule: deskAdmin, url: fixed("/settings/mail/addresses"), ok: 303,
+			bodyFn: func(w *routeWorld) string { return "address=" + url.QueryEscape(w.newEmail()) }},
+		{pattern: "POST /settings/mail/addresses/{id}/delete", rule: deskAdmin, url: withID("/settings/mail/addresses/{id}/delete", mailAddressID), ok: 303},
+		// No server named: refused before any connection is tried.
+		{pattern: "POST /settings/mail/imap", rule: deskAdmin, url: fixed("/settings/mail/imap"), body: "host=&username=a&password=b", ok: 422},
+		{pattern: "POST /settings/mail/imap/delete", rule: deskAdmin, url: fixed("/settings/mail/imap/delete"), ok: 303},
+		{pattern: "GET /settings/mail-webhook", rule: deskAdmin, url: fixed("/settings/mail-webhook"), ok: 200},
+		{pattern: "POST /settings/mail-webhook/token", rule: deskAdmin, url: fixed("/settings/mail-webhook/token"), ok: 303},
 		{pattern: "GET /settings/jobs", rule: deskManager, url: fixed("/settings/jobs"), ok: 200, list: true},
 		{pattern: "POST /settings/jobs/{id}/retry", rule: deskManager, url: withID("/settings/jobs/{id}/retry", jobID), ok: 303},
 		{pattern: "GET /account/tokens", rule: deskUser, url: fixed("/account/tokens"), ok: 200},
@@ -322,6 +341,8 @@ func routeTable() []routeCase {
 
 		// Unsigned: the signature is the webhook's only credential.
 		{pattern: "POST /webhooks/loop/{shop}", rule: anyone, url: fixed("/webhooks/loop/shopa.myshopify.com"), body: `{"topic":"return"}`, ok: 401},
+		// The token in the address is the mail webhook's only credential; no token made yet.
+		{pattern: "POST /webhooks/email/{shop}", rule: anyone, url: fixed("/webhooks/email/shopa.myshopify.com?token=x"), body: "From: a@b.test\r\n\r\nhi", ok: 401},
 
 		{pattern: "GET /api/v1/openapi.json", rule: anyone, url: fixed("/api/v1/openapi.json"), ok: 200},
 		{pattern: "GET /api/v1/customers", rule: apiAgent, url: fixed("/api/v1/customers"), ok: 200, list: true},

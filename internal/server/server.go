@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,6 +23,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/desk"
 	"github.com/hubdesk/hubdesk/internal/helpdesk"
 	"github.com/hubdesk/hubdesk/internal/hub"
+	"github.com/hubdesk/hubdesk/internal/inbound"
 	"github.com/hubdesk/hubdesk/internal/ingest"
 	"github.com/hubdesk/hubdesk/internal/intake"
 	"github.com/hubdesk/hubdesk/internal/integration/loop"
@@ -68,6 +70,25 @@ type Options struct {
 	// Mail sends invitations and password reset links; nil when no mail
 	// server is configured (the desk then shows links to copy instead).
 	Mail mail.Sender
+	// Inbound configures mail in: the SMTP listener and the IMAP pollers.
+	Inbound InboundOptions
+}
+
+// InboundOptions configure mail in.
+type InboundOptions struct {
+	// SMTPListener is where the built-in SMTP listener takes mail; nil
+	// when it is off (IMAP import works either way).
+	SMTPListener net.Listener
+	// SMTPTLS is offered through STARTTLS; nil: no STARTTLS.
+	SMTPTLS *tls.Config
+	// MailDomain is the domain of the built-in support addresses; ""
+	// turns them off.
+	MailDomain string
+	// IMAPPollInterval: how often a mailbox without IDLE is asked for news.
+	IMAPPollInterval time.Duration
+	// IMAPDialer connects to mailboxes (tests trust their own
+	// certificate); the system's roots when zero.
+	IMAPDialer inbound.Dialer
 }
 
 // Server is one running hubdesk.
@@ -105,6 +126,13 @@ type Server struct {
 	// Macros are the saved replies: managers change them (audited), agents
 	// insert them expanded for a ticket.
 	Macros *macro.Macros
+
+	// MailRouter finds the shop of an inbound address; MailSettings are
+	// the shop's support addresses and IMAP mailbox (Settings → Mail).
+	MailRouter   *inbound.Router
+	MailSettings *inbound.Settings
+	smtp         *inbound.SMTPServer
+	imapPollers  *inbound.Pollers
 
 	// Secrets finds the stored secrets this process cannot open (Report
 	// at start-up; the settings page's notice).
@@ -151,11 +179,12 @@ func New(opts Options) (*Server, error) {
 		BaseURL: opts.BaseURL, MailConfigured: opts.Mail != nil})
 	s.Intake = intake.New(opts.DB, s.Jobs, opts.Now)
 	s.webhooks = &webhook.Receiver{Shops: s.Shops, Connections: connections, Intake: s.Intake, Logger: opts.Logger}
+	s.newInbound(connections)
 	s.auth = &auth.Authenticator{Users: s.Users, SecureCookies: opts.SecureCookies}
 	s.Tickets = ticket.NewStore(opts.DB, opts.Now)
 	s.desk, err = desk.New(desk.Desk{Users: s.Users, Access: s.Staff, Team: s.Team, Shops: s.Shops, Commerce: s.Commerce, Auth: s.auth, Logger: opts.Logger,
 		Proxies: opts.Proxies, Settings: s.Settings, Secrets: s.Secrets, OrderView: s.Orders, Audit: s.Audit, JobQueue: s.Jobs,
-		BaseURL: opts.BaseURL, Tickets: s.Tickets})
+		BaseURL: opts.BaseURL, Tickets: s.Tickets, MailIn: s.MailSettings})
 	if err != nil {
 		return nil, fmt.Errorf("desk: %w", err)
 	}
@@ -173,6 +202,21 @@ func New(opts Options) (*Server, error) {
 	}
 	s.handler = s.middleware(s.routes())
 	return s, nil
+}
+
+// newInbound builds mail in: the router of support addresses, the settings
+// use case, the SMTP listener (served when Options.Inbound has a
+// listener) and the IMAP pollers.
+func (s *Server) newInbound(connections *connection.Store) {
+	in := s.opts.Inbound
+	addresses := inbound.NewAddresses(s.opts.DB)
+	s.MailRouter = &inbound.Router{Addresses: addresses, Shops: s.Shops, Domain: in.MailDomain}
+	s.MailSettings = &inbound.Settings{DB: s.opts.DB, Addresses: addresses, Connections: connections, Mailboxes: inbound.NewMailboxes(s.opts.DB),
+		Audit: s.Audit, Router: s.MailRouter, Checker: in.IMAPDialer, Now: s.opts.Now}
+	s.smtp = inbound.NewSMTPServer(inbound.SMTPOptions{Router: s.MailRouter, Intake: s.Intake, TLS: in.SMTPTLS,
+		Logger: s.logger.With("component", "smtp")})
+	s.imapPollers = &inbound.Pollers{Poller: &inbound.Poller{DB: s.opts.DB, Connections: connections, Intake: s.Intake,
+		Dialer: in.IMAPDialer, PollInterval: in.IMAPPollInterval, Logger: s.logger.With("component", "imap"), Now: s.opts.Now}}
 }
 
 // Handler is the whole HTTP surface.
@@ -206,6 +250,9 @@ func (s *Server) Serve(ctx context.Context, ln, metricsLn net.Listener) error {
 	// The live listener (PostgreSQL) stops with the servers; its
 	// streams end when the public server shuts down.
 	go s.Live.Run(ctx)
+	pollersDone := make(chan struct{})
+	go func() { defer close(pollersDone); s.imapPollers.Run(ctx) }()
+	defer func() { <-pollersDone }()
 	errc := make(chan error, 2)
 	servers := 1
 	go func() { errc <- s.serveHTTP(ctx, ln, s.handler); stop() }()
@@ -213,11 +260,34 @@ func (s *Server) Serve(ctx context.Context, ln, metricsLn net.Listener) error {
 		servers++
 		go func() { errc <- s.serveHTTP(ctx, metricsLn, s.metrics.Handler()); stop() }()
 	}
+	if ln := s.opts.Inbound.SMTPListener; ln != nil {
+		servers++
+		go func() { errc <- s.serveSMTP(ctx, ln); stop() }()
+	}
 	var errs []error
 	for range servers {
 		errs = append(errs, <-errc)
 	}
 	return errors.Join(errs...)
+}
+
+// serveSMTP takes mail on ln until ctx ends, then lets the sessions under
+// way finish (up to 30 s).
+func (s *Server) serveSMTP(ctx context.Context, ln net.Listener) error {
+	errc := make(chan error, 1)
+	go func() { errc <- s.smtp.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("smtp on %s: %w", ln.Addr(), err)
+	case <-ctx.Done():
+	}
+	s.logger.Info("shutting down: finishing SMTP sessions", "addr", ln.Addr().String())
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.smtp.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown smtp %s: %w", ln.Addr(), err)
+	}
+	return <-errc
 }
 
 // serveHTTP serves handler on ln until ctx ends, then shuts down

@@ -6,6 +6,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -81,6 +82,15 @@ func WithMail(smtpURL string) Option {
 			panic(err)
 		}
 		o.Mail = m
+	}
+}
+
+// WithSMTP has the server take mail in on ln (its SMTP listener, served
+// by Server.Serve), the shops' built-in addresses in mailDomain.
+func WithSMTP(ln net.Listener, mailDomain string) Option {
+	return func(o *server.Options) {
+		o.Inbound.SMTPListener = ln
+		o.Inbound.MailDomain = mailDomain
 	}
 }
 

@@ -73,7 +73,7 @@ func (s *Store) OpenFromHub(ctx context.Context, shopID int64, in NewTicket) (t 
 			repeated = t != nil
 			return err
 		}
-		t, err = s.insert(ctx, tx, shopID, in)
+		t, _, err = s.insert(ctx, tx, shopID, in)
 		return err
 	})
 	if err != nil {

@@ -139,7 +139,13 @@ type Message struct {
 	AuthorUserID int64 // the desk user, for agent messages
 	AuthorName   string
 	Body         string
-	CreatedAt    time.Time
+	// BodyHTML is the sanitised HTML of a shopper's mail; "" for every
+	// other message. Body is its text all the same.
+	BodyHTML string
+	// MailMessageID is the Message-ID of the mail the message came in or
+	// went out as, without angle brackets; "" when it never crossed mail.
+	MailMessageID string
+	CreatedAt     time.Time
 }
 
 // Lines splits the body at line breaks, for pages that show it as text.
@@ -160,6 +166,8 @@ type NewTicket struct {
 	AuthorName     string // of the first message when staff wrote it (a shopper's is RequesterName)
 	AssigneeID     int64  // 0: unassigned
 	Body           string
+	BodyHTML       string // of a shopper's mail, sanitised
+	MailMessageID  string // of the mail the first message came in
 }
 
 // ValidationError names the input that was refused.
@@ -198,19 +206,27 @@ func (s *Store) With(q database.Querier) *Store {
 // Create opens a ticket with its first message in one transaction, so a
 // ticket never exists without the text that opened it.
 func (s *Store) Create(ctx context.Context, shopID int64, in NewTicket) (*Ticket, error) {
+	t, _, err := s.CreateWithMessage(ctx, shopID, in)
+	return t, err
+}
+
+// CreateWithMessage is Create, returning the first message too (the one
+// a mail's files hang on).
+func (s *Store) CreateWithMessage(ctx context.Context, shopID int64, in NewTicket) (*Ticket, *Message, error) {
 	if err := in.normalize(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var t *Ticket
+	var m *Message
 	err := s.db.InTx(ctx, func(tx *database.Tx) error {
 		var err error
-		t, err = s.insert(ctx, tx, shopID, in)
+		t, m, err = s.insert(ctx, tx, shopID, in)
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return t, nil
+	return t, m, nil
 }
 
 // normalize trims what Create stores and refuses what it cannot.
@@ -237,7 +253,7 @@ func (in *NewTicket) normalize() error {
 // shopper's first message leaves the ticket waiting for the shop; a ticket
 // an agent opens (the shop spoke first) has its first response at once, so
 // nothing is counted as waiting.
-func (s *Store) insert(ctx context.Context, tx *database.Tx, shopID int64, in NewTicket) (*Ticket, error) {
+func (s *Store) insert(ctx context.Context, tx *database.Tx, shopID int64, in NewTicket) (*Ticket, *Message, error) {
 	now := s.now().UTC()
 	t := &Ticket{
 		ShopID: shopID, CustomerID: in.CustomerID, OrderID: in.OrderID, RequesterEmail: in.RequesterEmail,
@@ -256,19 +272,37 @@ func (s *Store) insert(ctx context.Context, tx *database.Tx, shopID int64, in Ne
 		string(StatusOpen), string(in.Channel), nullID(in.AssigneeID), database.Time(now), database.Time(now), database.Time(now),
 		database.OptionalTime(t.FirstResponseAt), database.OptionalTime(t.WaitingSince), t.Preview).Scan(&t.ID)
 	if err != nil {
-		return nil, fmt.Errorf("ticket: create: %w", err)
+		return nil, nil, fmt.Errorf("ticket: create: %w", err)
 	}
-	author := in.RequesterName
+	m := &Message{TicketID: t.ID, Kind: KindMessage, AuthorKind: in.Author, AuthorUserID: in.AuthorUserID, AuthorName: in.RequesterName,
+		Body: in.Body, BodyHTML: in.BodyHTML, MailMessageID: in.MailMessageID, CreatedAt: now}
 	if in.Author != AuthorCustomer {
-		author = in.AuthorName
+		m.AuthorName = in.AuthorName
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO ticket_messages (shop_id, ticket_id, kind, author_kind, author_user_id, author_name, body, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		shopID, t.ID, string(KindMessage), string(in.Author), nullID(in.AuthorUserID), author, in.Body, database.Time(now))
-	if err != nil {
-		return nil, fmt.Errorf("ticket: first message of %d: %w", t.ID, err)
+	if err := insertMessage(ctx, tx, shopID, m); err != nil {
+		return nil, nil, fmt.Errorf("ticket: first message of %d: %w", t.ID, err)
 	}
-	return t, nil
+	return t, m, nil
+}
+
+// insertMessage writes m (its ticket, kind, author, body, time set) and
+// stores its new id in it.
+// The mail columns are written only when the message has them: their
+// defaults stand for "none", and tests that seed tickets at an older
+// migration write through this same code.
+func insertMessage(ctx context.Context, tx *database.Tx, shopID int64, m *Message) error {
+	cols := `shop_id, ticket_id, kind, author_kind, author_user_id, author_name, body, created_at`
+	args := []any{shopID, m.TicketID, string(m.Kind), string(m.AuthorKind), nullID(m.AuthorUserID), m.AuthorName, m.Body, database.Time(m.CreatedAt)}
+	if m.BodyHTML != "" {
+		cols += `, body_html`
+		args = append(args, m.BodyHTML)
+	}
+	if m.MailMessageID != "" {
+		cols += `, mail_message_id`
+		args = append(args, m.MailMessageID)
+	}
+	return tx.QueryRow(ctx, `INSERT INTO ticket_messages (`+cols+`) VALUES (?`+strings.Repeat(`, ?`, len(args)-1)+`) RETURNING id`,
+		args...).Scan(&m.ID)
 }
 
 // PreviewLength is how much of the latest message the inbox shows.
@@ -327,10 +361,7 @@ func (s *Store) AddMessage(ctx context.Context, shopID, ticketID int64, m Messag
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrNotFound
 		}
-		err = tx.QueryRow(ctx, `INSERT INTO ticket_messages (shop_id, ticket_id, kind, author_kind, author_user_id, author_name, body, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			shopID, ticketID, string(m.Kind), string(m.AuthorKind), nullID(m.AuthorUserID), m.AuthorName, m.Body, database.Time(now)).Scan(&m.ID)
-		if err != nil {
+		if err := insertMessage(ctx, tx, shopID, &m); err != nil {
 			return fmt.Errorf("ticket: add message to %d: %w", ticketID, err)
 		}
 		return nil
@@ -403,24 +434,31 @@ func (s *Store) Messages(ctx context.Context, shopID, ticketID int64) ([]Message
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, m)
+		out = append(out, *m)
 	}
 	return out, rows.Err()
 }
 
+const messageColumns = `id, ticket_id, kind, author_kind, author_user_id, author_name, body, body_html, mail_message_id, created_at`
+
 // messagesQuery reads a ticket's conversation (shop, ticket), oldest first.
-const messagesQuery = `SELECT id, ticket_id, kind, author_kind, author_user_id, author_name, body, created_at
+const messagesQuery = `SELECT ` + messageColumns + `
 	FROM ticket_messages WHERE shop_id = ? AND ticket_id = ? ORDER BY created_at, id`
 
-func scanMessage(row database.RowScanner) (Message, error) {
+func scanMessage(row interface{ Scan(...any) error }) (*Message, error) {
 	var m Message
 	var kind, author string
 	var user sql.NullInt64
-	if err := row.Scan(&m.ID, &m.TicketID, &kind, &author, &user, &m.AuthorName, &m.Body, (*database.Time)(&m.CreatedAt)); err != nil {
-		return Message{}, fmt.Errorf("ticket: scan message: %w", err)
+	var mailID sql.NullString
+	err := row.Scan(&m.ID, &m.TicketID, &kind, &author, &user, &m.AuthorName, &m.Body, &m.BodyHTML, &mailID, (*database.Time)(&m.CreatedAt))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
 	}
-	m.Kind, m.AuthorKind, m.AuthorUserID = MessageKind(kind), AuthorKind(author), user.Int64
-	return m, nil
+	if err != nil {
+		return nil, fmt.Errorf("ticket: scan message: %w", err)
+	}
+	m.Kind, m.AuthorKind, m.AuthorUserID, m.MailMessageID = MessageKind(kind), AuthorKind(author), user.Int64, mailID.String
+	return &m, nil
 }
 
 // Filter narrows List.

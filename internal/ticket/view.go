@@ -62,8 +62,11 @@ func ReadView(b *database.Batch, shopID, userID, ticketID int64, v *ViewReads) {
 		})
 	b.Read(messagesQuery, []any{shopID, ticketID}, func(row database.RowScanner) error {
 		m, err := scanMessage(row)
-		v.Messages = append(v.Messages, m)
-		return err
+		if err != nil {
+			return err
+		}
+		v.Messages = append(v.Messages, *m)
+		return nil
 	})
 	b.Read(`SELECT g.id, g.name FROM ticket_tags tt JOIN tags g ON g.shop_id = tt.shop_id AND g.id = tt.tag_id
 		WHERE tt.shop_id = ? AND tt.ticket_id = ? ORDER BY g.name`, []any{shopID, ticketID}, tagInto(&v.Tags))

@@ -280,7 +280,7 @@ func (s *Store) MessagesPage(ctx context.Context, shopID, ticketID int64, p data
 		args = append(args, c.Key, c.Key, c.ID)
 	}
 	limit := p.Size()
-	rows, err := s.db.Query(ctx, `SELECT id, ticket_id, kind, author_kind, author_user_id, author_name, body, created_at
+	rows, err := s.db.Query(ctx, `SELECT `+messageColumns+`
 		FROM ticket_messages WHERE `+where+` ORDER BY created_at, id`+database.Limit(limit+1), args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("ticket: messages of %d: %w", ticketID, err)
@@ -288,14 +288,11 @@ func (s *Store) MessagesPage(ctx context.Context, shopID, ticketID int64, p data
 	defer rows.Close()
 	var out []Message
 	for rows.Next() {
-		var m Message
-		var kind, author string
-		var user sql.NullInt64
-		if err := rows.Scan(&m.ID, &m.TicketID, &kind, &author, &user, &m.AuthorName, &m.Body, (*database.Time)(&m.CreatedAt)); err != nil {
-			return nil, "", fmt.Errorf("ticket: scan message: %w", err)
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, "", err
 		}
-		m.Kind, m.AuthorKind, m.AuthorUserID = MessageKind(kind), AuthorKind(author), user.Int64
-		out = append(out, m)
+		out = append(out, *m)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, "", err

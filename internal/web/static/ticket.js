@@ -12,6 +12,21 @@
   "use strict";
   var view = document.querySelector("[data-ticket-view]");
   if (!view) return;
+
+  // "Show images" loads the remote images of one mail, held back until
+  // asked (data-remote-src). Delegated: live updates swap the messages.
+  document.addEventListener("click", function (e) {
+    var button = e.target.closest && e.target.closest("[data-show-images]");
+    if (!button) return;
+    var message = button.closest(".message");
+    if (!message) return;
+    message.querySelectorAll("img[data-remote-src]").forEach(function (img) {
+      var src = img.getAttribute("data-remote-src");
+      if (/^https:\/\//i.test(src)) img.setAttribute("src", src);
+      img.removeAttribute("data-remote-src");
+    });
+    button.parentNode.hidden = true;
+  });
   var id = view.getAttribute("data-ticket-view");
   var box = document.getElementById("reply-body");
   var mode = "reply";

@@ -124,7 +124,9 @@ type ShopperMailWorker struct {
 
 // Timeout leaves room for a slow relay (mail.SMTP gives up after a
 // minute).
-func (w *ShopperMailWorker) Timeout(*river.Job[ShopperMailArgs]) time.Duration { return 2 * time.Minute }
+func (w *ShopperMailWorker) Timeout(*river.Job[ShopperMailArgs]) time.Duration {
+	return 2 * time.Minute
+}
 
 func (w *ShopperMailWorker) Work(ctx context.Context, job *river.Job[ShopperMailArgs]) error {
 	args := job.Args
@@ -354,7 +356,7 @@ func ComposeAcknowledgement(b Brand, lang string, t *ticket.Ticket, first string
 	d := mailData{Brand: b, Lang: loc.Lang, Greeting: greeting,
 		Paragraphs: [][]string{{loc.T("mail.ack.received", "shop", b.ShopName)}, {loc.T("mail.ack.reference", "ref", Ref(t.ID))}},
 		QuoteLabel: loc.T("mail.ack.your_message"), Quote: lines(excerpt(first, 2000)),
-		Footer:     loc.T("mail.footer", "shop", b.ShopName, "ref", Ref(t.ID))}
+		Footer: loc.T("mail.footer", "shop", b.ShopName, "ref", Ref(t.ID))}
 	text, html, err := mail.Compose(ackText, shopperHTML, d)
 	if err != nil {
 		return mail.Message{}, err

@@ -162,7 +162,7 @@ func New(opts Options) (*Server, error) {
 	s.Live = live.NewBus(opts.DB, opts.Now, opts.Logger)
 	s.Attachments = attachment.NewStore(opts.DB, opts.Now)
 	s.Helpdesk = helpdesk.New(helpdesk.Options{DB: opts.DB, Tickets: s.Tickets, Commerce: s.Commerce, Users: s.Users, Audit: s.Audit,
-		Attachments: s.Attachments, Changes: s.Live.Changes(), Queue: s.Jobs, MailConfigured: opts.Mail != nil})
+		Attachments: s.Attachments, Changes: s.Live.Changes(), Queue: s.Jobs, MailConfigured: opts.Mail != nil, MailFrom: mailFrom(opts.Mail)})
 	s.api = api.New(api.Options{Commerce: s.Commerce, Ingest: s.Ingest, Settings: s.Settings, Orders: s.Orders, Audit: s.Audit, Jobs: s.Jobs,
 		Tickets: s.Tickets, Helpdesk: s.Helpdesk, Users: s.Users, Logger: opts.Logger})
 	s.Macros = macro.New(opts.DB, macro.NewStore(opts.DB, opts.Now), s.Audit, s.Tickets, s.Commerce)
@@ -252,4 +252,13 @@ func (s *Server) serveHTTP(ctx context.Context, ln net.Listener, handler http.Ha
 		return err
 	}
 	return nil
+}
+
+// mailFrom is the sender address of the mail server, whose domain the
+// Message-IDs of shopper mail are made in; "" when it does not say.
+func mailFrom(m mail.Sender) string {
+	if f, ok := m.(interface{ FromAddress() string }); ok {
+		return f.FromAddress()
+	}
+	return ""
 }

@@ -60,6 +60,9 @@ type (
 		Shown  []string
 		Quoted []string
 		Files  []attachment.Attachment
+		// Delivery is the mail that carried a reply to the shopper; nil
+		// when the reply was not mailed.
+		Delivery *ticket.Mail
 	}
 	newTicketPage struct {
 		Email, Name, Subject, Body string
@@ -100,9 +103,15 @@ func (p *TicketPages) showTicket(w http.ResponseWriter, r *http.Request, status 
 		p.serverError(w, r, err)
 		return
 	}
+	deliveries, err := p.Tickets.Deliveries(ctx, me.ShopID, t.ID)
+	if err != nil {
+		p.serverError(w, r, err)
+		return
+	}
 	for _, m := range msgs {
 		shown, quoted := splitQuoted(m.Body)
-		v.Messages = append(v.Messages, messageView{Message: m, Type: m.ConversationKind(), Shown: shown, Quoted: quoted, Files: files[m.ID]})
+		v.Messages = append(v.Messages, messageView{Message: m, Type: m.ConversationKind(), Shown: shown, Quoted: quoted, Files: files[m.ID],
+			Delivery: deliveries[m.ID]})
 	}
 	macros, err := p.Macros.List(ctx, me.ShopID)
 	if err != nil {

@@ -68,6 +68,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("POST /account/tokens/{id}/revoke", d.RequireUser(d.RevokeAPIToken))
 	mux.Handle("GET /account/notifications", d.RequireUser(d.NotificationMailSettings))
 	mux.Handle("POST /account/notifications", d.RequireUser(d.SetNotificationMail))
+	mux.Handle("POST /account/signature", d.RequireUser(d.SetMailSignature))
 	mux.Handle("GET /tickets", d.RequireUser(tickets.List))
 	mux.Handle("GET /tickets/spam", d.RequireRole(user.RoleManager, tickets.Spam))
 	mux.Handle("GET /tickets/{id}/attachments/{attachmentID}", d.RequireUser(files.Download))

@@ -261,6 +261,7 @@ func routeTable() []routeCase {
 		{pattern: "POST /account/tokens/{id}/revoke", rule: deskUser, url: withID("/account/tokens/{id}/revoke", ownTokenID), ok: 303},
 		{pattern: "GET /account/notifications", rule: deskUser, url: fixed("/account/notifications"), ok: 200},
 		{pattern: "POST /account/notifications", rule: deskUser, url: fixed("/account/notifications"), body: "mail=off", ok: 303},
+		{pattern: "POST /account/signature", rule: deskUser, url: fixed("/account/signature"), body: "signature=Grace", ok: 303},
 		{pattern: "GET /tickets", rule: deskUser, url: fixed("/tickets"), ok: 200, list: true},
 		{pattern: "GET /tickets/spam", rule: deskManager, url: fixed("/tickets/spam"), ok: 200, list: true},
 		{pattern: "GET /tickets/{id}", rule: deskUser, url: withID("/tickets/{id}", ticketID), ok: 200},

@@ -74,7 +74,7 @@ func closeIfOpen(ln net.Listener) {
 	}
 }
 
-func newServer(db *database.DB, box *secret.Box, logger *slog.Logger, cfg *config.Config) (*server.Server, error) {
+func newServer(db *database.DB, box *secret.Box, logger *slog.Logger, cfg *config.Config, more ...func(*server.Options)) (*server.Server, error) {
 	proxies, err := auth.ParseProxies(cfg.TrustedProxies)
 	if err != nil {
 		return nil, err
@@ -88,7 +88,10 @@ func newServer(db *database.DB, box *secret.Box, logger *slog.Logger, cfg *confi
 	if mailer != nil {
 		opts.Mail = mailer
 	} else {
-		logger.Info("email is not set up (HUBDESK_SMTP_URL): invitations and password reset links are shown to copy, not mailed")
+		logger.Info("email is not set up (HUBDESK_SMTP_RELAY): invitations and password reset links are shown to copy, not mailed, and replies reach shoppers in the hub only")
+	}
+	for _, f := range more {
+		f(&opts)
 	}
 	return server.New(opts)
 }

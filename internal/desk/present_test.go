@@ -16,6 +16,7 @@ import (
 
 	"github.com/hubdesk/hubdesk/internal/audit"
 	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/demo"
 	"github.com/hubdesk/hubdesk/internal/integration/loop"
 	"github.com/hubdesk/hubdesk/internal/jobs"
 	"github.com/hubdesk/hubdesk/internal/locale"
@@ -356,6 +357,9 @@ func pageFixtures() map[string][]any {
 		"login":            {loginForm{Error: "Wrong email or password."}},
 		"settings_macros":  macroViews(at),
 		"error":            {struct{ Message string }{"This page does not exist."}},
+		"demo_mailbox": {mailboxPage{Size: 200}, mailboxPage{Size: 200, NotFound: true, Mails: []demo.CapturedMail{{ID: 1, At: at, To: "ada@example.com", Subject: "Re: Parcel [#1]"}},
+			Open:    &demo.CapturedMail{ID: 1, At: at, To: "ada@example.com", Subject: "Re: Parcel [#1]", Text: "Hi", HTML: "<p>Hi</p>"},
+			Headers: []mailHeader{{"Message-Id", "<a@b>"}}}},
 		"account_notifications": {notificationMailView{On: true, MailOff: true, Saved: true, Signature: "Grace\nSupport", SignatureSaved: true, MaxSignature: 500},
 			notificationMailView{SignatureError: "A signature is at most 500 characters."}},
 	}

@@ -69,6 +69,8 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("GET /account/notifications", d.RequireUser(d.NotificationMailSettings))
 	mux.Handle("POST /account/notifications", d.RequireUser(d.SetNotificationMail))
 	mux.Handle("POST /account/signature", d.RequireUser(d.SetMailSignature))
+	mux.Handle("GET /demo/mailbox", d.RequireUser(d.DemoMailbox))
+	mux.Handle("GET /demo/mailbox/{id}/html", d.RequireUser(d.DemoMailboxHTML))
 	mux.Handle("GET /tickets", d.RequireUser(tickets.List))
 	mux.Handle("GET /tickets/spam", d.RequireRole(user.RoleManager, tickets.Spam))
 	mux.Handle("GET /tickets/{id}/attachments/{attachmentID}", d.RequireUser(files.Download))

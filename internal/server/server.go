@@ -19,6 +19,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/connection"
 	"github.com/hubdesk/hubdesk/internal/database"
+	"github.com/hubdesk/hubdesk/internal/demo"
 	"github.com/hubdesk/hubdesk/internal/desk"
 	"github.com/hubdesk/hubdesk/internal/helpdesk"
 	"github.com/hubdesk/hubdesk/internal/hub"
@@ -68,6 +69,12 @@ type Options struct {
 	// Mail sends invitations and password reset links; nil when no mail
 	// server is configured (the desk then shows links to copy instead).
 	Mail mail.Sender
+	// DemoMailbox is the demo's relay, whose mail the desk's demo mailbox
+	// page lists; nil (no such page) outside the demo.
+	DemoMailbox *demo.Mailbox
+	// DemoMailboxShop is the domain of the shop whose staff see the
+	// mailbox (the demo's one shop); other shops' staff get 404.
+	DemoMailboxShop string
 }
 
 // Server is one running hubdesk.
@@ -155,7 +162,7 @@ func New(opts Options) (*Server, error) {
 	s.Tickets = ticket.NewStore(opts.DB, opts.Now)
 	s.desk, err = desk.New(desk.Desk{Users: s.Users, Access: s.Staff, Team: s.Team, Shops: s.Shops, Commerce: s.Commerce, Auth: s.auth, Logger: opts.Logger,
 		Proxies: opts.Proxies, Settings: s.Settings, Secrets: s.Secrets, OrderView: s.Orders, Audit: s.Audit, JobQueue: s.Jobs,
-		BaseURL: opts.BaseURL, Tickets: s.Tickets})
+		BaseURL: opts.BaseURL, Tickets: s.Tickets, Mailbox: opts.DemoMailbox, MailboxShop: opts.DemoMailboxShop})
 	if err != nil {
 		return nil, fmt.Errorf("desk: %w", err)
 	}

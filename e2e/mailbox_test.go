@@ -67,6 +67,10 @@ func TestDemoMailboxShowsTheReply(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The frame's document cannot be looked into (it is sandboxed, of an
+	// origin of its own); it is opened on its own below. The pause only
+	// lets it paint for the screenshot.
+	time.Sleep(time.Second)
 	Screenshot(t, agent, "demo-mailbox")
 	do(t, agent, chromedp.Navigate(src), chromedp.WaitVisible(`//p[contains(., "Exchanges are free <within> 30 days.")]`))
 	html, err := chromedp.Run(agent, chromedp.Evaluate[string](`document.body.innerText`))

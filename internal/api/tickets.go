@@ -76,11 +76,36 @@ type messageJSON struct {
 	AuthorUserID *int64    `json:"author_user_id"`
 	Body         string    `json:"body"`
 	CreatedAt    time.Time `json:"created_at"`
+	// Delivery is the mail that carried a reply to the shopper; null when
+	// the message was not mailed.
+	Delivery *deliveryJSON `json:"delivery"`
+}
+
+// deliveryJSON is the MailDelivery schema.
+type deliveryJSON struct {
+	State    string     `json:"state"` // queued, retrying, sent, failed
+	Error    string     `json:"error,omitempty"`
+	Attempts int        `json:"attempts"`
+	SentAt   *time.Time `json:"sent_at"`
+	// Response is what the relay answered when it took the mail.
+	Response string `json:"response,omitempty"`
 }
 
 func toMessageJSON(m ticket.Message) messageJSON {
 	return messageJSON{ID: m.ID, TicketID: m.TicketID, Kind: string(m.ConversationKind()), AuthorName: m.AuthorName,
 		AuthorUserID: optionalID(m.AuthorUserID), Body: m.Body, CreatedAt: m.CreatedAt.UTC()}
+}
+
+// withDeliveries is toMessageJSON with each message's mail delivery.
+func withDeliveries(deliveries map[int64]*ticket.Mail) func(ticket.Message) messageJSON {
+	return func(m ticket.Message) messageJSON {
+		j := toMessageJSON(m)
+		if d := deliveries[m.ID]; d != nil {
+			j.Delivery = &deliveryJSON{State: string(d.State), Error: d.LastError, Attempts: d.Attempts, SentAt: utcPtr(d.SentAt),
+				Response: d.Response}
+		}
+		return j
+	}
 }
 
 // ListTickets answers GET /api/v1/tickets: the shop's tickets, most recent
@@ -302,7 +327,12 @@ func (a *API) ListTicketMessages(w http.ResponseWriter, r *http.Request) {
 		a.respond(w, r, err)
 		return
 	}
-	writeList(w, msgs, next, toMessageJSON)
+	deliveries, err := a.tickets.Deliveries(r.Context(), shopID, t.ID)
+	if err != nil {
+		a.respond(w, r, err)
+		return
+	}
+	writeList(w, msgs, next, withDeliveries(deliveries))
 }
 
 // messageInput is the TicketMessageInput schema.
@@ -341,5 +371,10 @@ func (a *API) AddTicketMessage(w http.ResponseWriter, r *http.Request) {
 		a.respond(w, r, err)
 		return
 	}
-	httpkit.JSON(w, http.StatusCreated, toMessageJSON(*m))
+	deliveries, err := a.tickets.Deliveries(r.Context(), u.ShopID, t.ID)
+	if err != nil {
+		a.respond(w, r, err)
+		return
+	}
+	httpkit.JSON(w, http.StatusCreated, withDeliveries(deliveries)(*m))
 }

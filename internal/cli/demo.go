@@ -12,6 +12,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/demo"
 	"github.com/hubdesk/hubdesk/internal/integration/loop/sandbox"
 	shopifysandbox "github.com/hubdesk/hubdesk/internal/integration/shopify/sandbox"
+	"github.com/hubdesk/hubdesk/internal/server"
 	"github.com/hubdesk/hubdesk/internal/user"
 )
 
@@ -82,6 +83,19 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	}
 	defer metricsLn.Close()
 	e.cfg.MetricsAddr = metricsLn.Addr().String()
+	// Mail goes to a relay of the demo's own that delivers nothing and
+	// keeps it for the desk's mailbox page, unless a real relay was given.
+	var mailbox *demo.Mailbox
+	if e.cfg.SMTPURL == "" {
+		if mailbox, err = demo.StartMailbox(); err != nil {
+			return fmt.Errorf("start the demo mailbox: %w", err)
+		}
+		defer mailbox.Close()
+		e.cfg.SMTPURL = mailbox.URL()
+		if e.cfg.MailFrom == "" {
+			e.cfg.MailFrom = demo.MailFrom
+		}
+	}
 	if err := e.cfg.Validate(); err != nil {
 		return usageError{err.Error()}
 	}
@@ -111,7 +125,11 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	srv, err := newServer(db, box, logger, e.cfg, smtpLn)
+	srv, err := newServer(db, box, logger, e.cfg, smtpLn, func(o *server.Options) {
+		if mailbox != nil {
+			o.DemoMailbox, o.DemoMailboxShop = mailbox, demo.ShopDomain
+		}
+	})
 	if err != nil {
 		return err
 	}
@@ -142,7 +160,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		BaseURL: "http://" + shopLn.Addr().String(), Logger: logger.With("component", "shopify-sandbox"),
 	})
 	go storefront.Serve(ctx, shopLn)
-	printDemoBanner(e, seeded, token, loopSandbox.BaseURL(), storefront, srv.MailRouter.BuiltIn(seeded.Shop.Domain), time.Since(started))
+	printDemoBanner(e, seeded, token, loopSandbox.BaseURL(), storefront, srv.MailRouter.BuiltIn(seeded.Shop.Domain), mailbox, time.Since(started))
 	return srv.Serve(ctx, ln, metricsLn)
 }
 
@@ -184,7 +202,7 @@ func listenDemoSMTP(addr string) (net.Listener, error) {
 	return ln, nil
 }
 
-func printDemoBanner(e *env, seeded *demo.Result, token, loopURL string, storefront *shopifysandbox.Sandbox, supportAddress string, startup time.Duration) {
+func printDemoBanner(e *env, seeded *demo.Result, token, loopURL string, storefront *shopifysandbox.Sandbox, supportAddress string, mailbox *demo.Mailbox, startup time.Duration) {
 	base := e.cfg.BaseURL
 	w := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(w, "\nhubdesk demo is running (%s, started in %d ms)\n\n", seeded.Shop.Name, startup.Milliseconds())
@@ -209,6 +227,9 @@ func printDemoBanner(e *env, seeded *demo.Result, token, loopURL string, storefr
 		name := seeded.Shopper.FirstName + " " + seeded.Shopper.LastName
 		fmt.Fprintf(w, "  Shopper hub\t%s  (logs in %s, opens the hub)\n", storefront.LoginAsURL(seeded.Shopper.ExternalID, storefront.ProxyPrefix()), name)
 		fmt.Fprintf(w, "  Hub drawer\t%s  (%s on the product page: open the help button)\n", storefront.LoginAsURL(seeded.Shopper.ExternalID, "/"), name)
+	}
+	if mailbox != nil {
+		fmt.Fprintf(w, "  Mailbox\t%s/demo/mailbox\t(every mail the demo sends: replies, acknowledgements, notifications)\n", base)
 	}
 	fmt.Fprintf(w, "  Shopify client secret\t%s\t(demo only)\n", demo.ClientSecret)
 	fmt.Fprintf(w, "  SMTP in\t%s\t(support address %s)\n", e.cfg.SMTPAddr, supportAddress)

@@ -87,8 +87,8 @@ func closeIfOpen(ln net.Listener) {
 }
 
 // newServer builds the server; smtpLn, when not nil, is where the SMTP
-// listener takes mail in.
-func newServer(db *database.DB, box *secret.Box, logger *slog.Logger, cfg *config.Config, smtpLn net.Listener) (*server.Server, error) {
+// listener takes mail in; more adjusts the options (the demo's own).
+func newServer(db *database.DB, box *secret.Box, logger *slog.Logger, cfg *config.Config, smtpLn net.Listener, more ...func(*server.Options)) (*server.Server, error) {
 	proxies, err := auth.ParseProxies(cfg.TrustedProxies)
 	if err != nil {
 		return nil, err
@@ -107,7 +107,10 @@ func newServer(db *database.DB, box *secret.Box, logger *slog.Logger, cfg *confi
 	if mailer != nil {
 		opts.Mail = mailer
 	} else {
-		logger.Info("email is not set up (HUBDESK_SMTP_URL): invitations and password reset links are shown to copy, not mailed")
+		logger.Info("email is not set up (HUBDESK_SMTP_RELAY): invitations and password reset links are shown to copy, not mailed, and replies reach shoppers in the hub only")
+	}
+	for _, f := range more {
+		f(&opts)
 	}
 	return server.New(opts)
 }

@@ -42,7 +42,8 @@ type Config struct {
 	// JobTimeout is how long one attempt of a background job may run; a
 	// job whose process died is run again RescueMargin after it.
 	JobTimeout time.Duration
-	// SMTPURL is the mail server (smtp:// or smtps://); empty when
+	// SMTPURL is the mail relay (smtp:// or smtps://; HUBDESK_SMTP_RELAY,
+	// or HUBDESK_SMTP_URL, its older name); empty when
 	// hubdesk sends no mail.
 	SMTPURL string
 	// MailFrom is the sender of hubdesk's mail.
@@ -94,8 +95,9 @@ var Options = []Option{
 	{Env: "HUBDESK_METRICS_ADDR", Default: DefaultMetricsAddr, Help: "address serving Prometheus /metrics, apart from HUBDESK_ADDR; \"off\" (or empty) disables it (flag --metrics-addr)"},
 	{Env: "HUBDESK_WEBHOOK_RETENTION", Default: "30d", Help: "how long processed webhook events are kept: days (\"30d\") or a Go duration (\"72h\")"},
 	{Env: "HUBDESK_JOB_TIMEOUT", Default: "5m", Help: "how long one attempt of a background job (webhook processing, mail, sync) may run before it is cancelled and retried; a job left running by a process that died runs again 1m after this (a Go duration, at most 24h)"},
-	{Env: "HUBDESK_SMTP_URL", Help: "mail server for invitations and password resets: smtp://user:pass@host:587 (STARTTLS when offered) or smtps://user:pass@host:465 (TLS); empty: no mail, the desk shows links to copy", Secret: true},
-	{Env: "HUBDESK_MAIL_FROM", Help: "sender of hubdesk's mail, e.g. \"hubdesk <no-reply@example.com>\" (the shop's name is shown as the sender's name); required with HUBDESK_SMTP_URL"},
+	{Env: "HUBDESK_SMTP_RELAY", Help: "SMTP relay for all outgoing mail (replies to shoppers, acknowledgements, invitations, password resets, agents' notifications): smtp://user:pass@host:587 (STARTTLS when offered) or smtps://user:pass@host:465 (TLS); empty: no mail, the desk shows links to copy and replies stay in the desk and hub", Secret: true},
+	{Env: "HUBDESK_SMTP_URL", Help: "older name of HUBDESK_SMTP_RELAY, still read when that is unset", Secret: true},
+	{Env: "HUBDESK_MAIL_FROM", Help: "sender of hubdesk's mail, e.g. \"hubdesk <no-reply@example.com>\" (the shop's name is shown as the sender's name); required with HUBDESK_SMTP_RELAY"},
 	{Env: "HUBDESK_SMTP_ADDR", Help: "address of the built-in SMTP listener taking mail in for the shops' support addresses, e.g. :25 or 127.0.0.1:2525; empty: off (flag --smtp-addr)"},
 	{Env: "HUBDESK_SMTP_TLS_CERT", Help: "PEM certificate (chain) the SMTP listener offers through STARTTLS; with HUBDESK_SMTP_TLS_KEY"},
 	{Env: "HUBDESK_SMTP_TLS_KEY", Help: "PEM private key of HUBDESK_SMTP_TLS_CERT", Secret: true},
@@ -129,7 +131,10 @@ func Load() (*Config, error) {
 	if c.MetricsAddr == "" && !isSet("HUBDESK_METRICS_ADDR") {
 		c.MetricsAddr = DefaultMetricsAddr
 	}
-	c.SMTPURL = get("HUBDESK_SMTP_URL")
+	c.SMTPURL = get("HUBDESK_SMTP_RELAY")
+	if c.SMTPURL == "" {
+		c.SMTPURL = get("HUBDESK_SMTP_URL")
+	}
 	c.MailFrom = get("HUBDESK_MAIL_FROM")
 	c.SMTPAddr = get("HUBDESK_SMTP_ADDR")
 	c.SMTPTLSCert = get("HUBDESK_SMTP_TLS_CERT")
@@ -247,15 +252,15 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// Mailer is the mail server to send through, or nil when HUBDESK_SMTP_URL
-// is not set. Its errors never repeat the URL, which holds a password.
+// Mailer is the mail relay to send through, or nil when
+// HUBDESK_SMTP_RELAY (HUBDESK_SMTP_URL) is not set. Its errors never repeat the URL, which holds a password.
 func (c *Config) Mailer() (*mail.SMTP, error) {
 	if c.SMTPURL == "" {
 		return nil, nil
 	}
 	m, err := mail.NewSMTP(c.SMTPURL, c.MailFrom)
 	if err != nil {
-		return nil, fmt.Errorf("HUBDESK_SMTP_URL: %w", err)
+		return nil, fmt.Errorf("HUBDESK_SMTP_RELAY: %w", err)
 	}
 	return m, nil
 }

@@ -143,7 +143,10 @@ func TestMailSettings(t *testing.T) {
 		{"set", map[string]string{"HUBDESK_SMTP_URL": "smtp://desk:s3cret@mail.example.com:587", "HUBDESK_MAIL_FROM": "desk@example.com"}, true, ""},
 		{"from its _FILE twin", map[string]string{"HUBDESK_SMTP_URL_FILE": file, "HUBDESK_MAIL_FROM": "Desk <desk@example.com>"}, true, ""},
 		{"no sender", map[string]string{"HUBDESK_SMTP_URL": "smtp://desk:s3cret@mail.example.com"}, false, "HUBDESK_MAIL_FROM is not set"},
-		{"not SMTP", map[string]string{"HUBDESK_SMTP_URL": "https://desk:s3cret@mail.example.com", "HUBDESK_MAIL_FROM": "desk@example.com"}, false, "HUBDESK_SMTP_URL"},
+		{"not SMTP", map[string]string{"HUBDESK_SMTP_URL": "https://desk:s3cret@mail.example.com", "HUBDESK_MAIL_FROM": "desk@example.com"}, false, "HUBDESK_SMTP_RELAY"},
+		{"relay", map[string]string{"HUBDESK_SMTP_RELAY": "smtps://desk:s3cret@mail.example.com", "HUBDESK_MAIL_FROM": "desk@example.com"}, true, ""},
+		{"relay from its _FILE twin", map[string]string{"HUBDESK_SMTP_RELAY_FILE": file, "HUBDESK_MAIL_FROM": "desk@example.com"}, true, ""},
+		{"relay wins over the older name", map[string]string{"HUBDESK_SMTP_RELAY": "ftp://x", "HUBDESK_SMTP_URL": "smtp://desk:s3cret@mail.example.com", "HUBDESK_MAIL_FROM": "desk@example.com"}, false, "HUBDESK_SMTP_RELAY"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

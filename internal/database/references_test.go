@@ -54,6 +54,8 @@ var references = []reference{
 	{"ticket_reads", "ticket_id", "tickets", cascade},
 	{"desk_notifications", "user_id", "users", cascade},
 	{"desk_notifications", "ticket_id", "tickets", cascade},
+	{"ticket_mails", "ticket_id", "tickets", cascade},
+	{"ticket_mails", "message_id", "ticket_messages", cascade},
 	{"invitations", "invited_by", "users", refuse},
 	{"invitations", "user_id", "users", refuse},
 	{"password_resets", "user_id", "users", refuse},
@@ -121,7 +123,7 @@ func seedShop(t *testing.T, db *database.DB, name string) shopRows {
 		s.ids[r] = returning(query, args...)
 	}
 	for _, table := range []string{"sessions", "api_tokens", "line_items", "fulfillments", "returns",
-		"ticket_tags", "attachments", "ticket_reads", "desk_notifications", "invitations", "password_resets"} {
+		"ticket_tags", "attachments", "ticket_reads", "desk_notifications", "ticket_mails", "invitations", "password_resets"} {
 		query, args := insertChild(s, table, "", 0)
 		mustExec(t, db, query, args...)
 	}
@@ -178,6 +180,9 @@ func insertChild(s shopRows, table, column string, ref int64) (string, []any) {
 			"requested_by": s.ids["users"], "created_at": 1, "expires_at": 2})
 	case "desk_notifications":
 		maps.Copy(values, map[string]any{"user_id": s.ids["users"], "ticket_id": s.ids["tickets"], "kind": "assigned", "created_at": 1})
+	case "ticket_mails":
+		maps.Copy(values, map[string]any{"ticket_id": s.ids["tickets"], "message_id": s.ids["ticket_messages"], "kind": "reply",
+			"recipient": "ada@example.com", "mail_message_id": fmt.Sprint("m", n, "@example.com"), "created_at": 1, "updated_at": 1})
 	default:
 		panic("insertChild: no row for " + table)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/auth"
 	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/database"
+	"github.com/hubdesk/hubdesk/internal/demo"
 	"github.com/hubdesk/hubdesk/internal/httpkit"
 	"github.com/hubdesk/hubdesk/internal/inbound"
 	"github.com/hubdesk/hubdesk/internal/jobs"
@@ -67,7 +68,12 @@ type Desk struct {
 	Logger  *slog.Logger
 	// BaseURL is where Loop delivers webhooks, shown on the Returns tab.
 	BaseURL string
-	render  *web.Renderer
+	// Mailbox is the demo's relay, whose mail the demo mailbox page shows
+	// to the staff of MailboxShop (a domain: the demo's one shop, as the
+	// relay's mail is not told apart by shop); nil outside the demo.
+	Mailbox     *demo.Mailbox
+	MailboxShop string
+	render      *web.Renderer
 }
 
 // New parses the templates; it fails at start-up rather than on a request.
@@ -159,6 +165,12 @@ func (d *Desk) pageIn(w http.ResponseWriter, r *http.Request, status int, name, 
 				if strings.HasPrefix(r.URL.Path, n.Path) && len(n.Path) > len(current) {
 					current = n.Path
 				}
+			}
+		}
+		if d.mailboxFor(v.Shop) {
+			v.Nav = append(v.Nav, navItem{Path: "/demo/mailbox", LabelKey: "nav.mailbox"})
+			if strings.HasPrefix(r.URL.Path, "/demo/mailbox") {
+				current = "/demo/mailbox"
 			}
 		}
 		for i := range v.Nav {

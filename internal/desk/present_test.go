@@ -16,6 +16,7 @@ import (
 
 	"github.com/hubdesk/hubdesk/internal/audit"
 	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/demo"
 	"github.com/hubdesk/hubdesk/internal/integration/loop"
 	"github.com/hubdesk/hubdesk/internal/jobs"
 	"github.com/hubdesk/hubdesk/internal/locale"
@@ -62,6 +63,8 @@ func strs[T ~string](vs []T) []string {
 	return out
 }
 
+var mailStates = []ticket.MailState{ticket.MailQueued, ticket.MailRetrying, ticket.MailSent, ticket.MailFailed}
+
 // labelled lists every catalogue group with the values it must name.
 func labelled() map[string][]string {
 	return map[string][]string{
@@ -80,6 +83,7 @@ func labelled() map[string][]string {
 		"ticket.kind":        strs(messageKinds),
 		"notifications.kind": strs(notificationKinds),
 		"ticket.type":        strs(conversationKinds),
+		"ticket.delivery":    strs(mailStates),
 		"role":               strs(roles),
 		"audit.action":       auditActions,
 		"audit.outcome":      auditOutcomes,
@@ -92,7 +96,7 @@ func labelled() map[string][]string {
 		"account":            {"active", "disabled"},
 		"settings.state":     {"unpublished"},
 		"job.state":          strs(jobs.Failed),
-		"job.kind":           {"sessions_expired_delete", "staff_mail"}, // the kinds internal/server works
+		"job.kind":           {"sessions_expired_delete", "staff_mail", "shopper_mail"}, // the kinds internal/server works
 	}
 }
 
@@ -249,6 +253,14 @@ func pageFixtures() map[string][]any {
 			}
 		}
 	}
+	for _, state := range mailStates {
+		mail := &ticket.Mail{State: state, Recipient: "ada@example.com", Attempts: 2, Response: "250 2.0.0 queued as 4F2A"}
+		if state == ticket.MailRetrying || state == ticket.MailFailed {
+			mail.LastError = "mail: relay.example.com:587: 451 4.3.0 try again later"
+		}
+		msgs = append(msgs, messageView{Message: ticket.Message{Kind: ticket.KindMessage, AuthorKind: ticket.AuthorAgent, Body: "Sent", CreatedAt: at},
+			Type: ticket.Reply, Shown: []string{"Sent"}, Delivery: mail})
+	}
 	me := &user.User{ID: 1, Email: "agent@example.com", Role: user.RoleAgent}
 	staff := []*user.User{me, {ID: 2, Email: "grace@example.com", Name: "Grace", Role: user.RoleManager}}
 	for i, tk := range tickets {
@@ -345,8 +357,11 @@ func pageFixtures() map[string][]any {
 		"login":            {loginForm{Error: "Wrong email or password."}},
 		"settings_macros":  macroViews(at),
 		"error":            {struct{ Message string }{"This page does not exist."}},
-		"account_notifications": {notificationMailView{On: true, MailOff: true, Saved: true},
-			notificationMailView{}},
+		"demo_mailbox": {mailboxPage{Size: 200}, mailboxPage{Size: 200, NotFound: true, Mails: []demo.CapturedMail{{ID: 1, At: at, To: "ada@example.com", Subject: "Re: Parcel [#1]"}},
+			Open:    &demo.CapturedMail{ID: 1, At: at, To: "ada@example.com", Subject: "Re: Parcel [#1]", Text: "Hi", HTML: "<p>Hi</p>"},
+			Headers: []mailHeader{{"Message-Id", "<a@b>"}}}},
+		"account_notifications": {notificationMailView{On: true, MailOff: true, Saved: true, Signature: "Grace\nSupport", SignatureSaved: true, MaxSignature: 500},
+			notificationMailView{SignatureError: "A signature is at most 500 characters."}},
 	}
 }
 

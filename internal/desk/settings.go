@@ -145,6 +145,7 @@ func (d *Desk) SaveSettingsGeneral(w http.ResponseWriter, r *http.Request) {
 		HubEnabled:      r.PostForm.Get("hub_enabled") == "on",
 		HelpdeskEnabled: r.PostForm.Get("helpdesk_enabled") == "on",
 		HelpCentreURL:   strings.TrimSpace(r.PostForm.Get("help_centre_url")),
+		LogoURL:         strings.TrimSpace(r.PostForm.Get("logo_url")),
 		// One host name a line; commas and spaces separate them too, as
 		// people paste lists. returns.Config.Validate normalises them.
 		StorefrontDomains: strings.FieldsFunc(r.PostForm.Get("storefront_domains"), func(c rune) bool {
@@ -312,6 +313,7 @@ func (d *Desk) settingsRefused(w http.ResponseWriter, r *http.Request, v *settin
 var fieldLabels = map[string]string{
 	"general.return_window_days":  "Return window",
 	"general.help_centre_url":     "Help centre URL",
+	"general.logo_url":            "Logo URL",
 	"general.storefront_domains":  "Storefront domains:",
 	"returns.provider":            "Provider",
 	"returns.loop_api_key":        "Loop API key",

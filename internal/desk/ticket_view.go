@@ -59,6 +59,9 @@ type (
 		// of the text when the mail had HTML.
 		HTML  mailhtml.Rendered
 		Files []attachment.Attachment
+		// Delivery is the mail that carried a reply to the shopper; nil
+		// when the reply was not mailed.
+		Delivery *ticket.Mail
 	}
 	newTicketPage struct {
 		Email, Name, Subject, Body string
@@ -102,7 +105,7 @@ func (p *TicketPages) showTicket(w http.ResponseWriter, r *http.Request, status 
 	v.Messages = make([]messageView, 0, len(tv.Messages))
 	for _, m := range tv.Messages {
 		files := tv.Files[m.ID]
-		mv := messageView{Message: m, Type: m.ConversationKind(), Files: files}
+		mv := messageView{Message: m, Type: m.ConversationKind(), Files: files, Delivery: tv.Deliveries[m.ID]}
 		if m.BodyHTML != "" {
 			mv.HTML = mailhtml.Render(m.BodyHTML, inlineImages(t.ID, files))
 		}

@@ -49,6 +49,9 @@ type Tickets struct {
 	queue     Enqueuer
 	mailOn    bool
 	mailDelay time.Duration
+	// mailFrom is the sender's address, whose domain the Message-IDs of
+	// shopper mail are made in.
+	mailFrom string
 }
 
 // Options are what New needs. Changes may be nil (nobody listens);
@@ -71,6 +74,10 @@ type Options struct {
 	// MailDelay is how long a notification's email waits;
 	// NotificationMailDelay when 0.
 	MailDelay time.Duration
+	// MailFrom is the sender's address (HUBDESK_MAIL_FROM). With
+	// MailConfigured, agents' replies and acknowledgements are mailed to
+	// shoppers (the shopper_mail job).
+	MailFrom string
 }
 
 // New returns the helpdesk use cases.
@@ -80,7 +87,7 @@ func New(o Options) *Tickets {
 		delay = NotificationMailDelay
 	}
 	return &Tickets{db: o.DB, tickets: o.Tickets, commerce: o.Commerce, users: o.Users, audit: o.Audit, files: o.Attachments, changes: o.Changes,
-		queue: o.Queue, mailOn: o.MailConfigured && o.Queue != nil, mailDelay: delay}
+		queue: o.Queue, mailOn: o.MailConfigured && o.Queue != nil, mailDelay: delay, mailFrom: o.MailFrom}
 }
 
 // work is one use case's transaction: the stores bound to it.
@@ -130,6 +137,13 @@ type NewTicket struct {
 	// integration (a contact form elsewhere, another inbox): the ticket
 	// waits for an answer, unassigned, like one the hub opens.
 	FromCustomer bool
+	// Acknowledge (with FromCustomer): mail the shopper that their message
+	// arrived, with the ticket's reference, in Lang (the shop's default
+	// when empty) — at most one per address per AcknowledgementInterval.
+	// Mail intake sets it for a person's mail and never for an
+	// auto-reply, a bounce or a loop, which must not be answered.
+	Acknowledge bool
+	Lang        string
 }
 
 // Create opens a ticket for a shopper with the actor's first message to
@@ -183,6 +197,17 @@ func (h *Tickets) Create(ctx context.Context, actor *user.User, in NewTicket) (*
 		if err != nil {
 			return err
 		}
+		if in.FromCustomer && in.Acknowledge {
+			if err := h.acknowledge(ctx, w, actor.ShopID, t, in.Lang); err != nil {
+				return err
+			}
+		} else if !in.FromCustomer {
+			// The ticket's first message is the agent's: it goes to the
+			// shopper like any reply.
+			if err := h.mailFirstMessage(ctx, w, actor.ShopID, t); err != nil {
+				return err
+			}
+		}
 		h.publish(ctx, w, actor.ShopID, t.ID, ChangeCreated)
 		return nil
 	})
@@ -203,10 +228,11 @@ func splitName(name string) (first, last string) {
 }
 
 // Reply records the actor's message to the shopper: it ends the
-// shopper's wait and, the first time, stamps the first response. Sending
-// it by email comes with the mail channel, whose send job will be
-// enqueued here, in this transaction, so a reply is never sent without
-// being recorded or recorded without being sent. Files go with the
+// shopper's wait and, the first time, stamps the first response. When
+// mail is set up and the shopper has an address, the mail and its send
+// job are written in this transaction (ShopperMailWorker sends it), so a
+// reply is never sent without being recorded or recorded without being
+// sent. Files go with the
 // message in the same transaction (attachment.Check's limits first): a
 // refused file leaves no message, a refused message no file.
 func (h *Tickets) Reply(ctx context.Context, actor *user.User, ticketID int64, body string, files ...attachment.Upload) (*ticket.Message, error) {
@@ -230,14 +256,19 @@ func (h *Tickets) agentMessage(ctx context.Context, actor *user.User, ticketID i
 	}
 	var m *ticket.Message
 	err := h.inTx(ctx, func(w *work) error {
-		if _, err := w.tickets.GetForUpdate(ctx, actor.ShopID, ticketID); err != nil {
+		t, err := w.tickets.GetForUpdate(ctx, actor.ShopID, ticketID)
+		if err != nil {
 			return err
 		}
-		var err error
 		m, err = w.tickets.AddMessage(ctx, actor.ShopID, ticketID, ticket.Message{Kind: kind, AuthorKind: ticket.AuthorAgent,
 			AuthorUserID: actor.ID, AuthorName: actor.DisplayName(), Body: body})
 		if err != nil {
 			return err
+		}
+		if kind == ticket.KindMessage {
+			if err := h.queueReply(ctx, w, actor.ShopID, t, m); err != nil {
+				return err
+			}
 		}
 		if len(files) > 0 {
 			store := h.files.With(w.tx)

@@ -16,6 +16,9 @@ type HubContact struct {
 	Name       string
 	Subject    string // of a new ticket
 	Body       string
+	// Lang is the language the shopper sees the hub in; a new ticket's
+	// acknowledgement is written in it.
+	Lang string
 }
 
 // HubOutcome says where a shopper's hub message went.
@@ -128,6 +131,11 @@ func (h *Tickets) openFromHub(ctx context.Context, w *work, shopID int64, in Hub
 		RequesterEmail: in.Email, RequesterName: in.Name, Subject: in.Subject, Channel: ticket.ChannelHub,
 		Author: ticket.AuthorCustomer, Body: in.Body})
 	if err != nil {
+		return nil, err
+	}
+	// The hub promises an answer by email: the acknowledgement says the
+	// message arrived and gives its reference.
+	if err := h.acknowledge(ctx, w, shopID, t, in.Lang); err != nil {
 		return nil, err
 	}
 	h.publish(ctx, w, shopID, t.ID, ChangeCreated)

@@ -52,7 +52,7 @@ func (h *Hub) Contact(w http.ResponseWriter, r *http.Request) {
 	}
 	out, err := h.opts.Helpdesk.ContactFromHub(r.Context(), s.shop.ID, helpdesk.HubContact{
 		CustomerID: s.customer.ID, OrderID: o.ID, Email: email, Name: s.customer.Name(),
-		Subject: o.Name + ": " + firstLine(msg), Body: msg,
+		Subject: o.Name + ": " + firstLine(msg), Body: msg, Lang: s.loc.Lang,
 	})
 	if h.refusedMessage(w, r, s, err, refuse) {
 		return

@@ -1,6 +1,6 @@
 // Package mail sends hubdesk's outgoing email: a Message (plain text and
 // simple HTML alternatives) handed to a Sender. SMTP is the one Sender,
-// configured by a URL (HUBDESK_SMTP_URL). The package knows nothing of
+// configured by a URL (HUBDESK_SMTP_RELAY) and sent by go-mail. The package knows nothing of
 // shops or staff: callers compose the words (Compose renders a text/template
 // and an html/template from the same data) and send from a durable job, so a
 // mail server that is down delays mail instead of losing it.
@@ -14,14 +14,12 @@ import (
 	"errors"
 	"fmt"
 	htmltemplate "html/template"
-	"mime"
-	"mime/multipart"
-	"mime/quotedprintable"
 	"net/mail"
 	"net/textproto"
 	"strings"
 	texttemplate "text/template"
-	"time"
+
+	gomail "github.com/wneessen/go-mail"
 )
 
 // Message is one email to one recipient.
@@ -35,6 +33,115 @@ type Message struct {
 	// alternative.
 	Text string
 	HTML string
+	// MessageID is the mail's Message-ID without angle brackets; empty: a
+	// new one (NewMessageID). Callers that thread set it before sending and
+	// keep it, so the answer finds its way back.
+	MessageID string
+	// InReplyTo and References thread the mail (RFC 5322 3.6.4): the
+	// Message-ID it answers, and the conversation's ids, oldest first.
+	InReplyTo  string
+	References []string
+	// AutoReply marks a mail no person wrote (an acknowledgement):
+	// Auto-Submitted: auto-replied, so other robots do not answer it.
+	AutoReply bool
+}
+
+// Receipt is what the relay said when it took a message.
+type Receipt struct {
+	MessageID string // as sent, without angle brackets
+	// Response is the relay's final answer (often with its queue id), or
+	// "250 accepted" when it gave none.
+	Response string
+}
+
+// Deliverer is a Sender that also tells what the relay answered; *SMTP
+// is one.
+type Deliverer interface {
+	Sender
+	Deliver(ctx context.Context, m Message) (Receipt, error)
+}
+
+// SendError is a delivery the relay refused or that could not reach it.
+type SendError struct {
+	Relay string
+	// Code is the relay's SMTP reply code; 0 when it never answered (down,
+	// refused the connection, timed out).
+	Code int
+	err  error
+}
+
+func (e *SendError) Error() string {
+	return fmt.Sprintf("mail: %s: %v", e.Relay, e.err)
+}
+
+func (e *SendError) Unwrap() error { return e.err }
+
+// Permanent says a retry cannot help: the relay refused the message with
+// a 5xx code, or the message itself is unsendable (a bad address).
+func Permanent(err error) bool {
+	if errors.Is(err, ErrBadAddress) {
+		return true
+	}
+	var se *SendError
+	return errors.As(err, &se) && se.Code >= 500 && se.Code < 600
+}
+
+// replyCode is the SMTP reply code in err, 0 when it has none.
+func replyCode(err error) int {
+	var ge *gomail.SendError
+	if errors.As(err, &ge) {
+		if c := ge.ErrorCode(); c != 0 {
+			return c
+		}
+	}
+	var te *textproto.Error
+	if errors.As(err, &te) {
+		return te.Code
+	}
+	return 0
+}
+
+// NewMessageID is a new, unique Message-ID (without angle brackets) in
+// the domain of the address from.
+func NewMessageID(from string) string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	domain := "hubdesk.invalid"
+	if _, d, ok := strings.Cut(from, "@"); ok && d != "" {
+		domain = strings.Trim(d, "<> ")
+	}
+	return hex.EncodeToString(b) + "@" + domain
+}
+
+// validID accepts a Message-ID (without brackets) that can go into a
+// header as it is: printable ASCII, no spaces or brackets, one @.
+func validID(id string) bool {
+	if id == "" || len(id) > 250 || strings.Count(id, "@") != 1 {
+		return false
+	}
+	for _, r := range id {
+		if r <= ' ' || r >= 0x7f || r == '<' || r == '>' || r == '"' || r == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// formatIDs writes ids as a References value, dropping any that could
+// not go into a header.
+func formatIDs(ids []string) string {
+	var b strings.Builder
+	for _, id := range ids {
+		id = strings.Trim(id, "<> ")
+		if !validID(id) {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteString(" ")
+		}
+		b.WriteString("<" + id + ">")
+	}
+	return b.String()
 }
 
 // Sender delivers messages. Send either hands the message to the mail
@@ -73,74 +180,4 @@ func parseAddress(s string) (*mail.Address, error) {
 		return nil, fmt.Errorf("%w: %q", ErrBadAddress, s)
 	}
 	return a, nil
-}
-
-// build writes the message as RFC 5322 text: headers, then a
-// multipart/alternative body (or plain text alone), quoted-printable, so
-// any line length and any language travel intact.
-func build(from *mail.Address, m Message, now time.Time) ([]byte, error) {
-	to, err := parseAddress(m.To)
-	if err != nil {
-		return nil, err
-	}
-	sender := *from
-	if name := strings.TrimSpace(strings.NewReplacer("\r", " ", "\n", " ").Replace(m.FromName)); name != "" {
-		sender.Name = name
-	}
-	subject := strings.NewReplacer("\r", " ", "\n", " ").Replace(m.Subject)
-	var buf bytes.Buffer
-	header := func(k, v string) { fmt.Fprintf(&buf, "%s: %s\r\n", k, v) }
-	header("From", sender.String())
-	header("To", to.String())
-	header("Subject", mime.QEncoding.Encode("utf-8", subject))
-	header("Date", now.Format(time.RFC1123Z))
-	header("Message-ID", messageID(from.Address))
-	header("MIME-Version", "1.0")
-	if m.HTML == "" {
-		header("Content-Type", "text/plain; charset=utf-8")
-		header("Content-Transfer-Encoding", "quoted-printable")
-		buf.WriteString("\r\n")
-		if err := writeQP(&buf, m.Text); err != nil {
-			return nil, err
-		}
-		return buf.Bytes(), nil
-	}
-	parts := multipart.NewWriter(&buf)
-	header("Content-Type", `multipart/alternative; boundary="`+parts.Boundary()+`"`)
-	buf.WriteString("\r\n")
-	for _, p := range []struct{ kind, body string }{{"text/plain", m.Text}, {"text/html", m.HTML}} {
-		w, err := parts.CreatePart(textproto.MIMEHeader{
-			"Content-Type":              {p.kind + "; charset=utf-8"},
-			"Content-Transfer-Encoding": {"quoted-printable"},
-		})
-		if err != nil {
-			return nil, err
-		}
-		if err := writeQP(w, p.body); err != nil {
-			return nil, err
-		}
-	}
-	if err := parts.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
-
-func writeQP(w interface{ Write([]byte) (int, error) }, body string) error {
-	qp := quotedprintable.NewWriter(w)
-	if _, err := qp.Write([]byte(body)); err != nil {
-		return err
-	}
-	return qp.Close()
-}
-
-// messageID is a unique Message-ID in the sender's domain.
-func messageID(from string) string {
-	b := make([]byte, 16)
-	rand.Read(b)
-	domain := "hubdesk.invalid"
-	if _, d, ok := strings.Cut(from, "@"); ok && d != "" {
-		domain = d
-	}
-	return "<" + hex.EncodeToString(b) + "@" + domain + ">"
 }

@@ -3,6 +3,7 @@ package mail_test
 import (
 	"context"
 	"crypto/tls"
+	"net"
 	"strings"
 	"testing"
 
@@ -104,5 +105,58 @@ func TestWrongCredentialsAreRefused(t *testing.T) {
 	sender, _ := mail.NewSMTP(strings.Replace(srv.URL(), mailtest.Password, "wrong", 1), "desk@example.com")
 	if err := sender.Send(context.Background(), mail.Message{To: "ada@example.com", Subject: "x", Text: "x"}); err == nil {
 		t.Error("sent with a wrong password")
+	}
+}
+
+// A threaded mail carries the Message-ID it was given, In-Reply-To and
+// References; the relay's answer comes back in the receipt.
+func TestDeliverThreadsAndReportsTheRelaysAnswer(t *testing.T) {
+	srv := mailtest.Start(t)
+	sender, err := mail.NewSMTP(srv.URL(), "desk@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := sender.Deliver(context.Background(), mail.Message{To: "ada@example.com", Subject: "Re: Parcel [#7]", Text: "x",
+		MessageID: "reply-1@example.com", InReplyTo: "<in-2@shopper.example>",
+		References: []string{"in-1@shopper.example", "bad id\r\nBcc: x@example.com", "<in-2@shopper.example>"}, AutoReply: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.MessageID != "reply-1@example.com" || !strings.HasPrefix(r.Response, "2") {
+		t.Errorf("receipt %+v", r)
+	}
+	got := srv.WaitFor(t, "ada@example.com", 1)
+	for k, want := range map[string]string{"Message-Id": "<reply-1@example.com>", "In-Reply-To": "<in-2@shopper.example>",
+		"References": "<in-1@shopper.example> <in-2@shopper.example>", "Auto-Submitted": "auto-replied", "Bcc": ""} {
+		if v := got.Header.Get(k); v != want {
+			t.Errorf("%s: %q, want %q", k, v, want)
+		}
+	}
+}
+
+// A relay that refuses for now (4xx) or cannot be reached is worth a
+// retry; one that refuses for good (5xx) is not.
+func TestDeliverTellsPermanentFromTemporaryFailures(t *testing.T) {
+	srv := mailtest.Start(t)
+	sender, _ := mail.NewSMTP(srv.URL(), "desk@example.com")
+	m := mail.Message{To: "ada@example.com", Subject: "x", Text: "x"}
+	srv.SetRefusing(451)
+	if _, err := sender.Deliver(context.Background(), m); err == nil || mail.Permanent(err) {
+		t.Errorf("451: %v, permanent %v", err, mail.Permanent(err))
+	}
+	srv.SetRefusing(554)
+	_, err := sender.Deliver(context.Background(), m)
+	if !mail.Permanent(err) || !strings.Contains(err.Error(), "554") {
+		t.Errorf("554: %v", err)
+	}
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := ln.Addr().String()
+	ln.Close()
+	down, _ := mail.NewSMTP("smtp://"+addr, "desk@example.com")
+	if _, err := down.Deliver(context.Background(), m); err == nil || mail.Permanent(err) {
+		t.Errorf("down: %v", err)
+	}
+	if _, err := sender.Deliver(context.Background(), mail.Message{To: "not an address", Text: "x"}); !mail.Permanent(err) {
+		t.Errorf("bad address: %v", err)
 	}
 }

@@ -7,16 +7,20 @@ import (
 	"fmt"
 	"net"
 	"net/mail"
-	"net/smtp"
 	"net/url"
 	"os"
+	"strconv"
+	"strings"
 	"time"
+
+	gomail "github.com/wneessen/go-mail"
 )
 
-// SMTP sends through one mail server.
+// SMTP sends through one relay (go-mail does the SMTP conversation:
+// STARTTLS, authentication, pipelining of the envelope).
 type SMTP struct {
-	addr     string // host:port
 	host     string
+	port     int
 	implicit bool // smtps://: TLS from the first byte
 	user     string
 	password string
@@ -28,14 +32,15 @@ type SMTP struct {
 	Timeout time.Duration
 }
 
-// NewSMTP reads the server from rawURL and the sender from from:
+// NewSMTP reads the relay from rawURL (HUBDESK_SMTP_RELAY, or its older
+// name HUBDESK_SMTP_URL) and the sender from from:
 //
 //	smtp://user:pass@host:587   STARTTLS when the server offers it
 //	smtps://user:pass@host:465  TLS from the start
 //
 // The port defaults to 587 and 465. Credentials are only ever sent over
-// TLS, or to a server on loopback (net/smtp refuses otherwise). from is an
-// address, optionally with a name ("Support <help@example.com>").
+// TLS, or to a server on loopback. from is an address, optionally with a
+// name ("Support <help@example.com>").
 func NewSMTP(rawURL, from string) (*SMTP, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -59,7 +64,9 @@ func NewSMTP(rawURL, from string) (*SMTP, error) {
 	if s.host == "" {
 		return nil, errors.New("no host")
 	}
-	s.addr = net.JoinHostPort(s.host, port)
+	if s.port, err = strconv.Atoi(port); err != nil || s.port <= 0 || s.port > 65535 {
+		return nil, fmt.Errorf("port %q is not a port", port)
+	}
 	if u.User != nil {
 		s.user = u.User.Username()
 		s.password, _ = u.User.Password()
@@ -73,15 +80,29 @@ func NewSMTP(rawURL, from string) (*SMTP, error) {
 	return s, nil
 }
 
-// Send delivers m: connect, upgrade to TLS (always with smtps://, when
-// offered with smtp://), authenticate when the URL has credentials, then
-// hand the message over.
+// Addr is the relay's host:port, for logs (never the credentials).
+func (s *SMTP) Addr() string { return net.JoinHostPort(s.host, strconv.Itoa(s.port)) }
+
+// FromAddress is the configured sender's address, whose domain new
+// Message-IDs are made in.
+func (s *SMTP) FromAddress() string { return s.from.Address }
+
+// Send delivers m; see Deliver.
 func (s *SMTP) Send(ctx context.Context, m Message) error {
-	body, err := build(s.from, m, time.Now())
+	_, err := s.Deliver(ctx, m)
+	return err
+}
+
+// Deliver hands m to the relay: connect, upgrade to TLS (always with
+// smtps://, when offered with smtp://), authenticate when the URL has
+// credentials, then send. The receipt holds the relay's final answer to
+// the message (its queue id, usually). An error the relay answered with a
+// 5xx code is Permanent.
+func (s *SMTP) Deliver(ctx context.Context, m Message) (Receipt, error) {
+	msg, id, err := s.compose(m)
 	if err != nil {
-		return err
+		return Receipt{}, err
 	}
-	to, _ := parseAddress(m.To) // build checked it
 	timeout := s.Timeout
 	if timeout <= 0 {
 		timeout = time.Minute
@@ -90,58 +111,97 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 	defer cancel()
 	tlsConfig := s.TLSConfig
 	if tlsConfig == nil {
-		tlsConfig = &tls.Config{ServerName: s.host}
+		tlsConfig = &tls.Config{ServerName: s.host, MinVersion: tls.VersionTLS12}
 	}
-	var conn net.Conn
+	opts := []gomail.Option{
+		gomail.WithPort(s.port), gomail.WithTimeout(timeout), gomail.WithTLSConfig(tlsConfig),
+		gomail.WithHELO(helloName()),
+		// STARTTLS whenever the relay offers it; a relay that does not is
+		// one on loopback or a private network the operator chose.
+		gomail.WithTLSPolicy(gomail.TLSOpportunistic),
+	}
 	if s.implicit {
-		conn, err = (&tls.Dialer{Config: tlsConfig}).DialContext(ctx, "tcp", s.addr)
-	} else {
-		conn, err = (&net.Dialer{}).DialContext(ctx, "tcp", s.addr)
-	}
-	if err != nil {
-		return fmt.Errorf("mail: connect to %s: %w", s.addr, err)
-	}
-	deadline, _ := ctx.Deadline()
-	conn.SetDeadline(deadline)
-	c, err := smtp.NewClient(conn, s.host)
-	if err != nil {
-		conn.Close()
-		return fmt.Errorf("mail: %s: %w", s.addr, err)
-	}
-	defer c.Close()
-	if err := c.Hello(helloName()); err != nil {
-		return fmt.Errorf("mail: %s: hello: %w", s.addr, err)
-	}
-	if !s.implicit {
-		if ok, _ := c.Extension("STARTTLS"); ok {
-			if err := c.StartTLS(tlsConfig); err != nil {
-				return fmt.Errorf("mail: %s: STARTTLS: %w", s.addr, err)
-			}
-		}
+		opts = append(opts, gomail.WithSSL())
 	}
 	if s.user != "" {
-		if err := c.Auth(smtp.PlainAuth("", s.user, s.password, s.host)); err != nil {
-			return fmt.Errorf("mail: %s: sign in as %s: %w", s.addr, s.user, err)
-		}
+		// PLAIN is refused by go-mail over a connection that is neither
+		// TLS nor loopback, so a password never travels in the clear.
+		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthPlain), gomail.WithUsername(s.user), gomail.WithPassword(s.password))
 	}
-	if err := c.Mail(s.from.Address); err != nil {
-		return fmt.Errorf("mail: %s: MAIL FROM: %w", s.addr, err)
-	}
-	if err := c.Rcpt(to.Address); err != nil {
-		return fmt.Errorf("mail: %s: RCPT TO: %w", s.addr, err)
-	}
-	w, err := c.Data()
+	client, err := gomail.NewClient(s.host, opts...)
 	if err != nil {
-		return fmt.Errorf("mail: %s: DATA: %w", s.addr, err)
+		return Receipt{}, fmt.Errorf("mail: %s: %w", s.Addr(), err)
 	}
-	if _, err := w.Write(body); err != nil {
-		return fmt.Errorf("mail: %s: send message: %w", s.addr, err)
+	err = client.DialAndSendWithContext(ctx, msg)
+	if msg.IsDelivered() {
+		// Accepted: a failure after that (QUIT) does not undo it, and
+		// reporting it would send the message again.
+		return Receipt{MessageID: id, Response: accepted(msg.ServerResponse())}, nil
 	}
-	if err := w.Close(); err != nil {
-		return fmt.Errorf("mail: %s: message refused: %w", s.addr, err)
+	if err != nil {
+		return Receipt{}, &SendError{Relay: s.Addr(), Code: replyCode(err), err: err}
 	}
-	return c.Quit()
+	return Receipt{MessageID: id, Response: accepted(msg.ServerResponse())}, nil
 }
+
+// compose turns m into go-mail's message; the Message-ID is m's, or a new
+// one in the sender's domain.
+func (s *SMTP) compose(m Message) (*gomail.Msg, string, error) {
+	to, err := parseAddress(m.To)
+	if err != nil {
+		return nil, "", err
+	}
+	msg := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
+	name := s.from.Name
+	if n := strings.TrimSpace(oneLine(m.FromName)); n != "" {
+		name = n
+	}
+	if err := msg.FromFormat(name, s.from.Address); err != nil {
+		return nil, "", fmt.Errorf("%w: %v", ErrBadAddress, err)
+	}
+	if err := msg.AddToFormat(to.Name, to.Address); err != nil {
+		return nil, "", fmt.Errorf("%w: %v", ErrBadAddress, err)
+	}
+	msg.Subject(oneLine(m.Subject))
+	msg.SetDate()
+	id := strings.Trim(m.MessageID, "<> ")
+	if id == "" {
+		id = NewMessageID(s.from.Address)
+	}
+	if !validID(id) {
+		return nil, "", fmt.Errorf("mail: Message-ID %q is not one", id)
+	}
+	msg.SetMessageIDWithValue(id)
+	if r := strings.Trim(m.InReplyTo, "<> "); r != "" && validID(r) {
+		msg.SetGenHeaderPreformatted(gomail.HeaderInReplyTo, "<"+r+">")
+	}
+	if refs := formatIDs(m.References); refs != "" {
+		msg.SetGenHeaderPreformatted(gomail.HeaderReferences, refs)
+	}
+	if m.AutoReply {
+		// RFC 3834: an answer made by a machine; well-behaved responders
+		// do not answer it, which stops loops with other autoresponders.
+		msg.SetGenHeader(gomail.Header("Auto-Submitted"), "auto-replied")
+		msg.SetGenHeader(gomail.Header("X-Auto-Response-Suppress"), "All")
+	}
+	msg.SetBodyString(gomail.TypeTextPlain, m.Text)
+	if m.HTML != "" {
+		msg.AddAlternativeString(gomail.TypeTextHTML, m.HTML)
+	}
+	return msg, id, nil
+}
+
+// accepted is the relay's answer to a delivered message, or "250
+// accepted" when the relay said nothing more.
+func accepted(response string) string {
+	if response = strings.TrimSpace(response); response != "" {
+		return response
+	}
+	return "250 accepted"
+}
+
+// oneLine keeps a header value on its line: line breaks become spaces.
+func oneLine(s string) string { return strings.NewReplacer("\r", " ", "\n", " ").Replace(s) }
 
 // helloName is this machine's name for EHLO, or localhost.
 func helloName() string {

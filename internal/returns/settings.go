@@ -108,6 +108,9 @@ type General struct {
 	HelpdeskEnabled  bool   `json:"helpdesk_enabled"`
 	ReturnWindowDays int    `json:"return_window_days"`
 	HelpCentreURL    string `json:"help_centre_url"`
+	// LogoURL is the shop's logo (an https image), shown at the top of the
+	// mail shoppers get; empty: the shop's name alone.
+	LogoURL string `json:"logo_url,omitempty"`
 	// StorefrontDomains are the host names the shop's storefront is served
 	// on besides its myshopify domain (custom domains), lower-case and
 	// without scheme or path. A hub form posted from one of them comes
@@ -213,6 +216,13 @@ func (c *Config) Validate() error {
 			return &FieldError{"general.help_centre_url", err.Error()}
 		}
 		g.HelpCentreURL = u
+	}
+	if g.LogoURL != "" {
+		u, err := ValidatePortalURL(g.LogoURL)
+		if err != nil {
+			return &FieldError{"general.logo_url", err.Error()}
+		}
+		g.LogoURL = u
 	}
 	domains, err := normalizeStorefrontDomains(g.StorefrontDomains)
 	if err != nil {

@@ -173,3 +173,21 @@ func TestPublishedCacheIsDroppedOnCommit(t *testing.T) {
 		}
 	})
 }
+
+// The logo shown in shopper mail must be an https URL (or loopback http)
+// without credentials; a good one is kept as given.
+func TestLogoURLIsChecked(t *testing.T) {
+	for raw, ok := range map[string]bool{"https://cdn.example.com/logo.png": true, "http://cdn.example.com/logo.png": false,
+		"javascript:alert(1)": false, "https://u:p@cdn.example.com/l.png": false, "": true} {
+		cfg := DefaultConfig()
+		cfg.General.LogoURL = raw
+		err := cfg.Validate()
+		var fe *FieldError
+		if ok && err != nil || !ok && (!errors.As(err, &fe) || fe.Field != "general.logo_url") {
+			t.Errorf("%q: %v", raw, err)
+		}
+		if ok && cfg.General.LogoURL != raw {
+			t.Errorf("%q kept as %q", raw, cfg.General.LogoURL)
+		}
+	}
+}

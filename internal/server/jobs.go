@@ -64,6 +64,8 @@ func (s *Server) newJobs() (*jobs.Queue, error) {
 		BaseURL: s.opts.BaseURL, Logger: s.logger})
 	river.AddWorker(workers, &helpdesk.NotificationMailWorker{Tickets: ticket.NewStore(s.opts.DB, s.opts.Now), Users: s.Users,
 		Shops: s.Shops, Sender: s.opts.Mail, BaseURL: s.opts.BaseURL, Logger: s.logger})
+	river.AddWorker(workers, &helpdesk.ShopperMailWorker{Tickets: ticket.NewStore(s.opts.DB, s.opts.Now), Users: s.Users,
+		Shops: s.Shops, Settings: s.Settings, Sender: s.opts.Mail, Logger: s.logger})
 	river.AddWorker(workers, &intake.PurgeWorker{DB: s.opts.DB, Retention: retention, Now: s.opts.Now})
 	timeout := s.opts.JobTimeout
 	if timeout <= 0 {

@@ -16,8 +16,11 @@ import (
 	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/database/dbtest"
+	"github.com/hubdesk/hubdesk/internal/demo"
 	"github.com/hubdesk/hubdesk/internal/integration/shopify"
 	"github.com/hubdesk/hubdesk/internal/macro"
+	"github.com/hubdesk/hubdesk/internal/mail"
+	"github.com/hubdesk/hubdesk/internal/server"
 	"github.com/hubdesk/hubdesk/internal/staff"
 	"github.com/hubdesk/hubdesk/internal/testapp"
 	"github.com/hubdesk/hubdesk/internal/ticket"
@@ -102,6 +105,15 @@ func withID(path string, pick func(w *routeWorld, tn *testapp.Tenant, u *user.Us
 }
 
 func orderID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64 { return w.orders[tn].ID }
+
+// mailboxID is a mail in the demo mailbox, which is shop A's (the demo's
+// one shop): shop B has none.
+func mailboxID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64 {
+	if tn == w.a {
+		return 1
+	}
+	return 1_000_000
+}
 func customerID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64 {
 	return w.orders[tn].CustomerID
 }
@@ -280,6 +292,9 @@ func routeTable() []routeCase {
 		{pattern: "POST /account/tokens/{id}/revoke", rule: deskUser, url: withID("/account/tokens/{id}/revoke", ownTokenID), ok: 303},
 		{pattern: "GET /account/notifications", rule: deskUser, url: fixed("/account/notifications"), ok: 200},
 		{pattern: "POST /account/notifications", rule: deskUser, url: fixed("/account/notifications"), body: "mail=off", ok: 303},
+		{pattern: "POST /account/signature", rule: deskUser, url: fixed("/account/signature"), body: "signature=Grace", ok: 303},
+		{pattern: "GET /demo/mailbox", rule: deskUser, url: fixed("/demo/mailbox?id=1"), ok: 200},
+		{pattern: "GET /demo/mailbox/{id}/html", rule: deskUser, url: withID("/demo/mailbox/{id}/html", mailboxID), ok: 200},
 		{pattern: "GET /tickets", rule: deskUser, url: fixed("/tickets"), ok: 200, list: true},
 		{pattern: "GET /tickets/spam", rule: deskManager, url: fixed("/tickets/spam"), ok: 200, list: true},
 		{pattern: "GET /tickets/{id}", rule: deskUser, url: withID("/tickets/{id}", ticketID), ok: 200},
@@ -428,7 +443,19 @@ func TestRouteTable(t *testing.T) {
 }
 
 func newRouteWorld(t *testing.T, db *database.DB) *routeWorld {
-	app := testapp.New(t, db)
+	mailbox, err := demo.StartMailbox()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { mailbox.Close() })
+	app := testapp.New(t, db, func(o *server.Options) { o.DemoMailbox, o.DemoMailboxShop = mailbox, "shopa.myshopify.com" })
+	relay, err := mail.NewSMTP(mailbox.URL(), testapp.MailFrom)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := relay.Send(context.Background(), mail.Message{To: "ada@example.com", Subject: "Re: Parcel [#1]", Text: "Hi", HTML: "<p>Hi</p>"}); err != nil {
+		t.Fatal(err)
+	}
 	w := &routeWorld{app: app, a: app.NewTenant("shopa"), b: app.NewTenant("shopb"), orders: map[*testapp.Tenant]*commerce.Order{},
 		extra: map[*testapp.Tenant]*user.User{}, tickets: map[*testapp.Tenant]int64{}, conversations: map[*testapp.Tenant]int64{}, files: map[*testapp.Tenant]int64{}, macros: map[*testapp.Tenant]int64{}, jobs: map[*testapp.Tenant]int64{}, sessions: map[user.Role]*http.Client{}}
 	ctx := context.Background()

@@ -20,6 +20,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/connection"
 	"github.com/hubdesk/hubdesk/internal/database"
+	"github.com/hubdesk/hubdesk/internal/demo"
 	"github.com/hubdesk/hubdesk/internal/desk"
 	"github.com/hubdesk/hubdesk/internal/helpdesk"
 	"github.com/hubdesk/hubdesk/internal/hub"
@@ -70,6 +71,12 @@ type Options struct {
 	// Mail sends invitations and password reset links; nil when no mail
 	// server is configured (the desk then shows links to copy instead).
 	Mail mail.Sender
+	// DemoMailbox is the demo's relay, whose mail the desk's demo mailbox
+	// page lists; nil (no such page) outside the demo.
+	DemoMailbox *demo.Mailbox
+	// DemoMailboxShop is the domain of the shop whose staff see the
+	// mailbox (the demo's one shop); other shops' staff get 404.
+	DemoMailboxShop string
 	// Inbound configures mail in: the SMTP listener and the IMAP pollers.
 	Inbound InboundOptions
 }
@@ -184,14 +191,15 @@ func New(opts Options) (*Server, error) {
 	s.Tickets = ticket.NewStore(opts.DB, opts.Now)
 	s.desk, err = desk.New(desk.Desk{Users: s.Users, Access: s.Staff, Team: s.Team, Shops: s.Shops, Commerce: s.Commerce, Auth: s.auth, Logger: opts.Logger,
 		Proxies: opts.Proxies, Settings: s.Settings, Secrets: s.Secrets, OrderView: s.Orders, Audit: s.Audit, JobQueue: s.Jobs,
-		BaseURL: opts.BaseURL, Tickets: s.Tickets, MailIn: s.MailSettings})
+		BaseURL: opts.BaseURL, Tickets: s.Tickets, MailIn: s.MailSettings,
+		Mailbox: opts.DemoMailbox, MailboxShop: opts.DemoMailboxShop})
 	if err != nil {
 		return nil, fmt.Errorf("desk: %w", err)
 	}
 	s.Live = live.NewBus(opts.DB, opts.Now, opts.Logger)
 	s.Attachments = attachment.NewStore(opts.DB, opts.Now)
 	s.Helpdesk = helpdesk.New(helpdesk.Options{DB: opts.DB, Tickets: s.Tickets, Commerce: s.Commerce, Users: s.Users, Audit: s.Audit,
-		Attachments: s.Attachments, Changes: s.Live.Changes(), Queue: s.Jobs, MailConfigured: opts.Mail != nil})
+		Attachments: s.Attachments, Changes: s.Live.Changes(), Queue: s.Jobs, MailConfigured: opts.Mail != nil, MailFrom: mailFrom(opts.Mail)})
 	s.api = api.New(api.Options{Commerce: s.Commerce, Ingest: s.Ingest, Settings: s.Settings, Orders: s.Orders, Audit: s.Audit, Jobs: s.Jobs,
 		Tickets: s.Tickets, Helpdesk: s.Helpdesk, Users: s.Users, Logger: opts.Logger})
 	s.Macros = macro.New(opts.DB, macro.NewStore(opts.DB, opts.Now), s.Audit, s.Tickets, s.Commerce)
@@ -322,4 +330,13 @@ func (s *Server) serveHTTP(ctx context.Context, ln net.Listener, handler http.Ha
 		return err
 	}
 	return nil
+}
+
+// mailFrom is the sender address of the mail server, whose domain the
+// Message-IDs of shopper mail are made in; "" when it does not say.
+func mailFrom(m mail.Sender) string {
+	if f, ok := m.(interface{ FromAddress() string }); ok {
+		return f.FromAddress()
+	}
+	return ""
 }

@@ -218,3 +218,10 @@ func tokenDetails(id int64, name string) map[string]any {
 func (a *Access) SetNotificationMail(ctx context.Context, u *user.User, on bool) error {
 	return a.users.SetNotificationMail(ctx, u.ShopID, u.ID, on, time.Now())
 }
+
+// SetMailSignature keeps the signature that ends u's replies in mail to
+// shoppers (user.MaxSignatureRunes at most; "" for none). Only the person
+// themselves sets it: it speaks in their name.
+func (a *Access) SetMailSignature(ctx context.Context, u *user.User, signature string) error {
+	return a.users.SetMailSignature(ctx, u.ShopID, u.ID, signature)
+}

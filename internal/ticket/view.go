@@ -9,6 +9,8 @@ import (
 type ViewReads struct {
 	Ticket   *Ticket // nil: the shop has no such ticket
 	Messages []Message
+	// Deliveries are the mails that carried the replies, by message id.
+	Deliveries map[int64]*Mail
 	Tags     []Tag // the ticket's, by name
 	AllTags  []Tag // the shop's, by name
 	// Blocked: the ticket's sender is on the shop's block list.
@@ -68,6 +70,8 @@ func ReadView(b *database.Batch, shopID, userID, ticketID int64, v *ViewReads) {
 		v.Messages = append(v.Messages, *m)
 		return nil
 	})
+	v.Deliveries = map[int64]*Mail{}
+	readDeliveries(b, shopID, ticketID, v.Deliveries)
 	b.Read(`SELECT g.id, g.name FROM ticket_tags tt JOIN tags g ON g.shop_id = tt.shop_id AND g.id = tt.tag_id
 		WHERE tt.shop_id = ? AND tt.ticket_id = ? ORDER BY g.name`, []any{shopID, ticketID}, tagInto(&v.Tags))
 	b.Read(`SELECT id, name FROM tags WHERE shop_id = ? ORDER BY name`, []any{shopID}, tagInto(&v.AllTags))

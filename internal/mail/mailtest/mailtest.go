@@ -37,6 +37,7 @@ type Received struct {
 	// TLS says the message came over TLS.
 	TLS     bool
 	Header  mail.Header
+	Raw     []byte // the message as it came
 	Subject string
 	Text    string
 	HTML    string
@@ -48,9 +49,9 @@ type Server struct {
 	scheme string
 	mu     sync.Mutex
 	msgs   []Received
-	// Fail, while set, refuses every message with a temporary error.
-	fail bool
-	t    testing.TB
+	// failCode, while set, refuses every message with that reply code.
+	failCode int
+	t        testing.TB
 }
 
 // Start runs a server without TLS on a free loopback port until the test
@@ -98,10 +99,21 @@ func start(t testing.TB, tlsConfig *tls.Config, implicit bool) *Server {
 // URL is the HUBDESK_SMTP_URL that reaches this server.
 func (s *Server) URL() string { return s.scheme + "://" + User + ":" + Password + "@" + s.Addr }
 
-// SetFailing makes the server refuse (true) or accept (false) messages.
+// SetFailing makes the server refuse (true) messages with a temporary
+// error (451), or accept them again (false).
 func (s *Server) SetFailing(fail bool) {
+	code := 0
+	if fail {
+		code = 451
+	}
+	s.SetRefusing(code)
+}
+
+// SetRefusing makes the server refuse every message with the reply code
+// (4xx: try again later; 5xx: never), or accept them again (0).
+func (s *Server) SetRefusing(code int) {
 	s.mu.Lock()
-	s.fail = fail
+	s.failCode = code
 	s.mu.Unlock()
 }
 
@@ -186,17 +198,20 @@ func (s *session) Data(r io.Reader) error {
 		return err
 	}
 	s.srv.mu.Lock()
-	fail := s.srv.fail
+	code := s.srv.failCode
 	s.srv.mu.Unlock()
-	if fail {
-		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try again later"}
+	if code >= 500 {
+		return &smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "message rejected"}
+	}
+	if code != 0 {
+		return &smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try again later"}
 	}
 	msg, err := mail.ReadMessage(bytes.NewReader(raw))
 	if err != nil {
 		return err
 	}
 	_, isTLS := s.conn.TLSConnectionState() // after STARTTLS too
-	got := Received{From: s.from, To: s.to, Header: msg.Header, TLS: isTLS}
+	got := Received{From: s.from, To: s.to, Header: msg.Header, TLS: isTLS, Raw: raw}
 	got.Subject, _ = new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
 	mediaType, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
 	if err != nil {

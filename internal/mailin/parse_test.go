@@ -225,3 +225,24 @@ func uploads(m *mailin.Mail) []attachment.Upload {
 	}
 	return out
 }
+
+// BenchmarkParse reads the whole corpus per iteration: the cost of reading
+// mail in the intake's job, before any database work.
+func BenchmarkParse(b *testing.B) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "*.eml"))
+	var corpus [][]byte
+	for _, name := range files {
+		raw, err := os.ReadFile(name)
+		if err != nil {
+			b.Fatal(err)
+		}
+		corpus = append(corpus, raw)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, raw := range corpus {
+			_, _ = mailin.Parse(raw)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(corpus))/1e3, "µs/mail")
+}

@@ -162,6 +162,11 @@ func (h *Tickets) FromMail(ctx context.Context, shopID int64, in MailIn) (MailOu
 				return err
 			}
 			out.Created, out.Acknowledge = true, true
+			// Machines' mail never gets here (see MailIn.Automated), so
+			// an acknowledgement cannot start a loop of auto-replies.
+			if err := h.acknowledge(ctx, w, shopID, out.Ticket, ""); err != nil { // the shop's language
+				return err
+			}
 			h.publish(ctx, w, shopID, out.Ticket.ID, ChangeCreated)
 		}
 		return h.addMailFiles(ctx, w, shopID, out.Message, in.Files, in.NotKept)

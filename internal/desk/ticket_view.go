@@ -15,6 +15,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/helpdesk"
 	"github.com/hubdesk/hubdesk/internal/orderview"
+	"github.com/hubdesk/hubdesk/internal/returns"
 	"github.com/hubdesk/hubdesk/internal/ticket"
 	"github.com/hubdesk/hubdesk/internal/user"
 )
@@ -35,6 +36,9 @@ type (
 		// Orders are the customer's latest orders (the ticket's own first).
 		Orders      []orderview.Order
 		OrdersCount int
+		// published is the configuration the orders were viewed with,
+		// for Initiate return's button (never rendered: it holds the key).
+		published returns.Config
 		Tags        []ticket.Tag
 		AllTags     []ticket.Tag
 		Assignee    *user.User
@@ -68,6 +72,11 @@ type (
 		Error                      string
 	}
 )
+
+// Card is an order card's returns section beside this ticket.
+func (v ticketPage) Card(o orderview.Order) orderCard {
+	return orderCard{Order: o, Initiate: orderview.CanInitiate(v.published, o), Ticket: v.Ticket.ID}
+}
 
 // Show is one ticket: the conversation with the reply box, the controls
 // that work it, and the customer's profile and orders beside it.
@@ -194,10 +203,15 @@ func (p *TicketPages) sidebar(r *http.Request, t *ticket.Ticket, v *ticketPage) 
 	if len(orders) == 0 {
 		return nil
 	}
-	viewed, err := p.OrderView.Published(ctx, shopID, orders)
+	cfg, err := p.Settings.Published(ctx, shopID)
 	if err != nil {
 		return err
 	}
+	viewed, err := p.OrderView.Orders(ctx, shopID, cfg, orders)
+	if err != nil {
+		return err
+	}
+	v.published = cfg
 	v.Orders = viewed
 	if t.OrderID != 0 && viewed[0].ID == t.OrderID {
 		v.Order = &viewed[0]

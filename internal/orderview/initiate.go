@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/hubdesk/hubdesk/internal/audit"
+	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/qr"
 	"github.com/hubdesk/hubdesk/internal/returns"
 )
@@ -67,4 +68,40 @@ func (v *View) InitiateReturn(ctx context.Context, o Order, req returns.Request)
 // download can be drawn for it and for nothing else.
 func (v *View) IssuedLink(req returns.Request, url string) bool {
 	return v.opts.Resolver.Issued(req.ShopID, req.Config, req.Order, req.Customer, url)
+}
+
+// AgentOrder is one order as an agent's Initiate return sees it: viewed
+// with the shop's published settings, with its customer (nil for a guest
+// order) for the portal's lookup value.
+type AgentOrder struct {
+	Order    Order
+	Config   returns.Config
+	Customer *commerce.Customer
+}
+
+// ForAgent reads and views one order of the shop for Initiate return and
+// its QR download; a missing order is commerce.ErrNotFound.
+func (v *View) ForAgent(ctx context.Context, shopID, orderID int64) (AgentOrder, error) {
+	cfg, err := v.opts.Settings.Published(ctx, shopID)
+	if err != nil {
+		return AgentOrder{}, err
+	}
+	o, err := v.Order(ctx, shopID, cfg, 0, orderID)
+	if err != nil {
+		return AgentOrder{}, err
+	}
+	out := AgentOrder{Order: o, Config: cfg}
+	if o.CustomerID != 0 {
+		c, err := v.opts.Commerce.Customer(ctx, shopID, o.CustomerID)
+		if err != nil && !errors.Is(err, commerce.ErrNotFound) {
+			return AgentOrder{}, err
+		}
+		out.Customer = c
+	}
+	return out, nil
+}
+
+// Request is the Initiate return request of the agent actor for a.
+func (a AgentOrder) Request(shopID int64, actor audit.Actor) returns.Request {
+	return returns.Request{ShopID: shopID, Order: a.Order.Order, Customer: a.Customer, Actor: actor, Config: a.Config}
 }

@@ -161,11 +161,13 @@ func (v *View) view(ctx context.Context, shopID int64, cfg returns.Config, order
 
 // platformDecides reports whether the returns platform's answer decides
 // an order the shop's rule left at e: the platform is asked (Loop with a
-// key) and only the window stands in the way, if anything. An open
-// return, a missing provider or an order not yet delivered stay the
-// shop's facts.
+// key) and only the window or a finished return stands in the way, if
+// anything — after a closed return Loop knows which items are still
+// returnable. An open return, a missing provider or an order not yet
+// delivered stay the shop's facts.
 func platformDecides(cfg returns.Config, e returns.Eligibility) bool {
-	return returns.AsksPlatform(cfg) && (e.Eligible() || e.Reason == returns.OutsideWindow)
+	return returns.AsksPlatform(cfg) &&
+		(e.Eligible() || e.Reason == returns.OutsideWindow || e.Reason == returns.AlreadyReturned)
 }
 
 // Published views a page of orders with the shop's published

@@ -83,3 +83,6 @@ func safeLink(raw string) bool {
 	u, err := url.Parse(raw)
 	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
 }
+
+// HasTrackingNumber reports whether the platform gave a tracking number.
+func (r Return) HasTrackingNumber() bool { return HasTracking(r.TrackingNumber) }

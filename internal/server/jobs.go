@@ -9,6 +9,8 @@ import (
 	"github.com/hubdesk/hubdesk/internal/helpdesk"
 	"github.com/hubdesk/hubdesk/internal/intake"
 	"github.com/hubdesk/hubdesk/internal/jobs"
+	"github.com/hubdesk/hubdesk/internal/orderview"
+	"github.com/hubdesk/hubdesk/internal/returns"
 	"github.com/hubdesk/hubdesk/internal/staff"
 	"github.com/hubdesk/hubdesk/internal/ticket"
 	"github.com/hubdesk/hubdesk/internal/user"
@@ -47,6 +49,8 @@ func (s *Server) newJobs() (*jobs.Queue, error) {
 	river.AddWorker(workers, &helpdesk.NotificationMailWorker{Tickets: ticket.NewStore(s.opts.DB, s.opts.Now), Users: s.Users,
 		Shops: s.Shops, Sender: s.opts.Mail, BaseURL: s.opts.BaseURL, Logger: s.logger})
 	river.AddWorker(workers, &intake.PurgeWorker{DB: s.opts.DB, Retention: retention, Now: s.opts.Now})
+	river.AddWorker(workers, &orderview.EligibilityWorker{Commerce: s.Commerce, Settings: s.Settings,
+		Cache: returns.NewEligibilityCache(s.opts.DB), Loop: returns.LoopLinker{Client: s.Loop}, Now: s.opts.Now})
 	timeout := s.opts.JobTimeout
 	if timeout <= 0 {
 		timeout = jobs.DefaultJobTimeout

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hubdesk/hubdesk/internal/api/apitest"
 	"github.com/hubdesk/hubdesk/internal/audit"
 	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/database"
@@ -28,9 +29,19 @@ const day = 24 * time.Hour
 // loopShop is a shop on Loop (the sandbox, over real HTTP) with its job
 // queue worked, so eligibility answers arrive as they would in production.
 type loopShop struct {
-	app *testapp.App
-	tn  *testapp.Tenant
-	sb  *sandbox.Sandbox
+	app       *testapp.App
+	tn        *testapp.Tenant
+	sb        *sandbox.Sandbox
+	validator *apitest.Validator
+}
+
+// call asks the API as the shop's agent for the order id on the
+// OpenAPI path given, and checks the answer against openapi.json.
+func (s *loopShop) call(t *testing.T, method, path string, id int64) (int, string) {
+	t.Helper()
+	status, body, _ := s.app.Do(nil, method, strings.Replace(path, "{id}", fmt.Sprint(id), 1), s.app.Token(s.tn.Agent), "")
+	s.validator.Validate(t, method, path, status, []byte(body))
+	return status, body
 }
 
 func newLoopShop(t *testing.T, db *database.DB, opts sandbox.Options, edit ...func(*returns.Config)) *loopShop {
@@ -44,7 +55,7 @@ func newLoopShop(t *testing.T, db *database.DB, opts sandbox.Options, edit ...fu
 	tn := app.NewTenant("shopa")
 	app.UseLoop(tn, srv.URL, edit...)
 	jobstest.Work(t, app.Server.Jobs)
-	return &loopShop{app: app, tn: tn, sb: sb}
+	return &loopShop{app: app, tn: tn, sb: sb, validator: apitest.NewValidator(t)}
 }
 
 type eligibilityAnswer struct {
@@ -54,7 +65,7 @@ type eligibilityAnswer struct {
 
 func (s *loopShop) eligibility(t *testing.T, id int64) eligibilityAnswer {
 	t.Helper()
-	status, body, _ := s.app.Do(nil, "GET", fmt.Sprintf("/api/v1/orders/%d/return-eligibility", id), s.app.Token(s.tn.Agent), "")
+	status, body := s.call(t, "GET", "/api/v1/orders/{id}/return-eligibility", id)
 	if status != http.StatusOK {
 		t.Fatalf("eligibility of order %d: %d %s", id, status, body)
 	}
@@ -216,7 +227,7 @@ func TestOrderReturnsList(t *testing.T) {
 		} {
 			o := s.app.SeedLoopOrder(s.tn, s.sb, testapp.LoopOrder{Name: fmt.Sprintf("#32%02d", i), DeliveredAgo: 5 * day,
 				Return: c.state, Carrier: c.carrier, Tracking: c.tracking, Label: c.label})
-			status, body, _ := s.app.Do(nil, "GET", fmt.Sprintf("/api/v1/orders/%d/returns", o.ID), token, "")
+			status, body := s.call(t, "GET", "/api/v1/orders/{id}/returns", o.ID)
 			var list struct {
 				Items []struct {
 					State          string  `json:"state"`
@@ -263,7 +274,6 @@ func TestReturnLinkWithQR(t *testing.T) {
 		o := s.app.SeedLoopOrder(s.tn, s.sb, testapp.LoopOrder{Name: "#3301", DeliveredAgo: 3 * day})
 		open := s.app.SeedLoopOrder(s.tn, s.sb, testapp.LoopOrder{Name: "#3302", DeliveredAgo: 3 * day, Return: returns.StateOpen})
 		s.settle(t, map[string]*commerce.Order{"eligible": o})
-		token := s.app.Token(s.tn.Agent)
 		s.sb.ResetRequests()
 		var link struct {
 			URL            string  `json:"url"`
@@ -273,7 +283,7 @@ func TestReturnLinkWithQR(t *testing.T) {
 			FallbackReason *string `json:"fallback_reason"`
 		}
 		for range 2 {
-			status, body, _ := s.app.Do(nil, "POST", fmt.Sprintf("/api/v1/orders/%d/return-link", o.ID), token, "")
+			status, body := s.call(t, "POST", "/api/v1/orders/{id}/return-link", o.ID)
 			if err := json.Unmarshal([]byte(body), &link); status != http.StatusOK || err != nil {
 				t.Fatalf("return link: %d %s", status, body)
 			}
@@ -331,12 +341,12 @@ func TestReturnLinkWithQR(t *testing.T) {
 			t.Errorf("%d audited generations, want 2: %+v", generated, entries)
 		}
 
-		if status, body, _ := s.app.Do(nil, "POST", fmt.Sprintf("/api/v1/orders/%d/return-link", open.ID), token, ""); status != http.StatusConflict ||
+		if status, body := s.call(t, "POST", "/api/v1/orders/{id}/return-link", open.ID); status != http.StatusConflict ||
 			!strings.Contains(body, `"code":"not_eligible"`) {
 			t.Errorf("order with an open return: %d %s", status, body)
 		}
 		s.app.UseLoop(s.tn, s.sb.BaseURL(), func(c *returns.Config) { c.Returns.HideInitiateReturn = true })
-		if status, body, _ := s.app.Do(nil, "POST", fmt.Sprintf("/api/v1/orders/%d/return-link", o.ID), token, ""); status != http.StatusConflict ||
+		if status, body := s.call(t, "POST", "/api/v1/orders/{id}/return-link", o.ID); status != http.StatusConflict ||
 			!strings.Contains(body, `"code":"initiate_return_hidden"`) {
 			t.Errorf("hidden: %d %s", status, body)
 		}

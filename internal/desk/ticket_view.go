@@ -39,12 +39,12 @@ type (
 		// published is the configuration the orders were viewed with,
 		// for Initiate return's button (never rendered: it holds the key).
 		published returns.Config
-		Tags        []ticket.Tag
-		AllTags     []ticket.Tag
-		Assignee    *user.User
-		Staff       []*user.User // whom a Manager may assign
-		Me          *user.User
-		CanAssign   bool // the signed-in user may assign anyone
+		Tags      []ticket.Tag
+		AllTags   []ticket.Tag
+		Assignee  *user.User
+		Staff     []*user.User // whom a Manager may assign
+		Me        *user.User
+		CanAssign bool // the signed-in user may assign anyone
 		// MergeTargets are the customer's other tickets this one can be
 		// merged into.
 		MergeTargets  []*ticket.Ticket

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -46,23 +47,69 @@ func (EligibilityArgs) InsertOpts() river.InsertOpts {
 
 // JobRefresher queues EligibilityArgs jobs.
 type JobRefresher struct {
-	DB    *database.DB
-	Queue *jobs.Queue
+	db    *database.DB
+	queue *jobs.Queue
+	now   func() time.Time
+
+	mu     sync.Mutex
+	queued map[[2]int64]time.Time // (shop, order) → when this process last queued it
 }
 
+// NewJobRefresher returns a refresher queueing on queue over db.
+func NewJobRefresher(db *database.DB, queue *jobs.Queue) *JobRefresher {
+	return &JobRefresher{db: db, queue: queue, now: time.Now, queued: map[[2]int64]time.Time{}}
+}
+
+// requeueAfter is how long this process leaves an order it queued alone:
+// every view of a stale order would otherwise open a write transaction
+// only for the queue to find the job already there, which on SQLite
+// holds the one write connection.
+const requeueAfter = 30 * time.Second
+
+// maxRemembered bounds the memory of queued orders; past it, it starts
+// over (a repeated enqueue is harmless, the queue drops duplicates).
+const maxRemembered = 10_000
+
 // RefreshEligibility queues a fetch per order in one short transaction;
-// an order already queued is skipped by the queue.
-func (r JobRefresher) RefreshEligibility(ctx context.Context, shopID int64, orderIDs []int64) error {
+// an order already queued is skipped by the queue, and one this process
+// queued moments ago is not even offered.
+func (r *JobRefresher) RefreshEligibility(ctx context.Context, shopID int64, orderIDs []int64) error {
+	now := r.now()
+	var fresh []int64
+	r.mu.Lock()
+	if len(r.queued) >= maxRemembered {
+		r.queued = map[[2]int64]time.Time{}
+	}
+	for _, id := range orderIDs {
+		key := [2]int64{shopID, id}
+		if at, ok := r.queued[key]; ok && now.Sub(at) < requeueAfter {
+			continue
+		}
+		r.queued[key] = now
+		fresh = append(fresh, id)
+	}
+	r.mu.Unlock()
+	if len(fresh) == 0 {
+		return nil
+	}
 	// A page is read, not written: its own cancellation must not leave
 	// half the orders queued, and the queueing is quick.
-	return r.DB.InTx(context.WithoutCancel(ctx), func(tx *database.Tx) error {
-		for _, id := range orderIDs {
-			if _, err := r.Queue.Enqueue(ctx, tx, EligibilityArgs{ShopID: shopID, OrderID: id}, nil); err != nil {
+	err := r.db.InTx(context.WithoutCancel(ctx), func(tx *database.Tx) error {
+		for _, id := range fresh {
+			if _, err := r.queue.Enqueue(ctx, tx, EligibilityArgs{ShopID: shopID, OrderID: id}, nil); err != nil {
 				return fmt.Errorf("orderview: queue eligibility of order %d: %w", id, err)
 			}
 		}
 		return nil
 	})
+	if err != nil {
+		r.mu.Lock()
+		for _, id := range fresh {
+			delete(r.queued, [2]int64{shopID, id})
+		}
+		r.mu.Unlock()
+	}
+	return err
 }
 
 // EligibilityAsker is the part of the Loop client the eligibility job

@@ -75,3 +75,28 @@ func TestEncodeRefusesEmptyAndHugeText(t *testing.T) {
 		t.Fatal("huge text encoded")
 	}
 }
+
+// Initiate return draws a code per click: encoding a deep link and
+// drawing it should cost well under a millisecond.
+func BenchmarkDeepLinkSVG(b *testing.B) {
+	const link = "https://demo-shop.loopreturns.com/#/link/3f2b7c1e-0c4a-4f59-9a51-6a3c2f1b9d10"
+	for b.Loop() {
+		code, err := qr.Encode(link)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = code.SVG("QR")
+	}
+}
+
+func BenchmarkDeepLinkPNG(b *testing.B) {
+	code, err := qr.Encode("https://demo-shop.loopreturns.com/#/link/3f2b7c1e-0c4a-4f59-9a51-6a3c2f1b9d10")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := code.PNG(8); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -106,20 +106,28 @@ func (c Code) PNG(scale int) ([]byte, error) {
 	}
 	n := (c.Size() + 2*quietZone) * scale
 	img := image.NewPaletted(image.Rect(0, 0, n, n), color.Palette{color.White, color.Black})
+	// Draw one pixel row per module row, then copy it scale times: the
+	// pixels are the palette index, 1 for dark.
 	for y, row := range c.Dark {
+		top := (y + quietZone) * scale
+		line := img.Pix[top*img.Stride : top*img.Stride+n]
 		for x, dark := range row {
-			if !dark {
-				continue
-			}
-			for dy := 0; dy < scale; dy++ {
-				for dx := 0; dx < scale; dx++ {
-					img.SetColorIndex((x+quietZone)*scale+dx, (y+quietZone)*scale+dy, 1)
+			if dark {
+				start := (x + quietZone) * scale
+				for i := start; i < start+scale; i++ {
+					line[i] = 1
 				}
 			}
 		}
+		for dy := 1; dy < scale; dy++ {
+			copy(img.Pix[(top+dy)*img.Stride:], line)
+		}
 	}
 	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
+	// Two colours compress well at any level; the fastest keeps a click
+	// quick.
+	enc := png.Encoder{CompressionLevel: png.BestSpeed}
+	if err := enc.Encode(&buf, img); err != nil {
 		return nil, fmt.Errorf("qr: png: %w", err)
 	}
 	return buf.Bytes(), nil

@@ -30,6 +30,7 @@ type returnsSettingsJSON struct {
 	PortalURL                   string                                  `json:"portal_url"`
 	PortalLookup                returns.LookupField                     `json:"portal_lookup"`
 	Params                      map[returns.Provider]returns.ParamNames `json:"params"`
+	HideInitiateReturn          bool                                    `json:"hide_initiate_return"`
 	KeyCheck                    *returns.KeyCheck                       `json:"key_check"`
 	Warnings                    []string                                `json:"warnings"`
 	Live                        bool                                    `json:"live"`
@@ -47,7 +48,10 @@ type returnsSettingsInput struct {
 	PortalURL         string                                  `json:"portal_url"`
 	PortalLookup      returns.LookupField                     `json:"portal_lookup"`
 	Params            map[returns.Provider]returns.ParamNames `json:"params"`
-	SaveAnyway        bool                                    `json:"save_anyway"`
+	// HideInitiateReturn: omitted means false, like every other field of
+	// this PUT (it replaces the tab).
+	HideInitiateReturn bool `json:"hide_initiate_return"`
+	SaveAnyway         bool `json:"save_anyway"`
 	// LoopAPIKeyRemove and LoopWebhookSecretRemove remove the saved key or
 	// secret: an empty or missing loop_api_key / loop_webhook_secret keeps
 	// it, so that a client can GET, edit and PUT without knowing it.
@@ -82,7 +86,7 @@ func toReturnsSettingsJSON(st *returns.State, warnings []string) returnsSettings
 		Provider: rc.Provider, LoopAPIKeyLast4: rc.LoopKeyLast4, LoopAPIKeyUnreadable: rc.LoopKeyUnreadable,
 		LoopWebhookSecretLast4: rc.LoopWebhookSecretLast4, LoopWebhookSecretUnreadable: rc.LoopWebhookSecretUnreadable,
 		LoopPortalURL: rc.LoopPortalURL, LookupField: rc.LookupField,
-		PortalURL: rc.PortalURL, PortalLookup: rc.PortalLookup, Params: params, KeyCheck: rc.KeyCheck, Warnings: warnings, Live: st.Live, Published: !st.Unpublished(),
+		PortalURL: rc.PortalURL, PortalLookup: rc.PortalLookup, Params: params, HideInitiateReturn: rc.HideInitiateReturn, KeyCheck: rc.KeyCheck, Warnings: warnings, Live: st.Live, Published: !st.Unpublished(),
 	}
 }
 
@@ -116,7 +120,8 @@ func (a *API) PutReturnsSettings(w http.ResponseWriter, r *http.Request) {
 	// Parameter names are normalised by returns.Config.Validate, the same
 	// rule as the settings page's.
 	rc := returns.ReturnsConfig{Provider: in.Provider, LoopAPIKey: in.LoopAPIKey, LoopWebhookSecret: in.LoopWebhookSecret, LoopPortalURL: in.LoopPortalURL,
-		LookupField: in.LookupField, PortalURL: in.PortalURL, PortalLookup: in.PortalLookup, Params: in.Params}
+		LookupField: in.LookupField, PortalURL: in.PortalURL, PortalLookup: in.PortalLookup, Params: in.Params,
+		HideInitiateReturn: in.HideInitiateReturn}
 	out, err := a.settings.SaveReturns(r.Context(), u.ShopID, rc, settings.SaveOptions{SaveAnyway: in.SaveAnyway, RemoveLoopKey: in.LoopAPIKeyRemove, RemoveLoopWebhookSecret: in.LoopWebhookSecretRemove}, audit.UserActor(u))
 	var fe *returns.FieldError
 	switch {

@@ -141,6 +141,10 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if seeded.Created {
+		if _, err := demo.SeedReturnsShowcase(ctx, loopSandbox, demo.ShowcaseStores{Orders: srv.Ingest, Records: srv.Returns, Tickets: srv.Tickets},
+			seeded.Shop.ID, e.cfg.BaseURL, time.Now()); err != nil {
+			return err
+		}
 		if _, err := demo.SeedHelpdesk(ctx, demo.HelpdeskStores{DB: db, Users: srv.Users, Commerce: srv.Commerce, Audit: srv.Audit, Returns: srv.Returns}, seeded, time.Now()); err != nil {
 			return err
 		}

@@ -41,6 +41,7 @@ var references = []reference{
 	{"line_items", "order_id", "orders", cascade},
 	{"fulfillments", "order_id", "orders", cascade},
 	{"returns", "order_id", "orders", setNull},
+	{"return_eligibility", "order_id", "orders", cascade},
 	{"tickets", "customer_id", "customers", setNull},
 	{"tickets", "order_id", "orders", setNull},
 	{"tickets", "assignee_id", "users", setNull},
@@ -122,7 +123,7 @@ func seedShop(t *testing.T, db *database.DB, name string) shopRows {
 		query, args := insertChild(s, r, "", 0)
 		s.ids[r] = returning(query, args...)
 	}
-	for _, table := range []string{"sessions", "api_tokens", "line_items", "fulfillments", "returns",
+	for _, table := range []string{"sessions", "api_tokens", "line_items", "fulfillments", "returns", "return_eligibility",
 		"ticket_tags", "attachments", "ticket_reads", "desk_notifications", "ticket_mails", "invitations", "password_resets"} {
 		query, args := insertChild(s, table, "", 0)
 		mustExec(t, db, query, args...)
@@ -158,6 +159,8 @@ func insertChild(s shopRows, table, column string, ref int64) (string, []any) {
 	case "returns":
 		maps.Copy(values, map[string]any{"order_id": s.ids["orders"], "provider": "loop", "external_id": fmt.Sprint("r", n),
 			"order_name": "#1", "state": "open", "created_at": 1, "updated_at": 1, "synced_at": 1})
+	case "return_eligibility": // keyed by (shop_id, order_id)
+		maps.Copy(values, map[string]any{"order_id": s.ids["orders"], "verdict": "eligible", "basis": fmt.Sprint("b", n), "checked_at": 1})
 	case "tickets":
 		maps.Copy(values, map[string]any{"customer_id": s.ids["customers"], "order_id": s.ids["orders"], "assignee_id": s.ids["users"],
 			"subject": "Where is it?", "channel": "hub", "created_at": 1, "updated_at": 1, "last_activity_at": 1})

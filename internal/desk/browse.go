@@ -30,6 +30,8 @@ type (
 	orderPage struct {
 		Order    orderview.Order
 		Customer *commerce.Customer
+		// Initiate offers Initiate return (orderview.CanInitiate).
+		Initiate bool
 	}
 )
 
@@ -90,6 +92,9 @@ func loadByID[T any](d *Desk, w http.ResponseWriter, r *http.Request, get func(c
 	return v, true
 }
 
+// Card is the order's returns section on its page.
+func (p orderPage) Card() orderCard { return orderCard{Order: p.Order, Initiate: p.Initiate} }
+
 // Customer shows one customer with their orders.
 func (d *Desk) Customer(w http.ResponseWriter, r *http.Request) {
 	u := auth.UserFrom(r.Context())
@@ -117,19 +122,13 @@ func (d *Desk) Orders(w http.ResponseWriter, r *http.Request) {
 
 // Order shows one order: items, shipments, customer.
 func (d *Desk) Order(w http.ResponseWriter, r *http.Request) {
-	u := auth.UserFrom(r.Context())
-	o, ok := loadByID(d, w, r, d.Commerce.Order)
+	ao, ok := loadByID(d, w, r, func(ctx context.Context, shopID, id int64) (*orderview.AgentOrder, error) {
+		ao, err := d.OrderView.ForAgent(ctx, shopID, id)
+		return &ao, err
+	})
 	if !ok {
 		return
 	}
-	var c *commerce.Customer
-	if o.CustomerID != 0 {
-		c, _ = d.Commerce.Customer(r.Context(), u.ShopID, o.CustomerID)
-	}
-	rows, err := d.OrderView.Published(r.Context(), u.ShopID, []*commerce.Order{o})
-	if err != nil {
-		d.serverError(w, r, err)
-		return
-	}
-	d.page(w, r, http.StatusOK, "order", "Order "+o.Name, orderPage{rows[0], c})
+	d.page(w, r, http.StatusOK, "order", "Order "+ao.Order.Name, orderPage{Order: ao.Order, Customer: ao.Customer,
+		Initiate: orderview.CanInitiate(ao.Config, ao.Order)})
 }

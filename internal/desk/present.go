@@ -34,6 +34,8 @@ func templateFuncs(assets *web.Assets, l *locale.Locale) template.FuncMap {
 		"pager":    newPager,
 		"details":  func(d map[string]any) string { return formatDetails(l, d) },
 		"duration": func(d time.Duration, measured int) string { return duration(l, d, measured) },
+		// ago is the age of stored data, against the server's clock.
+		"ago": func(t time.Time) string { return ago(time.Now(), t) },
 	}
 }
 

@@ -3,6 +3,7 @@ package desk
 import (
 	"fmt"
 	"html"
+	"html/template"
 	"io/fs"
 	"log/slog"
 	"math"
@@ -22,6 +23,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/locale"
 	"github.com/hubdesk/hubdesk/internal/macro"
 	"github.com/hubdesk/hubdesk/internal/orderview"
+	"github.com/hubdesk/hubdesk/internal/qr"
 	"github.com/hubdesk/hubdesk/internal/returns"
 	"github.com/hubdesk/hubdesk/internal/shop"
 	"github.com/hubdesk/hubdesk/internal/ticket"
@@ -185,10 +187,18 @@ func pageFixtures() map[string][]any {
 			r.Fulfillments = append(r.Fulfillments, commerce.Fulfillment{Status: "success", ShipmentStatus: sh, DeliveredAt: &at})
 		}
 		for j := range max(len(returnStates), len(returnOutcomes), len(returnLabels), len(returns.Providers)) {
-			r.Returns = append(r.Returns, returns.Return{Provider: returns.Providers[j%len(returns.Providers)], ExternalID: "R" + strconv.Itoa(j),
-				State: returnStates[j%len(returnStates)], Outcome: returnOutcomes[j%len(returnOutcomes)], LabelStatus: returnLabels[j%len(returnLabels)], UpdatedAt: at})
+			ret := returns.Return{Provider: returns.Providers[j%len(returns.Providers)], ExternalID: "R" + strconv.Itoa(j),
+				State: returnStates[j%len(returnStates)], Outcome: returnOutcomes[j%len(returnOutcomes)], LabelStatus: returnLabels[j%len(returnLabels)], UpdatedAt: at, SyncedAt: at}
+			// Known and unknown carriers, with and without a label.
+			switch j % 3 {
+			case 0:
+				ret.Carrier, ret.TrackingNumber, ret.LabelURL = "USPS", "9400100000000000000000", "https://labels.example.com/l.pdf"
+			case 1:
+				ret.Carrier, ret.TrackingNumber = "Happy Returns", "HR1"
+			}
+			r.Returns = append(r.Returns, ret)
 		}
-		orders = append(orders, orderPage{Order: r, Customer: customer})
+		orders = append(orders, orderPage{Order: r, Customer: customer, Initiate: i%2 == 0})
 	}
 	for i, reason := range returns.Reasons {
 		r := row(i, commerce.StatusDelivered)
@@ -335,6 +345,7 @@ func pageFixtures() map[string][]any {
 		"customer":      {customerPage{Customer: customer, Orders: rows, Next: "abc"}},
 		"orders":        {ordersPage{Query: "#10", Next: "abc", Orders: rows}},
 		"order":         orders,
+		"return_link":   returnLinkFixtures(),
 		"tickets":       ticketLists,
 		"notifications": {notificationsPage{Notifications: notes, Next: "abc", Unread: 1}, notificationsPage{}},
 		"reports":       {reportsPage{Days: 30, Periods: reportPeriods, Report: report}, reportsPage{Days: 7, Periods: reportPeriods, Report: &ticket.Report{}}},
@@ -540,4 +551,23 @@ func TestContrast(t *testing.T) {
 	if r := contrast("#777777", "#ffffff"); r >= 4.5 {
 		t.Errorf("#777 on white = %.2f, want below 4.5", r)
 	}
+}
+
+// returnLinkFixtures are Initiate return's answers: a link of each
+// provider, Loop's portal after a failure, and each refusal.
+func returnLinkFixtures() []any {
+	o := orderview.Order{Order: &commerce.Order{ID: 7, Name: "#1007"}}
+	code, err := qr.Encode("https://returns.example.com/?order=%231007")
+	if err != nil {
+		panic(err)
+	}
+	var out []any
+	for i, p := range returns.Providers {
+		link := &orderview.ReturnLink{URL: "https://returns.example.com/?order=%231007", Provider: p, Via: []string{"portal", "loop_api", "loop_portal"}[i%3], QR: code}
+		if i%2 == 1 {
+			link.Failure = &returns.Failure{Reason: returns.ReasonLoopDown}
+		}
+		out = append(out, returnLinkView{Order: o, Ticket: int64(i % 2), Link: link, QRSVG: template.HTML(code.SVG("QR")), PNGURL: "/orders/7/return-qr.png?url=x"})
+	}
+	return append(out, returnLinkView{Order: o, Ticket: 3, Error: "This order cannot start a return: Not delivered yet."})
 }

@@ -91,6 +91,8 @@ func returnsForm(f url.Values) returns.ReturnsConfig {
 		LookupField:       returns.LookupField(f.Get("lookup_field")),
 		PortalURL:         strings.TrimSpace(f.Get("portal_url")),
 		PortalLookup:      returns.LookupField(f.Get("portal_lookup")),
+		// A checkbox: present when ticked.
+		HideInitiateReturn: f.Get("hide_initiate_return") != "",
 	}
 	for key := range f {
 		rest, ok := strings.CutPrefix(key, "param_")

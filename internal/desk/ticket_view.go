@@ -14,6 +14,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/helpdesk"
 	"github.com/hubdesk/hubdesk/internal/mailhtml"
 	"github.com/hubdesk/hubdesk/internal/orderview"
+	"github.com/hubdesk/hubdesk/internal/returns"
 	"github.com/hubdesk/hubdesk/internal/ticket"
 	"github.com/hubdesk/hubdesk/internal/user"
 )
@@ -30,12 +31,15 @@ type (
 		// Orders are the customer's latest orders (the ticket's own first).
 		Orders      []orderview.Order
 		OrdersCount int
-		Tags        []ticket.Tag
-		AllTags     []ticket.Tag
-		Assignee    *user.User
-		Staff       []*user.User // whom a Manager may assign
-		Me          *user.User
-		CanAssign   bool // the signed-in user may assign anyone
+		// published is the configuration the orders were viewed with,
+		// for Initiate return's button (never rendered: it holds the key).
+		published returns.Config
+		Tags      []ticket.Tag
+		AllTags   []ticket.Tag
+		Assignee  *user.User
+		Staff     []*user.User // whom a Manager may assign
+		Me        *user.User
+		CanAssign bool // the signed-in user may assign anyone
 		// MergeTargets are the customer's other tickets this one can be
 		// merged into.
 		MergeTargets  []*ticket.Ticket
@@ -71,6 +75,11 @@ type (
 	}
 )
 
+// Card is an order card's returns section beside this ticket.
+func (v ticketPage) Card(o orderview.Order) orderCard {
+	return orderCard{Order: o, Initiate: orderview.CanInitiate(v.published, o), Ticket: v.Ticket.ID}
+}
+
 // Show is one ticket: the conversation with the reply box, the controls
 // that work it, and the customer's profile and orders beside it. Opening
 // it reads it.
@@ -101,7 +110,7 @@ func (p *TicketPages) showTicket(w http.ResponseWriter, r *http.Request, status 
 	t := tv.Ticket
 	v := ticketPage{Helpdesk: p.helpdeskOff(r), Ticket: t, Statuses: ticketStatuses, Me: me, CanAssign: me.Role.AtLeast(user.RoleManager),
 		Error: message, Draft: draft, Tags: tv.Tags, AllTags: tv.AllTags, Blocked: tv.Blocked, Customer: tv.Customer,
-		OrdersCount: tv.OrdersCount, Orders: tv.Orders, Order: tv.Order}
+		OrdersCount: tv.OrdersCount, Orders: tv.Orders, Order: tv.Order, published: tv.Returns}
 	v.Messages = make([]messageView, 0, len(tv.Messages))
 	for _, m := range tv.Messages {
 		files := tv.Files[m.ID]

@@ -40,6 +40,9 @@ type View struct {
 	OrdersCount int
 	Orders      []orderview.Order
 	Order       *orderview.Order // the ticket's own, if any
+	// Returns is the published returns configuration the orders were
+	// viewed with (zero when there are none).
+	Returns returns.Config
 }
 
 // Open reads the ticket view for u in one batch — one round trip on
@@ -85,11 +88,11 @@ func (v *Viewer) Open(ctx context.Context, u *user.User, ticketID int64, markRea
 		out.TicketNotifications, out.ReadCurrent = 0, true
 	}
 	if len(*orders) > 0 {
-		viewed, err := v.OrderView.PublishedOf(ctx, shopID, ticketFirst(*orders, t.OrderID), byOrder)
+		viewed, cfg, err := v.OrderView.PublishedOf(ctx, shopID, ticketFirst(*orders, t.OrderID), byOrder)
 		if err != nil {
 			return nil, err
 		}
-		out.Orders = viewed
+		out.Orders, out.Returns = viewed, cfg
 		if t.OrderID != 0 && viewed[0].ID == t.OrderID {
 			out.Order = &out.Orders[0]
 		}

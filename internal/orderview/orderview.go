@@ -25,9 +25,15 @@ type Options struct {
 	Returns  *returns.Records
 	Settings *settings.Editor
 	Resolver *returns.Resolver
-	// Platform, when set, lets the returns platform decide eligibility
-	// where it answers it itself (see returns.PlatformEligibility).
-	Platform returns.PlatformEligibility
+	// Eligibility holds the returns platform's cached answers (Loop's
+	// return-eligibility endpoint); nil leaves the return window alone
+	// deciding.
+	Eligibility *returns.EligibilityCache
+	// Refresh queues a fetch of the platform's answer for orders whose
+	// cached one is missing or stale; nil queues nothing. Pages never wait
+	// for it: until the answer arrives the last one (or the window)
+	// decides.
+	Refresh EligibilityRefresher
 	// Now is the clock of the return window; time.Now when nil.
 	Now func() time.Time
 }
@@ -49,6 +55,9 @@ type Order struct {
 	Status  commerce.Status
 	Returns []returns.Return // newest first
 	Return  returns.Eligibility
+	// EligibilityCheckedAt is when the returns platform last answered
+	// for this order; zero when its answer is not used.
+	EligibilityCheckedAt time.Time
 }
 
 // ActiveReturn is the return under way, if any.
@@ -104,26 +113,63 @@ func (v *View) Orders(ctx context.Context, shopID int64, cfg returns.Config, ord
 	return v.view(ctx, shopID, cfg, orders, byOrder)
 }
 
-// view gives each order its status and return eligibility.
+// view gives each order its status and return eligibility: the shop's
+// rule (returns.CheckEligibility), then, for an order that passes it but
+// perhaps the window, the returns platform's cached answer in place of
+// the window. Orders whose answer is missing or stale are queued for a
+// refresh; this page shows the last answer meanwhile.
 func (v *View) view(ctx context.Context, shopID int64, cfg returns.Config, orders []*commerce.Order, byOrder map[int64][]returns.Return) ([]Order, error) {
 	now := v.opts.Now()
 	out := make([]Order, len(orders))
+	var asking []int64
 	for i, o := range orders {
 		rets := byOrder[o.ID]
 		status := commerce.DeriveStatus(o, returns.Progress(rets))
 		e := returns.CheckEligibility(cfg, o, status, rets, now)
-		if v.opts.Platform != nil && (e.Eligible() || e.Reason == returns.OutsideWindow) {
-			decided, ok, err := v.opts.Platform.Eligibility(ctx, shopID, cfg, o)
-			if err != nil {
-				return nil, err
-			}
-			if ok {
-				e = decided
-			}
-		}
 		out[i] = Order{Order: o, Status: status, Returns: rets, Return: e}
+		if platformDecides(cfg, e) {
+			asking = append(asking, o.ID)
+		}
+	}
+	if len(asking) == 0 || v.opts.Eligibility == nil {
+		return out, nil
+	}
+	answers, err := v.opts.Eligibility.ForOrders(ctx, shopID, asking)
+	if err != nil {
+		return nil, err
+	}
+	var stale []int64
+	for i := range out {
+		o := &out[i]
+		if !platformDecides(cfg, o.Return) {
+			continue
+		}
+		a, ok := answers[o.ID]
+		if ok {
+			o.Return = a.Decide(o.Return)
+			o.EligibilityCheckedAt = a.CheckedAt
+		}
+		if !ok || a.Basis != returns.EligibilityBasis(cfg, o.Order, o.Returns) {
+			stale = append(stale, o.ID)
+		}
+	}
+	if len(stale) > 0 && v.opts.Refresh != nil {
+		if err := v.opts.Refresh.RefreshEligibility(ctx, shopID, stale); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
+}
+
+// platformDecides reports whether the returns platform's answer decides
+// an order the shop's rule left at e: the platform is asked (Loop with a
+// key) and only the window or a finished return stands in the way, if
+// anything — after a closed return Loop knows which items are still
+// returnable. An open return, a missing provider or an order not yet
+// delivered stay the shop's facts.
+func platformDecides(cfg returns.Config, e returns.Eligibility) bool {
+	return returns.AsksPlatform(cfg) &&
+		(e.Eligible() || e.Reason == returns.OutsideWindow || e.Reason == returns.AlreadyReturned)
 }
 
 // Published views a page of orders with the shop's published
@@ -137,13 +183,14 @@ func (v *View) Published(ctx context.Context, shopID int64, orders []*commerce.O
 }
 
 // PublishedOf views orders read with their returns (ReturnsInto filled
-// byOrder) with the shop's published configuration.
-func (v *View) PublishedOf(ctx context.Context, shopID int64, orders []*commerce.Order, byOrder map[int64][]returns.Return) ([]Order, error) {
+// byOrder) with the shop's published configuration, which it returns too.
+func (v *View) PublishedOf(ctx context.Context, shopID int64, orders []*commerce.Order, byOrder map[int64][]returns.Return) ([]Order, returns.Config, error) {
 	cfg, err := v.opts.Settings.Published(ctx, shopID)
 	if err != nil {
-		return nil, err
+		return nil, returns.Config{}, err
 	}
-	return v.view(ctx, shopID, cfg, orders, byOrder)
+	viewed, err := v.view(ctx, shopID, cfg, orders, byOrder)
+	return viewed, cfg, err
 }
 
 // NotEligibleError refuses a return for an order that shows no button.

@@ -1,7 +1,6 @@
 package returns
 
 import (
-	"context"
 	"time"
 
 	"github.com/hubdesk/hubdesk/internal/commerce"
@@ -19,7 +18,8 @@ const (
 	NotDelivered    NotEligible = "not_delivered"     // the order has not arrived yet
 	OutsideWindow   NotEligible = "outside_window"    // delivered longer ago than the return window
 	// PlatformRefused: the returns platform answered that no item of the
-	// order can be returned (see PlatformEligibility).
+	// order can be returned, for reasons it did not name (see
+	// IneligibleReason).
 	PlatformRefused NotEligible = "platform_refused"
 )
 
@@ -67,16 +67,4 @@ func CheckEligibility(cfg Config, o *commerce.Order, status commerce.Status, ret
 		}
 	}
 	return e
-}
-
-// PlatformEligibility is the seam for a returns platform that answers
-// eligibility itself (Loop's return-eligibility endpoint): where it has an
-// opinion, it decides in place of the return window. It is asked only for
-// orders that pass every check above but the window — an open return, a
-// missing provider or an order not yet delivered stay the shop's facts.
-type PlatformEligibility interface {
-	// Eligibility returns the platform's verdict; decided is false when the
-	// platform has no opinion on this order (or is not this shop's
-	// provider), and the return window rule applies.
-	Eligibility(ctx context.Context, shopID int64, cfg Config, o *commerce.Order) (e Eligibility, decided bool, err error)
 }

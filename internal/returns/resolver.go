@@ -296,7 +296,7 @@ func lookupValue(field LookupField, o *commerce.Order, c *commerce.Customer) (Lo
 }
 
 func (r *Resolver) deepLink(ctx context.Context, shopID int64, apiKey string, o *commerce.Order, lookup string) (string, error) {
-	key := strconv.FormatInt(shopID, 10) + "|" + loop.KeyID(apiKey) + "|" + o.Name + "|" + lookup
+	key := linkKey(shopID, apiKey, o.Name, lookup)
 	r.mu.Lock()
 	if c, ok := r.cache[key]; ok && r.now().Before(c.expires) {
 		r.mu.Unlock()
@@ -331,4 +331,42 @@ func (r *Resolver) deepLink(ctx context.Context, shopID int64, apiKey string, o 
 	r.mu.Unlock()
 	close(call.done)
 	return call.url, call.err
+}
+
+// Eligibility asks Loop, with the shop's key, which items of an order can
+// be returned.
+func (l LoopLinker) Eligibility(ctx context.Context, apiKey, orderName string) (loop.Eligibility, error) {
+	return l.Client.WithKey(apiKey).Eligibility(ctx, orderName)
+}
+
+// Issued reports whether url is a link the resolver gives for the order
+// without asking anyone now: the portal link the configuration builds,
+// Loop's portal fallback, or a Loop deep link it made and still caches.
+// A QR download accepts only such links, so it is never a QR generator
+// for any URL a request names.
+func (r *Resolver) Issued(shopID int64, cfg Config, o *commerce.Order, c *commerce.Customer, url string) bool {
+	if url == "" {
+		return false
+	}
+	rt, err := plan(cfg, o, c)
+	if err != nil {
+		return false
+	}
+	if url == rt.dest.URL || url == rt.fallback {
+		return true
+	}
+	if !rt.loopAPI || rt.lookup == "" {
+		return false
+	}
+	key := linkKey(shopID, cfg.Returns.LoopAPIKey, o.Name, rt.lookup)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	cached, ok := r.cache[key]
+	return ok && cached.url == url && r.now().Before(cached.expires)
+}
+
+// linkKey names a cached deep link: the shop, which key asked, the order
+// and the lookup value Loop matched it with.
+func linkKey(shopID int64, apiKey, orderName, lookup string) string {
+	return strconv.FormatInt(shopID, 10) + "|" + loop.KeyID(apiKey) + "|" + orderName + "|" + lookup
 }

@@ -142,7 +142,11 @@ type ReturnsConfig struct {
 	// (LookupZip).
 	PortalLookup LookupField             `json:"portal_lookup,omitempty"`
 	Params       map[Provider]ParamNames `json:"params,omitempty"` // overrides of DefaultParams
-	KeyCheck     *KeyCheck               `json:"-"`
+	// HideInitiateReturn hides the desk's Initiate return button (and
+	// refuses its link) shop-wide, for shops that want agents to send
+	// shoppers to the hub instead. The hub's Start a return is unaffected.
+	HideInitiateReturn bool      `json:"hide_initiate_return,omitempty"`
+	KeyCheck           *KeyCheck `json:"-"`
 	// LoopKeyUnreadable and LoopWebhookSecretUnreadable: a key or secret
 	// is stored but this process cannot open it (it was sealed with
 	// another HUBDESK_SECRET_KEY), so LoopAPIKey or LoopWebhookSecret is

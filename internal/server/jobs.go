@@ -11,6 +11,8 @@ import (
 	"github.com/hubdesk/hubdesk/internal/intake"
 	"github.com/hubdesk/hubdesk/internal/jobs"
 	"github.com/hubdesk/hubdesk/internal/mailin"
+	"github.com/hubdesk/hubdesk/internal/orderview"
+	"github.com/hubdesk/hubdesk/internal/returns"
 	"github.com/hubdesk/hubdesk/internal/staff"
 	"github.com/hubdesk/hubdesk/internal/ticket"
 	"github.com/hubdesk/hubdesk/internal/user"
@@ -67,6 +69,8 @@ func (s *Server) newJobs() (*jobs.Queue, error) {
 	river.AddWorker(workers, &helpdesk.ShopperMailWorker{Tickets: ticket.NewStore(s.opts.DB, s.opts.Now), Users: s.Users,
 		Shops: s.Shops, Settings: s.Settings, Sender: s.opts.Mail, Logger: s.logger})
 	river.AddWorker(workers, &intake.PurgeWorker{DB: s.opts.DB, Retention: retention, Now: s.opts.Now})
+	river.AddWorker(workers, &orderview.EligibilityWorker{Commerce: s.Commerce, Settings: s.Settings,
+		Cache: returns.NewEligibilityCache(s.opts.DB), Loop: returns.LoopLinker{Client: s.Loop}, Now: s.opts.Now})
 	timeout := s.opts.JobTimeout
 	if timeout <= 0 {
 		timeout = jobs.DefaultJobTimeout

@@ -21,6 +21,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/macro"
 	"github.com/hubdesk/hubdesk/internal/mail"
 	"github.com/hubdesk/hubdesk/internal/server"
+	"github.com/hubdesk/hubdesk/internal/returns"
 	"github.com/hubdesk/hubdesk/internal/staff"
 	"github.com/hubdesk/hubdesk/internal/testapp"
 	"github.com/hubdesk/hubdesk/internal/ticket"
@@ -121,6 +122,23 @@ func staffID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64  { return w.
 func ticketID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64 { return w.tickets[tn] }
 func jobID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64    { return w.jobs[tn] }
 func macroID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64  { return w.macros[tn] }
+
+// portalQR is the QR download of the shop's portal link: it publishes a
+// portal provider for shop tn (live, so the save is published; the link
+// is then one Initiate return gives) and names the link.
+func portalQR(w *routeWorld, tn *testapp.Tenant, _ *user.User) string {
+	const portal = "https://returns.example.com/"
+	w.app.T.Helper()
+	ctx := context.Background()
+	actor := audit.Actor{Kind: audit.ActorSystem, Label: "test"}
+	if _, err := w.app.Server.Settings.Update(ctx, tn.Shop.ID, actor, func(c *returns.Config) error {
+		c.Returns = returns.ReturnsConfig{Provider: returns.ProviderOther, PortalURL: portal, LookupField: returns.LookupZip, PortalLookup: returns.LookupEmail}
+		return nil
+	}); err != nil {
+		w.app.T.Fatal(err)
+	}
+	return fmt.Sprintf("/orders/%d/return-qr.png?url=%s", w.orders[tn].ID, url.QueryEscape(portal))
+}
 
 // ticketAnd fills {id} with the shop's ticket and {name} with the id pick
 // gives for the same shop.
@@ -256,6 +274,9 @@ func routeTable() []routeCase {
 		{pattern: "GET /customers/{id}", rule: deskUser, url: withID("/customers/{id}", customerID), ok: 200, list: true},
 		{pattern: "GET /orders", rule: deskUser, url: fixed("/orders"), ok: 200, list: true},
 		{pattern: "GET /orders/{id}", rule: deskUser, url: withID("/orders/{id}", orderID), ok: 200},
+		// Initiate return: the order is not delivered yet, so 409; any agent may ask.
+		{pattern: "POST /orders/{id}/return-link", rule: deskUser, url: withID("/orders/{id}/return-link", orderID), ok: 409},
+		{pattern: "GET /orders/{id}/return-qr.png", rule: deskUser, url: portalQR, ok: 200},
 		{pattern: "GET /settings", rule: deskManager, url: fixed("/settings"), ok: 200},
 		{pattern: "GET /settings/general", rule: deskManager, url: fixed("/settings/general"), ok: 200},
 		{pattern: "POST /settings/general", rule: deskManager, url: fixed("/settings/general"),
@@ -367,6 +388,9 @@ func routeTable() []routeCase {
 		{pattern: "GET /api/v1/orders", rule: apiAgent, url: fixed("/api/v1/orders"), ok: 200, list: true},
 		{pattern: "PUT /api/v1/orders", rule: apiManager, url: fixed("/api/v1/orders"), body: order, ok: 200},
 		{pattern: "GET /api/v1/orders/{id}", rule: apiAgent, url: withID("/api/v1/orders/{id}", orderID), ok: 200},
+		{pattern: "GET /api/v1/orders/{id}/returns", rule: apiAgent, url: withID("/api/v1/orders/{id}/returns", orderID), ok: 200},
+		{pattern: "GET /api/v1/orders/{id}/return-eligibility", rule: apiAgent, url: withID("/api/v1/orders/{id}/return-eligibility", orderID), ok: 200},
+		{pattern: "POST /api/v1/orders/{id}/return-link", rule: apiAgent, url: withID("/api/v1/orders/{id}/return-link", orderID), ok: 409},
 		{pattern: "GET /api/v1/settings/returns", rule: apiManager, url: fixed("/api/v1/settings/returns"), ok: 200},
 		{pattern: "PUT /api/v1/settings/returns", rule: apiManager, url: fixed("/api/v1/settings/returns"), body: `{"provider":"disabled"}`, ok: 200},
 		{pattern: "GET /api/v1/audit", rule: apiManager, url: fixed("/api/v1/audit"), ok: 200, list: true},

@@ -177,11 +177,12 @@ func New(opts Options) (*Server, error) {
 	s.Settings = settings.New(opts.DB, returns.NewStore(opts.DB), connections, s.Audit, settings.LoopKeyChecker{Client: s.Loop})
 	s.Secrets = settings.Secrets{Shops: s.Shops, Connections: connections}
 	s.Resolver = returns.NewResolver(returns.LoopLinker{Client: s.Loop}, s.Audit)
-	s.Orders = orderview.New(orderview.Options{Commerce: s.Commerce, Returns: s.Returns, Settings: s.Settings, Resolver: s.Resolver, Now: opts.Now})
 	var err error
 	if s.Jobs, err = s.newJobs(); err != nil {
 		return nil, err
 	}
+	s.Orders = orderview.New(orderview.Options{Commerce: s.Commerce, Returns: s.Returns, Settings: s.Settings, Resolver: s.Resolver, Now: opts.Now,
+		Eligibility: returns.NewEligibilityCache(opts.DB), Refresh: orderview.NewJobRefresher(opts.DB, s.Jobs)})
 	s.Team = staff.NewTeam(staff.TeamOptions{DB: opts.DB, Users: s.Users, Audit: s.Audit, Queue: s.Jobs, Box: opts.Box,
 		BaseURL: opts.BaseURL, MailConfigured: opts.Mail != nil})
 	s.Intake = intake.New(opts.DB, s.Jobs, opts.Now)

@@ -11,8 +11,8 @@ type ViewReads struct {
 	Messages []Message
 	// Deliveries are the mails that carried the replies, by message id.
 	Deliveries map[int64]*Mail
-	Tags     []Tag // the ticket's, by name
-	AllTags  []Tag // the shop's, by name
+	Tags       []Tag // the ticket's, by name
+	AllTags    []Tag // the shop's, by name
 	// Blocked: the ticket's sender is on the shop's block list.
 	Blocked bool
 	// Related are the customer's other tickets that this one may be

@@ -16,6 +16,7 @@ import (
 
 	"github.com/hubdesk/hubdesk/internal/audit"
 	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/inbound"
 	"github.com/hubdesk/hubdesk/internal/integration/loop"
 	"github.com/hubdesk/hubdesk/internal/jobs"
 	"github.com/hubdesk/hubdesk/internal/locale"
@@ -347,6 +348,9 @@ func pageFixtures() map[string][]any {
 		"error":            {struct{ Message string }{"This page does not exist."}},
 		"account_notifications": {notificationMailView{On: true, MailOff: true, Saved: true},
 			notificationMailView{}},
+		"settings_mail": mailSettingsViews(at),
+		"settings_mail_webhook": {mailWebhookPage{}, mailWebhookPage{URL: "https://desk.example.com/webhooks/email/1?token=abc", Made: true},
+			mailWebhookPage{Unreadable: true}},
 	}
 }
 
@@ -522,5 +526,20 @@ func TestContrast(t *testing.T) {
 	}
 	if r := contrast("#777777", "#ffffff"); r >= 4.5 {
 		t.Errorf("#777 on white = %.2f, want below 4.5", r)
+	}
+}
+
+// mailSettingsViews are Settings → Mail without a mailbox, with one that
+// works and with one that fails.
+func mailSettingsViews(at time.Time) []any {
+	account := &inbound.Account{Host: "imap.example.com", Port: 993, Security: inbound.SecurityTLS, Username: "support@acme.example", Mailbox: "INBOX"}
+	addresses := []inbound.Address{{ID: 1, Address: "support@acme.example", CreatedAt: at}}
+	return []any{
+		&mailSettingsPage{MailView: &inbound.MailView{BuiltIn: "acme@mail.example.com"}, Notice: "Address added."},
+		&mailSettingsPage{MailView: &inbound.MailView{BuiltIn: "acme@mail.example.com", Addresses: addresses, IMAP: account,
+			Status: inbound.MailboxState{Mailbox: "INBOX", UIDValidity: 1, LastUID: 7, PolledAt: &at}}, Form: *account},
+		&mailSettingsPage{MailView: &inbound.MailView{Addresses: addresses, IMAP: account,
+			Status: inbound.MailboxState{Mailbox: "INBOX", LastError: "login as support@acme.example: Invalid credentials", ErrorAt: &at}},
+			Form: *account, Error: "The port is a number from 1 to 65535 (993 for TLS, 143 for STARTTLS)."},
 	}
 }

@@ -349,8 +349,6 @@ func pageFixtures() map[string][]any {
 		"account_notifications": {notificationMailView{On: true, MailOff: true, Saved: true},
 			notificationMailView{}},
 		"settings_mail": mailSettingsViews(at),
-		"settings_mail_webhook": {mailWebhookPage{}, mailWebhookPage{URL: "https://desk.example.com/webhooks/email/1?token=abc", Made: true},
-			mailWebhookPage{Unreadable: true}},
 	}
 }
 

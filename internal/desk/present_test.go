@@ -93,7 +93,7 @@ func labelled() map[string][]string {
 		"account":            {"active", "disabled"},
 		"settings.state":     {"unpublished"},
 		"job.state":          strs(jobs.Failed),
-		"job.kind":           {"sessions_expired_delete", "staff_mail"}, // the kinds internal/server works
+		"job.kind":           {"sessions_expired_delete", "staff_mail", "webhook_event_process"}, // the kinds internal/server works
 	}
 }
 
@@ -331,6 +331,8 @@ func pageFixtures() map[string][]any {
 		"ticket_new":    {newTicketPage{Email: "ada@example.com", Name: "Ada", Subject: "Your order", Body: "Hello", OrderID: 1, Order: &commerce.Order{ID: 1, Name: "#1001"}, Error: "Give the ticket a subject."}, newTicketPage{}},
 		"audit":         {auditPage{Entries: entries, Next: "abc", Actions: auditActions}, auditPage{Actions: auditActions}},
 		"jobs":          {jobsPage{Jobs: failedJobs, Next: "abc", Retried: true}, jobsPage{}},
+		"settings_mail_webhook": {mailWebhookPage{URL: "https://hubdesk.example/webhooks/email/1?token=abc", Made: true},
+			mailWebhookPage{Unreadable: true}, mailWebhookPage{}},
 		"staff": {staffView{Members: members, Tokens: tokens, Grantable: roles, MailOff: true, Invite: inviteForm{Role: user.RoleAgent},
 			Link:        &shownLink{Kind: "invitation", For: "new@example.com", URL: "https://desk.example.com/invite/abc"},
 			Invitations: invitations},

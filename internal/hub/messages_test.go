@@ -261,3 +261,28 @@ func TestHubAnswerRefusals(t *testing.T) {
 		}
 	})
 }
+
+// A message that quotes the history under it (mail answers do) shows the
+// history folded behind a toggle, in the shopper's language.
+func TestHubConversationFoldsQuotedHistory(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		f, c := clockFixture(t, db)
+		body := "Thanks, I'll be home.\n\nOn Mon, 30 Nov 2026, Shop <help@shop.test> wrote:\n> It is with the carrier.\n> Shop"
+		if res := f.do(http.MethodPost, f.contactURL(c, "1001", "#1001", nil), url.Values{"message": {body}}); res.status != http.StatusSeeOther {
+			t.Fatalf("contact: %d\n%s", res.status, res.body)
+		}
+		list := f.shopperTickets(f.ada.ID)
+		if len(list) != 1 {
+			t.Fatalf("%d tickets", len(list))
+		}
+		res := f.get(f.messagesURL(c, "1001", "/"+itoa(list[0].ID)))
+		if res.status != http.StatusOK {
+			t.Fatalf("conversation: %d", res.status)
+		}
+		shown := res.body[:strings.Index(res.body, `<details class="quoted">`)+1]
+		mustContain(t, res.body, `<details class="quoted"><summary>Show quoted text</summary>`, "&gt; It is with the carrier.")
+		mustContain(t, shown, "Thanks, I&#39;ll be home.")
+		mustNotContain(t, shown, "It is with the carrier.")
+	})
+}

@@ -2,6 +2,7 @@ package mailin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/helpdesk"
 	"github.com/hubdesk/hubdesk/internal/intake"
+	"github.com/hubdesk/hubdesk/internal/ticket"
 )
 
 // Handler is the intake's handler for email events: it reads the raw
@@ -46,6 +48,12 @@ func (h Handler) HandleOutcome(ctx context.Context, tx *database.Tx, ev *intake.
 		in.Files = append(in.Files, attachment.Upload{Filename: f.Filename, Data: f.Data, ContentID: f.ContentID})
 	}
 	out, err := h.Tickets.With(tx).FromMail(ctx, ev.ShopID, in)
+	var invalid *ticket.ValidationError
+	if errors.As(err, &invalid) {
+		// The mail will not change: retrying cannot file it.
+		log.WarnContext(ctx, "mailin: mail refused", "event", ev.ID, "shop", ev.ShopID, "err", err)
+		return "", intake.Permanent(fmt.Errorf("%w: %w", ErrMalformed, err))
+	}
 	if err != nil {
 		return "", err
 	}

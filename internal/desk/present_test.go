@@ -18,6 +18,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/audit"
 	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/demo"
+	"github.com/hubdesk/hubdesk/internal/inbound"
 	"github.com/hubdesk/hubdesk/internal/integration/loop"
 	"github.com/hubdesk/hubdesk/internal/jobs"
 	"github.com/hubdesk/hubdesk/internal/locale"
@@ -375,6 +376,7 @@ func pageFixtures() map[string][]any {
 			Headers: []mailHeader{{"Message-Id", "<a@b>"}}}},
 		"account_notifications": {notificationMailView{On: true, MailOff: true, Saved: true, Signature: "Grace\nSupport", SignatureSaved: true, MaxSignature: 500},
 			notificationMailView{SignatureError: "A signature is at most 500 characters."}},
+		"settings_mail": mailSettingsViews(at),
 	}
 }
 
@@ -570,4 +572,19 @@ func returnLinkFixtures() []any {
 		out = append(out, returnLinkView{Order: o, Ticket: int64(i % 2), Link: link, QRSVG: template.HTML(code.SVG("QR")), PNGURL: "/orders/7/return-qr.png?url=x"})
 	}
 	return append(out, returnLinkView{Order: o, Ticket: 3, Error: "This order cannot start a return: Not delivered yet."})
+}
+
+// mailSettingsViews are Settings → Mail without a mailbox, with one that
+// works and with one that fails.
+func mailSettingsViews(at time.Time) []any {
+	account := &inbound.Account{Host: "imap.example.com", Port: 993, Security: inbound.SecurityTLS, Username: "support@acme.example", Mailbox: "INBOX"}
+	addresses := []inbound.Address{{ID: 1, Address: "support@acme.example", CreatedAt: at}}
+	return []any{
+		&mailSettingsPage{MailView: &inbound.MailView{BuiltIn: "acme@mail.example.com"}, Notice: "Address added."},
+		&mailSettingsPage{MailView: &inbound.MailView{BuiltIn: "acme@mail.example.com", Addresses: addresses, IMAP: account,
+			Status: inbound.MailboxState{Mailbox: "INBOX", UIDValidity: 1, LastUID: 7, PolledAt: &at}}, Form: *account},
+		&mailSettingsPage{MailView: &inbound.MailView{Addresses: addresses, IMAP: account,
+			Status: inbound.MailboxState{Mailbox: "INBOX", LastError: "login as support@acme.example: Invalid credentials", ErrorAt: &at}},
+			Form: *account, Error: "The port is a number from 1 to 65535 (993 for TLS, 143 for STARTTLS)."},
+	}
 }

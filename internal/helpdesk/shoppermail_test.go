@@ -63,7 +63,7 @@ func delivery(t *testing.T, app *testapp.App, shopID, ticketID, messageID int64,
 // shopperMailJob is the job that sends the mail.
 func shopperMailJob(t *testing.T, app *testapp.App, shopID int64) jobs.Job {
 	t.Helper()
-	states := append(append(append([]rivertype.JobState(nil), jobs.Queued...), jobs.Done...), jobs.Running...)
+	states := append(append(append(append([]rivertype.JobState(nil), jobs.Queued...), jobs.Done...), jobs.Running...), jobs.Dead...)
 	list, _, err := app.Server.Jobs.List(context.Background(), shopID, states, database.Page{Limit: 200})
 	if err != nil {
 		t.Fatal(err)

@@ -2,7 +2,9 @@ package inbound_test
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -289,4 +291,41 @@ func count(t testing.TB, db *database.DB, query string, args ...any) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// The check (and the poller, which dials the same way) speaks TLS from the
+// first byte or upgrades with STARTTLS, verifying the server's
+// certificate: one it does not trust is refused.
+func TestIMAPOverTLSAndSTARTTLS(t *testing.T) {
+	cert, pool := testCert(t)
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}}
+	trusting := inbound.Dialer{TLS: &tls.Config{RootCAs: pool}}
+	for _, c := range []struct {
+		name     string
+		implicit bool
+		security inbound.Security
+	}{{"tls", true, inbound.SecurityTLS}, {"starttls", false, inbound.SecuritySTARTTLS}} {
+		t.Run(c.name, func(t *testing.T) {
+			srv := imaptest.StartTLS(t, cfg, c.implicit)
+			a := srv.Account()
+			a.Security = c.security
+			if err := a.Normalize(); err != nil {
+				t.Fatal(err)
+			}
+			if err := trusting.Check(context.Background(), a); err != nil {
+				t.Fatalf("check over %s: %v", c.name, err)
+			}
+			if err := (inbound.Dialer{}).Check(context.Background(), a); err == nil {
+				t.Fatalf("a certificate the system does not trust was accepted over %s", c.name)
+			}
+		})
+	}
+	// A server without STARTTLS is refused rather than sent the password
+	// in the clear.
+	plain := imaptest.Start(t)
+	a := plain.Account()
+	a.Security = inbound.SecuritySTARTTLS
+	if err := trusting.Check(context.Background(), a); err == nil || !strings.Contains(err.Error(), "STARTTLS") {
+		t.Fatalf("no STARTTLS offered: %v, want a refusal", err)
+	}
 }

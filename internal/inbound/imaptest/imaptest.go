@@ -5,6 +5,7 @@
 package imaptest
 
 import (
+	"crypto/tls"
 	"fmt"
 	"io"
 	"log"
@@ -36,22 +37,28 @@ func Message(subject, body string) string {
 // push EXISTS to IDLE clients, to renumber its mailbox under a new
 // UIDVALIDITY, and to drop every connection and come back.
 type Server struct {
-	t        testing.TB
-	addr     string
-	mem      *memory.Backend
-	inbox    *memory.Mailbox
-	updates  chan backend.Update
-	mu       sync.Mutex // guards the mailbox and validity
-	validity uint32
-	Logins   atomic.Int32
-	srvMu    sync.Mutex
-	srv      *server.Server
+	t           testing.TB
+	addr        string
+	mem         *memory.Backend
+	inbox       *memory.Mailbox
+	updates     chan backend.Update
+	mu          sync.Mutex // guards the mailbox and validity
+	validity    uint32
+	Logins      atomic.Int32
+	srvMu       sync.Mutex
+	srv         *server.Server
+	tls         *tls.Config
+	implicitTLS bool
 }
 
 // Start runs a server until the test ends.
-func Start(t testing.TB) *Server {
+func Start(t testing.TB) *Server { return StartTLS(t, nil, false) }
+
+// StartTLS runs a server offering cfg: from the first byte when implicit
+// (port 993 style), else through STARTTLS.
+func StartTLS(t testing.TB, cfg *tls.Config, implicit bool) *Server {
 	t.Helper()
-	s := &Server{t: t, mem: memory.New(), updates: make(chan backend.Update, 64), validity: 1}
+	s := &Server{t: t, mem: memory.New(), updates: make(chan backend.Update, 64), validity: 1, tls: cfg, implicitTLS: implicit}
 	u, err := s.mem.Login(nil, "username", "password")
 	if err != nil {
 		t.Fatal(err)
@@ -73,6 +80,13 @@ func (s *Server) listen(addr string) {
 	}
 	s.addr = ln.Addr().String()
 	srv := server.New(&testBackend{s: s})
+	if s.tls != nil {
+		if s.implicitTLS {
+			ln = tls.NewListener(ln, s.tls)
+		} else {
+			srv.TLSConfig = s.tls
+		}
+	}
 	srv.AllowInsecureAuth = true
 	srv.ErrorLog = log.New(io.Discard, "", 0)
 	s.srvMu.Lock()

@@ -21,13 +21,13 @@ import (
 
 // serveWithSMTP runs the whole server — HTTP, jobs, the SMTP listener and
 // the IMAP pollers — as `hubdesk serve` does, until the test ends.
-func serveWithSMTP(t *testing.T, db *database.DB) (*testapp.App, string) {
+func serveWithSMTP(t *testing.T, db *database.DB, more ...testapp.Option) (*testapp.App, string) {
 	t.Helper()
 	smtpLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	app := testapp.New(t, db, testapp.WithSMTP(smtpLn, "mail.hubdesk.test"))
+	app := testapp.New(t, db, append([]testapp.Option{testapp.WithSMTP(smtpLn, "mail.hubdesk.test")}, more...)...)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -107,7 +107,9 @@ const isoMillis = "2006-01-02T15:04:05.000Z07:00"
 // ParseTime reads any timestamp format Loop uses; see Time.
 func ParseTime(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
-	if s == "" {
+	// Loop writes "N/A" where a time is not known yet (label_updated_at
+	// before a label exists): no time, not a broken event.
+	if s == "" || strings.EqualFold(s, "N/A") {
 		return time.Time{}, nil
 	}
 	if isNumeric(s) {

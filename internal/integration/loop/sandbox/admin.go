@@ -221,3 +221,26 @@ func (s *Sandbox) handleAdminSetFaults(w http.ResponseWriter, r *http.Request) {
 func (s *Sandbox) handleAdminDeliveries(w http.ResponseWriter, r *http.Request) {
 	adminJSON(w, http.StatusOK, obj{"deliveries": s.Deliveries()})
 }
+
+func (s *Sandbox) handleAdminFailProcessing(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		adminError(w, err)
+		return
+	}
+	var in struct {
+		Message string `json:"message"`
+	}
+	if r.ContentLength != 0 {
+		if err := readBody(r, &in); err != nil {
+			adminJSON(w, http.StatusBadRequest, obj{"error": "want {\"message\":...}"})
+			return
+		}
+	}
+	info, err := s.FailProcessing(id, in.Message)
+	if err != nil {
+		adminError(w, err)
+		return
+	}
+	adminJSON(w, http.StatusOK, info)
+}

@@ -47,6 +47,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -280,9 +281,27 @@ func (s *Sandbox) Faults() Faults {
 
 // ServeHTTP serves the API under /api/v1, the portal under /portal/, and the
 // admin endpoints under /_sandbox/.
+//
+// Loop's API is versioned by date (/api/2026-07/...); /api/v1 is its
+// legacy alias of 2026-07. The sandbox serves both: a dated path of a
+// version it knows is served as the alias is.
 func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if rest, ok := strings.CutPrefix(r.URL.Path, "/api/"); ok {
+		version, tail, _ := strings.Cut(rest, "/")
+		if slices.Contains(APIVersions, version) {
+			r2 := r.Clone(r.Context())
+			r2.URL.Path = "/api/v1/" + tail
+			r2.URL.RawPath = ""
+			s.mux.ServeHTTP(w, r2)
+			return
+		}
+	}
 	s.mux.ServeHTTP(w, r)
 }
+
+// APIVersions are the dated versions the sandbox serves besides v1; the
+// 2026-07 → 2026-10 changes touch none of the endpoints it has.
+var APIVersions = []string{"2026-07", "2026-10"}
 
 // ListenAndServe serves on addr until ctx ends, then shuts down gracefully
 // and stops webhook deliveries. When no BaseURL was configured it becomes

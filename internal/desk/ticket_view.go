@@ -199,6 +199,13 @@ func (p *TicketPages) sidebar(r *http.Request, t *ticket.Ticket, v *ticketPage) 
 		return err
 	}
 	v.Orders = viewed
+	if p.Freshness != nil {
+		// The page renders from the store now; a refresh that changes
+		// something tells the page, which swaps its cards.
+		if _, err := p.Freshness.Freshen(ctx, shopID, viewed); err != nil {
+			p.Logger.WarnContext(ctx, "desk: ask for a returns refresh", "ticket", t.ID, "err", err)
+		}
+	}
 	if t.OrderID != 0 && viewed[0].ID == t.OrderID {
 		v.Order = &viewed[0]
 	}

@@ -54,6 +54,11 @@ type Options struct {
 	Periodic []*river.PeriodicJob
 	// MaxWorkers is how many jobs this process works at once; 10 when 0.
 	MaxWorkers int
+	// Queues are named queues besides the default one, each with how many
+	// of its jobs this process works at once: work that must not wait
+	// behind the default queue's (an open ticket's refreshes) and whose
+	// concurrency is bounded on its own.
+	Queues map[string]int
 	// FetchCooldown is the shortest pause between two fetches of work,
 	// which sets the throughput (River's 100 ms when 0: about MaxWorkers ×
 	// 10 jobs a second).
@@ -111,6 +116,8 @@ type Queue struct {
 	// worker and pool work the jobs on PostgreSQL (nil on SQLite).
 	worker *river.Client[pgx.Tx]
 	pool   *pgxpool.Pool
+	// poolExtra is the named queues' workers, for the native pool's size.
+	poolExtra int
 }
 
 // New makes the process's queue, ready to enqueue and list jobs; Start
@@ -134,7 +141,12 @@ func New(db *database.DB, opts Options) (*Queue, error) {
 		RescueStuckJobsAfter: opts.RescueStuckJobsAfter,
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: maxWorkers}},
 	}
-	q := &Queue{db: db, work: work}
+	extra := 0
+	for name, n := range opts.Queues {
+		work.Queues[name] = river.QueueConfig{MaxWorkers: max(1, n)}
+		extra += max(1, n)
+	}
+	q := &Queue{db: db, work: work, poolExtra: extra}
 	var err error
 	if db.Dialect == database.SQLite {
 		q.tx, err = river.NewClient(sqlDriver(db), work)
@@ -164,7 +176,7 @@ func (q *Queue) Start(ctx context.Context) error {
 	if q.db.Dialect == database.SQLite {
 		return q.tx.Start(ctx)
 	}
-	pool, err := q.db.NativePool(ctx, int32(q.work.Queues[river.QueueDefault].MaxWorkers)+5)
+	pool, err := q.db.NativePool(ctx, int32(q.work.Queues[river.QueueDefault].MaxWorkers+q.poolExtra)+5)
 	if err != nil {
 		return err
 	}

@@ -35,6 +35,9 @@ const (
 	// WhatResync: events may have been missed (the listener reconnected);
 	// pages fetch everything they show again.
 	WhatResync = "resync"
+	// WhatReturns: the stored returns of Orders changed (a webhook, a
+	// refresh, reconciliation); pages showing those orders fetch them again.
+	WhatReturns = "returns"
 )
 
 // Event is one thing that happened in a shop, as published and delivered.
@@ -47,6 +50,13 @@ type Event struct {
 	User  int64  `json:"user,omitempty"`
 	Name  string `json:"name,omitempty"`
 	State string `json:"state,omitempty"`
+	// Returns only: the orders whose returns changed.
+	Orders []int64 `json:"orders,omitempty"`
+}
+
+// ReturnsEvent is the event of changed returns of the shop's orders.
+func ReturnsEvent(shopID int64, orderIDs []int64) Event {
+	return Event{Shop: shopID, What: WhatReturns, Orders: orderIDs}
 }
 
 // TicketEvent is the event of a helpdesk change.

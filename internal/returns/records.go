@@ -62,9 +62,10 @@ type Return struct {
 	LabelUpdatedAt time.Time
 	// ProcessingError is the platform's message when processing the
 	// return failed (Loop's return.processing.failed): the return is
-	// stuck until a newer report clears it. ProcessingFailedAt is when.
-	ProcessingError    string
-	ProcessingFailedAt time.Time
+	// stuck until a report of a newer version than the one that failed
+	// clears it.
+	ProcessingFailed bool
+	ProcessingError  string
 	// OrderAmbiguous: only the order's name was reported and more than
 	// one order of the shop carries it, so the return waits unattached
 	// rather than be guessed onto one of them.
@@ -165,8 +166,10 @@ func (s *Records) upsert(ctx context.Context, shopID int64, r Return) (commerce.
 				label_url = excluded.label_url, status_page_url = excluded.status_page_url, updated_at = excluded.updated_at,
 				synced_at = excluded.synced_at, line_items = excluded.line_items, tracking_url = excluded.tracking_url,
 				order_ambiguous = CASE WHEN COALESCE(excluded.order_id, returns.order_id) IS NULL THEN excluded.order_ambiguous ELSE ? END,
-				processing_error = CASE WHEN returns.processing_failed_at IS NULL OR returns.processing_failed_at < excluded.updated_at
-					THEN '' ELSE returns.processing_error END
+				processing_error = CASE WHEN returns.processing_failed_version IS NULL OR returns.processing_failed_version < excluded.updated_at
+					THEN '' ELSE returns.processing_error END,
+				processing_failed_version = CASE WHEN returns.processing_failed_version < excluded.updated_at
+					THEN NULL ELSE returns.processing_failed_version END
 			WHERE returns.updated_at <= excluded.updated_at`,
 			shopID, string(r.Provider), r.ExternalID, orderID, r.OrderName, r.OrderExternalID, string(r.State), r.Outcome,
 			r.Carrier, r.TrackingNumber, r.LabelStatus, r.LabelURL, r.StatusPageURL,
@@ -277,7 +280,7 @@ func ReadForOrders(b *database.Batch, shopID int64, ids string, args []any, into
 
 const returnColumns = `id, provider, external_id, COALESCE(order_id, 0), order_name, order_external_id, state, outcome, carrier,
 		tracking_number, label_status, label_url, status_page_url, created_at, updated_at, synced_at,
-		line_items, tracking_url, label_updated_at, processing_error, processing_failed_at, order_ambiguous`
+		line_items, tracking_url, label_updated_at, processing_error, processing_failed_version, order_ambiguous`
 
 func scanReturn(row database.RowScanner) (Return, error) {
 	var r Return
@@ -294,9 +297,7 @@ func scanReturn(row database.RowScanner) (Return, error) {
 	if labelAt != nil {
 		r.LabelUpdatedAt = *labelAt
 	}
-	if failedAt != nil {
-		r.ProcessingFailedAt = *failedAt
-	}
+	r.ProcessingFailed = failedAt != nil
 	if err := json.Unmarshal([]byte(items), &r.LineItems); err != nil {
 		return r, fmt.Errorf("line items of return %s: %w", r.ExternalID, err)
 	}
@@ -368,11 +369,13 @@ func (s *Records) ApplyLabel(ctx context.Context, shopID int64, provider Provide
 }
 
 // MarkProcessingFailed records the platform's message that processing the
-// return failed at; ErrNotFound when the return is not stored yet.
-func (s *Records) MarkProcessingFailed(ctx context.Context, shopID int64, provider Provider, externalID, message string, at time.Time) error {
-	res, err := s.db.Exec(ctx, `UPDATE returns SET processing_error = ?, processing_failed_at = ?
-		WHERE shop_id = ? AND provider = ? AND external_id = ? AND (processing_failed_at IS NULL OR processing_failed_at <= ?)`,
-		message, database.Time(at), shopID, string(provider), externalID, database.Time(at))
+// stored version of the return failed; ErrNotFound when the return is not
+// stored yet. The message may be empty (Loop's is optional): the failure
+// still shows, by ProcessingFailed.
+func (s *Records) MarkProcessingFailed(ctx context.Context, shopID int64, provider Provider, externalID, message string) error {
+	res, err := s.db.Exec(ctx, `UPDATE returns SET processing_error = ?, processing_failed_version = updated_at
+		WHERE shop_id = ? AND provider = ? AND external_id = ?`,
+		message, shopID, string(provider), externalID)
 	if err != nil {
 		return fmt.Errorf("returns: processing failure of %s: %w", externalID, err)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hubdesk/hubdesk/internal/helpdesk"
 	"github.com/hubdesk/hubdesk/internal/intake"
+	"github.com/hubdesk/hubdesk/internal/loopsync"
 	"github.com/hubdesk/hubdesk/internal/jobs"
 	"github.com/hubdesk/hubdesk/internal/staff"
 	"github.com/hubdesk/hubdesk/internal/ticket"
@@ -37,7 +38,8 @@ func (s *Server) newJobs() (*jobs.Queue, error) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &expiredSessionsWorker{users: s.Users})
 	river.AddWorker(workers, &intake.ProcessWorker{DB: s.opts.DB, Now: s.opts.Now,
-		Handlers: map[intake.Provider]intake.Handler{intake.ProviderLoop: intake.LoopHandler{Logger: s.logger}}})
+		Handlers: map[intake.Provider]intake.Handler{intake.ProviderLoop: s.LoopSync.Handler()}})
+	s.LoopSync.AddWorkers(workers)
 	retention := s.opts.WebhookRetention
 	if retention <= 0 {
 		retention = intake.DefaultRetention
@@ -57,7 +59,8 @@ func (s *Server) newJobs() (*jobs.Queue, error) {
 		RescueStuckJobsAfter: jobs.RescueAfter(timeout),
 		Periodic: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 			func() (river.JobArgs, *river.InsertOpts) { return expiredSessionsArgs{}, jobs.ShopOpts(0) },
-			&river.PeriodicJobOpts{RunOnStart: true}), intake.PurgePeriodically()},
+			&river.PeriodicJobOpts{RunOnStart: true}), intake.PurgePeriodically(), s.LoopSync.Periodic()},
+		Queues:   map[string]int{loopsync.Queue: loopsync.RefreshWorkers},
 		Logger: s.logger,
 	})
 }

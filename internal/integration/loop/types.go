@@ -252,6 +252,9 @@ type LineItem struct {
 	VariantID          ID     `json:"variant_id"`
 	SKU                string `json:"sku"`
 	Title              string `json:"title"`
+	VariantTitle       string `json:"variant_title"`
+	// Quantity is absent where Loop lists one line per unit: then 1.
+	Quantity           ID     `json:"quantity"`
 	Price              Money  `json:"price"`
 	ReturnReason       string `json:"return_reason"`
 	ParentReturnReason string `json:"parent_return_reason"`

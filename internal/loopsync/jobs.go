@@ -91,8 +91,8 @@ func (w *refreshReturnWorker) Work(ctx context.Context, job *river.Job[RefreshRe
 	return nil
 }
 
-// store1 stores one return read from Loop, with more in the same
-// transaction, and says which order changed.
+// store1 stores one return read from Loop now (returns.Records.Replace),
+// with more in the same transaction, and says which order changed.
 func (s *Syncer) store1(ctx context.Context, shopID int64, in loop.Return, more func(tx *database.Tx) error) ([]int64, error) {
 	r, problem := translate(in)
 	if problem != "" {
@@ -106,7 +106,7 @@ func (s *Syncer) store1(ctx context.Context, shopID int64, in loop.Return, more 
 		if err != nil && !errors.Is(err, returns.ErrNotFound) {
 			return err
 		}
-		res, err := records.Upsert(ctx, shopID, r)
+		res, err := records.Replace(ctx, shopID, r)
 		if err != nil {
 			return err
 		}

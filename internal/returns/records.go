@@ -120,10 +120,23 @@ func (s *Records) With(q database.Querier) *Records { return &Records{db: q} }
 // attached to one order of the shop here, once, by orderFor; reads follow
 // that link and never match names.
 func (s *Records) Upsert(ctx context.Context, shopID int64, r Return) (commerce.UpsertResult, error) {
-	return s.upsert(ctx, shopID, r)
+	return s.upsert(ctx, shopID, r, false)
 }
 
-func (s *Records) upsert(ctx context.Context, shopID int64, r Return) (commerce.UpsertResult, error) {
+// Replace stores r as the platform's answer to a read made now (a webhook
+// that could not be ordered is re-read): it is taken unless the stored
+// return is newer by more than the second the platform's read may round
+// its time down to (Loop's details have whole seconds, its webhooks
+// milliseconds). The stored version never goes back.
+func (s *Records) Replace(ctx context.Context, shopID int64, r Return) (commerce.UpsertResult, error) {
+	return s.upsert(ctx, shopID, r, true)
+}
+
+// readPrecision is how much a read's version may lag the same state
+// reported with finer times.
+const readPrecision = time.Second
+
+func (s *Records) upsert(ctx context.Context, shopID int64, r Return, read bool) (commerce.UpsertResult, error) {
 	if r.ExternalID == "" || (r.OrderName == "" && r.OrderExternalID == "") || r.State == "" {
 		return 0, fmt.Errorf("returns: a return needs an id, its order's name or platform id, and a state")
 	}
@@ -136,6 +149,10 @@ func (s *Records) upsert(ctx context.Context, shopID int64, r Return) (commerce.
 	items, err := json.Marshal(nonNilItems(r.LineItems))
 	if err != nil {
 		return 0, fmt.Errorf("returns: upsert %s: %w", r.ExternalID, err)
+	}
+	newer := `returns.updated_at <= excluded.updated_at`
+	if read {
+		newer = fmt.Sprintf(`returns.updated_at < excluded.updated_at + %d`, readPrecision.Milliseconds())
 	}
 	var res commerce.UpsertResult
 	err = s.db.InTx(ctx, func(tx *database.Tx) error {
@@ -163,14 +180,15 @@ func (s *Records) upsert(ctx context.Context, shopID int64, r Return) (commerce.
 				order_name = excluded.order_name,
 				order_external_id = excluded.order_external_id, state = excluded.state, outcome = excluded.outcome,
 				carrier = excluded.carrier, tracking_number = excluded.tracking_number, label_status = excluded.label_status,
-				label_url = excluded.label_url, status_page_url = excluded.status_page_url, updated_at = excluded.updated_at,
+				label_url = excluded.label_url, status_page_url = excluded.status_page_url,
+				updated_at = CASE WHEN excluded.updated_at > returns.updated_at THEN excluded.updated_at ELSE returns.updated_at END,
 				synced_at = excluded.synced_at, line_items = excluded.line_items, tracking_url = excluded.tracking_url,
 				order_ambiguous = CASE WHEN COALESCE(excluded.order_id, returns.order_id) IS NULL THEN excluded.order_ambiguous ELSE ? END,
 				processing_error = CASE WHEN returns.processing_failed_version IS NULL OR returns.processing_failed_version < excluded.updated_at
 					THEN '' ELSE returns.processing_error END,
 				processing_failed_version = CASE WHEN returns.processing_failed_version < excluded.updated_at
 					THEN NULL ELSE returns.processing_failed_version END
-			WHERE returns.updated_at <= excluded.updated_at`,
+			WHERE `+newer,
 			shopID, string(r.Provider), r.ExternalID, orderID, r.OrderName, r.OrderExternalID, string(r.State), r.Outcome,
 			r.Carrier, r.TrackingNumber, r.LabelStatus, r.LabelURL, r.StatusPageURL,
 			database.Time(r.CreatedAt), database.Time(r.UpdatedAt), database.Time(time.Now()),

@@ -8,8 +8,8 @@ import (
 
 	"github.com/hubdesk/hubdesk/internal/helpdesk"
 	"github.com/hubdesk/hubdesk/internal/intake"
-	"github.com/hubdesk/hubdesk/internal/loopsync"
 	"github.com/hubdesk/hubdesk/internal/jobs"
+	"github.com/hubdesk/hubdesk/internal/loopsync"
 	"github.com/hubdesk/hubdesk/internal/staff"
 	"github.com/hubdesk/hubdesk/internal/ticket"
 	"github.com/hubdesk/hubdesk/internal/user"
@@ -60,7 +60,7 @@ func (s *Server) newJobs() (*jobs.Queue, error) {
 		Periodic: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 			func() (river.JobArgs, *river.InsertOpts) { return expiredSessionsArgs{}, jobs.ShopOpts(0) },
 			&river.PeriodicJobOpts{RunOnStart: true}), intake.PurgePeriodically(), s.LoopSync.Periodic()},
-		Queues:   map[string]int{loopsync.Queue: loopsync.RefreshWorkers},
+		Queues: map[string]int{loopsync.Queue: loopsync.RefreshWorkers},
 		Logger: s.logger,
 	})
 }

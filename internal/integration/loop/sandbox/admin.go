@@ -194,13 +194,14 @@ func (s *Sandbox) handleAdminSetLabel(w http.ResponseWriter, r *http.Request) {
 }
 
 type faultsJSON struct {
-	LatencyMS int64   `json:"latency_ms"`
-	ErrorRate float64 `json:"error_rate"`
-	Outage    bool    `json:"outage"`
+	LatencyMS   int64   `json:"latency_ms"`
+	ErrorRate   float64 `json:"error_rate"`
+	Outage      bool    `json:"outage"`
+	RateLimited bool    `json:"rate_limited"`
 }
 
 func faultsView(f Faults) faultsJSON {
-	return faultsJSON{LatencyMS: f.Latency.Milliseconds(), ErrorRate: f.ErrorRate, Outage: f.Outage}
+	return faultsJSON{LatencyMS: f.Latency.Milliseconds(), ErrorRate: f.ErrorRate, Outage: f.Outage, RateLimited: f.RateLimited}
 }
 
 func (s *Sandbox) handleAdminGetFaults(w http.ResponseWriter, r *http.Request) {
@@ -213,7 +214,7 @@ func (s *Sandbox) handleAdminSetFaults(w http.ResponseWriter, r *http.Request) {
 		adminJSON(w, http.StatusBadRequest, obj{"error": "want {\"latency_ms\":>=0,\"error_rate\":0..1,\"outage\":bool}"})
 		return
 	}
-	f := Faults{Latency: time.Duration(in.LatencyMS) * time.Millisecond, ErrorRate: in.ErrorRate, Outage: in.Outage}
+	f := Faults{Latency: time.Duration(in.LatencyMS) * time.Millisecond, ErrorRate: in.ErrorRate, Outage: in.Outage, RateLimited: in.RateLimited}
 	s.SetFaults(f)
 	adminJSON(w, http.StatusOK, faultsView(f))
 }

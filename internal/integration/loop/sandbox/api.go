@@ -115,6 +115,15 @@ func (s *Sandbox) applyFaults(w http.ResponseWriter, r *http.Request) bool {
 		io.WriteString(w, "<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>\n")
 		return false
 	}
+	if f.RateLimited {
+		// A 429 storm: every request refused as Loop refuses one over its
+		// limit, with the minute to wait.
+		w.Header().Set("X-RateLimit-Limit", strconv.Itoa(s.opts.RateLimit))
+		w.Header().Set("X-RateLimit-Remaining", "0")
+		w.Header().Set("Retry-After", "60")
+		writeJSON(w, http.StatusTooManyRequests, obj{"message": "Too Many Attempts."})
+		return false
+	}
 	if fail {
 		writeJSON(w, http.StatusInternalServerError, obj{"message": "Server Error"})
 		return false

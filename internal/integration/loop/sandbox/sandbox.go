@@ -90,6 +90,9 @@ type Faults struct {
 	// Outage answers every API request 503 with an HTML body, like a load
 	// balancer in front of a dead service.
 	Outage bool `json:"outage"`
+	// RateLimited answers every API request 429 with Retry-After: 60, a
+	// storm of the shop's key over its limit (another app spending it).
+	RateLimited bool `json:"rate_limited"`
 }
 
 // Options configure a Sandbox. The zero value gives the default keys, shop,

@@ -120,6 +120,10 @@ type Queue struct {
 	poolExtra int
 }
 
+// namedQueueCooldown is the shortest pause between two fetches of a named
+// queue.
+const namedQueueCooldown = 10 * time.Millisecond
+
 // New makes the process's queue, ready to enqueue and list jobs; Start
 // begins working them.
 func New(db *database.DB, opts Options) (*Queue, error) {
@@ -143,7 +147,9 @@ func New(db *database.DB, opts Options) (*Queue, error) {
 	}
 	extra := 0
 	for name, n := range opts.Queues {
-		work.Queues[name] = river.QueueConfig{MaxWorkers: max(1, n)}
+		// A named queue is for work someone waits on: it fetches again
+		// soon after a job of it is inserted or done, not River's 100 ms.
+		work.Queues[name] = river.QueueConfig{MaxWorkers: max(1, n), FetchCooldown: namedQueueCooldown}
 		extra += max(1, n)
 	}
 	q := &Queue{db: db, work: work, poolExtra: extra}

@@ -56,8 +56,9 @@ const reconcileOverlap = 2 * time.Minute
 const Queue = "loop_refresh"
 
 // RefreshWorkers bounds the refreshes one process runs at once: a
-// customer's 20 orders are read in two waves, well inside Loop's limit.
-const RefreshWorkers = 12
+// customer's 20 orders are read in one wave, well inside Loop's 300 calls
+// a minute (and the client's limiter holds that line anyway).
+const RefreshWorkers = 20
 
 // Publisher tells live pages what changed (live.Bus).
 type Publisher interface {

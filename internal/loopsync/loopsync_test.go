@@ -24,7 +24,7 @@ import (
 
 // env is a hubdesk on loopback whose Loop is a sandbox on loopback.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	db    *database.DB
 	app   *testapp.App
 	tn    *testapp.Tenant
@@ -32,7 +32,7 @@ type env struct {
 	sbURL string
 }
 
-func newEnv(t *testing.T, db *database.DB, opts sandbox.Options) *env {
+func newEnv(t testing.TB, db *database.DB, opts sandbox.Options) *env {
 	opts.NoSeed = true
 	if opts.WebhookBackoff == 0 {
 		opts.WebhookBackoff = 20 * time.Millisecond

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/riverqueue/river"
 
@@ -37,11 +38,20 @@ func (h handler) Handle(ctx context.Context, tx *database.Tx, ev *intake.Event) 
 	s := h.s
 	log := s.log.With("event", ev.ID, "topic", ev.Topic)
 	// The arrival time says only that webhooks reach us (the freshness
-	// limit); it is never a return's version.
-	if err := s.store.With(tx).WebhookArrived(ctx, ev.ShopID, ev.ReceivedAt); err != nil {
+	// limit); it is never a return's version. Written at most once a
+	// minute: every event of a busy shop writing the one row would queue
+	// the processing jobs behind its lock.
+	health, err := s.store.With(tx).Health(ctx, ev.ShopID)
+	if err != nil {
 		return err
 	}
-	parsed, err := loop.ParseWebhook(ev.Body)
+	if health.LastWebhookAt == nil || ev.ReceivedAt.Sub(*health.LastWebhookAt) >= time.Minute {
+		if err := s.store.With(tx).WebhookArrived(ctx, ev.ShopID, ev.ReceivedAt); err != nil {
+			return err
+		}
+	}
+	parsed, perr := loop.ParseWebhook(ev.Body)
+	err = perr
 	if err != nil {
 		log.WarnContext(ctx, "loopsync: Loop event cannot be read; not applied", "err", err)
 		return nil

@@ -146,15 +146,22 @@ func (in *Intake) commitGroup(batch []*pending) {
 		// One delivery's caller giving up must not fail the others'.
 		ctx := context.WithoutCancel(batch[0].ctx)
 		err := in.db.InTx(ctx, func(tx *database.Tx) error {
-			bound := in.With(tx)
+			store := in.store.With(tx)
+			var work []jobs.NewJob
 			for i, p := range batch {
-				r, err := bound.receiveOne(ctx, p.d)
+				ev := in.event(p.d)
+				id, inserted, err := store.Insert(ctx, ev)
 				if err != nil {
 					return err
 				}
-				receipts[i] = r
+				receipts[i] = Receipt{EventID: id, Duplicate: !inserted}
+				if inserted {
+					work = append(work, jobs.NewJob{Args: ProcessArgs{ShopID: p.d.ShopID, EventID: id}, Opts: processOpts()})
+				}
 			}
-			return nil
+			// The group's processing jobs in one insert.
+			_, err := in.queue.EnqueueMany(ctx, tx, work)
+			return err
 		})
 		if err == nil {
 			for i, p := range batch {
@@ -171,11 +178,7 @@ func (in *Intake) commitGroup(batch []*pending) {
 // receiveOne stores one delivery and enqueues its processing, in in.db's
 // transaction (its own, or the caller's when bound).
 func (in *Intake) receiveOne(ctx context.Context, d Delivery) (Receipt, error) {
-	ev := &Event{ShopID: d.ShopID, Provider: d.Provider, Topic: d.Topic, DeliveryID: d.DeliveryID, Body: d.Body, ReceivedAt: in.now()}
-	if ev.DeliveryID == "" {
-		sum := sha256.Sum256(d.Body)
-		ev.DeliveryID = "sha256:" + hex.EncodeToString(sum[:])
-	}
+	ev := in.event(d)
 	var r Receipt
 	err := in.db.InTx(ctx, func(tx *database.Tx) error {
 		id, inserted, err := in.store.With(tx).Insert(ctx, ev)
@@ -184,12 +187,27 @@ func (in *Intake) receiveOne(ctx context.Context, d Delivery) (Receipt, error) {
 			return err
 		}
 		r.EventID = id
-		_, err = in.queue.Enqueue(ctx, tx, ProcessArgs{ShopID: d.ShopID, EventID: id},
-			&river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}})
+		_, err = in.queue.Enqueue(ctx, tx, ProcessArgs{ShopID: d.ShopID, EventID: id}, processOpts())
 		return err
 	})
 	if err != nil {
 		return Receipt{}, fmt.Errorf("intake: receive %s webhook for shop %d: %w", d.Provider, d.ShopID, err)
 	}
 	return r, nil
+}
+
+// event is the delivery as stored: a provider without delivery ids is
+// told apart by the digest of the body, which a retry repeats.
+func (in *Intake) event(d Delivery) *Event {
+	ev := &Event{ShopID: d.ShopID, Provider: d.Provider, Topic: d.Topic, DeliveryID: d.DeliveryID, Body: d.Body, ReceivedAt: in.now()}
+	if ev.DeliveryID == "" {
+		sum := sha256.Sum256(d.Body)
+		ev.DeliveryID = "sha256:" + hex.EncodeToString(sum[:])
+	}
+	return ev
+}
+
+// processOpts: one processing job per event.
+func processOpts() *river.InsertOpts {
+	return &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
 }

@@ -237,6 +237,35 @@ func (q *Queue) Enqueue(ctx context.Context, tx *database.Tx, args Args, opts *r
 	return res, nil
 }
 
+// NewJob is one job for EnqueueMany.
+type NewJob struct {
+	Args Args
+	Opts *river.InsertOpts
+}
+
+// EnqueueMany adds jobs inside tx in one insert, as Enqueue adds one: a
+// burst of work (a group of webhook deliveries) costs one statement
+// instead of one each.
+func (q *Queue) EnqueueMany(ctx context.Context, tx *database.Tx, list []NewJob) ([]*rivertype.JobInsertResult, error) {
+	if len(list) == 0 {
+		return nil, nil
+	}
+	params := make([]river.InsertManyParams, len(list))
+	for i, j := range list {
+		var withShop river.InsertOpts
+		if j.Opts != nil {
+			withShop = *j.Opts
+		}
+		withShop.Tags = append(append([]string(nil), withShop.Tags...), shopTag(j.Args.Shop()))
+		params[i] = river.InsertManyParams{Args: j.Args, InsertOpts: &withShop}
+	}
+	res, err := q.tx.InsertManyTx(ctx, tx.SQLTx(), params)
+	if err != nil {
+		return nil, fmt.Errorf("enqueue %d jobs: %w", len(list), err)
+	}
+	return res, nil
+}
+
 // ShopOpts are the insert options of a periodic job for shop: the tag
 // that lists it with the shop's jobs.
 func ShopOpts(shop int64) *river.InsertOpts {

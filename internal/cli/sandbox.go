@@ -49,15 +49,22 @@ func runLoopSandbox(ctx context.Context, e *env, args []string) error {
 func runLoopSandboxAdvance(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "sandbox loop advance", "sandbox loop advance [--url URL] RETURN_ID")
 	base := fs.String("url", "http://127.0.0.1:8089", "the running sandbox's root URL (the demo prints it)")
-	if err := parse(fs, args); err != nil {
+	// The id may come before or after the flag.
+	var arg string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		arg, args = args[0], args[1:]
+	}
+	if err := parseAllowingArgs(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		return usageError{"give the id of the return to advance"}
+	if rest := fs.Args(); arg == "" && len(rest) == 1 {
+		arg = rest[0]
+	} else if len(rest) > 0 || arg == "" {
+		return usageError{"give the id of the one return to advance (see 'hubdesk sandbox loop advance -h')"}
 	}
-	id, err := strconv.ParseInt(fs.Arg(0), 10, 64)
+	id, err := strconv.ParseInt(arg, 10, 64)
 	if err != nil || id <= 0 {
-		return usageError{fmt.Sprintf("%q is not a return id", fs.Arg(0))}
+		return usageError{fmt.Sprintf("%q is not a return id", arg)}
 	}
 	u, err := url.Parse(strings.TrimRight(*base, "/"))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

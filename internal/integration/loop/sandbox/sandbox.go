@@ -323,7 +323,7 @@ func (s *Sandbox) Serve(ctx context.Context, ln net.Listener) error {
 		s.SetBaseURL("http://" + ln.Addr().String())
 	}
 	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
-	s.log.Info("loop sandbox listening", "url", s.BaseURL(), "api", s.BaseURL()+"/api/v1",
+	s.log.Info("loop sandbox listening", "url", s.BaseURL(), "api", s.BaseURL()+"/api/"+loop.DefaultAPIVersion,
 		"keys", strings.Join([]string{KeyFull, KeyOrders, KeyReturns}, ","))
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

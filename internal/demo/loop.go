@@ -20,7 +20,12 @@ type LoopStores struct {
 	// checking the sandbox key, so the settings page shows a real
 	// per-scope report.
 	Settings *settings.Editor
-	Records  *returns.Records
+	Records  ReturnRecorder
+}
+
+// ReturnRecorder stores a return as a webhook would (returns.Records).
+type ReturnRecorder interface {
+	Upsert(ctx context.Context, shopID int64, r returns.Return) (commerce.UpsertResult, error)
 }
 
 // returnPlan gives some delivered orders a return, so every state shows up

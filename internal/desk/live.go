@@ -137,7 +137,7 @@ func (p *LivePages) send(write func(string, ...any) bool, me *user.User, e live.
 	case live.WhatReturns:
 		// Order ids only: the page fetches what it shows again.
 		data, _ := json.Marshal(struct {
-			Orders []int64 `json:"orders"`
+			Orders string `json:"orders"`
 		}{e.Orders})
 		return write("id: %d\nevent: returns\ndata: %s\n\n", p.seq.Add(1), data)
 	}

@@ -15,6 +15,8 @@ package live
 import (
 	"context"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -50,13 +52,18 @@ type Event struct {
 	User  int64  `json:"user,omitempty"`
 	Name  string `json:"name,omitempty"`
 	State string `json:"state,omitempty"`
-	// Returns only: the orders whose returns changed.
-	Orders []int64 `json:"orders,omitempty"`
+	// Returns only: the ids of the orders whose returns changed, comma
+	// separated (a string keeps Event comparable).
+	Orders string `json:"orders,omitempty"`
 }
 
 // ReturnsEvent is the event of changed returns of the shop's orders.
 func ReturnsEvent(shopID int64, orderIDs []int64) Event {
-	return Event{Shop: shopID, What: WhatReturns, Orders: orderIDs}
+	ids := make([]string, len(orderIDs))
+	for i, id := range orderIDs {
+		ids[i] = strconv.FormatInt(id, 10)
+	}
+	return Event{Shop: shopID, What: WhatReturns, Orders: strings.Join(ids, ",")}
 }
 
 // TicketEvent is the event of a helpdesk change.

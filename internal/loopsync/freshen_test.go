@@ -72,7 +72,7 @@ func TestTicketOpenRefreshesStaleOrdersInTheBackground(t *testing.T) {
 		}
 		for ev := range stream.Events {
 			if ev.What == live.WhatReturns {
-				if len(ev.Orders) != 1 || ev.Orders[0] != order.ID {
+				if ev.Orders != strconv.FormatInt(order.ID, 10) {
 					t.Fatalf("live event %+v", ev)
 				}
 				break

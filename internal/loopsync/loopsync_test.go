@@ -170,7 +170,7 @@ func TestSubscriptionsAndSignedWebhooksEndToEnd(t *testing.T) {
 		}
 		select {
 		case ev := <-stream.Events:
-			if ev.What != live.WhatReturns || len(ev.Orders) != 1 || ev.Orders[0] != order.ID {
+			if ev.What != live.WhatReturns || ev.Orders != strconv.FormatInt(order.ID, 10) {
 				t.Fatalf("live event %+v", ev)
 			}
 		case <-time.After(30 * time.Second): // a guard against hanging

@@ -35,7 +35,7 @@ type Health struct {
 // Failing reports whether the last call to Loop failed: cards then show
 // their last known state with a notice.
 func (h Health) Failing() bool {
-	return h.LastErrorAt != nil && (h.LastOKAt == nil || h.LastErrorAt.After(*h.LastOKAt))
+	return h.LastErrorAt != nil && (h.LastOKAt == nil || !h.LastErrorAt.Before(*h.LastOKAt))
 }
 
 // Health returns the shop's row (zero when there is none yet).

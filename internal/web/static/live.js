@@ -91,8 +91,9 @@
     if (!view || !data.orders) return;
     var side = document.getElementById("ticket-side");
     if (!side) return;
-    for (var i = 0; i < data.orders.length; i++) {
-      if (side.querySelector('a[href="/orders/' + Number(data.orders[i]) + '"]')) { refresh(); return; }
+    var ids = String(data.orders).split(",");
+    for (var i = 0; i < ids.length; i++) {
+      if (side.querySelector('a[href="/orders/' + Number(ids[i]) + '"]')) { refresh(); return; }
     }
   });
   source.addEventListener("presence", function (e) {

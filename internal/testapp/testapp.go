@@ -41,7 +41,7 @@ type App struct {
 type Option func(*server.Options)
 
 // WithLoop points the server's Loop client at a Loop sandbox's API root
-// (".../api/v1").
+// root (the client calls its /api/{version}).
 func WithLoop(baseURL string) Option {
 	return func(o *server.Options) { o.LoopBaseURL = baseURL }
 }

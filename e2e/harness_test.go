@@ -64,7 +64,7 @@ var (
 	apiTokenPattern      = regexp.MustCompile(`Bearer (hd_[A-Za-z0-9_-]+)`)
 	storefrontURLPattern = regexp.MustCompile(`Storefront\s+(http://\S+?)/?\s`)
 	shopperHubPattern    = regexp.MustCompile(`Shopper hub\s+(http://\S+)`)
-	loopURLPattern       = regexp.MustCompile(`Loop sandbox\s+(http://\S+)/api/v1`)
+	loopURLPattern       = regexp.MustCompile(`Loop sandbox\s+(http://\S+)/api/[0-9a-z-]+\s`)
 )
 
 // StartDemo runs the real binary's demo on a free port with its own data

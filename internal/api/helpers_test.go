@@ -52,7 +52,7 @@ func newFixture(t *testing.T, db *database.DB) *fixture {
 	t.Cleanup(f.loop.Close)
 	loopSrv := httptest.NewServer(f.loop)
 	t.Cleanup(loopSrv.Close)
-	f.app = testapp.New(t, db, testapp.WithLoop(loopSrv.URL+"/api/v1"), testapp.WithLogger(slog.New(slog.NewTextHandler(f.logs, nil))))
+	f.app = testapp.New(t, db, testapp.WithLoop(loopSrv.URL), testapp.WithLogger(slog.New(slog.NewTextHandler(f.logs, nil))))
 	f.commerce = f.app.Server.Commerce
 	a, b := f.app.NewTenant("a"), f.app.NewTenant("b")
 	f.shopA, f.shopB = a.Shop.ID, b.Shop.ID

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hubdesk/hubdesk/internal/demo"
+	"github.com/hubdesk/hubdesk/internal/integration/loop"
 	"github.com/hubdesk/hubdesk/internal/integration/loop/sandbox"
 	shopifysandbox "github.com/hubdesk/hubdesk/internal/integration/shopify/sandbox"
 	"github.com/hubdesk/hubdesk/internal/server"
@@ -110,7 +111,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	defer loopSandbox.Close()
 	loopSandbox.SetBaseURL("http://" + loopLn.Addr().String())
 	go loopSandbox.Serve(ctx, loopLn)
-	e.cfg.LoopBaseURL = loopSandbox.BaseURL() + "/api/v1"
+	e.cfg.LoopBaseURL = loopSandbox.BaseURL()
 	// The Shopify storefront sandbox gets its own loopback port too: the
 	// hub is then opened through a real App Proxy, on another origin than
 	// the desk, as on a real store.
@@ -220,7 +221,8 @@ func printDemoBanner(e *env, seeded *demo.Result, token, loopURL string, storefr
 	fmt.Fprintf(w, "  API\tcurl -H 'Authorization: Bearer %s' %s/api/v1/customers\n", token, base)
 	fmt.Fprintf(w, "  OpenAPI\t%s/api/v1/openapi.json\n", base)
 	fmt.Fprintf(w, "  Metrics\thttp://%s/metrics\t(Prometheus, loopback only)\n", e.cfg.MetricsAddr)
-	fmt.Fprintf(w, "  Loop sandbox\t%s/api/v1\t(key %s; portal %s/portal/)\n", loopURL, sandbox.KeyFull, loopURL)
+	fmt.Fprintf(w, "  Loop sandbox\t%s/api/%s\t(key %s; portal %s/portal/; advance a return: hubdesk sandbox loop advance --url %s ID)\n",
+		loopURL, loop.DefaultAPIVersion, sandbox.KeyFull, loopURL, loopURL)
 	fmt.Fprintf(w, "  Storefront\t%s/\t(Shopify sandbox; App Proxy %s → %s/hub)\n", storefront.BaseURL(), storefront.ProxyPrefix(), base)
 	if seeded.Shopper != nil {
 		// The hub is printed as a storefront link that logs the shopper in

@@ -4,11 +4,15 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/hubdesk/hubdesk/internal/demo"
+	"github.com/hubdesk/hubdesk/internal/integration/loop"
 	loopsandbox "github.com/hubdesk/hubdesk/internal/integration/loop/sandbox"
 	shopifysandbox "github.com/hubdesk/hubdesk/internal/integration/shopify/sandbox"
 )
@@ -23,7 +27,10 @@ func runSandbox(ctx context.Context, e *env, args []string) error {
 }
 
 func runLoopSandbox(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "sandbox loop", "sandbox loop [--addr host:port]")
+	if len(args) > 0 && args[0] == "advance" {
+		return runLoopSandboxAdvance(ctx, e, args[1:])
+	}
+	fs := newFlags(e, "sandbox loop", "sandbox loop [--addr host:port] | sandbox loop advance [--url URL] RETURN_ID")
 	addr := fs.String("addr", "127.0.0.1:8089", "address to listen on")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -31,9 +38,53 @@ func runLoopSandbox(ctx context.Context, e *env, args []string) error {
 	logger := newLogger(e.stderr, e.cfg, "text")
 	sb := loopsandbox.New(loopsandbox.Options{Logger: logger})
 	defer sb.Close()
-	fmt.Fprintf(e.stdout, "Loop sandbox on http://%s/api/v1 (keys: %s, %s, %s; webhook secret %s)\n",
-		*addr, loopsandbox.KeyFull, loopsandbox.KeyOrders, loopsandbox.KeyReturns, sb.WebhookSecret())
+	fmt.Fprintf(e.stdout, "Loop sandbox on http://%s/api/%s (and the v1 alias; keys: %s, %s, %s; webhook secret %s)\n",
+		*addr, loop.DefaultAPIVersion, loopsandbox.KeyFull, loopsandbox.KeyOrders, loopsandbox.KeyReturns, sb.WebhookSecret())
 	return sb.ListenAndServe(ctx, *addr)
+}
+
+// runLoopSandboxAdvance moves a running sandbox's return one step along
+// its life (its admin endpoint), which sends the signed webhooks to the
+// subscribed hubdesk: the demo's open ticket updates within seconds.
+func runLoopSandboxAdvance(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "sandbox loop advance", "sandbox loop advance [--url URL] RETURN_ID")
+	base := fs.String("url", "http://127.0.0.1:8089", "the running sandbox's root URL (the demo prints it)")
+	// The id may come before or after the flag.
+	var arg string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		arg, args = args[0], args[1:]
+	}
+	if err := parseAllowingArgs(fs, args); err != nil {
+		return err
+	}
+	if rest := fs.Args(); arg == "" && len(rest) == 1 {
+		arg = rest[0]
+	} else if len(rest) > 0 || arg == "" {
+		return usageError{"give the id of the one return to advance (see 'hubdesk sandbox loop advance -h')"}
+	}
+	id, err := strconv.ParseInt(arg, 10, 64)
+	if err != nil || id <= 0 {
+		return usageError{fmt.Sprintf("%q is not a return id", arg)}
+	}
+	u, err := url.Parse(strings.TrimRight(*base, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return usageError{fmt.Sprintf("--url %q: want http(s)://host:port", *base)}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String()+"/_sandbox/returns/"+strconv.FormatInt(id, 10)+"/advance", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("advance return %d: %w", id, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("advance return %d: the sandbox answered %d: %s", id, resp.StatusCode, strings.TrimSpace(string(body)))
+	}
+	_, err = e.stdout.Write(body)
+	return err
 }
 
 // runShopifySandbox serves a storefront whose App Proxy forwards to a

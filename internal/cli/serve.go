@@ -94,7 +94,8 @@ func newServer(db *database.DB, box *secret.Box, logger *slog.Logger, cfg *confi
 		return nil, err
 	}
 	opts := server.Options{Proxies: proxies, DB: db, Box: box, Logger: logger, BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies(),
-		LoopBaseURL: cfg.LoopBaseURL, WebhookRetention: cfg.WebhookRetention, JobTimeout: cfg.JobTimeout}
+		LoopBaseURL: cfg.LoopBaseURL, LoopAPIVersion: cfg.LoopAPIVersion, LoopReconcileInterval: cfg.LoopReconcileInterval,
+		WebhookRetention: cfg.WebhookRetention, JobTimeout: cfg.JobTimeout}
 	smtpTLS, err := cfg.SMTPTLS()
 	if err != nil {
 		return nil, err

@@ -16,6 +16,7 @@ import (
 
 	"github.com/hubdesk/hubdesk/internal/auth"
 	"github.com/hubdesk/hubdesk/internal/intake"
+	"github.com/hubdesk/hubdesk/internal/integration/loop"
 	"github.com/hubdesk/hubdesk/internal/jobs"
 	"github.com/hubdesk/hubdesk/internal/mail"
 )
@@ -31,6 +32,11 @@ type Config struct {
 	LogLevel    slog.Level
 	LogFormat   string // "json" or "text"
 	LoopBaseURL string
+	// LoopAPIVersion is the dated Loop API version called (YYYY-MM).
+	LoopAPIVersion string
+	// LoopReconcileInterval is how often each shop's Loop returns are
+	// reconciled with Loop's list.
+	LoopReconcileInterval time.Duration
 	// TrustedProxies name the reverse proxies whose X-Forwarded-For is
 	// believed (login rate limiting counts the real client).
 	TrustedProxies string
@@ -90,7 +96,9 @@ var Options = []Option{
 	{Env: "HUBDESK_DATABASE_URL", Help: "postgres://… to use PostgreSQL; empty for embedded SQLite", Secret: true},
 	{Env: "HUBDESK_SECRET_KEY", Help: "32-byte key (hex or base64) sealing secrets at rest; \"2:NEW,1:OLD\" to rotate; required with HUBDESK_DATABASE_URL (every process shares it), generated into the data directory for SQLite when unset", Secret: true},
 	{Env: "HUBDESK_BASE_URL", Help: "public URL of this server, used in links and webhooks (default http://ADDR)"},
-	{Env: "HUBDESK_LOOP_BASE_URL", Default: "https://api.loopreturns.com/api/v1", Help: "Loop API root (point it at `hubdesk sandbox loop` for development)"},
+	{Env: "HUBDESK_LOOP_BASE_URL", Default: "https://api.loopreturns.com", Help: "Loop API host, without /api/VERSION (point it at `hubdesk sandbox loop` for development); one still ending in /api/v1 works, with a warning, and calls HUBDESK_LOOP_API_VERSION"},
+	{Env: "HUBDESK_LOOP_API_VERSION", Default: "2026-07", Help: "Loop API version called, YYYY-MM (requests go to /api/VERSION/…; v1 is Loop's legacy alias)"},
+	{Env: "HUBDESK_LOOP_RECONCILE_INTERVAL", Default: "15m", Help: "how often each shop's Loop returns are reconciled with Loop's returns list (a Go duration, 1m to 24h)"},
 	{Env: "HUBDESK_TRUSTED_PROXIES", Help: "comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For names the client"},
 	{Env: "HUBDESK_METRICS_ADDR", Default: DefaultMetricsAddr, Help: "address serving Prometheus /metrics, apart from HUBDESK_ADDR; \"off\" (or empty) disables it (flag --metrics-addr)"},
 	{Env: "HUBDESK_WEBHOOK_RETENTION", Default: "30d", Help: "how long processed webhook events are kept: days (\"30d\") or a Go duration (\"72h\")"},
@@ -126,6 +134,8 @@ func Load() (*Config, error) {
 	c.BaseURL = get("HUBDESK_BASE_URL")
 	c.LogFormat = get("HUBDESK_LOG_FORMAT")
 	c.LoopBaseURL = get("HUBDESK_LOOP_BASE_URL")
+	c.LoopAPIVersion = orDefault(get("HUBDESK_LOOP_API_VERSION"), loop.DefaultAPIVersion)
+	reconcile := orDefault(get("HUBDESK_LOOP_RECONCILE_INTERVAL"), "15m")
 	c.TrustedProxies = get("HUBDESK_TRUSTED_PROXIES")
 	c.MetricsAddr = get("HUBDESK_METRICS_ADDR")
 	if c.MetricsAddr == "" && !isSet("HUBDESK_METRICS_ADDR") {
@@ -155,6 +165,12 @@ func Load() (*Config, error) {
 	}
 	if c.IMAPPollInterval, err = time.ParseDuration(imapPoll); err != nil || c.IMAPPollInterval < 5*time.Second || c.IMAPPollInterval > time.Hour {
 		return nil, fmt.Errorf("HUBDESK_IMAP_POLL_INTERVAL: %q is not a duration from 5s to 1h", imapPoll)
+	}
+	if !loop.IsDatedVersion(c.LoopAPIVersion) {
+		return nil, fmt.Errorf("HUBDESK_LOOP_API_VERSION: %q is not a dated version like %s", c.LoopAPIVersion, loop.DefaultAPIVersion)
+	}
+	if c.LoopReconcileInterval, err = time.ParseDuration(reconcile); err != nil || c.LoopReconcileInterval < time.Minute || c.LoopReconcileInterval > 24*time.Hour {
+		return nil, fmt.Errorf("HUBDESK_LOOP_RECONCILE_INTERVAL: %q is not a duration from 1m to 24h", reconcile)
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("HUBDESK_LOG_LEVEL: %q is not debug, info, warn or error", level)

@@ -200,3 +200,22 @@ func (s *Store) Connected(ctx context.Context, provider Provider) (map[int64]tim
 	}
 	return out, rows.Err()
 }
+
+// ShopsWith lists the shops connected to provider, for upkeep that runs
+// per connected shop (Loop's reconciliation); it belongs to no shop.
+func (s *Store) ShopsWith(ctx context.Context, provider Provider) ([]int64, error) {
+	rows, err := s.db.Query(ctx, `SELECT shop_id FROM connections WHERE provider = ? ORDER BY shop_id`, string(provider))
+	if err != nil {
+		return nil, fmt.Errorf("connection: shops with %s: %w", provider, err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}

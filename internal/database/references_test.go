@@ -136,6 +136,9 @@ func seedShop(t *testing.T, db *database.DB, name string) shopRows {
 	mustExec(t, db, `INSERT INTO macros (shop_id, name, body, created_at, updated_at) VALUES (?, 'thanks', 'Thank you', 1, 1)`, s.shop)
 	mustExec(t, db, `INSERT INTO blocked_senders (shop_id, email, created_at) VALUES (?, 'spam@example.com', 1)`, s.shop)
 	mustExec(t, db, `INSERT INTO webhook_events (shop_id, provider, topic, delivery_id, body, received_at) VALUES (?, 'loop', 't', 'd1', '{}', 1)`, s.shop)
+	mustExec(t, db, `INSERT INTO loop_sync (shop_id, updated_at) VALUES (?, 1)`, s.shop)
+	mustExec(t, db, `INSERT INTO loop_subscription_cleanups (shop_id, credentials, url, created_at) VALUES (?, 'x', 'u', 1)`, s.shop)
+	mustExec(t, db, `INSERT INTO loop_order_checks (shop_id, order_id, checked_at) VALUES (?, ?, 1)`, s.shop, s.ids["orders"])
 	return s
 }
 

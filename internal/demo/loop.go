@@ -20,7 +20,12 @@ type LoopStores struct {
 	// checking the sandbox key, so the settings page shows a real
 	// per-scope report.
 	Settings *settings.Editor
-	Records  *returns.Records
+	Records  ReturnRecorder
+}
+
+// ReturnRecorder stores a return as a webhook would (returns.Records).
+type ReturnRecorder interface {
+	Upsert(ctx context.Context, shopID int64, r returns.Return) (commerce.UpsertResult, error)
 }
 
 // returnPlan gives some delivered orders a return, so every state shows up
@@ -117,7 +122,11 @@ func ConnectLoop(ctx context.Context, sb *sandbox.Sandbox, st LoopStores, seeded
 			return err
 		}
 	}
-	rc := returns.ReturnsConfig{Provider: returns.ProviderLoop, LoopAPIKey: sandbox.KeyFull,
+	// The sandbox's webhook secret is pasted as a merchant would from Loop's
+	// Developer Tools; the full key holds that scope, so saving it
+	// subscribes the demo shop's webhook URL and a sandbox return advanced
+	// by hand reaches an open ticket within seconds.
+	rc := returns.ReturnsConfig{Provider: returns.ProviderLoop, LoopAPIKey: sandbox.KeyFull, LoopWebhookSecret: sb.WebhookSecret(),
 		LoopPortalURL: sb.BaseURL() + "/portal/", LookupField: returns.LookupZip}
 	system := audit.Actor{Kind: audit.ActorSystem, Label: "demo"}
 	if _, err := st.Settings.SaveReturns(ctx, seeded.Shop.ID, rc, settings.SaveOptions{}, system); err != nil {

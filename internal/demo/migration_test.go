@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hubdesk/hubdesk/internal/audit"
+	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/connection"
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/database/dbtest"
@@ -130,10 +131,30 @@ func connectDemoLoop(t *testing.T, db *database.DB, seeded *Result, now time.Tim
 	t.Cleanup(loopSrv.Close)
 	sb.SetBaseURL(loopSrv.URL)
 	editor := settings.New(db, returns.NewStore(db), connection.NewStore(db, fixtures.Box(t)), audit.New(db),
-		settings.LoopKeyChecker{Client: loop.New(loop.Options{BaseURL: loopSrv.URL + "/api/v1"})})
-	if err := ConnectLoop(context.Background(), sb, LoopStores{Settings: editor, Records: returns.NewRecords(db)}, seeded, now); err != nil {
+		settings.LoopKeyChecker{Client: loop.New(loop.Options{BaseURL: loopSrv.URL})})
+	if err := ConnectLoop(context.Background(), sb, LoopStores{Settings: editor, Records: oldRecords{db}}, seeded, now); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// oldRecords writes returns as the release before 0009 did: today's
+// returns.Records writes columns later migrations add.
+type oldRecords struct{ db *database.DB }
+
+func (o oldRecords) Upsert(ctx context.Context, shopID int64, r returns.Return) (commerce.UpsertResult, error) {
+	var orderID any
+	var id int64
+	err := o.db.QueryRow(ctx, `SELECT id FROM orders WHERE shop_id = ? AND external_id = ?`, shopID, r.OrderExternalID).Scan(&id)
+	if err == nil {
+		orderID = id
+	}
+	_, err = o.db.Exec(ctx, `INSERT INTO returns (shop_id, provider, external_id, order_id, order_name, order_external_id, state, outcome,
+		carrier, tracking_number, label_status, label_url, status_page_url, created_at, updated_at, synced_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		shopID, string(r.Provider), r.ExternalID, orderID, r.OrderName, r.OrderExternalID, string(r.State), r.Outcome,
+		r.Carrier, r.TrackingNumber, r.LabelStatus, r.LabelURL, r.StatusPageURL,
+		database.Time(r.CreatedAt), database.Time(r.UpdatedAt), database.Time(r.UpdatedAt))
+	return commerce.Inserted, err
 }
 
 // snapshot reads every row of every hubdesk table (not the migration

@@ -4,6 +4,7 @@
 package desk
 
 import (
+	"context"
 	"embed"
 	"errors"
 	"io/fs"
@@ -73,7 +74,16 @@ type Desk struct {
 	// relay's mail is not told apart by shop); nil outside the demo.
 	Mailbox     *demo.Mailbox
 	MailboxShop string
-	render      *web.Renderer
+	// Freshness refreshes an open ticket's returns in the background when
+	// they are older than the freshness limit (loopsync); nil: none.
+	Freshness Freshener
+	render    *web.Renderer
+}
+
+// Freshener asks for the background refresh of viewed orders' returns;
+// it never waits on the returns platform.
+type Freshener interface {
+	Freshen(ctx context.Context, shopID int64, orders []orderview.Order) (int, error)
 }
 
 // New parses the templates; it fails at start-up rather than on a request.

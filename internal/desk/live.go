@@ -134,6 +134,12 @@ func (p *LivePages) send(write func(string, ...any) bool, me *user.User, e live.
 		kind = "presence"
 	case live.WhatResync:
 		kind = "resync"
+	case live.WhatReturns:
+		// Order ids only: the page fetches what it shows again.
+		data, _ := json.Marshal(struct {
+			Orders string `json:"orders"`
+		}{e.Orders})
+		return write("id: %d\nevent: returns\ndata: %s\n\n", p.seq.Add(1), data)
 	}
 	data, _ := json.Marshal(liveTicket{Ticket: e.Ticket, What: e.What})
 	return write("id: %d\nevent: %s\ndata: %s\n\n", p.seq.Add(1), kind, data)

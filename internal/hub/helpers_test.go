@@ -53,7 +53,7 @@ func newFixture(t *testing.T, db *database.DB, opts ...testapp.Option) *fixture 
 	loopSrv := httptest.NewServer(sb)
 	t.Cleanup(loopSrv.Close)
 	f := &fixture{t: t, loop: sb, loopURL: loopSrv.URL, orders: map[string]*commerce.Order{}, now: time.Now().UTC().Truncate(time.Second)}
-	f.app = testapp.New(t, db, append([]testapp.Option{testapp.WithLoop(loopSrv.URL + "/api/v1")}, opts...)...)
+	f.app = testapp.New(t, db, append([]testapp.Option{testapp.WithLoop(loopSrv.URL)}, opts...)...)
 	f.acme = f.app.NewTenant("acme")
 	f.other = f.app.NewTenant("other")
 

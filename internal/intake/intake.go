@@ -11,6 +11,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -29,12 +30,15 @@ type Intake struct {
 	store *Store
 	queue *jobs.Queue
 	now   func() time.Time
+	// group commits concurrent deliveries together; nil for an intake
+	// bound to a caller's transaction.
+	group *group
 }
 
 // New returns the intake over db, enqueuing on queue; now is the clock
 // (time.Now when nil).
 func New(db *database.DB, queue *jobs.Queue, now func() time.Time) *Intake {
-	return &Intake{db: db, store: NewStore(db), queue: queue, now: clock(now)}
+	return &Intake{db: db, store: NewStore(db), queue: queue, now: clock(now), group: &group{}}
 }
 
 // With returns the intake running in q's transaction, for a caller whose
@@ -42,8 +46,33 @@ func New(db *database.DB, queue *jobs.Queue, now func() time.Time) *Intake {
 func (in *Intake) With(q database.Querier) *Intake {
 	c := *in
 	c.db = q
+	c.group = nil
 	return &c
 }
+
+// group commit: deliveries arriving while a transaction commits wait and
+// are stored together in the next one. On SQLite, whose one writer
+// serialises every transaction, and on PostgreSQL alike, one commit then
+// carries many deliveries instead of one each — how a burst of a busy
+// shop's webhooks is acknowledged at thousands a second. Each delivery
+// is still answered only once its own commit is done.
+type group struct {
+	mu      sync.Mutex
+	queue   []*pending
+	running bool
+}
+
+type pending struct {
+	ctx     context.Context
+	d       Delivery
+	receipt Receipt
+	err     error
+	done    chan struct{}
+}
+
+// maxGroup bounds one transaction: a burst is committed in slices, so no
+// delivery waits behind an unbounded one.
+const maxGroup = 256
 
 // Delivery is a webhook whose signature its surface has verified.
 type Delivery struct {
@@ -69,11 +98,87 @@ type Receipt struct {
 // already stored is a success that adds nothing, so the provider stops
 // retrying it.
 func (in *Intake) Receive(ctx context.Context, d Delivery) (Receipt, error) {
-	ev := &Event{ShopID: d.ShopID, Provider: d.Provider, Topic: d.Topic, DeliveryID: d.DeliveryID, Body: d.Body, ReceivedAt: in.now()}
-	if ev.DeliveryID == "" {
-		sum := sha256.Sum256(d.Body)
-		ev.DeliveryID = "sha256:" + hex.EncodeToString(sum[:])
+	if in.group == nil {
+		return in.receiveOne(ctx, d)
 	}
+	p := &pending{ctx: ctx, d: d, done: make(chan struct{})}
+	g := in.group
+	g.mu.Lock()
+	g.queue = append(g.queue, p)
+	if !g.running {
+		g.running = true
+		go in.drain()
+	}
+	g.mu.Unlock()
+	<-p.done
+	return p.receipt, p.err
+}
+
+// drain commits the waiting deliveries, a group at a time, until none is
+// left.
+func (in *Intake) drain() {
+	g := in.group
+	for {
+		g.mu.Lock()
+		batch := g.queue[:min(len(g.queue), maxGroup)]
+		g.queue = g.queue[len(batch):]
+		if len(batch) == 0 {
+			g.running = false
+			g.queue = nil
+			g.mu.Unlock()
+			return
+		}
+		g.mu.Unlock()
+		in.commitGroup(batch)
+	}
+}
+
+// commitGroup stores the deliveries in one transaction; if it fails, each
+// is tried alone, so one bad delivery fails only itself.
+func (in *Intake) commitGroup(batch []*pending) {
+	defer func() {
+		for _, p := range batch {
+			close(p.done)
+		}
+	}()
+	if len(batch) > 1 {
+		receipts := make([]Receipt, len(batch))
+		// One delivery's caller giving up must not fail the others'.
+		ctx := context.WithoutCancel(batch[0].ctx)
+		err := in.db.InTx(ctx, func(tx *database.Tx) error {
+			store := in.store.With(tx)
+			var work []jobs.NewJob
+			for i, p := range batch {
+				ev := in.event(p.d)
+				id, inserted, err := store.Insert(ctx, ev)
+				if err != nil {
+					return err
+				}
+				receipts[i] = Receipt{EventID: id, Duplicate: !inserted}
+				if inserted {
+					work = append(work, jobs.NewJob{Args: ProcessArgs{ShopID: p.d.ShopID, EventID: id}, Opts: processOpts()})
+				}
+			}
+			// The group's processing jobs in one insert.
+			_, err := in.queue.EnqueueMany(ctx, tx, work)
+			return err
+		})
+		if err == nil {
+			for i, p := range batch {
+				p.receipt = receipts[i]
+			}
+			return
+		}
+	}
+	for _, p := range batch {
+		p.receipt, p.err = in.receiveOne(p.ctx, p.d)
+	}
+}
+
+// receiveOne stores one delivery and enqueues its processing, in in.db's
+// transaction (its own, or the caller's when bound).
+func (in *Intake) receiveOne(ctx context.Context, d Delivery) (Receipt, error) {
+	ev := in.event(d)
 	var r Receipt
 	err := in.db.InTx(ctx, func(tx *database.Tx) error {
 		id, inserted, err := in.store.With(tx).Insert(ctx, ev)
@@ -82,12 +187,27 @@ func (in *Intake) Receive(ctx context.Context, d Delivery) (Receipt, error) {
 			return err
 		}
 		r.EventID = id
-		_, err = in.queue.Enqueue(ctx, tx, ProcessArgs{ShopID: d.ShopID, EventID: id},
-			&river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}})
+		_, err = in.queue.Enqueue(ctx, tx, ProcessArgs{ShopID: d.ShopID, EventID: id}, processOpts())
 		return err
 	})
 	if err != nil {
 		return Receipt{}, fmt.Errorf("intake: receive %s webhook for shop %d: %w", d.Provider, d.ShopID, err)
 	}
 	return r, nil
+}
+
+// event is the delivery as stored: a provider without delivery ids is
+// told apart by the digest of the body, which a retry repeats.
+func (in *Intake) event(d Delivery) *Event {
+	ev := &Event{ShopID: d.ShopID, Provider: d.Provider, Topic: d.Topic, DeliveryID: d.DeliveryID, Body: d.Body, ReceivedAt: in.now()}
+	if ev.DeliveryID == "" {
+		sum := sha256.Sum256(d.Body)
+		ev.DeliveryID = "sha256:" + hex.EncodeToString(sum[:])
+	}
+	return ev
+}
+
+// processOpts: one processing job per event.
+func processOpts() *river.InsertOpts {
+	return &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
 }

@@ -217,3 +217,46 @@ func TestProcessingRunsOncePerEvent(t *testing.T) {
 		}
 	})
 }
+
+// Concurrent deliveries are committed together: each is answered only
+// once stored with its job, every one is stored once, and a delivery sent
+// twice within the same burst is a duplicate, not a second event.
+func TestConcurrentDeliveriesAreCommittedTogether(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		shop := fixtures.Shop(t, db, "a")
+		in := intake.New(db, newQueue(t, db, &countingHandler{seen: map[int64]int{}}, false), nil)
+		const n = 60
+		receipts := make([]intake.Receipt, n+1)
+		errs := make([]error, n+1)
+		var wg sync.WaitGroup
+		for i := range n + 1 {
+			body := []byte(`{"topic":"return","id":"` + string(rune('A'+i%60)) + `","n":` + string(rune('0'+i%10)) + `}`)
+			if i == n {
+				body = []byte(`{"topic":"return","id":"A","n":0}`) // the first one again
+			}
+			wg.Go(func() {
+				receipts[i], errs[i] = in.Receive(ctx, intake.Delivery{ShopID: shop.ID, Provider: intake.ProviderLoop, Topic: "return.updated", Body: body})
+			})
+		}
+		wg.Wait()
+		dups := 0
+		for i := range n + 1 {
+			if errs[i] != nil {
+				t.Fatalf("delivery %d: %v", i, errs[i])
+			}
+			if receipts[i].Duplicate {
+				dups++
+			}
+		}
+		if dups != 1 {
+			t.Fatalf("%d duplicates, want 1", dups)
+		}
+		if got := count(t, db, `SELECT COUNT(*) FROM webhook_events WHERE shop_id = ?`, shop.ID); got != n {
+			t.Fatalf("%d events stored, want %d", got, n)
+		}
+		if got := count(t, db, `SELECT COUNT(*) FROM river_job WHERE kind = 'webhook_event_process'`); got != n {
+			t.Fatalf("%d processing jobs, want %d", got, n)
+		}
+	})
+}

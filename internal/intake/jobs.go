@@ -4,16 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
 
 	"github.com/hubdesk/hubdesk/internal/database"
-	"github.com/hubdesk/hubdesk/internal/integration/loop"
 	"github.com/hubdesk/hubdesk/internal/jobs"
-	"github.com/hubdesk/hubdesk/internal/returns"
 )
 
 // Handler processes one provider's events. It runs inside the
@@ -126,88 +122,6 @@ func PurgePeriodically() *river.PeriodicJob {
 	return river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 		func() (river.JobArgs, *river.InsertOpts) { return PurgeArgs{}, jobs.ShopOpts(0) },
 		&river.PeriodicJobOpts{RunOnStart: true})
-}
-
-// LoopHandler processes Loop's events: a return event (topic "return":
-// return.created, return.updated, return.closed) is applied to the shop's
-// stored returns; every other topic is acknowledged and left alone (a
-// label change also comes as return.updated, which carries the label).
-// An event that can never be applied — no return id, state or timestamp —
-// is logged and marked processed rather than retried: its body will not
-// change.
-type LoopHandler struct {
-	Logger *slog.Logger // discarded when nil
-}
-
-func (h LoopHandler) Handle(ctx context.Context, tx *database.Tx, ev *Event) error {
-	log := h.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	parsed, err := loop.ParseWebhook(ev.Body)
-	if err != nil {
-		log.WarnContext(ctx, "intake: Loop event cannot be read; not applied", "event", ev.ID, "topic", ev.Topic, "err", err)
-		return nil
-	}
-	if parsed.Return == nil {
-		log.DebugContext(ctx, "intake: Loop event of a topic hubdesk does not apply; ignored", "event", ev.ID, "topic", ev.Topic)
-		return nil
-	}
-	r, problem := loopReturn(parsed.Return)
-	if problem != "" {
-		log.WarnContext(ctx, "intake: Loop return event not applied: "+problem, "event", ev.ID, "topic", ev.Topic, "return", string(parsed.Return.ID))
-		return nil
-	}
-	res, err := returns.NewRecords(tx).Upsert(ctx, ev.ShopID, r)
-	if err != nil {
-		return err
-	}
-	log.DebugContext(ctx, "intake: Loop return applied", "event", ev.ID, "return", r.ExternalID, "state", string(r.State), "result", res.String())
-	return nil
-}
-
-// loopReturn translates Loop's return event into the stored return, or
-// says why it cannot be applied. The order is named by Loop's
-// provider_order_id, the platform's own id of the order (orders.external_id),
-// never by Loop's internal order_id; returns.Records attaches by it and by
-// the name only when that is unambiguous. The version compared with the
-// stored return is Loop's own time of the return's last change —
-// edited_at (documented), updated_at (where Loop sends it), whichever is
-// later, else created_at — never the time the webhook arrived, so a late
-// delivery of an older state changes nothing.
-func loopReturn(in *loop.ReturnEvent) (returns.Return, string) {
-	r := returns.Return{
-		Provider: returns.ProviderLoop, ExternalID: strings.TrimSpace(string(in.ID)),
-		OrderName: strings.TrimSpace(in.OrderName), OrderExternalID: strings.TrimSpace(string(in.ProviderOrderID)),
-		State: returns.ReturnState(in.State), Outcome: in.Outcome, Carrier: in.CarrierName(), TrackingNumber: in.Tracking(),
-		LabelStatus: in.Label(), LabelURL: notNA(in.LabelURL), StatusPageURL: in.StatusPageURL, CreatedAt: in.CreatedAt.Time,
-	}
-	r.UpdatedAt = in.EditedAt.Time
-	if in.UpdatedAt.After(r.UpdatedAt) {
-		r.UpdatedAt = in.UpdatedAt.Time
-	}
-	if r.UpdatedAt.IsZero() {
-		r.UpdatedAt = r.CreatedAt
-	}
-	switch {
-	case r.ExternalID == "":
-		return r, "no return id"
-	case !in.State.Valid():
-		return r, "no known state"
-	case r.OrderName == "" && r.OrderExternalID == "":
-		return r, "no order"
-	case r.UpdatedAt.IsZero():
-		return r, "no time of change to order it by"
-	}
-	return r, ""
-}
-
-// notNA is s, or "" for Loop's "N/A" placeholder.
-func notNA(s string) string {
-	if strings.EqualFold(strings.TrimSpace(s), "N/A") {
-		return ""
-	}
-	return s
 }
 
 // clock is now, or time.Now when nil.

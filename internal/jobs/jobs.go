@@ -54,6 +54,11 @@ type Options struct {
 	Periodic []*river.PeriodicJob
 	// MaxWorkers is how many jobs this process works at once; 10 when 0.
 	MaxWorkers int
+	// Queues are named queues besides the default one, each with how many
+	// of its jobs this process works at once: work that must not wait
+	// behind the default queue's (an open ticket's refreshes) and whose
+	// concurrency is bounded on its own.
+	Queues map[string]int
 	// FetchCooldown is the shortest pause between two fetches of work,
 	// which sets the throughput (River's 100 ms when 0: about MaxWorkers ×
 	// 10 jobs a second).
@@ -111,7 +116,13 @@ type Queue struct {
 	// worker and pool work the jobs on PostgreSQL (nil on SQLite).
 	worker *river.Client[pgx.Tx]
 	pool   *pgxpool.Pool
+	// poolExtra is the named queues' workers, for the native pool's size.
+	poolExtra int
 }
+
+// namedQueueCooldown is the shortest pause between two fetches of a named
+// queue.
+const namedQueueCooldown = 10 * time.Millisecond
 
 // New makes the process's queue, ready to enqueue and list jobs; Start
 // begins working them.
@@ -134,7 +145,14 @@ func New(db *database.DB, opts Options) (*Queue, error) {
 		RescueStuckJobsAfter: opts.RescueStuckJobsAfter,
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: maxWorkers}},
 	}
-	q := &Queue{db: db, work: work}
+	extra := 0
+	for name, n := range opts.Queues {
+		// A named queue is for work someone waits on: it fetches again
+		// soon after a job of it is inserted or done, not River's 100 ms.
+		work.Queues[name] = river.QueueConfig{MaxWorkers: max(1, n), FetchCooldown: namedQueueCooldown}
+		extra += max(1, n)
+	}
+	q := &Queue{db: db, work: work, poolExtra: extra}
 	var err error
 	if db.Dialect == database.SQLite {
 		q.tx, err = river.NewClient(sqlDriver(db), work)
@@ -164,7 +182,7 @@ func (q *Queue) Start(ctx context.Context) error {
 	if q.db.Dialect == database.SQLite {
 		return q.tx.Start(ctx)
 	}
-	pool, err := q.db.NativePool(ctx, int32(q.work.Queues[river.QueueDefault].MaxWorkers)+5)
+	pool, err := q.db.NativePool(ctx, int32(q.work.Queues[river.QueueDefault].MaxWorkers+q.poolExtra)+5)
 	if err != nil {
 		return err
 	}
@@ -215,6 +233,35 @@ func (q *Queue) Enqueue(ctx context.Context, tx *database.Tx, args Args, opts *r
 	res, err := q.tx.InsertTx(ctx, tx.SQLTx(), args, &withShop)
 	if err != nil {
 		return nil, fmt.Errorf("enqueue %s: %w", args.Kind(), err)
+	}
+	return res, nil
+}
+
+// NewJob is one job for EnqueueMany.
+type NewJob struct {
+	Args Args
+	Opts *river.InsertOpts
+}
+
+// EnqueueMany adds jobs inside tx in one insert, as Enqueue adds one: a
+// burst of work (a group of webhook deliveries) costs one statement
+// instead of one each.
+func (q *Queue) EnqueueMany(ctx context.Context, tx *database.Tx, list []NewJob) ([]*rivertype.JobInsertResult, error) {
+	if len(list) == 0 {
+		return nil, nil
+	}
+	params := make([]river.InsertManyParams, len(list))
+	for i, j := range list {
+		var withShop river.InsertOpts
+		if j.Opts != nil {
+			withShop = *j.Opts
+		}
+		withShop.Tags = append(append([]string(nil), withShop.Tags...), shopTag(j.Args.Shop()))
+		params[i] = river.InsertManyParams{Args: j.Args, InsertOpts: &withShop}
+	}
+	res, err := q.tx.InsertManyTx(ctx, tx.SQLTx(), params)
+	if err != nil {
+		return nil, fmt.Errorf("enqueue %d jobs: %w", len(list), err)
 	}
 	return res, nil
 }

@@ -15,6 +15,8 @@ package live
 import (
 	"context"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -35,6 +37,9 @@ const (
 	// WhatResync: events may have been missed (the listener reconnected);
 	// pages fetch everything they show again.
 	WhatResync = "resync"
+	// WhatReturns: the stored returns of Orders changed (a webhook, a
+	// refresh, reconciliation); pages showing those orders fetch them again.
+	WhatReturns = "returns"
 )
 
 // Event is one thing that happened in a shop, as published and delivered.
@@ -47,6 +52,18 @@ type Event struct {
 	User  int64  `json:"user,omitempty"`
 	Name  string `json:"name,omitempty"`
 	State string `json:"state,omitempty"`
+	// Returns only: the ids of the orders whose returns changed, comma
+	// separated (a string keeps Event comparable).
+	Orders string `json:"orders,omitempty"`
+}
+
+// ReturnsEvent is the event of changed returns of the shop's orders.
+func ReturnsEvent(shopID int64, orderIDs []int64) Event {
+	ids := make([]string, len(orderIDs))
+	for i, id := range orderIDs {
+		ids[i] = strconv.FormatInt(id, 10)
+	}
+	return Event{Shop: shopID, What: WhatReturns, Orders: strings.Join(ids, ",")}
 }
 
 // TicketEvent is the event of a helpdesk change.

@@ -212,7 +212,7 @@ func TestLoopKeyTakesEffectWhenSaved(t *testing.T) {
 		t.Cleanup(sb.Close)
 		loopSrv := httptest.NewServer(sb)
 		t.Cleanup(loopSrv.Close)
-		app := testapp.New(t, db, testapp.WithClock(func() time.Time { return now }), testapp.WithLoop(loopSrv.URL+"/api/v1"))
+		app := testapp.New(t, db, testapp.WithClock(func() time.Time { return now }), testapp.WithLoop(loopSrv.URL))
 		shopID := app.NewTenant("shopa").Shop.ID
 		order := app.Ingest(shopID, commerce.Order{ExternalID: "o1", Name: "#1001", Currency: "USD",
 			CreatedAt: now.Add(-10 * 24 * time.Hour), UpdatedAt: now.Add(-10 * 24 * time.Hour),

@@ -3,6 +3,7 @@ package returns
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -44,9 +45,40 @@ type Return struct {
 	LabelStatus     string
 	LabelURL        string
 	StatusPageURL   string
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
-	SyncedAt        time.Time
+	// TrackingURL is where the tracking number leads: the carrier's own
+	// tracking page for the carriers TrackingURL knows, else Loop's
+	// label or status page.
+	TrackingURL string
+	// LineItems are the returned items, grouped by title, variant and
+	// reason.
+	LineItems []ReturnedItem
+	// CreatedAt and UpdatedAt are the platform's own times (Loop's
+	// created_at and edited_at): UpdatedAt is the version later reports
+	// are compared with, never the time a report arrived.
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	// LabelUpdatedAt is the platform's time of the last label change
+	// reported on its own (Loop's label webhook); zero when none was.
+	LabelUpdatedAt time.Time
+	// ProcessingError is the platform's message when processing the
+	// return failed (Loop's return.processing.failed): the return is
+	// stuck until a report of a newer version than the one that failed
+	// clears it.
+	ProcessingFailed bool
+	ProcessingError  string
+	// OrderAmbiguous: only the order's name was reported and more than
+	// one order of the shop carries it, so the return waits unattached
+	// rather than be guessed onto one of them.
+	OrderAmbiguous bool
+	SyncedAt       time.Time
+}
+
+// ReturnedItem is one kind of item in a return.
+type ReturnedItem struct {
+	Title    string `json:"title"`
+	Variant  string `json:"variant,omitempty"`
+	Quantity int    `json:"quantity"`
+	Reason   string `json:"reason,omitempty"`
 }
 
 // Progress summarises an order's returns for the order status.
@@ -88,6 +120,23 @@ func (s *Records) With(q database.Querier) *Records { return &Records{db: q} }
 // attached to one order of the shop here, once, by orderFor; reads follow
 // that link and never match names.
 func (s *Records) Upsert(ctx context.Context, shopID int64, r Return) (commerce.UpsertResult, error) {
+	return s.upsert(ctx, shopID, r, false)
+}
+
+// Replace stores r as the platform's answer to a read made now (a webhook
+// that could not be ordered is re-read): it is taken unless the stored
+// return is newer by more than the second the platform's read may round
+// its time down to (Loop's details have whole seconds, its webhooks
+// milliseconds). The stored version never goes back.
+func (s *Records) Replace(ctx context.Context, shopID int64, r Return) (commerce.UpsertResult, error) {
+	return s.upsert(ctx, shopID, r, true)
+}
+
+// readPrecision is how much a read's version may lag the same state
+// reported with finer times.
+const readPrecision = time.Second
+
+func (s *Records) upsert(ctx context.Context, shopID int64, r Return, read bool) (commerce.UpsertResult, error) {
 	if r.ExternalID == "" || (r.OrderName == "" && r.OrderExternalID == "") || r.State == "" {
 		return 0, fmt.Errorf("returns: a return needs an id, its order's name or platform id, and a state")
 	}
@@ -97,32 +146,53 @@ func (s *Records) Upsert(ctx context.Context, shopID int64, r Return) (commerce.
 	if r.CreatedAt.IsZero() {
 		r.CreatedAt = r.UpdatedAt
 	}
+	items, err := json.Marshal(nonNilItems(r.LineItems))
+	if err != nil {
+		return 0, fmt.Errorf("returns: upsert %s: %w", r.ExternalID, err)
+	}
+	newer := `returns.updated_at <= excluded.updated_at`
+	if read {
+		newer = fmt.Sprintf(`returns.updated_at < excluded.updated_at + %d`, readPrecision.Milliseconds())
+	}
 	var res commerce.UpsertResult
-	err := s.db.InTx(ctx, func(tx *database.Tx) error {
+	err = s.db.InTx(ctx, func(tx *database.Tx) error {
 		var existed int
 		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM returns WHERE shop_id = ? AND provider = ? AND external_id = ?`,
 			shopID, string(r.Provider), r.ExternalID).Scan(&existed); err != nil {
 			return err
 		}
-		orderID, err := orderFor(ctx, tx, shopID, r)
+		orderID, ambiguous, err := orderFor(ctx, tx, shopID, r)
 		if err != nil {
 			return err
 		}
 		// An update that cannot name the order keeps the one already
 		// attached: the order may have gained a namesake since.
+		if r.TrackingURL == "" {
+			r.TrackingURL = TrackingURL(r.Carrier, r.TrackingNumber, r.LabelURL, r.StatusPageURL)
+		}
+		// A newer report of the return clears a processing failure
+		// reported before it: the return moved on.
 		out, err := tx.Exec(ctx, `INSERT INTO returns (shop_id, provider, external_id, order_id, order_name, order_external_id, state, outcome,
-			carrier, tracking_number, label_status, label_url, status_page_url, created_at, updated_at, synced_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			carrier, tracking_number, label_status, label_url, status_page_url, created_at, updated_at, synced_at,
+			line_items, tracking_url, order_ambiguous)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (shop_id, provider, external_id) DO UPDATE SET order_id = COALESCE(excluded.order_id, returns.order_id),
 				order_name = excluded.order_name,
 				order_external_id = excluded.order_external_id, state = excluded.state, outcome = excluded.outcome,
 				carrier = excluded.carrier, tracking_number = excluded.tracking_number, label_status = excluded.label_status,
-				label_url = excluded.label_url, status_page_url = excluded.status_page_url, updated_at = excluded.updated_at,
-				synced_at = excluded.synced_at
-			WHERE returns.updated_at <= excluded.updated_at`,
+				label_url = excluded.label_url, status_page_url = excluded.status_page_url,
+				updated_at = CASE WHEN excluded.updated_at > returns.updated_at THEN excluded.updated_at ELSE returns.updated_at END,
+				synced_at = excluded.synced_at, line_items = excluded.line_items, tracking_url = excluded.tracking_url,
+				order_ambiguous = CASE WHEN COALESCE(excluded.order_id, returns.order_id) IS NULL THEN excluded.order_ambiguous ELSE ? END,
+				processing_error = CASE WHEN returns.processing_failed_version IS NULL OR returns.processing_failed_version < excluded.updated_at
+					THEN '' ELSE returns.processing_error END,
+				processing_failed_version = CASE WHEN returns.processing_failed_version < excluded.updated_at
+					THEN NULL ELSE returns.processing_failed_version END
+			WHERE `+newer,
 			shopID, string(r.Provider), r.ExternalID, orderID, r.OrderName, r.OrderExternalID, string(r.State), r.Outcome,
 			r.Carrier, r.TrackingNumber, r.LabelStatus, r.LabelURL, r.StatusPageURL,
-			database.Time(r.CreatedAt), database.Time(r.UpdatedAt), database.Time(time.Now()))
+			database.Time(r.CreatedAt), database.Time(r.UpdatedAt), database.Time(time.Now()),
+			string(items), r.TrackingURL, ambiguous, false)
 		if err != nil {
 			return err
 		}
@@ -150,33 +220,35 @@ func (s *Records) Upsert(ctx context.Context, shopID int64, r Return) (commerce.
 // order of the shop carries it; an ambiguous or unknown name leaves the
 // return unattached until the provider reports it again with more to go
 // on.
-func orderFor(ctx context.Context, tx *database.Tx, shopID int64, r Return) (sql.NullInt64, error) {
+// ambiguous is true when the name alone was known and matched several
+// orders.
+func orderFor(ctx context.Context, tx *database.Tx, shopID int64, r Return) (order sql.NullInt64, ambiguous bool, err error) {
 	var none sql.NullInt64
 	if r.OrderExternalID != "" {
 		var id int64
 		err := tx.QueryRow(ctx, `SELECT id FROM orders WHERE shop_id = ? AND external_id = ?`, shopID, r.OrderExternalID).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
-			return none, nil
+			return none, false, nil
 		}
-		return sql.NullInt64{Int64: id, Valid: err == nil}, err
+		return sql.NullInt64{Int64: id, Valid: err == nil}, false, err
 	}
 	rows, err := tx.Query(ctx, `SELECT id FROM orders WHERE shop_id = ? AND name = ? LIMIT 2`, shopID, r.OrderName)
 	if err != nil {
-		return none, err
+		return none, false, err
 	}
 	defer rows.Close()
 	var ids []int64
 	for rows.Next() {
 		var id int64
 		if err := rows.Scan(&id); err != nil {
-			return none, err
+			return none, false, err
 		}
 		ids = append(ids, id)
 	}
 	if err := rows.Err(); err != nil || len(ids) != 1 {
-		return none, err
+		return none, len(ids) > 1, err
 	}
-	return sql.NullInt64{Int64: ids[0], Valid: true}, nil
+	return sql.NullInt64{Int64: ids[0], Valid: true}, false, nil
 }
 
 // AttachWaiting gives a newly arrived order the returns reported for its
@@ -212,21 +284,190 @@ func (s *Records) ForOrders(ctx context.Context, shopID int64, orderIDs []int64)
 // orders that ids selects (a list of placeholders or a query of order
 // ids, with args), filling into keyed by order id, newest first.
 func ReadForOrders(b *database.Batch, shopID int64, ids string, args []any, into map[int64][]Return) {
-	b.Read(`SELECT id, provider, external_id, order_id, order_name, order_external_id, state, outcome, carrier,
-		tracking_number, label_status, label_url, status_page_url, created_at, updated_at, synced_at
+	b.Read(`SELECT `+returnColumns+`
 		FROM returns WHERE shop_id = ? AND order_id IN (`+ids+`)
 		ORDER BY created_at DESC, id DESC`, append([]any{shopID}, args...), func(row database.RowScanner) error {
-		var r Return
-		var provider, state string
-		if err := row.Scan(&r.ID, &provider, &r.ExternalID, &r.OrderID, &r.OrderName, &r.OrderExternalID, &state, &r.Outcome, &r.Carrier,
-			&r.TrackingNumber, &r.LabelStatus, &r.LabelURL, &r.StatusPageURL,
-			(*database.Time)(&r.CreatedAt), (*database.Time)(&r.UpdatedAt), (*database.Time)(&r.SyncedAt)); err != nil {
+		r, err := scanReturn(row)
+		if err != nil {
 			return fmt.Errorf("returns: load for orders: %w", err)
 		}
-		r.Provider, r.State = Provider(provider), ReturnState(state)
 		into[r.OrderID] = append(into[r.OrderID], r)
 		return nil
 	})
+}
+
+const returnColumns = `id, provider, external_id, COALESCE(order_id, 0), order_name, order_external_id, state, outcome, carrier,
+		tracking_number, label_status, label_url, status_page_url, created_at, updated_at, synced_at,
+		line_items, tracking_url, label_updated_at, processing_error, processing_failed_version, order_ambiguous`
+
+func scanReturn(row database.RowScanner) (Return, error) {
+	var r Return
+	var provider, state, items string
+	var labelAt, failedAt *time.Time
+	if err := row.Scan(&r.ID, &provider, &r.ExternalID, &r.OrderID, &r.OrderName, &r.OrderExternalID, &state, &r.Outcome, &r.Carrier,
+		&r.TrackingNumber, &r.LabelStatus, &r.LabelURL, &r.StatusPageURL,
+		(*database.Time)(&r.CreatedAt), (*database.Time)(&r.UpdatedAt), (*database.Time)(&r.SyncedAt),
+		&items, &r.TrackingURL, database.ScanOptionalTime(&labelAt), &r.ProcessingError, database.ScanOptionalTime(&failedAt),
+		&r.OrderAmbiguous); err != nil {
+		return r, err
+	}
+	r.Provider, r.State = Provider(provider), ReturnState(state)
+	if labelAt != nil {
+		r.LabelUpdatedAt = *labelAt
+	}
+	r.ProcessingFailed = failedAt != nil
+	if err := json.Unmarshal([]byte(items), &r.LineItems); err != nil {
+		return r, fmt.Errorf("line items of return %s: %w", r.ExternalID, err)
+	}
+	return r, nil
+}
+
+func nonNilItems(items []ReturnedItem) []ReturnedItem {
+	if items == nil {
+		return []ReturnedItem{}
+	}
+	return items
+}
+
+// ErrNotFound: the shop has no such return.
+var ErrNotFound = errors.New("returns: return not found")
+
+// Get returns the shop's return the provider knows by externalID.
+func (s *Records) Get(ctx context.Context, shopID int64, provider Provider, externalID string) (*Return, error) {
+	r, err := scanReturn(s.db.QueryRow(ctx, `SELECT `+returnColumns+` FROM returns
+		WHERE shop_id = ? AND provider = ? AND external_id = ?`, shopID, string(provider), externalID))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, ErrNotFound
+	case err != nil:
+		return nil, fmt.Errorf("returns: load %s: %w", externalID, err)
+	}
+	return &r, nil
+}
+
+// Label is a label change reported on its own (Loop's label webhook).
+type Label struct {
+	Carrier        string
+	TrackingNumber string
+	LabelStatus    string
+	// UpdatedAt is the platform's time of the change; the label change is
+	// applied only when it is newer than the label's last one.
+	UpdatedAt time.Time
+}
+
+// ApplyLabel stores a label change of a stored return when it is newer
+// than the last one applied. It reports Stale for an older or equal one,
+// and ErrNotFound when the return is not stored yet (the caller reads it
+// from the platform instead).
+func (s *Records) ApplyLabel(ctx context.Context, shopID int64, provider Provider, externalID string, l Label) (commerce.UpsertResult, error) {
+	var res commerce.UpsertResult
+	err := s.db.InTx(ctx, func(tx *database.Tx) error {
+		r, err := s.With(tx).Get(ctx, shopID, provider, externalID)
+		if err != nil {
+			return err
+		}
+		if !r.LabelUpdatedAt.IsZero() && !l.UpdatedAt.After(r.LabelUpdatedAt) {
+			res = commerce.Stale
+			return nil
+		}
+		url := TrackingURL(l.Carrier, l.TrackingNumber, r.LabelURL, r.StatusPageURL)
+		_, err = tx.Exec(ctx, `UPDATE returns SET carrier = ?, tracking_number = ?, label_status = ?, tracking_url = ?,
+			label_updated_at = ?, synced_at = ? WHERE shop_id = ? AND id = ?`,
+			l.Carrier, l.TrackingNumber, l.LabelStatus, url, database.Time(l.UpdatedAt), database.Time(time.Now()), shopID, r.ID)
+		res = commerce.Updated
+		return err
+	})
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return 0, err
+		}
+		return 0, fmt.Errorf("returns: label of %s: %w", externalID, err)
+	}
+	return res, nil
+}
+
+// MarkProcessingFailed records the platform's message that processing the
+// stored version of the return failed; ErrNotFound when the return is not
+// stored yet. The message may be empty (Loop's is optional): the failure
+// still shows, by ProcessingFailed.
+func (s *Records) MarkProcessingFailed(ctx context.Context, shopID int64, provider Provider, externalID, message string) error {
+	res, err := s.db.Exec(ctx, `UPDATE returns SET processing_error = ?, processing_failed_version = updated_at
+		WHERE shop_id = ? AND provider = ? AND external_id = ?`,
+		message, shopID, string(provider), externalID)
+	if err != nil {
+		return fmt.Errorf("returns: processing failure of %s: %w", externalID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		if _, err := s.Get(ctx, shopID, provider, externalID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// OrdersWithActiveReturn are the given orders that have an active return, for
+// the refresh on ticket open (orders inside the return window are told by
+// the caller, which knows the window).
+func (s *Records) OrdersWithActiveReturn(ctx context.Context, shopID int64, orderIDs []int64) (map[int64]bool, error) {
+	out := map[int64]bool{}
+	if len(orderIDs) == 0 {
+		return out, nil
+	}
+	in, args := database.InList(orderIDs)
+	rows, err := s.db.Query(ctx, `SELECT DISTINCT order_id FROM returns WHERE shop_id = ? AND state IN ('open', 'review') AND order_id IN (`+in+`)`,
+		append([]any{shopID}, args...)...)
+	if err != nil {
+		return nil, fmt.Errorf("returns: active returns: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out[id] = true
+	}
+	return out, rows.Err()
+}
+
+// SyncedAt is, per order, when its returns were last synced (the oldest
+// of them); orders without returns are absent.
+func (s *Records) SyncedAt(ctx context.Context, shopID int64, orderIDs []int64) (map[int64]time.Time, error) {
+	out := map[int64]time.Time{}
+	if len(orderIDs) == 0 {
+		return out, nil
+	}
+	in, args := database.InList(orderIDs)
+	rows, err := s.db.Query(ctx, `SELECT order_id, MIN(synced_at) FROM returns WHERE shop_id = ? AND order_id IN (`+in+`) GROUP BY order_id`,
+		append([]any{shopID}, args...)...)
+	if err != nil {
+		return nil, fmt.Errorf("returns: synced at: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var at time.Time
+		if err := rows.Scan(&id, (*database.Time)(&at)); err != nil {
+			return nil, err
+		}
+		out[id] = at
+	}
+	return out, rows.Err()
+}
+
+// Touch records that the orders' returns were read from the platform at,
+// unchanged: their age starts again.
+func (s *Records) Touch(ctx context.Context, shopID int64, orderIDs []int64, at time.Time) error {
+	if len(orderIDs) == 0 {
+		return nil
+	}
+	in, args := database.InList(orderIDs)
+	_, err := s.db.Exec(ctx, `UPDATE returns SET synced_at = ? WHERE shop_id = ? AND order_id IN (`+in+`)`,
+		append([]any{database.Time(at), shopID}, args...)...)
+	if err != nil {
+		return fmt.Errorf("returns: touch: %w", err)
+	}
+	return nil
 }
 
 // OrderIDs lists the orders' ids, for ForOrders.

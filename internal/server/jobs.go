@@ -10,6 +10,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/helpdesk"
 	"github.com/hubdesk/hubdesk/internal/intake"
 	"github.com/hubdesk/hubdesk/internal/jobs"
+	"github.com/hubdesk/hubdesk/internal/loopsync"
 	"github.com/hubdesk/hubdesk/internal/mailin"
 	"github.com/hubdesk/hubdesk/internal/orderview"
 	"github.com/hubdesk/hubdesk/internal/returns"
@@ -57,7 +58,8 @@ func (s *Server) newJobs() (*jobs.Queue, error) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &expiredSessionsWorker{users: s.Users})
 	river.AddWorker(workers, &intake.ProcessWorker{DB: s.opts.DB, Now: s.opts.Now,
-		Handlers: map[intake.Provider]intake.Handler{intake.ProviderLoop: intake.LoopHandler{Logger: s.logger}, intake.ProviderEmail: emailHandler{s}}})
+		Handlers: map[intake.Provider]intake.Handler{intake.ProviderLoop: s.LoopSync.Handler(), intake.ProviderEmail: emailHandler{s}}})
+	s.LoopSync.AddWorkers(workers)
 	retention := s.opts.WebhookRetention
 	if retention <= 0 {
 		retention = intake.DefaultRetention
@@ -81,7 +83,8 @@ func (s *Server) newJobs() (*jobs.Queue, error) {
 		RescueStuckJobsAfter: jobs.RescueAfter(timeout),
 		Periodic: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 			func() (river.JobArgs, *river.InsertOpts) { return expiredSessionsArgs{}, jobs.ShopOpts(0) },
-			&river.PeriodicJobOpts{RunOnStart: true}), intake.PurgePeriodically()},
+			&river.PeriodicJobOpts{RunOnStart: true}), intake.PurgePeriodically(), s.LoopSync.Periodic()},
+		Queues: map[string]int{loopsync.Queue: loopsync.RefreshWorkers},
 		Logger: s.logger,
 	})
 }

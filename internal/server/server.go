@@ -30,6 +30,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/integration/loop"
 	"github.com/hubdesk/hubdesk/internal/jobs"
 	"github.com/hubdesk/hubdesk/internal/live"
+	"github.com/hubdesk/hubdesk/internal/loopsync"
 	"github.com/hubdesk/hubdesk/internal/macro"
 	"github.com/hubdesk/hubdesk/internal/mail"
 	"github.com/hubdesk/hubdesk/internal/metrics"
@@ -55,6 +56,12 @@ type Options struct {
 	// LoopBaseURL is Loop's API root; empty means the real Loop. The demo
 	// and tests point it at the Loop sandbox.
 	LoopBaseURL string
+	// LoopAPIVersion is the dated Loop API version; loop.DefaultAPIVersion
+	// when empty.
+	LoopAPIVersion string
+	// LoopReconcileInterval is how often each shop is reconciled with
+	// Loop; loopsync.DefaultReconcileInterval when 0.
+	LoopReconcileInterval time.Duration
 	// Proxies may name the client in X-Forwarded-For.
 	Proxies auth.Proxies
 	// Now is the clock of the hub (signatures, tokens, return windows) and
@@ -116,6 +123,9 @@ type Server struct {
 	Resolver *returns.Resolver
 	Orders   *orderview.View // every surface's view of orders: status, return eligibility, Start a return
 	Loop     *loop.Client
+	// LoopSync keeps the stored Loop returns fresh: webhooks, subscriptions,
+	// reconciliation, refreshes on ticket open.
+	LoopSync *loopsync.Syncer
 	Tickets  *ticket.Store     // helpdesk conversations (the hub's contact form opens them)
 	Helpdesk *helpdesk.Tickets // agents working tickets: create, reply, note, status, assign, tags, merge, spam, block
 	// Live carries ticket changes and presence to the desk's open pages,
@@ -172,9 +182,14 @@ func New(opts Options) (*Server, error) {
 	}
 	s.Ingest = ingest.New(opts.DB, s.Commerce, s.Returns)
 	s.Staff = staff.New(opts.DB, s.Users, s.Audit)
-	s.Loop = loop.New(loop.Options{BaseURL: opts.LoopBaseURL, Registerer: s.metrics.Registry, Logger: opts.Logger, UserAgent: "hubdesk"})
+	s.Loop = loop.New(loop.Options{BaseURL: opts.LoopBaseURL, APIVersion: opts.LoopAPIVersion, Registerer: s.metrics.Registry,
+		Logger: opts.Logger, UserAgent: "hubdesk"})
 	connections := connection.NewStore(opts.DB, opts.Box)
+	s.Live = live.NewBus(opts.DB, opts.Now, opts.Logger)
+	s.LoopSync = loopsync.New(loopsync.Options{DB: opts.DB, Loop: s.Loop, Connections: connections, Shops: s.Shops, Commerce: s.Commerce,
+		Box: opts.Box, Live: s.Live, BaseURL: opts.BaseURL, ReconcileInterval: opts.LoopReconcileInterval, Logger: opts.Logger, Now: opts.Now})
 	s.Settings = settings.New(opts.DB, returns.NewStore(opts.DB), connections, s.Audit, settings.LoopKeyChecker{Client: s.Loop})
+	s.Settings.WatchLoopKey(s.LoopSync)
 	s.Secrets = settings.Secrets{Shops: s.Shops, Connections: connections}
 	s.Resolver = returns.NewResolver(returns.LoopLinker{Client: s.Loop}, s.Audit)
 	var err error
@@ -183,6 +198,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s.Orders = orderview.New(orderview.Options{Commerce: s.Commerce, Returns: s.Returns, Settings: s.Settings, Resolver: s.Resolver, Now: opts.Now,
 		Eligibility: returns.NewEligibilityCache(opts.DB), Refresh: orderview.NewJobRefresher(opts.DB, s.Jobs)})
+	s.LoopSync.SetQueue(s.Jobs)
 	s.Team = staff.NewTeam(staff.TeamOptions{DB: opts.DB, Users: s.Users, Audit: s.Audit, Queue: s.Jobs, Box: opts.Box,
 		BaseURL: opts.BaseURL, MailConfigured: opts.Mail != nil})
 	s.Intake = intake.New(opts.DB, s.Jobs, opts.Now)
@@ -193,11 +209,10 @@ func New(opts Options) (*Server, error) {
 	s.desk, err = desk.New(desk.Desk{Users: s.Users, Access: s.Staff, Team: s.Team, Shops: s.Shops, Commerce: s.Commerce, Auth: s.auth, Logger: opts.Logger,
 		Proxies: opts.Proxies, Settings: s.Settings, Secrets: s.Secrets, OrderView: s.Orders, Audit: s.Audit, JobQueue: s.Jobs,
 		BaseURL: opts.BaseURL, Tickets: s.Tickets, MailIn: s.MailSettings,
-		Mailbox: opts.DemoMailbox, MailboxShop: opts.DemoMailboxShop})
+		Mailbox: opts.DemoMailbox, MailboxShop: opts.DemoMailboxShop, Freshness: s.LoopSync})
 	if err != nil {
 		return nil, fmt.Errorf("desk: %w", err)
 	}
-	s.Live = live.NewBus(opts.DB, opts.Now, opts.Logger)
 	s.Attachments = attachment.NewStore(opts.DB, opts.Now)
 	s.Helpdesk = helpdesk.New(helpdesk.Options{DB: opts.DB, Tickets: s.Tickets, Commerce: s.Commerce, Users: s.Users, Audit: s.Audit,
 		Attachments: s.Attachments, Changes: s.Live.Changes(), Queue: s.Jobs, MailConfigured: opts.Mail != nil, MailFrom: mailFrom(opts.Mail)})

@@ -62,8 +62,21 @@ type Editor struct {
 	connections *connection.Store
 	audit       *audit.Log
 	checker     KeyChecker
+	watcher     LoopKeyWatcher
 	now         func() time.Time
 }
+
+// LoopKeyWatcher is told, inside the transaction that saves it, that a
+// shop's Loop key changed or was removed (new is "" then), and whether the
+// new key holds the Developer Tools scope: webhook subscriptions follow
+// the key (loopsync).
+type LoopKeyWatcher interface {
+	LoopKeyChanged(ctx context.Context, tx *database.Tx, shopID int64, oldKey, newKey string, developerTools bool) error
+}
+
+// WatchLoopKey makes w hear of every change of a Loop key saved from now
+// on.
+func (e *Editor) WatchLoopKey(w LoopKeyWatcher) { e.watcher = w }
 
 // New returns the settings use cases over db, which opens their
 // transactions; checker asks Loop about new keys.
@@ -171,6 +184,12 @@ func (conns loopConnections) attach(rc *returns.ReturnsConfig) {
 	}
 }
 
+// devTools reports whether Loop granted the key the Developer Tools scope
+// when it was checked.
+func devTools(rc returns.ReturnsConfig) bool {
+	return rc.KeyCheck != nil && rc.KeyCheck.DeveloperTools == string(loop.ScopeGranted)
+}
+
 // loopConnectionOf is the connection a saved Returns tab asks for.
 func loopConnectionOf(rc returns.ReturnsConfig) *connection.Connection {
 	conn := &connection.Connection{Provider: connection.ProviderLoop, Credentials: rc.LoopAPIKey, Status: connection.StatusUnverified}
@@ -221,6 +240,12 @@ func (e *Editor) Update(ctx context.Context, shopID int64, actor audit.Actor, ed
 		}
 		if err := e.saveLoopConnection(ctx, connections, shopID, was, &res.Draft.Returns); err != nil {
 			return err
+		}
+		if now := res.Draft.Returns; e.watcher != nil && (now.LoopAPIKey != was.LoopAPIKey || devTools(now) != devTools(was)) &&
+			!(now.LoopAPIKey == "" && now.LoopKeyUnreadable) {
+			if err := e.watcher.LoopKeyChanged(ctx, tx, shopID, was.LoopAPIKey, now.LoopAPIKey, devTools(now)); err != nil {
+				return err
+			}
 		}
 		if err := e.saveLoopWebhookSecret(ctx, connections, shopID, was, &res.Draft.Returns); err != nil {
 			return err

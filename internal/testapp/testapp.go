@@ -41,8 +41,8 @@ type App struct {
 // Option adjusts the server a test starts.
 type Option func(*server.Options)
 
-// WithLoop points the server's Loop client at a Loop sandbox's API root
-// (".../api/v1").
+// WithLoop points the server's Loop client at a Loop sandbox's root (the
+// client calls its /api/{version}).
 func WithLoop(baseURL string) Option {
 	return func(o *server.Options) { o.LoopBaseURL = baseURL }
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"unicode/utf8"
 
 	"github.com/hubdesk/hubdesk/internal/connection"
@@ -33,10 +34,16 @@ type Receiver struct {
 var unauthorized = &httpkit.Error{Status: http.StatusUnauthorized, Code: httpkit.CodeUnauthorized, Message: "webhook signature not verified"}
 
 // Loop receives POST /webhooks/loop/{shop}, {shop} being the shop's
-// myshopify domain, signed with the shop's Loop webhook secret.
+// myshopify domain or its id, signed with the shop's Loop webhook secret.
 func (rc *Receiver) Loop(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	s, err := rc.Shops.GetByDomain(ctx, r.PathValue("shop"))
+	var s *shop.Shop
+	var err error
+	if id, perr := strconv.ParseInt(r.PathValue("shop"), 10, 64); perr == nil && id > 0 {
+		s, err = rc.Shops.Get(ctx, id)
+	} else {
+		s, err = rc.Shops.GetByDomain(ctx, r.PathValue("shop"))
+	}
 	if errors.Is(err, shop.ErrNotFound) {
 		httpkit.WriteError(w, unauthorized)
 		return

@@ -50,8 +50,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// DefaultBaseURL is Loop's production API.
-const DefaultBaseURL = "https://api.loopreturns.com/api/v1"
+// DefaultBaseURL is Loop's production API host; requests go to
+// DefaultBaseURL/api/{version}/....
+const DefaultBaseURL = "https://api.loopreturns.com"
+
+// DefaultAPIVersion is the dated version of Loop's API the client pins
+// (HUBDESK_LOOP_API_VERSION). Loop's "v1" is a legacy alias of 2026-07,
+// to be retired when 2026-07 reaches its sunset.
+const DefaultAPIVersion = "2026-07"
 
 // Options configure a Client. The zero value is usable: production base URL,
 // 10 s per attempt, 3 attempts, Loop's rate limit, no metrics registration.
@@ -60,8 +66,14 @@ type Options struct {
 	// for other keys.
 	APIKey string
 	// BaseURL defaults to DefaultBaseURL; the sandbox serves the same paths
-	// under its own /api/v1.
+	// on its own root. A base URL that still names a version
+	// (".../api/v1", ".../api/2026-07") keeps working: the version part is
+	// dropped, APIVersion decides (a dated one stands in for an empty
+	// APIVersion), and "v1" is logged as a warning.
 	BaseURL string
+	// APIVersion is Loop's dated API version (YYYY-MM) called as
+	// /api/{version}; DefaultAPIVersion when empty.
+	APIVersion string
 	// HTTPClient defaults to a client with a pooled transport sized for
 	// parallel sidebar refreshes. Its Timeout should be zero or larger than
 	// Timeout: per-attempt deadlines are set on each request's context.
@@ -168,7 +180,17 @@ func New(opts Options) *Client {
 	if opts.now == nil {
 		opts.now = time.Now
 	}
-	base, err := url.Parse(strings.TrimRight(opts.BaseURL, "/"))
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	root, version, legacy := SplitBaseURL(opts.BaseURL, opts.APIVersion)
+	if legacy {
+		log.Warn("loop: the base URL names Loop's legacy v1 API; calling the pinned version instead — drop /api/v1 from it",
+			"base_url", root, "api_version", version)
+	}
+	opts.APIVersion = version
+	base, err := url.Parse(root + "/api/" + version)
 	if err != nil || base.Scheme == "" || base.Host == "" {
 		// A malformed base URL is a configuration error; calls will fail
 		// with it rather than New panicking.
@@ -182,10 +204,6 @@ func New(opts Options) *Client {
 	if lim == nil {
 		lim = NewLocalLimiter(DefaultRateLimit, DefaultRateWindow+rateSlack)
 	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
 	sh := &shared{
 		opts:    opts,
 		base:    base,
@@ -198,6 +216,49 @@ func New(opts Options) *Client {
 	}
 	return &Client{shared: sh, key: opts.APIKey, keyID: KeyID(opts.APIKey)}
 }
+
+// SplitBaseURL reads a configured base URL and API version: root is the
+// URL without a trailing /api/{version}; version is apiVersion, else the
+// dated version the URL named, else DefaultAPIVersion; legacy says the URL
+// still ended in Loop's /api/v1 alias.
+func SplitBaseURL(baseURL, apiVersion string) (root, version string, legacy bool) {
+	root = strings.TrimRight(strings.TrimSpace(baseURL), "/")
+	if root == "" {
+		root = DefaultBaseURL
+	}
+	named := ""
+	if i := strings.LastIndex(root, "/api/"); i >= 0 && !strings.Contains(root[i+len("/api/"):], "/") {
+		named = root[i+len("/api/"):]
+		root = root[:i]
+	} else if strings.HasSuffix(root, "/api") {
+		root = strings.TrimSuffix(root, "/api")
+	}
+	legacy = named == "v1"
+	version = strings.TrimSpace(apiVersion)
+	if version == "" && IsDatedVersion(named) {
+		version = named
+	}
+	if version == "" {
+		version = DefaultAPIVersion
+	}
+	return root, version, legacy
+}
+
+// IsDatedVersion reports whether v names a dated API version, YYYY-MM.
+func IsDatedVersion(v string) bool {
+	if len(v) != 7 || v[4] != '-' {
+		return false
+	}
+	for i, c := range v {
+		if i != 4 && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return v[5:] >= "01" && v[5:] <= "12"
+}
+
+// APIVersion is the dated version this client calls.
+func (c *Client) APIVersion() string { return c.shared.opts.APIVersion }
 
 func defaultTransport() *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()

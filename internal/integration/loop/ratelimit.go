@@ -75,6 +75,9 @@ func (l *LocalLimiter) Wait(ctx context.Context, keyID string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if p := PriorityOf(ctx); p != PriorityInteractive {
+		return l.waitShare(ctx, keyID, p.share(l.limit))
+	}
 	at := l.reserve(keyID)
 	if d := at.Sub(l.now()); d > 0 {
 		return l.sleep(ctx, d)
@@ -101,14 +104,7 @@ func (l *LocalLimiter) reserve(keyID string) time.Time {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	r := l.keys[keyID]
-	if r == nil {
-		if len(l.keys) > 10000 {
-			l.pruneLocked(now)
-		}
-		r = &slotRing{times: make([]time.Time, l.limit)}
-		l.keys[keyID] = r
-	}
+	r := l.ringLocked(keyID, now)
 	at := now
 	if oldest := r.times[r.next]; !oldest.IsZero() {
 		if earliest := oldest.Add(l.window); earliest.After(at) {
@@ -125,6 +121,19 @@ func (l *LocalLimiter) reserve(keyID string) time.Time {
 	r.next = (r.next + 1) % l.limit
 	r.used = now
 	return at
+}
+
+// ringLocked is keyID's ring, made on first use.
+func (l *LocalLimiter) ringLocked(keyID string, now time.Time) *slotRing {
+	r := l.keys[keyID]
+	if r == nil {
+		if len(l.keys) > 10000 {
+			l.pruneLocked(now)
+		}
+		r = &slotRing{times: make([]time.Time, l.limit)}
+		l.keys[keyID] = r
+	}
+	return r
 }
 
 // pruneLocked forgets keys idle for longer than a window, so a deployment

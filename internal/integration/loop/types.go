@@ -107,7 +107,9 @@ const isoMillis = "2006-01-02T15:04:05.000Z07:00"
 // ParseTime reads any timestamp format Loop uses; see Time.
 func ParseTime(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
-	if s == "" {
+	// Loop writes "N/A" where a time is not known yet (label_updated_at
+	// before a label exists): no time, not a broken event.
+	if s == "" || strings.EqualFold(s, "N/A") {
 		return time.Time{}, nil
 	}
 	if isNumeric(s) {
@@ -250,6 +252,9 @@ type LineItem struct {
 	VariantID          ID     `json:"variant_id"`
 	SKU                string `json:"sku"`
 	Title              string `json:"title"`
+	VariantTitle       string `json:"variant_title"`
+	// Quantity is absent where Loop lists one line per unit: then 1.
+	Quantity           ID     `json:"quantity"`
 	Price              Money  `json:"price"`
 	ReturnReason       string `json:"return_reason"`
 	ParentReturnReason string `json:"parent_return_reason"`

@@ -16,15 +16,29 @@ import (
 
 // Webhook topics and triggers hubdesk subscribes to.
 const (
-	TopicReturn = "return"
-	TopicLabel  = "label"
+	TopicReturn           = "return"
+	TopicLabel            = "label"
+	TopicReturnProcessing = "return.processing"
 
 	TriggerReturnCreated = "return.created"
 	TriggerReturnUpdated = "return.updated"
 	TriggerReturnClosed  = "return.closed"
 	TriggerLabelCreated  = "label.created"
 	TriggerLabelUpdated  = "label.updated"
+
+	TriggerReturnProcessingFailed = "return.processing.failed"
 )
+
+// Subscriptions are the topic and trigger pairs hubdesk subscribes a
+// shop's webhook URL to.
+var Subscriptions = []WebhookInput{
+	{Topic: TopicReturn, Trigger: TriggerReturnCreated},
+	{Topic: TopicReturn, Trigger: TriggerReturnUpdated},
+	{Topic: TopicReturn, Trigger: TriggerReturnClosed},
+	{Topic: TopicLabel, Trigger: TriggerLabelCreated},
+	{Topic: TopicLabel, Trigger: TriggerLabelUpdated},
+	{Topic: TopicReturnProcessing, Trigger: TriggerReturnProcessingFailed},
+}
 
 // Webhook subscription statuses.
 const (
@@ -192,15 +206,28 @@ func VerifyWebhookRequest(r *http.Request, secret string) ([]byte, error) {
 	return body, nil
 }
 
-// Event is a decoded webhook. Exactly one of Return and Label is set for the
-// topics hubdesk handles; other topics leave both nil and keep Raw.
+// Event is a decoded webhook. Exactly one of Return, Label and Processing
+// is set for the topics hubdesk handles; other topics leave them nil and
+// keep Raw.
 type Event struct {
-	Topic   string
-	Trigger string
-	ShopID  ID
-	Return  *ReturnEvent
-	Label   *LabelEvent
-	Raw     json.RawMessage
+	Topic      string
+	Trigger    string
+	ShopID     ID
+	Return     *ReturnEvent
+	Label      *LabelEvent
+	Processing *ProcessingEvent
+	Raw        json.RawMessage
+}
+
+// ProcessingEvent is the payload of topic "return.processing": processing
+// the return failed (trigger return.processing.failed) and it is stuck.
+type ProcessingEvent struct {
+	Topic       string `json:"topic"`
+	Trigger     string `json:"trigger"`
+	ReturnID    ID     `json:"return_id"` // an integer in this payload
+	ReturnState State  `json:"return_state"`
+	Message     string `json:"message"` // null decodes to ""
+	Source      string `json:"source"`  // warehouse, admin, api or null
 }
 
 // ReturnEvent is the payload of topic "return": a return plus the
@@ -257,6 +284,12 @@ func ParseWebhook(body []byte) (Event, error) {
 			return Event{}, fmt.Errorf("loop: parse %s webhook: %w", head.Trigger, err)
 		}
 		ev.Label = &l
+	case TopicReturnProcessing:
+		var p ProcessingEvent
+		if err := json.Unmarshal(body, &p); err != nil {
+			return Event{}, fmt.Errorf("loop: parse %s webhook: %w", head.Trigger, err)
+		}
+		ev.Processing = &p
 	}
 	return ev, nil
 }

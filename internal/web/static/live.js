@@ -12,6 +12,9 @@
 // replying while typing (debounced), gone on pagehide — and shows the
 // others' (#presence) when a presence event comes.
 //
+// Returns events name orders: a ticket view whose side panel links one of
+// them swaps its side panel the same way.
+//
 // Inbox (an element with data-inbox-live): any change swaps the list and
 // the counts, debounced; desk.js keeps the selected row.
 (function () {
@@ -79,6 +82,19 @@
     var data;
     try { data = JSON.parse(e.data); } catch (err) { return; }
     if (inbox || String(data.ticket) === ticketID) refresh();
+  });
+  // Returns of some orders changed (a Loop webhook or a background
+  // refresh): a ticket view showing one of them fetches its cards again.
+  source.addEventListener("returns", function (e) {
+    var data;
+    try { data = JSON.parse(e.data); } catch (err) { return; }
+    if (!view || !data.orders) return;
+    var side = document.getElementById("ticket-side");
+    if (!side) return;
+    var ids = String(data.orders).split(",");
+    for (var i = 0; i < ids.length; i++) {
+      if (side.querySelector('a[href="/orders/' + Number(ids[i]) + '"]')) { refresh(); return; }
+    }
   });
   source.addEventListener("presence", function (e) {
     var data;

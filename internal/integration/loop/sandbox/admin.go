@@ -194,13 +194,14 @@ func (s *Sandbox) handleAdminSetLabel(w http.ResponseWriter, r *http.Request) {
 }
 
 type faultsJSON struct {
-	LatencyMS int64   `json:"latency_ms"`
-	ErrorRate float64 `json:"error_rate"`
-	Outage    bool    `json:"outage"`
+	LatencyMS   int64   `json:"latency_ms"`
+	ErrorRate   float64 `json:"error_rate"`
+	Outage      bool    `json:"outage"`
+	RateLimited bool    `json:"rate_limited"`
 }
 
 func faultsView(f Faults) faultsJSON {
-	return faultsJSON{LatencyMS: f.Latency.Milliseconds(), ErrorRate: f.ErrorRate, Outage: f.Outage}
+	return faultsJSON{LatencyMS: f.Latency.Milliseconds(), ErrorRate: f.ErrorRate, Outage: f.Outage, RateLimited: f.RateLimited}
 }
 
 func (s *Sandbox) handleAdminGetFaults(w http.ResponseWriter, r *http.Request) {
@@ -213,11 +214,34 @@ func (s *Sandbox) handleAdminSetFaults(w http.ResponseWriter, r *http.Request) {
 		adminJSON(w, http.StatusBadRequest, obj{"error": "want {\"latency_ms\":>=0,\"error_rate\":0..1,\"outage\":bool}"})
 		return
 	}
-	f := Faults{Latency: time.Duration(in.LatencyMS) * time.Millisecond, ErrorRate: in.ErrorRate, Outage: in.Outage}
+	f := Faults{Latency: time.Duration(in.LatencyMS) * time.Millisecond, ErrorRate: in.ErrorRate, Outage: in.Outage, RateLimited: in.RateLimited}
 	s.SetFaults(f)
 	adminJSON(w, http.StatusOK, faultsView(f))
 }
 
 func (s *Sandbox) handleAdminDeliveries(w http.ResponseWriter, r *http.Request) {
 	adminJSON(w, http.StatusOK, obj{"deliveries": s.Deliveries()})
+}
+
+func (s *Sandbox) handleAdminFailProcessing(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		adminError(w, err)
+		return
+	}
+	var in struct {
+		Message string `json:"message"`
+	}
+	if r.ContentLength != 0 {
+		if err := readBody(r, &in); err != nil {
+			adminJSON(w, http.StatusBadRequest, obj{"error": "want {\"message\":...}"})
+			return
+		}
+	}
+	info, err := s.FailProcessing(id, in.Message)
+	if err != nil {
+		adminError(w, err)
+		return
+	}
+	adminJSON(w, http.StatusOK, info)
 }

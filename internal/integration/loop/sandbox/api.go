@@ -51,6 +51,7 @@ func (s *Sandbox) routes() {
 	m.HandleFunc("POST /_sandbox/returns/{id}/advance", s.handleAdminAdvance)
 	m.HandleFunc("POST /_sandbox/returns/{id}/state", s.handleAdminSetState)
 	m.HandleFunc("POST /_sandbox/returns/{id}/label", s.handleAdminSetLabel)
+	m.HandleFunc("POST /_sandbox/returns/{id}/fail-processing", s.handleAdminFailProcessing)
 	m.HandleFunc("GET /_sandbox/faults", s.handleAdminGetFaults)
 	m.HandleFunc("PUT /_sandbox/faults", s.handleAdminSetFaults)
 	m.HandleFunc("GET /_sandbox/deliveries", s.handleAdminDeliveries)
@@ -112,6 +113,15 @@ func (s *Sandbox) applyFaults(w http.ResponseWriter, r *http.Request) bool {
 		w.Header().Set("Content-Type", "text/html")
 		w.WriteHeader(http.StatusServiceUnavailable)
 		io.WriteString(w, "<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>\n")
+		return false
+	}
+	if f.RateLimited {
+		// A 429 storm: every request refused as Loop refuses one over its
+		// limit, with the minute to wait.
+		w.Header().Set("X-RateLimit-Limit", strconv.Itoa(s.opts.RateLimit))
+		w.Header().Set("X-RateLimit-Remaining", "0")
+		w.Header().Set("Retry-After", "60")
+		writeJSON(w, http.StatusTooManyRequests, obj{"message": "Too Many Attempts."})
 		return false
 	}
 	if fail {
@@ -261,8 +271,7 @@ func (s *Sandbox) handleQR(w http.ResponseWriter, r *http.Request) {
 		kind = "png"
 	}
 	if kind != "png" && kind != "svg" && kind != "eps" {
-		writeJSON(w, http.StatusBadRequest, obj{"errors": []string{"The selected type is invalid."}})
-		return
+		kind = "png" // Loop falls back to PNG rather than failing
 	}
 	size := req.Size
 	if size <= 0 {
@@ -843,9 +852,11 @@ func (s *Sandbox) handleEligibility(w http.ResponseWriter, r *http.Request) {
 // JSON literal true; refusals come with HTTP 200, as Loop sends them.
 func (s *Sandbox) handleReturnAction(w http.ResponseWriter, r *http.Request) {
 	action := r.PathValue("action")
+	// An unknown id is answered HTTP 200 with Loop's error body.
+	notFound := obj{"errors": obj{"message": "No return found with this ID."}}
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
-		writeJSON(w, http.StatusNotFound, obj{"errors": obj{"code": "NOT_FOUND", "message": "Return not found."}})
+		writeJSON(w, http.StatusOK, notFound)
 		return
 	}
 	target := map[string]loop.State{"process": loop.StateClosed, "close": loop.StateClosed, "cancel": loop.StateCancelled, "flag": loop.StateReview}
@@ -858,7 +869,7 @@ func (s *Sandbox) handleReturnAction(w http.ResponseWriter, r *http.Request) {
 	rt := s.returnByIDLocked(id)
 	if rt == nil {
 		s.mu.Unlock()
-		writeJSON(w, http.StatusNotFound, obj{"errors": obj{"code": "NOT_FOUND", "message": "Return not found."}})
+		writeJSON(w, http.StatusOK, notFound)
 		return
 	}
 	verb := map[string]string{"process": "processed", "close": "closed", "cancel": "cancelled", "flag": "flagged"}[action]

@@ -47,6 +47,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -89,6 +90,9 @@ type Faults struct {
 	// Outage answers every API request 503 with an HTML body, like a load
 	// balancer in front of a dead service.
 	Outage bool `json:"outage"`
+	// RateLimited answers every API request 429 with Retry-After: 60, a
+	// storm of the shop's key over its limit (another app spending it).
+	RateLimited bool `json:"rate_limited"`
 }
 
 // Options configure a Sandbox. The zero value gives the default keys, shop,
@@ -280,9 +284,27 @@ func (s *Sandbox) Faults() Faults {
 
 // ServeHTTP serves the API under /api/v1, the portal under /portal/, and the
 // admin endpoints under /_sandbox/.
+//
+// Loop's API is versioned by date (/api/2026-07/...); /api/v1 is its
+// legacy alias of 2026-07. The sandbox serves both: a dated path of a
+// version it knows is served as the alias is.
 func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if rest, ok := strings.CutPrefix(r.URL.Path, "/api/"); ok {
+		version, tail, _ := strings.Cut(rest, "/")
+		if slices.Contains(APIVersions, version) {
+			r2 := r.Clone(r.Context())
+			r2.URL.Path = "/api/v1/" + tail
+			r2.URL.RawPath = ""
+			s.mux.ServeHTTP(w, r2)
+			return
+		}
+	}
 	s.mux.ServeHTTP(w, r)
 }
+
+// APIVersions are the dated versions the sandbox serves besides v1; the
+// 2026-07 → 2026-10 changes touch none of the endpoints it has.
+var APIVersions = []string{"2026-07", "2026-10"}
 
 // ListenAndServe serves on addr until ctx ends, then shuts down gracefully
 // and stops webhook deliveries. When no BaseURL was configured it becomes
@@ -301,7 +323,7 @@ func (s *Sandbox) Serve(ctx context.Context, ln net.Listener) error {
 		s.SetBaseURL("http://" + ln.Addr().String())
 	}
 	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
-	s.log.Info("loop sandbox listening", "url", s.BaseURL(), "api", s.BaseURL()+"/api/v1",
+	s.log.Info("loop sandbox listening", "url", s.BaseURL(), "api", s.BaseURL()+"/api/"+loop.DefaultAPIVersion,
 		"keys", strings.Join([]string{KeyFull, KeyOrders, KeyReturns}, ","))
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -31,19 +31,20 @@ type subscription struct {
 // triggerTopic maps each trigger to the only topic it belongs to; a
 // subscription pairing them otherwise is refused (README.md).
 var triggerTopic = map[string]string{
-	"return.created":          "return",
-	"return.updated":          "return",
-	"return.closed":           "return",
-	"label.created":           "label",
-	"label.updated":           "label",
-	"restock.requested":       "restock",
-	"label.request.issued":    "label.request",
-	"label.request.cancelled": "label.request",
-	"giftcard.requested":      "giftcard",
-	"shipment.processed":      "happy.returns.shipment",
+	"return.created":           "return",
+	"return.updated":           "return",
+	"return.closed":            "return",
+	"label.created":            "label",
+	"label.updated":            "label",
+	"return.processing.failed": "return.processing",
+	"restock.requested":        "restock",
+	"label.request.issued":     "label.request",
+	"label.request.cancelled":  "label.request",
+	"giftcard.requested":       "giftcard",
+	"shipment.processed":       "happy.returns.shipment",
 }
 
-var topics = []string{"return", "label", "restock", "label.request", "giftcard", "happy.returns.shipment"}
+var topics = []string{"return", "label", "return.processing", "restock", "label.request", "giftcard", "happy.returns.shipment"}
 
 type webhookInput struct {
 	Topic   string `json:"topic"`
@@ -110,8 +111,8 @@ func (s *Sandbox) handleCreateWebhook(w http.ResponseWriter, r *http.Request) {
 	s.hooks = append(s.hooks, h)
 	out := *h
 	s.mu.Unlock()
-	// The OpenAPI copy documents 200 (loop.md: "201, or 200").
-	writeJSON(w, http.StatusOK, out)
+	// Loop answers 201 Created (loop.md, Corrections and additions).
+	writeJSON(w, http.StatusCreated, out)
 }
 
 func (s *Sandbox) hookByIDLocked(raw string) (int, bool) {
@@ -186,19 +187,20 @@ type event struct {
 	body    []byte
 }
 
-// returnPayload is the "return" topic body: shop_id is an integer here.
+// returnPayload is the "return" topic body as Loop's current docs type
+// it: shop_id, id, order_id and provider_order_id are integers, and the
+// return's times are created_at and edited_at — no updated_at.
 type returnPayload struct {
 	Topic           string         `json:"topic"`
 	Trigger         string         `json:"trigger"`
 	ShopID          int64          `json:"shop_id"`
-	ID              string         `json:"id"`
+	ID              int64          `json:"id"`
 	State           loop.State     `json:"state"`
 	CreatedAt       string         `json:"created_at"`
-	UpdatedAt       string         `json:"updated_at"`
 	EditedAt        string         `json:"edited_at"`
-	OrderID         string         `json:"order_id"`
+	OrderID         int64          `json:"order_id"`
 	OrderName       string         `json:"order_name"`
-	ProviderOrderID string         `json:"provider_order_id"`
+	ProviderOrderID int64          `json:"provider_order_id"`
 	Customer        string         `json:"customer"`
 	CustomerDetail  map[string]any `json:"customer_detail"`
 	Address         map[string]any `json:"address"`
@@ -216,14 +218,14 @@ type returnPayload struct {
 	LabelStatus     string         `json:"label_status"`
 }
 
-// labelPayload is the "label" topic body: shop_id is a string here, and
-// provider_order_id an integer (Loop's documented example).
+// labelPayload is the "label" topic body: shop_id is a string here (Loop's
+// documented example); id, order_id and provider_order_id are integers.
 type labelPayload struct {
 	Topic           string `json:"topic"`
 	Trigger         string `json:"trigger"`
 	ShopID          string `json:"shop_id"`
-	ID              string `json:"id"`
-	OrderID         string `json:"order_id"`
+	ID              int64  `json:"id"`
+	OrderID         int64  `json:"order_id"`
 	ProviderOrderID int64  `json:"provider_order_id"`
 	Carrier         string `json:"carrier"`
 	TrackingNumber  string `json:"tracking_number"`
@@ -245,8 +247,8 @@ func (s *Sandbox) returnEventLocked(r *ret, trigger string) event {
 	o := r.order
 	p := returnPayload{
 		Topic: loop.TopicReturn, Trigger: trigger, ShopID: s.opts.ShopID,
-		ID: lv.ID, State: r.state, CreatedAt: lv.CreatedAt, UpdatedAt: lv.UpdatedAt, EditedAt: lv.EditedAt,
-		OrderID: lv.OrderID, OrderName: o.Name, ProviderOrderID: lv.ProviderOrderID,
+		ID: r.id, State: r.state, CreatedAt: lv.CreatedAt, EditedAt: lv.EditedAt,
+		OrderID: o.ID, OrderName: o.Name, ProviderOrderID: o.ProviderOrderID,
 		Customer: o.Email,
 		CustomerDetail: map[string]any{
 			"first_name": o.FirstName, "last_name": o.LastName, "email": o.Email, "phone": o.Phone,
@@ -270,7 +272,7 @@ func (s *Sandbox) returnEventLocked(r *ret, trigger string) event {
 func (s *Sandbox) labelEventLocked(r *ret, trigger string) event {
 	p := labelPayload{
 		Topic: loop.TopicLabel, Trigger: trigger, ShopID: strconv.FormatInt(s.opts.ShopID, 10),
-		ID: strconv.FormatInt(r.id, 10), OrderID: strconv.FormatInt(r.order.ID, 10), ProviderOrderID: r.order.ProviderOrderID,
+		ID: r.id, OrderID: r.order.ID, ProviderOrderID: r.order.ProviderOrderID,
 		Carrier: na(r.carrier), TrackingNumber: na(r.tracking), LabelStatus: na(r.label),
 		LabelUpdatedAt: iso(r.labelAt), ShipmentID: strconv.FormatInt(r.shipmentID, 10),
 	}
@@ -279,6 +281,50 @@ func (s *Sandbox) labelEventLocked(r *ret, trigger string) event {
 		panic(err)
 	}
 	return event{topic: loop.TopicLabel, trigger: trigger, body: body}
+}
+
+// processingPayload is the "return.processing" topic body.
+type processingPayload struct {
+	Topic       string     `json:"topic"`
+	Trigger     string     `json:"trigger"`
+	ReturnID    int64      `json:"return_id"`
+	ReturnState loop.State `json:"return_state"`
+	Message     *string    `json:"message"`
+	Source      *string    `json:"source"`
+}
+
+func (s *Sandbox) processingEventLocked(r *ret, message string) event {
+	src := "warehouse"
+	p := processingPayload{Topic: loop.TopicReturnProcessing, Trigger: loop.TriggerReturnProcessingFailed,
+		ReturnID: r.id, ReturnState: r.state, Source: &src}
+	if message != "" {
+		p.Message = &message
+	}
+	body, err := phpJSON(p)
+	if err != nil {
+		panic(err)
+	}
+	return event{topic: loop.TopicReturnProcessing, trigger: loop.TriggerReturnProcessingFailed, body: body}
+}
+
+// FailProcessing reports that processing an open or review return failed,
+// sending return.processing.failed with message ("" sends null).
+func (s *Sandbox) FailProcessing(id int64, message string) (ReturnInfo, error) {
+	s.mu.Lock()
+	r := s.returnByIDLocked(id)
+	if r == nil {
+		s.mu.Unlock()
+		return ReturnInfo{}, fmt.Errorf("%w %d", ErrUnknownReturn, id)
+	}
+	if !r.state.Active() {
+		s.mu.Unlock()
+		return ReturnInfo{}, fmt.Errorf("%w: return %d is %s", ErrFinalState, id, r.state)
+	}
+	ev := s.processingEventLocked(r, message)
+	info := r.info()
+	s.mu.Unlock()
+	s.dispatch([]event{ev})
+	return info, nil
 }
 
 // Delivery is one webhook delivery attempt, for the admin log and tests.

@@ -1,0 +1,96 @@
+package loopsync
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/hubdesk/hubdesk/internal/connection"
+	"github.com/hubdesk/hubdesk/internal/database"
+	"github.com/hubdesk/hubdesk/internal/orderview"
+)
+
+// Freshen asks, in the background, for the returns of the viewed orders
+// whose stored data is older than the freshness limit to be read from
+// Loop again. It never calls Loop itself: the page renders from the store
+// at once, and when a refresh stores a change the page is told (a live
+// returns event) and swaps its cards. Only orders that can still change
+// are refreshed: those with an active return, and those whose return
+// window is still open. Each order has at most one refresh in flight
+// (a unique job), and the refresh queue bounds how many run at once. It
+// says how many refreshes it asked for.
+func (s *Syncer) Freshen(ctx context.Context, shopID int64, orders []orderview.Order) (int, error) {
+	if len(orders) == 0 {
+		return 0, nil
+	}
+	if _, err := s.opts.Connections.Get(ctx, shopID, connection.ProviderLoop); err != nil {
+		if errors.Is(err, connection.ErrNotFound) {
+			return 0, nil
+		}
+		return 0, err
+	}
+	now := s.now()
+	var ids []int64
+	for _, o := range orders {
+		active := o.ActiveReturn() != nil
+		inWindow := o.Return.WindowEnds != nil && now.Before(*o.Return.WindowEnds)
+		if active || inWindow {
+			ids = append(ids, o.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	h, err := s.store.Health(ctx, shopID)
+	if err != nil {
+		return 0, err
+	}
+	limit := FreshWithoutWebhooks
+	if h.LastWebhookAt != nil && now.Sub(*h.LastWebhookAt) < webhooksArriving {
+		limit = FreshWithWebhooks
+	}
+	checked, err := s.store.CheckedAt(ctx, shopID, ids)
+	if err != nil {
+		return 0, err
+	}
+	var stale []int64
+	for _, id := range ids {
+		if at, ok := checked[id]; !ok || now.Sub(at) >= limit {
+			stale = append(stale, id)
+		}
+	}
+	if len(stale) == 0 {
+		return 0, nil
+	}
+	asked := 0
+	err = s.opts.DB.InTx(ctx, func(tx *database.Tx) error {
+		asked = 0
+		for _, id := range stale {
+			res, err := s.opts.Queue.Enqueue(ctx, tx, RefreshOrderArgs{ShopID: shopID, OrderID: id},
+				&river.InsertOpts{Queue: Queue, Priority: 1, MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: inFlight}})
+			if err != nil {
+				return err
+			}
+			if !res.UniqueSkippedAsDuplicate {
+				asked++
+			}
+		}
+		return nil
+	})
+	return asked, err
+}
+
+// FreshnessLimit is the limit in force for the shop now, for pages that
+// show the age of the data.
+func (s *Syncer) FreshnessLimit(ctx context.Context, shopID int64) (time.Duration, error) {
+	h, err := s.store.Health(ctx, shopID)
+	if err != nil {
+		return 0, err
+	}
+	if h.LastWebhookAt != nil && s.now().Sub(*h.LastWebhookAt) < webhooksArriving {
+		return FreshWithWebhooks, nil
+	}
+	return FreshWithoutWebhooks, nil
+}

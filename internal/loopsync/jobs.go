@@ -1,0 +1,339 @@
+package loopsync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/database"
+	"github.com/hubdesk/hubdesk/internal/integration/loop"
+	"github.com/hubdesk/hubdesk/internal/jobs"
+	"github.com/hubdesk/hubdesk/internal/returns"
+)
+
+// inFlight are the states in which a job blocks another with the same
+// arguments: one refresh per order (or return) at a time, and a new one
+// possible as soon as it is done.
+var inFlight = []rivertype.JobState{
+	rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
+	rivertype.JobStateRetryable, rivertype.JobStateScheduled,
+}
+
+// AddWorkers registers the syncer's workers.
+func (s *Syncer) AddWorkers(w *river.Workers) {
+	river.AddWorker(w, &refreshReturnWorker{s: s})
+	river.AddWorker(w, &refreshOrderWorker{s: s})
+	river.AddWorker(w, &reconcileWorker{s: s})
+	river.AddWorker(w, &reconcileAllWorker{s: s})
+	river.AddWorker(w, &subscribeWorker{s: s})
+	river.AddWorker(w, &unsubscribeWorker{s: s})
+}
+
+// Periodic is the periodic job that reconciles every connected shop.
+func (s *Syncer) Periodic() *river.PeriodicJob {
+	return river.NewPeriodicJob(river.PeriodicInterval(s.opts.ReconcileInterval),
+		func() (river.JobArgs, *river.InsertOpts) { return ReconcileAllArgs{}, jobs.ShopOpts(0) },
+		&river.PeriodicJobOpts{RunOnStart: true})
+}
+
+// RefreshReturnArgs re-read one return from Loop's details and store what
+// Loop says now; ProcessingFailed marks it stuck afterwards (a processing
+// failure reported before the return was stored).
+type RefreshReturnArgs struct {
+	ShopID           int64  `json:"shop_id"`
+	ReturnID         string `json:"return_id"`
+	ProcessingFailed bool   `json:"processing_failed,omitempty"`
+	ProcessingError  string `json:"processing_error,omitempty"`
+}
+
+func (RefreshReturnArgs) Kind() string  { return "loop_return_refresh" }
+func (a RefreshReturnArgs) Shop() int64 { return a.ShopID }
+
+type refreshReturnWorker struct {
+	river.WorkerDefaults[RefreshReturnArgs]
+	s *Syncer
+}
+
+func (w *refreshReturnWorker) Work(ctx context.Context, job *river.Job[RefreshReturnArgs]) error {
+	s, a := w.s, job.Args
+	ctx = loop.WithPriority(ctx, loop.PriorityRefresh)
+	c, err := s.client(ctx, a.ShopID)
+	if errors.Is(err, errNotConnected) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	in, err := c.ReturnDetailsBy(ctx, loop.DetailsQuery{ReturnID: a.ReturnID})
+	if errors.Is(err, loop.ErrNotFound) {
+		s.recordCall(ctx, a.ShopID, nil)
+		return nil
+	}
+	s.recordCall(ctx, a.ShopID, err)
+	if err != nil {
+		return err // River retries with backoff; a webhook's signal is not dropped
+	}
+	changed, err := s.store1(ctx, a.ShopID, in, func(tx *database.Tx) error {
+		if !a.ProcessingFailed {
+			return nil
+		}
+		return s.records.With(tx).MarkProcessingFailed(ctx, a.ShopID, returns.ProviderLoop, string(in.ID), a.ProcessingError)
+	})
+	if err != nil {
+		return err
+	}
+	s.publish(ctx, a.ShopID, changed)
+	return nil
+}
+
+// store1 stores one return read from Loop now (returns.Records.Replace),
+// with more in the same transaction, and says which order changed.
+func (s *Syncer) store1(ctx context.Context, shopID int64, in loop.Return, more func(tx *database.Tx) error) ([]int64, error) {
+	r, problem := translate(in)
+	if problem != "" {
+		s.log.WarnContext(ctx, "loopsync: Loop return not stored: "+problem, "shop", shopID, "return", string(in.ID))
+		return nil, nil
+	}
+	var changed []int64
+	err := s.opts.DB.InTx(ctx, func(tx *database.Tx) error {
+		records := s.records.With(tx)
+		stored, err := records.Get(ctx, shopID, returns.ProviderLoop, r.ExternalID)
+		if err != nil && !errors.Is(err, returns.ErrNotFound) {
+			return err
+		}
+		res, err := records.Replace(ctx, shopID, r)
+		if err != nil {
+			return err
+		}
+		if more != nil {
+			if err := more(tx); err != nil {
+				return err
+			}
+		}
+		after, err := records.Get(ctx, shopID, returns.ProviderLoop, r.ExternalID)
+		if err != nil {
+			return err
+		}
+		failedNow := after.ProcessingFailed && (stored == nil || !stored.ProcessingFailed)
+		if after.OrderID != 0 && ((res != commerce.Stale && differs(stored, r)) || failedNow) {
+			changed = append(changed, after.OrderID)
+		}
+		return nil
+	})
+	return changed, err
+}
+
+// RefreshOrderArgs re-read the returns of one order, on ticket open.
+type RefreshOrderArgs struct {
+	ShopID  int64 `json:"shop_id"`
+	OrderID int64 `json:"order_id"`
+}
+
+func (RefreshOrderArgs) Kind() string  { return "loop_order_refresh" }
+func (a RefreshOrderArgs) Shop() int64 { return a.ShopID }
+
+type refreshOrderWorker struct {
+	river.WorkerDefaults[RefreshOrderArgs]
+	s *Syncer
+}
+
+// Timeout: a refresh is worth little once the agent has moved on.
+func (w *refreshOrderWorker) Timeout(*river.Job[RefreshOrderArgs]) time.Duration { return time.Minute }
+
+func (w *refreshOrderWorker) Work(ctx context.Context, job *river.Job[RefreshOrderArgs]) error {
+	changed, err := w.s.RefreshOrder(ctx, job.Args.ShopID, job.Args.OrderID)
+	if err != nil {
+		// Loop down, a 429 storm or a revoked key: the health notice
+		// says so and the cards keep their last known state. The next
+		// ticket open asks again; retrying here would only add load.
+		w.s.log.InfoContext(ctx, "loopsync: order refresh failed", "shop", job.Args.ShopID, "order", job.Args.OrderID, "err", err)
+		return nil
+	}
+	w.s.publish(ctx, job.Args.ShopID, changed)
+	return nil
+}
+
+// RefreshOrder reads the order's returns from Loop now — its latest
+// return by the order's name, and each stored active return by id — and
+// stores them; it returns the order when what agents see changed.
+func (s *Syncer) RefreshOrder(ctx context.Context, shopID, orderID int64) ([]int64, error) {
+	ctx = loop.WithPriority(ctx, loop.PriorityRefresh)
+	c, err := s.client(ctx, shopID)
+	if errors.Is(err, errNotConnected) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	order, err := s.opts.Commerce.Order(ctx, shopID, orderID)
+	if errors.Is(err, commerce.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	stored, err := s.records.ForOrders(ctx, shopID, []int64{orderID})
+	if err != nil {
+		return nil, err
+	}
+	var changed []int64
+	seen := map[string]bool{}
+	keep := func(in loop.Return) error {
+		seen[string(in.ID)] = true
+		// A namesake order of another platform id is not this order.
+		if pid := string(in.ProviderOrderID); pid != "" && order.ExternalID != "" && pid != order.ExternalID {
+			return nil
+		}
+		ch, err := s.store1(ctx, shopID, in, nil)
+		changed = append(changed, ch...)
+		return err
+	}
+	latest, err := c.ReturnDetailsBy(ctx, loop.DetailsQuery{OrderName: order.Name})
+	switch {
+	case errors.Is(err, loop.ErrNotFound):
+	case err != nil:
+		s.recordCall(ctx, shopID, err)
+		return nil, err
+	default:
+		if err := keep(latest); err != nil {
+			return nil, err
+		}
+	}
+	for _, r := range stored[orderID] {
+		if !r.State.Active() || seen[r.ExternalID] {
+			continue
+		}
+		in, err := c.ReturnDetailsBy(ctx, loop.DetailsQuery{ReturnID: r.ExternalID})
+		if errors.Is(err, loop.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			s.recordCall(ctx, shopID, err)
+			return nil, err
+		}
+		if err := keep(in); err != nil {
+			return nil, err
+		}
+	}
+	s.recordCall(ctx, shopID, nil)
+	now := s.now()
+	if err := s.store.OrderChecked(ctx, shopID, orderID, now); err != nil {
+		return nil, err
+	}
+	if err := s.records.Touch(ctx, shopID, []int64{orderID}, now); err != nil {
+		return nil, err
+	}
+	if len(changed) > 0 {
+		return []int64{orderID}, nil
+	}
+	return nil, nil
+}
+
+// ReconcileArgs reconcile one shop's returns from its watermark.
+type ReconcileArgs struct {
+	ShopID int64 `json:"shop_id"`
+}
+
+func (ReconcileArgs) Kind() string  { return "loop_reconcile" }
+func (a ReconcileArgs) Shop() int64 { return a.ShopID }
+
+type reconcileWorker struct {
+	river.WorkerDefaults[ReconcileArgs]
+	s *Syncer
+}
+
+func (w *reconcileWorker) Work(ctx context.Context, job *river.Job[ReconcileArgs]) error {
+	_, err := w.s.Reconcile(ctx, job.Args.ShopID)
+	return err
+}
+
+// reconcileStates are the list's passes: Loop's default lists open,
+// closed and expired returns only; review and cancelled ones must be
+// asked for by state.
+var reconcileStates = []loop.State{"", loop.StateReview, loop.StateCancelled}
+
+// Reconcile pulls the shop's returns Loop changed since the watermark
+// (filter updated_at, paginate=true, windows of at most 120 days — the
+// client walks both), stores them, and moves the watermark to the start
+// of this run once every pass is through. It returns how many returns it
+// read. Calls run at background priority, behind clicks and refreshes.
+func (s *Syncer) Reconcile(ctx context.Context, shopID int64) (int, error) {
+	ctx = loop.WithPriority(ctx, loop.PriorityBackground)
+	c, err := s.client(ctx, shopID)
+	if errors.Is(err, errNotConnected) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	h, err := s.store.Health(ctx, shopID)
+	if err != nil {
+		return 0, err
+	}
+	to := s.now().UTC().Truncate(time.Millisecond)
+	from := to.Add(-InitialLookback)
+	if h.Watermark != nil {
+		from = h.Watermark.Add(-reconcileOverlap)
+	}
+	read := 0
+	changed := map[int64]bool{}
+	for _, state := range reconcileStates {
+		for in, err := range c.ListReturns(ctx, loop.ListQuery{From: from, To: to, Filter: loop.FilterUpdatedAt, State: state, PageSize: 100}) {
+			if err != nil {
+				s.recordCall(ctx, shopID, err)
+				return read, fmt.Errorf("loopsync: reconcile shop %d: %w", shopID, err)
+			}
+			read++
+			ch, err := s.store1(ctx, shopID, in, nil)
+			if err != nil {
+				return read, err
+			}
+			for _, id := range ch {
+				changed[id] = true
+			}
+		}
+	}
+	s.recordCall(ctx, shopID, nil)
+	if err := s.store.SetWatermark(ctx, shopID, to, s.now()); err != nil {
+		return read, err
+	}
+	ids := make([]int64, 0, len(changed))
+	for id := range changed {
+		ids = append(ids, id)
+	}
+	s.publish(ctx, shopID, ids)
+	return read, nil
+}
+
+// ReconcileAllArgs enqueue the reconciliation of every connected shop.
+type ReconcileAllArgs struct{}
+
+func (ReconcileAllArgs) Kind() string { return "loop_reconcile_all" }
+func (ReconcileAllArgs) Shop() int64  { return 0 }
+
+type reconcileAllWorker struct {
+	river.WorkerDefaults[ReconcileAllArgs]
+	s *Syncer
+}
+
+func (w *reconcileAllWorker) Work(ctx context.Context, _ *river.Job[ReconcileAllArgs]) error {
+	s := w.s
+	shops, err := s.opts.Connections.ShopsWith(ctx, "loop")
+	if err != nil {
+		return err
+	}
+	return s.opts.DB.InTx(ctx, func(tx *database.Tx) error {
+		for _, id := range shops {
+			if _, err := s.opts.Queue.Enqueue(ctx, tx, ReconcileArgs{ShopID: id},
+				&river.InsertOpts{Priority: 3, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: inFlight}}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,249 @@
+// Package loopsync keeps the stored Loop returns fresh without ever
+// making a page wait on Loop: signed webhooks applied in Loop's own order
+// (a report that cannot be ordered is re-read from Loop instead), the
+// webhook subscriptions registered and removed with the key, a periodic
+// reconciliation per shop from its watermark, and a background refresh
+// of an open ticket's orders when their data is older than the freshness
+// limit. Every Loop call runs as a job; every change that reaches the
+// store is told to the shop's live pages after it commits.
+package loopsync
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/connection"
+	"github.com/hubdesk/hubdesk/internal/database"
+	"github.com/hubdesk/hubdesk/internal/integration/loop"
+	"github.com/hubdesk/hubdesk/internal/jobs"
+	"github.com/hubdesk/hubdesk/internal/live"
+	"github.com/hubdesk/hubdesk/internal/returns"
+	"github.com/hubdesk/hubdesk/internal/secret"
+	"github.com/hubdesk/hubdesk/internal/shop"
+)
+
+// Freshness limits: how old an open ticket's returns may be before they
+// are refreshed in the background. While webhooks arrive, stored returns
+// follow Loop within seconds and a refresh only guards against a lost
+// one; without them, the refresh is all there is.
+const (
+	FreshWithWebhooks    = 10 * time.Minute
+	FreshWithoutWebhooks = time.Minute
+	// webhooksArriving is how recent the last verified webhook must be for
+	// the shop to count as receiving them.
+	webhooksArriving = 24 * time.Hour
+)
+
+// DefaultReconcileInterval is how often each shop is reconciled when
+// HUBDESK_LOOP_RECONCILE_INTERVAL does not say.
+const DefaultReconcileInterval = 15 * time.Minute
+
+// InitialLookback is how far back the first reconciliation of a shop
+// reaches: one of Loop's 120-day windows.
+const InitialLookback = loop.MaxListWindow
+
+// reconcileOverlap re-reads a little before the watermark: Loop's
+// updated_at and our clock are not the same clock.
+const reconcileOverlap = 2 * time.Minute
+
+// Queue is the job queue of the refreshes: their own, so an open ticket's
+// refreshes never wait behind mail or reconciliation, with RefreshWorkers
+// bounding how many run at once per process.
+const Queue = "loop_refresh"
+
+// RefreshWorkers bounds the refreshes one process runs at once: a
+// customer's 20 orders are read in one wave, well inside Loop's 300 calls
+// a minute (and the client's limiter holds that line anyway).
+const RefreshWorkers = 20
+
+// Publisher tells live pages what changed (live.Bus).
+type Publisher interface {
+	Publish(ctx context.Context, e live.Event)
+}
+
+// Options build a Syncer.
+type Options struct {
+	DB          *database.DB
+	Loop        *loop.Client // the base client; each shop's key is derived with WithKey
+	Connections *connection.Store
+	Shops       *shop.Store
+	Commerce    *commerce.Store
+	Queue       *jobs.Queue
+	Box         *secret.Box // seals an old key until its subscriptions are removed
+	Live        Publisher   // nil: nobody is told
+	// BaseURL is hubdesk's public root, where Loop delivers webhooks.
+	BaseURL           string
+	ReconcileInterval time.Duration
+	Logger            *slog.Logger
+	Now               func() time.Time
+}
+
+// Syncer is the use case.
+type Syncer struct {
+	opts    Options
+	store   *Store
+	records *returns.Records
+	log     *slog.Logger
+	now     func() time.Time
+}
+
+// New returns the syncer.
+func New(opts Options) *Syncer {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.ReconcileInterval <= 0 {
+		opts.ReconcileInterval = DefaultReconcileInterval
+	}
+	opts.BaseURL = strings.TrimRight(opts.BaseURL, "/")
+	return &Syncer{opts: opts, store: NewStore(opts.DB), records: returns.NewRecords(opts.DB), log: opts.Logger, now: opts.Now}
+}
+
+// SetQueue gives the syncer its job queue, made after the syncer (the
+// queue's workers include the syncer's own).
+func (s *Syncer) SetQueue(q *jobs.Queue) { s.opts.Queue = q }
+
+// Store is the syncer's store, for pages that show the health.
+func (s *Syncer) Store() *Store { return s.store }
+
+// Health is the shop's Loop health, for the notice on order cards.
+func (s *Syncer) Health(ctx context.Context, shopID int64) (Health, error) {
+	return s.store.Health(ctx, shopID)
+}
+
+// WebhookURL is where Loop delivers the shop's webhooks.
+func (s *Syncer) WebhookURL(sh *shop.Shop) string {
+	return s.opts.BaseURL + "/webhooks/loop/" + sh.Domain
+}
+
+// errNotConnected: the shop has no Loop key; there is nothing to sync.
+var errNotConnected = errors.New("loopsync: shop not connected to Loop")
+
+// client is the shop's Loop client.
+func (s *Syncer) client(ctx context.Context, shopID int64) (*loop.Client, error) {
+	conn, err := s.opts.Connections.Get(ctx, shopID, connection.ProviderLoop)
+	if errors.Is(err, connection.ErrNotFound) {
+		return nil, errNotConnected
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.opts.Loop.WithKey(conn.Credentials), nil
+}
+
+// recordCall keeps the outcome of a call for the health notice. A failure
+// to record is logged: the health is advice, the sync is the work.
+func (s *Syncer) recordCall(ctx context.Context, shopID int64, err error) {
+	var rerr error
+	if err == nil {
+		rerr = s.store.CallSucceeded(ctx, shopID, s.now())
+	} else {
+		rerr = s.store.CallFailed(ctx, shopID, s.now(), string(loop.KindOf(err)))
+	}
+	if rerr != nil {
+		s.log.WarnContext(ctx, "loopsync: record call outcome", "shop", shopID, "err", rerr)
+	}
+}
+
+// publish tells the shop's live pages that the orders' returns changed.
+func (s *Syncer) publish(ctx context.Context, shopID int64, orderIDs []int64) {
+	if s.opts.Live == nil || len(orderIDs) == 0 {
+		return
+	}
+	s.opts.Live.Publish(context.WithoutCancel(ctx), live.ReturnsEvent(shopID, orderIDs))
+}
+
+// translate makes Loop's return the stored one, or says why it cannot be
+// stored. The order is named by provider_order_id, the platform's own id
+// of the order (orders.external_id), never by Loop's internal order_id;
+// returns.Records attaches by it, and by the name only when that is
+// unambiguous. The version is Loop's own time of the return's last
+// change — edited_at (the webhook's), updated_at (the list's), whichever
+// is later, else created_at — never the time a report arrived.
+func translate(in loop.Return) (returns.Return, string) {
+	r := returns.Return{
+		Provider: returns.ProviderLoop, ExternalID: strings.TrimSpace(string(in.ID)),
+		OrderName: strings.TrimSpace(in.OrderName), OrderExternalID: strings.TrimSpace(string(in.ProviderOrderID)),
+		State: returns.ReturnState(in.State), Outcome: in.Outcome, Carrier: in.CarrierName(), TrackingNumber: in.Tracking(),
+		LabelStatus: in.Label(), LabelURL: notNA(in.LabelURL), StatusPageURL: in.StatusPageURL, CreatedAt: in.CreatedAt.Time,
+		LineItems: items(in.LineItems),
+	}
+	r.UpdatedAt = version(in)
+	switch {
+	case r.ExternalID == "":
+		return r, "no return id"
+	case !in.State.Valid():
+		return r, "no known state"
+	case r.OrderName == "" && r.OrderExternalID == "":
+		return r, "no order"
+	case r.UpdatedAt.IsZero():
+		return r, "no time of change to order it by"
+	}
+	return r, ""
+}
+
+// version is Loop's time of the return's last change; zero when Loop sent
+// none.
+func version(in loop.Return) time.Time {
+	v := in.EditedAt.Time
+	if in.UpdatedAt.After(v) {
+		v = in.UpdatedAt.Time
+	}
+	if v.IsZero() {
+		v = in.CreatedAt.Time
+	}
+	return v
+}
+
+// items groups Loop's line items (one per unit) by title, variant and
+// reason.
+func items(in []loop.LineItem) []returns.ReturnedItem {
+	out := []returns.ReturnedItem{}
+	index := map[[3]string]int{}
+	for _, li := range in {
+		variant := strings.TrimSpace(li.VariantTitle)
+		if variant == "" {
+			variant = strings.TrimSpace(li.SKU)
+		}
+		reason := strings.TrimSpace(li.ReturnReason)
+		key := [3]string{li.Title, variant, reason}
+		qty := 1
+		if n, err := li.Quantity.Int64(); err == nil && n > 1 && n < 1<<20 {
+			qty = int(n)
+		}
+		if i, ok := index[key]; ok {
+			out[i].Quantity += qty
+			continue
+		}
+		index[key] = len(out)
+		out = append(out, returns.ReturnedItem{Title: li.Title, Variant: variant, Quantity: qty, Reason: reason})
+	}
+	return out
+}
+
+// notNA is s, or "" for Loop's "N/A" placeholder.
+func notNA(s string) string {
+	if strings.EqualFold(strings.TrimSpace(s), "N/A") {
+		return ""
+	}
+	return s
+}
+
+// differs reports whether storing next over stored changes what agents
+// see, so that only real changes reach live pages.
+func differs(stored *returns.Return, next returns.Return) bool {
+	if stored == nil {
+		return true
+	}
+	return stored.State != next.State || stored.Carrier != next.Carrier || stored.TrackingNumber != next.TrackingNumber ||
+		stored.LabelStatus != next.LabelStatus || stored.LabelURL != next.LabelURL || stored.Outcome != next.Outcome ||
+		stored.StatusPageURL != next.StatusPageURL || len(stored.LineItems) != len(next.LineItems) ||
+		(stored.OrderID == 0 && next.OrderExternalID != "")
+}

@@ -93,7 +93,7 @@ type Option struct {
 var Options = []Option{
 	{Env: "HUBDESK_ADDR", Default: "127.0.0.1:8080", Help: "address to listen on (flag --addr)"},
 	{Env: "HUBDESK_DATA_DIR", Default: ".", Help: "directory for the SQLite file and its generated secret key (flag --data)"},
-	{Env: "HUBDESK_DATABASE_URL", Help: "postgres://… to use PostgreSQL; empty for embedded SQLite", Secret: true},
+	{Env: "HUBDESK_DATABASE_URL", Help: "postgres://… to use PostgreSQL (pool_max_conns=N in its query sets the pool size, by default three connections per core, at least 4); empty for embedded SQLite", Secret: true},
 	{Env: "HUBDESK_SECRET_KEY", Help: "32-byte key (hex or base64) sealing secrets at rest; \"2:NEW,1:OLD\" to rotate; required with HUBDESK_DATABASE_URL (every process shares it), generated into the data directory for SQLite when unset", Secret: true},
 	{Env: "HUBDESK_BASE_URL", Help: "public URL of this server, used in links and webhooks (default http://ADDR)"},
 	{Env: "HUBDESK_LOOP_BASE_URL", Default: "https://api.loopreturns.com", Help: "Loop API host, without /api/VERSION (point it at `hubdesk sandbox loop` for development); one still ending in /api/v1 works, with a warning, and calls HUBDESK_LOOP_API_VERSION"},

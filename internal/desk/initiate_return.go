@@ -48,18 +48,8 @@ const fragmentHeader = "X-Hubdesk-Fragment"
 // Loop call, audited) and shows it with its QR code.
 func (d *Desk) InitiateReturn(w http.ResponseWriter, r *http.Request) {
 	me := auth.UserFrom(r.Context())
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil {
-		d.NotFound(w, r)
-		return
-	}
-	ao, err := d.OrderView.ForAgent(r.Context(), me.ShopID, id)
-	if errors.Is(err, commerce.ErrNotFound) {
-		d.NotFound(w, r)
-		return
-	}
-	if err != nil {
-		d.serverError(w, r, err)
+	id, ao, ok := d.agentOrder(w, r)
+	if !ok {
 		return
 	}
 	v := returnLinkView{Order: ao.Order}
@@ -96,6 +86,26 @@ func (d *Desk) InitiateReturn(w http.ResponseWriter, r *http.Request) {
 	d.page(w, r, status, "return_link", "Return link for order "+ao.Order.Name, v)
 }
 
+// agentOrder reads the order the path names as the signed-in agent sees
+// it; false when the answer is written already (404, or an error page).
+func (d *Desk) agentOrder(w http.ResponseWriter, r *http.Request) (int64, orderview.AgentOrder, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		d.NotFound(w, r)
+		return 0, orderview.AgentOrder{}, false
+	}
+	ao, err := d.OrderView.ForAgent(r.Context(), auth.UserFrom(r.Context()).ShopID, id)
+	if errors.Is(err, commerce.ErrNotFound) {
+		d.NotFound(w, r)
+		return 0, orderview.AgentOrder{}, false
+	}
+	if err != nil {
+		d.serverError(w, r, err)
+		return 0, orderview.AgentOrder{}, false
+	}
+	return id, ao, true
+}
+
 // failureText says why no return link could be made, for an agent.
 func failureText(reason returns.Reason) string {
 	switch reason {
@@ -114,18 +124,8 @@ func failureText(reason returns.Reason) string {
 // never any URL a request names.
 func (d *Desk) ReturnQR(w http.ResponseWriter, r *http.Request) {
 	me := auth.UserFrom(r.Context())
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil {
-		d.NotFound(w, r)
-		return
-	}
-	ao, err := d.OrderView.ForAgent(r.Context(), me.ShopID, id)
-	if errors.Is(err, commerce.ErrNotFound) {
-		d.NotFound(w, r)
-		return
-	}
-	if err != nil {
-		d.serverError(w, r, err)
+	_, ao, ok := d.agentOrder(w, r)
+	if !ok {
 		return
 	}
 	link := r.URL.Query().Get("url")

@@ -202,7 +202,7 @@ func TestSubscriptionsAndSignedWebhooksEndToEnd(t *testing.T) {
 		if r = e.stored(info.ID); !r.ProcessingFailed || r.ProcessingError != "Refund could not be issued" {
 			t.Fatalf("after return.processing.failed: %+v", r)
 		}
-		time.Sleep(1100 * time.Millisecond) // Loop's times have whole seconds: the close must be a newer version
+		time.Sleep(2100 * time.Millisecond) // Loop's times have whole seconds: the close must be more than a second newer
 		if _, err := e.sb.SetReturnState(info.ID, loop.StateClosed); err != nil {
 			t.Fatal(err)
 		}

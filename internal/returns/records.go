@@ -170,8 +170,10 @@ func (s *Records) upsert(ctx context.Context, shopID int64, r Return, read bool)
 		if r.TrackingURL == "" {
 			r.TrackingURL = TrackingURL(r.Carrier, r.TrackingNumber, r.LabelURL, r.StatusPageURL)
 		}
-		// A newer report of the return clears a processing failure
-		// reported before it: the return moved on.
+		// A report of the return more than a second newer than a
+		// processing failure clears it: the return moved on. (Loop's
+		// details carry whole seconds and its webhooks milliseconds, so a
+		// re-read in the same second is not news.)
 		out, err := tx.Exec(ctx, `INSERT INTO returns (shop_id, provider, external_id, order_id, order_name, order_external_id, state, outcome,
 			carrier, tracking_number, label_status, label_url, status_page_url, created_at, updated_at, synced_at,
 			line_items, tracking_url, order_ambiguous)
@@ -184,9 +186,9 @@ func (s *Records) upsert(ctx context.Context, shopID int64, r Return, read bool)
 				updated_at = CASE WHEN excluded.updated_at > returns.updated_at THEN excluded.updated_at ELSE returns.updated_at END,
 				synced_at = excluded.synced_at, line_items = excluded.line_items, tracking_url = excluded.tracking_url,
 				order_ambiguous = CASE WHEN COALESCE(excluded.order_id, returns.order_id) IS NULL THEN excluded.order_ambiguous ELSE ? END,
-				processing_error = CASE WHEN returns.processing_failed_version IS NULL OR returns.processing_failed_version < excluded.updated_at
+				processing_error = CASE WHEN returns.processing_failed_version IS NULL OR returns.processing_failed_version + 1000 < excluded.updated_at
 					THEN '' ELSE returns.processing_error END,
-				processing_failed_version = CASE WHEN returns.processing_failed_version < excluded.updated_at
+				processing_failed_version = CASE WHEN returns.processing_failed_version + 1000 < excluded.updated_at
 					THEN NULL ELSE returns.processing_failed_version END
 			WHERE `+newer,
 			shopID, string(r.Provider), r.ExternalID, orderID, r.OrderName, r.OrderExternalID, string(r.State), r.Outcome,

@@ -311,7 +311,14 @@ func (s *Server) serveSMTP(ctx context.Context, ln net.Listener) error {
 	if err := s.smtp.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown smtp %s: %w", ln.Addr(), err)
 	}
-	return <-errc
+	// When ctx ends as the process starts, Serve may not have taken the
+	// listener before Shutdown closed the ones it had, and would accept on
+	// it for ever: closing it ends such a late Serve at once.
+	ln.Close()
+	if err := <-errc; err != nil && !errors.Is(err, net.ErrClosed) {
+		return err
+	}
+	return nil
 }
 
 // serveHTTP serves handler on ln until ctx ends, then shuts down

@@ -125,3 +125,31 @@ func TestMailFromAnIMAPMailboxBecomesTickets(t *testing.T) {
 		})
 	})
 }
+
+// A process told to stop as it starts stops: the SMTP listener, which
+// Serve may not have taken yet when its shutdown begins, does not keep the
+// process alive.
+func TestServeStoppedAsItStartsReturns(t *testing.T) {
+	db := dbtest.Open(t, database.SQLite)
+	smtpLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := testapp.New(t, db, testapp.WithSMTP(smtpLn, "mail.hubdesk.test"))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	served := make(chan error, 1)
+	go func() { served <- app.Server.Serve(ctx, ln, nil) }()
+	select {
+	case err := <-served:
+		if err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	case <-time.After(60 * time.Second): // a guard against hanging
+		t.Fatal("Serve did not return when stopped as it started")
+	}
+}

@@ -135,10 +135,6 @@ func TestRefreshSurvivesOutageRateLimitsAndRevokedKey(t *testing.T) {
 			}
 		}
 
-		e.sb.SetFaults(sandbox.Faults{Outage: true})
-		check("outage", loop.KindUnavailable)
-		e.sb.SetFaults(sandbox.Faults{})
-
 		e.sb.SetFaults(sandbox.Faults{RateLimited: true})
 		check("429 storm", loop.KindRateLimited)
 		e.sb.SetFaults(sandbox.Faults{})
@@ -152,6 +148,12 @@ func TestRefreshSurvivesOutageRateLimitsAndRevokedKey(t *testing.T) {
 
 		e.sb.RemoveKey(sandbox.KeyFull)
 		check("revoked key", loop.KindUnauthorized)
+
+		// The outage comes last: it opens the key's circuit breaker (jobs
+		// running meanwhile fail too), which then fails every call fast
+		// for its cool-down, whatever Loop would say.
+		e.sb.SetFaults(sandbox.Faults{Outage: true})
+		check("outage", loop.KindUnavailable)
 	})
 }
 

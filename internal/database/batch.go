@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -34,6 +35,31 @@ type batchRead struct {
 // dearer than a fresh one, and so plans the statement anew on every call —
 // often more work than running it.
 func Limit(n int) string { return " LIMIT " + strconv.Itoa(n) }
+
+// TimesByOrder runs query — a SELECT of (order_id, time) over the shop's
+// rows for the orders in the IN list it ends with, written `IN (%s)` —
+// into a map by order; orders without a row are absent.
+func TimesByOrder(ctx context.Context, q Querier, query string, shopID int64, orderIDs []int64) (map[int64]time.Time, error) {
+	out := map[int64]time.Time{}
+	if len(orderIDs) == 0 {
+		return out, nil
+	}
+	in, args := InList(orderIDs)
+	rows, err := q.Query(ctx, fmt.Sprintf(query, in), append([]any{shopID}, args...)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var at time.Time
+		if err := rows.Scan(&id, (*Time)(&at)); err != nil {
+			return nil, err
+		}
+		out[id] = at
+	}
+	return out, rows.Err()
+}
 
 // RowScanner is the current row of a result, *sql.Rows or pgx.Rows.
 type RowScanner interface{ Scan(dest ...any) error }

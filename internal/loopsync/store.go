@@ -92,26 +92,11 @@ func (s *Store) SetWatermark(ctx context.Context, shopID int64, at time.Time, no
 // CheckedAt returns when each of the orders was last read from Loop;
 // orders never read are absent.
 func (s *Store) CheckedAt(ctx context.Context, shopID int64, orderIDs []int64) (map[int64]time.Time, error) {
-	out := map[int64]time.Time{}
-	if len(orderIDs) == 0 {
-		return out, nil
-	}
-	in, args := database.InList(orderIDs)
-	rows, err := s.db.Query(ctx, `SELECT order_id, checked_at FROM loop_order_checks WHERE shop_id = ? AND order_id IN (`+in+`)`,
-		append([]any{shopID}, args...)...)
+	out, err := database.TimesByOrder(ctx, s.db, `SELECT order_id, checked_at FROM loop_order_checks WHERE shop_id = ? AND order_id IN (%s)`, shopID, orderIDs)
 	if err != nil {
 		return nil, fmt.Errorf("loopsync: order checks: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		var at time.Time
-		if err := rows.Scan(&id, (*database.Time)(&at)); err != nil {
-			return nil, err
-		}
-		out[id] = at
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // OrderChecked records that the order's returns were read from Loop at.

@@ -435,26 +435,11 @@ func (s *Records) OrdersWithActiveReturn(ctx context.Context, shopID int64, orde
 // SyncedAt is, per order, when its returns were last synced (the oldest
 // of them); orders without returns are absent.
 func (s *Records) SyncedAt(ctx context.Context, shopID int64, orderIDs []int64) (map[int64]time.Time, error) {
-	out := map[int64]time.Time{}
-	if len(orderIDs) == 0 {
-		return out, nil
-	}
-	in, args := database.InList(orderIDs)
-	rows, err := s.db.Query(ctx, `SELECT order_id, MIN(synced_at) FROM returns WHERE shop_id = ? AND order_id IN (`+in+`) GROUP BY order_id`,
-		append([]any{shopID}, args...)...)
+	out, err := database.TimesByOrder(ctx, s.db, `SELECT order_id, MIN(synced_at) FROM returns WHERE shop_id = ? AND order_id IN (%s) GROUP BY order_id`, shopID, orderIDs)
 	if err != nil {
 		return nil, fmt.Errorf("returns: synced at: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		var at time.Time
-		if err := rows.Scan(&id, (*database.Time)(&at)); err != nil {
-			return nil, err
-		}
-		out[id] = at
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Touch records that the orders' returns were read from the platform at,

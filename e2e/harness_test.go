@@ -22,6 +22,10 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	hubdemo "github.com/hubdesk/hubdesk/internal/demo"
+	loopsandbox "github.com/hubdesk/hubdesk/internal/integration/loop/sandbox"
+	"github.com/hubdesk/hubdesk/internal/testlog"
 )
 
 var hubdeskBin string
@@ -100,6 +104,13 @@ func StartDemo(t *testing.T, extraEnv ...string) *Demo {
 			t.Error("demo did not stop within 20 s of SIGTERM")
 		}
 		logFile.Close()
+		// No secret the demo holds may reach its log: the API token it
+		// printed, the App Proxy's client secret, the Loop sandbox's key and webhook secret.
+		if log, err := os.ReadFile(logFile.Name()); err == nil {
+			if leaked := testlog.Find(string(log), d.APIToken, hubdemo.ClientSecret, loopsandbox.KeyFull, loopsandbox.DefaultWebhookSecret); len(leaked) > 0 {
+				t.Errorf("the demo logged %d of its secrets", len(leaked))
+			}
+		}
 		if t.Failed() {
 			if log, err := os.ReadFile(logFile.Name()); err == nil {
 				t.Logf("demo log:\n%s", log)

@@ -23,6 +23,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/secret"
 	"github.com/hubdesk/hubdesk/internal/server"
 	"github.com/hubdesk/hubdesk/internal/shop"
+	"github.com/hubdesk/hubdesk/internal/testlog"
 	"github.com/hubdesk/hubdesk/internal/user"
 )
 
@@ -36,6 +37,19 @@ type App struct {
 	Box    *secret.Box
 	Server *server.Server
 	URL    string
+	// Log holds what the server logged; the test fails if a secret it
+	// knows of (the tokens, passwords and session cookies testapp hands
+	// out, the sealing key, what the test adds with Secret) is in a line.
+	// Nil when the test gave its own logger (WithLogger).
+	Log *testlog.Log
+}
+
+// Secret registers strings the server must never log (an API key or
+// client secret the test saves).
+func (a *App) Secret(secrets ...string) {
+	if a.Log != nil {
+		a.Log.Secret(secrets...)
+	}
 }
 
 // Option adjusts the server a test starts.
@@ -103,6 +117,11 @@ func New(t testing.TB, db *database.DB, opts ...Option) *App {
 	for _, o := range opts {
 		o(&so)
 	}
+	var log *testlog.Log
+	if so.Logger == nil {
+		log = testlog.New(t, string(fixtures.Key), Password)
+		so.Logger = log.Logger()
+	}
 	srv, err := server.New(so)
 	if err != nil {
 		t.Fatal(err)
@@ -120,7 +139,7 @@ func New(t testing.TB, db *database.DB, opts ...Option) *App {
 	case <-time.After(30 * time.Second): // a guard against hanging, not a timing assertion
 		t.Fatal("the live listener did not start")
 	}
-	return &App{T: t, DB: db, Box: box, Server: srv, URL: ts.URL}
+	return &App{T: t, DB: db, Box: box, Server: srv, URL: ts.URL, Log: log}
 }
 
 // Tenant is a shop with one user of each role.
@@ -196,6 +215,11 @@ func (a *App) LoginAs(u *user.User) *http.Client {
 	if resp.StatusCode != http.StatusSeeOther {
 		a.T.Fatalf("login as %s: status %d", u.Email, resp.StatusCode)
 	}
+	if base, err := url.Parse(a.URL); err == nil {
+		for _, ck := range c.Jar.Cookies(base) {
+			a.Secret(ck.Value)
+		}
+	}
 	return c
 }
 
@@ -206,6 +230,7 @@ func (a *App) Token(u *user.User) string {
 	if err != nil {
 		a.T.Fatal(err)
 	}
+	a.Secret(tok)
 	return tok
 }
 

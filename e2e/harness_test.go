@@ -105,10 +105,18 @@ func StartDemo(t *testing.T, extraEnv ...string) *Demo {
 		}
 		logFile.Close()
 		// No secret the demo holds may reach its log: the API token it
-		// printed, the App Proxy's client secret, the Loop sandbox's key and webhook secret.
+		// printed, the App Proxy's client secret, the Loop key and webhook
+		// secret it sealed. The in-process Loop sandbox announces the keys
+		// it accepts, as it does standalone; its own lines are left out.
 		if log, err := os.ReadFile(logFile.Name()); err == nil {
-			if leaked := testlog.Find(string(log), d.APIToken, hubdemo.ClientSecret, loopsandbox.KeyFull, loopsandbox.DefaultWebhookSecret); len(leaked) > 0 {
-				t.Errorf("the demo logged %d of its secrets", len(leaked))
+			var hubdeskLines []string
+			for _, line := range strings.Split(string(log), "\n") {
+				if !strings.Contains(line, "component=loop-sandbox") {
+					hubdeskLines = append(hubdeskLines, line)
+				}
+			}
+			if leaked := testlog.Find(strings.Join(hubdeskLines, "\n"), d.APIToken, hubdemo.ClientSecret, loopsandbox.KeyFull, loopsandbox.DefaultWebhookSecret); len(leaked) > 0 {
+				t.Errorf("the demo logged secrets: %s", strings.Join(testlog.Mask(leaked), ", "))
 			}
 		}
 		if t.Failed() {

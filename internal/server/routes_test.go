@@ -59,6 +59,9 @@ var (
 // routeWorld is what the route table's requests name: shop A, whose
 // callers ask, and shop B, whose ids they must not reach.
 type routeWorld struct {
+	// header is added to every request expect sends (the cross-site
+	// test's Origin and Sec-Fetch-Site).
+	header  http.Header
 	app     *testapp.App
 	a, b    *testapp.Tenant
 	orders  map[*testapp.Tenant]*commerce.Order
@@ -466,6 +469,41 @@ func TestRouteTable(t *testing.T) {
 	})
 }
 
+// TestCrossSiteWritesAreRefused: a page on another site cannot make a
+// signed-in browser change anything. Every state-changing route, sent
+// with the caller's session or token as a browser sends a cross-site form
+// or fetch (Origin and Sec-Fetch-Site of another site), answers 403 —
+// including the hub's two forms that the global check lets through for
+// the App Proxy, which apply the hub's own origin rule. Webhooks and the
+// login are no exception: no browser has a reason to post them cross-site.
+func TestCrossSiteWritesAreRefused(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		w := newRouteWorld(t, db)
+		w.header = http.Header{"Origin": {"https://evil.example"}, "Sec-Fetch-Site": {"cross-site"}}
+		checked := 0
+		for _, rc := range routeTable() {
+			method, _, ok := strings.Cut(rc.pattern, " ")
+			if !ok || method == http.MethodGet || method == http.MethodHead {
+				continue
+			}
+			checked++
+			t.Run(rc.pattern, func(t *testing.T) {
+				role := user.RoleOwner
+				switch rc.rule.cred {
+				case shopper:
+					role = "shopper"
+				case public:
+					role = ""
+				}
+				w.expect(t, rc, method, role, w.a, nil, http.StatusForbidden)
+			})
+		}
+		if checked < 20 {
+			t.Fatalf("only %d state-changing routes in the table", checked)
+		}
+	})
+}
+
 func newRouteWorld(t *testing.T, db *database.DB) *routeWorld {
 	mailbox, err := demo.StartMailbox()
 	if err != nil {
@@ -603,6 +641,9 @@ func (w *routeWorld) expect(t *testing.T, rc routeCase, method string, role user
 	req, err := http.NewRequest(method, w.app.URL+target.String(), body)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for k, v := range w.header {
+		req.Header[k] = v
 	}
 	switch {
 	case rc.rule.cred == bearer:

@@ -37,7 +37,7 @@ func New(t testing.TB, secrets ...string) *Log {
 
 func (l *Log) check(errorf func(format string, args ...any)) {
 	if found := l.Leaks(); len(found) > 0 {
-		errorf("a secret was written to the log (%d found): %s", len(found), strings.Join(masked(found), ", "))
+		errorf("a secret was written to the log (%d found): %s", len(found), strings.Join(Mask(found), ", "))
 	}
 }
 
@@ -96,9 +96,9 @@ func Find(text string, secrets ...string) []string {
 	return found
 }
 
-// masked names a leaked secret in a failure message without printing it
+// Mask names a leaked secret in a failure message without printing it
 // whole (test output is a log too).
-func masked(secrets []string) []string {
+func Mask(secrets []string) []string {
 	out := make([]string, len(secrets))
 	for i, s := range secrets {
 		out[i] = s[:3] + "…" + s[len(s)-2:]

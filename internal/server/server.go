@@ -35,6 +35,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/mail"
 	"github.com/hubdesk/hubdesk/internal/metrics"
 	"github.com/hubdesk/hubdesk/internal/orderview"
+	"github.com/hubdesk/hubdesk/internal/ratelimit"
 	"github.com/hubdesk/hubdesk/internal/returns"
 	"github.com/hubdesk/hubdesk/internal/secret"
 	"github.com/hubdesk/hubdesk/internal/settings"
@@ -182,8 +183,16 @@ func New(opts Options) (*Server, error) {
 	}
 	s.Ingest = ingest.New(opts.DB, s.Commerce, s.Returns)
 	s.Staff = staff.New(opts.DB, s.Users, s.Audit)
+	// Loop's 300 calls a minute are per key, not per process: on
+	// PostgreSQL, where several processes may serve one shop, the window
+	// is kept in the database. SQLite has one process, whose own limiter
+	// (the client's default) is exact.
+	var loopLimiter loop.Limiter
+	if opts.DB.Engine() == database.Postgres {
+		loopLimiter = ratelimit.NewShared(opts.DB, ratelimit.Options{})
+	}
 	s.Loop = loop.New(loop.Options{BaseURL: opts.LoopBaseURL, APIVersion: opts.LoopAPIVersion, Registerer: s.metrics.Registry,
-		Logger: opts.Logger, UserAgent: "hubdesk"})
+		Limiter: loopLimiter, Logger: opts.Logger, UserAgent: "hubdesk"})
 	connections := connection.NewStore(opts.DB, opts.Box)
 	s.Live = live.NewBus(opts.DB, opts.Now, opts.Logger)
 	s.LoopSync = loopsync.New(loopsync.Options{DB: opts.DB, Loop: s.Loop, Connections: connections, Shops: s.Shops, Commerce: s.Commerce,

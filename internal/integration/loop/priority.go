@@ -37,8 +37,8 @@ func PriorityOf(ctx context.Context) Priority {
 	return p
 }
 
-// share is how many of limit requests per window a priority may use.
-func (p Priority) share(limit int) int {
+// Share is how many of limit requests per window a priority may use.
+func (p Priority) Share(limit int) int {
 	switch p {
 	case PriorityRefresh:
 		return max(1, limit-limit/10)

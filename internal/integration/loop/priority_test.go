@@ -16,7 +16,7 @@ func TestLimiterKeepsRoomForHigherPriorities(t *testing.T) {
 	count := func(p Priority) int {
 		n := 0
 		for {
-			if _, ok := l.tryReserve("k", p.share(l.limit)); !ok {
+			if _, ok := l.tryReserve("k", p.Share(l.limit)); !ok {
 				return n
 			}
 			n++
@@ -38,7 +38,7 @@ func TestLimiterKeepsRoomForHigherPriorities(t *testing.T) {
 	if at := l.reserve("k"); !at.Equal(start.Add(DefaultRateWindow)) {
 		t.Fatalf("the 301st call at %v, want a minute later", at)
 	}
-	if at, ok := l.tryReserve("k", PriorityRefresh.share(l.limit)); ok || !at.After(start) {
+	if at, ok := l.tryReserve("k", PriorityRefresh.Share(l.limit)); ok || !at.After(start) {
 		t.Fatalf("a refresh over its share: %v %v", at, ok)
 	}
 }

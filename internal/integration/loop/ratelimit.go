@@ -76,7 +76,7 @@ func (l *LocalLimiter) Wait(ctx context.Context, keyID string) error {
 		return err
 	}
 	if p := PriorityOf(ctx); p != PriorityInteractive {
-		return l.waitShare(ctx, keyID, p.share(l.limit))
+		return l.waitShare(ctx, keyID, p.Share(l.limit))
 	}
 	at := l.reserve(keyID)
 	if d := at.Sub(l.now()); d > 0 {

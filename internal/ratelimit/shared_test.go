@@ -1,0 +1,94 @@
+package ratelimit_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hubdesk/hubdesk/internal/database"
+	"github.com/hubdesk/hubdesk/internal/database/dbtest"
+	"github.com/hubdesk/hubdesk/internal/integration/loop"
+	"github.com/hubdesk/hubdesk/internal/ratelimit"
+)
+
+// TestThreeProcessesShareOneKeysBudget: three limiters on one database, as
+// three hubdesk processes, each sending ten calls with the same key as
+// fast as it may. Together they stay inside the key's window — at most
+// Limit calls in any Window — instead of each spending a whole window of
+// its own (which would finish in a third of the time).
+func TestThreeProcessesShareOneKeysBudget(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		const limit, perProcess = 5, 10
+		window := 400 * time.Millisecond
+		var mu sync.Mutex
+		var passed []time.Time
+		var wg sync.WaitGroup
+		start := time.Now()
+		for range 3 {
+			lim := ratelimit.NewShared(db, ratelimit.Options{Limit: limit, Window: window})
+			for range perProcess {
+				wg.Go(func() {
+					if err := lim.Wait(context.Background(), "key-1"); err != nil {
+						t.Error(err)
+						return
+					}
+					mu.Lock()
+					passed = append(passed, time.Now())
+					mu.Unlock()
+				})
+			}
+		}
+		wg.Wait()
+		elapsed := time.Since(start)
+		slices.SortFunc(passed, func(a, b time.Time) int { return a.Compare(b) })
+		// A call is recorded a moment before it is let through; 50 ms of
+		// tolerance keeps that moment from counting as a burst.
+		for i := range passed {
+			j := i
+			for j < len(passed) && passed[j].Sub(passed[i]) < window-50*time.Millisecond {
+				j++
+			}
+			if n := j - i; n > limit {
+				t.Fatalf("%d calls within one window from %v (limit %d)", n, passed[i].Sub(start), limit)
+			}
+		}
+		// 30 calls at 5 per window need at least 5 further windows.
+		if min := 5 * window; elapsed < min {
+			t.Fatalf("30 calls took %v; the shared window needs at least %v", elapsed, min)
+		}
+	})
+}
+
+// TestLowerPrioritiesLeaveTheirShareAcrossProcesses: when one process's
+// reconciliation has used the background share of the window, another
+// process's background call waits, and an agent's click still goes.
+func TestLowerPrioritiesLeaveTheirShareAcrossProcesses(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		const limit = 6 // background may use 4 (loop.PriorityBackground.Share)
+		opts := ratelimit.Options{Limit: limit, Window: time.Minute}
+		a, b := ratelimit.NewShared(db, opts), ratelimit.NewShared(db, opts)
+		background := loop.WithPriority(context.Background(), loop.PriorityBackground)
+		for range loop.PriorityBackground.Share(limit) {
+			if err := a.Wait(background, "key-1"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ctx, cancel := context.WithTimeout(background, 300*time.Millisecond)
+		defer cancel()
+		if err := b.Wait(ctx, "key-1"); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("another process's background call: %v, want it to wait", err)
+		}
+		click, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := b.Wait(click, "key-1"); err != nil {
+			t.Fatalf("an agent's click waited behind reconciliation: %v", err)
+		}
+		// Another key has a budget of its own.
+		if err := b.Wait(background, "key-2"); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

@@ -104,6 +104,24 @@ func cli(t *testing.T, env []string, args ...string) string {
 // and stops it with SIGTERM. It returns both base URLs and the pid.
 func serve(t *testing.T, env []string) (string, string, int) {
 	t.Helper()
+	p := startServe(t, env)
+	t.Cleanup(func() {
+		p.cmd.Process.Signal(syscall.SIGTERM)
+		p.cmd.Wait()
+	})
+	return p.base, p.metrics, p.cmd.Process.Pid
+}
+
+// served is a running `hubdesk serve`.
+type served struct {
+	cmd           *exec.Cmd
+	base, metrics string
+}
+
+// startServe starts `hubdesk serve` and waits until it is ready; stopping
+// it is the caller's.
+func startServe(t *testing.T, env []string) served {
+	t.Helper()
 	addr, metricsAddr := freeLoopbackAddr(t), freeLoopbackAddr(t)
 	cmd := exec.Command(hubdeskBin, "serve", "--addr", addr, "--metrics-addr", metricsAddr)
 	cmd.Env = append(os.Environ(), env...)
@@ -119,21 +137,19 @@ func serve(t *testing.T, env []string) (string, string, int) {
 			}
 		}
 	}()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		cmd.Wait()
-	})
 	base := "http://" + addr
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		if resp, err := http.Get(base + "/readyz"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return base, "http://" + metricsAddr, cmd.Process.Pid
+				return served{cmd: cmd, base: base, metrics: "http://" + metricsAddr}
 			}
 		}
 	}
+	cmd.Process.Kill()
+	cmd.Wait()
 	t.Fatal("hubdesk serve did not become ready")
-	return "", "", 0
+	return served{}
 }
 
 // freeLoopbackAddr returns a loopback address nothing listens on.

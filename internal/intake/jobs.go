@@ -37,31 +37,91 @@ func (e *permanentError) Unwrap() error { return e.err }
 // ones) instead of retrying for days.
 func Permanent(err error) error { return &permanentError{err: err} }
 
-// ProcessArgs ask for one stored event to be processed; unique per event.
+// ProcessArgs ask for stored events of one shop to be processed: one
+// (EventID; unique per event) or, for a group of deliveries committed
+// together, several in the order they came (EventIDs).
 type ProcessArgs struct {
 	ShopID  int64 `json:"shop_id"`
 	EventID int64 `json:"event_id"`
+	// EventIDs, when set, are the events of a group; EventID is then 0.
+	EventIDs []int64 `json:"event_ids,omitempty"`
 }
 
 func (ProcessArgs) Kind() string  { return "webhook_event_process" }
 func (a ProcessArgs) Shop() int64 { return a.ShopID }
 
 // ProcessWorker hands each event to its provider's handler and marks it
-// processed. An event already processed is left alone, so a job that runs
-// again after its commit was lost does no work twice.
+// processed, in one transaction per event. An event already processed is
+// left alone, so a job that runs again after its commit was lost does no
+// work twice, and two jobs naming one event (a group's, and the event's
+// own after a failure) process it once: the event is claimed by the
+// update that marks it, which on PostgreSQL holds the row until commit.
+//
+// A group's job processes its events one after another. An event that
+// fails is handed to a job of its own (Queue) — retried with backoff,
+// listed with the dead ones when it gives up or fails for good — and the
+// group goes on; a group that runs long hands the rest to a new job, so
+// no job nears the job timeout.
 type ProcessWorker struct {
 	river.WorkerDefaults[ProcessArgs]
 	DB       *database.DB
 	Handlers map[Provider]Handler
 	Now      func() time.Time // time.Now when nil
+	// Queue takes a group's failed events and its remainder; without
+	// one, a failed event fails its group's job, which River retries
+	// whole (the events done are skipped).
+	Queue *jobs.Queue
 }
 
+// groupBudget is how long a group's job processes before it hands the
+// rest of its events to a new job.
+const groupBudget = 30 * time.Second
+
 func (w *ProcessWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) error {
-	store := NewStore(w.DB)
 	args := job.Args
+	if len(args.EventIDs) == 0 {
+		err := w.processOne(ctx, args.ShopID, args.EventID)
+		var permanent *permanentError
+		if errors.As(err, &permanent) {
+			return river.JobCancel(err)
+		}
+		return err
+	}
+	started := time.Now()
+	for i, id := range args.EventIDs {
+		if i > 0 && time.Since(started) > groupBudget && w.Queue != nil {
+			return w.DB.InTx(ctx, func(tx *database.Tx) error {
+				_, err := w.Queue.Enqueue(ctx, tx, ProcessArgs{ShopID: args.ShopID, EventIDs: args.EventIDs[i:]}, nil)
+				return err
+			})
+		}
+		err := w.processOne(ctx, args.ShopID, id)
+		if err == nil {
+			continue
+		}
+		if w.Queue == nil || ctx.Err() != nil {
+			// Stopping (or timed out): the whole group runs again later.
+			return err
+		}
+		// The event's own job retries it, and only it.
+		if err := w.DB.InTx(ctx, func(tx *database.Tx) error {
+			_, err := w.Queue.Enqueue(ctx, tx, ProcessArgs{ShopID: args.ShopID, EventID: id}, processOpts())
+			return err
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// processOne processes the shop's event id unless it is gone or done;
+// a failure is kept on the event for staff to see.
+func (w *ProcessWorker) processOne(ctx context.Context, shopID, id int64) error {
+	now := clock(w.Now)()
 	err := w.DB.InTx(ctx, func(tx *database.Tx) error {
-		ev, err := store.With(tx).Get(ctx, args.ShopID, args.EventID)
-		if errors.Is(err, ErrNotFound) || (err == nil && ev.ProcessedAt != nil) {
+		store := NewStore(tx)
+		ev, err := store.claim(ctx, shopID, id, now)
+		if errors.Is(err, ErrNotFound) {
 			return nil // purged or done: nothing left to do
 		}
 		if err != nil {
@@ -71,26 +131,18 @@ func (w *ProcessWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) e
 		if !ok {
 			return fmt.Errorf("no handler for %s webhooks", ev.Provider)
 		}
-		var outcome string
 		if o, ok := handler.(Outcomer); ok {
-			outcome, err = o.HandleOutcome(ctx, tx, ev)
-		} else {
-			err = handler.Handle(ctx, tx, ev)
+			outcome, err := o.HandleOutcome(ctx, tx, ev)
+			if err != nil || outcome == "" {
+				return err
+			}
+			return store.MarkProcessed(ctx, shopID, id, now, outcome)
 		}
-		if err != nil {
-			return err
-		}
-		return store.With(tx).MarkProcessed(ctx, args.ShopID, args.EventID, clock(w.Now)(), outcome)
+		return handler.Handle(ctx, tx, ev)
 	})
 	if err != nil {
-		// Kept on the event for staff to see; River retries the job,
-		// unless no retry can help.
-		if markErr := store.MarkFailed(ctx, args.ShopID, args.EventID, err.Error()); markErr != nil {
+		if markErr := NewStore(w.DB).MarkFailed(ctx, shopID, id, err.Error()); markErr != nil {
 			return errors.Join(err, markErr)
-		}
-		var permanent *permanentError
-		if errors.As(err, &permanent) {
-			return river.JobCancel(err)
 		}
 	}
 	return err

@@ -21,16 +21,19 @@ import (
 	"github.com/hubdesk/hubdesk/internal/jobs/jobstest"
 )
 
-// countingHandler counts the events it is handed, per event id.
+// countingHandler counts the events it handled, per event id: those
+// whose transaction committed, as a handler's writes would be.
 type countingHandler struct {
 	mu   sync.Mutex
 	seen map[int64]int
 }
 
-func (h *countingHandler) Handle(_ context.Context, _ *database.Tx, ev *intake.Event) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.seen[ev.ID]++
+func (h *countingHandler) Handle(_ context.Context, tx *database.Tx, ev *intake.Event) error {
+	tx.AfterCommit(func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.seen[ev.ID]++
+	})
 	return nil
 }
 

@@ -57,11 +57,11 @@ func (a ProcessArgs) Shop() int64 { return a.ShopID }
 // own after a failure) process it once: the event is claimed by the
 // update that marks it, which on PostgreSQL holds the row until commit.
 //
-// A group's job processes its events one after another. An event that
-// fails is handed to a job of its own (Queue) — retried with backoff,
-// listed with the dead ones when it gives up or fails for good — and the
-// group goes on; a group that runs long hands the rest to a new job, so
-// no job nears the job timeout.
+// A group's job processes its events in order, several to a
+// transaction. An event that fails is handed to a job of its own (Queue)
+// — retried with backoff, listed with the dead ones when it gives up or
+// fails for good — and the group goes on; a group that runs long hands
+// the rest to a new job, so no job nears the job timeout.
 type ProcessWorker struct {
 	river.WorkerDefaults[ProcessArgs]
 	DB       *database.DB
@@ -77,6 +77,15 @@ type ProcessWorker struct {
 // rest of its events to a new job.
 const groupBudget = 30 * time.Second
 
+// A group's events are processed several to a transaction — one commit
+// (on PostgreSQL one WAL flush) for many events — up to chunkEvents or
+// until chunkTime has passed, which bounds how long the transaction
+// holds SQLite's one writer, that the deliveries' commits wait for.
+const (
+	chunkEvents = 64
+	chunkTime   = 20 * time.Millisecond
+)
+
 func (w *ProcessWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) error {
 	args := job.Args
 	if len(args.EventIDs) == 0 {
@@ -88,64 +97,98 @@ func (w *ProcessWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) e
 		return err
 	}
 	started := time.Now()
-	for i, id := range args.EventIDs {
-		if i > 0 && time.Since(started) > groupBudget && w.Queue != nil {
+	ids := args.EventIDs
+	for len(ids) > 0 {
+		if time.Since(started) > groupBudget && w.Queue != nil {
+			rest := ids
 			return w.DB.InTx(ctx, func(tx *database.Tx) error {
-				_, err := w.Queue.Enqueue(ctx, tx, ProcessArgs{ShopID: args.ShopID, EventIDs: args.EventIDs[i:]}, nil)
+				_, err := w.Queue.Enqueue(ctx, tx, ProcessArgs{ShopID: args.ShopID, EventIDs: rest}, nil)
 				return err
 			})
 		}
-		err := w.processOne(ctx, args.ShopID, id)
+		n, err := w.processTogether(ctx, args.ShopID, ids)
 		if err == nil {
+			ids = ids[n:]
 			continue
 		}
-		if w.Queue == nil || ctx.Err() != nil {
-			// Stopping (or timed out): the whole group runs again later.
-			return err
+		if ctx.Err() != nil {
+			return err // stopping or timed out: the group runs again later
 		}
-		// The event's own job retries it, and only it.
-		if err := w.DB.InTx(ctx, func(tx *database.Tx) error {
-			_, err := w.Queue.Enqueue(ctx, tx, ProcessArgs{ShopID: args.ShopID, EventID: id}, processOpts())
-			return err
-		}); err != nil {
-			return err
+		// One of them failed, and with it the transaction: each alone
+		// now, so that it fails only itself.
+		for _, id := range ids[:n] {
+			if err := w.processOne(ctx, args.ShopID, id); err != nil {
+				if w.Queue == nil || ctx.Err() != nil {
+					return err // the group runs again, its done events skipped
+				}
+				// The event's own job retries it, and only it.
+				if err := w.DB.InTx(ctx, func(tx *database.Tx) error {
+					_, err := w.Queue.Enqueue(ctx, tx, ProcessArgs{ShopID: args.ShopID, EventID: id}, processOpts())
+					return err
+				}); err != nil {
+					return err
+				}
+			}
 		}
+		ids = ids[n:]
 	}
 	return nil
 }
 
-// processOne processes the shop's event id unless it is gone or done;
+// processTogether processes the first of the shop's events ids in one
+// transaction, as many as chunkEvents and chunkTime allow, and says how
+// many it took; if one fails, none is processed.
+func (w *ProcessWorker) processTogether(ctx context.Context, shopID int64, ids []int64) (int, error) {
+	now := clock(w.Now)()
+	started := time.Now()
+	n := 0
+	err := w.DB.InTx(ctx, func(tx *database.Tx) error {
+		for n = 0; n < len(ids) && n < chunkEvents && (n == 0 || time.Since(started) < chunkTime); n++ {
+			if err := w.handle(ctx, tx, shopID, ids[n], now); err != nil {
+				n++ // the failed one is part of what was tried
+				return err
+			}
+		}
+		return nil
+	})
+	return n, err
+}
+
+// processOne processes the shop's event id in a transaction of its own;
 // a failure is kept on the event for staff to see.
 func (w *ProcessWorker) processOne(ctx context.Context, shopID, id int64) error {
 	now := clock(w.Now)()
-	err := w.DB.InTx(ctx, func(tx *database.Tx) error {
-		store := NewStore(tx)
-		ev, err := store.claim(ctx, shopID, id, now)
-		if errors.Is(err, ErrNotFound) {
-			return nil // purged or done: nothing left to do
-		}
-		if err != nil {
-			return err
-		}
-		handler, ok := w.Handlers[ev.Provider]
-		if !ok {
-			return fmt.Errorf("no handler for %s webhooks", ev.Provider)
-		}
-		if o, ok := handler.(Outcomer); ok {
-			outcome, err := o.HandleOutcome(ctx, tx, ev)
-			if err != nil || outcome == "" {
-				return err
-			}
-			return store.MarkProcessed(ctx, shopID, id, now, outcome)
-		}
-		return handler.Handle(ctx, tx, ev)
-	})
+	err := w.DB.InTx(ctx, func(tx *database.Tx) error { return w.handle(ctx, tx, shopID, id, now) })
 	if err != nil {
 		if markErr := NewStore(w.DB).MarkFailed(ctx, shopID, id, err.Error()); markErr != nil {
 			return errors.Join(err, markErr)
 		}
 	}
 	return err
+}
+
+// handle processes the shop's event id in tx unless it is gone or done.
+func (w *ProcessWorker) handle(ctx context.Context, tx *database.Tx, shopID, id int64, now time.Time) error {
+	store := NewStore(tx)
+	ev, err := store.claim(ctx, shopID, id, now)
+	if errors.Is(err, ErrNotFound) {
+		return nil // purged or done: nothing left to do
+	}
+	if err != nil {
+		return err
+	}
+	handler, ok := w.Handlers[ev.Provider]
+	if !ok {
+		return fmt.Errorf("no handler for %s webhooks", ev.Provider)
+	}
+	if o, ok := handler.(Outcomer); ok {
+		outcome, err := o.HandleOutcome(ctx, tx, ev)
+		if err != nil || outcome == "" {
+			return err
+		}
+		return store.MarkProcessed(ctx, shopID, id, now, outcome)
+	}
+	return handler.Handle(ctx, tx, ev)
 }
 
 // PurgeArgs ask for processed events older than the retention to be

@@ -2,6 +2,7 @@ package webhook_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -13,9 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hubdesk/hubdesk/internal/connection"
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/database/dbtest"
 	"github.com/hubdesk/hubdesk/internal/integration/loop"
+	"github.com/hubdesk/hubdesk/internal/jobs/jobstest"
+	"github.com/hubdesk/hubdesk/internal/testapp"
 )
 
 // benchReturnEvent is a Loop return.updated webhook for return id, slashes
@@ -33,17 +37,22 @@ func benchReturnEvent(id int64) string {
 // /webhooks/loop/{shop} of the real server over HTTP from 32 senders at
 // once, as a busy shop and Loop's retries would; every tenth delivery
 // repeats an earlier one (a retry). Each is verified over its raw body,
-// stored and its processing enqueued before the 200, while the job queue
-// processes what was acknowledged. Reported:
+// stored and its processing enqueued before the 200. The job queue is
+// started once every delivery is acknowledged, so the two sides are
+// measured apart: the backlog drain is how fast processing catches up.
+// Reported:
 //
-//   - events/s: verified deliveries acknowledged per second;
-//   - processed/s: distinct events stored and processed per second, from
-//     the first delivery until the last one is processed (the backlog
-//     drained);
-//   - cpu-µs/event: CPU time of this process (senders, server, job
-//     workers, SQLite) per delivery until everything is processed, and
-//     pg-cpu-µs/event the PostgreSQL backends' own: figures that survive
-//     a machine shared with other work, where the rates do not.
+//   - events/s: verified deliveries acknowledged per second, and
+//     cpu-µs/event the CPU time this process (senders and server) spent
+//     on each;
+//   - processed/s: distinct events processed per second while the
+//     backlog drains, and drain-cpu-µs/event the CPU time of each;
+//   - on PostgreSQL, pg-cpu-µs/event and pg-drain-cpu-µs/event: the
+//     server backends' CPU time of each, for either side.
+//
+// CPU time per event survives a machine shared with other work, where
+// the rates do not: 2 cores sustain 2,000 events/s at up to 1,000 µs of
+// CPU per event, all processes together.
 //
 // Afterwards none may be lost or doubled: the stored events are exactly
 // the distinct deliveries, each processed, and each made its one return.
@@ -51,7 +60,12 @@ func BenchmarkLoopIngestion(b *testing.B) {
 	for _, d := range []database.Dialect{database.SQLite, database.Postgres} {
 		b.Run(string(d), func(b *testing.B) {
 			db := dbtest.Open(b, d)
-			app, tn := newApp(b, db)
+			app := testapp.New(b, db)
+			tn := app.NewTenant("a")
+			if err := connection.NewStore(db, app.Box).Save(context.Background(), tn.Shop.ID,
+				&connection.Connection{Provider: connection.ProviderLoopWebhook, Credentials: secret, Status: connection.StatusUnverified}, time.Now()); err != nil {
+				b.Fatal(err)
+			}
 			url := app.URL + "/webhooks/loop/" + tn.Shop.Domain
 			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 			pg := postgresBackends(b, db)
@@ -80,6 +94,7 @@ func BenchmarkLoopIngestion(b *testing.B) {
 							refused.Add(1)
 							continue
 						}
+						io.Copy(io.Discard, resp.Body) // read to the end, so the connection is reused
 						resp.Body.Close()
 						if resp.StatusCode == http.StatusOK {
 							acked.Add(1)
@@ -91,6 +106,7 @@ func BenchmarkLoopIngestion(b *testing.B) {
 			}
 			wg.Wait()
 			ackTime := time.Since(start)
+			cpu1, pg1 := cpuTime(), pg.cpu()
 			distinct := 0
 			for i := int64(1); i <= int64(b.N); i++ {
 				if !(i%10 == 0 && i > 20) {
@@ -98,18 +114,23 @@ func BenchmarkLoopIngestion(b *testing.B) {
 				}
 			}
 			// The backlog drains: every distinct event processed.
+			drainStart := time.Now()
+			jobstest.Work(b, app.Server.Jobs)
 			deadline := time.Now().Add(5 * time.Minute)
 			for count(b, db, `SELECT COUNT(*) FROM webhook_events WHERE processed_at IS NOT NULL`) < distinct && time.Now().Before(deadline) {
-				time.Sleep(5 * time.Millisecond)
+				time.Sleep(2 * time.Millisecond)
 			}
-			total := time.Since(start)
-			cpu, pgCPU := cpuTime()-cpu0, pg.cpu()-pg0
+			drainTime := time.Since(drainStart)
+			cpu2, pg2 := cpuTime(), pg.cpu()
 			b.StopTimer()
+			perEvent := func(t time.Duration, n int64) float64 { return float64(t.Microseconds()) / float64(max(n, 1)) }
 			b.ReportMetric(float64(acked.Load())/ackTime.Seconds(), "events/s")
-			b.ReportMetric(float64(distinct)/total.Seconds(), "processed/s")
-			b.ReportMetric(float64(cpu.Microseconds())/float64(max(acked.Load(), 1)), "cpu-µs/event")
+			b.ReportMetric(perEvent(cpu1-cpu0, acked.Load()), "cpu-µs/event")
+			b.ReportMetric(float64(distinct)/drainTime.Seconds(), "processed/s")
+			b.ReportMetric(perEvent(cpu2-cpu1, int64(distinct)), "drain-cpu-µs/event")
 			if d == database.Postgres {
-				b.ReportMetric(float64(pgCPU.Microseconds())/float64(max(acked.Load(), 1)), "pg-cpu-µs/event")
+				b.ReportMetric(perEvent(pg1-pg0, acked.Load()), "pg-cpu-µs/event")
+				b.ReportMetric(perEvent(pg2-pg1, int64(distinct)), "pg-drain-cpu-µs/event")
 			}
 			if refused.Load() != 0 {
 				b.Fatalf("%d deliveries refused", refused.Load())

@@ -54,8 +54,10 @@ func (in *Intake) With(q database.Querier) *Intake {
 // are stored together in the next one. On SQLite, whose one writer
 // serialises every transaction, and on PostgreSQL alike, one commit then
 // carries many deliveries instead of one each — how a burst of a busy
-// shop's webhooks is acknowledged at thousands a second. Each delivery
-// is still answered only once its own commit is done.
+// shop's webhooks is acknowledged at thousands a second. The group is
+// one INSERT of its events and one insert of its processing jobs, a job
+// per shop (ProcessArgs.EventIDs). Each delivery is still answered only
+// once its own commit is done.
 type group struct {
 	mu      sync.Mutex
 	queue   []*pending
@@ -142,30 +144,25 @@ func (in *Intake) commitGroup(batch []*pending) {
 		}
 	}()
 	if len(batch) > 1 {
-		receipts := make([]Receipt, len(batch))
+		events := make([]*Event, len(batch))
+		for i, p := range batch {
+			events[i] = in.event(p.d)
+		}
+		var ids []int64
 		// One delivery's caller giving up must not fail the others'.
 		ctx := context.WithoutCancel(batch[0].ctx)
 		err := in.db.InTx(ctx, func(tx *database.Tx) error {
-			store := in.store.With(tx)
-			var work []jobs.NewJob
-			for i, p := range batch {
-				ev := in.event(p.d)
-				id, inserted, err := store.Insert(ctx, ev)
-				if err != nil {
-					return err
-				}
-				receipts[i] = Receipt{EventID: id, Duplicate: !inserted}
-				if inserted {
-					work = append(work, jobs.NewJob{Args: ProcessArgs{ShopID: p.d.ShopID, EventID: id}, Opts: processOpts()})
-				}
+			var err error
+			if ids, err = in.store.With(tx).InsertMany(ctx, events); err != nil {
+				return err
 			}
-			// The group's processing jobs in one insert.
-			_, err := in.queue.EnqueueMany(ctx, tx, work)
+			// The group's processing: one job per shop, in one insert.
+			_, err = in.queue.EnqueueMany(ctx, tx, processJobs(events, ids))
 			return err
 		})
 		if err == nil {
 			for i, p := range batch {
-				p.receipt = receipts[i]
+				p.receipt = Receipt{EventID: ids[i], Duplicate: ids[i] == 0}
 			}
 			return
 		}
@@ -210,4 +207,32 @@ func (in *Intake) event(d Delivery) *Event {
 // processOpts: one processing job per event.
 func processOpts() *river.InsertOpts {
 	return &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+// processJobs are the processing jobs of a group's new events (ids[i] of
+// events[i], 0 for a duplicate): one per shop, carrying that shop's
+// events in the order they came, so a burst costs its shop one job to
+// insert, fetch and complete instead of one each. A shop's lone event
+// gets the job of one event, unique as Enqueue's.
+func processJobs(events []*Event, ids []int64) []jobs.NewJob {
+	var shops []int64
+	byShop := map[int64][]int64{}
+	for i, ev := range events {
+		if ids[i] == 0 {
+			continue
+		}
+		if _, seen := byShop[ev.ShopID]; !seen {
+			shops = append(shops, ev.ShopID)
+		}
+		byShop[ev.ShopID] = append(byShop[ev.ShopID], ids[i])
+	}
+	work := make([]jobs.NewJob, 0, len(shops))
+	for _, shopID := range shops {
+		if ids := byShop[shopID]; len(ids) == 1 {
+			work = append(work, jobs.NewJob{Args: ProcessArgs{ShopID: shopID, EventID: ids[0]}, Opts: processOpts()})
+		} else {
+			work = append(work, jobs.NewJob{Args: ProcessArgs{ShopID: shopID, EventIDs: ids}})
+		}
+	}
+	return work
 }

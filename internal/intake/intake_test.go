@@ -2,8 +2,12 @@ package intake_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,16 +21,19 @@ import (
 	"github.com/hubdesk/hubdesk/internal/jobs/jobstest"
 )
 
-// countingHandler counts the events it is handed, per event id.
+// countingHandler counts the events it handled, per event id: those
+// whose transaction committed, as a handler's writes would be.
 type countingHandler struct {
 	mu   sync.Mutex
 	seen map[int64]int
 }
 
-func (h *countingHandler) Handle(_ context.Context, _ *database.Tx, ev *intake.Event) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.seen[ev.ID]++
+func (h *countingHandler) Handle(_ context.Context, tx *database.Tx, ev *intake.Event) error {
+	tx.AfterCommit(func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.seen[ev.ID]++
+	})
 	return nil
 }
 
@@ -45,11 +52,13 @@ func (h *countingHandler) calls() map[int64]int {
 func newQueue(t *testing.T, db *database.DB, handler intake.Handler, start bool) *jobs.Queue {
 	t.Helper()
 	workers := river.NewWorkers()
-	river.AddWorker(workers, &intake.ProcessWorker{DB: db, Handlers: map[intake.Provider]intake.Handler{intake.ProviderLoop: handler}})
+	worker := &intake.ProcessWorker{DB: db, Handlers: map[intake.Provider]intake.Handler{intake.ProviderLoop: handler}}
+	river.AddWorker(workers, worker)
 	q, err := jobs.New(db, jobs.Options{Workers: workers, FetchCooldown: 5 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
+	worker.Queue = q
 	if start {
 		jobstest.Work(t, q)
 	}
@@ -255,8 +264,205 @@ func TestConcurrentDeliveriesAreCommittedTogether(t *testing.T) {
 		if got := count(t, db, `SELECT COUNT(*) FROM webhook_events WHERE shop_id = ?`, shop.ID); got != n {
 			t.Fatalf("%d events stored, want %d", got, n)
 		}
-		if got := count(t, db, `SELECT COUNT(*) FROM river_job WHERE kind = 'webhook_event_process'`); got != n {
-			t.Fatalf("%d processing jobs, want %d", got, n)
+		if named := processedBy(t, db); len(named) != n {
+			t.Fatalf("the processing jobs name %d events, want %d: %v", len(named), n, named)
+		} else {
+			for id, jobs := range named {
+				if jobs != 1 {
+					t.Fatalf("event %d is named by %d processing jobs, want 1", id, jobs)
+				}
+			}
+		}
+		if jobs := count(t, db, processJobs); jobs >= n {
+			t.Errorf("%d processing jobs for %d events committed together, want one per group", jobs, n)
+		}
+	})
+}
+
+// processedBy counts, for each event, the processing jobs that name it.
+func processedBy(t *testing.T, db *database.DB) map[int64]int {
+	t.Helper()
+	args := "args::text"
+	if db.Dialect == database.SQLite {
+		args = "json(args)" // River keeps SQLite's in binary JSONB
+	}
+	rows, err := db.Query(context.Background(), `SELECT `+args+` FROM river_job WHERE kind = 'webhook_event_process'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	named := map[int64]int{}
+	for rows.Next() {
+		var raw []byte
+		var args intake.ProcessArgs
+		if err := rows.Scan(&raw); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(raw, &args); err != nil {
+			t.Fatal(err)
+		}
+		if args.EventID != 0 {
+			named[args.EventID]++
+		}
+		for _, id := range args.EventIDs {
+			named[id]++
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return named
+}
+
+// A burst in which every delivery arrives several times at once — a
+// provider retrying while the first attempt is still in flight — stores
+// each event once and hands each to its handler once.
+func TestConcurrentDuplicatesAreStoredAndProcessedOnce(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		shop := fixtures.Shop(t, db, "a")
+		handler := &countingHandler{seen: map[int64]int{}}
+		in := intake.New(db, newQueue(t, db, handler, true), nil)
+		const events, copies = 40, 5
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		firsts := map[string]int64{}
+		dups := 0
+		for i := range events * copies {
+			body := fmt.Sprintf(`{"topic":"return","id":"%d"}`, i%events)
+			wg.Go(func() {
+				r, err := in.Receive(ctx, intake.Delivery{ShopID: shop.ID, Provider: intake.ProviderLoop, Topic: "return.updated", Body: []byte(body)})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				if r.Duplicate {
+					dups++
+				} else if firsts[body] != 0 {
+					t.Errorf("%s stored twice: events %d and %d", body, firsts[body], r.EventID)
+				} else {
+					firsts[body] = r.EventID
+				}
+			})
+		}
+		wg.Wait()
+		if len(firsts) != events || dups != events*(copies-1) {
+			t.Fatalf("%d stored and %d duplicates, want %d and %d", len(firsts), dups, events, events*(copies-1))
+		}
+		if n := count(t, db, `SELECT COUNT(*) FROM webhook_events WHERE shop_id = ?`, shop.ID); n != events {
+			t.Fatalf("%d events stored, want %d", n, events)
+		}
+		jobstest.Eventually(t, "every event processed", func() bool {
+			return count(t, db, `SELECT COUNT(*) FROM webhook_events WHERE processed_at IS NOT NULL`) == events
+		})
+		calls := handler.calls()
+		for _, id := range firsts {
+			if calls[id] != 1 {
+				t.Errorf("event %d handled %d times, want once", id, calls[id])
+			}
+		}
+	})
+}
+
+// failingHandler fails the events whose body says "fail" until healed,
+// and counts what it handled.
+type failingHandler struct {
+	countingHandler
+	healed atomic.Bool
+}
+
+func (h *failingHandler) Handle(ctx context.Context, tx *database.Tx, ev *intake.Event) error {
+	if !h.healed.Load() && strings.Contains(string(ev.Body), "fail") {
+		return errors.New("platform unreachable")
+	}
+	return h.countingHandler.Handle(ctx, tx, ev)
+}
+
+// One event of a group that fails does not hold up the others: they are
+// processed, it keeps its reason and gets a job of its own, which
+// processes it once the cause is gone.
+func TestFailedEventOfAGroupIsRetriedAlone(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		shopID := fixtures.Shop(t, db, "a").ID
+		handler := &failingHandler{countingHandler: countingHandler{seen: map[int64]int{}}}
+		q := newQueue(t, db, handler, false)
+		// A group as concurrent deliveries make it, processed by the
+		// worker itself.
+		events := make([]*intake.Event, 5)
+		for i := range events {
+			body := fmt.Sprintf(`{"topic":"return","id":"%d"}`, i)
+			if i == 2 {
+				body = `{"topic":"return","id":"fail"}`
+			}
+			events[i] = &intake.Event{ShopID: shopID, Provider: intake.ProviderLoop, Topic: "return.updated", DeliveryID: body, Body: []byte(body), ReceivedAt: time.Now()}
+		}
+		ids, err := intake.NewStore(db).InsertMany(ctx, events)
+		if err != nil {
+			t.Fatal(err)
+		}
+		worker := &intake.ProcessWorker{DB: db, Queue: q, Handlers: map[intake.Provider]intake.Handler{intake.ProviderLoop: handler}}
+		if err := worker.Work(ctx, &river.Job[intake.ProcessArgs]{Args: intake.ProcessArgs{ShopID: shopID, EventIDs: ids}}); err != nil {
+			t.Fatalf("the group's job failed: %v", err)
+		}
+		if n := count(t, db, `SELECT COUNT(*) FROM webhook_events WHERE processed_at IS NOT NULL`); n != 4 {
+			t.Fatalf("%d events processed, want the 4 that did not fail", n)
+		}
+		failed, err := intake.NewStore(db).Get(ctx, shopID, ids[2])
+		if err != nil || failed.ProcessedAt != nil || !strings.Contains(failed.Error, "platform unreachable") {
+			t.Fatalf("the failed event: %+v %v, want unprocessed with its reason", failed, err)
+		}
+		if named := processedBy(t, db); len(named) != 1 || named[ids[2]] != 1 {
+			t.Fatalf("jobs name %v, want one job of the failed event %d", named, ids[2])
+		}
+		handler.healed.Store(true)
+		jobstest.Work(t, q)
+		jobstest.Eventually(t, "the failed event processed by its own job", func() bool {
+			return count(t, db, `SELECT COUNT(*) FROM webhook_events WHERE processed_at IS NOT NULL AND error = ''`) == 5
+		})
+		for i, id := range ids {
+			if calls := handler.calls()[id]; calls != 1 {
+				t.Errorf("event %d (#%d) handled %d times, want once", id, i, calls)
+			}
+		}
+	})
+}
+
+// slowHandler holds each event a moment, counting them, so that two
+// workers given one event overlap.
+type slowHandler struct{ countingHandler }
+
+func (h *slowHandler) Handle(ctx context.Context, tx *database.Tx, ev *intake.Event) error {
+	time.Sleep(50 * time.Millisecond)
+	return h.countingHandler.Handle(ctx, tx, ev)
+}
+
+// Two jobs naming one event at once — a group's job and the event's own,
+// or a job rescued while its first run goes on — process it once.
+func TestOverlappingJobsProcessAnEventOnce(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		shopID := fixtures.Shop(t, db, "a").ID
+		handler := &slowHandler{countingHandler{seen: map[int64]int{}}}
+		id, _, err := intake.NewStore(db).Insert(ctx, &intake.Event{ShopID: shopID, Provider: intake.ProviderLoop, Topic: "return.updated",
+			DeliveryID: "d1", Body: []byte(`{}`), ReceivedAt: time.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		worker := &intake.ProcessWorker{DB: db, Handlers: map[intake.Provider]intake.Handler{intake.ProviderLoop: handler}}
+		var wg sync.WaitGroup
+		for _, args := range []intake.ProcessArgs{{ShopID: shopID, EventID: id}, {ShopID: shopID, EventIDs: []int64{id}}} {
+			wg.Go(func() {
+				if err := worker.Work(ctx, &river.Job[intake.ProcessArgs]{Args: args}); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if calls := handler.calls()[id]; calls != 1 {
+			t.Fatalf("event handled %d times, want once", calls)
 		}
 	})
 }

@@ -37,63 +37,158 @@ func (e *permanentError) Unwrap() error { return e.err }
 // ones) instead of retrying for days.
 func Permanent(err error) error { return &permanentError{err: err} }
 
-// ProcessArgs ask for one stored event to be processed; unique per event.
+// ProcessArgs ask for stored events of one shop to be processed: one
+// (EventID; unique per event) or, for a group of deliveries committed
+// together, several in the order they came (EventIDs).
 type ProcessArgs struct {
 	ShopID  int64 `json:"shop_id"`
 	EventID int64 `json:"event_id"`
+	// EventIDs, when set, are the events of a group; EventID is then 0.
+	EventIDs []int64 `json:"event_ids,omitempty"`
 }
 
 func (ProcessArgs) Kind() string  { return "webhook_event_process" }
 func (a ProcessArgs) Shop() int64 { return a.ShopID }
 
 // ProcessWorker hands each event to its provider's handler and marks it
-// processed. An event already processed is left alone, so a job that runs
-// again after its commit was lost does no work twice.
+// processed, in one transaction per event. An event already processed is
+// left alone, so a job that runs again after its commit was lost does no
+// work twice, and two jobs naming one event (a group's, and the event's
+// own after a failure) process it once: the event is claimed by the
+// update that marks it, which on PostgreSQL holds the row until commit.
+//
+// A group's job processes its events in order, several to a
+// transaction. An event that fails is handed to a job of its own (Queue)
+// — retried with backoff, listed with the dead ones when it gives up or
+// fails for good — and the group goes on; a group that runs long hands
+// the rest to a new job, so no job nears the job timeout.
 type ProcessWorker struct {
 	river.WorkerDefaults[ProcessArgs]
 	DB       *database.DB
 	Handlers map[Provider]Handler
 	Now      func() time.Time // time.Now when nil
+	// Queue takes a group's failed events and its remainder; without
+	// one, a failed event fails its group's job, which River retries
+	// whole (the events done are skipped).
+	Queue *jobs.Queue
 }
 
+// groupBudget is how long a group's job processes before it hands the
+// rest of its events to a new job.
+const groupBudget = 30 * time.Second
+
+// A group's events are processed several to a transaction — one commit
+// (on PostgreSQL one WAL flush) for many events — up to chunkEvents or
+// until chunkTime has passed, which bounds how long the transaction
+// holds SQLite's one writer, that the deliveries' commits wait for.
+const (
+	chunkEvents = 64
+	chunkTime   = 20 * time.Millisecond
+)
+
 func (w *ProcessWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) error {
-	store := NewStore(w.DB)
 	args := job.Args
-	err := w.DB.InTx(ctx, func(tx *database.Tx) error {
-		ev, err := store.With(tx).Get(ctx, args.ShopID, args.EventID)
-		if errors.Is(err, ErrNotFound) || (err == nil && ev.ProcessedAt != nil) {
-			return nil // purged or done: nothing left to do
-		}
-		if err != nil {
-			return err
-		}
-		handler, ok := w.Handlers[ev.Provider]
-		if !ok {
-			return fmt.Errorf("no handler for %s webhooks", ev.Provider)
-		}
-		var outcome string
-		if o, ok := handler.(Outcomer); ok {
-			outcome, err = o.HandleOutcome(ctx, tx, ev)
-		} else {
-			err = handler.Handle(ctx, tx, ev)
-		}
-		if err != nil {
-			return err
-		}
-		return store.With(tx).MarkProcessed(ctx, args.ShopID, args.EventID, clock(w.Now)(), outcome)
-	})
-	if err != nil {
-		// Kept on the event for staff to see; River retries the job,
-		// unless no retry can help.
-		if markErr := store.MarkFailed(ctx, args.ShopID, args.EventID, err.Error()); markErr != nil {
-			return errors.Join(err, markErr)
-		}
+	if len(args.EventIDs) == 0 {
+		err := w.processOne(ctx, args.ShopID, args.EventID)
 		var permanent *permanentError
 		if errors.As(err, &permanent) {
 			return river.JobCancel(err)
 		}
+		return err
+	}
+	started := time.Now()
+	ids := args.EventIDs
+	for len(ids) > 0 {
+		if time.Since(started) > groupBudget && w.Queue != nil {
+			rest := ids
+			return w.DB.InTx(ctx, func(tx *database.Tx) error {
+				_, err := w.Queue.Enqueue(ctx, tx, ProcessArgs{ShopID: args.ShopID, EventIDs: rest}, nil)
+				return err
+			})
+		}
+		n, err := w.processTogether(ctx, args.ShopID, ids)
+		if err == nil {
+			ids = ids[n:]
+			continue
+		}
+		if ctx.Err() != nil {
+			return err // stopping or timed out: the group runs again later
+		}
+		// One of them failed, and with it the transaction: each alone
+		// now, so that it fails only itself.
+		for _, id := range ids[:n] {
+			if err := w.processOne(ctx, args.ShopID, id); err != nil {
+				if w.Queue == nil || ctx.Err() != nil {
+					return err // the group runs again, its done events skipped
+				}
+				// The event's own job retries it, and only it.
+				if err := w.DB.InTx(ctx, func(tx *database.Tx) error {
+					_, err := w.Queue.Enqueue(ctx, tx, ProcessArgs{ShopID: args.ShopID, EventID: id}, processOpts())
+					return err
+				}); err != nil {
+					return err
+				}
+			}
+		}
+		ids = ids[n:]
+	}
+	return nil
+}
+
+// processTogether processes the first of the shop's events ids in one
+// transaction, as many as chunkEvents and chunkTime allow, and says how
+// many it took; if one fails, none is processed.
+func (w *ProcessWorker) processTogether(ctx context.Context, shopID int64, ids []int64) (int, error) {
+	now := clock(w.Now)()
+	started := time.Now()
+	n := 0
+	err := w.DB.InTx(ctx, func(tx *database.Tx) error {
+		for n = 0; n < len(ids) && n < chunkEvents && (n == 0 || time.Since(started) < chunkTime); n++ {
+			if err := w.handle(ctx, tx, shopID, ids[n], now); err != nil {
+				n++ // the failed one is part of what was tried
+				return err
+			}
+		}
+		return nil
+	})
+	return n, err
+}
+
+// processOne processes the shop's event id in a transaction of its own;
+// a failure is kept on the event for staff to see.
+func (w *ProcessWorker) processOne(ctx context.Context, shopID, id int64) error {
+	now := clock(w.Now)()
+	err := w.DB.InTx(ctx, func(tx *database.Tx) error { return w.handle(ctx, tx, shopID, id, now) })
+	if err != nil {
+		if markErr := NewStore(w.DB).MarkFailed(ctx, shopID, id, err.Error()); markErr != nil {
+			return errors.Join(err, markErr)
+		}
 	}
 	return err
+}
+
+// handle processes the shop's event id in tx unless it is gone or done.
+func (w *ProcessWorker) handle(ctx context.Context, tx *database.Tx, shopID, id int64, now time.Time) error {
+	store := NewStore(tx)
+	ev, err := store.claim(ctx, shopID, id, now)
+	if errors.Is(err, ErrNotFound) {
+		return nil // purged or done: nothing left to do
+	}
+	if err != nil {
+		return err
+	}
+	handler, ok := w.Handlers[ev.Provider]
+	if !ok {
+		return fmt.Errorf("no handler for %s webhooks", ev.Provider)
+	}
+	if o, ok := handler.(Outcomer); ok {
+		outcome, err := o.HandleOutcome(ctx, tx, ev)
+		if err != nil || outcome == "" {
+			return err
+		}
+		return store.MarkProcessed(ctx, shopID, id, now, outcome)
+	}
+	return handler.Handle(ctx, tx, ev)
 }
 
 // PurgeArgs ask for processed events older than the retention to be

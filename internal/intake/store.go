@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -76,6 +77,75 @@ func (s *Store) Insert(ctx context.Context, ev *Event) (id int64, inserted bool,
 	return id, true, nil
 }
 
+// insertColumns are the columns an insert writes, in its VALUES order.
+const insertColumns = 7
+
+// InsertMany stores events in one statement and returns the id of each
+// in the same order, 0 for a delivery already stored — before, or
+// earlier in events. The statement carries a row count from a few fixed
+// sizes (the last row repeated, a no-op), so PostgreSQL's statement
+// cache holds a handful of texts, not one per count.
+func (s *Store) InsertMany(ctx context.Context, events []*Event) ([]int64, error) {
+	ids := make([]int64, len(events))
+	if len(events) == 0 {
+		return ids, nil
+	}
+	type key struct {
+		shopID             int64
+		provider, delivery string
+	}
+	first := make(map[key]int, len(events)) // each delivery's first index
+	rows := paddedRows(len(events))
+	args := make([]any, 0, rows*insertColumns)
+	for i := range rows {
+		ev := events[min(i, len(events)-1)]
+		if i < len(events) {
+			if _, seen := first[key{ev.ShopID, string(ev.Provider), ev.DeliveryID}]; !seen {
+				first[key{ev.ShopID, string(ev.Provider), ev.DeliveryID}] = i
+			}
+		}
+		body, encoding := encodeBody(ev.Body)
+		args = append(args, ev.ShopID, string(ev.Provider), ev.Topic, ev.DeliveryID, body, encoding, database.Time(ev.ReceivedAt))
+	}
+	query := `INSERT INTO webhook_events (shop_id, provider, topic, delivery_id, body, body_encoding, received_at) VALUES ` +
+		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?),", rows), ",") +
+		` ON CONFLICT (shop_id, provider, delivery_id) DO NOTHING RETURNING id, shop_id, provider, delivery_id`
+	// In a transaction, which InTx joins when s runs on one: on the
+	// database itself Query would read from the read-only pool.
+	err := s.db.InTx(ctx, func(tx *database.Tx) error {
+		result, err := tx.Query(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		defer result.Close()
+		for result.Next() {
+			var id int64
+			var k key
+			if err := result.Scan(&id, &k.shopID, &k.provider, &k.delivery); err != nil {
+				return err
+			}
+			if i, ok := first[k]; ok {
+				ids[i] = id
+			}
+		}
+		return result.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("intake: store %d webhooks: %w", len(events), err)
+	}
+	return ids, nil
+}
+
+// paddedRows is the row count of an insert of n rows: the next power of
+// two.
+func paddedRows(n int) int {
+	rows := 1
+	for rows < n {
+		rows *= 2
+	}
+	return rows
+}
+
 // Get returns the shop's event id.
 func (s *Store) Get(ctx context.Context, shopID, id int64) (*Event, error) {
 	ev := &Event{ID: id, ShopID: shopID}
@@ -88,6 +158,32 @@ func (s *Store) Get(ctx context.Context, shopID, id int64) (*Event, error) {
 		return nil, ErrNotFound
 	case err != nil:
 		return nil, fmt.Errorf("intake: load webhook event %d of shop %d: %w", id, shopID, err)
+	}
+	if ev.Body, err = decodeBody(body, encoding); err != nil {
+		return nil, fmt.Errorf("intake: webhook event %d of shop %d: %w", id, shopID, err)
+	}
+	return ev, nil
+}
+
+// claim marks the shop's unprocessed event id processed at, clearing
+// the error of an earlier attempt (Error is "" in what it returns), and
+// returns the event: the
+// processing transaction's first statement. A rollback leaves it
+// unprocessed. ErrNotFound when there is no such event or it is
+// processed already; on PostgreSQL a second claim of the event waits for
+// the first transaction and then finds it processed.
+func (s *Store) claim(ctx context.Context, shopID, id int64, at time.Time) (*Event, error) {
+	ev := &Event{ID: id, ShopID: shopID}
+	var body, encoding string
+	err := s.db.ExecReturning(ctx, `UPDATE webhook_events SET processed_at = ?, error = ''
+		WHERE shop_id = ? AND id = ? AND processed_at IS NULL
+		RETURNING provider, topic, delivery_id, body, body_encoding, received_at, outcome`, database.Time(at), shopID, id).
+		Scan(&ev.Provider, &ev.Topic, &ev.DeliveryID, &body, &encoding, (*database.Time)(&ev.ReceivedAt), &ev.Outcome)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, ErrNotFound
+	case err != nil:
+		return nil, fmt.Errorf("intake: claim webhook event %d of shop %d: %w", id, shopID, err)
 	}
 	if ev.Body, err = decodeBody(body, encoding); err != nil {
 		return nil, fmt.Errorf("intake: webhook event %d of shop %d: %w", id, shopID, err)

@@ -57,8 +57,9 @@ func (h emailHandler) HandleOutcome(ctx context.Context, tx *database.Tx, ev *in
 func (s *Server) newJobs() (*jobs.Queue, error) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &expiredSessionsWorker{users: s.Users})
-	river.AddWorker(workers, &intake.ProcessWorker{DB: s.opts.DB, Now: s.opts.Now,
-		Handlers: map[intake.Provider]intake.Handler{intake.ProviderLoop: s.LoopSync.Handler(), intake.ProviderEmail: emailHandler{s}}})
+	process := &intake.ProcessWorker{DB: s.opts.DB, Now: s.opts.Now,
+		Handlers: map[intake.Provider]intake.Handler{intake.ProviderLoop: s.LoopSync.Handler(), intake.ProviderEmail: emailHandler{s}}}
+	river.AddWorker(workers, process)
 	s.LoopSync.AddWorkers(workers)
 	retention := s.opts.WebhookRetention
 	if retention <= 0 {
@@ -77,7 +78,7 @@ func (s *Server) newJobs() (*jobs.Queue, error) {
 	if timeout <= 0 {
 		timeout = jobs.DefaultJobTimeout
 	}
-	return jobs.New(s.opts.DB, jobs.Options{
+	queue, err := jobs.New(s.opts.DB, jobs.Options{
 		Workers:              workers,
 		JobTimeout:           timeout,
 		RescueStuckJobsAfter: jobs.RescueAfter(timeout),
@@ -87,4 +88,7 @@ func (s *Server) newJobs() (*jobs.Queue, error) {
 		Queues: map[string]int{loopsync.Queue: loopsync.RefreshWorkers},
 		Logger: s.logger,
 	})
+	// A group's failed events get jobs of their own on this queue.
+	process.Queue = queue
+	return queue, err
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/intake"
 	"github.com/hubdesk/hubdesk/internal/mailin"
 	"github.com/hubdesk/hubdesk/internal/shop"
+	"github.com/hubdesk/hubdesk/internal/ttlcache"
 )
 
 // Email receives POST /webhooks/email/{shop}?token=…: one raw mail
@@ -85,8 +86,10 @@ var unauthorizedMail = &httpkit.Error{Status: http.StatusUnauthorized, Code: htt
 // shopByIDOrDomain finds the shop a webhook address names: its id, or
 // its myshopify domain.
 func (rc *Receiver) shopByIDOrDomain(r *http.Request, ref string) (*shop.Shop, error) {
+	rc.shopsOnce.Do(func() { rc.shops = ttlcache.New[string, *shop.Shop](shopCacheTTL, nil) })
 	if id, err := strconv.ParseInt(ref, 10, 64); err == nil && id > 0 {
-		return rc.Shops.Get(r.Context(), id)
+		return rc.shops.Get(strconv.FormatInt(id, 10), func() (*shop.Shop, error) { return rc.Shops.Get(r.Context(), id) })
 	}
-	return rc.Shops.GetByDomain(r.Context(), ref)
+	ref = strings.ToLower(ref)
+	return rc.shops.Get(ref, func() (*shop.Shop, error) { return rc.Shops.GetByDomain(r.Context(), ref) })
 }

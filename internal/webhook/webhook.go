@@ -10,7 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"strconv"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/hubdesk/hubdesk/internal/connection"
@@ -18,6 +18,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/intake"
 	"github.com/hubdesk/hubdesk/internal/integration/loop"
 	"github.com/hubdesk/hubdesk/internal/shop"
+	"github.com/hubdesk/hubdesk/internal/ttlcache"
 )
 
 // Receiver answers the webhook routes.
@@ -26,7 +27,17 @@ type Receiver struct {
 	Connections *connection.Store
 	Intake      *intake.Intake
 	Logger      *slog.Logger
+
+	// shops keeps the shops deliveries name, by the reference in the
+	// path, for shopCacheTTL: a busy shop's webhooks would otherwise read
+	// its row once each. Unknown shops are not kept.
+	shopsOnce sync.Once
+	shops     *ttlcache.Cache[string, *shop.Shop]
 }
+
+// shopCacheTTL is how long a shop looked up by a delivery is kept; as
+// long as a connection's credentials are (connection.CacheTTL).
+const shopCacheTTL = connection.CacheTTL
 
 // unauthorized is every refusal of a delivery that cannot be verified —
 // unknown shop, no secret, bad signature — alike, so a caller without
@@ -37,13 +48,7 @@ var unauthorized = &httpkit.Error{Status: http.StatusUnauthorized, Code: httpkit
 // myshopify domain or its id, signed with the shop's Loop webhook secret.
 func (rc *Receiver) Loop(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	var s *shop.Shop
-	var err error
-	if id, perr := strconv.ParseInt(r.PathValue("shop"), 10, 64); perr == nil && id > 0 {
-		s, err = rc.Shops.Get(ctx, id)
-	} else {
-		s, err = rc.Shops.GetByDomain(ctx, r.PathValue("shop"))
-	}
+	s, err := rc.shopByIDOrDomain(r, r.PathValue("shop"))
 	if errors.Is(err, shop.ErrNotFound) {
 		httpkit.WriteError(w, unauthorized)
 		return

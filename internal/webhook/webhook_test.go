@@ -36,7 +36,7 @@ func post(t *testing.T, app *testapp.App, domain, body, signature string) int {
 	return resp.StatusCode
 }
 
-func count(t *testing.T, db *database.DB, query string) int {
+func count(t testing.TB, db *database.DB, query string) int {
 	t.Helper()
 	var n int
 	if err := db.QueryRow(context.Background(), query).Scan(&n); err != nil {
@@ -47,7 +47,7 @@ func count(t *testing.T, db *database.DB, query string) int {
 
 // newApp serves a shop "a" whose Loop webhook secret is set, and works
 // the job queue.
-func newApp(t *testing.T, db *database.DB) (*testapp.App, *testapp.Tenant) {
+func newApp(t testing.TB, db *database.DB) (*testapp.App, *testapp.Tenant) {
 	app := testapp.New(t, db)
 	tn := app.NewTenant("a")
 	err := connection.NewStore(db, app.Box).Save(context.Background(), tn.Shop.ID,

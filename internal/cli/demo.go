@@ -35,6 +35,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	if err := checkDemoAddr(e.cfg.Addr, *public); err != nil {
 		return err
 	}
+	server.TuneGC()
 	smtpAddr := e.cfg.SMTPAddr
 	if smtpAddr != "" {
 		if err := checkDemoAddr(smtpAddr, *public); err != nil {

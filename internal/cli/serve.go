@@ -30,6 +30,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return usageError{fmt.Sprintf("data directory %s is the demo's, whose logins are published; serve a directory of your own", e.cfg.DataDir)}
 	}
 	logger := newLogger(e.stderr, e.cfg, "json")
+	server.TuneGC()
 	db, box, err := openStore(ctx, e.cfg, logger)
 	if err != nil {
 		return err

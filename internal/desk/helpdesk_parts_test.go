@@ -10,8 +10,8 @@ import (
 	"github.com/hubdesk/hubdesk/internal/macro"
 )
 
-// TestHelpdeskPartials renders the partials the ticket view uses for
-// files and macros: every file is a download link, only raster images
+// TestHelpdeskPartials renders what the ticket view writes for files and
+// macros: every file is a download link, only raster images
 // get a thumbnail, names are escaped, and the picker names the ticket
 // and the reply box.
 func TestHelpdeskPartials(t *testing.T) {
@@ -32,7 +32,9 @@ func TestHelpdeskPartials(t *testing.T) {
 		{ID: 6, TicketID: 9, Filename: `logo".svg<script>`, ContentType: "text/plain", Size: 512},
 		{ID: 7, TicketID: 9, Filename: "invoice.pdf", ContentType: "application/pdf", Size: 48_000},
 	}
-	got := render("attachments", files)
+	var w htmlWriter
+	attachmentsHTML(&w, files)
+	got := w.String()
 	for _, want := range []string{
 		`<img src="/tickets/9/attachments/5?inline=1" alt="damage.png"`,
 		`<a href="/tickets/9/attachments/5" download="damage.png">damage.png</a> <span class="muted small">2.4 MB</span>`,
@@ -46,7 +48,8 @@ func TestHelpdeskPartials(t *testing.T) {
 	if n := strings.Count(got, "<img"); n != 1 {
 		t.Errorf("%d thumbnails, want 1 (the PNG only):\n%s", n, got)
 	}
-	if render("attachments", []attachment.Attachment(nil)) != "" {
+	var none htmlWriter
+	if attachmentsHTML(&none, nil); none.String() != "" {
 		t.Error("a message without files renders something")
 	}
 	if got := render("attachment-input", nil); !strings.Contains(got, `name="files" type="file" multiple`) {

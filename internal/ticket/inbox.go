@@ -424,34 +424,16 @@ const readCurrentQuery = `SELECT EXISTS (SELECT 1 FROM tickets t JOIN ticket_rea
 
 // RecordRead is MarkRead's write, for a caller that has read the ticket's
 // read state itself (in the batch of its page). told says whether the user
-// has unread notifications about the ticket; when not, the read marker is
-// one statement with no transaction around it — one round trip on
-// PostgreSQL for the commonest write of the desk.
+// has unread notifications about the ticket, which are marked read with
+// it. It returns once the marker is committed, so the user's next page
+// shows the ticket read; markers recorded at the same moment share one
+// commit (readmarks.go).
 func (s *Store) RecordRead(ctx context.Context, shopID, userID, ticketID int64, told bool) error {
-	now := database.Time(s.now().UTC())
-	markRead := func(q database.Querier) error {
-		_, err := q.Exec(ctx, `INSERT INTO ticket_reads (shop_id, user_id, ticket_id, read_at)
-			SELECT t.shop_id, ?, t.id, ? FROM tickets t WHERE t.shop_id = ? AND t.id = ?
-			ON CONFLICT (user_id, ticket_id) DO UPDATE SET read_at = excluded.read_at`, userID, now, shopID, ticketID)
-		if err != nil {
-			return fmt.Errorf("ticket: mark %d read: %w", ticketID, err)
-		}
-		return nil
+	mark := readMark{shopID: shopID, userID: userID, ticketID: ticketID, told: told, at: database.Time(s.now().UTC())}
+	if s.reads == nil { // bound to a caller's transaction
+		return mark.write(ctx, s.db)
 	}
-	if !told {
-		return markRead(s.db)
-	}
-	return s.db.InTx(ctx, func(tx *database.Tx) error {
-		if err := markRead(tx); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `UPDATE desk_notifications SET read_at = ?
-			WHERE shop_id = ? AND user_id = ? AND ticket_id = ? AND read_at IS NULL`, now, shopID, userID, ticketID)
-		if err != nil {
-			return fmt.Errorf("ticket: read notifications of %d: %w", ticketID, err)
-		}
-		return nil
-	})
+	return s.reads.record(ctx, s.db, mark)
 }
 
 // MarkUnread forgets the agent's read of the ticket, so it shows unread

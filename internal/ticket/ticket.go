@@ -186,6 +186,9 @@ type Store struct {
 	// time, not the store's clock, which tests may stop).
 	navCache   *ttlcache.Cache[int64, shopNav]
 	rankWindow int // SearchRankWindow; smaller in tests
+	// reads commits concurrent read markers together; nil for a store
+	// bound to a caller's transaction.
+	reads *readMarks
 }
 
 // NewStore returns the ticket store over db (the database or a
@@ -195,7 +198,11 @@ func NewStore(db database.Querier, now func() time.Time) *Store {
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{db: db, now: now, navCache: ttlcache.New[int64, shopNav](NavCacheTTL, nil), rankWindow: SearchRankWindow}
+	s := &Store{db: db, now: now, navCache: ttlcache.New[int64, shopNav](NavCacheTTL, nil), rankWindow: SearchRankWindow}
+	if _, ok := db.(*database.DB); ok {
+		s.reads = &readMarks{}
+	}
+	return s
 }
 
 // With returns the store running on q, typically a use case's transaction.

@@ -20,6 +20,9 @@ const (
 	ProblemOther SyncProblem = "other"
 )
 
+// SyncProblems are every problem, for the desk's wording.
+var SyncProblems = []SyncProblem{ProblemDown, ProblemRateLimited, ProblemKeyRefused, ProblemOther}
+
 // SyncHealth is what hubdesk last learned about a shop's connection to
 // its returns platform (Loop), for the notice beside order cards: while
 // the platform is down, limiting or refusing the key, the cards keep

@@ -114,9 +114,7 @@ func (p *TicketPages) showTicket(w http.ResponseWriter, r *http.Request, status 
 	if p.Freshness != nil && len(tv.Orders) > 0 {
 		// The page renders from the store now; a refresh that changes
 		// something tells the page, which swaps its cards.
-		if _, err := p.Freshness.Freshen(ctx, me.ShopID, tv.Orders); err != nil {
-			p.Logger.WarnContext(ctx, "desk: ask for a returns refresh", "ticket", t.ID, "err", err)
-		}
+		p.freshenLater(ctx, me.ShopID, t.ID, tv.Orders)
 	}
 	v := ticketPage{Helpdesk: p.helpdeskOff(r), Ticket: t, Statuses: ticketStatuses, Me: me, CanAssign: me.Role.AtLeast(user.RoleManager),
 		Error: message, Draft: draft, Tags: tv.Tags, AllTags: tv.AllTags, Blocked: tv.Blocked, Customer: tv.Customer,

@@ -20,7 +20,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/ticket"
 )
 
-// Opening a ticket renders from the store and asks for a background
+// Opening a ticket renders from the store and then asks for a background
 // refresh of its orders that can still change and are older than the
 // freshness limit; the refresh stores what Loop says and tells the open
 // page; opening it again within the limit asks for nothing, and an order
@@ -66,10 +66,9 @@ func TestTicketOpenRefreshesStaleOrdersInTheBackground(t *testing.T) {
 			}
 		}
 		open()
+		// The page asks for the refresh once it is on its way.
+		e.eventually("the refresh stored Loop's state", func() bool { return e.stored(info.ID).State == returns.StateReview })
 		e.settled()
-		if r := e.stored(info.ID); r.State != returns.StateReview {
-			t.Fatalf("after the refresh the stored state is %s, want review", r.State)
-		}
 		for ev := range stream.Events {
 			if ev.What == live.WhatReturns {
 				if ev.Orders != strconv.FormatInt(order.ID, 10) {

@@ -44,7 +44,7 @@ func (s *Syncer) Freshen(ctx context.Context, shopID int64, orders []orderview.O
 	if len(ids) == 0 {
 		return 0, nil
 	}
-	h, err := s.store.Health(ctx, shopID)
+	h, err := s.cachedHealth(ctx, shopID)
 	if err != nil {
 		return 0, err
 	}
@@ -88,7 +88,7 @@ func (s *Syncer) Freshen(ctx context.Context, shopID int64, orders []orderview.O
 // FreshnessLimit is the limit in force for the shop now, for pages that
 // show the age of the data.
 func (s *Syncer) FreshnessLimit(ctx context.Context, shopID int64) (time.Duration, error) {
-	h, err := s.store.Health(ctx, shopID)
+	h, err := s.cachedHealth(ctx, shopID)
 	if err != nil {
 		return 0, err
 	}

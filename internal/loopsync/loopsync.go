@@ -25,6 +25,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/returns"
 	"github.com/hubdesk/hubdesk/internal/secret"
 	"github.com/hubdesk/hubdesk/internal/shop"
+	"github.com/hubdesk/hubdesk/internal/ttlcache"
 )
 
 // Freshness limits: how old an open ticket's returns may be before they
@@ -94,6 +95,18 @@ type Syncer struct {
 	// shop (recordCall).
 	okMu sync.Mutex
 	okAt map[int64]time.Time
+	// health keeps each shop's health briefly for the pages that read it
+	// on every ticket view (the notice, the freshness limit); this
+	// process's own records drop it.
+	health *ttlcache.Cache[int64, Health]
+}
+
+// healthTTL is how long a page may show a shop's health as read.
+const healthTTL = 2 * time.Second
+
+// cachedHealth is the shop's health as pages read it.
+func (s *Syncer) cachedHealth(ctx context.Context, shopID int64) (Health, error) {
+	return s.health.Get(shopID, func() (Health, error) { return s.store.Health(ctx, shopID) })
 }
 
 // New returns the syncer.
@@ -109,7 +122,7 @@ func New(opts Options) *Syncer {
 	}
 	opts.BaseURL = strings.TrimRight(opts.BaseURL, "/")
 	return &Syncer{opts: opts, store: NewStore(opts.DB), records: returns.NewRecords(opts.DB), log: opts.Logger, now: opts.Now,
-		okAt: map[int64]time.Time{}}
+		okAt: map[int64]time.Time{}, health: ttlcache.New[int64, Health](healthTTL, nil)}
 }
 
 // SetQueue gives the syncer its job queue, made after the syncer (the
@@ -128,7 +141,7 @@ func (s *Syncer) Health(ctx context.Context, shopID int64) (Health, error) {
 // (orderview's SyncHealthReader): why the last call failed, since when,
 // and when one last succeeded.
 func (s *Syncer) SyncHealth(ctx context.Context, shopID int64) (returns.SyncHealth, error) {
-	h, err := s.store.Health(ctx, shopID)
+	h, err := s.cachedHealth(ctx, shopID)
 	if err != nil {
 		return returns.SyncHealth{}, err
 	}
@@ -187,6 +200,7 @@ func (s *Syncer) recordCall(ctx context.Context, shopID int64, err error) {
 		s.okMu.Unlock()
 		rerr = s.store.CallFailed(ctx, shopID, now, string(loop.KindOf(err)))
 	}
+	s.health.Forget(shopID)
 	if rerr != nil {
 		s.log.WarnContext(ctx, "loopsync: record call outcome", "shop", shopID, "err", rerr)
 	}

@@ -111,11 +111,6 @@ func (p *TicketPages) showTicket(w http.ResponseWriter, r *http.Request, status 
 		return
 	}
 	t := tv.Ticket
-	if p.Freshness != nil && len(tv.Orders) > 0 {
-		// The page renders from the store now; a refresh that changes
-		// something tells the page, which swaps its cards.
-		p.freshenLater(ctx, me.ShopID, t.ID, tv.Orders)
-	}
 	v := ticketPage{Helpdesk: p.helpdeskOff(r), Ticket: t, Statuses: ticketStatuses, Me: me, CanAssign: me.Role.AtLeast(user.RoleManager),
 		Error: message, Draft: draft, Tags: tv.Tags, AllTags: tv.AllTags, Blocked: tv.Blocked, Customer: tv.Customer,
 		OrdersCount: tv.OrdersCount, Orders: tv.Orders, Order: tv.Order, published: tv.Returns}
@@ -157,6 +152,12 @@ func (p *TicketPages) showTicket(w http.ResponseWriter, r *http.Request, status 
 		v.Resolution = humanDuration(d)
 	}
 	p.pageIn(w, r, status, "ticket", t.Subject, v, &frame{Shop: tv.Shop, Notifications: tv.Notifications})
+	if p.Freshness != nil && len(tv.Orders) > 0 {
+		// The page rendered from the store; now its orders may be
+		// refreshed, and a refresh that changes something tells the page,
+		// which swaps its cards.
+		p.freshenLater(ctx, me.ShopID, t.ID, tv.Orders)
+	}
 }
 
 // humanDuration says how long something took, to the minute.

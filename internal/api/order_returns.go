@@ -26,15 +26,76 @@ type returnJSON struct {
 	LabelStatus    string              `json:"label_status"`
 	LabelURL       *string             `json:"label_url"`
 	StatusPageURL  string              `json:"status_page_url"`
-	CreatedAt      time.Time           `json:"created_at"`
-	UpdatedAt      time.Time           `json:"updated_at"`
-	SyncedAt       time.Time           `json:"synced_at"`
+	// LineItems are the returned items, grouped by title, variant and
+	// reason.
+	LineItems []returnedItemJSON `json:"line_items"`
+	// ProcessingFailed: Loop reported that processing the return failed
+	// (return.processing.failed), with ProcessingError its message when
+	// it gave one; cleared when Loop reports the return moved on.
+	ProcessingFailed bool      `json:"processing_failed"`
+	ProcessingError  *string   `json:"processing_error"`
+	CreatedAt        time.Time `json:"created_at"`
+	UpdatedAt        time.Time `json:"updated_at"`
+	SyncedAt         time.Time `json:"synced_at"`
+}
+
+// returnedItemJSON is one kind of item in a return.
+type returnedItemJSON struct {
+	Title    string  `json:"title"`
+	Variant  *string `json:"variant"`
+	Quantity int     `json:"quantity"`
+	Reason   *string `json:"reason"`
+}
+
+// optional is s, or null when it is empty.
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// returnListJSON is an order's returns and how the shop's connection to
+// its returns platform fares.
+type returnListJSON struct {
+	Items      []returnJSON `json:"items"`
+	NextCursor string       `json:"next_cursor"`
+	// Sync is null unless the shop is on Loop with a key.
+	Sync *syncHealthJSON `json:"sync"`
+}
+
+// syncHealthJSON says whether the stored returns may be behind because
+// calls to the platform fail (Loop down, a 429 storm, the key refused).
+type syncHealthJSON struct {
+	Status       string               `json:"status"`
+	Problem      *returns.SyncProblem `json:"problem"`
+	FailingSince *time.Time           `json:"failing_since"`
+	LastOKAt     *time.Time           `json:"last_ok_at"`
+}
+
+func toSyncHealthJSON(h returns.SyncHealth) *syncHealthJSON {
+	out := &syncHealthJSON{Status: "ok"}
+	if !h.LastOK.IsZero() {
+		out.LastOKAt = utc(&h.LastOK)
+	}
+	if h.Failing() {
+		p := h.Problem
+		out.Status, out.Problem, out.FailingSince = "failing", &p, utc(&h.FailingSince)
+	}
+	return out
 }
 
 func toReturnJSON(r returns.Return) returnJSON {
 	out := returnJSON{ID: r.ExternalID, Provider: r.Provider, State: r.State, Outcome: r.Outcome, Carrier: r.Carrier,
 		LabelStatus: r.LabelStatus, StatusPageURL: r.StatusPageURL,
-		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), SyncedAt: r.SyncedAt.UTC()}
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), SyncedAt: r.SyncedAt.UTC(),
+		LineItems: make([]returnedItemJSON, 0, len(r.LineItems)), ProcessingFailed: r.ProcessingFailed}
+	if r.ProcessingFailed {
+		out.ProcessingError = optional(r.ProcessingError)
+	}
+	for _, it := range r.LineItems {
+		out.LineItems = append(out.LineItems, returnedItemJSON{Title: it.Title, Variant: optional(it.Variant), Quantity: it.Quantity, Reason: optional(it.Reason)})
+	}
 	if r.LabelStatus == "N/A" {
 		out.LabelStatus = ""
 	}
@@ -75,13 +136,21 @@ func (a *API) agentOrder(w http.ResponseWriter, r *http.Request) (orderview.Agen
 }
 
 // ListOrderReturns answers GET /api/v1/orders/{id}/returns: the order's
-// stored returns, newest first.
+// stored returns, newest first, and for a shop on Loop how calls to Loop
+// fare (the returns may be behind while they fail).
 func (a *API) ListOrderReturns(w http.ResponseWriter, r *http.Request) {
 	o, _, ok := a.agentOrder(w, r)
 	if !ok {
 		return
 	}
-	writeList(w, o.Order.Returns, "", toReturnJSON)
+	out := returnListJSON{Items: make([]returnJSON, 0, len(o.Order.Returns))}
+	for _, ret := range o.Order.Returns {
+		out.Items = append(out.Items, toReturnJSON(ret))
+	}
+	if returns.AsksPlatform(o.Config) {
+		out.Sync = toSyncHealthJSON(o.Health)
+	}
+	httpkit.JSON(w, http.StatusOK, out)
 }
 
 // returnEligibilityJSON is whether the order can start a return now.

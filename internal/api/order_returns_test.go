@@ -388,3 +388,92 @@ func TestReturnLinkForPortalProviders(t *testing.T) {
 		}
 	})
 }
+
+// The returns list carries each return's items and Loop's processing
+// failure with its message, and says how calls to Loop fare: while Loop
+// turns calls away, refuses the key or is down, the returns stay as last
+// known and sync says why; otherwise it is ok with the last success.
+func TestOrderReturnsItemsFailureAndLoopHealth(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		s := newLoopShop(t, db, sandbox.Options{RateLimit: 1000})
+		o := s.app.SeedLoopOrder(s.tn, s.sb, testapp.LoopOrder{Name: "#3301", DeliveredAgo: 5 * day, Items: 2, Return: returns.StateOpen})
+		if _, err := s.app.Server.LoopSync.RefreshOrder(ctx, s.tn.Shop.ID, o.ID); err != nil {
+			t.Fatal(err)
+		}
+		type answer struct {
+			Items []struct {
+				ID        string `json:"id"`
+				LineItems []struct {
+					Title    string  `json:"title"`
+					Variant  *string `json:"variant"`
+					Quantity int     `json:"quantity"`
+					Reason   *string `json:"reason"`
+				} `json:"line_items"`
+				ProcessingFailed bool    `json:"processing_failed"`
+				ProcessingError  *string `json:"processing_error"`
+			} `json:"items"`
+			Sync *struct {
+				Status       string  `json:"status"`
+				Problem      *string `json:"problem"`
+				FailingSince *string `json:"failing_since"`
+				LastOKAt     *string `json:"last_ok_at"`
+			} `json:"sync"`
+		}
+		list := func() answer {
+			t.Helper()
+			status, body := s.call(t, "GET", "/api/v1/orders/{id}/returns", o.ID)
+			var a answer
+			if err := json.Unmarshal([]byte(body), &a); status != http.StatusOK || err != nil || len(a.Items) != 1 || a.Sync == nil {
+				t.Fatalf("%d %s (%v)", status, body, err)
+			}
+			return a
+		}
+		a := list()
+		r := a.Items[0]
+		if len(r.LineItems) != 2 || r.LineItems[0].Title != "Classic Tee 1" || r.LineItems[0].Quantity != 1 || r.LineItems[0].Variant == nil ||
+			*r.LineItems[0].Variant != "TEE-1" || r.LineItems[0].Reason == nil || r.ProcessingFailed || r.ProcessingError != nil {
+			t.Errorf("items as Loop reported them: %+v", r)
+		}
+		if a.Sync.Status != "ok" || a.Sync.Problem != nil || a.Sync.LastOKAt == nil || a.Sync.FailingSince != nil {
+			t.Errorf("sync while Loop answers: %+v", *a.Sync)
+		}
+
+		if err := s.app.Server.Returns.MarkProcessingFailed(ctx, s.tn.Shop.ID, returns.ProviderLoop, r.ID, "Refund failed: card expired"); err != nil {
+			t.Fatal(err)
+		}
+		if r := list().Items[0]; !r.ProcessingFailed || r.ProcessingError == nil || *r.ProcessingError != "Refund failed: card expired" {
+			t.Errorf("processing failure: %+v", r)
+		}
+
+		for _, c := range []struct {
+			problem string
+			fault   func()
+		}{
+			{"rate_limited", func() { s.sb.SetFaults(sandbox.Faults{RateLimited: true}) }},
+			{"key_refused", func() { s.sb.SetFaults(sandbox.Faults{}); s.sb.RemoveKey(sandbox.KeyFull) }},
+			// Last: it opens the key's circuit breaker.
+			{"down", func() { s.sb.SetFaults(sandbox.Faults{Outage: true}) }},
+		} {
+			c.fault()
+			if _, err := s.app.Server.LoopSync.RefreshOrder(ctx, s.tn.Shop.ID, o.ID); err == nil {
+				t.Fatalf("%s: the refresh succeeded", c.problem)
+			}
+			a := list()
+			if a.Sync.Status != "failing" || a.Sync.Problem == nil || *a.Sync.Problem != c.problem || a.Sync.FailingSince == nil || a.Sync.LastOKAt == nil {
+				t.Errorf("%s: sync %+v", c.problem, *a.Sync)
+			}
+			if len(a.Items) != 1 || len(a.Items[0].LineItems) != 2 || !a.Items[0].ProcessingFailed {
+				t.Errorf("%s: the last known return is gone: %+v", c.problem, a.Items)
+			}
+		}
+
+		// A shop not on Loop says nothing about it.
+		other := s.app.NewTenant("shopb")
+		theirs := s.app.Order(other, "9101", "x@example.com")
+		status, body, _ := s.app.Do(nil, "GET", fmt.Sprintf("/api/v1/orders/%d/returns", theirs.ID), s.app.Token(other.Agent), "")
+		if status != http.StatusOK || !strings.Contains(body, `"sync":null`) {
+			t.Errorf("a shop without Loop: %d %s", status, body)
+		}
+	})
+}

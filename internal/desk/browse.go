@@ -10,6 +10,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/orderview"
+	"github.com/hubdesk/hubdesk/internal/returns"
 )
 
 // The data of the customers and orders pages.
@@ -32,6 +33,9 @@ type (
 		Customer *commerce.Customer
 		// Initiate offers Initiate return (orderview.CanInitiate).
 		Initiate bool
+		// Health is how calls to the returns platform fare: the notice
+		// above the returns while they fail.
+		Health returns.SyncHealth
 	}
 )
 
@@ -130,5 +134,5 @@ func (d *Desk) Order(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.page(w, r, http.StatusOK, "order", "Order "+ao.Order.Name, orderPage{Order: ao.Order, Customer: ao.Customer,
-		Initiate: orderview.CanInitiate(ao.Config, ao.Order)})
+		Initiate: orderview.CanInitiate(ao.Config, ao.Order), Health: ao.Health})
 }

@@ -77,7 +77,10 @@ type Desk struct {
 	// Freshness refreshes an open ticket's returns in the background when
 	// they are older than the freshness limit (loopsync); nil: none.
 	Freshness Freshener
-	render    *web.Renderer
+	// freshening holds a place per refresh request under way
+	// (freshenLater).
+	freshening chan struct{}
+	render     *web.Renderer
 }
 
 // Freshener asks for the background refresh of viewed orders' returns;
@@ -98,6 +101,7 @@ func New(d Desk) (*Desk, error) {
 		return nil, err
 	}
 	d.render = r
+	d.freshening = make(chan struct{}, freshenAtOnce)
 	if d.Limiter == nil {
 		d.Limiter = auth.NewLoginLimiter()
 	}

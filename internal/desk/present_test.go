@@ -79,6 +79,7 @@ func labelled() map[string][]string {
 		"return.outcome":     returnOutcomes,
 		"return.label":       returnLabels,
 		"return.eligibility": append(strs(returns.Reasons), "eligible"),
+		"return.sync":        strs(returns.SyncProblems),
 		"provider":           strs(returns.Providers),
 		"ticket.status":      strs(ticketStatuses),
 		"ticket.channel":     strs(ticketChannels),
@@ -197,9 +198,16 @@ func pageFixtures() map[string][]any {
 			case 1:
 				ret.Carrier, ret.TrackingNumber = "Happy Returns", "HR1"
 			}
+			// Stuck with and without Loop's message; the returned items.
+			ret.ProcessingFailed, ret.ProcessingError = j%4 < 2, []string{"Refund failed: card expired", ""}[j%2]
+			ret.LineItems = []returns.ReturnedItem{{Title: "Linen shirt", Variant: "M", Quantity: 2, Reason: "Too small"}, {Title: "Socks", Quantity: 1}}
 			r.Returns = append(r.Returns, ret)
 		}
-		orders = append(orders, orderPage{Order: r, Customer: customer, Initiate: i%2 == 0})
+		health := returns.SyncHealth{}
+		if problems := returns.SyncProblems; i%(len(problems)+1) < len(problems) {
+			health = returns.SyncHealth{Problem: problems[i%(len(problems)+1)], FailingSince: at, LastOK: []time.Time{at, {}}[i%2]}
+		}
+		orders = append(orders, orderPage{Order: r, Customer: customer, Initiate: i%2 == 0, Health: health})
 	}
 	for i, reason := range returns.Reasons {
 		r := row(i, commerce.StatusDelivered)
@@ -284,7 +292,8 @@ func pageFixtures() map[string][]any {
 			Messages: msgs, Customer: customer, Order: &r, Orders: rows, OrdersCount: len(rows), Tags: []ticket.Tag{{ID: 1, Name: "vip"}},
 			AllTags: []ticket.Tag{{ID: 1, Name: "vip"}, {ID: 2, Name: "refund"}}, Assignee: staff[1], Staff: staff, Me: me, CanAssign: i%2 == 1,
 			MergeTargets: []*ticket.Ticket{tickets[0]}, FirstResponse: humanDuration(90 * time.Minute), Resolution: humanDuration(90 * time.Minute),
-			Blocked: i%2 == 0, Error: "Write a message first.", Draft: "draft"})
+			Blocked: i%2 == 0, Error: "Write a message first.", Draft: "draft",
+			ReturnsHealth: returns.SyncHealth{Problem: returns.SyncProblems[i%len(returns.SyncProblems)], FailingSince: at, LastOK: at}})
 	}
 	ticketViews = append(ticketViews, ticketPage{Ticket: tickets[0], Statuses: ticketStatuses, Me: me})
 

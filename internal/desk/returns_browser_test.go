@@ -11,18 +11,26 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/hubdesk/hubdesk/internal/audit"
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/database/dbtest"
 	"github.com/hubdesk/hubdesk/internal/demo"
+	"github.com/hubdesk/hubdesk/internal/integration/loop"
 	"github.com/hubdesk/hubdesk/internal/integration/loop/sandbox"
 	"github.com/hubdesk/hubdesk/internal/jobs/jobstest"
+	"github.com/hubdesk/hubdesk/internal/returns"
+	"github.com/hubdesk/hubdesk/internal/settings"
 	"github.com/hubdesk/hubdesk/internal/testapp"
 )
 
 // An agent opens the demo's returns ticket: the order cards show a badge
 // for every return state and a carrier's tracking link; Initiate return
 // on the eligible order opens its panel with Loop's deep link, which the
-// agent copies and inserts into the reply, and its QR code.
+// agent copies and inserts into the reply, and its QR code. Then a return
+// moves in Loop (the sandbox's admin endpoint, as `hubdesk sandbox loop
+// advance` calls it): Loop's signed webhook reaches hubdesk, which stores
+// it and tells the open page, whose card changes without a reload while
+// the agent's reply stays as written.
 func TestInitiateReturnInTheBrowser(t *testing.T) {
 	ctx := chromium(t)
 	db := dbtest.Open(t, database.SQLite)
@@ -32,9 +40,19 @@ func TestInitiateReturnInTheBrowser(t *testing.T) {
 	sb.SetBaseURL(loopSrv.URL)
 	app := testapp.New(t, db, testapp.WithLoop(loopSrv.URL+"/api/v1"))
 	tn := app.NewTenant("shopa")
-	app.UseLoop(tn, loopSrv.URL)
 	jobstest.Work(t, app.Server.Jobs)
 	bg := context.Background()
+	// Connected as a merchant does it: the key with Developer Tools and
+	// Loop's webhook secret, so hubdesk subscribes to Loop's webhooks.
+	actor := audit.Actor{Kind: audit.ActorSystem, Label: "test"}
+	rc := returns.ReturnsConfig{Provider: returns.ProviderLoop, LoopAPIKey: sandbox.KeyFull, LoopWebhookSecret: sb.WebhookSecret(),
+		LoopPortalURL: loopSrv.URL + "/portal/", LookupField: returns.LookupZip}
+	if _, err := app.Server.Settings.SaveReturns(bg, tn.Shop.ID, rc, settings.SaveOptions{}, actor); err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Server.Settings.SetLive(bg, tn.Shop.ID, true, actor); err != nil {
+		t.Fatal(err)
+	}
 	ticketID, err := demo.SeedReturnsShowcase(bg, sb, demo.ShowcaseStores{Orders: app.Server.Ingest, Records: app.Server.Returns,
 		Tickets: app.Server.Tickets}, tn.Shop.ID, app.URL, time.Now())
 	if err != nil {
@@ -125,4 +143,50 @@ func TestInitiateReturnInTheBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	until("Insert into reply", fmt.Sprintf(`document.getElementById("reply-body").value === %q`, "Hi Riley, start your return here:\n"+link+"\n"))
+
+	// The review return moves on in Loop: the page shows it open, live.
+	jobstest.Eventually(t, "subscribed to Loop's webhooks", func() bool { return subscribed(t, sb, app.URL) })
+	var inReview int64
+	for _, r := range sb.Returns("#9003") {
+		if r.State == loop.StateReview {
+			inReview = r.ID
+		}
+	}
+	if inReview == 0 {
+		t.Fatal("the showcase has no return in review on #9003")
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.notReloaded = true`)); err != nil {
+		t.Fatal(err)
+	}
+	until("the review badge before", `!!document.querySelector("#ticket-side .badge--return-review")`)
+	resp, err := http.Post(fmt.Sprintf("%s/_sandbox/returns/%d/advance", loopSrv.URL, inReview), "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("advance the return in the sandbox: %d", resp.StatusCode)
+	}
+	until("the card shows the return open, live", `!document.querySelector("#ticket-side .badge--return-review") &&
+		document.querySelectorAll("#ticket-side .badge--return-open").length === 2`)
+	if ok, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](fmt.Sprintf(`window.notReloaded === true && document.getElementById("reply-body").value === %q`,
+		"Hi Riley, start your return here:\n"+link+"\n"))); !ok {
+		t.Error("the page reloaded or the reply was lost")
+	}
+}
+
+// subscribed reports whether the sandbox's Loop delivers return webhooks
+// to hubdesk at base.
+func subscribed(t *testing.T, sb *sandbox.Sandbox, base string) bool {
+	t.Helper()
+	hooks, err := loop.New(loop.Options{APIKey: sandbox.KeyFull, BaseURL: sb.BaseURL(), MaxAttempts: 1}).ListWebhooks(context.Background())
+	if err != nil {
+		return false
+	}
+	for _, h := range hooks {
+		if strings.HasPrefix(h.URL, base+"/webhooks/loop/") && h.Trigger == string(loop.TriggerReturnUpdated) && h.Status == loop.WebhookActive {
+			return true
+		}
+	}
+	return false
 }

@@ -34,12 +34,15 @@ type (
 		// published is the configuration the orders were viewed with,
 		// for Initiate return's button (never rendered: it holds the key).
 		published returns.Config
-		Tags      []ticket.Tag
-		AllTags   []ticket.Tag
-		Assignee  *user.User
-		Staff     []*user.User // whom a Manager may assign
-		Me        *user.User
-		CanAssign bool // the signed-in user may assign anyone
+		// ReturnsHealth is how calls to the returns platform fare: the
+		// notice above the order cards while they fail.
+		ReturnsHealth returns.SyncHealth
+		Tags          []ticket.Tag
+		AllTags       []ticket.Tag
+		Assignee      *user.User
+		Staff         []*user.User // whom a Manager may assign
+		Me            *user.User
+		CanAssign     bool // the signed-in user may assign anyone
 		// MergeTargets are the customer's other tickets this one can be
 		// merged into.
 		MergeTargets  []*ticket.Ticket
@@ -108,16 +111,16 @@ func (p *TicketPages) showTicket(w http.ResponseWriter, r *http.Request, status 
 		return
 	}
 	t := tv.Ticket
-	if p.Freshness != nil && len(tv.Orders) > 0 {
-		// The page renders from the store now; a refresh that changes
-		// something tells the page, which swaps its cards.
-		if _, err := p.Freshness.Freshen(ctx, me.ShopID, tv.Orders); err != nil {
-			p.Logger.WarnContext(ctx, "desk: ask for a returns refresh", "ticket", t.ID, "err", err)
-		}
-	}
 	v := ticketPage{Helpdesk: p.helpdeskOff(r), Ticket: t, Statuses: ticketStatuses, Me: me, CanAssign: me.Role.AtLeast(user.RoleManager),
 		Error: message, Draft: draft, Tags: tv.Tags, AllTags: tv.AllTags, Blocked: tv.Blocked, Customer: tv.Customer,
 		OrdersCount: tv.OrdersCount, Orders: tv.Orders, Order: tv.Order, published: tv.Returns}
+	if len(tv.Orders) > 0 {
+		// The cards render whatever the platform's health; a failed read
+		// only leaves the notice out.
+		if v.ReturnsHealth, err = p.OrderView.SyncHealth(ctx, me.ShopID, tv.Returns); err != nil {
+			p.Logger.WarnContext(ctx, "desk: returns platform health", "ticket", t.ID, "err", err)
+		}
+	}
 	v.Messages = make([]messageView, 0, len(tv.Messages))
 	for _, m := range tv.Messages {
 		files := tv.Files[m.ID]
@@ -149,6 +152,12 @@ func (p *TicketPages) showTicket(w http.ResponseWriter, r *http.Request, status 
 		v.Resolution = humanDuration(d)
 	}
 	p.pageIn(w, r, status, "ticket", t.Subject, v, &frame{Shop: tv.Shop, Notifications: tv.Notifications})
+	if p.Freshness != nil && len(tv.Orders) > 0 {
+		// The page rendered from the store; now its orders may be
+		// refreshed, and a refresh that changes something tells the page,
+		// which swaps its cards.
+		p.freshenLater(ctx, me.ShopID, t.ID, tv.Orders)
+	}
 }
 
 // humanDuration says how long something took, to the minute.

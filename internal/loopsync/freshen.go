@@ -9,6 +9,7 @@ import (
 
 	"github.com/hubdesk/hubdesk/internal/connection"
 	"github.com/hubdesk/hubdesk/internal/database"
+	"github.com/hubdesk/hubdesk/internal/jobs"
 	"github.com/hubdesk/hubdesk/internal/orderview"
 )
 
@@ -43,7 +44,7 @@ func (s *Syncer) Freshen(ctx context.Context, shopID int64, orders []orderview.O
 	if len(ids) == 0 {
 		return 0, nil
 	}
-	h, err := s.store.Health(ctx, shopID)
+	h, err := s.cachedHealth(ctx, shopID)
 	if err != nil {
 		return 0, err
 	}
@@ -64,20 +65,22 @@ func (s *Syncer) Freshen(ctx context.Context, shopID int64, orders []orderview.O
 	if len(stale) == 0 {
 		return 0, nil
 	}
+	// One insert for all of them: the page waits for this commit.
+	list := make([]jobs.NewJob, len(stale))
+	for i, id := range stale {
+		list[i] = jobs.NewJob{Args: RefreshOrderArgs{ShopID: shopID, OrderID: id},
+			Opts: &river.InsertOpts{Queue: Queue, Priority: 1, MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: inFlight}}}
+	}
 	asked := 0
 	err = s.opts.DB.InTx(ctx, func(tx *database.Tx) error {
+		res, err := s.opts.Queue.EnqueueMany(ctx, tx, list)
 		asked = 0
-		for _, id := range stale {
-			res, err := s.opts.Queue.Enqueue(ctx, tx, RefreshOrderArgs{ShopID: shopID, OrderID: id},
-				&river.InsertOpts{Queue: Queue, Priority: 1, MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: inFlight}})
-			if err != nil {
-				return err
-			}
-			if !res.UniqueSkippedAsDuplicate {
+		for _, r := range res {
+			if !r.UniqueSkippedAsDuplicate {
 				asked++
 			}
 		}
-		return nil
+		return err
 	})
 	return asked, err
 }
@@ -85,7 +88,7 @@ func (s *Syncer) Freshen(ctx context.Context, shopID int64, orders []orderview.O
 // FreshnessLimit is the limit in force for the shop now, for pages that
 // show the age of the data.
 func (s *Syncer) FreshnessLimit(ctx context.Context, shopID int64) (time.Duration, error) {
-	h, err := s.store.Health(ctx, shopID)
+	h, err := s.cachedHealth(ctx, shopID)
 	if err != nil {
 		return 0, err
 	}

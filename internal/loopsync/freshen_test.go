@@ -20,7 +20,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/ticket"
 )
 
-// Opening a ticket renders from the store and asks for a background
+// Opening a ticket renders from the store and then asks for a background
 // refresh of its orders that can still change and are older than the
 // freshness limit; the refresh stores what Loop says and tells the open
 // page; opening it again within the limit asks for nothing, and an order
@@ -66,10 +66,9 @@ func TestTicketOpenRefreshesStaleOrdersInTheBackground(t *testing.T) {
 			}
 		}
 		open()
+		// The page asks for the refresh once it is on its way.
+		e.eventually("the refresh stored Loop's state", func() bool { return e.stored(info.ID).State == returns.StateReview })
 		e.settled()
-		if r := e.stored(info.ID); r.State != returns.StateReview {
-			t.Fatalf("after the refresh the stored state is %s, want review", r.State)
-		}
 		for ev := range stream.Events {
 			if ev.What == live.WhatReturns {
 				if ev.Orders != strconv.FormatInt(order.ID, 10) {
@@ -146,6 +145,11 @@ func BenchmarkColdFreshness(b *testing.B) {
 				viewed = append(viewed, orderview.Order{Order: o, Returns: []returns.Return{r}})
 			}
 			e.sb.SetFaults(sandbox.Faults{Latency: 150 * time.Millisecond})
+			// One run warms the pools and statement caches as a running
+			// server's are; it is not counted.
+			if _, err := e.app.Server.LoopSync.Freshen(ctx, e.tn.Shop.ID, viewed); err != nil {
+				b.Fatal(err)
+			}
 			var total time.Duration
 			b.ResetTimer()
 			for range b.N {
@@ -160,7 +164,7 @@ func BenchmarkColdFreshness(b *testing.B) {
 					b.Fatalf("asked %d refreshes: %v", n, err)
 				}
 				for e.count(`SELECT COUNT(*) FROM loop_order_checks`) < 20 {
-					time.Sleep(2 * time.Millisecond)
+					time.Sleep(5 * time.Millisecond)
 				}
 				total += time.Since(start)
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -13,6 +14,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/integration/loop"
 	"github.com/hubdesk/hubdesk/internal/jobs"
+	"github.com/hubdesk/hubdesk/internal/orderview"
 	"github.com/hubdesk/hubdesk/internal/returns"
 )
 
@@ -94,38 +96,76 @@ func (w *refreshReturnWorker) Work(ctx context.Context, job *river.Job[RefreshRe
 // store1 stores one return read from Loop now (returns.Records.Replace),
 // with more in the same transaction, and says which order changed.
 func (s *Syncer) store1(ctx context.Context, shopID int64, in loop.Return, more func(tx *database.Tx) error) ([]int64, error) {
+	var changed []int64
+	err := s.opts.DB.InTx(ctx, func(tx *database.Tx) error {
+		wasStuck := false
+		if more != nil {
+			prev, err := s.records.With(tx).Get(ctx, shopID, returns.ProviderLoop, strings.TrimSpace(string(in.ID)))
+			switch {
+			case err == nil:
+				wasStuck = prev.ProcessingFailed
+			case !errors.Is(err, returns.ErrNotFound):
+				return err
+			}
+		}
+		var err error
+		changed, err = s.storeIn(ctx, tx, shopID, in)
+		if err != nil || more == nil {
+			return err
+		}
+		if err := more(tx); err != nil {
+			return err
+		}
+		// more may have marked the return stuck: that is news too.
+		if len(changed) == 0 && !wasStuck {
+			changed, err = s.newlyStuck(ctx, tx, shopID, in)
+		}
+		return err
+	})
+	return changed, err
+}
+
+// storeIn stores one return read from Loop now inside tx and says which
+// order changed: what agents see differs, or the return became stuck.
+func (s *Syncer) storeIn(ctx context.Context, tx *database.Tx, shopID int64, in loop.Return) ([]int64, error) {
 	r, problem := translate(in)
 	if problem != "" {
 		s.log.WarnContext(ctx, "loopsync: Loop return not stored: "+problem, "shop", shopID, "return", string(in.ID))
 		return nil, nil
 	}
-	var changed []int64
-	err := s.opts.DB.InTx(ctx, func(tx *database.Tx) error {
-		records := s.records.With(tx)
-		stored, err := records.Get(ctx, shopID, returns.ProviderLoop, r.ExternalID)
-		if err != nil && !errors.Is(err, returns.ErrNotFound) {
-			return err
-		}
-		res, err := records.Replace(ctx, shopID, r)
-		if err != nil {
-			return err
-		}
-		if more != nil {
-			if err := more(tx); err != nil {
-				return err
-			}
-		}
-		after, err := records.Get(ctx, shopID, returns.ProviderLoop, r.ExternalID)
-		if err != nil {
-			return err
-		}
-		failedNow := after.ProcessingFailed && (stored == nil || !stored.ProcessingFailed)
-		if after.OrderID != 0 && ((res != commerce.Stale && differs(stored, r)) || failedNow) {
-			changed = append(changed, after.OrderID)
-		}
-		return nil
-	})
-	return changed, err
+	records := s.records.With(tx)
+	stored, err := records.Get(ctx, shopID, returns.ProviderLoop, r.ExternalID)
+	if err != nil && !errors.Is(err, returns.ErrNotFound) {
+		return nil, err
+	}
+	res, err := records.Replace(ctx, shopID, r)
+	if err != nil {
+		return nil, err
+	}
+	if res == commerce.Stale || !differs(stored, r) {
+		return nil, nil
+	}
+	if stored != nil && stored.OrderID != 0 && stored.OrderExternalID == r.OrderExternalID {
+		return []int64{stored.OrderID}, nil // still the same order's
+	}
+	after, err := records.Get(ctx, shopID, returns.ProviderLoop, r.ExternalID)
+	if err != nil || after.OrderID == 0 {
+		return nil, err
+	}
+	return []int64{after.OrderID}, nil
+}
+
+// newlyStuck names the return's order when it is marked stuck now (a
+// processing failure reported before the return was stored).
+func (s *Syncer) newlyStuck(ctx context.Context, tx *database.Tx, shopID int64, in loop.Return) ([]int64, error) {
+	after, err := s.records.With(tx).Get(ctx, shopID, returns.ProviderLoop, strings.TrimSpace(string(in.ID)))
+	if errors.Is(err, returns.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil || !after.ProcessingFailed || after.OrderID == 0 {
+		return nil, err
+	}
+	return []int64{after.OrderID}, nil
 }
 
 // RefreshOrderArgs re-read the returns of one order, on ticket open.
@@ -160,7 +200,11 @@ func (w *refreshOrderWorker) Work(ctx context.Context, job *river.Job[RefreshOrd
 
 // RefreshOrder reads the order's returns from Loop now — its latest
 // return by the order's name, and each stored active return by id — and
-// stores them; it returns the order when what agents see changed.
+// stores them; it returns the order when what agents see changed. The
+// order and its returns are read in one batch before Loop is asked, and
+// what Loop said is stored in one transaction with the order's check
+// time: a ticket's refreshes run together, and each costs the database
+// two round trips and one commit besides its calls to Loop.
 func (s *Syncer) RefreshOrder(ctx context.Context, shopID, orderID int64) ([]int64, error) {
 	ctx = loop.WithPriority(ctx, loop.PriorityRefresh)
 	c, err := s.client(ctx, shopID)
@@ -170,28 +214,23 @@ func (s *Syncer) RefreshOrder(ctx context.Context, shopID, orderID int64) ([]int
 	if err != nil {
 		return nil, err
 	}
-	order, err := s.opts.Commerce.Order(ctx, shopID, orderID)
+	stored := map[int64][]returns.Return{}
+	order, err := s.opts.Commerce.OrderOf(ctx, shopID, 0, orderID, orderview.ReturnsInto(shopID, stored))
 	if errors.Is(err, commerce.ErrNotFound) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	stored, err := s.records.ForOrders(ctx, shopID, []int64{orderID})
-	if err != nil {
-		return nil, err
-	}
-	var changed []int64
+	var read []loop.Return
 	seen := map[string]bool{}
-	keep := func(in loop.Return) error {
+	keep := func(in loop.Return) {
 		seen[string(in.ID)] = true
 		// A namesake order of another platform id is not this order.
 		if pid := string(in.ProviderOrderID); pid != "" && order.ExternalID != "" && pid != order.ExternalID {
-			return nil
+			return
 		}
-		ch, err := s.store1(ctx, shopID, in, nil)
-		changed = append(changed, ch...)
-		return err
+		read = append(read, in)
 	}
 	latest, err := c.ReturnDetailsBy(ctx, loop.DetailsQuery{OrderName: order.Name})
 	switch {
@@ -200,9 +239,7 @@ func (s *Syncer) RefreshOrder(ctx context.Context, shopID, orderID int64) ([]int
 		s.recordCall(ctx, shopID, err)
 		return nil, err
 	default:
-		if err := keep(latest); err != nil {
-			return nil, err
-		}
+		keep(latest)
 	}
 	for _, r := range stored[orderID] {
 		if !r.State.Active() || seen[r.ExternalID] {
@@ -216,22 +253,29 @@ func (s *Syncer) RefreshOrder(ctx context.Context, shopID, orderID int64) ([]int
 			s.recordCall(ctx, shopID, err)
 			return nil, err
 		}
-		if err := keep(in); err != nil {
-			return nil, err
-		}
+		keep(in)
 	}
 	s.recordCall(ctx, shopID, nil)
 	now := s.now()
-	if err := s.store.OrderChecked(ctx, shopID, orderID, now); err != nil {
+	changed := false
+	err = s.opts.DB.InTx(ctx, func(tx *database.Tx) error {
+		changed = false
+		for _, in := range read {
+			ch, err := s.storeIn(ctx, tx, shopID, in)
+			if err != nil {
+				return err
+			}
+			changed = changed || len(ch) > 0
+		}
+		if err := s.store.With(tx).OrderChecked(ctx, shopID, orderID, now); err != nil {
+			return err
+		}
+		return s.records.With(tx).Touch(ctx, shopID, []int64{orderID}, now)
+	})
+	if err != nil || !changed {
 		return nil, err
 	}
-	if err := s.records.Touch(ctx, shopID, []int64{orderID}, now); err != nil {
-		return nil, err
-	}
-	if len(changed) > 0 {
-		return []int64{orderID}, nil
-	}
-	return nil, nil
+	return []int64{orderID}, nil
 }
 
 // ReconcileArgs reconcile one shop's returns from its watermark.

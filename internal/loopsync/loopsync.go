@@ -13,6 +13,7 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hubdesk/hubdesk/internal/commerce"
@@ -24,6 +25,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/returns"
 	"github.com/hubdesk/hubdesk/internal/secret"
 	"github.com/hubdesk/hubdesk/internal/shop"
+	"github.com/hubdesk/hubdesk/internal/ttlcache"
 )
 
 // Freshness limits: how old an open ticket's returns may be before they
@@ -89,6 +91,22 @@ type Syncer struct {
 	records *returns.Records
 	log     *slog.Logger
 	now     func() time.Time
+	// okAt is when this process last recorded a successful call per
+	// shop (recordCall).
+	okMu sync.Mutex
+	okAt map[int64]time.Time
+	// health keeps each shop's health briefly for the pages that read it
+	// on every ticket view (the notice, the freshness limit); this
+	// process's own records drop it.
+	health *ttlcache.Cache[int64, Health]
+}
+
+// healthTTL is how long a page may show a shop's health as read.
+const healthTTL = 2 * time.Second
+
+// cachedHealth is the shop's health as pages read it.
+func (s *Syncer) cachedHealth(ctx context.Context, shopID int64) (Health, error) {
+	return s.health.Get(shopID, func() (Health, error) { return s.store.Health(ctx, shopID) })
 }
 
 // New returns the syncer.
@@ -103,7 +121,8 @@ func New(opts Options) *Syncer {
 		opts.ReconcileInterval = DefaultReconcileInterval
 	}
 	opts.BaseURL = strings.TrimRight(opts.BaseURL, "/")
-	return &Syncer{opts: opts, store: NewStore(opts.DB), records: returns.NewRecords(opts.DB), log: opts.Logger, now: opts.Now}
+	return &Syncer{opts: opts, store: NewStore(opts.DB), records: returns.NewRecords(opts.DB), log: opts.Logger, now: opts.Now,
+		okAt: map[int64]time.Time{}, health: ttlcache.New[int64, Health](healthTTL, nil)}
 }
 
 // SetQueue gives the syncer its job queue, made after the syncer (the
@@ -116,6 +135,17 @@ func (s *Syncer) Store() *Store { return s.store }
 // Health is the shop's Loop health, for the notice on order cards.
 func (s *Syncer) Health(ctx context.Context, shopID int64) (Health, error) {
 	return s.store.Health(ctx, shopID)
+}
+
+// SyncHealth is the shop's Loop health as order cards word it
+// (orderview's SyncHealthReader): why the last call failed, since when,
+// and when one last succeeded.
+func (s *Syncer) SyncHealth(ctx context.Context, shopID int64) (returns.SyncHealth, error) {
+	h, err := s.cachedHealth(ctx, shopID)
+	if err != nil {
+		return returns.SyncHealth{}, err
+	}
+	return h.Sync(), nil
 }
 
 // WebhookURL is where Loop delivers the shop's webhooks.
@@ -138,15 +168,39 @@ func (s *Syncer) client(ctx context.Context, shopID int64) (*loop.Client, error)
 	return s.opts.Loop.WithKey(conn.Credentials), nil
 }
 
+// okRecordEvery is how often one process records that calls to a shop's
+// Loop succeed while they keep succeeding: the shop's one health row would
+// otherwise be written by every refresh, and a ticket's 20 refreshes
+// finishing together would queue on its lock.
+const okRecordEvery = 5 * time.Second
+
 // recordCall keeps the outcome of a call for the health notice. A failure
-// to record is logged: the health is advice, the sync is the work.
+// is always written; a success only when this process has not written one
+// in the last okRecordEvery with no failure since (another process's
+// failure may then show for those few seconds more). A failure to record
+// is logged: the health is advice, the sync is the work.
 func (s *Syncer) recordCall(ctx context.Context, shopID int64, err error) {
+	now := s.now()
 	var rerr error
 	if err == nil {
-		rerr = s.store.CallSucceeded(ctx, shopID, s.now())
+		s.okMu.Lock()
+		last, ok := s.okAt[shopID]
+		fresh := ok && now.Sub(last) < okRecordEvery && !now.Before(last)
+		if !fresh {
+			s.okAt[shopID] = now
+		}
+		s.okMu.Unlock()
+		if fresh {
+			return
+		}
+		rerr = s.store.CallSucceeded(ctx, shopID, now)
 	} else {
-		rerr = s.store.CallFailed(ctx, shopID, s.now(), string(loop.KindOf(err)))
+		s.okMu.Lock()
+		delete(s.okAt, shopID)
+		s.okMu.Unlock()
+		rerr = s.store.CallFailed(ctx, shopID, now, string(loop.KindOf(err)))
 	}
+	s.health.Forget(shopID)
 	if rerr != nil {
 		s.log.WarnContext(ctx, "loopsync: record call outcome", "shop", shopID, "err", rerr)
 	}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/hubdesk/hubdesk/internal/database"
+	"github.com/hubdesk/hubdesk/internal/integration/loop"
+	"github.com/hubdesk/hubdesk/internal/returns"
 )
 
 // Store keeps what freshness needs per shop and order: the
@@ -36,6 +38,30 @@ type Health struct {
 // their last known state with a notice.
 func (h Health) Failing() bool {
 	return h.LastErrorAt != nil && (h.LastOKAt == nil || !h.LastErrorAt.Before(*h.LastOKAt))
+}
+
+// Sync words the health for order cards: why the last call failed, if
+// it did, since when, and when one last succeeded.
+func (h Health) Sync() returns.SyncHealth {
+	var out returns.SyncHealth
+	if h.LastOKAt != nil {
+		out.LastOK = *h.LastOKAt
+	}
+	if !h.Failing() {
+		return out
+	}
+	out.FailingSince = *h.LastErrorAt
+	switch loop.Kind(h.LastErrorKind) {
+	case loop.KindUnavailable, loop.KindCanceled:
+		out.Problem = returns.ProblemDown
+	case loop.KindRateLimited:
+		out.Problem = returns.ProblemRateLimited
+	case loop.KindUnauthorized, loop.KindMissingScope:
+		out.Problem = returns.ProblemKeyRefused
+	default:
+		out.Problem = returns.ProblemOther
+	}
+	return out
 }
 
 // Health returns the shop's row (zero when there is none yet).

@@ -77,6 +77,8 @@ type AgentOrder struct {
 	Order    Order
 	Config   returns.Config
 	Customer *commerce.Customer
+	// Health is how calls to the shop's returns platform fare (SyncHealth).
+	Health returns.SyncHealth
 }
 
 // ForAgent reads and views one order of the shop for Initiate return and
@@ -91,6 +93,9 @@ func (v *View) ForAgent(ctx context.Context, shopID, orderID int64) (AgentOrder,
 		return AgentOrder{}, err
 	}
 	out := AgentOrder{Order: o, Config: cfg}
+	if out.Health, err = v.SyncHealth(ctx, shopID, cfg); err != nil {
+		return AgentOrder{}, err
+	}
 	if o.CustomerID != 0 {
 		c, err := v.opts.Commerce.Customer(ctx, shopID, o.CustomerID)
 		if err != nil && !errors.Is(err, commerce.ErrNotFound) {

@@ -34,6 +34,9 @@ type Options struct {
 	// for it: until the answer arrives the last one (or the window)
 	// decides.
 	Refresh EligibilityRefresher
+	// Health says how calls to the returns platform fare, for the notice
+	// beside order cards; nil: nothing is said.
+	Health SyncHealthReader
 	// Now is the clock of the return window; time.Now when nil.
 	Now func() time.Time
 }

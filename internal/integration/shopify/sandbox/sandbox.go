@@ -120,6 +120,20 @@ type Options struct {
 	// StorefrontDomains are the shop's own domains beyond its
 	// myshopify.com one; the first is primary (none: the myshopify domain).
 	StorefrontDomains []string
+	// Orders is how many orders the shop is seeded with, spread over the
+	// Customers and GeneratedCustomers more (default: a quarter of Orders,
+	// at least 10). Seeded orders are computed when read, so 100,000 cost
+	// no memory until one changes.
+	Orders             int
+	GeneratedCustomers int
+	// BulkDir holds bulk operations' result files (default: a temporary
+	// directory, removed by Close).
+	BulkDir string
+	// OnChange receives each change to the shop as Shopify would send it
+	// as a webhook: the topic ("orders/updated") and the REST-shaped body.
+	// It is called after the change is stored, outside any lock, in the
+	// order the changes happened.
+	OnChange func(topic string, payload []byte)
 	// Logger receives one line per proxied request; nil discards them.
 	Logger *slog.Logger
 }
@@ -137,6 +151,11 @@ type Sandbox struct {
 
 	amu   sync.Mutex // guards admin
 	admin adminState
+
+	dmu         sync.Mutex // guards data, bulkHistory, tmpBulkDir
+	data        *shopData
+	bulkHistory []*bulkOp
+	tmpBulkDir  string
 }
 
 // New builds a sandbox. It panics when ProxyTarget or ProxyPrefix is not a
@@ -174,6 +193,7 @@ func New(opts Options) *Sandbox {
 		s.target = u
 	}
 	s.initAdmin()
+	s.initData()
 	s.proxy = s.newProxy()
 	s.routes()
 	return s
@@ -194,6 +214,7 @@ func (s *Sandbox) routes() {
 	mux.HandleFunc("GET /cart/{items}", s.cart)
 	mux.HandleFunc("GET /favicon.ico", favicon)
 	mux.HandleFunc("POST /admin/api/{version}/graphql.json", s.adminGraphQL)
+	mux.HandleFunc("GET /_bulk/{name}", s.bulkFile)
 	mux.HandleFunc("/", s.notFound)
 	s.mux = mux
 }

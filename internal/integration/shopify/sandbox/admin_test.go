@@ -1,0 +1,109 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+)
+
+func TestSandboxChangesEmitRESTWebhooks(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	type got struct {
+		topic string
+		body  map[string]any
+	}
+	var changes []got
+	sb := New(Options{Orders: 20, Now: func() time.Time { return now }, Customers: []Customer{olivia},
+		OnChange: func(topic string, payload []byte) {
+			var m map[string]any
+			if err := json.Unmarshal(payload, &m); err != nil {
+				t.Fatalf("%s: %v", topic, err)
+			}
+			changes = append(changes, got{topic, m})
+		}})
+	id, err := sb.CreateOrder(olivia.ID, NewLine{Product: 1, Quantity: 2}, NewLine{Product: 2, Quantity: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if changes[0].topic != "orders/create" || changes[0].body["admin_graphql_api_id"] != "gid://shopify/Order/"+id ||
+		changes[0].body["customer"].(map[string]any)["email"] != olivia.Email || changes[0].body["fulfillment_status"] != nil {
+		t.Fatalf("create: %+v", changes[0])
+	}
+	created := changes[0].body["updated_at"].(string)
+	if _, err := sb.Fulfill(id, "UPS", "1ZTEST"); err != nil {
+		t.Fatal(err)
+	}
+	if err := sb.MarkOutForDelivery(id, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := sb.MarkDelivered(id, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := sb.Cancel(id); !errors.Is(err, ErrState) {
+		t.Errorf("cancel a shipped order: %v", err)
+	}
+	var topics []string
+	for _, c := range changes {
+		topics = append(topics, c.topic)
+	}
+	want := []string{"orders/create", "orders/paid", "fulfillments/create", "orders/updated", "orders/fulfilled",
+		"fulfillments/update", "fulfillment_events/create", "orders/updated",
+		"fulfillments/update", "fulfillment_events/create", "orders/updated"}
+	if len(topics) != len(want) {
+		t.Fatalf("topics %v", topics)
+	}
+	for i := range want {
+		if topics[i] != want[i] {
+			t.Fatalf("topics %v, want %v", topics, want)
+		}
+	}
+	last := changes[len(changes)-1].body
+	if last["updated_at"].(string) <= created {
+		t.Errorf("updated_at did not move: %v", last["updated_at"])
+	}
+	f := last["fulfillments"].([]any)[0].(map[string]any)
+	if f["shipment_status"] != "delivered" || f["tracking_number"] != "1ZTEST" || len(f["line_items"].([]any)) != 2 {
+		t.Errorf("fulfillment: %+v", f)
+	}
+	ev := changes[len(changes)-2].body
+	if ev["status"] != "delivered" {
+		t.Errorf("event: %+v", ev)
+	}
+	o := sb.Order(id)
+	if o.Fulfillments[0].DeliveredAt == nil || o.DisplayFulfillmentStatus != "FULFILLED" {
+		t.Errorf("order: %+v", o)
+	}
+	if err := sb.UpdateCustomer(olivia.ID, CustomerUpdate{Email: "liv@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	if c := changes[len(changes)-1]; c.topic != "customers/update" || c.body["email"] != "liv@example.com" {
+		t.Errorf("customer: %+v", c)
+	}
+	if got := sb.CustomerOrderIDs(olivia.ID); got[0] != id {
+		t.Errorf("her newest order %v", got)
+	}
+}
+
+func TestParseOperation(t *testing.T) {
+	for _, tc := range []struct {
+		doc, kind string
+		fields    []string
+	}{
+		{`{ shop { name } }`, "query", []string{"shop"}},
+		{`query Q($id: ID!) { customer(id: $id) { orders(first: 10) { nodes { id } } } } # shop`, "query", []string{"customer"}},
+		{`mutation { a: webhookSubscriptionCreate(topic: ORDERS_CREATE, webhookSubscription: {uri: "x{"}) { userErrors { message } } b: shop { id } }`, "mutation", []string{"webhookSubscriptionCreate", "shop"}},
+		{`query { node(id: "gid://x") { ... on BulkOperation { id } } }`, "query", []string{"node"}},
+	} {
+		op, ok := parseOperation(tc.doc)
+		if !ok || op.kind != tc.kind || len(op.fields) != len(tc.fields) {
+			t.Errorf("%s: %+v", tc.doc, op)
+			continue
+		}
+		for i := range tc.fields {
+			if op.fields[i] != tc.fields[i] {
+				t.Errorf("%s: %+v", tc.doc, op)
+			}
+		}
+	}
+}

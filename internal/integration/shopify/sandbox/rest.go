@@ -150,7 +150,7 @@ func restOrder(o *shopify.Order) map[string]any {
 		"email": o.Email, "contact_email": o.Email, "created_at": o.CreatedAt.UTC(), "updated_at": o.UpdatedAt.UTC(),
 		"processed_at": o.CreatedAt.UTC(), "cancelled_at": optTime(o.CancelledAt), "currency": o.CurrencyCode,
 		"presentment_currency": o.CurrencyCode,
-		"financial_status": strings.ToLower(o.DisplayFinancialStatus), "fulfillment_status": restFulfillmentStatus(o.DisplayFulfillmentStatus),
+		"financial_status":     strings.ToLower(o.DisplayFinancialStatus), "fulfillment_status": restFulfillmentStatus(o.DisplayFulfillmentStatus),
 		"total_price": o.TotalPriceSet.PresentmentMoney.Amount, "subtotal_price": amount(o.SubtotalPriceSet),
 		"total_tax": amount(o.TotalTaxSet), "total_shipping_price_set": map[string]any{"presentment_money": map[string]any{"amount": amount(o.TotalShippingPriceSet), "currency_code": o.CurrencyCode}},
 		"shipping_address": restAddress(o.ShippingAddress), "line_items": lines, "fulfillments": fuls,

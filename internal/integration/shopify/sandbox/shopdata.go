@@ -2,8 +2,8 @@ package sandbox
 
 import (
 	"fmt"
-	"maps"
 	"hash/fnv"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -29,20 +29,20 @@ const (
 type shopData struct {
 	now        func() time.Time
 	storefront []Customer
-	epoch     time.Time // seeded order 0's creation; the rest follow at spacing
-	spacing   time.Duration
-	seeded    int64
-	customers []int64 // every customer's numeric id: the storefront's, then generated ones
-	custIndex map[int64]int
-	orders    map[int64]*shopify.Order    // materialised orders (changed seeded ones, created ones)
-	custEdits map[int64]*shopify.Customer // changed customers
-	orderCust map[int64]int64             // created order → customer id
-	created   []int64                     // ids of created orders, ascending
-	nextID    int64
-	subs      map[string]*shopify.WebhookSubscription
-	nextSub   int
-	bulk      *bulkOp
-	bulkSeq   int
+	epoch      time.Time // seeded order 0's creation; the rest follow at spacing
+	spacing    time.Duration
+	seeded     int64
+	customers  []int64 // every customer's numeric id: the storefront's, then generated ones
+	custIndex  map[int64]int
+	orders     map[int64]*shopify.Order    // materialised orders (changed seeded ones, created ones)
+	custEdits  map[int64]*shopify.Customer // changed customers
+	orderCust  map[int64]int64             // created order → customer id
+	created    []int64                     // ids of created orders, ascending
+	nextID     int64
+	subs       map[string]*shopify.WebhookSubscription
+	nextSub    int
+	bulk       *bulkOp
+	bulkSeq    int
 }
 
 // product is one item of the sandbox catalogue.

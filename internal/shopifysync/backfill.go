@@ -113,6 +113,11 @@ func (s *Syncer) runBackfill(ctx context.Context, shopID int64) (time.Duration, 
 		return 0, err
 	}
 	fail := func(err error) (time.Duration, error) {
+		if errors.Is(err, errLeaseLost) {
+			// This run was too slow to renew its lease and another took
+			// over (its last batch rolled back): a handover, not a failure.
+			return -1, nil
+		}
 		var se *shopify.Error
 		if errors.As(err, &se) && !se.Temporary() && se.Kind != shopify.KindCanceled {
 			return -1, s.store.finish(ctx, shopID, StatusFailed, err.Error(), s.now())

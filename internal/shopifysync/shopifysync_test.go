@@ -60,7 +60,7 @@ func adminClient(sbURL string) *shopify.Client {
 func newSyncer(t testing.TB, db *database.DB, sbURL string, edit func(*shopifysync.Options)) (*shopifysync.Syncer, *jobs.Queue) {
 	opts := shopifysync.Options{DB: db, Clients: shopifysync.StaticClients{Client: adminClient(sbURL)},
 		Commerce: commerce.NewStore(db), Box: testBox(t), PollInterval: 50 * time.Millisecond, Slice: time.Second,
-		LeaseTTL: 2 * time.Second, ResumeInterval: time.Second}
+		LeaseTTL: 5 * time.Second, ResumeInterval: time.Second}
 	if edit != nil {
 		edit(&opts)
 	}
@@ -342,4 +342,60 @@ func TestBackfillHelperProcess(t *testing.T) {
 	case <-stop:
 	case <-time.After(10 * time.Minute):
 	}
+}
+
+// TestBackfillLoad measures a backfill of HUBDESK_BACKFILL_ORDERS orders
+// (default 100,000) in a child process: wall time, rows/s and the child's
+// peak RSS. Run with HUBDESK_LOAD=1 (and HUBDESK_LOAD_DIALECT=postgres for
+// PostgreSQL).
+func TestBackfillLoad(t *testing.T) {
+	if os.Getenv("HUBDESK_LOAD") != "1" {
+		t.Skip("a measurement: HUBDESK_LOAD=1")
+	}
+	n := 100000
+	if v := os.Getenv("HUBDESK_BACKFILL_ORDERS"); v != "" {
+		fmt.Sscan(v, &n)
+	}
+	ctx := context.Background()
+	d := database.Dialect(os.Getenv("HUBDESK_LOAD_DIALECT"))
+	var db *database.DB
+	var dsn string
+	if d == database.Postgres {
+		db, dsn = dbtest.OpenPostgresWithURL(t)
+	} else {
+		d = database.SQLite
+		dsn = filepath.Join(t.TempDir(), "hubdesk.db")
+		var err error
+		if db, err = database.OpenSQLite(ctx, dsn); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		if _, err := db.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := jobs.Migrate(ctx, db); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sb := startSandbox(t, sandbox.Options{Orders: n})
+	s, _ := newSyncer(t, db, sb.AdminURL(), nil)
+	shopID := newShop(t, db)
+	started := time.Now()
+	if _, err := s.StartBackfill(ctx, shopID); err != nil {
+		t.Fatal(err)
+	}
+	child := startHelper(t, d, dsn, sb.AdminURL())
+	b := waitBackfill(t, s, shopID, shopifysync.StatusCompleted, time.Hour)
+	wall := time.Since(started)
+	_ = child.Process.Signal(syscall.SIGTERM)
+	_ = child.Wait()
+	var rss int64
+	if ru, ok := child.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		rss = ru.Maxrss // KiB on Linux
+	}
+	imported := b.FinishedAt.Sub(*b.ImportStartedAt)
+	t.Logf("%s: %d orders (%d bytes of JSONL) in %v wall (bulk operation %v, import %v): %.0f rows/s overall, %.0f rows/s importing; worker peak RSS %d MiB; errors %d",
+		d, b.RowsDone, b.FileSize, wall.Round(time.Millisecond), b.ImportStartedAt.Sub(b.StartedAt).Round(time.Millisecond),
+		imported.Round(time.Millisecond), float64(b.RowsDone)/wall.Seconds(), float64(b.RowsDone)/imported.Seconds(), rss/1024, b.ErrorCount)
+	checkAllOrders(t, db, shopID, n)
 }

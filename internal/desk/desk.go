@@ -77,7 +77,10 @@ type Desk struct {
 	// Freshness refreshes an open ticket's returns in the background when
 	// they are older than the freshness limit (loopsync); nil: none.
 	Freshness Freshener
-	render    *web.Renderer
+	// Backfill is the Shopify sync's backfill, for its progress fragment;
+	// nil: no Shopify sync.
+	Backfill ShopifyBackfill
+	render   *web.Renderer
 }
 
 // Freshener asks for the background refresh of viewed orders' returns;
@@ -93,7 +96,7 @@ func New(d Desk) (*Desk, error) {
 		return nil, err
 	}
 	r, err := web.NewRenderer(sub, templateFuncs(web.DefaultAssets, staffLocale), d.Logger,
-		"layout.html", "parts.html", "order_table.html", "settings_tabs.html", "helpdesk_notice.html")
+		"layout.html", "parts.html", "order_table.html", "settings_tabs.html", "helpdesk_notice.html", "shopify_backfill.html")
 	if err != nil {
 		return nil, err
 	}

@@ -79,7 +79,9 @@ func newSyncer(t testing.TB, db *database.DB, sbURL string, edit func(*shopifysy
 
 type fastRetry struct{}
 
-func (fastRetry) NextRetry(*rivertype.JobRow) time.Time { return time.Now().Add(200 * time.Millisecond) }
+func (fastRetry) NextRetry(*rivertype.JobRow) time.Time {
+	return time.Now().Add(200 * time.Millisecond)
+}
 
 func newShop(t testing.TB, db *database.DB) int64 {
 	sh, err := shop.NewStore(db, testBox(t)).Create(context.Background(), shop.NewShop{Name: "Sandbox", Domain: sandbox.DefaultShop, Currency: "USD"})

@@ -22,8 +22,8 @@ import (
 	"github.com/hubdesk/hubdesk/internal/mail"
 	"github.com/hubdesk/hubdesk/internal/secret"
 	"github.com/hubdesk/hubdesk/internal/server"
-	"github.com/hubdesk/hubdesk/internal/shopifysync"
 	"github.com/hubdesk/hubdesk/internal/shop"
+	"github.com/hubdesk/hubdesk/internal/shopifysync"
 	"github.com/hubdesk/hubdesk/internal/user"
 )
 

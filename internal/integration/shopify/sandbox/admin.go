@@ -23,6 +23,10 @@ import (
 // hubdesk asks for.
 var DefaultAdminScopes = []string{"read_customers", "read_orders", "read_all_orders", "read_fulfillments", "read_returns"}
 
+// DemoAdminToken is the Admin API token the standalone sandbox accepts
+// unless told another (`hubdesk sandbox shopify --admin-token`).
+const DemoAdminToken = "shpat_hubdesk_sandbox_demo"
+
 // Cost bucket defaults: Shopify's Standard plan (2000 points, refilled at
 // 100 a second).
 const (

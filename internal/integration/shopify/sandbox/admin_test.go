@@ -3,6 +3,9 @@ package sandbox
 import (
 	"encoding/json"
 	"errors"
+	"net/http/httptest"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 )
@@ -105,5 +108,47 @@ func TestParseOperation(t *testing.T) {
 				t.Errorf("%s: %+v", tc.doc, op)
 			}
 		}
+	}
+}
+
+func TestAdminPageChangesOrders(t *testing.T) {
+	var topics []string
+	sb := New(Options{Orders: 5, Customers: []Customer{olivia}, OnChange: func(topic string, _ []byte) { topics = append(topics, topic) }})
+	post := func(path string, form url.Values) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("POST", path, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Accept", "application/json")
+		rec := httptest.NewRecorder()
+		sb.ServeHTTP(rec, req)
+		return rec
+	}
+	rec := post("/admin/orders", url.Values{"customer": {olivia.ID}, "quantity": {"2"}})
+	var out struct {
+		OrderID string `json:"order_id"`
+	}
+	if rec.Code != 200 || json.Unmarshal(rec.Body.Bytes(), &out) != nil || out.OrderID == "" {
+		t.Fatalf("create: %d %s", rec.Code, rec.Body)
+	}
+	for _, action := range []string{"fulfill", "in-transit", "out-for-delivery", "delivered"} {
+		if rec := post("/admin/orders/"+out.OrderID+"/"+action, nil); rec.Code != 200 {
+			t.Fatalf("%s: %d %s", action, rec.Code, rec.Body)
+		}
+	}
+	if rec := post("/admin/orders/"+out.OrderID+"/cancel", nil); rec.Code != 409 {
+		t.Errorf("cancel a delivered order: %d", rec.Code)
+	}
+	if rec := post("/admin/orders/1/fulfill", nil); rec.Code != 404 {
+		t.Errorf("unknown order: %d", rec.Code)
+	}
+	if o := sb.Order(out.OrderID); o.Fulfillments[0].DeliveredAt == nil {
+		t.Errorf("order = %+v", o)
+	}
+	rec = httptest.NewRecorder()
+	sb.ServeHTTP(rec, httptest.NewRequest("GET", "/admin", nil))
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), "#1006") || !strings.Contains(rec.Body.String(), "shipment delivered") {
+		t.Errorf("admin page: %d %s", rec.Code, rec.Body)
+	}
+	if len(topics) < 8 {
+		t.Errorf("changes: %v", topics)
 	}
 }

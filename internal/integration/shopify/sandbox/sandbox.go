@@ -215,6 +215,9 @@ func (s *Sandbox) routes() {
 	mux.HandleFunc("GET /favicon.ico", favicon)
 	mux.HandleFunc("POST /admin/api/{version}/graphql.json", s.adminGraphQL)
 	mux.HandleFunc("GET /_bulk/{name}", s.bulkFile)
+	mux.HandleFunc("GET /admin", s.adminPage)
+	mux.HandleFunc("POST /admin/orders", s.adminCreateOrder)
+	mux.HandleFunc("POST /admin/orders/{id}/{action}", s.adminChange)
 	mux.HandleFunc("/", s.notFound)
 	s.mux = mux
 }

@@ -122,8 +122,8 @@ var ErrBulkInProgress = errors.New("shopify: a bulk query is already running")
 func (c *Client) RunBulkQuery(ctx context.Context, query string) (BulkOperation, error) {
 	var out struct {
 		Run struct {
-			BulkOperation *BulkOperation `json:"bulkOperation"`
-			UserErrors    []UserError    `json:"userErrors"`
+			BulkOperation *BulkOperation  `json:"bulkOperation"`
+			UserErrors    []bulkUserError `json:"userErrors"`
 		} `json:"bulkOperationRunQuery"`
 	}
 	if err := c.Do(ctx, bulkRunMutation, map[string]any{"query": query}, &out); err != nil {
@@ -134,13 +134,28 @@ func (c *Client) RunBulkQuery(ctx context.Context, query string) (BulkOperation,
 			return BulkOperation{}, fmt.Errorf("%w: %s", ErrBulkInProgress, e.Message)
 		}
 	}
-	if err := userErrors("mutation BulkOperationRunQuery", out.Run.UserErrors); err != nil {
+	if err := userErrors("mutation BulkOperationRunQuery", plainUserErrors(out.Run.UserErrors)); err != nil {
 		return BulkOperation{}, err
 	}
 	if out.Run.BulkOperation == nil {
 		return BulkOperation{}, &Error{Op: "mutation BulkOperationRunQuery", Kind: KindUnavailable, Status: 200, Message: "no bulk operation in the answer"}
 	}
 	return *out.Run.BulkOperation, nil
+}
+
+// bulkUserError is a bulk mutation's userError, which also carries a code
+// (OPERATION_IN_PROGRESS).
+type bulkUserError struct {
+	UserError
+	Code string `json:"code"`
+}
+
+func plainUserErrors(in []bulkUserError) []UserError {
+	out := make([]UserError, len(in))
+	for i, e := range in {
+		out[i] = e.UserError
+	}
+	return out
 }
 
 const currentBulkQuery = `query CurrentBulkOperation { currentBulkOperation(type: QUERY) { ` + bulkOperationFields + ` } }`

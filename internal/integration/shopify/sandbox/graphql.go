@@ -78,12 +78,6 @@ func (c *gqlCall) resolve(field string) (resolved, *graphQLError) {
 			return resolved{value: nil, cost: 1}, nil
 		}
 		return resolved{value: o, cost: actualOrderCost(o)}, nil
-	case "webhookSubscriptions":
-		return c.webhookSubscriptions()
-	case "webhookSubscriptionCreate":
-		return c.webhookSubscriptionCreate()
-	case "webhookSubscriptionDelete":
-		return c.webhookSubscriptionDelete()
 	case "bulkOperationRunQuery":
 		if !c.hasScope("read_orders") {
 			return resolved{}, accessDenied(field, "read_orders")
@@ -100,6 +94,9 @@ func (c *gqlCall) resolve(field string) (resolved, *graphQLError) {
 		return c.node()
 	case "bulkOperationCancel":
 		return c.bulkCancel()
+	}
+	if res, gerr, ok := c.resolveSubscriptions(field); ok {
+		return res, gerr
 	}
 	return resolved{}, &graphQLError{Message: fmt.Sprintf("Field '%s' doesn't exist on type '%s'", field, rootType(c.op.kind)),
 		Extensions: map[string]any{"code": "undefinedField", "typeName": rootType(c.op.kind), "fieldName": field}}
@@ -232,81 +229,3 @@ func (s *Sandbox) shopObject() map[string]any {
 		"currencyCode": "USD",
 	}
 }
-
-// webhookSubscriptions lists the app's subscriptions, oldest first.
-func (c *gqlCall) webhookSubscriptions() (resolved, *graphQLError) {
-	s := c.s
-	s.dmu.Lock()
-	defer s.dmu.Unlock()
-	nodes := s.subscriptionsLocked()
-	start := 0
-	if after := c.str("after"); after != "" {
-		if n, ok := decodeCursor(after); ok {
-			start = int(n)
-		}
-	}
-	end := min(start+100, len(nodes))
-	pi := map[string]any{"hasNextPage": end < len(nodes), "endCursor": nil}
-	if end > start {
-		pi["endCursor"] = encodeCursor(int64(end))
-	}
-	return resolved{value: map[string]any{"pageInfo": pi, "nodes": nodes[start:end]}, cost: 2 + float64(end-start)}, nil
-}
-
-func (c *gqlCall) webhookSubscriptionCreate() (resolved, *graphQLError) {
-	s := c.s
-	topic := c.str("topic")
-	sub, _ := c.vars["sub"].(map[string]any)
-	uri, _ := sub["uri"].(string)
-	if uri == "" {
-		uri, _ = sub["callbackUrl"].(string)
-	}
-	format, _ := sub["format"].(string)
-	if format == "" {
-		format = "JSON"
-	}
-	var uerrs []map[string]any
-	if !validTopic(topic) {
-		uerrs = append(uerrs, map[string]any{"field": []string{"topic"}, "message": "Topic is invalid"})
-	}
-	if !strings.HasPrefix(uri, "https://") && !strings.HasPrefix(uri, "http://") {
-		uerrs = append(uerrs, map[string]any{"field": []string{"webhookSubscription", "uri"}, "message": "Address is invalid"})
-	}
-	s.dmu.Lock()
-	defer s.dmu.Unlock()
-	for _, old := range s.data.subs {
-		if old.Topic == topic && old.URI == uri {
-			uerrs = append(uerrs, map[string]any{"field": []string{"webhookSubscription", "uri"}, "message": "Address for this topic has already been taken"})
-		}
-	}
-	if len(uerrs) > 0 {
-		return resolved{value: map[string]any{"webhookSubscription": nil, "userErrors": uerrs}, cost: 10}, nil
-	}
-	s.data.nextSub++
-	ws := &shopify.WebhookSubscription{ID: shopify.GID("WebhookSubscription", strconv.Itoa(1_000_000+s.data.nextSub)), Topic: topic, URI: uri, Format: format}
-	s.data.subs[ws.ID] = ws
-	return resolved{value: map[string]any{"webhookSubscription": ws, "userErrors": []any{}}, cost: 10}, nil
-}
-
-func (c *gqlCall) webhookSubscriptionDelete() (resolved, *graphQLError) {
-	s := c.s
-	id := c.str("id")
-	s.dmu.Lock()
-	defer s.dmu.Unlock()
-	if _, ok := s.data.subs[id]; !ok {
-		return resolved{value: map[string]any{"deletedWebhookSubscriptionId": nil,
-			"userErrors": []map[string]any{{"field": []string{"id"}, "message": "Webhook subscription does not exist"}}}, cost: 10}, nil
-	}
-	delete(s.data.subs, id)
-	return resolved{value: map[string]any{"deletedWebhookSubscriptionId": id, "userErrors": []any{}}, cost: 10}, nil
-}
-
-// knownTopics are the topics the sandbox accepts subscriptions for.
-var knownTopics = map[string]bool{
-	"ORDERS_CREATE": true, "ORDERS_UPDATED": true, "ORDERS_CANCELLED": true, "ORDERS_FULFILLED": true, "ORDERS_PAID": true,
-	"FULFILLMENTS_CREATE": true, "FULFILLMENTS_UPDATE": true, "FULFILLMENT_EVENTS_CREATE": true,
-	"CUSTOMERS_CREATE": true, "CUSTOMERS_UPDATE": true, "REFUNDS_CREATE": true, "APP_UNINSTALLED": true,
-	"BULK_OPERATIONS_FINISH": true, "CUSTOMERS_DATA_REQUEST": true, "CUSTOMERS_REDACT": true, "SHOP_REDACT": true,
-}
-
-func validTopic(t string) bool { return knownTopics[t] }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -355,26 +354,6 @@ func (s *Sandbox) OrderCount() int {
 	s.dmu.Lock()
 	defer s.dmu.Unlock()
 	return int(s.data.seeded) + len(s.data.created)
-}
-
-// WebhookSubscriptions are the app's subscriptions, oldest first.
-func (s *Sandbox) WebhookSubscriptions() []shopify.WebhookSubscription {
-	s.dmu.Lock()
-	defer s.dmu.Unlock()
-	var out []shopify.WebhookSubscription
-	for _, w := range s.subscriptionsLocked() {
-		out = append(out, *w)
-	}
-	return out
-}
-
-func (s *Sandbox) subscriptionsLocked() []*shopify.WebhookSubscription {
-	out := make([]*shopify.WebhookSubscription, 0, len(s.data.subs))
-	for _, w := range s.data.subs {
-		out = append(out, w)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out
 }
 
 func eventStatus(displayStatus string) string {

@@ -149,8 +149,9 @@ type Sandbox struct {
 	mu      sync.Mutex
 	baseURL string
 
-	amu   sync.Mutex // guards admin
+	amu   sync.Mutex // guards admin and subs
 	admin adminState
+	subs  subscriptionState
 
 	dmu         sync.Mutex // guards data, bulkHistory, tmpBulkDir
 	data        *shopData
@@ -193,6 +194,7 @@ func New(opts Options) *Sandbox {
 		s.target = u
 	}
 	s.initAdmin()
+	s.subs = subscriptionState{byID: map[string]Subscription{}}
 	s.initData()
 	s.proxy = s.newProxy()
 	s.routes()

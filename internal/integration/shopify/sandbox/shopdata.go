@@ -82,7 +82,7 @@ func (s *Sandbox) initData() {
 		now: s.opts.Now, storefront: s.opts.Customers,
 		seeded: int64(s.opts.Orders), custIndex: map[int64]int{},
 		orders: map[int64]*shopify.Order{}, custEdits: map[int64]*shopify.Customer{},
-		orderCust: map[int64]int64{}, subs: map[string]*shopify.WebhookSubscription{},
+		orderCust: map[int64]int64{},
 	}
 	for _, c := range d.storefront {
 		id, err := strconv.ParseInt(c.ID, 10, 64)
@@ -403,7 +403,6 @@ func (d *shopData) snapshot() *shopData {
 	cp.custEdits = maps.Clone(d.custEdits)
 	cp.orderCust = maps.Clone(d.orderCust)
 	cp.created = slices.Clone(d.created)
-	cp.subs = nil
 	cp.bulk = nil
 	return &cp
 }

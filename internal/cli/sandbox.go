@@ -110,8 +110,19 @@ func runShopifySandbox(ctx context.Context, e *env, args []string) error {
 	fs.Var(&customers, "customer", "a storefront account `ID,EMAIL,FIRST,LAST` (repeatable; default: the demo's customers)")
 	orders := fs.Int("orders", 200, "how many orders the shop is seeded with, spread over its customers (computed when read: 100000 costs no memory)")
 	adminToken := fs.String("admin-token", shopifysandbox.DemoAdminToken, "an Admin API access token the sandbox accepts (X-Shopify-Access-Token)")
+	webhookURL := fs.String("webhook-url", "", "where every change is sent as a signed webhook (default: PROXY-TARGET's host + /webhooks/shopify; \"none\": only to the app's subscriptions)")
+	webhookDuplicates := fs.Bool("webhook-duplicates", false, "send every webhook twice (same event id)")
+	webhookReorder := fs.Bool("webhook-reorder", false, "send webhooks that queue up newest first")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	switch *webhookURL {
+	case "":
+		if u, err := url.Parse(*target); err == nil {
+			*webhookURL = u.Scheme + "://" + u.Host + "/webhooks/shopify"
+		}
+	case "none":
+		*webhookURL = ""
 	}
 	switch *script {
 	case "":
@@ -126,6 +137,7 @@ func runShopifySandbox(ctx context.Context, e *env, args []string) error {
 		Shop: *shopDomain, ShopName: *shopName, ClientSecret: *secret, ProxyPrefix: *prefix,
 		ProxyTarget: *target, Customers: customers, HubScriptURL: *script, ForwardShopperDuplicates: *duplicates,
 		Orders: *orders, AdminToken: *adminToken,
+		WebhookURL: *webhookURL, WebhookDuplicates: *webhookDuplicates, WebhookReorder: *webhookReorder,
 		Logger: newLogger(e.stderr, e.cfg, "text").With("component", "shopify-sandbox"),
 	}
 	if err := checkProxyTarget(*target); err != nil {

@@ -1,11 +1,17 @@
 package sandbox
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -150,5 +156,68 @@ func TestAdminPageChangesOrders(t *testing.T) {
 	}
 	if len(topics) < 8 {
 		t.Errorf("changes: %v", topics)
+	}
+}
+
+// Changes reach the webhook URL and the app's subscriptions signed as
+// Shopify signs them; a failed delivery is retried with the same event
+// id; duplicates on request.
+func TestWebhooksSignedRetriedDuplicated(t *testing.T) {
+	type got struct{ topic, event, webhook, hmac, shop string }
+	var mu sync.Mutex
+	var seen []got
+	fails := 1
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mac := hmac.New(sha256.New, []byte("s3cret"))
+		mac.Write(body)
+		ok := hmac.Equal([]byte(base64.StdEncoding.EncodeToString(mac.Sum(nil))), []byte(r.Header.Get("X-Shopify-Hmac-Sha256")))
+		mu.Lock()
+		defer mu.Unlock()
+		if !ok {
+			t.Errorf("bad signature on %s", r.Header.Get("X-Shopify-Topic"))
+		}
+		seen = append(seen, got{r.Header.Get("X-Shopify-Topic"), r.Header.Get("X-Shopify-Event-Id"), r.Header.Get("X-Shopify-Webhook-Id"),
+			r.Header.Get("X-Shopify-Hmac-Sha256"), r.Header.Get("X-Shopify-Shop-Domain")})
+		if fails > 0 {
+			fails--
+			w.WriteHeader(500)
+			return
+		}
+	}))
+	t.Cleanup(app.Close)
+	sb := New(Options{ClientSecret: "s3cret", Customers: []Customer{olivia}, WebhookURL: app.URL, WebhookDuplicates: true,
+		WebhookBackoff: 10 * time.Millisecond})
+	t.Cleanup(func() { sb.Close() })
+	if _, err := sb.CreateOrder(olivia.ID); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for sb.WebhooksDelivered() < 4 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	// orders/create and orders/paid, each twice, plus one retry.
+	if len(seen) != 5 {
+		t.Fatalf("deliveries: %+v", seen)
+	}
+	events := map[string]map[string]bool{}
+	for _, g := range seen {
+		if g.shop != DefaultShop || g.webhook == "" {
+			t.Errorf("headers: %+v", g)
+		}
+		if events[g.event] == nil {
+			events[g.event] = map[string]bool{}
+		}
+		events[g.event][g.webhook] = true
+	}
+	if len(events) != 2 {
+		t.Errorf("events: %v", events)
+	}
+	for _, hooks := range events {
+		if len(hooks) < 2 {
+			t.Errorf("a duplicate or retry reused a webhook id: %v", hooks)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -279,8 +280,10 @@ func (s *Sandbox) WaitBulk(d time.Duration) bool {
 	return false
 }
 
-// Close removes the result files of a sandbox that made its own directory.
+// Close stops the webhook sender and removes the result files of a
+// sandbox that made its own directory.
 func (s *Sandbox) Close() error {
+	s.stopWebhooks(context.Background())
 	s.dmu.Lock()
 	defer s.dmu.Unlock()
 	if s.tmpBulkDir != "" {

@@ -42,6 +42,7 @@ func (s *Sandbox) emit(topic string, payload []byte) {
 	if s.opts.OnChange != nil {
 		s.opts.OnChange(topic, payload)
 	}
+	s.deliverChange(topic, payload)
 }
 
 func (s *Sandbox) emitAll(cs []change) {

@@ -134,6 +134,19 @@ type Options struct {
 	// It is called after the change is stored, outside any lock, in the
 	// order the changes happened.
 	OnChange func(topic string, payload []byte)
+	// WebhookURL receives every change as a signed webhook (besides the
+	// app's subscriptions, which receive their topics): hubdesk's
+	// /webhooks/shopify. Signed with ClientSecret.
+	WebhookURL string
+	// WebhookDuplicates sends every delivery twice (same event id, new
+	// webhook id); WebhookReorder sends held deliveries newest first.
+	WebhookDuplicates bool
+	WebhookReorder    bool
+	// WebhookAttempts and WebhookBackoff: a delivery not answered 2xx is
+	// tried up to WebhookAttempts times (default 8, as Shopify), waiting
+	// WebhookBackoff (default 1 s) doubled each time.
+	WebhookAttempts int
+	WebhookBackoff  time.Duration
 	// Logger receives one line per proxied request; nil discards them.
 	Logger *slog.Logger
 }
@@ -157,6 +170,11 @@ type Sandbox struct {
 	data        *shopData
 	bulkHistory []*bulkOp
 	tmpBulkDir  string
+
+	whOnce    sync.Once
+	wh        *webhookSender
+	closed    chan struct{}
+	closeOnce sync.Once
 }
 
 // New builds a sandbox. It panics when ProxyTarget or ProxyPrefix is not a
@@ -185,7 +203,7 @@ func New(opts Options) *Sandbox {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Sandbox{opts: opts, log: log, baseURL: strings.TrimRight(opts.BaseURL, "/")}
+	s := &Sandbox{opts: opts, log: log, baseURL: strings.TrimRight(opts.BaseURL, "/"), closed: make(chan struct{})}
 	if opts.ProxyTarget != "" {
 		u, err := url.Parse(strings.TrimRight(opts.ProxyTarget, "/"))
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -80,7 +80,17 @@ type Desk struct {
 	// Backfill is the Shopify sync's backfill, for its progress fragment;
 	// nil: no Shopify sync.
 	Backfill ShopifyBackfill
+	// CustomerFreshness refreshes an open ticket's customer's orders from
+	// the store's platform in the background (shopifysync); nil: none.
+	CustomerFreshness CustomerFreshener
 	render   *web.Renderer
+}
+
+// CustomerFreshener asks for the background refresh of a customer's
+// orders when they are older than the freshness limit; it never waits on
+// the platform.
+type CustomerFreshener interface {
+	Freshen(ctx context.Context, shopID, customerID int64) (bool, error)
 }
 
 // Freshener asks for the background refresh of viewed orders' returns;

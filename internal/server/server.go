@@ -221,7 +221,8 @@ func New(opts Options) (*Server, error) {
 	s.desk, err = desk.New(desk.Desk{Users: s.Users, Access: s.Staff, Team: s.Team, Shops: s.Shops, Commerce: s.Commerce, Auth: s.auth, Logger: opts.Logger,
 		Proxies: opts.Proxies, Settings: s.Settings, Secrets: s.Secrets, OrderView: s.Orders, Audit: s.Audit, JobQueue: s.Jobs,
 		BaseURL: opts.BaseURL, Tickets: s.Tickets, MailIn: s.MailSettings,
-		Mailbox: opts.DemoMailbox, MailboxShop: opts.DemoMailboxShop, Freshness: s.LoopSync, Backfill: s.ShopifySync})
+		Mailbox: opts.DemoMailbox, MailboxShop: opts.DemoMailboxShop, Freshness: s.LoopSync, Backfill: s.ShopifySync,
+		CustomerFreshness: s.ShopifySync})
 	if err != nil {
 		return nil, fmt.Errorf("desk: %w", err)
 	}
@@ -232,7 +233,8 @@ func New(opts Options) (*Server, error) {
 		Tickets: s.Tickets, Helpdesk: s.Helpdesk, Users: s.Users, Logger: opts.Logger})
 	s.Macros = macro.New(opts.DB, macro.NewStore(opts.DB, opts.Now), s.Audit, s.Tickets, s.Commerce)
 	s.Hub, err = hub.New(hub.Options{Shops: s.Shops, Commerce: s.Commerce, Settings: s.Settings,
-		Orders: s.Orders, Tickets: s.Tickets, Helpdesk: s.Helpdesk, Logger: opts.Logger, BaseURL: opts.BaseURL, Now: opts.Now})
+		Orders: s.Orders, Tickets: s.Tickets, Helpdesk: s.Helpdesk, Logger: opts.Logger, BaseURL: opts.BaseURL, Now: opts.Now,
+		Freshness: s.ShopifySync})
 	if err != nil {
 		return nil, fmt.Errorf("hub: %w", err)
 	}

@@ -35,6 +35,11 @@ func (s *Syncer) Freshen(ctx context.Context, shopID, customerID int64) (bool, e
 	if s.opts.Clients == nil || s.opts.Queue == nil {
 		return false, nil
 	}
+	if _, err := s.client(ctx, shopID); errors.Is(err, ErrNotConnected) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
 	at, ok, err := s.store.CheckedAt(ctx, shopID, customerID)
 	if err != nil {
 		return false, err

@@ -83,7 +83,7 @@ type Desk struct {
 	// CustomerFreshness refreshes an open ticket's customer's orders from
 	// the store's platform in the background (shopifysync); nil: none.
 	CustomerFreshness CustomerFreshener
-	render   *web.Renderer
+	render            *web.Renderer
 }
 
 // CustomerFreshener asks for the background refresh of a customer's

@@ -154,7 +154,8 @@ func (s *Syncer) runBackfill(ctx context.Context, shopID int64) (time.Duration, 
 				return fail(err)
 			}
 			if next == "" {
-				return 0, nil // the slice is over; the next run waits on
+				// The slice is over; the next run polls again.
+				return s.opts.PollInterval, nil
 			}
 			if b, err = s.store.Backfill(ctx, shopID); err != nil {
 				return 0, err

@@ -401,3 +401,54 @@ func TestBackfillLoad(t *testing.T) {
 		imported.Round(time.Millisecond), float64(b.RowsDone)/wall.Seconds(), float64(b.RowsDone)/imported.Seconds(), rss/1024, b.ErrorCount)
 	checkAllOrders(t, db, shopID, n)
 }
+
+// The bulk_operations/finish webhook nudges the wait: the import starts
+// at once instead of at the next poll.
+func TestBackfillNudgedByFinish(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		var s *shopifysync.Syncer
+		var shopID int64
+		sb := startSandbox(t, sandbox.Options{Orders: 200, BulkDelay: 500 * time.Millisecond, OnChange: func(topic string, _ []byte) {
+			if topic == "bulk_operations/finish" {
+				s.Nudge(shopID)
+			}
+		}})
+		var q *jobs.Queue
+		s, q = newSyncer(t, db, sb.AdminURL(), func(o *shopifysync.Options) { o.PollInterval = time.Minute; o.Slice = 2 * time.Minute })
+		jobstest.Work(t, q)
+		shopID = newShop(t, db)
+		started := time.Now()
+		if _, err := s.StartBackfill(ctx, shopID); err != nil {
+			t.Fatal(err)
+		}
+		waitBackfill(t, s, shopID, shopifysync.StatusCompleted, 50*time.Second)
+		if el := time.Since(started); el > 45*time.Second {
+			t.Errorf("took %v: the nudge did not wake the wait", el)
+		}
+		checkAllOrders(t, db, shopID, 200)
+	})
+}
+
+// A token Shopify refuses fails the backfill with the reason, instead of
+// retrying for ever.
+func TestBackfillFailsOnRefusedToken(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		sb := startSandbox(t, sandbox.Options{Orders: 10})
+		bad := shopify.New(shopify.Options{Shop: sandbox.DefaultShop, BaseURL: sb.AdminURL(), Tokens: shopify.StaticToken("shpat_revoked")})
+		s, q := newSyncer(t, db, sb.AdminURL(), func(o *shopifysync.Options) { o.Clients = shopifysync.StaticClients{Client: bad} })
+		jobstest.Work(t, q)
+		shopID := newShop(t, db)
+		if _, err := s.StartBackfill(ctx, shopID); err != nil {
+			t.Fatal(err)
+		}
+		b := waitBackfill(t, s, shopID, shopifysync.StatusFailed, 30*time.Second)
+		if !strings.Contains(b.LastError, "unauthorized") || b.ErrorCount != 1 || b.FinishedAt == nil {
+			t.Errorf("backfill = %+v", b)
+		}
+		if got := count(t, db, `SELECT COUNT(*) FROM orders WHERE shop_id = ?`, shopID); got != 0 {
+			t.Errorf("%d orders", got)
+		}
+	})
+}

@@ -219,6 +219,13 @@ func (s *Sandbox) writeBulk(b *bulkOp, snap *shopData) {
 		status, code = shopify.BulkFailed, "INTERNAL_SERVER_ERROR"
 		s.log.Error("shopify sandbox: bulk operation failed", "id", b.id, "err", err)
 	}
+	if s.opts.BulkDelay > 0 && status == shopify.BulkCompleted {
+		select {
+		case <-time.After(s.opts.BulkDelay):
+		case <-b.cancelling:
+			status = shopify.BulkCanceled
+		}
+	}
 	done := s.opts.Now().UTC().Truncate(time.Second)
 	s.dmu.Lock()
 	b.status, b.errorCode, b.objects, b.roots, b.size, b.completed = status, code, objects, roots, size, &done

@@ -126,6 +126,9 @@ type Options struct {
 	// no memory until one changes.
 	Orders             int
 	GeneratedCustomers int
+	// BulkDelay is how long a bulk operation stays RUNNING after its file
+	// is written, as Shopify's take minutes (default none).
+	BulkDelay time.Duration
 	// BulkDir holds bulk operations' result files (default: a temporary
 	// directory, removed by Close).
 	BulkDir string

@@ -152,11 +152,15 @@ func (p *TicketPages) showTicket(w http.ResponseWriter, r *http.Request, status 
 		v.Resolution = humanDuration(d)
 	}
 	p.pageIn(w, r, status, "ticket", t.Subject, v, &frame{Shop: tv.Shop, Notifications: tv.Notifications})
-	if p.Freshness != nil && len(tv.Orders) > 0 {
-		// The page rendered from the store; now its orders may be
-		// refreshed, and a refresh that changes something tells the page,
-		// which swaps its cards.
-		p.freshenLater(ctx, me.ShopID, t.ID, tv.Orders)
+	// The page rendered from the store; now its orders' returns and the
+	// customer's orders may be refreshed, and a refresh that changes
+	// something tells the page, which swaps its cards.
+	var customerID int64
+	if p.CustomerFreshness != nil && tv.Customer != nil && tv.Customer.FromPlatform() {
+		customerID = tv.Customer.ID
+	}
+	if (p.Freshness != nil && len(tv.Orders) > 0) || customerID != 0 {
+		p.freshenLater(ctx, me.ShopID, t.ID, tv.Orders, customerID)
 	}
 }
 

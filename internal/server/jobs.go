@@ -14,6 +14,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/mailin"
 	"github.com/hubdesk/hubdesk/internal/orderview"
 	"github.com/hubdesk/hubdesk/internal/returns"
+	"github.com/hubdesk/hubdesk/internal/shopifysync"
 	"github.com/hubdesk/hubdesk/internal/staff"
 	"github.com/hubdesk/hubdesk/internal/ticket"
 	"github.com/hubdesk/hubdesk/internal/user"
@@ -61,6 +62,7 @@ func (s *Server) newJobs() (*jobs.Queue, error) {
 		Handlers: map[intake.Provider]intake.Handler{intake.ProviderLoop: s.LoopSync.Handler(), intake.ProviderEmail: emailHandler{s}}}
 	river.AddWorker(workers, process)
 	s.LoopSync.AddWorkers(workers)
+	s.ShopifySync.AddWorkers(workers)
 	retention := s.opts.WebhookRetention
 	if retention <= 0 {
 		retention = intake.DefaultRetention
@@ -84,8 +86,9 @@ func (s *Server) newJobs() (*jobs.Queue, error) {
 		RescueStuckJobsAfter: jobs.RescueAfter(timeout),
 		Periodic: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 			func() (river.JobArgs, *river.InsertOpts) { return expiredSessionsArgs{}, jobs.ShopOpts(0) },
-			&river.PeriodicJobOpts{RunOnStart: true}), intake.PurgePeriodically(), s.LoopSync.Periodic()},
-		Queues: map[string]int{loopsync.Queue: loopsync.RefreshWorkers},
+			&river.PeriodicJobOpts{RunOnStart: true}), intake.PurgePeriodically(), s.LoopSync.Periodic(),
+			s.ShopifySync.Periodic()},
+		Queues: map[string]int{loopsync.Queue: loopsync.RefreshWorkers, shopifysync.RefreshQueue: shopifysync.RefreshWorkers},
 		Logger: s.logger,
 	})
 	// A group's failed events get jobs of their own on this queue.

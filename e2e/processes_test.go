@@ -1,0 +1,217 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hubdesk/hubdesk/internal/database"
+	"github.com/hubdesk/hubdesk/internal/database/dbtest"
+	"github.com/hubdesk/hubdesk/internal/integration/loop"
+	loopsandbox "github.com/hubdesk/hubdesk/internal/integration/loop/sandbox"
+)
+
+// TestThreeProcessesOnOnePostgres runs a deployment as SPEC §8 describes
+// it: three `hubdesk serve` processes on one PostgreSQL database behind a
+// round-robin load balancer, Loop connected. Returns move in Loop; its
+// signed webhooks land on whichever process the balancer picks, and the
+// jobs that apply them run on whichever process takes them. Every return
+// ends stored once, in the state Loop last reported; every delivery is
+// stored once and processed.
+func TestThreeProcessesOnOnePostgres(t *testing.T) {
+	pgURL := dbtest.CreatePostgres(t)
+	sb := loopsandbox.New(loopsandbox.Options{NoSeed: true, WebhookBackoff: 50 * time.Millisecond})
+	sbSrv := httptest.NewServer(sb)
+	t.Cleanup(sbSrv.Close)
+	t.Cleanup(sb.Close)
+	sb.SetBaseURL(sbSrv.URL)
+	lb := &roundRobin{}
+	lbSrv := httptest.NewServer(lb)
+	t.Cleanup(lbSrv.Close)
+
+	env := []string{"HUBDESK_DATA_DIR=" + t.TempDir(), "HUBDESK_SECRET_KEY=" + strings.Repeat("ef", 32), "HUBDESK_LOG_LEVEL=warn",
+		"HUBDESK_DATABASE_URL=" + pgURL, "HUBDESK_LOOP_BASE_URL=" + sbSrv.URL, "HUBDESK_BASE_URL=" + lbSrv.URL}
+	const domain = "three.myshopify.com"
+	cli(t, env, "shop", "create", "--name", "Three Rivers", "--domain", domain, "--client-secret", "three-client-secret")
+	cli(t, env, "user", "create", "admin@three.test", "--shop", domain, "--role", "admin", "--password", "three password")
+	token := strings.TrimSpace(cli(t, env, "user", "token", "admin@three.test"))
+	for range 3 {
+		p := startServe(t, env)
+		t.Cleanup(func() { p.cmd.Process.Signal(syscall.SIGTERM); p.cmd.Wait() })
+		lb.add(t, p.base)
+	}
+	api := func(method, path, body string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, lbSrv.URL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		data, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(data)
+	}
+
+	// Loop connected with a key that registers the webhooks: they point
+	// at the balancer, the deployment's public address.
+	if code, body := api(http.MethodPut, "/api/v1/settings/returns", fmt.Sprintf(`{"provider":"loop","loop_api_key":%q,
+		"loop_webhook_secret":%q,"loop_portal_url":%q,"lookup_field":"zip"}`, loopsandbox.KeyFull, sb.WebhookSecret(), sbSrv.URL+"/portal/")); code != http.StatusOK {
+		t.Fatalf("connect Loop: %d %s", code, body)
+	}
+	const orders = 30
+	delivered := time.Now().UTC().Add(-72 * time.Hour).Truncate(time.Second)
+	for i := range orders {
+		ext := int64(5001 + i)
+		if code, body := api(http.MethodPut, "/api/v1/orders", fmt.Sprintf(`{"external_id":"%d","name":"#%d","currency":"USD",
+			"total":"58.00","created_at":%q,"updated_at":%q,"customer":{"external_id":"c%d","email":"shopper%d@example.com"},
+			"line_items":[{"title":"Linen shirt","variant_id":"1","quantity":1,"price":"58.00"}]}`,
+			ext, ext, delivered.Add(-96*time.Hour).Format(time.RFC3339), delivered.Format(time.RFC3339), ext, ext)); code != http.StatusOK && code != http.StatusCreated {
+			t.Fatalf("order %d: %d %s", ext, code, body)
+		}
+		sb.AddOrder(loopsandbox.Order{Name: fmt.Sprintf("#%d", ext), ProviderOrderID: ext, Email: fmt.Sprintf("shopper%d@example.com", ext),
+			Zip: "10115", DeliveredAt: delivered, Items: []loopsandbox.Item{{Title: "Linen shirt", SKU: "LS-M", Price: "58.00"}}})
+	}
+	// Each return is created and moved on twice in Loop, concurrently:
+	// three webhooks per return, spread over the processes.
+	want := map[string]loop.State{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i := range orders {
+		wg.Go(func() {
+			r, err := sb.CreateReturn(loopsandbox.ReturnSpec{ProviderOrderID: int64(5001 + i)})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			for range 2 {
+				if r, err = sb.AdvanceReturn(r.ID); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+			mu.Lock()
+			want[fmt.Sprint(r.ID)] = r.State
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	sb.WaitDeliveries()
+
+	db, err := database.OpenPostgres(context.Background(), pgURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	count := func(query string) int {
+		var n int
+		if err := db.QueryRow(ctx, query).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	deadline := time.Now().Add(60 * time.Second) // a guard against hanging, not a timing assertion
+	for count(`SELECT COUNT(*) FROM webhook_events WHERE processed_at IS NULL`) > 0 || count(`SELECT COUNT(*) FROM returns`) < orders {
+		if time.Now().After(deadline) {
+			t.Fatalf("after 60 s: %d returns stored, %d deliveries unprocessed", count(`SELECT COUNT(*) FROM returns`),
+				count(`SELECT COUNT(*) FROM webhook_events WHERE processed_at IS NULL`))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		rows, err := db.Query(ctx, `SELECT external_id, state FROM returns`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]loop.State{}
+		for rows.Next() {
+			var id string
+			var st loop.State
+			if err := rows.Scan(&id, &st); err != nil {
+				t.Fatal(err)
+			}
+			if _, dup := got[id]; dup {
+				t.Fatalf("return %s stored twice", id)
+			}
+			got[id] = st
+		}
+		rows.Close()
+		var wrong []string
+		for id, st := range want {
+			if got[id] != st {
+				wrong = append(wrong, fmt.Sprintf("%s: %q, Loop says %q", id, got[id], st))
+			}
+		}
+		if len(wrong) == 0 && len(got) == len(want) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d returns stored (want %d); %d differ from Loop, e.g. %s", len(got), len(want), len(wrong), wrong[0])
+		}
+	}
+	deliveries := len(sb.Deliveries())
+	stored := count(`SELECT COUNT(*) FROM webhook_events WHERE provider = 'loop'`)
+	if stored > deliveries || stored == 0 {
+		t.Errorf("%d Loop deliveries stored for %d sent", stored, deliveries)
+	}
+	served := lb.served()
+	for i, n := range served {
+		if n == 0 {
+			t.Errorf("process %d served no request: the balancer did not spread the load", i)
+		}
+	}
+	t.Logf("%d returns applied from %d deliveries (%d stored) over processes serving %v requests", len(want), deliveries, stored, served)
+}
+
+// roundRobin is the load balancer in front of the processes: each request
+// goes to the next one.
+type roundRobin struct {
+	mu       sync.Mutex
+	backends []*httputil.ReverseProxy
+	counts   []*atomic.Int64
+	next     atomic.Int64
+}
+
+func (lb *roundRobin) add(t *testing.T, base string) {
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lb.mu.Lock()
+	defer lb.mu.Unlock()
+	lb.backends = append(lb.backends, httputil.NewSingleHostReverseProxy(u))
+	lb.counts = append(lb.counts, new(atomic.Int64))
+}
+
+func (lb *roundRobin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	lb.mu.Lock()
+	n := len(lb.backends)
+	lb.mu.Unlock()
+	if n == 0 {
+		http.Error(w, "no backend", http.StatusBadGateway)
+		return
+	}
+	i := int(lb.next.Add(1)) % n
+	lb.counts[i].Add(1)
+	lb.backends[i].ServeHTTP(w, r)
+}
+
+func (lb *roundRobin) served() []int64 {
+	out := make([]int64, len(lb.counts))
+	for i, c := range lb.counts {
+		out[i] = c.Load()
+	}
+	return out
+}

@@ -107,10 +107,15 @@ func (e *env) post(body, secret string) int {
 
 // settled waits until every webhook event is processed and no Loop job is
 // left to run.
+//
+// It also waits for the periodic reconciliation's first run, which the job
+// queue's leader starts once elected — seconds late on a busy machine — so
+// that it cannot move a watermark under a test that set its own.
 func (e *env) settled() {
 	e.t.Helper()
 	e.eventually("webhooks processed and Loop jobs done", func() bool {
 		return e.count(`SELECT COUNT(*) FROM webhook_events WHERE processed_at IS NULL`) == 0 &&
+			e.count(`SELECT COUNT(*) FROM river_job WHERE kind = 'loop_reconcile_all' AND state = 'completed'`) > 0 &&
 			e.count(`SELECT COUNT(*) FROM river_job WHERE kind LIKE 'loop_%' AND state NOT IN ('completed', 'discarded', 'cancelled')`) == 0
 	})
 }

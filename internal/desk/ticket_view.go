@@ -52,7 +52,7 @@ type (
 		MacroPicker macroPicker
 
 		// ReturnsHealth is how calls to the returns platform fare: the
-		// notice above the order cards while they fail.
+		// notice on the first order card while they fail.
 		ReturnsHealth returns.SyncHealth
 	}
 	// messageView is one message of the conversation, its text split
@@ -81,7 +81,11 @@ type (
 
 // Card is an order card's returns section beside this ticket.
 func (v ticketPage) Card(o orderview.Order) orderCard {
-	return orderCard{Order: o, Initiate: orderview.CanInitiate(v.published, o), Ticket: v.Ticket.ID}
+	c := orderCard{Order: o, Initiate: orderview.CanInitiate(v.published, o), Ticket: v.Ticket.ID}
+	if len(v.Orders) > 0 && v.Orders[0].ID == o.ID {
+		c.Health = v.ReturnsHealth // once, on the first card
+	}
+	return c
 }
 
 // Show is one ticket: the conversation with the reply box, the controls

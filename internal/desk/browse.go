@@ -34,7 +34,7 @@ type (
 		// Initiate offers Initiate return (orderview.CanInitiate).
 		Initiate bool
 		// Health is how calls to the returns platform fare: the notice
-		// above the returns while they fail.
+		// on the returns section while they fail.
 		Health returns.SyncHealth
 	}
 )
@@ -97,7 +97,9 @@ func loadByID[T any](d *Desk, w http.ResponseWriter, r *http.Request, get func(c
 }
 
 // Card is the order's returns section on its page.
-func (p orderPage) Card() orderCard { return orderCard{Order: p.Order, Initiate: p.Initiate} }
+func (p orderPage) Card() orderCard {
+	return orderCard{Order: p.Order, Initiate: p.Initiate, Health: p.Health}
+}
 
 // Customer shows one customer with their orders.
 func (d *Desk) Customer(w http.ResponseWriter, r *http.Request) {

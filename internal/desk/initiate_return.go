@@ -25,6 +25,9 @@ type orderCard struct {
 	Order    orderview.Order
 	Initiate bool
 	Ticket   int64
+	// Health, when failing, puts the notice that Loop is down, limiting
+	// or refusing the key above the returns (one card of a page has it).
+	Health returns.SyncHealth
 }
 
 // returnLinkView is the Initiate return panel: the link, Copy and Insert

@@ -34,15 +34,12 @@ type (
 		// published is the configuration the orders were viewed with,
 		// for Initiate return's button (never rendered: it holds the key).
 		published returns.Config
-		// ReturnsHealth is how calls to the returns platform fare: the
-		// notice above the order cards while they fail.
-		ReturnsHealth returns.SyncHealth
-		Tags          []ticket.Tag
-		AllTags       []ticket.Tag
-		Assignee      *user.User
-		Staff         []*user.User // whom a Manager may assign
-		Me            *user.User
-		CanAssign     bool // the signed-in user may assign anyone
+		Tags      []ticket.Tag
+		AllTags   []ticket.Tag
+		Assignee  *user.User
+		Staff     []*user.User // whom a Manager may assign
+		Me        *user.User
+		CanAssign bool // the signed-in user may assign anyone
 		// MergeTargets are the customer's other tickets this one can be
 		// merged into.
 		MergeTargets  []*ticket.Ticket
@@ -53,6 +50,10 @@ type (
 		Draft         string
 		// MacroPicker fills the reply box with a saved reply.
 		MacroPicker macroPicker
+
+		// ReturnsHealth is how calls to the returns platform fare: the
+		// notice on the first order card while they fail.
+		ReturnsHealth returns.SyncHealth
 	}
 	// messageView is one message of the conversation, its text split
 	// into what is shown and the quoted history folded behind a toggle.
@@ -80,7 +81,11 @@ type (
 
 // Card is an order card's returns section beside this ticket.
 func (v ticketPage) Card(o orderview.Order) orderCard {
-	return orderCard{Order: o, Initiate: orderview.CanInitiate(v.published, o), Ticket: v.Ticket.ID}
+	c := orderCard{Order: o, Initiate: orderview.CanInitiate(v.published, o), Ticket: v.Ticket.ID}
+	if len(v.Orders) > 0 && v.Orders[0].ID == o.ID {
+		c.Health = v.ReturnsHealth // once, on the first card
+	}
+	return c
 }
 
 // Show is one ticket: the conversation with the reply box, the controls

@@ -35,9 +35,11 @@ type Health struct {
 }
 
 // Failing reports whether the last call to Loop failed: cards then show
-// their last known state with a notice.
+// their last known state with a notice. A failure and a success in the
+// same millisecond (times are kept to the millisecond) count as Loop
+// answering: a success right after a failure is what clears it.
 func (h Health) Failing() bool {
-	return h.LastErrorAt != nil && (h.LastOKAt == nil || !h.LastErrorAt.Before(*h.LastOKAt))
+	return h.LastErrorAt != nil && (h.LastOKAt == nil || h.LastErrorAt.After(*h.LastOKAt))
 }
 
 // Sync words the health for order cards: why the last call failed, if

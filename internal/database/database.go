@@ -52,6 +52,7 @@ type DB struct {
 	stmtCount atomic.Int32
 
 	pgConfig *pgx.ConnConfig // PostgreSQL: what the pool's connections are made from
+	poolSize int             // PostgreSQL: the pool's connections at most
 }
 
 // maxCachedStatements bounds the statement cache; queries built from
@@ -156,7 +157,39 @@ func OpenPostgres(ctx context.Context, databaseURL string) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: cannot reach %s: %w", redactURL(databaseURL), err)
 	}
-	return &DB{Dialect: Postgres, read: pool, write: pool, pgConfig: config}, nil
+	return &DB{Dialect: Postgres, read: pool, write: pool, pgConfig: config, poolSize: size}, nil
+}
+
+// WarmPool opens PostgreSQL's pool of connections before the first
+// requests need them — a server does as it starts: a connection is a new
+// backend process that authenticates and loads its caches, tens of
+// milliseconds the first requests after a start (or the first burst,
+// which opens several at once) would wait. The connections stay idle in
+// the pool; one that cannot be opened now is opened when needed, as
+// without warming. Nothing to do on SQLite, whose connections are files.
+func (db *DB) WarmPool(ctx context.Context) {
+	if db.Dialect != Postgres {
+		return
+	}
+	conns := make([]*sql.Conn, db.poolSize)
+	pool := db.read
+	var wg sync.WaitGroup
+	for i := range conns {
+		wg.Go(func() {
+			c, err := pool.Conn(ctx)
+			if err == nil && c.PingContext(ctx) == nil {
+				conns[i] = c
+			} else if c != nil {
+				c.Close()
+			}
+		})
+	}
+	wg.Wait()
+	for _, c := range conns {
+		if c != nil {
+			c.Close() // back to the pool, open
+		}
+	}
 }
 
 // poolSize is how many connections the PostgreSQL pool opens, and the URL

@@ -206,7 +206,8 @@ function init(args) math.randomseed(seed * 104729) end
 function request() return wrk.format(nil, "/api/v1/tickets?q=%%23" .. math.random(1000, 10999)) end
 `
 
-// TestHelpdeskLoad drives the helpdesk's pages with wrk (-t2 -c16) for
+// TestHelpdeskLoad drives the helpdesk's pages with wrk (-t2 -c16, or
+// HUBDESK_LOAD_CONNECTIONS) for
 // HUBDESK_LOAD_SECONDS (10 by default) each, HUBDESK_LOAD_RUNS times (2
 // by default), on each engine, over a shop of 10,000 tickets × 5 messages
 // linked to 2,000 customers' orders, and prints one table of throughput
@@ -234,6 +235,13 @@ func TestHelpdeskLoad(t *testing.T) {
 	if s, err := strconv.Atoi(os.Getenv("HUBDESK_LOAD_RUNS")); err == nil && s > 0 {
 		runs = s
 	}
+	// The budget names no concurrency; 16 connections is the issue's
+	// setting. HUBDESK_LOAD_CONNECTIONS=8 tells whether the server
+	// saturates: if it does, throughput at 8 is about that at 16.
+	connections := 16
+	if s, err := strconv.Atoi(os.Getenv("HUBDESK_LOAD_CONNECTIONS")); err == nil && s > 0 {
+		connections = s
+	}
 	// The collector's settings `hubdesk serve` runs with: the server
 	// serves from this process.
 	server.TuneGC()
@@ -248,13 +256,14 @@ func TestHelpdeskLoad(t *testing.T) {
 				t.Fatal(err)
 			}
 			token := app.Token(tn.Agent)
+			app.DB.WarmPool(context.Background()) // as `hubdesk serve` does when it starts
 			cases := []loadCase{
 				{page: "inbox GET /tickets", minRate: 800, maxP99: 30 * time.Millisecond, path: "/tickets"},
 				{page: "ticket GET /tickets/{id}", minRate: 850, maxP99: 30 * time.Millisecond, lua: fmt.Sprintf(randomTicket, first, last)},
 				{page: "search GET /api/v1/tickets?q=", maxP99: 50 * time.Millisecond, lua: randomSearch, bearer: true},
 			}
 			for _, c := range cases {
-				args := []string{"-t2", "-c16", fmt.Sprintf("-d%ds", seconds), "--latency"}
+				args := []string{"-t2", fmt.Sprintf("-c%d", connections), fmt.Sprintf("-d%ds", seconds), "--latency"}
 				if c.bearer {
 					args = append(args, "-H", "Authorization: Bearer "+token)
 				} else {
@@ -299,7 +308,7 @@ func TestHelpdeskLoad(t *testing.T) {
 		})
 	}
 	tw.Flush()
-	t.Logf("10,000 tickets × 5 messages, wrk -t2 -c16 -d%ds, %d CPUs:\n%s", seconds, runtime.NumCPU(), table.String())
+	t.Logf("10,000 tickets × 5 messages, wrk -t2 -c%d -d%ds, %d CPUs:\n%s", connections, seconds, runtime.NumCPU(), table.String())
 }
 
 // wrkResult is what the load table reports of one wrk run.

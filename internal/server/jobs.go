@@ -80,16 +80,20 @@ func (s *Server) newJobs() (*jobs.Queue, error) {
 	if timeout <= 0 {
 		timeout = jobs.DefaultJobTimeout
 	}
+	periodic := []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+		func() (river.JobArgs, *river.InsertOpts) { return expiredSessionsArgs{}, jobs.ShopOpts(0) },
+		&river.PeriodicJobOpts{RunOnStart: true}), intake.PurgePeriodically(), s.LoopSync.Periodic()}
+	if s.opts.ShopifyClients != nil {
+		// Backfills to resume exist only where shops can reach Shopify.
+		periodic = append(periodic, s.ShopifySync.Periodic())
+	}
 	queue, err := jobs.New(s.opts.DB, jobs.Options{
 		Workers:              workers,
 		JobTimeout:           timeout,
 		RescueStuckJobsAfter: jobs.RescueAfter(timeout),
-		Periodic: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
-			func() (river.JobArgs, *river.InsertOpts) { return expiredSessionsArgs{}, jobs.ShopOpts(0) },
-			&river.PeriodicJobOpts{RunOnStart: true}), intake.PurgePeriodically(), s.LoopSync.Periodic(),
-			s.ShopifySync.Periodic()},
-		Queues: map[string]int{loopsync.Queue: loopsync.RefreshWorkers, shopifysync.RefreshQueue: shopifysync.RefreshWorkers},
-		Logger: s.logger,
+		Periodic:             periodic,
+		Queues:               map[string]int{loopsync.Queue: loopsync.RefreshWorkers, shopifysync.RefreshQueue: shopifysync.RefreshWorkers},
+		Logger:               s.logger,
 	})
 	// A group's failed events get jobs of their own on this queue.
 	process.Queue = queue

@@ -3,6 +3,7 @@ package shopifysync_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http/httptest"
 	"os"
@@ -27,6 +28,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/secret"
 	"github.com/hubdesk/hubdesk/internal/shop"
 	"github.com/hubdesk/hubdesk/internal/shopifysync"
+	"github.com/hubdesk/hubdesk/internal/testapp"
 )
 
 const testToken = "shpat_sync_test"
@@ -450,5 +452,39 @@ func TestBackfillFailsOnRefusedToken(t *testing.T) {
 		if got := count(t, db, `SELECT COUNT(*) FROM orders WHERE shop_id = ?`, shopID); got != 0 {
 			t.Errorf("%d orders", got)
 		}
+	})
+}
+
+// Opening a ticket asks for its customer's Shopify orders in the
+// background: they arrive without anyone starting a backfill.
+func TestTicketOpenRefreshesCustomer(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		olivia := sandbox.Customer{ID: "7000000100", Email: "olivia@example.com", FirstName: "Olivia", LastName: "Johnson"}
+		sb := startSandbox(t, sandbox.Options{Orders: 30, GeneratedCustomers: 2, Customers: []sandbox.Customer{olivia}})
+		app := testapp.New(t, db, testapp.WithShopify(shopifysync.StaticClients{Client: adminClient(sb.AdminURL())}))
+		jobstest.Work(t, app.Server.Jobs)
+		tn := app.NewTenant("a")
+		c, _, err := app.Server.Commerce.UpsertCustomer(ctx, tn.Shop.ID, commerce.Customer{ExternalID: olivia.ID, Email: olivia.Email, UpdatedAt: time.Unix(1, 0)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, body, _ := app.Do(nil, "POST", "/api/v1/tickets", app.Token(tn.Agent), `{"subject":"Where is my parcel?","customer_email":"olivia@example.com","body":"Hi"}`)
+		if st != 201 {
+			t.Fatalf("create ticket: %d %s", st, body)
+		}
+		var tk struct {
+			ID int64 `json:"id"`
+		}
+		if err := json.Unmarshal([]byte(body), &tk); err != nil {
+			t.Fatal(err)
+		}
+		if st, _, _ := app.Do(app.LoginAs(tn.Agent), "GET", fmt.Sprintf("/tickets/%d", tk.ID), "", ""); st != 200 {
+			t.Fatalf("open ticket: %d", st)
+		}
+		want := int64(len(sb.CustomerOrderIDs(olivia.ID)))
+		jobstest.Eventually(t, "her Shopify orders stored", func() bool {
+			return count(t, db, `SELECT COUNT(*) FROM orders WHERE shop_id = ? AND customer_id = ?`, tn.Shop.ID, c.ID) == want
+		})
 	})
 }

@@ -152,7 +152,7 @@ func TestBackfill(t *testing.T) {
 		if _, err := s.StartBackfill(ctx, shopID); err != shopifysync.ErrBackfillRunning {
 			t.Errorf("second start: %v", err)
 		}
-		b := waitBackfill(t, s, shopID, shopifysync.StatusCompleted, 90*time.Second)
+		b := waitBackfill(t, s, shopID, shopifysync.StatusCompleted, 5*time.Minute)
 		if b.RowsDone != 1200 || b.RowsTotal != 1200 || b.ErrorCount != 0 || b.Percent() != 100 || b.ByteOffset != b.FileSize {
 			t.Errorf("backfill = %+v", b)
 		}
@@ -177,7 +177,7 @@ func TestBackfill(t *testing.T) {
 		if _, err := s.StartBackfill(ctx, shopID); err != nil {
 			t.Fatal(err)
 		}
-		waitBackfill(t, s, shopID, shopifysync.StatusCompleted, 90*time.Second)
+		waitBackfill(t, s, shopID, shopifysync.StatusCompleted, 5*time.Minute)
 		checkAllOrders(t, db, shopID, 1200)
 		if got := count(t, db, `SELECT COUNT(*) FROM fulfillments f JOIN orders o ON o.id = f.order_id WHERE o.shop_id = ? AND o.external_id = '5000001199'`, shopID); got != 1 {
 			t.Errorf("the new shipment: %d rows", got)

@@ -104,8 +104,22 @@ type Options struct {
 	// reach the app with through a proxy that appends rather than
 	// replaces; tests use it to check that the app refuses it.
 	ForwardShopperDuplicates bool
-	// Now is the clock that timestamps proxied requests (default time.Now).
+	// Now is the clock that timestamps proxied requests, expires access
+	// tokens and refills the cost bucket (default time.Now).
 	Now func() time.Time
+
+	// AdminToken is an Admin API access token the sandbox accepts from the
+	// start, with AdminScopes (DefaultAdminScopes when empty); it never
+	// expires. IssueAccessToken registers more.
+	AdminToken  string
+	AdminScopes []string
+	// CostBucket and CostRestoreRate size the GraphQL cost bucket
+	// (defaults DefaultCostBucket points, DefaultCostRestoreRate a second).
+	CostBucket      float64
+	CostRestoreRate float64
+	// StorefrontDomains are the shop's own domains beyond its
+	// myshopify.com one; the first is primary (none: the myshopify domain).
+	StorefrontDomains []string
 	// Logger receives one line per proxied request; nil discards them.
 	Logger *slog.Logger
 }
@@ -120,6 +134,9 @@ type Sandbox struct {
 
 	mu      sync.Mutex
 	baseURL string
+
+	amu   sync.Mutex // guards admin
+	admin adminState
 }
 
 // New builds a sandbox. It panics when ProxyTarget or ProxyPrefix is not a
@@ -156,6 +173,7 @@ func New(opts Options) *Sandbox {
 		}
 		s.target = u
 	}
+	s.initAdmin()
 	s.proxy = s.newProxy()
 	s.routes()
 	return s
@@ -175,6 +193,7 @@ func (s *Sandbox) routes() {
 	mux.HandleFunc("POST /account/logout", s.logout)
 	mux.HandleFunc("GET /cart/{items}", s.cart)
 	mux.HandleFunc("GET /favicon.ico", favicon)
+	mux.HandleFunc("POST /admin/api/{version}/graphql.json", s.adminGraphQL)
 	mux.HandleFunc("/", s.notFound)
 	s.mux = mux
 }

@@ -31,6 +31,9 @@ func (c *gqlCall) resolve(field string) (resolved, *graphQLError) {
 		}
 		return resolved{value: map[string]any{"id": "gid://shopify/AppInstallation/1", "accessScopes": scopes}, cost: cost}, nil
 	}
+	if res, gerr, ok := c.resolveSubscriptions(field); ok {
+		return res, gerr
+	}
 	return resolved{}, &graphQLError{Message: fmt.Sprintf("Field '%s' doesn't exist on type '%s'", field, rootType(c.op.kind)),
 		Extensions: map[string]any{"code": "undefinedField", "typeName": rootType(c.op.kind), "fieldName": field}}
 }

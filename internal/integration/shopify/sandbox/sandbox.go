@@ -120,6 +120,17 @@ type Options struct {
 	// StorefrontDomains are the shop's own domains beyond its
 	// myshopify.com one; the first is primary (none: the myshopify domain).
 	StorefrontDomains []string
+	// ClientID is the public app's client id: its install (authorization
+	// code grant) is signed with ClientSecret, as the App Proxy is.
+	ClientID string
+	// CustomApps are Dev Dashboard custom apps whose client credentials
+	// the token endpoint accepts (AddApp adds more).
+	CustomApps []App
+	// ExpiringTokenTTL is the life of an expiring offline token (default
+	// DefaultExpiringTokenTTL); ClientCredentialsTTL that of a client
+	// credentials token (default DefaultClientCredentialsTTL).
+	ExpiringTokenTTL     time.Duration
+	ClientCredentialsTTL time.Duration
 	// Logger receives one line per proxied request; nil discards them.
 	Logger *slog.Logger
 }
@@ -135,8 +146,10 @@ type Sandbox struct {
 	mu      sync.Mutex
 	baseURL string
 
-	amu   sync.Mutex // guards admin
+	amu   sync.Mutex // guards admin, oauth and subs
 	admin adminState
+	oauth oauthState
+	subs  subscriptionState
 }
 
 // New builds a sandbox. It panics when ProxyTarget or ProxyPrefix is not a
@@ -174,6 +187,8 @@ func New(opts Options) *Sandbox {
 		s.target = u
 	}
 	s.initAdmin()
+	s.initOAuth()
+	s.subs = subscriptionState{byID: map[string]Subscription{}}
 	s.proxy = s.newProxy()
 	s.routes()
 	return s
@@ -194,6 +209,9 @@ func (s *Sandbox) routes() {
 	mux.HandleFunc("GET /cart/{items}", s.cart)
 	mux.HandleFunc("GET /favicon.ico", favicon)
 	mux.HandleFunc("POST /admin/api/{version}/graphql.json", s.adminGraphQL)
+	mux.HandleFunc("GET /admin/oauth/authorize", s.installPage)
+	mux.HandleFunc("POST /admin/oauth/authorize", s.installApprove)
+	mux.HandleFunc("POST /admin/oauth/access_token", s.accessToken)
 	mux.HandleFunc("/", s.notFound)
 	s.mux = mux
 }

@@ -129,10 +129,14 @@ func (c *Connector) App() App { return c.opts.App }
 func (c *Connector) now() time.Time { return c.opts.Now().UTC() }
 
 // WebhookURL is where Shopify delivers the shops' webhooks.
-func (c *Connector) WebhookURL() string { return strings.TrimRight(c.opts.BaseURL, "/") + "/webhooks/shopify" }
+func (c *Connector) WebhookURL() string {
+	return strings.TrimRight(c.opts.BaseURL, "/") + "/webhooks/shopify"
+}
 
 // CallbackURL is where an install comes back to.
-func (c *Connector) CallbackURL() string { return strings.TrimRight(c.opts.BaseURL, "/") + "/shopify/callback" }
+func (c *Connector) CallbackURL() string {
+	return strings.TrimRight(c.opts.BaseURL, "/") + "/shopify/callback"
+}
 
 // admin is an Admin API client for the shop's domain with tokens. Calls
 // made while a person waits (a save) give up sooner than a job's.

@@ -200,7 +200,9 @@ func (w *refreshAllWorker) Work(ctx context.Context, _ *river.Job[RefreshAllArgs
 // (shopify.TokenSource): the stored token while it is good. A token that
 // ran out (its renewal failed or is late) is ErrTokenExpired and a renewal
 // is asked for; a shop without a token is ErrNotConnected.
-func (c *Connector) TokenSource(shopID int64) shopify.TokenSource { return shopTokens{c: c, shopID: shopID} }
+func (c *Connector) TokenSource(shopID int64) shopify.TokenSource {
+	return shopTokens{c: c, shopID: shopID}
+}
 
 type shopTokens struct {
 	c      *Connector

@@ -25,6 +25,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/secret"
 	"github.com/hubdesk/hubdesk/internal/settings"
 	"github.com/hubdesk/hubdesk/internal/shop"
+	"github.com/hubdesk/hubdesk/internal/shopifyconnect"
 	"github.com/hubdesk/hubdesk/internal/staff"
 	"github.com/hubdesk/hubdesk/internal/ticket"
 	"github.com/hubdesk/hubdesk/internal/user"
@@ -77,7 +78,10 @@ type Desk struct {
 	// Freshness refreshes an open ticket's returns in the background when
 	// they are older than the freshness limit (loopsync); nil: none.
 	Freshness Freshener
-	render    *web.Renderer
+	// Shopify connects the shop to its Shopify store (Settings → Shopify)
+	// and installs the public app (/shopify/install, /shopify/callback).
+	Shopify *shopifyconnect.Connector
+	render  *web.Renderer
 }
 
 // Freshener asks for the background refresh of viewed orders' returns;
@@ -126,6 +130,7 @@ var navigation = []struct {
 	{"/settings/staff", "nav.staff", user.RoleAdmin},
 	{"/settings/mail", "nav.mail", user.RoleAdmin},
 	{"/settings/mail-webhook", "nav.mail_webhook", user.RoleAdmin},
+	{"/settings/shopify", "nav.shopify", user.RoleAdmin},
 	{"/audit", "nav.audit", user.RoleManager},
 	{"/settings/jobs", "nav.jobs", user.RoleManager},
 	{"/reports", "nav.reports", user.RoleManager},

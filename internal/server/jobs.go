@@ -60,6 +60,7 @@ func (s *Server) newJobs() (*jobs.Queue, error) {
 	river.AddWorker(workers, &intake.ProcessWorker{DB: s.opts.DB, Now: s.opts.Now,
 		Handlers: map[intake.Provider]intake.Handler{intake.ProviderLoop: s.LoopSync.Handler(), intake.ProviderEmail: emailHandler{s}}})
 	s.LoopSync.AddWorkers(workers)
+	s.ShopifyConnect.AddWorkers(workers)
 	retention := s.opts.WebhookRetention
 	if retention <= 0 {
 		retention = intake.DefaultRetention
@@ -77,14 +78,16 @@ func (s *Server) newJobs() (*jobs.Queue, error) {
 	if timeout <= 0 {
 		timeout = jobs.DefaultJobTimeout
 	}
+	periodic := []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+		func() (river.JobArgs, *river.InsertOpts) { return expiredSessionsArgs{}, jobs.ShopOpts(0) },
+		&river.PeriodicJobOpts{RunOnStart: true}), intake.PurgePeriodically(), s.LoopSync.Periodic()}
+	periodic = append(periodic, s.ShopifyConnect.Periodic()...)
 	return jobs.New(s.opts.DB, jobs.Options{
 		Workers:              workers,
 		JobTimeout:           timeout,
 		RescueStuckJobsAfter: jobs.RescueAfter(timeout),
-		Periodic: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
-			func() (river.JobArgs, *river.InsertOpts) { return expiredSessionsArgs{}, jobs.ShopOpts(0) },
-			&river.PeriodicJobOpts{RunOnStart: true}), intake.PurgePeriodically(), s.LoopSync.Periodic()},
-		Queues: map[string]int{loopsync.Queue: loopsync.RefreshWorkers},
-		Logger: s.logger,
+		Periodic:             periodic,
+		Queues:               map[string]int{loopsync.Queue: loopsync.RefreshWorkers},
+		Logger:               s.logger,
 	})
 }

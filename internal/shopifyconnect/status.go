@@ -3,7 +3,9 @@ package shopifyconnect
 import (
 	"context"
 	"errors"
+	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/hubdesk/hubdesk/internal/connection"
@@ -43,7 +45,10 @@ type Status struct {
 	// InstallOffered: the public app is configured, so its install is one
 	// of the ways to connect.
 	InstallOffered bool
-	WebhookURL     string
+	// InstallURL starts the public app's install on this shop ("" when
+	// not offered).
+	InstallURL string
+	WebhookURL string
 }
 
 // ScopeStatus is one scope hubdesk asks for and whether it was granted.
@@ -63,6 +68,13 @@ type TopicStatus struct {
 // Status reads the shop's connection and subscriptions' health.
 func (c *Connector) Status(ctx context.Context, shopID int64) (*Status, error) {
 	st := &Status{InstallOffered: c.opts.App.Configured(), WebhookURL: c.WebhookURL()}
+	if st.InstallOffered {
+		sh, err := c.opts.Shops.Get(ctx, shopID)
+		if err != nil {
+			return nil, err
+		}
+		st.InstallURL = strings.TrimRight(c.opts.BaseURL, "/") + "/shopify/install?shop=" + url.QueryEscape(sh.Domain)
+	}
 	conn, sc, err := c.credentials(ctx, c.opts.Connections, shopID)
 	switch {
 	case errors.Is(err, ErrNotConnected):

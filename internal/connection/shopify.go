@@ -35,13 +35,16 @@ const (
 // AccessToken is empty once the app was uninstalled (the shop's data is
 // kept; the tokens are not).
 type ShopifyCredentials struct {
-	Method           ShopifyMethod `json:"method"`
-	ClientID         string        `json:"client_id,omitempty"`
-	ClientSecret     string        `json:"client_secret,omitempty"`
-	AccessToken      string        `json:"access_token,omitempty"`
-	ExpiresAt        *time.Time    `json:"expires_at,omitempty"`
-	RefreshToken     string        `json:"refresh_token,omitempty"`
-	RefreshExpiresAt *time.Time    `json:"refresh_expires_at,omitempty"`
+	Method       ShopifyMethod `json:"method"`
+	ClientID     string        `json:"client_id,omitempty"`
+	ClientSecret string        `json:"client_secret,omitempty"`
+	AccessToken  string        `json:"access_token,omitempty"`
+	ExpiresAt    *time.Time    `json:"expires_at,omitempty"`
+	// RefreshAt is when the token is to be renewed, set as it is saved
+	// (some time before ExpiresAt).
+	RefreshAt        *time.Time `json:"refresh_at,omitempty"`
+	RefreshToken     string     `json:"refresh_token,omitempty"`
+	RefreshExpiresAt *time.Time `json:"refresh_expires_at,omitempty"`
 	// GrantedScopes are the scopes Shopify said the token has.
 	GrantedScopes []string `json:"granted_scopes,omitempty"`
 	// UninstalledAt is when Shopify said the app was uninstalled.

@@ -68,7 +68,7 @@ func (c *Connector) ConnectCustomApp(ctx context.Context, shopID int64, actor au
 		if err != nil {
 			return nil, classify(err)
 		}
-		setToken(sc, tok)
+		setToken(sc, tok, c.now())
 	}
 	granted, err := c.admin(sh.Domain, shopify.StaticToken(sc.AccessToken), true).AccessScopes(ctx)
 	if err != nil {
@@ -99,12 +99,17 @@ func (c *Connector) ConnectCustomApp(ctx context.Context, shopID int64, actor au
 	return c.Status(ctx, shopID)
 }
 
-// setToken copies a token grant's answer into the credentials.
-func setToken(sc *connection.ShopifyCredentials, tok *shopify.Token) {
+// setToken copies a token grant's answer, obtained at now, into the
+// credentials, with when to renew it: RefreshBefore its expiry, or after
+// three quarters of its life when that is shorter (a short-lived token
+// must not be renewed the moment it arrives, over and over).
+func setToken(sc *connection.ShopifyCredentials, tok *shopify.Token, now time.Time) {
 	sc.AccessToken = tok.AccessToken
-	sc.ExpiresAt, sc.RefreshExpiresAt = nil, nil
+	sc.ExpiresAt, sc.RefreshExpiresAt, sc.RefreshAt = nil, nil, nil
 	if !tok.ExpiresAt.IsZero() {
 		sc.ExpiresAt = ptr(tok.ExpiresAt.UTC())
+		early := min(RefreshBefore, tok.ExpiresAt.Sub(now)/4)
+		sc.RefreshAt = ptr(tok.ExpiresAt.Add(-early).UTC())
 	}
 	if tok.RefreshToken != "" {
 		sc.RefreshToken = tok.RefreshToken

@@ -103,31 +103,31 @@ func (c *Connector) CompleteInstall(ctx context.Context, q url.Values, browserSt
 		return nil, ErrInstallOff
 	}
 	if err := shopify.VerifyOAuthQuery(q, c.opts.App.ClientSecret, c.now()); err != nil {
-		reason := "the request is not signed by Shopify"
+		reason := "The request is not signed by Shopify."
 		switch {
 		case errors.Is(err, shopify.ErrOAuthTimestamp):
-			reason = "the request is too old"
+			reason = "The request is too old."
 		case errors.Is(err, shopify.ErrOAuthShop):
-			reason = "the shop is not a myshopify.com store"
+			reason = "The shop is not a myshopify.com store."
 		case errors.Is(err, shopify.ErrOAuthRepeated):
-			reason = "the request repeats a parameter"
+			reason = "The request repeats a parameter."
 		}
 		return nil, &ForgedError{Reason: reason, Err: err}
 	}
 	state, domain := q.Get("state"), q.Get("shop")
 	if state == "" || subtle.ConstantTimeCompare([]byte(state), []byte(browserState)) != 1 {
-		return nil, &ForgedError{Reason: "the install was started in another browser, or the browser did not keep its cookie"}
+		return nil, &ForgedError{Reason: "The install was started in another browser, or the browser did not keep its cookie."}
 	}
 	madeFor, expires, err := c.states.take(ctx, state)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return nil, &ForgedError{Reason: "this install link was already used or is unknown"}
+		return nil, &ForgedError{Reason: "This install link was already used or is unknown."}
 	case err != nil:
 		return nil, err
 	case !c.now().Before(expires):
-		return nil, &ForgedError{Reason: "the install took too long; start it again"}
+		return nil, &ForgedError{Reason: "The install took too long; start it again."}
 	case madeFor != domain:
-		return nil, &ForgedError{Reason: "the install was started for another shop"}
+		return nil, &ForgedError{Reason: "The install was started for another shop."}
 	}
 	tok, err := c.opts.OAuth.ExchangeCode(ctx, domain, c.opts.App.ClientID, c.opts.App.ClientSecret, q.Get("code"))
 	if err != nil {
@@ -165,7 +165,7 @@ func (c *Connector) InstallWithToken(ctx context.Context, domain string, tok *sh
 		return nil, classify(err)
 	}
 	sc := &connection.ShopifyCredentials{Method: connection.ShopifyPublicApp, GrantedScopes: granted}
-	setToken(sc, tok)
+	setToken(sc, tok, c.now())
 	sc.GrantedScopes = granted
 	conn := &connection.Connection{Scopes: scopeReport(granted), Status: connection.StatusConnected, CheckedAt: ptr(c.now())}
 	if err := conn.SetShopifyCredentials(sc); err != nil {

@@ -15,7 +15,7 @@ import (
 
 // Tokens that expire (client credentials: about 24 hours; the public
 // app's offline tokens: about 60 minutes) are renewed by a job scheduled
-// RefreshBefore their expiry when they are saved, and by a periodic sweep
+// at their RefreshAt (RefreshBefore their expiry) when they are saved, and by a periodic sweep
 // that renews any token close to expiry whose job went missing. Renewals
 // never run at the same time for one token: jobs are unique per shop and
 // expiry, and a renewal saves its token only if the connection still holds
@@ -39,15 +39,15 @@ func (RefreshAllArgs) Shop() int64  { return 0 }
 // SweepInterval is how often the periodic sweep looks for tokens due.
 const SweepInterval = 5 * time.Minute
 
-// scheduleRefresh enqueues the renewal of an expiring token RefreshBefore
-// its expiry (at once when that is past).
+// scheduleRefresh enqueues the renewal of an expiring token at its
+// RefreshAt (at once when that is past).
 func (c *Connector) scheduleRefresh(ctx context.Context, tx *database.Tx, shopID int64, sc *connection.ShopifyCredentials) error {
-	if sc.ExpiresAt == nil || sc.AccessToken == "" || sc.Method == connection.ShopifyAdminToken {
+	if sc.ExpiresAt == nil || sc.RefreshAt == nil || sc.AccessToken == "" || sc.Method == connection.ShopifyAdminToken {
 		return nil
 	}
 	opts := unique()
-	if at := sc.ExpiresAt.Add(-RefreshBefore); at.After(c.now()) {
-		opts.ScheduledAt = at
+	if sc.RefreshAt.After(c.now()) {
+		opts.ScheduledAt = *sc.RefreshAt
 	}
 	_, err := c.queue.Enqueue(ctx, tx, RefreshArgs{ShopID: shopID, Due: sc.ExpiresAt.Unix()}, opts)
 	return err
@@ -55,8 +55,8 @@ func (c *Connector) scheduleRefresh(ctx context.Context, tx *database.Tx, shopID
 
 // due says whether the token should be renewed now.
 func (c *Connector) due(sc *connection.ShopifyCredentials) bool {
-	return sc.AccessToken != "" && sc.ExpiresAt != nil && sc.Method != connection.ShopifyAdminToken &&
-		!c.now().Before(sc.ExpiresAt.Add(-RefreshBefore))
+	return sc.AccessToken != "" && sc.RefreshAt != nil && sc.Method != connection.ShopifyAdminToken &&
+		!c.now().Before(*sc.RefreshAt)
 }
 
 // Refresh renews the shop's token when it is due, and says whether it
@@ -108,7 +108,7 @@ func (c *Connector) Refresh(ctx context.Context, shopID int64) (bool, error) {
 		if now.AccessToken != sc.AccessToken || now.Method != sc.Method {
 			return nil // reconnected, disconnected or uninstalled meanwhile
 		}
-		setToken(now, tok)
+		setToken(now, tok, c.now())
 		if err := conn.SetShopifyCredentials(now); err != nil {
 			return err
 		}
@@ -157,8 +157,8 @@ func (c *Connector) RefreshDue(ctx context.Context) (int, error) {
 			c.log.WarnContext(ctx, "shopifyconnect: unreadable connection", "shop", id, "err", err)
 			continue
 		}
-		if sc.AccessToken == "" || sc.ExpiresAt == nil || sc.Method == connection.ShopifyAdminToken ||
-			horizon.Before(sc.ExpiresAt.Add(-RefreshBefore)) {
+		if sc.AccessToken == "" || sc.ExpiresAt == nil || sc.RefreshAt == nil || sc.Method == connection.ShopifyAdminToken ||
+			horizon.Before(*sc.RefreshAt) {
 			continue
 		}
 		due = append(due, jobs.NewJob{Args: RefreshArgs{ShopID: id, Due: sc.ExpiresAt.Unix()}, Opts: unique()})

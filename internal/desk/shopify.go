@@ -135,15 +135,3 @@ func (d *Desk) DisconnectShopify(w http.ResponseWriter, r *http.Request) {
 	}
 	http.Redirect(w, r, "/settings/shopify?done=disconnected", http.StatusSeeOther)
 }
-
-// InstallShopifyApp starts the public app's install on the signed-in
-// staff's own store (Settings → Shopify, third way).
-func (d *Desk) InstallShopifyApp(w http.ResponseWriter, r *http.Request) {
-	u := auth.UserFrom(r.Context())
-	sh, err := d.Shops.Get(r.Context(), u.ShopID)
-	if err != nil {
-		d.serverError(w, r, err)
-		return
-	}
-	d.beginInstall(w, r, sh.Domain, http.StatusSeeOther)
-}

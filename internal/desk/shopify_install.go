@@ -16,13 +16,10 @@ import (
 // installCookie binds an install to the browser that started it.
 const installCookie = "hubdesk_shopify_install"
 
-// ShopifyInstall starts an install for ?shop=.
+// ShopifyInstall starts an install for ?shop= (Shopify's install link, or
+// Settings → Shopify's button).
 func (d *Desk) ShopifyInstall(w http.ResponseWriter, r *http.Request) {
-	d.beginInstall(w, r, r.URL.Query().Get("shop"), http.StatusFound)
-}
-
-func (d *Desk) beginInstall(w http.ResponseWriter, r *http.Request, domain string, status int) {
-	in, err := d.Shopify.BeginInstall(r.Context(), domain)
+	in, err := d.Shopify.BeginInstall(r.Context(), r.URL.Query().Get("shop"))
 	var input *shopifyconnect.InputError
 	switch {
 	case errors.Is(err, shopifyconnect.ErrInstallOff):
@@ -40,7 +37,7 @@ func (d *Desk) beginInstall(w http.ResponseWriter, r *http.Request, domain strin
 	// The address is built from a domain that matched Shopify's pattern
 	// (or the admin root of the configuration), never taken from the
 	// request as it came: no open redirect.
-	http.Redirect(w, r, in.AuthorizeURL, status)
+	http.Redirect(w, r, in.AuthorizeURL, http.StatusFound)
 }
 
 // installedPage is the callback's answer.

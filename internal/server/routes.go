@@ -76,7 +76,6 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("POST /settings/shopify/connect", d.RequireRole(user.RoleAdmin, d.ConnectShopify))
 	mux.Handle("POST /settings/shopify/check", d.RequireRole(user.RoleAdmin, d.CheckShopify))
 	mux.Handle("POST /settings/shopify/disconnect", d.RequireRole(user.RoleAdmin, d.DisconnectShopify))
-	mux.Handle("POST /settings/shopify/install", d.RequireRole(user.RoleAdmin, d.InstallShopifyApp))
 	mux.Handle("GET /settings/jobs", d.RequireRole(user.RoleManager, d.Jobs))
 	mux.Handle("POST /settings/jobs/{id}/retry", d.RequireRole(user.RoleManager, d.RetryJob))
 	mux.Handle("GET /account/tokens", d.RequireUser(d.APITokens))

@@ -312,7 +312,6 @@ func routeTable() []routeCase {
 		{pattern: "POST /settings/shopify/connect", rule: deskAdmin, url: fixed("/settings/shopify/connect"), body: "method=admin_token&client_secret=s", ok: 422},
 		{pattern: "POST /settings/shopify/check", rule: deskAdmin, url: fixed("/settings/shopify/check"), ok: 422},
 		{pattern: "POST /settings/shopify/disconnect", rule: deskAdmin, url: fixed("/settings/shopify/disconnect"), ok: 303},
-		{pattern: "POST /settings/shopify/install", rule: deskAdmin, url: fixed("/settings/shopify/install"), ok: 303},
 		{pattern: "GET /settings/jobs", rule: deskManager, url: fixed("/settings/jobs"), ok: 200, list: true},
 		{pattern: "POST /settings/jobs/{id}/retry", rule: deskManager, url: withID("/settings/jobs/{id}/retry", jobID), ok: 303},
 		{pattern: "GET /account/tokens", rule: deskUser, url: fixed("/account/tokens"), ok: 200},

@@ -23,8 +23,8 @@ import (
 	"github.com/hubdesk/hubdesk/internal/jobs"
 	"github.com/hubdesk/hubdesk/internal/orderview"
 	"github.com/hubdesk/hubdesk/internal/settings"
-	"github.com/hubdesk/hubdesk/internal/ticket"
 	"github.com/hubdesk/hubdesk/internal/shopifyconnect"
+	"github.com/hubdesk/hubdesk/internal/ticket"
 	"github.com/hubdesk/hubdesk/internal/user"
 )
 

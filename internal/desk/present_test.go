@@ -30,6 +30,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/returns"
 	"github.com/hubdesk/hubdesk/internal/shop"
 	"github.com/hubdesk/hubdesk/internal/shopifyconnect"
+	"github.com/hubdesk/hubdesk/internal/shopifysync"
 	"github.com/hubdesk/hubdesk/internal/ticket"
 	"github.com/hubdesk/hubdesk/internal/user"
 )
@@ -379,8 +380,13 @@ func pageFixtures() map[string][]any {
 			Headers: []mailHeader{{"Message-Id", "<a@b>"}}}},
 		"account_notifications": {notificationMailView{On: true, MailOff: true, Saved: true, Signature: "Grace\nSupport", SignatureSaved: true, MaxSignature: 500},
 			notificationMailView{SignatureError: "A signature is at most 500 characters."}},
-		"settings_mail": mailSettingsViews(at),
+		"settings_mail":    mailSettingsViews(at),
 		"settings_shopify": shopifyViews(at),
+		"settings_shopify_backfill": {shopifyBackfillView{Status: "none"},
+			shopifyBackfillView{Status: shopifysync.StatusImporting, StatusLabel: backfillLabels[shopifysync.StatusImporting], Active: true,
+				RowsDone: 500, RowsTotal: 1000, Percent: 50, ETA: "2m0s", ErrorCount: 1, LastError: "line 3: unreadable", StartedAt: "5 Dec 2026 07:00 UTC", Started: true},
+			shopifyBackfillView{Status: shopifysync.StatusFailed, StatusLabel: backfillLabels[shopifysync.StatusFailed], FinishedAt: "5 Dec 2026 07:10 UTC",
+				Notice: "An import is already running."}},
 		"shopify_installed": {installedPage{Shop: "acme.myshopify.com", Created: true, Missing: []string{"read_customers"}},
 			installedPage{Shop: "acme.myshopify.com"}, installedPage{Reason: "This install link was already used or is unknown."}},
 	}

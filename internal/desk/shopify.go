@@ -25,6 +25,8 @@ type shopifyPage struct {
 	// Field names the input at fault, for aria-invalid.
 	Field string
 	Now   time.Time
+	// Backfill is the import's progress (the sync's fragment).
+	Backfill shopifyBackfillView
 }
 
 // Method names for the template.
@@ -56,6 +58,10 @@ func (d *Desk) renderShopify(w http.ResponseWriter, r *http.Request, status int,
 	}
 	sh, err := d.Shops.Get(r.Context(), u.ShopID)
 	if err != nil {
+		d.serverError(w, r, err)
+		return
+	}
+	if p.Backfill, err = d.ShopifyBackfillView(r.Context(), u.ShopID); err != nil {
 		d.serverError(w, r, err)
 		return
 	}

@@ -29,7 +29,7 @@ func TestConnectShopifyInTheBrowser(t *testing.T) {
 	srv := httptest.NewServer(sb)
 	t.Cleanup(srv.Close)
 	sb.SetBaseURL(srv.URL)
-	app := testapp.New(t, db, testapp.WithShopify(shopifyconnect.App{ClientID: "app-id", ClientSecret: "app-secret"}, srv.URL))
+	app := testapp.New(t, db, testapp.WithShopifyApp(shopifyconnect.App{ClientID: "app-id", ClientSecret: "app-secret"}, srv.URL))
 	jobstest.Work(t, app.Server.Jobs)
 	tn := app.NewTenant(strings.TrimSuffix(sb.Shop(), ".myshopify.com"))
 	token := sb.IssueAccessToken([]string{"read_orders"}, 0)

@@ -14,6 +14,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/mailin"
 	"github.com/hubdesk/hubdesk/internal/orderview"
 	"github.com/hubdesk/hubdesk/internal/returns"
+	"github.com/hubdesk/hubdesk/internal/shopifysync"
 	"github.com/hubdesk/hubdesk/internal/staff"
 	"github.com/hubdesk/hubdesk/internal/ticket"
 	"github.com/hubdesk/hubdesk/internal/user"
@@ -61,6 +62,7 @@ func (s *Server) newJobs() (*jobs.Queue, error) {
 		Handlers: map[intake.Provider]intake.Handler{intake.ProviderLoop: s.LoopSync.Handler(), intake.ProviderEmail: emailHandler{s}}})
 	s.LoopSync.AddWorkers(workers)
 	s.ShopifyConnect.AddWorkers(workers)
+	s.ShopifySync.AddWorkers(workers)
 	retention := s.opts.WebhookRetention
 	if retention <= 0 {
 		retention = intake.DefaultRetention
@@ -86,8 +88,8 @@ func (s *Server) newJobs() (*jobs.Queue, error) {
 		Workers:              workers,
 		JobTimeout:           timeout,
 		RescueStuckJobsAfter: jobs.RescueAfter(timeout),
-		Periodic:             periodic,
-		Queues:               map[string]int{loopsync.Queue: loopsync.RefreshWorkers},
+		Periodic:             append(periodic, s.ShopifySync.Periodic()),
+		Queues:               map[string]int{loopsync.Queue: loopsync.RefreshWorkers, shopifysync.RefreshQueue: shopifysync.RefreshWorkers},
 		Logger:               s.logger,
 	})
 }

@@ -312,6 +312,8 @@ func routeTable() []routeCase {
 		{pattern: "POST /settings/shopify/connect", rule: deskAdmin, url: fixed("/settings/shopify/connect"), body: "method=admin_token&client_secret=s", ok: 422},
 		{pattern: "POST /settings/shopify/check", rule: deskAdmin, url: fixed("/settings/shopify/check"), ok: 422},
 		{pattern: "POST /settings/shopify/disconnect", rule: deskAdmin, url: fixed("/settings/shopify/disconnect"), ok: 303},
+		{pattern: "GET /settings/shopify/backfill", rule: deskAdmin, url: fixed("/settings/shopify/backfill"), ok: 200},
+		{pattern: "POST /settings/shopify/backfill", rule: deskAdmin, url: fixed("/settings/shopify/backfill"), ok: 303},
 		{pattern: "GET /settings/jobs", rule: deskManager, url: fixed("/settings/jobs"), ok: 200, list: true},
 		{pattern: "POST /settings/jobs/{id}/retry", rule: deskManager, url: withID("/settings/jobs/{id}/retry", jobID), ok: 303},
 		{pattern: "GET /account/tokens", rule: deskUser, url: fixed("/account/tokens"), ok: 200},
@@ -416,6 +418,9 @@ func routeTable() []routeCase {
 		{pattern: "POST /api/v1/tickets/{id}/messages", rule: apiAgent, url: withID("/api/v1/tickets/{id}/messages", ticketID),
 			body: `{"kind":"note","body":"Checked"}`, ok: 201},
 		{pattern: "POST /api/v1/hub/tokens", rule: apiAdmin, url: fixed("/api/v1/hub/tokens"), body: `{"customer_external_id":"c-1001"}`, ok: 200},
+		{pattern: "GET /api/v1/shopify/backfill", rule: apiAdmin, url: fixed("/api/v1/shopify/backfill"), ok: 200},
+		// No shop of the route world is connected to Shopify.
+		{pattern: "POST /api/v1/shopify/backfill", rule: apiAdmin, url: fixed("/api/v1/shopify/backfill"), ok: 409},
 		{pattern: "/api/", rule: anyone, url: fixed("/api/v1/nothing"), ok: 404},
 		{pattern: "/", rule: anyone, url: fixed("/nothing"), ok: 404},
 	}

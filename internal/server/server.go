@@ -42,6 +42,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/settings"
 	"github.com/hubdesk/hubdesk/internal/shop"
 	"github.com/hubdesk/hubdesk/internal/shopifyconnect"
+	"github.com/hubdesk/hubdesk/internal/shopifysync"
 	"github.com/hubdesk/hubdesk/internal/staff"
 	"github.com/hubdesk/hubdesk/internal/ticket"
 	"github.com/hubdesk/hubdesk/internal/user"
@@ -89,6 +90,9 @@ type Options struct {
 	DemoMailboxShop string
 	// Inbound configures mail in: the SMTP listener and the IMAP pollers.
 	Inbound InboundOptions
+	// ShopifyClients gives each shop's Shopify Admin API client; nil: the
+	// client of the shop's Shopify connection (Server.ShopifyConnect).
+	ShopifyClients shopifysync.Clients
 	// Shopify configures connecting shops to Shopify.
 	Shopify ShopifyOptions
 }
@@ -148,6 +152,10 @@ type Server struct {
 	LoopSync *loopsync.Syncer
 	Tickets  *ticket.Store     // helpdesk conversations (the hub's contact form opens them)
 	Helpdesk *helpdesk.Tickets // agents working tickets: create, reply, note, status, assign, tags, merge, spam, block
+	// ShopifySync fills and refreshes commerce data from Shopify: the
+	// backfill, the refresh of a customer's orders.
+	ShopifySync *shopifysync.Syncer
+
 	// Live carries ticket changes and presence to the desk's open pages,
 	// across processes through NOTIFY on PostgreSQL; Serve runs its
 	// listener.
@@ -213,13 +221,19 @@ func New(opts Options) (*Server, error) {
 	s.Live = live.NewBus(opts.DB, opts.Now, opts.Logger)
 	s.LoopSync = loopsync.New(loopsync.Options{DB: opts.DB, Loop: s.Loop, Connections: connections, Shops: s.Shops, Commerce: s.Commerce,
 		Box: opts.Box, Live: s.Live, BaseURL: opts.BaseURL, ReconcileInterval: opts.LoopReconcileInterval, Logger: opts.Logger, Now: opts.Now})
+	s.ShopifyConnect = shopifyconnect.New(shopifyconnect.Options{DB: opts.DB, Connections: connections, Shops: s.Shops, Audit: s.Audit,
+		OAuth: shopifyOAuth(opts.Shopify, opts.Now), HTTP: opts.Shopify.HTTP, APIVersion: opts.Shopify.APIVersion, App: opts.Shopify.App,
+		BaseURL: opts.BaseURL, Logger: opts.Logger.With("component", "shopify"), Now: opts.Now})
+	clients := opts.ShopifyClients
+	if clients == nil {
+		clients = connectionClients{s.ShopifyConnect}
+	}
+	s.ShopifySync = shopifysync.New(shopifysync.Options{DB: opts.DB, Clients: clients, Commerce: s.Commerce, Box: opts.Box,
+		Logger: opts.Logger, Now: opts.Now})
 	s.Settings = settings.New(opts.DB, returns.NewStore(opts.DB), connections, s.Audit, settings.LoopKeyChecker{Client: s.Loop})
 	s.Settings.WatchLoopKey(s.LoopSync)
 	s.Secrets = settings.Secrets{Shops: s.Shops, Connections: connections}
 	s.Resolver = returns.NewResolver(returns.LoopLinker{Client: s.Loop}, s.Audit)
-	s.ShopifyConnect = shopifyconnect.New(shopifyconnect.Options{DB: opts.DB, Connections: connections, Shops: s.Shops, Audit: s.Audit,
-		OAuth: shopifyOAuth(opts.Shopify, opts.Now), HTTP: opts.Shopify.HTTP, APIVersion: opts.Shopify.APIVersion, App: opts.Shopify.App,
-		BaseURL: opts.BaseURL, Logger: opts.Logger.With("component", "shopify"), Now: opts.Now})
 	var err error
 	if s.Jobs, err = s.newJobs(); err != nil {
 		return nil, err
@@ -228,6 +242,7 @@ func New(opts Options) (*Server, error) {
 		Eligibility: returns.NewEligibilityCache(opts.DB), Refresh: orderview.NewJobRefresher(opts.DB, s.Jobs)})
 	s.LoopSync.SetQueue(s.Jobs)
 	s.ShopifyConnect.SetQueue(s.Jobs)
+	s.ShopifySync.SetQueue(s.Jobs)
 	s.Team = staff.NewTeam(staff.TeamOptions{DB: opts.DB, Users: s.Users, Audit: s.Audit, Queue: s.Jobs, Box: opts.Box,
 		BaseURL: opts.BaseURL, MailConfigured: opts.Mail != nil})
 	s.Intake = intake.New(opts.DB, s.Jobs, opts.Now)
@@ -238,7 +253,8 @@ func New(opts Options) (*Server, error) {
 	s.desk, err = desk.New(desk.Desk{Users: s.Users, Access: s.Staff, Team: s.Team, Shops: s.Shops, Commerce: s.Commerce, Auth: s.auth, Logger: opts.Logger,
 		Proxies: opts.Proxies, Settings: s.Settings, Secrets: s.Secrets, OrderView: s.Orders, Audit: s.Audit, JobQueue: s.Jobs,
 		BaseURL: opts.BaseURL, Tickets: s.Tickets, MailIn: s.MailSettings,
-		Mailbox: opts.DemoMailbox, MailboxShop: opts.DemoMailboxShop, Freshness: s.LoopSync, Shopify: s.ShopifyConnect})
+		Mailbox: opts.DemoMailbox, MailboxShop: opts.DemoMailboxShop, Freshness: s.LoopSync, Backfill: s.ShopifySync,
+		CustomerFreshness: s.ShopifySync, Shopify: s.ShopifyConnect})
 	if err != nil {
 		return nil, fmt.Errorf("desk: %w", err)
 	}
@@ -249,7 +265,8 @@ func New(opts Options) (*Server, error) {
 		Tickets: s.Tickets, Helpdesk: s.Helpdesk, Users: s.Users, Logger: opts.Logger})
 	s.Macros = macro.New(opts.DB, macro.NewStore(opts.DB, opts.Now), s.Audit, s.Tickets, s.Commerce)
 	s.Hub, err = hub.New(hub.Options{Shops: s.Shops, Commerce: s.Commerce, Settings: s.Settings,
-		Orders: s.Orders, Tickets: s.Tickets, Helpdesk: s.Helpdesk, Logger: opts.Logger, BaseURL: opts.BaseURL, Now: opts.Now})
+		Orders: s.Orders, Tickets: s.Tickets, Helpdesk: s.Helpdesk, Logger: opts.Logger, BaseURL: opts.BaseURL, Now: opts.Now,
+		Freshness: s.ShopifySync})
 	if err != nil {
 		return nil, fmt.Errorf("hub: %w", err)
 	}
@@ -270,6 +287,18 @@ func (s *Server) newInbound(connections *connection.Store) {
 		Logger: s.logger.With("component", "smtp")})
 	s.imapPollers = &inbound.Pollers{Poller: &inbound.Poller{DB: s.opts.DB, Connections: connections, Intake: s.Intake,
 		Dialer: in.IMAPDialer, PollInterval: in.IMAPPollInterval, Logger: s.logger.With("component", "imap"), Now: s.opts.Now}}
+}
+
+// connectionClients are the sync's Admin clients on each shop's Shopify
+// connection; a shop without a token is the sync's ErrNotConnected.
+type connectionClients struct{ c *shopifyconnect.Connector }
+
+func (cc connectionClients) AdminClient(ctx context.Context, shopID int64) (*shopify.Client, error) {
+	client, err := cc.c.AdminClient(ctx, shopID)
+	if errors.Is(err, shopifyconnect.ErrNotConnected) {
+		return nil, shopifysync.ErrNotConnected
+	}
+	return client, err
 }
 
 // shopifyOAuth calls the shops' token endpoints, at AdminURL when set.

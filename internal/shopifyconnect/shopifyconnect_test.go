@@ -46,7 +46,7 @@ func newEnv(t *testing.T, db *database.DB, opts sandbox.Options) *env {
 	srv := httptest.NewServer(sb)
 	t.Cleanup(srv.Close)
 	sb.SetBaseURL(srv.URL)
-	app := testapp.New(t, db, testapp.WithShopify(shopifyconnect.App{ClientID: appID, ClientSecret: appSecret}, srv.URL))
+	app := testapp.New(t, db, testapp.WithShopifyApp(shopifyconnect.App{ClientID: appID, ClientSecret: appSecret}, srv.URL))
 	jobstest.Work(t, app.Server.Jobs)
 	return &env{t: t, db: db, app: app, sb: sb, sbURL: srv.URL, c: app.Server.ShopifyConnect}
 }
@@ -184,7 +184,7 @@ func TestInstallStoresSealedTokensAndRenewsThemBeforeExpiry(t *testing.T) {
 		if _, err := e.c.TokenSource(sh.ID).Token(ctx); err != nil {
 			t.Fatalf("token after renewal: %v", err)
 		}
-		client, err := e.c.Client(ctx, sh.ID)
+		client, err := e.c.AdminClient(ctx, sh.ID)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -91,7 +91,7 @@ func (c *Connector) Subscribe(ctx context.Context, shopID int64) (*SubscriptionH
 	if sc.AccessToken == "" {
 		return nil, nil
 	}
-	client, err := c.Client(ctx, shopID)
+	client, err := c.AdminClient(ctx, shopID)
 	if err != nil {
 		return nil, err
 	}

@@ -227,9 +227,17 @@ func (t shopTokens) Token(ctx context.Context) (string, error) {
 	return sc.AccessToken, nil
 }
 
-// Client is an Admin API client for the shop, on its stored token: what
-// sync and backfill call Shopify with.
-func (c *Connector) Client(ctx context.Context, shopID int64) (*shopify.Client, error) {
+// AdminClient is an Admin API client for the shop, on its stored token:
+// what sync and backfill call Shopify with. A shop without a token
+// (never connected, disconnected, uninstalled) is ErrNotConnected.
+func (c *Connector) AdminClient(ctx context.Context, shopID int64) (*shopify.Client, error) {
+	_, sc, err := c.credentials(ctx, c.opts.Connections, shopID)
+	if err != nil {
+		return nil, err
+	}
+	if sc.AccessToken == "" {
+		return nil, ErrNotConnected
+	}
 	sh, err := c.opts.Shops.Get(ctx, shopID)
 	if err != nil {
 		return nil, err

@@ -23,6 +23,10 @@ import (
 // hubdesk asks for.
 var DefaultAdminScopes = []string{"read_customers", "read_orders", "read_all_orders", "read_fulfillments", "read_returns"}
 
+// DemoAdminToken is the Admin API token the standalone sandbox accepts
+// unless told another (`hubdesk sandbox shopify --admin-token`).
+const DemoAdminToken = "shpat_hubdesk_sandbox_demo"
+
 // Cost bucket defaults: Shopify's Standard plan (2000 points, refilled at
 // 100 a second).
 const (
@@ -168,16 +172,21 @@ func (s *Sandbox) adminGraphQL(w http.ResponseWriter, r *http.Request) {
 	}
 	data := map[string]any{}
 	var errs []graphQLError
+	actual := 0.0
 	for _, f := range op.fields {
 		res, gerr := call.resolve(f)
 		if gerr != nil {
 			errs = append(errs, *gerr)
 			data[f] = nil
+			actual++
 			continue
 		}
 		data[f] = res.value
+		actual += res.cost
 	}
-	resp := map[string]any{"data": data, "extensions": map[string]any{"cost": (&costExt{requested: requested, actual: &requested, status: s.throttleStatus()}).json()}}
+	actual = math.Min(actual, requested)
+	s.refund(requested - actual)
+	resp := map[string]any{"data": data, "extensions": map[string]any{"cost": (&costExt{requested: requested, actual: &actual, status: s.throttleStatus()}).json()}}
 	if len(errs) > 0 {
 		resp["errors"] = errs
 	}
@@ -221,6 +230,18 @@ func (s *Sandbox) spend(cost float64) bool {
 	}
 	s.admin.bucket -= cost
 	return true
+}
+
+// refund gives back what a query was estimated to cost beyond what it
+// did, as Shopify does.
+func (s *Sandbox) refund(points float64) {
+	if points <= 0 {
+		return
+	}
+	s.amu.Lock()
+	s.refill()
+	s.admin.bucket = math.Min(s.opts.CostBucket, s.admin.bucket+points)
+	s.amu.Unlock()
 }
 
 // DrainCostBucket empties the bucket (tests: the next query is throttled

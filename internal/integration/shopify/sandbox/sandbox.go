@@ -131,6 +131,33 @@ type Options struct {
 	// credentials token (default DefaultClientCredentialsTTL).
 	ExpiringTokenTTL     time.Duration
 	ClientCredentialsTTL time.Duration
+	// Orders is how many orders the shop is seeded with, spread over the
+	// Customers and GeneratedCustomers more (default: a quarter of Orders,
+	// at least 10). Seeded orders are computed when read, so 100,000 cost
+	// no memory until one changes.
+	Orders             int
+	GeneratedCustomers int
+	// BulkDir holds bulk operations' result files (default: a temporary
+	// directory, removed by Close).
+	BulkDir string
+	// OnChange receives each change to the shop as Shopify would send it
+	// as a webhook: the topic ("orders/updated") and the REST-shaped body.
+	// It is called after the change is stored, outside any lock, in the
+	// order the changes happened.
+	OnChange func(topic string, payload []byte)
+	// WebhookURL receives every change as a signed webhook (besides the
+	// app's subscriptions, which receive their topics): hubdesk's
+	// /webhooks/shopify. Signed with ClientSecret.
+	WebhookURL string
+	// WebhookDuplicates sends every delivery twice (same event id, new
+	// webhook id); WebhookReorder sends held deliveries newest first.
+	WebhookDuplicates bool
+	WebhookReorder    bool
+	// WebhookAttempts and WebhookBackoff: a delivery not answered 2xx is
+	// tried up to WebhookAttempts times (default 8, as Shopify), waiting
+	// WebhookBackoff (default 1 s) doubled each time.
+	WebhookAttempts int
+	WebhookBackoff  time.Duration
 	// Logger receives one line per proxied request; nil discards them.
 	Logger *slog.Logger
 }
@@ -150,6 +177,16 @@ type Sandbox struct {
 	admin adminState
 	oauth oauthState
 	subs  subscriptionState
+
+	dmu         sync.Mutex // guards data, bulkHistory, tmpBulkDir
+	data        *shopData
+	bulkHistory []*bulkOp
+	tmpBulkDir  string
+
+	whOnce    sync.Once
+	wh        *webhookSender
+	closed    chan struct{}
+	closeOnce sync.Once
 }
 
 // New builds a sandbox. It panics when ProxyTarget or ProxyPrefix is not a
@@ -178,7 +215,7 @@ func New(opts Options) *Sandbox {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Sandbox{opts: opts, log: log, baseURL: strings.TrimRight(opts.BaseURL, "/")}
+	s := &Sandbox{opts: opts, log: log, baseURL: strings.TrimRight(opts.BaseURL, "/"), closed: make(chan struct{})}
 	if opts.ProxyTarget != "" {
 		u, err := url.Parse(strings.TrimRight(opts.ProxyTarget, "/"))
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -189,6 +226,7 @@ func New(opts Options) *Sandbox {
 	s.initAdmin()
 	s.initOAuth()
 	s.subs = subscriptionState{byID: map[string]Subscription{}}
+	s.initData()
 	s.proxy = s.newProxy()
 	s.routes()
 	return s
@@ -212,6 +250,10 @@ func (s *Sandbox) routes() {
 	mux.HandleFunc("GET /admin/oauth/authorize", s.installPage)
 	mux.HandleFunc("POST /admin/oauth/authorize", s.installApprove)
 	mux.HandleFunc("POST /admin/oauth/access_token", s.accessToken)
+	mux.HandleFunc("GET /_bulk/{name}", s.bulkFile)
+	mux.HandleFunc("GET /admin", s.adminPage)
+	mux.HandleFunc("POST /admin/orders", s.adminCreateOrder)
+	mux.HandleFunc("POST /admin/orders/{id}/{action}", s.adminChange)
 	mux.HandleFunc("/", s.notFound)
 	s.mux = mux
 }

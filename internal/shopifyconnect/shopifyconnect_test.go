@@ -125,7 +125,7 @@ func TestInstallStoresSealedTokensAndRenewsThemBeforeExpiry(t *testing.T) {
 		ctx := context.Background()
 		browser := e.app.Browser()
 		callback, resp, body := e.install(browser)
-		if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Installed") || !strings.Contains(body, "user create --shop "+e.sb.Shop()) {
+		if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Installed") || !strings.Contains(body, "--shop "+e.sb.Shop()+" --role owner") {
 			t.Fatalf("callback: %d\n%s", resp.StatusCode, body)
 		}
 		sh, err := e.app.Server.Shops.GetByDomain(ctx, e.sb.Shop())

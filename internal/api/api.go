@@ -23,6 +23,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/jobs"
 	"github.com/hubdesk/hubdesk/internal/orderview"
 	"github.com/hubdesk/hubdesk/internal/settings"
+	"github.com/hubdesk/hubdesk/internal/shopifyconnect"
 	"github.com/hubdesk/hubdesk/internal/ticket"
 	"github.com/hubdesk/hubdesk/internal/user"
 )
@@ -45,7 +46,9 @@ type Options struct {
 	Tickets  *ticket.Store     // tickets and messages, read
 	Helpdesk *helpdesk.Tickets // tickets worked: created, replied to, updated
 	Users    *user.Store       // assignees, read
-	Logger   *slog.Logger      // slog.Default() when nil
+	// Shopify is the shop's Shopify connection: read, connected, removed.
+	Shopify *shopifyconnect.Connector
+	Logger  *slog.Logger // slog.Default() when nil
 }
 
 // API serves /api/v1.
@@ -59,6 +62,7 @@ type API struct {
 	tickets  *ticket.Store
 	helpdesk *helpdesk.Tickets
 	users    *user.Store
+	shopify  *shopifyconnect.Connector
 	log      *slog.Logger
 }
 
@@ -69,7 +73,7 @@ func New(opts Options) *API {
 		log = slog.Default()
 	}
 	return &API{commerce: opts.Commerce, ingest: opts.Ingest, settings: opts.Settings, orders: opts.Orders, audit: opts.Audit, jobs: opts.Jobs,
-		tickets: opts.Tickets, helpdesk: opts.Helpdesk, users: opts.Users, log: log}
+		tickets: opts.Tickets, helpdesk: opts.Helpdesk, users: opts.Users, shopify: opts.Shopify, log: log}
 }
 
 // OpenAPI serves the embedded OpenAPI document. It needs no authentication:

@@ -96,7 +96,7 @@ func runShopifySandbox(ctx context.Context, e *env, args []string) error {
 	if len(args) > 0 && args[0] == "order" {
 		return runShopifySandboxOrder(ctx, e, args[1:])
 	}
-	fs := newFlags(e, "sandbox shopify", "sandbox shopify [--addr host:port] [--proxy-target URL] [--client-secret S] [--prefix /apps/hub] [--customer ID,EMAIL,FIRST,LAST ...] [--orders N] [--admin-token T]\n"+
+	fs := newFlags(e, "sandbox shopify", "sandbox shopify [--addr host:port] [--proxy-target URL] [--client-secret S] [--prefix /apps/hub] [--customer ID,EMAIL,FIRST,LAST ...] [--orders N] [--admin-token T] [--client-id ID] [--custom-app ID:SECRET ...]\n"+
 		"       sandbox shopify order create|fulfill|in-transit|out-for-delivery|deliver|cancel [--sandbox URL] [--customer ID] [ORDER_ID]")
 	addr := fs.String("addr", "127.0.0.1:8090", "address to listen on")
 	target := fs.String("proxy-target", "http://127.0.0.1:8080/hub", "the app's proxy URL, where the App Proxy forwards")
@@ -109,6 +109,9 @@ func runShopifySandbox(ctx context.Context, e *env, args []string) error {
 	var customers customerFlag
 	fs.Var(&customers, "customer", "a storefront account `ID,EMAIL,FIRST,LAST` (repeatable; default: the demo's customers)")
 	orders := fs.Int("orders", 200, "how many orders the shop is seeded with, spread over its customers (computed when read: 100000 costs no memory)")
+	clientID := fs.String("client-id", "hubdesk-sandbox-app", "the public app's client id: its install (/admin/oauth/authorize) is signed with --client-secret; run hubdesk with HUBDESK_SHOPIFY_CLIENT_ID, _CLIENT_SECRET and HUBDESK_SHOPIFY_ADMIN_URL=this sandbox")
+	var apps customAppFlag
+	fs.Var(&apps, "custom-app", "a Dev Dashboard custom app `CLIENT_ID:CLIENT_SECRET` whose client credentials buy tokens (repeatable)")
 	adminToken := fs.String("admin-token", shopifysandbox.DemoAdminToken, "an Admin API access token the sandbox accepts (X-Shopify-Access-Token)")
 	webhookURL := fs.String("webhook-url", "", "where every change is sent as a signed webhook (default: PROXY-TARGET's host + /webhooks/shopify; \"none\": only to the app's subscriptions)")
 	webhookDuplicates := fs.Bool("webhook-duplicates", false, "send every webhook twice (same event id)")
@@ -136,7 +139,7 @@ func runShopifySandbox(ctx context.Context, e *env, args []string) error {
 	opts := shopifysandbox.Options{
 		Shop: *shopDomain, ShopName: *shopName, ClientSecret: *secret, ProxyPrefix: *prefix,
 		ProxyTarget: *target, Customers: customers, HubScriptURL: *script, ForwardShopperDuplicates: *duplicates,
-		Orders: *orders, AdminToken: *adminToken,
+		Orders: *orders, AdminToken: *adminToken, ClientID: *clientID, CustomApps: apps,
 		WebhookURL: *webhookURL, WebhookDuplicates: *webhookDuplicates, WebhookReorder: *webhookReorder,
 		Logger: newLogger(e.stderr, e.cfg, "text").With("component", "shopify-sandbox"),
 	}
@@ -153,6 +156,20 @@ func runShopifySandbox(ctx context.Context, e *env, args []string) error {
 		sb.BaseURL(), sb.ProxyPrefix(), *target, customers[0].Name(), sb.LoginAsURL(customers[0].ID, sb.ProxyPrefix()), sb.BaseURL(), *adminToken)
 	defer sb.Close()
 	return sb.Serve(ctx, ln)
+}
+
+// customAppFlag collects --custom-app CLIENT_ID:CLIENT_SECRET.
+type customAppFlag []shopifysandbox.App
+
+func (c *customAppFlag) String() string { return "" }
+
+func (c *customAppFlag) Set(v string) error {
+	id, secret, ok := strings.Cut(v, ":")
+	if !ok || id == "" || secret == "" {
+		return fmt.Errorf("want CLIENT_ID:CLIENT_SECRET")
+	}
+	*c = append(*c, shopifysandbox.App{ClientID: id, ClientSecret: secret})
+	return nil
 }
 
 // checkProxyTarget refuses a target the sandbox could not forward to, as

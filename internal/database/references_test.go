@@ -139,6 +139,7 @@ func seedShop(t *testing.T, db *database.DB, name string) shopRows {
 	mustExec(t, db, `INSERT INTO loop_sync (shop_id, updated_at) VALUES (?, 1)`, s.shop)
 	mustExec(t, db, `INSERT INTO loop_subscription_cleanups (shop_id, credentials, url, created_at) VALUES (?, 'x', 'u', 1)`, s.shop)
 	mustExec(t, db, `INSERT INTO loop_order_checks (shop_id, order_id, checked_at) VALUES (?, ?, 1)`, s.shop, s.ids["orders"])
+	mustExec(t, db, `INSERT INTO shopify_subscriptions (shop_id, checked_at) VALUES (?, 1)`, s.shop)
 	mustExec(t, db, `INSERT INTO shopify_backfills (shop_id, status, started_at, updated_at) VALUES (?, 'completed', 1, 1)`, s.shop)
 	mustExec(t, db, `INSERT INTO shopify_customer_checks (shop_id, customer_id, checked_at) VALUES (?, ?, 1)`, s.shop, s.ids["customers"])
 	return s

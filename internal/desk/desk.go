@@ -25,6 +25,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/secret"
 	"github.com/hubdesk/hubdesk/internal/settings"
 	"github.com/hubdesk/hubdesk/internal/shop"
+	"github.com/hubdesk/hubdesk/internal/shopifyconnect"
 	"github.com/hubdesk/hubdesk/internal/staff"
 	"github.com/hubdesk/hubdesk/internal/ticket"
 	"github.com/hubdesk/hubdesk/internal/user"
@@ -80,6 +81,9 @@ type Desk struct {
 	// freshening holds a place per refresh request under way
 	// (freshenLater).
 	freshening chan struct{}
+	// Shopify connects the shop to its Shopify store (Settings → Shopify)
+	// and installs the public app (/shopify/install, /shopify/callback).
+	Shopify *shopifyconnect.Connector
 	// Backfill is the Shopify sync's backfill, for its progress fragment;
 	// nil: no Shopify sync.
 	Backfill ShopifyBackfill
@@ -143,6 +147,7 @@ var navigation = []struct {
 	{"/settings/staff", "nav.staff", user.RoleAdmin},
 	{"/settings/mail", "nav.mail", user.RoleAdmin},
 	{"/settings/mail-webhook", "nav.mail_webhook", user.RoleAdmin},
+	{"/settings/shopify", "nav.shopify", user.RoleAdmin},
 	{"/audit", "nav.audit", user.RoleManager},
 	{"/settings/jobs", "nav.jobs", user.RoleManager},
 	{"/reports", "nav.reports", user.RoleManager},

@@ -62,6 +62,7 @@ func (s *Server) newJobs() (*jobs.Queue, error) {
 		Handlers: map[intake.Provider]intake.Handler{intake.ProviderLoop: s.LoopSync.Handler(), intake.ProviderEmail: emailHandler{s}}}
 	river.AddWorker(workers, process)
 	s.LoopSync.AddWorkers(workers)
+	s.ShopifyConnect.AddWorkers(workers)
 	s.ShopifySync.AddWorkers(workers)
 	retention := s.opts.WebhookRetention
 	if retention <= 0 {
@@ -83,6 +84,7 @@ func (s *Server) newJobs() (*jobs.Queue, error) {
 	periodic := []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 		func() (river.JobArgs, *river.InsertOpts) { return expiredSessionsArgs{}, jobs.ShopOpts(0) },
 		&river.PeriodicJobOpts{RunOnStart: true}), intake.PurgePeriodically(), s.LoopSync.Periodic()}
+	periodic = append(periodic, s.ShopifyConnect.Periodic()...)
 	if s.opts.ShopifyClients != nil {
 		// Backfills to resume exist only where shops can reach Shopify.
 		periodic = append(periodic, s.ShopifySync.Periodic())

@@ -73,6 +73,10 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("POST /settings/mail/imap/delete", d.RequireRole(user.RoleAdmin, d.DisconnectIMAP))
 	mux.Handle("GET /settings/mail-webhook", d.RequireRole(user.RoleAdmin, d.MailWebhook))
 	mux.Handle("POST /settings/mail-webhook/token", d.RequireRole(user.RoleAdmin, d.NewMailWebhookToken))
+	mux.Handle("GET /settings/shopify", d.RequireRole(user.RoleAdmin, d.ShopifySettings))
+	mux.Handle("POST /settings/shopify/connect", d.RequireRole(user.RoleAdmin, d.ConnectShopify))
+	mux.Handle("POST /settings/shopify/check", d.RequireRole(user.RoleAdmin, d.CheckShopify))
+	mux.Handle("POST /settings/shopify/disconnect", d.RequireRole(user.RoleAdmin, d.DisconnectShopify))
 	mux.Handle("GET /settings/shopify/backfill", d.RequireRole(user.RoleAdmin, d.ShopifyBackfillPage))
 	mux.Handle("POST /settings/shopify/backfill", d.RequireRole(user.RoleAdmin, d.StartShopifyBackfill))
 	mux.Handle("GET /settings/jobs", d.RequireRole(user.RoleManager, d.Jobs))
@@ -133,6 +137,11 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("GET /settings/hub-preview/messages/{id}", d.RequireRole(user.RoleManager, h.Preview(h.Conversation)))
 	mux.Handle("POST /settings/hub-preview/messages/{id}", d.RequireRole(user.RoleManager, h.Preview(h.Answer)))
 
+	// The public Shopify app's install: Shopify's signed redirect and the
+	// single-use state (bound to the browser by a cookie) are the credentials.
+	mux.HandleFunc("GET /shopify/install", d.ShopifyInstall)
+	mux.HandleFunc("GET /shopify/callback", d.ShopifyCallback)
+
 	// Webhooks: the provider's signature over the body is the credential.
 	mux.HandleFunc("POST /webhooks/loop/{shop}", s.webhooks.Loop)
 	// Raw mail from providers' inbound forwarding: the shop's token in the address is the credential.
@@ -153,6 +162,9 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("POST /api/v1/orders/{id}/return-link", s.apiUser(a.CreateReturnLink))
 	mux.Handle("GET /api/v1/settings/returns", s.apiRole(user.RoleManager, a.GetReturnsSettings))
 	mux.Handle("PUT /api/v1/settings/returns", s.apiRole(user.RoleManager, a.PutReturnsSettings))
+	mux.Handle("GET /api/v1/settings/shopify", s.apiRole(user.RoleAdmin, a.GetShopifySettings))
+	mux.Handle("PUT /api/v1/settings/shopify", s.apiRole(user.RoleAdmin, a.PutShopifySettings))
+	mux.Handle("DELETE /api/v1/settings/shopify", s.apiRole(user.RoleAdmin, a.DeleteShopifySettings))
 	mux.Handle("GET /api/v1/audit", s.apiRole(user.RoleManager, a.ListAudit))
 	mux.Handle("GET /api/v1/jobs", s.apiRole(user.RoleManager, a.ListJobs))
 	mux.Handle("POST /api/v1/hub/tokens", s.apiRole(user.RoleAdmin, hubTokens.Issue))

@@ -23,8 +23,9 @@ import (
 	"github.com/hubdesk/hubdesk/internal/secret"
 	"github.com/hubdesk/hubdesk/internal/server"
 	"github.com/hubdesk/hubdesk/internal/shop"
-	"github.com/hubdesk/hubdesk/internal/testlog"
+	"github.com/hubdesk/hubdesk/internal/shopifyconnect"
 	"github.com/hubdesk/hubdesk/internal/shopifysync"
+	"github.com/hubdesk/hubdesk/internal/testlog"
 	"github.com/hubdesk/hubdesk/internal/user"
 )
 
@@ -60,6 +61,13 @@ type Option func(*server.Options)
 // client calls its /api/{version}).
 func WithLoop(baseURL string) Option {
 	return func(o *server.Options) { o.LoopBaseURL = baseURL }
+}
+
+// WithShopifyApp gives the server hubdesk's public Shopify app and roots
+// every shop's Shopify admin (token endpoint, Admin API) at adminURL, a
+// Shopify sandbox's root.
+func WithShopifyApp(app shopifyconnect.App, adminURL string) Option {
+	return func(o *server.Options) { o.Shopify = server.ShopifyOptions{App: app, AdminURL: adminURL} }
 }
 
 // WithShopify gives the server its shops' Shopify Admin clients (every

@@ -120,6 +120,17 @@ type Options struct {
 	// StorefrontDomains are the shop's own domains beyond its
 	// myshopify.com one; the first is primary (none: the myshopify domain).
 	StorefrontDomains []string
+	// ClientID is the public app's client id: its install (authorization
+	// code grant) is signed with ClientSecret, as the App Proxy is.
+	ClientID string
+	// CustomApps are Dev Dashboard custom apps whose client credentials
+	// the token endpoint accepts (AddApp adds more).
+	CustomApps []App
+	// ExpiringTokenTTL is the life of an expiring offline token (default
+	// DefaultExpiringTokenTTL); ClientCredentialsTTL that of a client
+	// credentials token (default DefaultClientCredentialsTTL).
+	ExpiringTokenTTL     time.Duration
+	ClientCredentialsTTL time.Duration
 	// Orders is how many orders the shop is seeded with, spread over the
 	// Customers and GeneratedCustomers more (default: a quarter of Orders,
 	// at least 10). Seeded orders are computed when read, so 100,000 cost
@@ -165,8 +176,9 @@ type Sandbox struct {
 	mu      sync.Mutex
 	baseURL string
 
-	amu   sync.Mutex // guards admin and subs
+	amu   sync.Mutex // guards admin, oauth and subs
 	admin adminState
+	oauth oauthState
 	subs  subscriptionState
 
 	dmu         sync.Mutex // guards data, bulkHistory, tmpBulkDir
@@ -215,6 +227,7 @@ func New(opts Options) *Sandbox {
 		s.target = u
 	}
 	s.initAdmin()
+	s.initOAuth()
 	s.subs = subscriptionState{byID: map[string]Subscription{}}
 	s.initData()
 	s.proxy = s.newProxy()
@@ -237,6 +250,9 @@ func (s *Sandbox) routes() {
 	mux.HandleFunc("GET /cart/{items}", s.cart)
 	mux.HandleFunc("GET /favicon.ico", favicon)
 	mux.HandleFunc("POST /admin/api/{version}/graphql.json", s.adminGraphQL)
+	mux.HandleFunc("GET /admin/oauth/authorize", s.installPage)
+	mux.HandleFunc("POST /admin/oauth/authorize", s.installApprove)
+	mux.HandleFunc("POST /admin/oauth/access_token", s.accessToken)
 	mux.HandleFunc("GET /_bulk/{name}", s.bulkFile)
 	mux.HandleFunc("GET /admin", s.adminPage)
 	mux.HandleFunc("POST /admin/orders", s.adminCreateOrder)

@@ -22,6 +22,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/inbound"
 	"github.com/hubdesk/hubdesk/internal/jobs"
 	"github.com/hubdesk/hubdesk/internal/orderview"
+	"github.com/hubdesk/hubdesk/internal/privacy"
 	"github.com/hubdesk/hubdesk/internal/secret"
 	"github.com/hubdesk/hubdesk/internal/settings"
 	"github.com/hubdesk/hubdesk/internal/shop"
@@ -59,6 +60,8 @@ type Desk struct {
 	// previews the return destination on the settings page.
 	OrderView *orderview.View
 	Audit     *audit.Log
+	// Privacy lists Shopify's privacy requests and hands out exports.
+	Privacy *privacy.Requests
 	// JobQueue lists the shop's failed background jobs and retries them.
 	JobQueue *jobs.Queue
 	// MailIn is Settings → Mail: support addresses and the IMAP mailbox.
@@ -128,6 +131,7 @@ var navigation = []struct {
 	{"/settings/mail-webhook", "nav.mail_webhook", user.RoleAdmin},
 	{"/audit", "nav.audit", user.RoleManager},
 	{"/settings/jobs", "nav.jobs", user.RoleManager},
+	{"/settings/privacy", "nav.privacy", user.RoleAdmin},
 	{"/reports", "nav.reports", user.RoleManager},
 }
 

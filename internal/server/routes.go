@@ -72,6 +72,8 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("POST /settings/mail/imap/delete", d.RequireRole(user.RoleAdmin, d.DisconnectIMAP))
 	mux.Handle("GET /settings/mail-webhook", d.RequireRole(user.RoleAdmin, d.MailWebhook))
 	mux.Handle("POST /settings/mail-webhook/token", d.RequireRole(user.RoleAdmin, d.NewMailWebhookToken))
+	mux.Handle("GET /settings/privacy", d.RequireRole(user.RoleAdmin, d.PrivacyRequests))
+	mux.Handle("GET /settings/privacy/{id}/export", d.RequireRole(user.RoleAdmin, d.PrivacyExport))
 	mux.Handle("GET /settings/jobs", d.RequireRole(user.RoleManager, d.Jobs))
 	mux.Handle("POST /settings/jobs/{id}/retry", d.RequireRole(user.RoleManager, d.RetryJob))
 	mux.Handle("GET /account/tokens", d.RequireUser(d.APITokens))
@@ -132,6 +134,7 @@ func (s *Server) routes() *http.ServeMux {
 
 	// Webhooks: the provider's signature over the body is the credential.
 	mux.HandleFunc("POST /webhooks/loop/{shop}", s.webhooks.Loop)
+	mux.HandleFunc("POST /webhooks/shopify", s.webhooks.Shopify)
 	// Raw mail from providers' inbound forwarding: the shop's token in the address is the credential.
 	mux.HandleFunc("POST /webhooks/email/{shop}", s.webhooks.Email)
 
@@ -152,6 +155,8 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("PUT /api/v1/settings/returns", s.apiRole(user.RoleManager, a.PutReturnsSettings))
 	mux.Handle("GET /api/v1/audit", s.apiRole(user.RoleManager, a.ListAudit))
 	mux.Handle("GET /api/v1/jobs", s.apiRole(user.RoleManager, a.ListJobs))
+	mux.Handle("GET /api/v1/privacy/requests", s.apiRole(user.RoleAdmin, a.ListPrivacyRequests))
+	mux.Handle("GET /api/v1/privacy/requests/{id}/export", s.apiRole(user.RoleAdmin, a.GetPrivacyExport))
 	mux.Handle("POST /api/v1/hub/tokens", s.apiRole(user.RoleAdmin, hubTokens.Issue))
 	mux.Handle("GET /api/v1/tickets", s.apiUser(a.ListTickets))
 	mux.Handle("POST /api/v1/tickets", s.apiUser(a.CreateTicket))

@@ -20,6 +20,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/integration/shopify"
 	"github.com/hubdesk/hubdesk/internal/macro"
 	"github.com/hubdesk/hubdesk/internal/mail"
+	"github.com/hubdesk/hubdesk/internal/privacy"
 	"github.com/hubdesk/hubdesk/internal/returns"
 	"github.com/hubdesk/hubdesk/internal/server"
 	"github.com/hubdesk/hubdesk/internal/staff"
@@ -165,6 +166,21 @@ func freshMacroID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64 {
 	return m.ID
 }
 
+// privacyExportID is a fresh data request's export of the shop, about its
+// first customer.
+func privacyExportID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64 {
+	var id int64
+	err := w.app.DB.InTx(context.Background(), func(tx *database.Tx) error {
+		var err error
+		id, err = w.app.Server.Privacy.Export(context.Background(), tx, tn.Shop.ID, privacy.Customer{Email: "someone@example.com"}, "req-1")
+		return err
+	})
+	if err != nil {
+		w.app.T.Fatal(err)
+	}
+	return id
+}
+
 // invitationID is a fresh pending invitation of the shop, sent by its
 // owner.
 func invitationID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64 {
@@ -287,6 +303,8 @@ func routeTable() []routeCase {
 		{pattern: "POST /settings/returns/preview", rule: deskManager, url: fixed("/settings/returns/preview"),
 			body: "provider=other&portal_url=https%3A%2F%2Freturns.example.com%2F", ok: 200},
 		{pattern: "GET /settings/staff", rule: deskAdmin, url: fixed("/settings/staff"), ok: 200},
+		{pattern: "GET /settings/privacy", rule: deskAdmin, url: fixed("/settings/privacy"), ok: 200, list: true},
+		{pattern: "GET /settings/privacy/{id}/export", rule: deskAdmin, url: withID("/settings/privacy/{id}/export", privacyExportID), ok: 200},
 		{pattern: "POST /settings/staff/{id}/disable", rule: deskAdmin, url: withID("/settings/staff/{id}/disable", staffID), ok: 303},
 		{pattern: "POST /settings/staff/{id}/enable", rule: deskAdmin, url: withID("/settings/staff/{id}/enable", staffID), ok: 303},
 		{pattern: "POST /settings/staff/tokens/{id}/revoke", rule: deskAdmin, url: withID("/settings/staff/tokens/{id}/revoke", staffTokenID), ok: 303},
@@ -378,6 +396,8 @@ func routeTable() []routeCase {
 		// Unsigned: the signature is the webhook's only credential.
 		{pattern: "POST /webhooks/loop/{shop}", rule: anyone, url: fixed("/webhooks/loop/shopa.myshopify.com"), body: `{"topic":"return"}`, ok: 401},
 		// The token in the address is the mail webhook's only credential; no token made yet.
+		// No X-Shopify-Shop-Domain: no shop to verify it for.
+		{pattern: "POST /webhooks/shopify", rule: anyone, url: fixed("/webhooks/shopify"), body: `{"id":1}`, ok: 404},
 		{pattern: "POST /webhooks/email/{shop}", rule: anyone, url: fixed("/webhooks/email/shopa.myshopify.com?token=x"), body: "From: a@b.test\r\n\r\nhi", ok: 401},
 
 		{pattern: "GET /api/v1/openapi.json", rule: anyone, url: fixed("/api/v1/openapi.json"), ok: 200},
@@ -394,6 +414,8 @@ func routeTable() []routeCase {
 		{pattern: "GET /api/v1/settings/returns", rule: apiManager, url: fixed("/api/v1/settings/returns"), ok: 200},
 		{pattern: "PUT /api/v1/settings/returns", rule: apiManager, url: fixed("/api/v1/settings/returns"), body: `{"provider":"disabled"}`, ok: 200},
 		{pattern: "GET /api/v1/audit", rule: apiManager, url: fixed("/api/v1/audit"), ok: 200, list: true},
+		{pattern: "GET /api/v1/privacy/requests", rule: apiAdmin, url: fixed("/api/v1/privacy/requests"), ok: 200, list: true},
+		{pattern: "GET /api/v1/privacy/requests/{id}/export", rule: apiAdmin, url: withID("/api/v1/privacy/requests/{id}/export", privacyExportID), ok: 200},
 		{pattern: "GET /api/v1/jobs", rule: apiManager, url: fixed("/api/v1/jobs?state=dead"), ok: 200, list: true},
 		{pattern: "GET /api/v1/tickets", rule: apiAgent, url: fixed("/api/v1/tickets?status=open&q=parcel"), ok: 200, list: true},
 		{pattern: "POST /api/v1/tickets", rule: apiAgent, url: fixed("/api/v1/tickets"),

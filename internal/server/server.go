@@ -35,10 +35,12 @@ import (
 	"github.com/hubdesk/hubdesk/internal/mail"
 	"github.com/hubdesk/hubdesk/internal/metrics"
 	"github.com/hubdesk/hubdesk/internal/orderview"
+	"github.com/hubdesk/hubdesk/internal/privacy"
 	"github.com/hubdesk/hubdesk/internal/returns"
 	"github.com/hubdesk/hubdesk/internal/secret"
 	"github.com/hubdesk/hubdesk/internal/settings"
 	"github.com/hubdesk/hubdesk/internal/shop"
+	"github.com/hubdesk/hubdesk/internal/shopifyhooks"
 	"github.com/hubdesk/hubdesk/internal/staff"
 	"github.com/hubdesk/hubdesk/internal/ticket"
 	"github.com/hubdesk/hubdesk/internal/user"
@@ -138,6 +140,11 @@ type Server struct {
 	Hub       *hub.Hub       // the shopper-facing Customer Hub; IssueShopperToken for headless stores
 	Jobs      *jobs.Queue    // durable background work; Serve works it
 	Intake    *intake.Intake // webhooks from every provider, stored once and processed by a job
+	// ShopifyHooks applies Shopify's webhooks; its Uninstall, Bulk and
+	// Refresh are set by whoever provides them (nil: not told).
+	ShopifyHooks *shopifyhooks.Handler
+	// Privacy carries out Shopify's privacy requests: exports, erasures.
+	Privacy *privacy.Requests
 	// Attachments are the files of ticket messages, kept in the database.
 	Attachments *attachment.Store
 	// Macros are the saved replies: managers change them (audited), agents
@@ -192,6 +199,10 @@ func New(opts Options) (*Server, error) {
 	s.Settings.WatchLoopKey(s.LoopSync)
 	s.Secrets = settings.Secrets{Shops: s.Shops, Connections: connections}
 	s.Resolver = returns.NewResolver(returns.LoopLinker{Client: s.Loop}, s.Audit)
+	s.Privacy = &privacy.Requests{DB: opts.DB, Commerce: s.Commerce, Tickets: ticket.NewStore(opts.DB, opts.Now), Returns: s.Returns,
+		Audit: s.Audit, Events: intake.NewStore(opts.DB), Store: privacy.NewStore(opts.DB), Now: opts.Now}
+	s.ShopifyHooks = &shopifyhooks.Handler{Commerce: s.Commerce, Returns: s.Returns, Shops: s.Shops, Privacy: s.Privacy,
+		Claims: shopifyhooks.NewClaims(opts.DB), Logger: opts.Logger}
 	var err error
 	if s.Jobs, err = s.newJobs(); err != nil {
 		return nil, err
@@ -209,7 +220,7 @@ func New(opts Options) (*Server, error) {
 	s.desk, err = desk.New(desk.Desk{Users: s.Users, Access: s.Staff, Team: s.Team, Shops: s.Shops, Commerce: s.Commerce, Auth: s.auth, Logger: opts.Logger,
 		Proxies: opts.Proxies, Settings: s.Settings, Secrets: s.Secrets, OrderView: s.Orders, Audit: s.Audit, JobQueue: s.Jobs,
 		BaseURL: opts.BaseURL, Tickets: s.Tickets, MailIn: s.MailSettings,
-		Mailbox: opts.DemoMailbox, MailboxShop: opts.DemoMailboxShop, Freshness: s.LoopSync})
+		Mailbox: opts.DemoMailbox, MailboxShop: opts.DemoMailboxShop, Freshness: s.LoopSync, Privacy: s.Privacy})
 	if err != nil {
 		return nil, fmt.Errorf("desk: %w", err)
 	}
@@ -217,7 +228,7 @@ func New(opts Options) (*Server, error) {
 	s.Helpdesk = helpdesk.New(helpdesk.Options{DB: opts.DB, Tickets: s.Tickets, Commerce: s.Commerce, Users: s.Users, Audit: s.Audit,
 		Attachments: s.Attachments, Changes: s.Live.Changes(), Queue: s.Jobs, MailConfigured: opts.Mail != nil, MailFrom: mailFrom(opts.Mail)})
 	s.api = api.New(api.Options{Commerce: s.Commerce, Ingest: s.Ingest, Settings: s.Settings, Orders: s.Orders, Audit: s.Audit, Jobs: s.Jobs,
-		Tickets: s.Tickets, Helpdesk: s.Helpdesk, Users: s.Users, Logger: opts.Logger})
+		Tickets: s.Tickets, Helpdesk: s.Helpdesk, Users: s.Users, Privacy: s.Privacy, Logger: opts.Logger})
 	s.Macros = macro.New(opts.DB, macro.NewStore(opts.DB, opts.Now), s.Audit, s.Tickets, s.Commerce)
 	s.Hub, err = hub.New(hub.Options{Shops: s.Shops, Commerce: s.Commerce, Settings: s.Settings,
 		Orders: s.Orders, Tickets: s.Tickets, Helpdesk: s.Helpdesk, Logger: opts.Logger, BaseURL: opts.BaseURL, Now: opts.Now})

@@ -26,6 +26,11 @@ type Receiver struct {
 	Connections *connection.Store
 	Intake      *intake.Intake
 	Logger      *slog.Logger
+	// ShopifySecrets gives the secret a shop's Shopify webhooks are signed
+	// with; ShopClientSecrets when nil.
+	ShopifySecrets ShopifySecrets
+
+	shopify shopifyShops // shops and secrets remembered for a minute
 }
 
 // unauthorized is every refusal of a delivery that cannot be verified —

@@ -20,8 +20,8 @@ import (
 // delivery is one Shopify webhook as it goes over the wire.
 type delivery struct {
 	domain, topic, webhookID, eventID, body string
-	signature                              string // "" signs with the shop's secret
-	secret                                 string // "" is the shop's
+	signature                               string // "" signs with the shop's secret
+	secret                                  string // "" is the shop's
 }
 
 func postShopify(t *testing.T, app *testapp.App, tn *testapp.Tenant, d delivery) int {

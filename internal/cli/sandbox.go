@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -92,7 +93,11 @@ func runLoopSandboxAdvance(ctx context.Context, e *env, args []string) error {
 // demo's customers and client secret), so the hub can be opened the way a
 // shopper opens it.
 func runShopifySandbox(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "sandbox shopify", "sandbox shopify [--addr host:port] [--proxy-target URL] [--client-secret S] [--prefix /apps/hub] [--customer ID,EMAIL,FIRST,LAST ...]")
+	if len(args) > 0 && args[0] == "order" {
+		return runShopifySandboxOrder(ctx, e, args[1:])
+	}
+	fs := newFlags(e, "sandbox shopify", "sandbox shopify [--addr host:port] [--proxy-target URL] [--client-secret S] [--prefix /apps/hub] [--customer ID,EMAIL,FIRST,LAST ...] [--orders N] [--admin-token T]\n"+
+		"       sandbox shopify order create|fulfill|in-transit|out-for-delivery|deliver|cancel [--sandbox URL] [--customer ID] [ORDER_ID]")
 	addr := fs.String("addr", "127.0.0.1:8090", "address to listen on")
 	target := fs.String("proxy-target", "http://127.0.0.1:8080/hub", "the app's proxy URL, where the App Proxy forwards")
 	secret := fs.String("client-secret", demo.ClientSecret, "the app's client secret, which signs proxied requests (default: the demo shop's)")
@@ -103,8 +108,21 @@ func runShopifySandbox(ctx context.Context, e *env, args []string) error {
 	duplicates := fs.Bool("forward-shopper-duplicates", false, "keep identity parameters the shopper puts in the URL ahead of the proxy's own and sign them all (to test that the app refuses them)")
 	var customers customerFlag
 	fs.Var(&customers, "customer", "a storefront account `ID,EMAIL,FIRST,LAST` (repeatable; default: the demo's customers)")
+	orders := fs.Int("orders", 200, "how many orders the shop is seeded with, spread over its customers (computed when read: 100000 costs no memory)")
+	adminToken := fs.String("admin-token", shopifysandbox.DemoAdminToken, "an Admin API access token the sandbox accepts (X-Shopify-Access-Token)")
+	webhookURL := fs.String("webhook-url", "", "where every change is sent as a signed webhook (default: PROXY-TARGET's host + /webhooks/shopify; \"none\": only to the app's subscriptions)")
+	webhookDuplicates := fs.Bool("webhook-duplicates", false, "send every webhook twice (same event id)")
+	webhookReorder := fs.Bool("webhook-reorder", false, "send webhooks that queue up newest first")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	switch *webhookURL {
+	case "":
+		if u, err := url.Parse(*target); err == nil {
+			*webhookURL = u.Scheme + "://" + u.Host + "/webhooks/shopify"
+		}
+	case "none":
+		*webhookURL = ""
 	}
 	switch *script {
 	case "":
@@ -118,6 +136,8 @@ func runShopifySandbox(ctx context.Context, e *env, args []string) error {
 	opts := shopifysandbox.Options{
 		Shop: *shopDomain, ShopName: *shopName, ClientSecret: *secret, ProxyPrefix: *prefix,
 		ProxyTarget: *target, Customers: customers, HubScriptURL: *script, ForwardShopperDuplicates: *duplicates,
+		Orders: *orders, AdminToken: *adminToken,
+		WebhookURL: *webhookURL, WebhookDuplicates: *webhookDuplicates, WebhookReorder: *webhookReorder,
 		Logger: newLogger(e.stderr, e.cfg, "text").With("component", "shopify-sandbox"),
 	}
 	if err := checkProxyTarget(*target); err != nil {
@@ -129,8 +149,9 @@ func runShopifySandbox(ctx context.Context, e *env, args []string) error {
 	}
 	sb := shopifysandbox.New(opts)
 	sb.SetBaseURL("http://" + ln.Addr().String())
-	fmt.Fprintf(e.stdout, "Shopify storefront sandbox on %s (App Proxy %s → %s)\n  %s's hub: %s\n",
-		sb.BaseURL(), sb.ProxyPrefix(), *target, customers[0].Name(), sb.LoginAsURL(customers[0].ID, sb.ProxyPrefix()))
+	fmt.Fprintf(e.stdout, "Shopify storefront sandbox on %s (App Proxy %s → %s)\n  %s's hub: %s\n  shop admin: %s/admin (Admin API token %s)\n",
+		sb.BaseURL(), sb.ProxyPrefix(), *target, customers[0].Name(), sb.LoginAsURL(customers[0].ID, sb.ProxyPrefix()), sb.BaseURL(), *adminToken)
+	defer sb.Close()
 	return sb.Serve(ctx, ln)
 }
 
@@ -157,5 +178,78 @@ func (c *customerFlag) Set(v string) error {
 		return fmt.Errorf("want ID,EMAIL,FIRST,LAST, got %q", v)
 	}
 	*c = append(*c, shopifysandbox.Customer{ID: parts[0], Email: parts[1], FirstName: parts[2], LastName: parts[3]})
+	return nil
+}
+
+// runShopifySandboxOrder changes an order in a running Shopify sandbox,
+// as its admin page's buttons do: create one for a customer, fulfil it,
+// move its shipment along, cancel it. It prints the order's id.
+func runShopifySandboxOrder(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "sandbox shopify order", "sandbox shopify order create|fulfill|in-transit|out-for-delivery|deliver|cancel [--sandbox URL] [--customer ID] [--quantity N] [ORDER_ID]")
+	base := fs.String("sandbox", "http://127.0.0.1:8090", "the running sandbox's root")
+	customer := fs.String("customer", "", "create: the customer's numeric id (default: the demo's first customer)")
+	quantity := fs.Int("quantity", 1, "create: how many of the item")
+	carrier := fs.String("carrier", "", "fulfill: the carrier (default UPS)")
+	tracking := fs.String("tracking-number", "", "fulfill: the tracking number (default: made up)")
+	if len(args) == 0 {
+		return usageError{"sandbox shopify order: name an action: create, fulfill, in-transit, out-for-delivery, deliver or cancel"}
+	}
+	action, rest := args[0], args[1:]
+	var orderID string
+	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+		orderID, rest = rest[0], rest[1:]
+	}
+	if err := parseAllowingArgs(fs, rest); err != nil {
+		return err
+	}
+	if orderID == "" && fs.NArg() > 0 {
+		orderID = fs.Arg(0)
+	}
+	form := url.Values{}
+	var path string
+	switch action {
+	case "create":
+		if *customer == "" {
+			*customer = demo.DefaultStorefrontCustomers()[0].ID
+		}
+		form.Set("customer", *customer)
+		form.Set("quantity", fmt.Sprint(*quantity))
+		path = "/admin/orders"
+	case "fulfill", "in-transit", "out-for-delivery", "deliver", "cancel":
+		if orderID == "" {
+			return usageError{"sandbox shopify order " + action + ": give the order's id"}
+		}
+		if action == "deliver" {
+			action = "delivered"
+		}
+		form.Set("carrier", *carrier)
+		form.Set("tracking_number", *tracking)
+		path = "/admin/orders/" + url.PathEscape(orderID) + "/" + action
+	default:
+		return usageError{"sandbox shopify order: unknown action " + action}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(*base, "/")+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("reach the sandbox: %w", err)
+	}
+	defer res.Body.Close()
+	var out struct {
+		OrderID       string `json:"order_id"`
+		FulfillmentID string `json:"fulfillment_id"`
+		Error         string `json:"error"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
+		return fmt.Errorf("the sandbox answered %s", res.Status)
+	}
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("the sandbox refused: %s", out.Error)
+	}
+	fmt.Fprintln(e.stdout, out.OrderID)
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/hubdesk/hubdesk/internal/config"
 	"github.com/hubdesk/hubdesk/internal/integration/shopify"
+	shopifysandbox "github.com/hubdesk/hubdesk/internal/integration/shopify/sandbox"
 )
 
 func TestSandboxUsage(t *testing.T) {
@@ -97,5 +98,37 @@ func TestSandboxShopifyStandalone(t *testing.T) {
 	if h.path != "/hub" || shopify.VerifyProxy(q, "hubdesk-demo-secret", time.Now()) != nil ||
 		q.Get("logged_in_customer_id") != "7000000100" || q.Get("shop") != "demo-shop.myshopify.com" {
 		t.Fatalf("app got %s?%s", h.path, h.query)
+	}
+}
+
+// `hubdesk sandbox shopify order …` changes orders in a running sandbox.
+func TestSandboxShopifyOrderCommands(t *testing.T) {
+	isolate(t)
+	var topics []string
+	var mu sync.Mutex
+	sb := shopifysandbox.New(shopifysandbox.Options{Orders: 3, Customers: []shopifysandbox.Customer{{ID: "7000000100", Email: "o@example.com", FirstName: "O"}},
+		OnChange: func(topic string, _ []byte) { mu.Lock(); topics = append(topics, topic); mu.Unlock() }})
+	srv := httptest.NewServer(sb)
+	t.Cleanup(srv.Close)
+	code, out, errOut := run(t, "sandbox", "shopify", "order", "create", "--sandbox", srv.URL, "--customer", "7000000100")
+	id := strings.TrimSpace(out)
+	if code != 0 || id == "" {
+		t.Fatalf("create: %d %q %q", code, out, errOut)
+	}
+	for _, action := range []string{"fulfill", "in-transit", "out-for-delivery", "deliver"} {
+		if code, _, errOut := run(t, "sandbox", "shopify", "order", action, "--sandbox", srv.URL, id); code != 0 {
+			t.Fatalf("%s: %d %q", action, code, errOut)
+		}
+	}
+	if code, _, errOut := run(t, "sandbox", "shopify", "order", "cancel", "--sandbox", srv.URL, id); code == 0 || !strings.Contains(errOut, "refused") {
+		t.Errorf("cancel a delivered order: %d %q", code, errOut)
+	}
+	if o := sb.Order(id); o == nil || o.Fulfillments[0].DeliveredAt == nil {
+		t.Errorf("order: %+v", o)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(topics) < 8 || topics[0] != "orders/create" {
+		t.Errorf("changes: %v", topics)
 	}
 }

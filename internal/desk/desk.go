@@ -80,7 +80,20 @@ type Desk struct {
 	// Freshness refreshes an open ticket's returns in the background when
 	// they are older than the freshness limit (loopsync); nil: none.
 	Freshness Freshener
-	render    *web.Renderer
+	// Backfill is the Shopify sync's backfill, for its progress fragment;
+	// nil: no Shopify sync.
+	Backfill ShopifyBackfill
+	// CustomerFreshness refreshes an open ticket's customer's orders from
+	// the store's platform in the background (shopifysync); nil: none.
+	CustomerFreshness CustomerFreshener
+	render            *web.Renderer
+}
+
+// CustomerFreshener asks for the background refresh of a customer's
+// orders when they are older than the freshness limit; it never waits on
+// the platform.
+type CustomerFreshener interface {
+	Freshen(ctx context.Context, shopID, customerID int64) (bool, error)
 }
 
 // Freshener asks for the background refresh of viewed orders' returns;
@@ -96,7 +109,7 @@ func New(d Desk) (*Desk, error) {
 		return nil, err
 	}
 	r, err := web.NewRenderer(sub, templateFuncs(web.DefaultAssets, staffLocale), d.Logger,
-		"layout.html", "parts.html", "order_table.html", "settings_tabs.html", "helpdesk_notice.html")
+		"layout.html", "parts.html", "order_table.html", "settings_tabs.html", "helpdesk_notice.html", "shopify_backfill.html")
 	if err != nil {
 		return nil, err
 	}

@@ -115,6 +115,11 @@ func (p *TicketPages) showTicket(w http.ResponseWriter, r *http.Request, status 
 			p.Logger.WarnContext(ctx, "desk: ask for a returns refresh", "ticket", t.ID, "err", err)
 		}
 	}
+	if p.CustomerFreshness != nil && tv.Customer != nil && tv.Customer.FromPlatform() {
+		if _, err := p.CustomerFreshness.Freshen(ctx, me.ShopID, tv.Customer.ID); err != nil {
+			p.Logger.WarnContext(ctx, "desk: ask for a customer's orders refresh", "ticket", t.ID, "err", err)
+		}
+	}
 	v := ticketPage{Helpdesk: p.helpdeskOff(r), Ticket: t, Statuses: ticketStatuses, Me: me, CanAssign: me.Role.AtLeast(user.RoleManager),
 		Error: message, Draft: draft, Tags: tv.Tags, AllTags: tv.AllTags, Blocked: tv.Blocked, Customer: tv.Customer,
 		OrdersCount: tv.OrdersCount, Orders: tv.Orders, Order: tv.Order, published: tv.Returns}

@@ -46,6 +46,14 @@ func (h *Hub) customer(ctx context.Context, shopID int64, externalID string) (*c
 	if err != nil {
 		return nil, err
 	}
+	if f := h.opts.Freshness; f != nil {
+		// Off the request's path: the page renders from the store now.
+		go func(ctx context.Context, id int64) {
+			if _, err := f.Freshen(ctx, shopID, id); err != nil {
+				h.log.WarnContext(ctx, "hub: ask for a customer's orders refresh", "shop", shopID, "err", err)
+			}
+		}(context.WithoutCancel(ctx), c.ID)
+	}
 	h.customers.mu.Lock()
 	if h.customers.m == nil || len(h.customers.m) >= maxCachedCustomers {
 		h.customers.m = map[customerKey]customerEntry{}

@@ -27,6 +27,7 @@
 package hub
 
 import (
+	"context"
 	"embed"
 	"errors"
 	"html/template"
@@ -75,6 +76,16 @@ type Options struct {
 	PageSize int
 	// Now is the clock for signatures, tokens and return windows.
 	Now func() time.Time
+	// Freshness refreshes a signed-in shopper's orders from the store's
+	// platform in the background when they are stale (shopifysync); nil:
+	// none.
+	Freshness CustomerFreshener
+}
+
+// CustomerFreshener asks for the background refresh of a customer's
+// orders; it never waits on the platform.
+type CustomerFreshener interface {
+	Freshen(ctx context.Context, shopID, customerID int64) (bool, error)
 }
 
 // Hub serves the shopper-facing pages.

@@ -15,6 +15,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/orderview"
 	"github.com/hubdesk/hubdesk/internal/returns"
 	"github.com/hubdesk/hubdesk/internal/shopifyhooks"
+	"github.com/hubdesk/hubdesk/internal/shopifysync"
 	"github.com/hubdesk/hubdesk/internal/staff"
 	"github.com/hubdesk/hubdesk/internal/ticket"
 	"github.com/hubdesk/hubdesk/internal/user"
@@ -62,6 +63,7 @@ func (s *Server) newJobs() (*jobs.Queue, error) {
 		Handlers: map[intake.Provider]intake.Handler{intake.ProviderLoop: s.LoopSync.Handler(), intake.ProviderEmail: emailHandler{s},
 			intake.ProviderShopify: s.ShopifyHooks}})
 	s.LoopSync.AddWorkers(workers)
+	s.ShopifySync.AddWorkers(workers)
 	retention := s.opts.WebhookRetention
 	if retention <= 0 {
 		retention = intake.DefaultRetention
@@ -86,8 +88,9 @@ func (s *Server) newJobs() (*jobs.Queue, error) {
 		RescueStuckJobsAfter: jobs.RescueAfter(timeout),
 		Periodic: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 			func() (river.JobArgs, *river.InsertOpts) { return expiredSessionsArgs{}, jobs.ShopOpts(0) },
-			&river.PeriodicJobOpts{RunOnStart: true}), intake.PurgePeriodically(), shopifyhooks.PurgeClaimsPeriodically(), s.LoopSync.Periodic()},
-		Queues: map[string]int{loopsync.Queue: loopsync.RefreshWorkers},
+			&river.PeriodicJobOpts{RunOnStart: true}), intake.PurgePeriodically(), shopifyhooks.PurgeClaimsPeriodically(), s.LoopSync.Periodic(),
+			s.ShopifySync.Periodic()},
+		Queues: map[string]int{loopsync.Queue: loopsync.RefreshWorkers, shopifysync.RefreshQueue: shopifysync.RefreshWorkers},
 		Logger: s.logger,
 	})
 }

@@ -24,6 +24,7 @@ func (s *Server) routes() *http.ServeMux {
 	files := &desk.AttachmentFiles{Desk: d, Attachments: s.Attachments}
 	s.LivePages = &desk.LivePages{Desk: d, Tickets: s.Tickets, Bus: s.Live}
 	hubTokens := &api.HubTokens{Commerce: s.Commerce, Issuer: s.Hub, Logger: s.logger}
+	backfill := &api.ShopifyBackfill{Sync: s.ShopifySync, Logger: s.logger, Now: s.opts.Now}
 
 	// Operations. /metrics is not here: Serve answers it on its own
 	// listener (HUBDESK_METRICS_ADDR), out of the public one's reach.
@@ -74,6 +75,8 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("POST /settings/mail-webhook/token", d.RequireRole(user.RoleAdmin, d.NewMailWebhookToken))
 	mux.Handle("GET /settings/privacy", d.RequireRole(user.RoleAdmin, d.PrivacyRequests))
 	mux.Handle("GET /settings/privacy/{id}/export", d.RequireRole(user.RoleAdmin, d.PrivacyExport))
+	mux.Handle("GET /settings/shopify/backfill", d.RequireRole(user.RoleAdmin, d.ShopifyBackfillPage))
+	mux.Handle("POST /settings/shopify/backfill", d.RequireRole(user.RoleAdmin, d.StartShopifyBackfill))
 	mux.Handle("GET /settings/jobs", d.RequireRole(user.RoleManager, d.Jobs))
 	mux.Handle("POST /settings/jobs/{id}/retry", d.RequireRole(user.RoleManager, d.RetryJob))
 	mux.Handle("GET /account/tokens", d.RequireUser(d.APITokens))
@@ -158,6 +161,8 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("GET /api/v1/privacy/requests", s.apiRole(user.RoleAdmin, a.ListPrivacyRequests))
 	mux.Handle("GET /api/v1/privacy/requests/{id}/export", s.apiRole(user.RoleAdmin, a.GetPrivacyExport))
 	mux.Handle("POST /api/v1/hub/tokens", s.apiRole(user.RoleAdmin, hubTokens.Issue))
+	mux.Handle("GET /api/v1/shopify/backfill", s.apiRole(user.RoleAdmin, backfill.Get))
+	mux.Handle("POST /api/v1/shopify/backfill", s.apiRole(user.RoleAdmin, backfill.Start))
 	mux.Handle("GET /api/v1/tickets", s.apiUser(a.ListTickets))
 	mux.Handle("POST /api/v1/tickets", s.apiUser(a.CreateTicket))
 	mux.Handle("GET /api/v1/tickets/{id}", s.apiUser(a.GetTicket))

@@ -324,6 +324,8 @@ func routeTable() []routeCase {
 		{pattern: "POST /settings/mail/imap/delete", rule: deskAdmin, url: fixed("/settings/mail/imap/delete"), ok: 303},
 		{pattern: "GET /settings/mail-webhook", rule: deskAdmin, url: fixed("/settings/mail-webhook"), ok: 200},
 		{pattern: "POST /settings/mail-webhook/token", rule: deskAdmin, url: fixed("/settings/mail-webhook/token"), ok: 303},
+		{pattern: "GET /settings/shopify/backfill", rule: deskAdmin, url: fixed("/settings/shopify/backfill"), ok: 200},
+		{pattern: "POST /settings/shopify/backfill", rule: deskAdmin, url: fixed("/settings/shopify/backfill"), ok: 303},
 		{pattern: "GET /settings/jobs", rule: deskManager, url: fixed("/settings/jobs"), ok: 200, list: true},
 		{pattern: "POST /settings/jobs/{id}/retry", rule: deskManager, url: withID("/settings/jobs/{id}/retry", jobID), ok: 303},
 		{pattern: "GET /account/tokens", rule: deskUser, url: fixed("/account/tokens"), ok: 200},
@@ -426,6 +428,9 @@ func routeTable() []routeCase {
 		{pattern: "POST /api/v1/tickets/{id}/messages", rule: apiAgent, url: withID("/api/v1/tickets/{id}/messages", ticketID),
 			body: `{"kind":"note","body":"Checked"}`, ok: 201},
 		{pattern: "POST /api/v1/hub/tokens", rule: apiAdmin, url: fixed("/api/v1/hub/tokens"), body: `{"customer_external_id":"c-1001"}`, ok: 200},
+		{pattern: "GET /api/v1/shopify/backfill", rule: apiAdmin, url: fixed("/api/v1/shopify/backfill"), ok: 200},
+		// No shop of the route world is connected to Shopify.
+		{pattern: "POST /api/v1/shopify/backfill", rule: apiAdmin, url: fixed("/api/v1/shopify/backfill"), ok: 409},
 		{pattern: "/api/", rule: anyone, url: fixed("/api/v1/nothing"), ok: 404},
 		{pattern: "/", rule: anyone, url: fixed("/nothing"), ok: 404},
 	}

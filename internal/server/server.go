@@ -41,6 +41,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/settings"
 	"github.com/hubdesk/hubdesk/internal/shop"
 	"github.com/hubdesk/hubdesk/internal/shopifyhooks"
+	"github.com/hubdesk/hubdesk/internal/shopifysync"
 	"github.com/hubdesk/hubdesk/internal/staff"
 	"github.com/hubdesk/hubdesk/internal/ticket"
 	"github.com/hubdesk/hubdesk/internal/user"
@@ -88,6 +89,10 @@ type Options struct {
 	DemoMailboxShop string
 	// Inbound configures mail in: the SMTP listener and the IMAP pollers.
 	Inbound InboundOptions
+	// ShopifyClients gives each shop's Shopify Admin API client, from its
+	// Shopify connection; nil: no shop is connected (the backfill answers
+	// shopify_not_connected, customer refreshes do nothing).
+	ShopifyClients shopifysync.Clients
 }
 
 // InboundOptions configure mail in.
@@ -130,6 +135,10 @@ type Server struct {
 	LoopSync *loopsync.Syncer
 	Tickets  *ticket.Store     // helpdesk conversations (the hub's contact form opens them)
 	Helpdesk *helpdesk.Tickets // agents working tickets: create, reply, note, status, assign, tags, merge, spam, block
+	// ShopifySync fills and refreshes commerce data from Shopify: the
+	// backfill, the refresh of a customer's orders.
+	ShopifySync *shopifysync.Syncer
+
 	// Live carries ticket changes and presence to the desk's open pages,
 	// across processes through NOTIFY on PostgreSQL; Serve runs its
 	// listener.
@@ -195,6 +204,8 @@ func New(opts Options) (*Server, error) {
 	s.Live = live.NewBus(opts.DB, opts.Now, opts.Logger)
 	s.LoopSync = loopsync.New(loopsync.Options{DB: opts.DB, Loop: s.Loop, Connections: connections, Shops: s.Shops, Commerce: s.Commerce,
 		Box: opts.Box, Live: s.Live, BaseURL: opts.BaseURL, ReconcileInterval: opts.LoopReconcileInterval, Logger: opts.Logger, Now: opts.Now})
+	s.ShopifySync = shopifysync.New(shopifysync.Options{DB: opts.DB, Clients: opts.ShopifyClients, Commerce: s.Commerce, Box: opts.Box,
+		Logger: opts.Logger, Now: opts.Now})
 	s.Settings = settings.New(opts.DB, returns.NewStore(opts.DB), connections, s.Audit, settings.LoopKeyChecker{Client: s.Loop})
 	s.Settings.WatchLoopKey(s.LoopSync)
 	s.Secrets = settings.Secrets{Shops: s.Shops, Connections: connections}
@@ -210,6 +221,7 @@ func New(opts Options) (*Server, error) {
 	s.Orders = orderview.New(orderview.Options{Commerce: s.Commerce, Returns: s.Returns, Settings: s.Settings, Resolver: s.Resolver, Now: opts.Now,
 		Eligibility: returns.NewEligibilityCache(opts.DB), Refresh: orderview.NewJobRefresher(opts.DB, s.Jobs)})
 	s.LoopSync.SetQueue(s.Jobs)
+	s.ShopifySync.SetQueue(s.Jobs)
 	s.Team = staff.NewTeam(staff.TeamOptions{DB: opts.DB, Users: s.Users, Audit: s.Audit, Queue: s.Jobs, Box: opts.Box,
 		BaseURL: opts.BaseURL, MailConfigured: opts.Mail != nil})
 	s.Intake = intake.New(opts.DB, s.Jobs, opts.Now)
@@ -220,7 +232,8 @@ func New(opts Options) (*Server, error) {
 	s.desk, err = desk.New(desk.Desk{Users: s.Users, Access: s.Staff, Team: s.Team, Shops: s.Shops, Commerce: s.Commerce, Auth: s.auth, Logger: opts.Logger,
 		Proxies: opts.Proxies, Settings: s.Settings, Secrets: s.Secrets, OrderView: s.Orders, Audit: s.Audit, JobQueue: s.Jobs,
 		BaseURL: opts.BaseURL, Tickets: s.Tickets, MailIn: s.MailSettings,
-		Mailbox: opts.DemoMailbox, MailboxShop: opts.DemoMailboxShop, Freshness: s.LoopSync, Privacy: s.Privacy})
+		Mailbox: opts.DemoMailbox, MailboxShop: opts.DemoMailboxShop, Freshness: s.LoopSync, Privacy: s.Privacy, Backfill: s.ShopifySync,
+		CustomerFreshness: s.ShopifySync})
 	if err != nil {
 		return nil, fmt.Errorf("desk: %w", err)
 	}
@@ -231,7 +244,8 @@ func New(opts Options) (*Server, error) {
 		Tickets: s.Tickets, Helpdesk: s.Helpdesk, Users: s.Users, Privacy: s.Privacy, Logger: opts.Logger})
 	s.Macros = macro.New(opts.DB, macro.NewStore(opts.DB, opts.Now), s.Audit, s.Tickets, s.Commerce)
 	s.Hub, err = hub.New(hub.Options{Shops: s.Shops, Commerce: s.Commerce, Settings: s.Settings,
-		Orders: s.Orders, Tickets: s.Tickets, Helpdesk: s.Helpdesk, Logger: opts.Logger, BaseURL: opts.BaseURL, Now: opts.Now})
+		Orders: s.Orders, Tickets: s.Tickets, Helpdesk: s.Helpdesk, Logger: opts.Logger, BaseURL: opts.BaseURL, Now: opts.Now,
+		Freshness: s.ShopifySync})
 	if err != nil {
 		return nil, fmt.Errorf("hub: %w", err)
 	}

@@ -152,7 +152,7 @@ func (h *Handler) apply(ctx context.Context, tx *database.Tx, ev *intake.Event, 
 	switch v := parsed.(type) {
 	case nil:
 		return "topic " + ev.Topic + " is not applied", nil
-	case *shopify.Order:
+	case *shopify.WebhookOrder:
 		o, c, err := translateOrder(v)
 		if err != nil {
 			return "", err
@@ -165,7 +165,7 @@ func (h *Handler) apply(ctx context.Context, tx *database.Tx, ev *intake.Event, 
 			return "order " + o.Name + ": stale, a newer version is stored", nil
 		}
 		return "order " + stored.Name + " " + res.String(), nil
-	case *shopify.Fulfillment:
+	case *shopify.WebhookFulfillment:
 		f := translateFulfillment(v)
 		res, err := h.Commerce.With(tx).UpsertFulfillment(ctx, shopID, string(v.OrderID), f)
 		if errors.Is(err, commerce.ErrNotFound) {
@@ -193,7 +193,7 @@ func (h *Handler) apply(ctx context.Context, tx *database.Tx, ev *intake.Event, 
 			return "", err
 		}
 		return "shipment " + string(v.FulfillmentID) + " " + status + ": " + res.String(), nil
-	case *shopify.Customer:
+	case *shopify.WebhookCustomer:
 		c := translateCustomer(v, "")
 		_, res, err := h.Commerce.With(tx).UpsertCustomer(ctx, shopID, c)
 		if err != nil {
@@ -205,7 +205,7 @@ func (h *Handler) apply(ctx context.Context, tx *database.Tx, ev *intake.Event, 
 			return "refund on order " + string(v.OrderID) + ": applied by orders/updated", nil
 		}
 		return "refund on order " + string(v.OrderID) + ": order re-read", h.Refresh.RefreshOrder(ctx, tx, shopID, string(v.OrderID))
-	case *shopify.Shop:
+	case *shopify.WebhookShop:
 		if ev.Topic == shopify.TopicAppUninstalled {
 			if h.Uninstall == nil {
 				return "app uninstalled: no connection to drop", nil
@@ -279,7 +279,7 @@ func versionOf(t shopify.Time) time.Time {
 	return t.Time
 }
 
-func translateCustomer(c *shopify.Customer, orderEmail string) commerce.Customer {
+func translateCustomer(c *shopify.WebhookCustomer, orderEmail string) commerce.Customer {
 	out := commerce.Customer{ExternalID: string(c.ID), Email: c.Email, FirstName: c.FirstName, LastName: c.LastName, Phone: c.Phone,
 		CreatedAt: c.CreatedAt.Time, UpdatedAt: versionOf(c.UpdatedAt)}
 	if out.Email == "" {
@@ -291,12 +291,12 @@ func translateCustomer(c *shopify.Customer, orderEmail string) commerce.Customer
 	return out
 }
 
-func translateAddress(a *shopify.Address) commerce.Address {
+func translateAddress(a *shopify.WebhookAddress) commerce.Address {
 	return commerce.Address{Name: a.FullName(), Address1: a.Address1, Address2: a.Address2, City: a.City, Province: a.Province,
 		Zip: a.Zip, CountryCode: a.CountryCode, Phone: a.Phone}
 }
 
-func translateFulfillment(f *shopify.Fulfillment) commerce.Fulfillment {
+func translateFulfillment(f *shopify.WebhookFulfillment) commerce.Fulfillment {
 	number, url := f.Tracking()
 	out := commerce.Fulfillment{ExternalID: string(f.ID), Status: f.Status, ShipmentStatus: commerce.ShipmentStatusOf(f.ShipmentStatus),
 		Carrier: f.TrackingCompany, TrackingNumber: number, TrackingURL: url, CreatedAt: f.CreatedAt.Time, UpdatedAt: versionOf(f.UpdatedAt)}
@@ -308,11 +308,11 @@ func translateFulfillment(f *shopify.Fulfillment) commerce.Fulfillment {
 	return out
 }
 
-func translateOrder(o *shopify.Order) (commerce.Order, *commerce.Customer, error) {
+func translateOrder(o *shopify.WebhookOrder) (commerce.Order, *commerce.Customer, error) {
 	out := commerce.Order{ExternalID: string(o.ID), Name: o.Name, Email: o.Email, FinancialStatus: o.FinancialStatus,
 		FulfillmentStatus: o.FulfillmentStatus, Currency: o.Currency, CreatedAt: o.CreatedAt.Time, UpdatedAt: versionOf(o.UpdatedAt),
 		CancelledAt: o.CancelledAt.Ptr()}
-	money := func(field string, m shopify.Money) (int64, error) {
+	money := func(field string, m shopify.Amount) (int64, error) {
 		v, err := commerce.ParseAmount(string(m), o.Currency)
 		if err != nil {
 			return 0, &commerce.ValidationError{Field: field, Problem: err.Error()}

@@ -23,6 +23,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/secret"
 	"github.com/hubdesk/hubdesk/internal/server"
 	"github.com/hubdesk/hubdesk/internal/shop"
+	"github.com/hubdesk/hubdesk/internal/shopifysync"
 	"github.com/hubdesk/hubdesk/internal/user"
 )
 
@@ -45,6 +46,12 @@ type Option func(*server.Options)
 // client calls its /api/{version}).
 func WithLoop(baseURL string) Option {
 	return func(o *server.Options) { o.LoopBaseURL = baseURL }
+}
+
+// WithShopify gives the server its shops' Shopify Admin clients (every
+// shop the same client in tests: shopifysync.StaticClients).
+func WithShopify(clients shopifysync.Clients) Option {
+	return func(o *server.Options) { o.ShopifyClients = clients }
 }
 
 // WithProxies trusts these addresses (auth.ParseProxies) to name the

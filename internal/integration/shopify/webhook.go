@@ -119,7 +119,7 @@ func (id *ID) UnmarshalJSON(b []byte) error {
 		if err := json.Unmarshal(b, &s); err != nil {
 			return err
 		}
-		*id = ID(LegacyID(s))
+		*id = ID(LegacyID(strings.TrimSpace(s)))
 		return nil
 	}
 	var n json.Number
@@ -131,22 +131,6 @@ func (id *ID) UnmarshalJSON(b []byte) error {
 	}
 	*id = ID(n.String())
 	return nil
-}
-
-// LegacyID is the numeric id in a GraphQL gid ("gid://shopify/Order/123"
-// → "123"); any other text is returned trimmed.
-func LegacyID(s string) string {
-	s = strings.TrimSpace(s)
-	if rest, ok := strings.CutPrefix(s, "gid://shopify/"); ok {
-		if i := strings.LastIndexByte(rest, '/'); i >= 0 {
-			rest = rest[i+1:]
-		}
-		if i := strings.IndexByte(rest, '?'); i >= 0 {
-			rest = rest[:i]
-		}
-		return rest
-	}
-	return s
 }
 
 // Time is a REST timestamp: RFC 3339 with an offset, or null/"" for none.
@@ -178,11 +162,11 @@ func (t Time) Ptr() *time.Time {
 	return &v
 }
 
-// Money is a REST amount: a decimal string ("129.90") or, from some
+// Amount is a REST amount: a decimal string ("129.90") or, from some
 // senders, a bare number; kept as its decimal text.
-type Money string
+type Amount string
 
-func (m *Money) UnmarshalJSON(b []byte) error {
+func (m *Amount) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
 	if string(b) == "null" {
 		*m = ""
@@ -193,19 +177,19 @@ func (m *Money) UnmarshalJSON(b []byte) error {
 		if err := json.Unmarshal(b, &s); err != nil {
 			return err
 		}
-		*m = Money(strings.TrimSpace(s))
+		*m = Amount(strings.TrimSpace(s))
 		return nil
 	}
 	var n json.Number
 	if err := json.Unmarshal(b, &n); err != nil {
 		return fmt.Errorf("shopify: amount %s is neither a number nor a string", b)
 	}
-	*m = Money(n.String())
+	*m = Amount(n.String())
 	return nil
 }
 
-// Address is a REST mailing address.
-type Address struct {
+// WebhookAddress is a REST mailing address.
+type WebhookAddress struct {
 	FirstName   string `json:"first_name"`
 	LastName    string `json:"last_name"`
 	Name        string `json:"name"`
@@ -219,28 +203,28 @@ type Address struct {
 }
 
 // FullName is the address's name, or its first and last names.
-func (a *Address) FullName() string {
+func (a *WebhookAddress) FullName() string {
 	if a.Name != "" {
 		return a.Name
 	}
 	return strings.TrimSpace(a.FirstName + " " + a.LastName)
 }
 
-// Customer is the REST customer of customers/create|update and of an
+// WebhookCustomer is the REST customer of customers/create|update and of an
 // order's "customer".
-type Customer struct {
-	ID             ID       `json:"id"`
-	Email          string   `json:"email"`
-	FirstName      string   `json:"first_name"`
-	LastName       string   `json:"last_name"`
-	Phone          string   `json:"phone"`
-	CreatedAt      Time     `json:"created_at"`
-	UpdatedAt      Time     `json:"updated_at"`
-	DefaultAddress *Address `json:"default_address"`
+type WebhookCustomer struct {
+	ID             ID              `json:"id"`
+	Email          string          `json:"email"`
+	FirstName      string          `json:"first_name"`
+	LastName       string          `json:"last_name"`
+	Phone          string          `json:"phone"`
+	CreatedAt      Time            `json:"created_at"`
+	UpdatedAt      Time            `json:"updated_at"`
+	DefaultAddress *WebhookAddress `json:"default_address"`
 }
 
-// LineItem is one line of a REST order.
-type LineItem struct {
+// WebhookLineItem is one line of a REST order.
+type WebhookLineItem struct {
 	ID              ID     `json:"id"`
 	VariantID       ID     `json:"variant_id"`
 	Title           string `json:"title"`
@@ -248,34 +232,34 @@ type LineItem struct {
 	SKU             string `json:"sku"`
 	Quantity        int    `json:"quantity"`
 	CurrentQuantity *int   `json:"current_quantity"`
-	Price           Money  `json:"price"`
+	Price           Amount `json:"price"`
 }
 
-// FulfillmentLine is a line item a fulfillment carries, with how many.
-type FulfillmentLine struct {
+// WebhookFulfillmentLine is a line item a fulfillment carries, with how many.
+type WebhookFulfillmentLine struct {
 	ID       ID  `json:"id"`
 	Quantity int `json:"quantity"`
 }
 
-// Fulfillment is a REST fulfillment: fulfillments/create|update, and each
+// WebhookFulfillment is a REST fulfillment: fulfillments/create|update, and each
 // of an order's "fulfillments".
-type Fulfillment struct {
-	ID              ID                `json:"id"`
-	OrderID         ID                `json:"order_id"`
-	Status          string            `json:"status"`
-	ShipmentStatus  string            `json:"shipment_status"`
-	TrackingCompany string            `json:"tracking_company"`
-	TrackingNumber  string            `json:"tracking_number"`
-	TrackingNumbers []string          `json:"tracking_numbers"`
-	TrackingURL     string            `json:"tracking_url"`
-	TrackingURLs    []string          `json:"tracking_urls"`
-	CreatedAt       Time              `json:"created_at"`
-	UpdatedAt       Time              `json:"updated_at"`
-	LineItems       []FulfillmentLine `json:"line_items"`
+type WebhookFulfillment struct {
+	ID              ID                       `json:"id"`
+	OrderID         ID                       `json:"order_id"`
+	Status          string                   `json:"status"`
+	ShipmentStatus  string                   `json:"shipment_status"`
+	TrackingCompany string                   `json:"tracking_company"`
+	TrackingNumber  string                   `json:"tracking_number"`
+	TrackingNumbers []string                 `json:"tracking_numbers"`
+	TrackingURL     string                   `json:"tracking_url"`
+	TrackingURLs    []string                 `json:"tracking_urls"`
+	CreatedAt       Time                     `json:"created_at"`
+	UpdatedAt       Time                     `json:"updated_at"`
+	LineItems       []WebhookFulfillmentLine `json:"line_items"`
 }
 
 // Tracking is the first tracking number and URL.
-func (f *Fulfillment) Tracking() (number, url string) {
+func (f *WebhookFulfillment) Tracking() (number, url string) {
 	number, url = f.TrackingNumber, f.TrackingURL
 	if number == "" && len(f.TrackingNumbers) > 0 {
 		number = f.TrackingNumbers[0]
@@ -286,33 +270,33 @@ func (f *Fulfillment) Tracking() (number, url string) {
 	return number, url
 }
 
-// MoneySet is a REST price set; hubdesk reads the shop's money.
-type MoneySet struct {
+// WebhookMoneySet is a REST price set; hubdesk reads the shop's money.
+type WebhookMoneySet struct {
 	ShopMoney struct {
-		Amount       Money  `json:"amount"`
+		Amount       Amount `json:"amount"`
 		CurrencyCode string `json:"currency_code"`
 	} `json:"shop_money"`
 }
 
-// Order is the REST order of the orders/* topics.
-type Order struct {
-	ID                    ID            `json:"id"`
-	Name                  string        `json:"name"`
-	Email                 string        `json:"email"`
-	Currency              string        `json:"currency"`
-	FinancialStatus       string        `json:"financial_status"`
-	FulfillmentStatus     string        `json:"fulfillment_status"`
-	SubtotalPrice         Money         `json:"subtotal_price"`
-	TotalPrice            Money         `json:"total_price"`
-	TotalTax              Money         `json:"total_tax"`
-	TotalShippingPriceSet *MoneySet     `json:"total_shipping_price_set"`
-	ShippingAddress       *Address      `json:"shipping_address"`
-	Customer              *Customer     `json:"customer"`
-	LineItems             []LineItem    `json:"line_items"`
-	Fulfillments          []Fulfillment `json:"fulfillments"`
-	CreatedAt             Time          `json:"created_at"`
-	UpdatedAt             Time          `json:"updated_at"`
-	CancelledAt           Time          `json:"cancelled_at"`
+// WebhookOrder is the REST order of the orders/* topics.
+type WebhookOrder struct {
+	ID                    ID                   `json:"id"`
+	Name                  string               `json:"name"`
+	Email                 string               `json:"email"`
+	Currency              string               `json:"currency"`
+	FinancialStatus       string               `json:"financial_status"`
+	FulfillmentStatus     string               `json:"fulfillment_status"`
+	SubtotalPrice         Amount               `json:"subtotal_price"`
+	TotalPrice            Amount               `json:"total_price"`
+	TotalTax              Amount               `json:"total_tax"`
+	TotalShippingPriceSet *WebhookMoneySet     `json:"total_shipping_price_set"`
+	ShippingAddress       *WebhookAddress      `json:"shipping_address"`
+	Customer              *WebhookCustomer     `json:"customer"`
+	LineItems             []WebhookLineItem    `json:"line_items"`
+	Fulfillments          []WebhookFulfillment `json:"fulfillments"`
+	CreatedAt             Time                 `json:"created_at"`
+	UpdatedAt             Time                 `json:"updated_at"`
+	CancelledAt           Time                 `json:"cancelled_at"`
 }
 
 // FulfillmentEvent is fulfillment_events/create: a carrier's step.
@@ -333,8 +317,8 @@ type Refund struct {
 	CreatedAt Time `json:"created_at"`
 }
 
-// Shop is the REST shop of shop/update and app/uninstalled.
-type Shop struct {
+// WebhookShop is the REST shop of shop/update and app/uninstalled.
+type WebhookShop struct {
 	ID              ID     `json:"id"`
 	Name            string `json:"name"`
 	Domain          string `json:"domain"` // the primary storefront domain
@@ -389,7 +373,7 @@ type ShopRedact struct {
 var ErrWebhookPayload = errors.New("shopify webhook: payload cannot be read")
 
 // ParseWebhook reads the body of a topic hubdesk applies into its type
-// (*Order, *Fulfillment, …); a topic hubdesk does not apply is (nil, nil).
+// (*WebhookOrder, *WebhookFulfillment, …); a topic hubdesk does not apply is (nil, nil).
 // A body that is not the topic's JSON object, or lacks the id the topic
 // is about, is an error wrapping ErrWebhookPayload: no retry mends it.
 func ParseWebhook(topic string, body []byte) (any, error) {
@@ -397,10 +381,10 @@ func ParseWebhook(topic string, body []byte) (any, error) {
 	var id func() ID
 	switch topic {
 	case TopicOrdersCreate, TopicOrdersUpdated, TopicOrdersCancelled, TopicOrdersFulfilled, TopicOrdersPaid:
-		o := &Order{}
+		o := &WebhookOrder{}
 		v, id = o, func() ID { return o.ID }
 	case TopicFulfillmentsCreate, TopicFulfillmentsUpdate:
-		f := &Fulfillment{}
+		f := &WebhookFulfillment{}
 		v, id = f, func() ID {
 			if f.OrderID == "" {
 				return ""
@@ -416,13 +400,13 @@ func ParseWebhook(topic string, body []byte) (any, error) {
 			return e.FulfillmentID
 		}
 	case TopicCustomersCreate, TopicCustomersUpdate:
-		c := &Customer{}
+		c := &WebhookCustomer{}
 		v, id = c, func() ID { return c.ID }
 	case TopicRefundsCreate:
 		r := &Refund{}
 		v, id = r, func() ID { return r.OrderID }
 	case TopicAppUninstalled, TopicShopUpdate:
-		s := &Shop{}
+		s := &WebhookShop{}
 		v, id = s, func() ID { return "-" }
 	case TopicBulkOperationsFinish:
 		b := &BulkOperationFinish{}

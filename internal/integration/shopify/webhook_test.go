@@ -94,7 +94,7 @@ func TestParseWebhookIDs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := v.(*shopify.Order)
+	o := v.(*shopify.WebhookOrder)
 	if o.ID != "9007199254740993123" || o.Customer.ID != "42" || o.LineItems[0].VariantID != "" {
 		t.Fatalf("ids read as %q, %q, %q", o.ID, o.Customer.ID, o.LineItems[0].VariantID)
 	}
@@ -156,7 +156,7 @@ func FuzzShopifyWebhookPayload(f *testing.F) {
 			}
 			return
 		}
-		if o, ok := v.(*shopify.Order); ok && o.ID == "" {
+		if o, ok := v.(*shopify.WebhookOrder); ok && o.ID == "" {
 			t.Fatal("an order without an id was accepted")
 		}
 	})

@@ -104,8 +104,49 @@ type Options struct {
 	// reach the app with through a proxy that appends rather than
 	// replaces; tests use it to check that the app refuses it.
 	ForwardShopperDuplicates bool
-	// Now is the clock that timestamps proxied requests (default time.Now).
+	// Now is the clock that timestamps proxied requests, expires access
+	// tokens and refills the cost bucket (default time.Now).
 	Now func() time.Time
+
+	// AdminToken is an Admin API access token the sandbox accepts from the
+	// start, with AdminScopes (DefaultAdminScopes when empty); it never
+	// expires. IssueAccessToken registers more.
+	AdminToken  string
+	AdminScopes []string
+	// CostBucket and CostRestoreRate size the GraphQL cost bucket
+	// (defaults DefaultCostBucket points, DefaultCostRestoreRate a second).
+	CostBucket      float64
+	CostRestoreRate float64
+	// StorefrontDomains are the shop's own domains beyond its
+	// myshopify.com one; the first is primary (none: the myshopify domain).
+	StorefrontDomains []string
+	// Orders is how many orders the shop is seeded with, spread over the
+	// Customers and GeneratedCustomers more (default: a quarter of Orders,
+	// at least 10). Seeded orders are computed when read, so 100,000 cost
+	// no memory until one changes.
+	Orders             int
+	GeneratedCustomers int
+	// BulkDir holds bulk operations' result files (default: a temporary
+	// directory, removed by Close).
+	BulkDir string
+	// OnChange receives each change to the shop as Shopify would send it
+	// as a webhook: the topic ("orders/updated") and the REST-shaped body.
+	// It is called after the change is stored, outside any lock, in the
+	// order the changes happened.
+	OnChange func(topic string, payload []byte)
+	// WebhookURL receives every change as a signed webhook (besides the
+	// app's subscriptions, which receive their topics): hubdesk's
+	// /webhooks/shopify. Signed with ClientSecret.
+	WebhookURL string
+	// WebhookDuplicates sends every delivery twice (same event id, new
+	// webhook id); WebhookReorder sends held deliveries newest first.
+	WebhookDuplicates bool
+	WebhookReorder    bool
+	// WebhookAttempts and WebhookBackoff: a delivery not answered 2xx is
+	// tried up to WebhookAttempts times (default 8, as Shopify), waiting
+	// WebhookBackoff (default 1 s) doubled each time.
+	WebhookAttempts int
+	WebhookBackoff  time.Duration
 	// Logger receives one line per proxied request; nil discards them.
 	Logger *slog.Logger
 }
@@ -120,6 +161,20 @@ type Sandbox struct {
 
 	mu      sync.Mutex
 	baseURL string
+
+	amu   sync.Mutex // guards admin and subs
+	admin adminState
+	subs  subscriptionState
+
+	dmu         sync.Mutex // guards data, bulkHistory, tmpBulkDir
+	data        *shopData
+	bulkHistory []*bulkOp
+	tmpBulkDir  string
+
+	whOnce    sync.Once
+	wh        *webhookSender
+	closed    chan struct{}
+	closeOnce sync.Once
 }
 
 // New builds a sandbox. It panics when ProxyTarget or ProxyPrefix is not a
@@ -148,7 +203,7 @@ func New(opts Options) *Sandbox {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Sandbox{opts: opts, log: log, baseURL: strings.TrimRight(opts.BaseURL, "/")}
+	s := &Sandbox{opts: opts, log: log, baseURL: strings.TrimRight(opts.BaseURL, "/"), closed: make(chan struct{})}
 	if opts.ProxyTarget != "" {
 		u, err := url.Parse(strings.TrimRight(opts.ProxyTarget, "/"))
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -156,6 +211,9 @@ func New(opts Options) *Sandbox {
 		}
 		s.target = u
 	}
+	s.initAdmin()
+	s.subs = subscriptionState{byID: map[string]Subscription{}}
+	s.initData()
 	s.proxy = s.newProxy()
 	s.routes()
 	return s
@@ -175,6 +233,11 @@ func (s *Sandbox) routes() {
 	mux.HandleFunc("POST /account/logout", s.logout)
 	mux.HandleFunc("GET /cart/{items}", s.cart)
 	mux.HandleFunc("GET /favicon.ico", favicon)
+	mux.HandleFunc("POST /admin/api/{version}/graphql.json", s.adminGraphQL)
+	mux.HandleFunc("GET /_bulk/{name}", s.bulkFile)
+	mux.HandleFunc("GET /admin", s.adminPage)
+	mux.HandleFunc("POST /admin/orders", s.adminCreateOrder)
+	mux.HandleFunc("POST /admin/orders/{id}/{action}", s.adminChange)
 	mux.HandleFunc("/", s.notFound)
 	s.mux = mux
 }

@@ -1,0 +1,380 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hubdesk/hubdesk/internal/integration/shopify"
+)
+
+// Changes to the shop, as a merchant or a carrier makes them. Each one
+// stores a new copy of the order (never an edit in place) and reports
+// what Shopify would send as webhooks through Options.OnChange: the topic
+// and the REST-shaped body (contract §3: snake_case, numeric ids,
+// admin_graphql_api_id, updated_at).
+
+// ErrUnknown is returned for an order or customer the shop does not have.
+var ErrUnknown = errors.New("shopify sandbox: no such order or customer")
+
+// ErrState is returned for a change the order's state does not allow
+// (fulfilling a cancelled order, delivering an unfulfilled one).
+var ErrState = errors.New("shopify sandbox: not possible in the order's state")
+
+// NewLine is a line of an order to create: a catalogue product by index
+// (wrapping) and a quantity.
+type NewLine struct {
+	Product  int
+	Quantity int
+}
+
+// change is a webhook the sandbox reports once the lock is released.
+type change struct {
+	topic   string
+	payload []byte
+}
+
+func (s *Sandbox) emit(topic string, payload []byte) {
+	if s.opts.OnChange != nil {
+		s.opts.OnChange(topic, payload)
+	}
+	s.deliverChange(topic, payload)
+}
+
+func (s *Sandbox) emitAll(cs []change) {
+	for _, c := range cs {
+		s.emit(c.topic, c.payload)
+	}
+}
+
+// stamp is now, to the second, and strictly after prev, so that every
+// change carries a newer updated_at than the one before it.
+func (s *Sandbox) stamp(prev time.Time) time.Time {
+	t := s.opts.Now().UTC().Truncate(time.Second)
+	if !t.After(prev) {
+		t = prev.Add(time.Second)
+	}
+	return t
+}
+
+// cloneOrder deep-copies what a change may modify.
+func cloneOrder(o *shopify.Order) *shopify.Order {
+	cp := *o
+	cp.Customer = nil // stored orders name their customer through orderCust / the seed
+	cp.LineItems.Nodes = slices.Clone(o.LineItems.Nodes)
+	cp.Fulfillments = make([]shopify.Fulfillment, len(o.Fulfillments))
+	for i, f := range o.Fulfillments {
+		f.TrackingInfo = slices.Clone(f.TrackingInfo)
+		f.FulfillmentLineItems.Nodes = slices.Clone(f.FulfillmentLineItems.Nodes)
+		cp.Fulfillments[i] = f
+	}
+	return &cp
+}
+
+// CreateOrder places a paid, unfulfilled order for a customer (numeric id)
+// and returns its numeric id. No lines: one catalogue item.
+func (s *Sandbox) CreateOrder(customerID string, lines ...NewLine) (string, error) {
+	cid, err := strconv.ParseInt(customerID, 10, 64)
+	if err != nil {
+		return "", ErrUnknown
+	}
+	if len(lines) == 0 {
+		lines = []NewLine{{Product: 0, Quantity: 1}}
+	}
+	s.dmu.Lock()
+	d := s.data
+	cust := d.customerByID(cid)
+	if cust == nil {
+		s.dmu.Unlock()
+		return "", ErrUnknown
+	}
+	id := d.nextID
+	d.nextID++
+	now := s.stamp(time.Time{})
+	o := &shopify.Order{
+		ID: shopify.GID("Order", strconv.FormatInt(id, 10)), Name: "#" + strconv.FormatInt(firstOrderName+(id-firstOrderID), 10),
+		Email: cust.Email(), CreatedAt: now, UpdatedAt: now, CurrencyCode: "USD",
+		DisplayFinancialStatus: "PAID", DisplayFulfillmentStatus: "UNFULFILLED", ReturnStatus: "NO_RETURN",
+	}
+	if cust.DefaultAddress != nil {
+		a := *cust.DefaultAddress
+		o.ShippingAddress = &a
+	}
+	var subtotal int64
+	for j, l := range lines {
+		p := catalogue[((l.Product%len(catalogue))+len(catalogue))%len(catalogue)]
+		qty := max(l.Quantity, 1)
+		o.LineItems.Nodes = append(o.LineItems.Nodes, lineItem(id, j, p, qty))
+		subtotal += p.cents * int64(qty)
+	}
+	setTotals(o, subtotal, 595, subtotal*8/100)
+	d.orders[id] = o
+	d.orderCust[id] = cid
+	d.created = append(d.created, id)
+	full := d.orderByID(id)
+	cs := []change{{"orders/create", restOrderJSON(full)}, {"orders/paid", restOrderJSON(full)}}
+	s.dmu.Unlock()
+	s.emitAll(cs)
+	return strconv.FormatInt(id, 10), nil
+}
+
+// editOrder applies fn to a fresh copy of an order and stores it.
+func (s *Sandbox) editOrder(orderID string, fn func(o *shopify.Order, now time.Time) ([]change, error)) error {
+	id, err := strconv.ParseInt(shopify.LegacyID(orderID), 10, 64)
+	if err != nil {
+		return ErrUnknown
+	}
+	s.dmu.Lock()
+	d := s.data
+	cur := d.orderByID(id)
+	if cur == nil {
+		s.dmu.Unlock()
+		return ErrUnknown
+	}
+	o := cloneOrder(cur)
+	now := s.stamp(o.UpdatedAt)
+	cs, err := fn(o, now)
+	if err != nil {
+		s.dmu.Unlock()
+		return err
+	}
+	o.UpdatedAt = now
+	d.orders[id] = o
+	full := d.orderByID(id)
+	for i := range cs {
+		if cs[i].payload == nil { // the order itself, as stored now
+			cs[i].payload = restOrderJSON(full)
+		}
+	}
+	s.dmu.Unlock()
+	s.emitAll(cs)
+	return nil
+}
+
+// Fulfill ships every line not yet shipped with a carrier and tracking
+// number (defaults UPS and a made-up number); the fulfillment starts
+// CONFIRMED. It returns the fulfillment's numeric id.
+func (s *Sandbox) Fulfill(orderID, carrier, trackingNumber string) (string, error) {
+	var fid string
+	err := s.editOrder(orderID, func(o *shopify.Order, now time.Time) ([]change, error) {
+		if o.CancelledAt != nil {
+			return nil, fmt.Errorf("%w: the order is cancelled", ErrState)
+		}
+		shipped := map[string]int{}
+		for _, f := range o.Fulfillments {
+			if f.Status == "SUCCESS" {
+				for _, fli := range f.FulfillmentLineItems.Nodes {
+					shipped[fli.LineItem.ID] += fli.Quantity
+				}
+			}
+		}
+		legacyOrder, _ := strconv.ParseInt(shopify.LegacyID(o.ID), 10, 64)
+		n := len(o.Fulfillments)
+		if carrier == "" {
+			carrier = "UPS"
+		}
+		if trackingNumber == "" {
+			trackingNumber = fmt.Sprintf("1Z%010d%d", legacyOrder%10_000_000_000, n)
+		}
+		url := ""
+		for _, c := range carriers {
+			if strings.EqualFold(c.name, carrier) {
+				url = c.url + trackingNumber
+			}
+		}
+		f := fulfillment(legacyOrder, n, now, carrier, url)
+		f.TrackingInfo[0].Number = trackingNumber
+		f.DisplayStatus = "CONFIRMED"
+		for j, li := range o.LineItems.Nodes {
+			left := li.CurrentQuantity - shipped[li.ID]
+			if left <= 0 {
+				continue
+			}
+			fli := shopify.FulfillmentLineItem{ID: shopify.GID("FulfillmentLineItem", strconv.FormatInt(legacyOrder*100+int64(n*10+j), 10)), Quantity: left}
+			fli.LineItem.ID = li.ID
+			f.FulfillmentLineItems.Nodes = append(f.FulfillmentLineItems.Nodes, fli)
+		}
+		if len(f.FulfillmentLineItems.Nodes) == 0 {
+			return nil, fmt.Errorf("%w: nothing left to ship", ErrState)
+		}
+		o.Fulfillments = append(o.Fulfillments, f)
+		o.DisplayFulfillmentStatus = fulfillmentStatusOf(o)
+		fid = shopify.LegacyID(f.ID)
+		cs := []change{{"fulfillments/create", restFulfillmentJSON(o, &f)}, {"orders/updated", nil}}
+		if o.DisplayFulfillmentStatus == "FULFILLED" {
+			cs = append(cs, change{"orders/fulfilled", nil})
+		}
+		return cs, nil
+	})
+	return fid, err
+}
+
+// carrierUpdate moves an order's latest live fulfillment (or the one
+// named) to a carrier status.
+func (s *Sandbox) carrierUpdate(orderID, fulfillmentID, displayStatus string) error {
+	return s.editOrder(orderID, func(o *shopify.Order, now time.Time) ([]change, error) {
+		idx := -1
+		for i, f := range o.Fulfillments {
+			if f.Status == "SUCCESS" && (fulfillmentID == "" || shopify.LegacyID(f.ID) == shopify.LegacyID(fulfillmentID)) {
+				idx = i
+			}
+		}
+		if idx < 0 {
+			return nil, fmt.Errorf("%w: no shipment to update", ErrState)
+		}
+		f := &o.Fulfillments[idx]
+		f.DisplayStatus, f.UpdatedAt = displayStatus, now
+		switch displayStatus {
+		case "IN_TRANSIT":
+			f.InTransitAt = &now
+		case "OUT_FOR_DELIVERY":
+			if f.InTransitAt == nil {
+				f.InTransitAt = &now
+			}
+		case "DELIVERED":
+			if f.InTransitAt == nil {
+				f.InTransitAt = &now
+			}
+			f.DeliveredAt = &now
+		}
+		cs := []change{{"fulfillments/update", restFulfillmentJSON(o, f)}}
+		if ev := eventStatus(displayStatus); ev != "" {
+			cs = append(cs, change{"fulfillment_events/create", restFulfillmentEventJSON(o, f, ev, now)})
+		}
+		return append(cs, change{"orders/updated", nil}), nil
+	})
+}
+
+// MarkInTransit, MarkOutForDelivery and MarkDelivered are the carrier's
+// scans of the order's latest shipment (fulfillmentID "" for it).
+func (s *Sandbox) MarkInTransit(orderID, fulfillmentID string) error {
+	return s.carrierUpdate(orderID, fulfillmentID, "IN_TRANSIT")
+}
+
+func (s *Sandbox) MarkOutForDelivery(orderID, fulfillmentID string) error {
+	return s.carrierUpdate(orderID, fulfillmentID, "OUT_FOR_DELIVERY")
+}
+
+func (s *Sandbox) MarkDelivered(orderID, fulfillmentID string) error {
+	return s.carrierUpdate(orderID, fulfillmentID, "DELIVERED")
+}
+
+// Cancel cancels an order that has not shipped, refunding it.
+func (s *Sandbox) Cancel(orderID string) error {
+	return s.editOrder(orderID, func(o *shopify.Order, now time.Time) ([]change, error) {
+		if o.CancelledAt != nil {
+			return nil, fmt.Errorf("%w: already cancelled", ErrState)
+		}
+		for _, f := range o.Fulfillments {
+			if f.Status == "SUCCESS" {
+				return nil, fmt.Errorf("%w: already shipped", ErrState)
+			}
+		}
+		o.CancelledAt = &now
+		o.DisplayFinancialStatus = "REFUNDED"
+		return []change{{"orders/cancelled", nil}, {"orders/updated", nil}}, nil
+	})
+}
+
+// CustomerUpdate changes a customer's name or email ("" keeps a value).
+type CustomerUpdate struct {
+	FirstName, LastName, Email, Phone string
+}
+
+// UpdateCustomer changes a customer (numeric id).
+func (s *Sandbox) UpdateCustomer(customerID string, u CustomerUpdate) error {
+	cid, err := strconv.ParseInt(shopify.LegacyID(customerID), 10, 64)
+	if err != nil {
+		return ErrUnknown
+	}
+	s.dmu.Lock()
+	d := s.data
+	cur := d.customerByID(cid)
+	if cur == nil {
+		s.dmu.Unlock()
+		return ErrUnknown
+	}
+	c := *cur
+	if c.DefaultAddress != nil {
+		a := *c.DefaultAddress
+		c.DefaultAddress = &a
+	}
+	if u.FirstName != "" {
+		c.FirstName = u.FirstName
+	}
+	if u.LastName != "" {
+		c.LastName = u.LastName
+	}
+	if u.Email != "" {
+		c.DefaultEmailAddress = &shopify.EmailAddress{EmailAddress: u.Email}
+	}
+	if u.Phone != "" {
+		c.Phone = u.Phone
+	}
+	c.UpdatedAt = s.stamp(cur.UpdatedAt)
+	d.custEdits[cid] = &c
+	payload := restCustomerJSON(&c)
+	s.dmu.Unlock()
+	s.emit("customers/update", payload)
+	return nil
+}
+
+// Order is an order as the Admin API would answer it (tests, the admin
+// page); nil when unknown.
+func (s *Sandbox) Order(orderID string) *shopify.Order {
+	id, err := strconv.ParseInt(shopify.LegacyID(orderID), 10, 64)
+	if err != nil {
+		return nil
+	}
+	s.dmu.Lock()
+	defer s.dmu.Unlock()
+	return s.data.orderByID(id)
+}
+
+// CustomerOrderIDs are a customer's order ids, newest first.
+func (s *Sandbox) CustomerOrderIDs(customerID string) []string {
+	cid, err := strconv.ParseInt(shopify.LegacyID(customerID), 10, 64)
+	if err != nil {
+		return nil
+	}
+	s.dmu.Lock()
+	defer s.dmu.Unlock()
+	var out []string
+	for _, id := range s.data.customerOrderIDs(cid) {
+		out = append(out, strconv.FormatInt(id, 10))
+	}
+	return out
+}
+
+// OrderCount is how many orders the shop has.
+func (s *Sandbox) OrderCount() int {
+	s.dmu.Lock()
+	defer s.dmu.Unlock()
+	return int(s.data.seeded) + len(s.data.created)
+}
+
+func eventStatus(displayStatus string) string {
+	switch displayStatus {
+	case "IN_TRANSIT":
+		return "in_transit"
+	case "OUT_FOR_DELIVERY":
+		return "out_for_delivery"
+	case "DELIVERED":
+		return "delivered"
+	case "ATTEMPTED_DELIVERY":
+		return "attempted_delivery"
+	case "FAILURE":
+		return "failure"
+	}
+	return ""
+}
+
+// mergeJSON copies v's JSON fields into m.
+func mergeJSON(m map[string]any, v any) {
+	b, _ := json.Marshal(v)
+	_ = json.Unmarshal(b, &m)
+}

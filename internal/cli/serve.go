@@ -12,6 +12,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/demo"
 	"github.com/hubdesk/hubdesk/internal/secret"
 	"github.com/hubdesk/hubdesk/internal/server"
+	"github.com/hubdesk/hubdesk/internal/shopifyconnect"
 )
 
 func runServe(ctx context.Context, e *env, args []string) error {
@@ -95,6 +96,8 @@ func newServer(db *database.DB, box *secret.Box, logger *slog.Logger, cfg *confi
 	}
 	opts := server.Options{Proxies: proxies, DB: db, Box: box, Logger: logger, BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies(),
 		LoopBaseURL: cfg.LoopBaseURL, LoopAPIVersion: cfg.LoopAPIVersion, LoopReconcileInterval: cfg.LoopReconcileInterval,
+		Shopify: server.ShopifyOptions{App: shopifyconnect.App{ClientID: cfg.ShopifyClientID, ClientSecret: cfg.ShopifyClientSecret},
+			AdminURL: cfg.ShopifyAdminURL},
 		WebhookRetention: cfg.WebhookRetention, JobTimeout: cfg.JobTimeout}
 	smtpTLS, err := cfg.SMTPTLS()
 	if err != nil {

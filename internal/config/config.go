@@ -66,6 +66,14 @@ type Config struct {
 	// IMAPPollInterval is how often a mailbox whose server has no IDLE is
 	// looked at.
 	IMAPPollInterval time.Duration
+	// ShopifyClientID and ShopifyClientSecret are hubdesk's public
+	// Shopify app's. With both, merchants install the app (GET
+	// /shopify/install?shop=…) and its secret verifies those shops; the
+	// secret alone is only the default of `hubdesk shop create`.
+	ShopifyClientID, ShopifyClientSecret string
+	// ShopifyAdminURL replaces https://{shop} for every shop's token
+	// endpoint and Admin API (development: `hubdesk sandbox shopify`).
+	ShopifyAdminURL string
 }
 
 // DefaultMetricsAddr keeps /metrics on loopback, out of the public
@@ -111,6 +119,9 @@ var Options = []Option{
 	{Env: "HUBDESK_SMTP_TLS_KEY", Help: "PEM private key of HUBDESK_SMTP_TLS_CERT", Secret: true},
 	{Env: "HUBDESK_MAIL_DOMAIN", Help: "domain of the shops' built-in support addresses, <shop handle>@DOMAIN (its MX must point at the SMTP listener); default: the host of HUBDESK_BASE_URL, or localhost when that is an IP address"},
 	{Env: "HUBDESK_IMAP_POLL_INTERVAL", Default: "30s", Help: "how often a shop's IMAP mailbox is looked at when its server has no IDLE (a Go duration, 5s to 1h)"},
+	{Env: "HUBDESK_SHOPIFY_CLIENT_ID", Help: "client id of hubdesk's public Shopify app; with HUBDESK_SHOPIFY_CLIENT_SECRET, merchants install it from /shopify/install?shop=STORE.myshopify.com (the app's redirect URL: BASE_URL/shopify/callback)"},
+	{Env: "HUBDESK_SHOPIFY_CLIENT_SECRET", Help: "client secret of hubdesk's public Shopify app: verifies the install, the App Proxy and the webhooks of every shop installed through it; also the default of `hubdesk shop create/secret --client-secret`", Secret: true},
+	{Env: "HUBDESK_SHOPIFY_ADMIN_URL", Help: "development only: the root every shop's Shopify admin is reached at instead of https://STORE.myshopify.com (point it at `hubdesk sandbox shopify`)"},
 	{Env: "HUBDESK_LOG_LEVEL", Default: "info", Help: "debug, info, warn or error"},
 	{Env: "HUBDESK_LOG_FORMAT", Help: "json or text (default json for serve, text for demo)"},
 }
@@ -150,6 +161,9 @@ func Load() (*Config, error) {
 	c.SMTPTLSCert = get("HUBDESK_SMTP_TLS_CERT")
 	c.SMTPTLSKey = get("HUBDESK_SMTP_TLS_KEY")
 	c.MailDomain = get("HUBDESK_MAIL_DOMAIN")
+	c.ShopifyClientID = get("HUBDESK_SHOPIFY_CLIENT_ID")
+	c.ShopifyClientSecret = get("HUBDESK_SHOPIFY_CLIENT_SECRET")
+	c.ShopifyAdminURL = get("HUBDESK_SHOPIFY_ADMIN_URL")
 	imapPoll := orDefault(get("HUBDESK_IMAP_POLL_INTERVAL"), "30s")
 	retention := orDefault(get("HUBDESK_WEBHOOK_RETENTION"), "30d")
 	jobTimeout := orDefault(get("HUBDESK_JOB_TIMEOUT"), "5m")
@@ -247,6 +261,16 @@ func (c *Config) Validate() error {
 	if c.SMTPAddr != "" {
 		if _, _, err := net.SplitHostPort(c.SMTPAddr); err != nil {
 			return fmt.Errorf("--smtp-addr (HUBDESK_SMTP_ADDR) %q: want host:port", c.SMTPAddr)
+		}
+	}
+	// The secret alone is allowed: `hubdesk shop create/secret` have
+	// long read it as the shops' default secret. Installs need both.
+	if c.ShopifyClientID != "" && c.ShopifyClientSecret == "" {
+		return fmt.Errorf("HUBDESK_SHOPIFY_CLIENT_ID is set but HUBDESK_SHOPIFY_CLIENT_SECRET is not: the public app's install needs both")
+	}
+	if c.ShopifyAdminURL != "" {
+		if au, err := url.Parse(c.ShopifyAdminURL); err != nil || (au.Scheme != "http" && au.Scheme != "https") || au.Host == "" {
+			return fmt.Errorf("HUBDESK_SHOPIFY_ADMIN_URL %q: want http(s)://host[:port]", c.ShopifyAdminURL)
 		}
 	}
 	if (c.SMTPTLSCert == "") != (c.SMTPTLSKey == "") {

@@ -43,6 +43,12 @@ const (
 	// StatusUnverified: saved without the provider's answer (it could not
 	// be reached, or nobody asked).
 	StatusUnverified Status = "unverified"
+	// StatusRefused: the provider refused the stored credential when it
+	// was last used (a token it no longer renews); reconnect.
+	StatusRefused Status = "refused"
+	// StatusUninstalled: the merchant uninstalled the app; its tokens are
+	// gone, the shop's data is kept.
+	StatusUninstalled Status = "uninstalled"
 )
 
 // Connection is one shop's connection to one provider. Credentials is

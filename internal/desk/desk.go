@@ -26,6 +26,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/secret"
 	"github.com/hubdesk/hubdesk/internal/settings"
 	"github.com/hubdesk/hubdesk/internal/shop"
+	"github.com/hubdesk/hubdesk/internal/shopifyconnect"
 	"github.com/hubdesk/hubdesk/internal/staff"
 	"github.com/hubdesk/hubdesk/internal/ticket"
 	"github.com/hubdesk/hubdesk/internal/user"
@@ -86,7 +87,10 @@ type Desk struct {
 	// CustomerFreshness refreshes an open ticket's customer's orders from
 	// the store's platform in the background (shopifysync); nil: none.
 	CustomerFreshness CustomerFreshener
-	render            *web.Renderer
+	// Shopify connects the shop to its Shopify store (Settings → Shopify)
+	// and installs the public app (/shopify/install, /shopify/callback).
+	Shopify *shopifyconnect.Connector
+	render  *web.Renderer
 }
 
 // CustomerFreshener asks for the background refresh of a customer's
@@ -142,6 +146,7 @@ var navigation = []struct {
 	{"/settings/staff", "nav.staff", user.RoleAdmin},
 	{"/settings/mail", "nav.mail", user.RoleAdmin},
 	{"/settings/mail-webhook", "nav.mail_webhook", user.RoleAdmin},
+	{"/settings/shopify", "nav.shopify", user.RoleAdmin},
 	{"/audit", "nav.audit", user.RoleManager},
 	{"/settings/jobs", "nav.jobs", user.RoleManager},
 	{"/settings/privacy", "nav.privacy", user.RoleAdmin},

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/hubdesk/hubdesk/internal/audit"
 	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/connection"
 	"github.com/hubdesk/hubdesk/internal/demo"
 	"github.com/hubdesk/hubdesk/internal/inbound"
 	"github.com/hubdesk/hubdesk/internal/integration/loop"
@@ -27,6 +29,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/qr"
 	"github.com/hubdesk/hubdesk/internal/returns"
 	"github.com/hubdesk/hubdesk/internal/shop"
+	"github.com/hubdesk/hubdesk/internal/shopifyconnect"
 	"github.com/hubdesk/hubdesk/internal/ticket"
 	"github.com/hubdesk/hubdesk/internal/user"
 )
@@ -382,8 +385,47 @@ func pageFixtures() map[string][]any {
 			Headers: []mailHeader{{"Message-Id", "<a@b>"}}}},
 		"account_notifications": {notificationMailView{On: true, MailOff: true, Saved: true, Signature: "Grace\nSupport", SignatureSaved: true, MaxSignature: 500},
 			notificationMailView{SignatureError: "A signature is at most 500 characters."}},
-		"settings_mail": mailSettingsViews(at),
+		"settings_mail":    mailSettingsViews(at),
+		"settings_shopify": shopifyViews(at),
+		"shopify_installed": {installedPage{Shop: "acme.myshopify.com", Created: true, Missing: []string{"read_customers"}},
+			installedPage{Shop: "acme.myshopify.com"}, installedPage{Reason: "This install link was already used or is unknown."}},
 	}
+}
+
+// shopifyViews are Settings → Shopify: never connected (the app's install
+// offered), connected each way with scopes missing and webhooks checked,
+// refused, uninstalled, a refused connect.
+func shopifyViews(at time.Time) []any {
+	scopes := func(granted bool) []shopifyconnect.ScopeStatus {
+		var out []shopifyconnect.ScopeStatus
+		for _, sc := range shopifyconnect.InstallScopes() {
+			out = append(out, shopifyconnect.ScopeStatus{Scope: sc, Required: slices.Contains(shopifyconnect.RequiredScopes, sc), Granted: granted})
+		}
+		return out
+	}
+	var topics []shopifyconnect.TopicStatus
+	for i, tp := range shopifyconnect.Topics {
+		states := []string{shopifyconnect.SubscriptionOK, shopifyconnect.SubscriptionCreated, shopifyconnect.SubscriptionRepaired, shopifyconnect.SubscriptionFailed, ""}
+		topics = append(topics, shopifyconnect.TopicStatus{Topic: tp, Name: strings.ToLower(tp), State: states[i%len(states)]})
+	}
+	base := func(st *shopifyconnect.Status) shopifyPage {
+		st.WebhookURL = "https://hubdesk.example/webhooks/shopify"
+		return shopifyPage{Status: st, Domain: "acme.myshopify.com", Now: at}
+	}
+	offered := base(&shopifyconnect.Status{InstallOffered: true, InstallURL: "https://hubdesk.example/shopify/install?shop=acme.myshopify.com", Scopes: scopes(false)})
+	cc := base(&shopifyconnect.Status{Connected: true, State: connection.StatusConnected, Method: connection.ShopifyClientCredentials, ClientID: "abc123",
+		ExpiresAt: &at, CheckedAt: &at, Scopes: scopes(true), MissingRequired: []string{"read_fulfillments"}, Subscriptions: topics,
+		SubscriptionsCheckedAt: &at, SubscriptionsError: "orders/create: Address is invalid"})
+	cc.Notice = shopifyNotices["connected"]
+	token := base(&shopifyconnect.Status{Connected: true, State: connection.StatusConnected, Method: connection.ShopifyAdminToken, Scopes: scopes(true),
+		Subscriptions: topics, SubscriptionsCheckedAt: &at, SubscriptionsHealthy: true})
+	app := base(&shopifyconnect.Status{Connected: true, State: connection.StatusRefused, Method: connection.ShopifyPublicApp, ExpiresAt: &at, Scopes: scopes(true),
+		Subscriptions: topics, InstallOffered: true})
+	gone := base(&shopifyconnect.Status{State: connection.StatusUninstalled, Method: connection.ShopifyPublicApp, Uninstalled: &at, Scopes: scopes(false), Unreadable: true})
+	refused := base(&shopifyconnect.Status{Scopes: scopes(false)})
+	refused.Error, refused.Field = "Shopify refused these credentials, so nothing was saved.", "client_id"
+	refused.Form = shopifyconnect.CustomApp{Method: connection.ShopifyClientCredentials, ClientID: "abc123"}
+	return []any{offered, cc, token, app, gone, refused}
 }
 
 // macroViews are Settings → Macros: empty, with macros (one with a

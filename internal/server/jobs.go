@@ -64,6 +64,7 @@ func (s *Server) newJobs() (*jobs.Queue, error) {
 			intake.ProviderShopify: s.ShopifyHooks}})
 	s.LoopSync.AddWorkers(workers)
 	s.ShopifySync.AddWorkers(workers)
+	s.ShopifyConnect.AddWorkers(workers)
 	retention := s.opts.WebhookRetention
 	if retention <= 0 {
 		retention = intake.DefaultRetention
@@ -82,15 +83,17 @@ func (s *Server) newJobs() (*jobs.Queue, error) {
 	if timeout <= 0 {
 		timeout = jobs.DefaultJobTimeout
 	}
+	periodic := []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+		func() (river.JobArgs, *river.InsertOpts) { return expiredSessionsArgs{}, jobs.ShopOpts(0) },
+		&river.PeriodicJobOpts{RunOnStart: true}), intake.PurgePeriodically(), shopifyhooks.PurgeClaimsPeriodically(), s.LoopSync.Periodic(),
+		s.ShopifySync.Periodic()}
+	periodic = append(periodic, s.ShopifyConnect.Periodic()...)
 	return jobs.New(s.opts.DB, jobs.Options{
 		Workers:              workers,
 		JobTimeout:           timeout,
 		RescueStuckJobsAfter: jobs.RescueAfter(timeout),
-		Periodic: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
-			func() (river.JobArgs, *river.InsertOpts) { return expiredSessionsArgs{}, jobs.ShopOpts(0) },
-			&river.PeriodicJobOpts{RunOnStart: true}), intake.PurgePeriodically(), shopifyhooks.PurgeClaimsPeriodically(), s.LoopSync.Periodic(),
-			s.ShopifySync.Periodic()},
-		Queues: map[string]int{loopsync.Queue: loopsync.RefreshWorkers, shopifysync.RefreshQueue: shopifysync.RefreshWorkers},
-		Logger: s.logger,
+		Periodic:             periodic,
+		Queues:               map[string]int{loopsync.Queue: loopsync.RefreshWorkers, shopifysync.RefreshQueue: shopifysync.RefreshWorkers},
+		Logger:               s.logger,
 	})
 }

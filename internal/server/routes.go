@@ -77,6 +77,10 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("GET /settings/privacy/{id}/export", d.RequireRole(user.RoleAdmin, d.PrivacyExport))
 	mux.Handle("GET /settings/shopify/backfill", d.RequireRole(user.RoleAdmin, d.ShopifyBackfillPage))
 	mux.Handle("POST /settings/shopify/backfill", d.RequireRole(user.RoleAdmin, d.StartShopifyBackfill))
+	mux.Handle("GET /settings/shopify", d.RequireRole(user.RoleAdmin, d.ShopifySettings))
+	mux.Handle("POST /settings/shopify/connect", d.RequireRole(user.RoleAdmin, d.ConnectShopify))
+	mux.Handle("POST /settings/shopify/check", d.RequireRole(user.RoleAdmin, d.CheckShopify))
+	mux.Handle("POST /settings/shopify/disconnect", d.RequireRole(user.RoleAdmin, d.DisconnectShopify))
 	mux.Handle("GET /settings/jobs", d.RequireRole(user.RoleManager, d.Jobs))
 	mux.Handle("POST /settings/jobs/{id}/retry", d.RequireRole(user.RoleManager, d.RetryJob))
 	mux.Handle("GET /account/tokens", d.RequireUser(d.APITokens))
@@ -135,6 +139,11 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("GET /settings/hub-preview/messages/{id}", d.RequireRole(user.RoleManager, h.Preview(h.Conversation)))
 	mux.Handle("POST /settings/hub-preview/messages/{id}", d.RequireRole(user.RoleManager, h.Preview(h.Answer)))
 
+	// The public Shopify app's install: Shopify's signed redirect and the
+	// single-use state (bound to the browser by a cookie) are the credentials.
+	mux.HandleFunc("GET /shopify/install", d.ShopifyInstall)
+	mux.HandleFunc("GET /shopify/callback", d.ShopifyCallback)
+
 	// Webhooks: the provider's signature over the body is the credential.
 	mux.HandleFunc("POST /webhooks/loop/{shop}", s.webhooks.Loop)
 	mux.HandleFunc("POST /webhooks/shopify", s.webhooks.Shopify)
@@ -156,6 +165,9 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("POST /api/v1/orders/{id}/return-link", s.apiUser(a.CreateReturnLink))
 	mux.Handle("GET /api/v1/settings/returns", s.apiRole(user.RoleManager, a.GetReturnsSettings))
 	mux.Handle("PUT /api/v1/settings/returns", s.apiRole(user.RoleManager, a.PutReturnsSettings))
+	mux.Handle("GET /api/v1/settings/shopify", s.apiRole(user.RoleAdmin, a.GetShopifySettings))
+	mux.Handle("PUT /api/v1/settings/shopify", s.apiRole(user.RoleAdmin, a.PutShopifySettings))
+	mux.Handle("DELETE /api/v1/settings/shopify", s.apiRole(user.RoleAdmin, a.DeleteShopifySettings))
 	mux.Handle("GET /api/v1/audit", s.apiRole(user.RoleManager, a.ListAudit))
 	mux.Handle("GET /api/v1/jobs", s.apiRole(user.RoleManager, a.ListJobs))
 	mux.Handle("GET /api/v1/privacy/requests", s.apiRole(user.RoleAdmin, a.ListPrivacyRequests))

@@ -23,6 +23,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/privacy"
 	"github.com/hubdesk/hubdesk/internal/returns"
 	"github.com/hubdesk/hubdesk/internal/server"
+	"github.com/hubdesk/hubdesk/internal/shopifyconnect"
 	"github.com/hubdesk/hubdesk/internal/staff"
 	"github.com/hubdesk/hubdesk/internal/testapp"
 	"github.com/hubdesk/hubdesk/internal/ticket"
@@ -326,6 +327,11 @@ func routeTable() []routeCase {
 		{pattern: "POST /settings/mail-webhook/token", rule: deskAdmin, url: fixed("/settings/mail-webhook/token"), ok: 303},
 		{pattern: "GET /settings/shopify/backfill", rule: deskAdmin, url: fixed("/settings/shopify/backfill"), ok: 200},
 		{pattern: "POST /settings/shopify/backfill", rule: deskAdmin, url: fixed("/settings/shopify/backfill"), ok: 303},
+		{pattern: "GET /settings/shopify", rule: deskAdmin, url: fixed("/settings/shopify"), ok: 200},
+		// Refused before Shopify is asked: no token given.
+		{pattern: "POST /settings/shopify/connect", rule: deskAdmin, url: fixed("/settings/shopify/connect"), body: "method=admin_token&client_secret=s", ok: 422},
+		{pattern: "POST /settings/shopify/check", rule: deskAdmin, url: fixed("/settings/shopify/check"), ok: 422},
+		{pattern: "POST /settings/shopify/disconnect", rule: deskAdmin, url: fixed("/settings/shopify/disconnect"), ok: 303},
 		{pattern: "GET /settings/jobs", rule: deskManager, url: fixed("/settings/jobs"), ok: 200, list: true},
 		{pattern: "POST /settings/jobs/{id}/retry", rule: deskManager, url: withID("/settings/jobs/{id}/retry", jobID), ok: 303},
 		{pattern: "GET /account/tokens", rule: deskUser, url: fixed("/account/tokens"), ok: 200},
@@ -396,6 +402,9 @@ func routeTable() []routeCase {
 			url: preview(withID("/settings/hub-preview/messages/{id}", conversationID)), body: "message=Test", ok: 422},
 
 		// Unsigned: the signature is the webhook's only credential.
+		{pattern: "GET /shopify/install", rule: anyone, url: fixed("/shopify/install?shop=shopa.myshopify.com"), ok: 302},
+		// Unsigned: refused, nothing changes.
+		{pattern: "GET /shopify/callback", rule: anyone, url: fixed("/shopify/callback?shop=shopa.myshopify.com&code=x&state=y"), ok: 403},
 		{pattern: "POST /webhooks/loop/{shop}", rule: anyone, url: fixed("/webhooks/loop/shopa.myshopify.com"), body: `{"topic":"return"}`, ok: 401},
 		// The token in the address is the mail webhook's only credential; no token made yet.
 		// No X-Shopify-Shop-Domain: no shop to verify it for.
@@ -415,6 +424,9 @@ func routeTable() []routeCase {
 		{pattern: "POST /api/v1/orders/{id}/return-link", rule: apiAgent, url: withID("/api/v1/orders/{id}/return-link", orderID), ok: 409},
 		{pattern: "GET /api/v1/settings/returns", rule: apiManager, url: fixed("/api/v1/settings/returns"), ok: 200},
 		{pattern: "PUT /api/v1/settings/returns", rule: apiManager, url: fixed("/api/v1/settings/returns"), body: `{"provider":"disabled"}`, ok: 200},
+		{pattern: "GET /api/v1/settings/shopify", rule: apiAdmin, url: fixed("/api/v1/settings/shopify"), ok: 200},
+		{pattern: "PUT /api/v1/settings/shopify", rule: apiAdmin, url: fixed("/api/v1/settings/shopify"), body: `{"method":"admin_token","client_secret":"s"}`, ok: 422},
+		{pattern: "DELETE /api/v1/settings/shopify", rule: apiAdmin, url: fixed("/api/v1/settings/shopify"), ok: 204},
 		{pattern: "GET /api/v1/audit", rule: apiManager, url: fixed("/api/v1/audit"), ok: 200, list: true},
 		{pattern: "GET /api/v1/privacy/requests", rule: apiAdmin, url: fixed("/api/v1/privacy/requests"), ok: 200, list: true},
 		{pattern: "GET /api/v1/privacy/requests/{id}/export", rule: apiAdmin, url: withID("/api/v1/privacy/requests/{id}/export", privacyExportID), ok: 200},
@@ -499,7 +511,11 @@ func newRouteWorld(t *testing.T, db *database.DB) *routeWorld {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { mailbox.Close() })
-	app := testapp.New(t, db, func(o *server.Options) { o.DemoMailbox, o.DemoMailboxShop = mailbox, "shopa.myshopify.com" })
+	app := testapp.New(t, db, func(o *server.Options) {
+		o.DemoMailbox, o.DemoMailboxShop = mailbox, "shopa.myshopify.com"
+		// The public app's install is offered; no row here reaches Shopify.
+		o.Shopify = server.ShopifyOptions{App: shopifyconnect.App{ClientID: "app-id", ClientSecret: "app-secret"}, AdminURL: "http://127.0.0.1:9"}
+	})
 	relay, err := mail.NewSMTP(mailbox.URL(), testapp.MailFrom)
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/hubdesk/hubdesk/internal/api"
@@ -28,6 +29,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/ingest"
 	"github.com/hubdesk/hubdesk/internal/intake"
 	"github.com/hubdesk/hubdesk/internal/integration/loop"
+	"github.com/hubdesk/hubdesk/internal/integration/shopify"
 	"github.com/hubdesk/hubdesk/internal/jobs"
 	"github.com/hubdesk/hubdesk/internal/live"
 	"github.com/hubdesk/hubdesk/internal/loopsync"
@@ -40,6 +42,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/secret"
 	"github.com/hubdesk/hubdesk/internal/settings"
 	"github.com/hubdesk/hubdesk/internal/shop"
+	"github.com/hubdesk/hubdesk/internal/shopifyconnect"
 	"github.com/hubdesk/hubdesk/internal/shopifyhooks"
 	"github.com/hubdesk/hubdesk/internal/shopifysync"
 	"github.com/hubdesk/hubdesk/internal/staff"
@@ -89,10 +92,27 @@ type Options struct {
 	DemoMailboxShop string
 	// Inbound configures mail in: the SMTP listener and the IMAP pollers.
 	Inbound InboundOptions
-	// ShopifyClients gives each shop's Shopify Admin API client, from its
-	// Shopify connection; nil: no shop is connected (the backfill answers
-	// shopify_not_connected, customer refreshes do nothing).
+	// ShopifyClients gives each shop's Shopify Admin API client; nil: from
+	// its Shopify connection (a shop without one answers
+	// shopify_not_connected, and customer refreshes do nothing).
 	ShopifyClients shopifysync.Clients
+	// Shopify configures connecting shops to Shopify.
+	Shopify ShopifyOptions
+}
+
+// ShopifyOptions configure the Shopify connection.
+type ShopifyOptions struct {
+	// App is hubdesk's public app (install, and the secret verifying the
+	// shops installed through it); zero: installs are off.
+	App shopifyconnect.App
+	// AdminURL replaces https://{shop} for every shop's token endpoint
+	// and Admin API; the demo and tests point it at the sandbox.
+	AdminURL string
+	// APIVersion pins the Admin API version; shopify.DefaultAPIVersion
+	// when empty.
+	APIVersion string
+	// HTTP carries the calls to Shopify (tests); a plain client when nil.
+	HTTP *http.Client
 }
 
 // InboundOptions configure mail in.
@@ -167,6 +187,11 @@ type Server struct {
 	smtp         *inbound.SMTPServer
 	imapPollers  *inbound.Pollers
 
+	// ShopifyConnect connects shops to Shopify, keeps their tokens alive
+	// and their webhook subscriptions in place; Uninstalled drops the
+	// tokens when the app is uninstalled.
+	ShopifyConnect *shopifyconnect.Connector
+
 	// Secrets finds the stored secrets this process cannot open (Report
 	// at start-up; the settings page's notice).
 	Secrets settings.Secrets
@@ -190,7 +215,7 @@ func New(opts Options) (*Server, error) {
 		opts:     opts,
 		logger:   opts.Logger,
 		metrics:  metrics.New(),
-		Shops:    shop.NewStore(opts.DB, opts.Box),
+		Shops:    shop.NewStore(opts.DB, opts.Box).WithAppSecret(opts.Shopify.App.ClientSecret),
 		Users:    user.NewStore(opts.DB),
 		Commerce: commerce.NewStore(opts.DB),
 		Audit:    audit.New(opts.DB),
@@ -204,8 +229,6 @@ func New(opts Options) (*Server, error) {
 	s.Live = live.NewBus(opts.DB, opts.Now, opts.Logger)
 	s.LoopSync = loopsync.New(loopsync.Options{DB: opts.DB, Loop: s.Loop, Connections: connections, Shops: s.Shops, Commerce: s.Commerce,
 		Box: opts.Box, Live: s.Live, BaseURL: opts.BaseURL, ReconcileInterval: opts.LoopReconcileInterval, Logger: opts.Logger, Now: opts.Now})
-	s.ShopifySync = shopifysync.New(shopifysync.Options{DB: opts.DB, Clients: opts.ShopifyClients, Commerce: s.Commerce, Box: opts.Box,
-		Logger: opts.Logger, Now: opts.Now})
 	s.Settings = settings.New(opts.DB, returns.NewStore(opts.DB), connections, s.Audit, settings.LoopKeyChecker{Client: s.Loop})
 	s.Settings.WatchLoopKey(s.LoopSync)
 	s.Secrets = settings.Secrets{Shops: s.Shops, Connections: connections}
@@ -214,6 +237,17 @@ func New(opts Options) (*Server, error) {
 		Audit: s.Audit, Events: intake.NewStore(opts.DB), Store: privacy.NewStore(opts.DB), Now: opts.Now}
 	s.ShopifyHooks = &shopifyhooks.Handler{Commerce: s.Commerce, Returns: s.Returns, Shops: s.Shops, Privacy: s.Privacy,
 		Claims: shopifyhooks.NewClaims(opts.DB), Logger: opts.Logger}
+	s.ShopifyConnect = shopifyconnect.New(shopifyconnect.Options{DB: opts.DB, Connections: connections, Shops: s.Shops, Audit: s.Audit,
+		OAuth: shopifyOAuth(opts.Shopify, opts.Now), HTTP: opts.Shopify.HTTP, APIVersion: opts.Shopify.APIVersion, App: opts.Shopify.App,
+		BaseURL: opts.BaseURL, Logger: opts.Logger.With("component", "shopify"), Now: opts.Now})
+	clients := opts.ShopifyClients
+	if clients == nil {
+		clients = connectedClients{s.ShopifyConnect}
+	}
+	s.ShopifySync = shopifysync.New(shopifysync.Options{DB: opts.DB, Clients: clients, Commerce: s.Commerce, Box: opts.Box,
+		Logger: opts.Logger, Now: opts.Now})
+	s.ShopifyHooks.Uninstall = uninstaller{c: s.ShopifyConnect, now: opts.Now}
+	s.ShopifyHooks.Bulk = bulkNudger{s.ShopifySync}
 	var err error
 	if s.Jobs, err = s.newJobs(); err != nil {
 		return nil, err
@@ -222,6 +256,7 @@ func New(opts Options) (*Server, error) {
 		Eligibility: returns.NewEligibilityCache(opts.DB), Refresh: orderview.NewJobRefresher(opts.DB, s.Jobs)})
 	s.LoopSync.SetQueue(s.Jobs)
 	s.ShopifySync.SetQueue(s.Jobs)
+	s.ShopifyConnect.SetQueue(s.Jobs)
 	s.Team = staff.NewTeam(staff.TeamOptions{DB: opts.DB, Users: s.Users, Audit: s.Audit, Queue: s.Jobs, Box: opts.Box,
 		BaseURL: opts.BaseURL, MailConfigured: opts.Mail != nil})
 	s.Intake = intake.New(opts.DB, s.Jobs, opts.Now)
@@ -233,14 +268,14 @@ func New(opts Options) (*Server, error) {
 		Proxies: opts.Proxies, Settings: s.Settings, Secrets: s.Secrets, OrderView: s.Orders, Audit: s.Audit, JobQueue: s.Jobs,
 		BaseURL: opts.BaseURL, Tickets: s.Tickets, MailIn: s.MailSettings,
 		Mailbox: opts.DemoMailbox, MailboxShop: opts.DemoMailboxShop, Freshness: s.LoopSync, Privacy: s.Privacy, Backfill: s.ShopifySync,
-		CustomerFreshness: s.ShopifySync})
+		CustomerFreshness: s.ShopifySync, Shopify: s.ShopifyConnect})
 	if err != nil {
 		return nil, fmt.Errorf("desk: %w", err)
 	}
 	s.Attachments = attachment.NewStore(opts.DB, opts.Now)
 	s.Helpdesk = helpdesk.New(helpdesk.Options{DB: opts.DB, Tickets: s.Tickets, Commerce: s.Commerce, Users: s.Users, Audit: s.Audit,
 		Attachments: s.Attachments, Changes: s.Live.Changes(), Queue: s.Jobs, MailConfigured: opts.Mail != nil, MailFrom: mailFrom(opts.Mail)})
-	s.api = api.New(api.Options{Commerce: s.Commerce, Ingest: s.Ingest, Settings: s.Settings, Orders: s.Orders, Audit: s.Audit, Jobs: s.Jobs,
+	s.api = api.New(api.Options{Commerce: s.Commerce, Ingest: s.Ingest, Settings: s.Settings, Orders: s.Orders, Audit: s.Audit, Jobs: s.Jobs, Shopify: s.ShopifyConnect,
 		Tickets: s.Tickets, Helpdesk: s.Helpdesk, Users: s.Users, Privacy: s.Privacy, Logger: opts.Logger})
 	s.Macros = macro.New(opts.DB, macro.NewStore(opts.DB, opts.Now), s.Audit, s.Tickets, s.Commerce)
 	s.Hub, err = hub.New(hub.Options{Shops: s.Shops, Commerce: s.Commerce, Settings: s.Settings,
@@ -266,6 +301,15 @@ func (s *Server) newInbound(connections *connection.Store) {
 		Logger: s.logger.With("component", "smtp")})
 	s.imapPollers = &inbound.Pollers{Poller: &inbound.Poller{DB: s.opts.DB, Connections: connections, Intake: s.Intake,
 		Dialer: in.IMAPDialer, PollInterval: in.IMAPPollInterval, Logger: s.logger.With("component", "imap"), Now: s.opts.Now}}
+}
+
+// shopifyOAuth calls the shops' token endpoints, at AdminURL when set.
+func shopifyOAuth(o ShopifyOptions, now func() time.Time) *shopify.OAuth {
+	oauth := &shopify.OAuth{HTTP: o.HTTP, Now: now}
+	if root := strings.TrimRight(o.AdminURL, "/"); root != "" {
+		oauth.AdminRoot = func(string) string { return root }
+	}
+	return oauth
 }
 
 // Handler is the whole HTTP surface.

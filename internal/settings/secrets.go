@@ -25,6 +25,7 @@ const (
 	UnreadableClientSecret = "Shopify client secret"
 	UnreadableLoopKey      = "Loop API key (Settings → Returns)"
 	UnreadableLoopWebhook  = "Loop webhook secret (Settings → Returns)"
+	UnreadableShopify      = "Shopify credentials (Settings → Shopify)"
 )
 
 // Unreadable names the shop's stored secrets this process cannot open;
@@ -41,7 +42,8 @@ func (s Secrets) Unreadable(ctx context.Context, shopID int64) ([]string, error)
 	for _, c := range []struct {
 		provider connection.Provider
 		name     string
-	}{{connection.ProviderLoop, UnreadableLoopKey}, {connection.ProviderLoopWebhook, UnreadableLoopWebhook}} {
+	}{{connection.ProviderLoop, UnreadableLoopKey}, {connection.ProviderLoopWebhook, UnreadableLoopWebhook},
+		{connection.ProviderShopify, UnreadableShopify}} {
 		_, err = s.Connections.Get(ctx, shopID, c.provider)
 		switch {
 		case errors.Is(err, connection.ErrNotFound):

@@ -44,19 +44,38 @@ var ErrNoClientSecret = errors.New("the shop has no Shopify client secret")
 type Store struct {
 	db  database.Querier
 	box *secret.Box
+	// appSecret is the client secret of hubdesk's public Shopify app
+	// (HUBDESK_SHOPIFY_CLIENT_SECRET): it signs the App Proxy and webhooks
+	// of every shop installed through that app.
+	appSecret string
 }
 
 // NewStore returns a shop store over db (the database or a transaction).
 func NewStore(db database.Querier, box *secret.Box) *Store { return &Store{db: db, box: box} }
 
 // With returns the store running on q, typically a use case's transaction.
-func (s *Store) With(q database.Querier) *Store { return &Store{db: q, box: s.box} }
+func (s *Store) With(q database.Querier) *Store {
+	c := *s
+	c.db = q
+	return &c
+}
+
+// WithAppSecret returns the store answering ClientSecret with secret for
+// the shops installed through hubdesk's public app (SetAppSecretSource).
+func (s *Store) WithAppSecret(secret string) *Store {
+	c := *s
+	c.appSecret = secret
+	return &c
+}
 
 // NewShop is what Create needs.
 type NewShop struct {
 	Name         string
 	Domain       string
 	ClientSecret string
+	// InstalledApp: the shop was installed through hubdesk's public app,
+	// whose secret (not ClientSecret) signs its requests.
+	InstalledApp bool
 	Locale       string
 	Currency     string
 }
@@ -79,9 +98,13 @@ func (s *Store) Create(ctx context.Context, in NewShop) (*Shop, error) {
 		return nil, err
 	}
 	sh := &Shop{Name: in.Name, Domain: domain, Locale: orDefault(in.Locale, "en"), Currency: orDefault(in.Currency, "USD"), CreatedAt: time.Now().UTC()}
+	source := secretOwn
+	if in.InstalledApp {
+		source = secretApp
+	}
 	err = s.db.ExecReturning(ctx,
-		`INSERT INTO shops (name, domain, client_secret, locale, currency, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
-		sh.Name, sh.Domain, sealed, sh.Locale, sh.Currency, database.Time(sh.CreatedAt)).Scan(&sh.ID)
+		`INSERT INTO shops (name, domain, client_secret, secret_source, locale, currency, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		sh.Name, sh.Domain, sealed, source, sh.Locale, sh.Currency, database.Time(sh.CreatedAt)).Scan(&sh.ID)
 	if database.IsUniqueViolation(err) {
 		return nil, fmt.Errorf("%w: %s", ErrDomainTaken, domain)
 	}
@@ -178,16 +201,26 @@ func (s *Store) List(ctx context.Context) ([]*Shop, error) {
 	return out, rows.Err()
 }
 
+// Where a shop's client secret comes from (shops.secret_source).
+const (
+	secretOwn = "shop" // shops.client_secret: a custom app's, or set by `hubdesk shop secret`
+	secretApp = "app"  // hubdesk's public app's, from the configuration
+)
+
 // ClientSecret returns the shop's Shopify client secret, used to verify App
-// Proxy signatures and webhooks. It is never rendered or logged.
+// Proxy signatures and webhooks: the public app's for a shop installed
+// through it, else the shop's own. It is never rendered or logged.
 func (s *Store) ClientSecret(ctx context.Context, shopID int64) (string, error) {
-	var sealed string
-	err := s.db.QueryRow(ctx, `SELECT client_secret FROM shops WHERE id = ?`, shopID).Scan(&sealed)
+	var sealed, source string
+	err := s.db.QueryRow(ctx, `SELECT client_secret, secret_source FROM shops WHERE id = ?`, shopID).Scan(&sealed, &source)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", ErrNotFound
 	}
 	if err != nil {
 		return "", err
+	}
+	if source == secretApp {
+		return s.appSecret, nil
 	}
 	plain, err := s.box.Open(sealed)
 	if err != nil {
@@ -196,13 +229,22 @@ func (s *Store) ClientSecret(ctx context.Context, shopID int64) (string, error) 
 	return plain, nil
 }
 
-// SetClientSecret replaces the shop's Shopify client secret.
+// SetClientSecret replaces the shop's Shopify client secret; from now on
+// it, not the public app's, verifies the shop's requests.
 func (s *Store) SetClientSecret(ctx context.Context, shopID int64, plain string) error {
 	sealed, err := s.box.Seal(plain)
 	if err != nil {
 		return err
 	}
-	_, err = s.db.Exec(ctx, `UPDATE shops SET client_secret = ? WHERE id = ?`, sealed, shopID)
+	_, err = s.db.Exec(ctx, `UPDATE shops SET client_secret = ?, secret_source = ? WHERE id = ?`, sealed, secretOwn, shopID)
+	return err
+}
+
+// UseAppSecret makes the public app's client secret verify the shop's
+// requests (it was installed through that app); the shop's own secret is
+// kept, unused, until SetClientSecret.
+func (s *Store) UseAppSecret(ctx context.Context, shopID int64) error {
+	_, err := s.db.Exec(ctx, `UPDATE shops SET secret_source = ? WHERE id = ?`, secretApp, shopID)
 	return err
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/secret"
 	"github.com/hubdesk/hubdesk/internal/server"
 	"github.com/hubdesk/hubdesk/internal/shop"
+	"github.com/hubdesk/hubdesk/internal/shopifyconnect"
 	"github.com/hubdesk/hubdesk/internal/shopifysync"
 	"github.com/hubdesk/hubdesk/internal/user"
 )
@@ -48,10 +49,17 @@ func WithLoop(baseURL string) Option {
 	return func(o *server.Options) { o.LoopBaseURL = baseURL }
 }
 
-// WithShopify gives the server its shops' Shopify Admin clients (every
+// WithShopifyClients gives the server its shops' Shopify Admin clients (every
 // shop the same client in tests: shopifysync.StaticClients).
-func WithShopify(clients shopifysync.Clients) Option {
+func WithShopifyClients(clients shopifysync.Clients) Option {
 	return func(o *server.Options) { o.ShopifyClients = clients }
+}
+
+// WithShopify gives the server hubdesk's public Shopify app and roots
+// every shop's Shopify admin (token endpoint, Admin API) at adminURL, a
+// Shopify sandbox's root.
+func WithShopify(app shopifyconnect.App, adminURL string) Option {
+	return func(o *server.Options) { o.Shopify = server.ShopifyOptions{App: app, AdminURL: adminURL} }
 }
 
 // WithProxies trusts these addresses (auth.ParseProxies) to name the

@@ -98,6 +98,9 @@ func (c *gqlCall) resolve(field string) (resolved, *graphQLError) {
 	if res, gerr, ok := c.resolveSubscriptions(field); ok {
 		return res, gerr
 	}
+	if res, gerr, ok := c.resolveSubscriptions(field); ok {
+		return res, gerr
+	}
 	return resolved{}, &graphQLError{Message: fmt.Sprintf("Field '%s' doesn't exist on type '%s'", field, rootType(c.op.kind)),
 		Extensions: map[string]any{"code": "undefinedField", "typeName": rootType(c.op.kind), "fieldName": field}}
 }

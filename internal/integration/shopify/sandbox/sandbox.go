@@ -147,6 +147,17 @@ type Options struct {
 	// WebhookBackoff (default 1 s) doubled each time.
 	WebhookAttempts int
 	WebhookBackoff  time.Duration
+	// ClientID is the public app's client id: its install (authorization
+	// code grant) is signed with ClientSecret, as the App Proxy is.
+	ClientID string
+	// CustomApps are Dev Dashboard custom apps whose client credentials
+	// the token endpoint accepts (AddApp adds more).
+	CustomApps []App
+	// ExpiringTokenTTL is the life of an expiring offline token (default
+	// DefaultExpiringTokenTTL); ClientCredentialsTTL that of a client
+	// credentials token (default DefaultClientCredentialsTTL).
+	ExpiringTokenTTL     time.Duration
+	ClientCredentialsTTL time.Duration
 	// Logger receives one line per proxied request; nil discards them.
 	Logger *slog.Logger
 }
@@ -162,8 +173,9 @@ type Sandbox struct {
 	mu      sync.Mutex
 	baseURL string
 
-	amu   sync.Mutex // guards admin and subs
+	amu   sync.Mutex // guards admin, oauth and subs
 	admin adminState
+	oauth oauthState
 	subs  subscriptionState
 
 	dmu         sync.Mutex // guards data, bulkHistory, tmpBulkDir
@@ -212,6 +224,7 @@ func New(opts Options) *Sandbox {
 		s.target = u
 	}
 	s.initAdmin()
+	s.initOAuth()
 	s.subs = subscriptionState{byID: map[string]Subscription{}}
 	s.initData()
 	s.proxy = s.newProxy()
@@ -238,6 +251,9 @@ func (s *Sandbox) routes() {
 	mux.HandleFunc("GET /admin", s.adminPage)
 	mux.HandleFunc("POST /admin/orders", s.adminCreateOrder)
 	mux.HandleFunc("POST /admin/orders/{id}/{action}", s.adminChange)
+	mux.HandleFunc("GET /admin/oauth/authorize", s.installPage)
+	mux.HandleFunc("POST /admin/oauth/authorize", s.installApprove)
+	mux.HandleFunc("POST /admin/oauth/access_token", s.accessToken)
 	mux.HandleFunc("/", s.notFound)
 	s.mux = mux
 }

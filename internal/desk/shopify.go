@@ -25,6 +25,8 @@ type shopifyPage struct {
 	// Field names the input at fault, for aria-invalid.
 	Field string
 	Now   time.Time
+	// Backfill is the sync's import progress, shown under the connection.
+	Backfill shopifyBackfillView
 }
 
 // Method names for the template.
@@ -60,6 +62,10 @@ func (d *Desk) renderShopify(w http.ResponseWriter, r *http.Request, status int,
 		return
 	}
 	p.Status, p.Domain, p.Now = st, sh.Domain, time.Now()
+	if p.Backfill, err = d.ShopifyBackfillView(r.Context(), u.ShopID); err != nil {
+		d.serverError(w, r, err)
+		return
+	}
 	d.page(w, r, status, "settings_shopify", "Settings · Shopify", p)
 }
 

@@ -32,6 +32,18 @@ var shipmentRank = map[string]int{
 	ShipmentInTransit: 4, ShipmentFailure: 5, ShipmentOutForDelivery: 6, ShipmentAttemptedDelivery: 7, ShipmentDelivered: 8,
 }
 
+// shipmentRankSQL is shipmentRank of the stored shipment_status, in SQL.
+var shipmentRankSQL = func() string {
+	var b strings.Builder
+	b.WriteString("(CASE shipment_status")
+	for _, status := range []string{ShipmentLabelPrinted, ShipmentLabelPurchased, ShipmentConfirmed, ShipmentReadyForPickup,
+		ShipmentInTransit, ShipmentFailure, ShipmentOutForDelivery, ShipmentAttemptedDelivery, ShipmentDelivered} {
+		fmt.Fprintf(&b, " WHEN '%s' THEN %d", status, shipmentRank[status])
+	}
+	b.WriteString(" ELSE 0 END)")
+	return b.String()
+}()
+
 // ShipmentStatusOf is the carrier status (Fulfillment.ShipmentStatus)
 // for what a platform reports: Shopify's REST shipment_status and
 // fulfillment event status are already these words; its GraphQL
@@ -67,9 +79,8 @@ func (s *Store) ApplyShipmentEvent(ctx context.Context, shopID int64, orderExter
 	var res UpsertResult
 	err := s.db.InTx(ctx, func(tx *database.Tx) error {
 		var id int64
-		var stored string
-		err := tx.QueryRow(ctx, `SELECT f.id, f.shipment_status FROM fulfillments f JOIN orders o ON o.id = f.order_id AND o.shop_id = f.shop_id
-			WHERE f.shop_id = ? AND o.external_id = ? AND f.external_id = ?`, shopID, orderExternalID, fulfillmentExternalID).Scan(&id, &stored)
+		err := tx.QueryRow(ctx, `SELECT f.id FROM fulfillments f JOIN orders o ON o.id = f.order_id AND o.shop_id = f.shop_id
+			WHERE f.shop_id = ? AND o.external_id = ? AND f.external_id = ?`, shopID, orderExternalID, fulfillmentExternalID).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		}
@@ -77,16 +88,20 @@ func (s *Store) ApplyShipmentEvent(ctx context.Context, shopID int64, orderExter
 			return err
 		}
 		res = Stale
-		if shipmentRank[status] >= shipmentRank[stored] && status != stored {
-			// The step is the fulfillment's version as of when it happened: a
-			// retried older copy of the fulfillment, carrying the status
-			// before it, is then stale and cannot move it back.
-			at := database.Time(ev.HappenedAt)
-			if _, err := tx.Exec(ctx, `UPDATE fulfillments SET shipment_status = ?,
-				updated_at = CASE WHEN updated_at < ? THEN ? ELSE updated_at END WHERE shop_id = ? AND id = ?`,
-				status, at, at, shopID, id); err != nil {
-				return err
-			}
+		// The rank is compared in the UPDATE itself, so two steps applied at
+		// once (PostgreSQL, two transactions) cannot move the status back:
+		// the second re-reads the row the first wrote. The step becomes the
+		// fulfillment's version as of when it happened, so a retried older
+		// copy of the fulfillment, carrying the status before it, is stale.
+		at := database.Time(ev.HappenedAt)
+		r, err := tx.Exec(ctx, `UPDATE fulfillments SET shipment_status = ?,
+			updated_at = CASE WHEN updated_at < ? THEN ? ELSE updated_at END
+			WHERE shop_id = ? AND id = ? AND shipment_status <> ? AND `+shipmentRankSQL+` <= ?`,
+			status, at, at, shopID, id, status, shipmentRank[status])
+		if err != nil {
+			return err
+		}
+		if n, _ := r.RowsAffected(); n > 0 {
 			res = Updated
 		}
 		column := map[string]string{ShipmentInTransit: "in_transit_at", ShipmentOutForDelivery: "out_for_delivery_at", ShipmentDelivered: "delivered_at"}[status]

@@ -236,7 +236,7 @@ func New(opts Options) (*Server, error) {
 	s.Privacy = &privacy.Requests{DB: opts.DB, Commerce: s.Commerce, Tickets: ticket.NewStore(opts.DB, opts.Now), Returns: s.Returns,
 		Audit: s.Audit, Events: intake.NewStore(opts.DB), Store: privacy.NewStore(opts.DB), Now: opts.Now}
 	s.ShopifyHooks = &shopifyhooks.Handler{Commerce: s.Commerce, Returns: s.Returns, Shops: s.Shops, Privacy: s.Privacy,
-		Claims: shopifyhooks.NewClaims(opts.DB), Logger: opts.Logger}
+		Claims: shopifyhooks.NewClaims(opts.DB), Logger: opts.Logger, Now: opts.Now}
 	s.ShopifyConnect = shopifyconnect.New(shopifyconnect.Options{DB: opts.DB, Connections: connections, Shops: s.Shops, Audit: s.Audit,
 		OAuth: shopifyOAuth(opts.Shopify, opts.Now), HTTP: opts.Shopify.HTTP, APIVersion: opts.Shopify.APIVersion, App: opts.Shopify.App,
 		BaseURL: opts.BaseURL, Logger: opts.Logger.With("component", "shopify"), Now: opts.Now})

@@ -74,6 +74,7 @@ type Handler struct {
 	Bulk      BulkOperations
 	Refresh   OrderRefresher
 	Logger    *slog.Logger
+	Now       func() time.Time // time.Now when nil
 }
 
 // DeliveryID is the intake's delivery id of a Shopify delivery: its
@@ -169,7 +170,7 @@ func (h *Handler) apply(ctx context.Context, tx *database.Tx, ev *intake.Event, 
 		f := translateFulfillment(v)
 		res, err := h.Commerce.With(tx).UpsertFulfillment(ctx, shopID, string(v.OrderID), f)
 		if errors.Is(err, commerce.ErrNotFound) {
-			return h.unknownOrder(ctx, tx, shopID, string(v.OrderID))
+			return h.unknownOrder(ctx, tx, ev, string(v.OrderID))
 		}
 		if err != nil {
 			return "", err
@@ -187,7 +188,7 @@ func (h *Handler) apply(ctx context.Context, tx *database.Tx, ev *intake.Event, 
 		res, err := h.Commerce.With(tx).ApplyShipmentEvent(ctx, shopID, string(v.OrderID), string(v.FulfillmentID),
 			commerce.ShipmentEvent{Status: status, HappenedAt: at, EstimatedDeliveryAt: v.EstimatedDeliveryAt.Ptr()})
 		if errors.Is(err, commerce.ErrNotFound) {
-			return h.unknownOrder(ctx, tx, shopID, string(v.OrderID))
+			return h.unknownOrder(ctx, tx, ev, string(v.OrderID))
 		}
 		if err != nil {
 			return "", err
@@ -248,14 +249,33 @@ func (h *Handler) apply(ctx context.Context, tx *database.Tx, ev *intake.Event, 
 	return "", fmt.Errorf("shopifyhooks: %s parsed into %T, which is not applied", ev.Topic, parsed)
 }
 
-// unknownOrder: an event about an order hubdesk does not hold. It is not
-// retried — orders/create and orders/updated carry the order with its
-// shipments — but the order is re-read when a refresher is wired.
-func (h *Handler) unknownOrder(ctx context.Context, tx *database.Tx, shopID int64, orderID string) (string, error) {
-	if h.Refresh == nil {
-		return "order " + orderID + " not stored yet: waits for the order", nil
+// WaitForParent is how long an event about an order or shipment hubdesk
+// does not hold yet is retried: deliveries arrive in any order, and the
+// order's or shipment's own event is usually seconds behind. Past it the
+// event is set aside (orders/updated carries the order with its
+// shipments) and the order re-read when a refresher is wired.
+const WaitForParent = 15 * time.Minute
+
+// errParentMissing asks for the event to be tried again later.
+var errParentMissing = errors.New("shopifyhooks: its order or shipment is not stored yet; tried again")
+
+// unknownOrder: an event about an order (or a shipment of it) hubdesk
+// does not hold.
+func (h *Handler) unknownOrder(ctx context.Context, tx *database.Tx, ev *intake.Event, orderID string) (string, error) {
+	if h.now().Sub(ev.ReceivedAt) < WaitForParent {
+		return "", fmt.Errorf("order %s: %w", orderID, errParentMissing)
 	}
-	return "order " + orderID + " not stored yet: re-read", h.Refresh.RefreshOrder(ctx, tx, shopID, orderID)
+	if h.Refresh == nil {
+		return "order " + orderID + " or its shipment not stored: set aside", nil
+	}
+	return "order " + orderID + " or its shipment not stored: re-read", h.Refresh.RefreshOrder(ctx, tx, ev.ShopID, orderID)
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now == nil {
+		return time.Now()
+	}
+	return h.Now()
 }
 
 func privacyCustomer(c shopify.PrivacyCustomer, orders []shopify.ID) privacy.Customer {

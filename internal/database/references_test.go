@@ -141,6 +141,8 @@ func seedShop(t *testing.T, db *database.DB, name string) shopRows {
 	mustExec(t, db, `INSERT INTO loop_order_checks (shop_id, order_id, checked_at) VALUES (?, ?, 1)`, s.shop, s.ids["orders"])
 	mustExec(t, db, `INSERT INTO shopify_webhook_claims (shop_id, claim, event_row, claimed_at) VALUES (?, 'webhook:w1', 1, 1)`, s.shop)
 	mustExec(t, db, `INSERT INTO privacy_requests (shop_id, kind, received_at) VALUES (?, 'customers/redact', 1)`, s.shop)
+	mustExec(t, db, `INSERT INTO shopify_backfills (shop_id, status, started_at, updated_at) VALUES (?, 'done', 1, 1)`, s.shop)
+	mustExec(t, db, `INSERT INTO shopify_customer_checks (shop_id, customer_id, checked_at) VALUES (?, ?, 1)`, s.shop, s.ids["customers"])
 	mustExec(t, db, `INSERT INTO shopify_subscriptions (shop_id, checked_at) VALUES (?, 1)`, s.shop)
 	return s
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/ingest"
 	"github.com/hubdesk/hubdesk/internal/jobs"
 	"github.com/hubdesk/hubdesk/internal/orderview"
+	"github.com/hubdesk/hubdesk/internal/privacy"
 	"github.com/hubdesk/hubdesk/internal/settings"
 	"github.com/hubdesk/hubdesk/internal/shopifyconnect"
 	"github.com/hubdesk/hubdesk/internal/ticket"
@@ -46,6 +47,7 @@ type Options struct {
 	Tickets  *ticket.Store     // tickets and messages, read
 	Helpdesk *helpdesk.Tickets // tickets worked: created, replied to, updated
 	Users    *user.Store       // assignees, read
+	Privacy  *privacy.Requests // Shopify's privacy requests and their exports
 	// Shopify is the shop's Shopify connection: read, connected, removed.
 	Shopify *shopifyconnect.Connector
 	Logger  *slog.Logger // slog.Default() when nil
@@ -62,6 +64,7 @@ type API struct {
 	tickets  *ticket.Store
 	helpdesk *helpdesk.Tickets
 	users    *user.Store
+	privacy  *privacy.Requests
 	shopify  *shopifyconnect.Connector
 	log      *slog.Logger
 }
@@ -73,7 +76,7 @@ func New(opts Options) *API {
 		log = slog.Default()
 	}
 	return &API{commerce: opts.Commerce, ingest: opts.Ingest, settings: opts.Settings, orders: opts.Orders, audit: opts.Audit, jobs: opts.Jobs,
-		tickets: opts.Tickets, helpdesk: opts.Helpdesk, users: opts.Users, shopify: opts.Shopify, log: log}
+		tickets: opts.Tickets, helpdesk: opts.Helpdesk, users: opts.Users, privacy: opts.Privacy, shopify: opts.Shopify, log: log}
 }
 
 // OpenAPI serves the embedded OpenAPI document. It needs no authentication:

@@ -13,20 +13,22 @@ import (
 // types rather than tags on the commerce model so the wire format changes
 // only when this file and the document change together.
 type customerJSON struct {
-	ID         int64     `json:"id"`
-	ExternalID string    `json:"external_id"`
-	Email      string    `json:"email"`
-	FirstName  string    `json:"first_name"`
-	LastName   string    `json:"last_name"`
-	Phone      string    `json:"phone"`
-	CreatedAt  time.Time `json:"created_at"`
-	UpdatedAt  time.Time `json:"updated_at"`
+	ID         int64  `json:"id"`
+	ExternalID string `json:"external_id"`
+	Email      string `json:"email"`
+	FirstName  string `json:"first_name"`
+	LastName   string `json:"last_name"`
+	Phone      string `json:"phone"`
+	// DefaultAddress is the address the customer keeps with the store.
+	DefaultAddress commerce.Address `json:"default_address"`
+	CreatedAt      time.Time        `json:"created_at"`
+	UpdatedAt      time.Time        `json:"updated_at"`
 }
 
 func toCustomerJSON(c *commerce.Customer) customerJSON {
 	return customerJSON{
 		ID: c.ID, ExternalID: c.ExternalID, Email: c.Email, FirstName: c.FirstName, LastName: c.LastName,
-		Phone: c.Phone, CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC(),
+		Phone: c.Phone, DefaultAddress: c.DefaultAddress, CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC(),
 	}
 }
 
@@ -38,14 +40,17 @@ type customerInput struct {
 	FirstName  string `json:"first_name"`
 	LastName   string `json:"last_name"`
 	Phone      string `json:"phone"`
-	CreatedAt  string `json:"created_at"`
-	UpdatedAt  string `json:"updated_at"`
+	// DefaultAddress is optional; absent, the customer has none.
+	DefaultAddress commerce.Address `json:"default_address"`
+	CreatedAt      string           `json:"created_at"`
+	UpdatedAt      string           `json:"updated_at"`
 }
 
 // model converts the input; prefix places field names in error messages
 // when the customer is embedded in an order.
 func (in *customerInput) model(prefix string) (commerce.Customer, error) {
-	c := commerce.Customer{ExternalID: in.ExternalID, Email: in.Email, FirstName: in.FirstName, LastName: in.LastName, Phone: in.Phone}
+	c := commerce.Customer{ExternalID: in.ExternalID, Email: in.Email, FirstName: in.FirstName, LastName: in.LastName, Phone: in.Phone,
+		DefaultAddress: in.DefaultAddress}
 	var err error
 	if c.CreatedAt, err = parseTime(prefix+"created_at", in.CreatedAt); err != nil {
 		return c, err

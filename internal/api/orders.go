@@ -69,8 +69,12 @@ type fulfillmentJSON struct {
 	CreatedAt           time.Time  `json:"created_at"`
 	UpdatedAt           time.Time  `json:"updated_at"`
 	InTransitAt         *time.Time `json:"in_transit_at"`
+	OutForDeliveryAt    *time.Time `json:"out_for_delivery_at"`
 	DeliveredAt         *time.Time `json:"delivered_at"`
 	EstimatedDeliveryAt *time.Time `json:"estimated_delivery_at"`
+	// LineItems are the order's lines this shipment carries ([] when the
+	// platform did not say).
+	LineItems []commerce.FulfillmentLine `json:"line_items"`
 }
 
 func toOrderJSON(v orderview.Order) orderJSON {
@@ -102,7 +106,8 @@ func toOrderJSON(v orderview.Order) orderJSON {
 		out.Fulfillments = append(out.Fulfillments, fulfillmentJSON{
 			ExternalID: f.ExternalID, Status: f.Status, ShipmentStatus: f.ShipmentStatus, Carrier: f.Carrier,
 			TrackingNumber: f.TrackingNumber, TrackingURL: f.TrackingURL, CreatedAt: f.CreatedAt.UTC(), UpdatedAt: f.UpdatedAt.UTC(),
-			InTransitAt: utc(f.InTransitAt), DeliveredAt: utc(f.DeliveredAt), EstimatedDeliveryAt: utc(f.EstimatedDeliveryAt),
+			InTransitAt: utc(f.InTransitAt), OutForDeliveryAt: utc(f.OutForDeliveryAt), DeliveredAt: utc(f.DeliveredAt),
+			EstimatedDeliveryAt: utc(f.EstimatedDeliveryAt), LineItems: append([]commerce.FulfillmentLine{}, f.LineItems...),
 		})
 	}
 	return out
@@ -166,8 +171,12 @@ type fulfillmentInput struct {
 	CreatedAt           string `json:"created_at"`
 	UpdatedAt           string `json:"updated_at"`
 	InTransitAt         string `json:"in_transit_at"`
+	OutForDeliveryAt    string `json:"out_for_delivery_at"`
 	DeliveredAt         string `json:"delivered_at"`
 	EstimatedDeliveryAt string `json:"estimated_delivery_at"`
+	// LineItems name the order's lines (their external_id) the shipment
+	// carries, and how many.
+	LineItems []commerce.FulfillmentLine `json:"line_items"`
 }
 
 // model converts the input, parsing money in the order's currency and
@@ -239,8 +248,9 @@ func (in *orderInput) model() (commerce.Order, *commerce.Customer, error) {
 			ExternalID: f.ExternalID, Status: f.Status, ShipmentStatus: f.ShipmentStatus, Carrier: f.Carrier,
 			TrackingNumber: f.TrackingNumber, TrackingURL: f.TrackingURL,
 			CreatedAt: timestamp(p+"created_at", f.CreatedAt), UpdatedAt: timestamp(p+"updated_at", f.UpdatedAt),
-			InTransitAt: optional(p+"in_transit_at", f.InTransitAt), DeliveredAt: optional(p+"delivered_at", f.DeliveredAt),
-			EstimatedDeliveryAt: optional(p+"estimated_delivery_at", f.EstimatedDeliveryAt),
+			InTransitAt: optional(p+"in_transit_at", f.InTransitAt), OutForDeliveryAt: optional(p+"out_for_delivery_at", f.OutForDeliveryAt),
+			DeliveredAt: optional(p+"delivered_at", f.DeliveredAt), EstimatedDeliveryAt: optional(p+"estimated_delivery_at", f.EstimatedDeliveryAt),
+			LineItems: f.LineItems,
 		})
 	}
 	// The first problem in document order is the one reported.

@@ -28,7 +28,7 @@ func TestShopifyBackfillAPI(t *testing.T) {
 		t.Cleanup(srv.Close)
 		sb.SetBaseURL(srv.URL)
 		client := shopify.New(shopify.Options{Shop: sb.Shop(), BaseURL: srv.URL, Tokens: shopify.StaticToken("shpat_api")})
-		app := testapp.New(t, db, testapp.WithShopify(shopifysync.StaticClients{Client: client}))
+		app := testapp.New(t, db, testapp.WithShopifyClients(shopifysync.StaticClients{Client: client}))
 		jobstest.Work(t, app.Server.Jobs)
 		tn := app.NewTenant("a")
 		admin, manager := app.Token(tn.Admin), app.Token(tn.Manager)

@@ -164,6 +164,10 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		ProxyPrefix: shopifysandbox.DefaultProxyPrefix, ProxyTarget: e.cfg.BaseURL + "/hub",
 		Customers: demo.StorefrontCustomers(seeded), HubScriptURL: e.cfg.BaseURL + "/hub/embed.js",
 		BaseURL: "http://" + shopLn.Addr().String(), Logger: logger.With("component", "shopify-sandbox"),
+		// Orders created, fulfilled or delivered in the sandbox (its /admin
+		// page, or `hubdesk sandbox shopify order …`) reach the demo as
+		// signed webhooks, as a real store's would.
+		WebhookURL: e.cfg.BaseURL + "/webhooks/shopify",
 	})
 	go storefront.Serve(ctx, shopLn)
 	printDemoBanner(e, seeded, token, loopSandbox.BaseURL(), storefront, srv.MailRouter.BuiltIn(seeded.Shop.Domain), mailbox, time.Since(started))
@@ -225,6 +229,8 @@ func printDemoBanner(e *env, seeded *demo.Result, token, loopURL string, storefr
 	fmt.Fprintf(w, "  Loop sandbox\t%s/api/%s\t(key %s; portal %s/portal/; advance a return: hubdesk sandbox loop advance --url %s ID)\n",
 		loopURL, loop.DefaultAPIVersion, sandbox.KeyFull, loopURL, loopURL)
 	fmt.Fprintf(w, "  Storefront\t%s/\t(Shopify sandbox; App Proxy %s → %s/hub)\n", storefront.BaseURL(), storefront.ProxyPrefix(), base)
+	fmt.Fprintf(w, "  Shopify admin\t%s/admin\t(create, fulfil, deliver orders: webhooks to %s/webhooks/shopify; or hubdesk sandbox shopify order create --sandbox %s)\n",
+		storefront.BaseURL(), base, storefront.BaseURL())
 	if seeded.Shopper != nil {
 		// The hub is printed as a storefront link that logs the shopper in
 		// and lands on the App Proxy, never as a pre-signed /hub?…&signature=

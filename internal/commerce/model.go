@@ -8,15 +8,18 @@ import "time"
 
 // Customer is a shopper known to the store.
 type Customer struct {
-	ID         int64     `json:"id"`
-	ExternalID string    `json:"external_id"`
-	Email      string    `json:"email"`
-	FirstName  string    `json:"first_name"`
-	LastName   string    `json:"last_name"`
-	Phone      string    `json:"phone"`
-	CreatedAt  time.Time `json:"created_at"`
-	UpdatedAt  time.Time `json:"updated_at"`
-	ShopID     int64     `json:"-"`
+	ID         int64  `json:"id"`
+	ExternalID string `json:"external_id"`
+	Email      string `json:"email"`
+	FirstName  string `json:"first_name"`
+	LastName   string `json:"last_name"`
+	Phone      string `json:"phone"`
+	// DefaultAddress is the address the customer keeps with the store;
+	// zero when none is known.
+	DefaultAddress Address   `json:"default_address"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
+	ShopID         int64     `json:"-"`
 }
 
 // Name is the customer's full name, or the email when there is none.
@@ -95,15 +98,29 @@ type Fulfillment struct {
 	Status string
 	// ShipmentStatus is the carrier's view: label_printed, confirmed,
 	// in_transit, out_for_delivery, attempted_delivery, delivered, failure.
-	ShipmentStatus      string
-	Carrier             string
-	TrackingNumber      string
-	TrackingURL         string
-	CreatedAt           time.Time
-	UpdatedAt           time.Time
-	InTransitAt         *time.Time
+	ShipmentStatus string
+	Carrier        string
+	TrackingNumber string
+	TrackingURL    string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	InTransitAt    *time.Time
+	// OutForDeliveryAt is when the carrier said the parcel was out for
+	// delivery; nil when no one said when (then no date is shown).
+	OutForDeliveryAt    *time.Time
 	DeliveredAt         *time.Time
 	EstimatedDeliveryAt *time.Time
+	// LineItems are the order's lines this shipment carries, and how many
+	// of each; empty when the platform did not say (a whole-order
+	// shipment, or data from before it was kept).
+	LineItems []FulfillmentLine
+}
+
+// FulfillmentLine is one order line in a shipment: the line item's
+// platform id and how many of it.
+type FulfillmentLine struct {
+	LineItemID string `json:"line_item_id"`
+	Quantity   int    `json:"quantity"`
 }
 
 // Active reports whether the fulfillment still counts (not cancelled or failed

@@ -3,6 +3,7 @@ package commerce
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -113,21 +114,11 @@ func replaceChildren(ctx context.Context, tx *database.Tx, shopID, orderID int64
 	// not roll one back: each is upserted with its own newer-wins rule, and
 	// only those the order no longer lists are removed.
 	ids := make([]string, 0, len(o.Fulfillments))
-	for _, f := range o.Fulfillments {
+	for i := range o.Fulfillments {
+		f := &o.Fulfillments[i]
 		ids = append(ids, f.ExternalID)
-		_, err := tx.Exec(ctx, `INSERT INTO fulfillments (shop_id, order_id, external_id, status, shipment_status, carrier,
-			tracking_number, tracking_url, created_at, updated_at, in_transit_at, delivered_at, estimated_delivery_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (order_id, external_id) DO UPDATE SET status = excluded.status, shipment_status = excluded.shipment_status,
-				carrier = excluded.carrier, tracking_number = excluded.tracking_number, tracking_url = excluded.tracking_url,
-				updated_at = excluded.updated_at, in_transit_at = excluded.in_transit_at, delivered_at = excluded.delivered_at,
-				estimated_delivery_at = excluded.estimated_delivery_at
-			WHERE fulfillments.updated_at <= excluded.updated_at`,
-			shopID, orderID, f.ExternalID, f.Status, f.ShipmentStatus, f.Carrier, f.TrackingNumber, f.TrackingURL,
-			database.Time(f.CreatedAt), database.Time(f.UpdatedAt), database.OptionalTime(f.InTransitAt),
-			database.OptionalTime(f.DeliveredAt), database.OptionalTime(f.EstimatedDeliveryAt))
-		if err != nil {
-			return fmt.Errorf("fulfillment %s: %w", f.ExternalID, err)
+		if _, err := upsertFulfillment(ctx, tx, shopID, orderID, f); err != nil {
+			return err
 		}
 	}
 	if len(ids) == 0 {
@@ -140,17 +131,60 @@ func replaceChildren(ctx context.Context, tx *database.Tx, shopID, orderID int64
 	return err
 }
 
-func insertFulfillment(ctx context.Context, tx *database.Tx, shopID, orderID int64, f *Fulfillment) error {
-	_, err := tx.Exec(ctx, `INSERT INTO fulfillments (shop_id, order_id, external_id, status, shipment_status, carrier,
-		tracking_number, tracking_url, created_at, updated_at, in_transit_at, delivered_at, estimated_delivery_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+// upsertFulfillment inserts or updates one fulfillment of an order: an
+// older one (by updated_at) changes nothing (Stale). The carrier's
+// milestone dates are facts once known: an update that does not carry
+// one (Shopify's REST fulfillment has none; they come by fulfillment
+// events) keeps the date stored.
+func upsertFulfillment(ctx context.Context, tx *database.Tx, shopID, orderID int64, f *Fulfillment) (UpsertResult, error) {
+	lines, err := json.Marshal(fulfillmentLines(f.LineItems))
+	if err != nil {
+		return 0, err
+	}
+	var one int
+	existed := true
+	err = tx.QueryRow(ctx, `SELECT 1 FROM fulfillments WHERE shop_id = ? AND order_id = ? AND external_id = ?`,
+		shopID, orderID, f.ExternalID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		existed = false
+	} else if err != nil {
+		return 0, fmt.Errorf("fulfillment %s: %w", f.ExternalID, err)
+	}
+	var id int64
+	err = tx.QueryRow(ctx, `INSERT INTO fulfillments (shop_id, order_id, external_id, status, shipment_status, carrier,
+		tracking_number, tracking_url, created_at, updated_at, in_transit_at, out_for_delivery_at, delivered_at,
+		estimated_delivery_at, line_items)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (order_id, external_id) DO UPDATE SET status = excluded.status, shipment_status = excluded.shipment_status,
+			carrier = excluded.carrier, tracking_number = excluded.tracking_number, tracking_url = excluded.tracking_url,
+			updated_at = excluded.updated_at,
+			in_transit_at = COALESCE(excluded.in_transit_at, fulfillments.in_transit_at),
+			out_for_delivery_at = COALESCE(excluded.out_for_delivery_at, fulfillments.out_for_delivery_at),
+			delivered_at = COALESCE(excluded.delivered_at, fulfillments.delivered_at),
+			estimated_delivery_at = excluded.estimated_delivery_at, line_items = excluded.line_items
+		WHERE fulfillments.updated_at <= excluded.updated_at
+		RETURNING id`,
 		shopID, orderID, f.ExternalID, f.Status, f.ShipmentStatus, f.Carrier, f.TrackingNumber, f.TrackingURL,
 		database.Time(f.CreatedAt), database.Time(f.UpdatedAt), database.OptionalTime(f.InTransitAt),
-		database.OptionalTime(f.DeliveredAt), database.OptionalTime(f.EstimatedDeliveryAt))
-	if err != nil {
-		return fmt.Errorf("fulfillment %s: %w", f.ExternalID, err)
+		database.OptionalTime(f.OutForDeliveryAt), database.OptionalTime(f.DeliveredAt),
+		database.OptionalTime(f.EstimatedDeliveryAt), string(lines)).Scan(&id)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return Stale, nil
+	case err != nil:
+		return 0, fmt.Errorf("fulfillment %s: %w", f.ExternalID, err)
+	case existed:
+		return Updated, nil
 	}
-	return nil
+	return Inserted, nil
+}
+
+// fulfillmentLines is never nil, so it is stored as [] rather than null.
+func fulfillmentLines(l []FulfillmentLine) []FulfillmentLine {
+	if l == nil {
+		return []FulfillmentLine{}
+	}
+	return l
 }
 
 // UpsertFulfillment inserts or updates one fulfillment of an order (the
@@ -169,26 +203,7 @@ func (s *Store) UpsertFulfillment(ctx context.Context, shopID int64, orderExtern
 		if err != nil {
 			return err
 		}
-		var stored database.Time
-		err = tx.QueryRow(ctx, `SELECT updated_at FROM fulfillments WHERE shop_id = ? AND order_id = ? AND external_id = ?`,
-			shopID, orderID, f.ExternalID).Scan(&stored)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			res = Inserted
-			return insertFulfillment(ctx, tx, shopID, orderID, &f)
-		case err != nil:
-			return err
-		case f.UpdatedAt.Before(time.Time(stored)):
-			res = Stale
-			return nil
-		}
-		res = Updated
-		_, err = tx.Exec(ctx, `UPDATE fulfillments SET status = ?, shipment_status = ?, carrier = ?, tracking_number = ?,
-			tracking_url = ?, updated_at = ?, in_transit_at = ?, delivered_at = ?, estimated_delivery_at = ?
-			WHERE shop_id = ? AND order_id = ? AND external_id = ?`,
-			f.Status, f.ShipmentStatus, f.Carrier, f.TrackingNumber, f.TrackingURL, database.Time(f.UpdatedAt),
-			database.OptionalTime(f.InTransitAt), database.OptionalTime(f.DeliveredAt), database.OptionalTime(f.EstimatedDeliveryAt),
-			shopID, orderID, f.ExternalID)
+		res, err = upsertFulfillment(ctx, tx, shopID, orderID, &f)
 		return err
 	})
 	return res, err
@@ -249,6 +264,16 @@ func validateFulfillment(f *Fulfillment, i int) error {
 	}
 	if f.Status == "" {
 		f.Status = "success"
+	}
+	for j, l := range f.LineItems {
+		l.LineItemID = strings.TrimSpace(l.LineItemID)
+		f.LineItems[j] = l
+		if l.LineItemID == "" {
+			return &ValidationError{Field: fmt.Sprintf("fulfillments[%d].line_items[%d].line_item_id", i, j), Problem: "is required"}
+		}
+		if l.Quantity < 0 {
+			return &ValidationError{Field: fmt.Sprintf("fulfillments[%d].line_items[%d].quantity", i, j), Problem: "must not be negative"}
+		}
 	}
 	if f.UpdatedAt.IsZero() {
 		f.UpdatedAt = time.Now().UTC()
@@ -410,15 +435,22 @@ func ReadOrders(b *database.Batch, shopID int64, page string, args []any, more .
 			return nil
 		})
 	b.Read(`SELECT order_id, external_id, status, shipment_status, carrier, tracking_number, tracking_url,
-		created_at, updated_at, in_transit_at, delivered_at, estimated_delivery_at
+		created_at, updated_at, in_transit_at, out_for_delivery_at, delivered_at, estimated_delivery_at, line_items
 		FROM fulfillments WHERE shop_id = ? AND order_id IN (`+ids+`) ORDER BY order_id, created_at, id`, childArgs,
 		func(row database.RowScanner) error {
 			var orderID int64
 			var f Fulfillment
+			var lines string
 			if err := row.Scan(&orderID, &f.ExternalID, &f.Status, &f.ShipmentStatus, &f.Carrier, &f.TrackingNumber, &f.TrackingURL,
 				(*database.Time)(&f.CreatedAt), (*database.Time)(&f.UpdatedAt), database.ScanOptionalTime(&f.InTransitAt),
-				database.ScanOptionalTime(&f.DeliveredAt), database.ScanOptionalTime(&f.EstimatedDeliveryAt)); err != nil {
+				database.ScanOptionalTime(&f.OutForDeliveryAt), database.ScanOptionalTime(&f.DeliveredAt),
+				database.ScanOptionalTime(&f.EstimatedDeliveryAt), &lines); err != nil {
 				return fmt.Errorf("load fulfillments: %w", err)
+			}
+			if lines != "" && lines != "[]" {
+				if err := json.Unmarshal([]byte(lines), &f.LineItems); err != nil {
+					return fmt.Errorf("load fulfillment %s: line items: %w", f.ExternalID, err)
+				}
 			}
 			if o := byID[orderID]; o != nil {
 				o.Fulfillments = append(o.Fulfillments, f)

@@ -77,14 +77,22 @@ func upsertCustomer(ctx context.Context, tx *database.Tx, shopID int64, c Custom
 		n, _ := res.RowsAffected()
 		existed = n > 0
 	}
-	err = tx.QueryRow(ctx, `INSERT INTO customers (shop_id, external_id, email, first_name, last_name, phone, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+	a := c.DefaultAddress
+	err = tx.QueryRow(ctx, `INSERT INTO customers (shop_id, external_id, email, first_name, last_name, phone,
+			addr_name, addr_address1, addr_address2, addr_city, addr_province, addr_zip, addr_country_code, addr_phone,
+			created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (shop_id, external_id) DO UPDATE SET
 			email = excluded.email, first_name = excluded.first_name, last_name = excluded.last_name,
-			phone = excluded.phone, updated_at = excluded.updated_at
+			phone = excluded.phone, addr_name = excluded.addr_name, addr_address1 = excluded.addr_address1,
+			addr_address2 = excluded.addr_address2, addr_city = excluded.addr_city, addr_province = excluded.addr_province,
+			addr_zip = excluded.addr_zip, addr_country_code = excluded.addr_country_code, addr_phone = excluded.addr_phone,
+			updated_at = excluded.updated_at
 		WHERE customers.updated_at <= excluded.updated_at
 		RETURNING id`,
-		shopID, c.ExternalID, c.Email, c.FirstName, c.LastName, c.Phone, database.Time(c.CreatedAt), database.Time(c.UpdatedAt)).Scan(&id)
+		shopID, c.ExternalID, c.Email, c.FirstName, c.LastName, c.Phone,
+		a.Name, a.Address1, a.Address2, a.City, a.Province, a.Zip, a.CountryCode, a.Phone,
+		database.Time(c.CreatedAt), database.Time(c.UpdatedAt)).Scan(&id)
 	res := Inserted
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
@@ -125,11 +133,15 @@ type ValidationError struct {
 
 func (e *ValidationError) Error() string { return e.Field + " " + e.Problem }
 
-const customerColumns = `id, shop_id, external_id, email, first_name, last_name, phone, created_at, updated_at`
+const customerColumns = `id, shop_id, external_id, email, first_name, last_name, phone,
+	addr_name, addr_address1, addr_address2, addr_city, addr_province, addr_zip, addr_country_code, addr_phone,
+	created_at, updated_at`
 
 func scanCustomer(row interface{ Scan(...any) error }) (*Customer, error) {
 	var c Customer
+	a := &c.DefaultAddress
 	err := row.Scan(&c.ID, &c.ShopID, &c.ExternalID, &c.Email, &c.FirstName, &c.LastName, &c.Phone,
+		&a.Name, &a.Address1, &a.Address2, &a.City, &a.Province, &a.Zip, &a.CountryCode, &a.Phone,
 		(*database.Time)(&c.CreatedAt), (*database.Time)(&c.UpdatedAt))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound

@@ -22,6 +22,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/inbound"
 	"github.com/hubdesk/hubdesk/internal/jobs"
 	"github.com/hubdesk/hubdesk/internal/orderview"
+	"github.com/hubdesk/hubdesk/internal/privacy"
 	"github.com/hubdesk/hubdesk/internal/secret"
 	"github.com/hubdesk/hubdesk/internal/settings"
 	"github.com/hubdesk/hubdesk/internal/shop"
@@ -60,6 +61,8 @@ type Desk struct {
 	// previews the return destination on the settings page.
 	OrderView *orderview.View
 	Audit     *audit.Log
+	// Privacy lists Shopify's privacy requests and hands out exports.
+	Privacy *privacy.Requests
 	// JobQueue lists the shop's failed background jobs and retries them.
 	JobQueue *jobs.Queue
 	// MailIn is Settings → Mail: support addresses and the IMAP mailbox.
@@ -81,16 +84,16 @@ type Desk struct {
 	// freshening holds a place per refresh request under way
 	// (freshenLater).
 	freshening chan struct{}
-	// Shopify connects the shop to its Shopify store (Settings → Shopify)
-	// and installs the public app (/shopify/install, /shopify/callback).
-	Shopify *shopifyconnect.Connector
 	// Backfill is the Shopify sync's backfill, for its progress fragment;
 	// nil: no Shopify sync.
 	Backfill ShopifyBackfill
 	// CustomerFreshness refreshes an open ticket's customer's orders from
 	// the store's platform in the background (shopifysync); nil: none.
 	CustomerFreshness CustomerFreshener
-	render            *web.Renderer
+	// Shopify connects the shop to its Shopify store (Settings → Shopify)
+	// and installs the public app (/shopify/install, /shopify/callback).
+	Shopify *shopifyconnect.Connector
+	render  *web.Renderer
 }
 
 // CustomerFreshener asks for the background refresh of a customer's
@@ -150,6 +153,7 @@ var navigation = []struct {
 	{"/settings/shopify", "nav.shopify", user.RoleAdmin},
 	{"/audit", "nav.audit", user.RoleManager},
 	{"/settings/jobs", "nav.jobs", user.RoleManager},
+	{"/settings/privacy", "nav.privacy", user.RoleAdmin},
 	{"/reports", "nav.reports", user.RoleManager},
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/locale"
 	"github.com/hubdesk/hubdesk/internal/macro"
 	"github.com/hubdesk/hubdesk/internal/orderview"
+	"github.com/hubdesk/hubdesk/internal/privacy"
 	"github.com/hubdesk/hubdesk/internal/qr"
 	"github.com/hubdesk/hubdesk/internal/returns"
 	"github.com/hubdesk/hubdesk/internal/shop"
@@ -374,6 +375,8 @@ func pageFixtures() map[string][]any {
 			shopifyBackfillView{Status: "failed", StatusLabel: "Failed", ErrorCount: 1, LastError: "Shopify refused the access token", Notice: "An import is already running."}},
 		"settings_mail_webhook": {mailWebhookPage{URL: "https://hubdesk.example/webhooks/email/1?token=abc", Made: true},
 			mailWebhookPage{Unreadable: true}, mailWebhookPage{}},
+		"settings_privacy": {privacyPage{Requests: []privacyRow{{Request: &privacy.Request{ID: 1, Kind: privacy.KindDataRequest,
+			CustomerEmail: "ada@example.com", Document: "{}", Summary: "1 orders"}, What: privacyKinds[privacy.KindDataRequest]}}}, privacyPage{}},
 		"staff": {staffView{Members: members, Tokens: tokens, Grantable: roles, MailOff: true, Invite: inviteForm{Role: user.RoleAgent},
 			Link:        &shownLink{Kind: "invitation", For: "new@example.com", URL: "https://desk.example.com/invite/abc"},
 			Invitations: invitations},

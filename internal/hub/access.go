@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -206,7 +207,9 @@ func (h *Hub) proxySession(r *http.Request, q url.Values) (*session, error) {
 	// stands behind their signature whoever sent them, while a shopper
 	// token or the desk's session (preview) is nothing a foreign page has.
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		origins := postOrigins{hubdesk: h.origin, myshopify: sh.Domain, storefronts: s.cfg.General.StorefrontDomains}
+		// The merchant's list and Shopify's report of the shop's domains.
+		origins := postOrigins{hubdesk: h.origin, myshopify: sh.Domain,
+			storefronts: append(slices.Clip(s.cfg.General.StorefrontDomains), sh.StorefrontDomains...)}
 		if !postFromAllowedOrigin(r.Header.Get("Sec-Fetch-Site"), r.Header.Get("Origin"), origins) {
 			return nil, errForeignOrigin
 		}

@@ -55,6 +55,14 @@ type shipment struct {
 	Carrier, Number, URL string
 	StatusKey            string // shipment.<status>
 	DeliveredAt, ETA     *time.Time
+	// Items are the order's lines this shipment carries, when the platform
+	// said (a partial shipment names its own).
+	Items []shipItem
+}
+
+type shipItem struct {
+	Title, VariantTitle string
+	Quantity            int
 }
 
 // returnBox is the Returns section: what the shopper may do next.
@@ -139,7 +147,8 @@ func (h *Hub) orderData(s *session, o orderview.Order) orderPage {
 		if !f.Active() {
 			continue
 		}
-		sh := shipment{Carrier: f.Carrier, Number: f.TrackingNumber, URL: safeURL(f.TrackingURL), StatusKey: shipmentKey(&f)}
+		sh := shipment{Carrier: f.Carrier, Number: f.TrackingNumber, URL: safeURL(f.TrackingURL), StatusKey: shipmentKey(&f),
+			Items: shipmentItems(o.Order, &f)}
 		if f.Delivered() {
 			sh.DeliveredAt = f.DeliveredAt
 		} else {
@@ -207,7 +216,8 @@ func timeline(o *commerce.Order, status commerce.Status) []step {
 		returnStage := status == commerce.StatusReturnInProgress || status == commerce.StatusReturned
 		steps = append(steps,
 			step{Key: "shipped", At: shippedAt, Done: shipped},
-			step{Key: "out_for_delivery", Done: out || delivered != nil || returnStage},
+			// Dated only when the carrier said when (undated: no date shown).
+			step{Key: "out_for_delivery", At: o.OutForDeliveryAt(), Done: out || delivered != nil || returnStage},
 			step{Key: "delivered", At: delivered, Done: delivered != nil || returnStage},
 		)
 		if !shipped {
@@ -222,6 +232,25 @@ func timeline(o *commerce.Order, status commerce.Status) []step {
 	}
 	steps[last].Current = true
 	return steps
+}
+
+// shipmentItems are the order's lines f carries, in the order's line
+// order, with how many of each; none when the platform did not say.
+func shipmentItems(o *commerce.Order, f *commerce.Fulfillment) []shipItem {
+	if len(f.LineItems) == 0 {
+		return nil
+	}
+	qty := map[string]int{}
+	for _, l := range f.LineItems {
+		qty[l.LineItemID] += l.Quantity
+	}
+	var out []shipItem
+	for _, li := range o.LineItems {
+		if n := qty[li.ExternalID]; n > 0 && li.ExternalID != "" {
+			out = append(out, shipItem{Title: li.Title, VariantTitle: li.VariantTitle, Quantity: n})
+		}
+	}
+	return out
 }
 
 // shipmentKey names a shipment's carrier status for the catalogue.

@@ -24,6 +24,9 @@ const (
 	// message, whichever way it came (topic "smtp", "imap" or "webhook"),
 	// its delivery id the Message-ID ("" when it has none: the digest).
 	ProviderEmail Provider = "email"
+	// ProviderShopify is Shopify's webhooks (POST /webhooks/shopify); the
+	// delivery id carries X-Shopify-Webhook-Id and X-Shopify-Event-Id.
+	ProviderShopify Provider = "shopify"
 )
 
 // Event is one webhook delivery as it arrived.

@@ -14,6 +14,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/mailin"
 	"github.com/hubdesk/hubdesk/internal/orderview"
 	"github.com/hubdesk/hubdesk/internal/returns"
+	"github.com/hubdesk/hubdesk/internal/shopifyhooks"
 	"github.com/hubdesk/hubdesk/internal/shopifysync"
 	"github.com/hubdesk/hubdesk/internal/staff"
 	"github.com/hubdesk/hubdesk/internal/ticket"
@@ -59,7 +60,8 @@ func (s *Server) newJobs() (*jobs.Queue, error) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &expiredSessionsWorker{users: s.Users})
 	process := &intake.ProcessWorker{DB: s.opts.DB, Now: s.opts.Now,
-		Handlers: map[intake.Provider]intake.Handler{intake.ProviderLoop: s.LoopSync.Handler(), intake.ProviderEmail: emailHandler{s}}}
+		Handlers: map[intake.Provider]intake.Handler{intake.ProviderLoop: s.LoopSync.Handler(), intake.ProviderEmail: emailHandler{s},
+			intake.ProviderShopify: s.ShopifyHooks}}
 	river.AddWorker(workers, process)
 	s.LoopSync.AddWorkers(workers)
 	s.ShopifyConnect.AddWorkers(workers)
@@ -75,6 +77,7 @@ func (s *Server) newJobs() (*jobs.Queue, error) {
 	river.AddWorker(workers, &helpdesk.ShopperMailWorker{Tickets: ticket.NewStore(s.opts.DB, s.opts.Now), Users: s.Users,
 		Shops: s.Shops, Settings: s.Settings, Sender: s.opts.Mail, Logger: s.logger})
 	river.AddWorker(workers, &intake.PurgeWorker{DB: s.opts.DB, Retention: retention, Now: s.opts.Now})
+	river.AddWorker(workers, &shopifyhooks.PurgeClaimsWorker{DB: s.opts.DB, Retention: retention, Now: s.opts.Now})
 	river.AddWorker(workers, &orderview.EligibilityWorker{Commerce: s.Commerce, Settings: s.Settings,
 		Cache: returns.NewEligibilityCache(s.opts.DB), Loop: returns.LoopLinker{Client: s.Loop}, Now: s.opts.Now})
 	timeout := s.opts.JobTimeout
@@ -83,7 +86,7 @@ func (s *Server) newJobs() (*jobs.Queue, error) {
 	}
 	periodic := []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 		func() (river.JobArgs, *river.InsertOpts) { return expiredSessionsArgs{}, jobs.ShopOpts(0) },
-		&river.PeriodicJobOpts{RunOnStart: true}), intake.PurgePeriodically(), s.LoopSync.Periodic()}
+		&river.PeriodicJobOpts{RunOnStart: true}), intake.PurgePeriodically(), shopifyhooks.PurgeClaimsPeriodically(), s.LoopSync.Periodic()}
 	periodic = append(periodic, s.ShopifyConnect.Periodic()...)
 	if s.opts.ShopifyClients != nil {
 		// Backfills to resume exist only where shops can reach Shopify.

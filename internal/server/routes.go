@@ -73,12 +73,14 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("POST /settings/mail/imap/delete", d.RequireRole(user.RoleAdmin, d.DisconnectIMAP))
 	mux.Handle("GET /settings/mail-webhook", d.RequireRole(user.RoleAdmin, d.MailWebhook))
 	mux.Handle("POST /settings/mail-webhook/token", d.RequireRole(user.RoleAdmin, d.NewMailWebhookToken))
+	mux.Handle("GET /settings/privacy", d.RequireRole(user.RoleAdmin, d.PrivacyRequests))
+	mux.Handle("GET /settings/privacy/{id}/export", d.RequireRole(user.RoleAdmin, d.PrivacyExport))
+	mux.Handle("GET /settings/shopify/backfill", d.RequireRole(user.RoleAdmin, d.ShopifyBackfillPage))
+	mux.Handle("POST /settings/shopify/backfill", d.RequireRole(user.RoleAdmin, d.StartShopifyBackfill))
 	mux.Handle("GET /settings/shopify", d.RequireRole(user.RoleAdmin, d.ShopifySettings))
 	mux.Handle("POST /settings/shopify/connect", d.RequireRole(user.RoleAdmin, d.ConnectShopify))
 	mux.Handle("POST /settings/shopify/check", d.RequireRole(user.RoleAdmin, d.CheckShopify))
 	mux.Handle("POST /settings/shopify/disconnect", d.RequireRole(user.RoleAdmin, d.DisconnectShopify))
-	mux.Handle("GET /settings/shopify/backfill", d.RequireRole(user.RoleAdmin, d.ShopifyBackfillPage))
-	mux.Handle("POST /settings/shopify/backfill", d.RequireRole(user.RoleAdmin, d.StartShopifyBackfill))
 	mux.Handle("GET /settings/jobs", d.RequireRole(user.RoleManager, d.Jobs))
 	mux.Handle("POST /settings/jobs/{id}/retry", d.RequireRole(user.RoleManager, d.RetryJob))
 	mux.Handle("GET /account/tokens", d.RequireUser(d.APITokens))
@@ -144,6 +146,7 @@ func (s *Server) routes() *http.ServeMux {
 
 	// Webhooks: the provider's signature over the body is the credential.
 	mux.HandleFunc("POST /webhooks/loop/{shop}", s.webhooks.Loop)
+	mux.HandleFunc("POST /webhooks/shopify", s.webhooks.Shopify)
 	// Raw mail from providers' inbound forwarding: the shop's token in the address is the credential.
 	mux.HandleFunc("POST /webhooks/email/{shop}", s.webhooks.Email)
 
@@ -167,6 +170,8 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("DELETE /api/v1/settings/shopify", s.apiRole(user.RoleAdmin, a.DeleteShopifySettings))
 	mux.Handle("GET /api/v1/audit", s.apiRole(user.RoleManager, a.ListAudit))
 	mux.Handle("GET /api/v1/jobs", s.apiRole(user.RoleManager, a.ListJobs))
+	mux.Handle("GET /api/v1/privacy/requests", s.apiRole(user.RoleAdmin, a.ListPrivacyRequests))
+	mux.Handle("GET /api/v1/privacy/requests/{id}/export", s.apiRole(user.RoleAdmin, a.GetPrivacyExport))
 	mux.Handle("POST /api/v1/hub/tokens", s.apiRole(user.RoleAdmin, hubTokens.Issue))
 	mux.Handle("GET /api/v1/shopify/backfill", s.apiRole(user.RoleAdmin, backfill.Get))
 	mux.Handle("POST /api/v1/shopify/backfill", s.apiRole(user.RoleAdmin, backfill.Start))

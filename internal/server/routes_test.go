@@ -20,6 +20,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/integration/shopify"
 	"github.com/hubdesk/hubdesk/internal/macro"
 	"github.com/hubdesk/hubdesk/internal/mail"
+	"github.com/hubdesk/hubdesk/internal/privacy"
 	"github.com/hubdesk/hubdesk/internal/returns"
 	"github.com/hubdesk/hubdesk/internal/server"
 	"github.com/hubdesk/hubdesk/internal/shopifyconnect"
@@ -169,6 +170,21 @@ func freshMacroID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64 {
 	return m.ID
 }
 
+// privacyExportID is a fresh data request's export of the shop, about its
+// first customer.
+func privacyExportID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64 {
+	var id int64
+	err := w.app.DB.InTx(context.Background(), func(tx *database.Tx) error {
+		var err error
+		id, err = w.app.Server.Privacy.Export(context.Background(), tx, tn.Shop.ID, privacy.Customer{Email: "someone@example.com"}, "req-1")
+		return err
+	})
+	if err != nil {
+		w.app.T.Fatal(err)
+	}
+	return id
+}
+
 // invitationID is a fresh pending invitation of the shop, sent by its
 // owner.
 func invitationID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64 {
@@ -291,6 +307,8 @@ func routeTable() []routeCase {
 		{pattern: "POST /settings/returns/preview", rule: deskManager, url: fixed("/settings/returns/preview"),
 			body: "provider=other&portal_url=https%3A%2F%2Freturns.example.com%2F", ok: 200},
 		{pattern: "GET /settings/staff", rule: deskAdmin, url: fixed("/settings/staff"), ok: 200},
+		{pattern: "GET /settings/privacy", rule: deskAdmin, url: fixed("/settings/privacy"), ok: 200, list: true},
+		{pattern: "GET /settings/privacy/{id}/export", rule: deskAdmin, url: withID("/settings/privacy/{id}/export", privacyExportID), ok: 200},
 		{pattern: "POST /settings/staff/{id}/disable", rule: deskAdmin, url: withID("/settings/staff/{id}/disable", staffID), ok: 303},
 		{pattern: "POST /settings/staff/{id}/enable", rule: deskAdmin, url: withID("/settings/staff/{id}/enable", staffID), ok: 303},
 		{pattern: "POST /settings/staff/tokens/{id}/revoke", rule: deskAdmin, url: withID("/settings/staff/tokens/{id}/revoke", staffTokenID), ok: 303},
@@ -310,13 +328,13 @@ func routeTable() []routeCase {
 		{pattern: "POST /settings/mail/imap/delete", rule: deskAdmin, url: fixed("/settings/mail/imap/delete"), ok: 303},
 		{pattern: "GET /settings/mail-webhook", rule: deskAdmin, url: fixed("/settings/mail-webhook"), ok: 200},
 		{pattern: "POST /settings/mail-webhook/token", rule: deskAdmin, url: fixed("/settings/mail-webhook/token"), ok: 303},
+		{pattern: "GET /settings/shopify/backfill", rule: deskAdmin, url: fixed("/settings/shopify/backfill"), ok: 200},
+		{pattern: "POST /settings/shopify/backfill", rule: deskAdmin, url: fixed("/settings/shopify/backfill"), ok: 303},
 		{pattern: "GET /settings/shopify", rule: deskAdmin, url: fixed("/settings/shopify"), ok: 200},
 		// Refused before Shopify is asked: no token given.
 		{pattern: "POST /settings/shopify/connect", rule: deskAdmin, url: fixed("/settings/shopify/connect"), body: "method=admin_token&client_secret=s", ok: 422},
 		{pattern: "POST /settings/shopify/check", rule: deskAdmin, url: fixed("/settings/shopify/check"), ok: 422},
 		{pattern: "POST /settings/shopify/disconnect", rule: deskAdmin, url: fixed("/settings/shopify/disconnect"), ok: 303},
-		{pattern: "GET /settings/shopify/backfill", rule: deskAdmin, url: fixed("/settings/shopify/backfill"), ok: 200},
-		{pattern: "POST /settings/shopify/backfill", rule: deskAdmin, url: fixed("/settings/shopify/backfill"), ok: 303},
 		{pattern: "GET /settings/jobs", rule: deskManager, url: fixed("/settings/jobs"), ok: 200, list: true},
 		{pattern: "POST /settings/jobs/{id}/retry", rule: deskManager, url: withID("/settings/jobs/{id}/retry", jobID), ok: 303},
 		{pattern: "GET /account/tokens", rule: deskUser, url: fixed("/account/tokens"), ok: 200},
@@ -392,6 +410,8 @@ func routeTable() []routeCase {
 		{pattern: "GET /shopify/callback", rule: anyone, url: fixed("/shopify/callback?shop=shopa.myshopify.com&code=x&state=y"), ok: 403},
 		{pattern: "POST /webhooks/loop/{shop}", rule: anyone, url: fixed("/webhooks/loop/shopa.myshopify.com"), body: `{"topic":"return"}`, ok: 401},
 		// The token in the address is the mail webhook's only credential; no token made yet.
+		// No X-Shopify-Shop-Domain: no shop to verify it for.
+		{pattern: "POST /webhooks/shopify", rule: anyone, url: fixed("/webhooks/shopify"), body: `{"id":1}`, ok: 404},
 		{pattern: "POST /webhooks/email/{shop}", rule: anyone, url: fixed("/webhooks/email/shopa.myshopify.com?token=x"), body: "From: a@b.test\r\n\r\nhi", ok: 401},
 
 		{pattern: "GET /api/v1/openapi.json", rule: anyone, url: fixed("/api/v1/openapi.json"), ok: 200},
@@ -411,6 +431,8 @@ func routeTable() []routeCase {
 		{pattern: "PUT /api/v1/settings/shopify", rule: apiAdmin, url: fixed("/api/v1/settings/shopify"), body: `{"method":"admin_token","client_secret":"s"}`, ok: 422},
 		{pattern: "DELETE /api/v1/settings/shopify", rule: apiAdmin, url: fixed("/api/v1/settings/shopify"), ok: 204},
 		{pattern: "GET /api/v1/audit", rule: apiManager, url: fixed("/api/v1/audit"), ok: 200, list: true},
+		{pattern: "GET /api/v1/privacy/requests", rule: apiAdmin, url: fixed("/api/v1/privacy/requests"), ok: 200, list: true},
+		{pattern: "GET /api/v1/privacy/requests/{id}/export", rule: apiAdmin, url: withID("/api/v1/privacy/requests/{id}/export", privacyExportID), ok: 200},
 		{pattern: "GET /api/v1/jobs", rule: apiManager, url: fixed("/api/v1/jobs?state=dead"), ok: 200, list: true},
 		{pattern: "GET /api/v1/tickets", rule: apiAgent, url: fixed("/api/v1/tickets?status=open&q=parcel"), ok: 200, list: true},
 		{pattern: "POST /api/v1/tickets", rule: apiAgent, url: fixed("/api/v1/tickets"),

@@ -37,12 +37,14 @@ import (
 	"github.com/hubdesk/hubdesk/internal/mail"
 	"github.com/hubdesk/hubdesk/internal/metrics"
 	"github.com/hubdesk/hubdesk/internal/orderview"
+	"github.com/hubdesk/hubdesk/internal/privacy"
 	"github.com/hubdesk/hubdesk/internal/ratelimit"
 	"github.com/hubdesk/hubdesk/internal/returns"
 	"github.com/hubdesk/hubdesk/internal/secret"
 	"github.com/hubdesk/hubdesk/internal/settings"
 	"github.com/hubdesk/hubdesk/internal/shop"
 	"github.com/hubdesk/hubdesk/internal/shopifyconnect"
+	"github.com/hubdesk/hubdesk/internal/shopifyhooks"
 	"github.com/hubdesk/hubdesk/internal/shopifysync"
 	"github.com/hubdesk/hubdesk/internal/staff"
 	"github.com/hubdesk/hubdesk/internal/ticket"
@@ -167,6 +169,11 @@ type Server struct {
 	Hub       *hub.Hub       // the shopper-facing Customer Hub; IssueShopperToken for headless stores
 	Jobs      *jobs.Queue    // durable background work; Serve works it
 	Intake    *intake.Intake // webhooks from every provider, stored once and processed by a job
+	// ShopifyHooks applies Shopify's webhooks; its Uninstall, Bulk and
+	// Refresh are set by whoever provides them (nil: not told).
+	ShopifyHooks *shopifyhooks.Handler
+	// Privacy carries out Shopify's privacy requests: exports, erasures.
+	Privacy *privacy.Requests
 	// Attachments are the files of ticket messages, kept in the database.
 	Attachments *attachment.Store
 	// Macros are the saved replies: managers change them (audited), agents
@@ -230,19 +237,25 @@ func New(opts Options) (*Server, error) {
 	s.Live = live.NewBus(opts.DB, opts.Now, opts.Logger)
 	s.LoopSync = loopsync.New(loopsync.Options{DB: opts.DB, Loop: s.Loop, Connections: connections, Shops: s.Shops, Commerce: s.Commerce,
 		Box: opts.Box, Live: s.Live, BaseURL: opts.BaseURL, ReconcileInterval: opts.LoopReconcileInterval, Logger: opts.Logger, Now: opts.Now})
+	s.Settings = settings.New(opts.DB, returns.NewStore(opts.DB), connections, s.Audit, settings.LoopKeyChecker{Client: s.Loop})
+	s.Settings.WatchLoopKey(s.LoopSync)
+	s.Secrets = settings.Secrets{Shops: s.Shops, Connections: connections}
+	s.Resolver = returns.NewResolver(returns.LoopLinker{Client: s.Loop}, s.Audit)
+	s.Privacy = &privacy.Requests{DB: opts.DB, Commerce: s.Commerce, Tickets: ticket.NewStore(opts.DB, opts.Now), Returns: s.Returns,
+		Audit: s.Audit, Events: intake.NewStore(opts.DB), Store: privacy.NewStore(opts.DB), Now: opts.Now}
+	s.ShopifyHooks = &shopifyhooks.Handler{Commerce: s.Commerce, Returns: s.Returns, Shops: s.Shops, Privacy: s.Privacy,
+		Claims: shopifyhooks.NewClaims(opts.DB), Logger: opts.Logger, Now: opts.Now}
 	s.ShopifyConnect = shopifyconnect.New(shopifyconnect.Options{DB: opts.DB, Connections: connections, Shops: s.Shops, Audit: s.Audit,
 		OAuth: shopifyOAuth(opts.Shopify, opts.Now), HTTP: opts.Shopify.HTTP, APIVersion: opts.Shopify.APIVersion, App: opts.Shopify.App,
 		BaseURL: opts.BaseURL, Logger: opts.Logger.With("component", "shopify"), Now: opts.Now})
 	clients := opts.ShopifyClients
 	if clients == nil {
-		clients = connectionClients{s.ShopifyConnect}
+		clients = connectedClients{s.ShopifyConnect}
 	}
 	s.ShopifySync = shopifysync.New(shopifysync.Options{DB: opts.DB, Clients: clients, Commerce: s.Commerce, Box: opts.Box,
 		Logger: opts.Logger, Now: opts.Now})
-	s.Settings = settings.New(opts.DB, returns.NewStore(opts.DB), connections, s.Audit, settings.LoopKeyChecker{Client: s.Loop})
-	s.Settings.WatchLoopKey(s.LoopSync)
-	s.Secrets = settings.Secrets{Shops: s.Shops, Connections: connections}
-	s.Resolver = returns.NewResolver(returns.LoopLinker{Client: s.Loop}, s.Audit)
+	s.ShopifyHooks.Uninstall = uninstaller{c: s.ShopifyConnect, now: opts.Now}
+	s.ShopifyHooks.Bulk = bulkNudger{s.ShopifySync}
 	var err error
 	if s.Jobs, err = s.newJobs(); err != nil {
 		return nil, err
@@ -262,7 +275,7 @@ func New(opts Options) (*Server, error) {
 	s.desk, err = desk.New(desk.Desk{Users: s.Users, Access: s.Staff, Team: s.Team, Shops: s.Shops, Commerce: s.Commerce, Auth: s.auth, Logger: opts.Logger,
 		Proxies: opts.Proxies, Settings: s.Settings, Secrets: s.Secrets, OrderView: s.Orders, Audit: s.Audit, JobQueue: s.Jobs,
 		BaseURL: opts.BaseURL, Tickets: s.Tickets, MailIn: s.MailSettings,
-		Mailbox: opts.DemoMailbox, MailboxShop: opts.DemoMailboxShop, Freshness: s.LoopSync, Backfill: s.ShopifySync,
+		Mailbox: opts.DemoMailbox, MailboxShop: opts.DemoMailboxShop, Freshness: s.LoopSync, Privacy: s.Privacy, Backfill: s.ShopifySync,
 		CustomerFreshness: s.ShopifySync, Shopify: s.ShopifyConnect})
 	if err != nil {
 		return nil, fmt.Errorf("desk: %w", err)
@@ -271,7 +284,7 @@ func New(opts Options) (*Server, error) {
 	s.Helpdesk = helpdesk.New(helpdesk.Options{DB: opts.DB, Tickets: s.Tickets, Commerce: s.Commerce, Users: s.Users, Audit: s.Audit,
 		Attachments: s.Attachments, Changes: s.Live.Changes(), Queue: s.Jobs, MailConfigured: opts.Mail != nil, MailFrom: mailFrom(opts.Mail)})
 	s.api = api.New(api.Options{Commerce: s.Commerce, Ingest: s.Ingest, Settings: s.Settings, Orders: s.Orders, Audit: s.Audit, Jobs: s.Jobs, Shopify: s.ShopifyConnect,
-		Tickets: s.Tickets, Helpdesk: s.Helpdesk, Users: s.Users, Logger: opts.Logger})
+		Tickets: s.Tickets, Helpdesk: s.Helpdesk, Users: s.Users, Privacy: s.Privacy, Logger: opts.Logger})
 	s.Macros = macro.New(opts.DB, macro.NewStore(opts.DB, opts.Now), s.Audit, s.Tickets, s.Commerce)
 	s.Hub, err = hub.New(hub.Options{Shops: s.Shops, Commerce: s.Commerce, Settings: s.Settings,
 		Orders: s.Orders, Tickets: s.Tickets, Helpdesk: s.Helpdesk, Logger: opts.Logger, BaseURL: opts.BaseURL, Now: opts.Now,
@@ -296,18 +309,6 @@ func (s *Server) newInbound(connections *connection.Store) {
 		Logger: s.logger.With("component", "smtp")})
 	s.imapPollers = &inbound.Pollers{Poller: &inbound.Poller{DB: s.opts.DB, Connections: connections, Intake: s.Intake,
 		Dialer: in.IMAPDialer, PollInterval: in.IMAPPollInterval, Logger: s.logger.With("component", "imap"), Now: s.opts.Now}}
-}
-
-// connectionClients are the sync's Admin clients on each shop's Shopify
-// connection; a shop without a token is the sync's ErrNotConnected.
-type connectionClients struct{ c *shopifyconnect.Connector }
-
-func (cc connectionClients) AdminClient(ctx context.Context, shopID int64) (*shopify.Client, error) {
-	client, err := cc.c.AdminClient(ctx, shopID)
-	if errors.Is(err, shopifyconnect.ErrNotConnected) {
-		return nil, shopifysync.ErrNotConnected
-	}
-	return client, err
 }
 
 // shopifyOAuth calls the shops' token endpoints, at AdminURL when set.

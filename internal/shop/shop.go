@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,6 +23,11 @@ type Shop struct {
 	Locale    string // default shopper-facing locale
 	Currency  string
 	CreatedAt time.Time
+	// PrimaryDomain and StorefrontDomains are the storefront's host names
+	// as Shopify reports them (SetStorefrontDomains): the primary one, and
+	// every one including it. Empty until Shopify has said.
+	PrimaryDomain     string
+	StorefrontDomains []string
 }
 
 // ErrNotFound means no such shop.
@@ -113,15 +119,63 @@ func (s *Store) Create(ctx context.Context, in NewShop) (*Shop, error) {
 	return sh, nil
 }
 
-const shopColumns = `id, name, domain, locale, currency, created_at`
+const shopColumns = `id, name, domain, locale, currency, created_at, primary_domain, storefront_domains`
 
 func scanShop(row interface{ Scan(...any) error }) (*Shop, error) {
 	var sh Shop
-	err := row.Scan(&sh.ID, &sh.Name, &sh.Domain, &sh.Locale, &sh.Currency, (*database.Time)(&sh.CreatedAt))
+	var domains string
+	err := row.Scan(&sh.ID, &sh.Name, &sh.Domain, &sh.Locale, &sh.Currency, (*database.Time)(&sh.CreatedAt), &sh.PrimaryDomain, &domains)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
+	sh.StorefrontDomains = strings.Fields(domains)
 	return &sh, err
+}
+
+// SetStorefrontDomains records the storefront's host names as Shopify
+// reported them at reportedAt (shop/update, the GraphQL shop query): the
+// primary domain and the others (the myshopify domain is left out: the
+// hub allows it anyway). A report older than the stored one changes
+// nothing; stored says whether this one was.
+func (s *Store) SetStorefrontDomains(ctx context.Context, shopID int64, primary string, others []string, reportedAt time.Time) (stored bool, err error) {
+	var sh Shop
+	err = s.db.QueryRow(ctx, `SELECT domain FROM shops WHERE id = ?`, shopID).Scan(&sh.Domain)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, ErrNotFound
+	}
+	if err != nil {
+		return false, err
+	}
+	primary = normalizeHost(primary)
+	if primary == sh.Domain {
+		primary = ""
+	}
+	var hosts []string
+	for _, h := range append([]string{primary}, others...) {
+		if h = normalizeHost(h); h != "" && h != sh.Domain && !slices.Contains(hosts, h) {
+			hosts = append(hosts, h)
+		}
+	}
+	res, err := s.db.Exec(ctx, `UPDATE shops SET primary_domain = ?, storefront_domains = ?, storefront_domains_updated_at = ?
+		WHERE id = ? AND (storefront_domains_updated_at IS NULL OR storefront_domains_updated_at <= ?)`,
+		primary, strings.Join(hosts, " "), database.Time(reportedAt), shopID, database.Time(reportedAt))
+	if err != nil {
+		return false, fmt.Errorf("shop %d: storefront domains: %w", shopID, err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
+// normalizeHost is a reported domain as a browser's Origin names it: lower
+// case, no scheme, path or spaces; "" for anything that is no host name.
+func normalizeHost(h string) string {
+	h = strings.ToLower(strings.TrimSpace(h))
+	h = strings.TrimPrefix(strings.TrimPrefix(h, "https://"), "http://")
+	h = strings.TrimSuffix(h, "/")
+	if h == "" || strings.ContainsAny(h, " /?#@\\\t") {
+		return ""
+	}
+	return h
 }
 
 // Get returns a shop by id.

@@ -18,10 +18,19 @@ func toCustomer(c *shopify.Customer) *commerce.Customer {
 	if c == nil || c.ID == "" {
 		return nil
 	}
-	return &commerce.Customer{
+	out := &commerce.Customer{
 		ExternalID: shopify.LegacyID(c.ID), Email: c.Email(), FirstName: c.FirstName, LastName: c.LastName,
 		Phone: c.Phone, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}
+	if a := c.DefaultAddress; a != nil {
+		out.DefaultAddress = toAddress(a)
+	}
+	return out
+}
+
+func toAddress(a *shopify.MailingAddress) commerce.Address {
+	return commerce.Address{Name: a.Name, Address1: a.Address1, Address2: a.Address2, City: a.City,
+		Province: a.Province, Zip: a.Zip, CountryCode: a.CountryCodeV2, Phone: a.Phone}
 }
 
 // toOrder is the Shopify order as hubdesk stores it, and its customer
@@ -41,8 +50,7 @@ func toOrder(o *shopify.Order) (commerce.Order, *commerce.Customer) {
 		TaxMinor: minorOf(o.TotalTaxSet, currency), CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt, CancelledAt: o.CancelledAt,
 	}
 	if a := o.ShippingAddress; a != nil {
-		out.ShippingAddress = commerce.Address{Name: a.Name, Address1: a.Address1, Address2: a.Address2, City: a.City,
-			Province: a.Province, Zip: a.Zip, CountryCode: a.CountryCodeV2, Phone: a.Phone}
+		out.ShippingAddress = toAddress(a)
 	}
 	for _, li := range o.LineItems.Nodes {
 		item := commerce.LineItem{
@@ -66,13 +74,20 @@ func toOrder(o *shopify.Order) (commerce.Order, *commerce.Customer) {
 	}
 	for _, f := range o.Fulfillments {
 		ff := commerce.Fulfillment{
-			ExternalID: shopify.LegacyID(f.ID), Status: strings.ToLower(f.Status), ShipmentStatus: shipmentStatus(f.DisplayStatus),
+			ExternalID: shopify.LegacyID(f.ID), Status: strings.ToLower(f.Status), ShipmentStatus: commerce.ShipmentStatusOf(f.DisplayStatus),
 			CreatedAt: f.CreatedAt, UpdatedAt: f.UpdatedAt, InTransitAt: f.InTransitAt, DeliveredAt: f.DeliveredAt,
 			EstimatedDeliveryAt: f.EstimatedDeliveryAt,
 		}
 		if len(f.TrackingInfo) > 0 {
 			t := f.TrackingInfo[0]
 			ff.Carrier, ff.TrackingNumber, ff.TrackingURL = t.Company, t.Number, t.URL
+		}
+		// GraphQL gives no out-for-delivery time: the step stays undated
+		// (fulfillment events date it).
+		for _, fli := range f.FulfillmentLineItems.Nodes {
+			if id := shopify.LegacyID(fli.LineItem.ID); id != "" {
+				ff.LineItems = append(ff.LineItems, commerce.FulfillmentLine{LineItemID: id, Quantity: max(fli.Quantity, 0)})
+			}
 		}
 		out.Fulfillments = append(out.Fulfillments, ff)
 	}
@@ -90,17 +105,6 @@ func fulfillmentStatus(display string) string {
 	case "RESTOCKED":
 		return "restocked"
 	case "", "UNFULFILLED":
-		return ""
-	}
-	return strings.ToLower(display)
-}
-
-// shipmentStatus is REST's fulfillment shipment_status for GraphQL's
-// displayStatus: the carrier's view, empty while the carrier has said
-// nothing (FULFILLED).
-func shipmentStatus(display string) string {
-	switch display {
-	case "", "FULFILLED", "NOT_DELIVERED":
 		return ""
 	}
 	return strings.ToLower(display)

@@ -462,7 +462,7 @@ func TestTicketOpenRefreshesCustomer(t *testing.T) {
 		ctx := context.Background()
 		olivia := sandbox.Customer{ID: "7000000100", Email: "olivia@example.com", FirstName: "Olivia", LastName: "Johnson"}
 		sb := startSandbox(t, sandbox.Options{Orders: 30, GeneratedCustomers: 2, Customers: []sandbox.Customer{olivia}})
-		app := testapp.New(t, db, testapp.WithShopify(shopifysync.StaticClients{Client: adminClient(sb.AdminURL())}))
+		app := testapp.New(t, db, testapp.WithShopifyClients(shopifysync.StaticClients{Client: adminClient(sb.AdminURL())}))
 		jobstest.Work(t, app.Server.Jobs)
 		tn := app.NewTenant("a")
 		c, _, err := app.Server.Commerce.UpsertCustomer(ctx, tn.Shop.ID, commerce.Customer{ExternalID: olivia.ID, Email: olivia.Email, UpdatedAt: time.Unix(1, 0)})

@@ -70,9 +70,9 @@ func WithShopifyApp(app shopifyconnect.App, adminURL string) Option {
 	return func(o *server.Options) { o.Shopify = server.ShopifyOptions{App: app, AdminURL: adminURL} }
 }
 
-// WithShopify gives the server its shops' Shopify Admin clients (every
-// shop the same client in tests: shopifysync.StaticClients).
-func WithShopify(clients shopifysync.Clients) Option {
+// WithShopifyClients gives the server its shops' Shopify Admin clients
+// (every shop the same client in tests: shopifysync.StaticClients).
+func WithShopifyClients(clients shopifysync.Clients) Option {
 	return func(o *server.Options) { o.ShopifyClients = clients }
 }
 

@@ -33,6 +33,11 @@ type Receiver struct {
 	// its row once each. Unknown shops are not kept.
 	shopsOnce sync.Once
 	shops     *ttlcache.Cache[string, *shop.Shop]
+	// ShopifySecrets gives the secret a shop's Shopify webhooks are signed
+	// with; ShopClientSecrets when nil.
+	ShopifySecrets ShopifySecrets
+
+	shopify shopifyShops // shops and secrets remembered for a minute
 }
 
 // shopCacheTTL is how long a shop looked up by a delivery is kept; as

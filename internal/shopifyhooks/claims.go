@@ -1,0 +1,86 @@
+package shopifyhooks
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/hubdesk/hubdesk/internal/database"
+	"github.com/hubdesk/hubdesk/internal/jobs"
+)
+
+// Claims remembers the Shopify deliveries applied, by webhook id and by
+// (topic, event id).
+type Claims struct{ db database.Querier }
+
+// NewClaims returns the claims over db.
+func NewClaims(db database.Querier) *Claims { return &Claims{db: db} }
+
+// With returns the claims running on q.
+func (c *Claims) With(q database.Querier) *Claims { return &Claims{db: q} }
+
+// Claim records keys for event; if one was claimed before (by another
+// event), it returns that key and the event is a duplicate. In the
+// caller's transaction: a rolled-back application leaves no claim.
+func (c *Claims) Claim(ctx context.Context, shopID, event int64, at time.Time, keys []string) (duplicate string, err error) {
+	for _, k := range keys {
+		res, err := c.db.Exec(ctx, `INSERT INTO shopify_webhook_claims (shop_id, claim, event_row, claimed_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (shop_id, claim) DO NOTHING`, shopID, k, event, database.Time(at))
+		if err != nil {
+			return "", fmt.Errorf("shopifyhooks: claim %s: %w", k, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			var by int64
+			if err := c.db.QueryRow(ctx, `SELECT event_row FROM shopify_webhook_claims WHERE shop_id = ? AND claim = ?`, shopID, k).Scan(&by); err != nil {
+				return "", fmt.Errorf("shopifyhooks: claim %s: %w", k, err)
+			}
+			if by != event {
+				return k, nil
+			}
+		}
+	}
+	return "", nil
+}
+
+// Purge deletes claims older than cutoff: Shopify retries for 4 hours,
+// and the claims are kept as long as processed events are.
+func (c *Claims) Purge(ctx context.Context, cutoff time.Time) (int64, error) {
+	res, err := c.db.Exec(ctx, `DELETE FROM shopify_webhook_claims WHERE claimed_at < ?`, database.Time(cutoff))
+	if err != nil {
+		return 0, fmt.Errorf("shopifyhooks: purge claims: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+// PurgeClaimsArgs ask for old claims to be deleted: upkeep of no shop in
+// particular.
+type PurgeClaimsArgs struct{}
+
+func (PurgeClaimsArgs) Kind() string { return "shopify_webhook_claims_purge" }
+func (PurgeClaimsArgs) Shop() int64  { return 0 }
+
+// PurgeClaimsWorker deletes claims older than Retention.
+type PurgeClaimsWorker struct {
+	river.WorkerDefaults[PurgeClaimsArgs]
+	DB        *database.DB
+	Retention time.Duration
+	Now       func() time.Time // time.Now when nil
+}
+
+func (w *PurgeClaimsWorker) Work(ctx context.Context, _ *river.Job[PurgeClaimsArgs]) error {
+	now := time.Now
+	if w.Now != nil {
+		now = w.Now
+	}
+	_, err := NewClaims(w.DB).Purge(ctx, now().Add(-w.Retention))
+	return err
+}
+
+// PurgeClaimsPeriodically runs the purge hourly and once at start.
+func PurgeClaimsPeriodically() *river.PeriodicJob {
+	return river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+		func() (river.JobArgs, *river.InsertOpts) { return PurgeClaimsArgs{}, jobs.ShopOpts(0) },
+		&river.PeriodicJobOpts{RunOnStart: true})
+}

@@ -122,15 +122,18 @@ func TestThreeProcessesOnOnePostgres(t *testing.T) {
 		}
 		return n
 	}
-	deadline := time.Now().Add(60 * time.Second) // a guard against hanging, not a timing assertion
+	deadline := time.Now().Add(180 * time.Second) // a guard against hanging, not a timing assertion
 	for count(`SELECT COUNT(*) FROM webhook_events WHERE processed_at IS NULL`) > 0 || count(`SELECT COUNT(*) FROM returns`) < orders {
 		if time.Now().After(deadline) {
-			t.Fatalf("after 60 s: %d returns stored, %d deliveries unprocessed", count(`SELECT COUNT(*) FROM returns`),
-				count(`SELECT COUNT(*) FROM webhook_events WHERE processed_at IS NULL`))
+			if d := sb.Deliveries(); len(d) > 0 {
+				t.Logf("%d deliveries; last: %+v", len(d), d[len(d)-1])
+			}
+			t.Fatalf("after 180 s: %d returns stored, %d deliveries stored, %d unprocessed", count(`SELECT COUNT(*) FROM returns`),
+				count(`SELECT COUNT(*) FROM webhook_events`), count(`SELECT COUNT(*) FROM webhook_events WHERE processed_at IS NULL`))
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+	for deadline := time.Now().Add(180 * time.Second); ; time.Sleep(200 * time.Millisecond) {
 		rows, err := db.Query(ctx, `SELECT external_id, state FROM returns`)
 		if err != nil {
 			t.Fatal(err)

@@ -144,8 +144,6 @@ func seedShop(t *testing.T, db *database.DB, name string) shopRows {
 	mustExec(t, db, `INSERT INTO shopify_backfills (shop_id, status, started_at, updated_at) VALUES (?, 'done', 1, 1)`, s.shop)
 	mustExec(t, db, `INSERT INTO shopify_customer_checks (shop_id, customer_id, checked_at) VALUES (?, ?, 1)`, s.shop, s.ids["customers"])
 	mustExec(t, db, `INSERT INTO shopify_subscriptions (shop_id, checked_at) VALUES (?, 1)`, s.shop)
-	mustExec(t, db, `INSERT INTO shopify_backfills (shop_id, status, started_at, updated_at) VALUES (?, 'completed', 1, 1)`, s.shop)
-	mustExec(t, db, `INSERT INTO shopify_customer_checks (shop_id, customer_id, checked_at) VALUES (?, ?, 1)`, s.shop, s.ids["customers"])
 	return s
 }
 

@@ -116,7 +116,11 @@ var shopperPlans = []plan{
 // Seed creates the demo shop, its staff and commerce data. It is a no-op
 // when the demo shop exists, so restarting the demo keeps its state.
 func Seed(ctx context.Context, s Stores, baseURL string, now time.Time) (*Result, error) {
-	if existing, err := s.Shops.GetByDomain(ctx, ShopDomain); err == nil {
+	if _, err := s.Shops.IDByDomain(ctx, ShopDomain); err == nil {
+		existing, err := s.Shops.GetByDomain(ctx, ShopDomain)
+		if err != nil {
+			return nil, err
+		}
 		return load(ctx, s, existing)
 	} else if !errors.Is(err, shop.ErrNotFound) {
 		return nil, err

@@ -183,6 +183,18 @@ func (s *Store) Get(ctx context.Context, id int64) (*Shop, error) {
 	return scanShop(s.db.QueryRow(ctx, `SELECT `+shopColumns+` FROM shops WHERE id = ?`, id))
 }
 
+// IDByDomain returns the id of the shop with this myshopify domain. It
+// reads the id alone, so it works on a database at any migration (the
+// demo asks it before seeding, and its migration tests seed old schemas).
+func (s *Store) IDByDomain(ctx context.Context, domain string) (int64, error) {
+	var id int64
+	err := s.db.QueryRow(ctx, `SELECT id FROM shops WHERE domain = ?`, strings.ToLower(domain)).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, ErrNotFound
+	}
+	return id, err
+}
+
 // GetByDomain returns a shop by its myshopify domain.
 func (s *Store) GetByDomain(ctx context.Context, domain string) (*Shop, error) {
 	return scanShop(s.db.QueryRow(ctx, `SELECT `+shopColumns+` FROM shops WHERE domain = ?`, strings.ToLower(domain)))

@@ -3,7 +3,6 @@ package webhook
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -49,15 +48,8 @@ func (rc *Receiver) Shopify(w http.ResponseWriter, r *http.Request) {
 		rc.fail(ctx, w, "load the Shopify shop", err)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, shopify.MaxWebhookBody))
-	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
-		httpkit.WriteError(w, &httpkit.Error{Status: http.StatusRequestEntityTooLarge, Code: httpkit.CodePayloadTooLarge,
-			Message: "webhook body over 1 MiB"})
-		return
-	}
-	if err != nil {
-		httpkit.WriteError(w, httpkit.BadRequest("", "webhook body could not be read"))
+	body, ok := readWebhookBody(w, r, shopify.MaxWebhookBody)
+	if !ok {
 		return
 	}
 	signature := r.Header.Get(shopify.HeaderHmac)

@@ -7,6 +7,7 @@ package webhook
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -71,15 +72,8 @@ func (rc *Receiver) Loop(w http.ResponseWriter, r *http.Request) {
 		rc.fail(ctx, w, "load the Loop webhook secret", err)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, loop.MaxWebhookBody))
-	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
-		httpkit.WriteError(w, &httpkit.Error{Status: http.StatusRequestEntityTooLarge, Code: httpkit.CodePayloadTooLarge,
-			Message: "webhook body over 1 MiB"})
-		return
-	}
-	if err != nil {
-		httpkit.WriteError(w, httpkit.BadRequest("", "webhook body could not be read"))
+	body, ok := readWebhookBody(w, r, loop.MaxWebhookBody)
+	if !ok {
 		return
 	}
 	if err := loop.VerifyWebhook(body, r.Header.Get(loop.SignatureHeader), conn.Credentials); err != nil {
@@ -114,4 +108,22 @@ func (rc *Receiver) Loop(w http.ResponseWriter, r *http.Request) {
 func (rc *Receiver) fail(ctx context.Context, w http.ResponseWriter, what string, err error) {
 	rc.Logger.ErrorContext(ctx, "webhook: "+what, "err", err)
 	httpkit.WriteError(w, httpkit.Internal())
+}
+
+// readWebhookBody reads a delivery's raw body, at most limit bytes (the
+// signature covers those exact bytes, so nothing may parse them first).
+// A larger body is answered 413, an unreadable one 400; ok is false then.
+func readWebhookBody(w http.ResponseWriter, r *http.Request, limit int64) (body []byte, ok bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		httpkit.WriteError(w, &httpkit.Error{Status: http.StatusRequestEntityTooLarge, Code: httpkit.CodePayloadTooLarge,
+			Message: fmt.Sprintf("webhook body over %d MiB", limit>>20)})
+		return nil, false
+	}
+	if err != nil {
+		httpkit.WriteError(w, httpkit.BadRequest("", "webhook body could not be read"))
+		return nil, false
+	}
+	return body, true
 }

@@ -318,7 +318,14 @@ func (p *Poller) session(ctx context.Context, shopID int64, a Account, healthy f
 			}
 		}
 	}()
-	defer close(updates)
+	// The client's reader sends on updates until it stops: the channel is
+	// closed only after the connection is down and the reader has
+	// returned (a send on a closed channel would panic the process).
+	defer func() {
+		c.Terminate()
+		<-c.LoggedOut()
+		close(updates)
+	}()
 
 	status, err := c.Select(a.Mailbox, !a.DeleteAfterImport)
 	if err != nil {

@@ -333,7 +333,7 @@ func TestSearchFollowsChanges(t *testing.T) {
 func TestSearchMigrationIndexesExistingTickets(t *testing.T) {
 	const searchMigration = 12
 	dbtest.ForEachAt(t, searchMigration-1, func(t *testing.T, db *database.DB) {
-		f := newFixture(t, db)
+		f := newOldSchemaFixture(t, db)
 		s := seedSearch(t, f)
 		// To the latest migration: the search reads every ticket column the
 		// code knows, some added after the index.

@@ -114,16 +114,18 @@ func run(ctx context.Context, cfg config) ([]row, error) {
 	defer h.close()
 	start := time.Now()
 	load0 := loadAverage()
-	for _, engine := range cfg.engines {
-		if err := h.runEngine(ctx, engine); err != nil {
-			return h.rows, fmt.Errorf("%s: %w", engine, err)
+	err = func() error {
+		for _, engine := range cfg.engines {
+			if err := h.runEngine(ctx, engine); err != nil {
+				return fmt.Errorf("%s: %w", engine, err)
+			}
 		}
-	}
-	if cfg.goBench && h.want("ticket-view") {
-		if err := h.ticketViewRows(ctx); err != nil {
-			return h.rows, err
+		if cfg.goBench && h.want("ticket-view") {
+			return h.ticketViewRows(ctx)
 		}
-	}
+		return nil
+	}()
+	// The rows measured so far are printed also when the harness failed.
 	printTable(cfg.out, h.rows, describeMachine(load0, loadAverage(), time.Since(start), cfg))
-	return h.rows, nil
+	return h.rows, err
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -52,6 +53,9 @@ func (h *harness) seed(ctx context.Context, engine string) (*seeded, error) {
 	start := time.Now()
 	s := &seeded{engine: engine}
 	dataDir := filepath.Join(h.dir, engine, "seed")
+	if err := os.RemoveAll(filepath.Join(h.dir, engine)); err != nil { // a kept -workdir's last run
+		return nil, err
+	}
 	dbURL := ""
 	if engine == "postgres" {
 		s.template = h.prefix + "_seed"
@@ -202,7 +206,7 @@ func (h *harness) seedBulk(ctx context.Context, db *database.DB, s *seeded) (err
 	nowMS := now.UnixMilli()
 	step := int64(2*365*24*time.Hour/time.Millisecond) / int64(max(rest, 1)) // two years of orders
 	seq := func(n int) string {
-		return fmt.Sprintf("WITH RECURSIVE seq(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM seq WHERE i < %d) ", n-1)
+		return fmt.Sprintf("WITH RECURSIVE seq(i) AS (SELECT CAST(0 AS BIGINT) UNION ALL SELECT i + 1 FROM seq WHERE i < %d) ", n-1)
 	}
 	statements := []string{
 		seq(customers) + fmt.Sprintf(`INSERT INTO customers (shop_id, external_id, email, first_name, last_name, created_at, updated_at)

@@ -37,6 +37,7 @@ type config struct {
 	duration  time.Duration
 	rate      int           // the fixed-rate rows' requests per second
 	rateFor   time.Duration // how long the fixed-rate rows send
+	clicks    int           // Start a return clicks
 	rows      *regexp.Regexp
 	goBench   bool   // run the in-process benchmarks behind the ticket-view rows
 	workDir   string // where binaries, SQLite files and logs go ("" → a temporary directory, removed)
@@ -47,7 +48,7 @@ type config struct {
 }
 
 func main() {
-	cfg := config{out: os.Stdout, log: os.Stderr}
+	cfg := config{out: os.Stdout, log: os.Stderr, clicks: 20}
 	var engines, rows string
 	short := flag.Bool("short", false, "a short run: 10,000 orders, 1,000 tickets, 500 returns, 3 s per load row, no go test benchmarks")
 	flag.StringVar(&engines, "engines", "sqlite,postgres", "engines to run, comma separated")

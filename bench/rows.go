@@ -537,7 +537,7 @@ func (h *harness) webhooks(ctx context.Context, e *engineRun, _ []byte) error {
 // other, Loop 150 ms away, counting Loop's API calls during each click.
 func (h *harness) startReturn(ctx context.Context, e *engineRun, _ []byte) error {
 	client := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	clicks := min(20, len(e.seed.orderIDs))
+	clicks := min(max(1, h.cfg.clicks), len(e.seed.orderIDs))
 	var lat []time.Duration
 	maxCalls, calls := int64(0), int64(0)
 	for i := range clicks {

@@ -132,6 +132,7 @@ func (h *harness) floor(ctx context.Context, page []byte) (string, *process, err
 // rateResult is a fixed-rate run: client latencies by route.
 type rateResult struct {
 	sent, failed int64
+	firstFailure string
 	latencies    map[string][]time.Duration
 	took         time.Duration
 }
@@ -145,6 +146,11 @@ func fixedRate(ctx context.Context, rate int, d time.Duration, next func(i int) 
 	res := rateResult{latencies: map[string][]time.Duration{}}
 	var mu sync.Mutex
 	var failed atomic.Int64
+	var firstFailure sync.Once
+	fail := func(why string) {
+		failed.Add(1)
+		firstFailure.Do(func() { res.firstFailure = why })
+	}
 	var wg sync.WaitGroup
 	total := int(float64(rate) * d.Seconds())
 	interval := time.Second / time.Duration(rate)
@@ -162,14 +168,14 @@ func fixedRate(ctx context.Context, rate int, d time.Duration, next func(i int) 
 			start := time.Now()
 			resp, err := client.Get(u)
 			if err != nil {
-				failed.Add(1)
+				fail(err.Error())
 				return
 			}
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
 			took := time.Since(start)
 			if resp.StatusCode != http.StatusOK {
-				failed.Add(1)
+				fail(resp.Status)
 				return
 			}
 			mu.Lock()

@@ -38,6 +38,7 @@ type config struct {
 	rate      int           // the fixed-rate rows' requests per second
 	rateFor   time.Duration // how long the fixed-rate rows send
 	clicks    int           // Start a return clicks
+	serveEnv  []string      // extra environment of serve (GOGC=100, …)
 	rows      *regexp.Regexp
 	goBench   bool   // run the in-process benchmarks behind the ticket-view rows
 	workDir   string // where binaries, SQLite files and logs go ("" → a temporary directory, removed)
@@ -64,6 +65,13 @@ func main() {
 	flag.StringVar(&cfg.workDir, "workdir", "", "keep binaries, databases' files and logs here (default: a temporary directory, removed)")
 	flag.StringVar(&cfg.hubdesk, "hubdesk", "", "a built hubdesk binary (default: built from ./cmd/hubdesk)")
 	flag.BoolVar(&cfg.verbose, "v", false, "log each step")
+	flag.Func("serve-env", "`KEY=VALUE` added to serve's environment, e.g. GOGC=100 (repeatable)", func(s string) error {
+		if !strings.Contains(s, "=") {
+			return errors.New("want KEY=VALUE")
+		}
+		cfg.serveEnv = append(cfg.serveEnv, s)
+		return nil
+	})
 	flag.Parse()
 	if *short {
 		cfg.orders, cfg.tickets, cfg.returns = 10_000, 1_000, 500

@@ -89,7 +89,7 @@ func (h *harness) runEngine(ctx context.Context, engine string) error {
 		return err
 	}
 	h.loop.SetFaults(loopsandbox.Faults{Latency: 150 * time.Millisecond})
-	env := h.env(dataDir, dbURL)
+	env := append(h.env(dataDir, dbURL), h.cfg.serveEnv...)
 	p, err := h.serve(ctx, env, engine+"-serve.log")
 	if err != nil {
 		return err
@@ -118,9 +118,13 @@ func (h *harness) runEngine(ctx context.Context, engine string) error {
 		{"weight", h.pageWeight},
 		{"hub-sat", h.hubSaturating},
 		{"hub-rate", h.hubFixedRate},
-		{"inbox|ticket", h.desk},
-		{"webhook", h.webhooks},
+		// Start a return and the webhooks before the desk: opening
+		// hundreds of tickets queues their orders' Loop refreshes, which
+		// then compete with them for Loop's rate budget and the job
+		// queues (see the notes of a full run).
 		{"return", h.startReturn},
+		{"webhook", h.webhooks},
+		{"inbox|ticket", h.desk},
 	}
 	for _, st := range steps {
 		if ctx.Err() != nil {
@@ -386,7 +390,7 @@ func (h *harness) hubFixedRate(ctx context.Context, e *engineRun, _ []byte) erro
 		note := fmt.Sprintf("server: %.2f %% of %d within 5 ms, p50 ≤ %s, p99 ≤ %s; %.0f cpu-µs/req", 100*within, a.count-b.count,
 			msString(a.quantile(b, 0.5)), msString(serverP99), float64(cpu.Microseconds())/float64(max(res.sent, 1)))
 		if res.failed > 0 {
-			note += fmt.Sprintf("; %d failed", res.failed)
+			note += fmt.Sprintf("; %d of %d failed (first: %s)", res.failed, res.sent, res.firstFailure)
 		}
 		h.add(row{key: "hub-rate", what: fmt.Sprintf("%s at %d req/s (client p50/p99)", rt.what, h.cfg.rate), engine: e.engine,
 			budget: "server p99 ≤ 5 ms", p50: msString(percentile(lat, 0.5)), p99: msString(percentile(lat, 0.99)),
@@ -416,10 +420,10 @@ func (h *harness) desk(ctx context.Context, e *engineRun, _ []byte) error {
 			pass: verdict(r.perSecond >= 800 && r.p99 <= 30*time.Millisecond && r.failed() == 0), note: failedNote(r)})
 	}
 	if h.want("ticket") {
-		// The newest 500 tickets, each opened once before measuring: the
+		// The newest 200 tickets, each opened once before measuring: the
 		// first open of a ticket asks for its orders' refresh in the
 		// background; the row is the view without that.
-		ids := e.seed.tickets[max(0, len(e.seed.tickets)-500):]
+		ids := e.seed.tickets[max(0, len(e.seed.tickets)-200):]
 		paths := make([]string, len(ids))
 		for i, id := range ids {
 			paths[i] = "/tickets/" + strconv.FormatInt(id, 10)
@@ -510,7 +514,7 @@ func (h *harness) webhooks(ctx context.Context, e *engineRun, _ []byte) error {
 	perSecond := float64(acked.Load()) / elapsed.Seconds()
 	// Every acknowledged delivery stored once, and processed.
 	var stored, processed int64
-	settle := time.Now().Add(2 * time.Minute)
+	settle := time.Now().Add(time.Minute)
 	for {
 		if err := e.db.QueryRow(ctx, `SELECT COUNT(*), COUNT(processed_at) FROM webhook_events WHERE shop_id = ? AND provider = 'loop' AND received_at >= ?`,
 			e.seed.shopID, since.Add(-time.Second).UnixMilli()).Scan(&stored, &processed); err != nil {
@@ -524,7 +528,7 @@ func (h *harness) webhooks(ctx context.Context, e *engineRun, _ []byte) error {
 	want := int64(len(distinct))
 	lost, doubled := max(0, want-stored), max(0, stored-want)
 	slices.Sort(lat)
-	note := fmt.Sprintf("%d acked (%d distinct), %d stored, %d processed, %d refused; %.0f cpu-µs/event",
+	note := fmt.Sprintf("%d acked (%d distinct), %d stored, %d processed within a minute, %d refused; %.0f cpu-µs/event",
 		acked.Load(), want, stored, processed, refused.Load(), float64(cpu.Microseconds())/float64(max(acked.Load(), 1)))
 	h.add(row{key: "webhook", what: "Loop webhook ingestion (32 senders, 1 in 10 redelivered)", engine: e.engine,
 		budget: "≥ 2,000/s, none lost or doubled", p50: msString(percentile(lat, 0.5)), p99: msString(percentile(lat, 0.99)),
@@ -534,33 +538,49 @@ func (h *harness) webhooks(ctx context.Context, e *engineRun, _ []byte) error {
 }
 
 // startReturn clicks Start a return on the shopper's orders one after the
-// other, Loop 150 ms away, counting Loop's API calls during each click.
+// other, Loop 150 ms away, and counts the Loop API calls about the clicked
+// order made while its click was answered (background jobs about other
+// orders run meanwhile and are not the click's).
 func (h *harness) startReturn(ctx context.Context, e *engineRun, _ []byte) error {
-	client := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	const timeout = 10 * time.Second
+	client := &http.Client{Timeout: timeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	clicks := min(max(1, h.cfg.clicks), len(e.seed.orderIDs))
 	var lat []time.Duration
-	maxCalls, calls := int64(0), int64(0)
+	maxCalls, calls, others, failed := 0, 0, 0, 0
+	firstFailure := ""
+	defer h.recordLoop(false)
 	for i := range clicks {
-		// Wait for Loop to be quiet (background refreshes), so the calls
-		// counted are the click's.
-		for quiet := time.Now().Add(10 * time.Second); time.Now().Before(quiet); {
-			n := h.loopCalls.Load()
-			time.Sleep(300 * time.Millisecond)
-			if h.loopCalls.Load() == n {
-				break
-			}
-		}
-		c0 := h.loopCalls.Load()
+		// The seeded order i: name #500000+i, store id 7000000+i.
+		name, ext := strconv.Itoa(500_000+i), strconv.Itoa(7_000_000+i)
+		h.recordLoop(true)
 		req, _ := http.NewRequestWithContext(ctx, "POST", e.p.base+signed("/hub/orders/"+e.seed.orderIDs[i]+"/return"), nil)
 		start := time.Now()
 		resp, err := client.Do(req)
 		if err != nil {
-			return err
+			// The product's failure, not the harness's: counted, and the
+			// click as slow as the wait.
+			h.recordLoop(false)
+			failed++
+			if firstFailure == "" {
+				firstFailure = err.Error()
+			}
+			lat = append(lat, time.Since(start))
+			if failed >= 3 {
+				break
+			}
+			continue
 		}
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		took := time.Since(start)
-		n := h.loopCalls.Load() - c0
+		n := 0
+		for _, c := range h.recordLoop(false) {
+			if strings.Contains(c, name) || strings.Contains(c, ext) {
+				n++
+			} else {
+				others++
+			}
+		}
 		if resp.StatusCode != http.StatusSeeOther {
 			return fmt.Errorf("Start a return on order %s: %s", e.seed.orderIDs[i], resp.Status)
 		}
@@ -572,9 +592,15 @@ func (h *harness) startReturn(ctx context.Context, e *engineRun, _ []byte) error
 		maxCalls = max(maxCalls, n)
 	}
 	slices.Sort(lat)
-	h.add(row{key: "return", what: fmt.Sprintf("Start a return, Loop at 150 ms (%d clicks): redirect time", clicks), engine: e.engine,
-		budget: "≤ 200 ms", p50: msString(percentile(lat, 0.5)), p99: msString(lat[len(lat)-1]) + " (max)", pass: verdict(lat[len(lat)-1] <= 200*time.Millisecond)})
+	note := ""
+	if failed > 0 {
+		note = fmt.Sprintf("%d clicks failed (after %s; first: %s)", failed, timeout, firstFailure)
+	}
+	h.add(row{key: "return", what: fmt.Sprintf("Start a return, Loop at 150 ms (%d clicks): redirect time", len(lat)), engine: e.engine,
+		budget: "≤ 200 ms", p50: msString(percentile(lat, 0.5)), p99: msString(lat[len(lat)-1]) + " (max)",
+		pass: verdict(failed == 0 && lat[len(lat)-1] <= 200*time.Millisecond), note: note})
 	h.add(row{key: "return", what: "Start a return: Loop calls per click", engine: e.engine, budget: "≤ 1",
-		throughput: fmt.Sprintf("%.2f mean, %d max", float64(calls)/float64(clicks), maxCalls), pass: verdict(maxCalls <= 1)})
+		throughput: fmt.Sprintf("%.2f mean, %d max", float64(calls)/float64(max(1, len(lat)-failed)), maxCalls), pass: verdict(maxCalls <= 1),
+		note: fmt.Sprintf("calls about the clicked order; %d calls about other orders (background jobs) meanwhile", others)})
 	return nil
 }

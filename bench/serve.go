@@ -19,6 +19,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -44,6 +45,9 @@ type harness struct {
 	loop      *loopsandbox.Sandbox
 	loopSrv   *httptest.Server
 	loopCalls atomic.Int64 // API calls the sandbox answered
+	loopMu    sync.Mutex
+	loopLog   []string // while recording: each API call's method, path, query and body
+	recording bool
 
 	rows []row
 }
@@ -92,6 +96,13 @@ func newHarness(ctx context.Context, cfg config) (*harness, error) {
 	h.loopSrv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/api/") {
 			h.loopCalls.Add(1)
+			h.loopMu.Lock()
+			if h.recording {
+				body, _ := io.ReadAll(r.Body)
+				r.Body = io.NopCloser(bytes.NewReader(body))
+				h.loopLog = append(h.loopLog, r.Method+" "+r.URL.Path+"?"+r.URL.RawQuery+" "+string(body))
+			}
+			h.loopMu.Unlock()
 		}
 		h.loop.ServeHTTP(w, r)
 	}))
@@ -338,4 +349,15 @@ func copyFile(src, dst string) error {
 		return err
 	}
 	return out.Close()
+}
+
+// recordLoop starts (or stops) keeping the Loop API calls; it returns
+// those kept so far and forgets them.
+func (h *harness) recordLoop(on bool) []string {
+	h.loopMu.Lock()
+	defer h.loopMu.Unlock()
+	h.recording = on
+	calls := h.loopLog
+	h.loopLog = nil
+	return calls
 }

@@ -126,6 +126,10 @@ func (h *harness) runEngine(ctx context.Context, engine string) error {
 		{"webhook", h.webhooks},
 		{"inbox|ticket", h.desk},
 	}
+	var peaks []string // the peak RSS after each step: which one set it
+	if hwm, err := p.status("VmHWM"); err == nil {
+		peaks = append(peaks, fmt.Sprintf("started %.0f", float64(hwm)/1024))
+	}
 	for _, st := range steps {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -139,6 +143,9 @@ func (h *harness) runEngine(ctx context.Context, engine string) error {
 		if err := st.fn(ctx, e, page); err != nil {
 			return fmt.Errorf("%s: %w", st.key, err)
 		}
+		if hwm, err := p.status("VmHWM"); err == nil {
+			peaks = append(peaks, fmt.Sprintf("%s %.0f", strings.SplitN(st.key, "|", 2)[0], float64(hwm)/1024))
+		}
 	}
 	if h.want("memory") {
 		hwm, err := p.status("VmHWM")
@@ -147,7 +154,7 @@ func (h *harness) runEngine(ctx context.Context, engine string) error {
 		}
 		rss, _ := p.status("VmRSS")
 		mb := float64(hwm) / 1024
-		note := fmt.Sprintf("RSS now %.1f MB", float64(rss)/1024)
+		note := fmt.Sprintf("peak after each step (MB): %s; RSS now %.1f MB", strings.Join(peaks, ", "), float64(rss)/1024)
 		// Where it goes, by the Go runtime's own account: what it holds
 		// from the OS (heap, stacks, its own structures) and, of the heap,
 		// what is in use; the rest of the RSS is outside Go's heap.

@@ -187,13 +187,11 @@ func (h *harness) seedBulk(ctx context.Context, db *database.DB, s *seeded) (err
 	if err := db.QueryRow(ctx, `SELECT id FROM users WHERE shop_id = ? AND email = ?`, s.shopID, adminEmail).Scan(&adminID); err != nil {
 		return fmt.Errorf("the admin: %w", err)
 	}
-	// The helpdesk's own seeders (the inbox benchmarks'): tickets with five
-	// messages each, tags and read markers, then a customer per five
-	// tickets and an order (two items) per ticket.
+	// The helpdesk's own seeder (the inbox benchmarks'): tickets with five
+	// messages each, tags and read markers.
 	h.logf("%s: %d tickets", s.engine, h.cfg.tickets)
 	if err := callSeeder(func(tb testing.TB) {
 		tickettest.Seed(tb, db, s.shopID, []int64{adminID}, h.cfg.tickets, now)
-		tickettest.SeedCommerce(tb, db, s.shopID, now)
 	}); err != nil {
 		return err
 	}
@@ -201,17 +199,45 @@ func (h *harness) seedBulk(ctx context.Context, db *database.DB, s *seeded) (err
 	if rest < 0 {
 		return fmt.Errorf("%d orders cannot hold the shopper's %d and one per ticket (%d)", h.cfg.orders, shopperOrders, h.cfg.tickets)
 	}
-	h.logf("%s: %d more orders, %d returns", s.engine, rest, h.cfg.returns)
-	customers := max(1, rest/5)
+	var firstTicket int64
+	if err := db.QueryRow(ctx, `SELECT MIN(id) FROM tickets WHERE shop_id = ?`, s.shopID).Scan(&firstTicket); err != nil {
+		return err
+	}
+	h.logf("%s: %d more orders, %d returns", s.engine, h.cfg.orders-shopperOrders, h.cfg.returns)
 	nowMS := now.UnixMilli()
-	step := int64(2*365*24*time.Hour/time.Millisecond) / int64(max(rest, 1)) // two years of orders
 	seq := func(n int) string {
 		return fmt.Sprintf("WITH RECURSIVE seq(i) AS (SELECT CAST(0 AS BIGINT) UNION ALL SELECT i + 1 FROM seq WHERE i < %d) ", n-1)
 	}
+	// As tickettest.SeedCommerce does, in set-wise statements: a customer
+	// for every five tickets, each ticket about an order of its customer
+	// with two items (the customer's email is the ticket's requester's).
+	ticketCustomers := (h.cfg.tickets + 4) / 5
 	statements := []string{
-		seq(customers) + fmt.Sprintf(`INSERT INTO customers (shop_id, external_id, email, first_name, last_name, created_at, updated_at)
-			SELECT %d, 'bc' || i, 'buyer' || i || '@example.com', 'Buyer', 'No. ' || i, %d, %d FROM seq`, s.shopID, nowMS-3*365*86_400_000, nowMS),
+		seq(ticketCustomers) + fmt.Sprintf(`INSERT INTO customers (shop_id, external_id, email, first_name, last_name, created_at, updated_at)
+			SELECT %d, 'c' || i, 'shopper' || i || '@example.com', 'Shopper', '' || i, %d, %d FROM seq`, s.shopID, nowMS-200*86_400_000, nowMS-200*86_400_000),
+		seq(h.cfg.tickets) + fmt.Sprintf(`INSERT INTO orders (shop_id, external_id, customer_id, name, email, financial_status, fulfillment_status, currency,
+				subtotal_minor, shipping_minor, tax_minor, total_minor, ship_name, ship_address1, ship_city, ship_province, ship_zip, ship_country_code,
+				created_at, updated_at)
+			SELECT %d, 'o' || i, c.id, '#' || (1000 + i), c.email, 'paid', 'fulfilled', 'USD', 9800, 695, 784, 11279, 'Shopper ' || (i %% %d),
+				'1120 SW 5th Ave', 'Portland', 'OR', '97204', 'US', %d - (%d - i) * 420000, %d - (%d - i) * 420000
+			FROM seq JOIN customers c ON c.shop_id = %d AND c.external_id = 'c' || (i %% %d)`,
+			s.shopID, ticketCustomers, nowMS-48*3_600_000, h.cfg.tickets, nowMS-48*3_600_000, h.cfg.tickets, s.shopID, ticketCustomers),
+		fmt.Sprintf(`UPDATE tickets SET order_id = (SELECT o.id FROM orders o WHERE o.shop_id = tickets.shop_id AND o.external_id = 'o' || (tickets.id - %d)),
+			customer_id = (SELECT o.customer_id FROM orders o WHERE o.shop_id = tickets.shop_id AND o.external_id = 'o' || (tickets.id - %d))
+			WHERE shop_id = %d`, firstTicket, firstTicket, s.shopID),
 	}
+	for k, title := range []string{"Merino Hiking Socks", "Stoneware Camp Mug"} {
+		statements = append(statements, fmt.Sprintf(`INSERT INTO line_items (shop_id, order_id, position, external_id, variant_id, sku, title,
+			variant_title, quantity, current_quantity, price_minor)
+			SELECT shop_id, id, %d, external_id || '-%d', '4401000%d', 'SKU-%d', '%s', 'M', 1, 1, 4900
+			FROM orders WHERE shop_id = %d AND external_id LIKE 'o%%'`, k, k, k, k, title, s.shopID))
+	}
+	// Other shoppers' orders, up to the shop's size, over two years.
+	customers := max(1, rest/5)
+	step := int64(2*365*24*time.Hour/time.Millisecond) / int64(max(rest, 1))
+	statements = append(statements,
+		seq(customers)+fmt.Sprintf(`INSERT INTO customers (shop_id, external_id, email, first_name, last_name, created_at, updated_at)
+			SELECT %d, 'bc' || i, 'buyer' || i || '@example.com', 'Buyer', 'No. ' || i, %d, %d FROM seq`, s.shopID, nowMS-3*365*86_400_000, nowMS))
 	if rest > 0 {
 		statements = append(statements,
 			seq(rest)+fmt.Sprintf(`INSERT INTO orders (shop_id, external_id, customer_id, name, email, financial_status, fulfillment_status, currency,
@@ -233,6 +259,11 @@ func (h *harness) seedBulk(ctx context.Context, db *database.DB, s *seeded) (err
 				created_at + 3600000, created_at + 259200000, created_at + 86400000, created_at + 259200000
 			FROM orders WHERE shop_id = %d AND external_id LIKE 'b%%'`, s.shopID))
 	}
+	statements = append(statements, fmt.Sprintf(`INSERT INTO fulfillments (shop_id, order_id, external_id, status, shipment_status, carrier,
+		tracking_number, tracking_url, created_at, updated_at, in_transit_at, delivered_at)
+		SELECT shop_id, id, 'f' || external_id, 'success', 'delivered', 'UPS', '1Z' || id, 'https://www.ups.com/track?tracknum=1Z' || id,
+			created_at + 3600000, created_at + 172800000, created_at + 86400000, created_at + 172800000
+		FROM orders WHERE shop_id = %d AND external_id LIKE 'o%%'`, s.shopID))
 	// Returns on the newest orders (other shoppers' and the tickets'), a
 	// quarter of them still open.
 	statements = append(statements, fmt.Sprintf(`INSERT INTO returns (shop_id, provider, external_id, order_name, order_external_id, order_id,

@@ -50,6 +50,8 @@ type harness struct {
 	recording bool
 
 	rows []row
+
+	loopsyncTest chan error // the ticket view's benchmark binary, built meanwhile
 }
 
 func newHarness(ctx context.Context, cfg config) (*harness, error) {
@@ -73,6 +75,19 @@ func newHarness(ctx context.Context, cfg config) (*harness, error) {
 			h.close()
 			return nil, fmt.Errorf("go build ./cmd/hubdesk: %v\n%s", err, out)
 		}
+	}
+	if cfg.goBench && (cfg.rows == nil || cfg.rows.MatchString("ticket-view")) {
+		// Built while the shops are seeded.
+		h.loopsyncTest = make(chan error, 1)
+		go func() {
+			cmd := exec.CommandContext(ctx, "go", "test", "-c", "-o", filepath.Join(h.dir, "loopsync.test"), "./internal/loopsync")
+			cmd.Dir = cfg.moduleDir
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				err = fmt.Errorf("go test -c ./internal/loopsync: %v\n%s", err, out)
+			}
+			h.loopsyncTest <- err
+		}()
 	}
 	if _, err := exec.LookPath("wrk"); err != nil {
 		h.close()
@@ -121,6 +136,10 @@ func (h *harness) close() {
 			h.dropDatabase(name)
 		}
 		h.pgAdmin.Close()
+	}
+	if h.loopsyncTest != nil {
+		<-h.loopsyncTest // before its directory goes
+		h.loopsyncTest = nil
 	}
 	if h.tempDir {
 		os.RemoveAll(h.dir)

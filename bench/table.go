@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -20,8 +21,13 @@ import (
 func (h *harness) ticketViewRows(ctx context.Context) error {
 	engines := strings.Join(h.cfg.engines, "|")
 	seconds := max(1, int(h.cfg.rateFor.Seconds()/3))
-	cmd := exec.CommandContext(ctx, "go", "test", "-run", "^$", "-bench", "^BenchmarkTicketView$/^("+engines+")$", "-benchtime", "3x", "./internal/loopsync")
-	cmd.Dir = h.cfg.moduleDir
+	if err := <-h.loopsyncTest; err != nil {
+		h.loopsyncTest = nil
+		return err
+	}
+	h.loopsyncTest = nil
+	cmd := exec.CommandContext(ctx, filepath.Join(h.dir, "loopsync.test"), "-test.run", "^$", "-test.bench", "^BenchmarkTicketView$/^("+engines+")$", "-test.benchtime", "3x")
+	cmd.Dir = filepath.Join(h.cfg.moduleDir, "internal", "loopsync")
 	cmd.Env = append(os.Environ(), "HUBDESK_TEST_POSTGRES_URL="+h.cfg.pgURL, "HUBDESK_BENCH_SECONDS="+strconv.Itoa(seconds))
 	h.logf("go test -bench BenchmarkTicketView ./internal/loopsync")
 	out, err := cmd.CombinedOutput()

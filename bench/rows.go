@@ -154,7 +154,10 @@ func (h *harness) runEngine(ctx context.Context, engine string) error {
 		}
 		rss, _ := p.status("VmRSS")
 		mb := float64(hwm) / 1024
-		note := fmt.Sprintf("peak after each step (MB): %s; RSS now %.1f MB", strings.Join(peaks, ", "), float64(rss)/1024)
+		anon, _ := p.status("RssAnon")
+		file, _ := p.status("RssFile")
+		note := fmt.Sprintf("peak after each step (MB): %s; RSS now %.1f MB (anonymous %.1f, file-backed: the binary's pages %.1f)",
+			strings.Join(peaks, ", "), float64(rss)/1024, float64(anon)/1024, float64(file)/1024)
 		// Where it goes, by the Go runtime's own account: what it holds
 		// from the OS (heap, stacks, its own structures) and, of the heap,
 		// what is in use; the rest of the RSS is outside Go's heap.

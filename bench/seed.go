@@ -218,10 +218,11 @@ func (h *harness) seedBulk(ctx context.Context, db *database.DB, s *seeded) (err
 		seq(h.cfg.tickets) + fmt.Sprintf(`INSERT INTO orders (shop_id, external_id, customer_id, name, email, financial_status, fulfillment_status, currency,
 				subtotal_minor, shipping_minor, tax_minor, total_minor, ship_name, ship_address1, ship_city, ship_province, ship_zip, ship_country_code,
 				created_at, updated_at)
-			SELECT %d, 'o' || i, c.id, '#' || (1000 + i), c.email, 'paid', 'fulfilled', 'USD', 9800, 695, 784, 11279, 'Shopper ' || (i %% %d),
+			SELECT %d, 'o' || i, (SELECT c.id FROM customers c WHERE c.shop_id = %d AND c.external_id = 'c' || (i %% %d)),
+				'#' || (1000 + i), 'shopper' || (i %% %d) || '@example.com', 'paid', 'fulfilled', 'USD', 9800, 695, 784, 11279, 'Shopper ' || (i %% %d),
 				'1120 SW 5th Ave', 'Portland', 'OR', '97204', 'US', %d - (%d - i) * 420000, %d - (%d - i) * 420000
-			FROM seq JOIN customers c ON c.shop_id = %d AND c.external_id = 'c' || (i %% %d)`,
-			s.shopID, ticketCustomers, nowMS-48*3_600_000, h.cfg.tickets, nowMS-48*3_600_000, h.cfg.tickets, s.shopID, ticketCustomers),
+			FROM seq`,
+			s.shopID, s.shopID, ticketCustomers, ticketCustomers, ticketCustomers, nowMS-48*3_600_000, h.cfg.tickets, nowMS-48*3_600_000, h.cfg.tickets),
 		fmt.Sprintf(`UPDATE tickets SET order_id = (SELECT o.id FROM orders o WHERE o.shop_id = tickets.shop_id AND o.external_id = 'o' || (tickets.id - %d)),
 			customer_id = (SELECT o.customer_id FROM orders o WHERE o.shop_id = tickets.shop_id AND o.external_id = 'o' || (tickets.id - %d))
 			WHERE shop_id = %d`, firstTicket, firstTicket, s.shopID),
@@ -243,10 +244,11 @@ func (h *harness) seedBulk(ctx context.Context, db *database.DB, s *seeded) (err
 			seq(rest)+fmt.Sprintf(`INSERT INTO orders (shop_id, external_id, customer_id, name, email, financial_status, fulfillment_status, currency,
 				subtotal_minor, shipping_minor, tax_minor, total_minor, ship_name, ship_address1, ship_city, ship_province, ship_zip, ship_country_code,
 				created_at, updated_at)
-				SELECT %d, 'b' || i, c.id, '#' || (100000 + i), c.email, 'paid', 'fulfilled', 'USD', 9800, 695, 784, 11279,
+				SELECT %d, 'b' || i, (SELECT c.id FROM customers c WHERE c.shop_id = %d AND c.external_id = 'bc' || (i %% %d)),
+					'#' || (100000 + i), 'buyer' || (i %% %d) || '@example.com', 'paid', 'fulfilled', 'USD', 9800, 695, 784, 11279,
 					'Buyer No. ' || (i %% %d), '1120 SW 5th Ave', 'Portland', 'OR', '97204', 'US', %d - i * %d, %d - i * %d
-				FROM seq JOIN customers c ON c.shop_id = %d AND c.external_id = 'bc' || (i %% %d)`,
-				s.shopID, customers, nowMS, step, nowMS, step, s.shopID, customers))
+				FROM seq`,
+				s.shopID, s.shopID, customers, customers, customers, nowMS, step, nowMS, step))
 		for k, title := range []string{"Merino Hiking Socks", "Stoneware Camp Mug", "Dot Grid Notebook"} {
 			statements = append(statements, fmt.Sprintf(`INSERT INTO line_items (shop_id, order_id, position, external_id, variant_id, sku, title,
 				variant_title, quantity, current_quantity, price_minor, image_url)

@@ -215,6 +215,9 @@ func (h *harness) seedBulk(ctx context.Context, db *database.DB, s *seeded) (err
 	statements := []string{
 		seq(ticketCustomers) + fmt.Sprintf(`INSERT INTO customers (shop_id, external_id, email, first_name, last_name, created_at, updated_at)
 			SELECT %d, 'c' || i, 'shopper' || i || '@example.com', 'Shopper', '' || i, %d, %d FROM seq`, s.shopID, nowMS-200*86_400_000, nowMS-200*86_400_000),
+		// The statistics of the empty tables would have the planner scan
+		// them for every row looked up below.
+		"ANALYZE customers",
 		seq(h.cfg.tickets) + fmt.Sprintf(`INSERT INTO orders (shop_id, external_id, customer_id, name, email, financial_status, fulfillment_status, currency,
 				subtotal_minor, shipping_minor, tax_minor, total_minor, ship_name, ship_address1, ship_city, ship_province, ship_zip, ship_country_code,
 				created_at, updated_at)
@@ -223,6 +226,7 @@ func (h *harness) seedBulk(ctx context.Context, db *database.DB, s *seeded) (err
 				'1120 SW 5th Ave', 'Portland', 'OR', '97204', 'US', %d - (%d - i) * 420000, %d - (%d - i) * 420000
 			FROM seq`,
 			s.shopID, s.shopID, ticketCustomers, ticketCustomers, ticketCustomers, nowMS-48*3_600_000, h.cfg.tickets, nowMS-48*3_600_000, h.cfg.tickets),
+		"ANALYZE orders",
 		fmt.Sprintf(`UPDATE tickets SET order_id = (SELECT o.id FROM orders o WHERE o.shop_id = tickets.shop_id AND o.external_id = 'o' || (tickets.id - %d)),
 			customer_id = (SELECT o.customer_id FROM orders o WHERE o.shop_id = tickets.shop_id AND o.external_id = 'o' || (tickets.id - %d))
 			WHERE shop_id = %d`, firstTicket, firstTicket, s.shopID),
@@ -238,7 +242,8 @@ func (h *harness) seedBulk(ctx context.Context, db *database.DB, s *seeded) (err
 	step := int64(2*365*24*time.Hour/time.Millisecond) / int64(max(rest, 1))
 	statements = append(statements,
 		seq(customers)+fmt.Sprintf(`INSERT INTO customers (shop_id, external_id, email, first_name, last_name, created_at, updated_at)
-			SELECT %d, 'bc' || i, 'buyer' || i || '@example.com', 'Buyer', 'No. ' || i, %d, %d FROM seq`, s.shopID, nowMS-3*365*86_400_000, nowMS))
+			SELECT %d, 'bc' || i, 'buyer' || i || '@example.com', 'Buyer', 'No. ' || i, %d, %d FROM seq`, s.shopID, nowMS-3*365*86_400_000, nowMS),
+		"ANALYZE customers")
 	if rest > 0 {
 		statements = append(statements,
 			seq(rest)+fmt.Sprintf(`INSERT INTO orders (shop_id, external_id, customer_id, name, email, financial_status, fulfillment_status, currency,

@@ -189,6 +189,7 @@ type roundRobin struct {
 	backends []*httputil.ReverseProxy
 	counts   []*atomic.Int64
 	next     atomic.Int64
+	dead     map[int]bool // taken out of the rotation (down)
 }
 
 func (lb *roundRobin) add(t *testing.T, base string) {
@@ -205,12 +206,18 @@ func (lb *roundRobin) add(t *testing.T, base string) {
 func (lb *roundRobin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	lb.mu.Lock()
 	n := len(lb.backends)
+	i := -1
+	for range n {
+		if next := int(lb.next.Add(1)) % n; !lb.dead[next] {
+			i = next
+			break
+		}
+	}
 	lb.mu.Unlock()
-	if n == 0 {
+	if i < 0 {
 		http.Error(w, "no backend", http.StatusBadGateway)
 		return
 	}
-	i := int(lb.next.Add(1)) % n
 	lb.counts[i].Add(1)
 	lb.backends[i].ServeHTTP(w, r)
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/database/dbtest"
+	"github.com/hubdesk/hubdesk/internal/jobs/jobstest"
 	"github.com/hubdesk/hubdesk/internal/testapp"
 )
 
@@ -27,6 +28,9 @@ func TestSQLiteDiskFullWhileServing(t *testing.T) {
 	ctx := context.Background()
 	db := dbtest.Open(t, database.SQLite)
 	app := testapp.New(t, db)
+	// The job queue runs through the fault too: a panic in one of its
+	// goroutines would end the test binary.
+	jobstest.Work(t, app.Server.Jobs)
 	tn := app.NewTenant("full")
 	app.Order(tn, "1001", "ada@example.com")
 	token := app.Token(tn.Agent)

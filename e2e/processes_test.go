@@ -70,6 +70,10 @@ func TestThreeProcessesOnOnePostgres(t *testing.T) {
 		"loop_webhook_secret":%q,"loop_portal_url":%q,"lookup_field":"zip"}`, loopsandbox.KeyFull, sb.WebhookSecret(), sbSrv.URL+"/portal/")); code != http.StatusOK {
 		t.Fatalf("connect Loop: %d %s", code, body)
 	}
+	// Registering the webhooks is a job: returns made before it ran would
+	// send no webhook at all (under load it once had not run when they
+	// were made, and nothing was stored). Loop's webhooks exist first.
+	waitSubscribed(t, sb)
 	const orders = 30
 	delivered := time.Now().UTC().Add(-72 * time.Hour).Truncate(time.Second)
 	for i := range orders {
@@ -185,6 +189,7 @@ type roundRobin struct {
 	backends []*httputil.ReverseProxy
 	counts   []*atomic.Int64
 	next     atomic.Int64
+	dead     map[int]bool // taken out of the rotation (down)
 }
 
 func (lb *roundRobin) add(t *testing.T, base string) {
@@ -201,12 +206,18 @@ func (lb *roundRobin) add(t *testing.T, base string) {
 func (lb *roundRobin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	lb.mu.Lock()
 	n := len(lb.backends)
+	i := -1
+	for range n {
+		if next := int(lb.next.Add(1)) % n; !lb.dead[next] {
+			i = next
+			break
+		}
+	}
 	lb.mu.Unlock()
-	if n == 0 {
+	if i < 0 {
 		http.Error(w, "no backend", http.StatusBadGateway)
 		return
 	}
-	i := int(lb.next.Add(1)) % n
 	lb.counts[i].Add(1)
 	lb.backends[i].ServeHTTP(w, r)
 }
@@ -217,4 +228,26 @@ func (lb *roundRobin) served() []int64 {
 		out[i] = c.Load()
 	}
 	return out
+}
+
+// waitSubscribed waits until one of the processes has registered every
+// webhook topic hubdesk subscribes to with the Loop sandbox.
+func waitSubscribed(t *testing.T, sb *loopsandbox.Sandbox) {
+	t.Helper()
+	deadline := time.Now().Add(120 * time.Second) // a guard against hanging, not a timing assertion
+	for {
+		made := 0
+		for _, r := range sb.Requests() {
+			if r.Method == http.MethodPost && strings.HasSuffix(r.Path, "/webhooks") && r.Status < 300 {
+				made++
+			}
+		}
+		if made >= len(loop.Subscriptions) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Loop's webhooks not registered within 120 s: %d of %d", made, len(loop.Subscriptions))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

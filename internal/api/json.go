@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/helpdesk"
 	"github.com/hubdesk/hubdesk/internal/httpkit"
 	"github.com/hubdesk/hubdesk/internal/secret"
@@ -76,6 +77,9 @@ func (a *API) respond(w http.ResponseWriter, r *http.Request, err error) {
 		apiErr = &httpkit.Error{Status: http.StatusForbidden, Code: httpkit.CodeForbidden, Message: strings.TrimPrefix(err.Error(), "helpdesk: ")}
 	case errors.Is(err, commerce.ErrNotFound):
 		apiErr = httpkit.NotFound("resource")
+	case database.IsStorageFailure(err):
+		a.log.WarnContext(r.Context(), "api: the database refused a write", "method", r.Method, "path", r.URL.Path, "error", err)
+		apiErr = httpkit.StorageUnavailable()
 	default:
 		a.log.ErrorContext(r.Context(), "api: request failed", "method", r.Method, "path", r.URL.Path, "error", err)
 		apiErr = httpkit.Internal()

@@ -53,6 +53,8 @@ type DB struct {
 
 	pgConfig *pgx.ConnConfig // PostgreSQL: what the pool's connections are made from
 	poolSize int             // PostgreSQL: the pool's connections at most
+
+	fault atomic.Pointer[writeFault] // the storage failure the last write met (see WriteHealth)
 }
 
 // maxCachedStatements bounds the statement cache; queries built from
@@ -296,7 +298,8 @@ func InList[T any](values []T) (placeholders string, args []any) {
 
 // Exec runs one write statement outside a transaction.
 func (db *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return db.write.ExecContext(ctx, db.rebind(query), args...)
+	res, err := db.write.ExecContext(ctx, db.rebind(query), args...)
+	return res, db.noteWrite(err)
 }
 
 // ExecReturning runs a write statement with a RETURNING clause.
@@ -350,15 +353,15 @@ type Tx struct {
 func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	sqlTx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("begin transaction: %w", err)
+		return fmt.Errorf("begin transaction: %w", db.noteWrite(err))
 	}
 	tx := &Tx{tx: sqlTx, db: db}
 	if err := fn(tx); err != nil {
 		_ = sqlTx.Rollback()
-		return err
+		return db.noteWrite(err)
 	}
 	if err := sqlTx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
+		return fmt.Errorf("commit: %w", db.noteWrite(err))
 	}
 	for _, f := range tx.afterCommit {
 		f()

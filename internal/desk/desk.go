@@ -286,6 +286,12 @@ func (d *Desk) serverError(w http.ResponseWriter, r *http.Request, err error) {
 		d.Error(w, r, http.StatusServiceUnavailable, "This server cannot read a secret stored for this shop. "+unreadableAdvice)
 		return
 	}
+	if database.IsStorageFailure(err) {
+		d.Logger.Warn("desk page: the database refused a write", "path", r.URL.Path, "err", err)
+		d.Error(w, r, http.StatusServiceUnavailable, "The database cannot store changes right now: its disk is full or read-only. "+
+			"Nothing was saved. Try again once an administrator has freed space; pages can still be read meanwhile.")
+		return
+	}
 	d.Logger.Error("desk page failed", "path", r.URL.Path, "err", err)
 	d.Error(w, r, http.StatusInternalServerError, "Something went wrong on our side. Please try again.")
 }

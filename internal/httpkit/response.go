@@ -24,6 +24,10 @@ const (
 	CodePayloadTooLarge      = "payload_too_large"
 	CodeUnsupportedMediaType = "unsupported_media_type"
 	CodeInternal             = "internal"
+	// CodeStorageUnavailable: the database cannot store changes right now
+	// (its disk is full or read-only); nothing was saved, the same call
+	// may succeed later.
+	CodeStorageUnavailable = "storage_unavailable"
 )
 
 // Error is a JSON error answer. Handlers return it (or an error their
@@ -59,6 +63,14 @@ func NotFound(what string) *Error {
 // data.
 func Internal() *Error {
 	return &Error{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "internal server error"}
+}
+
+// StorageUnavailable is the 503 of a write the database refused because
+// its storage cannot take it (database.IsStorageFailure): a condition an
+// operator fixes, not a bug, so the client is told to retry.
+func StorageUnavailable() *Error {
+	return &Error{Status: http.StatusServiceUnavailable, Code: CodeStorageUnavailable,
+		Message: "the database cannot store changes right now (disk full or read-only); nothing was saved, try again later"}
 }
 
 // JSON answers with v as JSON. It encodes before writing the status so an

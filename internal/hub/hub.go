@@ -42,6 +42,7 @@ import (
 	"time"
 
 	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/helpdesk"
 	"github.com/hubdesk/hubdesk/internal/locale"
 	"github.com/hubdesk/hubdesk/internal/orderview"
@@ -275,8 +276,12 @@ func (h *Hub) serverError(w http.ResponseWriter, r *http.Request, s *session, er
 		h.beingSetUp(w, s, err)
 		return
 	}
+	status := http.StatusInternalServerError
+	if database.IsStorageFailure(err) {
+		status = http.StatusServiceUnavailable // an operator's fix, not a bug: the shopper may try again
+	}
 	h.log.Error("hub page failed", "path", r.URL.Path, "err", err)
-	h.message(w, s, http.StatusInternalServerError, "error.server.title", "error.server.body")
+	h.message(w, s, status, "error.server.title", "error.server.body")
 }
 
 // unreadableError marks a stored secret of shop this process cannot open.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -78,7 +79,7 @@ func (w *refreshReturnWorker) Work(ctx context.Context, job *river.Job[RefreshRe
 	}
 	s.recordCall(ctx, a.ShopID, err)
 	if err != nil {
-		return err // River retries with backoff; a webhook's signal is not dropped
+		return retryWhenLoopSays(err) // a webhook's signal is not dropped
 	}
 	changed, err := s.store1(ctx, a.ShopID, in, func(tx *database.Tx) error {
 		if !a.ProcessingFailed {
@@ -293,7 +294,30 @@ type reconcileWorker struct {
 
 func (w *reconcileWorker) Work(ctx context.Context, job *river.Job[ReconcileArgs]) error {
 	_, err := w.s.Reconcile(ctx, job.Args.ShopID)
-	return err
+	return retryWhenLoopSays(err)
+}
+
+// maxLoopSnooze bounds how long a job waits on Loop's word: a Retry-After
+// of hours (or a wrong one) must not hold a webhook's signal back for long.
+const maxLoopSnooze = 10 * time.Minute
+
+// retryWhenLoopSays runs the job again when Loop said it may be called —
+// a 429's or a 503's Retry-After, or the key's open circuit's cool-down —
+// rather than on River's backoff (attempt⁴ seconds: 1 s, 16 s, 81 s…),
+// which calls again a second after Loop asked for a minute, in every job
+// of every process, and after a short outage leaves jobs waiting minutes
+// longer than Loop did. A snooze is no failed attempt: a long outage does
+// not use up a job's attempts either. Other errors keep River's backoff.
+func retryWhenLoopSays(err error) error {
+	var le *loop.Error
+	if err == nil || !errors.As(err, &le) || le.RetryAfter <= 0 {
+		return err
+	}
+	wait := min(le.RetryAfter, maxLoopSnooze)
+	// Up to a tenth more, so the jobs Loop turned away together do not
+	// all come back in the same instant.
+	wait += time.Duration(rand.Int64N(int64(wait)/10 + 1))
+	return river.JobSnooze(wait)
 }
 
 // reconcileStates are the list's passes: Loop's default lists open,

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -314,4 +315,35 @@ func readDetails(reqs []sandbox.RequestRecord, id string) bool {
 		}
 	}
 	return false
+}
+
+// The key check's Developer Tools probe got no useful answer (a gateway
+// timeout) while the other scopes were granted: the key is saved with
+// that scope unknown, and the webhooks are registered all the same once
+// Loop answers — a doubt must not leave the shop without webhooks.
+func TestWebhooksRegisteredWhenTheScopeCheckGotNoAnswer(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		sb := sandbox.New(sandbox.Options{NoSeed: true, WebhookBackoff: 20 * time.Millisecond})
+		var timedOut atomic.Bool
+		front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/webhooks") && timedOut.CompareAndSwap(false, true) {
+				http.Error(w, "upstream timed out", http.StatusGatewayTimeout)
+				return
+			}
+			sb.ServeHTTP(w, r)
+		}))
+		t.Cleanup(front.Close)
+		t.Cleanup(sb.Close)
+		sb.SetBaseURL(front.URL)
+		app := testapp.New(t, db, testapp.WithLoop(front.URL))
+		tn := app.NewTenant("a")
+		jobstest.Work(t, app.Server.Jobs)
+		e := &env{t: t, db: db, app: app, tn: tn, sb: sb, sbURL: front.URL}
+		e.connect(sandbox.KeyFull)
+		if !timedOut.Load() {
+			t.Fatal("the Developer Tools probe was not sent")
+		}
+		url := app.Server.LoopSync.WebhookURL(tn.Shop)
+		e.eventually("the webhooks registered", func() bool { return hooksTo(sb, sandbox.KeyFull, url) == len(loop.Subscriptions) })
+	})
 }

@@ -3,6 +3,7 @@ package loopsync_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -167,4 +168,77 @@ func kindErr(k loop.Kind) error {
 		return loop.ErrUnauthorized
 	}
 	return nil
+}
+
+// TestJobsWaitAsLongAsLoopSays: in a 429 storm Loop answers Retry-After:
+// 60. A job that met it runs again in a minute, as Loop asked — not a
+// second later on the queue's own backoff, in every job at once — and,
+// once Loop answers again, completes: nothing is dropped.
+func TestJobsWaitAsLongAsLoopSays(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		e := newEnv(t, db, sandbox.Options{RateLimit: 1000})
+		e.order(7301, "#7301", time.Now().Add(-48*time.Hour))
+		e.connect(sandbox.KeyReturns) // no Developer Tools: the test delivers by hand
+		e.settled()
+		info, err := e.sb.SeedReturn(sandbox.ReturnSpec{ProviderOrderID: 7301, State: loop.StateOpen,
+			CreatedAt: time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC), UpdatedAt: time.Date(2026, 11, 3, 10, 0, 0, 0, time.UTC)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := strconv.FormatInt(info.ID, 10)
+		body := func(state, editedAt string) string {
+			return `{"topic":"return","trigger":"return.updated","shop_id":9876,"id":` + id + `,"state":"` + state +
+				`","created_at":"2026-11-02T10:00:00.000Z","edited_at":"` + editedAt + `","order_id":1,"order_name":"#7301",` +
+				`"provider_order_id":7301,"status_page_url":"https:\/\/loop.example\/s","line_items":[],"carrier":"N\/A","tracking_number":"N\/A","label_status":"N\/A"}`
+		}
+		if code := e.post(body("open", "2026-11-03T10:00:00.000Z"), e.sb.WebhookSecret()); code != http.StatusOK {
+			t.Fatalf("webhook: %d", code)
+		}
+		e.settled()
+
+		// An event older than the stored return: the job asks Loop for
+		// the return as it is now, in the storm.
+		e.sb.SetFaults(sandbox.Faults{RateLimited: true})
+		e.sb.ResetRequests()
+		if code := e.post(body("review", "2026-11-03T09:00:00.000Z"), e.sb.WebhookSecret()); code != http.StatusOK {
+			t.Fatalf("webhook: %d", code)
+		}
+		refused := func() int {
+			n := 0
+			for _, r := range e.sb.Requests() {
+				if r.Status == http.StatusTooManyRequests {
+					n++
+				}
+			}
+			return n
+		}
+		e.eventually("the job meets the storm", func() bool { return refused() > 0 })
+		met := time.Now()
+		e.eventually("the job waits", func() bool {
+			return e.count(`SELECT COUNT(*) FROM river_job WHERE kind = 'loop_return_refresh' AND state = 'scheduled'`) == 1
+		})
+		var due time.Time
+		if err := db.QueryRow(ctx, `SELECT scheduled_at FROM river_job WHERE kind = 'loop_return_refresh' AND state = 'scheduled'`).Scan(&due); err != nil {
+			t.Fatal(err)
+		}
+		if wait := due.Sub(met); wait < 55*time.Second {
+			t.Errorf("the job runs again %v after Loop asked for 60 s", wait.Round(time.Second))
+		}
+		time.Sleep(3 * time.Second) // River's backoff would have called again by now
+		if n := refused(); n != 1 {
+			t.Errorf("Loop was called %d times in the storm, want once", n)
+		}
+
+		// The storm ends; the minute passes (the test moves the job's
+		// time rather than wait): the job completes.
+		e.sb.SetFaults(sandbox.Faults{})
+		if _, err := db.Exec(ctx, `UPDATE river_job SET scheduled_at = ? WHERE kind = 'loop_return_refresh' AND state = 'scheduled'`, time.Now().UTC()); err != nil {
+			t.Fatal(err)
+		}
+		e.settled()
+		if r := e.stored(info.ID); r == nil || !r.SyncedAt.After(met) {
+			t.Errorf("the return was not read again once Loop answered: %+v", r)
+		}
+	})
 }

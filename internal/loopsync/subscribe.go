@@ -68,7 +68,7 @@ func (w *subscribeWorker) Work(ctx context.Context, job *river.Job[SubscribeArgs
 		w.s.log.InfoContext(ctx, "loopsync: key cannot manage webhooks; subscriptions left to the merchant", "shop", job.Args.ShopID)
 		return nil
 	}
-	return err
+	return retryWhenLoopSays(err)
 }
 
 // Subscribe makes the shop's key subscribe its webhook URL to every topic
@@ -141,7 +141,7 @@ type unsubscribeWorker struct {
 
 func (w *unsubscribeWorker) Work(ctx context.Context, job *river.Job[UnsubscribeArgs]) error {
 	_, err := w.s.Unsubscribe(ctx, job.Args.ShopID, job.Args.CleanupID)
-	return err
+	return retryWhenLoopSays(err)
 }
 
 // Unsubscribe deletes, with the old key, the subscriptions pointing at

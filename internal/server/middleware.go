@@ -315,5 +315,11 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte(`{"status":"unavailable","reason":"database migrations are not current"}` + "\n"))
 		return
 	}
+	if err := s.opts.DB.WriteHealth(ctx); err != nil {
+		s.logger.Warn("readyz: the database cannot store changes", "err", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte(`{"status":"unavailable","reason":"database cannot store changes (disk full or read-only)"}` + "\n"))
+		return
+	}
 	w.Write([]byte(`{"status":"ready"}` + "\n"))
 }

@@ -184,10 +184,21 @@ func (conns loopConnections) attach(rc *returns.ReturnsConfig) {
 	}
 }
 
-// devTools reports whether Loop granted the key the Developer Tools scope
-// when it was checked.
+// devTools reports whether the key may hold the Developer Tools scope
+// as it was checked: granted, or not known because its probe got no
+// useful answer (a timeout, a 5xx, a 429). The subscribe job then finds
+// out, and stops quietly on a key without the scope; skipping it on a
+// doubt would leave the shop without webhooks for good — a probe that
+// timed out on a loaded machine did exactly that.
 func devTools(rc returns.ReturnsConfig) bool {
-	return rc.KeyCheck != nil && rc.KeyCheck.DeveloperTools == string(loop.ScopeGranted)
+	if rc.KeyCheck == nil {
+		return false
+	}
+	switch loop.ScopeStatus(rc.KeyCheck.DeveloperTools) {
+	case loop.ScopeGranted, loop.ScopeUnknown:
+		return true
+	}
+	return false
 }
 
 // loopConnectionOf is the connection a saved Returns tab asks for.

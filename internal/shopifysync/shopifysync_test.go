@@ -488,3 +488,32 @@ func TestTicketOpenRefreshesCustomer(t *testing.T) {
 		})
 	})
 }
+
+// A backfill against a shop whose cost bucket is small and which answers
+// some requests HTTP 429: the client waits for the bucket at its restore
+// rate and for each Retry-After, and the backfill completes, every order
+// stored once.
+func TestBackfillUnderThrottling(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		sb := startSandbox(t, sandbox.Options{Orders: 300, CostBucket: 12, CostRestoreRate: 4})
+		s, q := newSyncer(t, db, sb.AdminURL(), func(o *shopifysync.Options) { o.BatchSize = 100 })
+		jobstest.Work(t, q)
+		shopID := newShop(t, db)
+		sb.DrainCostBucket() // the first query finds the bucket empty
+		sb.TooManyRequests(3, "0.2")
+		if _, err := s.StartBackfill(ctx, shopID); err != nil {
+			t.Fatal(err)
+		}
+		b := waitBackfill(t, s, shopID, shopifysync.StatusCompleted, 5*time.Minute)
+		if b.RowsDone != 300 || b.ErrorCount != 0 {
+			t.Errorf("backfill = %+v", b)
+		}
+		checkAllOrders(t, db, shopID, 300)
+		_, throttled := sb.AdminStats()
+		if throttled == 0 || sb.Rejected() != 3 {
+			t.Errorf("the shop throttled %d queries and refused %d requests; the test wants both", throttled, sb.Rejected())
+		}
+		t.Logf("%d queries throttled, %d requests refused 429", throttled, sb.Rejected())
+	})
+}

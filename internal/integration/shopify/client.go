@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -222,6 +223,15 @@ func (c *Client) Do(ctx context.Context, query string, vars map[string]any, out 
 			if err := c.opts.sleep(ctx, backoff); err != nil {
 				return &Error{Op: op, Kind: KindCanceled, Message: err.Error()}
 			}
+		} else if e.RetryAfter > 0 {
+			// An HTTP 429 says how long to wait: its Retry-After.
+			if e.RetryAfter > c.opts.MaxWait {
+				return e
+			}
+			c.log.Info("shopify: too many requests; waiting as asked", "op", op, "attempt", attempt, "wait", e.RetryAfter)
+			if err := c.opts.sleep(ctx, e.RetryAfter); err != nil {
+				return &Error{Op: op, Kind: KindCanceled, Message: err.Error()}
+			}
 		} else if need == 0 {
 			// Throttled without a cost report: give the bucket a second.
 			if err := c.opts.sleep(ctx, time.Second); err != nil {
@@ -272,7 +282,8 @@ func (c *Client) attempt(ctx context.Context, op string, body []byte) (*gqlRespo
 		// 404: no such shop; 402: frozen (unpaid); 423: locked. None heals by retrying now.
 		return nil, &Error{Op: op, Kind: KindNotFound, Status: res.StatusCode, Message: shortBody(raw)}
 	case res.StatusCode == http.StatusTooManyRequests:
-		return nil, &Error{Op: op, Kind: KindThrottled, Status: res.StatusCode, Message: shortBody(raw)}
+		return nil, &Error{Op: op, Kind: KindThrottled, Status: res.StatusCode, Message: shortBody(raw),
+			RetryAfter: parseRetryAfter(res.Header.Get("Retry-After"))}
 	case res.StatusCode >= 500:
 		return nil, &Error{Op: op, Kind: KindUnavailable, Status: res.StatusCode, Message: shortBody(raw)}
 	case res.StatusCode != http.StatusOK:
@@ -421,7 +432,7 @@ type Error struct {
 	Status     int           // HTTP status; 0 when Shopify never answered
 	Code       string        // the first GraphQL error's extensions.code
 	Message    string        // Shopify's message(s), or ours
-	RetryAfter time.Duration // KindThrottled: how long until the bucket fits the query
+	RetryAfter time.Duration // KindThrottled: how long until the bucket fits the query, or a 429's Retry-After
 	cause      error
 }
 
@@ -475,4 +486,15 @@ func errorFromGraphQL(op string, errs []GraphQLError) *Error {
 		e.Kind = KindNotFound
 	}
 	return e
+}
+
+// parseRetryAfter reads a 429's Retry-After: seconds, which Shopify
+// writes with a fraction ("2.0"). Missing or unreadable: 0, and the
+// caller's own pause applies.
+func parseRetryAfter(v string) time.Duration {
+	secs, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil || secs <= 0 || math.IsInf(secs, 0) || math.IsNaN(secs) {
+		return 0
+	}
+	return time.Duration(min(secs, 3600) * float64(time.Second))
 }

@@ -319,3 +319,30 @@ func TestClientBulkOrders(t *testing.T) {
 		t.Errorf("changes: %q", finished)
 	}
 }
+
+// An HTTP 429 (too many requests at once, beside the cost bucket's
+// THROTTLED) says how long to wait in Retry-After, in seconds with a
+// fraction: the client waits that long, each time, then completes.
+func TestClientWaitsOutTooManyRequests(t *testing.T) {
+	sb, c := startAdmin(t, sandbox.Options{})
+	ctx := context.Background()
+	sb.TooManyRequests(2, "1.5")
+	start := time.Now()
+	if _, err := c.Shop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := sb.Rejected(); n != 2 {
+		t.Errorf("refused %d times, want 2", n)
+	}
+	if el := time.Since(start); el < 3*time.Second {
+		t.Errorf("answered after %v: Shopify asked for 1.5 s twice", el)
+	}
+	// A wait longer than the client sleeps through comes back to the
+	// caller (a job reschedules), with the wait.
+	sb.TooManyRequests(1, "120.0")
+	err := c.Do(ctx, "query { shop { name } }", nil, nil)
+	var se *shopify.Error
+	if !errors.As(err, &se) || !errors.Is(err, shopify.ErrThrottled) || se.RetryAfter != 2*time.Minute {
+		t.Fatalf("a 429 asking for 2 minutes: %#v", err)
+	}
+}

@@ -49,6 +49,28 @@ type adminState struct {
 	// requests counts GraphQL requests answered, throttled counts those
 	// refused THROTTLED (tests read both).
 	requests, throttled int
+	// tooMany is how many of the next GraphQL requests are refused with
+	// HTTP 429 and Retry-After retryAfter (TooManyRequests); rejected
+	// counts those refused so.
+	tooMany, rejected int
+	retryAfter        string
+}
+
+// TooManyRequests refuses the next n Admin GraphQL requests with HTTP 429
+// and Retry-After: retryAfter (Shopify writes seconds with a fraction,
+// "2.0"), as Shopify does when an app sends too many requests at once —
+// beside the cost bucket's THROTTLED, which is an HTTP 200.
+func (s *Sandbox) TooManyRequests(n int, retryAfter string) {
+	s.amu.Lock()
+	s.admin.tooMany, s.admin.retryAfter = n, retryAfter
+	s.amu.Unlock()
+}
+
+// Rejected counts the requests TooManyRequests refused.
+func (s *Sandbox) Rejected() int {
+	s.amu.Lock()
+	defer s.amu.Unlock()
+	return s.admin.rejected
 }
 
 // IssueAccessToken registers a new access token with the given scopes
@@ -134,6 +156,18 @@ func (s *Sandbox) adminGraphQL(w http.ResponseWriter, r *http.Request) {
 	scopes, ok := s.authorize(r.Header.Get("X-Shopify-Access-Token"))
 	if !ok {
 		writeJSON(w, http.StatusUnauthorized, map[string]any{"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"})
+		return
+	}
+	s.amu.Lock()
+	reject, retryAfter := s.admin.tooMany > 0, s.admin.retryAfter
+	if reject {
+		s.admin.tooMany--
+		s.admin.rejected++
+	}
+	s.amu.Unlock()
+	if reject {
+		w.Header().Set("Retry-After", retryAfter)
+		writeJSON(w, http.StatusTooManyRequests, map[string]any{"errors": "Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service."})
 		return
 	}
 	var req struct {

@@ -22,6 +22,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/integration/loop"
 	"github.com/hubdesk/hubdesk/internal/jobs"
 	"github.com/hubdesk/hubdesk/internal/live"
+	"github.com/hubdesk/hubdesk/internal/orderview"
 	"github.com/hubdesk/hubdesk/internal/returns"
 	"github.com/hubdesk/hubdesk/internal/secret"
 	"github.com/hubdesk/hubdesk/internal/shop"
@@ -55,7 +56,7 @@ const reconcileOverlap = 2 * time.Minute
 // Queue is the job queue of the refreshes: their own, so an open ticket's
 // refreshes never wait behind mail or reconciliation, with RefreshWorkers
 // bounding how many run at once per process.
-const Queue = "loop_refresh"
+const Queue = orderview.LoopRefreshQueue
 
 // RefreshWorkers bounds the refreshes one process runs at once: a
 // customer's 20 orders are read in one wave, well inside Loop's 300 calls

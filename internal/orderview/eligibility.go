@@ -24,6 +24,11 @@ type EligibilityRefresher interface {
 	RefreshEligibility(ctx context.Context, shopID int64, orderIDs []int64) error
 }
 
+// LoopRefreshQueue is the job queue of background reads of Loop (an open
+// ticket's refreshes, eligibility asks), apart from the default queue;
+// loopsync names it as its Queue.
+const LoopRefreshQueue = "loop_refresh"
+
 // EligibilityArgs asks for one order's eligibility from the returns
 // platform. One is queued per order at a time.
 type EligibilityArgs struct {
@@ -35,6 +40,11 @@ func (EligibilityArgs) Kind() string  { return "return_eligibility" }
 func (a EligibilityArgs) Shop() int64 { return a.ShopID }
 func (EligibilityArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{
+		// A page's eligibility asks are background reads of Loop, like an
+		// open ticket's refreshes: they run on the refreshes' own queue,
+		// so a burst of opened tickets never holds back webhook
+		// processing or mail on the default queue.
+		Queue:       LoopRefreshQueue,
 		MaxAttempts: 5,
 		// One waiting or running fetch per order: a page opened ten times
 		// asks Loop once. A finished one does not count, so a later change
@@ -153,7 +163,9 @@ func (w *EligibilityWorker) Work(ctx context.Context, job *river.Job[Eligibility
 		return err
 	}
 	answer := returns.PlatformAnswer{OrderID: o.ID, Basis: returns.EligibilityBasis(cfg, o, byOrder[o.ID])}
-	got, err := w.Loop.Eligibility(ctx, cfg.Returns.LoopAPIKey, o.Name)
+	// Nobody waits on this call: it leaves the key's window to an agent's
+	// click (a deep link, a QR code) when calls run short.
+	got, err := w.Loop.Eligibility(loop.WithPriority(ctx, loop.PriorityRefresh), cfg.Returns.LoopAPIKey, o.Name)
 	switch kind := loop.KindOf(err); {
 	case err == nil && got.AnyEligible():
 		answer.Verdict = returns.VerdictEligible

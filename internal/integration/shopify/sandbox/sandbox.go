@@ -39,6 +39,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/hubdesk/hubdesk/internal/integration/shopify"
 )
 
 // Defaults for the zero Options.
@@ -60,6 +62,12 @@ type Customer struct {
 	Email     string
 	FirstName string
 	LastName  string
+	// Optional, for the Admin API's view of the customer: Phone, the
+	// default Address and when the customer was last updated (zero: the
+	// sandbox makes up an address and dates).
+	Phone     string
+	Address   *shopify.MailingAddress
+	UpdatedAt time.Time
 }
 
 // Name is how the storefront greets the customer.

@@ -157,6 +157,20 @@ func (d *shopData) customerByID(id int64) *shopify.Customer {
 	if email != "" {
 		c.DefaultEmailAddress = &shopify.EmailAddress{EmailAddress: email}
 	}
+	if k < len(d.storefront) {
+		sc := d.storefront[k]
+		c.Phone = sc.Phone
+		if sc.Address != nil {
+			a := *sc.Address
+			c.DefaultAddress = &a
+		}
+		if !sc.UpdatedAt.IsZero() {
+			c.UpdatedAt = sc.UpdatedAt.UTC()
+			if c.CreatedAt.After(c.UpdatedAt) {
+				c.CreatedAt = c.UpdatedAt
+			}
+		}
+	}
 	return c
 }
 

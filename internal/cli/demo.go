@@ -173,7 +173,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		WebhookURL: e.cfg.BaseURL + "/webhooks/shopify",
 		// Its Admin API takes the demo's token, as a store takes the
 		// token of an admin-created custom app.
-		AdminToken: demo.AdminToken,
+		AdminToken: demo.AdminToken, NextOrderNumber: demo.NextOrderNumber(seeded), ImageURL: demo.SandboxImageURL(e.cfg.BaseURL),
 	})
 	go storefront.Serve(ctx, shopLn)
 	if _, err := demo.ConnectShopify(ctx, srv.ShopifyConnect, seeded.Shop.ID); err != nil {

@@ -3,11 +3,14 @@ package demo
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/hubdesk/hubdesk/internal/audit"
 	"github.com/hubdesk/hubdesk/internal/connection"
 	"github.com/hubdesk/hubdesk/internal/integration/shopify"
 	"github.com/hubdesk/hubdesk/internal/shopifyconnect"
+	"github.com/hubdesk/hubdesk/internal/web"
 )
 
 // AdminToken is the Admin API access token the demo's Shopify sandbox
@@ -56,4 +59,34 @@ func ConnectShopify(ctx context.Context, c ShopifyConnector, shopID int64) (*sho
 func sandboxAddress(p person) *shopify.MailingAddress {
 	return &shopify.MailingAddress{Name: p.first + " " + p.last, Address1: p.addr.Address1, City: p.addr.City, Province: p.addr.Province,
 		Zip: p.addr.Zip, CountryCodeV2: p.addr.CountryCode, Phone: p.phone}
+}
+
+// NextOrderNumber is the number the Shopify sandbox gives the first order
+// created in it: past every order the demo holds (seeded, or created in
+// an earlier run's sandbox), so no two orders share a name or an id.
+func NextOrderNumber(res *Result) int {
+	next := 1001
+	for _, o := range res.Orders {
+		if n, err := strconv.Atoi(strings.TrimPrefix(o.Name, "#")); err == nil && n >= next {
+			next = n + 1
+		}
+	}
+	return next
+}
+
+// SandboxImageURL gives the Shopify sandbox's products images the demo
+// serves (the hub shows them; the sandbox's default CDN resolves
+// nowhere): the demo image its title names, or the mug's.
+func SandboxImageURL(baseURL string) func(sku, title string) string {
+	return func(_, title string) string {
+		img := "mug"
+		t := strings.ToLower(title)
+		for _, p := range products {
+			if strings.Contains(t, p.image) {
+				img = p.image
+				break
+			}
+		}
+		return baseURL + web.DefaultAssets.URL("demo/"+img+".svg")
+	}
 }

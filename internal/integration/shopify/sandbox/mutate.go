@@ -108,7 +108,7 @@ func (s *Sandbox) CreateOrder(customerID string, lines ...NewLine) (string, erro
 	for j, l := range lines {
 		p := catalogue[((l.Product%len(catalogue))+len(catalogue))%len(catalogue)]
 		qty := max(l.Quantity, 1)
-		o.LineItems.Nodes = append(o.LineItems.Nodes, lineItem(id, j, p, qty))
+		o.LineItems.Nodes = append(o.LineItems.Nodes, d.lineItem(id, j, p, qty))
 		subtotal += p.cents * int64(qty)
 	}
 	setTotals(o, subtotal, 595, subtotal*8/100)

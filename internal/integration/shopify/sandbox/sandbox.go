@@ -145,6 +145,15 @@ type Options struct {
 	// no memory until one changes.
 	Orders             int
 	GeneratedCustomers int
+	// NextOrderNumber is the number (name #N) of the first order created
+	// in the sandbox, so its orders do not take the names of orders the
+	// app already holds (0, or one not past the seeded orders: right
+	// after them). Ids follow the numbers.
+	NextOrderNumber int
+	// ImageURL gives a product's image URL from its SKU and title
+	// (default: https://cdn.shopify.example/{sku}.jpg, which resolves
+	// nowhere; the demo points it at images it serves).
+	ImageURL func(sku, title string) string
 	// BulkDelay is how long a bulk operation stays RUNNING after its file
 	// is written, as Shopify's take minutes (default none).
 	BulkDelay time.Duration

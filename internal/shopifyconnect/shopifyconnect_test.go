@@ -477,3 +477,50 @@ func TestUninstalledDropsTokensKeepsData(t *testing.T) {
 		}
 	})
 }
+
+// The storefront's domains are read from Shopify on connect and at every
+// check of the subscriptions, so the hub's Origin check knows a domain
+// the merchant added even when shop/update never arrived; the
+// myshopify.com domain is not listed.
+func TestStorefrontDomainsOnConnectAndRepair(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		e := newEnv(t, db, sandbox.Options{StorefrontDomains: []string{"Shop.Example.com", "www.example.com"}})
+		ctx := context.Background()
+		tn := e.app.NewTenant("acme")
+		token := e.sb.IssueAccessToken(nil, 0)
+		if _, err := e.c.ConnectCustomApp(ctx, tn.Shop.ID, audit.Actor{Kind: audit.ActorSystem}, shopifyconnect.CustomApp{
+			Method: connection.ShopifyAdminToken, AccessToken: token, ClientSecret: "s"}); err != nil {
+			t.Fatal(err)
+		}
+		domains := func() (string, []string) {
+			sh, err := e.app.Server.Shops.Get(ctx, tn.Shop.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return sh.PrimaryDomain, sh.StorefrontDomains
+		}
+		jobstest.Eventually(t, "the storefront domains", func() bool {
+			primary, _ := domains()
+			return primary != ""
+		})
+		if primary, all := domains(); primary != "shop.example.com" || !slices.Equal(all, []string{"shop.example.com", "www.example.com"}) {
+			t.Fatalf("after connect: primary %q, domains %q", primary, all)
+		}
+		// The merchant moves the store to another domain.
+		e.sb.SetStorefrontDomains("new-shop.example.org")
+		if _, err := e.c.Subscribe(ctx, tn.Shop.ID); err != nil {
+			t.Fatal(err)
+		}
+		if primary, all := domains(); primary != "new-shop.example.org" || !slices.Equal(all, []string{"new-shop.example.org"}) {
+			t.Fatalf("after the check: primary %q, domains %q", primary, all)
+		}
+		// And back to the myshopify.com domain alone.
+		e.sb.SetStorefrontDomains()
+		if _, err := e.c.Subscribe(ctx, tn.Shop.ID); err != nil {
+			t.Fatal(err)
+		}
+		if primary, all := domains(); primary != "" || len(all) != 0 {
+			t.Fatalf("with no domain of its own: primary %q, domains %q", primary, all)
+		}
+	})
+}

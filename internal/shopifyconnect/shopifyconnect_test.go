@@ -595,5 +595,20 @@ func TestDisconnectRemovesTheSubscriptions(t *testing.T) {
 		if strings.Contains(args, token) {
 			t.Errorf("the job's arguments hold the token in the clear: %s", args)
 		}
+		// A shop connected again before the job runs keeps its (new)
+		// subscriptions.
+		if _, err := c.ConnectCustomApp(ctx, tn.Shop.ID, actor, shopifyconnect.CustomApp{
+			Method: connection.ShopifyAdminToken, AccessToken: token, ClientSecret: "s"}); err != nil {
+			t.Fatal(err)
+		}
+		jobstest.Eventually(t, "the subscriptions again", func() bool { return len(sb.WebhookSubscriptions()) == len(shopifyconnect.Topics)+1 })
+		sealed, err := app.Box.Seal(token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := c.Unsubscribe(ctx, shopifyconnect.UnsubscribeArgs{ShopID: tn.Shop.ID, Domain: tn.Shop.Domain, SealedToken: sealed, URI: c.WebhookURL()})
+		if err != nil || n != 0 || len(sb.WebhookSubscriptions()) != len(shopifyconnect.Topics)+1 {
+			t.Fatalf("a late unsubscribe of a reconnected shop: removed %d (%v), %d left", n, err, len(sb.WebhookSubscriptions()))
+		}
 	})
 }

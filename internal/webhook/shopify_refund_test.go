@@ -2,11 +2,15 @@ package webhook_test
 
 import (
 	"context"
+	"net/http/httptest"
 	"testing"
 
+	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/database/dbtest"
 	"github.com/hubdesk/hubdesk/internal/integration/shopify"
+	"github.com/hubdesk/hubdesk/internal/integration/shopify/sandbox"
+	"github.com/hubdesk/hubdesk/internal/jobs/jobstest"
 )
 
 // refunds/create applies the refund: the money its successful refund
@@ -72,6 +76,53 @@ func TestShopifyRefundsAreApplied(t *testing.T) {
 		// The refund's note names the shopper's mishap: it is not kept.
 		if n := count(t, db, `SELECT COUNT(*) FROM orders WHERE refunds LIKE '%broke%'`); n != 0 {
 			t.Errorf("the refund's note was stored")
+		}
+	})
+}
+
+// An order cancelled in the Shopify sandbox is refunded in full there;
+// its refunds/create reaches hubdesk over real HTTP (each delivery sent
+// twice) and the order is refunded once, every line and the total.
+func TestSandboxCancellationRefundsTheOrder(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		app, tn := newShopifyApp(t, db)
+		const customer = "7000000100"
+		sb := sandbox.New(sandbox.Options{Shop: tn.Shop.Domain, ClientSecret: "shopa-client-secret",
+			Customers:  []sandbox.Customer{{ID: customer, Email: "olivia@example.com", FirstName: "Olivia"}},
+			WebhookURL: app.URL + "/webhooks/shopify", WebhookDuplicates: true})
+		srv := httptest.NewServer(sb)
+		t.Cleanup(func() { srv.Close(); sb.Close() })
+		sb.SetBaseURL(srv.URL)
+		orderID, err := sb.CreateOrder(customer, sandbox.NewLine{Product: 1, Quantity: 2}, sandbox.NewLine{Product: 3, Quantity: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sb.Cancel(orderID); err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		var o *commerce.Order
+		jobstest.Eventually(t, "the cancelled order refunded in hubdesk", func() bool {
+			o, err = app.Server.Commerce.OrderByExternalID(ctx, tn.Shop.ID, orderID)
+			if err != nil {
+				return false
+			}
+			_, sum, _ := app.Server.Commerce.Refunds(ctx, tn.Shop.ID, o.ID)
+			return o.CancelledAt != nil && sum > 0
+		})
+		refunds, sum, err := app.Server.Commerce.Refunds(ctx, tn.Shop.ID, o.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitProcessed(t, db, 6) // every delivery, twice
+		if o, _ = app.Server.Commerce.OrderByExternalID(ctx, tn.Shop.ID, orderID); o.FinancialStatus != "refunded" || sum != o.TotalMinor ||
+			len(refunds) != 1 || len(refunds[0].Lines) != 2 {
+			t.Fatalf("order %s, refunded %d of %d in %+v; want refunded in full, once, both lines", o.FinancialStatus, sum, o.TotalMinor, refunds)
+		}
+		for i, l := range refunds[0].Lines {
+			if li := o.LineItems[i]; l.LineItemID != li.ExternalID || l.Quantity != li.Quantity || l.SubtotalMinor != li.PriceMinor*int64(li.Quantity) {
+				t.Errorf("refund line %d: %+v for line %+v", i, l, li)
+			}
 		}
 	})
 }

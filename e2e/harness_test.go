@@ -105,7 +105,8 @@ func StartDemo(t *testing.T, extraEnv ...string) *Demo {
 		}
 		logFile.Close()
 		// No secret the demo holds may reach its log: the API token it
-		// printed, the App Proxy's client secret, the Loop key and webhook
+		// printed, the App Proxy's client secret, the Shopify Admin API
+		// token it connected with, the Loop key and webhook
 		// secret it sealed. The in-process Loop sandbox announces the keys
 		// it accepts, as it does standalone; its own lines are left out.
 		if log, err := os.ReadFile(logFile.Name()); err == nil {
@@ -115,7 +116,7 @@ func StartDemo(t *testing.T, extraEnv ...string) *Demo {
 					hubdeskLines = append(hubdeskLines, line)
 				}
 			}
-			if leaked := testlog.Find(strings.Join(hubdeskLines, "\n"), d.APIToken, hubdemo.ClientSecret, loopsandbox.KeyFull, loopsandbox.DefaultWebhookSecret); len(leaked) > 0 {
+			if leaked := testlog.Find(strings.Join(hubdeskLines, "\n"), d.APIToken, hubdemo.ClientSecret, hubdemo.AdminToken, loopsandbox.KeyFull, loopsandbox.DefaultWebhookSecret); len(leaked) > 0 {
 				t.Errorf("the demo logged secrets: %s", strings.Join(testlog.Mask(leaked), ", "))
 			}
 		}

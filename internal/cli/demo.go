@@ -121,6 +121,9 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("listen for the Shopify sandbox: %w", err)
 	}
 	defer shopLn.Close()
+	// The demo shop is connected to that sandbox's Admin API: tokens,
+	// subscriptions, customer refreshes and the backfill all go there.
+	e.cfg.ShopifyAdminURL = "http://" + shopLn.Addr().String()
 
 	db, box, err := openStore(ctx, e.cfg, logger)
 	if err != nil {
@@ -168,8 +171,14 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		// page, or `hubdesk sandbox shopify order …`) reach the demo as
 		// signed webhooks, as a real store's would.
 		WebhookURL: e.cfg.BaseURL + "/webhooks/shopify",
+		// Its Admin API takes the demo's token, as a store takes the
+		// token of an admin-created custom app.
+		AdminToken: demo.AdminToken, NextOrderNumber: demo.NextOrderNumber(seeded), ImageURL: demo.SandboxImageURL(e.cfg.BaseURL),
 	})
 	go storefront.Serve(ctx, shopLn)
+	if _, err := demo.ConnectShopify(ctx, srv.ShopifyConnect, seeded.Shop.ID); err != nil {
+		return err
+	}
 	printDemoBanner(e, seeded, token, loopSandbox.BaseURL(), storefront, srv.MailRouter.BuiltIn(seeded.Shop.Domain), mailbox, time.Since(started))
 	return srv.Serve(ctx, ln, metricsLn)
 }
@@ -245,6 +254,7 @@ func printDemoBanner(e *env, seeded *demo.Result, token, loopURL string, storefr
 		fmt.Fprintf(w, "  Mailbox\t%s/demo/mailbox\t(every mail the demo sends: replies, acknowledgements, notifications)\n", base)
 	}
 	fmt.Fprintf(w, "  Shopify client secret\t%s\t(demo only)\n", demo.ClientSecret)
+	fmt.Fprintf(w, "  Shopify connection\t%s/settings/shopify\t(connected to the sandbox's Admin API: customer refreshes, backfill, webhook subscriptions)\n", base)
 	fmt.Fprintf(w, "  SMTP in\t%s\t(support address %s)\n", e.cfg.SMTPAddr, supportAddress)
 	host, port, _ := net.SplitHostPort(e.cfg.SMTPAddr)
 	fmt.Fprintf(w, "  Mail a ticket in\tswaks --server %s --port %s --to %s --from shopper@example.com --header 'Subject: Where is my order?' --body 'Hello, my parcel has not arrived.'\n", host, port, supportAddress)

@@ -36,11 +36,22 @@ func StorefrontCustomers(res *Result) []sandbox.Customer {
 func DefaultStorefrontCustomers() []sandbox.Customer {
 	out := make([]sandbox.Customer, len(people))
 	for i, p := range people {
-		out[i] = sandbox.Customer{ID: customerExternalID(i), Email: p.email, FirstName: p.first, LastName: p.last}
+		out[i] = sandbox.Customer{ID: customerExternalID(i), Email: p.email, FirstName: p.first, LastName: p.last,
+			Phone: p.phone, Address: sandboxAddress(p)}
 	}
 	return out
 }
 
+// storefrontCustomer is the customer as the sandbox's storefront and
+// Admin API know them: the same name, phone and date, and the address
+// their orders ship to, so a refresh from the sandbox agrees with the
+// seed (and fills in the default address the seed leaves out).
 func storefrontCustomer(c *commerce.Customer) sandbox.Customer {
-	return sandbox.Customer{ID: c.ExternalID, Email: c.Email, FirstName: c.FirstName, LastName: c.LastName}
+	sc := sandbox.Customer{ID: c.ExternalID, Email: c.Email, FirstName: c.FirstName, LastName: c.LastName, Phone: c.Phone, UpdatedAt: c.UpdatedAt}
+	for _, p := range people {
+		if p.email == c.Email {
+			sc.Address = sandboxAddress(p)
+		}
+	}
+	return sc
 }

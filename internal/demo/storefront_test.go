@@ -8,7 +8,15 @@ import (
 
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/database/dbtest"
+	"github.com/hubdesk/hubdesk/internal/integration/shopify/sandbox"
 )
+
+// sameAccount compares what the storefront and the Admin API show of a
+// customer: the seed's update date is known only to a seeded demo.
+func sameAccount(a, b sandbox.Customer) bool {
+	return a.ID == b.ID && a.Email == b.Email && a.FirstName == b.FirstName && a.LastName == b.LastName && a.Phone == b.Phone &&
+		a.Address != nil && b.Address != nil && *a.Address == *b.Address
+}
 
 // The storefront's accounts are the seeded customers under their Shopify
 // ids, the demo shopper first, whether the demo was just seeded or
@@ -28,11 +36,11 @@ func TestStorefrontCustomersMatchTheSeed(t *testing.T) {
 		want := DefaultStorefrontCustomers()
 		for name, res := range map[string]*Result{"fresh": fresh, "restarted": restarted} {
 			got := StorefrontCustomers(res)
-			if len(got) != len(want) || got[0] != want[0] || got[0].ID != "7000000100" || got[0].Email != res.Shopper.Email {
+			if len(got) != len(want) || !sameAccount(got[0], want[0]) || got[0].ID != "7000000100" || got[0].Email != res.Shopper.Email {
 				t.Fatalf("%s: storefront customers %+v, want the shopper first of %d", name, got, len(want))
 			}
 			for _, c := range want {
-				if !slices.Contains(got, c) {
+				if !slices.ContainsFunc(got, func(g sandbox.Customer) bool { return sameAccount(g, c) }) {
 					t.Errorf("%s: %+v missing from %+v", name, c, got)
 				}
 			}

@@ -189,9 +189,26 @@ func (c *Connector) credentials(ctx context.Context, store *connection.Store, sh
 // Disconnect removes the shop's Shopify connection at a person's request:
 // the tokens and the custom app's credentials go; the shop's data, its
 // client secret (which still verifies what the store sends) and the
-// subscriptions' health stay until the next connect.
+// subscriptions' health stay until the next connect. The webhook
+// subscriptions hubdesk made on the store are removed by a job
+// (UnsubscribeArgs), retried, with the token the shop had.
 func (c *Connector) Disconnect(ctx context.Context, shopID int64, actor audit.Actor) error {
 	return c.opts.DB.InTx(ctx, func(tx *database.Tx) error {
+		_, sc, err := c.credentials(ctx, c.opts.Connections.With(tx), shopID)
+		switch {
+		case err == nil:
+			sh, err := c.opts.Shops.With(tx).Get(ctx, shopID)
+			if err != nil {
+				return err
+			}
+			if err := c.enqueueUnsubscribe(ctx, tx, shopID, sh.Domain, sc.AccessToken); err != nil {
+				return err
+			}
+		case !errors.Is(err, ErrNotConnected):
+			// Unreadable credentials (another key): nothing to call with;
+			// the connection still goes.
+			c.log.WarnContext(ctx, "shopifyconnect: disconnect without removing the webhook subscriptions", "shop", shopID, "err", err)
+		}
 		if err := c.opts.Connections.With(tx).Delete(ctx, shopID, connection.ProviderShopify); err != nil {
 			return err
 		}

@@ -32,6 +32,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/integration/shopify"
 	"github.com/hubdesk/hubdesk/internal/jobs"
+	"github.com/hubdesk/hubdesk/internal/secret"
 	"github.com/hubdesk/hubdesk/internal/shop"
 )
 
@@ -85,6 +86,8 @@ type Options struct {
 	// APIVersion pins the Admin API version (shopify.DefaultAPIVersion).
 	APIVersion string
 	App        App
+	// Box seals the token a disconnected shop's unsubscribe job carries.
+	Box *secret.Box
 	// BaseURL is hubdesk's public root: webhooks go to
 	// {BaseURL}/webhooks/shopify and installs come back to
 	// {BaseURL}/shopify/callback.

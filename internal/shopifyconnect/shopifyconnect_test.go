@@ -1,6 +1,7 @@
 package shopifyconnect_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -474,6 +476,139 @@ func TestUninstalledDropsTokensKeepsData(t *testing.T) {
 		st, err := e.c.Status(ctx, tn.Shop.ID)
 		if err != nil || st.Connected || st.Uninstalled == nil {
 			t.Fatalf("status = %+v %v", st, err)
+		}
+	})
+}
+
+// The storefront's domains are read from Shopify on connect and at every
+// check of the subscriptions, so the hub's Origin check knows a domain
+// the merchant added even when shop/update never arrived; the
+// myshopify.com domain is not listed.
+func TestStorefrontDomainsOnConnectAndRepair(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		e := newEnv(t, db, sandbox.Options{StorefrontDomains: []string{"Shop.Example.com", "www.example.com"}})
+		ctx := context.Background()
+		tn := e.app.NewTenant("acme")
+		token := e.sb.IssueAccessToken(nil, 0)
+		if _, err := e.c.ConnectCustomApp(ctx, tn.Shop.ID, audit.Actor{Kind: audit.ActorSystem}, shopifyconnect.CustomApp{
+			Method: connection.ShopifyAdminToken, AccessToken: token, ClientSecret: "s"}); err != nil {
+			t.Fatal(err)
+		}
+		domains := func() (string, []string) {
+			sh, err := e.app.Server.Shops.Get(ctx, tn.Shop.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return sh.PrimaryDomain, sh.StorefrontDomains
+		}
+		jobstest.Eventually(t, "the storefront domains", func() bool {
+			primary, _ := domains()
+			return primary != ""
+		})
+		if primary, all := domains(); primary != "shop.example.com" || !slices.Equal(all, []string{"shop.example.com", "www.example.com"}) {
+			t.Fatalf("after connect: primary %q, domains %q", primary, all)
+		}
+		// The merchant moves the store to another domain.
+		e.sb.SetStorefrontDomains("new-shop.example.org")
+		if _, err := e.c.Subscribe(ctx, tn.Shop.ID); err != nil {
+			t.Fatal(err)
+		}
+		if primary, all := domains(); primary != "new-shop.example.org" || !slices.Equal(all, []string{"new-shop.example.org"}) {
+			t.Fatalf("after the check: primary %q, domains %q", primary, all)
+		}
+		// And back to the myshopify.com domain alone.
+		e.sb.SetStorefrontDomains()
+		if _, err := e.c.Subscribe(ctx, tn.Shop.ID); err != nil {
+			t.Fatal(err)
+		}
+		if primary, all := domains(); primary != "" || len(all) != 0 {
+			t.Fatalf("with no domain of its own: primary %q, domains %q", primary, all)
+		}
+	})
+}
+
+// flaky answers 503 to the next fail GraphQL requests naming op, as a
+// store briefly unavailable would.
+type flaky struct {
+	next http.Handler
+	op   string
+	fail atomic.Int32
+}
+
+func (f *flaky) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/graphql.json") {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if strings.Contains(string(body), f.op) && f.fail.Add(-1) >= 0 {
+			http.Error(w, "unavailable", http.StatusServiceUnavailable)
+			return
+		}
+	}
+	f.next.ServeHTTP(w, r)
+}
+
+// Disconnecting removes the webhook subscriptions hubdesk made on the
+// store, in a job retried while the store is unavailable, with the token
+// sealed in the job; another app's subscription stays.
+func TestDisconnectRemovesTheSubscriptions(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		sb := sandbox.New(sandbox.Options{ClientID: appID, ClientSecret: appSecret})
+		fl := &flaky{next: sb, op: "webhookSubscriptions"}
+		srv := httptest.NewServer(fl)
+		t.Cleanup(srv.Close)
+		sb.SetBaseURL(srv.URL)
+		app := testapp.New(t, db, testapp.WithShopifyApp(shopifyconnect.App{ClientID: appID, ClientSecret: appSecret}, srv.URL))
+		jobstest.Work(t, app.Server.Jobs)
+		c := app.Server.ShopifyConnect
+		ctx := context.Background()
+		tn := app.NewTenant("acme")
+		token := sb.IssueAccessToken(nil, 0)
+		actor := audit.Actor{Kind: audit.ActorSystem, Label: "test"}
+		if _, err := c.ConnectCustomApp(ctx, tn.Shop.ID, actor, shopifyconnect.CustomApp{
+			Method: connection.ShopifyAdminToken, AccessToken: token, ClientSecret: "s"}); err != nil {
+			t.Fatal(err)
+		}
+		jobstest.Eventually(t, "the subscriptions", func() bool { return len(sb.WebhookSubscriptions()) == len(shopifyconnect.Topics) })
+		other := shopify.New(shopify.Options{Shop: sb.Shop(), BaseURL: srv.URL, Tokens: shopify.StaticToken(token)})
+		if _, err := other.CreateWebhookSubscription(ctx, "ORDERS_CREATE", "https://another-app.example/hooks"); err != nil {
+			t.Fatal(err)
+		}
+		fl.fail.Store(2) // the job's first attempt finds the store unavailable
+		if err := c.Disconnect(ctx, tn.Shop.ID, actor); err != nil {
+			t.Fatal(err)
+		}
+		jobstest.Eventually(t, "hubdesk's subscriptions removed", func() bool { return len(sb.WebhookSubscriptions()) == 1 })
+		if left := sb.WebhookSubscriptions()[0]; left.URI != "https://another-app.example/hooks" {
+			t.Fatalf("left %+v, want the other app's", left)
+		}
+		if fl.fail.Load() >= 0 {
+			t.Fatalf("the store was never unavailable to the job (%d failures left)", fl.fail.Load())
+		}
+		var attempts int
+		var args string
+		if err := db.QueryRow(ctx, `SELECT attempt, CAST(args AS TEXT) FROM river_job WHERE kind = 'shopify_unsubscribe'`).Scan(&attempts, &args); err != nil {
+			t.Fatal(err)
+		}
+		if attempts < 2 {
+			t.Errorf("the job ran %d times, want a retry", attempts)
+		}
+		if strings.Contains(args, token) {
+			t.Errorf("the job's arguments hold the token in the clear: %s", args)
+		}
+		// A shop connected again before the job runs keeps its (new)
+		// subscriptions.
+		if _, err := c.ConnectCustomApp(ctx, tn.Shop.ID, actor, shopifyconnect.CustomApp{
+			Method: connection.ShopifyAdminToken, AccessToken: token, ClientSecret: "s"}); err != nil {
+			t.Fatal(err)
+		}
+		jobstest.Eventually(t, "the subscriptions again", func() bool { return len(sb.WebhookSubscriptions()) == len(shopifyconnect.Topics)+1 })
+		sealed, err := app.Box.Seal(token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := c.Unsubscribe(ctx, shopifyconnect.UnsubscribeArgs{ShopID: tn.Shop.ID, Domain: tn.Shop.Domain, SealedToken: sealed, URI: c.WebhookURL()})
+		if err != nil || n != 0 || len(sb.WebhookSubscriptions()) != len(shopifyconnect.Topics)+1 {
+			t.Fatalf("a late unsubscribe of a reconnected shop: removed %d (%v), %d left", n, err, len(sb.WebhookSubscriptions()))
 		}
 	})
 }

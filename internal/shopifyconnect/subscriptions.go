@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -75,7 +76,8 @@ type SubscribeAllArgs struct{}
 func (SubscribeAllArgs) Kind() string { return "shopify_subscriptions_all" }
 func (SubscribeAllArgs) Shop() int64  { return 0 }
 
-// Subscribe makes sure the shop has a subscription to every topic,
+// Subscribe reads the shop's storefront domains (syncDomains) and makes
+// sure the shop has a subscription to every topic,
 // pointing at hubdesk's webhook address, creating the missing ones; it
 // leaves other subscriptions alone (another app's address, or an old one
 // of hubdesk's the merchant may still want) and records the outcome. A
@@ -95,6 +97,7 @@ func (c *Connector) Subscribe(ctx context.Context, shopID int64) (*SubscriptionH
 	if err != nil {
 		return nil, err
 	}
+	c.syncDomains(ctx, shopID, client)
 	before, err := c.health.get(ctx, shopID)
 	if err != nil {
 		return nil, err
@@ -219,4 +222,33 @@ func (s *subscriptionHealth) save(ctx context.Context, shopID int64, h *Subscrip
 		return fmt.Errorf("shopifyconnect: save subscriptions of shop %d: %w", shopID, err)
 	}
 	return nil
+}
+
+// syncDomains stores the storefront's domains as Shopify reports them
+// (GraphQL shop { primaryDomain domains }), for the hub's Origin check:
+// on connect and at every check of the subscriptions, so a domain the
+// merchant added or removed is known within the hour even if shop/update
+// never arrived. The myshopify.com domain is left out (the hub allows the
+// shop's own anyway). A failure is logged; the next check tries again.
+func (c *Connector) syncDomains(ctx context.Context, shopID int64, client *shopify.Client) {
+	at := c.now()
+	info, err := client.Shop(ctx)
+	if err != nil {
+		c.log.InfoContext(ctx, "shopifyconnect: storefront domains not read", "shop", shopID, "err", err)
+		return
+	}
+	own := strings.ToLower(info.MyshopifyDomain)
+	primary := strings.ToLower(info.PrimaryDomain.Host)
+	if primary == own {
+		primary = ""
+	}
+	var others []string
+	for _, h := range info.StorefrontHosts() {
+		if h = strings.ToLower(h); h != own && h != primary {
+			others = append(others, h)
+		}
+	}
+	if _, err := c.opts.Shops.SetStorefrontDomains(ctx, shopID, primary, others, at); err != nil {
+		c.log.WarnContext(ctx, "shopifyconnect: storefront domains not stored", "shop", shopID, "err", err)
+	}
 }

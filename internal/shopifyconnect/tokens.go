@@ -251,6 +251,7 @@ func (c *Connector) AddWorkers(w *river.Workers) {
 	river.AddWorker(w, &refreshAllWorker{c: c})
 	river.AddWorker(w, &subscribeWorker{c: c})
 	river.AddWorker(w, &subscribeAllWorker{c: c})
+	river.AddWorker(w, &unsubscribeWorker{c: c})
 }
 
 // Periodic are the connector's periodic jobs: the token sweep and the

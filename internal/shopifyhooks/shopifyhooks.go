@@ -11,8 +11,8 @@
 //   - fulfillment_events/create: a carrier step (in transit, out for
 //     delivery, delivered) and its date;
 //   - customers/*: the customer and their default address;
-//   - refunds/create: the order is re-read when a refresher is wired
-//     (orders/updated, which Shopify sends with it, carries the change);
+//   - refunds/create: the refund on its order (amount, lines, once per
+//     refund id) and the order's financial status;
 //   - shop/update: the storefront's domains, for the hub's origin check;
 //   - app/uninstalled, bulk_operations/finish: told to the connection and
 //     the backfill through interfaces they implement;
@@ -202,10 +202,7 @@ func (h *Handler) apply(ctx context.Context, tx *database.Tx, ev *intake.Event, 
 		}
 		return "customer " + c.ExternalID + " " + res.String(), nil
 	case *shopify.Refund:
-		if h.Refresh == nil {
-			return "refund on order " + string(v.OrderID) + ": applied by orders/updated", nil
-		}
-		return "refund on order " + string(v.OrderID) + ": order re-read", h.Refresh.RefreshOrder(ctx, tx, shopID, string(v.OrderID))
+		return h.applyRefund(ctx, tx, ev, v)
 	case *shopify.WebhookShop:
 		if ev.Topic == shopify.TopicAppUninstalled {
 			if h.Uninstall == nil {
@@ -379,4 +376,78 @@ func translateOrder(o *shopify.WebhookOrder) (commerce.Order, *commerce.Customer
 		c = &cu
 	}
 	return out, c, nil
+}
+
+// applyRefund records a refund on its order: the money given back (the
+// refund's successful refund transactions), the lines and quantities,
+// and the order's financial status (refunded once its total is given
+// back, partially refunded before).
+func (h *Handler) applyRefund(ctx context.Context, tx *database.Tx, ev *intake.Event, v *shopify.Refund) (string, error) {
+	orderID := string(v.OrderID)
+	if orderID == "" || v.ID == "" {
+		return "", intake.Permanent(fmt.Errorf("%s: a refund needs its id and its order_id", ev.Topic))
+	}
+	store := h.Commerce.With(tx)
+	o, err := store.OrderByExternalID(ctx, ev.ShopID, orderID)
+	if errors.Is(err, commerce.ErrNotFound) {
+		return h.unknownOrder(ctx, tx, ev, orderID)
+	}
+	if err != nil {
+		return "", err
+	}
+	r, err := translateRefund(v, o.Currency)
+	if err != nil {
+		return "", err
+	}
+	res, err := store.ApplyRefund(ctx, ev.ShopID, orderID, r)
+	if errors.Is(err, commerce.ErrNotFound) {
+		return h.unknownOrder(ctx, tx, ev, orderID)
+	}
+	if err != nil {
+		return "", err
+	}
+	if !res.Applied {
+		return "refund " + r.ExternalID + " on order " + o.Name + ": applied already", nil
+	}
+	out := fmt.Sprintf("refund %s on order %s: %s given back, %d lines", r.ExternalID, o.Name, commerce.FormatAmount(r.AmountMinor, o.Currency), len(r.Lines))
+	if res.StatusChanged {
+		out += "; order " + res.FinancialStatus
+	}
+	return out, nil
+}
+
+func translateRefund(v *shopify.Refund, currency string) (commerce.Refund, error) {
+	out := commerce.Refund{ExternalID: string(v.ID), CreatedAt: versionOf(v.At())}
+	money := func(field string, m shopify.Amount) (int64, error) {
+		if m == "" {
+			return 0, nil
+		}
+		n, err := commerce.ParseAmount(string(m), currency)
+		if err != nil {
+			return 0, &commerce.ValidationError{Field: field, Problem: err.Error()}
+		}
+		return n, nil
+	}
+	for i, t := range v.Transactions {
+		if !t.Refunded() {
+			continue
+		}
+		n, err := money(fmt.Sprintf("transactions[%d].amount", i), t.Amount)
+		if err != nil {
+			return out, err
+		}
+		out.AmountMinor += n
+	}
+	for i, l := range v.RefundLineItems {
+		amount := l.Subtotal
+		if l.SubtotalSet != nil && l.SubtotalSet.ShopMoney.Amount != "" {
+			amount = l.SubtotalSet.ShopMoney.Amount
+		}
+		n, err := money(fmt.Sprintf("refund_line_items[%d].subtotal", i), amount)
+		if err != nil {
+			return out, err
+		}
+		out.Lines = append(out.Lines, commerce.RefundLine{LineItemID: string(l.LineItemID), Quantity: l.Quantity, SubtotalMinor: n, RestockType: l.RestockType})
+	}
+	return out, nil
 }

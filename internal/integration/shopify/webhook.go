@@ -310,11 +310,47 @@ type FulfillmentEvent struct {
 	EstimatedDeliveryAt Time   `json:"estimated_delivery_at"`
 }
 
-// Refund is refunds/create.
+// Refund is refunds/create: what was given back, item by item
+// (refund_line_items) and as money (transactions of kind refund).
 type Refund struct {
-	ID        ID   `json:"id"`
-	OrderID   ID   `json:"order_id"`
-	CreatedAt Time `json:"created_at"`
+	ID              ID                  `json:"id"`
+	OrderID         ID                  `json:"order_id"`
+	CreatedAt       Time                `json:"created_at"`
+	ProcessedAt     Time                `json:"processed_at"`
+	RefundLineItems []RefundLineItem    `json:"refund_line_items"`
+	Transactions    []RefundTransaction `json:"transactions"`
+}
+
+// RefundLineItem is one line of a refund.
+type RefundLineItem struct {
+	ID          ID               `json:"id"`
+	LineItemID  ID               `json:"line_item_id"`
+	Quantity    int              `json:"quantity"`
+	RestockType string           `json:"restock_type"`
+	Subtotal    Amount           `json:"subtotal"`
+	SubtotalSet *WebhookMoneySet `json:"subtotal_set"`
+}
+
+// RefundTransaction is money moved by a refund.
+type RefundTransaction struct {
+	ID       ID     `json:"id"`
+	Kind     string `json:"kind"`   // refund (others are not money given back)
+	Status   string `json:"status"` // success, pending, failure, error
+	Amount   Amount `json:"amount"`
+	Currency string `json:"currency"`
+}
+
+// Refunded says whether the transaction gave money back.
+func (t RefundTransaction) Refunded() bool {
+	return t.Kind == "refund" && (t.Status == "success" || t.Status == "")
+}
+
+// At is when the refund happened: processed_at, else created_at.
+func (r *Refund) At() Time {
+	if !r.ProcessedAt.IsZero() {
+		return r.ProcessedAt
+	}
+	return r.CreatedAt
 }
 
 // WebhookShop is the REST shop of shop/update and app/uninstalled.

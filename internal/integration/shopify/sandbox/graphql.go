@@ -3,6 +3,7 @@ package sandbox
 import (
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -220,15 +221,34 @@ func rootType(kind string) string {
 func (s *Sandbox) shopObject() map[string]any {
 	primary := s.opts.Shop
 	domains := []map[string]any{{"host": s.opts.Shop}}
-	for _, d := range s.opts.StorefrontDomains {
+	own := s.StorefrontDomains()
+	for _, d := range own {
 		domains = append(domains, map[string]any{"host": d})
 	}
-	if len(s.opts.StorefrontDomains) > 0 {
-		primary = s.opts.StorefrontDomains[0]
+	if len(own) > 0 {
+		primary = own[0]
 	}
 	return map[string]any{
 		"id": "gid://shopify/Shop/1", "name": s.opts.ShopName, "myshopifyDomain": s.opts.Shop,
 		"primaryDomain": map[string]any{"host": primary}, "domains": domains,
 		"currencyCode": "USD",
 	}
+}
+
+// StorefrontDomains are the shop's own domains beyond its myshopify.com
+// one, the primary first.
+func (s *Sandbox) StorefrontDomains() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.opts.StorefrontDomains)
+}
+
+// SetStorefrontDomains changes the shop's own domains (the first is
+// primary; none: the myshopify.com domain is), as a merchant adding or
+// removing a domain would. Shopify would send shop/update; the sandbox
+// leaves that to SendWebhook, so a test can check the periodic repair.
+func (s *Sandbox) SetStorefrontDomains(domains ...string) {
+	s.mu.Lock()
+	s.opts.StorefrontDomains = slices.Clone(domains)
+	s.mu.Unlock()
 }

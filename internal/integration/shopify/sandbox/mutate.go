@@ -108,7 +108,7 @@ func (s *Sandbox) CreateOrder(customerID string, lines ...NewLine) (string, erro
 	for j, l := range lines {
 		p := catalogue[((l.Product%len(catalogue))+len(catalogue))%len(catalogue)]
 		qty := max(l.Quantity, 1)
-		o.LineItems.Nodes = append(o.LineItems.Nodes, lineItem(id, j, p, qty))
+		o.LineItems.Nodes = append(o.LineItems.Nodes, d.lineItem(id, j, p, qty))
 		subtotal += p.cents * int64(qty)
 	}
 	setTotals(o, subtotal, 595, subtotal*8/100)
@@ -263,7 +263,9 @@ func (s *Sandbox) MarkDelivered(orderID, fulfillmentID string) error {
 	return s.carrierUpdate(orderID, fulfillmentID, "DELIVERED")
 }
 
-// Cancel cancels an order that has not shipped, refunding it.
+// Cancel cancels an order that has not shipped, refunding it in full:
+// orders/cancelled, refunds/create (every line, restock type cancel, and
+// one refund transaction of the total) and orders/updated.
 func (s *Sandbox) Cancel(orderID string) error {
 	return s.editOrder(orderID, func(o *shopify.Order, now time.Time) ([]change, error) {
 		if o.CancelledAt != nil {
@@ -276,7 +278,7 @@ func (s *Sandbox) Cancel(orderID string) error {
 		}
 		o.CancelledAt = &now
 		o.DisplayFinancialStatus = "REFUNDED"
-		return []change{{"orders/cancelled", nil}, {"orders/updated", nil}}, nil
+		return []change{{"orders/cancelled", nil}, {"refunds/create", restCancelRefundJSON(o, now)}, {"orders/updated", nil}}, nil
 	})
 }
 

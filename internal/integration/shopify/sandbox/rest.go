@@ -169,3 +169,27 @@ func restOrderJSON(o *shopify.Order) []byte {
 	b, _ := json.Marshal(restOrder(o))
 	return b
 }
+
+// restCancelRefundJSON is the refunds/create body of a cancellation's
+// full refund at now: every line at its unit price times its quantity,
+// and the order's total given back in one successful transaction.
+func restCancelRefundJSON(o *shopify.Order, now time.Time) []byte {
+	oid := num(o.ID)
+	lines := make([]map[string]any, 0, len(o.LineItems.Nodes))
+	for j, li := range o.LineItems.Nodes {
+		unit, _ := strconv.ParseFloat(amount(li.OriginalUnitPriceSet), 64)
+		sub := strconv.FormatFloat(unit*float64(li.CurrentQuantity), 'f', 2, 64)
+		lines = append(lines, map[string]any{
+			"id": oid*10 + int64(j), "line_item_id": num(li.ID), "quantity": li.CurrentQuantity, "restock_type": "cancel",
+			"subtotal": sub, "subtotal_set": map[string]any{"shop_money": map[string]any{"amount": sub, "currency_code": o.CurrencyCode}},
+		})
+	}
+	b, _ := json.Marshal(map[string]any{
+		"id": oid, "admin_graphql_api_id": shopify.GID("Refund", strconv.FormatInt(oid, 10)), "order_id": oid,
+		"created_at": now.UTC(), "processed_at": now.UTC(), "restock": true, "refund_line_items": lines,
+		"transactions": []map[string]any{{"id": oid, "order_id": oid, "kind": "refund", "status": "success",
+			"amount": o.TotalPriceSet.ShopMoney.Amount, "currency": o.CurrencyCode}},
+		"order_adjustments": []any{},
+	})
+	return b
+}

@@ -39,6 +39,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/hubdesk/hubdesk/internal/integration/shopify"
 )
 
 // Defaults for the zero Options.
@@ -60,6 +62,12 @@ type Customer struct {
 	Email     string
 	FirstName string
 	LastName  string
+	// Optional, for the Admin API's view of the customer: Phone, the
+	// default Address and when the customer was last updated (zero: the
+	// sandbox makes up an address and dates).
+	Phone     string
+	Address   *shopify.MailingAddress
+	UpdatedAt time.Time
 }
 
 // Name is how the storefront greets the customer.
@@ -137,6 +145,15 @@ type Options struct {
 	// no memory until one changes.
 	Orders             int
 	GeneratedCustomers int
+	// NextOrderNumber is the number (name #N) of the first order created
+	// in the sandbox, so its orders do not take the names of orders the
+	// app already holds (0, or one not past the seeded orders: right
+	// after them). Ids follow the numbers.
+	NextOrderNumber int
+	// ImageURL gives a product's image URL from its SKU and title
+	// (default: https://cdn.shopify.example/{sku}.jpg, which resolves
+	// nowhere; the demo points it at images it serves).
+	ImageURL func(sku, title string) string
 	// BulkDelay is how long a bulk operation stays RUNNING after its file
 	// is written, as Shopify's take minutes (default none).
 	BulkDelay time.Duration

@@ -43,6 +43,7 @@ type shopData struct {
 	nextSub    int
 	bulk       *bulkOp
 	bulkSeq    int
+	imageURL   func(sku, title string) string
 }
 
 // product is one item of the sandbox catalogue.
@@ -82,7 +83,7 @@ func (s *Sandbox) initData() {
 		now: s.opts.Now, storefront: s.opts.Customers,
 		seeded: int64(s.opts.Orders), custIndex: map[int64]int{},
 		orders: map[int64]*shopify.Order{}, custEdits: map[int64]*shopify.Customer{},
-		orderCust: map[int64]int64{},
+		orderCust: map[int64]int64{}, imageURL: s.opts.ImageURL,
 	}
 	for _, c := range d.storefront {
 		id, err := strconv.ParseInt(c.ID, 10, 64)
@@ -112,6 +113,9 @@ func (s *Sandbox) initData() {
 	now := s.opts.Now().UTC().Truncate(time.Second)
 	d.epoch = now.Add(-time.Hour - time.Duration(max(s.opts.Orders-1, 0))*d.spacing)
 	d.nextID = firstOrderID + d.seeded
+	if n := int64(s.opts.NextOrderNumber); n > firstOrderName+d.seeded {
+		d.nextID = firstOrderID + n - firstOrderName
+	}
 	s.data = d
 }
 
@@ -156,6 +160,20 @@ func (d *shopData) customerByID(id int64) *shopify.Customer {
 	}
 	if email != "" {
 		c.DefaultEmailAddress = &shopify.EmailAddress{EmailAddress: email}
+	}
+	if k < len(d.storefront) {
+		sc := d.storefront[k]
+		c.Phone = sc.Phone
+		if sc.Address != nil {
+			a := *sc.Address
+			c.DefaultAddress = &a
+		}
+		if !sc.UpdatedAt.IsZero() {
+			c.UpdatedAt = sc.UpdatedAt.UTC()
+			if c.CreatedAt.After(c.UpdatedAt) {
+				c.CreatedAt = c.UpdatedAt
+			}
+		}
 	}
 	return c
 }
@@ -228,7 +246,7 @@ func (d *shopData) seedOrder(i int64) *shopify.Order {
 	for j := range lines {
 		p := catalogue[(h>>(4+4*j))%uint64(len(catalogue))]
 		qty := 1 + int((h>>(20+2*j))%2)
-		o.LineItems.Nodes = append(o.LineItems.Nodes, lineItem(id, j, p, qty))
+		o.LineItems.Nodes = append(o.LineItems.Nodes, d.lineItem(id, j, p, qty))
 		subtotal += p.cents * int64(qty)
 	}
 	shipping, tax := int64(595), subtotal*8/100
@@ -293,7 +311,7 @@ func (d *shopData) seedOrder(i int64) *shopify.Order {
 	return o
 }
 
-func lineItem(orderID int64, j int, p product, qty int) shopify.LineItem {
+func (d *shopData) lineItem(orderID int64, j int, p product, qty int) shopify.LineItem {
 	li := shopify.LineItem{
 		ID: shopify.GID("LineItem", strconv.FormatInt(orderID*10+int64(j), 10)), Title: p.title, VariantTitle: p.variant,
 		SKU: p.sku, Quantity: qty, CurrentQuantity: qty, OriginalUnitPriceSet: money(p.cents),
@@ -302,6 +320,9 @@ func lineItem(orderID int64, j int, p product, qty int) shopify.LineItem {
 		URL     string `json:"url"`
 		AltText string `json:"altText"`
 	}{URL: "https://cdn.shopify.example/" + p.sku + ".jpg", AltText: p.title}
+	if d.imageURL != nil {
+		li.Image.URL = d.imageURL(p.sku, p.title)
+	}
 	li.Variant = &struct {
 		ID               string `json:"id"`
 		LegacyResourceID string `json:"legacyResourceId"`

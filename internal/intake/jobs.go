@@ -137,19 +137,47 @@ func (w *ProcessWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) e
 
 // processTogether processes the first of the shop's events ids in one
 // transaction, as many as chunkEvents and chunkTime allow, and says how
-// many it took; if one fails, none is processed.
+// many it took; if one fails, none is processed. The chunk is claimed in
+// one statement and what came of its events recorded in one more, so an
+// event costs its handler's statements only; those the time left no
+// room for are released in the same transaction.
 func (w *ProcessWorker) processTogether(ctx context.Context, shopID int64, ids []int64) (int, error) {
 	now := clock(w.Now)()
 	started := time.Now()
+	chunk := ids[:min(len(ids), chunkEvents)]
 	n := 0
 	err := w.DB.InTx(ctx, func(tx *database.Tx) error {
-		for n = 0; n < len(ids) && n < chunkEvents && (n == 0 || time.Since(started) < chunkTime); n++ {
-			if err := w.handle(ctx, tx, shopID, ids[n], now); err != nil {
+		store := NewStore(tx)
+		claimed, err := store.claimMany(ctx, shopID, chunk, now)
+		if err != nil {
+			return err
+		}
+		var outcomes []outcome
+		for n = 0; n < len(chunk) && (n == 0 || time.Since(started) < chunkTime); n++ {
+			ev := claimed[chunk[n]]
+			if ev == nil {
+				continue // purged or done: nothing left to do
+			}
+			delete(claimed, ev.ID)
+			text, err := w.apply(ctx, tx, ev)
+			if err != nil {
 				n++ // the failed one is part of what was tried
 				return err
 			}
+			if text != "" {
+				outcomes = append(outcomes, outcome{id: ev.ID, text: text})
+			}
 		}
-		return nil
+		if len(claimed) > 0 {
+			rest := make([]int64, 0, len(claimed))
+			for id := range claimed {
+				rest = append(rest, id)
+			}
+			if err := store.unclaim(ctx, shopID, rest); err != nil {
+				return err
+			}
+		}
+		return store.setOutcomes(ctx, shopID, outcomes)
 	})
 	return n, err
 }
@@ -177,18 +205,25 @@ func (w *ProcessWorker) handle(ctx context.Context, tx *database.Tx, shopID, id 
 	if err != nil {
 		return err
 	}
+	outcome, err := w.apply(ctx, tx, ev)
+	if err != nil || outcome == "" {
+		return err
+	}
+	return store.MarkProcessed(ctx, shopID, id, now, outcome)
+}
+
+// apply hands the claimed event to its provider's handler in tx and
+// returns what came of it where the handler says ("" for nothing to
+// record).
+func (w *ProcessWorker) apply(ctx context.Context, tx *database.Tx, ev *Event) (string, error) {
 	handler, ok := w.Handlers[ev.Provider]
 	if !ok {
-		return fmt.Errorf("no handler for %s webhooks", ev.Provider)
+		return "", fmt.Errorf("no handler for %s webhooks", ev.Provider)
 	}
 	if o, ok := handler.(Outcomer); ok {
-		outcome, err := o.HandleOutcome(ctx, tx, ev)
-		if err != nil || outcome == "" {
-			return err
-		}
-		return store.MarkProcessed(ctx, shopID, id, now, outcome)
+		return o.HandleOutcome(ctx, tx, ev)
 	}
-	return handler.Handle(ctx, tx, ev)
+	return "", handler.Handle(ctx, tx, ev)
 }
 
 // PurgeArgs ask for processed events older than the retention to be

@@ -3,8 +3,8 @@ package loopsync
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
-	"time"
 
 	"github.com/riverqueue/river"
 
@@ -36,24 +36,19 @@ type handler struct{ s *Syncer }
 
 func (h handler) Handle(ctx context.Context, tx *database.Tx, ev *intake.Event) error {
 	s := h.s
-	log := s.log.With("event", ev.ID, "topic", ev.Topic)
+	// The event's logger, made only when there is something to say.
+	log := func() *slog.Logger { return s.log.With("event", ev.ID, "topic", ev.Topic) }
 	// The arrival time says only that webhooks reach us (the freshness
 	// limit); it is never a return's version. Written at most once a
 	// minute: every event of a busy shop writing the one row would queue
-	// the processing jobs behind its lock.
-	health, err := s.store.With(tx).Health(ctx, ev.ShopID)
-	if err != nil {
+	// the processing jobs behind its lock; and read once per process,
+	// which then remembers what it wrote.
+	if err := s.webhookArrived(ctx, tx, ev.ShopID, ev.ReceivedAt); err != nil {
 		return err
 	}
-	if health.LastWebhookAt == nil || ev.ReceivedAt.Sub(*health.LastWebhookAt) >= time.Minute {
-		if err := s.store.With(tx).WebhookArrived(ctx, ev.ShopID, ev.ReceivedAt); err != nil {
-			return err
-		}
-	}
-	parsed, perr := loop.ParseWebhook(ev.Body)
-	err = perr
+	parsed, err := loop.ParseWebhook(ev.Body)
 	if err != nil {
-		log.WarnContext(ctx, "loopsync: Loop event cannot be read; not applied", "err", err)
+		log().WarnContext(ctx, "loopsync: Loop event cannot be read; not applied", "err", err)
 		return nil
 	}
 	records := s.records.With(tx)
@@ -65,7 +60,7 @@ func (h handler) Handle(ctx context.Context, tx *database.Tx, ev *intake.Event) 
 	case parsed.Processing != nil:
 		id := strings.TrimSpace(string(parsed.Processing.ReturnID))
 		if id == "" {
-			log.WarnContext(ctx, "loopsync: processing failure without a return id; not applied")
+			log().WarnContext(ctx, "loopsync: processing failure without a return id; not applied")
 			return nil
 		}
 		err := records.MarkProcessingFailed(ctx, ev.ShopID, returns.ProviderLoop, id, parsed.Processing.Message)
@@ -77,7 +72,7 @@ func (h handler) Handle(ctx context.Context, tx *database.Tx, ev *intake.Event) 
 		}
 		return h.told(ctx, tx, records, ev.ShopID, id)
 	}
-	log.DebugContext(ctx, "loopsync: Loop event of a topic hubdesk does not apply; ignored")
+	log().DebugContext(ctx, "loopsync: Loop event of a topic hubdesk does not apply; ignored")
 	return nil
 }
 
@@ -98,12 +93,12 @@ func (h handler) applyReturn(ctx context.Context, tx *database.Tx, records *retu
 	if stored != nil && !r.UpdatedAt.After(stored.UpdatedAt) {
 		return h.reread(ctx, tx, shopID, r.ExternalID, "", false)
 	}
-	res, err := records.Upsert(ctx, shopID, r)
+	res, orderID, err := records.UpsertOver(ctx, shopID, r, stored)
 	if err != nil {
 		return err
 	}
-	if res != commerce.Stale && differs(stored, r) {
-		return h.told(ctx, tx, records, shopID, r.ExternalID)
+	if res != commerce.Stale && differs(stored, r) && orderID != 0 {
+		tx.AfterCommit(func() { h.s.publish(ctx, shopID, []int64{orderID}) })
 	}
 	return nil
 }

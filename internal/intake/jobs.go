@@ -84,6 +84,10 @@ const groupBudget = 30 * time.Second
 const (
 	chunkEvents = 64
 	chunkTime   = 20 * time.Millisecond
+	// firstChunk is the size of a job's first chunk; each next one is
+	// sized by how many the last fitted in chunkTime, so that few claimed
+	// events are released unhandled when the machine is slow.
+	firstChunk = 16
 )
 
 func (w *ProcessWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) error {
@@ -98,6 +102,7 @@ func (w *ProcessWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) e
 	}
 	started := time.Now()
 	ids := args.EventIDs
+	size := firstChunk
 	for len(ids) > 0 {
 		if time.Since(started) > groupBudget && w.Queue != nil {
 			rest := ids
@@ -106,8 +111,13 @@ func (w *ProcessWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) e
 				return err
 			})
 		}
-		n, err := w.processTogether(ctx, args.ShopID, ids)
+		n, err := w.processTogether(ctx, args.ShopID, ids[:min(len(ids), size)])
 		if err == nil {
+			if n == size {
+				size = min(2*size, chunkEvents)
+			} else {
+				size = max(n, 1)
+			}
 			ids = ids[n:]
 			continue
 		}
@@ -135,9 +145,9 @@ func (w *ProcessWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) e
 	return nil
 }
 
-// processTogether processes the first of the shop's events ids in one
-// transaction, as many as chunkEvents and chunkTime allow, and says how
-// many it took; if one fails, none is processed. The chunk is claimed in
+// processTogether processes the shop's events ids (at most chunkEvents)
+// in one transaction, as many as chunkTime allows, and says how many it
+// took; if one fails, none is processed. The chunk is claimed in
 // one statement and what came of its events recorded in one more, so an
 // event costs its handler's statements only; those the time left no
 // room for are released in the same transaction.

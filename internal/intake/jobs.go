@@ -25,6 +25,14 @@ type Outcomer interface {
 	HandleOutcome(ctx context.Context, tx *database.Tx, ev *Event) (outcome string, err error)
 }
 
+// Prefetcher is a Handler shown the claimed events of a chunk before it
+// handles them one by one in the same transaction, so that it reads what
+// they need in one statement instead of one each. Its Handle calls get
+// the context Prefetch returns.
+type Prefetcher interface {
+	Prefetch(ctx context.Context, tx *database.Tx, events []*Event) (context.Context, error)
+}
+
 // permanentError is a handler's failure that no retry can mend.
 type permanentError struct{ err error }
 
@@ -162,6 +170,10 @@ func (w *ProcessWorker) processTogether(ctx context.Context, shopID int64, ids [
 		if err != nil {
 			return err
 		}
+		ctxs, err := w.prefetch(ctx, tx, chunk, claimed)
+		if err != nil {
+			return err
+		}
 		var outcomes []outcome
 		for n = 0; n < len(chunk) && (n == 0 || time.Since(started) < chunkTime); n++ {
 			ev := claimed[chunk[n]]
@@ -169,7 +181,11 @@ func (w *ProcessWorker) processTogether(ctx context.Context, shopID int64, ids [
 				continue // purged or done: nothing left to do
 			}
 			delete(claimed, ev.ID)
-			text, err := w.apply(ctx, tx, ev)
+			hctx := ctx
+			if c, ok := ctxs[ev.Provider]; ok {
+				hctx = c
+			}
+			text, err := w.apply(hctx, tx, ev)
 			if err != nil {
 				n++ // the failed one is part of what was tried
 				return err
@@ -190,6 +206,34 @@ func (w *ProcessWorker) processTogether(ctx context.Context, shopID int64, ids [
 		return store.setOutcomes(ctx, shopID, outcomes)
 	})
 	return n, err
+}
+
+// prefetch shows each Prefetcher its provider's claimed events of the
+// chunk, in order, and returns the contexts their Handle calls get.
+func (w *ProcessWorker) prefetch(ctx context.Context, tx *database.Tx, chunk []int64, claimed map[int64]*Event) (map[Provider]context.Context, error) {
+	var byProvider map[Provider][]*Event
+	for _, id := range chunk {
+		ev := claimed[id]
+		if ev == nil {
+			continue
+		}
+		if _, ok := w.Handlers[ev.Provider].(Prefetcher); !ok {
+			continue
+		}
+		if byProvider == nil {
+			byProvider = map[Provider][]*Event{}
+		}
+		byProvider[ev.Provider] = append(byProvider[ev.Provider], ev)
+	}
+	ctxs := make(map[Provider]context.Context, len(byProvider))
+	for provider, events := range byProvider {
+		c, err := w.Handlers[provider].(Prefetcher).Prefetch(ctx, tx, events)
+		if err != nil {
+			return nil, err
+		}
+		ctxs[provider] = c
+	}
+	return ctxs, nil
 }
 
 // processOne processes the shop's event id in a transaction of its own;

@@ -377,6 +377,33 @@ func (s *Records) Get(ctx context.Context, shopID int64, provider Provider, exte
 	return &r, nil
 }
 
+// GetMany returns those of the shop's returns the provider knows by
+// externalIDs that are stored, by external id, in one statement.
+func (s *Records) GetMany(ctx context.Context, shopID int64, provider Provider, externalIDs []string) (map[string]*Return, error) {
+	out := make(map[string]*Return, len(externalIDs))
+	if len(externalIDs) == 0 {
+		return out, nil
+	}
+	in, idArgs := database.InList(externalIDs)
+	rows, err := s.db.Query(ctx, `SELECT `+returnColumns+` FROM returns
+		WHERE shop_id = ? AND provider = ? AND external_id IN (`+in+`)`, append([]any{shopID, string(provider)}, idArgs...)...)
+	if err != nil {
+		return nil, fmt.Errorf("returns: load %d returns: %w", len(externalIDs), err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		r, err := scanReturn(rows)
+		if err != nil {
+			return nil, fmt.Errorf("returns: load %d returns: %w", len(externalIDs), err)
+		}
+		out[r.ExternalID] = &r
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("returns: load %d returns: %w", len(externalIDs), err)
+	}
+	return out, nil
+}
+
 // Label is a label change reported on its own (Loop's label webhook).
 type Label struct {
 	Carrier        string

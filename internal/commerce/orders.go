@@ -18,10 +18,23 @@ import (
 // older than the stored one is ignored (Stale); an equal one is applied
 // again, which makes replays harmless.
 func (s *Store) UpsertOrder(ctx context.Context, shopID int64, o Order, customer *Customer) (*Order, UpsertResult, error) {
-	if err := validateOrder(&o); err != nil {
+	_, res, err := s.ApplyOrder(ctx, shopID, o, customer)
+	if err != nil {
 		return nil, 0, err
 	}
+	stored, err := s.OrderByExternalID(ctx, shopID, strings.TrimSpace(o.ExternalID))
+	return stored, res, err
+}
+
+// ApplyOrder is UpsertOrder for a caller that needs only the stored
+// order's id (0 when Stale), not the order read back with its lines and
+// shipments: a webhook's order, say.
+func (s *Store) ApplyOrder(ctx context.Context, shopID int64, o Order, customer *Customer) (int64, UpsertResult, error) {
+	if err := validateOrder(&o); err != nil {
+		return 0, 0, err
+	}
 	var res UpsertResult
+	var stored int64
 	err := s.db.InTx(ctx, func(tx *database.Tx) error {
 		if customer != nil {
 			c, _, err := upsertCustomer(ctx, tx, shopID, *customer)
@@ -82,31 +95,37 @@ func (s *Store) UpsertOrder(ctx context.Context, shopID int64, o Order, customer
 		default:
 			res = Inserted
 		}
+		stored = id
 		return replaceChildren(ctx, tx, shopID, id, &o)
 	})
 	if err != nil {
 		var ve *ValidationError
 		if errors.As(err, &ve) {
-			return nil, 0, err
+			return 0, 0, err
 		}
-		return nil, 0, fmt.Errorf("upsert order %s: %w", o.ExternalID, err)
+		return 0, 0, fmt.Errorf("upsert order %s: %w", o.ExternalID, err)
 	}
-	stored, err := s.OrderByExternalID(ctx, shopID, o.ExternalID)
-	return stored, res, err
+	return stored, res, nil
 }
 
 func replaceChildren(ctx context.Context, tx *database.Tx, shopID, orderID int64, o *Order) error {
 	if _, err := tx.Exec(ctx, `DELETE FROM line_items WHERE shop_id = ? AND order_id = ?`, shopID, orderID); err != nil {
 		return err
 	}
-	for i, li := range o.LineItems {
+	// The lines in one statement (a few at a time for a long order).
+	const linesPerInsert = 50
+	for first := 0; first < len(o.LineItems); first += linesPerInsert {
+		lines := o.LineItems[first:min(len(o.LineItems), first+linesPerInsert)]
+		args := make([]any, 0, 13*len(lines))
+		for j, li := range lines {
+			args = append(args, shopID, orderID, first+j, li.ExternalID, li.VariantID, li.VariantAvailable, li.SKU, li.Title, li.VariantTitle,
+				li.Quantity, li.CurrentQuantity, li.PriceMinor, li.ImageURL)
+		}
 		_, err := tx.Exec(ctx, `INSERT INTO line_items (shop_id, order_id, position, external_id, variant_id, variant_available,
 			sku, title, variant_title, quantity, current_quantity, price_minor, image_url)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			shopID, orderID, i, li.ExternalID, li.VariantID, li.VariantAvailable, li.SKU, li.Title, li.VariantTitle,
-			li.Quantity, li.CurrentQuantity, li.PriceMinor, li.ImageURL)
+			VALUES `+strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?),", len(lines)), ","), args...)
 		if err != nil {
-			return fmt.Errorf("line item %d: %w", i, err)
+			return fmt.Errorf("line items %d–%d: %w", first, first+len(lines)-1, err)
 		}
 	}
 	// Fulfillments also arrive on their own (fulfillment webhooks), so an

@@ -78,7 +78,7 @@ func upsertCustomer(ctx context.Context, tx *database.Tx, shopID int64, c Custom
 		existed = n > 0
 	}
 	a := c.DefaultAddress
-	err = tx.QueryRow(ctx, `INSERT INTO customers (shop_id, external_id, email, first_name, last_name, phone,
+	stored, err := scanCustomer(tx.QueryRow(ctx, `INSERT INTO customers (shop_id, external_id, email, first_name, last_name, phone,
 			addr_name, addr_address1, addr_address2, addr_city, addr_province, addr_zip, addr_country_code, addr_phone,
 			created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -89,21 +89,22 @@ func upsertCustomer(ctx context.Context, tx *database.Tx, shopID int64, c Custom
 			addr_zip = excluded.addr_zip, addr_country_code = excluded.addr_country_code, addr_phone = excluded.addr_phone,
 			updated_at = excluded.updated_at
 		WHERE customers.updated_at <= excluded.updated_at
-		RETURNING id`,
+		RETURNING `+customerColumns,
 		shopID, c.ExternalID, c.Email, c.FirstName, c.LastName, c.Phone,
 		a.Name, a.Address1, a.Address2, a.City, a.Province, a.Zip, a.CountryCode, a.Phone,
-		database.Time(c.CreatedAt), database.Time(c.UpdatedAt)).Scan(&id)
+		database.Time(c.CreatedAt), database.Time(c.UpdatedAt)))
 	res := Inserted
 	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		res = Stale
+	case errors.Is(err, ErrNotFound):
+		// Stale: the stored customer stands.
+		stored, err = scanCustomer(tx.QueryRow(ctx, `SELECT `+customerColumns+` FROM customers WHERE shop_id = ? AND external_id = ?`, shopID, c.ExternalID))
+		return stored, Stale, err
 	case err != nil:
 		return nil, 0, fmt.Errorf("upsert customer %s: %w", c.ExternalID, err)
 	case existed:
 		res = Updated
 	}
-	stored, err := scanCustomer(tx.QueryRow(ctx, `SELECT `+customerColumns+` FROM customers WHERE shop_id = ? AND external_id = ?`, shopID, c.ExternalID))
-	return stored, res, err
+	return stored, res, nil
 }
 
 func validateCustomer(c *Customer) error {

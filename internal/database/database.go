@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -50,6 +51,10 @@ type DB struct {
 	// time). PostgreSQL's driver keeps its own per-connection cache.
 	stmts     sync.Map // query text → *sql.Stmt
 	stmtCount atomic.Int32
+	// writeStmts is the same for SQLite's write statements, prepared on
+	// the one write connection (see Tx.prepared).
+	writeStmts     sync.Map // query text → *sql.Stmt
+	writeStmtCount atomic.Int32
 
 	pgConfig *pgx.ConnConfig // PostgreSQL: what the pool's connections are made from
 	poolSize int             // PostgreSQL: the pool's connections at most
@@ -223,10 +228,12 @@ func poolSize(databaseURL string) (string, int, error) {
 
 // Close closes both pools.
 func (db *DB) Close() error {
-	db.stmts.Range(func(_, s any) bool {
-		s.(*sql.Stmt).Close()
-		return true
-	})
+	for _, stmts := range []*sync.Map{&db.stmts, &db.writeStmts} {
+		stmts.Range(func(_, s any) bool {
+			s.(*sql.Stmt).Close()
+			return true
+		})
+	}
 	err := db.write.Close()
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
@@ -298,13 +305,58 @@ func InList[T any](values []T) (placeholders string, args []any) {
 
 // Exec runs one write statement outside a transaction.
 func (db *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if stmt := db.writeStmt(query); stmt != nil {
+		res, err := stmt.ExecContext(ctx, args...)
+		return res, db.noteWrite(err)
+	}
 	res, err := db.write.ExecContext(ctx, db.rebind(query), args...)
 	return res, db.noteWrite(err)
 }
 
 // ExecReturning runs a write statement with a RETURNING clause.
 func (db *DB) ExecReturning(ctx context.Context, query string, args ...any) *sql.Row {
+	if stmt := db.writeStmt(query); stmt != nil {
+		return stmt.QueryRowContext(ctx, args...)
+	}
 	return db.write.QueryRowContext(ctx, db.rebind(query), args...)
+}
+
+// writeStmt is the prepared write statement of query on SQLite, or nil
+// when it has not been prepared (yet): a write statement is prepared
+// once it has run, when the write connection is free (prepareWrites).
+func (db *DB) writeStmt(query string) *sql.Stmt {
+	if db.Dialect != SQLite {
+		return nil
+	}
+	if s, ok := db.writeStmts.Load(query); ok {
+		return s.(*sql.Stmt)
+	}
+	return nil
+}
+
+// prepareWrites prepares the write statements a transaction ran
+// unprepared, once it has given the write connection back: SQLite
+// compiles a statement's text anew on every run otherwise — the
+// largest cost of a small write. The write pool's one connection keeps
+// them; a statement that cannot be prepared is left to run unprepared.
+func (db *DB) prepareWrites(queries []string) {
+	for _, q := range queries {
+		if db.writeStmtCount.Load() >= maxCachedStatements {
+			return
+		}
+		if _, ok := db.writeStmts.Load(q); ok {
+			continue
+		}
+		stmt, err := db.write.PrepareContext(context.Background(), q)
+		if err != nil {
+			continue
+		}
+		if _, loaded := db.writeStmts.LoadOrStore(q, stmt); loaded {
+			stmt.Close()
+			continue
+		}
+		db.writeStmtCount.Add(1)
+	}
 }
 
 // Querier is what a store runs its SQL on: the database itself, or a
@@ -344,6 +396,29 @@ type Tx struct {
 	tx          *sql.Tx
 	db          *DB
 	afterCommit []func()
+	// unprepared are the write statements (SQLite) run unprepared, to
+	// prepare once the transaction is over.
+	unprepared []string
+}
+
+// prepared is the SQLite write statement of query prepared on the write
+// connection, bound to the transaction; nil on PostgreSQL (pgx keeps its
+// own statement cache) and for a statement not prepared yet, which is
+// then noted for prepareWrites. Only for statements whose rows are read
+// at once (Exec, QueryRow, ExecReturning): SQLite runs a prepared
+// statement one execution at a time, and a transaction's Query may be
+// iterated while the same text runs again.
+func (tx *Tx) prepared(ctx context.Context, query string) *sql.Stmt {
+	if tx.db.Dialect != SQLite {
+		return nil
+	}
+	if s := tx.db.writeStmt(query); s != nil {
+		return tx.tx.StmtContext(ctx, s)
+	}
+	if len(tx.unprepared) < 64 && !slices.Contains(tx.unprepared, query) {
+		tx.unprepared = append(tx.unprepared, query)
+	}
+	return nil
 }
 
 // InTx runs fn in a write transaction, committing when fn returns nil and
@@ -356,6 +431,11 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 		return fmt.Errorf("begin transaction: %w", db.noteWrite(err))
 	}
 	tx := &Tx{tx: sqlTx, db: db}
+	defer func() {
+		if len(tx.unprepared) > 0 {
+			db.prepareWrites(tx.unprepared)
+		}
+	}()
 	if err := fn(tx); err != nil {
 		_ = sqlTx.Rollback()
 		return db.noteWrite(err)
@@ -385,12 +465,18 @@ func (tx *Tx) Engine() Dialect { return tx.db.Dialect }
 
 // Exec runs a statement inside the transaction.
 func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if stmt := tx.prepared(ctx, query); stmt != nil {
+		return stmt.ExecContext(ctx, args...)
+	}
 	return tx.tx.ExecContext(ctx, tx.db.rebind(query), args...)
 }
 
 // ExecReturning runs a write statement with a RETURNING clause inside the
 // transaction.
 func (tx *Tx) ExecReturning(ctx context.Context, query string, args ...any) *sql.Row {
+	if stmt := tx.prepared(ctx, query); stmt != nil {
+		return stmt.QueryRowContext(ctx, args...)
+	}
 	return tx.tx.QueryRowContext(ctx, tx.db.rebind(query), args...)
 }
 
@@ -401,6 +487,9 @@ func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 
 // QueryRow runs a single-row query inside the transaction.
 func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if stmt := tx.prepared(ctx, query); stmt != nil {
+		return stmt.QueryRowContext(ctx, args...)
+	}
 	return tx.tx.QueryRowContext(ctx, tx.db.rebind(query), args...)
 }
 

@@ -10,6 +10,7 @@ package ingest
 
 import (
 	"context"
+	"strings"
 
 	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/database"
@@ -47,4 +48,22 @@ func (in *Orders) Upsert(ctx context.Context, shopID int64, o commerce.Order, cu
 		return nil, 0, err
 	}
 	return stored, res, nil
+}
+
+// Apply is Upsert for a caller that needs only the stored order's id (0
+// when Stale), not the order read back: a webhook's order.
+func (in *Orders) Apply(ctx context.Context, shopID int64, o commerce.Order, customer *commerce.Customer) (int64, commerce.UpsertResult, error) {
+	var id int64
+	var res commerce.UpsertResult
+	err := in.db.InTx(ctx, func(tx *database.Tx) error {
+		var err error
+		if id, res, err = in.commerce.With(tx).ApplyOrder(ctx, shopID, o, customer); err != nil || res != commerce.Inserted {
+			return err
+		}
+		return in.returns.With(tx).AttachWaiting(ctx, shopID, id, strings.TrimSpace(o.ExternalID))
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	return id, res, nil
 }

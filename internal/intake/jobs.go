@@ -25,6 +25,14 @@ type Outcomer interface {
 	HandleOutcome(ctx context.Context, tx *database.Tx, ev *Event) (outcome string, err error)
 }
 
+// Prefetcher is a Handler shown the claimed events of a chunk before it
+// handles them one by one in the same transaction, so that it reads what
+// they need in one statement instead of one each. Its Handle calls get
+// the context Prefetch returns.
+type Prefetcher interface {
+	Prefetch(ctx context.Context, tx *database.Tx, events []*Event) (context.Context, error)
+}
+
 // permanentError is a handler's failure that no retry can mend.
 type permanentError struct{ err error }
 
@@ -84,6 +92,10 @@ const groupBudget = 30 * time.Second
 const (
 	chunkEvents = 64
 	chunkTime   = 20 * time.Millisecond
+	// firstChunk is the size of a job's first chunk; each next one is
+	// sized by how many the last fitted in chunkTime, so that few claimed
+	// events are released unhandled when the machine is slow.
+	firstChunk = 16
 )
 
 func (w *ProcessWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) error {
@@ -98,6 +110,7 @@ func (w *ProcessWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) e
 	}
 	started := time.Now()
 	ids := args.EventIDs
+	size := firstChunk
 	for len(ids) > 0 {
 		if time.Since(started) > groupBudget && w.Queue != nil {
 			rest := ids
@@ -106,8 +119,13 @@ func (w *ProcessWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) e
 				return err
 			})
 		}
-		n, err := w.processTogether(ctx, args.ShopID, ids)
+		n, err := w.processTogether(ctx, args.ShopID, ids[:min(len(ids), size)])
 		if err == nil {
+			if n == size {
+				size = min(2*size, chunkEvents)
+			} else {
+				size = max(n, 1)
+			}
 			ids = ids[n:]
 			continue
 		}
@@ -135,23 +153,87 @@ func (w *ProcessWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) e
 	return nil
 }
 
-// processTogether processes the first of the shop's events ids in one
-// transaction, as many as chunkEvents and chunkTime allow, and says how
-// many it took; if one fails, none is processed.
+// processTogether processes the shop's events ids (at most chunkEvents)
+// in one transaction, as many as chunkTime allows, and says how many it
+// took; if one fails, none is processed. The chunk is claimed in
+// one statement and what came of its events recorded in one more, so an
+// event costs its handler's statements only; those the time left no
+// room for are released in the same transaction.
 func (w *ProcessWorker) processTogether(ctx context.Context, shopID int64, ids []int64) (int, error) {
 	now := clock(w.Now)()
 	started := time.Now()
+	chunk := ids[:min(len(ids), chunkEvents)]
 	n := 0
 	err := w.DB.InTx(ctx, func(tx *database.Tx) error {
-		for n = 0; n < len(ids) && n < chunkEvents && (n == 0 || time.Since(started) < chunkTime); n++ {
-			if err := w.handle(ctx, tx, shopID, ids[n], now); err != nil {
+		store := NewStore(tx)
+		claimed, err := store.claimMany(ctx, shopID, chunk, now)
+		if err != nil {
+			return err
+		}
+		ctxs, err := w.prefetch(ctx, tx, chunk, claimed)
+		if err != nil {
+			return err
+		}
+		var outcomes []outcome
+		for n = 0; n < len(chunk) && (n == 0 || time.Since(started) < chunkTime); n++ {
+			ev := claimed[chunk[n]]
+			if ev == nil {
+				continue // purged or done: nothing left to do
+			}
+			delete(claimed, ev.ID)
+			hctx := ctx
+			if c, ok := ctxs[ev.Provider]; ok {
+				hctx = c
+			}
+			text, err := w.apply(hctx, tx, ev)
+			if err != nil {
 				n++ // the failed one is part of what was tried
 				return err
 			}
+			if text != "" {
+				outcomes = append(outcomes, outcome{id: ev.ID, text: text})
+			}
 		}
-		return nil
+		if len(claimed) > 0 {
+			rest := make([]int64, 0, len(claimed))
+			for id := range claimed {
+				rest = append(rest, id)
+			}
+			if err := store.unclaim(ctx, shopID, rest); err != nil {
+				return err
+			}
+		}
+		return store.setOutcomes(ctx, shopID, outcomes)
 	})
 	return n, err
+}
+
+// prefetch shows each Prefetcher its provider's claimed events of the
+// chunk, in order, and returns the contexts their Handle calls get.
+func (w *ProcessWorker) prefetch(ctx context.Context, tx *database.Tx, chunk []int64, claimed map[int64]*Event) (map[Provider]context.Context, error) {
+	var byProvider map[Provider][]*Event
+	for _, id := range chunk {
+		ev := claimed[id]
+		if ev == nil {
+			continue
+		}
+		if _, ok := w.Handlers[ev.Provider].(Prefetcher); !ok {
+			continue
+		}
+		if byProvider == nil {
+			byProvider = map[Provider][]*Event{}
+		}
+		byProvider[ev.Provider] = append(byProvider[ev.Provider], ev)
+	}
+	ctxs := make(map[Provider]context.Context, len(byProvider))
+	for provider, events := range byProvider {
+		c, err := w.Handlers[provider].(Prefetcher).Prefetch(ctx, tx, events)
+		if err != nil {
+			return nil, err
+		}
+		ctxs[provider] = c
+	}
+	return ctxs, nil
 }
 
 // processOne processes the shop's event id in a transaction of its own;
@@ -177,18 +259,25 @@ func (w *ProcessWorker) handle(ctx context.Context, tx *database.Tx, shopID, id 
 	if err != nil {
 		return err
 	}
+	outcome, err := w.apply(ctx, tx, ev)
+	if err != nil || outcome == "" {
+		return err
+	}
+	return store.MarkProcessed(ctx, shopID, id, now, outcome)
+}
+
+// apply hands the claimed event to its provider's handler in tx and
+// returns what came of it where the handler says ("" for nothing to
+// record).
+func (w *ProcessWorker) apply(ctx context.Context, tx *database.Tx, ev *Event) (string, error) {
 	handler, ok := w.Handlers[ev.Provider]
 	if !ok {
-		return fmt.Errorf("no handler for %s webhooks", ev.Provider)
+		return "", fmt.Errorf("no handler for %s webhooks", ev.Provider)
 	}
 	if o, ok := handler.(Outcomer); ok {
-		outcome, err := o.HandleOutcome(ctx, tx, ev)
-		if err != nil || outcome == "" {
-			return err
-		}
-		return store.MarkProcessed(ctx, shopID, id, now, outcome)
+		return o.HandleOutcome(ctx, tx, ev)
 	}
-	return handler.Handle(ctx, tx, ev)
+	return "", handler.Handle(ctx, tx, ev)
 }
 
 // PurgeArgs ask for processed events older than the retention to be

@@ -194,6 +194,83 @@ func (s *Store) claim(ctx context.Context, shopID, id int64, at time.Time) (*Eve
 	return ev, nil
 }
 
+// claimMany is claim for several of the shop's events at once, in one
+// statement: those unprocessed are marked processed at and returned by
+// id; those gone or processed already are absent.
+func (s *Store) claimMany(ctx context.Context, shopID int64, ids []int64, at time.Time) (map[int64]*Event, error) {
+	out := make(map[int64]*Event, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	in, idArgs := database.InList(ids)
+	rows, err := s.db.Query(ctx, `UPDATE webhook_events SET processed_at = ?, error = ''
+		WHERE shop_id = ? AND id IN (`+in+`) AND processed_at IS NULL
+		RETURNING id, provider, topic, delivery_id, body, body_encoding, received_at, outcome`,
+		append([]any{database.Time(at), shopID}, idArgs...)...)
+	if err != nil {
+		return nil, fmt.Errorf("intake: claim %d webhook events of shop %d: %w", len(ids), shopID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		ev := &Event{ShopID: shopID}
+		var body, encoding string
+		if err := rows.Scan(&ev.ID, &ev.Provider, &ev.Topic, &ev.DeliveryID, &body, &encoding, (*database.Time)(&ev.ReceivedAt), &ev.Outcome); err != nil {
+			return nil, fmt.Errorf("intake: claim webhook events of shop %d: %w", shopID, err)
+		}
+		if ev.Body, err = decodeBody(body, encoding); err != nil {
+			return nil, fmt.Errorf("intake: webhook event %d of shop %d: %w", ev.ID, shopID, err)
+		}
+		out[ev.ID] = ev
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("intake: claim webhook events of shop %d: %w", shopID, err)
+	}
+	return out, nil
+}
+
+// unclaim makes the shop's events ids, claimed in this transaction and
+// not handled after all, unprocessed again.
+func (s *Store) unclaim(ctx context.Context, shopID int64, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	in, idArgs := database.InList(ids)
+	_, err := s.db.Exec(ctx, `UPDATE webhook_events SET processed_at = NULL WHERE shop_id = ? AND id IN (`+in+`)`,
+		append([]any{shopID}, idArgs...)...)
+	if err != nil {
+		return fmt.Errorf("intake: release %d webhook events of shop %d: %w", len(ids), shopID, err)
+	}
+	return nil
+}
+
+// outcome is what processing made of one event.
+type outcome struct {
+	id   int64
+	text string
+}
+
+// setOutcomes records the outcomes of the shop's events, processed in
+// this transaction, in one statement.
+func (s *Store) setOutcomes(ctx context.Context, shopID int64, outcomes []outcome) error {
+	if len(outcomes) == 0 {
+		return nil
+	}
+	rows := paddedRows(len(outcomes))
+	args := make([]any, 0, 2*rows+1)
+	for i := range rows {
+		o := outcomes[min(i, len(outcomes)-1)] // the last repeated: a no-op
+		args = append(args, o.id, o.text)
+	}
+	args = append(args, shopID)
+	_, err := s.db.Exec(ctx, `UPDATE webhook_events SET outcome = v.column2
+		FROM (VALUES `+strings.TrimSuffix(strings.Repeat("(CAST(? AS BIGINT), CAST(? AS TEXT)),", rows), ",")+`) AS v
+		WHERE webhook_events.id = v.column1 AND webhook_events.shop_id = ?`, args...)
+	if err != nil {
+		return fmt.Errorf("intake: record what came of %d webhook events of shop %d: %w", len(outcomes), shopID, err)
+	}
+	return nil
+}
+
 // encodingBase64 marks a body stored in base64: bytes that are not text.
 const encodingBase64 = "base64"
 

@@ -3,8 +3,8 @@ package loopsync
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
-	"time"
 
 	"github.com/riverqueue/river"
 
@@ -36,24 +36,24 @@ type handler struct{ s *Syncer }
 
 func (h handler) Handle(ctx context.Context, tx *database.Tx, ev *intake.Event) error {
 	s := h.s
-	log := s.log.With("event", ev.ID, "topic", ev.Topic)
+	// The event's logger, made only when there is something to say.
+	log := func() *slog.Logger { return s.log.With("event", ev.ID, "topic", ev.Topic) }
 	// The arrival time says only that webhooks reach us (the freshness
 	// limit); it is never a return's version. Written at most once a
 	// minute: every event of a busy shop writing the one row would queue
-	// the processing jobs behind its lock.
-	health, err := s.store.With(tx).Health(ctx, ev.ShopID)
-	if err != nil {
+	// the processing jobs behind its lock; and read once per process,
+	// which then remembers what it wrote.
+	if err := s.webhookArrived(ctx, tx, ev.ShopID, ev.ReceivedAt); err != nil {
 		return err
 	}
-	if health.LastWebhookAt == nil || ev.ReceivedAt.Sub(*health.LastWebhookAt) >= time.Minute {
-		if err := s.store.With(tx).WebhookArrived(ctx, ev.ShopID, ev.ReceivedAt); err != nil {
-			return err
-		}
+	pre, _ := ctx.Value(prefetchKey{}).(*prefetched)
+	parsed, ok := pre.event(ev.ID)
+	var err error
+	if !ok {
+		parsed, err = loop.ParseWebhook(ev.Body)
 	}
-	parsed, perr := loop.ParseWebhook(ev.Body)
-	err = perr
 	if err != nil {
-		log.WarnContext(ctx, "loopsync: Loop event cannot be read; not applied", "err", err)
+		log().WarnContext(ctx, "loopsync: Loop event cannot be read; not applied", "err", err)
 		return nil
 	}
 	records := s.records.With(tx)
@@ -61,11 +61,13 @@ func (h handler) Handle(ctx context.Context, tx *database.Tx, ev *intake.Event) 
 	case parsed.Return != nil:
 		return h.applyReturn(ctx, tx, records, ev.ShopID, parsed.Return)
 	case parsed.Label != nil:
+		pre.take(strings.TrimSpace(string(parsed.Label.ID))) // it changes the return: a later event reads it again
 		return h.applyLabel(ctx, tx, records, ev.ShopID, parsed.Label)
 	case parsed.Processing != nil:
 		id := strings.TrimSpace(string(parsed.Processing.ReturnID))
+		pre.take(id)
 		if id == "" {
-			log.WarnContext(ctx, "loopsync: processing failure without a return id; not applied")
+			log().WarnContext(ctx, "loopsync: processing failure without a return id; not applied")
 			return nil
 		}
 		err := records.MarkProcessingFailed(ctx, ev.ShopID, returns.ProviderLoop, id, parsed.Processing.Message)
@@ -77,7 +79,7 @@ func (h handler) Handle(ctx context.Context, tx *database.Tx, ev *intake.Event) 
 		}
 		return h.told(ctx, tx, records, ev.ShopID, id)
 	}
-	log.DebugContext(ctx, "loopsync: Loop event of a topic hubdesk does not apply; ignored")
+	log().DebugContext(ctx, "loopsync: Loop event of a topic hubdesk does not apply; ignored")
 	return nil
 }
 
@@ -91,19 +93,24 @@ func (h handler) applyReturn(ctx context.Context, tx *database.Tx, records *retu
 		h.s.log.WarnContext(ctx, "loopsync: Loop return event not applied: "+problem)
 		return nil
 	}
-	stored, err := records.Get(ctx, shopID, returns.ProviderLoop, r.ExternalID)
-	if err != nil && !errors.Is(err, returns.ErrNotFound) {
-		return err
+	pre, _ := ctx.Value(prefetchKey{}).(*prefetched)
+	stored, read := pre.take(r.ExternalID)
+	if !read {
+		var err error
+		stored, err = records.Get(ctx, shopID, returns.ProviderLoop, r.ExternalID)
+		if err != nil && !errors.Is(err, returns.ErrNotFound) {
+			return err
+		}
 	}
 	if stored != nil && !r.UpdatedAt.After(stored.UpdatedAt) {
 		return h.reread(ctx, tx, shopID, r.ExternalID, "", false)
 	}
-	res, err := records.Upsert(ctx, shopID, r)
+	res, orderID, err := records.UpsertOver(ctx, shopID, r, stored)
 	if err != nil {
 		return err
 	}
-	if res != commerce.Stale && differs(stored, r) {
-		return h.told(ctx, tx, records, shopID, r.ExternalID)
+	if res != commerce.Stale && differs(stored, r) && orderID != 0 {
+		tx.AfterCommit(func() { h.s.publish(ctx, shopID, []int64{orderID}) })
 	}
 	return nil
 }
@@ -150,4 +157,65 @@ func (h handler) told(ctx context.Context, tx *database.Tx, records *returns.Rec
 // ahead of reconciliation.
 func refreshReturnOpts() *river.InsertOpts {
 	return &river.InsertOpts{Queue: Queue, Priority: 1, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: inFlight}}
+}
+
+// Prefetch reads, for a chunk of the shop's events, the stored returns
+// their return events name, in one statement, and keeps each event
+// parsed (intake.Prefetcher).
+func (h handler) Prefetch(ctx context.Context, tx *database.Tx, events []*intake.Event) (context.Context, error) {
+	if len(events) == 0 {
+		return ctx, nil
+	}
+	p := &prefetched{parsed: make(map[int64]loop.Event, len(events)), stored: map[string]*returns.Return{}}
+	var ids []string
+	for _, ev := range events {
+		parsed, err := loop.ParseWebhook(ev.Body)
+		if err != nil {
+			continue // Handle says why
+		}
+		p.parsed[ev.ID] = parsed
+		if parsed.Return != nil {
+			if r, problem := translate(parsed.Return.Return); problem == "" {
+				ids = append(ids, r.ExternalID)
+			}
+		}
+	}
+	if len(ids) > 0 {
+		found, err := h.s.records.With(tx).GetMany(ctx, events[0].ShopID, returns.ProviderLoop, ids)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range ids {
+			p.stored[id] = found[id] // nil: not stored
+		}
+	}
+	return context.WithValue(ctx, prefetchKey{}, p), nil
+}
+
+type prefetchKey struct{}
+
+// prefetched is what Prefetch read for a chunk's events.
+type prefetched struct {
+	parsed map[int64]loop.Event
+	// stored holds each return read (nil when not stored) until the
+	// first event of the chunk about it takes it: it writes the return,
+	// so a later one reads it again.
+	stored map[string]*returns.Return
+}
+
+func (p *prefetched) event(id int64) (loop.Event, bool) {
+	if p == nil {
+		return loop.Event{}, false
+	}
+	ev, ok := p.parsed[id]
+	return ev, ok
+}
+
+func (p *prefetched) take(externalID string) (*returns.Return, bool) {
+	if p == nil {
+		return nil, false
+	}
+	r, ok := p.stored[externalID]
+	delete(p.stored, externalID)
+	return r, ok
 }

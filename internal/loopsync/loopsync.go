@@ -100,6 +100,47 @@ type Syncer struct {
 	// on every ticket view (the notice, the freshness limit); this
 	// process's own records drop it.
 	health *ttlcache.Cache[int64, Health]
+	// webhookAt is the last arrival of a webhook this process knows is
+	// recorded per shop (webhookArrived).
+	webhookMu sync.Mutex
+	webhookAt map[int64]time.Time
+}
+
+// webhookArrived records, in tx, that a verified webhook of the shop
+// arrived at — when the one recorded is a minute older or more. What is
+// recorded is read from the database once per process and remembered
+// after each write commits.
+func (s *Syncer) webhookArrived(ctx context.Context, tx *database.Tx, shopID int64, at time.Time) error {
+	s.webhookMu.Lock()
+	last, known := s.webhookAt[shopID]
+	s.webhookMu.Unlock()
+	if !known {
+		h, err := s.store.With(tx).Health(ctx, shopID)
+		if err != nil {
+			return err
+		}
+		if h.LastWebhookAt != nil {
+			last, known = *h.LastWebhookAt, true
+			s.rememberWebhook(shopID, last)
+		}
+	}
+	if known && at.Sub(last) < time.Minute {
+		return nil
+	}
+	if err := s.store.With(tx).WebhookArrived(ctx, shopID, at); err != nil {
+		return err
+	}
+	tx.AfterCommit(func() { s.rememberWebhook(shopID, at) })
+	return nil
+}
+
+func (s *Syncer) rememberWebhook(shopID int64, at time.Time) {
+	s.webhookMu.Lock()
+	defer s.webhookMu.Unlock()
+	if len(s.webhookAt) >= 10_000 {
+		clear(s.webhookAt)
+	}
+	s.webhookAt[shopID] = at
 }
 
 // healthTTL is how long a page may show a shop's health as read.
@@ -123,7 +164,7 @@ func New(opts Options) *Syncer {
 	}
 	opts.BaseURL = strings.TrimRight(opts.BaseURL, "/")
 	return &Syncer{opts: opts, store: NewStore(opts.DB), records: returns.NewRecords(opts.DB), log: opts.Logger, now: opts.Now,
-		okAt: map[int64]time.Time{}, health: ttlcache.New[int64, Health](healthTTL, nil)}
+		okAt: map[int64]time.Time{}, webhookAt: map[int64]time.Time{}, health: ttlcache.New[int64, Health](healthTTL, nil)}
 }
 
 // SetQueue gives the syncer its job queue, made after the syncer (the

@@ -137,8 +137,24 @@ func (s *Records) Replace(ctx context.Context, shopID int64, r Return) (commerce
 const readPrecision = time.Second
 
 func (s *Records) upsert(ctx context.Context, shopID int64, r Return, read bool) (commerce.UpsertResult, error) {
+	res, _, err := s.write(ctx, shopID, r, read, nil, false)
+	return res, err
+}
+
+// UpsertOver is Upsert for a caller that has read the stored return in
+// its transaction (stored; nil when there is none), so its existence is
+// not read again; it also returns the order the return is attached to
+// afterwards (0 for none, and for Stale). A webhook's return costs one
+// statement here.
+func (s *Records) UpsertOver(ctx context.Context, shopID int64, r Return, stored *Return) (commerce.UpsertResult, int64, error) {
+	return s.write(ctx, shopID, r, false, stored, true)
+}
+
+// write stores r (see Upsert and Replace); known says the caller read
+// stored, the return as it is now, in its transaction.
+func (s *Records) write(ctx context.Context, shopID int64, r Return, read bool, stored *Return, known bool) (commerce.UpsertResult, int64, error) {
 	if r.ExternalID == "" || (r.OrderName == "" && r.OrderExternalID == "") || r.State == "" {
-		return 0, fmt.Errorf("returns: a return needs an id, its order's name or platform id, and a state")
+		return 0, 0, fmt.Errorf("returns: a return needs an id, its order's name or platform id, and a state")
 	}
 	if r.UpdatedAt.IsZero() {
 		r.UpdatedAt = time.Now().UTC()
@@ -148,36 +164,54 @@ func (s *Records) upsert(ctx context.Context, shopID int64, r Return, read bool)
 	}
 	items, err := json.Marshal(nonNilItems(r.LineItems))
 	if err != nil {
-		return 0, fmt.Errorf("returns: upsert %s: %w", r.ExternalID, err)
+		return 0, 0, fmt.Errorf("returns: upsert %s: %w", r.ExternalID, err)
 	}
 	newer := `returns.updated_at <= excluded.updated_at`
 	if read {
 		newer = fmt.Sprintf(`returns.updated_at < excluded.updated_at + %d`, readPrecision.Milliseconds())
 	}
 	var res commerce.UpsertResult
+	var attached int64
 	err = s.db.InTx(ctx, func(tx *database.Tx) error {
-		var existed int
-		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM returns WHERE shop_id = ? AND provider = ? AND external_id = ?`,
-			shopID, string(r.Provider), r.ExternalID).Scan(&existed); err != nil {
-			return err
+		existed := stored != nil
+		if !known {
+			var n int
+			if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM returns WHERE shop_id = ? AND provider = ? AND external_id = ?`,
+				shopID, string(r.Provider), r.ExternalID).Scan(&n); err != nil {
+				return err
+			}
+			existed = n > 0
 		}
-		orderID, ambiguous, err := orderFor(ctx, tx, shopID, r)
-		if err != nil {
-			return err
+		// The order: by its platform id, looked up in the statement
+		// itself (none yet: the return waits unattached); by name alone,
+		// only when exactly one order has it (orderFor).
+		order, orderArgs := `(SELECT id FROM orders WHERE shop_id = ? AND external_id = ?)`, []any{shopID, r.OrderExternalID}
+		ambiguous := false
+		if r.OrderExternalID == "" {
+			orderID, amb, err := orderFor(ctx, tx, shopID, r)
+			if err != nil {
+				return err
+			}
+			order, orderArgs, ambiguous = `?`, []any{orderID}, amb
 		}
 		// An update that cannot name the order keeps the one already
 		// attached: the order may have gained a namesake since.
 		if r.TrackingURL == "" {
 			r.TrackingURL = TrackingURL(r.Carrier, r.TrackingNumber, r.LabelURL, r.StatusPageURL)
 		}
+		args := append([]any{shopID, string(r.Provider), r.ExternalID}, orderArgs...)
+		args = append(args, r.OrderName, r.OrderExternalID, string(r.State), r.Outcome,
+			r.Carrier, r.TrackingNumber, r.LabelStatus, r.LabelURL, r.StatusPageURL,
+			database.Time(r.CreatedAt), database.Time(r.UpdatedAt), database.Time(time.Now()),
+			string(items), r.TrackingURL, ambiguous, false)
 		// A report of the return more than a second newer than a
 		// processing failure clears it: the return moved on. (Loop's
 		// details carry whole seconds and its webhooks milliseconds, so a
 		// re-read in the same second is not news.)
-		out, err := tx.Exec(ctx, `INSERT INTO returns (shop_id, provider, external_id, order_id, order_name, order_external_id, state, outcome,
+		err := tx.ExecReturning(ctx, `INSERT INTO returns (shop_id, provider, external_id, order_id, order_name, order_external_id, state, outcome,
 			carrier, tracking_number, label_status, label_url, status_page_url, created_at, updated_at, synced_at,
 			line_items, tracking_url, order_ambiguous)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			VALUES (?, ?, ?, `+order+`, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (shop_id, provider, external_id) DO UPDATE SET order_id = COALESCE(excluded.order_id, returns.order_id),
 				order_name = excluded.order_name,
 				order_external_id = excluded.order_external_id, state = excluded.state, outcome = excluded.outcome,
@@ -190,18 +224,14 @@ func (s *Records) upsert(ctx context.Context, shopID int64, r Return, read bool)
 					THEN '' ELSE returns.processing_error END,
 				processing_failed_version = CASE WHEN returns.processing_failed_version + 1000 < excluded.updated_at
 					THEN NULL ELSE returns.processing_failed_version END
-			WHERE `+newer,
-			shopID, string(r.Provider), r.ExternalID, orderID, r.OrderName, r.OrderExternalID, string(r.State), r.Outcome,
-			r.Carrier, r.TrackingNumber, r.LabelStatus, r.LabelURL, r.StatusPageURL,
-			database.Time(r.CreatedAt), database.Time(r.UpdatedAt), database.Time(time.Now()),
-			string(items), r.TrackingURL, ambiguous, false)
-		if err != nil {
-			return err
-		}
-		switch n, _ := out.RowsAffected(); {
-		case n == 0:
+			WHERE `+newer+`
+			RETURNING COALESCE(order_id, 0)`, args...).Scan(&attached)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
 			res = commerce.Stale
-		case existed > 0:
+		case err != nil:
+			return err
+		case existed:
 			res = commerce.Updated
 		default:
 			res = commerce.Inserted
@@ -209,9 +239,9 @@ func (s *Records) upsert(ctx context.Context, shopID int64, r Return, read bool)
 		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("returns: upsert %s: %w", r.ExternalID, err)
+		return 0, 0, fmt.Errorf("returns: upsert %s: %w", r.ExternalID, err)
 	}
-	return res, nil
+	return res, attached, nil
 }
 
 // orderFor finds the one order a return belongs to, or nil when it cannot
@@ -345,6 +375,33 @@ func (s *Records) Get(ctx context.Context, shopID int64, provider Provider, exte
 		return nil, fmt.Errorf("returns: load %s: %w", externalID, err)
 	}
 	return &r, nil
+}
+
+// GetMany returns those of the shop's returns the provider knows by
+// externalIDs that are stored, by external id, in one statement.
+func (s *Records) GetMany(ctx context.Context, shopID int64, provider Provider, externalIDs []string) (map[string]*Return, error) {
+	out := make(map[string]*Return, len(externalIDs))
+	if len(externalIDs) == 0 {
+		return out, nil
+	}
+	in, idArgs := database.InList(externalIDs)
+	rows, err := s.db.Query(ctx, `SELECT `+returnColumns+` FROM returns
+		WHERE shop_id = ? AND provider = ? AND external_id IN (`+in+`)`, append([]any{shopID, string(provider)}, idArgs...)...)
+	if err != nil {
+		return nil, fmt.Errorf("returns: load %d returns: %w", len(externalIDs), err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		r, err := scanReturn(rows)
+		if err != nil {
+			return nil, fmt.Errorf("returns: load %d returns: %w", len(externalIDs), err)
+		}
+		out[r.ExternalID] = &r
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("returns: load %d returns: %w", len(externalIDs), err)
+	}
+	return out, nil
 }
 
 // Label is a label change reported on its own (Loop's label webhook).

@@ -3,6 +3,7 @@ package shopifyhooks
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -25,21 +26,58 @@ func (c *Claims) With(q database.Querier) *Claims { return &Claims{db: q} }
 // event), it returns that key and the event is a duplicate. In the
 // caller's transaction: a rolled-back application leaves no claim.
 func (c *Claims) Claim(ctx context.Context, shopID, event int64, at time.Time, keys []string) (duplicate string, err error) {
+	if len(keys) == 0 {
+		return "", nil
+	}
+	// All the keys in one statement; those it did not insert were
+	// claimed before, by this event (a retry of its own processing) or
+	// by another (a duplicate).
+	args := make([]any, 0, 4*len(keys))
 	for _, k := range keys {
-		res, err := c.db.Exec(ctx, `INSERT INTO shopify_webhook_claims (shop_id, claim, event_row, claimed_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT (shop_id, claim) DO NOTHING`, shopID, k, event, database.Time(at))
+		args = append(args, shopID, k, event, database.Time(at))
+	}
+	inserted := make(map[string]bool, len(keys))
+	err = c.db.InTx(ctx, func(tx *database.Tx) error {
+		rows, err := tx.Query(ctx, `INSERT INTO shopify_webhook_claims (shop_id, claim, event_row, claimed_at) VALUES `+
+			strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?),", len(keys)), ",")+`
+			ON CONFLICT (shop_id, claim) DO NOTHING RETURNING claim`, args...)
 		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k string
+			if err := rows.Scan(&k); err != nil {
+				return err
+			}
+			inserted[k] = true
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return "", fmt.Errorf("shopifyhooks: claim %s: %w", strings.Join(keys, ", "), err)
+	}
+	for i, k := range keys {
+		if inserted[k] {
+			continue
+		}
+		var by int64
+		if err := c.db.QueryRow(ctx, `SELECT event_row FROM shopify_webhook_claims WHERE shop_id = ? AND claim = ?`, shopID, k).Scan(&by); err != nil {
 			return "", fmt.Errorf("shopifyhooks: claim %s: %w", k, err)
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			var by int64
-			if err := c.db.QueryRow(ctx, `SELECT event_row FROM shopify_webhook_claims WHERE shop_id = ? AND claim = ?`, shopID, k).Scan(&by); err != nil {
-				return "", fmt.Errorf("shopifyhooks: claim %s: %w", k, err)
+		if by == event {
+			continue
+		}
+		// A duplicate claims nothing past the key that made it one.
+		for _, later := range keys[i+1:] {
+			if !inserted[later] {
+				continue
 			}
-			if by != event {
-				return k, nil
+			if _, err := c.db.Exec(ctx, `DELETE FROM shopify_webhook_claims WHERE shop_id = ? AND claim = ? AND event_row = ?`, shopID, later, event); err != nil {
+				return "", fmt.Errorf("shopifyhooks: claim %s: %w", later, err)
 			}
 		}
+		return k, nil
 	}
 	return "", nil
 }

@@ -158,14 +158,14 @@ func (h *Handler) apply(ctx context.Context, tx *database.Tx, ev *intake.Event, 
 		if err != nil {
 			return "", err
 		}
-		stored, res, err := ingest.New(tx, h.Commerce, h.Returns).Upsert(ctx, shopID, o, c)
+		_, res, err := ingest.New(tx, h.Commerce, h.Returns).Apply(ctx, shopID, o, c)
 		if err != nil {
 			return "", err
 		}
 		if res == commerce.Stale {
 			return "order " + o.Name + ": stale, a newer version is stored", nil
 		}
-		return "order " + stored.Name + " " + res.String(), nil
+		return "order " + strings.TrimSpace(o.Name) + " " + res.String(), nil
 	case *shopify.WebhookFulfillment:
 		f := translateFulfillment(v)
 		res, err := h.Commerce.With(tx).UpsertFulfillment(ctx, shopID, string(v.OrderID), f)

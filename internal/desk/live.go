@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -54,8 +53,8 @@ type liveTicket struct {
 // (`event: presence`, never the user's own), or that events may have been
 // missed (`event: resync`: after the server's listener reconnected, and
 // at once when the browser reconnects with a Last-Event-ID). A page names
-// when it was written (`?since=` Unix milliseconds, taken before it read
-// what it shows): the events this process heard since then come first
+// when it was written (`?since=`, a live.Stamp taken before it read what
+// it shows): the events this process heard since then come first
 // (live.Bus.Since), so one published between the page's render and its
 // stream's connection still reaches it; a resync instead when the process
 // cannot tell them all. Comment lines every Heartbeat keep the connection open;
@@ -89,15 +88,15 @@ func (p *LivePages) Events(w http.ResponseWriter, r *http.Request) {
 	if !write("retry: %d\n\n", reconnectDelay.Milliseconds()) {
 		return
 	}
-	switch since, err := strconv.ParseInt(r.URL.Query().Get("since"), 10, 64); {
+	switch since, here, ok := live.ParseStamp(r.URL.Query().Get("since")); {
 	case r.Header.Get("Last-Event-ID") != "":
 		if !write("event: resync\ndata: {}\n\n") {
 			return
 		}
-	case err == nil && since > 0:
+	case ok:
 		// The page was written at since: what happened between then and
 		// now comes first, or a resync when this process cannot tell.
-		missed, complete := p.Bus.Since(me.ShopID, time.UnixMilli(since))
+		missed, complete := p.Bus.Since(me.ShopID, since, here)
 		if !complete {
 			if !write("event: resync\ndata: {}\n\n") {
 				return

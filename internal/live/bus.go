@@ -119,13 +119,16 @@ func (b *Bus) deliver(e Event) {
 }
 
 // Since returns the shop's events (presence aside) this process heard at
-// or after t less CatchUpSkew, oldest first, and whether that is all of
+// or after t (less CatchUpSkew unless this process wrote the page), oldest first, and whether that is all of
 // them: false when the process may have missed some since then (it
 // started or its listener reconnected later, or they are older than the
 // RecentSize it keeps), and the page should fetch everything it shows.
 // A stream that connects after its page was written sends them first.
-func (b *Bus) Since(shopID int64, t time.Time) ([]Event, bool) {
-	return b.recent.after(shopID, t.Add(-CatchUpSkew))
+func (b *Bus) Since(shopID int64, t time.Time, sameProcess bool) ([]Event, bool) {
+	if !sameProcess {
+		t = t.Add(-CatchUpSkew)
+	}
+	return b.recent.after(shopID, t)
 }
 
 // Ready is closed once the bus hears other processes' events (at once on

@@ -225,7 +225,7 @@ func TestSinceCatchesUpAStreamThatConnectsLate(t *testing.T) {
 		now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
 		tick := func(d time.Duration) { mu.Lock(); clock = clock.Add(d); mu.Unlock() }
 		b := live.NewBus(db, now, nil)
-		if _, complete := b.Since(1, now().Add(time.Hour)); complete != (db.Dialect == database.SQLite) {
+		if _, complete := b.Since(1, now().Add(time.Hour), false); complete != (db.Dialect == database.SQLite) {
 			t.Errorf("before listening, complete = %v", complete)
 		}
 		go b.Run(ctx)
@@ -255,14 +255,20 @@ func TestSinceCatchesUpAStreamThatConnectsLate(t *testing.T) {
 				t.Fatal("an event was not heard")
 			}
 		}
-		got, complete := b.Since(1, rendered)
+		got, complete := b.Since(1, rendered, true)
 		if !complete || len(got) != 1 || got[0] != live.ReturnsEvent(1, []int64{8, 9}) {
 			t.Errorf("since the page: %+v, complete %v", got, complete)
 		}
-		if got, complete := b.Since(1, start.Add(time.Minute).Add(live.CatchUpSkew/2)); !complete || len(got) != 2 {
+		// A page another process wrote gets the skew; one this process
+		// wrote does not (what came before it is in it).
+		justAfter := start.Add(time.Minute).Add(live.CatchUpSkew / 2)
+		if got, complete := b.Since(1, justAfter, false); !complete || len(got) != 2 {
 			t.Errorf("within the skew: %+v, complete %v", got, complete)
 		}
-		if _, complete := b.Since(1, start.Add(-time.Minute)); complete {
+		if got, complete := b.Since(1, justAfter, true); !complete || len(got) != 1 {
+			t.Errorf("this process's page: %+v, complete %v", got, complete)
+		}
+		if _, complete := b.Since(1, start.Add(-time.Minute), false); complete {
 			t.Error("complete before the process heard every event")
 		}
 		tick(time.Minute)
@@ -271,7 +277,7 @@ func TestSinceCatchesUpAStreamThatConnectsLate(t *testing.T) {
 		}
 		deadline := time.Now().Add(guard) // NOTIFY delivers them a little later
 		for {
-			got, complete := b.Since(2, now().Add(live.CatchUpSkew))
+			got, complete := b.Since(2, now(), true)
 			if complete && len(got) == live.RecentSize {
 				break
 			}
@@ -280,8 +286,25 @@ func TestSinceCatchesUpAStreamThatConnectsLate(t *testing.T) {
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
-		if _, complete := b.Since(1, rendered); complete {
+		if _, complete := b.Since(1, rendered, true); complete {
 			t.Error("complete after more events than are kept")
 		}
 	})
+}
+
+// A page's stamp names its time and whether this process wrote it.
+func TestStamp(t *testing.T) {
+	at := time.UnixMilli(1796464800123)
+	got, here, ok := live.ParseStamp(live.Stamp(at))
+	if !ok || !here || !got.Equal(at) {
+		t.Errorf("own stamp: %v %v %v", got, here, ok)
+	}
+	if got, here, ok := live.ParseStamp("1796464800123.0123456789ab"); !ok || here || !got.Equal(at) {
+		t.Errorf("another process's stamp: %v %v %v", got, here, ok)
+	}
+	for _, bad := range []string{"", "x", "-5.ab", "0"} {
+		if _, _, ok := live.ParseStamp(bad); ok {
+			t.Errorf("%q read as a stamp", bad)
+		}
+	}
 }

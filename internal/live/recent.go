@@ -1,6 +1,10 @@
 package live
 
 import (
+	"crypto/rand"
+	"encoding/hex"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -12,10 +16,36 @@ import (
 // lost.
 const RecentSize = 2048
 
-// CatchUpSkew widens a catch-up back in time: the page may have been
-// written by another process (PostgreSQL) whose clock differs a little.
-// An event sent twice costs a fetch; one missed costs freshness.
+// CatchUpSkew widens a catch-up back in time when the page was written
+// by another process (PostgreSQL), whose clock may differ a little. An
+// event sent twice costs a fetch; one missed costs freshness. A page this
+// process wrote gets no more than what came after it (the change an
+// action published just before its redirect is in the page already).
 const CatchUpSkew = 2 * time.Second
+
+// process tells this process's page stamps from other processes'.
+var process = func() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}()
+
+// Stamp is what a page carries of the moment it began reading what it
+// shows, for its stream's catch-up (Bus.Since): Unix milliseconds and
+// the process that wrote it.
+func Stamp(t time.Time) string {
+	return strconv.FormatInt(t.UnixMilli(), 10) + "." + process
+}
+
+// ParseStamp reads a Stamp: the time, and whether this process wrote it.
+func ParseStamp(s string) (time.Time, bool, bool) {
+	ms, proc, _ := strings.Cut(s, ".")
+	n, err := strconv.ParseInt(ms, 10, 64)
+	if err != nil || n <= 0 {
+		return time.Time{}, false, false
+	}
+	return time.UnixMilli(n), proc == process, true
+}
 
 // recent is the ring of the latest events with the time this process
 // heard each, and since when it has heard every event (its start, or its

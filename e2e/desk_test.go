@@ -88,3 +88,26 @@ func TestWrongPasswordIsRefused(t *testing.T) {
 		t.Fatalf("alert = %q", alert)
 	}
 }
+
+// The demo's banner names the returns showcase ticket: the agent opens it
+// from there and finds a return in every state on its order cards.
+func TestBannerLeadsToTheReturnsTicket(t *testing.T) {
+	demo := StartDemo(t)
+	if !strings.HasPrefix(demo.ReturnsTicketURL, demo.BaseURL+"/tickets/") {
+		t.Fatalf("the banner's returns ticket is %q", demo.ReturnsTicketURL)
+	}
+	ctx := NewBrowser(t)
+	LoginAs(t, ctx, demo.BaseURL, "agent@demo.hubdesk.dev", "demo")
+	if err := chromedp.Do(ctx, chromedp.Navigate(demo.ReturnsTicketURL), chromedp.WaitVisible(chromedp.CSS("[data-ticket-view]"))); err != nil {
+		t.Fatal(err)
+	}
+	subject, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("ticket-subject")))
+	if err != nil || !strings.Contains(subject, "Returning part of my orders") {
+		t.Fatalf("the banner's ticket is %q (%v)", subject, err)
+	}
+	for _, state := range []string{"open", "review", "closed", "cancelled", "expired"} {
+		if ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!document.querySelector("#ticket-side .badge--return-`+state+`")`)); err != nil || !ok {
+			t.Errorf("no %s return on the showcase ticket (%v)", state, err)
+		}
+	}
+}

@@ -61,6 +61,8 @@ type Demo struct {
 	ShopperHubURL string
 	// LoopURL is the Loop sandbox's root (its portal is under /portal/).
 	LoopURL string
+	// ReturnsTicketURL is the returns showcase's ticket.
+	ReturnsTicketURL string
 }
 
 var (
@@ -69,6 +71,7 @@ var (
 	storefrontURLPattern = regexp.MustCompile(`Storefront\s+(http://\S+?)/?\s`)
 	shopperHubPattern    = regexp.MustCompile(`Shopper hub\s+(http://\S+)`)
 	loopURLPattern       = regexp.MustCompile(`Loop sandbox\s+(http://\S+)/api/[0-9a-z-]+\s`)
+	returnsTicketPattern = regexp.MustCompile(`Returns ticket\s+(http://\S+/tickets/[0-9]+)\s`)
 )
 
 // StartDemo runs the real binary's demo on a free port with its own data
@@ -156,7 +159,7 @@ func StartDemo(t *testing.T, extraEnv ...string) *Demo {
 	for _, p := range []struct {
 		re   *regexp.Regexp
 		into *string
-	}{{storefrontURLPattern, &d.StorefrontURL}, {shopperHubPattern, &d.ShopperHubURL}, {loopURLPattern, &d.LoopURL}} {
+	}{{storefrontURLPattern, &d.StorefrontURL}, {shopperHubPattern, &d.ShopperHubURL}, {loopURLPattern, &d.LoopURL}, {returnsTicketPattern, &d.ReturnsTicketURL}} {
 		m := p.re.FindStringSubmatch(d.Banner)
 		if m == nil {
 			t.Fatalf("the demo banner has no match for %s:\n%s", p.re, d.Banner)

@@ -22,6 +22,10 @@ const (
 	ActionHubPublished    = "settings.published"
 	ActionReturnLink      = "return.link"
 	ActionReturnQR        = "return.qr"
+	// A return the platform reported with an order name several orders
+	// carry, attached by a manager to one of them: the subject is the
+	// name; details hold the platform's return id and the order's id.
+	ActionReturnLinked = "return.linked"
 	// Staff access: the subject is the email of the user concerned (the
 	// token's owner); details name the token, never its value.
 	ActionTokenCreated = "token.created"

@@ -145,14 +145,17 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	if err := demo.ConnectLoop(ctx, loopSandbox, demo.LoopStores{Settings: srv.Settings, Records: srv.Returns}, seeded, time.Now()); err != nil {
 		return err
 	}
+	var showcase int64
 	if seeded.Created {
-		if _, err := demo.SeedReturnsShowcase(ctx, loopSandbox, demo.ShowcaseStores{Orders: srv.Ingest, Records: srv.Returns, Tickets: srv.Tickets},
+		if showcase, err = demo.SeedReturnsShowcase(ctx, loopSandbox, demo.ShowcaseStores{Orders: srv.Ingest, Records: srv.Returns, Tickets: srv.Tickets},
 			seeded.Shop.ID, e.cfg.BaseURL, time.Now()); err != nil {
 			return err
 		}
 		if _, err := demo.SeedHelpdesk(ctx, demo.HelpdeskStores{DB: db, Users: srv.Users, Commerce: srv.Commerce, Audit: srv.Audit, Returns: srv.Returns}, seeded, time.Now()); err != nil {
 			return err
 		}
+	} else if showcase, err = demo.ShowcaseTicket(ctx, db, seeded.Shop.ID); err != nil {
+		return err
 	}
 	owner, err := srv.Users.GetByEmail(ctx, demo.OwnerEmail)
 	if err != nil {
@@ -179,7 +182,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	if _, err := demo.ConnectShopify(ctx, srv.ShopifyConnect, seeded.Shop.ID); err != nil {
 		return err
 	}
-	printDemoBanner(e, seeded, token, loopSandbox.BaseURL(), storefront, srv.MailRouter.BuiltIn(seeded.Shop.Domain), mailbox, time.Since(started))
+	printDemoBanner(e, seeded, showcase, token, loopSandbox.BaseURL(), storefront, srv.MailRouter.BuiltIn(seeded.Shop.Domain), mailbox, time.Since(started))
 	return srv.Serve(ctx, ln, metricsLn)
 }
 
@@ -221,7 +224,7 @@ func listenDemoSMTP(addr string) (net.Listener, error) {
 	return ln, nil
 }
 
-func printDemoBanner(e *env, seeded *demo.Result, token, loopURL string, storefront *shopifysandbox.Sandbox, supportAddress string, mailbox *demo.Mailbox, startup time.Duration) {
+func printDemoBanner(e *env, seeded *demo.Result, showcase int64, token, loopURL string, storefront *shopifysandbox.Sandbox, supportAddress string, mailbox *demo.Mailbox, startup time.Duration) {
 	base := e.cfg.BaseURL
 	w := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(w, "\nhubdesk demo is running (%s, started in %d ms)\n\n", seeded.Shop.Name, startup.Milliseconds())
@@ -231,6 +234,10 @@ func printDemoBanner(e *env, seeded *demo.Result, token, loopURL string, storefr
 	fmt.Fprintf(w, "  Customers\t%s/customers\n", base)
 	if seeded.Shopper != nil {
 		fmt.Fprintf(w, "  Demo shopper\t%s/customers/%d\t(%s)\n", base, seeded.Shopper.ID, seeded.Shopper.Email)
+	}
+	if showcase != 0 {
+		fmt.Fprintf(w, "  Returns ticket\t%s/tickets/%d\t(%s: a return in every state, tracking links, Initiate return with its QR code; advance a return below to see the card change live)\n",
+			base, showcase, demo.ShowcaseSubject)
 	}
 	fmt.Fprintf(w, "  API\tcurl -H 'Authorization: Bearer %s' %s/api/v1/customers\n", token, base)
 	fmt.Fprintf(w, "  OpenAPI\t%s/api/v1/openapi.json\n", base)

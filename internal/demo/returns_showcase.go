@@ -2,12 +2,15 @@ package demo
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"time"
 
 	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/ingest"
 	"github.com/hubdesk/hubdesk/internal/integration/loop"
 	"github.com/hubdesk/hubdesk/internal/integration/loop/sandbox"
@@ -144,3 +147,19 @@ func showcaseBuild(number int, pp person, p plan, items int, now time.Time, base
 
 // newShowcaseRand seeds buildOrder's choices per order number.
 func newShowcaseRand(number int) *rand.Rand { return rand.New(rand.NewPCG(uint64(number), 13)) }
+
+// ShowcaseTicket finds the showcase customer's ticket on a demo shop
+// seeded earlier (a demo started again on its data directory), for the
+// banner; 0 when there is none (it was deleted or merged away).
+func ShowcaseTicket(ctx context.Context, db database.Querier, shopID int64) (int64, error) {
+	var id int64
+	err := db.QueryRow(ctx, `SELECT id FROM tickets WHERE shop_id = ? AND requester_email = ? AND subject = ? ORDER BY id LIMIT 1`,
+		shopID, ShowcaseEmail, ShowcaseSubject).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("demo: showcase ticket: %w", err)
+	}
+	return id, nil
+}

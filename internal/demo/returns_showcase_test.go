@@ -41,6 +41,14 @@ func TestReturnsShowcase(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// A demo started again on its data finds the ticket for its banner;
+		// another shop has none.
+		if found, err := demo.ShowcaseTicket(ctx, db, tn.Shop.ID); err != nil || found != ticketID {
+			t.Errorf("the showcase ticket found again: %d (%v), want %d", found, err, ticketID)
+		}
+		if found, err := demo.ShowcaseTicket(ctx, db, app.NewTenant("shopb").Shop.ID); err != nil || found != 0 {
+			t.Errorf("another shop's showcase ticket: %d (%v)", found, err)
+		}
 		orders, _, err := app.Server.Commerce.ListOrders(ctx, tn.Shop.ID, commerce.OrderFilter{CustomerID: tk.CustomerID}, database.Page{Limit: 10})
 		if err != nil || len(orders) != 5 {
 			t.Fatalf("showcase orders: %d (%v), want 5 (the ticket's sidebar shows five)", len(orders), err)

@@ -8,7 +8,7 @@ import (
 )
 
 // auditActions are the action filter's choices.
-var auditActions = []string{audit.ActionReturnLink, audit.ActionReturnQR, audit.ActionSettingsChanged, audit.ActionHubPublished,
+var auditActions = []string{audit.ActionReturnLink, audit.ActionReturnQR, audit.ActionReturnLinked, audit.ActionSettingsChanged, audit.ActionHubPublished,
 	audit.ActionTokenCreated, audit.ActionTokenRevoked, audit.ActionUserDisabled, audit.ActionUserEnabled,
 	audit.ActionUserInvited, audit.ActionInvitationResent, audit.ActionInvitationRevoked, audit.ActionUserJoined,
 	audit.ActionRoleChanged, audit.ActionPasswordResetRequested, audit.ActionPasswordReset,

@@ -11,6 +11,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/orderview"
 	"github.com/hubdesk/hubdesk/internal/returns"
+	"github.com/hubdesk/hubdesk/internal/user"
 )
 
 // The data of the customers and orders pages.
@@ -27,6 +28,9 @@ type (
 	ordersPage struct {
 		Query, Next string
 		Orders      []orderview.Order
+		// Unlinked counts the returns waiting for a manager to link them
+		// to their order (Manager and up; 0 for agents).
+		Unlinked int
 	}
 	orderPage struct {
 		Order    orderview.Order
@@ -36,6 +40,11 @@ type (
 		// Health is how calls to the returns platform fare: the notice
 		// on the returns section while they fail.
 		Health returns.SyncHealth
+		// Unlinked counts the returns that name this order's name, which
+		// several orders carry: they wait for a manager to link them.
+		Unlinked int
+		// CanLink: the viewer may link them (Manager and up).
+		CanLink bool
 	}
 )
 
@@ -123,7 +132,7 @@ func (d *Desk) Orders(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	d.page(w, r, http.StatusOK, "orders", "Orders", ordersPage{q.Get("q"), next, rows})
+	d.page(w, r, http.StatusOK, "orders", "Orders", ordersPage{q.Get("q"), next, rows, d.unlinkedCount(r.Context(), u)})
 }
 
 // Order shows one order: items, shipments, customer.
@@ -135,6 +144,8 @@ func (d *Desk) Order(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	u := auth.UserFrom(r.Context())
 	d.page(w, r, http.StatusOK, "order", "Order "+ao.Order.Name, orderPage{Order: ao.Order, Customer: ao.Customer,
-		Initiate: orderview.CanInitiate(ao.Config, ao.Order), Health: ao.Health})
+		Initiate: orderview.CanInitiate(ao.Config, ao.Order), Health: ao.Health,
+		Unlinked: d.unlinkedNaming(r.Context(), u.ShopID, ao.Order.Name), CanLink: u.Role.AtLeast(user.RoleManager)})
 }

@@ -84,6 +84,9 @@ type Desk struct {
 	// freshening holds a place per refresh request under way
 	// (freshenLater).
 	freshening chan struct{}
+	// ReturnLinks lists the returns waiting for an order because their
+	// order name is ambiguous and links them (loopsync); nil: none shown.
+	ReturnLinks ReturnLinker
 	// Backfill is the Shopify sync's backfill, for its progress fragment;
 	// nil: no Shopify sync.
 	Backfill ShopifyBackfill

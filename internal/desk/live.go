@@ -52,8 +52,12 @@ type liveTicket struct {
 // (`event: ticket`), or that someone's presence on a ticket changed
 // (`event: presence`, never the user's own), or that events may have been
 // missed (`event: resync`: after the server's listener reconnected, and
-// at once when the browser reconnects with a Last-Event-ID, since events
-// are not kept). Comment lines every Heartbeat keep the connection open;
+// at once when the browser reconnects with a Last-Event-ID). A page names
+// when it was written (`?since=`, a live.Stamp taken before it read what
+// it shows): the events this process heard since then come first
+// (live.Bus.Since), so one published between the page's render and its
+// stream's connection still reaches it; a resync instead when the process
+// cannot tell them all. Comment lines every Heartbeat keep the connection open;
 // at each one the session is read again, and a session that ended
 // (logout, disabled user, reset password) ends the stream with
 // `event: end`. The handler holds no database connection while idle.
@@ -84,8 +88,26 @@ func (p *LivePages) Events(w http.ResponseWriter, r *http.Request) {
 	if !write("retry: %d\n\n", reconnectDelay.Milliseconds()) {
 		return
 	}
-	if r.Header.Get("Last-Event-ID") != "" && !write("event: resync\ndata: {}\n\n") {
-		return
+	switch since, here, ok := live.ParseStamp(r.URL.Query().Get("since")); {
+	case r.Header.Get("Last-Event-ID") != "":
+		if !write("event: resync\ndata: {}\n\n") {
+			return
+		}
+	case ok:
+		// The page was written at since: what happened between then and
+		// now comes first, or a resync when this process cannot tell.
+		missed, complete := p.Bus.Since(me.ShopID, since, here)
+		if !complete {
+			if !write("event: resync\ndata: {}\n\n") {
+				return
+			}
+			break
+		}
+		for _, e := range missed {
+			if !p.send(write, me, e) {
+				return
+			}
+		}
 	}
 	beat := p.Heartbeat
 	if beat <= 0 {

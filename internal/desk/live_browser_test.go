@@ -7,13 +7,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/database/dbtest"
 	"github.com/hubdesk/hubdesk/internal/helpdesk"
+	"github.com/hubdesk/hubdesk/internal/live"
 	"github.com/hubdesk/hubdesk/internal/macro"
+	"github.com/hubdesk/hubdesk/internal/returns"
 	"github.com/hubdesk/hubdesk/internal/testapp"
+	"github.com/hubdesk/hubdesk/internal/ticket"
 	"github.com/hubdesk/hubdesk/internal/user"
 )
 
@@ -177,4 +182,84 @@ func TestLiveTicketWorkInTheBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	until(ctx, "the ticket moves to the top live", `window.notReloaded === true && document.querySelector("[data-inbox] .inbox-subject").textContent === "Wrong size"`)
+}
+
+// A return changes after the ticket page was written but before its
+// event stream connected (a webhook landing as the agent opens the
+// ticket): the stream, told when the page was written, sends the change
+// first, and the card shows it without a reload. The page's EventSource
+// is held back here until the change is published.
+func TestReturnsChangeBeforeTheStreamConnectsInTheBrowser(t *testing.T) {
+	ctx := chromium(t)
+	db := dbtest.Open(t, database.SQLite)
+	app := testapp.New(t, db)
+	tn := app.NewTenant("shopa")
+	bg := context.Background()
+	o := app.Order(tn, "5004101", "riley@example.com")
+	put := func(state returns.ReturnState, at time.Time) {
+		t.Helper()
+		if _, err := app.Server.Returns.Upsert(bg, tn.Shop.ID, returns.Return{Provider: returns.ProviderLoop, ExternalID: "48214101",
+			OrderName: o.Name, OrderExternalID: o.ExternalID, State: state, UpdatedAt: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(returns.StateOpen, time.Now().Add(-time.Hour))
+	tk, err := app.Server.Tickets.Create(bg, tn.Shop.ID, ticket.NewTicket{CustomerID: o.CustomerID, OrderID: o.ID,
+		RequesterEmail: o.Email, Subject: "My return", Channel: ticket.ChannelHub, Body: "Is it on its way?"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Every page's EventSource waits for window.connectLive().
+	hold := `(() => { const Real = window.EventSource; if (!Real) return;
+		window.EventSource = function (url) {
+			const listeners = [];
+			const held = {addEventListener: (type, f) => listeners.push([type, f]), close: () => { if (held.real) held.real.close(); }};
+			window.connectLive = () => { held.real = new Real(url); listeners.forEach(([type, f]) => held.real.addEventListener(type, f)); return true; };
+			return held;
+		}; })()`
+	if err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: hold})
+		return err
+	})); err != nil {
+		t.Fatal(err)
+	}
+	until := func(step, cond string) {
+		t.Helper()
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](cond))
+			if err == nil && ok {
+				return
+			}
+			if time.Now().After(deadline) {
+				side, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.getElementById("ticket-side") || document.body).innerText.slice(0, 800)`))
+				t.Fatalf("%s: %s never held (%v)\n%s", step, cond, err, side)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(app.URL+"/login"),
+		chromedp.WaitVisible(chromedp.ID("email")),
+		chromedp.SendKeys(chromedp.ID("email"), tn.Agent.Email),
+		chromedp.SendKeys(chromedp.ID("password"), testapp.Password),
+		chromedp.Submit(chromedp.ID("password")),
+		chromedp.WaitVisible(chromedp.CSS("aside.side")),
+		chromedp.Navigate(fmt.Sprintf("%s/tickets/%d", app.URL, tk.ID)),
+		chromedp.WaitVisible(chromedp.CSS("[data-ticket-view]")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	until("the open return", `!!document.querySelector("#ticket-side .badge--return-open") && typeof window.connectLive === "function"`)
+
+	// Loop closes the return; the change is stored and published while
+	// the page has no stream yet.
+	put(returns.StateClosed, time.Now())
+	app.Server.Live.Publish(bg, live.ReturnsEvent(tn.Shop.ID, []int64{o.ID}))
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.notReloaded = true; window.connectLive()`)); err != nil {
+		t.Fatal(err)
+	}
+	until("the closed return, live", `window.notReloaded === true && !!document.querySelector("#ticket-side .badge--return-closed") &&
+		!document.querySelector("#ticket-side .badge--return-open")`)
 }

@@ -216,7 +216,7 @@ func pageFixtures() map[string][]any {
 	for i, reason := range returns.Reasons {
 		r := row(i, commerce.StatusDelivered)
 		r.Return = returns.Eligibility{Reason: reason, WindowEnds: &at}
-		orders = append(orders, orderPage{Order: r, Customer: customer})
+		orders = append(orders, orderPage{Order: r, Customer: customer, Unlinked: 1 + i%2, CanLink: i%2 == 0})
 	}
 
 	var tickets []*ticket.Ticket
@@ -355,9 +355,15 @@ func pageFixtures() map[string][]any {
 	}
 
 	return map[string][]any{
-		"customers":     {customersPage{Query: "ada", Next: "abc", Customers: []*commerce.Customer{customer}}, customersPage{Query: "zz"}},
-		"customer":      {customerPage{Customer: customer, Orders: rows, Next: "abc"}},
-		"orders":        {ordersPage{Query: "#10", Next: "abc", Orders: rows}},
+		"customers": {customersPage{Query: "ada", Next: "abc", Customers: []*commerce.Customer{customer}}, customersPage{Query: "zz"}},
+		"customer":  {customerPage{Customer: customer, Orders: rows, Next: "abc"}},
+		"orders":    {ordersPage{Query: "#10", Next: "abc", Orders: rows}, ordersPage{Query: "#10", Orders: rows, Unlinked: 2}},
+		"returns_unlinked": {unlinkedPage{Linked: "7", Returns: []returns.Unlinked{{
+			Return: returns.Return{ID: 3, Provider: returns.ProviderLoop, ExternalID: "48210002", OrderName: "#1032", State: returns.StateReview,
+				CreatedAt: at, LineItems: []returns.ReturnedItem{{Title: "Tee", Variant: "M", Quantity: 1, Reason: "Too small"}}, OrderAmbiguous: true},
+			Candidates: []returns.Candidate{{OrderID: 7, Name: "#1032", Email: "ada@example.com", CreatedAt: at, TotalMinor: 1999, Currency: "USD"},
+				{OrderID: 8, Name: "#1032", CreatedAt: at, TotalMinor: 500, Currency: "EUR"}}}}},
+			unlinkedPage{Error: "That return is attached to an order already."}},
 		"order":         orders,
 		"return_link":   returnLinkFixtures(),
 		"tickets":       ticketLists,

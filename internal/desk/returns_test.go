@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hubdesk/hubdesk/internal/audit"
+	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/database/dbtest"
 	"github.com/hubdesk/hubdesk/internal/helpdesk"
@@ -126,6 +128,108 @@ func TestCardsShowItemsProcessingFailureAndLoopHealth(t *testing.T) {
 		// The ticket still takes a reply.
 		if status, _, _ := post(t, app, agent, fmt.Sprintf("/tickets/%d/reply", tk.ID), url.Values{"body": {"Looking into it."}}); status != http.StatusSeeOther {
 			t.Errorf("reply with Loop down: %d", status)
+		}
+	})
+}
+
+// A return Loop named only by an order number two orders carry waits
+// unattached — and is shown where staff look: both orders' pages say a
+// return names their number, the Orders page tells a manager how many
+// wait, and "Returns needing an order" lists it with both orders. A
+// manager links it to the right one (audited); it then shows on that
+// order's page and ticket, not on the other, and a later report naming
+// only the number keeps the link. Agents can neither see the list nor
+// link; an order of another number is refused.
+func TestManagerLinksAReturnWithAnAmbiguousOrderName(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		app := testapp.New(t, db)
+		tn := app.NewTenant("shopa")
+		olivia := app.NamedOrder(tn, "5001032", "#1032", "olivia@example.com")
+		noah := app.NamedOrder(tn, "5009032", "#1032", "noah@example.com")
+		other := app.NamedOrder(tn, "5001040", "#1040", "ada@example.com")
+		report := returns.Return{Provider: returns.ProviderLoop, ExternalID: "48210002", OrderName: "#1032", State: returns.StateOpen,
+			Carrier: "UPS", TrackingNumber: "1ZNAMEONLY", UpdatedAt: time.Now().Add(-time.Hour)}
+		if _, err := app.Server.Returns.Upsert(ctx, tn.Shop.ID, report); err != nil {
+			t.Fatal(err)
+		}
+		stored, err := app.Server.Returns.Get(ctx, tn.Shop.ID, returns.ProviderLoop, "48210002")
+		if err != nil || !stored.OrderAmbiguous {
+			t.Fatalf("stored: %+v %v", stored, err)
+		}
+
+		agent, manager := app.LoginAs(tn.Agent), app.LoginAs(tn.Manager)
+		for _, o := range []*commerce.Order{olivia, noah} {
+			_, page, _ := app.Do(agent, "GET", fmt.Sprintf("/orders/%d", o.ID), "", "")
+			if !strings.Contains(page, `id="unlinked-returns-notice"`) || !strings.Contains(page, "1 Loop return name order #1032") {
+				t.Errorf("order %s's page does not say a return names its number", o.ExternalID)
+			}
+		}
+		if _, page, _ := app.Do(agent, "GET", fmt.Sprintf("/orders/%d", other.ID), "", ""); strings.Contains(page, "unlinked-returns-notice") {
+			t.Error("an order of another number tells of the return")
+		}
+		if _, page, _ := app.Do(agent, "GET", "/orders", "", ""); strings.Contains(page, "unlinked-returns-notice") {
+			t.Error("the Orders page offers agents a list they cannot open")
+		}
+		if _, page, _ := app.Do(manager, "GET", "/orders", "", ""); !strings.Contains(page, `href="/returns/unlinked"`) {
+			t.Error("the Orders page does not lead a manager to the returns needing an order")
+		}
+		if status, _, _ := app.Do(agent, "GET", "/returns/unlinked", "", ""); status != http.StatusForbidden {
+			t.Errorf("an agent opens the list: %d", status)
+		}
+		status, page, _ := app.Do(manager, "GET", "/returns/unlinked", "", "")
+		for _, want := range []string{"48210002", "#1032", fmt.Sprintf(`name="order" value="%d"`, olivia.ID), fmt.Sprintf(`name="order" value="%d"`, noah.ID),
+			"olivia@example.com", "noah@example.com", "Link to this order"} {
+			if status != http.StatusOK || !strings.Contains(page, want) {
+				t.Errorf("the list: %d, lacks %s", status, want)
+			}
+		}
+		if strings.Contains(page, "ada@example.com") {
+			t.Error("the list offers an order of another number")
+		}
+
+		link := fmt.Sprintf("/returns/%d/link", stored.ID)
+		if status, _, _ := post(t, app, agent, link, url.Values{"order": {fmt.Sprint(olivia.ID)}}); status != http.StatusForbidden {
+			t.Errorf("an agent links: %d", status)
+		}
+		if status, _, _ := post(t, app, manager, link, url.Values{"order": {fmt.Sprint(other.ID)}}); status != http.StatusUnprocessableEntity {
+			t.Errorf("linked to an order of another number: %d", status)
+		}
+		status, _, h := post(t, app, manager, link, url.Values{"order": {fmt.Sprint(olivia.ID)}})
+		if status != http.StatusSeeOther || h.Get("Location") != fmt.Sprintf("/returns/unlinked?linked=%d", olivia.ID) {
+			t.Fatalf("link: %d %s", status, h.Get("Location"))
+		}
+		if status, _, _ := post(t, app, manager, link, url.Values{"order": {fmt.Sprint(noah.ID)}}); status != http.StatusConflict {
+			t.Errorf("linked twice: %d", status)
+		}
+		// Loop reports it again, still by the number alone.
+		report.State, report.UpdatedAt = returns.StateReview, time.Now()
+		if _, err := app.Server.Returns.Upsert(ctx, tn.Shop.ID, report); err != nil {
+			t.Fatal(err)
+		}
+		_, page, _ = app.Do(agent, "GET", fmt.Sprintf("/orders/%d", olivia.ID), "", "")
+		for _, want := range []string{"48210002", "1ZNAMEONLY"} {
+			if !strings.Contains(page, want) {
+				t.Errorf("Olivia's order page lacks the linked return's %s", want)
+			}
+		}
+		if strings.Contains(page, "unlinked-returns-notice") {
+			t.Error("the notice stays once the return is linked")
+		}
+		_, page, _ = app.Do(agent, "GET", fmt.Sprintf("/orders/%d", noah.ID), "", "")
+		if strings.Contains(page, "1ZNAMEONLY") || strings.Contains(page, "unlinked-returns-notice") {
+			t.Error("Noah's order page shows the return linked to Olivia's order")
+		}
+		if _, page, _ := app.Do(manager, "GET", "/returns/unlinked", "", ""); strings.Contains(page, "48210002") {
+			t.Error("the linked return is still listed")
+		}
+		entries, _, err := app.Server.Audit.List(ctx, tn.Shop.ID, audit.Filter{Action: audit.ActionReturnLinked}, database.Page{Limit: 10})
+		if err != nil || len(entries) != 1 {
+			t.Fatalf("audit: %v %v", entries, err)
+		}
+		if e := entries[0]; e.Actor.Label != tn.Manager.Email || e.Subject != "#1032" || e.Details["return"] != "48210002" ||
+			e.Details["order_id"] != fmt.Sprint(olivia.ID) {
+			t.Errorf("audit entry: %+v", e)
 		}
 	})
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/auth"
 	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/helpdesk"
+	"github.com/hubdesk/hubdesk/internal/live"
 	"github.com/hubdesk/hubdesk/internal/mailhtml"
 	"github.com/hubdesk/hubdesk/internal/orderview"
 	"github.com/hubdesk/hubdesk/internal/returns"
@@ -31,6 +32,9 @@ type (
 		// Orders are the customer's latest orders (the ticket's own first).
 		Orders      []orderview.Order
 		OrdersCount int
+		// LiveSince is when the page began reading what it shows
+		// (live.Stamp): its event stream asks for what happened since.
+		LiveSince string
 		// published is the configuration the orders were viewed with,
 		// for Initiate return's button (never rendered: it holds the key).
 		published returns.Config
@@ -106,6 +110,7 @@ func (p *TicketPages) Show(w http.ResponseWriter, r *http.Request) {
 func (p *TicketPages) showTicket(w http.ResponseWriter, r *http.Request, status int, id int64, markRead bool, message, draft string) {
 	ctx := r.Context()
 	me := auth.UserFrom(ctx)
+	since := time.Now()
 	tv, err := p.Viewer.Open(ctx, me, id, markRead)
 	if errors.Is(err, ticket.ErrNotFound) {
 		p.NotFound(w, r)
@@ -118,7 +123,7 @@ func (p *TicketPages) showTicket(w http.ResponseWriter, r *http.Request, status 
 	t := tv.Ticket
 	v := ticketPage{Helpdesk: p.helpdeskOff(r), Ticket: t, Statuses: ticketStatuses, Me: me, CanAssign: me.Role.AtLeast(user.RoleManager),
 		Error: message, Draft: draft, Tags: tv.Tags, AllTags: tv.AllTags, Blocked: tv.Blocked, Customer: tv.Customer,
-		OrdersCount: tv.OrdersCount, Orders: tv.Orders, Order: tv.Order, published: tv.Returns}
+		OrdersCount: tv.OrdersCount, Orders: tv.Orders, Order: tv.Order, published: tv.Returns, LiveSince: live.Stamp(since)}
 	if len(tv.Orders) > 0 {
 		// The cards render whatever the platform's health; a failed read
 		// only leaves the notice out.

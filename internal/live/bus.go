@@ -45,6 +45,9 @@ type Bus struct {
 	close   sync.Once
 	ready   chan struct{}
 	ready1  sync.Once
+	now     func() time.Time
+	// recent keeps the latest events for streams catching up (Since).
+	recent *recent
 }
 
 // NewBus returns the bus over db; now is the presence clock (time.Now
@@ -53,13 +56,25 @@ func NewBus(db *database.DB, now func() time.Time, logger *slog.Logger) *Bus {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	if now == nil {
+		now = time.Now
+	}
 	b := &Bus{db: db, logger: logger, broker: NewBroker(), presence: NewPresence(now), open: map[int64]int{},
-		closing: make(chan struct{}), ready: make(chan struct{})}
+		closing: make(chan struct{}), ready: make(chan struct{}), now: now}
+	// Across processes the record is complete only once LISTEN is in
+	// place (listen restarts it); on SQLite every event is heard from now.
+	start := notYet
 	if !b.crossProcess() {
 		close(b.ready)
+		start = now()
 	}
+	b.recent = newRecent(start)
 	return b
 }
+
+// notYet is the start of the record of events before LISTEN is first in
+// place: no catch-up is complete until then.
+var notYet = time.Unix(1<<40, 0)
 
 // crossProcess reports whether events travel through NOTIFY.
 func (b *Bus) crossProcess() bool { return b.db.Dialect == database.Postgres }
@@ -97,7 +112,23 @@ func (b *Bus) Publish(ctx context.Context, e Event) {
 
 func (b *Bus) deliver(e Event) {
 	b.presence.Apply(e)
+	if e.What != WhatPresence {
+		b.recent.add(e, b.now())
+	}
 	b.broker.Deliver(e)
+}
+
+// Since returns the shop's events (presence aside) this process heard at
+// or after t (less CatchUpSkew unless this process wrote the page), oldest first, and whether that is all of
+// them: false when the process may have missed some since then (it
+// started or its listener reconnected later, or they are older than the
+// RecentSize it keeps), and the page should fetch everything it shows.
+// A stream that connects after its page was written sends them first.
+func (b *Bus) Since(shopID int64, t time.Time, sameProcess bool) ([]Event, bool) {
+	if !sameProcess {
+		t = t.Add(-CatchUpSkew)
+	}
+	return b.recent.after(shopID, t)
 }
 
 // Ready is closed once the bus hears other processes' events (at once on
@@ -145,6 +176,7 @@ func (b *Bus) listen(ctx context.Context) bool {
 		b.logger.Warn("live: listen", "err", err)
 		return false
 	}
+	b.recent.restart(b.now())
 	b.ready1.Do(func() { close(b.ready) })
 	for {
 		n, err := conn.WaitForNotification(ctx)

@@ -209,3 +209,102 @@ func TestStreamLimits(t *testing.T) {
 		s.Close()
 	}
 }
+
+// A stream that connects after its page was written catches up: Since
+// gives the shop's events heard from the page's time on (less the skew
+// allowed between processes), presence aside, and says whether that is
+// all of them — not when the time is before the process began hearing
+// every event (on PostgreSQL: before its LISTEN was in place), nor when
+// more events came since than the process keeps.
+func TestSinceCatchesUpAStreamThatConnectsLate(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		clock := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
+		var mu sync.Mutex
+		now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+		tick := func(d time.Duration) { mu.Lock(); clock = clock.Add(d); mu.Unlock() }
+		b := live.NewBus(db, now, nil)
+		if _, complete := b.Since(1, now().Add(time.Hour), false); complete != (db.Dialect == database.SQLite) {
+			t.Errorf("before listening, complete = %v", complete)
+		}
+		go b.Run(ctx)
+		select {
+		case <-b.Ready():
+		case <-time.After(guard):
+			t.Fatal("the listener did not start")
+		}
+		start := now()
+		s, err := b.Open(1, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		tick(time.Minute)
+		b.Publish(ctx, live.ReturnsEvent(1, []int64{7}))
+		<-s.Events
+		rendered := now().Add(10 * time.Second)
+		tick(time.Minute)
+		b.Publish(ctx, live.Event{Shop: 2, Ticket: 5, What: "message"})
+		b.Publish(ctx, live.Event{Shop: 1, Ticket: 7, What: live.WhatPresence, User: 11, Name: "Ana", State: live.StateViewing})
+		b.Publish(ctx, live.ReturnsEvent(1, []int64{8, 9}))
+		for range 2 {
+			select {
+			case <-s.Events:
+			case <-time.After(guard):
+				t.Fatal("an event was not heard")
+			}
+		}
+		got, complete := b.Since(1, rendered, true)
+		if !complete || len(got) != 1 || got[0] != live.ReturnsEvent(1, []int64{8, 9}) {
+			t.Errorf("since the page: %+v, complete %v", got, complete)
+		}
+		// A page another process wrote gets the skew; one this process
+		// wrote does not (what came before it is in it).
+		justAfter := start.Add(time.Minute).Add(live.CatchUpSkew / 2)
+		if got, complete := b.Since(1, justAfter, false); !complete || len(got) != 2 {
+			t.Errorf("within the skew: %+v, complete %v", got, complete)
+		}
+		if got, complete := b.Since(1, justAfter, true); !complete || len(got) != 1 {
+			t.Errorf("this process's page: %+v, complete %v", got, complete)
+		}
+		if _, complete := b.Since(1, start.Add(-time.Minute), false); complete {
+			t.Error("complete before the process heard every event")
+		}
+		tick(time.Minute)
+		for i := range live.RecentSize {
+			b.Publish(ctx, live.ReturnsEvent(2, []int64{int64(i)}))
+		}
+		deadline := time.Now().Add(guard) // NOTIFY delivers them a little later
+		for {
+			got, complete := b.Since(2, now(), true)
+			if complete && len(got) == live.RecentSize {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the kept ones: %d, complete %v", len(got), complete)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if _, complete := b.Since(1, rendered, true); complete {
+			t.Error("complete after more events than are kept")
+		}
+	})
+}
+
+// A page's stamp names its time and whether this process wrote it.
+func TestStamp(t *testing.T) {
+	at := time.UnixMilli(1796464800123)
+	got, here, ok := live.ParseStamp(live.Stamp(at))
+	if !ok || !here || !got.Equal(at) {
+		t.Errorf("own stamp: %v %v %v", got, here, ok)
+	}
+	if got, here, ok := live.ParseStamp("1796464800123.0123456789ab"); !ok || here || !got.Equal(at) {
+		t.Errorf("another process's stamp: %v %v %v", got, here, ok)
+	}
+	for _, bad := range []string{"", "x", "-5.ab", "0"} {
+		if _, _, ok := live.ParseStamp(bad); ok {
+			t.Errorf("%q read as a stamp", bad)
+		}
+	}
+}

@@ -93,6 +93,7 @@ func TestTicketOpenRefreshesStaleOrdersInTheBackground(t *testing.T) {
 			t.Fatal(err)
 		}
 		syncer := e.app.Server.LoopSync
+		syncer.ForgetChecks()
 		v := []orderview.Order{{Order: order, Returns: []returns.Return{{State: returns.StateReview}}}, {Order: quiet}}
 		var asked atomic.Int64
 		var wg sync.WaitGroup
@@ -158,6 +159,7 @@ func BenchmarkColdFreshness(b *testing.B) {
 				if _, err := db.Exec(ctx, `DELETE FROM loop_order_checks`); err != nil {
 					b.Fatal(err)
 				}
+				e.app.Server.LoopSync.ForgetChecks()
 				b.StartTimer()
 				start := time.Now()
 				if n, err := e.app.Server.LoopSync.Freshen(ctx, e.tn.Shop.ID, viewed); err != nil || n != 20 {
@@ -169,6 +171,83 @@ func BenchmarkColdFreshness(b *testing.B) {
 				total += time.Since(start)
 			}
 			b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms/fresh")
+		})
+	}
+}
+
+// Views of orders this process read from Loop within the freshness limit
+// cost Freshen no database read: it remembers when each was read (its
+// own refreshes, and the times it read once). The rows are taken away
+// here behind its back to show it: the orders still count as fresh, so
+// no refresh is asked; once it forgets, it reads them again and finds
+// them stale.
+func TestFreshenRemembersWhenOrdersWereRead(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		e := newEnv(t, db, sandbox.Options{})
+		order := e.order(7311, "#7311", time.Now().Add(-24*time.Hour))
+		e.connect(sandbox.KeyReturns)
+		e.settled()
+		syncer := e.app.Server.LoopSync
+		if _, err := syncer.RefreshOrder(ctx, e.tn.Shop.ID, order.ID); err != nil {
+			t.Fatal(err)
+		}
+		v := []orderview.Order{{Order: order, Returns: []returns.Return{{State: returns.StateOpen}}}}
+		if n, err := syncer.Freshen(ctx, e.tn.Shop.ID, v); err != nil || n != 0 {
+			t.Fatalf("asked %d refreshes of an order just read (%v)", n, err)
+		}
+		if _, err := db.Exec(ctx, `DELETE FROM loop_order_checks`); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := syncer.Freshen(ctx, e.tn.Shop.ID, v); err != nil || n != 0 {
+			t.Fatalf("asked %d refreshes: Freshen read the database for an order it knew fresh (%v)", n, err)
+		}
+		syncer.ForgetChecks()
+		if n, err := syncer.Freshen(ctx, e.tn.Shop.ID, v); err != nil || n != 1 {
+			t.Fatalf("asked %d refreshes once it forgot (%v), want 1", n, err)
+		}
+	})
+}
+
+// BenchmarkFreshenFed is Freshen's cost on each view of a webhook-fed
+// ticket (20 orders with an active return, all read from Loop within the
+// limit, so nothing is asked): "remembered" as it runs now, "read" when
+// the process must read the orders' times (each op forgets them first,
+// as every view did before the times were remembered). Run with
+// -benchmem; the machine is shared, so compare CPU per op, not wall time.
+func BenchmarkFreshenFed(b *testing.B) {
+	for _, d := range []database.Dialect{database.SQLite, database.Postgres} {
+		b.Run(string(d), func(b *testing.B) {
+			db := dbtest.Open(b, d)
+			ctx := context.Background()
+			e := newEnv(b, db, sandbox.Options{})
+			e.connect(sandbox.KeyReturns)
+			e.settled()
+			var viewed []orderview.Order
+			for i := range 20 {
+				ext := int64(7600 + i)
+				o := e.order(ext, "#"+strconv.FormatInt(ext, 10), time.Now().Add(-24*time.Hour))
+				if _, err := e.app.Server.LoopSync.RefreshOrder(ctx, e.tn.Shop.ID, o.ID); err != nil {
+					b.Fatal(err)
+				}
+				viewed = append(viewed, orderview.Order{Order: o, Returns: []returns.Return{{State: returns.StateOpen}}})
+			}
+			syncer := e.app.Server.LoopSync
+			for _, forget := range []bool{false, true} {
+				name := map[bool]string{false: "remembered", true: "read"}[forget]
+				b.Run(name, func(b *testing.B) {
+					cpu0 := cpuTime()
+					for b.Loop() {
+						if forget {
+							syncer.ForgetChecks()
+						}
+						if n, err := syncer.Freshen(ctx, e.tn.Shop.ID, viewed); err != nil || n != 0 {
+							b.Fatalf("asked %d refreshes (%v)", n, err)
+						}
+					}
+					b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
+				})
+			}
 		})
 	}
 }

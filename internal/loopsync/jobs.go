@@ -273,6 +273,9 @@ func (s *Syncer) RefreshOrder(ctx context.Context, shopID, orderID int64) ([]int
 		}
 		return s.records.With(tx).Touch(ctx, shopID, []int64{orderID}, now)
 	})
+	if err == nil {
+		s.rememberCheck(shopID, orderID, now)
+	}
 	if err != nil || !changed {
 		return nil, err
 	}

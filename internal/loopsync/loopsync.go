@@ -104,6 +104,12 @@ type Syncer struct {
 	// recorded per shop (webhookArrived).
 	webhookMu sync.Mutex
 	webhookAt map[int64]time.Time
+	// checks remembers when orders' returns were last read from Loop, as
+	// this process learned it (Freshen's reads of loop_order_checks, its
+	// own refreshes), so that a view of orders read within the freshness
+	// limit asks the database nothing (rememberCheck, checkedAt).
+	checksMu sync.Mutex
+	checks   map[orderKey]time.Time
 }
 
 // webhookArrived records, in tx, that a verified webhook of the shop
@@ -143,6 +149,47 @@ func (s *Syncer) rememberWebhook(shopID int64, at time.Time) {
 	s.webhookAt[shopID] = at
 }
 
+// orderKey names one order of one shop.
+type orderKey struct{ shop, order int64 }
+
+// maxRememberedChecks bounds checks: past it the memory starts again
+// (Freshen then reads the times once more).
+const maxRememberedChecks = 100_000
+
+// rememberCheck records that the order's returns were read from Loop at
+// at, unless a later read is known.
+func (s *Syncer) rememberCheck(shopID, orderID int64, at time.Time) {
+	s.checksMu.Lock()
+	defer s.checksMu.Unlock()
+	k := orderKey{shopID, orderID}
+	if prev, ok := s.checks[k]; ok && !at.After(prev) {
+		return
+	}
+	if len(s.checks) >= maxRememberedChecks {
+		clear(s.checks)
+	}
+	s.checks[k] = at
+}
+
+// checkedAt is when this process last knew the order's returns to be
+// read from Loop. Times only move forward (a later read replaces an
+// earlier one), so an order known fresh here is fresh.
+func (s *Syncer) checkedAt(shopID, orderID int64) (time.Time, bool) {
+	s.checksMu.Lock()
+	defer s.checksMu.Unlock()
+	at, ok := s.checks[orderKey{shopID, orderID}]
+	return at, ok
+}
+
+// ForgetChecks drops what this process remembers of when orders were
+// read from Loop: for rows of loop_order_checks removed behind its back
+// (tests that make orders stale again).
+func (s *Syncer) ForgetChecks() {
+	s.checksMu.Lock()
+	defer s.checksMu.Unlock()
+	clear(s.checks)
+}
+
 // healthTTL is how long a page may show a shop's health as read.
 const healthTTL = 2 * time.Second
 
@@ -164,7 +211,8 @@ func New(opts Options) *Syncer {
 	}
 	opts.BaseURL = strings.TrimRight(opts.BaseURL, "/")
 	return &Syncer{opts: opts, store: NewStore(opts.DB), records: returns.NewRecords(opts.DB), log: opts.Logger, now: opts.Now,
-		okAt: map[int64]time.Time{}, webhookAt: map[int64]time.Time{}, health: ttlcache.New[int64, Health](healthTTL, nil)}
+		okAt: map[int64]time.Time{}, webhookAt: map[int64]time.Time{}, health: ttlcache.New[int64, Health](healthTTL, nil),
+		checks: map[orderKey]time.Time{}}
 }
 
 // SetQueue gives the syncer its job queue, made after the syncer (the

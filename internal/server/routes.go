@@ -49,6 +49,8 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("GET /orders/{id}", d.RequireUser(d.Order))
 	mux.Handle("POST /orders/{id}/return-link", d.RequireUser(d.InitiateReturn))
 	mux.Handle("GET /orders/{id}/return-qr.png", d.RequireUser(d.ReturnQR))
+	mux.Handle("GET /returns/unlinked", d.RequireRole(user.RoleManager, d.UnlinkedReturns))
+	mux.Handle("POST /returns/{id}/link", d.RequireRole(user.RoleManager, d.LinkReturn))
 	mux.Handle("GET /settings", d.RequireRole(user.RoleManager, d.SettingsGeneral))
 	mux.Handle("GET /settings/general", d.RequireRole(user.RoleManager, d.SettingsGeneral))
 	mux.Handle("POST /settings/general", d.RequireRole(user.RoleManager, d.SaveSettingsGeneral))

@@ -112,6 +112,27 @@ func withID(path string, pick func(w *routeWorld, tn *testapp.Tenant, u *user.Us
 
 func orderID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64 { return w.orders[tn].ID }
 
+// unlinkedReturnID is a return of the shop waiting for its order: Loop
+// named it only by a name two of the shop's orders carry.
+func unlinkedReturnID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64 {
+	ctx := context.Background()
+	r, err := w.app.Server.Returns.Get(ctx, tn.Shop.ID, returns.ProviderLoop, "unlinked-"+tn.Shop.Domain)
+	if err == nil {
+		return r.ID
+	}
+	name := "#77" + fmt.Sprint(tn.Shop.ID)
+	w.app.NamedOrder(tn, "9901"+fmt.Sprint(tn.Shop.ID), name, "one@example.com")
+	w.app.NamedOrder(tn, "9902"+fmt.Sprint(tn.Shop.ID), name, "two@example.com")
+	if _, err := w.app.Server.Returns.Upsert(ctx, tn.Shop.ID, returns.Return{Provider: returns.ProviderLoop,
+		ExternalID: "unlinked-" + tn.Shop.Domain, OrderName: name, State: returns.StateOpen}); err != nil {
+		w.app.T.Fatal(err)
+	}
+	if r, err = w.app.Server.Returns.Get(ctx, tn.Shop.ID, returns.ProviderLoop, "unlinked-"+tn.Shop.Domain); err != nil || !r.OrderAmbiguous {
+		w.app.T.Fatalf("unlinked return: %v %+v", err, r)
+	}
+	return r.ID
+}
+
 // mailboxID is a mail in the demo mailbox, which is shop A's (the demo's
 // one shop): shop B has none.
 func mailboxID(w *routeWorld, tn *testapp.Tenant, _ *user.User) int64 {
@@ -297,6 +318,9 @@ func routeTable() []routeCase {
 		// Initiate return: the order is not delivered yet, so 409; any agent may ask.
 		{pattern: "POST /orders/{id}/return-link", rule: deskUser, url: withID("/orders/{id}/return-link", orderID), ok: 409},
 		{pattern: "GET /orders/{id}/return-qr.png", rule: deskUser, url: portalQR, ok: 200},
+		{pattern: "GET /returns/unlinked", rule: deskManager, url: fixed("/returns/unlinked"), ok: 200},
+		// No order named: refused past the access rule, nothing linked.
+		{pattern: "POST /returns/{id}/link", rule: deskManager, url: withID("/returns/{id}/link", unlinkedReturnID), body: "order=0", ok: 422},
 		{pattern: "GET /settings", rule: deskManager, url: fixed("/settings"), ok: 200},
 		{pattern: "GET /settings/general", rule: deskManager, url: fixed("/settings/general"), ok: 200},
 		{pattern: "POST /settings/general", rule: deskManager, url: fixed("/settings/general"),

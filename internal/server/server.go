@@ -275,7 +275,7 @@ func New(opts Options) (*Server, error) {
 	s.desk, err = desk.New(desk.Desk{Users: s.Users, Access: s.Staff, Team: s.Team, Shops: s.Shops, Commerce: s.Commerce, Auth: s.auth, Logger: opts.Logger,
 		Proxies: opts.Proxies, Settings: s.Settings, Secrets: s.Secrets, OrderView: s.Orders, Audit: s.Audit, JobQueue: s.Jobs,
 		BaseURL: opts.BaseURL, Tickets: s.Tickets, MailIn: s.MailSettings,
-		Mailbox: opts.DemoMailbox, MailboxShop: opts.DemoMailboxShop, Freshness: s.LoopSync, Privacy: s.Privacy, Backfill: s.ShopifySync,
+		Mailbox: opts.DemoMailbox, MailboxShop: opts.DemoMailboxShop, Freshness: s.LoopSync, ReturnLinks: s.LoopSync, Privacy: s.Privacy, Backfill: s.ShopifySync,
 		CustomerFreshness: s.ShopifySync, Shopify: s.ShopifyConnect})
 	if err != nil {
 		return nil, fmt.Errorf("desk: %w", err)

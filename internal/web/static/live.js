@@ -77,7 +77,10 @@
     }).catch(function () {});
   }
 
-  var source = new EventSource("/events");
+  // The page says when it was written: the stream first sends what
+  // happened since, so a change made before it connected is not missed.
+  var since = view ? view.getAttribute("data-live-since") : "";
+  var source = new EventSource("/events" + (since ? "?since=" + encodeURIComponent(since) : ""));
   source.addEventListener("ticket", function (e) {
     var data;
     try { data = JSON.parse(e.data); } catch (err) { return; }

@@ -131,7 +131,7 @@ func (d *Desk) SettingsGeneral(w http.ResponseWriter, r *http.Request) {
 }
 
 // SaveSettingsGeneral stores the General tab (hub on/off, helpdesk on/off,
-// return window, help centre, storefront domains).
+// hub inside the store's theme, return window, help centre, storefront domains).
 func (d *Desk) SaveSettingsGeneral(w http.ResponseWriter, r *http.Request) {
 	u := auth.UserFrom(r.Context())
 	if !parseForm(r) {
@@ -146,6 +146,7 @@ func (d *Desk) SaveSettingsGeneral(w http.ResponseWriter, r *http.Request) {
 	general := returns.General{
 		HubEnabled:      r.PostForm.Get("hub_enabled") == "on",
 		HelpdeskEnabled: r.PostForm.Get("helpdesk_enabled") == "on",
+		InTheme:         r.PostForm.Get("in_theme") == "on",
 		HelpCentreURL:   strings.TrimSpace(r.PostForm.Get("help_centre_url")),
 		LogoURL:         strings.TrimSpace(r.PostForm.Get("logo_url")),
 		// One host name a line; commas and spaces separate them too, as

@@ -205,6 +205,30 @@ func TestGeneralSettingsStorefrontDomains(t *testing.T) {
 	}
 }
 
+// The General tab shows "Show the hub inside the store's theme" ticked
+// for a new shop and saves it switched off and on.
+func TestGeneralSettingsInTheme(t *testing.T) {
+	app := testapp.New(t, dbtest.Open(t, database.SQLite))
+	tn := app.NewTenant("shopa")
+	c := app.LoginAs(tn.Admin)
+	_, body, _ := app.Do(c, http.MethodGet, "/settings/general", "", "")
+	if !strings.Contains(body, `<input type="checkbox" name="in_theme" aria-describedby="in-theme-hint" checked>`) {
+		t.Fatalf("a new shop's setting is not shown on:\n%s", body)
+	}
+	for _, on := range []bool{false, true} {
+		form := url.Values{"hub_enabled": {"on"}, "return_window_days": {"30"}}
+		if on {
+			form.Set("in_theme", "on")
+		}
+		if status, body, _ := post(t, app, c, "/settings/general", form); status != http.StatusSeeOther {
+			t.Fatalf("save: %d\n%s", status, body)
+		}
+		if st, _ := app.Server.Settings.Load(context.Background(), tn.Shop.ID); st.Draft.General.InTheme != on {
+			t.Fatalf("saved %v, stored %v", on, st.Draft.General.InTheme)
+		}
+	}
+}
+
 // Staff create their own API tokens in the desk, see each once, use it,
 // and revoke it; another user's token cannot be revoked.
 func TestAPITokenPages(t *testing.T) {

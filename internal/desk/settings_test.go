@@ -47,8 +47,9 @@ func TestSettingsPagesAreForManagersAndAbove(t *testing.T) {
 	tn := app.NewTenant("shopa")
 	agent := app.LoginAs(tn.Agent)
 	for _, path := range []string{"/settings", "/settings/general", "/settings/returns", "/audit"} {
-		if status, _, _ := app.Do(agent, "GET", path, "", ""); status != http.StatusForbidden {
-			t.Errorf("agent GET %s: %d", path, status)
+		if status, body, _ := app.Do(agent, "GET", path, "", ""); status != http.StatusForbidden ||
+			!strings.Contains(body, "This page is for these roles: Owner, Admin or Manager. Your role is Agent; an owner or admin can change it.") {
+			t.Errorf("agent GET %s: %d\n%s", path, status, body)
 		}
 	}
 	for _, path := range []string{"/settings/general", "/settings/returns", "/settings/live"} {

@@ -485,3 +485,24 @@ func openDrawer(t *testing.T, ctx context.Context, demo *Demo) {
 	}
 	t.Fatalf("the drawer's hub never greeted the shopper (heading %q)", heading)
 }
+
+// Outside the store's theme (the admin preview here, a headless storefront
+// alike) the hub has a header of its own: the shop's name and Back to
+// store, both leading to the store.
+func TestHubStandaloneLinksBackToStore(t *testing.T) {
+	demo := StartDemo(t)
+	shopperID, _, _ := newestDeliveredOrder(t, demo)
+	admin := NewBrowser(t)
+	LoginAs(t, admin, demo.BaseURL, "owner@demo.hubdesk.dev", "demo")
+	do(t, admin, chromedp.Navigate(fmt.Sprintf("%s/settings/hub-preview?customer=%d", demo.BaseURL, shopperID)),
+		chromedp.WaitVisible(chromedp.CSS(".storebar .back")))
+	links, err := chromedp.Run(admin, chromedp.Evaluate[[]string](
+		`Array.from(document.querySelectorAll(".storebar a")).map(a => a.textContent.trim() + " " + a.href)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(links) != 2 || links[0] != "Demo Outfitters https://demo-shop.myshopify.com/" || links[1] != "Back to store https://demo-shop.myshopify.com/" {
+		t.Fatalf("the standalone hub's header links %q", links)
+	}
+	Screenshot(t, admin, "hub-standalone-preview")
+}

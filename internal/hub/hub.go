@@ -24,6 +24,15 @@
 // origin explicitly. Links between hub pages are root-relative to the
 // storefront (path_prefix), because Shopify signs each proxied request
 // itself.
+//
+// Through the App Proxy, while the shop's "Show the hub inside the store's
+// theme" setting is on, pages answer as application/liquid so that Shopify
+// shows them inside the theme's layout (layout-theme; contracts/shopify.md
+// §6). The body is Liquid source then: web.Renderer.RenderLiquid writes
+// every "{" as a character reference, so nothing a shopper or a store
+// record holds is ever evaluated. The drawer (?view=drawer), shopper
+// tokens and the preview get the standalone page, with the shop's name
+// and a link back to the store.
 package hub
 
 import (
@@ -233,13 +242,10 @@ type previewBanner struct{ Name string }
 func (h *Hub) page(w http.ResponseWriter, s *session, status int, name, title string, data any) {
 	v := view{L: s.loc, Title: title, CSS: h.css, JS: h.js, Data: data}
 	theme := s.inTheme()
-	switch {
-	case theme:
+	if theme {
 		h.setThemeHeaders(w, s.shop)
-	case s.shop != nil:
+	} else {
 		h.setHeaders(w, s.shop)
-	default:
-		h.setHeaders(w, nil)
 	}
 	if s.shop != nil {
 		v.ShopName = s.shop.Name

@@ -391,8 +391,8 @@ func TestHubLanguagesAndScreenshots(t *testing.T) {
 	for _, l := range hubLocales {
 		t.Run("screenshots "+l.lang, func(t *testing.T) {
 			openHub(t, ctx, demo, "locale="+l.lang)
-			if lang, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.documentElement.lang`)); !strings.HasPrefix(lang, l.lang) {
-				t.Errorf("<html lang=%q>, want %s", lang, l.lang)
+			if lang, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector(".hubdesk-theme") || document.documentElement).lang`)); !strings.HasPrefix(lang, l.lang) {
+				t.Errorf("the hub's lang is %q, want %s", lang, l.lang)
 			}
 			if text := bodyText(t, ctx); !strings.Contains(text, l.ordersTitle) {
 				t.Errorf("orders tab lacks %q:\n%s", l.ordersTitle, text)
@@ -484,4 +484,25 @@ func openDrawer(t *testing.T, ctx context.Context, demo *Demo) {
 		}
 	}
 	t.Fatalf("the drawer's hub never greeted the shopper (heading %q)", heading)
+}
+
+// Outside the store's theme (the admin preview here, a headless storefront
+// alike) the hub has a header of its own: the shop's name and Back to
+// store, both leading to the store.
+func TestHubStandaloneLinksBackToStore(t *testing.T) {
+	demo := StartDemo(t)
+	shopperID, _, _ := newestDeliveredOrder(t, demo)
+	admin := NewBrowser(t)
+	LoginAs(t, admin, demo.BaseURL, "owner@demo.hubdesk.dev", "demo")
+	do(t, admin, chromedp.Navigate(fmt.Sprintf("%s/settings/hub-preview?customer=%d", demo.BaseURL, shopperID)),
+		chromedp.WaitVisible(chromedp.CSS(".storebar .back")))
+	links, err := chromedp.Run(admin, chromedp.Evaluate[[]string](
+		`Array.from(document.querySelectorAll(".storebar a")).map(a => a.textContent.trim() + " " + a.href)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(links) != 2 || links[0] != "Demo Outfitters https://demo-shop.myshopify.com/" || links[1] != "Back to store https://demo-shop.myshopify.com/" {
+		t.Fatalf("the standalone hub's header links %q", links)
+	}
+	Screenshot(t, admin, "hub-standalone-preview")
 }

@@ -36,12 +36,13 @@ func TestReturnsSettingsDraftLiveAndPreview(t *testing.T) {
 	shopper := NewBrowser(t)
 	do(t, shopper, chromedp.Navigate(demo.ShopperHubURL), chromedp.WaitVisible(chromedp.CSS("main")))
 
-	// 1. Take the hub out of Live mode: the published settings stay Loop.
+	// 1. Take the hub out of Live mode with the switch (it says its
+	// state): the published settings stay Loop.
 	do(t, admin,
 		chromedp.Navigate(demo.BaseURL+"/settings/general"),
-		chromedp.WaitVisible(chromedp.CSS(`input[name=live]`)),
-		chromedp.Click(chromedp.CSS(`input[name=live]`)),
-		chromedp.Click(chromedp.CSS(`form[action="/settings/live"] button`)),
+		chromedp.WaitVisible(chromedp.CSS(`#live-switch[aria-checked=true]`)),
+		chromedp.Click(chromedp.CSS(`#live-switch`)),
+		chromedp.WaitVisible(chromedp.CSS(`#live-switch[aria-checked=false]`)),
 		chromedp.WaitVisible(`//*[contains(., "Not live.")]`),
 	)
 
@@ -72,12 +73,30 @@ func TestReturnsSettingsDraftLiveAndPreview(t *testing.T) {
 		t.Fatalf("published hub went to %s, want Loop's deep link", got)
 	}
 
-	// 3. Going live publishes the draft: now the shopper lands on AfterShip.
+	// 3. Going live first lists what will change for shoppers; Cancel
+	// publishes nothing, Publish publishes the draft: now the shopper
+	// lands on AfterShip.
 	do(t, admin,
-		chromedp.Navigate(demo.BaseURL+"/settings/general"),
-		chromedp.WaitVisible(chromedp.CSS(`input[name=live]`)),
-		chromedp.Click(chromedp.CSS(`input[name=live]`)),
-		chromedp.Click(chromedp.CSS(`form[action="/settings/live"] button`)),
+		chromedp.Navigate(demo.BaseURL+"/settings/returns"),
+		chromedp.WaitVisible(chromedp.CSS(`#live-switch[aria-checked=false]`)),
+		chromedp.Click(chromedp.CSS(`#live-switch`)),
+		chromedp.WaitVisible(chromedp.ID("live-confirm")),
+	)
+	changes, _ := chromedp.Run(admin, chromedp.Text(chromedp.ID("live-changes")))
+	if !strings.Contains(changes, "Start a return will go to AfterShip Returns instead of Loop.") {
+		t.Fatalf("the go-live confirmation lists %q", changes)
+	}
+	Screenshot(t, admin, "settings-go-live-confirmation")
+	do(t, admin, chromedp.Click(chromedp.ID("live-cancel")), chromedp.WaitNotVisible(chromedp.ID("live-confirm")))
+	startReturn(t, shopper, demo, orderID)
+	if got := waitForURL(t, shopper, demo.LoopURL+"/portal/"); !strings.Contains(got, "/portal/link/") {
+		t.Fatalf("after Cancel the hub went to %s, want Loop's deep link", got)
+	}
+	do(t, admin,
+		chromedp.Click(chromedp.CSS(`#live-switch`)),
+		chromedp.WaitVisible(chromedp.ID("live-confirm")),
+		chromedp.Click(chromedp.ID("live-publish")),
+		chromedp.WaitVisible(chromedp.CSS(`#live-switch[aria-checked=true]`)),
 		chromedp.WaitVisible(`//*[contains(., "Live.")]`),
 	)
 	startReturn(t, shopper, demo, orderID)

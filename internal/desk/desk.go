@@ -313,12 +313,28 @@ func (d *Desk) RequireUser(next http.HandlerFunc) http.Handler {
 // RequireRole is RequireUser plus a minimum role; others get a 403 page.
 func (d *Desk) RequireRole(min user.Role, next http.HandlerFunc) http.Handler {
 	return d.RequireUser(func(w http.ResponseWriter, r *http.Request) {
-		if !auth.UserFrom(r.Context()).Role.AtLeast(min) {
-			d.Error(w, r, http.StatusForbidden, "Your role does not allow this page. Ask an owner or admin.")
+		if role := auth.UserFrom(r.Context()).Role; !role.AtLeast(min) {
+			d.Error(w, r, http.StatusForbidden, forbiddenFor(role, min))
 			return
 		}
 		next(w, r)
 	})
+}
+
+// forbiddenFor says who may open a page that role may not: the roles
+// from min up, and who can change a role.
+func forbiddenFor(role, min user.Role) string {
+	var names []string
+	for _, r := range []user.Role{user.RoleOwner, user.RoleAdmin, user.RoleManager, user.RoleAgent} {
+		if r.AtLeast(min) {
+			names = append(names, r.Label())
+		}
+	}
+	allowed := names[0]
+	if n := len(names); n > 1 {
+		allowed = strings.Join(names[:n-1], ", ") + " or " + names[n-1]
+	}
+	return "This page is for these roles: " + allowed + ". Your role is " + role.Label() + "; an owner or admin can change it."
 }
 
 // Home sends signed-in staff to their start page.

@@ -42,6 +42,11 @@ type settingsView struct {
 	Unreadable string
 	// LoopWebhookURL is where Loop is to deliver the shop's webhooks.
 	LoopWebhookURL string
+	// GoLive is what the Live switch's confirmation lists before the
+	// draft is published; ConfirmLive shows that confirmation open (the
+	// switch was pressed in a browser that could not open it itself).
+	GoLive      *goLive
+	ConfirmLive bool
 }
 
 func (d *Desk) settingsView(r *http.Request, tab string) (*settingsView, error) {
@@ -75,6 +80,7 @@ func (d *Desk) settingsView(r *http.Request, tab string) (*settingsView, error) 
 	if st.Draft.Returns.Provider == returns.ProviderLoop {
 		v.Warnings = returns.ScopeWarnings(st.Draft.Returns.KeyCheck)
 	}
+	v.GoLive = goLiveSummary(st.Published, st.Draft, sample)
 	return v, nil
 }
 
@@ -131,7 +137,7 @@ func (d *Desk) SettingsGeneral(w http.ResponseWriter, r *http.Request) {
 }
 
 // SaveSettingsGeneral stores the General tab (hub on/off, helpdesk on/off,
-// return window, help centre, storefront domains).
+// hub inside the store's theme, return window, help centre, storefront domains).
 func (d *Desk) SaveSettingsGeneral(w http.ResponseWriter, r *http.Request) {
 	u := auth.UserFrom(r.Context())
 	if !parseForm(r) {
@@ -146,6 +152,7 @@ func (d *Desk) SaveSettingsGeneral(w http.ResponseWriter, r *http.Request) {
 	general := returns.General{
 		HubEnabled:      r.PostForm.Get("hub_enabled") == "on",
 		HelpdeskEnabled: r.PostForm.Get("helpdesk_enabled") == "on",
+		InTheme:         r.PostForm.Get("in_theme") == "on",
 		HelpCentreURL:   strings.TrimSpace(r.PostForm.Get("help_centre_url")),
 		LogoURL:         strings.TrimSpace(r.PostForm.Get("logo_url")),
 		// One host name a line; commas and spaces separate them too, as
@@ -168,18 +175,42 @@ func (d *Desk) SaveSettingsGeneral(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/settings/general?saved=1", http.StatusSeeOther)
 }
 
-// SetLive switches the hub's Live mode; switching it on publishes the draft.
+// SetLive switches the hub's Live mode; switching it on publishes the
+// draft, and only once confirmed (confirmed=1, sent by the confirmation
+// that lists what will change): unconfirmed, the settings page comes back
+// with that confirmation open. The page the switch was pressed on (the
+// tab) is where the answer returns.
 func (d *Desk) SetLive(w http.ResponseWriter, r *http.Request) {
 	u := auth.UserFrom(r.Context())
 	if !parseForm(r) {
 		d.Error(w, r, http.StatusBadRequest, "The form could not be read.")
 		return
 	}
-	if err := d.Settings.SetLive(r.Context(), u.ShopID, r.PostForm.Get("live") == "on", audit.UserActor(u)); err != nil {
+	tab := "general"
+	if r.PostForm.Get("tab") == "returns" {
+		tab = "returns"
+	}
+	live := r.PostForm.Get("live") == "on"
+	if live && r.PostForm.Get("confirmed") != "1" {
+		v, err := d.settingsView(r, tab)
+		if err != nil {
+			d.serverError(w, r, err)
+			return
+		}
+		if v.State.Live { // already live: nothing to confirm
+			http.Redirect(w, r, "/settings/"+tab, http.StatusSeeOther)
+			return
+		}
+		v.ConfirmLive = true
+		v.Preview = v.Sample.Preview(v.Config).Text()
+		d.page(w, r, http.StatusOK, "settings_"+tab, "Settings · Go live", v)
+		return
+	}
+	if err := d.Settings.SetLive(r.Context(), u.ShopID, live, audit.UserActor(u)); err != nil {
 		d.serverError(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/settings/general?saved=1", http.StatusSeeOther)
+	http.Redirect(w, r, "/settings/"+tab+"?saved=1", http.StatusSeeOther)
 }
 
 // SettingsReturns shows the Returns tab.
@@ -275,10 +306,15 @@ func (d *Desk) SaveSettingsReturns(w http.ResponseWriter, r *http.Request) {
 		cfg.Returns.LoopWebhookSecretLast4 = v.State.Draft.Returns.LoopWebhookSecretLast4
 		cfg.Returns.LoopKeyUnreadable = v.State.Draft.Returns.LoopKeyUnreadable
 		cfg.Returns.LoopWebhookSecretUnreadable = v.State.Draft.Returns.LoopWebhookSecretUnreadable
+		// A key Loop refused or could not check says so in one message:
+		// no table of denied scopes, no warnings about the saved key.
 		var kce *settings.KeyCheckError
 		if errors.As(err, &kce) {
-			v.Report = &kce.Report
+			v.Warnings = nil
 			v.SaveAnyway = errors.Is(err, settings.ErrLoopUnreachable)
+		}
+		if rc.Provider != returns.ProviderLoop {
+			v.Warnings = nil // Loop's scopes matter only while Loop is the provider
 		}
 		d.settingsRefused(w, r, v, cfg, err, "settings_returns")
 		return

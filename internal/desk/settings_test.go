@@ -47,8 +47,9 @@ func TestSettingsPagesAreForManagersAndAbove(t *testing.T) {
 	tn := app.NewTenant("shopa")
 	agent := app.LoginAs(tn.Agent)
 	for _, path := range []string{"/settings", "/settings/general", "/settings/returns", "/audit"} {
-		if status, _, _ := app.Do(agent, "GET", path, "", ""); status != http.StatusForbidden {
-			t.Errorf("agent GET %s: %d", path, status)
+		if status, body, _ := app.Do(agent, "GET", path, "", ""); status != http.StatusForbidden ||
+			!strings.Contains(body, "This page is for these roles: Owner, Admin or Manager. Your role is Agent; an owner or admin can change it.") {
+			t.Errorf("agent GET %s: %d\n%s", path, status, body)
 		}
 	}
 	for _, path := range []string{"/settings/general", "/settings/returns", "/settings/live"} {
@@ -119,6 +120,26 @@ func TestReturnsSettingsPage(t *testing.T) {
 		if !strings.Contains(body, "lacks the Returns scope") {
 			t.Fatal("no warning for an Orders-only key")
 		}
+		// Going live warns about it before publishing.
+		_, body, _ = app.Do(c, http.MethodGet, "/settings/general", "", "")
+		if i := strings.Index(body, `<dialog id="live-confirm"`); i < 0 || !strings.Contains(body[i:], "lacks the Returns scope") {
+			t.Fatalf("the go-live confirmation does not warn about the key:\n%s", body)
+		}
+		// A refused key now: one message, no scope table, no warnings
+		// about the saved key.
+		status, body, _ = post(t, app, c, "/settings/returns", url.Values{"provider": {"loop"}, "loop_api_key": {"bogus-key"}})
+		body = withoutGoLiveDialog(body) // which speaks of the saved draft
+		if status != http.StatusUnprocessableEntity || strings.Count(body, "Loop refused this API key") != 1 ||
+			strings.Contains(body, `id="key-report"`) || strings.Contains(body, `class="alert warn"`) {
+			t.Fatalf("refused key: %d\n%s", status, body)
+		}
+		// Another provider chosen (the save refused for its portal URL):
+		// Loop's scopes are no longer worth a warning.
+		status, body, _ = post(t, app, c, "/settings/returns", url.Values{"provider": {"aftership"}, "portal_url": {"http://insecure.example/"}})
+		body = withoutGoLiveDialog(body)
+		if status != http.StatusUnprocessableEntity || strings.Contains(body, "lacks the Returns scope") {
+			t.Fatalf("aftership chosen: %d, Loop warnings shown: %v", status, strings.Contains(body, "lacks the Returns scope"))
+		}
 		// Loop down: the page offers "Save anyway".
 		sb.SetFaults(sandbox.Faults{Outage: true})
 		status, body, _ = post(t, app, c, "/settings/returns", url.Values{"provider": {"loop"}, "loop_api_key": {sandbox.KeyReturns}})
@@ -145,9 +166,19 @@ func TestReturnsSettingsPage(t *testing.T) {
 		if !strings.Contains(body, "https://acme.returnscenter.com/?order_number=%231001&amp;customer_email=ada%40example.com") {
 			t.Fatalf("preview missing:\n%s", body)
 		}
-		// Going live publishes the draft.
-		if status, _, _ := post(t, app, c, "/settings/live", url.Values{"live": {"on"}}); status != http.StatusSeeOther {
-			t.Fatalf("live: %d", status)
+		// Going live first says what will change for shoppers and
+		// publishes nothing; confirmed, it publishes the draft.
+		status, body, _ = post(t, app, c, "/settings/live", url.Values{"live": {"on"}, "tab": {"returns"}})
+		if status != http.StatusOK || !strings.Contains(body, `<dialog id="live-confirm" aria-labelledby="live-confirm-title" open>`) ||
+			!strings.Contains(body, "<li>Shoppers will see Start a return, going to AfterShip Returns.</li>") || !strings.Contains(body, `id="returns-form"`) {
+			t.Fatalf("unconfirmed go live: %d\n%s", status, body)
+		}
+		if pub, _ := app.Server.Settings.Published(ctx, tn.Shop.ID); pub.Returns.Provider == returns.ProviderAfterShip {
+			t.Fatal("an unconfirmed go live published the draft")
+		}
+		if status, _, h := post(t, app, c, "/settings/live", url.Values{"live": {"on"}, "tab": {"returns"}, "confirmed": {"1"}}); status != http.StatusSeeOther ||
+			h.Get("Location") != "/settings/returns?saved=1" {
+			t.Fatalf("live: %d %s", status, h.Get("Location"))
 		}
 		pub, _ := app.Server.Settings.Published(ctx, tn.Shop.ID)
 		if pub.Returns.Provider != returns.ProviderAfterShip || pub.ParamsFor(returns.ProviderAfterShip).Email != "customer_email" {
@@ -202,6 +233,30 @@ func TestGeneralSettingsStorefrontDomains(t *testing.T) {
 	status, body, _ = app.Do(c, http.MethodGet, "/settings/general", "", "")
 	if status != http.StatusOK || !strings.Contains(body, ">shop.example.com\nwww.shop.example.com\n</textarea>") || !strings.Contains(body, "shopa.myshopify.com") {
 		t.Fatalf("page after save: %d\n%s", status, body)
+	}
+}
+
+// The General tab shows "Show the hub inside the store's theme" ticked
+// for a new shop and saves it switched off and on.
+func TestGeneralSettingsInTheme(t *testing.T) {
+	app := testapp.New(t, dbtest.Open(t, database.SQLite))
+	tn := app.NewTenant("shopa")
+	c := app.LoginAs(tn.Admin)
+	_, body, _ := app.Do(c, http.MethodGet, "/settings/general", "", "")
+	if !strings.Contains(body, `<input type="checkbox" name="in_theme" aria-describedby="in-theme-hint" checked>`) {
+		t.Fatalf("a new shop's setting is not shown on:\n%s", body)
+	}
+	for _, on := range []bool{false, true} {
+		form := url.Values{"hub_enabled": {"on"}, "return_window_days": {"30"}}
+		if on {
+			form.Set("in_theme", "on")
+		}
+		if status, body, _ := post(t, app, c, "/settings/general", form); status != http.StatusSeeOther {
+			t.Fatalf("save: %d\n%s", status, body)
+		}
+		if st, _ := app.Server.Settings.Load(context.Background(), tn.Shop.ID); st.Draft.General.InTheme != on {
+			t.Fatalf("saved %v, stored %v", on, st.Draft.General.InTheme)
+		}
 	}
 }
 
@@ -440,4 +495,15 @@ func sealWithAnotherKey(t *testing.T, db *database.DB, shopID int64, providers .
 			t.Fatal(err)
 		}
 	}
+}
+
+// withoutGoLiveDialog is a settings page without the Live switch's
+// confirmation, which describes the saved draft rather than the form.
+func withoutGoLiveDialog(body string) string {
+	i := strings.Index(body, `<dialog id="live-confirm"`)
+	j := strings.Index(body, "</dialog>")
+	if i < 0 || j < i {
+		return body
+	}
+	return body[:i] + body[j:]
 }

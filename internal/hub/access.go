@@ -41,6 +41,18 @@ type session struct {
 	carry    url.Values // query every hub link carries
 	carried  string     // carry, encoded once
 	actor    audit.Actor
+	// drawer: the page is shown in the embeddable drawer (embed.js asks
+	// with ?view=drawer), where the store's theme around it would be a
+	// second header and footer inside the storefront's own.
+	drawer bool
+}
+
+// inTheme reports whether pages answer as Liquid, for Shopify to show
+// inside the store's theme: only through the App Proxy (a shopper token
+// or the preview has no theme around it), only while the shop's General
+// setting asks for it, and not in the drawer.
+func (s *session) inTheme() bool {
+	return s.mode == viaProxy && s.cfg.General.InTheme && !s.drawer
 }
 
 // link is a hub URL: base + p with the carried query and extra.
@@ -198,6 +210,10 @@ func (h *Hub) proxySession(r *http.Request, q url.Values) (*session, error) {
 	s := &session{mode: viaProxy, shop: sh, base: prefix, carry: url.Values{}}
 	if lc := q.Get("locale"); lc != "" && locale.Hub.Lookup(lc) != nil {
 		s.carry.Set("locale", lc)
+	}
+	if q.Get("view") == "drawer" {
+		s.drawer = true
+		s.carry.Set("view", "drawer")
 	}
 	s.loc = locale.Hub.Negotiate(q.Get("locale"), r.Header.Get("Accept-Language"), sh.Locale)
 	if s.cfg, err = h.opts.Settings.Published(ctx, sh.ID); err != nil {

@@ -24,6 +24,15 @@
 // origin explicitly. Links between hub pages are root-relative to the
 // storefront (path_prefix), because Shopify signs each proxied request
 // itself.
+//
+// Through the App Proxy, while the shop's "Show the hub inside the store's
+// theme" setting is on, pages answer as application/liquid so that Shopify
+// shows them inside the theme's layout (layout-theme; contracts/shopify.md
+// §6). The body is Liquid source then: web.Renderer.RenderLiquid writes
+// every "{" as a character reference, so nothing a shopper or a store
+// record holds is ever evaluated. The drawer (?view=drawer), shopper
+// tokens and the preview get the standalone page, with the shop's name
+// and a link back to the store.
 package hub
 
 import (
@@ -172,6 +181,30 @@ var shopDomain = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]*$`)
 // returns portal, and browsers apply form-action to redirect targets; the
 // destination never comes from the request (see StartReturn).
 func (h *Hub) setHeaders(w http.ResponseWriter, sh *shop.Shop) {
+	self := "'self'"
+	if h.origin != "" {
+		self += " " + h.origin
+	}
+	hd := w.Header()
+	hd.Del("X-Frame-Options")
+	hd.Set("Content-Security-Policy", "default-src 'none'; img-src "+self+" https: data:; style-src "+self+"; script-src "+self+
+		"; base-uri 'none'; frame-ancestors "+h.frameAncestors(sh))
+	hd.Set("Referrer-Policy", "same-origin")
+}
+
+// setThemeHeaders is setHeaders for a page Shopify shows inside the
+// store's theme: the page is the theme's then, and a policy naming only
+// hubdesk's sources would block the theme's own scripts and styles if it
+// were passed on, so only the framing rule is kept.
+func (h *Hub) setThemeHeaders(w http.ResponseWriter, sh *shop.Shop) {
+	hd := w.Header()
+	hd.Del("X-Frame-Options")
+	hd.Set("Content-Security-Policy", "frame-ancestors "+h.frameAncestors(sh))
+	hd.Set("Referrer-Policy", "same-origin")
+}
+
+// frameAncestors lists who may frame a hub page of shop sh (nil: no shop).
+func (h *Hub) frameAncestors(sh *shop.Shop) string {
 	ancestors := "'self'"
 	if sh != nil && shopDomain.MatchString(sh.Domain) {
 		ancestors += " https://" + sh.Domain
@@ -181,15 +214,7 @@ func (h *Hub) setHeaders(w http.ResponseWriter, sh *shop.Shop) {
 		// with a console error), so [::1] storefronts are not covered.
 		ancestors += " http://127.0.0.1:* http://localhost:*"
 	}
-	self := "'self'"
-	if h.origin != "" {
-		self += " " + h.origin
-	}
-	hd := w.Header()
-	hd.Del("X-Frame-Options")
-	hd.Set("Content-Security-Policy", "default-src 'none'; img-src "+self+" https: data:; style-src "+self+"; script-src "+self+
-		"; base-uri 'none'; frame-ancestors "+ancestors)
-	hd.Set("Referrer-Policy", "same-origin")
+	return ancestors
 }
 
 // view is what every hub page template receives.
@@ -203,20 +228,31 @@ type view struct {
 	// the shop's helpdesk is off.
 	MessagesURL string
 	HelpURL     string
-	Preview     *previewBanner
-	Data        any
+	// StoreURL is the store's home page, for the standalone page's
+	// header (shop name, Back to store); empty inside the theme, whose
+	// own header does that, and on pages that name no shop.
+	StoreURL string
+	Preview  *previewBanner
+	Data     any
 }
 
 type previewBanner struct{ Name string }
 
-// page renders a hub page for a session.
+// page renders a hub page for a session: inside the store's theme when
+// the session says so (inTheme), else as a page of its own.
 func (h *Hub) page(w http.ResponseWriter, s *session, status int, name, title string, data any) {
 	v := view{L: s.loc, Title: title, CSS: h.css, JS: h.js, Data: data}
+	theme := s.inTheme()
+	if theme {
+		h.setThemeHeaders(w, s.shop)
+	} else {
+		h.setHeaders(w, s.shop)
+	}
 	if s.shop != nil {
 		v.ShopName = s.shop.Name
-		h.setHeaders(w, s.shop)
-	} else {
-		h.setHeaders(w, nil)
+		if !theme {
+			v.StoreURL = s.storefrontURL("/")
+		}
 	}
 	if s.customer != nil {
 		v.Home = s.link("", nil)
@@ -229,6 +265,10 @@ func (h *Hub) page(w http.ResponseWriter, s *session, status int, name, title st
 	}
 	if s.mode == viaPreview && s.customer != nil {
 		v.Preview = &previewBanner{Name: s.customer.Name()}
+	}
+	if theme {
+		h.render.RenderLiquid(w, status, name, "layout-theme", v)
+		return
 	}
 	h.render.Render(w, status, name, v)
 }

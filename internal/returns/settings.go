@@ -108,6 +108,12 @@ type General struct {
 	HelpdeskEnabled  bool   `json:"helpdesk_enabled"`
 	ReturnWindowDays int    `json:"return_window_days"`
 	HelpCentreURL    string `json:"help_centre_url"`
+	// InTheme shows the hub inside the store's theme (header, footer,
+	// fonts) when it is reached through the App Proxy: its pages answer
+	// as Liquid, which Shopify wraps in the theme's layout. A stored
+	// configuration from before this setting decodes over the defaults,
+	// so it is on there too.
+	InTheme bool `json:"in_theme"`
 	// LogoURL is the shop's logo (an https image), shown at the top of the
 	// mail shoppers get; empty: the shop's name alone.
 	LogoURL string `json:"logo_url,omitempty"`
@@ -166,7 +172,7 @@ type Config struct {
 // provider is chosen.
 func DefaultConfig() Config {
 	return Config{
-		General: General{HubEnabled: true, HelpdeskEnabled: true, ReturnWindowDays: 30},
+		General: General{HubEnabled: true, HelpdeskEnabled: true, InTheme: true, ReturnWindowDays: 30},
 		Returns: ReturnsConfig{Provider: ProviderDisabled, LookupField: LookupZip, PortalLookup: LookupEmail},
 	}
 }

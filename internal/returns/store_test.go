@@ -191,3 +191,32 @@ func TestLogoURLIsChecked(t *testing.T) {
 		}
 	}
 }
+
+// Showing the hub inside the store's theme is on for a new shop and for a
+// configuration stored before the setting existed, and stays off once
+// switched off.
+func TestInThemeDefaultsOn(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		_, shopID := withShop(t, db)
+		s := newStore(t, db)
+		if cfg, _ := s.Published(ctx, shopID); !cfg.General.InTheme {
+			t.Fatal("a new shop's hub is not inside its theme")
+		}
+		old := `{"general":{"hub_enabled":true,"helpdesk_enabled":true,"return_window_days":30,"help_centre_url":""},"returns":{"provider":"disabled"}}`
+		if _, err := db.Exec(ctx, `INSERT INTO shop_settings (shop_id, live, draft, published, draft_updated_at) VALUES (?, ?, ?, ?, ?)`,
+			shopID, true, old, old, database.Time(time.Now())); err != nil {
+			t.Fatal(err)
+		}
+		st, err := s.Load(ctx, shopID)
+		if err != nil || !st.Draft.General.InTheme || !st.Published.General.InTheme {
+			t.Fatalf("stored before the setting: %+v, %v", st, err)
+		}
+		if _, err := s.Update(ctx, shopID, func(c *Config) error { c.General.InTheme = false; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if st, _ := s.Load(ctx, shopID); st.Draft.General.InTheme || st.Published.General.InTheme {
+			t.Fatal("switched off, but still on")
+		}
+	})
+}

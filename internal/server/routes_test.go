@@ -325,7 +325,7 @@ func routeTable() []routeCase {
 		{pattern: "GET /settings/general", rule: deskManager, url: fixed("/settings/general"), ok: 200},
 		{pattern: "POST /settings/general", rule: deskManager, url: fixed("/settings/general"),
 			body: "hub_enabled=on&helpdesk_enabled=on&return_window_days=30&default_locale=en", ok: 303},
-		{pattern: "POST /settings/live", rule: deskManager, url: fixed("/settings/live"), body: "live=on", ok: 303},
+		{pattern: "POST /settings/live", rule: deskManager, url: fixed("/settings/live"), body: "live=on&confirmed=1", ok: 303},
 		{pattern: "GET /settings/returns", rule: deskManager, url: fixed("/settings/returns"), ok: 200},
 		{pattern: "POST /settings/returns", rule: deskManager, url: fixed("/settings/returns"), body: "provider=disabled", ok: 303},
 		{pattern: "POST /settings/returns/preview", rule: deskManager, url: fixed("/settings/returns/preview"),

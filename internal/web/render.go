@@ -58,7 +58,34 @@ func (r *Renderer) Render(w http.ResponseWriter, status int, page string, data a
 		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
 		return
 	}
-	r.execute(w, status, t, "layout", data)
+	r.execute(w, status, t, "layout", data, false)
+}
+
+// RenderLiquid writes page like Render but from the layout named layout,
+// as Shopify's application/liquid: an App Proxy answer that Shopify
+// renders inside the store's theme. The body is Liquid source then, so
+// every "{" in it is written as the character reference &#123;: no
+// "{{" or "{%" is left for Liquid to evaluate, whatever the data held,
+// and a browser shows the same brace. A character reference is not
+// decoded inside <script> or <style>, so pages rendered this way must
+// have no inline script or style (the hub's CSP forbids them anyway).
+func (r *Renderer) RenderLiquid(w http.ResponseWriter, status int, page, layout string, data any) {
+	t, ok := r.pages[page]
+	if !ok {
+		r.logger.Error("render: unknown page", "page", page)
+		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+		return
+	}
+	r.execute(w, status, t, layout, data, true)
+}
+
+// NeutraliseLiquid returns b with every "{" written as &#123;, so that
+// Liquid finds no tag or output in it.
+func NeutraliseLiquid(b []byte) []byte {
+	if bytes.IndexByte(b, '{') < 0 {
+		return b
+	}
+	return bytes.ReplaceAll(b, []byte("{"), []byte("&#123;"))
 }
 
 // Fragment writes one template defined in the layout files (a partial
@@ -74,10 +101,10 @@ func (r *Renderer) Fragment(w http.ResponseWriter, status int, name string, data
 		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
 		return
 	}
-	r.execute(w, status, t, name, data)
+	r.execute(w, status, t, name, data, false)
 }
 
-func (r *Renderer) execute(w http.ResponseWriter, status int, t *template.Template, name string, data any) {
+func (r *Renderer) execute(w http.ResponseWriter, status int, t *template.Template, name string, data any, liquid bool) {
 	buf := r.bufs.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer r.bufs.Put(buf)
@@ -86,9 +113,13 @@ func (r *Renderer) execute(w http.ResponseWriter, status int, t *template.Templa
 		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
 		return
 	}
+	body, contentType := buf.Bytes(), "text/html; charset=utf-8"
+	if liquid {
+		body, contentType = NeutraliseLiquid(body), "application/liquid" // as Shopify documents it, no parameters
+	}
 	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Type", contentType)
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	w.Write(body)
 }

@@ -106,7 +106,8 @@
   function open() {
     if (!drawer.hidden) return;
     opener = document.activeElement;
-    if (!frame.src) frame.src = path + (data.locale ? "?locale=" + encodeURIComponent(data.locale) : "");
+    // view=drawer: the hub's own page, not the store's theme around it.
+    if (!frame.src) frame.src = path + "?view=drawer" + (data.locale ? "&locale=" + encodeURIComponent(data.locale) : "");
     backdrop.hidden = false;
     drawer.hidden = false;
     overflow = document.documentElement.style.overflow;

@@ -48,3 +48,23 @@
   form.addEventListener("input", later);
   form.addEventListener("change", later);
 })();
+
+// The Live switch: switching it on opens the confirmation that lists what
+// publishing will change (the <dialog id="live-confirm"> of the settings
+// tabs) instead of posting at once. Without JavaScript the switch posts,
+// and the server answers with the same confirmation open.
+(function () {
+  var sw = document.getElementById("live-switch");
+  var dialog = sw && sw.dataset.dialog && document.getElementById(sw.dataset.dialog);
+  if (!dialog || !dialog.showModal) return;
+  sw.addEventListener("click", function (ev) {
+    ev.preventDefault();
+    dialog.showModal();
+    var publish = document.getElementById("live-publish");
+    if (publish) publish.focus();
+  });
+  if (dialog.open) { // opened by the server: make it modal
+    dialog.close();
+    dialog.showModal();
+  }
+})();

@@ -61,6 +61,30 @@ func (r *Renderer) Render(w http.ResponseWriter, status int, page string, data a
 	r.execute(w, status, t, "layout", data)
 }
 
+// RenderBetween writes page's "page" template with data between head and
+// tail: the markup of a layout its caller writes itself (in Go, where
+// html/template's reflective walk of a layout on every page costs more
+// than the page's own values). head and tail must be escaped already.
+func (r *Renderer) RenderBetween(w http.ResponseWriter, status int, page string, data any, head, tail string) {
+	t, ok := r.pages[page]
+	if !ok {
+		r.logger.Error("render: unknown page", "page", page)
+		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+		return
+	}
+	buf := r.bufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer r.bufs.Put(buf)
+	buf.WriteString(head)
+	if err := t.ExecuteTemplate(buf, "page", data); err != nil {
+		r.logger.Error("render failed", "template", page, "err", err)
+		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+		return
+	}
+	buf.WriteString(tail)
+	r.write(w, status, buf)
+}
+
 // Fragment writes one template defined in the layout files (a partial
 // such as a list's rows) without the layout around it, for pages that
 // replace part of themselves.
@@ -86,6 +110,10 @@ func (r *Renderer) execute(w http.ResponseWriter, status int, t *template.Templa
 		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
 		return
 	}
+	r.write(w, status, buf)
+}
+
+func (r *Renderer) write(w http.ResponseWriter, status int, buf *bytes.Buffer) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")

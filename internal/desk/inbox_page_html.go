@@ -22,7 +22,7 @@ func (v inboxPage) Body() template.HTML {
 
 func inboxPageHTML(l *locale.Locale, assets *web.Assets, v *inboxPage) template.HTML {
 	var w htmlWriter
-	w.Grow(4096 + len(v.RowsHTML))
+	w.Grow(4096 + 900*len(v.Rows))
 	t := func(key string) { w.text(l.T(key)) }
 	links := func(ls []inboxLink) {
 		for _, k := range ls {
@@ -143,7 +143,7 @@ func inboxPageHTML(l *locale.Locale, assets *web.Assets, v *inboxPage) template.
 		w.raw(`
     <ol class="inbox" data-inbox>
     `)
-		w.raw(string(v.RowsHTML)) // escaped by inboxRowsHTML
+		writeInboxRows(&w.Builder, v.Rows, v.Words, v.Back)
 		w.raw(`
     </ol>
     `)

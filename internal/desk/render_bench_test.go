@@ -49,17 +49,22 @@ func BenchmarkRenderPages(b *testing.B) {
 	links := []inboxLink{{Label: "Mine", URL: "/tickets?view=mine", Count: 12}, {Label: "Unassigned", URL: "/tickets?view=unassigned", Count: 40}, {Label: "All", URL: "/tickets", Count: 4000, Current: true}}
 	ip := inboxPage{Rows: rows, Words: newInboxWords(staffLocale), Back: "/tickets", Views: links, Statuses: links, Tags: links, Sorts: links[:2],
 		Pager: pagerLink{URL: "/tickets?cursor=abc", LabelKey: "pager.next"}}
-	ip.RowsHTML = inboxRowsHTML(ip.Rows, ip.Words, ip.Back)
 	inboxView := view{Title: "Tickets", User: me, Shop: &shop.Shop{Name: "Shop"}, Nav: nav, Notifications: 3, Data: ip}
+	// The inbox as it was: its rows already in Go, the rest a template.
+	inboxRef := view{Title: "Tickets", User: me, Shop: &shop.Shop{Name: "Shop"}, Nav: nav, Notifications: 3, Data: struct {
+		inboxPage
+		RowsHTML template.HTML
+	}{ip, inboxRowsHTML(ip.Rows, ip.Words, ip.Back)}}
 
 	for _, c := range []struct {
 		name string
 		tmpl *template.Template
 		v    view
-	}{{"ticket", ticketTmpl, ticketView}, {"inbox", inboxTmpl, inboxView}} {
+		ref  view
+	}{{"ticket", ticketTmpl, ticketView, ticketView}, {"inbox", inboxTmpl, inboxView, inboxRef}} {
 		b.Run(c.name+"/template", func(b *testing.B) {
 			for b.Loop() {
-				if err := c.tmpl.ExecuteTemplate(io.Discard, "layout", c.v); err != nil {
+				if err := c.tmpl.ExecuteTemplate(io.Discard, "layout", c.ref); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -7,8 +7,8 @@ import (
 	"strings"
 )
 
-// inboxRowsHTML writes the inbox's rows — the same markup the "tickets"
-// template would write for each — in Go. The inbox is the desk's busiest
+// inboxRowsHTML writes the inbox's rows — the markup of inboxRowTemplate
+// (inbox_rows_test.go) — in Go. The inbox is the desk's busiest
 // page and its fifty rows are most of its rendering: html/template calls
 // an escaper by reflection for every value of every row, which cost more
 // than everything else the page does. Every value written here goes

@@ -216,7 +216,7 @@ func (d *Desk) pageIn(w http.ResponseWriter, r *http.Request, status int, name, 
 			v.Nav[i].Current = v.Nav[i].Path == current
 		}
 	}
-	d.render.Render(w, status, name, v)
+	d.render.RenderBetween(w, status, name, v, layoutHead(staffLocale, web.DefaultAssets, &v), layoutTail(staffLocale, web.DefaultAssets, v.User != nil))
 }
 
 // readFrameIn queues the reads of the layout's data for u's page into a

@@ -2,7 +2,6 @@ package desk
 
 import (
 	"errors"
-	"html/template"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -25,8 +24,6 @@ type (
 		Status   ticket.Status
 		Sort     ticket.InboxSort
 		Rows     []inboxRow
-		// RowsHTML is Rows written out (inboxRowsHTML).
-		RowsHTML template.HTML
 		// The side navigation: views (with counts of open tickets),
 		// statuses, tags and sorts, each link keeping the other choices.
 		Views, Statuses, Tags, Sorts []inboxLink
@@ -162,7 +159,6 @@ func (p *TicketPages) inbox(w http.ResponseWriter, r *http.Request, spam bool) {
 	data := inboxPage{Helpdesk: p.helpdeskOff(r), Scope: q.scope, Status: q.view.Status, Sort: q.sort, Back: q.url(r.URL.Query().Get("cursor"))}
 	data.Rows = inboxRows(staffLocale, res.Rows, res.At)
 	data.Words = newInboxWords(staffLocale)
-	data.RowsHTML = inboxRowsHTML(data.Rows, data.Words, data.Back)
 	if res.Next != "" {
 		data.Pager = pagerLink{URL: q.url(res.Next), LabelKey: "pager.next"}
 	}
@@ -192,7 +188,6 @@ func (p *TicketPages) search(w http.ResponseWriter, r *http.Request, q inboxQuer
 	}
 	data := inboxPage{Helpdesk: p.helpdeskOff(r), Scope: q.scope, Status: q.view.Status, Sort: q.sort, Back: q.url(r.URL.Query().Get("cursor")),
 		Query: q.text, Rows: inboxRows(staffLocale, rows, time.Now().UTC()), Words: newInboxWords(staffLocale)}
-	data.RowsHTML = inboxRowsHTML(data.Rows, data.Words, data.Back)
 	if next != "" {
 		data.Pager = pagerLink{URL: q.url(next), LabelKey: "pager.next"}
 	}

@@ -88,6 +88,30 @@ func NeutraliseLiquid(b []byte) []byte {
 	return bytes.ReplaceAll(b, []byte("{"), []byte("&#123;"))
 }
 
+// RenderBetween writes page's "page" template with data between head and
+// tail: the markup of a layout its caller writes itself (in Go, where
+// html/template's reflective walk of a layout on every page costs more
+// than the page's own values). head and tail must be escaped already.
+func (r *Renderer) RenderBetween(w http.ResponseWriter, status int, page string, data any, head, tail string) {
+	t, ok := r.pages[page]
+	if !ok {
+		r.logger.Error("render: unknown page", "page", page)
+		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+		return
+	}
+	buf := r.bufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer r.bufs.Put(buf)
+	buf.WriteString(head)
+	if err := t.ExecuteTemplate(buf, "page", data); err != nil {
+		r.logger.Error("render failed", "template", page, "err", err)
+		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+		return
+	}
+	buf.WriteString(tail)
+	r.write(w, status, "text/html; charset=utf-8", buf.Bytes())
+}
+
 // Fragment writes one template defined in the layout files (a partial
 // such as a list's rows) without the layout around it, for pages that
 // replace part of themselves.
@@ -117,6 +141,10 @@ func (r *Renderer) execute(w http.ResponseWriter, status int, t *template.Templa
 	if liquid {
 		body, contentType = NeutraliseLiquid(body), "application/liquid" // as Shopify documents it, no parameters
 	}
+	r.write(w, status, contentType, body)
+}
+
+func (r *Renderer) write(w http.ResponseWriter, status int, contentType string, body []byte) {
 	h := w.Header()
 	h.Set("Content-Type", contentType)
 	h.Set("Cache-Control", "no-store")

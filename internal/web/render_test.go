@@ -59,3 +59,19 @@ func TestFragmentFailsWhole(t *testing.T) {
 		}
 	}
 }
+
+func TestRenderBetweenWrapsThePageInTheGivenMarkup(t *testing.T) {
+	w := httptest.NewRecorder()
+	testRenderer(t).RenderBetween(w, http.StatusCreated, "single", "a<b", "<main>", "</main>")
+	if got, want := w.Body.String(), "<main><p>a&lt;b</p></main>"; got != want {
+		t.Errorf("body = %q, want %q", got, want)
+	}
+	if w.Code != http.StatusCreated {
+		t.Errorf("status = %d", w.Code)
+	}
+	w = httptest.NewRecorder()
+	testRenderer(t).RenderBetween(w, http.StatusOK, "no-such-page", nil, "<main>", "</main>")
+	if w.Code != http.StatusInternalServerError || strings.Contains(w.Body.String(), "<main>") {
+		t.Errorf("unknown page: status %d, body %q", w.Code, w.Body.String())
+	}
+}

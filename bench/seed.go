@@ -124,7 +124,7 @@ func (h *harness) seedThroughHubdesk(ctx context.Context, p *process, s *seeded)
 	if err != nil {
 		return err
 	}
-	resp, err := agent.PostForm(p.base+"/settings/live", url.Values{"live": {"on"}})
+	resp, err := agent.PostForm(p.base+"/settings/live", url.Values{"live": {"on"}, "confirmed": {"1"}}) // as the go-live confirmation sends it
 	if err != nil {
 		return err
 	}

@@ -117,6 +117,18 @@ func (s *Store) Get(ctx context.Context, shopID int64, provider Provider) (*Conn
 	return c, err
 }
 
+// Fresh returns the shop's connection to provider as stored now, past
+// the cache, or ErrNotFound: for a job queued with the change that made
+// it, which may run in another process whose cache still holds what was
+// there before.
+func (s *Store) Fresh(ctx context.Context, shopID int64, provider Provider) (*Connection, error) {
+	c, err := s.read(ctx, shopID, provider)
+	if err == nil && c == nil {
+		err = ErrNotFound
+	}
+	return c, err
+}
+
 // changed drops the cached connection once the change commits.
 func (s *Store) changed(shopID int64, provider Provider) {
 	key := cacheKey{shopID, provider}

@@ -248,7 +248,18 @@ var errNotConnected = errors.New("loopsync: shop not connected to Loop")
 
 // client is the shop's Loop client.
 func (s *Syncer) client(ctx context.Context, shopID int64) (*loop.Client, error) {
-	conn, err := s.opts.Connections.Get(ctx, shopID, connection.ProviderLoop)
+	return s.clientFrom(s.opts.Connections.Get(ctx, shopID, connection.ProviderLoop))
+}
+
+// freshClient is client with the connection read past the cache: for
+// the jobs queued with the key's save (subscribing its webhooks), which
+// may run in another process still caching the shop as not connected,
+// and would then end as if there were nothing to do.
+func (s *Syncer) freshClient(ctx context.Context, shopID int64) (*loop.Client, error) {
+	return s.clientFrom(s.opts.Connections.Fresh(ctx, shopID, connection.ProviderLoop))
+}
+
+func (s *Syncer) clientFrom(conn *connection.Connection, err error) (*loop.Client, error) {
 	if errors.Is(err, connection.ErrNotFound) {
 		return nil, errNotConnected
 	}

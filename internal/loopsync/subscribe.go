@@ -76,7 +76,7 @@ func (w *subscribeWorker) Work(ctx context.Context, job *river.Job[SubscribeArgs
 // created. Subscriptions already there are kept, so running it twice
 // changes nothing.
 func (s *Syncer) Subscribe(ctx context.Context, shopID int64) (int, error) {
-	c, err := s.client(ctx, shopID)
+	c, err := s.freshClient(ctx, shopID)
 	if errors.Is(err, errNotConnected) {
 		return 0, nil
 	}

@@ -63,7 +63,13 @@ func (rc *Receiver) Loop(w http.ResponseWriter, r *http.Request) {
 		rc.fail(ctx, w, "load shop", err)
 		return
 	}
+	// The secret comes from the connections' cache; one saved or replaced
+	// a moment ago in another process is not in this one's yet, so before
+	// refusing a delivery the stored secret is asked for past the cache.
 	conn, err := rc.Connections.Get(ctx, s.ID, connection.ProviderLoopWebhook)
+	if errors.Is(err, connection.ErrNotFound) {
+		conn, err = rc.Connections.Fresh(ctx, s.ID, connection.ProviderLoopWebhook)
+	}
 	if errors.Is(err, connection.ErrNotFound) {
 		httpkit.WriteError(w, unauthorized)
 		return
@@ -76,9 +82,13 @@ func (rc *Receiver) Loop(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := loop.VerifyWebhook(body, r.Header.Get(loop.SignatureHeader), conn.Credentials); err != nil {
-		httpkit.WriteError(w, unauthorized)
-		return
+	signature := r.Header.Get(loop.SignatureHeader)
+	if err := loop.VerifyWebhook(body, signature, conn.Credentials); err != nil {
+		stored, ferr := rc.Connections.Fresh(ctx, s.ID, connection.ProviderLoopWebhook)
+		if ferr != nil || stored.Credentials == conn.Credentials || loop.VerifyWebhook(body, signature, stored.Credentials) != nil {
+			httpkit.WriteError(w, unauthorized)
+			return
+		}
 	}
 	// Stored as text: JSON is UTF-8, and PostgreSQL refuses anything else.
 	if !utf8.Valid(body) {

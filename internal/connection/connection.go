@@ -103,14 +103,11 @@ func (s *Store) With(q database.Querier) *Store {
 // Get returns the shop's connection to provider, or ErrNotFound. The
 // connection may be shared with other callers: read it, don't change it.
 func (s *Store) Get(ctx context.Context, shopID int64, provider Provider) (*Connection, error) {
-	var c *Connection
-	var err error
 	if _, inTx := s.db.(*database.Tx); inTx {
 		// What a transaction reads may never commit: it must not be cached.
-		c, err = s.read(ctx, shopID, provider)
-	} else {
-		c, err = s.cache.Get(cacheKey{shopID, provider}, func() (*Connection, error) { return s.read(ctx, shopID, provider) })
+		return s.Fresh(ctx, shopID, provider)
 	}
+	c, err := s.cache.Get(cacheKey{shopID, provider}, func() (*Connection, error) { return s.read(ctx, shopID, provider) })
 	if err == nil && c == nil {
 		err = ErrNotFound
 	}

@@ -37,7 +37,7 @@ func (s *Store) ApplyOrder(ctx context.Context, shopID int64, o Order, customer 
 	var stored int64
 	err := s.db.InTx(ctx, func(tx *database.Tx) error {
 		if customer != nil {
-			c, _, err := upsertCustomer(ctx, tx, shopID, *customer)
+			c, _, err := upsertCustomer(ctx, tx, shopID, *customer, s.known)
 			if err != nil {
 				return fmt.Errorf("customer: %w", err)
 			}
@@ -57,14 +57,36 @@ func (s *Store) ApplyOrder(ctx context.Context, shopID int64, o Order, customer 
 		}
 		var id int64
 		existed := true
-		err := tx.QueryRow(ctx, `SELECT id FROM orders WHERE shop_id = ? AND external_id = ?`, shopID, o.ExternalID).Scan(&id)
-		if errors.Is(err, sql.ErrNoRows) {
-			existed = false
-		} else if err != nil {
-			return err
+		known, found := s.known.order(o.ExternalID)
+		switch {
+		case found && known.id != 0 && known.updatedMs > o.UpdatedAt.UnixMilli():
+			res = Stale
+			return nil
+		case found:
+			existed = known.id != 0
+		default:
+			err := tx.QueryRow(ctx, `SELECT id FROM orders WHERE shop_id = ? AND external_id = ?`, shopID, o.ExternalID).Scan(&id)
+			if errors.Is(err, sql.ErrNoRows) {
+				existed = false
+			} else if err != nil {
+				return err
+			}
+		}
+		// On PostgreSQL an order known not to exist may have been
+		// committed by another transaction since it was read: the upsert
+		// says itself whether it inserted (xmax is 0 only on a row this
+		// statement inserted).
+		returning, told := "RETURNING id", found && tx.Engine() == database.Postgres
+		if told {
+			returning = "RETURNING id, (xmax = 0)"
+		}
+		dest := []any{&id}
+		var inserted bool
+		if told {
+			dest = append(dest, &inserted)
 		}
 		a := o.ShippingAddress
-		err = tx.QueryRow(ctx, `INSERT INTO orders (shop_id, external_id, customer_id, name, email, financial_status, fulfillment_status,
+		err := tx.QueryRow(ctx, `INSERT INTO orders (shop_id, external_id, customer_id, name, email, financial_status, fulfillment_status,
 			currency, subtotal_minor, shipping_minor, tax_minor, total_minor,
 			ship_name, ship_address1, ship_address2, ship_city, ship_province, ship_zip, ship_country_code, ship_phone,
 			created_at, updated_at, cancelled_at)
@@ -79,11 +101,14 @@ func (s *Store) ApplyOrder(ctx context.Context, shopID int64, o Order, customer 
 				ship_country_code = excluded.ship_country_code, ship_phone = excluded.ship_phone,
 				updated_at = excluded.updated_at, cancelled_at = excluded.cancelled_at
 			WHERE orders.updated_at <= excluded.updated_at
-			RETURNING id`,
+			`+returning,
 			shopID, o.ExternalID, nullID(o.CustomerID), o.Name, o.Email, o.FinancialStatus, o.FulfillmentStatus,
 			o.Currency, o.SubtotalMinor, o.ShippingMinor, o.TaxMinor, o.TotalMinor,
 			a.Name, a.Address1, a.Address2, a.City, a.Province, a.Zip, a.CountryCode, a.Phone,
-			database.Time(o.CreatedAt), database.Time(o.UpdatedAt), database.OptionalTime(o.CancelledAt)).Scan(&id)
+			database.Time(o.CreatedAt), database.Time(o.UpdatedAt), database.OptionalTime(o.CancelledAt)).Scan(dest...)
+		if told {
+			existed = !inserted
+		}
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			res = Stale
@@ -96,7 +121,15 @@ func (s *Store) ApplyOrder(ctx context.Context, shopID int64, o Order, customer 
 			res = Inserted
 		}
 		stored = id
-		return replaceChildren(ctx, tx, shopID, id, &o)
+		if !existed {
+			err = insertChildren(ctx, tx, shopID, id, &o)
+		} else {
+			err = replaceChildren(ctx, tx, shopID, id, &o)
+		}
+		if err == nil {
+			s.known.wroteOrder(o.ExternalID, id, &o)
+		}
+		return err
 	})
 	if err != nil {
 		var ve *ValidationError
@@ -112,6 +145,50 @@ func replaceChildren(ctx context.Context, tx *database.Tx, shopID, orderID int64
 	if _, err := tx.Exec(ctx, `DELETE FROM line_items WHERE shop_id = ? AND order_id = ?`, shopID, orderID); err != nil {
 		return err
 	}
+	if err := insertLines(ctx, tx, shopID, orderID, o); err != nil {
+		return err
+	}
+	// Fulfillments also arrive on their own (fulfillment webhooks), so an
+	// order event — possibly a retry carrying its original payload — must
+	// not roll one back: each is upserted with its own newer-wins rule, and
+	// only those the order no longer lists are removed.
+	// Whether each existed is not asked: nothing here uses the result.
+	unasked := false
+	ids := make([]string, 0, len(o.Fulfillments))
+	for i := range o.Fulfillments {
+		f := &o.Fulfillments[i]
+		ids = append(ids, f.ExternalID)
+		if _, err := upsertFulfillment(ctx, tx, shopID, orderID, f, &unasked); err != nil {
+			return err
+		}
+	}
+	if len(ids) == 0 {
+		_, err := tx.Exec(ctx, `DELETE FROM fulfillments WHERE shop_id = ? AND order_id = ?`, shopID, orderID)
+		return err
+	}
+	in, idArgs := database.InList(ids)
+	_, err := tx.Exec(ctx, `DELETE FROM fulfillments WHERE shop_id = ? AND order_id = ? AND external_id NOT IN (`+in+`)`,
+		append([]any{shopID, orderID}, idArgs...)...)
+	return err
+}
+
+// insertChildren writes the lines and shipments of an order just
+// inserted: there is nothing to replace.
+func insertChildren(ctx context.Context, tx *database.Tx, shopID, orderID int64, o *Order) error {
+	if err := insertLines(ctx, tx, shopID, orderID, o); err != nil {
+		return err
+	}
+	stored := false
+	for i := range o.Fulfillments {
+		if _, err := upsertFulfillment(ctx, tx, shopID, orderID, &o.Fulfillments[i], &stored); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// insertLines writes the order's lines.
+func insertLines(ctx context.Context, tx *database.Tx, shopID, orderID int64, o *Order) error {
 	// The lines in one statement (a few at a time for a long order).
 	const linesPerInsert = 50
 	for first := 0; first < len(o.LineItems); first += linesPerInsert {
@@ -128,46 +205,32 @@ func replaceChildren(ctx context.Context, tx *database.Tx, shopID, orderID int64
 			return fmt.Errorf("line items %d–%d: %w", first, first+len(lines)-1, err)
 		}
 	}
-	// Fulfillments also arrive on their own (fulfillment webhooks), so an
-	// order event — possibly a retry carrying its original payload — must
-	// not roll one back: each is upserted with its own newer-wins rule, and
-	// only those the order no longer lists are removed.
-	ids := make([]string, 0, len(o.Fulfillments))
-	for i := range o.Fulfillments {
-		f := &o.Fulfillments[i]
-		ids = append(ids, f.ExternalID)
-		if _, err := upsertFulfillment(ctx, tx, shopID, orderID, f); err != nil {
-			return err
-		}
-	}
-	if len(ids) == 0 {
-		_, err := tx.Exec(ctx, `DELETE FROM fulfillments WHERE shop_id = ? AND order_id = ?`, shopID, orderID)
-		return err
-	}
-	in, idArgs := database.InList(ids)
-	_, err := tx.Exec(ctx, `DELETE FROM fulfillments WHERE shop_id = ? AND order_id = ? AND external_id NOT IN (`+in+`)`,
-		append([]any{shopID, orderID}, idArgs...)...)
-	return err
+	return nil
 }
 
 // upsertFulfillment inserts or updates one fulfillment of an order: an
 // older one (by updated_at) changes nothing (Stale). The carrier's
 // milestone dates are facts once known: an update that does not carry
 // one (Shopify's REST fulfillment has none; they come by fulfillment
-// events) keeps the date stored.
-func upsertFulfillment(ctx context.Context, tx *database.Tx, shopID, orderID int64, f *Fulfillment) (UpsertResult, error) {
+// events) keeps the date stored. known, when not nil, says whether the
+// fulfillment is stored already, so nobody asks.
+func upsertFulfillment(ctx context.Context, tx *database.Tx, shopID, orderID int64, f *Fulfillment, known *bool) (UpsertResult, error) {
 	lines, err := json.Marshal(fulfillmentLines(f.LineItems))
 	if err != nil {
 		return 0, err
 	}
-	var one int
 	existed := true
-	err = tx.QueryRow(ctx, `SELECT 1 FROM fulfillments WHERE shop_id = ? AND order_id = ? AND external_id = ?`,
-		shopID, orderID, f.ExternalID).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		existed = false
-	} else if err != nil {
-		return 0, fmt.Errorf("fulfillment %s: %w", f.ExternalID, err)
+	if known != nil {
+		existed = *known
+	} else {
+		var one int
+		err = tx.QueryRow(ctx, `SELECT 1 FROM fulfillments WHERE shop_id = ? AND order_id = ? AND external_id = ?`,
+			shopID, orderID, f.ExternalID).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			existed = false
+		} else if err != nil {
+			return 0, fmt.Errorf("fulfillment %s: %w", f.ExternalID, err)
+		}
 	}
 	var id int64
 	err = tx.QueryRow(ctx, `INSERT INTO fulfillments (shop_id, order_id, external_id, status, shipment_status, carrier,
@@ -213,16 +276,32 @@ func (s *Store) UpsertFulfillment(ctx context.Context, shopID int64, orderExtern
 		return 0, err
 	}
 	var res UpsertResult
+	orderExternalID = strings.TrimSpace(orderExternalID)
 	err := s.db.InTx(ctx, func(tx *database.Tx) error {
 		var orderID int64
-		err := tx.QueryRow(ctx, `SELECT id FROM orders WHERE shop_id = ? AND external_id = ?`, shopID, orderExternalID).Scan(&orderID)
-		if errors.Is(err, sql.ErrNoRows) {
+		order, found := s.known.order(orderExternalID)
+		switch {
+		case found && order.id == 0:
 			return ErrNotFound
+		case found:
+			orderID = order.id
+		default:
+			err := tx.QueryRow(ctx, `SELECT id FROM orders WHERE shop_id = ? AND external_id = ?`, shopID, orderExternalID).Scan(&orderID)
+			if errors.Is(err, sql.ErrNoRows) {
+				return ErrNotFound
+			}
+			if err != nil {
+				return err
+			}
 		}
-		if err != nil {
-			return err
+		var known *bool
+		if stored, asked := s.known.shipment(orderExternalID, f.ExternalID); asked {
+			known = &stored
 		}
-		res, err = upsertFulfillment(ctx, tx, shopID, orderID, &f)
+		var err error
+		if res, err = upsertFulfillment(ctx, tx, shopID, orderID, &f, known); err == nil {
+			s.known.wroteShipment(orderExternalID, f.ExternalID)
+		}
 		return err
 	})
 	return res, err

@@ -16,14 +16,19 @@ var ErrNotFound = database.ErrNotFound
 
 // Store reads and writes commerce data. Every method takes the shop id and
 // every query filters by it.
-type Store struct{ db database.Querier }
+type Store struct {
+	db database.Querier
+	// known is what a run of upserts in one transaction read beforehand
+	// (WithKnown); nil: each upsert asks.
+	known *Known
+}
 
 // NewStore returns a commerce store over db (the database or a
 // transaction).
 func NewStore(db database.Querier) *Store { return &Store{db: db} }
 
 // With returns the store running on q, typically a use case's transaction.
-func (s *Store) With(q database.Querier) *Store { return &Store{db: q} }
+func (s *Store) With(q database.Querier) *Store { return &Store{db: q, known: s.known} }
 
 // UpsertResult says what an upsert did.
 type UpsertResult int
@@ -46,19 +51,35 @@ func (s *Store) UpsertCustomer(ctx context.Context, shopID int64, c Customer) (*
 	var res UpsertResult
 	err := s.db.InTx(ctx, func(tx *database.Tx) error {
 		var err error
-		out, res, err = upsertCustomer(ctx, tx, shopID, c)
+		out, res, err = upsertCustomer(ctx, tx, shopID, c, s.known)
 		return err
 	})
 	return out, res, err
 }
 
-func upsertCustomer(ctx context.Context, tx *database.Tx, shopID int64, c Customer) (*Customer, UpsertResult, error) {
+// upsertCustomer writes c unless the stored customer is newer. With
+// known (k, nil when not), a customer k holds is written without asking
+// first, and one k knows to be newer is left alone: it returns what k
+// holds of it (id, external id, email) rather than the whole row.
+func upsertCustomer(ctx context.Context, tx *database.Tx, shopID int64, c Customer, k *Known) (*Customer, UpsertResult, error) {
 	if err := validateCustomer(&c); err != nil {
 		return nil, 0, err
 	}
 	var existed bool
 	var id int64
-	err := tx.QueryRow(ctx, `SELECT id FROM customers WHERE shop_id = ? AND external_id = ?`, shopID, c.ExternalID).Scan(&id)
+	known, found := k.customer(c.ExternalID)
+	var err error
+	switch {
+	case found && known.id != 0 && known.updatedMs > c.UpdatedAt.UnixMilli():
+		return &Customer{ID: known.id, ShopID: shopID, ExternalID: c.ExternalID, Email: known.email}, Stale, nil
+	case found:
+		existed = known.id != 0
+		if !existed {
+			err = sql.ErrNoRows
+		}
+	default:
+		err = tx.QueryRow(ctx, `SELECT id FROM customers WHERE shop_id = ? AND external_id = ?`, shopID, c.ExternalID).Scan(&id)
+	}
 	switch {
 	case err == nil:
 		existed = true
@@ -69,6 +90,9 @@ func upsertCustomer(ctx context.Context, tx *database.Tx, shopID int64, c Custom
 		// from an address no order had named): that record becomes the
 		// platform's, keeping its id and so its tickets. Its updated_at is
 		// reset so the platform's data wins below however old it is.
+		if byEmail, asked := k.customer(EmailKey(c.Email)); asked && byEmail.id == 0 {
+			break // known: nobody was met by this address
+		}
 		res, err := tx.Exec(ctx, `UPDATE customers SET external_id = ?, updated_at = 0 WHERE shop_id = ? AND external_id = ?`,
 			c.ExternalID, shopID, EmailKey(c.Email))
 		if err != nil {
@@ -76,6 +100,7 @@ func upsertCustomer(ctx context.Context, tx *database.Tx, shopID int64, c Custom
 		}
 		n, _ := res.RowsAffected()
 		existed = n > 0
+		k.adopted(EmailKey(c.Email))
 	}
 	a := c.DefaultAddress
 	stored, err := scanCustomer(tx.QueryRow(ctx, `INSERT INTO customers (shop_id, external_id, email, first_name, last_name, phone,
@@ -98,12 +123,16 @@ func upsertCustomer(ctx context.Context, tx *database.Tx, shopID int64, c Custom
 	case errors.Is(err, ErrNotFound):
 		// Stale: the stored customer stands.
 		stored, err = scanCustomer(tx.QueryRow(ctx, `SELECT `+customerColumns+` FROM customers WHERE shop_id = ? AND external_id = ?`, shopID, c.ExternalID))
+		if err == nil {
+			k.wroteCustomer(stored)
+		}
 		return stored, Stale, err
 	case err != nil:
 		return nil, 0, fmt.Errorf("upsert customer %s: %w", c.ExternalID, err)
 	case existed:
 		res = Updated
 	}
+	k.wroteCustomer(stored)
 	return stored, res, nil
 }
 
@@ -204,7 +233,7 @@ func (s *Store) CustomerForEmail(ctx context.Context, shopID int64, email, first
 			return nil
 		}
 		var res UpsertResult
-		c, res, err = upsertCustomer(ctx, tx, shopID, Customer{ExternalID: EmailKey(email), Email: email, FirstName: first, LastName: last})
+		c, res, err = upsertCustomer(ctx, tx, shopID, Customer{ExternalID: EmailKey(email), Email: email, FirstName: first, LastName: last}, nil)
 		created = res == Inserted
 		return err
 	})

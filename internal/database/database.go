@@ -60,7 +60,14 @@ type DB struct {
 	poolSize int             // PostgreSQL: the pool's connections at most
 
 	fault atomic.Pointer[writeFault] // the storage failure the last write met (see WriteHealth)
+
+	txStatements atomic.Int64 // statements run in transactions (TxStatements)
 }
+
+// TxStatements is how many statements transactions on db have run so
+// far: what a use case costs the database, which tests and benchmarks
+// hold to a bound where a clock on a shared machine cannot.
+func (db *DB) TxStatements() int64 { return db.txStatements.Load() }
 
 // maxCachedStatements bounds the statement cache; queries built from
 // filters have a bounded number of shapes, but a bug must not leak.
@@ -465,6 +472,7 @@ func (tx *Tx) Engine() Dialect { return tx.db.Dialect }
 
 // Exec runs a statement inside the transaction.
 func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	tx.db.txStatements.Add(1)
 	if stmt := tx.prepared(ctx, query); stmt != nil {
 		return stmt.ExecContext(ctx, args...)
 	}
@@ -474,6 +482,7 @@ func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, 
 // ExecReturning runs a write statement with a RETURNING clause inside the
 // transaction.
 func (tx *Tx) ExecReturning(ctx context.Context, query string, args ...any) *sql.Row {
+	tx.db.txStatements.Add(1)
 	if stmt := tx.prepared(ctx, query); stmt != nil {
 		return stmt.QueryRowContext(ctx, args...)
 	}
@@ -482,11 +491,13 @@ func (tx *Tx) ExecReturning(ctx context.Context, query string, args ...any) *sql
 
 // Query runs a query inside the transaction.
 func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	tx.db.txStatements.Add(1)
 	return tx.tx.QueryContext(ctx, tx.db.rebind(query), args...)
 }
 
 // QueryRow runs a single-row query inside the transaction.
 func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	tx.db.txStatements.Add(1)
 	if stmt := tx.prepared(ctx, query); stmt != nil {
 		return stmt.QueryRowContext(ctx, args...)
 	}

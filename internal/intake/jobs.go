@@ -79,6 +79,8 @@ type ProcessWorker struct {
 	// one, a failed event fails its group's job, which River retries
 	// whole (the events done are skipped).
 	Queue *jobs.Queue
+	// ChunkTime bounds a chunk's transaction (chunkTime when zero).
+	ChunkTime time.Duration
 }
 
 // groupBudget is how long a group's job processes before it hands the
@@ -175,7 +177,11 @@ func (w *ProcessWorker) processTogether(ctx context.Context, shopID int64, ids [
 			return err
 		}
 		var outcomes []outcome
-		for n = 0; n < len(chunk) && (n == 0 || time.Since(started) < chunkTime); n++ {
+		limit := w.ChunkTime
+		if limit == 0 {
+			limit = chunkTime
+		}
+		for n = 0; n < len(chunk) && (n == 0 || time.Since(started) < limit); n++ {
 			ev := claimed[chunk[n]]
 			if ev == nil {
 				continue // purged or done: nothing left to do

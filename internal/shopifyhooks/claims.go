@@ -82,6 +82,69 @@ func (c *Claims) Claim(ctx context.Context, shopID, event int64, at time.Time, k
 	return "", nil
 }
 
+// Owners returns the event that claimed each of keys, for those claimed:
+// what a chunk of deliveries reads in one statement to tell its
+// duplicates (see Prefetch).
+func (c *Claims) Owners(ctx context.Context, shopID int64, keys []string) (map[string]int64, error) {
+	out := make(map[string]int64, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	in, args := database.InList(keys)
+	rows, err := c.db.Query(ctx, `SELECT claim, event_row FROM shopify_webhook_claims WHERE shop_id = ? AND claim IN (`+in+`)`,
+		append([]any{shopID}, args...)...)
+	if err != nil {
+		return nil, fmt.Errorf("shopifyhooks: read claims: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		var by int64
+		if err := rows.Scan(&k, &by); err != nil {
+			return nil, fmt.Errorf("shopifyhooks: read claims: %w", err)
+		}
+		out[k] = by
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("shopifyhooks: read claims: %w", err)
+	}
+	return out, nil
+}
+
+// Take records keys, known unclaimed, for event in one statement of a
+// fixed shape per key count; taken is false when one was claimed after
+// all (by a transaction that committed since it was read), and the
+// caller then asks Claim, which tells whose it is.
+func (c *Claims) Take(ctx context.Context, shopID, event int64, at time.Time, keys []string) (taken bool, err error) {
+	if len(keys) == 0 {
+		return true, nil
+	}
+	args := make([]any, 0, 4*len(keys))
+	for _, k := range keys {
+		args = append(args, shopID, k, event, database.Time(at))
+	}
+	res, err := c.db.Exec(ctx, `INSERT INTO shopify_webhook_claims (shop_id, claim, event_row, claimed_at) VALUES `+
+		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?),", len(keys)), ",")+`
+		ON CONFLICT (shop_id, claim) DO NOTHING`, args...)
+	if err != nil {
+		return false, fmt.Errorf("shopifyhooks: claim %s: %w", strings.Join(keys, ", "), err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("shopifyhooks: claim %s: %w", strings.Join(keys, ", "), err)
+	}
+	if n == int64(len(keys)) {
+		return true, nil
+	}
+	// Some were taken meanwhile: those this made go again, for Claim.
+	in, keyArgs := database.InList(keys)
+	if _, err := c.db.Exec(ctx, `DELETE FROM shopify_webhook_claims WHERE shop_id = ? AND event_row = ? AND claim IN (`+in+`)`,
+		append([]any{shopID, event}, keyArgs...)...); err != nil {
+		return false, fmt.Errorf("shopifyhooks: claim %s: %w", strings.Join(keys, ", "), err)
+	}
+	return false, nil
+}
+
 // Purge deletes claims older than cutoff: Shopify retries for 4 hours,
 // and the claims are kept as long as processed events are.
 func (c *Claims) Purge(ctx context.Context, cutoff time.Time) (int64, error) {

@@ -99,8 +99,9 @@ func parseDeliveryID(id string) (webhookID, eventID string) {
 	return strings.TrimPrefix(w, "w:"), e
 }
 
-// HandleOutcome applies ev and says what came of it.
-func (h *Handler) HandleOutcome(ctx context.Context, tx *database.Tx, ev *intake.Event) (string, error) {
+// claimKeys are the keys a delivery claims when it is applied: its
+// webhook id, and its event id for its topic.
+func claimKeys(ev *intake.Event) []string {
 	webhookID, eventID := parseDeliveryID(ev.DeliveryID)
 	var claims []string
 	if webhookID != "" {
@@ -109,7 +110,27 @@ func (h *Handler) HandleOutcome(ctx context.Context, tx *database.Tx, ev *intake
 	if eventID != "" {
 		claims = append(claims, "event:"+ev.Topic+":"+eventID)
 	}
-	dup, err := h.Claims.With(tx).Claim(ctx, ev.ShopID, ev.ID, ev.ReceivedAt, claims)
+	return claims
+}
+
+// claim records ev's keys and returns the one claimed before by another
+// event, if any (a duplicate): as the chunk's Prefetch found it, or
+// asked now.
+func (h *Handler) claim(ctx context.Context, tx *database.Tx, ev *intake.Event, p *prefetched) (duplicate string, err error) {
+	claims := h.Claims.With(tx)
+	if v, ok := p.verdict(ev.ID); ok {
+		taken, err := claims.Take(ctx, ev.ShopID, ev.ID, ev.ReceivedAt, v.take)
+		if err != nil || taken {
+			return v.duplicate, err
+		}
+	}
+	return claims.Claim(ctx, ev.ShopID, ev.ID, ev.ReceivedAt, claimKeys(ev))
+}
+
+// HandleOutcome applies ev and says what came of it.
+func (h *Handler) HandleOutcome(ctx context.Context, tx *database.Tx, ev *intake.Event) (string, error) {
+	p, _ := ctx.Value(prefetchKey{}).(*prefetched)
+	dup, err := h.claim(ctx, tx, ev, p)
 	if err != nil {
 		return "", err
 	}
@@ -122,11 +143,13 @@ func (h *Handler) HandleOutcome(ctx context.Context, tx *database.Tx, ev *intake
 		}
 		return "duplicate: " + dup + " was applied already", nil
 	}
-	parsed, err := shopify.ParseWebhook(ev.Topic, ev.Body)
-	if err != nil {
-		return "", intake.Permanent(err)
+	parsed, ok := p.parsed(ev.ID)
+	if !ok {
+		if parsed, err = shopify.ParseWebhook(ev.Topic, ev.Body); err != nil {
+			return "", intake.Permanent(err)
+		}
 	}
-	outcome, err := h.apply(ctx, tx, ev, parsed)
+	outcome, err := h.apply(ctx, tx, ev, parsed, p.commerce(h.Commerce))
 	var ve *commerce.ValidationError
 	if errors.As(err, &ve) {
 		return "", intake.Permanent(fmt.Errorf("%s: %w", ev.Topic, err))
@@ -148,7 +171,9 @@ func isPrivacy(topic string) bool {
 	return false
 }
 
-func (h *Handler) apply(ctx context.Context, tx *database.Tx, ev *intake.Event, parsed any) (string, error) {
+// apply applies the parsed event through store, the commerce store
+// (knowing what the chunk's Prefetch read, if it did).
+func (h *Handler) apply(ctx context.Context, tx *database.Tx, ev *intake.Event, parsed any, store *commerce.Store) (string, error) {
 	shopID := ev.ShopID
 	switch v := parsed.(type) {
 	case nil:
@@ -158,7 +183,7 @@ func (h *Handler) apply(ctx context.Context, tx *database.Tx, ev *intake.Event, 
 		if err != nil {
 			return "", err
 		}
-		_, res, err := ingest.New(tx, h.Commerce, h.Returns).Apply(ctx, shopID, o, c)
+		_, res, err := ingest.New(tx, store, h.Returns).Apply(ctx, shopID, o, c)
 		if err != nil {
 			return "", err
 		}
@@ -168,7 +193,7 @@ func (h *Handler) apply(ctx context.Context, tx *database.Tx, ev *intake.Event, 
 		return "order " + strings.TrimSpace(o.Name) + " " + res.String(), nil
 	case *shopify.WebhookFulfillment:
 		f := translateFulfillment(v)
-		res, err := h.Commerce.With(tx).UpsertFulfillment(ctx, shopID, string(v.OrderID), f)
+		res, err := store.With(tx).UpsertFulfillment(ctx, shopID, string(v.OrderID), f)
 		if errors.Is(err, commerce.ErrNotFound) {
 			return h.unknownOrder(ctx, tx, ev, string(v.OrderID))
 		}
@@ -196,7 +221,7 @@ func (h *Handler) apply(ctx context.Context, tx *database.Tx, ev *intake.Event, 
 		return "shipment " + string(v.FulfillmentID) + " " + status + ": " + res.String(), nil
 	case *shopify.WebhookCustomer:
 		c := translateCustomer(v, "")
-		_, res, err := h.Commerce.With(tx).UpsertCustomer(ctx, shopID, c)
+		_, res, err := store.With(tx).UpsertCustomer(ctx, shopID, c)
 		if err != nil {
 			return "", err
 		}

@@ -1,0 +1,124 @@
+package shopifyhooks
+
+import (
+	"context"
+
+	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/database"
+	"github.com/hubdesk/hubdesk/internal/intake"
+	"github.com/hubdesk/hubdesk/internal/integration/shopify"
+)
+
+// Prefetch reads what a chunk of the shop's events needs before they are
+// handled one by one in the same transaction (intake.Prefetcher): who
+// claimed their webhook and event ids, in one statement, and the stored
+// customers, orders and shipments they are about (commerce.Known), in
+// one statement each. Each event is parsed once, here. An event then
+// costs its own writes only: its claims in one insert, a duplicate
+// nothing more, a new order its customer, its row, its lines and its
+// shipments.
+func (h *Handler) Prefetch(ctx context.Context, tx *database.Tx, events []*intake.Event) (context.Context, error) {
+	if len(events) == 0 {
+		return ctx, nil
+	}
+	shopID := events[0].ShopID
+	var keys []string
+	for _, ev := range events {
+		keys = append(keys, claimKeys(ev)...)
+	}
+	owners, err := h.Claims.With(tx).Owners(ctx, shopID, keys)
+	if err != nil {
+		return nil, err
+	}
+	p := &prefetched{verdicts: make(map[int64]verdict, len(events)), bodies: make(map[int64]any, len(events))}
+	var want commerce.Wanted
+	for _, ev := range events {
+		// As Claim would find it, the chunk's events in order: each
+		// claims its keys up to one another event holds.
+		var v verdict
+		for _, k := range claimKeys(ev) {
+			by, claimed := owners[k]
+			if claimed && by != ev.ID {
+				v.duplicate = k
+				break
+			}
+			if !claimed {
+				owners[k] = ev.ID
+				v.take = append(v.take, k)
+			}
+		}
+		p.verdicts[ev.ID] = v
+		if v.duplicate != "" {
+			continue
+		}
+		parsed, err := shopify.ParseWebhook(ev.Topic, ev.Body)
+		if err != nil {
+			continue // HandleOutcome says why
+		}
+		p.bodies[ev.ID] = parsed
+		switch v := parsed.(type) {
+		case *shopify.WebhookOrder:
+			o, c, err := translateOrder(v)
+			if err != nil {
+				continue
+			}
+			want.Orders = append(want.Orders, o.ExternalID)
+			if c != nil {
+				want.Customers = append(want.Customers, c.ExternalID)
+				want.Emails = append(want.Emails, c.Email)
+			}
+		case *shopify.WebhookFulfillment:
+			want.Orders = append(want.Orders, string(v.OrderID))
+			want.Shipments = append(want.Shipments, [2]string{string(v.OrderID), string(v.ID)})
+		case *shopify.WebhookCustomer:
+			want.Customers = append(want.Customers, string(v.ID))
+			want.Emails = append(want.Emails, v.Email)
+		}
+	}
+	if len(want.Orders) > 0 || len(want.Customers) > 0 {
+		if p.known, err = h.Commerce.With(tx).Know(ctx, shopID, want); err != nil {
+			return nil, err
+		}
+	}
+	return context.WithValue(ctx, prefetchKey{}, p), nil
+}
+
+type prefetchKey struct{}
+
+// prefetched is what Prefetch read for a chunk's events.
+type prefetched struct {
+	verdicts map[int64]verdict
+	bodies   map[int64]any // each event parsed
+	known    *commerce.Known
+}
+
+// verdict is what an event's claims come to, as the chunk's Prefetch
+// found them.
+type verdict struct {
+	take      []string // its keys nobody claimed: it claims them
+	duplicate string   // the key another event claimed, if any
+}
+
+func (p *prefetched) verdict(id int64) (verdict, bool) {
+	if p == nil {
+		return verdict{}, false
+	}
+	v, ok := p.verdicts[id]
+	return v, ok
+}
+
+func (p *prefetched) parsed(id int64) (any, bool) {
+	if p == nil {
+		return nil, false
+	}
+	v, ok := p.bodies[id]
+	return v, ok
+}
+
+// commerce is store knowing what Prefetch read.
+func (p *prefetched) commerce(store *commerce.Store) *commerce.Store {
+	if p == nil || p.known == nil {
+		return store
+	}
+	return store.WithKnown(p.known)
+}

@@ -79,7 +79,8 @@ type ProcessWorker struct {
 	// one, a failed event fails its group's job, which River retries
 	// whole (the events done are skipped).
 	Queue *jobs.Queue
-	// ChunkTime bounds a chunk's transaction (chunkTime when zero).
+	// ChunkTime bounds a chunk's transaction (when zero: chunkTime, on
+	// PostgreSQL chunkTimePostgres).
 	ChunkTime time.Duration
 }
 
@@ -91,9 +92,14 @@ const groupBudget = 30 * time.Second
 // (on PostgreSQL one WAL flush) for many events — up to chunkEvents or
 // until chunkTime has passed, which bounds how long the transaction
 // holds SQLite's one writer, that the deliveries' commits wait for.
+// PostgreSQL's deliveries wait for no writer, and each of its statements
+// is a round trip: a chunk there may take chunkTimePostgres, so that a
+// chunk's reads (its claim, what its handler prefetches) and its commit
+// are shared by many events even when the machine is busy.
 const (
-	chunkEvents = 64
-	chunkTime   = 20 * time.Millisecond
+	chunkEvents       = 64
+	chunkTime         = 20 * time.Millisecond
+	chunkTimePostgres = 100 * time.Millisecond
 	// firstChunk is the size of a job's first chunk; each next one is
 	// sized by how many the last fitted in chunkTime, so that few claimed
 	// events are released unhandled when the machine is slow.
@@ -178,7 +184,11 @@ func (w *ProcessWorker) processTogether(ctx context.Context, shopID int64, ids [
 		}
 		var outcomes []outcome
 		limit := w.ChunkTime
-		if limit == 0 {
+		switch {
+		case limit != 0:
+		case w.DB.Dialect == database.Postgres:
+			limit = chunkTimePostgres
+		default:
 			limit = chunkTime
 		}
 		for n = 0; n < len(chunk) && (n == 0 || time.Since(started) < limit); n++ {

@@ -136,8 +136,8 @@ func (k *Known) read(ctx context.Context, q database.Querier, query string, shop
 // transaction k was read in.
 func (s *Store) WithKnown(k *Known) *Store { return &Store{db: s.db, known: k} }
 
-// customer is what k knows of the customer externalID: found says
-// whether k was asked about it.
+// customer, order and shipment are what k knows of a row: found says
+// whether k was asked about it (false on a nil k).
 func (k *Known) customer(externalID string) (r knownRow, found bool) {
 	if k == nil {
 		return knownRow{}, false
@@ -162,7 +162,8 @@ func (k *Known) shipment(orderExternalID, externalID string) (stored, found bool
 	return stored, found
 }
 
-// wrote records a row an upsert wrote.
+// wroteCustomer, wroteOrder and wroteShipment record what an upsert
+// wrote, so the next upsert in the transaction knows it.
 func (k *Known) wroteCustomer(c *Customer) {
 	if k != nil {
 		k.customers[c.ExternalID] = knownRow{id: c.ID, updatedMs: c.UpdatedAt.UnixMilli(), email: c.Email}

@@ -152,3 +152,17 @@ func (s *Store) Refunds(ctx context.Context, shopID, orderID int64) ([]Refund, i
 	}
 	return list, sum, nil
 }
+
+// RefundedQuantity is how many units of the line item with that platform
+// id the order's refunds gave back.
+func (o *Order) RefundedQuantity(lineItemID string) int {
+	n := 0
+	for _, r := range o.Refunds {
+		for _, l := range r.Lines {
+			if l.LineItemID == lineItemID && lineItemID != "" {
+				n += l.Quantity
+			}
+		}
+	}
+	return n
+}

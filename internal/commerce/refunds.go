@@ -166,3 +166,32 @@ func (o *Order) RefundedQuantity(lineItemID string) int {
 	}
 	return n
 }
+
+// RefundedItem is a refunded line as people read it: the order line's
+// title and variant (the platform's line id when the order no longer
+// lists it), how many units and for how much.
+type RefundedItem struct {
+	Title, VariantTitle string
+	Quantity            int
+	SubtotalMinor       int64
+}
+
+// RefundedItems are r's lines with the order's titles, in r's order;
+// lines of no units (a refund of shipping or an adjustment) are left out.
+func (o *Order) RefundedItems(r Refund) []RefundedItem {
+	var out []RefundedItem
+	for _, l := range r.Lines {
+		if l.Quantity <= 0 {
+			continue
+		}
+		it := RefundedItem{Title: l.LineItemID, Quantity: l.Quantity, SubtotalMinor: l.SubtotalMinor}
+		for _, li := range o.LineItems {
+			if li.ExternalID == l.LineItemID && li.ExternalID != "" {
+				it.Title, it.VariantTitle = li.Title, li.VariantTitle
+				break
+			}
+		}
+		out = append(out, it)
+	}
+	return out
+}

@@ -36,7 +36,7 @@ var adminPages = template.Must(template.New("admin").Parse(`
 <table><thead><tr><th>Order</th><th>Customer</th><th>Created</th><th>Status</th><th></th></tr></thead><tbody>
 {{range .Data.Rows}}<tr><td>{{.Name}} <span class="muted">{{.ID}}</span></td><td>{{.Email}}</td><td>{{.Created}}</td><td>{{.Status}}</td>
 <td>{{$id := .ID}}{{range .Actions}}<form method="post" action="/admin/orders/{{$id}}/{{.Path}}" style="display:inline"><button class="linkbutton" type="submit">{{.Label}}</button></form> {{end}}
-{{if .Refundable}}<form method="post" action="/admin/orders/{{$id}}/refund" class="refund"><select name="line" aria-label="Line to refund"><option value="">No item</option>{{range .Lines}}<option value="{{.Path}}">{{.Label}}</option>{{end}}</select>
+{{if .Refundable}}<form method="post" action="/admin/orders/{{$id}}/refund" class="refund"><select name="line" aria-label="Line to refund">{{range .Lines}}<option value="{{.Path}}">{{.Label}}</option>{{end}}<option value="">No item (an amount only)</option></select>
 <input name="quantity" type="number" min="0" max="99" value="1" aria-label="Units"> <input name="amount" inputmode="decimal" placeholder="amount (default: the items' worth)" aria-label="Amount">
 <label><input type="checkbox" name="restock" value="1"> restock</label> <button class="linkbutton" type="submit">Refund</button></form>{{end}}</td></tr>
 {{end}}</tbody></table></section>

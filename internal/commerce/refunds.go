@@ -174,6 +174,8 @@ type RefundedItem struct {
 	Title, VariantTitle string
 	Quantity            int
 	SubtotalMinor       int64
+	// Listed: the order lists the line (else Title is the platform's id).
+	Listed bool
 }
 
 // RefundedItems are r's lines with the order's titles, in r's order;
@@ -187,7 +189,7 @@ func (o *Order) RefundedItems(r Refund) []RefundedItem {
 		it := RefundedItem{Title: l.LineItemID, Quantity: l.Quantity, SubtotalMinor: l.SubtotalMinor}
 		for _, li := range o.LineItems {
 			if li.ExternalID == l.LineItemID && li.ExternalID != "" {
-				it.Title, it.VariantTitle = li.Title, li.VariantTitle
+				it.Title, it.VariantTitle, it.Listed = li.Title, li.VariantTitle, true
 				break
 			}
 		}

@@ -194,7 +194,11 @@ func (h *Hub) orderData(s *session, o orderview.Order) orderPage {
 	for _, r := range o.Refunds {
 		rv := refundView{At: r.CreatedAt, Amount: r.AmountMinor}
 		for _, it := range o.RefundedItems(r) {
-			rv.Items = append(rv.Items, shipItem{Title: it.Title, VariantTitle: it.VariantTitle, Quantity: it.Quantity})
+			// A line the order no longer lists has only the platform's
+			// id, which means nothing to the shopper.
+			if it.Listed {
+				rv.Items = append(rv.Items, shipItem{Title: it.Title, VariantTitle: it.VariantTitle, Quantity: it.Quantity})
+			}
 		}
 		p.Refunds = append(p.Refunds, rv)
 	}

@@ -35,13 +35,14 @@ func TestOrderPageShowsRefunds(t *testing.T) {
 		mustContain(t, res.body, `<span class="badge partially_refunded">Partially refunded</span>`, `id="refunds"`,
 			"Refunded €18.00 on November 28, 2026", "<li>1 × Merino Socks (M)</li>", "1 refunded", "<dt>Refunded</dt><dd>−€18.00</dd>")
 
-		// The rest, as money only; in German.
+		// The rest, with a line the order no longer lists; in German.
 		if _, err := f.app.Server.Commerce.ApplyRefund(ctx, f.acme.Shop.ID, o.ExternalID, commerce.Refund{ExternalID: "r-2", CreatedAt: at.Add(24 * time.Hour),
-			AmountMinor: o.TotalMinor - 1800}); err != nil {
+			AmountMinor: o.TotalMinor - 1800, Lines: []commerce.RefundLine{{LineItemID: "gone-9", Quantity: 1}}}); err != nil {
 			t.Fatal(err)
 		}
 		res = f.get(f.adaURL("/hub/orders/"+id(o)), "Accept-Language", "de")
 		mustContain(t, res.body, `<span class="badge refunded">Erstattet</span>`, "erstattet am 28. November 2026", "erstattet am 29. November 2026")
+		mustNotContain(t, res.body, "gone-9") // a line the order does not list: its id means nothing to her
 		if strings.Count(res.body, `<div class="refund">`) != 2 {
 			t.Errorf("want two refunds listed:\n%s", res.body)
 		}

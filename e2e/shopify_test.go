@@ -14,10 +14,10 @@ import (
 )
 
 // The merchant places an order for the demo shopper in the Shopify
-// sandbox's admin and sends it out for delivery; Shopify's signed
-// webhooks carry each change to hubdesk, and the order shows on the
-// desk's customer page, on a ticket of hers and in her hub, out for
-// delivery.
+// sandbox's admin, sends it out for delivery and refunds one item;
+// Shopify's signed webhooks carry each change to hubdesk, and the order
+// shows on the desk's customer page, on a ticket of hers and in her hub,
+// out for delivery and partially refunded.
 func TestShopifyOrderReachesTheDeskAndTheHub(t *testing.T) {
 	demo := StartDemo(t)
 	ctx := NewBrowser(t)
@@ -61,6 +61,23 @@ func TestShopifyOrderReachesTheDeskAndTheHub(t *testing.T) {
 		}
 	}
 
+	// A refund of one unit of the order's first line.
+	err = chromedp.Do(step(t, ctx),
+		chromedp.Click(row+`//form[contains(@class, "refund")]//button[normalize-space(.)="Refund"]`),
+	)
+	if err != nil {
+		t.Fatalf("refund order %s in the sandbox: %v", name, err)
+	}
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		status, _ := chromedp.Run(step(t, ctx), chromedp.Text(row+`/td[4]`, chromedp.AtLeast(0)))
+		if strings.Contains(status, "partially_refunded") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the refund the sandbox shows order %s as %q", name, status)
+		}
+	}
+
 	// The desk: the shopper's customer page lists the order.
 	shopper := regexp.MustCompile(`Demo shopper\s+http://\S+/customers/(\d+)`).FindStringSubmatch(demo.Banner)
 	if shopper == nil {
@@ -78,6 +95,7 @@ func TestShopifyOrderReachesTheDeskAndTheHub(t *testing.T) {
 	if text := bodyText(t, ctx); !strings.Contains(strings.ToLower(text), "out for delivery") {
 		t.Errorf("the desk's order page does not say out for delivery:\n%.2000s", text)
 	}
+	waitForText(t, ctx, demo.BaseURL+"/orders/"+orderIDOf(t, ctx), "Refunded $", "the refund on the desk's order page")
 
 	// A ticket of hers shows the order among her orders.
 	ticketID := createTicket(t, demo, "olivia.johnson@example.com", "Where is my new order?")
@@ -99,10 +117,27 @@ func TestShopifyOrderReachesTheDeskAndTheHub(t *testing.T) {
 	if text := bodyText(t, ctx); !strings.Contains(strings.ToLower(text), "out for delivery") {
 		t.Errorf("the hub's order page does not say out for delivery:\n%.2000s", text)
 	}
+	if text := bodyText(t, ctx); !strings.Contains(text, "Partially refunded") || !regexp.MustCompile(`Refunded \$[0-9.]+ on `).MatchString(text) {
+		t.Errorf("the hub's order page does not show the refund:\n%.3000s", text)
+	}
 	Screenshot(t, ctx, "hub-shopify-order")
 	if errs := consoleErrors(); len(errs) > 0 {
 		t.Errorf("console errors: %v", errs)
 	}
+}
+
+// orderIDOf is the desk order id in the page's address (/orders/ID).
+func orderIDOf(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	loc, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`/orders/(\d+)`).FindStringSubmatch(loc)
+	if m == nil {
+		t.Fatalf("not an order page: %s", loc)
+	}
+	return m[1]
 }
 
 // waitForText opens url until its page shows text (webhooks are applied

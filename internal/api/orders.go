@@ -35,7 +35,25 @@ type orderJSON struct {
 	CancelledAt       *time.Time        `json:"cancelled_at"`
 	LineItems         []lineItemJSON    `json:"line_items"`
 	Fulfillments      []fulfillmentJSON `json:"fulfillments"`
+	Refunded          string            `json:"refunded"`
+	Refunds           []refundJSON      `json:"refunds"`
 	ReturnEligibility eligibilityJSON   `json:"return_eligibility"`
+}
+
+// refundJSON is a refund the platform reported, its money in the order's
+// currency.
+type refundJSON struct {
+	ID        string           `json:"id"`
+	CreatedAt time.Time        `json:"created_at"`
+	Amount    string           `json:"amount"`
+	Lines     []refundLineJSON `json:"lines"`
+}
+
+type refundLineJSON struct {
+	LineItemID  string `json:"line_item_id"`
+	Quantity    int    `json:"quantity"`
+	Subtotal    string `json:"subtotal"`
+	RestockType string `json:"restock_type"`
 }
 
 // eligibilityJSON is whether the order can start a return with the
@@ -87,6 +105,8 @@ func toOrderJSON(v orderview.Order) orderJSON {
 		ShippingAddress: o.ShippingAddress, CreatedAt: o.CreatedAt.UTC(), UpdatedAt: o.UpdatedAt.UTC(), CancelledAt: utc(o.CancelledAt),
 		LineItems:         make([]lineItemJSON, 0, len(o.LineItems)),
 		Fulfillments:      make([]fulfillmentJSON, 0, len(o.Fulfillments)),
+		Refunded:          money(o.RefundedMinor),
+		Refunds:           make([]refundJSON, 0, len(o.Refunds)),
 		ReturnEligibility: eligibilityJSON{Eligible: v.Return.Eligible(), WindowEndsAt: utc(v.Return.WindowEnds)},
 	}
 	if reason := v.Return.Reason; reason != "" {
@@ -109,6 +129,13 @@ func toOrderJSON(v orderview.Order) orderJSON {
 			InTransitAt: utc(f.InTransitAt), OutForDeliveryAt: utc(f.OutForDeliveryAt), DeliveredAt: utc(f.DeliveredAt),
 			EstimatedDeliveryAt: utc(f.EstimatedDeliveryAt), LineItems: append([]commerce.FulfillmentLine{}, f.LineItems...),
 		})
+	}
+	for _, r := range o.Refunds {
+		rj := refundJSON{ID: r.ExternalID, CreatedAt: r.CreatedAt.UTC(), Amount: money(r.AmountMinor), Lines: make([]refundLineJSON, 0, len(r.Lines))}
+		for _, l := range r.Lines {
+			rj.Lines = append(rj.Lines, refundLineJSON{LineItemID: l.LineItemID, Quantity: l.Quantity, Subtotal: money(l.SubtotalMinor), RestockType: l.RestockType})
+		}
+		out.Refunds = append(out.Refunds, rj)
 	}
 	return out
 }

@@ -97,7 +97,7 @@ func runShopifySandbox(ctx context.Context, e *env, args []string) error {
 		return runShopifySandboxOrder(ctx, e, args[1:])
 	}
 	fs := newFlags(e, "sandbox shopify", "sandbox shopify [--addr host:port] [--proxy-target URL] [--client-secret S] [--prefix /apps/hub] [--customer ID,EMAIL,FIRST,LAST ...] [--orders N] [--admin-token T] [--client-id ID] [--custom-app ID:SECRET ...]\n"+
-		"       sandbox shopify order create|fulfill|in-transit|out-for-delivery|deliver|cancel [--sandbox URL] [--customer ID] [ORDER_ID]")
+		"       sandbox shopify order create|fulfill|in-transit|out-for-delivery|deliver|cancel|refund [--sandbox URL] [--customer ID] [ORDER_ID]")
 	addr := fs.String("addr", "127.0.0.1:8090", "address to listen on")
 	target := fs.String("proxy-target", "http://127.0.0.1:8080/hub", "the app's proxy URL, where the App Proxy forwards")
 	secret := fs.String("client-secret", demo.ClientSecret, "the app's client secret, which signs proxied requests (default: the demo shop's)")
@@ -200,16 +200,19 @@ func (c *customerFlag) Set(v string) error {
 
 // runShopifySandboxOrder changes an order in a running Shopify sandbox,
 // as its admin page's buttons do: create one for a customer, fulfil it,
-// move its shipment along, cancel it. It prints the order's id.
+// move its shipment along, cancel or refund it. It prints the order's id.
 func runShopifySandboxOrder(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "sandbox shopify order", "sandbox shopify order create|fulfill|in-transit|out-for-delivery|deliver|cancel [--sandbox URL] [--customer ID] [--quantity N] [ORDER_ID]")
+	fs := newFlags(e, "sandbox shopify order", "sandbox shopify order create|fulfill|in-transit|out-for-delivery|deliver|cancel|refund [--sandbox URL] [--customer ID] [--quantity N] [--line ID] [--amount X.YY] [ORDER_ID]")
 	base := fs.String("sandbox", "http://127.0.0.1:8090", "the running sandbox's root")
 	customer := fs.String("customer", "", "create: the customer's numeric id (default: the demo's first customer)")
-	quantity := fs.Int("quantity", 1, "create: how many of the item")
+	quantity := fs.Int("quantity", 1, "create: how many of the item; refund: how many units of --line")
+	line := fs.String("line", "", "refund: the line item's numeric id to refund units of (none: an amount only)")
+	amount := fs.String("amount", "", "refund: the money given back, e.g. 12.50 (default: what the units are worth)")
+	restock := fs.Bool("restock", false, "refund: put the units back in stock")
 	carrier := fs.String("carrier", "", "fulfill: the carrier (default UPS)")
 	tracking := fs.String("tracking-number", "", "fulfill: the tracking number (default: made up)")
 	if len(args) == 0 {
-		return usageError{"sandbox shopify order: name an action: create, fulfill, in-transit, out-for-delivery, deliver or cancel"}
+		return usageError{"sandbox shopify order: name an action: create, fulfill, in-transit, out-for-delivery, deliver, cancel or refund"}
 	}
 	action, rest := args[0], args[1:]
 	var orderID string
@@ -242,6 +245,19 @@ func runShopifySandboxOrder(ctx context.Context, e *env, args []string) error {
 		form.Set("carrier", *carrier)
 		form.Set("tracking_number", *tracking)
 		path = "/admin/orders/" + url.PathEscape(orderID) + "/" + action
+	case "refund":
+		if orderID == "" {
+			return usageError{"sandbox shopify order refund: give the order's id"}
+		}
+		if *line != "" {
+			form.Set("line", *line)
+			form.Set("quantity", fmt.Sprint(*quantity))
+		}
+		form.Set("amount", *amount)
+		if *restock {
+			form.Set("restock", "1")
+		}
+		path = "/admin/orders/" + url.PathEscape(orderID) + "/refund"
 	default:
 		return usageError{"sandbox shopify order: unknown action " + action}
 	}

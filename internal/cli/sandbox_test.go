@@ -123,7 +123,14 @@ func TestSandboxShopifyOrderCommands(t *testing.T) {
 	if code, _, errOut := run(t, "sandbox", "shopify", "order", "cancel", "--sandbox", srv.URL, id); code == 0 || !strings.Contains(errOut, "refused") {
 		t.Errorf("cancel a delivered order: %d %q", code, errOut)
 	}
-	if o := sb.Order(id); o == nil || o.Fulfillments[0].DeliveredAt == nil {
+	line := shopify.LegacyID(sb.Order(id).LineItems.Nodes[0].ID)
+	if code, _, errOut := run(t, "sandbox", "shopify", "order", "refund", "--sandbox", srv.URL, "--line", line, "--quantity", "1", id); code != 0 {
+		t.Fatalf("refund: %d %q", code, errOut)
+	}
+	if code, _, errOut := run(t, "sandbox", "shopify", "order", "refund", "--sandbox", srv.URL, "--amount", "99999.00", id); code == 0 || !strings.Contains(errOut, "refused") {
+		t.Errorf("refund more than the order: %d %q", code, errOut)
+	}
+	if o := sb.Order(id); o == nil || o.Fulfillments[0].DeliveredAt == nil || o.DisplayFinancialStatus != "PARTIALLY_REFUNDED" {
 		t.Errorf("order: %+v", o)
 	}
 	mu.Lock()

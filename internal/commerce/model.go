@@ -72,6 +72,10 @@ type Order struct {
 	CancelledAt       *time.Time
 	LineItems         []LineItem
 	Fulfillments      []Fulfillment
+	// Refunds are what the platform gave back on the order, oldest first
+	// (ApplyRefund), and RefundedMinor their sum.
+	Refunds       []Refund
+	RefundedMinor int64
 }
 
 // LineItem is one product line of an order.

@@ -385,16 +385,27 @@ func validateFulfillment(f *Fulfillment, i int) error {
 const orderColumns = `o.id, o.shop_id, o.external_id, COALESCE(o.customer_id, 0), o.name, o.email, o.financial_status,
 	o.fulfillment_status, o.currency, o.subtotal_minor, o.shipping_minor, o.tax_minor, o.total_minor,
 	o.ship_name, o.ship_address1, o.ship_address2, o.ship_city, o.ship_province, o.ship_zip, o.ship_country_code,
-	o.ship_phone, o.created_at, o.updated_at, o.cancelled_at`
+	o.ship_phone, o.created_at, o.updated_at, o.cancelled_at, o.refunded_minor, o.refunds`
 
 func scanOrder(row database.RowScanner) (*Order, error) {
 	var o Order
+	var refunds string
 	a := &o.ShippingAddress
 	err := row.Scan(&o.ID, &o.ShopID, &o.ExternalID, &o.CustomerID, &o.Name, &o.Email, &o.FinancialStatus, &o.FulfillmentStatus,
 		&o.Currency, &o.SubtotalMinor, &o.ShippingMinor, &o.TaxMinor, &o.TotalMinor,
 		&a.Name, &a.Address1, &a.Address2, &a.City, &a.Province, &a.Zip, &a.CountryCode, &a.Phone,
-		(*database.Time)(&o.CreatedAt), (*database.Time)(&o.UpdatedAt), database.ScanOptionalTime(&o.CancelledAt))
-	return &o, err
+		(*database.Time)(&o.CreatedAt), (*database.Time)(&o.UpdatedAt), database.ScanOptionalTime(&o.CancelledAt),
+		&o.RefundedMinor, &refunds)
+	if err != nil {
+		return nil, err
+	}
+	// Most orders have no refund: their "[]" is not decoded.
+	if refunds != "" && refunds != "[]" {
+		if err := json.Unmarshal([]byte(refunds), &o.Refunds); err != nil {
+			return nil, fmt.Errorf("refunds of order %d: %w", o.ID, err)
+		}
+	}
+	return &o, nil
 }
 
 // Order returns one order of the shop with its items and fulfillments.

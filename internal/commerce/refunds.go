@@ -152,3 +152,48 @@ func (s *Store) Refunds(ctx context.Context, shopID, orderID int64) ([]Refund, i
 	}
 	return list, sum, nil
 }
+
+// RefundedQuantity is how many units of the line item with that platform
+// id the order's refunds gave back.
+func (o *Order) RefundedQuantity(lineItemID string) int {
+	n := 0
+	for _, r := range o.Refunds {
+		for _, l := range r.Lines {
+			if l.LineItemID == lineItemID && lineItemID != "" {
+				n += l.Quantity
+			}
+		}
+	}
+	return n
+}
+
+// RefundedItem is a refunded line as people read it: the order line's
+// title and variant (the platform's line id when the order no longer
+// lists it), how many units and for how much.
+type RefundedItem struct {
+	Title, VariantTitle string
+	Quantity            int
+	SubtotalMinor       int64
+	// Listed: the order lists the line (else Title is the platform's id).
+	Listed bool
+}
+
+// RefundedItems are r's lines with the order's titles, in r's order;
+// lines of no units (a refund of shipping or an adjustment) are left out.
+func (o *Order) RefundedItems(r Refund) []RefundedItem {
+	var out []RefundedItem
+	for _, l := range r.Lines {
+		if l.Quantity <= 0 {
+			continue
+		}
+		it := RefundedItem{Title: l.LineItemID, Quantity: l.Quantity, SubtotalMinor: l.SubtotalMinor}
+		for _, li := range o.LineItems {
+			if li.ExternalID == l.LineItemID && li.ExternalID != "" {
+				it.Title, it.VariantTitle, it.Listed = li.Title, li.VariantTitle, true
+				break
+			}
+		}
+		out = append(out, it)
+	}
+	return out
+}

@@ -5,11 +5,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/locale"
 	"github.com/hubdesk/hubdesk/internal/returns"
 )
 
-// The ticket view's order cards (status, items, shipments and the returns
+// The ticket view's order cards (status, items, shipments, refunds and the returns
 // section of each of the customer's latest orders) are written in Go —
 // the same markup as ticket.html's cards with the "order-returns" and
 // "returns-health" partials of parts.html, which
@@ -82,12 +83,48 @@ func orderCardsHTML(l *locale.Locale, v *ticketPage, now time.Time) template.HTM
 		}
 		w.raw(`
       `)
+		orderRefundsHTML(&w, l, o.Order)
+		w.raw(`
+      `)
 		orderReturnsHTML(&w, l, v.Card(o), now)
 		w.raw(`
     </section>
     `)
 	}
 	return w.html()
+}
+
+// orderRefundsHTML writes the order's refunds, the "order-refunds"
+// partial: amount, date and the items each gave back.
+func orderRefundsHTML(w *htmlWriter, l *locale.Locale, o *commerce.Order) {
+	if len(o.Refunds) == 0 {
+		return
+	}
+	w.raw(`<ul class="small order-refunds">`)
+	for _, r := range o.Refunds {
+		w.raw(`<li class="refund-row">Refunded <strong>`)
+		w.text(l.Money(r.AmountMinor, o.Currency))
+		w.raw(`</strong> on `)
+		w.text(l.Date(r.CreatedAt))
+		if items := o.RefundedItems(r); len(items) > 0 {
+			w.raw(`: `)
+			for i, it := range items {
+				if i > 0 {
+					w.raw(`, `)
+				}
+				w.int(int64(it.Quantity))
+				w.raw(` × `)
+				w.text(it.Title)
+				if it.VariantTitle != "" {
+					w.raw(` <span class="muted">· `)
+					w.text(it.VariantTitle)
+					w.raw(`</span>`)
+				}
+			}
+		}
+		w.raw(`</li>`)
+	}
+	w.raw(`</ul>`)
 }
 
 // orderReturnsHTML writes an order card's returns section, the

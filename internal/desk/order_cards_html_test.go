@@ -22,6 +22,7 @@ const orderCardsTemplate = `{{define "order-cards"}}{{with .Data}}
       <div class="muted small">{{date .CreatedAt}} · {{money .TotalMinor .Currency}}</div>
       <ul class="items">{{range .LineItems}}<li>{{.CurrentQuantity}} × {{.Title}}{{with .VariantTitle}} <span class="muted">· {{.}}</span>{{end}}</li>{{end}}</ul>
       {{range .Fulfillments}}<div class="small">{{or .Carrier "Shipment"}}: {{if .TrackingURL}}<a href="{{.TrackingURL}}" target="_blank" rel="noopener noreferrer">{{or .TrackingNumber "track"}}</a>{{else}}{{or .TrackingNumber "—"}}{{end}} · {{if .ShipmentStatus}}{{label "shipment" .ShipmentStatus}}{{else}}{{label "fulfillment" .Status}}{{end}}</div>{{end}}
+      {{template "order-refunds" .Order}}
       {{template "order-returns" ($.Data.Card .)}}
     </section>
     {{end}}
@@ -64,13 +65,19 @@ func hostileOrders(now time.Time) []orderview.Order {
 		rets = append(rets, r)
 	}
 	at := time.Date(2026, 11, 30, 15, 4, 0, 0, time.UTC)
-	items := []commerce.LineItem{{Title: hostile, VariantTitle: hostile, CurrentQuantity: 3}, {Title: "Mug", CurrentQuantity: 0}}
+	items := []commerce.LineItem{{ExternalID: "11", Title: hostile, VariantTitle: hostile, CurrentQuantity: 3}, {ExternalID: "12", Title: "Mug", CurrentQuantity: 0}}
+	refunds := []commerce.Refund{
+		{ExternalID: hostile, CreatedAt: at, AmountMinor: 2_400, Lines: []commerce.RefundLine{{LineItemID: "12", Quantity: 1, SubtotalMinor: 2_400}}},
+		{ExternalID: "2", CreatedAt: at.Add(time.Hour), AmountMinor: 0, Lines: []commerce.RefundLine{{LineItemID: "11", Quantity: 2}, {LineItemID: hostile, Quantity: 1}, {LineItemID: "12", Quantity: 0}}},
+		{ExternalID: "3", CreatedAt: at.Add(2 * time.Hour), AmountMinor: 995},
+	}
 	return []orderview.Order{
-		{Order: &commerce.Order{ID: 7, Name: hostile, Currency: "EUR", TotalMinor: 123_456, CreatedAt: at, LineItems: items, Fulfillments: fulfillments},
+		{Order: &commerce.Order{ID: 7, Name: hostile, Currency: "EUR", TotalMinor: 123_456, CreatedAt: at, LineItems: items, Fulfillments: fulfillments,
+			Refunds: refunds, RefundedMinor: 3_395},
 			Status: commerce.Status(hostile), Returns: rets},
 		{Order: &commerce.Order{ID: 8, Name: "#1002", Currency: "USD", TotalMinor: 0, CreatedAt: at}, Status: "fulfilled",
 			Return: returns.Eligibility{Reason: returns.ReturnOpen}, Returns: rets[:1]},
-		{Order: &commerce.Order{ID: 9, Name: "#1003", Currency: hostile, CreatedAt: at}, Status: "paid",
+		{Order: &commerce.Order{ID: 9, Name: "#1003", Currency: hostile, CreatedAt: at, Refunds: refunds[2:], RefundedMinor: 995}, Status: "paid",
 			Return: returns.Eligibility{Reason: returns.NotEligible(hostile)}},
 		{Order: &commerce.Order{ID: 10, Name: "#1004", Currency: "USD", CreatedAt: at}, Status: "delivered"},
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,19 +17,29 @@ import (
 
 // orderPage is the order details page.
 type orderPage struct {
-	Name          string
-	CreatedAt     time.Time
-	Status        commerce.Status
-	Timeline      []step
-	Items         []item
-	Currency      string
-	Subtotal      int64
-	Shipping      int64
-	Tax           int64
-	Total         int64
-	Address       []string
-	Shipments     []shipment
-	ReorderURL    string
+	Name      string
+	CreatedAt time.Time
+	Status    commerce.Status
+	Timeline  []step
+	Items     []item
+	Currency  string
+	Subtotal  int64
+	Shipping  int64
+	Tax       int64
+	Total     int64
+	Address   []string
+	Shipments []shipment
+	// Unshipped are the lines (and how many of each) no shipment carries
+	// yet, when every shipment said what it carries.
+	Unshipped  []shipItem
+	ReorderURL string
+	// NotReordered are the lines Reorder leaves out, each with why.
+	NotReordered []notReordered
+	// Payment is refunded or partially_refunded once money was given
+	// back, else "".
+	Payment       string
+	Refunded      int64
+	Refunds       []refundView
 	Return        returnBox
 	ReturnAction  string
 	ContactAction string
@@ -48,7 +59,25 @@ type item struct {
 	Title, VariantTitle, Image string
 	Quantity                   int
 	Removed                    bool
-	Price, LineTotal           int64
+	// Refunded is how many units refunds gave back; a line refunded in
+	// full (AllRefunded) shows as refunded rather than removed.
+	Refunded         int
+	AllRefunded      bool
+	Price, LineTotal int64
+}
+
+// refundView is one refund: when, how much, and the items it gave back.
+type refundView struct {
+	At     time.Time
+	Amount int64
+	Items  []shipItem
+}
+
+// notReordered is a line Reorder cannot put in the cart, and why
+// (reorder.<Reason>: sold_out, unavailable).
+type notReordered struct {
+	Title, VariantTitle string
+	Reason              string
 }
 
 type shipment struct {
@@ -75,6 +104,22 @@ type returnBox struct {
 	Returned    bool
 	WindowEnded *time.Time
 	NotYet      bool // not delivered yet
+	// Returns are the order's returns the shopper can follow, newest
+	// first: state, items, tracking, and a closed one's outcome.
+	Returns []returnView
+}
+
+// returnView is one return as the shopper follows it.
+type returnView struct {
+	State       returns.ReturnState
+	Open        bool   // under way (open or under review)
+	OutcomeKey  string // return.outcome.<outcome> once closed; "" when not known
+	Items       []returns.ReturnedItem
+	Carrier     string
+	Number      string // the return shipment's tracking number, when there is one
+	TrackingURL string
+	LabelURL    string
+	StatusPage  string
 }
 
 // contactForm is the Contact support form's state.
@@ -137,11 +182,25 @@ func (h *Hub) orderData(s *session, o orderview.Order) orderPage {
 	p.Timeline = timeline(o.Order, p.Status)
 	for _, li := range o.LineItems {
 		it := item{Title: li.Title, VariantTitle: li.VariantTitle, Image: safeURL(li.ImageURL), Quantity: li.CurrentQuantity,
-			Price: li.PriceMinor, LineTotal: li.PriceMinor * int64(li.CurrentQuantity)}
+			Refunded: o.RefundedQuantity(li.ExternalID), Price: li.PriceMinor, LineTotal: li.PriceMinor * int64(li.CurrentQuantity)}
 		if li.CurrentQuantity <= 0 && li.Quantity > 0 {
-			it.Removed, it.Quantity = true, li.Quantity
+			it.Quantity = li.Quantity
+			it.AllRefunded = it.Refunded >= li.Quantity
+			it.Removed = !it.AllRefunded
 		}
 		p.Items = append(p.Items, it)
+	}
+	p.Payment, p.Refunded = paymentOf(o.Order), o.RefundedMinor
+	for _, r := range o.Refunds {
+		rv := refundView{At: r.CreatedAt, Amount: r.AmountMinor}
+		for _, it := range o.RefundedItems(r) {
+			// A line the order no longer lists has only the platform's
+			// id, which means nothing to the shopper.
+			if it.Listed {
+				rv.Items = append(rv.Items, shipItem{Title: it.Title, VariantTitle: it.VariantTitle, Quantity: it.Quantity})
+			}
+		}
+		p.Refunds = append(p.Refunds, rv)
 	}
 	for _, f := range o.Fulfillments {
 		if !f.Active() {
@@ -156,17 +215,79 @@ func (h *Hub) orderData(s *session, o orderview.Order) orderPage {
 		}
 		p.Shipments = append(p.Shipments, sh)
 	}
+	if o.CancelledAt == nil && len(p.Shipments) > 0 {
+		p.Unshipped = unshippedItems(o.Order)
+	}
 	if path := reorderPath(o.Order); path != "" {
 		p.ReorderURL = s.storefrontURL(path + "?storefront=true")
 	}
+	p.NotReordered = notReorderable(o.Order)
 	p.Return = returnBoxFor(o)
 	return p
+}
+
+// paymentOf is the order's refund state for the shopper: the platform's
+// financial status when it says refunded or partially refunded, else what
+// the stored refunds add up to; "" when nothing was given back.
+func paymentOf(o *commerce.Order) string {
+	switch o.FinancialStatus {
+	case commerce.FinancialRefunded, commerce.FinancialPartiallyRefunded:
+		return o.FinancialStatus
+	}
+	if o.RefundedMinor > 0 {
+		return commerce.RefundedStatus(o.TotalMinor, o.RefundedMinor)
+	}
+	return ""
+}
+
+// unshippedItems are the order's lines, with how many units, that no live
+// shipment carries; none when a shipment did not say what it carries (a
+// whole-order shipment, or data from before it was kept).
+func unshippedItems(o *commerce.Order) []shipItem {
+	shipped := map[string]int{}
+	for i := range o.Fulfillments {
+		f := &o.Fulfillments[i]
+		if !f.Active() {
+			continue
+		}
+		if len(f.LineItems) == 0 {
+			return nil
+		}
+		for _, l := range f.LineItems {
+			shipped[l.LineItemID] += l.Quantity
+		}
+	}
+	var out []shipItem
+	for _, li := range o.LineItems {
+		if li.ExternalID == "" {
+			return nil
+		}
+		if n := li.CurrentQuantity - shipped[li.ExternalID]; n > 0 {
+			out = append(out, shipItem{Title: li.Title, VariantTitle: li.VariantTitle, Quantity: n})
+		}
+	}
+	return out
 }
 
 // returnBoxFor shows the order view's eligibility: the active or finished
 // return, nothing while returns are off or the order was cancelled, "not
 // yet" before delivery, the end of the window, or the button.
 func returnBoxFor(o orderview.Order) returnBox {
+	b := eligibilityBox(o)
+	for _, r := range o.Returns {
+		if v, ok := returnViewOf(r); ok {
+			b.Returns = append(b.Returns, v)
+		}
+	}
+	if len(b.Returns) > 0 {
+		// Returns already made are followed even where no new one can
+		// start (returns turned off since, a cancelled order).
+		b.Show = true
+	}
+	return b
+}
+
+func eligibilityBox(o orderview.Order) returnBox {
 	e := o.Return
 	switch e.Reason {
 	case returns.ReturnOpen:
@@ -183,6 +304,32 @@ func returnBoxFor(o orderview.Order) returnBox {
 	}
 	// No provider, not connected, cancelled: no Returns section.
 	return returnBox{}
+}
+
+// returnOutcomes are the outcomes the hub names (Loop's: contracts/loop.md).
+var returnOutcomes = map[string]bool{"refund": true, "credit": true, "exchange": true, "upsell": true,
+	"exchange+refund": true, "exchange+credit": true}
+
+// returnViewOf is r as the shopper follows it: open and under-review
+// returns with their items, label and tracking; closed ones with their
+// outcome too. Cancelled and expired returns are not shown (nothing is
+// under way and nothing came of them).
+func returnViewOf(r returns.Return) (returnView, bool) {
+	v := returnView{State: r.State, Items: r.LineItems, StatusPage: safeURL(r.StatusPageURL), LabelURL: safeURL(r.LabelLink())}
+	switch r.State {
+	case returns.StateOpen, returns.StateReview:
+		v.Open = r.State.Active()
+	case returns.StateClosed:
+		if o := strings.ToLower(strings.TrimSpace(r.Outcome)); returnOutcomes[o] {
+			v.OutcomeKey = "return.outcome." + o
+		}
+	default:
+		return returnView{}, false
+	}
+	if r.HasTrackingNumber() {
+		v.Carrier, v.Number, v.TrackingURL = r.Carrier, r.TrackingNumber, safeURL(r.Tracking())
+	}
+	return v, true
 }
 
 // timeline lays out placed → shipped → out for delivery → delivered, or
@@ -216,14 +363,15 @@ func timeline(o *commerce.Order, status commerce.Status) []step {
 		returnStage := status == commerce.StatusReturnInProgress || status == commerce.StatusReturned
 		steps = append(steps,
 			step{Key: "shipped", At: shippedAt, Done: shipped},
-			// Dated only when the carrier said when (undated: no date shown).
+			// Dated only when the carrier said when.
 			step{Key: "out_for_delivery", At: o.OutForDeliveryAt(), Done: out || delivered != nil || returnStage},
 			step{Key: "delivered", At: delivered, Done: delivered != nil || returnStage},
 		)
-		if !shipped {
-			steps[1].At = nil
-		}
 	}
+	// Every step that happened is dated: one no one dated (out for
+	// delivery the carrier did not time) is left out rather than shown
+	// without a date or with a made-up one.
+	steps = slices.DeleteFunc(steps, func(s step) bool { return s.Done && s.At == nil })
 	last := 0
 	for i := range steps {
 		if steps[i].Done {
@@ -270,6 +418,29 @@ func shipmentKey(f *commerce.Fulfillment) string {
 }
 
 var numericID = regexp.MustCompile(`^[0-9]{1,20}$`)
+
+// notReorderable are the lines still on the order that reorderPath leaves
+// out, each with why: sold_out (the variant exists but cannot be sold
+// now) or unavailable (the product or variant was deleted).
+func notReorderable(o *commerce.Order) []notReordered {
+	var out []notReordered
+	for _, li := range o.LineItems {
+		if li.CurrentQuantity <= 0 {
+			continue
+		}
+		reason := ""
+		switch {
+		case !numericID.MatchString(li.VariantID):
+			reason = "unavailable"
+		case !li.VariantAvailable:
+			reason = "sold_out"
+		}
+		if reason != "" {
+			out = append(out, notReordered{Title: li.Title, VariantTitle: li.VariantTitle, Reason: reason})
+		}
+	}
+	return out
+}
 
 // reorderPath builds Shopify's cart permalink path (contracts/shopify.md
 // §5): "/cart/VARIANT:QTY,..." with current quantities, leaving out lines

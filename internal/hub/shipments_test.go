@@ -14,7 +14,7 @@ import (
 
 // An order shipped in two parcels: each shipment lists the items it
 // carries ("In this shipment", with quantities), a line no parcel carries
-// is in none, and the timeline dates "Out for delivery" with the day the
+// is in none and listed as not shipped yet, and the timeline dates "Out for delivery" with the day the
 // carrier said so.
 func TestShipmentItemsAndOutForDeliveryDate(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
@@ -51,9 +51,14 @@ func TestShipmentItemsAndOutForDeliveryDate(t *testing.T) {
 		first, second := blocks[1], blocks[2]
 		mustContain(t, first, "1ZPARCELA", "In this shipment", "<li>2 × Merino Socks (M)</li>")
 		mustNotContain(t, first, "JDPARCELB", "Alpaca Scarf", "Cedar Candle")
-		second = second[:strings.Index(second, "</section>")]
+		second, unshipped, ok := strings.Cut(second[:strings.Index(second, "</section>")], `<div class="ship unshipped">`)
+		if !ok {
+			t.Fatalf("no list of items not shipped yet:\n%s", res.body)
+		}
 		mustContain(t, second, "JDPARCELB", "In this shipment", "<li>1 × Merino Socks (M)</li>", "<li>1 × Alpaca Scarf (Mustard)</li>")
 		mustNotContain(t, second, "1ZPARCELA", "× Cedar Candle")
+		mustContain(t, unshipped, "Not shipped yet", "<li>1 × Cedar Candle</li>")
+		mustNotContain(t, unshipped, "Merino Socks", "Alpaca Scarf")
 		// The timeline's out-for-delivery step, done and dated.
 		step := regexp.MustCompile(`<li class="out_for_delivery done[^"]*"[^>]*>Out for delivery<span class="sr-only">[^<]*</span><time datetime="([0-9-]+)">([^<]+)</time></li>`).
 			FindStringSubmatch(res.body)

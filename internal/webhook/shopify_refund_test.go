@@ -2,8 +2,14 @@ package webhook_test
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/database"
@@ -123,6 +129,99 @@ func TestSandboxCancellationRefundsTheOrder(t *testing.T) {
 			if li := o.LineItems[i]; l.LineItemID != li.ExternalID || l.Quantity != li.Quantity || l.SubtotalMinor != li.PriceMinor*int64(li.Quantity) {
 				t.Errorf("refund line %d: %+v for line %+v", i, l, li)
 			}
+		}
+	})
+}
+
+// A merchant refunds one unit of a line in the Shopify sandbox's admin:
+// its refunds/create reaches hubdesk over real HTTP and the refund shows
+// wherever the order does — on the shopper's hub page (partially
+// refunded, the amount and date, the item), on the desk's order page and
+// in the API's order object.
+func TestSandboxRefundShowsOnTheHubTheDeskAndTheAPI(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		app, tn := newShopifyApp(t, db)
+		const customer = "7000000100"
+		const secret = "shopa-client-secret"
+		sb := sandbox.New(sandbox.Options{Shop: tn.Shop.Domain, ClientSecret: secret,
+			Customers:  []sandbox.Customer{{ID: customer, Email: "olivia@example.com", FirstName: "Olivia"}},
+			WebhookURL: app.URL + "/webhooks/shopify"})
+		srv := httptest.NewServer(sb)
+		t.Cleanup(func() { srv.Close(); sb.Close() })
+		sb.SetBaseURL(srv.URL)
+		orderID, err := sb.CreateOrder(customer, sandbox.NewLine{Product: 0, Quantity: 2}, sandbox.NewLine{Product: 1, Quantity: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mug := sb.Order(orderID).LineItems.Nodes[0]
+		form := url.Values{"line": {shopify.LegacyID(mug.ID)}, "quantity": {"1"}}
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/admin/orders/"+orderID+"/refund", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Accept", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("the sandbox's refund: %d", resp.StatusCode)
+		}
+		ctx := context.Background()
+		var o *commerce.Order
+		jobstest.Eventually(t, "the refund applied in hubdesk", func() bool {
+			o, err = app.Server.Commerce.OrderByExternalID(ctx, tn.Shop.ID, orderID)
+			return err == nil && len(o.Refunds) == 1 && o.FinancialStatus == commerce.FinancialPartiallyRefunded
+		})
+		if r := o.Refunds[0]; r.AmountMinor != 2400 || len(r.Lines) != 1 || r.Lines[0].LineItemID != shopify.LegacyID(mug.ID) || r.Lines[0].Quantity != 1 {
+			t.Fatalf("refund stored %+v", r)
+		}
+		day := o.Refunds[0].CreatedAt.Format("January 2, 2006")
+		page := func(c *http.Client, path string) string {
+			t.Helper()
+			code, body, _ := app.Do(c, http.MethodGet, path, "", "")
+			if code != http.StatusOK {
+				t.Fatalf("%s: %d\n%s", path, code, body)
+			}
+			return body
+		}
+		wants := func(where, body string, want ...string) {
+			t.Helper()
+			for _, w := range want {
+				if !strings.Contains(body, w) {
+					t.Errorf("%s lacks %q:\n%s", where, w, body)
+				}
+			}
+		}
+		// The shopper, through the App Proxy.
+		q := shopify.SignedProxyQuery(nil, shopify.ProxyParams{Shop: tn.Shop.Domain, LoggedInCustomerID: customer, PathPrefix: "/apps/hub", Timestamp: time.Now()}, secret)
+		hub := page(nil, "/hub/orders/"+strconv.FormatInt(o.ID, 10)+"?"+q.Encode())
+		wants("the hub's order page", hub, `<span class="badge partially_refunded">Partially refunded</span>`,
+			"Refunded $24.00 on "+day, "<li>1 × Ceramic Mug (Sand / 350 ml)</li>", "1 refunded")
+		// The agent.
+		desk := page(app.LoginAs(tn.Agent), "/orders/"+strconv.FormatInt(o.ID, 10))
+		wants("the desk's order page", desk, "<h2>Refunds</h2>", `<li class="refund-row">Refunded <strong>$24.00</strong> on `+day+`: 1 × Ceramic Mug`,
+			`id="order-refunded">$24.00</dd>`, "Partially refunded")
+		// The API.
+		code, body, _ := app.Do(nil, http.MethodGet, "/api/v1/orders/"+strconv.FormatInt(o.ID, 10), app.Token(tn.Agent), "")
+		var api struct {
+			FinancialStatus string `json:"financial_status"`
+			Refunded        string `json:"refunded"`
+			Refunds         []struct {
+				ID     string `json:"id"`
+				Amount string `json:"amount"`
+				Lines  []struct {
+					LineItemID string `json:"line_item_id"`
+					Quantity   int    `json:"quantity"`
+					Subtotal   string `json:"subtotal"`
+				} `json:"lines"`
+			} `json:"refunds"`
+		}
+		if code != http.StatusOK || json.Unmarshal([]byte(body), &api) != nil {
+			t.Fatalf("API: %d %s", code, body)
+		}
+		if api.FinancialStatus != "partially_refunded" || api.Refunded != "24.00" || len(api.Refunds) != 1 || api.Refunds[0].Amount != "24.00" ||
+			len(api.Refunds[0].Lines) != 1 || api.Refunds[0].Lines[0].Quantity != 1 || api.Refunds[0].Lines[0].Subtotal != "24.00" {
+			t.Errorf("API order: %s", body)
 		}
 	})
 }

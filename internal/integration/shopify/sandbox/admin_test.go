@@ -151,7 +151,8 @@ func TestAdminPageChangesOrders(t *testing.T) {
 	}
 	rec = httptest.NewRecorder()
 	sb.ServeHTTP(rec, httptest.NewRequest("GET", "/admin", nil))
-	if rec.Code != 200 || !strings.Contains(rec.Body.String(), "#1006") || !strings.Contains(rec.Body.String(), "shipment delivered") {
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), "#1006") || !strings.Contains(rec.Body.String(), "shipment delivered") ||
+		!strings.Contains(rec.Body.String(), `action="/admin/orders/`+out.OrderID+`/refund"`) {
 		t.Errorf("admin page: %d %s", rec.Code, rec.Body)
 	}
 	if len(topics) < 8 {
@@ -219,5 +220,92 @@ func TestWebhooksSignedRetriedDuplicated(t *testing.T) {
 		if len(hooks) < 2 {
 			t.Errorf("a duplicate or retry reused a webhook id: %v", hooks)
 		}
+	}
+}
+
+// A refund from the admin page gives back units of a line and their worth
+// as Shopify's refunds/create does, then orders/updated with the order
+// partially refunded; an amount alone refunds the rest, and nothing is
+// left after that. More units than a line has are refused.
+func TestAdminRefundsEmitRefundsCreate(t *testing.T) {
+	type got struct {
+		topic string
+		body  map[string]any
+	}
+	var changes []got
+	sb := New(Options{Orders: 5, Customers: []Customer{olivia}, OnChange: func(topic string, payload []byte) {
+		var m map[string]any
+		if err := json.Unmarshal(payload, &m); err != nil {
+			t.Fatalf("%s: %v", topic, err)
+		}
+		changes = append(changes, got{topic, m})
+	}})
+	id, err := sb.CreateOrder(olivia.ID, NewLine{Product: 0, Quantity: 2}, NewLine{Product: 1, Quantity: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := sb.Order(id)
+	mug := o.LineItems.Nodes[0]
+	post := func(form url.Values) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("POST", "/admin/orders/"+id+"/refund", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Accept", "application/json")
+		rec := httptest.NewRecorder()
+		sb.ServeHTTP(rec, req)
+		return rec
+	}
+	if rec := post(url.Values{"line": {"gid://shopify/LineItem/1"}, "quantity": {"1"}}); rec.Code != 409 {
+		t.Errorf("a line the order does not have: %d %s", rec.Code, rec.Body)
+	}
+	if rec := post(url.Values{"line": {mug.ID}, "quantity": {"3"}}); rec.Code != 409 {
+		t.Errorf("three of two mugs: %d %s", rec.Code, rec.Body)
+	}
+	before := len(changes)
+	rec := post(url.Values{"line": {mug.ID}, "quantity": {"1"}, "restock": {"1"}})
+	var out struct {
+		RefundID string `json:"refund_id"`
+	}
+	if rec.Code != 200 || json.Unmarshal(rec.Body.Bytes(), &out) != nil || out.RefundID == "" {
+		t.Fatalf("refund one mug: %d %s", rec.Code, rec.Body)
+	}
+	if len(changes) != before+2 || changes[before].topic != "refunds/create" || changes[before+1].topic != "orders/updated" {
+		t.Fatalf("changes %+v", changes[before:])
+	}
+	r := changes[before].body
+	lines := r["refund_line_items"].([]any)
+	tx := r["transactions"].([]any)
+	if r["order_id"].(float64) != float64(num(o.ID)) || len(lines) != 1 || len(tx) != 1 ||
+		lines[0].(map[string]any)["quantity"].(float64) != 1 || lines[0].(map[string]any)["restock_type"] != "return" ||
+		lines[0].(map[string]any)["subtotal"] != "24.00" || tx[0].(map[string]any)["amount"] != "24.00" || tx[0].(map[string]any)["kind"] != "refund" {
+		t.Errorf("refund body %+v", r)
+	}
+	upd := changes[before+1].body
+	if upd["financial_status"] != "partially_refunded" {
+		t.Errorf("order after a partial refund: %v", upd["financial_status"])
+	}
+	if o := sb.Order(id); o.LineItems.Nodes[0].CurrentQuantity != 1 || o.DisplayFinancialStatus != "PARTIALLY_REFUNDED" {
+		t.Errorf("order: %+v", o)
+	}
+	left := cents(&o.TotalPriceSet) - 2400
+	rest := money(left).ShopMoney.Amount
+	if rec := post(url.Values{"amount": {money(left + 1).ShopMoney.Amount}}); rec.Code != 409 {
+		t.Errorf("more than is left: %d %s", rec.Code, rec.Body)
+	}
+	if rec := post(url.Values{"amount": {rest}}); rec.Code != 200 {
+		t.Fatalf("the rest: %d %s", rec.Code, rec.Body)
+	}
+	if r := changes[len(changes)-2].body; len(r["refund_line_items"].([]any)) != 0 || r["transactions"].([]any)[0].(map[string]any)["amount"] != rest {
+		t.Errorf("money-only refund %+v", r)
+	}
+	if o := sb.Order(id); o.DisplayFinancialStatus != "REFUNDED" {
+		t.Errorf("after the rest: %s", o.DisplayFinancialStatus)
+	}
+	if rec := post(url.Values{"amount": {"1.00"}}); rec.Code != 409 {
+		t.Errorf("a refund of a refunded order: %d", rec.Code)
+	}
+	rec = httptest.NewRecorder()
+	sb.ServeHTTP(rec, httptest.NewRequest("GET", "/admin", nil))
+	if strings.Contains(rec.Body.String(), `/admin/orders/`+id+`/refund`) {
+		t.Errorf("a refunded order still offers a refund")
 	}
 }

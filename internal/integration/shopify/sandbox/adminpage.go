@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"html/template"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -13,8 +14,9 @@ import (
 )
 
 // The merchant's side, by hand: GET /admin lists the newest orders with
-// buttons to fulfil them, move their shipment along and cancel them, and a
-// form to place an order for a customer. Each button posts to
+// buttons to fulfil them, move their shipment along, cancel or refund
+// them (units of a line, an amount, or both), and a form to place an order
+// for a customer. Each button posts to
 // /admin/orders/…, which answers 303 back to /admin, or JSON
 // ({"order_id", "fulfillment_id"}) for a client that asks for it (the
 // `hubdesk sandbox shopify order …` commands). Each change goes out
@@ -33,7 +35,10 @@ var adminPages = template.Must(template.New("admin").Parse(`
 <section class="card"><h2>Newest orders</h2>
 <table><thead><tr><th>Order</th><th>Customer</th><th>Created</th><th>Status</th><th></th></tr></thead><tbody>
 {{range .Data.Rows}}<tr><td>{{.Name}} <span class="muted">{{.ID}}</span></td><td>{{.Email}}</td><td>{{.Created}}</td><td>{{.Status}}</td>
-<td>{{$id := .ID}}{{range .Actions}}<form method="post" action="/admin/orders/{{$id}}/{{.Path}}" style="display:inline"><button class="linkbutton" type="submit">{{.Label}}</button></form> {{end}}</td></tr>
+<td>{{$id := .ID}}{{range .Actions}}<form method="post" action="/admin/orders/{{$id}}/{{.Path}}" style="display:inline"><button class="linkbutton" type="submit">{{.Label}}</button></form> {{end}}
+{{if .Refundable}}<form method="post" action="/admin/orders/{{$id}}/refund" class="refund"><select name="line" aria-label="Line to refund">{{range .Lines}}<option value="{{.Path}}">{{.Label}}</option>{{end}}<option value="">No item (an amount only)</option></select>
+<input name="quantity" type="number" min="0" max="99" value="1" aria-label="Units"> <input name="amount" inputmode="decimal" placeholder="amount (default: the items' worth)" aria-label="Amount">
+<label><input type="checkbox" name="restock" value="1"> restock</label> <button class="linkbutton" type="submit">Refund</button></form>{{end}}</td></tr>
 {{end}}</tbody></table></section>
 {{end}}
 `))
@@ -41,6 +46,10 @@ var adminPages = template.Must(template.New("admin").Parse(`
 type adminRow struct {
 	ID, Name, Email, Created, Status string
 	Actions                          []adminAction
+	// Refundable: money is left to give back; Lines are those with units
+	// left to refund.
+	Refundable bool
+	Lines      []adminAction
 }
 
 type adminAction struct{ Path, Label string }
@@ -59,8 +68,15 @@ func (s *Sandbox) adminPage(w http.ResponseWriter, r *http.Request) {
 	rows := make([]adminRow, 0, len(ids))
 	for _, id := range ids {
 		o := d.orderByID(id)
-		rows = append(rows, adminRow{ID: strconv.FormatInt(id, 10), Name: o.Name, Email: o.Email,
-			Created: o.CreatedAt.UTC().Format("2006-01-02 15:04"), Status: orderSummary(o), Actions: actionsFor(o)})
+		row := adminRow{ID: strconv.FormatInt(id, 10), Name: o.Name, Email: o.Email,
+			Created: o.CreatedAt.UTC().Format("2006-01-02 15:04"), Status: orderSummary(o), Actions: actionsFor(o),
+			Refundable: cents(&o.TotalPriceSet) > d.refunded[id].cents}
+		for _, li := range o.LineItems.Nodes {
+			if li.CurrentQuantity > 0 {
+				row.Lines = append(row.Lines, adminAction{shopify.LegacyID(li.ID), li.Title + " × " + strconv.Itoa(li.CurrentQuantity)})
+			}
+		}
+		rows = append(rows, row)
 	}
 	s.dmu.Unlock()
 	v := s.newView(r, "Admin")
@@ -132,11 +148,47 @@ func (s *Sandbox) adminChange(w http.ResponseWriter, r *http.Request) {
 		err = s.MarkDelivered(id, fid)
 	case "cancel":
 		err = s.Cancel(id)
+	case "refund":
+		req, perr := refundForm(r)
+		if perr != nil {
+			http.Error(w, perr.Error(), http.StatusBadRequest)
+			return
+		}
+		made, err = s.Refund(id, req)
 	default:
 		http.NotFound(w, r)
 		return
 	}
 	s.adminAnswer(w, r, id, made, err)
+}
+
+// refundForm reads a refund: line and quantity pairs (line may repeat),
+// an amount ("12.50", empty for the lines' worth) and restock.
+func refundForm(r *http.Request) (RefundRequest, error) {
+	if err := r.ParseForm(); err != nil {
+		return RefundRequest{}, err
+	}
+	var req RefundRequest
+	lines, qtys := r.Form["line"], r.Form["quantity"]
+	for i, l := range lines {
+		if l == "" || i >= len(qtys) {
+			continue
+		}
+		q, err := strconv.Atoi(qtys[i])
+		if err != nil || q < 0 {
+			return req, errors.New("quantity: a whole number of units")
+		}
+		req.Lines = append(req.Lines, RefundLine{LineItemID: l, Quantity: q})
+	}
+	if a := strings.TrimSpace(r.Form.Get("amount")); a != "" {
+		f, err := strconv.ParseFloat(a, 64)
+		if err != nil || f < 0 || f > 1e9 {
+			return req, errors.New("amount: a sum such as 12.50")
+		}
+		req.AmountCents = int64(math.Round(f * 100))
+	}
+	req.Restock = r.Form.Get("restock") != ""
+	return req, nil
 }
 
 func (s *Sandbox) adminAnswer(w http.ResponseWriter, r *http.Request, orderID, fulfillmentID string, err error) {
@@ -155,7 +207,7 @@ func (s *Sandbox) adminAnswer(w http.ResponseWriter, r *http.Request, orderID, f
 		w.WriteHeader(status)
 		out := map[string]any{"order_id": orderID}
 		if fulfillmentID != "" {
-			out["fulfillment_id"] = fulfillmentID
+			out[madeKey(r)] = fulfillmentID
 		}
 		if err != nil {
 			out = map[string]any{"error": err.Error()}
@@ -168,4 +220,13 @@ func (s *Sandbox) adminAnswer(w http.ResponseWriter, r *http.Request, orderID, f
 		return
 	}
 	http.Redirect(w, r, "/admin", http.StatusSeeOther)
+}
+
+// madeKey names what a change made in its JSON answer: the refund's id
+// for a refund, else the fulfillment's.
+func madeKey(r *http.Request) string {
+	if r.PathValue("action") == "refund" {
+		return "refund_id"
+	}
+	return "fulfillment_id"
 }

@@ -278,8 +278,120 @@ func (s *Sandbox) Cancel(orderID string) error {
 		}
 		o.CancelledAt = &now
 		o.DisplayFinancialStatus = "REFUNDED"
+		s.data.refunded[num(o.ID)] = refunded{cents: cents(&o.TotalPriceSet), count: s.data.refunded[num(o.ID)].count + 1}
 		return []change{{"orders/cancelled", nil}, {"refunds/create", restCancelRefundJSON(o, now)}, {"orders/updated", nil}}, nil
 	})
+}
+
+// refunded is what an order's refunds gave back so far: the money, in
+// cents, and how many refunds there were (the next refund's id follows).
+type refunded struct {
+	cents int64
+	count int
+}
+
+// RefundLine asks for units of one of the order's lines to be refunded:
+// the line item's id (numeric or gid) and how many.
+type RefundLine struct {
+	LineItemID string
+	Quantity   int
+}
+
+// RefundRequest is a merchant's refund: lines given back (their units
+// leave the order's current quantity, and the stock when Restock), and an
+// amount in cents — 0 gives back what the lines are worth. An amount alone
+// refunds money without items.
+type RefundRequest struct {
+	Lines       []RefundLine
+	AmountCents int64
+	Restock     bool
+}
+
+// Refund refunds part or all of an order as the merchant would in
+// Shopify's admin: refunds/create (its refund_line_items and one
+// successful refund transaction of the amount), then orders/updated with
+// the financial status partially refunded or, once the total is back,
+// refunded. It returns the refund's numeric id. Refunding more units than
+// a line still has, or more money than is left, is ErrState.
+func (s *Sandbox) Refund(orderID string, req RefundRequest) (string, error) {
+	var rid string
+	err := s.editOrder(orderID, func(o *shopify.Order, now time.Time) ([]change, error) {
+		oid := num(o.ID)
+		prev := s.data.refunded[oid]
+		left := cents(&o.TotalPriceSet) - prev.cents
+		if left <= 0 {
+			return nil, fmt.Errorf("%w: nothing left to refund", ErrState)
+		}
+		restock := "no_restock"
+		if req.Restock {
+			restock = "return"
+		}
+		var worth int64
+		lines := []map[string]any{}
+		for k, rl := range req.Lines {
+			if rl.Quantity <= 0 {
+				continue
+			}
+			j := slices.IndexFunc(o.LineItems.Nodes, func(li shopify.LineItem) bool {
+				return shopify.LegacyID(li.ID) == shopify.LegacyID(rl.LineItemID)
+			})
+			if j < 0 {
+				return nil, fmt.Errorf("%w: the order has no line %s", ErrState, rl.LineItemID)
+			}
+			li := &o.LineItems.Nodes[j]
+			if rl.Quantity > li.CurrentQuantity {
+				return nil, fmt.Errorf("%w: line %s has %d left to refund", ErrState, rl.LineItemID, li.CurrentQuantity)
+			}
+			li.CurrentQuantity -= rl.Quantity
+			sub := cents(li.OriginalUnitPriceSet) * int64(rl.Quantity)
+			worth += sub
+			m := money(sub)
+			lines = append(lines, map[string]any{
+				"id": oid*1000 + int64(prev.count*100+k), "line_item_id": num(li.ID), "quantity": rl.Quantity, "restock_type": restock,
+				"subtotal": m.ShopMoney.Amount, "subtotal_set": map[string]any{"shop_money": map[string]any{"amount": m.ShopMoney.Amount, "currency_code": o.CurrencyCode}},
+			})
+		}
+		amount := req.AmountCents
+		if amount == 0 {
+			amount = min(worth, left)
+		}
+		if amount <= 0 && len(lines) == 0 {
+			return nil, fmt.Errorf("%w: choose lines or an amount to refund", ErrState)
+		}
+		if amount < 0 || amount > left {
+			return nil, fmt.Errorf("%w: %s left to refund", ErrState, money(left).ShopMoney.Amount)
+		}
+		id := oid*100 + int64(prev.count) + 1
+		rid = strconv.FormatInt(id, 10)
+		s.data.refunded[oid] = refunded{cents: prev.cents + amount, count: prev.count + 1}
+		o.DisplayFinancialStatus = "PARTIALLY_REFUNDED"
+		if prev.cents+amount >= cents(&o.TotalPriceSet) {
+			o.DisplayFinancialStatus = "REFUNDED"
+		}
+		transactions := []map[string]any{}
+		if amount > 0 {
+			transactions = append(transactions, map[string]any{"id": id, "order_id": oid, "kind": "refund", "status": "success",
+				"amount": money(amount).ShopMoney.Amount, "currency": o.CurrencyCode})
+		}
+		b, _ := json.Marshal(map[string]any{
+			"id": id, "admin_graphql_api_id": shopify.GID("Refund", rid), "order_id": oid,
+			"created_at": now.UTC(), "processed_at": now.UTC(), "restock": req.Restock, "note": nil,
+			"refund_line_items": lines, "transactions": transactions, "order_adjustments": []any{},
+		})
+		return []change{{"refunds/create", b}, {"orders/updated", nil}}, nil
+	})
+	return rid, err
+}
+
+// cents is a money bag's shop amount in cents.
+func cents(m *shopify.MoneyBag) int64 {
+	if m == nil {
+		return 0
+	}
+	whole, frac, _ := strings.Cut(m.ShopMoney.Amount, ".")
+	frac = (frac + "00")[:2]
+	n, _ := strconv.ParseInt(whole+frac, 10, 64)
+	return n
 }
 
 // CustomerUpdate changes a customer's name or email ("" keeps a value).

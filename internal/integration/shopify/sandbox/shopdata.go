@@ -37,6 +37,7 @@ type shopData struct {
 	orders     map[int64]*shopify.Order    // materialised orders (changed seeded ones, created ones)
 	custEdits  map[int64]*shopify.Customer // changed customers
 	orderCust  map[int64]int64             // created order → customer id
+	refunded   map[int64]refunded          // what each refunded order gave back so far
 	created    []int64                     // ids of created orders, ascending
 	nextID     int64
 	subs       map[string]*shopify.WebhookSubscription
@@ -83,7 +84,7 @@ func (s *Sandbox) initData() {
 		now: s.opts.Now, storefront: s.opts.Customers,
 		seeded: int64(s.opts.Orders), custIndex: map[int64]int{},
 		orders: map[int64]*shopify.Order{}, custEdits: map[int64]*shopify.Customer{},
-		orderCust: map[int64]int64{}, imageURL: s.opts.ImageURL,
+		orderCust: map[int64]int64{}, refunded: map[int64]refunded{}, imageURL: s.opts.ImageURL,
 	}
 	for _, c := range d.storefront {
 		id, err := strconv.ParseInt(c.ID, 10, 64)
@@ -423,6 +424,7 @@ func (d *shopData) snapshot() *shopData {
 	cp.orders = maps.Clone(d.orders)
 	cp.custEdits = maps.Clone(d.custEdits)
 	cp.orderCust = maps.Clone(d.orderCust)
+	cp.refunded = maps.Clone(d.refunded)
 	cp.created = slices.Clone(d.created)
 	cp.bulk = nil
 	return &cp

@@ -1,0 +1,122 @@
+package desk_test
+
+import (
+	"html"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/database"
+	"github.com/hubdesk/hubdesk/internal/database/dbtest"
+	"github.com/hubdesk/hubdesk/internal/testapp"
+)
+
+var (
+	customerLinks = regexp.MustCompile(`<a href="/customers/\d+">([^<]+)</a>`)
+	orderLinks    = regexp.MustCompile(`<a href="/orders/\d+">([^<]+)</a>`)
+	pagerLink     = regexp.MustCompile(`<div class="pager"><a class="button secondary" href="([^"]+)"`)
+	sortedHeader  = regexp.MustCompile(`<th aria-sort="(ascending|descending)"[^>]*><a class="sort" href="([^"]+)">([^<]+)`)
+)
+
+// The customers and orders lists sort by their column headers: each is
+// a link, the sorted one says so with aria-sort and reverses the order,
+// the sort stays in the URL of the next page, and the next page follows
+// on in the same order.
+func TestListsSortFromTheirHeaders(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		app := testapp.New(t, db)
+		tn := app.NewTenant("shopa")
+		other := app.NewTenant("shopb")
+		base := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+		for i, c := range []struct {
+			first, last string
+			total       int64
+		}{{"Cleo", "Adams", 500}, {"Ada", "Zed", 9900}, {"Bo", "Marsh", 120}} {
+			at := base.Add(time.Duration(i) * time.Hour)
+			app.Ingest(tn.Shop.ID, commerce.Order{ExternalID: c.first, Name: "#10" + c.first, Currency: "USD", TotalMinor: c.total, CreatedAt: at, UpdatedAt: at},
+				&commerce.Customer{ExternalID: "c-" + c.first, Email: strings.ToLower(c.first) + "@example.com", FirstName: c.first, LastName: c.last, CreatedAt: at, UpdatedAt: at})
+		}
+		app.Ingest(other.Shop.ID, commerce.Order{ExternalID: "x", Name: "#1Aaron", Currency: "USD", TotalMinor: 1, CreatedAt: base, UpdatedAt: base},
+			&commerce.Customer{ExternalID: "c-x", Email: "aaron@example.com", FirstName: "Aaron", CreatedAt: base, UpdatedAt: base})
+		agent := app.LoginAs(tn.Agent)
+		get := func(path string) string {
+			t.Helper()
+			status, body, _ := app.Do(agent, http.MethodGet, path, "", "")
+			if status != http.StatusOK {
+				t.Fatalf("GET %s: %d %s", path, status, body)
+			}
+			return body
+		}
+		names := func(re *regexp.Regexp, body string) string {
+			var out []string
+			for _, m := range re.FindAllStringSubmatch(body, -1) {
+				out = append(out, html.UnescapeString(m[1]))
+			}
+			return strings.Join(out, ", ")
+		}
+		sorted := func(body string) (aria, href, label string) {
+			t.Helper()
+			m := sortedHeader.FindAllStringSubmatch(body, -1)
+			if len(m) != 1 {
+				t.Fatalf("%d headers with aria-sort, want 1", len(m))
+			}
+			return m[0][1], html.UnescapeString(m[0][2]), strings.TrimSpace(m[0][3])
+		}
+
+		// Newest first by default, on the column that says so.
+		body := get("/customers")
+		if got := names(customerLinks, body); got != "Bo Marsh, Ada Zed, Cleo Adams" {
+			t.Errorf("customers by default: %s", got)
+		}
+		if aria, href, label := sorted(body); aria != "descending" || label != "Customer since" || href != "/customers?dir=asc&sort=created" {
+			t.Errorf("default sorted header: %s %s %s", aria, href, label)
+		}
+		if !strings.Contains(body, `<a class="sort" href="/customers?dir=asc&amp;sort=name">Name</a>`) || !strings.Contains(body, `<a class="sort" href="/customers?dir=desc&amp;sort=last_order">Last order</a>`) {
+			t.Errorf("the name and last order headers do not sort:\n%s", body)
+		}
+
+		// By name, one row a page: the pager keeps the sort and the search.
+		body = get("/customers?q=example&sort=name&dir=asc&limit=1")
+		if got := names(customerLinks, body); got != "Ada Zed" {
+			t.Errorf("first page by name: %s", got)
+		}
+		if aria, href, _ := sorted(body); aria != "ascending" || href != "/customers?dir=desc&q=example&sort=name" {
+			t.Errorf("sorted by name: %s %s", aria, href)
+		}
+		m := pagerLink.FindStringSubmatch(body)
+		if m == nil {
+			t.Fatal("no next page")
+		}
+		next := html.UnescapeString(m[1])
+		if !strings.Contains(next, "sort=name") || !strings.Contains(next, "dir=asc") || !strings.Contains(next, "q=example") {
+			t.Errorf("the next page's link %s lost the sort or the search", next)
+		}
+		if got := names(customerLinks, get(next)); got != "Bo Marsh, Cleo Adams" {
+			t.Errorf("second page by name: %s", got)
+		}
+		// A cursor of the name sort is no page of another sort.
+		cursor := next[strings.Index(next, "cursor=")+len("cursor="):]
+		cursor, _, _ = strings.Cut(cursor, "&")
+		if status, _, _ := app.Do(agent, http.MethodGet, "/customers?sort=created&cursor="+cursor, "", ""); status != http.StatusBadRequest {
+			t.Errorf("a name cursor on the created sort: %d, want 400", status)
+		}
+
+		// Orders by total, both ways.
+		body = get("/orders?sort=total")
+		if got := names(orderLinks, body); got != "#10Ada, #10Cleo, #10Bo" {
+			t.Errorf("orders by total: %s", got)
+		}
+		if aria, href, label := sorted(body); aria != "descending" || label != "Total" || href != "/orders?dir=asc&sort=total" {
+			t.Errorf("orders sorted header: %s %s %s", aria, href, label)
+		}
+		if got := names(orderLinks, get("/orders?sort=total&dir=asc")); got != "#10Bo, #10Cleo, #10Ada" {
+			t.Errorf("orders by total ascending: %s", got)
+		}
+		if got := names(orderLinks, get("/orders")); got != "#10Bo, #10Ada, #10Cleo" {
+			t.Errorf("orders by default: %s", got)
+		}
+	})
+}

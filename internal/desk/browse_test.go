@@ -4,6 +4,7 @@ import (
 	"html"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -117,6 +118,49 @@ func TestListsSortFromTheirHeaders(t *testing.T) {
 		}
 		if got := names(orderLinks, get("/orders")); got != "#10Bo, #10Ada, #10Cleo" {
 			t.Errorf("orders by default: %s", got)
+		}
+	})
+}
+
+// The order page adds up the order as the shopper paid it: each line's
+// total, then subtotal, shipping, tax and total; and the shipping address
+// reads as its country's post writes it, as does the customer's own.
+func TestOrderPageShowsTotalsAndTheAddressAsItsCountryWritesIt(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		app := testapp.New(t, db)
+		tn := app.NewTenant("shopa")
+		at := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+		o := app.Ingest(tn.Shop.ID, commerce.Order{ExternalID: "1", Name: "#1001", Currency: "GBP", CreatedAt: at, UpdatedAt: at,
+			SubtotalMinor: 5400, ShippingMinor: 495, TaxMinor: 1080, TotalMinor: 6975,
+			ShippingAddress: commerce.Address{Name: "Ada Lovelace", Address1: "12 Upper St", City: "London", Zip: "N1 9GU", CountryCode: "GB"},
+			LineItems: []commerce.LineItem{{ExternalID: "l1", Title: "Wool socks", Quantity: 3, CurrentQuantity: 2, PriceMinor: 1200},
+				{ExternalID: "l2", Title: "Beanie", Quantity: 1, CurrentQuantity: 1, PriceMinor: 3000}},
+		}, &commerce.Customer{ExternalID: "c1", Email: "ada@example.com", FirstName: "Ada", LastName: "Lovelace", CreatedAt: at, UpdatedAt: at,
+			DefaultAddress: commerce.Address{Name: "Ada Lovelace", Address1: "1 Main St", City: "San Francisco", Province: "CA", Zip: "94103", CountryCode: "US"}})
+		agent := app.LoginAs(tn.Agent)
+		text := func(path string) string {
+			t.Helper()
+			status, body, _ := app.Do(agent, http.MethodGet, path, "", "")
+			if status != http.StatusOK {
+				t.Fatalf("GET %s: %d", path, status)
+			}
+			body = regexp.MustCompile(`<br>`).ReplaceAllString(body, " | ")
+			body = regexp.MustCompile(`<[^>]+>`).ReplaceAllString(body, " ")
+			return strings.Join(strings.Fields(html.UnescapeString(body)), " ")
+		}
+		page := text("/orders/" + strconv.FormatInt(o.ID, 10))
+		for _, want := range []string{
+			"Ada Lovelace | 12 Upper St | London | N1 9GU | United Kingdom",
+			"Wool socks 2 (of 3) £12.00 £24.00",
+			"Beanie 1 £30.00 £30.00",
+			"Subtotal £54.00 Shipping £4.95 Tax £10.80 Total £69.75",
+		} {
+			if !strings.Contains(page, want) {
+				t.Errorf("the order page lacks %q:\n%s", want, page)
+			}
+		}
+		if page := text("/customers/" + strconv.FormatInt(o.CustomerID, 10)); !strings.Contains(page, "Address Ada Lovelace | 1 Main St | San Francisco, CA 94103 | United States") {
+			t.Errorf("the customer page lacks the US address:\n%s", page)
 		}
 	})
 }

@@ -231,8 +231,8 @@ func TestEveryPageFitsAPhone(t *testing.T) {
 			}
 			if len(wide) > 0 {
 				t.Errorf("%s is wider than a 360 px screen; the widest parts: %s", p.name, strings.Join(wide, ", "))
-				Screenshot(t, ctx, "phone-"+strings.ReplaceAll(p.name, " ", "-"))
 			}
+			Screenshot(t, ctx, "phone-"+strings.ReplaceAll(p.name, " ", "-"))
 			skip, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`(() => {
 				const a = document.querySelector("body a[href], body button");
 				if (!a) return ["", ""];

@@ -198,6 +198,13 @@ func chromiumPath(t *testing.T) string {
 // a context for chromedp actions; it is closed when the test ends.
 func NewBrowser(t *testing.T) context.Context {
 	t.Helper()
+	return NewBrowserFor(t, 90*time.Second)
+}
+
+// NewBrowserFor is NewBrowser for a test that walks many pages: the
+// browser is given up after lifetime instead of 90 s.
+func NewBrowserFor(t *testing.T, lifetime time.Duration) context.Context {
+	t.Helper()
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromiumPath(t)),
 		chromedp.Headless,
@@ -215,7 +222,7 @@ func NewBrowser(t *testing.T) context.Context {
 	}
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(allocCtx)
-	timeoutCtx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	timeoutCtx, cancelTimeout := context.WithTimeout(ctx, lifetime)
 	t.Cleanup(func() {
 		cancelTimeout()
 		cancelCtx()

@@ -361,7 +361,7 @@ var hubLocales = []struct{ lang, ordersTitle, startReturn string }{
 func TestHubLanguagesAndScreenshots(t *testing.T) {
 	demo := StartDemo(t)
 	delivered := newestWithStatus(t, shopperOrders(t, demo), "delivered")
-	ctx := NewBrowser(t)
+	ctx := NewBrowserFor(t, 5*time.Minute)
 	consoleErrors := ConsoleErrors(t, ctx)
 
 	t.Run("german", func(t *testing.T) {
@@ -398,11 +398,13 @@ func TestHubLanguagesAndScreenshots(t *testing.T) {
 				t.Errorf("orders tab lacks %q:\n%s", l.ordersTitle, text)
 			}
 			Screenshot(t, ctx, "hub-orders-"+l.lang)
+			AuditAccessibility(t, ctx, "hub orders in "+l.lang)
 			openOrder(t, ctx, delivered.Name)
 			if n := countMatches(t, ctx, startReturnControl(l.startReturn)); n == 0 {
 				t.Errorf("order %s in %s has no %q", delivered.Name, l.lang, l.startReturn)
 			}
 			Screenshot(t, ctx, "hub-order-"+l.lang)
+			AuditAccessibility(t, ctx, "hub order in "+l.lang)
 		})
 	}
 

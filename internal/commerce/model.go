@@ -94,6 +94,10 @@ type LineItem struct {
 	ImageURL         string
 }
 
+// LineTotalMinor is what the line costs as the order stands now: its unit
+// price times the quantity left after edits and removals.
+func (li LineItem) LineTotalMinor() int64 { return li.PriceMinor * int64(li.CurrentQuantity) }
+
 // Fulfillment is one shipment of (part of) an order.
 type Fulfillment struct {
 	ExternalID string

@@ -449,7 +449,21 @@ func (s *Store) oneOrder(ctx context.Context, shopID int64, where string, args [
 type OrderFilter struct {
 	CustomerID int64  // only this customer's orders
 	Search     string // order name, email or customer name
+	// Sort is the column the list is sorted by; "" is OrdersByCreated.
+	Sort OrderSort
+	// Ascending sorts from the smallest value (the oldest, the cheapest);
+	// the zero value sorts from the largest.
+	Ascending bool
 }
+
+// OrderSort is a column a list of orders is sorted by.
+type OrderSort string
+
+// The orders lists' sorts.
+const (
+	OrdersByCreated OrderSort = "created" // when the order was placed (the default)
+	OrdersByTotal   OrderSort = "total"   // the order's total, in its minor unit
+)
 
 // ListOrders returns orders newest first, with items and fulfillments.
 func (s *Store) ListOrders(ctx context.Context, shopID int64, f OrderFilter, p database.Page, more ...OrderReads) ([]*Order, string, error) {
@@ -470,13 +484,23 @@ func (s *Store) ListOrders(ctx context.Context, shopID int64, f OrderFilter, p d
 		where = append(where, `(o.name = ? OR o.name = ? OR LOWER(o.email) LIKE ? ESCAPE '\' OR LOWER(COALESCE(c.first_name, '') || ' ' || COALESCE(c.last_name, '')) LIKE ? ESCAPE '\' OR o.external_id = ?)`)
 		args = append(args, q, name, pat, pat, q)
 	}
+	key, cmp, dir := "o.created_at", "<", "DESC"
+	if f.Sort == OrdersByTotal {
+		key = "o.total_minor"
+	}
+	if f.Ascending {
+		cmp, dir = ">", "ASC"
+	}
 	if c := p.After; c != nil {
-		where = append(where, "(o.created_at < ? OR (o.created_at = ? AND o.id < ?))")
+		if c.IsText {
+			return nil, "", database.ErrBadCursor
+		}
+		where = append(where, "("+key+" "+cmp+" ? OR ("+key+" = ? AND o.id "+cmp+" ?))")
 		args = append(args, c.Key, c.Key, c.ID)
 	}
 	limit := p.Size()
 	list, err := s.readOrders(ctx, shopID, `FROM `+from+` WHERE `+strings.Join(where, " AND ")+
-		` ORDER BY o.created_at DESC, o.id DESC`+database.Limit(limit+1), args, more)
+		` ORDER BY `+key+` `+dir+`, o.id `+dir+database.Limit(limit+1), args, more)
 	if err != nil {
 		return nil, "", fmt.Errorf("list orders: %w", err)
 	}
@@ -484,7 +508,11 @@ func (s *Store) ListOrders(ctx context.Context, shopID int64, f OrderFilter, p d
 	if len(list) > limit {
 		list = list[:limit]
 		last := list[limit-1]
-		next = database.EncodeCursor(last.CreatedAt.UnixMilli(), last.ID)
+		sortKey := last.CreatedAt.UnixMilli()
+		if f.Sort == OrdersByTotal {
+			sortKey = last.TotalMinor
+		}
+		next = database.EncodeCursor(sortKey, last.ID)
 	}
 	return list, next, nil
 }

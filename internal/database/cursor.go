@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Page asks a store for one page of a list, newest first: at most Limit
@@ -38,6 +39,10 @@ func (p Page) Size() int {
 // leave Key zero).
 type Cursor struct {
 	Key, ID int64
+	// Text is the sort value of a list sorted by text (a name), when
+	// IsText; Key is zero then.
+	Text   string
+	IsText bool
 }
 
 // ErrBadCursor means a list cursor was not made by this server.
@@ -49,11 +54,34 @@ func EncodeCursor(sortKey, id int64) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(sortKey, 10) + ":" + strconv.FormatInt(id, 10)))
 }
 
-// DecodeCursor reads a cursor made by EncodeCursor.
+// EncodeTextCursor makes the cursor of the next page of a list sorted by
+// text from the last row of this one.
+func EncodeTextCursor(sortKey string, id int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("t" + strconv.FormatInt(id, 10) + ":" + sortKey))
+}
+
+// Encode is the opaque form of the cursor, as EncodeCursor or
+// EncodeTextCursor made it.
+func (c Cursor) Encode() string {
+	if c.IsText {
+		return EncodeTextCursor(c.Text, c.ID)
+	}
+	return EncodeCursor(c.Key, c.ID)
+}
+
+// DecodeCursor reads a cursor made by EncodeCursor or EncodeTextCursor.
 func DecodeCursor(c string) (*Cursor, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(c)
 	if err != nil {
 		return nil, ErrBadCursor
+	}
+	if rest, ok := strings.CutPrefix(string(raw), "t"); ok {
+		id, text, ok := strings.Cut(rest, ":")
+		cur := Cursor{Text: text, IsText: true}
+		if cur.ID, err = strconv.ParseInt(id, 10, 64); !ok || err != nil || cur.ID <= 0 || !utf8.ValidString(text) || strings.IndexByte(text, 0) >= 0 {
+			return nil, ErrBadCursor
+		}
+		return &cur, nil
 	}
 	a, b, ok := strings.Cut(string(raw), ":")
 	if !ok {

@@ -19,6 +19,10 @@ func FuzzDecodeCursor(f *testing.F) {
 	f.Add("MTow")  // "1:0": no row has id 0
 	f.Add("Oi0x")  // ":-1"
 	f.Add("MTox=") // padded
+	f.Add(database.EncodeTextCursor("Olivia Johnson", 7))
+	f.Add(database.EncodeTextCursor("", 7))
+	f.Add("dDE6")   // "t1:"
+	f.Add("dDA6YQ") // "t0:a"
 	f.Fuzz(func(t *testing.T, c string) {
 		cur, err := database.DecodeCursor(c)
 		if err != nil {
@@ -30,7 +34,7 @@ func FuzzDecodeCursor(f *testing.F) {
 		if cur.ID <= 0 {
 			t.Fatalf("DecodeCursor(%q) accepted id %d", c, cur.ID)
 		}
-		again, err := database.DecodeCursor(database.EncodeCursor(cur.Key, cur.ID))
+		again, err := database.DecodeCursor(cur.Encode())
 		if err != nil || *again != *cur {
 			t.Fatalf("cursor %q: re-encoded it decodes to %+v, %v; want %+v", c, again, err, cur)
 		}

@@ -18,16 +18,24 @@ import (
 type (
 	customersPage struct {
 		Query, Next string
-		Customers   []*commerce.Customer
+		Customers   []commerce.CustomerRow
+		Sort        listSort
+		// Headers are the sortable columns' headers by sort key.
+		Headers map[string]sortHeader
 	}
 	customerPage struct {
 		Customer *commerce.Customer
 		Orders   []orderview.Order
 		Next     string
+		// Headers is nil: a customer's orders are listed newest first.
+		Headers map[string]sortHeader
 	}
 	ordersPage struct {
 		Query, Next string
 		Orders      []orderview.Order
+		Sort        listSort
+		// Headers are the sortable columns' headers by sort key.
+		Headers map[string]sortHeader
 		// Unlinked counts the returns waiting for a manager to link them
 		// to their order (Manager and up; 0 for agents).
 		Unlinked int
@@ -56,12 +64,33 @@ func (d *Desk) Customers(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	list, next, err := d.Commerce.ListCustomers(r.Context(), u.ShopID, q.Get("q"), p)
+	sort := parseListSort(q, customerSorts)
+	list, next, err := d.Commerce.ListCustomersSorted(r.Context(), u.ShopID,
+		commerce.CustomerQuery{Search: q.Get("q"), Sort: commerce.CustomerSort(sort.Key), Ascending: sort.Ascending}, p)
+	if errors.Is(err, database.ErrBadCursor) {
+		d.Error(w, r, http.StatusBadRequest, badCursorMessage)
+		return
+	}
 	if err != nil {
 		d.serverError(w, r, err)
 		return
 	}
-	d.page(w, r, http.StatusOK, "customers", "Customers", customersPage{q.Get("q"), next, list})
+	d.page(w, r, http.StatusOK, "customers", "Customers", customersPage{Query: q.Get("q"), Next: next, Customers: list,
+		Sort: sort, Headers: sortHeaders(staffLocale, "/customers", q.Get("q"), sort, customerSorts)})
+}
+
+// customerSorts are the customers list's sortable columns, the default
+// first.
+var customerSorts = []sortColumn{
+	{Key: string(commerce.CustomersByCreated), LabelKey: "customers.col.created"},
+	{Key: string(commerce.CustomersByName), LabelKey: "customers.col.name", Ascending: true},
+	{Key: string(commerce.CustomersByLastOrder), LabelKey: "customers.col.last_order"},
+}
+
+// orderSorts are the orders list's sortable columns, the default first.
+var orderSorts = []sortColumn{
+	{Key: string(commerce.OrdersByCreated), LabelKey: "orders.col.date"},
+	{Key: string(commerce.OrdersByTotal), LabelKey: "orders.col.total", Num: true},
 }
 
 // orderPage loads the page of orders the request's cursor names, with
@@ -72,6 +101,10 @@ func (d *Desk) orderPage(w http.ResponseWriter, r *http.Request, shopID int64, f
 		return nil, "", false
 	}
 	list, next, err := d.Commerce.ListOrders(r.Context(), shopID, f, p)
+	if errors.Is(err, database.ErrBadCursor) {
+		d.Error(w, r, http.StatusBadRequest, badCursorMessage)
+		return nil, "", false
+	}
 	if err != nil {
 		d.serverError(w, r, err)
 		return nil, "", false
@@ -121,18 +154,20 @@ func (d *Desk) Customer(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	d.page(w, r, http.StatusOK, "customer", c.Name(), customerPage{c, rows, next})
+	d.page(w, r, http.StatusOK, "customer", c.Name(), customerPage{Customer: c, Orders: rows, Next: next})
 }
 
 // Orders lists and searches the shop's orders.
 func (d *Desk) Orders(w http.ResponseWriter, r *http.Request) {
 	u := auth.UserFrom(r.Context())
 	q := r.URL.Query()
-	rows, next, ok := d.orderPage(w, r, u.ShopID, commerce.OrderFilter{Search: q.Get("q")})
+	sort := parseListSort(q, orderSorts)
+	rows, next, ok := d.orderPage(w, r, u.ShopID, commerce.OrderFilter{Search: q.Get("q"), Sort: commerce.OrderSort(sort.Key), Ascending: sort.Ascending})
 	if !ok {
 		return
 	}
-	d.page(w, r, http.StatusOK, "orders", "Orders", ordersPage{q.Get("q"), next, rows, d.unlinkedCount(r.Context(), u)})
+	d.page(w, r, http.StatusOK, "orders", "Orders", ordersPage{Query: q.Get("q"), Next: next, Orders: rows, Sort: sort,
+		Headers: sortHeaders(staffLocale, "/orders", q.Get("q"), sort, orderSorts), Unlinked: d.unlinkedCount(r.Context(), u)})
 }
 
 // Order shows one order: items, shipments, customer.

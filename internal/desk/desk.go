@@ -264,12 +264,16 @@ func (d *Desk) listPage(w http.ResponseWriter, r *http.Request) (database.Page, 
 	case bad == nil:
 		return p, true
 	case bad.Field == "cursor":
-		d.Error(w, r, http.StatusBadRequest, "That page link is not valid any more. Start from the first page.")
+		d.Error(w, r, http.StatusBadRequest, badCursorMessage)
 	default:
 		d.Error(w, r, http.StatusBadRequest, "The "+bad.Message+".")
 	}
 	return p, false
 }
+
+// badCursorMessage answers a page link whose cursor this server did not
+// make, or made for another sort of the list.
+const badCursorMessage = "That page link is not valid any more. Start from the first page."
 
 // unreadableAdvice tells staff why a stored secret cannot be opened and
 // what mends it.

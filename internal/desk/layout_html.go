@@ -34,6 +34,9 @@ func layoutHead(l *locale.Locale, assets *web.Assets, v *view) string {
 	w.raw(`">
 </head>
 <body>
+<a class="skip" href="#main">`)
+	w.text(l.T("nav.skip"))
+	w.raw(`</a>
 `)
 	if v.User == nil {
 		w.raw(`

@@ -29,6 +29,7 @@ func templateFuncs(assets *web.Assets, l *locale.Locale) template.FuncMap {
 		"date":     l.Date,
 		"datetime": l.DateTime,
 		"country":  l.Country,
+		"address":  l.AddressLines,
 		"label":    func(group string, value any) string { return label(l, group, value) },
 		"badge":    func(kind string, value any) badge { return newBadge(l, kind, value) },
 		"pager":    newPager,

@@ -364,9 +364,12 @@ func pageFixtures() map[string][]any {
 	}
 
 	return map[string][]any{
-		"customers": {customersPage{Query: "ada", Next: "abc", Customers: []*commerce.Customer{customer}}, customersPage{Query: "zz"}},
-		"customer":  {customerPage{Customer: customer, Orders: rows, Next: "abc"}},
-		"orders":    {ordersPage{Query: "#10", Next: "abc", Orders: rows}, ordersPage{Query: "#10", Orders: rows, Unlinked: 2}},
+		"customers": {customersPage{Query: "ada", Next: "abc", Customers: []commerce.CustomerRow{{Customer: customer, LastOrderAt: &at}, {Customer: customer}},
+			Sort: listSort{Key: "name", Ascending: true}, Headers: sortHeaders(staffLocale, "/customers", "ada", listSort{Key: "name", Ascending: true}, customerSorts)},
+			customersPage{Query: "zz", Headers: sortHeaders(staffLocale, "/customers", "zz", listSort{Key: "created"}, customerSorts)}},
+		"customer": {customerPage{Customer: customer, Orders: rows, Next: "abc"}},
+		"orders": {ordersPage{Query: "#10", Next: "abc", Orders: rows, Sort: listSort{Key: "total"}, Headers: sortHeaders(staffLocale, "/orders", "#10", listSort{Key: "total"}, orderSorts)},
+			ordersPage{Query: "#10", Orders: rows, Unlinked: 2, Headers: sortHeaders(staffLocale, "/orders", "#10", listSort{Key: "created"}, orderSorts)}},
 		"returns_unlinked": {unlinkedPage{Linked: "7", Returns: []returns.Unlinked{{
 			Return: returns.Return{ID: 3, Provider: returns.ProviderLoop, ExternalID: "48210002", OrderName: "#1032", State: returns.StateReview,
 				CreatedAt: at, LineItems: []returns.ReturnedItem{{Title: "Tee", Variant: "M", Quantity: 1, Reason: "Too small"}}, OrderAmbiguous: true},

@@ -184,6 +184,19 @@ func (s *Store) Customer(ctx context.Context, shopID, id int64) (*Customer, erro
 	return scanCustomer(s.db.QueryRow(ctx, `SELECT `+customerColumns+` FROM customers WHERE shop_id = ? AND id = ?`, shopID, id))
 }
 
+// OrdersVersion is a number that changes whenever anything the customer's
+// orders show changes — an order, its line items, shipments or returns —
+// whichever process wrote it (database triggers keep it, migration 0043).
+// A page rendered from version v is current while OrdersVersion is v.
+func (s *Store) OrdersVersion(ctx context.Context, shopID, customerID int64) (int64, error) {
+	var v int64
+	err := s.db.QueryRow(ctx, `SELECT orders_version FROM customers WHERE shop_id = ? AND id = ?`, shopID, customerID).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, ErrNotFound
+	}
+	return v, err
+}
+
 // CustomerByExternalID returns a customer by the platform's id.
 func (s *Store) CustomerByExternalID(ctx context.Context, shopID int64, externalID string) (*Customer, error) {
 	return scanCustomer(s.db.QueryRow(ctx, `SELECT `+customerColumns+` FROM customers WHERE shop_id = ? AND external_id = ?`, shopID, externalID))

@@ -43,6 +43,10 @@ type Config struct {
 	// MetricsAddr is where /metrics is served, apart from the public
 	// listener; empty when metrics are off.
 	MetricsAddr string
+	// Profiling adds Go's profiles (/debug/pprof/) to the metrics
+	// listener, for finding where memory or CPU time goes in a running
+	// server; off unless HUBDESK_PPROF=1.
+	Profiling bool
 	// WebhookRetention is how long processed webhook events are kept.
 	WebhookRetention time.Duration
 	// JobTimeout is how long one attempt of a background job may run; a
@@ -109,6 +113,7 @@ var Options = []Option{
 	{Env: "HUBDESK_LOOP_RECONCILE_INTERVAL", Default: "15m", Help: "how often each shop's Loop returns are reconciled with Loop's returns list (a Go duration, 1m to 24h)"},
 	{Env: "HUBDESK_TRUSTED_PROXIES", Help: "comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For names the client"},
 	{Env: "HUBDESK_METRICS_ADDR", Default: DefaultMetricsAddr, Help: "address serving Prometheus /metrics, apart from HUBDESK_ADDR; \"off\" (or empty) disables it (flag --metrics-addr)"},
+	{Env: "HUBDESK_PPROF", Help: "1: also serve Go's profiles (/debug/pprof/: heap, CPU, goroutines) on HUBDESK_METRICS_ADDR, never on the public address; off by default"},
 	{Env: "HUBDESK_WEBHOOK_RETENTION", Default: "30d", Help: "how long processed webhook events are kept: days (\"30d\") or a Go duration (\"72h\")"},
 	{Env: "HUBDESK_JOB_TIMEOUT", Default: "5m", Help: "how long one attempt of a background job (webhook processing, mail, sync) may run before it is cancelled and retried; a job left running by a process that died runs again 1m after this (a Go duration, at most 24h)"},
 	{Env: "HUBDESK_SMTP_RELAY", Help: "SMTP relay for all outgoing mail (replies to shoppers, acknowledgements, invitations, password resets, agents' notifications): smtp://user:pass@host:587 (STARTTLS when offered) or smtps://user:pass@host:465 (TLS); empty: no mail, the desk shows links to copy and replies stay in the desk and hub", Secret: true},
@@ -152,6 +157,7 @@ func Load() (*Config, error) {
 	if c.MetricsAddr == "" && !isSet("HUBDESK_METRICS_ADDR") {
 		c.MetricsAddr = DefaultMetricsAddr
 	}
+	c.Profiling = get("HUBDESK_PPROF") == "1"
 	c.SMTPURL = get("HUBDESK_SMTP_RELAY")
 	if c.SMTPURL == "" {
 		c.SMTPURL = get("HUBDESK_SMTP_URL")

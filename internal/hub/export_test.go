@@ -10,3 +10,10 @@ func SignTokenForTest(shopID, customerID int64, expires, start time.Time, client
 
 // CustomerTTLForTest lets tests step past the shopper cache.
 const CustomerTTLForTest = customerTTL
+
+// CachedPagesForTest counts the rendered orders tabs h keeps.
+func CachedPagesForTest(h *Hub) int {
+	h.pages.mu.Lock()
+	defer h.pages.mu.Unlock()
+	return len(h.pages.pages)
+}

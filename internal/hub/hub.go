@@ -106,7 +106,9 @@ type Hub struct {
 	shops  shopCache
 	// customers remembers signed-in shoppers for a few seconds.
 	customers customerCache
-	origin    string // scheme://host of BaseURL, for the CSP; "" when unset
+	// pages keeps rendered orders tabs (orders_cache.go).
+	pages  pageCache
+	origin string // scheme://host of BaseURL, for the CSP; "" when unset
 	// devAncestors allows loopback storefronts (the demo's Shopify
 	// sandbox) to frame the hub when hubdesk itself runs on loopback.
 	devAncestors bool
@@ -241,16 +243,32 @@ type previewBanner struct{ Name string }
 // page renders a hub page for a session: inside the store's theme when
 // the session says so (inTheme), else as a page of its own.
 func (h *Hub) page(w http.ResponseWriter, s *session, status int, name, title string, data any) {
-	v := view{L: s.loc, Title: title, CSS: h.css, JS: h.js, Data: data}
-	theme := s.inTheme()
+	v := h.layoutView(s, title, data)
+	if h.pageHeaders(w, s) {
+		h.render.RenderLiquid(w, status, name, "layout-theme", v)
+		return
+	}
+	h.render.Render(w, status, name, v)
+}
+
+// pageHeaders sets the framing and content policy of a page for s and
+// reports whether it is shown inside the store's theme.
+func (h *Hub) pageHeaders(w http.ResponseWriter, s *session) (theme bool) {
+	theme = s.inTheme()
 	if theme {
 		h.setThemeHeaders(w, s.shop)
 	} else {
 		h.setHeaders(w, s.shop)
 	}
+	return theme
+}
+
+// layoutView is what the layout around every page shows for s.
+func (h *Hub) layoutView(s *session, title string, data any) view {
+	v := view{L: s.loc, Title: title, CSS: h.css, JS: h.js, Data: data}
 	if s.shop != nil {
 		v.ShopName = s.shop.Name
-		if !theme {
+		if !s.inTheme() {
 			v.StoreURL = s.storefrontURL("/")
 		}
 	}
@@ -266,11 +284,7 @@ func (h *Hub) page(w http.ResponseWriter, s *session, status int, name, title st
 	if s.mode == viaPreview && s.customer != nil {
 		v.Preview = &previewBanner{Name: s.customer.Name()}
 	}
-	if theme {
-		h.render.RenderLiquid(w, status, name, "layout-theme", v)
-		return
-	}
-	h.render.Render(w, status, name, v)
+	return v
 }
 
 // message renders a page that only says something: errors, the login

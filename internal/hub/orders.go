@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"errors"
 	"html"
 	"html/template"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/httpkit"
 	"github.com/hubdesk/hubdesk/internal/orderview"
+	"github.com/hubdesk/hubdesk/internal/web"
 )
 
 // thumbnailsPerRow is how many item images an order row shows.
@@ -97,6 +99,7 @@ type ordersPage struct {
 func (h *Hub) Orders(w http.ResponseWriter, r *http.Request) {
 	s := sessionFrom(r.Context())
 	data := ordersPage{}
+	key, keep := "", false
 	if s.customer != nil {
 		data.Greeting = s.customer.FirstName
 		p, bad := httpkit.ParsePage(r)
@@ -106,6 +109,24 @@ func (h *Hub) Orders(w http.ResponseWriter, r *http.Request) {
 		}
 		if p.Limit == 0 {
 			p.Limit = h.opts.PageSize
+		}
+		// The version is read before the orders: a write that lands in
+		// between is then in the page but not in its key, and the next
+		// request renders again rather than keeping a stale page.
+		version, err := h.opts.Commerce.OrdersVersion(r.Context(), s.shop.ID, s.customer.ID)
+		if err != nil && !errors.Is(err, commerce.ErrNotFound) {
+			h.serverError(w, r, s, err)
+			return
+		}
+		if err == nil {
+			key, keep = h.ordersPageKey(s, p, version)
+		}
+		if keep {
+			if cached, ok := h.pages.get(key); ok {
+				h.pageHeaders(w, s)
+				web.WritePage(w, http.StatusOK, cached.contentType, cached.body)
+				return
+			}
 		}
 		viewed, next, err := h.opts.Orders.List(r.Context(), s.shop.ID, s.cfg, commerce.OrderFilter{CustomerID: s.customer.ID}, p)
 		if err != nil {
@@ -126,7 +147,15 @@ func (h *Hub) Orders(w http.ResponseWriter, r *http.Request) {
 			data.Newest = s.link("", nil)
 		}
 	}
-	h.page(w, s, http.StatusOK, "orders", s.loc.T("orders.title"), data)
+	if !keep {
+		h.page(w, s, http.StatusOK, "orders", s.loc.T("orders.title"), data)
+		return
+	}
+	c := &capture{ResponseWriter: w}
+	h.page(c, s, http.StatusOK, "orders", s.loc.T("orders.title"), data)
+	if c.status == http.StatusOK {
+		h.pages.put(key, cachedPage{body: c.body, contentType: w.Header().Get("Content-Type")})
+	}
 }
 
 func (h *Hub) row(s *session, o *orderview.Order) orderRow {

@@ -55,6 +55,8 @@ import (
 
 // Options are what the server needs from the command that starts it.
 type Options struct {
+	// Profiling serves Go's profiles beside /metrics (HUBDESK_PPROF).
+	Profiling     bool
 	DB            *database.DB
 	Box           *secret.Box
 	Logger        *slog.Logger
@@ -359,7 +361,7 @@ func (s *Server) Serve(ctx context.Context, ln, metricsLn net.Listener) error {
 	go func() { errc <- s.serveHTTP(ctx, ln, s.handler); stop() }()
 	if metricsLn != nil {
 		servers++
-		go func() { errc <- s.serveHTTP(ctx, metricsLn, s.metrics.Handler()); stop() }()
+		go func() { errc <- s.serveHTTP(ctx, metricsLn, s.operationsHandler()); stop() }()
 	}
 	if ln := s.opts.Inbound.SMTPListener; ln != nil {
 		servers++

@@ -36,6 +36,9 @@ type Assets struct {
 // NewAssets loads every file under the given embedded tree.
 func NewAssets(files fs.FS) (*Assets, error) {
 	a := &Assets{byURL: map[string]*asset{}, urlFor: map[string]string{}}
+	// One compressor for every file: each costs about a megabyte at
+	// BestCompression, garbage the moment it is closed.
+	zw, _ := gzip.NewWriterLevel(nil, gzip.BestCompression)
 	err := fs.WalkDir(files, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -49,7 +52,7 @@ func NewAssets(files fs.FS) (*Assets, error) {
 		ext := path.Ext(p)
 		url := "/static/" + strings.TrimSuffix(p, ext) + "." + hash + ext
 		var gz bytes.Buffer
-		zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
+		zw.Reset(&gz)
 		zw.Write(data)
 		zw.Close()
 		ct := mime.TypeByExtension(ext)

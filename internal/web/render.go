@@ -145,6 +145,13 @@ func (r *Renderer) execute(w http.ResponseWriter, status int, t *template.Templa
 }
 
 func (r *Renderer) write(w http.ResponseWriter, status int, contentType string, body []byte) {
+	WritePage(w, status, contentType, body)
+}
+
+// WritePage answers with a page rendered earlier, with the headers every
+// rendered page gets: its type and no-store (pages hold the visitor's own
+// data).
+func WritePage(w http.ResponseWriter, status int, contentType string, body []byte) {
 	h := w.Header()
 	h.Set("Content-Type", contentType)
 	h.Set("Cache-Control", "no-store")

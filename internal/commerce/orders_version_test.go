@@ -1,0 +1,105 @@
+package commerce_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/hubdesk/hubdesk/internal/commerce"
+	"github.com/hubdesk/hubdesk/internal/database"
+	"github.com/hubdesk/hubdesk/internal/database/dbtest"
+)
+
+// TestOrdersVersionFollowsEveryWrite holds the triggers of migration 0043:
+// every write to a customer's orders, line items, shipments or returns —
+// through the store or in plain SQL, as another process or a later write
+// path would — moves that customer's version, and only theirs. A table
+// rebuilt without its triggers fails here.
+func TestOrdersVersionFollowsEveryWrite(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		s := commerce.NewStore(db)
+		shopID := newShop(t, db, "a.myshopify.com")
+		ada := &commerce.Customer{ExternalID: "c1", Email: "ada@example.com", FirstName: "Ada", UpdatedAt: t0}
+		bob := &commerce.Customer{ExternalID: "c2", Email: "bob@example.com", FirstName: "Bob", UpdatedAt: t0}
+		o, _, err := s.UpsertOrder(ctx, shopID, sampleOrder("A", t0), ada)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.UpsertOrder(ctx, shopID, sampleOrder("B", t0), bob); err != nil {
+			t.Fatal(err)
+		}
+		bobOrders, _, err := s.ListOrders(ctx, shopID, commerce.OrderFilter{Search: "#B"}, database.Page{})
+		if err != nil || len(bobOrders) == 0 {
+			t.Fatalf("bob's order: %v", err)
+		}
+		bobID := bobOrders[0].CustomerID
+		version := func(id int64) int64 {
+			t.Helper()
+			v, err := s.OrdersVersion(ctx, shopID, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return v
+		}
+		adaV, bobV := version(o.CustomerID), version(bobID)
+		if adaV == 0 || bobV == 0 {
+			t.Fatalf("versions after the first orders: ada %d, bob %d; want both moved from 0", adaV, bobV)
+		}
+		exec := func(query string, args ...any) func() error {
+			return func() error { _, err := db.Exec(ctx, query, args...); return err }
+		}
+		later := t0.Add(time.Hour)
+		steps := []struct {
+			name  string
+			write func() error
+		}{
+			{"order updated", func() error { _, _, err := s.UpsertOrder(ctx, shopID, sampleOrder("A", later), ada); return err }},
+			{"shipment stored", func() error {
+				_, err := s.UpsertFulfillment(ctx, shopID, "A", commerce.Fulfillment{ExternalID: "f2", Carrier: "DHL", CreatedAt: later, UpdatedAt: later})
+				return err
+			}},
+			{"shipment event", func() error {
+				_, err := s.ApplyShipmentEvent(ctx, shopID, "A", "f2", commerce.ShipmentEvent{Status: "in_transit", HappenedAt: later})
+				return err
+			}},
+			{"line item changed in SQL", exec(`UPDATE line_items SET title = 'Socks' WHERE shop_id = ? AND order_id = ?`, shopID, o.ID)},
+			{"return stored in SQL", exec(`INSERT INTO returns (shop_id, provider, external_id, order_name, state, created_at, updated_at, synced_at, order_id)
+				VALUES (?, 'loop', 'r1', '#A', 'open', ?, ?, ?, ?)`, shopID, database.Time(later), database.Time(later), database.Time(later), o.ID)},
+			{"return changed in SQL", exec(`UPDATE returns SET state = 'closed' WHERE shop_id = ? AND external_id = 'r1'`, shopID)},
+			{"return deleted in SQL", exec(`DELETE FROM returns WHERE shop_id = ? AND external_id = 'r1'`, shopID)},
+			{"shipment deleted in SQL", exec(`DELETE FROM fulfillments WHERE shop_id = ? AND order_id = ? AND external_id = 'f2'`, shopID, o.ID)},
+			{"line item deleted in SQL", exec(`DELETE FROM line_items WHERE shop_id = ? AND order_id = ?`, shopID, o.ID)},
+		}
+		for _, step := range steps {
+			if err := step.write(); err != nil {
+				t.Fatalf("%s: %v", step.name, err)
+			}
+			if v := version(o.CustomerID); v == adaV {
+				t.Errorf("%s: ada's version stayed %d", step.name, v)
+			} else {
+				adaV = v
+			}
+			if v := version(bobID); v != bobV {
+				t.Errorf("%s: bob's version moved %d → %d; another customer's write must not touch it", step.name, bobV, v)
+			}
+		}
+		// An order moved to another customer changes both customers' pages.
+		if _, err := db.Exec(ctx, `UPDATE orders SET customer_id = ? WHERE shop_id = ? AND id = ?`, bobID, shopID, o.ID); err != nil {
+			t.Fatal(err)
+		}
+		if version(o.CustomerID) == adaV || version(bobID) == bobV {
+			t.Errorf("an order moved from ada to bob left a version unchanged")
+		}
+		bobV = version(bobID)
+		if _, err := db.Exec(ctx, `DELETE FROM orders WHERE shop_id = ? AND id = ?`, shopID, o.ID); err != nil {
+			t.Fatal(err)
+		}
+		if version(bobID) == bobV {
+			t.Errorf("a deleted order left its customer's version unchanged")
+		}
+		if _, err := s.OrdersVersion(ctx, shopID+1000, bobID); err != commerce.ErrNotFound {
+			t.Errorf("another shop's customer: %v, want ErrNotFound", err)
+		}
+	})
+}

@@ -126,7 +126,14 @@ type served struct {
 // it is the caller's.
 func startServe(t *testing.T, env []string) served {
 	t.Helper()
-	addr, metricsAddr := freeLoopbackAddr(t), freeLoopbackAddr(t)
+	return startServeAt(t, env, freeLoopbackAddr(t))
+}
+
+// startServeAt is startServe on addr, for a test that must name the
+// process's address (its base URL) before it starts.
+func startServeAt(t *testing.T, env []string, addr string) served {
+	t.Helper()
+	metricsAddr := freeLoopbackAddr(t)
 	cmd := exec.Command(hubdeskBin, "serve", "--addr", addr, "--metrics-addr", metricsAddr)
 	cmd.Env = append(os.Environ(), env...)
 	stderr, _ := cmd.StderrPipe()

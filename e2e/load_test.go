@@ -20,6 +20,7 @@ import (
 
 	"github.com/hubdesk/hubdesk/internal/database/dbtest"
 	"github.com/hubdesk/hubdesk/internal/integration/shopify"
+	"github.com/hubdesk/hubdesk/internal/testlog"
 )
 
 // TestHubLoad is the load run behind SPEC §9's hub budget (p99 ≤ 5 ms of
@@ -116,23 +117,43 @@ func serve(t *testing.T, env []string) (string, string, int) {
 type served struct {
 	cmd           *exec.Cmd
 	base, metrics string
+	// log is the process's log; the test fails if a secret registered
+	// with it (the secret key is, from env) appears in any line.
+	log *testlog.Log
 }
 
 // startServe starts `hubdesk serve` and waits until it is ready; stopping
 // it is the caller's.
 func startServe(t *testing.T, env []string) served {
 	t.Helper()
-	addr, metricsAddr := freeLoopbackAddr(t), freeLoopbackAddr(t)
+	return startServeAt(t, env, freeLoopbackAddr(t))
+}
+
+// startServeAt is startServe on addr, for a test that must name the
+// process's address (its base URL) before it starts.
+func startServeAt(t *testing.T, env []string, addr string) served {
+	t.Helper()
+	metricsAddr := freeLoopbackAddr(t)
 	cmd := exec.Command(hubdeskBin, "serve", "--addr", addr, "--metrics-addr", metricsAddr)
 	cmd.Env = append(os.Environ(), env...)
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	lg := testlog.New(t)
+	for _, kv := range env {
+		if k, v, _ := strings.Cut(kv, "="); k == "HUBDESK_SECRET_KEY" {
+			lg.Secret(v)
+		}
+	}
+	var ended atomic.Bool
+	t.Cleanup(func() { ended.Store(true) })
 	go func() {
 		sc := bufio.NewScanner(stderr)
+		sc.Buffer(nil, 1<<20)
 		for sc.Scan() {
-			if strings.Contains(sc.Text(), `"level":"ERROR"`) {
+			lg.Write(append(sc.Bytes(), '\n'))
+			if strings.Contains(sc.Text(), `"level":"ERROR"`) && !ended.Load() {
 				t.Log(sc.Text())
 			}
 		}
@@ -142,7 +163,7 @@ func startServe(t *testing.T, env []string) served {
 		if resp, err := http.Get(base + "/readyz"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return served{cmd: cmd, base: base, metrics: "http://" + metricsAddr}
+				return served{cmd: cmd, base: base, metrics: "http://" + metricsAddr, log: lg}
 			}
 		}
 	}

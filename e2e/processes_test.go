@@ -47,6 +47,7 @@ func TestThreeProcessesOnOnePostgres(t *testing.T) {
 	token := strings.TrimSpace(cli(t, env, "user", "token", "admin@three.test"))
 	for range 3 {
 		p := startServe(t, env)
+		p.log.Secret(token, "three-client-secret", "three password", loopsandbox.KeyFull, sb.WebhookSecret())
 		t.Cleanup(func() { p.cmd.Process.Signal(syscall.SIGTERM); p.cmd.Wait() })
 		lb.add(t, p.base)
 	}
@@ -220,6 +221,17 @@ func (lb *roundRobin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	lb.counts[i].Add(1)
 	lb.backends[i].ServeHTTP(w, r)
+}
+
+// down takes backend i out of the rotation, as a balancer's health check
+// does when a process dies.
+func (lb *roundRobin) down(i int) {
+	lb.mu.Lock()
+	defer lb.mu.Unlock()
+	if lb.dead == nil {
+		lb.dead = map[int]bool{}
+	}
+	lb.dead[i] = true
 }
 
 func (lb *roundRobin) served() []int64 {

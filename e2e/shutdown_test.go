@@ -34,6 +34,7 @@ func TestSIGTERMUnderLoadFinishesInFlightRequests(t *testing.T) {
 			cli(t, env, "user", "create", "admin@stop.test", "--shop", domain, "--role", "admin", "--password", "stop password")
 			token := strings.TrimSpace(cli(t, env, "user", "token", "admin@stop.test"))
 			p := startServe(t, env)
+			p.log.Secret(token, "stop-client-secret", "stop password")
 			exited := make(chan error, 1)
 			go func() { exited <- p.cmd.Wait() }()
 			t.Cleanup(func() {

@@ -72,3 +72,7 @@ func PlanEachCall(q Querier, args []any) []any {
 	}
 	return append([]any{pgx.QueryExecModeExec}, args...)
 }
+
+// PoolSize is how many connections PostgreSQL's pool opens at most; 0 on
+// SQLite.
+func (db *DB) PoolSize() int { return db.poolSize }

@@ -104,7 +104,7 @@ func labelled() map[string][]string {
 		"account":            {"active", "disabled"},
 		"settings.state":     {"unpublished"},
 		"job.state":          strs(jobs.Failed),
-		"job.kind":           {"sessions_expired_delete", "staff_mail", "shopper_mail", "webhook_event_process"}, // the kinds internal/server works
+		"job.kind":           {"sessions_expired_delete", "database_statistics_refresh", "staff_mail", "shopper_mail", "webhook_event_process"}, // the kinds internal/server works
 	}
 }
 

@@ -77,6 +77,11 @@ func (s *Shared) Wait(ctx context.Context, keyID string) error {
 		if wait <= 0 {
 			return nil
 		}
+		// A slot past the caller's deadline is said at once: a job is
+		// run again then, instead of sleeping out its timeout.
+		if err := loop.PastDeadline(ctx, s.now(), wait); err != nil {
+			return err
+		}
 		// A little jitter, so processes waiting for the same slot do not
 		// all ask again in the same millisecond.
 		wait += time.Duration(rand.Int64N(int64(20 * time.Millisecond)))

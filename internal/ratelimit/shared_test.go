@@ -64,7 +64,7 @@ func TestThreeProcessesShareOneKeysBudget(t *testing.T) {
 
 // TestLowerPrioritiesLeaveTheirShareAcrossProcesses: when one process's
 // reconciliation has used the background share of the window, another
-// process's background call waits, and an agent's click still goes.
+// process's background call is held back, and an agent's click still goes.
 func TestLowerPrioritiesLeaveTheirShareAcrossProcesses(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
 		const limit = 6 // background may use 4 (loop.PriorityBackground.Share)
@@ -78,8 +78,10 @@ func TestLowerPrioritiesLeaveTheirShareAcrossProcesses(t *testing.T) {
 		}
 		ctx, cancel := context.WithTimeout(background, 300*time.Millisecond)
 		defer cancel()
-		if err := b.Wait(ctx, "key-1"); !errors.Is(err, context.DeadlineExceeded) {
-			t.Fatalf("another process's background call: %v, want it to wait", err)
+		// Held back: its slot is a minute away, past its deadline.
+		var later *loop.SlotPastDeadline
+		if err := b.Wait(ctx, "key-1"); !errors.As(err, &later) {
+			t.Fatalf("another process's background call: %v, want it held back", err)
 		}
 		click, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -89,6 +91,42 @@ func TestLowerPrioritiesLeaveTheirShareAcrossProcesses(t *testing.T) {
 		// Another key has a budget of its own.
 		if err := b.Wait(background, "key-2"); err != nil {
 			t.Fatal(err)
+		}
+	})
+}
+
+// TestASlotPastTheDeadlineIsSaidAtOnce: when the key's window is full
+// until after the caller's deadline — a job with a timeout — Wait says
+// when the slot frees instead of sleeping out the deadline, and records
+// no call.
+func TestASlotPastTheDeadlineIsSaidAtOnce(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		lim := ratelimit.NewShared(db, ratelimit.Options{Limit: 2, Window: time.Minute, Local: loop.NoLimit})
+		for range 2 {
+			if err := lim.Wait(context.Background(), "key-1"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		start := time.Now()
+		err := lim.Wait(ctx, "key-1")
+		var later *loop.SlotPastDeadline
+		if !errors.As(err, &later) {
+			t.Fatalf("Wait on a full window = %v after %v, want a SlotPastDeadline", err, time.Since(start))
+		}
+		if took := time.Since(start); took > 4*time.Second {
+			t.Errorf("the answer took %v: it waited for the deadline", took)
+		}
+		if later.RetryAfter < 50*time.Second || later.RetryAfter > time.Minute+time.Second {
+			t.Errorf("RetryAfter %v, want about the window's minute", later.RetryAfter)
+		}
+		var calls int
+		if err := db.QueryRow(context.Background(), `SELECT COUNT(*) FROM api_rate_calls WHERE key_id = 'key-1'`).Scan(&calls); err != nil {
+			t.Fatal(err)
+		}
+		if calls != 2 {
+			t.Errorf("%d calls recorded, want the 2 let through", calls)
 		}
 	})
 }

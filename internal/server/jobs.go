@@ -38,6 +38,24 @@ func (w *expiredSessionsWorker) Work(ctx context.Context, _ *river.Job[expiredSe
 	return err
 }
 
+// statisticsArgs asks for the query planner's statistics to be brought
+// up to date on SQLite, daily and once at start (PostgreSQL's autovacuum
+// does it there): plans for a shop that has grown are chosen from its
+// present size. Upkeep of no shop in particular.
+type statisticsArgs struct{}
+
+func (statisticsArgs) Kind() string { return "database_statistics_refresh" }
+func (statisticsArgs) Shop() int64  { return 0 }
+
+type statisticsWorker struct {
+	river.WorkerDefaults[statisticsArgs]
+	db *database.DB
+}
+
+func (w *statisticsWorker) Work(ctx context.Context, _ *river.Job[statisticsArgs]) error {
+	return w.db.RefreshStatistics(ctx)
+}
+
 // emailHandler files mail through the server's helpdesk, which is built
 // after the job queue it enqueues on.
 type emailHandler struct{ s *Server }
@@ -59,6 +77,7 @@ func (h emailHandler) HandleOutcome(ctx context.Context, tx *database.Tx, ev *in
 func (s *Server) newJobs() (*jobs.Queue, error) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &expiredSessionsWorker{users: s.Users})
+	river.AddWorker(workers, &statisticsWorker{db: s.opts.DB})
 	process := &intake.ProcessWorker{DB: s.opts.DB, Now: s.opts.Now,
 		Handlers: map[intake.Provider]intake.Handler{intake.ProviderLoop: s.LoopSync.Handler(), intake.ProviderEmail: emailHandler{s},
 			intake.ProviderShopify: s.ShopifyHooks}}
@@ -87,6 +106,11 @@ func (s *Server) newJobs() (*jobs.Queue, error) {
 	periodic := []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 		func() (river.JobArgs, *river.InsertOpts) { return expiredSessionsArgs{}, jobs.ShopOpts(0) },
 		&river.PeriodicJobOpts{RunOnStart: true}), intake.PurgePeriodically(), shopifyhooks.PurgeClaimsPeriodically(), s.LoopSync.Periodic()}
+	if s.opts.DB.Dialect == database.SQLite {
+		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(24*time.Hour),
+			func() (river.JobArgs, *river.InsertOpts) { return statisticsArgs{}, jobs.ShopOpts(0) },
+			&river.PeriodicJobOpts{RunOnStart: true}))
+	}
 	periodic = append(periodic, s.ShopifyConnect.Periodic()...)
 	if s.opts.ShopifyClients != nil {
 		// Backfills to resume exist only where shops can reach Shopify.

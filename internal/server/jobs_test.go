@@ -13,7 +13,8 @@ import (
 )
 
 // TestServeWorksTheJobQueue: Serve starts the job queue — its periodic
-// job removes expired sessions at start — and stops it when its context
+// jobs remove expired sessions and, on SQLite, refresh the planner's
+// statistics at start — and stops it when its context
 // ends.
 func TestServeWorksTheJobQueue(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
@@ -40,6 +41,16 @@ func TestServeWorksTheJobQueue(t *testing.T) {
 		})
 		if n := count(t, db, `SELECT COUNT(*) FROM sessions`); n != 0 {
 			t.Errorf("%d expired sessions left", n)
+		}
+		if db.Dialect == database.SQLite {
+			// The planner's statistics are refreshed at start too; on
+			// PostgreSQL autovacuum keeps them.
+			jobstest.Eventually(t, "the statistics were refreshed", func() bool {
+				return count(t, db, `SELECT COUNT(*) FROM river_job WHERE kind = 'database_statistics_refresh' AND state = 'completed'`) == 1
+			})
+			if n := count(t, db, `SELECT COUNT(*) FROM sqlite_stat1`); n == 0 {
+				t.Error("no planner statistics after the refresh")
+			}
 		}
 		cancel()
 		select {

@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -38,9 +39,49 @@ func (s *Server) middleware(mux *http.ServeMux) http.Handler {
 	csrf.AddInsecureBypassPattern("POST /hub/orders/{id}/contact")
 	var h http.Handler = s.observe(s.refuseUnstorableText(mux))
 	h = s.auth.LoadSession(h)
+	h = s.admitReads(h)
 	h = csrf.Handler(h)
 	h = securityHeaders(h)
 	return s.recoverPanics(h)
+}
+
+// admitReads lets the reads a page is made of — GET and HEAD requests
+// that read the database and answer at once — run a few at a time in
+// arrival order (httpkit.Gate): as many as the database has connections
+// for on PostgreSQL, where a request spends part of its time waiting for
+// the server; twice the cores on SQLite, where it spends it all on them.
+// Left out: the live event stream (open for as long as the agent is),
+// attachment and export downloads (as slow as the client's connection), static
+// files and health checks (no database), and Shopify's OAuth callback
+// (waits for Shopify).
+func (s *Server) admitReads(next http.Handler) http.Handler {
+	n := 2 * runtime.GOMAXPROCS(0)
+	if s.opts.DB.Dialect == database.Postgres {
+		n = s.opts.DB.PoolSize()
+	}
+	gated := httpkit.NewGate(n).Wrap(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if admittedRead(r) {
+			gated.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// admittedRead tells whether r goes through admitReads' gate.
+func admittedRead(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	p := r.URL.Path
+	switch {
+	case p == "/events", p == "/healthz", p == "/readyz",
+		strings.HasPrefix(p, "/static/"), strings.HasPrefix(p, "/shopify/"),
+		strings.Contains(p, "/attachments/"), strings.HasSuffix(p, "/export"):
+		return false
+	}
+	return true
 }
 
 func (s *Server) observe(next http.Handler) http.Handler {

@@ -729,3 +729,25 @@ func TestWebhookVerificationOverHTTP(t *testing.T) {
 		}
 	}
 }
+
+// fullUntil is a limiter whose window is full for another d.
+type fullUntil time.Duration
+
+func (d fullUntil) Wait(ctx context.Context, keyID string) error {
+	return &loop.SlotPastDeadline{RetryAfter: time.Duration(d)}
+}
+
+// TestASlotPastTheDeadlineIsRateLimited: a limiter that has no slot before
+// the caller's deadline makes the call fail at once as rate limited with
+// the wait as RetryAfter — what a job snoozes on — without calling Loop.
+func TestASlotPastTheDeadlineIsRateLimited(t *testing.T) {
+	e := newEnv(t, sandbox.Options{}, loop.Options{Limiter: fullUntil(42 * time.Second)})
+	_, err := e.client.ReturnDetails(ctx(t), "#1003")
+	var le *loop.Error
+	if !errors.Is(err, loop.ErrRateLimited) || !errors.As(err, &le) || le.RetryAfter != 42*time.Second {
+		t.Fatalf("got %v, want rate limited with RetryAfter 42s", err)
+	}
+	if n := len(e.sb.Requests()); n != 0 {
+		t.Fatalf("%d requests reached Loop", n)
+	}
+}

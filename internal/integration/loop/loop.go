@@ -404,6 +404,11 @@ func (c *Client) doAttempts(ctx context.Context, req request) (*response, error)
 		}
 		if err := sh.limiter.Wait(ctx, c.keyID); err != nil {
 			ks.breaker.neutral()
+			var later *SlotPastDeadline
+			if errors.As(err, &later) {
+				return nil, &Error{Op: req.op, Kind: KindRateLimited, Message: "the key's rate-limit window is full past the deadline",
+					Err: err, RetryAfter: later.RetryAfter, Attempts: attempt - 1}
+			}
 			if ctx.Err() == nil {
 				// A shared limiter (a database) failed: do not call Loop
 				// unpaced, but do not blame Loop either.

@@ -68,6 +68,9 @@ func (l *LocalLimiter) waitShare(ctx context.Context, keyID string, share int) e
 		if d <= 0 {
 			d = time.Millisecond
 		}
+		if err := PastDeadline(ctx, l.now(), d); err != nil {
+			return err
+		}
 		if err := l.sleep(ctx, d); err != nil {
 			return err
 		}

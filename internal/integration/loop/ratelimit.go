@@ -2,6 +2,7 @@ package loop
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -15,8 +16,32 @@ import (
 // keyID is a fingerprint of the API key (see KeyID), never the key itself, so
 // a shared limiter can store it without storing a secret.
 type Limiter interface {
-	// Wait blocks until one more request for keyID may be sent, or ctx ends.
+	// Wait blocks until one more request for keyID may be sent, or ctx
+	// ends; a limiter that knows the slot comes after ctx's deadline may
+	// say so at once with a *SlotPastDeadline.
 	Wait(ctx context.Context, keyID string) error
+}
+
+// SlotPastDeadline is a limiter's answer when the key's window has no slot
+// for a call before its context's deadline: waiting would end in the
+// deadline and nothing else. The client turns it into a rate-limited
+// Error with RetryAfter, so a job is run again when the slot frees rather
+// than sleep out its timeout, lose an attempt and back off on top.
+type SlotPastDeadline struct {
+	RetryAfter time.Duration
+}
+
+func (e *SlotPastDeadline) Error() string {
+	return fmt.Sprintf("loop: no slot in the key's rate-limit window before the deadline (one in %v)", e.RetryAfter.Round(time.Millisecond))
+}
+
+// PastDeadline returns a SlotPastDeadline when a wait of d would outlast
+// ctx's deadline, and nil otherwise.
+func PastDeadline(ctx context.Context, now time.Time, d time.Duration) error {
+	if dl, ok := ctx.Deadline(); ok && now.Add(d).After(dl) {
+		return &SlotPastDeadline{RetryAfter: d}
+	}
+	return nil
 }
 
 // Loop's published rate limit.

@@ -101,3 +101,34 @@ func FuzzVerifyWebhook(f *testing.F) {
 		_ = VerifyWebhook(body, base64.StdEncoding.EncodeToString(other), secret)
 	})
 }
+
+// FuzzParseWebhook: any verified body parses or is refused with an error,
+// never a panic; a parsed event carries the body and at most the one
+// event its topic names.
+func FuzzParseWebhook(f *testing.F) {
+	f.Add([]byte(loopBody))
+	f.Add([]byte(`{"topic":"label","trigger":"label.updated","shop_id":"9876","id":"12345","provider_order_id":1029384756,"tracking_number":"N/A","label_updated_at":"2023-08-22 14:08:31"}`))
+	f.Add([]byte(`{"topic":"return.processing","trigger":"return.processing.failed","shop_id":1,"return_id":7,"error":"x"}`))
+	f.Add([]byte(`{"topic":"return","shop_id":{"nested":true},"id":[1]}`))
+	f.Add([]byte(`{"topic":"return","line_items":[{"price":"1e400"}],"created_at":"not a date"}`))
+	f.Add([]byte(`[]`))
+	f.Add([]byte(`{"topic":"giftcard"}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		ev, err := ParseWebhook(body)
+		if err != nil {
+			return
+		}
+		n := 0
+		for _, set := range []bool{ev.Return != nil, ev.Label != nil, ev.Processing != nil} {
+			if set {
+				n++
+			}
+		}
+		if n > 1 {
+			t.Fatalf("one body parsed as %d events", n)
+		}
+		if !bytes.Equal(ev.Raw, body) {
+			t.Fatal("the event does not carry the body it came from")
+		}
+	})
+}

@@ -198,10 +198,12 @@ type faultsJSON struct {
 	ErrorRate   float64 `json:"error_rate"`
 	Outage      bool    `json:"outage"`
 	RateLimited bool    `json:"rate_limited"`
+	RetryAfterS int64   `json:"retry_after_s,omitempty"`
 }
 
 func faultsView(f Faults) faultsJSON {
-	return faultsJSON{LatencyMS: f.Latency.Milliseconds(), ErrorRate: f.ErrorRate, Outage: f.Outage, RateLimited: f.RateLimited}
+	return faultsJSON{LatencyMS: f.Latency.Milliseconds(), ErrorRate: f.ErrorRate, Outage: f.Outage, RateLimited: f.RateLimited,
+		RetryAfterS: int64(f.RetryAfter / time.Second)}
 }
 
 func (s *Sandbox) handleAdminGetFaults(w http.ResponseWriter, r *http.Request) {
@@ -210,11 +212,12 @@ func (s *Sandbox) handleAdminGetFaults(w http.ResponseWriter, r *http.Request) {
 
 func (s *Sandbox) handleAdminSetFaults(w http.ResponseWriter, r *http.Request) {
 	var in faultsJSON
-	if err := readBody(r, &in); err != nil || in.ErrorRate < 0 || in.ErrorRate > 1 || in.LatencyMS < 0 {
+	if err := readBody(r, &in); err != nil || in.ErrorRate < 0 || in.ErrorRate > 1 || in.LatencyMS < 0 || in.RetryAfterS < 0 {
 		adminJSON(w, http.StatusBadRequest, obj{"error": "want {\"latency_ms\":>=0,\"error_rate\":0..1,\"outage\":bool}"})
 		return
 	}
-	f := Faults{Latency: time.Duration(in.LatencyMS) * time.Millisecond, ErrorRate: in.ErrorRate, Outage: in.Outage, RateLimited: in.RateLimited}
+	f := Faults{Latency: time.Duration(in.LatencyMS) * time.Millisecond, ErrorRate: in.ErrorRate, Outage: in.Outage, RateLimited: in.RateLimited,
+		RetryAfter: time.Duration(in.RetryAfterS) * time.Second}
 	s.SetFaults(f)
 	adminJSON(w, http.StatusOK, faultsView(f))
 }

@@ -117,10 +117,14 @@ func (s *Sandbox) applyFaults(w http.ResponseWriter, r *http.Request) bool {
 	}
 	if f.RateLimited {
 		// A 429 storm: every request refused as Loop refuses one over its
-		// limit, with the minute to wait.
+		// limit, with the minute to wait (or the storm's own wait).
+		retryAfter := 60
+		if f.RetryAfter > 0 {
+			retryAfter = int(math.Ceil(max(f.RetryAfter.Seconds(), 1)))
+		}
 		w.Header().Set("X-RateLimit-Limit", strconv.Itoa(s.opts.RateLimit))
 		w.Header().Set("X-RateLimit-Remaining", "0")
-		w.Header().Set("Retry-After", "60")
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
 		writeJSON(w, http.StatusTooManyRequests, obj{"message": "Too Many Attempts."})
 		return false
 	}

@@ -93,6 +93,9 @@ type Faults struct {
 	// RateLimited answers every API request 429 with Retry-After: 60, a
 	// storm of the shop's key over its limit (another app spending it).
 	RateLimited bool `json:"rate_limited"`
+	// RetryAfter is the storm's Retry-After instead of 60 s (whole
+	// seconds, at least one).
+	RetryAfter time.Duration `json:"-"`
 }
 
 // Options configure a Sandbox. The zero value gives the default keys, shop,

@@ -296,6 +296,14 @@ func TestAdminAndFaults(t *testing.T) {
 	if status, _, _ := call(t, "GET", base+"/api/v1/webhooks", sandbox.KeyFull, ""); status != 500 {
 		t.Fatalf("error rate 1: %d", status)
 	}
+	call(t, "PUT", base+"/_sandbox/faults", "", `{"rate_limited":true}`)
+	if status, h, _ := call(t, "GET", base+"/api/v1/webhooks", sandbox.KeyFull, ""); status != 429 || h.Get("Retry-After") != "60" {
+		t.Fatalf("429 storm: %d, Retry-After %q", status, h.Get("Retry-After"))
+	}
+	call(t, "PUT", base+"/_sandbox/faults", "", `{"rate_limited":true,"retry_after_s":3}`)
+	if status, h, _ := call(t, "GET", base+"/api/v1/webhooks", sandbox.KeyFull, ""); status != 429 || h.Get("Retry-After") != "3" {
+		t.Fatalf("429 storm with its own wait: %d, Retry-After %q", status, h.Get("Retry-After"))
+	}
 	call(t, "PUT", base+"/_sandbox/faults", "", `{"latency_ms":80}`)
 	t0 := time.Now()
 	if status, _, _ := call(t, "GET", base+"/api/v1/webhooks", sandbox.KeyFull, ""); status != 200 || time.Since(t0) < 80*time.Millisecond {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strconv"
@@ -19,7 +18,6 @@ import (
 	"time"
 
 	"github.com/hubdesk/hubdesk/internal/database"
-	"github.com/hubdesk/hubdesk/internal/database/dbtest"
 	"github.com/hubdesk/hubdesk/internal/integration/loop"
 	loopsandbox "github.com/hubdesk/hubdesk/internal/integration/loop/sandbox"
 )
@@ -46,18 +44,7 @@ import (
 // The jobs' timeout is 5 s here so that the killed process's jobs are
 // rescued 65 s after they started (production: 5 minutes and 6).
 func TestThreeProcessesThroughA429StormAndAKill(t *testing.T) {
-	pgURL := dbtest.CreatePostgres(t)
-	sb := loopsandbox.New(loopsandbox.Options{NoSeed: true, WebhookBackoff: 50 * time.Millisecond})
-	sbSrv := httptest.NewServer(sb)
-	t.Cleanup(sbSrv.Close)
-	t.Cleanup(sb.Close)
-	sb.SetBaseURL(sbSrv.URL)
-	lb := &roundRobin{}
-	lbSrv := httptest.NewServer(lb)
-	t.Cleanup(lbSrv.Close)
-
-	env := []string{"HUBDESK_DATA_DIR=" + t.TempDir(), "HUBDESK_SECRET_KEY=" + strings.Repeat("a7", 32), "HUBDESK_LOG_LEVEL=info",
-		"HUBDESK_JOB_TIMEOUT=5s", "HUBDESK_DATABASE_URL=" + pgURL, "HUBDESK_LOOP_BASE_URL=" + sbSrv.URL, "HUBDESK_BASE_URL=" + lbSrv.URL}
+	pgURL, sb, sbSrv, lb, lbSrv, env := newDeployment(t, "a7", "HUBDESK_LOG_LEVEL=info", "HUBDESK_JOB_TIMEOUT=5s")
 	const domain = "storm.myshopify.com"
 	const password = "storm password"
 	cli(t, env, "shop", "create", "--name", "Storm Cellar", "--domain", domain, "--client-secret", "storm-client-secret")

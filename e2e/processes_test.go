@@ -21,6 +21,27 @@ import (
 	loopsandbox "github.com/hubdesk/hubdesk/internal/integration/loop/sandbox"
 )
 
+// newDeployment is what several `hubdesk serve` processes have around
+// them: a fresh PostgreSQL database, a Loop sandbox and a round-robin
+// balancer in front (its backends added as the processes start), and the
+// environment every process shares — one secret key (keyHex repeated)
+// and base URL — with extra settings.
+func newDeployment(t *testing.T, keyHex string, extra ...string) (pgURL string, sb *loopsandbox.Sandbox, sbSrv *httptest.Server, lb *roundRobin, lbSrv *httptest.Server, env []string) {
+	t.Helper()
+	pgURL = dbtest.CreatePostgres(t)
+	sb = loopsandbox.New(loopsandbox.Options{NoSeed: true, WebhookBackoff: 50 * time.Millisecond})
+	sbSrv = httptest.NewServer(sb)
+	t.Cleanup(sbSrv.Close)
+	t.Cleanup(sb.Close)
+	sb.SetBaseURL(sbSrv.URL)
+	lb = &roundRobin{}
+	lbSrv = httptest.NewServer(lb)
+	t.Cleanup(lbSrv.Close)
+	env = append([]string{"HUBDESK_DATA_DIR=" + t.TempDir(), "HUBDESK_SECRET_KEY=" + strings.Repeat(keyHex, 32),
+		"HUBDESK_DATABASE_URL=" + pgURL, "HUBDESK_LOOP_BASE_URL=" + sbSrv.URL, "HUBDESK_BASE_URL=" + lbSrv.URL}, extra...)
+	return pgURL, sb, sbSrv, lb, lbSrv, env
+}
+
 // TestThreeProcessesOnOnePostgres runs a deployment as SPEC §8 describes
 // it: three `hubdesk serve` processes on one PostgreSQL database behind a
 // round-robin load balancer, Loop connected. Returns move in Loop; its
@@ -29,18 +50,7 @@ import (
 // ends stored once, in the state Loop last reported; every delivery is
 // stored once and processed.
 func TestThreeProcessesOnOnePostgres(t *testing.T) {
-	pgURL := dbtest.CreatePostgres(t)
-	sb := loopsandbox.New(loopsandbox.Options{NoSeed: true, WebhookBackoff: 50 * time.Millisecond})
-	sbSrv := httptest.NewServer(sb)
-	t.Cleanup(sbSrv.Close)
-	t.Cleanup(sb.Close)
-	sb.SetBaseURL(sbSrv.URL)
-	lb := &roundRobin{}
-	lbSrv := httptest.NewServer(lb)
-	t.Cleanup(lbSrv.Close)
-
-	env := []string{"HUBDESK_DATA_DIR=" + t.TempDir(), "HUBDESK_SECRET_KEY=" + strings.Repeat("ef", 32), "HUBDESK_LOG_LEVEL=warn",
-		"HUBDESK_DATABASE_URL=" + pgURL, "HUBDESK_LOOP_BASE_URL=" + sbSrv.URL, "HUBDESK_BASE_URL=" + lbSrv.URL}
+	pgURL, sb, sbSrv, lb, lbSrv, env := newDeployment(t, "ef", "HUBDESK_LOG_LEVEL=warn")
 	const domain = "three.myshopify.com"
 	cli(t, env, "shop", "create", "--name", "Three Rivers", "--domain", domain, "--client-secret", "three-client-secret")
 	cli(t, env, "user", "create", "admin@three.test", "--shop", domain, "--role", "admin", "--password", "three password")

@@ -68,7 +68,11 @@ func startPrivatePostgres(t *testing.T) *privatePostgres {
 	if os.Geteuid() == 0 {
 		owner, err := user.Lookup("postgres")
 		if err != nil {
-			t.Skip("running as root without a postgres user to run PostgreSQL as")
+			msg := "running as root without a postgres user to run PostgreSQL as"
+			if os.Getenv("CI") == "true" {
+				t.Fatal("required in CI: " + msg)
+			}
+			t.Skip(msg)
 		}
 		uid, _ := strconv.Atoi(owner.Uid)
 		gid, _ := strconv.Atoi(owner.Gid)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -72,23 +71,8 @@ func TestThreeProcessesThroughA429StormAndAKill(t *testing.T) {
 		procs = append(procs, p)
 		lb.add(t, p.base)
 	}
-	api := func(method, path, body string) (int, string) {
-		t.Helper()
-		req, _ := http.NewRequest(method, lbSrv.URL+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+token)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		data, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(data)
-	}
-	if code, body := api(http.MethodPut, "/api/v1/settings/returns", fmt.Sprintf(`{"provider":"loop","loop_api_key":%q,
-		"loop_webhook_secret":%q,"loop_portal_url":%q,"lookup_field":"zip"}`, loopsandbox.KeyFull, sb.WebhookSecret(), sbSrv.URL+"/portal/")); code != http.StatusOK {
-		t.Fatalf("connect Loop: %d %s", code, body)
-	}
+	api := bearerAPI(t, lbSrv.URL, token)
+	connectLoop(t, api, sb, sbSrv.URL)
 	waitSubscribed(t, sb)
 
 	const returns = 160

@@ -42,6 +42,35 @@ func newDeployment(t *testing.T, keyHex string, extra ...string) (pgURL string, 
 	return pgURL, sb, sbSrv, lb, lbSrv, env
 }
 
+// bearerAPI calls the JSON API at base with token, answering the status
+// and the body.
+func bearerAPI(t *testing.T, base, token string) func(method, path, body string) (int, string) {
+	return func(method, path, body string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		data, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(data)
+	}
+}
+
+// connectLoop connects the shop to the Loop sandbox at sbURL with a key
+// that registers the webhooks (they point at the deployment's public
+// address).
+func connectLoop(t *testing.T, api func(method, path, body string) (int, string), sb *loopsandbox.Sandbox, sbURL string) {
+	t.Helper()
+	if code, body := api(http.MethodPut, "/api/v1/settings/returns", fmt.Sprintf(`{"provider":"loop","loop_api_key":%q,
+		"loop_webhook_secret":%q,"loop_portal_url":%q,"lookup_field":"zip"}`, loopsandbox.KeyFull, sb.WebhookSecret(), sbURL+"/portal/")); code != http.StatusOK {
+		t.Fatalf("connect Loop: %d %s", code, body)
+	}
+}
+
 // TestThreeProcessesOnOnePostgres runs a deployment as SPEC §8 describes
 // it: three `hubdesk serve` processes on one PostgreSQL database behind a
 // round-robin load balancer, Loop connected. Returns move in Loop; its
@@ -61,26 +90,11 @@ func TestThreeProcessesOnOnePostgres(t *testing.T) {
 		t.Cleanup(func() { p.cmd.Process.Signal(syscall.SIGTERM); p.cmd.Wait() })
 		lb.add(t, p.base)
 	}
-	api := func(method, path, body string) (int, string) {
-		t.Helper()
-		req, _ := http.NewRequest(method, lbSrv.URL+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+token)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		data, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(data)
-	}
+	api := bearerAPI(t, lbSrv.URL, token)
 
 	// Loop connected with a key that registers the webhooks: they point
 	// at the balancer, the deployment's public address.
-	if code, body := api(http.MethodPut, "/api/v1/settings/returns", fmt.Sprintf(`{"provider":"loop","loop_api_key":%q,
-		"loop_webhook_secret":%q,"loop_portal_url":%q,"lookup_field":"zip"}`, loopsandbox.KeyFull, sb.WebhookSecret(), sbSrv.URL+"/portal/")); code != http.StatusOK {
-		t.Fatalf("connect Loop: %d %s", code, body)
-	}
+	connectLoop(t, api, sb, sbSrv.URL)
 	// Registering the webhooks is a job: returns made before it ran would
 	// send no webhook at all (under load it once had not run when they
 	// were made, and nothing was stored). Loop's webhooks exist first.

@@ -246,9 +246,18 @@ func (s *Syncer) WebhookURL(sh *shop.Shop) string {
 // errNotConnected: the shop has no Loop key; there is nothing to sync.
 var errNotConnected = errors.New("loopsync: shop not connected to Loop")
 
-// client is the shop's Loop client.
+// client is the shop's Loop client, for a job. The connections' cache
+// may say the shop has no Loop for a moment after another process
+// connected it (connection.CacheTTL), and a job queued since — a
+// webhook's re-read, a reconciliation — would then end as if there were
+// nothing to do, its work lost: so "not connected" is asked again past
+// the cache before it is believed. Only a shop with no Loop pays the read.
 func (s *Syncer) client(ctx context.Context, shopID int64) (*loop.Client, error) {
-	return s.clientFrom(s.opts.Connections.Get(ctx, shopID, connection.ProviderLoop))
+	conn, err := s.opts.Connections.Get(ctx, shopID, connection.ProviderLoop)
+	if errors.Is(err, connection.ErrNotFound) {
+		conn, err = s.opts.Connections.Fresh(ctx, shopID, connection.ProviderLoop)
+	}
+	return s.clientFrom(conn, err)
 }
 
 // freshClient is client with the connection read past the cache: for

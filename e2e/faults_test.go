@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -44,14 +43,11 @@ import (
 // The jobs' timeout is 5 s here so that the killed process's jobs are
 // rescued 65 s after they started (production: 5 minutes and 6).
 //
-// It runs on request (HUBDESK_FAULTS=1), not in every test run: in about
-// one run in four, two of the 160 returns end unstored though every job
-// and delivery is done — a loss under kill -9 not yet explained, which
-// must not block every other change until it is.
+// The processes start moments before Loop is connected, so each may
+// still hold the shop as unconnected (the connections' cache) when the
+// first refreshes run: they must ask again rather than end with nothing
+// done.
 func TestThreeProcessesThroughA429StormAndAKill(t *testing.T) {
-	if os.Getenv("HUBDESK_FAULTS") != "1" {
-		t.Skip("set HUBDESK_FAULTS=1 to run the three-process storm and kill test")
-	}
 	pgURL, sb, sbSrv, lb, lbSrv, env := newDeployment(t, "a7", "HUBDESK_LOG_LEVEL=info", "HUBDESK_JOB_TIMEOUT=5s")
 	const domain = "storm.myshopify.com"
 	const password = "storm password"

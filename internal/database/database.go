@@ -61,6 +61,8 @@ type DB struct {
 
 	fault atomic.Pointer[writeFault] // the storage failure the last write met (see WriteHealth)
 
+	checkpoints *checkpointer // SQLite: copies the write-ahead log back (checkpoint.go)
+
 	txStatements atomic.Int64 // statements run in transactions (TxStatements)
 }
 
@@ -103,7 +105,9 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 		return nil, err
 	}
 	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
-	write, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_txlock=immediate")
+	// The writer never checkpoints; the checkpointer does (checkpoint.go).
+	write, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_txlock=immediate&_pragma=wal_autocheckpoint(0)"+
+		fmt.Sprintf("&_pragma=journal_size_limit(%d)", walSizeLimit))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
@@ -127,7 +131,13 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	read.SetMaxOpenConns(8)
 	read.SetMaxIdleConns(8)
 	read.SetConnMaxLifetime(0)
-	return &DB{Dialect: SQLite, read: read, write: write}, nil
+	checkpoints, err := startCheckpointer("file:" + path + "?" + pragmas + fmt.Sprintf("&_pragma=journal_size_limit(%d)", walSizeLimit))
+	if err != nil {
+		write.Close()
+		read.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	return &DB{Dialect: SQLite, read: read, write: write, checkpoints: checkpoints}, nil
 }
 
 // restrictSQLiteFiles makes the database file readable by its owner only
@@ -245,7 +255,11 @@ func (db *DB) Close() error {
 			return true
 		})
 	}
-	err := db.write.Close()
+	var err error
+	if db.checkpoints != nil {
+		err = db.checkpoints.close()
+	}
+	err = errors.Join(err, db.write.Close())
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
 	}

@@ -58,7 +58,7 @@ func (s *Syncer) Freshen(ctx context.Context, shopID int64, orders []orderview.O
 	// pages need under load).
 	var unknown []int64
 	for _, id := range ids {
-		if at, ok := s.checkedAt(shopID, id); !ok || now.Sub(at) >= limit {
+		if at, ok := s.checkedAt(shopID, id); (!ok || now.Sub(at) >= limit) && !s.askedRecently(shopID, id, now) {
 			unknown = append(unknown, id)
 		}
 	}
@@ -99,6 +99,11 @@ func (s *Syncer) Freshen(ctx context.Context, shopID int64, orders []orderview.O
 		}
 		return err
 	})
+	if err == nil {
+		// Asked, or already queued (a duplicate): either way a refresh
+		// is on its way.
+		s.rememberAsks(shopID, stale, now)
+	}
 	return asked, err
 }
 

@@ -251,3 +251,37 @@ func BenchmarkFreshenFed(b *testing.B) {
 		})
 	}
 }
+
+// Once it has asked for an order's refresh, a process asks nothing more
+// of the database for views of the order (no insert the queue would only
+// drop as a duplicate, no read of when it was checked) for a while,
+// however many views come: the refresh waits its turn in Loop's rate
+// budget. Shown with views whose context is already cancelled: any
+// statement would fail them. ForgetChecks forgets the ask too.
+func TestFreshenAsksOnceWhileARefreshIsUnderWay(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		e := newEnv(t, db, sandbox.Options{})
+		order := e.order(7331, "#7331", time.Now().Add(-24*time.Hour))
+		e.connect(sandbox.KeyReturns)
+		e.settled()
+		e.sb.SetFaults(sandbox.Faults{Latency: 5 * time.Second})
+		t.Cleanup(func() { e.sb.SetFaults(sandbox.Faults{}) })
+		syncer := e.app.Server.LoopSync
+		v := []orderview.Order{{Order: order, Returns: []returns.Return{{State: returns.StateOpen}}}}
+		if n, err := syncer.Freshen(ctx, e.tn.Shop.ID, v); err != nil || n != 1 {
+			t.Fatalf("asked %d refreshes of a stale order (%v), want 1", n, err)
+		}
+		gone, cancel := context.WithCancel(ctx)
+		cancel()
+		for range 20 {
+			if n, err := syncer.Freshen(gone, e.tn.Shop.ID, v); err != nil || n != 0 {
+				t.Fatalf("a view while the refresh was under way: %d asked, %v; want nothing asked of the database", n, err)
+			}
+		}
+		syncer.ForgetChecks()
+		if _, err := syncer.Freshen(gone, e.tn.Shop.ID, v); err == nil {
+			t.Error("once it forgot its ask, a view asked nothing of the database")
+		}
+	})
+}

@@ -110,6 +110,10 @@ type Syncer struct {
 	// limit asks the database nothing (rememberCheck, checkedAt).
 	checksMu sync.Mutex
 	checks   map[orderKey]time.Time
+	// asks remembers when this process last asked for an order's
+	// refresh (under checksMu): while the job is queued or running, views
+	// of the order ask nothing (askedRecently).
+	asks map[orderKey]time.Time
 }
 
 // webhookArrived records, in tx, that a verified webhook of the shop
@@ -188,6 +192,37 @@ func (s *Syncer) ForgetChecks() {
 	s.checksMu.Lock()
 	defer s.checksMu.Unlock()
 	clear(s.checks)
+	clear(s.asks)
+}
+
+// askAgainAfter is how long after asking for an order's refresh this
+// process asks again, whatever views come meanwhile. A refresh waits its
+// turn in Loop's rate budget (300 calls a minute per key): a customer's
+// cards can wait minutes for theirs, and every view of them asking anew
+// cost the page an insert that the queue drops as a duplicate — a
+// quarter of the server's time on a busy desk. A refresh that failed is
+// asked again by the first view after it.
+const askAgainAfter = time.Minute
+
+// rememberAsks records that refreshes of the orders were asked at at.
+func (s *Syncer) rememberAsks(shopID int64, orderIDs []int64, at time.Time) {
+	s.checksMu.Lock()
+	defer s.checksMu.Unlock()
+	if len(s.asks)+len(orderIDs) > maxRememberedChecks {
+		clear(s.asks)
+	}
+	for _, id := range orderIDs {
+		s.asks[orderKey{shopID, id}] = at
+	}
+}
+
+// askedRecently tells whether this process asked for the order's refresh
+// less than askAgainAfter before now.
+func (s *Syncer) askedRecently(shopID, orderID int64, now time.Time) bool {
+	s.checksMu.Lock()
+	defer s.checksMu.Unlock()
+	at, ok := s.asks[orderKey{shopID, orderID}]
+	return ok && now.Sub(at) < askAgainAfter && !now.Before(at)
 }
 
 // healthTTL is how long a page may show a shop's health as read.
@@ -212,7 +247,7 @@ func New(opts Options) *Syncer {
 	opts.BaseURL = strings.TrimRight(opts.BaseURL, "/")
 	return &Syncer{opts: opts, store: NewStore(opts.DB), records: returns.NewRecords(opts.DB), log: opts.Logger, now: opts.Now,
 		okAt: map[int64]time.Time{}, webhookAt: map[int64]time.Time{}, health: ttlcache.New[int64, Health](healthTTL, nil),
-		checks: map[orderKey]time.Time{}}
+		checks: map[orderKey]time.Time{}, asks: map[orderKey]time.Time{}}
 }
 
 // SetQueue gives the syncer its job queue, made after the syncer (the

@@ -3,6 +3,7 @@ package ticket
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -145,18 +146,23 @@ func (s *Store) readInbox(b *database.Batch, shopID, userID int64, v InboxView, 
 	where, args, order := inboxWhere(shopID, userID, v, sort, p.After)
 	limit := p.Size()
 	rows := &[]InboxRow{}
-	byID := map[int64]int{}
-	query, pageArgs := inboxSelect(where, args, order, userID, limit)
+	query, pageArgs := inboxSelect(s.db.Engine(), where, args, order, userID, limit)
 	b.Read(query, pageArgs, func(row database.RowScanner) error {
 		var r InboxRow
 		var customer, order, assignee sql.NullInt64
 		var status, channel, name, email string
+		var tags sql.NullString
 		var unread int64
 		err := row.Scan(&r.ID, &r.ShopID, &customer, &order, &r.RequesterEmail, &r.RequesterName, &r.Subject, &status, &channel,
 			&assignee, (*database.Time)(&r.CreatedAt), (*database.Time)(&r.UpdatedAt), (*database.Time)(&r.LastActivityAt),
-			database.ScanOptionalTime(&r.ClosedAt), &r.Preview, database.ScanOptionalTime(&r.WaitingSince), &name, &email, &unread)
+			database.ScanOptionalTime(&r.ClosedAt), &r.Preview, database.ScanOptionalTime(&r.WaitingSince), &name, &email, &unread, &tags)
 		if err != nil {
 			return fmt.Errorf("scan inbox row: %w", err)
+		}
+		if tags.String != "" && tags.String != "[]" {
+			if err := json.Unmarshal([]byte(tags.String), &r.Tags); err != nil {
+				return fmt.Errorf("inbox row %d: tags: %w", r.ID, err)
+			}
 		}
 		r.CustomerID, r.OrderID, r.AssigneeID = customer.Int64, order.Int64, assignee.Int64
 		r.Status, r.Channel, r.Unread = Status(status), Channel(channel), unread != 0
@@ -164,22 +170,7 @@ func (s *Store) readInbox(b *database.Batch, shopID, userID int64, v InboxView, 
 		if r.AssigneeName == "" {
 			r.AssigneeName = email
 		}
-		byID[r.ID] = len(*rows)
 		*rows = append(*rows, r)
-		return nil
-	})
-	// The page's tags: the same condition and order select the same page
-	// (limit+1 rows, the extra one is dropped below with its tags).
-	tagQuery, tagArgs := inboxTagsSelect(where, args, order, shopID, limit)
-	b.Read(tagQuery, tagArgs, func(row database.RowScanner) error {
-		var id int64
-		var name string
-		if err := row.Scan(&id, &name); err != nil {
-			return fmt.Errorf("scan inbox tag: %w", err)
-		}
-		if i, ok := byID[id]; ok {
-			(*rows)[i].Tags = append((*rows)[i].Tags, name)
-		}
 		return nil
 	})
 	next := func() string {
@@ -202,27 +193,30 @@ func (s *Store) readInbox(b *database.Batch, shopID, userID int64, v InboxView, 
 
 // inboxSelect is the page read of an inbox view. Its page size is part of
 // the statement (database.Limit): as an argument, PostgreSQL planned the
-// inbox's two statements anew on every page, about a millisecond of the
+// inbox's statements anew on every page, about a millisecond of the
 // database's time each. The assignee's name
 // comes from users, joined by (shop, id) so no other shop's row can
 // answer. Unread: activity after the agent's last read, or never read.
-func inboxSelect(where string, args []any, order string, userID int64, limit int) (string, []any) {
+// The row's tags are read with it, by name, as a JSON array: a subquery
+// per row of the page probes the ticket's own key, where a second
+// statement for the page's tags read the page again and had PostgreSQL
+// scan every tag link of the shop (half of the page's database time).
+func inboxSelect(engine database.Dialect, where string, args []any, order string, userID int64, limit int) (string, []any) {
+	tags := `json_group_array(tg.name ORDER BY tg.name)`
+	if engine == database.Postgres {
+		tags = `json_agg(tg.name ORDER BY tg.name)`
+	}
 	query := `SELECT t.id, t.shop_id, t.customer_id, t.order_id, t.requester_email, t.requester_name, t.subject, t.status, t.channel,
 		t.assignee_id, t.created_at, t.updated_at, t.last_activity_at, t.closed_at, t.preview, t.waiting_since,
 		COALESCE(u.name, ''), COALESCE(u.email, ''),
-		CASE WHEN r.read_at IS NULL OR r.read_at < t.last_activity_at THEN 1 ELSE 0 END
+		CASE WHEN r.read_at IS NULL OR r.read_at < t.last_activity_at THEN 1 ELSE 0 END,
+		(SELECT ` + tags + ` FROM ticket_tags tt JOIN tags tg ON tg.shop_id = tt.shop_id AND tg.id = tt.tag_id
+			WHERE tt.ticket_id = t.id AND tt.shop_id = t.shop_id)
 		FROM tickets t
 		LEFT JOIN users u ON u.shop_id = t.shop_id AND u.id = t.assignee_id
 		LEFT JOIN ticket_reads r ON r.user_id = ? AND r.ticket_id = t.id
 		WHERE ` + where + ` ORDER BY ` + order + database.Limit(limit+1)
 	return query, append([]any{userID}, args...)
-}
-
-// inboxTagsSelect reads the tags of the page inboxSelect reads.
-func inboxTagsSelect(where string, args []any, order string, shopID int64, limit int) (string, []any) {
-	return `SELECT tt.ticket_id, tg.name FROM ticket_tags tt JOIN tags tg ON tg.shop_id = tt.shop_id AND tg.id = tt.tag_id
-		WHERE tt.ticket_id IN (SELECT t.id FROM tickets t WHERE ` + where + ` ORDER BY ` + order + database.Limit(limit+1) + `) AND tt.shop_id = ?
-		ORDER BY tg.name`, append(append([]any{}, args...), shopID)
 }
 
 // InboxCounts are the numbers beside the inbox's views: tickets that need

@@ -74,10 +74,8 @@ func BenchmarkInbox(b *testing.B) {
 					if next != "" {
 						after, _ = database.DecodeCursor(next)
 					}
-					query, args := ticket.InboxSQL(shopID, me, v.view, sort, after)
+					query, args := ticket.InboxSQL(d, shopID, me, v.view, sort, after)
 					logPlan(b, db, v.name+" by "+string(sort), query, args)
-					query, args = ticket.InboxTagsSQL(shopID, me, v.view, sort, after)
-					logPlan(b, db, "tags of "+v.name+" by "+string(sort), query, args)
 					for _, page := range []struct {
 						name  string
 						after *database.Cursor

@@ -51,6 +51,16 @@
     });
   }
 
+  // A form sent replaces the page. A second one sent before the answer
+  // (e then a, quickly) would make the browser drop the first request,
+  // which the server may never have read: the ticket would stay open.
+  // Until the page is replaced, the keys that send a form do nothing.
+  var sending = false;
+  document.addEventListener("submit", function (e) {
+    if (!e.defaultPrevented) sending = true;
+  });
+  window.addEventListener("pageshow", function () { sending = false; });
+
   function closeTicket() {
     var status = document.getElementById("status");
     if (!status || !status.form || !status.form.requestSubmit) return;
@@ -110,8 +120,8 @@
       case "n":
         writeOnKeyUp = e.key;
         break;
-      case "e": closeTicket(); break;
-      case "a": assign(); break;
+      case "e": if (!sending) closeTicket(); break;
+      case "a": if (!sending) assign(); break;
       case "j": neighbour(1); break;
       case "k": neighbour(-1); break;
       default: return;

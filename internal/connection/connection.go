@@ -117,9 +117,20 @@ func (s *Store) Get(ctx context.Context, shopID int64, provider Provider) (*Conn
 // Fresh returns the shop's connection to provider as stored now, past
 // the cache, or ErrNotFound: for a job queued with the change that made
 // it, which may run in another process whose cache still holds what was
-// there before.
+// there before. What it read replaces the cached entry, so this
+// process's next Get (a client made after it) reads the same; like Get's,
+// the connection may be shared: read it, don't change it.
 func (s *Store) Fresh(ctx context.Context, shopID int64, provider Provider) (*Connection, error) {
-	c, err := s.read(ctx, shopID, provider)
+	read := func() (*Connection, error) { return s.read(ctx, shopID, provider) }
+	var c *Connection
+	var err error
+	if _, inTx := s.db.(*database.Tx); inTx {
+		c, err = read() // it may never commit: not cached
+	} else {
+		key := cacheKey{shopID, provider}
+		s.cache.Forget(key)
+		c, err = s.cache.Get(key, read)
+	}
 	if err == nil && c == nil {
 		err = ErrNotFound
 	}

@@ -97,3 +97,31 @@ func TestSavedConnectionIsUsedAtOnce(t *testing.T) {
 		}
 	})
 }
+
+// Another process connected the shop a moment ago: this process's cache
+// still says there is no connection, Fresh reads the stored one, and the
+// cache then holds it for this process's next reads.
+func TestFreshReplacesWhatTheCacheHeld(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		box := fixtures.Box(t)
+		here, there := connection.NewStore(db, box), connection.NewStore(db, box)
+		shopID := fixtures.Shop(t, db, "a").ID
+		if _, err := here.Get(ctx, shopID, connection.ProviderLoop); !errors.Is(err, connection.ErrNotFound) {
+			t.Fatalf("before the connect: %v", err)
+		}
+		if err := there.Save(ctx, shopID, &connection.Connection{Provider: connection.ProviderLoop, Credentials: "loop_key_new",
+			Status: connection.StatusConnected}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := here.Get(ctx, shopID, connection.ProviderLoop); !errors.Is(err, connection.ErrNotFound) {
+			t.Fatalf("within %v this process's cache should still say no connection: %v", connection.CacheTTL, err)
+		}
+		if c, err := here.Fresh(ctx, shopID, connection.ProviderLoop); err != nil || c.Credentials != "loop_key_new" {
+			t.Fatalf("fresh: %+v %v", c, err)
+		}
+		if c, err := here.Get(ctx, shopID, connection.ProviderLoop); err != nil || c.Credentials != "loop_key_new" {
+			t.Fatalf("after Fresh the cache should hold the stored connection: %+v %v", c, err)
+		}
+	})
+}

@@ -85,6 +85,15 @@ func (SubscribeAllArgs) Shop() int64  { return 0 }
 func (c *Connector) Subscribe(ctx context.Context, shopID int64) (*SubscriptionHealth, error) {
 	_, sc, err := c.credentials(ctx, c.opts.Connections, shopID)
 	if errors.Is(err, ErrNotConnected) {
+		// The job is queued with a connect, which another process may
+		// have made within the connections' cache TTL: asked past the
+		// cache (which then holds the answer for the client below)
+		// before the shop is taken for unconnected.
+		if _, ferr := c.opts.Connections.Fresh(ctx, shopID, connection.ProviderShopify); ferr == nil {
+			_, sc, err = c.credentials(ctx, c.opts.Connections, shopID)
+		}
+	}
+	if errors.Is(err, ErrNotConnected) {
 		return nil, nil
 	}
 	if err != nil {

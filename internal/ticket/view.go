@@ -75,11 +75,6 @@ func ReadView(b *database.Batch, shopID, userID, ticketID int64, v *ViewReads) {
 	b.Read(`SELECT g.id, g.name FROM ticket_tags tt JOIN tags g ON g.shop_id = tt.shop_id AND g.id = tt.tag_id
 		WHERE tt.shop_id = ? AND tt.ticket_id = ? ORDER BY g.name`, []any{shopID, ticketID}, tagInto(&v.Tags))
 	b.Read(`SELECT id, name FROM tags WHERE shop_id = ? ORDER BY name`, []any{shopID}, tagInto(&v.AllTags))
-	// Sender addresses are stored normalized (NormalizeEmail: trimmed,
-	// lower case), as blocked_senders keeps them.
-	b.Read(`SELECT EXISTS (SELECT 1 FROM blocked_senders s JOIN tickets t ON t.shop_id = s.shop_id AND LOWER(TRIM(t.requester_email)) = s.email
-		WHERE t.shop_id = ? AND t.id = ? AND t.requester_email <> '')`, []any{shopID, ticketID},
-		func(row database.RowScanner) error { return row.Scan(&v.Blocked) })
 	customer, args := CustomerOf(shopID, ticketID)
 	b.Read(`SELECT `+ticketColumns+` FROM tickets WHERE shop_id = ? AND spam_at IS NULL AND customer_id = (`+customer+`)
 		AND id <> ? AND merged_into_id IS NULL ORDER BY last_activity_at DESC, id DESC LIMIT ?`,
@@ -89,11 +84,21 @@ func ReadView(b *database.Batch, shopID, userID, ticketID int64, v *ViewReads) {
 			v.Related = append(v.Related, t)
 			return err
 		})
-	b.Read(readCurrentQuery, []any{userID, shopID, ticketID, shopID, userID, ticketID},
-		func(row database.RowScanner) error { return row.Scan(&v.ReadCurrent) })
-	b.Read(`SELECT COUNT(*), COUNT(CASE WHEN ticket_id = ? THEN 1 END) FROM desk_notifications
-		WHERE shop_id = ? AND user_id = ? AND read_at IS NULL`, []any{ticketID, shopID, userID},
-		func(row database.RowScanner) error { return row.Scan(&v.Notifications, &v.TicketNotifications) })
+	// The view's flags and counts in one statement (each a statement of
+	// its own cost PostgreSQL as much again as the reading): whether the
+	// sender is blocked — addresses are stored normalized
+	// (NormalizeEmail: trimmed, lower case), as blocked_senders keeps
+	// them —, whether the user has read the ticket as it is, and the
+	// user's unread notifications, all and about this ticket.
+	b.Read(`SELECT blocked.yes, (`+readCurrentQuery+`), unread.total, unread.here
+		FROM (SELECT EXISTS (SELECT 1 FROM blocked_senders s JOIN tickets t ON t.shop_id = s.shop_id AND LOWER(TRIM(t.requester_email)) = s.email
+			WHERE t.shop_id = ? AND t.id = ? AND t.requester_email <> '') AS yes) blocked,
+		(SELECT COUNT(*) AS total, COUNT(CASE WHEN ticket_id = ? THEN 1 END) AS here FROM desk_notifications
+			WHERE shop_id = ? AND user_id = ? AND read_at IS NULL) unread`,
+		[]any{userID, shopID, ticketID, shopID, userID, ticketID, shopID, ticketID, ticketID, shopID, userID},
+		func(row database.RowScanner) error {
+			return row.Scan(&v.Blocked, &v.ReadCurrent, &v.Notifications, &v.TicketNotifications)
+		})
 }
 
 func tagInto(list *[]Tag) func(database.RowScanner) error {

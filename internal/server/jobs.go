@@ -7,6 +7,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/hubdesk/hubdesk/internal/database"
+	"github.com/hubdesk/hubdesk/internal/guest"
 	"github.com/hubdesk/hubdesk/internal/helpdesk"
 	"github.com/hubdesk/hubdesk/internal/intake"
 	"github.com/hubdesk/hubdesk/internal/jobs"
@@ -93,6 +94,8 @@ func (s *Server) newJobs() (*jobs.Queue, error) {
 		BaseURL: s.opts.BaseURL, Logger: s.logger})
 	river.AddWorker(workers, &helpdesk.NotificationMailWorker{Tickets: ticket.NewStore(s.opts.DB, s.opts.Now), Users: s.Users,
 		Shops: s.Shops, Sender: s.opts.Mail, BaseURL: s.opts.BaseURL, Logger: s.logger})
+	river.AddWorker(workers, &guest.Worker{DB: s.opts.DB, Commerce: s.Commerce, Shops: s.Shops, Settings: s.Settings,
+		Box: s.opts.Box, Sender: s.opts.Mail, BaseURL: s.opts.BaseURL, Now: s.opts.Now, Logger: s.logger})
 	river.AddWorker(workers, &helpdesk.ShopperMailWorker{Tickets: ticket.NewStore(s.opts.DB, s.opts.Now), Users: s.Users,
 		Shops: s.Shops, Settings: s.Settings, Sender: s.opts.Mail, Logger: s.logger})
 	river.AddWorker(workers, &intake.PurgeWorker{DB: s.opts.DB, Retention: retention, Now: s.opts.Now})

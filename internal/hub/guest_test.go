@@ -1,0 +1,166 @@
+package hub_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/hubdesk/hubdesk/internal/database"
+	"github.com/hubdesk/hubdesk/internal/database/dbtest"
+	"github.com/hubdesk/hubdesk/internal/guest"
+	"github.com/hubdesk/hubdesk/internal/jobs/jobstest"
+	"github.com/hubdesk/hubdesk/internal/mail/mailtest"
+	"github.com/hubdesk/hubdesk/internal/testapp"
+)
+
+// guestFixture is the hub fixture with mail going to a real SMTP server on
+// loopback and the job queue worked.
+func guestFixture(t *testing.T, db *database.DB) (*fixture, *mailtest.Server) {
+	relay := mailtest.Start(t)
+	f := newFixture(t, db, testapp.WithMail(relay.URL()))
+	jobstest.Work(t, f.app.Server.Jobs)
+	return f, relay
+}
+
+// lookup posts the guest form through the App Proxy, nobody logged in.
+func (f *fixture) lookup(order, email string) response {
+	f.t.Helper()
+	return f.do(http.MethodPost, f.proxyURL("/hub/guest", proxyReq{}), url.Values{"order": {order}, "email": {email}},
+		"Origin", "https://acme.myshopify.com", "Sec-Fetch-Site", "same-origin")
+}
+
+// A shopper without an account looks #1001 up with its number and email
+// through the App Proxy: the answer is the same for a match, a wrong
+// address and an order that does not exist — a 303 to "check your email"
+// — and only the match gets a mail. Its link opens that order alone on
+// hubdesk's own domain, once; the order's links carry a grant, which
+// opens nothing else.
+func TestGuestLookupMailsAOneTimeLink(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		f, relay := guestFixture(t, db)
+		form := f.get(f.proxyURL("/hub/guest", proxyReq{}))
+		if form.status != 200 {
+			t.Fatalf("form: %d", form.status)
+		}
+		mustContain(t, form.body, `name="order"`, `name="email"`, `action="/apps/hub/guest"`)
+		login := f.get(f.proxyURL("/hub", proxyReq{}))
+		mustContain(t, login.body, `href="/apps/hub/guest"`)
+
+		wrong := f.lookup("#1001", "eve@example.com")
+		unknown := f.lookup("#4242", "ada@example.com")
+		right := f.lookup("1001", " Ada@Example.com ")
+		for _, r := range []response{wrong, unknown, right} {
+			if r.status != http.StatusSeeOther || r.header.Get("Location") != right.header.Get("Location") {
+				t.Fatalf("lookups answered differently: %d %q", r.status, r.header.Get("Location"))
+			}
+		}
+		if loc := right.header.Get("Location"); !strings.HasPrefix(loc, "/apps/hub/guest?") || !strings.Contains(loc, "sent=1") {
+			t.Fatalf("the answer goes to %q", loc)
+		}
+		sent := f.get(f.proxyURL("/hub/guest", proxyReq{query: url.Values{"sent": {"1"}}}))
+		mustContain(t, sent.body, "Check your email")
+
+		m := relay.WaitFor(t, "ada@example.com", 1)
+		if !strings.Contains(m.Subject, "#1001") || !strings.Contains(m.Subject, "acme") {
+			t.Errorf("subject %q", m.Subject)
+		}
+		link := m.Link(t, guest.OpenPath)
+		if !strings.HasPrefix(link, f.app.URL+guest.OpenPath+"?") {
+			t.Fatalf("the link is not on hubdesk's own domain: %s", link)
+		}
+		// The others' jobs ran too by the time a later lookup's mail came;
+		// none mailed anyone.
+		f.lookup("#2001", "bob@example.com")
+		relay.WaitFor(t, "bob@example.com", 1)
+		for _, m := range relay.Messages() {
+			if m.To != "ada@example.com" && m.To != "bob@example.com" {
+				t.Errorf("a lookup that matched nothing mailed %s", m.To)
+			}
+		}
+		if n := len(relay.Messages()); n != 2 {
+			t.Errorf("%d mails for two matching lookups", n)
+		}
+
+		open := f.get(strings.TrimPrefix(link, f.app.URL))
+		if open.status != http.StatusSeeOther || !strings.HasPrefix(open.header.Get("Location"), "/hub/guest/order?") {
+			t.Fatalf("open: %d %q", open.status, open.header.Get("Location"))
+		}
+		orderURL := open.header.Get("Location")
+		page := f.get(orderURL)
+		if page.status != 200 {
+			t.Fatalf("the guest's order: %d\n%s", page.status, page.body)
+		}
+		mustContain(t, page.body, "Order #1001", "Merino Socks", "1Z999AA1", `action="/hub/guest/order/contact?`)
+		mustNotContain(t, page.body, "#1002", `href="/hub?`, "/hub/messages", "/hub/account", "Ada Lovelace&#39;s")
+		if again := f.get(strings.TrimPrefix(link, f.app.URL)); again.status != http.StatusGone {
+			t.Errorf("the link opened twice: %d", again.status)
+		}
+
+		grant, _ := url.Parse(orderURL)
+		g := grant.Query().Get("grant")
+		for _, p := range []string{"/hub?grant=", "/hub/orders/" + id(f.orders["#1002"]) + "?grant=", "/hub/messages?grant=", "/hub/account?grant="} {
+			if r := f.get(p + url.QueryEscape(g)); r.status != http.StatusUnauthorized {
+				t.Errorf("%s with a guest grant: %d", p, r.status)
+			}
+		}
+		if r := f.get("/hub/guest/order?grant=" + url.QueryEscape(g[:len(g)-2]+"AA")); r.status != http.StatusUnauthorized {
+			t.Errorf("a forged grant: %d", r.status)
+		}
+
+		// Contact support: a ticket for the order's email, about the order.
+		res := f.do(http.MethodPost, "/hub/guest/order/contact?grant="+url.QueryEscape(g), url.Values{"message": {"Where is the scarf?"}},
+			"Origin", f.app.URL, "Sec-Fetch-Site", "same-origin")
+		if res.status != http.StatusSeeOther || !strings.Contains(res.header.Get("Location"), "/hub/guest/order?") {
+			t.Fatalf("contact: %d %q\n%s", res.status, res.header.Get("Location"), res.body)
+		}
+		tickets := f.hubTickets(f.acme.Shop.ID)
+		if len(tickets) != 1 || tickets[0].RequesterEmail != "ada@example.com" || tickets[0].OrderID != f.orders["#1001"].ID {
+			t.Fatalf("tickets after a guest's message: %+v", tickets)
+		}
+	})
+}
+
+// The same shop and email are looked up at most guest.EmailLimit times an
+// hour; past it the form says to wait (429) and nothing is queued.
+func TestGuestLookupRateLimit(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		f, _ := guestFixture(t, db)
+		for i := range guest.EmailLimit {
+			if r := f.lookup("#9999", "mallory@example.com"); r.status != http.StatusSeeOther {
+				t.Fatalf("lookup %d: %d", i+1, r.status)
+			}
+		}
+		r := f.lookup("#9998", "Mallory@example.com")
+		if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" {
+			t.Fatalf("lookup past the limit: %d", r.status)
+		}
+		mustContain(t, r.body, "Too many lookups")
+		if r := f.lookup("#9999", "other@example.com"); r.status != http.StatusSeeOther {
+			t.Errorf("another address was limited too: %d", r.status)
+		}
+		if r := f.lookup("", "x@example.com"); r.status != http.StatusUnprocessableEntity {
+			t.Errorf("a lookup without an order number: %d", r.status)
+		}
+	})
+}
+
+// Start a return from a guest link goes to the returns portal like a
+// logged-in shopper's.
+func TestGuestStartsAReturn(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		f, relay := guestFixture(t, db)
+		f.useLoop(f.acme)
+		f.lookup("#1001", "ada@example.com")
+		link := relay.WaitFor(t, "ada@example.com", 1).Link(t, guest.OpenPath)
+		open := f.get(strings.TrimPrefix(link, f.app.URL))
+		orderURL := open.header.Get("Location")
+		page := f.get(orderURL)
+		mustContain(t, page.body, `action="/hub/guest/order/return?`)
+		u, _ := url.Parse(orderURL)
+		res := f.do(http.MethodPost, "/hub/guest/order/return?"+u.RawQuery, url.Values{}, "Origin", f.app.URL, "Sec-Fetch-Site", "same-origin")
+		if res.status != http.StatusSeeOther || !strings.HasPrefix(res.header.Get("Location"), f.loopURL) {
+			t.Fatalf("start a return: %d %q\n%s", res.status, res.header.Get("Location"), res.body)
+		}
+	})
+}

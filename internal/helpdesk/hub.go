@@ -14,12 +14,12 @@ type HubContact struct {
 	// Guest: a shopper who opened one order with a guest link (no
 	// account, or none verified). Their ticket is the order email's
 	// customer, matched or created by that address as for mail.
-	Guest bool
-	OrderID    int64 // the order it is about; 0: none
-	Email      string
-	Name       string
-	Subject    string // of a new ticket
-	Body       string
+	Guest   bool
+	OrderID int64 // the order it is about; 0: none
+	Email   string
+	Name    string
+	Subject string // of a new ticket
+	Body    string
 	// Lang is the language the shopper sees the hub in; a new ticket's
 	// acknowledgement is written in it.
 	Lang string

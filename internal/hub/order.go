@@ -194,7 +194,7 @@ func (h *Hub) orderData(s *session, o orderview.Order) orderPage {
 	p := orderPage{
 		Name: o.Name, CreatedAt: o.CreatedAt, Status: o.Status,
 		Currency: o.Currency, Subtotal: o.SubtotalMinor, Shipping: o.ShippingMinor, Tax: o.TaxMinor, Total: o.TotalMinor,
-		Address: addressLines(o.ShippingAddress, s.loc),
+		Address:      addressLines(o.ShippingAddress, s.loc),
 		ReturnAction: s.link(orderPath+"/return", nil),
 		Contact:      contactForm{Show: s.helpdeskOn(), Action: s.link(orderPath+"/contact", nil)},
 	}

@@ -156,7 +156,7 @@ type Server struct {
 	// LoopSync keeps the stored Loop returns fresh: webhooks, subscriptions,
 	// reconciliation, refreshes on ticket open.
 	LoopSync *loopsync.Syncer
-	Tickets  *ticket.Store     // helpdesk conversations (the hub's contact form opens them)
+	Tickets  *ticket.Store // helpdesk conversations (the hub's contact form opens them)
 	// Guests: shoppers without an account look an order up and get a
 	// one-time link to it by mail.
 	Guests   *guest.Lookups

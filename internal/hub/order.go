@@ -131,6 +131,8 @@ type contactForm struct {
 	Error    string
 	Sent     bool
 	Disabled bool   // nothing can be sent from here
+	// Guest: the answer comes by email only (a guest has no Messages).
+	Guest bool
 	Notice   string // why, when that is not an error
 }
 
@@ -200,6 +202,8 @@ func (h *Hub) orderData(s *session, o orderview.Order) orderPage {
 	}
 	if s.guestOrder == 0 {
 		p.Back = s.link("", nil)
+	} else {
+		p.Contact.Guest = true
 	}
 	if s.mode == viaPreview {
 		p.Contact.Disabled, p.Contact.Notice = true, s.loc.T("preview.no_send")

@@ -1,11 +1,14 @@
 package hub_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/database/dbtest"
 	"github.com/hubdesk/hubdesk/internal/guest"
@@ -161,6 +164,90 @@ func TestGuestStartsAReturn(t *testing.T) {
 		res := f.do(http.MethodPost, "/hub/guest/order/return?"+u.RawQuery, url.Values{}, "Origin", f.app.URL, "Sec-Fetch-Site", "same-origin")
 		if res.status != http.StatusSeeOther || !strings.HasPrefix(res.header.Get("Location"), f.loopURL) {
 			t.Fatalf("start a return: %d %q\n%s", res.status, res.header.Get("Location"), res.body)
+		}
+	})
+}
+
+// A headless store links to the lookup on hubdesk's own domain with
+// ?shop=; an unknown shop, or none, is the same 401 as a bad signature.
+// A grant of one shop opens nothing through another's App Proxy, and the
+// preview shows the form and a guest's order without sending anything.
+func TestGuestOtherWaysIn(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		f, relay := guestFixture(t, db)
+		form := f.get("/hub/guest?shop=" + acmeDomain)
+		mustContain(t, form.body, `action="/hub/guest?shop=acme.myshopify.com"`)
+		for _, p := range []string{"/hub/guest", "/hub/guest?shop=nobody.myshopify.com"} {
+			if r := f.get(p); r.status != http.StatusUnauthorized {
+				t.Errorf("%s: %d", p, r.status)
+			}
+		}
+		r := f.do(http.MethodPost, "/hub/guest?shop="+acmeDomain, url.Values{"order": {"#2001"}, "email": {"bob@example.com"}},
+			"Origin", f.app.URL, "Sec-Fetch-Site", "same-origin")
+		if r.status != http.StatusSeeOther || r.header.Get("Location") != "/hub/guest?sent=1&shop=acme.myshopify.com" {
+			t.Fatalf("a headless lookup: %d %q", r.status, r.header.Get("Location"))
+		}
+		if r := f.do(http.MethodPost, "/hub/guest?shop="+acmeDomain, url.Values{"order": {"#2001"}, "email": {"bob@example.com"}},
+			"Origin", "https://evil.example", "Sec-Fetch-Site", "cross-site"); r.status != http.StatusForbidden {
+			t.Errorf("a cross-site lookup: %d", r.status)
+		}
+		link := relay.WaitFor(t, "bob@example.com", 1).Link(t, guest.OpenPath)
+		// Opened through another shop's App Proxy, the link is refused and
+		// stays unused.
+		key := strings.TrimPrefix(link, f.app.URL+guest.OpenPath+"?")
+		q, _ := url.ParseQuery(key)
+		other := f.get(f.proxyURL("/hub/guest/open", proxyReq{shop: otherDomain, secret: otherSecret, query: url.Values{"key": {q.Get("key")}}}))
+		if other.status != http.StatusGone {
+			t.Fatalf("acme's link through other's proxy: %d", other.status)
+		}
+		open := f.get(f.proxyURL("/hub/guest/open", proxyReq{query: url.Values{"key": {q.Get("key")}}}))
+		loc, _ := url.Parse(open.header.Get("Location"))
+		if open.status != http.StatusSeeOther || loc.Path != "/apps/hub/guest/order" {
+			t.Fatalf("the link through acme's App Proxy: %d %q", open.status, open.header.Get("Location"))
+		}
+		g := loc.Query().Get("grant")
+		if r := f.get(f.proxyURL("/hub/guest/order", proxyReq{query: url.Values{"grant": {g}}})); r.status != 200 || !strings.Contains(r.body, "Order #2001") {
+			t.Fatalf("the order through acme's App Proxy: %d", r.status)
+		}
+		if r := f.get(f.proxyURL("/hub/guest/order", proxyReq{shop: otherDomain, secret: otherSecret, query: url.Values{"grant": {g}}})); r.status != http.StatusUnauthorized {
+			t.Errorf("acme's grant through other's App Proxy: %d", r.status)
+		}
+
+		manager := f.app.LoginAs(f.acme.Manager)
+		_, body, _ := f.app.Do(manager, http.MethodGet, "/settings/hub-preview/guest", "", "")
+		mustContain(t, body, "Find your order", "Messages are not sent from the preview.")
+		status, body, _ := f.app.Do(manager, http.MethodGet, "/settings/hub-preview/guest/order?order="+id(f.orders["#2001"]), "", "")
+		if status != 200 {
+			t.Fatalf("preview of a guest's order: %d", status)
+		}
+		mustContain(t, body, "Order #2001", "a shopper without an account")
+		if status, _, _ := f.app.Do(manager, http.MethodGet, "/settings/hub-preview/guest/order?order="+id(f.orders["#9001"]), "", ""); status != http.StatusNotFound {
+			t.Errorf("preview of another shop's order: %d", status)
+		}
+	})
+}
+
+// The Account tab: the shopper's name, email and default address as her
+// country writes it, in her language, and the store's own account pages.
+func TestAccountTab(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		f := newFixture(t, db)
+		ada := *f.ada
+		ada.DefaultAddress = commerce.Address{Name: "Ada Lovelace", Address1: "Torstraße 1", City: "Berlin", Zip: "10119", CountryCode: "DE"}
+		ada.UpdatedAt = f.now.Add(time.Minute)
+		if _, _, err := f.app.Server.Commerce.UpsertCustomer(context.Background(), f.acme.Shop.ID, ada); err != nil {
+			t.Fatal(err)
+		}
+		r := f.get(f.proxyURL("/hub/account", proxyReq{customer: "1001", query: url.Values{"locale": {"de"}}}))
+		if r.status != 200 {
+			t.Fatalf("account: %d", r.status)
+		}
+		mustContain(t, r.body, "Ihr Konto", "Ada Lovelace", "ada@example.com", "10119 Berlin<br>Deutschland",
+			`href="/account" target="_top"`, `href="/account/addresses" target="_top"`)
+		orders := f.get(f.adaURL("/hub"))
+		mustContain(t, orders.body, `href="/apps/hub/account"`)
+		if r := f.get("/hub/account"); r.status != http.StatusUnauthorized {
+			t.Errorf("unsigned: %d", r.status)
 		}
 	})
 }

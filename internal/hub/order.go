@@ -130,10 +130,10 @@ type contactForm struct {
 	Message  string
 	Error    string
 	Sent     bool
-	Disabled bool   // nothing can be sent from here
+	Disabled bool // nothing can be sent from here
 	// Guest: the answer comes by email only (a guest has no Messages).
-	Guest bool
-	Notice   string // why, when that is not an error
+	Guest  bool
+	Notice string // why, when that is not an error
 }
 
 // Order is the order details page. Only the signed-in shopper's own orders

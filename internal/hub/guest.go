@@ -312,6 +312,11 @@ func (h *Hub) GuestOpen(w http.ResponseWriter, r *http.Request) {
 		if !h.admitted(w, r, err) {
 			return
 		}
+		if !s.hubOn() {
+			// Switched off: the link stays unused for when it is on again.
+			h.message(w, s, http.StatusNotFound, "error.unavailable.title", "error.unavailable.body")
+			return
+		}
 	}
 	fallback := &session{loc: locale.Hub.Negotiate(q.Get("locale"), r.Header.Get("Accept-Language"), locale.Default), carry: url.Values{}}
 	if h.opts.Guests == nil {
@@ -333,6 +338,10 @@ func (h *Hub) GuestOpen(w http.ResponseWriter, r *http.Request) {
 	if s == nil {
 		// The link names no shop; its token did.
 		if s, err = h.directGuestSession(r, "", link.ShopID); !h.admitted(w, r, err) {
+			return
+		}
+		if !s.hubOn() {
+			h.message(w, s, http.StatusNotFound, "error.unavailable.title", "error.unavailable.body")
 			return
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/guest"
 	"github.com/hubdesk/hubdesk/internal/jobs/jobstest"
 	"github.com/hubdesk/hubdesk/internal/mail/mailtest"
+	"github.com/hubdesk/hubdesk/internal/returns"
 	"github.com/hubdesk/hubdesk/internal/testapp"
 )
 
@@ -242,6 +243,12 @@ func TestAccountTab(t *testing.T) {
 		if r.status != 200 {
 			t.Fatalf("account: %d", r.status)
 		}
+		mustNotContain(t, r.body, "help.example.com")
+		cfg := returns.DefaultConfig()
+		cfg.General.HelpCentreURL = "https://help.example.com/faq"
+		f.configure(f.acme, cfg)
+		r = f.get(f.proxyURL("/hub/account", proxyReq{customer: "1001", query: url.Values{"locale": {"de"}}}))
+		mustContain(t, r.body, `<li><a href="https://help.example.com/faq" target="_blank"`)
 		mustContain(t, r.body, "Ihr Konto", "Ada Lovelace", "ada@example.com", "10119 Berlin<br>Deutschland",
 			`href="/account" target="_top"`, `href="/account/addresses" target="_top"`)
 		orders := f.get(f.adaURL("/hub"))

@@ -31,13 +31,12 @@ import (
 
 // guestFormPage is the lookup form and what it says after a post.
 type guestFormPage struct {
-	Action         string
-	Order, Email   string
-	Error          string
-	Sent           bool
-	Again          string // the empty form, after a lookup was sent
-	Notice         string // the preview's: nothing is sent from here
-	DisabledNotice bool
+	Action       string
+	Order, Email string
+	Error        string
+	Sent         bool
+	Again        string // the empty form, after a lookup was sent
+	Notice       string // the preview's: nothing is sent from here
 }
 
 // GuestEntry admits the lookup form's visitors: a signed App Proxy request

@@ -258,3 +258,26 @@ func TestAccountTab(t *testing.T) {
 		}
 	})
 }
+
+// The lookup does the same work whatever the database holds: the same
+// statements in transactions (two rate-limit windows and the job's
+// insert) for a match, a wrong address and an order that does not exist.
+// The jobs are not worked here, so only the request's own work counts.
+func TestGuestLookupWorkDoesNotDependOnTheOrder(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		f := newFixture(t, db)
+		f.get(f.proxyURL("/hub/guest", proxyReq{})) // shop and settings read once, as on any page
+		var counts []int64
+		for _, in := range [][2]string{{"#1001", "ada@example.com"}, {"#1001", "eve@example.com"}, {"#4242", "bob@example.com"}} {
+			before := db.TxStatements()
+			if r := f.lookup(in[0], in[1]); r.status != http.StatusSeeOther {
+				t.Fatalf("lookup %v: %d", in, r.status)
+			}
+			counts = append(counts, db.TxStatements()-before)
+		}
+		if counts[0] != counts[1] || counts[0] != counts[2] || counts[0] == 0 {
+			t.Fatalf("statements per lookup: match %d, wrong email %d, unknown order %d", counts[0], counts[1], counts[2])
+		}
+		t.Logf("%d statements in transactions per lookup", counts[0])
+	})
+}

@@ -281,3 +281,29 @@ func TestGuestLookupWorkDoesNotDependOnTheOrder(t *testing.T) {
 		t.Logf("%d statements in transactions per lookup", counts[0])
 	})
 }
+
+// While the shop's hub is off, the lookup and its links answer that the
+// hub is unavailable; a link opened through the App Proxy meanwhile still
+// works once the hub is on again.
+func TestGuestPagesWhileTheHubIsOff(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		f, relay := guestFixture(t, db)
+		f.lookup("#1001", "ada@example.com")
+		u, _ := url.Parse(relay.WaitFor(t, "ada@example.com", 1).Link(t, guest.OpenPath))
+		key := u.Query().Get("key")
+		on := returns.DefaultConfig()
+		off := on
+		off.General.HubEnabled = false
+		f.configure(f.acme, off)
+		if r := f.get(f.proxyURL("/hub/guest", proxyReq{})); r.status != http.StatusNotFound {
+			t.Errorf("the form while the hub is off: %d", r.status)
+		}
+		if r := f.get(f.proxyURL("/hub/guest/open", proxyReq{query: url.Values{"key": {key}}})); r.status != http.StatusNotFound {
+			t.Errorf("a link while the hub is off: %d", r.status)
+		}
+		f.configure(f.acme, on)
+		if r := f.get(f.proxyURL("/hub/guest/open", proxyReq{query: url.Values{"key": {key}}})); r.status != http.StatusSeeOther {
+			t.Errorf("the link once the hub is on again: %d", r.status)
+		}
+	})
+}

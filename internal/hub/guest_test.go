@@ -307,3 +307,17 @@ func TestGuestPagesWhileTheHubIsOff(t *testing.T) {
 		}
 	})
 }
+
+// What a visitor types into the lookup comes back on the form (refused)
+// as text: no markup, and inside the store's theme no Liquid either.
+func TestGuestFormEchoesTextOnly(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		f, _ := guestFixture(t, db)
+		r := f.lookup(`{{ shop.name }}<script>x</script>`, `{% render 'x' %}"><b>`)
+		if r.status != http.StatusUnprocessableEntity || !strings.HasPrefix(r.header.Get("Content-Type"), "application/liquid") {
+			t.Fatalf("a refused lookup: %d %s", r.status, r.header.Get("Content-Type"))
+		}
+		mustNotContain(t, r.body, "{{", "{%", "<script>x", "<b>")
+		mustContain(t, r.body, "&lt;script&gt;x")
+	})
+}

@@ -128,7 +128,13 @@ var auditedPages = []auditedPage{
 	{"audit log", "owner", fixed("/audit"), "main h1"},
 	{"reports", "owner", fixed("/reports"), "main h1"},
 	{"hub preview", "owner", func(ids auditIDs) string { return fmt.Sprintf("/settings/hub-preview?customer=%d", ids.customerID) }, "main h1"},
+	{"hub preview guest lookup", "owner", fixed("/settings/hub-preview/guest"), "main h1"},
+	{"hub preview guest order", "owner", func(ids auditIDs) string {
+		return fmt.Sprintf("/settings/hub-preview/guest/order?order=%d", ids.orderID)
+	}, "main h1"},
 	{"hub orders", "shopper", fixed("/apps/hub"), "main h1"},
+	{"hub account", "shopper", fixed("/apps/hub/account"), "main h1"},
+	{"hub guest lookup", "shopper", fixed("/apps/hub/guest"), "main h1"},
 	{"hub order delivered", "shopper", func(ids auditIDs) string { return fmt.Sprintf("/apps/hub/orders/%d", ids.orderID) }, "main h1"},
 	{"hub order in transit", "shopper", func(ids auditIDs) string { return fmt.Sprintf("/apps/hub/orders/%d", ids.inTransitID) }, "main h1"},
 	{"hub messages", "shopper", fixed("/apps/hub/messages"), "main h1"},

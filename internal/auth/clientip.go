@@ -49,6 +49,38 @@ func (ps Proxies) trusted(a netip.Addr) bool {
 	return false
 }
 
+// ClientIPBehindForwarder is ClientIP for a request whose peer, once the
+// trusted proxies are passed, is a forwarder the request's own signature
+// vouches for (Shopify's App Proxy): the hop it appended to
+// X-Forwarded-For is the client. Without one, the peer.
+func (ps Proxies) ClientIPBehindForwarder(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	if peer, err := netip.ParseAddr(host); err == nil && ps.trusted(peer) {
+		// Past the operator's own proxies first: the forwarder is the
+		// nearest hop that is not one of them.
+		for len(hops) > 0 {
+			hop, err := netip.ParseAddr(strings.TrimSpace(hops[len(hops)-1]))
+			if err != nil || !ps.trusted(hop) {
+				break
+			}
+			hops = hops[:len(hops)-1]
+		}
+		if len(hops) > 0 {
+			hops = hops[:len(hops)-1] // the forwarder itself
+		}
+	}
+	if len(hops) > 0 {
+		if hop, err := netip.ParseAddr(strings.TrimSpace(hops[len(hops)-1])); err == nil {
+			return hop.Unmap().String()
+		}
+	}
+	return host
+}
+
 // ClientIP is the address of the client: the peer, or — when the peer is a
 // trusted proxy — the nearest X-Forwarded-For hop that is not one.
 func (ps Proxies) ClientIP(r *http.Request) string {

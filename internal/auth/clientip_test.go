@@ -37,3 +37,32 @@ func TestClientIP(t *testing.T) {
 		t.Errorf("no proxies: %s", got)
 	}
 }
+
+// Behind a forwarder the request's signature vouches for (Shopify's App
+// Proxy), the client is the hop it appended, past the operator's own
+// proxies; what the client wrote before it counts for nothing.
+func TestClientIPBehindForwarder(t *testing.T) {
+	proxies, err := ParseProxies("10.0.0.0/8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name, peer, xff, want string
+	}{
+		{"forwarder is the peer", "23.227.38.1:4000", "198.51.100.1", "198.51.100.1"},
+		{"client's own hop before the forwarder's", "23.227.38.1:4000", "1.1.1.1, 198.51.100.1", "198.51.100.1"},
+		{"forwarder behind the operator's proxy", "10.1.2.3:4000", "1.1.1.1, 198.51.100.1, 23.227.38.1", "198.51.100.1"},
+		{"no header: the peer", "23.227.38.1:4000", "", "23.227.38.1"},
+		{"garbage header: the peer", "23.227.38.1:4000", "not-an-ip", "23.227.38.1"},
+	}
+	for _, c := range cases {
+		r := httptest.NewRequest("POST", "/hub/guest", nil)
+		r.RemoteAddr = c.peer
+		if c.xff != "" {
+			r.Header.Set("X-Forwarded-For", c.xff)
+		}
+		if got := proxies.ClientIPBehindForwarder(r); got != c.want {
+			t.Errorf("%s: %s, want %s", c.name, got, c.want)
+		}
+	}
+}

@@ -233,7 +233,12 @@ func printDemoBanner(e *env, seeded *demo.Result, showcase int64, token, loopURL
 	fmt.Fprintf(w, "  Agent\t%s / %s\t(%s)\n", demo.AgentEmail, demo.Password, user.RoleAgent.Label())
 	fmt.Fprintf(w, "  Customers\t%s/customers\n", base)
 	if seeded.Shopper != nil {
-		fmt.Fprintf(w, "  Demo shopper\t%s/customers/%d\t(%s)\n", base, seeded.Shopper.ID, seeded.Shopper.Email)
+		// The shopper's own view: the storefront logs them in and lands on
+		// the hub through the App Proxy (see "Shopper hub" below for why it
+		// is not a pre-signed URL); the desk's record of them beside it.
+		fmt.Fprintf(w, "  Demo shopper\t%s\t(%s, %s; in the desk: %s/customers/%d)\n",
+			storefront.LoginAsURL(seeded.Shopper.ExternalID, storefront.ProxyPrefix()),
+			seeded.Shopper.FirstName+" "+seeded.Shopper.LastName, seeded.Shopper.Email, base, seeded.Shopper.ID)
 	}
 	if showcase != 0 {
 		fmt.Fprintf(w, "  Returns ticket\t%s/tickets/%d\t(%s: a return in every state, tracking links, Initiate return with its QR code; advance a return below to see the card change live)\n",

@@ -25,7 +25,9 @@ func TestDemoIsConnectedToTheShopifySandbox(t *testing.T) {
 		banner := d.stdout.String()
 		api := regexp.MustCompile(`Bearer (\S+)' (http://\S+)/api/v1/customers`).FindStringSubmatch(banner)
 		store := regexp.MustCompile(`Storefront\s+(http://\S+)/\s`).FindStringSubmatch(banner)
-		shopper := regexp.MustCompile(`Demo shopper\s+http://\S+/customers/(\d+)`).FindStringSubmatch(banner)
+		// The demo shopper's line opens her hub through the storefront
+		// (logged in there), and names her record in the desk.
+		shopper := regexp.MustCompile(`Demo shopper\s+(http://\S+/account/login-as\?customer=\d+&return_to=/apps/hub)\s.*/customers/(\d+)\)`).FindStringSubmatch(banner)
 		if api == nil || store == nil || shopper == nil || !strings.Contains(banner, "/settings/shopify") {
 			t.Fatalf("run %d: the banner lacks the API, the storefront, the shopper or the Shopify connection:\n%s", run, banner)
 		}
@@ -69,22 +71,26 @@ func TestDemoIsConnectedToTheShopifySandbox(t *testing.T) {
 				City string `json:"city"`
 			} `json:"default_address"`
 		}
-		apiGet("/api/v1/customers/"+shopper[1], &cust)
+		apiGet("/api/v1/customers/"+shopper[2], &cust)
 		if cust.Address.City != "" {
 			t.Fatalf("the seed has a default address already (%q): nothing would show the refresh", cust.Address.City)
 		}
 		jar, _ := cookiejar.New(nil)
 		browser := &http.Client{Jar: jar}
-		resp, err := browser.Get(store[1] + "/account/login-as?customer=7000000100&return_to=/apps/hub")
+		if !strings.HasPrefix(shopper[1], store[1]+"/") {
+			t.Fatalf("the demo shopper's link %s is not on the storefront %s", shopper[1], store[1])
+		}
+		resp, err := browser.Get(shopper[1])
 		if err != nil {
 			t.Fatal(err)
 		}
+		page, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("the shopper's hub through the storefront: %d", resp.StatusCode)
+		if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Request.URL.Path, "/apps/hub") || !strings.Contains(string(page), "/apps/hub/account") {
+			t.Fatalf("the demo shopper's link did not open her hub through the storefront: %d %s\n%.500s", resp.StatusCode, resp.Request.URL, page)
 		}
 		d.waitFor(t, "the shopper refreshed from the sandbox", func() bool {
-			apiGet("/api/v1/customers/"+shopper[1], &cust)
+			apiGet("/api/v1/customers/"+shopper[2], &cust)
 			return cust.Address.City == "Portland"
 		})
 		if code := d.wait(t); code != 0 {

@@ -61,6 +61,7 @@ var references = []reference{
 	{"invitations", "user_id", "users", refuse},
 	{"password_resets", "user_id", "users", refuse},
 	{"password_resets", "requested_by", "users", refuse},
+	{"hub_guest_links", "order_id", "orders", cascade},
 }
 
 // Every table holding a shop's rows refers to its shop, and every other
@@ -124,7 +125,7 @@ func seedShop(t *testing.T, db *database.DB, name string) shopRows {
 		s.ids[r] = returning(query, args...)
 	}
 	for _, table := range []string{"sessions", "api_tokens", "line_items", "fulfillments", "returns", "return_eligibility",
-		"ticket_tags", "attachments", "ticket_reads", "desk_notifications", "ticket_mails", "invitations", "password_resets"} {
+		"ticket_tags", "attachments", "ticket_reads", "desk_notifications", "ticket_mails", "invitations", "password_resets", "hub_guest_links"} {
 		query, args := insertChild(s, table, "", 0)
 		mustExec(t, db, query, args...)
 	}
@@ -189,6 +190,8 @@ func insertChild(s shopRows, table, column string, ref int64) (string, []any) {
 	case "password_resets":
 		maps.Copy(values, map[string]any{"user_id": s.ids["users"], "token_hash": fmt.Sprint("reset", n),
 			"requested_by": s.ids["users"], "created_at": 1, "expires_at": 2})
+	case "hub_guest_links":
+		maps.Copy(values, map[string]any{"order_id": s.ids["orders"], "token_hash": fmt.Sprint("guest", n), "created_at": 1, "expires_at": 2})
 	case "desk_notifications":
 		maps.Copy(values, map[string]any{"user_id": s.ids["users"], "ticket_id": s.ids["tickets"], "kind": "assigned", "created_at": 1})
 	case "ticket_mails":

@@ -10,12 +10,16 @@ import (
 
 // HubContact is a shopper's message from the hub's contact form.
 type HubContact struct {
-	CustomerID int64 // the verified shopper; required
-	OrderID    int64 // the order it is about; 0: none
-	Email      string
-	Name       string
-	Subject    string // of a new ticket
-	Body       string
+	CustomerID int64 // the verified shopper; required unless Guest
+	// Guest: a shopper who opened one order with a guest link (no
+	// account, or none verified). Their ticket is the order email's
+	// customer, matched or created by that address as for mail.
+	Guest   bool
+	OrderID int64 // the order it is about; 0: none
+	Email   string
+	Name    string
+	Subject string // of a new ticket
+	Body    string
 	// Lang is the language the shopper sees the hub in; a new ticket's
 	// acknowledgement is written in it.
 	Lang string
@@ -39,7 +43,7 @@ type HubOutcome struct {
 // transaction (ticket.Store.GateHubMessage): blocked senders, repeats,
 // the contact limits, counted in messages so joining does not escape them.
 func (h *Tickets) ContactFromHub(ctx context.Context, shopID int64, in HubContact) (HubOutcome, error) {
-	if in.CustomerID == 0 {
+	if in.CustomerID == 0 && !in.Guest {
 		return HubOutcome{}, &ticket.ValidationError{Field: "customer_id", Problem: "is required"}
 	}
 	in.Body = strings.TrimSpace(in.Body)
@@ -48,6 +52,17 @@ func (h *Tickets) ContactFromHub(ctx context.Context, shopID int64, in HubContac
 	}
 	var out HubOutcome
 	err := h.inTx(ctx, func(w *work) error {
+		if in.CustomerID == 0 {
+			first, last := splitName(in.Name)
+			c, _, err := w.commerce.CustomerForEmail(ctx, shopID, in.Email, first, last)
+			if err != nil {
+				return err
+			}
+			in.CustomerID = c.ID
+			if in.Name == "" {
+				in.Name = c.Name()
+			}
+		}
 		open, err := w.tickets.OpenTicketFor(ctx, shopID, in.CustomerID, in.OrderID)
 		if err != nil && !errors.Is(err, ticket.ErrNotFound) {
 			return err

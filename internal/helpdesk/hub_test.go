@@ -154,3 +154,32 @@ func (w *world) adaOrder() int64 {
 	}
 	return o.ID
 }
+
+// A guest's message (an order opened with a guest link, the order without
+// a customer) is filed under the customer of the order's email: the
+// existing one when the address is known, else one made for it; without
+// Guest, no customer is still refused.
+func TestContactFromHubAsAGuest(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		w := newWorld(t, db)
+		ctx := context.Background()
+		if _, err := w.hd.ContactFromHub(ctx, w.shop, helpdesk.HubContact{Email: "ada@example.com", Subject: "Hi", Body: "Hello"}); err == nil {
+			t.Fatal("a message without a customer and not a guest's was taken")
+		}
+		known, err := w.hd.ContactFromHub(ctx, w.shop, helpdesk.HubContact{Guest: true, Email: "ADA@example.com", Subject: "Socks", Body: "Where are they?"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if known.Ticket.CustomerID != w.ada.ID {
+			t.Errorf("a known address's guest message went to customer %d, not Ada (%d)", known.Ticket.CustomerID, w.ada.ID)
+		}
+		fresh, err := w.hd.ContactFromHub(ctx, w.shop, helpdesk.HubContact{Guest: true, Email: "newcomer@example.com", Name: "Nia New",
+			Subject: "Hat", Body: "Which size?"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fresh.Ticket.CustomerID == 0 || fresh.Ticket.CustomerID == w.ada.ID || fresh.Ticket.RequesterEmail != "newcomer@example.com" {
+			t.Errorf("a new address's ticket: %+v", fresh.Ticket)
+		}
+	})
+}

@@ -323,7 +323,13 @@ type mailData struct {
 	QuoteLabel string
 	Quote      []string
 	Footer     string
+	// Button is a link the mail is about (a guest's order link), shown
+	// as a button in HTML and on a line of its own in text.
+	Button *mailButton
+	After  []string // paragraphs after the button
 }
+
+type mailButton struct{ Label, URL string }
 
 // ComposeReply words an agent's reply: the shop's name (and logo), the
 // agent's text as they wrote it (escaped in HTML, its line breaks kept),
@@ -365,6 +371,26 @@ func ComposeAcknowledgement(b Brand, lang string, t *ticket.Ticket, first string
 	return mail.Message{FromName: b.ShopName, To: t.RequesterEmail, Subject: subject, Text: text, HTML: html, AutoReply: true}, nil
 }
 
+// ComposeGuestLink words the mail that gives a shopper who checked out
+// without an account the one-time link to their order, in lang, in the
+// shop's mail style: the order's name, the button, how long the link
+// works, and that it can be ignored by whoever did not ask for it.
+func ComposeGuestLink(b Brand, lang, to, orderName, link string, lifetime time.Duration) (mail.Message, error) {
+	loc := locale.Hub.For(lang)
+	hours := int(lifetime / time.Hour)
+	d := mailData{Brand: b, Lang: loc.Lang, Greeting: loc.T("mail.guest.greeting"),
+		Paragraphs: [][]string{{loc.T("mail.guest.body", "order", oneLine(orderName), "shop", b.ShopName)}},
+		Button:     &mailButton{Label: loc.T("mail.guest.button", "order", oneLine(orderName)), URL: link},
+		After:      []string{loc.T("mail.guest.expiry", "hours", loc.Number(int64(hours))), loc.T("mail.guest.ignore")},
+		Footer:     b.ShopName}
+	text, html, err := mail.Compose(guestText, shopperHTML, d)
+	if err != nil {
+		return mail.Message{}, err
+	}
+	subject := loc.T("mail.guest.subject", "order", oneLine(orderName), "shop", b.ShopName)
+	return mail.Message{FromName: b.ShopName, To: to, Subject: subject, Text: text, HTML: html, AutoReply: true}, nil
+}
+
 // lines splits text at its line breaks.
 func lines(s string) []string { return strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n") }
 
@@ -400,6 +426,17 @@ var (
 {{end}}{{end}}
 {{.Footer}}
 `))
+	guestText = texttemplate.Must(texttemplate.New("guest").Parse(`{{.Greeting}}
+
+{{range $i, $p := .Paragraphs}}{{if $i}}
+{{end}}{{range $p}}{{.}}
+{{end}}{{end}}
+{{.Button.URL}}
+{{range .After}}
+{{.}}
+{{end}}
+{{.Footer}}
+`))
 	// shopperHTML is one simple layout for both: html/template escapes
 	// every text, so what an agent or a shopper typed shows as typed;
 	// the logo URL was checked to be https when it was saved.
@@ -413,6 +450,8 @@ var (
 {{end}}{{range .Paragraphs}}<p>{{range $i, $l := .}}{{if $i}}<br>{{end}}{{$l}}{{end}}</p>
 {{end}}{{with .Quote}}<p style="color:#52525b">{{$.QuoteLabel}}</p>
 <blockquote style="margin:0; padding-left:12px; border-left:3px solid #d4d4d8; color:#52525b">{{range $i, $l := .}}{{if $i}}<br>{{end}}{{$l}}{{end}}</blockquote>
+{{end}}{{with .Button}}<p style="margin:24px 0"><a href="{{.URL}}" style="display:inline-block; background:#18181b; color:#fff; padding:10px 18px; border-radius:6px; text-decoration:none">{{.Label}}</a></p>
+{{end}}{{range .After}}<p style="color:#52525b">{{.}}</p>
 {{end}}{{if .Signature}}<p style="color:#3f3f46">{{range $i, $l := .Signature}}{{if $i}}<br>{{end}}{{$l}}{{end}}</p>
 {{else if .AgentName}}<p style="color:#3f3f46">{{.AgentName}}</p>
 {{end}}</div>

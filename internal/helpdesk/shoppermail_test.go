@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/riverqueue/river/rivertype"
 
@@ -305,5 +306,29 @@ func TestReplyTemplateCarriesTheBrand(t *testing.T) {
 	}
 	if !strings.Contains(strings.ReplaceAll(m.Text, "\r\n", "\n"), "Dag Ada\n\n-- \nGrace Hopper\nSupport <team>\n") {
 		t.Errorf("text:\n%s", m.Text)
+	}
+}
+
+// A guest's link mail: the shop's layout, the link as a button and in the
+// text, how long it works, in the shopper's language; what the order's
+// name holds is text.
+func TestComposeGuestLink(t *testing.T) {
+	link := "https://hubdesk.example.com/hub/guest/open?key=abc&locale=de"
+	m, err := helpdesk.ComposeGuestLink(helpdesk.Brand{ShopName: "Acme <Shop>"}, "de", "ada@example.com", "#1001<b>", link, 24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Subject != "Ihr Link zur Bestellung #1001<b> bei Acme <Shop>" || m.To != "ada@example.com" || !m.AutoReply || m.FromName != "Acme <Shop>" {
+		t.Errorf("headers: %+v", m)
+	}
+	for _, want := range []string{link, "24 Stunden", "Hallo,"} {
+		if !strings.Contains(m.Text, want) {
+			t.Errorf("the text lacks %q:\n%s", want, m.Text)
+		}
+	}
+	for _, want := range []string{`href="https://hubdesk.example.com/hub/guest/open?key=abc&amp;locale=de"`, "Bestellung #1001&lt;b&gt; ansehen", "Acme &lt;Shop&gt;", `lang="de"`} {
+		if !strings.Contains(m.HTML, want) {
+			t.Errorf("the HTML lacks %q:\n%s", want, m.HTML)
+		}
 	}
 }

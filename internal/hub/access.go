@@ -27,6 +27,9 @@ const (
 	viaProxy mode = iota + 1
 	viaToken
 	viaPreview
+	// viaGuest: one order's pages on hubdesk's own domain, opened with a
+	// guest link (guest.go), or the lookup form of a headless store.
+	viaGuest
 )
 
 // session is who is asking and how their pages are built.
@@ -45,6 +48,18 @@ type session struct {
 	// with ?view=drawer), where the store's theme around it would be a
 	// second header and footer inside the storefront's own.
 	drawer bool
+	// guestOrder is the one order a guest link opened (grant.go); the
+	// session then shows that order and nothing of a customer.
+	guestOrder int64
+}
+
+// orderPath is where an order's page is: the guest's one order has one
+// address, the grant saying which.
+func (s *session) orderPath(id int64) string {
+	if s.guestOrder != 0 {
+		return "/guest/order"
+	}
+	return "/orders/" + itoa(id)
 }
 
 // inTheme reports whether pages answer as Liquid, for Shopify to show
@@ -158,7 +173,11 @@ func (h *Hub) serve(w http.ResponseWriter, r *http.Request, s *session, next htt
 		// Shopify's login returns to return_url (a path on the store), so
 		// the shopper lands back on the hub.
 		login := s.storefrontURL("/account/login?return_url=" + url.QueryEscape(s.link("", nil)))
-		h.page(w, s, status, "login", s.loc.T("login.title"), struct{ LoginURL string }{login})
+		data := struct{ LoginURL, GuestURL string }{LoginURL: login}
+		if h.opts.Guests != nil {
+			data.GuestURL = s.link("/guest", nil)
+		}
+		h.page(w, s, status, "login", s.loc.T("login.title"), data)
 		return
 	}
 	next(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, s)))

@@ -46,14 +46,18 @@ func (h *Hub) Contact(w http.ResponseWriter, r *http.Request) {
 		refuse(status, text)
 		return
 	}
-	email := o.Email
-	if email == "" {
-		email = s.customer.Email
+	in := helpdesk.HubContact{OrderID: o.ID, Email: o.Email, Subject: o.Name + ": " + firstLine(msg), Body: msg, Lang: s.loc.Lang}
+	if s.guestOrder != 0 {
+		// A guest link opened this order: the ticket is its email's, with
+		// the order's customer when it has one.
+		in.Guest, in.CustomerID, in.Name = true, o.CustomerID, o.ShippingAddress.Name
+	} else {
+		in.CustomerID, in.Name = s.customer.ID, s.customer.Name()
+		if in.Email == "" {
+			in.Email = s.customer.Email
+		}
 	}
-	out, err := h.opts.Helpdesk.ContactFromHub(r.Context(), s.shop.ID, helpdesk.HubContact{
-		CustomerID: s.customer.ID, OrderID: o.ID, Email: email, Name: s.customer.Name(),
-		Subject: o.Name + ": " + firstLine(msg), Body: msg, Lang: s.loc.Lang,
-	})
+	out, err := h.opts.Helpdesk.ContactFromHub(r.Context(), s.shop.ID, in)
 	if h.refusedMessage(w, r, s, err, refuse) {
 		return
 	}
@@ -61,7 +65,7 @@ func (h *Hub) Contact(w http.ResponseWriter, r *http.Request) {
 		h.log.Debug("hub: repeated contact message added nothing", "shop", s.shop.ID, "order", o.ID)
 	}
 	h.setHeaders(w, s.shop)
-	http.Redirect(w, r, s.link("/orders/"+itoa(o.ID), url.Values{"sent": {"1"}})+"#contact", http.StatusSeeOther)
+	http.Redirect(w, r, s.link(s.orderPath(o.ID), url.Values{"sent": {"1"}})+"#contact", http.StatusSeeOther)
 }
 
 // firstLine is the start of a message, for a ticket's subject.

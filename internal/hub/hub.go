@@ -50,8 +50,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hubdesk/hubdesk/internal/auth"
 	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/database"
+	"github.com/hubdesk/hubdesk/internal/guest"
 	"github.com/hubdesk/hubdesk/internal/helpdesk"
 	"github.com/hubdesk/hubdesk/internal/locale"
 	"github.com/hubdesk/hubdesk/internal/orderview"
@@ -86,6 +88,12 @@ type Options struct {
 	PageSize int
 	// Now is the clock for signatures, tokens and return windows.
 	Now func() time.Time
+	// Guests takes guest order lookups and opens their links; nil: the
+	// hub offers no lookup.
+	Guests *guest.Lookups
+	// Proxies are trusted to name the client in X-Forwarded-For (the
+	// lookups' rate limit per address).
+	Proxies auth.Proxies
 	// Freshness refreshes a signed-in shopper's orders from the store's
 	// platform in the background when they are stale (shopifysync); nil:
 	// none.
@@ -229,7 +237,9 @@ type view struct {
 	// MessagesURL is the Messages tab; empty without a shopper or while
 	// the shop's helpdesk is off.
 	MessagesURL string
-	HelpURL     string
+	// AccountURL is the Account tab; empty without a shopper.
+	AccountURL string
+	HelpURL    string
 	// StoreURL is the store's home page, for the standalone page's
 	// header (shop name, Back to store); empty inside the theme, whose
 	// own header does that, and on pages that name no shop.
@@ -277,12 +287,16 @@ func (h *Hub) layoutView(s *session, title string, data any) view {
 		if s.helpdeskOn() {
 			v.MessagesURL = s.link("/messages", nil)
 		}
+		v.AccountURL = s.link("/account", nil)
 	}
 	if s.hubOn() {
 		v.HelpURL = safeURL(s.cfg.General.HelpCentreURL)
 	}
-	if s.mode == viaPreview && s.customer != nil {
+	switch {
+	case s.mode == viaPreview && s.customer != nil:
 		v.Preview = &previewBanner{Name: s.customer.Name()}
+	case s.mode == viaPreview:
+		v.Preview = &previewBanner{Name: s.loc.T("guest.preview_name")}
 	}
 	return v
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hubdesk/hubdesk/internal/audit"
 	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/locale"
 	"github.com/hubdesk/hubdesk/internal/orderview"
@@ -129,8 +130,10 @@ type contactForm struct {
 	Message  string
 	Error    string
 	Sent     bool
-	Disabled bool   // nothing can be sent from here
-	Notice   string // why, when that is not an error
+	Disabled bool // nothing can be sent from here
+	// Guest: the answer comes by email only (a guest has no Messages).
+	Guest  bool
+	Notice string // why, when that is not an error
 }
 
 // Order is the order details page. Only the signed-in shopper's own orders
@@ -150,6 +153,9 @@ func (h *Hub) Order(w http.ResponseWriter, r *http.Request) {
 // configuration, if it belongs to the session's customer; otherwise it
 // answers 404.
 func (h *Hub) ownOrder(w http.ResponseWriter, r *http.Request, s *session) (orderview.Order, bool) {
+	if s.guestOrder != 0 {
+		return h.guestsOrder(w, r, s)
+	}
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 || s.customer == nil {
 		h.notFound(w, s)
@@ -167,14 +173,37 @@ func (h *Hub) ownOrder(w http.ResponseWriter, r *http.Request, s *session) (orde
 	return o, true
 }
 
+// guestsOrder loads the one order a guest link opened, whoever's it is;
+// the shopper's Start a return and messages are audited as its email's.
+func (h *Hub) guestsOrder(w http.ResponseWriter, r *http.Request, s *session) (orderview.Order, bool) {
+	o, err := h.opts.Orders.Order(r.Context(), s.shop.ID, s.cfg, 0, s.guestOrder)
+	if errors.Is(err, commerce.ErrNotFound) {
+		h.notFound(w, s)
+		return orderview.Order{}, false
+	}
+	if err != nil {
+		h.serverError(w, r, s, err)
+		return orderview.Order{}, false
+	}
+	if s.mode != viaPreview {
+		s.actor = audit.ShopperActor("", o.Email)
+	}
+	return o, true
+}
+
 func (h *Hub) orderData(s *session, o orderview.Order) orderPage {
-	orderPath := "/orders/" + itoa(o.ID)
+	orderPath := s.orderPath(o.ID)
 	p := orderPage{
 		Name: o.Name, CreatedAt: o.CreatedAt, Status: o.Status,
 		Currency: o.Currency, Subtotal: o.SubtotalMinor, Shipping: o.ShippingMinor, Tax: o.TaxMinor, Total: o.TotalMinor,
-		Address: addressLines(o.ShippingAddress, s.loc), Back: s.link("", nil),
+		Address:      addressLines(o.ShippingAddress, s.loc),
 		ReturnAction: s.link(orderPath+"/return", nil),
 		Contact:      contactForm{Show: s.helpdeskOn(), Action: s.link(orderPath+"/contact", nil)},
+	}
+	if s.guestOrder == 0 {
+		p.Back = s.link("", nil)
+	} else {
+		p.Contact.Guest = true
 	}
 	if s.mode == viaPreview {
 		p.Contact.Disabled, p.Contact.Notice = true, s.loc.T("preview.no_send")

@@ -98,33 +98,7 @@ func (s *Shared) Wait(ctx context.Context, keyID string) error {
 // take records a call for keyID if fewer than share calls were made in the
 // window, and otherwise says how long until the oldest of them leaves it.
 func (s *Shared) take(ctx context.Context, keyID string, share int) (wait time.Duration, err error) {
-	now := s.now()
-	since := now.Add(-s.window).UnixMilli()
-	err = s.db.InTx(ctx, func(tx *database.Tx) error {
-		// The upsert locks the key's row (a row lock on PostgreSQL, the
-		// write lock on SQLite) until commit: one process at a time counts
-		// and records.
-		if _, err := tx.Exec(ctx, `INSERT INTO api_rate_keys (key_id, calls) VALUES (?, 1)
-			ON CONFLICT (key_id) DO UPDATE SET calls = api_rate_keys.calls + 1`, keyID); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `DELETE FROM api_rate_calls WHERE key_id = ? AND at <= ?`, keyID, since); err != nil {
-			return err
-		}
-		var n int
-		var oldest *int64
-		if err := tx.QueryRow(ctx, `SELECT COUNT(*), MIN(at) FROM api_rate_calls WHERE key_id = ?`, keyID).Scan(&n, &oldest); err != nil {
-			return err
-		}
-		if n >= share {
-			// The (n-share+1)-th oldest call must leave the window; waiting for
-			// the oldest and asking again gets there without reading them all.
-			wait = time.UnixMilli(*oldest).Add(s.window).Sub(now) + time.Millisecond
-			return nil
-		}
-		_, err := tx.Exec(ctx, `INSERT INTO api_rate_calls (key_id, at) VALUES (?, ?)`, keyID, now.UnixMilli())
-		return err
-	})
+	wait, err = take(ctx, s.db, keyID, share, s.window, s.now())
 	if err != nil {
 		return 0, fmt.Errorf("shared rate limit: %w", err)
 	}

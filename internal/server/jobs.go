@@ -7,6 +7,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/hubdesk/hubdesk/internal/database"
+	"github.com/hubdesk/hubdesk/internal/guest"
 	"github.com/hubdesk/hubdesk/internal/helpdesk"
 	"github.com/hubdesk/hubdesk/internal/intake"
 	"github.com/hubdesk/hubdesk/internal/jobs"
@@ -93,6 +94,9 @@ func (s *Server) newJobs() (*jobs.Queue, error) {
 		BaseURL: s.opts.BaseURL, Logger: s.logger})
 	river.AddWorker(workers, &helpdesk.NotificationMailWorker{Tickets: ticket.NewStore(s.opts.DB, s.opts.Now), Users: s.Users,
 		Shops: s.Shops, Sender: s.opts.Mail, BaseURL: s.opts.BaseURL, Logger: s.logger})
+	river.AddWorker(workers, &guest.Worker{DB: s.opts.DB, Commerce: s.Commerce, Shops: s.Shops, Settings: s.Settings,
+		Box: s.opts.Box, Sender: s.opts.Mail, BaseURL: s.opts.BaseURL, Now: s.opts.Now, Logger: s.logger})
+	river.AddWorker(workers, &guest.PurgeWorker{DB: s.opts.DB, Now: s.opts.Now})
 	river.AddWorker(workers, &helpdesk.ShopperMailWorker{Tickets: ticket.NewStore(s.opts.DB, s.opts.Now), Users: s.Users,
 		Shops: s.Shops, Settings: s.Settings, Sender: s.opts.Mail, Logger: s.logger})
 	river.AddWorker(workers, &intake.PurgeWorker{DB: s.opts.DB, Retention: retention, Now: s.opts.Now})
@@ -105,7 +109,7 @@ func (s *Server) newJobs() (*jobs.Queue, error) {
 	}
 	periodic := []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 		func() (river.JobArgs, *river.InsertOpts) { return expiredSessionsArgs{}, jobs.ShopOpts(0) },
-		&river.PeriodicJobOpts{RunOnStart: true}), intake.PurgePeriodically(), shopifyhooks.PurgeClaimsPeriodically(), s.LoopSync.Periodic()}
+		&river.PeriodicJobOpts{RunOnStart: true}), intake.PurgePeriodically(), shopifyhooks.PurgeClaimsPeriodically(), guest.PurgePeriodically(), s.LoopSync.Periodic()}
 	if s.opts.DB.Dialect == database.SQLite {
 		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(24*time.Hour),
 			func() (river.JobArgs, *river.InsertOpts) { return statisticsArgs{}, jobs.ShopOpts(0) },

@@ -132,6 +132,16 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("GET /hub/messages", h.Shopper(h.Messages))
 	mux.Handle("GET /hub/messages/{id}", h.Shopper(h.Conversation))
 	mux.Handle("POST /hub/messages/{id}", h.Shopper(h.Answer))
+	mux.Handle("GET /hub/account", h.Shopper(h.Account))
+	// Guest orders: the lookup form (App Proxy, signed; or ?shop= on
+	// hubdesk's own domain), the mailed one-time link, and the one order
+	// it opens, carried by a signed grant in its links.
+	mux.Handle("GET /hub/guest", h.GuestEntry(h.GuestForm))
+	mux.Handle("POST /hub/guest", h.GuestEntry(h.GuestLookup))
+	mux.HandleFunc("GET /hub/guest/open", h.GuestOpen)
+	mux.Handle("GET /hub/guest/order", h.Guest(h.Order))
+	mux.Handle("POST /hub/guest/order/return", h.Guest(h.StartReturn))
+	mux.Handle("POST /hub/guest/order/contact", h.Guest(h.Contact))
 	mux.HandleFunc("GET /hub/embed.js", h.EmbedJS)
 	mux.Handle("GET /settings/hub-preview", d.RequireRole(user.RoleManager, h.Preview(h.Orders)))
 	mux.Handle("GET /settings/hub-preview/orders/{id}", d.RequireRole(user.RoleManager, h.Preview(h.Order)))
@@ -140,6 +150,12 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("GET /settings/hub-preview/messages", d.RequireRole(user.RoleManager, h.Preview(h.Messages)))
 	mux.Handle("GET /settings/hub-preview/messages/{id}", d.RequireRole(user.RoleManager, h.Preview(h.Conversation)))
 	mux.Handle("POST /settings/hub-preview/messages/{id}", d.RequireRole(user.RoleManager, h.Preview(h.Answer)))
+	mux.Handle("GET /settings/hub-preview/account", d.RequireRole(user.RoleManager, h.Preview(h.Account)))
+	mux.Handle("GET /settings/hub-preview/guest", d.RequireRole(user.RoleManager, h.GuestPreview(h.GuestForm)))
+	mux.Handle("POST /settings/hub-preview/guest", d.RequireRole(user.RoleManager, h.GuestPreview(h.GuestLookup)))
+	mux.Handle("GET /settings/hub-preview/guest/order", d.RequireRole(user.RoleManager, h.GuestPreview(h.Order)))
+	mux.Handle("POST /settings/hub-preview/guest/order/return", d.RequireRole(user.RoleManager, h.GuestPreview(h.StartReturn)))
+	mux.Handle("POST /settings/hub-preview/guest/order/contact", d.RequireRole(user.RoleManager, h.GuestPreview(h.Contact)))
 
 	// The public Shopify app's install: Shopify's signed redirect and the
 	// single-use state (bound to the browser by a cookie) are the credentials.

@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -38,6 +40,9 @@ const (
 	session                   // the desk's session cookie; no session → 303 to /login
 	bearer                    // an API token; none → 401
 	shopper                   // an App Proxy signature; none → 401
+	// grantHolder: a guest's grant to one order in the URL is the
+	// credential, whoever sends it; without it → 401.
+	grantHolder
 )
 
 // accessRule is the access a route declares in the route list: the
@@ -56,6 +61,7 @@ var (
 	apiManager  = accessRule{bearer, user.RoleManager}
 	apiAdmin    = accessRule{bearer, user.RoleAdmin}
 	signedIn    = accessRule{cred: shopper}
+	guestGrant  = accessRule{cred: grantHolder}
 )
 
 // routeWorld is what the route table's requests name: shop A, whose
@@ -283,6 +289,38 @@ func (w *routeWorld) hubURL(path string, query url.Values, tn *testapp.Tenant) s
 	return path + "?" + q.Encode()
 }
 
+// withGrant opens a fresh guest link to the shop's order (stored as the
+// lookup's job stores one) and names path with the grant it gives.
+func withGrant(path string) func(*routeWorld, *testapp.Tenant, *user.User) string {
+	return func(w *routeWorld, tn *testapp.Tenant, _ *user.User) string {
+		w.emails++
+		token := fmt.Sprintf("route-link-%d", w.emails)
+		sum := sha256.Sum256([]byte(token))
+		now := time.Now()
+		if _, err := w.app.DB.Exec(context.Background(), `INSERT INTO hub_guest_links (shop_id, order_id, token_hash, created_at, expires_at)
+			VALUES (?, ?, ?, ?, ?)`, tn.Shop.ID, w.orders[tn].ID, hex.EncodeToString(sum[:]), database.Time(now), database.Time(now.Add(time.Hour))); err != nil {
+			w.app.T.Fatal(err)
+		}
+		resp, err := w.app.Browser().Get(w.app.URL + "/hub/guest/open?key=" + token)
+		if err != nil {
+			w.app.T.Fatal(err)
+		}
+		resp.Body.Close()
+		loc, err := url.Parse(resp.Header.Get("Location"))
+		if err != nil || loc.Query().Get("grant") == "" {
+			w.app.T.Fatalf("opening a guest link: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		return path + "?grant=" + url.QueryEscape(loc.Query().Get("grant"))
+	}
+}
+
+// previewGuest adds the order an admin previews as its guest would see it.
+func previewGuest(path string) func(*routeWorld, *testapp.Tenant, *user.User) string {
+	return func(w *routeWorld, tn *testapp.Tenant, _ *user.User) string {
+		return path + "?order=" + fmt.Sprint(w.orders[tn].ID)
+	}
+}
+
 // preview adds the customer an admin previews the hub as.
 func preview(path func(*routeWorld, *testapp.Tenant, *user.User) string) func(*routeWorld, *testapp.Tenant, *user.User) string {
 	return func(w *routeWorld, tn *testapp.Tenant, u *user.User) string {
@@ -415,6 +453,19 @@ func routeTable() []routeCase {
 		{pattern: "POST /hub/messages/{id}", rule: signedIn, url: withID("/hub/messages/{id}", conversationID),
 			body: "message=Any+news%3F", ok: 303},
 		{pattern: "GET /hub/embed.js", rule: anyone, url: fixed("/hub/embed.js"), ok: 200},
+		{pattern: "GET /hub/account", rule: signedIn, url: fixed("/hub/account"), ok: 200},
+		// The lookup form: through the App Proxy (or ?shop= on hubdesk's
+		// domain, which the hub's tests cover); unsigned without a shop, 401.
+		{pattern: "GET /hub/guest", rule: signedIn, url: fixed("/hub/guest"), ok: 200},
+		{pattern: "POST /hub/guest", rule: signedIn, url: fixed("/hub/guest"), bodyFn: func(w *routeWorld) string {
+			return "order=%2377&email=" + url.QueryEscape(w.newEmail())
+		}, ok: 303},
+		// The mailed link: its token is the credential; an unknown one opens nothing.
+		{pattern: "GET /hub/guest/open", rule: anyone, url: fixed("/hub/guest/open?key=unknown"), ok: 410},
+		{pattern: "GET /hub/guest/order", rule: guestGrant, url: withGrant("/hub/guest/order"), ok: 200},
+		{pattern: "POST /hub/guest/order/return", rule: guestGrant, url: withGrant("/hub/guest/order/return"), ok: 409},
+		{pattern: "POST /hub/guest/order/contact", rule: guestGrant, url: withGrant("/hub/guest/order/contact"),
+			body: "message=Where+is+my+parcel%3F", ok: 303},
 		{pattern: "GET /settings/hub-preview", rule: deskManager, url: preview(fixed("/settings/hub-preview")), ok: 200},
 		{pattern: "GET /settings/hub-preview/orders/{id}", rule: deskManager,
 			url: preview(withID("/settings/hub-preview/orders/{id}", orderID)), ok: 200},
@@ -423,6 +474,15 @@ func routeTable() []routeCase {
 		{pattern: "POST /settings/hub-preview/orders/{id}/contact", rule: deskManager,
 			url: preview(withID("/settings/hub-preview/orders/{id}/contact", orderID)), body: "message=Test", ok: 422},
 		{pattern: "GET /settings/hub-preview/messages", rule: deskManager, url: preview(fixed("/settings/hub-preview/messages")), ok: 200},
+		{pattern: "GET /settings/hub-preview/account", rule: deskManager, url: preview(fixed("/settings/hub-preview/account")), ok: 200},
+		{pattern: "GET /settings/hub-preview/guest", rule: deskManager, url: fixed("/settings/hub-preview/guest"), ok: 200},
+		{pattern: "POST /settings/hub-preview/guest", rule: deskManager, url: fixed("/settings/hub-preview/guest"),
+			body: "order=%2377&email=a%40example.com", ok: 422},
+		{pattern: "GET /settings/hub-preview/guest/order", rule: deskManager, url: previewGuest("/settings/hub-preview/guest/order"), ok: 200},
+		{pattern: "POST /settings/hub-preview/guest/order/return", rule: deskManager,
+			url: previewGuest("/settings/hub-preview/guest/order/return"), ok: 409},
+		{pattern: "POST /settings/hub-preview/guest/order/contact", rule: deskManager,
+			url: previewGuest("/settings/hub-preview/guest/order/contact"), body: "message=Test", ok: 422},
 		{pattern: "GET /settings/hub-preview/messages/{id}", rule: deskManager,
 			url: preview(withID("/settings/hub-preview/messages/{id}", conversationID)), ok: 200},
 		{pattern: "POST /settings/hub-preview/messages/{id}", rule: deskManager,
@@ -509,6 +569,20 @@ func TestRouteTable(t *testing.T) {
 					w.expect(t, rc, method, "", w.a, nil, rc.ok)
 					return
 				}
+				if rc.rule.cred == grantHolder {
+					w.expect(t, rc, method, "", w.a, nil, rc.ok)
+					// Without the grant: nothing, whoever asks.
+					bare := rc
+					bare.url = func(w *routeWorld, tn *testapp.Tenant, u *user.User) string {
+						p, _, _ := strings.Cut(rc.url(w, tn, u), "?")
+						return p
+					}
+					for _, role := range roles {
+						w.expect(t, bare, method, role, w.a, nil, http.StatusUnauthorized)
+					}
+					w.expect(t, bare, method, "shopper", w.a, nil, http.StatusUnauthorized)
+					return
+				}
 				for _, role := range roles {
 					w.expect(t, rc, method, role, w.a, nil, w.statusFor(rc, role))
 				}
@@ -555,7 +629,7 @@ func TestCrossSiteWritesAreRefused(t *testing.T) {
 				switch rc.rule.cred {
 				case shopper:
 					role = "shopper"
-				case public:
+				case public, grantHolder:
 					role = ""
 				}
 				w.expect(t, rc, method, role, w.a, nil, http.StatusForbidden)

@@ -23,6 +23,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/demo"
 	"github.com/hubdesk/hubdesk/internal/desk"
+	"github.com/hubdesk/hubdesk/internal/guest"
 	"github.com/hubdesk/hubdesk/internal/helpdesk"
 	"github.com/hubdesk/hubdesk/internal/hub"
 	"github.com/hubdesk/hubdesk/internal/inbound"
@@ -155,7 +156,10 @@ type Server struct {
 	// LoopSync keeps the stored Loop returns fresh: webhooks, subscriptions,
 	// reconciliation, refreshes on ticket open.
 	LoopSync *loopsync.Syncer
-	Tickets  *ticket.Store     // helpdesk conversations (the hub's contact form opens them)
+	Tickets  *ticket.Store // helpdesk conversations (the hub's contact form opens them)
+	// Guests: shoppers without an account look an order up and get a
+	// one-time link to it by mail.
+	Guests   *guest.Lookups
 	Helpdesk *helpdesk.Tickets // agents working tickets: create, reply, note, status, assign, tags, merge, spam, block
 	// ShopifySync fills and refreshes commerce data from Shopify: the
 	// backfill, the refresh of a customer's orders.
@@ -288,9 +292,10 @@ func New(opts Options) (*Server, error) {
 	s.api = api.New(api.Options{Commerce: s.Commerce, Ingest: s.Ingest, Settings: s.Settings, Orders: s.Orders, Audit: s.Audit, Jobs: s.Jobs, Shopify: s.ShopifyConnect,
 		Tickets: s.Tickets, Helpdesk: s.Helpdesk, Users: s.Users, Privacy: s.Privacy, Logger: opts.Logger})
 	s.Macros = macro.New(opts.DB, macro.NewStore(opts.DB, opts.Now), s.Audit, s.Tickets, s.Commerce)
+	s.Guests = guest.New(guest.Options{DB: opts.DB, Queue: s.Jobs, Box: opts.Box, Now: opts.Now})
 	s.Hub, err = hub.New(hub.Options{Shops: s.Shops, Commerce: s.Commerce, Settings: s.Settings,
 		Orders: s.Orders, Tickets: s.Tickets, Helpdesk: s.Helpdesk, Logger: opts.Logger, BaseURL: opts.BaseURL, Now: opts.Now,
-		Freshness: s.ShopifySync})
+		Freshness: s.ShopifySync, Guests: s.Guests, Proxies: opts.Proxies})
 	if err != nil {
 		return nil, fmt.Errorf("hub: %w", err)
 	}

@@ -259,6 +259,7 @@ func (s *Sandbox) routes() {
 	mux.Handle(s.opts.ProxyPrefix+"/", s.proxy)
 	mux.HandleFunc("GET /{$}", s.home)
 	mux.HandleFunc("GET /account", s.account)
+	mux.HandleFunc("GET /account/addresses", s.addresses)
 	mux.HandleFunc("GET /account/login", s.loginPage)
 	mux.HandleFunc("POST /account/login", s.login)
 	mux.HandleFunc("GET /account/login-as", s.login)

@@ -92,6 +92,12 @@ var pages = template.Must(template.New("pages").Parse(`
 <p><a class="button" href="{{.ProxyPrefix}}">Orders and returns</a></p></section>
 {{end}}
 
+{{define "addresses"}}
+<section class="card"><h1>Addresses</h1>
+<p>{{.Customer.Name}}'s addresses are kept here by the store: Shopify's <code>/account/addresses</code> page, where a shopper adds, edits and picks the default one.</p>
+<p><a class="button" href="{{.ProxyPrefix}}">Orders and returns</a></p></section>
+{{end}}
+
 {{define "cart"}}
 <section class="card"><h1>Cart</h1>
 <p class="muted">Built from a cart permalink{{if .Data.Storefront}} (storefront=true: the cart opens instead of checkout){{else}} (Shopify would go straight to checkout){{end}}.</p>
@@ -179,6 +185,16 @@ func (s *Sandbox) account(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.render(w, r, http.StatusOK, "My account", "account", nil)
+}
+
+// addresses stands for Shopify's /account/addresses, which the hub's
+// Account tab links to.
+func (s *Sandbox) addresses(w http.ResponseWriter, r *http.Request) {
+	if _, ok := s.loggedIn(r); !ok {
+		http.Redirect(w, r, "/account/login?return_url=%2Faccount%2Faddresses", http.StatusFound)
+		return
+	}
+	s.render(w, r, http.StatusOK, "Addresses", "addresses", nil)
 }
 
 func (s *Sandbox) loginPage(w http.ResponseWriter, r *http.Request) {

@@ -44,6 +44,7 @@ func TestHelpPrintsTheCommandsUsageAndTouchesNothing(t *testing.T) {
 		{[]string{"serve", "--help"}, "Usage: hubdesk serve"},
 		{[]string{"demo", "-h"}, "Usage: hubdesk demo"},
 		{[]string{"migrate", "-h"}, "Usage: hubdesk migrate"},
+		{[]string{"backup", "-h"}, "Usage: hubdesk backup"},
 		{[]string{"shop", "-h"}, "Usage: hubdesk shop COMMAND"},
 		{[]string{"shop", "--help"}, "Usage: hubdesk shop COMMAND"},
 		{[]string{"shop", "create", "-h"}, "Usage: hubdesk shop create"},

@@ -80,6 +80,12 @@ type Options struct {
 	// WebhookRetention is how long processed webhook events are kept;
 	// intake.DefaultRetention when 0.
 	WebhookRetention time.Duration
+	// MailRetention is how long processed raw mail is kept;
+	// intake.DefaultMailRetention when 0.
+	MailRetention time.Duration
+	// JobRetention is how long completed jobs are kept;
+	// jobs.DefaultCompletedRetention when 0.
+	JobRetention time.Duration
 	// JobTimeout is how long one attempt of a job may run; a job left
 	// running by a process that died is rescued jobs.RescueMargin after
 	// it. jobs.DefaultJobTimeout when 0.

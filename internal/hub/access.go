@@ -311,7 +311,9 @@ const PreviewPrefix = "/settings/hub-preview"
 // Preview admits a signed-in desk user (the route list requires Manager or
 // above) to see the hub as one of their shop's customers (?customer=<id>)
 // would, with the draft configuration, so changes can be checked before
-// they go live. A Start a return pressed here is audit-logged as the user.
+// they go live; without ?customer it shows the sample order's shopper (the
+// settings page's sample, orderview.Sample). A Start a return pressed here
+// is audit-logged as the user.
 func (h *Hub) Preview(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
@@ -338,6 +340,21 @@ func (h *Hub) Preview(next http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		s.cfg = state.Draft
+		if q.Get("customer") == "" && r.Method == http.MethodGet {
+			// Opened without a customer (a bookmark, a typed address): show
+			// the hub as the shopper of the settings' sample order would
+			// see it, one who can start a return.
+			sample, err := h.opts.Orders.Sample(ctx, sh.ID, state.Draft)
+			if err != nil {
+				h.serverError(w, r, s, err)
+				return
+			}
+			if sample.Order.CustomerID != 0 {
+				q.Set("customer", strconv.FormatInt(sample.Order.CustomerID, 10))
+				http.Redirect(w, r, r.URL.Path+"?"+q.Encode(), http.StatusSeeOther)
+				return
+			}
+		}
 		id, err := strconv.ParseInt(q.Get("customer"), 10, 64)
 		if err != nil || id <= 0 {
 			h.notFound(w, s)

@@ -284,7 +284,7 @@ func New(opts Options) (*Server, error) {
 		Proxies: opts.Proxies, Settings: s.Settings, Secrets: s.Secrets, OrderView: s.Orders, Audit: s.Audit, JobQueue: s.Jobs,
 		BaseURL: opts.BaseURL, Tickets: s.Tickets, MailIn: s.MailSettings,
 		Mailbox: opts.DemoMailbox, MailboxShop: opts.DemoMailboxShop, Freshness: s.LoopSync, ReturnLinks: s.LoopSync, Privacy: s.Privacy, Backfill: s.ShopifySync,
-		CustomerFreshness: s.ShopifySync, Shopify: s.ShopifyConnect})
+		CustomerFreshness: s.ShopifySync, Shopify: s.ShopifyConnect, Now: opts.Now})
 	if err != nil {
 		return nil, fmt.Errorf("desk: %w", err)
 	}

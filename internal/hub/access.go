@@ -342,15 +342,16 @@ func (h *Hub) Preview(next http.HandlerFunc) http.HandlerFunc {
 		s.cfg = state.Draft
 		if q.Get("customer") == "" && r.Method == http.MethodGet {
 			// Opened without a customer (a bookmark, a typed address): show
-			// the hub as the shopper of the settings' sample order would
-			// see it, one who can start a return.
-			sample, err := h.opts.Orders.Sample(ctx, sh.ID, state.Draft)
+			// the hub as the shopper of the order named would see it, else
+			// as the shopper of the settings' sample order, one who can
+			// start a return.
+			shopper, err := h.previewShopper(r, sh.ID, state.Draft)
 			if err != nil {
 				h.serverError(w, r, s, err)
 				return
 			}
-			if sample.Order.CustomerID != 0 {
-				q.Set("customer", strconv.FormatInt(sample.Order.CustomerID, 10))
+			if shopper != 0 {
+				q.Set("customer", strconv.FormatInt(shopper, 10))
 				http.Redirect(w, r, r.URL.Path+"?"+q.Encode(), http.StatusSeeOther)
 				return
 			}
@@ -373,4 +374,24 @@ func (h *Hub) Preview(next http.HandlerFunc) http.HandlerFunc {
 		s.carry.Set("customer", strconv.FormatInt(c.ID, 10))
 		h.serve(w, r, s, next)
 	}
+}
+
+// previewShopper is the customer a preview opened without one shows: the
+// one whose order the address names, else the sample order's; 0 when
+// there is none.
+func (h *Hub) previewShopper(r *http.Request, shopID int64, draft returns.Config) (int64, error) {
+	if id, err := strconv.ParseInt(r.PathValue("id"), 10, 64); err == nil && strings.Contains(r.URL.Path, "/orders/") {
+		o, err := h.opts.Commerce.Order(r.Context(), shopID, id)
+		switch {
+		case err == nil:
+			return o.CustomerID, nil
+		case !errors.Is(err, commerce.ErrNotFound):
+			return 0, err
+		}
+	}
+	sample, err := h.opts.Orders.Sample(r.Context(), shopID, draft)
+	if err != nil {
+		return 0, err
+	}
+	return sample.Order.CustomerID, nil
 }

@@ -532,6 +532,12 @@ func TestPreview(t *testing.T) {
 		t.Fatalf("the sample shopper's preview: %d\n%s", status, body)
 	}
 
+	// An order's address without a customer shows that order's shopper.
+	status, _, hdr = f.app.Do(manager, http.MethodGet, base+"/orders/"+id(f.orders["#1001"]), "", "")
+	if want := base + "/orders/" + id(f.orders["#1001"]) + "?customer=" + itoa(f.ada.ID); status != http.StatusSeeOther || hdr.Get("Location") != want {
+		t.Errorf("an order's preview without a customer: %d %q, want %s", status, hdr.Get("Location"), want)
+	}
+
 	// Who may preview whom.
 	for _, c := range []struct {
 		name   string

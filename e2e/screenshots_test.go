@@ -27,9 +27,10 @@ const ScreenshotsEnv = "HUBDESK_SCREENSHOTS"
 const screenshotClock = "2026-11-20T15:00:00Z"
 
 // TestScreenshots regenerates docs/screenshots: every hub page in its five
-// languages and at 360 px, the desk's main pages and the go-live
-// confirmation, each a PNG of what a 1280×800 window (or a 360 px phone)
-// shows, from a demo whose clock stands still and whose times are in UTC.
+// languages and at 360 px, the hub in its drawer and outside the store's
+// theme, the desk's main pages and the go-live confirmation, each a PNG of
+// what a 1280×800 window (or a 360 px phone) shows, from a demo whose
+// clock stands still and whose times are in UTC.
 func TestScreenshots(t *testing.T) {
 	dir := os.Getenv(ScreenshotsEnv)
 	if dir == "" {
@@ -117,6 +118,16 @@ func TestScreenshots(t *testing.T) {
 	// addresses, which change with every run; General does not.
 	do(t, owner, chromedp.Navigate(demo.BaseURL+"/settings/general"), chromedp.WaitVisible(chromedp.CSS(`#live-switch`)))
 	shoot(owner, "desk-settings")
+	// The hub outside the store's theme: a page of its own.
+	do(t, owner,
+		chromedp.Click(chromedp.CSS(`input[name=in_theme]`)),
+		chromedp.Submit(chromedp.ID("help_centre_url")),
+		chromedp.WaitVisible(`//*[contains(., "Saved and published")]`),
+	)
+	window(shopper, 1280, 800, false)
+	openHub(t, shopper, demo, "")
+	openOrder(t, shopper, delivered.Name)
+	shoot(shopper, "hub-standalone")
 	// Going live again asks first, listing what shoppers will see change.
 	do(t, owner,
 		chromedp.Click(chromedp.CSS(`#live-switch`)),

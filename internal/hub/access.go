@@ -311,9 +311,9 @@ const PreviewPrefix = "/settings/hub-preview"
 // Preview admits a signed-in desk user (the route list requires Manager or
 // above) to see the hub as one of their shop's customers (?customer=<id>)
 // would, with the draft configuration, so changes can be checked before
-// they go live; without ?customer it shows the sample order's shopper (the
-// settings page's sample, orderview.Sample). A Start a return pressed here
-// is audit-logged as the user.
+// they go live; without ?customer it shows the shopper of the order named,
+// else of the settings page's sample order (previewShopper). A Start a
+// return pressed here is audit-logged as the user.
 func (h *Hub) Preview(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()

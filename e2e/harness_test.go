@@ -78,8 +78,14 @@ var (
 // directory and stops it (SIGTERM, as an operator would) when the test ends.
 func StartDemo(t *testing.T, extraEnv ...string) *Demo {
 	t.Helper()
+	return StartDemoWith(t, nil, extraEnv...)
+}
+
+// StartDemoWith is StartDemo with more flags for `hubdesk demo`.
+func StartDemoWith(t *testing.T, flags []string, extraEnv ...string) *Demo {
+	t.Helper()
 	d := &Demo{DataDir: t.TempDir()}
-	cmd := exec.Command(hubdeskBin, "demo", "--addr", "127.0.0.1:0", "--data", d.DataDir)
+	cmd := exec.Command(hubdeskBin, append([]string{"demo", "--addr", "127.0.0.1:0", "--data", d.DataDir}, flags...)...)
 	cmd.Env = append(os.Environ(), extraEnv...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

@@ -69,6 +69,12 @@ func TestShopperReadsTheReplyAndAnswersInTheHub(t *testing.T) {
 		}
 	}
 	Screenshot(t, shopper, "hub-messages")
+	// A conversation's last words are plain muted text, not dressed as
+	// the admin preview's banner.
+	if bg, _ := chromedp.Run(shopper, chromedp.Evaluate[string](
+		`getComputedStyle(document.querySelector(".conversations li .muted:last-of-type")).backgroundColor`)); bg != "rgba(0, 0, 0, 0)" {
+		t.Errorf("a conversation's last words have the background %q, the preview banner's", bg)
+	}
 	answer := "Thank you, the back door is open all day."
 	err = chromedp.Do(step(t, shopper),
 		chromedp.Click(conversation),

@@ -127,6 +127,9 @@ func TestReturnsSettingsDraftLiveAndPreview(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`input[name=provider][value=loop]`)),
 		chromedp.SendKeys(chromedp.ID("loop_webhook_secret"), "whsec-e2e-5c7d"),
 		chromedp.Click(chromedp.CSS(`#returns-form button[type=submit]`)),
+		// The page after the save, not the one still showing the old
+		// secret's box while the form is posted.
+		chromedp.WaitVisible(`//input[@id="loop_webhook_secret" and contains(@placeholder, "5c7d")]`),
 		chromedp.WaitVisible(chromedp.ID("loop_webhook_secret_remove")),
 	)
 	placeholder := func() string {

@@ -40,6 +40,7 @@ var commands = map[string]command{
 	"serve":   {"run the server (production)", runServe},
 	"demo":    {"run a complete demo on an embedded database", runDemo},
 	"migrate": {"apply database migrations and exit", runMigrate},
+	"backup":  {"copy the database while it serves (SQLite: VACUUM INTO; PostgreSQL: pg_dump)", runBackup},
 	"shop":    {"create and list shops", runShop},
 	"user":    {"create users, reset passwords, issue API tokens", runUser},
 	"sandbox": {"run a contract-faithful sandbox of a third-party API", runSandbox},

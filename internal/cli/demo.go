@@ -24,13 +24,25 @@ import (
 // to loopback unless told --public.
 func runDemo(ctx context.Context, e *env, args []string) error {
 	started := time.Now()
-	fs := newFlags(e, "demo", "demo [--addr host:port] [--smtp-addr host:port] [--data DIR] [--public]")
+	fs := newFlags(e, "demo", "demo [--addr host:port] [--smtp-addr host:port] [--data DIR] [--public] [--clock TIME]")
 	fs.StringVar(&e.cfg.Addr, "addr", e.cfg.Addr, "address to listen on, loopback unless --public (HUBDESK_ADDR)")
 	fs.StringVar(&e.cfg.SMTPAddr, "smtp-addr", e.cfg.SMTPAddr, "address of the SMTP listener mail to the demo shop goes to, loopback unless --public (HUBDESK_SMTP_ADDR; default "+demoSMTPAddr+", or a free port when it is taken)")
 	dataDir := fs.String("data", "", "the demo's own data directory, new or empty or used by the demo before (default: a temporary one, removed on exit; never HUBDESK_DATA_DIR)")
 	public := fs.Bool("public", false, "allow an --addr other machines can reach, though the demo's logins are published")
+	clockAt := fs.String("clock", "", "hold the demo's clock at this instant (RFC 3339, e.g. 2026-11-20T15:00:00Z) instead of now: its data and pages then show the same dates and ages on every run, as the screenshots need")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	now := time.Now
+	if *clockAt != "" {
+		at, err := time.Parse(time.RFC3339, *clockAt)
+		if err != nil {
+			return usageError{fmt.Sprintf("--clock %q: want an RFC 3339 time such as 2026-11-20T15:00:00Z", *clockAt)}
+		}
+		// The clock of the data and the pages stands still there, so that
+		// "waiting 1 h" reads the same whenever a page is taken. Sessions
+		// and jobs keep the real clock.
+		now = func() time.Time { return at }
 	}
 	if err := checkDemoAddr(e.cfg.Addr, *public); err != nil {
 		return err
@@ -108,7 +120,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen for the Loop sandbox: %w", err)
 	}
-	loopSandbox := sandbox.New(sandbox.Options{NoSeed: true, ShopName: demo.ShopName, Logger: logger.With("component", "loop-sandbox")})
+	loopSandbox := sandbox.New(sandbox.Options{NoSeed: true, ShopName: demo.ShopName, Logger: logger.With("component", "loop-sandbox"), Now: now})
 	defer loopSandbox.Close()
 	loopSandbox.SetBaseURL("http://" + loopLn.Addr().String())
 	go loopSandbox.Serve(ctx, loopLn)
@@ -134,24 +146,27 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		if mailbox != nil {
 			o.DemoMailbox, o.DemoMailboxShop = mailbox, demo.ShopDomain
 		}
+		if *clockAt != "" {
+			o.Now = now
+		}
 	})
 	if err != nil {
 		return err
 	}
-	seeded, err := demo.Seed(ctx, demo.Stores{Shops: srv.Shops, Users: srv.Users, Commerce: srv.Commerce, Orders: srv.Ingest}, e.cfg.BaseURL, time.Now())
+	seeded, err := demo.Seed(ctx, demo.Stores{Shops: srv.Shops, Users: srv.Users, Commerce: srv.Commerce, Orders: srv.Ingest}, e.cfg.BaseURL, now())
 	if err != nil {
 		return err
 	}
-	if err := demo.ConnectLoop(ctx, loopSandbox, demo.LoopStores{Settings: srv.Settings, Records: srv.Returns}, seeded, time.Now()); err != nil {
+	if err := demo.ConnectLoop(ctx, loopSandbox, demo.LoopStores{Settings: srv.Settings, Records: srv.Returns}, seeded, now()); err != nil {
 		return err
 	}
 	var showcase int64
 	if seeded.Created {
 		if showcase, err = demo.SeedReturnsShowcase(ctx, loopSandbox, demo.ShowcaseStores{Orders: srv.Ingest, Records: srv.Returns, Tickets: srv.Tickets},
-			seeded.Shop.ID, e.cfg.BaseURL, time.Now()); err != nil {
+			seeded.Shop.ID, e.cfg.BaseURL, now()); err != nil {
 			return err
 		}
-		if _, err := demo.SeedHelpdesk(ctx, demo.HelpdeskStores{DB: db, Users: srv.Users, Commerce: srv.Commerce, Audit: srv.Audit, Returns: srv.Returns}, seeded, time.Now()); err != nil {
+		if _, err := demo.SeedHelpdesk(ctx, demo.HelpdeskStores{DB: db, Users: srv.Users, Commerce: srv.Commerce, Audit: srv.Audit, Returns: srv.Returns}, seeded, now()); err != nil {
 			return err
 		}
 	} else if showcase, err = demo.ShowcaseTicket(ctx, db, seeded.Shop.ID); err != nil {
@@ -169,7 +184,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		Shop: demo.ShopDomain, ShopName: demo.ShopName, ClientSecret: demo.ClientSecret,
 		ProxyPrefix: shopifysandbox.DefaultProxyPrefix, ProxyTarget: e.cfg.BaseURL + "/hub",
 		Customers: demo.StorefrontCustomers(seeded), HubScriptURL: e.cfg.BaseURL + "/hub/embed.js",
-		BaseURL: "http://" + shopLn.Addr().String(), Logger: logger.With("component", "shopify-sandbox"),
+		BaseURL: "http://" + shopLn.Addr().String(), Logger: logger.With("component", "shopify-sandbox"), Now: now,
 		// Orders created, fulfilled or delivered in the sandbox (its /admin
 		// page, or `hubdesk sandbox shopify order …`) reach the demo as
 		// signed webhooks, as a real store's would.

@@ -100,7 +100,7 @@ func newServer(db *database.DB, box *secret.Box, logger *slog.Logger, cfg *confi
 		LoopBaseURL: cfg.LoopBaseURL, LoopAPIVersion: cfg.LoopAPIVersion, LoopReconcileInterval: cfg.LoopReconcileInterval,
 		Shopify: server.ShopifyOptions{App: shopifyconnect.App{ClientID: cfg.ShopifyClientID, ClientSecret: cfg.ShopifyClientSecret},
 			AdminURL: cfg.ShopifyAdminURL},
-		WebhookRetention: cfg.WebhookRetention, JobTimeout: cfg.JobTimeout, Profiling: cfg.Profiling}
+		WebhookRetention: cfg.WebhookRetention, MailRetention: cfg.MailRetention, JobRetention: cfg.JobRetention, JobTimeout: cfg.JobTimeout, Profiling: cfg.Profiling}
 	smtpTLS, err := cfg.SMTPTLS()
 	if err != nil {
 		return nil, err

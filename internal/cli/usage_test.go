@@ -44,6 +44,7 @@ func TestHelpPrintsTheCommandsUsageAndTouchesNothing(t *testing.T) {
 		{[]string{"serve", "--help"}, "Usage: hubdesk serve"},
 		{[]string{"demo", "-h"}, "Usage: hubdesk demo"},
 		{[]string{"migrate", "-h"}, "Usage: hubdesk migrate"},
+		{[]string{"backup", "-h"}, "Usage: hubdesk backup"},
 		{[]string{"shop", "-h"}, "Usage: hubdesk shop COMMAND"},
 		{[]string{"shop", "--help"}, "Usage: hubdesk shop COMMAND"},
 		{[]string{"shop", "create", "-h"}, "Usage: hubdesk shop create"},
@@ -126,6 +127,8 @@ func TestMistakesAreOneLineNamingWhatIsWrong(t *testing.T) {
 		{[]string{"demo", "--addr", "0.0.0.0:8080"}, "hubdesk demo: --addr 0.0.0.0:8080 can be reached from other machines"},
 		{[]string{"demo", "--addr", ":8080"}, "add --public"},
 		{[]string{"demo", "--addr", "8080"}, `hubdesk demo: --addr "8080": want host:port`},
+		{[]string{"demo", "--clock", "yesterday"}, `hubdesk demo: --clock "yesterday": want an RFC 3339 time`},
+		{[]string{"backup"}, "hubdesk backup: want the backup's file name"},
 		{[]string{"sandbox", "stripe"}, `hubdesk sandbox: unknown command "stripe"`},
 	}
 	for _, c := range cases {

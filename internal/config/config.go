@@ -49,6 +49,11 @@ type Config struct {
 	Profiling bool
 	// WebhookRetention is how long processed webhook events are kept.
 	WebhookRetention time.Duration
+	// MailRetention is how long processed raw mail (the MIME a ticket was
+	// read from) is kept.
+	MailRetention time.Duration
+	// JobRetention is how long completed background jobs stay listed.
+	JobRetention time.Duration
 	// JobTimeout is how long one attempt of a background job may run; a
 	// job whose process died is run again RescueMargin after it.
 	JobTimeout time.Duration
@@ -115,6 +120,8 @@ var Options = []Option{
 	{Env: "HUBDESK_METRICS_ADDR", Default: DefaultMetricsAddr, Help: "address serving Prometheus /metrics, apart from HUBDESK_ADDR; \"off\" (or empty) disables it (flag --metrics-addr)"},
 	{Env: "HUBDESK_PPROF", Help: "1: also serve Go's profiles (/debug/pprof/: heap, CPU, goroutines) on HUBDESK_METRICS_ADDR, never on the public address; off by default"},
 	{Env: "HUBDESK_WEBHOOK_RETENTION", Default: "30d", Help: "how long processed webhook events are kept: days (\"30d\") or a Go duration (\"72h\")"},
+	{Env: "HUBDESK_MAIL_RETENTION", Default: "7d", Help: "how long raw mail is kept once read into a ticket (the ticket keeps its text and files): days (\"7d\") or a Go duration"},
+	{Env: "HUBDESK_JOB_RETENTION", Default: "24h", Help: "how long completed background jobs stay listed under Settings → Jobs: days or a Go duration (dead and cancelled ones are kept 7 days)"},
 	{Env: "HUBDESK_JOB_TIMEOUT", Default: "5m", Help: "how long one attempt of a background job (webhook processing, mail, sync) may run before it is cancelled and retried; a job left running by a process that died runs again 1m after this (a Go duration, at most 24h)"},
 	{Env: "HUBDESK_SMTP_RELAY", Help: "SMTP relay for all outgoing mail (replies to shoppers, acknowledgements, invitations, password resets, agents' notifications): smtp://user:pass@host:587 (STARTTLS when offered) or smtps://user:pass@host:465 (TLS); empty: no mail, the desk shows links to copy and replies stay in the desk and hub", Secret: true},
 	{Env: "HUBDESK_SMTP_URL", Help: "older name of HUBDESK_SMTP_RELAY, still read when that is unset", Secret: true},
@@ -172,6 +179,8 @@ func Load() (*Config, error) {
 	c.ShopifyAdminURL = get("HUBDESK_SHOPIFY_ADMIN_URL")
 	imapPoll := orDefault(get("HUBDESK_IMAP_POLL_INTERVAL"), "30s")
 	retention := orDefault(get("HUBDESK_WEBHOOK_RETENTION"), "30d")
+	mailRetention := orDefault(get("HUBDESK_MAIL_RETENTION"), "7d")
+	jobRetention := orDefault(get("HUBDESK_JOB_RETENTION"), "24h")
 	jobTimeout := orDefault(get("HUBDESK_JOB_TIMEOUT"), "5m")
 	level := orDefault(get("HUBDESK_LOG_LEVEL"), "info")
 	if err != nil {
@@ -179,6 +188,12 @@ func Load() (*Config, error) {
 	}
 	if c.WebhookRetention, err = parseRetention(retention); err != nil {
 		return nil, fmt.Errorf("HUBDESK_WEBHOOK_RETENTION: %w", err)
+	}
+	if c.MailRetention, err = parseRetention(mailRetention); err != nil {
+		return nil, fmt.Errorf("HUBDESK_MAIL_RETENTION: %w", err)
+	}
+	if c.JobRetention, err = parseRetention(jobRetention); err != nil {
+		return nil, fmt.Errorf("HUBDESK_JOB_RETENTION: %w", err)
 	}
 	if c.JobTimeout, err = parseJobTimeout(jobTimeout); err != nil {
 		return nil, fmt.Errorf("HUBDESK_JOB_TIMEOUT: %w", err)

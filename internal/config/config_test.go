@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hubdesk/hubdesk/internal/intake"
+	"github.com/hubdesk/hubdesk/internal/jobs"
 )
 
 // clearEnv removes every hubdesk variable and its _FILE twin for the test.
@@ -90,6 +93,45 @@ func TestWebhookRetention(t *testing.T) {
 			t.Setenv("HUBDESK_WEBHOOK_RETENTION", bad)
 			if _, err := Load(); err == nil || !strings.Contains(err.Error(), "HUBDESK_WEBHOOK_RETENTION") {
 				t.Fatalf("Load accepted %q: %v", bad, err)
+			}
+		})
+	}
+}
+
+// The raw mail's and the finished jobs' retentions read like the
+// webhooks', each from its _FILE twin too, with their own defaults.
+func TestMailAndJobRetention(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "mail-retention")
+	if err := os.WriteFile(file, []byte("3d\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name       string
+		env        map[string]string
+		mail, jobs time.Duration
+	}{
+		{"defaults", nil, intake.DefaultMailRetention, jobs.DefaultCompletedRetention},
+		{"set", map[string]string{"HUBDESK_MAIL_RETENTION": "48h", "HUBDESK_JOB_RETENTION": "7d"}, 48 * time.Hour, 7 * 24 * time.Hour},
+		{"from a file", map[string]string{"HUBDESK_MAIL_RETENTION_FILE": file}, 3 * 24 * time.Hour, jobs.DefaultCompletedRetention},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			clearEnv(t)
+			for k, v := range c.env {
+				t.Setenv(k, v)
+			}
+			cfg, err := Load()
+			if err != nil || cfg.MailRetention != c.mail || cfg.JobRetention != c.jobs {
+				t.Fatalf("Load = mail %v, jobs %v, %v; want %v, %v", cfg.MailRetention, cfg.JobRetention, err, c.mail, c.jobs)
+			}
+		})
+	}
+	for _, name := range []string{"HUBDESK_MAIL_RETENTION", "HUBDESK_JOB_RETENTION"} {
+		t.Run(name+" refused", func(t *testing.T) {
+			clearEnv(t)
+			t.Setenv(name, "0d")
+			if _, err := Load(); err == nil || !strings.Contains(err.Error(), name) {
+				t.Fatalf("Load accepted 0d: %v", err)
 			}
 		})
 	}

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/hubdesk/hubdesk/internal/audit"
 	"github.com/hubdesk/hubdesk/internal/auth"
@@ -73,6 +74,9 @@ type Desk struct {
 	Logger  *slog.Logger
 	// BaseURL is where Loop delivers webhooks, shown on the Returns tab.
 	BaseURL string
+	// Now is the clock pages measure ages against ("3 hours ago", a
+	// waiting time); time.Now when nil (the demo's --clock sets it).
+	Now func() time.Time
 	// Mailbox is the demo's relay, whose mail the demo mailbox page shows
 	// to the staff of MailboxShop (a domain: the demo's one shop, as the
 	// relay's mail is not told apart by shop); nil outside the demo.
@@ -118,7 +122,9 @@ func New(d Desk) (*Desk, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := web.NewRenderer(sub, templateFuncs(web.DefaultAssets, staffLocale), d.Logger,
+	funcs := templateFuncs(web.DefaultAssets, staffLocale)
+	funcs["ago"] = func(t time.Time) string { return ago(d.now(), t) }
+	r, err := web.NewRenderer(sub, funcs, d.Logger,
 		"layout.html", "parts.html", "order_table.html", "settings_tabs.html", "helpdesk_notice.html", "shopify_backfill.html")
 	if err != nil {
 		return nil, err
@@ -132,6 +138,14 @@ func New(d Desk) (*Desk, error) {
 		d.ResetLimits = DefaultResetLimits()
 	}
 	return &d, nil
+}
+
+// now is the desk's clock.
+func (d *Desk) now() time.Time {
+	if d.Now == nil {
+		return time.Now()
+	}
+	return d.Now()
 }
 
 // navItem is one entry of the side navigation.

@@ -187,7 +187,7 @@ func (p *TicketPages) search(w http.ResponseWriter, r *http.Request, q inboxQuer
 		rows[i] = ticket.InboxRow{Ticket: *t, Preview: t.Preview, WaitingSince: t.WaitingSince}
 	}
 	data := inboxPage{Helpdesk: p.helpdeskOff(r), Scope: q.scope, Status: q.view.Status, Sort: q.sort, Back: q.url(r.URL.Query().Get("cursor")),
-		Query: q.text, Rows: inboxRows(staffLocale, rows, time.Now().UTC()), Words: newInboxWords(staffLocale)}
+		Query: q.text, Rows: inboxRows(staffLocale, rows, p.now().UTC()), Words: newInboxWords(staffLocale)}
 	if next != "" {
 		data.Pager = pagerLink{URL: q.url(next), LabelKey: "pager.next"}
 	}

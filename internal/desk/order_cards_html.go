@@ -22,7 +22,7 @@ import (
 
 // OrderCards are the side panel's cards of the customer's orders.
 func (v ticketPage) OrderCards() template.HTML {
-	return orderCardsHTML(staffLocale, &v, time.Now())
+	return orderCardsHTML(staffLocale, &v, v.writtenAt())
 }
 
 func orderCardsHTML(l *locale.Locale, v *ticketPage, now time.Time) template.HTML {

@@ -306,6 +306,8 @@ func (d *Desk) SaveSettingsReturns(w http.ResponseWriter, r *http.Request) {
 		cfg.Returns.LoopWebhookSecretLast4 = v.State.Draft.Returns.LoopWebhookSecretLast4
 		cfg.Returns.LoopKeyUnreadable = v.State.Draft.Returns.LoopKeyUnreadable
 		cfg.Returns.LoopWebhookSecretUnreadable = v.State.Draft.Returns.LoopWebhookSecretUnreadable
+		// The saved key stays in effect: the page goes on describing it.
+		cfg.Returns.KeyCheck = v.State.Draft.Returns.KeyCheck
 		// A key Loop refused or could not check says so in one message:
 		// no table of denied scopes, no warnings about the saved key.
 		var kce *settings.KeyCheckError
@@ -344,7 +346,13 @@ func (d *Desk) settingsRefused(w http.ResponseWriter, r *http.Request, v *settin
 		return
 	}
 	v.Config = cfg
-	v.Preview = v.Sample.Preview(cfg).Text()
+	// The page never holds a key, but the preview goes by whether one is
+	// saved: a refused save leaves the saved key in effect.
+	preview := cfg
+	if preview.Returns.LoopAPIKey == "" {
+		preview.Returns.LoopAPIKey = v.State.Draft.Returns.LoopAPIKey
+	}
+	v.Preview = v.Sample.Preview(preview).Text()
 	d.page(w, r, http.StatusUnprocessableEntity, page, "Settings", v)
 }
 

@@ -115,6 +115,14 @@ func TestReturnsSettingsPage(t *testing.T) {
 		if st.Draft.Returns.LoopAPIKey != sandbox.KeyFull {
 			t.Fatal("a refused key replaced the saved one")
 		}
+		// The page goes on describing the saved key, which stays in
+		// effect: its last check, Loop's webhooks registered by hubdesk,
+		// Loop's deep link for the sample order.
+		for _, want := range []string{"Last check", `id="loop-webhooks-automatic"`, "A deep link created by Loop"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("after a refused key the page lacks %q, which the saved key still does", want)
+			}
+		}
 		// Orders-only key: saved, with the warning.
 		_, body, _ = post(t, app, c, "/settings/returns", url.Values{"provider": {"loop"}, "loop_api_key": {sandbox.KeyOrders}})
 		if !strings.Contains(body, "lacks the Returns scope") {

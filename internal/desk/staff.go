@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"time"
 
 	"github.com/hubdesk/hubdesk/internal/auth"
 	"github.com/hubdesk/hubdesk/internal/user"
@@ -94,7 +93,7 @@ func (d *Desk) staffPage(w http.ResponseWriter, r *http.Request, status int, v s
 		d.serverError(w, r, err)
 		return
 	}
-	now := time.Now()
+	now := d.now()
 	for _, inv := range invitations {
 		v.Invitations = append(v.Invitations, pendingInvitation{Invitation: inv, Expired: inv.Expired(now), CanResend: user.CanGrant(me, inv.Role) == nil})
 	}

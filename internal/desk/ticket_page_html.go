@@ -17,7 +17,15 @@ import (
 
 // Body is the ticket view's markup.
 func (v ticketPage) Body() template.HTML {
-	return ticketPageHTML(staffLocale, web.DefaultAssets, &v, time.Now())
+	return ticketPageHTML(staffLocale, web.DefaultAssets, &v, v.writtenAt())
+}
+
+// writtenAt is the page's clock: the desk's when the handler set it.
+func (v ticketPage) writtenAt() time.Time {
+	if v.now.IsZero() {
+		return time.Now()
+	}
+	return v.now
 }
 
 func ticketPageHTML(l *locale.Locale, assets *web.Assets, v *ticketPage, now time.Time) template.HTML {

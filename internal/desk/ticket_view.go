@@ -23,6 +23,8 @@ import (
 // The data of the ticket view and of the new-ticket form.
 type (
 	ticketPage struct {
+		// now is when the page is written, for ages and return windows.
+		now      time.Time
 		Helpdesk helpdeskNotice
 		Ticket   *ticket.Ticket
 		Statuses []ticket.Status
@@ -121,7 +123,7 @@ func (p *TicketPages) showTicket(w http.ResponseWriter, r *http.Request, status 
 		return
 	}
 	t := tv.Ticket
-	v := ticketPage{Helpdesk: p.helpdeskOff(r), Ticket: t, Statuses: ticketStatuses, Me: me, CanAssign: me.Role.AtLeast(user.RoleManager),
+	v := ticketPage{now: p.now(), Helpdesk: p.helpdeskOff(r), Ticket: t, Statuses: ticketStatuses, Me: me, CanAssign: me.Role.AtLeast(user.RoleManager),
 		Error: message, Draft: draft, Tags: tv.Tags, AllTags: tv.AllTags, Blocked: tv.Blocked, Customer: tv.Customer,
 		OrdersCount: tv.OrdersCount, Orders: tv.Orders, Order: tv.Order, published: tv.Returns, LiveSince: live.Stamp(since)}
 	if len(tv.Orders) > 0 {

@@ -330,7 +330,9 @@ const PreviewPrefix = "/settings/hub-preview"
 // Preview admits a signed-in desk user (the route list requires Manager or
 // above) to see the hub as one of their shop's customers (?customer=<id>)
 // would, with the draft configuration, so changes can be checked before
-// they go live. A Start a return pressed here is audit-logged as the user.
+// they go live; without ?customer it shows the shopper of the order named,
+// else of the settings page's sample order (previewShopper). A Start a
+// return pressed here is audit-logged as the user.
 func (h *Hub) Preview(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
@@ -357,6 +359,22 @@ func (h *Hub) Preview(next http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		s.cfg = state.Draft
+		if q.Get("customer") == "" && r.Method == http.MethodGet {
+			// Opened without a customer (a bookmark, a typed address): show
+			// the hub as the shopper of the order named would see it, else
+			// as the shopper of the settings' sample order, one who can
+			// start a return.
+			shopper, err := h.previewShopper(r, sh.ID, state.Draft)
+			if err != nil {
+				h.serverError(w, r, s, err)
+				return
+			}
+			if shopper != 0 {
+				q.Set("customer", strconv.FormatInt(shopper, 10))
+				http.Redirect(w, r, r.URL.Path+"?"+q.Encode(), http.StatusSeeOther)
+				return
+			}
+		}
 		id, err := strconv.ParseInt(q.Get("customer"), 10, 64)
 		if err != nil || id <= 0 {
 			h.notFound(w, s)
@@ -375,4 +393,24 @@ func (h *Hub) Preview(next http.HandlerFunc) http.HandlerFunc {
 		s.carry.Set("customer", strconv.FormatInt(c.ID, 10))
 		h.serve(w, r, s, next)
 	}
+}
+
+// previewShopper is the customer a preview opened without one shows: the
+// one whose order the address names, else the sample order's; 0 when
+// there is none.
+func (h *Hub) previewShopper(r *http.Request, shopID int64, draft returns.Config) (int64, error) {
+	if id, err := strconv.ParseInt(r.PathValue("id"), 10, 64); err == nil && strings.Contains(r.URL.Path, "/orders/") {
+		o, err := h.opts.Commerce.Order(r.Context(), shopID, id)
+		switch {
+		case err == nil:
+			return o.CustomerID, nil
+		case !errors.Is(err, commerce.ErrNotFound):
+			return 0, err
+		}
+	}
+	sample, err := h.opts.Orders.Sample(r.Context(), shopID, draft)
+	if err != nil {
+		return 0, err
+	}
+	return sample.Order.CustomerID, nil
 }

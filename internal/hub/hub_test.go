@@ -521,6 +521,23 @@ func TestPreview(t *testing.T) {
 		t.Errorf("preview opened %d tickets", len(list))
 	}
 
+	// Without a customer the preview shows the sample order's shopper,
+	// with the draft.
+	status, _, hdr = f.app.Do(manager, http.MethodGet, base+"?locale=fr", "", "")
+	sampleShopper := hdr.Get("Location")
+	if status != http.StatusSeeOther || !strings.HasPrefix(sampleShopper, base+"?customer=") || !strings.Contains(sampleShopper, "locale=fr") {
+		t.Fatalf("preview without a customer: %d %q, want a redirect to a sample shopper", status, sampleShopper)
+	}
+	if status, body, _ := f.app.Do(manager, http.MethodGet, sampleShopper, "", ""); status != http.StatusOK || !strings.Contains(body, "Aperçu — paramètres brouillon") {
+		t.Fatalf("the sample shopper's preview: %d\n%s", status, body)
+	}
+
+	// An order's address without a customer shows that order's shopper.
+	status, _, hdr = f.app.Do(manager, http.MethodGet, base+"/orders/"+id(f.orders["#1001"]), "", "")
+	if want := base + "/orders/" + id(f.orders["#1001"]) + "?customer=" + itoa(f.ada.ID); status != http.StatusSeeOther || hdr.Get("Location") != want {
+		t.Errorf("an order's preview without a customer: %d %q, want %s", status, hdr.Get("Location"), want)
+	}
+
 	// Who may preview whom.
 	for _, c := range []struct {
 		name   string
@@ -531,7 +548,6 @@ func TestPreview(t *testing.T) {
 		{"agent", base + "?customer=" + itoa(f.ada.ID), f.app.LoginAs(f.acme.Agent), http.StatusForbidden},
 		{"anonymous", base + "?customer=" + itoa(f.ada.ID), nil, http.StatusSeeOther},
 		{"other shop's customer", base + "?customer=" + itoa(f.orders["#9001"].CustomerID), manager, http.StatusNotFound},
-		{"no customer", base, manager, http.StatusNotFound},
 		{"another customer's order", base + "/orders/" + id(f.orders["#2001"]) + "?customer=" + itoa(f.ada.ID), manager, http.StatusNotFound},
 		{"other shop's manager", base + "?customer=" + itoa(f.ada.ID), f.app.LoginAs(f.other.Manager), http.StatusNotFound},
 	} {

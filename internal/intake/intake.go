@@ -24,6 +24,12 @@ import (
 // HUBDESK_WEBHOOK_RETENTION does not say.
 const DefaultRetention = 30 * 24 * time.Hour
 
+// DefaultMailRetention is how long processed raw mail is kept when
+// HUBDESK_MAIL_RETENTION does not say: the ticket keeps the message's text
+// and its files, while the raw MIME — up to 30 MB, every header and
+// address — is only for looking into how a mail was read, soon after.
+const DefaultMailRetention = 7 * 24 * time.Hour
+
 // Intake is the use case every webhook surface calls.
 type Intake struct {
 	db    database.Querier

@@ -155,8 +155,9 @@ func TestRolledBackIntakeLeavesNothing(t *testing.T) {
 	})
 }
 
-// The purge deletes events processed before the retention, and keeps
-// recent ones and any not yet processed, however old.
+// The purge deletes events processed before the retention — raw mail
+// before its own, shorter one —, and keeps recent ones and any not yet
+// processed, however old.
 func TestPurgeRemovesOnlyOldProcessedEvents(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
@@ -165,7 +166,11 @@ func TestPurgeRemovesOnlyOldProcessedEvents(t *testing.T) {
 		shopID := fixtures.Shop(t, db, "a").ID
 		add := func(delivery string, received time.Time, processed *time.Time) {
 			t.Helper()
-			id, _, err := store.Insert(ctx, &intake.Event{ShopID: shopID, Provider: intake.ProviderLoop, Topic: "return.updated",
+			provider, topic := intake.ProviderLoop, "return.updated"
+			if strings.HasPrefix(delivery, "mail-") {
+				provider, topic = intake.ProviderEmail, "mail"
+			}
+			id, _, err := store.Insert(ctx, &intake.Event{ShopID: shopID, Provider: provider, Topic: topic,
 				DeliveryID: delivery, Body: []byte(`{}`), ReceivedAt: received})
 			if err != nil {
 				t.Fatal(err)
@@ -180,8 +185,12 @@ func TestPurgeRemovesOnlyOldProcessedEvents(t *testing.T) {
 		add("old-processed", old, &old)
 		add("recent-processed", old, &recent)
 		add("old-unprocessed", old, nil)
+		week, days := now.Add(-8*24*time.Hour), now.Add(-6*24*time.Hour)
+		add("mail-week-old", week, &week)
+		add("mail-days-old", week, &days)
+		add("mail-unprocessed", old, nil)
 
-		purge := &intake.PurgeWorker{DB: db, Retention: 30 * 24 * time.Hour, Now: func() time.Time { return now }}
+		purge := &intake.PurgeWorker{DB: db, Retention: 30 * 24 * time.Hour, MailRetention: 7 * 24 * time.Hour, Now: func() time.Time { return now }}
 		if err := purge.Work(ctx, &river.Job[intake.PurgeArgs]{}); err != nil {
 			t.Fatal(err)
 		}
@@ -196,8 +205,8 @@ func TestPurgeRemovesOnlyOldProcessedEvents(t *testing.T) {
 			rows.Scan(&d)
 			kept = append(kept, d)
 		}
-		if len(kept) != 2 || kept[0] != "old-unprocessed" || kept[1] != "recent-processed" {
-			t.Fatalf("kept %v, want old-unprocessed and recent-processed", kept)
+		if want := "mail-days-old mail-unprocessed old-unprocessed recent-processed"; strings.Join(kept, " ") != want {
+			t.Fatalf("kept %v, want %s", kept, want)
 		}
 	})
 }

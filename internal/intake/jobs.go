@@ -303,16 +303,25 @@ type PurgeArgs struct{}
 func (PurgeArgs) Kind() string { return "webhook_events_purge" }
 func (PurgeArgs) Shop() int64  { return 0 }
 
-// PurgeWorker deletes events processed longer than Retention ago.
+// PurgeWorker deletes events processed longer than Retention ago, and
+// raw mail processed longer than MailRetention ago.
 type PurgeWorker struct {
 	river.WorkerDefaults[PurgeArgs]
 	DB        *database.DB
 	Retention time.Duration
-	Now       func() time.Time // time.Now when nil
+	// MailRetention is how long processed raw mail is kept;
+	// DefaultMailRetention when 0.
+	MailRetention time.Duration
+	Now           func() time.Time // time.Now when nil
 }
 
 func (w *PurgeWorker) Work(ctx context.Context, _ *river.Job[PurgeArgs]) error {
-	_, err := NewStore(w.DB).PurgeProcessed(ctx, clock(w.Now)().Add(-w.Retention))
+	now := clock(w.Now)()
+	mail := w.MailRetention
+	if mail <= 0 {
+		mail = DefaultMailRetention
+	}
+	_, err := NewStore(w.DB).PurgeProcessed(ctx, now.Add(-w.Retention), now.Add(-mail))
 	return err
 }
 

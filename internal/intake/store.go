@@ -316,14 +316,29 @@ func (s *Store) MarkFailed(ctx context.Context, shopID, id int64, reason string)
 	return nil
 }
 
-// PurgeProcessed deletes every shop's events processed before cutoff and
-// says how many. Unprocessed events are kept whatever their age: they are
-// work not yet done. It is upkeep of no shop in particular, like removing
-// expired sessions.
-func (s *Store) PurgeProcessed(ctx context.Context, cutoff time.Time) (int64, error) {
-	res, err := s.db.Exec(ctx, `DELETE FROM webhook_events WHERE processed_at IS NOT NULL AND processed_at < ?`, database.Time(cutoff))
-	if err != nil {
-		return 0, fmt.Errorf("intake: purge processed webhook events: %w", err)
+// PurgeProcessed deletes every shop's events processed before cutoff —
+// raw mail (provider email) before mailCutoff — and says how many.
+// Unprocessed events are kept whatever their age: they are work not yet
+// done. It is upkeep of no shop in particular, like removing expired
+// sessions.
+func (s *Store) PurgeProcessed(ctx context.Context, cutoff, mailCutoff time.Time) (int64, error) {
+	var purged int64
+	for _, q := range []struct {
+		query  string
+		cutoff time.Time
+	}{
+		{`DELETE FROM webhook_events WHERE processed_at IS NOT NULL AND processed_at < ? AND provider <> 'email'`, cutoff},
+		{`DELETE FROM webhook_events WHERE processed_at IS NOT NULL AND processed_at < ? AND provider = 'email'`, mailCutoff},
+	} {
+		res, err := s.db.Exec(ctx, q.query, database.Time(q.cutoff))
+		if err != nil {
+			return purged, fmt.Errorf("intake: purge processed webhook events: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return purged, fmt.Errorf("intake: purge processed webhook events: %w", err)
+		}
+		purged += n
 	}
-	return res.RowsAffected()
+	return purged, nil
 }

@@ -14,6 +14,7 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -75,8 +76,22 @@ type Options struct {
 	// again (River's hour when 0; production passes RescueAfter of its job
 	// timeout); more than JobTimeout. Tests shorten both.
 	RescueStuckJobsAfter time.Duration
-	Logger               *slog.Logger
+	// CompletedRetention is how long a completed job stays listed before
+	// the leader deletes it (DefaultCompletedRetention when 0; production
+	// passes HUBDESK_JOB_RETENTION). Dead and cancelled jobs, which staff
+	// may still look into and retry, are kept DeadRetention.
+	CompletedRetention time.Duration
+	Logger             *slog.Logger
 }
+
+// DefaultCompletedRetention is how long completed jobs are kept unless
+// HUBDESK_JOB_RETENTION says otherwise: a day of done work to look back
+// on under Settings → Jobs, without the table growing by every webhook.
+const DefaultCompletedRetention = 24 * time.Hour
+
+// DeadRetention is how long dead and cancelled jobs (a webhook event that
+// failed for good among them) are kept for staff to read and retry.
+const DeadRetention = 7 * 24 * time.Hour
 
 // DefaultJobTimeout is how long one attempt of a job may run in
 // production (HUBDESK_JOB_TIMEOUT) before its context is cancelled and the
@@ -144,6 +159,10 @@ func New(db *database.DB, opts Options) (*Queue, error) {
 		JobTimeout:           opts.JobTimeout,
 		RescueStuckJobsAfter: opts.RescueStuckJobsAfter,
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: maxWorkers}},
+		// The leader deletes finished jobs past these ages every 30 s.
+		CompletedJobRetentionPeriod: cmp.Or(opts.CompletedRetention, DefaultCompletedRetention),
+		CancelledJobRetentionPeriod: DeadRetention,
+		DiscardedJobRetentionPeriod: DeadRetention,
 	}
 	extra := 0
 	for name, n := range opts.Queues {

@@ -229,8 +229,9 @@ const sampleScan = 25
 var madeUpSample = commerce.Order{Name: "#1001", Email: "shopper@example.com",
 	ShippingAddress: commerce.Address{Zip: "10115", Phone: "+49 30 901820"}}
 
-// Sample picks the shop's newest delivered order (one a shopper could
-// start a return for), else its newest order, else a made-up one, viewed
+// Sample picks the shop's newest delivered order a shopper could start a
+// return for, else its newest delivered order without a return under way,
+// else its newest order, else a made-up one, viewed
 // with published, the shop's published settings as the settings page
 // loaded them (settings.Editor.Load): a Loop key this process cannot read
 // leaves the page open to enter it again instead of failing it.
@@ -247,12 +248,24 @@ func (v *View) Sample(ctx context.Context, shopID int64, published returns.Confi
 	if err != nil {
 		return Sample{}, err
 	}
-	pick := orders[0]
+	// Best: one that can start a return with these settings (it shows
+	// the Start a return button); else one delivered without a return
+	// under way (with the provider off, say); else the newest.
+	pick, delivered := orders[0], (*commerce.Order)(nil)
 	for _, o := range viewed {
-		if o.Status == commerce.StatusDelivered && o.ActiveReturn() == nil {
-			pick = o.Order
+		if o.Status != commerce.StatusDelivered || o.ActiveReturn() != nil {
+			continue
+		}
+		if o.Return.Eligible() {
+			delivered = o.Order
 			break
 		}
+		if delivered == nil {
+			delivered = o.Order
+		}
+	}
+	if delivered != nil {
+		pick = delivered
 	}
 	s := Sample{Order: pick}
 	if pick.CustomerID != 0 {

@@ -262,3 +262,32 @@ func TestLoopKeyTakesEffectWhenSaved(t *testing.T) {
 		}
 	})
 }
+
+// The settings' sample order is one whose shopper could start a return
+// with the settings given: a delivered order inside its return window,
+// though a newer delivered one is past it.
+func TestSampleIsAnOrderThatCanStartAReturn(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		app := testapp.New(t, db, testapp.WithClock(func() time.Time { return now }))
+		shopID := app.NewTenant("shopa").Shop.ID
+		day := 24 * time.Hour
+		for _, o := range []struct {
+			name         string
+			created      time.Duration
+			deliveredAgo time.Duration
+		}{{"#OLD", 50 * day, 40 * day}, {"#RECENT", 20 * day, 5 * day}, {"#NEWEST", 10 * day, 31 * day}} {
+			app.Ingest(shopID, commerce.Order{ExternalID: o.name, Name: o.name, Currency: "USD", CreatedAt: now.Add(-o.created),
+				UpdatedAt: now.Add(-o.created), Fulfillments: []commerce.Fulfillment{shipped("delivered", o.deliveredAgo)}}, nil)
+		}
+		cfg := returns.DefaultConfig()
+		cfg.Returns = returns.ReturnsConfig{Provider: returns.ProviderOther, PortalURL: "https://returns.example.com/"}
+		sample, err := app.Server.Orders.Sample(ctx, shopID, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sample.Order.Name != "#RECENT" {
+			t.Fatalf("sample order %s, want #RECENT, the delivered order inside its return window", sample.Order.Name)
+		}
+	})
+}

@@ -99,7 +99,7 @@ func (s *Server) newJobs() (*jobs.Queue, error) {
 	river.AddWorker(workers, &guest.PurgeWorker{DB: s.opts.DB, Now: s.opts.Now})
 	river.AddWorker(workers, &helpdesk.ShopperMailWorker{Tickets: ticket.NewStore(s.opts.DB, s.opts.Now), Users: s.Users,
 		Shops: s.Shops, Settings: s.Settings, Sender: s.opts.Mail, Logger: s.logger})
-	river.AddWorker(workers, &intake.PurgeWorker{DB: s.opts.DB, Retention: retention, Now: s.opts.Now})
+	river.AddWorker(workers, &intake.PurgeWorker{DB: s.opts.DB, Retention: retention, MailRetention: s.opts.MailRetention, Now: s.opts.Now})
 	river.AddWorker(workers, &shopifyhooks.PurgeClaimsWorker{DB: s.opts.DB, Retention: retention, Now: s.opts.Now})
 	river.AddWorker(workers, &orderview.EligibilityWorker{Commerce: s.Commerce, Settings: s.Settings,
 		Cache: returns.NewEligibilityCache(s.opts.DB), Loop: returns.LoopLinker{Client: s.Loop}, Now: s.opts.Now})
@@ -124,6 +124,7 @@ func (s *Server) newJobs() (*jobs.Queue, error) {
 		Workers:              workers,
 		JobTimeout:           timeout,
 		RescueStuckJobsAfter: jobs.RescueAfter(timeout),
+		CompletedRetention:   s.opts.JobRetention,
 		Periodic:             periodic,
 		Queues:               map[string]int{loopsync.Queue: loopsync.RefreshWorkers, shopifysync.RefreshQueue: shopifysync.RefreshWorkers},
 		Logger:               s.logger,

@@ -81,6 +81,12 @@ type Options struct {
 	// WebhookRetention is how long processed webhook events are kept;
 	// intake.DefaultRetention when 0.
 	WebhookRetention time.Duration
+	// MailRetention is how long processed raw mail is kept;
+	// intake.DefaultMailRetention when 0.
+	MailRetention time.Duration
+	// JobRetention is how long completed jobs are kept;
+	// jobs.DefaultCompletedRetention when 0.
+	JobRetention time.Duration
 	// JobTimeout is how long one attempt of a job may run; a job left
 	// running by a process that died is rescued jobs.RescueMargin after
 	// it. jobs.DefaultJobTimeout when 0.
@@ -282,7 +288,7 @@ func New(opts Options) (*Server, error) {
 		Proxies: opts.Proxies, Settings: s.Settings, Secrets: s.Secrets, OrderView: s.Orders, Audit: s.Audit, JobQueue: s.Jobs,
 		BaseURL: opts.BaseURL, Tickets: s.Tickets, MailIn: s.MailSettings,
 		Mailbox: opts.DemoMailbox, MailboxShop: opts.DemoMailboxShop, Freshness: s.LoopSync, ReturnLinks: s.LoopSync, Privacy: s.Privacy, Backfill: s.ShopifySync,
-		CustomerFreshness: s.ShopifySync, Shopify: s.ShopifyConnect})
+		CustomerFreshness: s.ShopifySync, Shopify: s.ShopifyConnect, Now: opts.Now})
 	if err != nil {
 		return nil, fmt.Errorf("desk: %w", err)
 	}

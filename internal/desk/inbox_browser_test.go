@@ -91,10 +91,27 @@ func TestInboxInTheBrowser(t *testing.T) {
 			t.Errorf("%s: %v, want %v", step, got, want)
 		}
 	}
+	// click follows a link of the inbox and waits for the page it leads
+	// to: the page it leaves has an inbox too, so waiting for one is not
+	// enough (a busy machine answers after the list was read).
 	click := func(step, xpath string) {
 		t.Helper()
-		if err := chromedp.Do(ctx, chromedp.Click(xpath), chromedp.WaitVisible(chromedp.CSS(".inbox-layout"))); err != nil {
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.leaving = true`)); err != nil {
 			t.Fatalf("%s: %v", step, err)
+		}
+		if err := chromedp.Do(ctx, chromedp.Click(xpath)); err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			arrived, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!window.leaving && document.readyState === "complete" && !!document.querySelector(".inbox-layout")`))
+			if err == nil && arrived {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: the inbox the link leads to never came (%v)", step, err)
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
 	}
 

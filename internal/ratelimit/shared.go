@@ -98,7 +98,7 @@ func (s *Shared) Wait(ctx context.Context, keyID string) error {
 // take records a call for keyID if fewer than share calls were made in the
 // window, and otherwise says how long until the oldest of them leaves it.
 func (s *Shared) take(ctx context.Context, keyID string, share int) (wait time.Duration, err error) {
-	wait, err = take(ctx, s.db, keyID, share, s.window, s.now())
+	wait, err = take(ctx, s.db, keyID, share, s.window, s.now)
 	if err != nil {
 		return 0, fmt.Errorf("shared rate limit: %w", err)
 	}

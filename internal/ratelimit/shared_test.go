@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -127,6 +128,53 @@ func TestASlotPastTheDeadlineIsSaidAtOnce(t *testing.T) {
 		}
 		if calls != 2 {
 			t.Errorf("%d calls recorded, want the 2 let through", calls)
+		}
+	})
+}
+
+// TestACallIsRecordedWhenItsTurnCame: a process that waits for the key
+// while another holds it records its call at the time it got the key, not
+// at the time it started waiting; recorded in the past, the call would
+// leave the window early and let one call too many into the next.
+func TestACallIsRecordedWhenItsTurnCame(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		var clock atomic.Int64
+		clock.Store(1_000_000)
+		lim := ratelimit.NewShared(db, ratelimit.Options{Limit: 10, Window: time.Minute,
+			Now: func() time.Time { return time.UnixMilli(clock.Load()) }})
+		held, release := make(chan struct{}), make(chan struct{})
+		holder := make(chan error, 1)
+		go func() {
+			// Another process counts the key's calls: it holds the key.
+			holder <- db.InTx(ctx, func(tx *database.Tx) error {
+				if _, err := tx.Exec(ctx, `INSERT INTO api_rate_keys (key_id, calls) VALUES ('key-1', 1)
+					ON CONFLICT (key_id) DO UPDATE SET calls = api_rate_keys.calls + 1`); err != nil {
+					return err
+				}
+				close(held)
+				<-release
+				return nil
+			})
+		}()
+		<-held
+		waited := make(chan error, 1)
+		go func() { waited <- lim.Wait(ctx, "key-1") }()
+		time.Sleep(200 * time.Millisecond) // the call waits for the key
+		clock.Store(1_030_000)             // 30 s on, the key is free
+		close(release)
+		if err := <-holder; err != nil {
+			t.Fatal(err)
+		}
+		if err := <-waited; err != nil {
+			t.Fatal(err)
+		}
+		var at int64
+		if err := db.QueryRow(ctx, `SELECT MAX(at) FROM api_rate_calls WHERE key_id = 'key-1'`).Scan(&at); err != nil {
+			t.Fatal(err)
+		}
+		if at != 1_030_000 {
+			t.Errorf("the call was recorded at %d, want 1030000 (when the key was free)", at)
 		}
 	})
 }

@@ -34,18 +34,17 @@ func NewWindow(db *database.DB, limit int, period time.Duration, now func() time
 // the window, and says so; otherwise it records nothing and says how long
 // until the oldest event leaves the window.
 func (w *Window) Allow(ctx context.Context, key string) (ok bool, retryAfter time.Duration, err error) {
-	wait, err := take(ctx, w.db, key, w.limit, w.period, w.now())
+	wait, err := take(ctx, w.db, key, w.limit, w.period, w.now)
 	if err != nil {
 		return false, 0, fmt.Errorf("rate limit window: %w", err)
 	}
 	return wait <= 0, wait, nil
 }
 
-// take records an event for key at now if fewer than limit were recorded
-// within period, and otherwise says how long until the oldest of them
-// leaves the window.
-func take(ctx context.Context, db *database.DB, key string, limit int, period time.Duration, now time.Time) (wait time.Duration, err error) {
-	since := now.Add(-period).UnixMilli()
+// take records an event for key, at the clock's time once it holds the
+// key, if fewer than limit were recorded within period, and otherwise says
+// how long until the oldest of them leaves the window.
+func take(ctx context.Context, db *database.DB, key string, limit int, period time.Duration, clock func() time.Time) (wait time.Duration, err error) {
 	err = db.InTx(ctx, func(tx *database.Tx) error {
 		// The upsert locks the key's row (a row lock on PostgreSQL, the
 		// write lock on SQLite) until commit: one process at a time counts
@@ -54,6 +53,12 @@ func take(ctx context.Context, db *database.DB, key string, limit int, period ti
 			ON CONFLICT (key_id) DO UPDATE SET calls = api_rate_keys.calls + 1`, key); err != nil {
 			return err
 		}
+		// The time is read once the lock is held: read before, while
+		// another process held it and recorded later calls, it would
+		// record this one in the past, leaving the window early and
+		// letting one call too many into the next.
+		now := clock()
+		since := now.Add(-period).UnixMilli()
 		if _, err := tx.Exec(ctx, `DELETE FROM api_rate_calls WHERE key_id = ? AND at <= ?`, key, since); err != nil {
 			return err
 		}

@@ -19,8 +19,9 @@ import (
 // Guest orders: a shopper who checked out without an account — or is not
 // logged in on the storefront — looks an order up by its number and
 // email (GuestForm, GuestLookup), gets a one-time link by mail (package
-// guest), and the link (GuestOpen) is exchanged for a grant to that one
-// order (grant.go) carried by every link of its pages (Guest).
+// guest), and the link — its page (GuestOpen), then the button on it
+// (GuestOpenPost) — is exchanged for a grant to that one order
+// (grant.go) carried by every link of its pages (Guest).
 //
 // Three ways in, as for the rest of the hub: through the App Proxy
 // (signed; the pages in the store's theme), on hubdesk's own domain (a

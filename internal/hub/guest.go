@@ -321,8 +321,9 @@ func (h *Hub) GuestOpen(w http.ResponseWriter, r *http.Request) {
 // has the token can open the order directly. What the rule prevents is
 // the other way round: a page that posts an attacker's own link from a
 // victim's browser, which would show the victim the attacker's order
-// (and a message sent from it would go to the attacker's address), nor
-// can such a post spend a victim's link, which the attacker does not know.
+// (and a message sent from it would go to the attacker's address). A
+// victim's own link cannot be spent that way: the attacker does not know
+// its token.
 func (h *Hub) GuestOpenPost(w http.ResponseWriter, r *http.Request) {
 	h.guestLink(w, r, true)
 }

@@ -114,17 +114,13 @@ func claimKeys(ev *intake.Event) []string {
 }
 
 // claim records ev's keys and returns the one claimed before by another
-// event, if any (a duplicate): as the chunk's Prefetch found it, or
-// asked now.
+// event, if any (a duplicate): as the chunk's Prefetch found it and
+// recorded, or asked now.
 func (h *Handler) claim(ctx context.Context, tx *database.Tx, ev *intake.Event, p *prefetched) (duplicate string, err error) {
-	claims := h.Claims.With(tx)
 	if v, ok := p.verdict(ev.ID); ok {
-		taken, err := claims.Take(ctx, ev.ShopID, ev.ID, ev.ReceivedAt, v.take)
-		if err != nil || taken {
-			return v.duplicate, err
-		}
+		return v.duplicate, nil
 	}
-	return claims.Claim(ctx, ev.ShopID, ev.ID, ev.ReceivedAt, claimKeys(ev))
+	return h.Claims.With(tx).Claim(ctx, ev.ShopID, ev.ID, ev.ReceivedAt, claimKeys(ev))
 }
 
 // HandleOutcome applies ev and says what came of it.

@@ -2,6 +2,7 @@ package webhook_test
 
 import (
 	"context"
+	"maps"
 	"strconv"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/database/dbtest"
 	"github.com/hubdesk/hubdesk/internal/intake"
 	"github.com/hubdesk/hubdesk/internal/integration/shopify"
+	"github.com/hubdesk/hubdesk/internal/shopifyhooks"
 )
 
 // chunkOrder is an orders/* body: order id with one customer, two lines
@@ -138,5 +140,44 @@ func TestShopifyChunkReadsOnceAndAppliesEveryRule(t *testing.T) {
 			t.Errorf("%d statements for %d events: %.1f an event, want at most 5", statements, len(events), perEvent)
 		}
 		t.Logf("%d statements for %d events", statements, len(events))
+	})
+}
+
+// A chunk's claims are recorded in one insert; should one of its keys
+// have been claimed since the chunk read them (by another transaction),
+// none is recorded, so that each event then claims its own and learns
+// whose each key is.
+func TestShopifyChunkClaimsAllOrNone(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		app, tn := newShopifyApp(t, db)
+		ctx := context.Background()
+		claims := app.Server.ShopifyHooks.Claims
+		at := time.Now()
+		if dup, err := claims.Claim(ctx, tn.Shop.ID, 7, at, []string{"event:orders/create:e2"}); err != nil || dup != "" {
+			t.Fatalf("claim: %q, %v", dup, err)
+		}
+		taken, err := claims.TakeAll(ctx, tn.Shop.ID, []shopifyhooks.Claim{
+			{Event: 8, Key: "webhook:w1", At: at}, {Event: 8, Key: "event:orders/create:e1", At: at},
+			{Event: 9, Key: "webhook:w2", At: at}, {Event: 9, Key: "event:orders/create:e2", At: at},
+		})
+		if err != nil || taken {
+			t.Fatalf("taken %v, %v: want false, one key being claimed already", taken, err)
+		}
+		if n := count(t, db, `SELECT COUNT(*) FROM shopify_webhook_claims`); n != 1 {
+			t.Errorf("%d claims, want only the one made before", n)
+		}
+		taken, err = claims.TakeAll(ctx, tn.Shop.ID, []shopifyhooks.Claim{
+			{Event: 8, Key: "webhook:w1", At: at}, {Event: 8, Key: "event:orders/create:e1", At: at}, {Event: 9, Key: "webhook:w2", At: at},
+		})
+		if err != nil || !taken {
+			t.Fatalf("taken %v, %v: want true", taken, err)
+		}
+		owners, err := claims.Owners(ctx, tn.Shop.ID, []string{"webhook:w1", "event:orders/create:e1", "webhook:w2", "event:orders/create:e2"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := map[string]int64{"webhook:w1": 8, "event:orders/create:e1": 8, "webhook:w2": 9, "event:orders/create:e2": 7}; !maps.Equal(owners, want) {
+			t.Errorf("owners %v, want %v", owners, want)
+		}
 	})
 }

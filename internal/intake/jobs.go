@@ -33,11 +33,12 @@ type Prefetcher interface {
 	Prefetch(ctx context.Context, tx *database.Tx, events []*Event) (context.Context, error)
 }
 
-// Finisher is a Prefetcher that keeps some of a chunk's writes until its
-// last event is handled and then writes them together: Finish, given the
-// context its Prefetch returned, runs in the chunk's transaction before
-// the chunk is marked done. If it fails, the chunk is rolled back and its
-// events processed one by one, without Prefetch or Finish.
+// Finisher is a Prefetcher that keeps some of a chunk's writes for later
+// and then writes them together: Finish, given the context its Prefetch
+// returned, runs in the chunk's transaction after the chunk's last event
+// and before an event of another provider is handled (which may read
+// them); it writes nothing when nothing is kept. If it fails, the chunk
+// is rolled back and its events processed one by one.
 type Finisher interface {
 	Finish(ctx context.Context, tx *database.Tx) error
 }
@@ -206,6 +207,12 @@ func (w *ProcessWorker) processTogether(ctx context.Context, shopID int64, ids [
 				continue // purged or done: nothing left to do
 			}
 			delete(claimed, ev.ID)
+			// What another provider's handler kept for the end is written
+			// first: this one may read it (a return of an order just made).
+			if err := w.finish(tx, ctxs, ev.Provider); err != nil {
+				n++
+				return err
+			}
 			hctx := ctx
 			if c, ok := ctxs[ev.Provider]; ok {
 				hctx = c
@@ -219,12 +226,8 @@ func (w *ProcessWorker) processTogether(ctx context.Context, shopID int64, ids [
 				outcomes = append(outcomes, outcome{id: ev.ID, text: text})
 			}
 		}
-		for provider, c := range ctxs {
-			if f, ok := w.Handlers[provider].(Finisher); ok {
-				if err := f.Finish(c, tx); err != nil {
-					return err
-				}
-			}
+		if err := w.finish(tx, ctxs, ""); err != nil {
+			return err
 		}
 		if len(claimed) > 0 {
 			rest := make([]int64, 0, len(claimed))
@@ -238,6 +241,22 @@ func (w *ProcessWorker) processTogether(ctx context.Context, shopID int64, ids [
 		return store.setOutcomes(ctx, shopID, outcomes)
 	})
 	return n, err
+}
+
+// finish has the Finisher of each provider other than but write what it
+// kept (see Finisher).
+func (w *ProcessWorker) finish(tx *database.Tx, ctxs map[Provider]context.Context, but Provider) error {
+	for provider, c := range ctxs {
+		if provider == but {
+			continue
+		}
+		if f, ok := w.Handlers[provider].(Finisher); ok {
+			if err := f.Finish(c, tx); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // prefetch shows each Prefetcher its provider's claimed events of the

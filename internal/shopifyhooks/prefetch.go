@@ -5,6 +5,7 @@ import (
 
 	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/database"
+	"github.com/hubdesk/hubdesk/internal/ingest"
 	"github.com/hubdesk/hubdesk/internal/intake"
 	"github.com/hubdesk/hubdesk/internal/integration/shopify"
 )
@@ -98,8 +99,24 @@ func (h *Handler) Prefetch(ctx context.Context, tx *database.Tx, events []*intak
 		if p.known, err = h.Commerce.With(tx).Know(ctx, shopID, want); err != nil {
 			return nil, err
 		}
+		p.orders = ingest.New(tx, h.Commerce.With(tx).WithKnown(p.known), h.Returns.With(tx)).Run(shopID)
 	}
 	return context.WithValue(ctx, prefetchKey{}, p), nil
+}
+
+// Finish writes what the chunk's orders left for the end of it (see
+// ingest.Run): the lines and shipments of the new ones, the returns
+// waiting for them (intake.Finisher).
+func (h *Handler) Finish(ctx context.Context, tx *database.Tx) error {
+	p, _ := ctx.Value(prefetchKey{}).(*prefetched)
+	return p.finish(ctx)
+}
+
+func (p *prefetched) finish(ctx context.Context) error {
+	if p == nil || p.orders == nil {
+		return nil
+	}
+	return p.orders.Finish(ctx)
 }
 
 type prefetchKey struct{}
@@ -109,6 +126,7 @@ type prefetched struct {
 	verdicts map[int64]verdict
 	bodies   map[int64]any // each event parsed
 	known    *commerce.Known
+	orders   *ingest.Run // the chunk's orders, when it has any
 }
 
 // verdict is what an event's claims come to, as the chunk's Prefetch

@@ -145,7 +145,17 @@ func (h *Handler) HandleOutcome(ctx context.Context, tx *database.Tx, ev *intake
 			return "", intake.Permanent(err)
 		}
 	}
-	outcome, err := h.apply(ctx, tx, ev, parsed, p.commerce(h.Commerce))
+	switch parsed.(type) {
+	case *shopify.WebhookOrder, *shopify.WebhookFulfillment, *shopify.WebhookCustomer:
+	default:
+		// What the chunk's orders left for its end is written before an
+		// event that may read or remove it (a refund reads the lines, a
+		// redact erases the orders).
+		if err := p.finish(ctx); err != nil {
+			return "", err
+		}
+	}
+	outcome, err := h.apply(ctx, tx, ev, parsed, p)
 	var ve *commerce.ValidationError
 	if errors.As(err, &ve) {
 		return "", intake.Permanent(fmt.Errorf("%s: %w", ev.Topic, err))
@@ -167,10 +177,11 @@ func isPrivacy(topic string) bool {
 	return false
 }
 
-// apply applies the parsed event through store, the commerce store
-// (knowing what the chunk's Prefetch read, if it did).
-func (h *Handler) apply(ctx context.Context, tx *database.Tx, ev *intake.Event, parsed any, store *commerce.Store) (string, error) {
+// apply applies the parsed event, knowing what the chunk's Prefetch read
+// (p), if it did.
+func (h *Handler) apply(ctx context.Context, tx *database.Tx, ev *intake.Event, parsed any, p *prefetched) (string, error) {
 	shopID := ev.ShopID
+	store := p.commerce(h.Commerce)
 	switch v := parsed.(type) {
 	case nil:
 		return "topic " + ev.Topic + " is not applied", nil
@@ -179,7 +190,12 @@ func (h *Handler) apply(ctx context.Context, tx *database.Tx, ev *intake.Event, 
 		if err != nil {
 			return "", err
 		}
-		_, res, err := ingest.New(tx, store, h.Returns).Apply(ctx, shopID, o, c)
+		var res commerce.UpsertResult
+		if p != nil && p.orders != nil {
+			_, res, err = p.orders.Apply(ctx, o, c)
+		} else {
+			_, res, err = ingest.New(tx, store, h.Returns).Apply(ctx, shopID, o, c)
+		}
 		if err != nil {
 			return "", err
 		}

@@ -72,7 +72,7 @@ func (s *Store) Know(ctx context.Context, shopID int64, w Wanted) (*Known, error
 			customers = append(customers, EmailKey(e))
 		}
 	}
-	if err := k.read(ctx, s.db, `SELECT external_id, id, updated_at, email FROM customers WHERE shop_id = ? AND external_id IN (%s)`,
+	if err := k.read(ctx, s.db, `SELECT r.external_id, r.id, r.updated_at, r.email FROM %s JOIN customers r ON r.shop_id = ? AND r.external_id = k.column1`,
 		shopID, customers, k.customers); err != nil {
 		return nil, fmt.Errorf("read customers: %w", err)
 	}
@@ -80,7 +80,7 @@ func (s *Store) Know(ctx context.Context, shopID int64, w Wanted) (*Known, error
 	for _, id := range w.Orders {
 		orders = append(orders, strings.TrimSpace(id))
 	}
-	if err := k.read(ctx, s.db, `SELECT external_id, id, updated_at, email FROM orders WHERE shop_id = ? AND external_id IN (%s)`,
+	if err := k.read(ctx, s.db, `SELECT r.external_id, r.id, r.updated_at, r.email FROM %s JOIN orders r ON r.shop_id = ? AND r.external_id = k.column1`,
 		shopID, orders, k.orders); err != nil {
 		return nil, fmt.Errorf("read orders: %w", err)
 	}
@@ -92,9 +92,9 @@ func (s *Store) Know(ctx context.Context, shopID int64, w Wanted) (*Known, error
 			orders = append(orders, key.order)
 		}
 		// By their orders' index: an order has a few shipments.
-		in, args := database.InList(orders)
-		rows, err := s.db.Query(ctx, `SELECT o.external_id, f.external_id FROM orders o JOIN fulfillments f ON f.order_id = o.id
-			WHERE o.shop_id = ? AND o.external_id IN (`+in+`)`, append([]any{shopID}, args...)...)
+		table, args := database.ValuesList(orders, "TEXT", "k")
+		rows, err := s.db.Query(ctx, `SELECT o.external_id, f.external_id FROM `+table+`
+			JOIN orders o ON o.shop_id = ? AND o.external_id = k.column1 JOIN fulfillments f ON f.order_id = o.id`, append(args, shopID)...)
 		if err != nil {
 			return nil, fmt.Errorf("read shipments: %w", err)
 		}
@@ -115,8 +115,9 @@ func (s *Store) Know(ctx context.Context, shopID int64, w Wanted) (*Known, error
 	return k, nil
 }
 
-// read fills into with the rows query (ending in `IN (%s)`) finds for
-// ids, and an empty row for each id it does not.
+// read fills into with the rows query (its table of ids `%s`, see
+// database.ValuesList, joined to the shop's rows) finds for ids, and an
+// empty row for each id it does not.
 func (k *Known) read(ctx context.Context, q database.Querier, query string, shopID int64, ids []string, into map[string]knownRow) error {
 	if len(ids) == 0 {
 		return nil
@@ -124,8 +125,8 @@ func (k *Known) read(ctx context.Context, q database.Querier, query string, shop
 	for _, id := range ids {
 		into[id] = knownRow{}
 	}
-	in, args := database.InList(ids)
-	rows, err := q.Query(ctx, fmt.Sprintf(query, in), append([]any{shopID}, args...)...)
+	table, args := database.ValuesList(ids, "TEXT", "k")
+	rows, err := q.Query(ctx, fmt.Sprintf(query, table), append(args, shopID)...)
 	if err != nil {
 		return err
 	}

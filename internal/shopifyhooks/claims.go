@@ -90,9 +90,9 @@ func (c *Claims) Owners(ctx context.Context, shopID int64, keys []string) (map[s
 	if len(keys) == 0 {
 		return out, nil
 	}
-	in, args := database.InList(keys)
-	rows, err := c.db.Query(ctx, `SELECT claim, event_row FROM shopify_webhook_claims WHERE shop_id = ? AND claim IN (`+in+`)`,
-		append([]any{shopID}, args...)...)
+	table, args := database.ValuesList(keys, "TEXT", "k")
+	rows, err := c.db.Query(ctx, `SELECT c.claim, c.event_row FROM `+table+`
+		JOIN shopify_webhook_claims c ON c.shop_id = ? AND c.claim = k.column1`, append(args, shopID)...)
 	if err != nil {
 		return nil, fmt.Errorf("shopifyhooks: read claims: %w", err)
 	}

@@ -510,6 +510,9 @@ func (tx *Tx) ExecReturning(ctx context.Context, query string, args ...any) *sql
 // Query runs a query inside the transaction.
 func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	tx.db.txStatements.Add(1)
+	if stmt := tx.prepared(ctx, query); stmt != nil {
+		return stmt.QueryContext(ctx, args...)
+	}
 	return tx.tx.QueryContext(ctx, tx.db.rebind(query), args...)
 }
 

@@ -204,8 +204,8 @@ func (h *harness) shopifyWebhooks(ctx context.Context, e *engineRun, _ []byte) e
 	h.add(row{key: "shopify", what: "Shopify webhook ingestion (32 senders; 1 in 10 redelivered, 1 in 10 a repeated event), processed", engine: e.engine,
 		budget: "≥ 2,000/s, none lost or doubled", p50: msString(percentile(lat, 0.5)), p99: msString(percentile(lat, 0.99)),
 		throughput: rateString(processedRate, "events/s") + fmt.Sprintf(", lost %d, doubled %d", lost, doubled),
-		pass: verdict(processedRate >= 2000 && lost == 0 && doubled == 0 && refused.Load() == 0 && failed == 0 && processed == stored),
-		note: note})
+		pass:       verdict(processedRate >= 2000 && lost == 0 && doubled == 0 && refused.Load() == 0 && failed == 0 && processed == stored),
+		note:       note})
 	return nil
 }
 

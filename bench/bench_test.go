@@ -39,7 +39,7 @@ func TestHarness(t *testing.T) {
 	}
 	want := map[string]int{"weight": 3}
 	for _, e := range engines {
-		for key, n := range map[string]int{"seed": 1, "floor": 1, "hub-sat": 2, "hub-rate": 2, "inbox": 1, "ticket": 1, "webhook": 1, "return": 2, "memory": 1} {
+		for key, n := range map[string]int{"seed": 1, "floor": 1, "hub-sat": 2, "hub-rate": 2, "inbox": 1, "ticket": 1, "webhook": 1, "shopify": 1, "return": 2, "memory": 1} {
 			want[e+" "+key] = n
 		}
 	}
@@ -53,7 +53,7 @@ func TestHarness(t *testing.T) {
 		if r.pass != nil && r.throughput == "" && r.p50 == "" {
 			t.Errorf("%s %s: a budget without a figure", r.engine, r.what)
 		}
-		if r.key == "webhook" && !strings.Contains(r.throughput, "lost 0, doubled 0") {
+		if (r.key == "webhook" || r.key == "shopify") && !strings.Contains(r.throughput, "lost 0, doubled 0") {
 			t.Errorf("%s webhooks: %s (%s)", r.engine, r.throughput, r.note)
 		}
 		if strings.Contains(r.key, "hub-sat") && r.ofFloor == "" {

@@ -60,7 +60,7 @@ func main() {
 	flag.DurationVar(&cfg.duration, "duration", 10*time.Second, "how long each saturating (wrk) row runs")
 	flag.IntVar(&cfg.rate, "rate", 500, "requests per second of the fixed-rate hub rows")
 	flag.DurationVar(&cfg.rateFor, "rate-duration", 10*time.Second, "how long each fixed-rate row sends")
-	flag.StringVar(&rows, "rows", "", "run only the rows whose key matches this regular expression (keys: floor, hub-sat, hub-rate, weight, inbox, ticket, webhook, return, memory, ticket-view)")
+	flag.StringVar(&rows, "rows", "", "run only the rows whose key matches this regular expression (keys: floor, hub-sat, hub-rate, weight, inbox, ticket, webhook, shopify, return, memory, ticket-view)")
 	flag.BoolVar(&cfg.goBench, "gobench", true, "run the in-process benchmarks behind the ticket-view rows (go test -bench)")
 	flag.StringVar(&cfg.workDir, "workdir", "", "keep binaries, databases' files and logs here (default: a temporary directory, removed)")
 	flag.StringVar(&cfg.hubdesk, "hubdesk", "", "a built hubdesk binary (default: built from ./cmd/hubdesk)")

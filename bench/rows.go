@@ -124,6 +124,7 @@ func (h *harness) runEngine(ctx context.Context, engine string) error {
 		// queues (see the notes of a full run).
 		{"return", h.startReturn},
 		{"webhook", h.webhooks},
+		{"shopify", h.shopifyWebhooks},
 		{"inbox|ticket", h.desk},
 	}
 	var peaks []string // the peak RSS after each step: which one set it

@@ -2,6 +2,7 @@ package commerce
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -19,6 +20,10 @@ import (
 // can be missing from it, so whether an order's upsert inserted or
 // updated is told by the upsert itself there (an order's lines and
 // shipments depend on it), and the rest only labels what was done.
+//
+// A store WithKnown also keeps the lines and shipments of the orders it
+// inserts until Flush, which writes those of the whole run in one insert
+// each (see ingest.Run).
 type Known struct {
 	// customers and orders by external id (customers also by email key,
 	// for the adoption of a customer first met by email); a row asked
@@ -28,6 +33,10 @@ type Known struct {
 	// shipments asked for, by order and shipment external id: stored or
 	// not.
 	shipments map[shipmentKey]bool
+	// keptOrders are the orders inserted whose lines and shipments wait
+	// for Flush; kept indexes them by order id.
+	keptOrders []keptOrder
+	kept       map[int64]int
 }
 
 type knownRow struct {
@@ -63,7 +72,7 @@ func (s *Store) Know(ctx context.Context, shopID int64, w Wanted) (*Known, error
 			customers = append(customers, EmailKey(e))
 		}
 	}
-	if err := k.read(ctx, s.db, `SELECT external_id, id, updated_at, email FROM customers WHERE shop_id = ? AND external_id IN (%s)`,
+	if err := k.read(ctx, s.db, `SELECT r.external_id, r.id, r.updated_at, r.email FROM %s JOIN customers r ON r.shop_id = ? AND r.external_id = k.column1`,
 		shopID, customers, k.customers); err != nil {
 		return nil, fmt.Errorf("read customers: %w", err)
 	}
@@ -71,7 +80,7 @@ func (s *Store) Know(ctx context.Context, shopID int64, w Wanted) (*Known, error
 	for _, id := range w.Orders {
 		orders = append(orders, strings.TrimSpace(id))
 	}
-	if err := k.read(ctx, s.db, `SELECT external_id, id, updated_at, email FROM orders WHERE shop_id = ? AND external_id IN (%s)`,
+	if err := k.read(ctx, s.db, `SELECT r.external_id, r.id, r.updated_at, r.email FROM %s JOIN orders r ON r.shop_id = ? AND r.external_id = k.column1`,
 		shopID, orders, k.orders); err != nil {
 		return nil, fmt.Errorf("read orders: %w", err)
 	}
@@ -83,9 +92,9 @@ func (s *Store) Know(ctx context.Context, shopID int64, w Wanted) (*Known, error
 			orders = append(orders, key.order)
 		}
 		// By their orders' index: an order has a few shipments.
-		in, args := database.InList(orders)
-		rows, err := s.db.Query(ctx, `SELECT o.external_id, f.external_id FROM orders o JOIN fulfillments f ON f.order_id = o.id
-			WHERE o.shop_id = ? AND o.external_id IN (`+in+`)`, append([]any{shopID}, args...)...)
+		table, args := database.ValuesList(orders, "TEXT", "k")
+		rows, err := s.db.Query(ctx, `SELECT o.external_id, f.external_id FROM `+table+`
+			JOIN orders o ON o.shop_id = ? AND o.external_id = k.column1 JOIN fulfillments f ON f.order_id = o.id`, append(args, shopID)...)
 		if err != nil {
 			return nil, fmt.Errorf("read shipments: %w", err)
 		}
@@ -106,8 +115,9 @@ func (s *Store) Know(ctx context.Context, shopID int64, w Wanted) (*Known, error
 	return k, nil
 }
 
-// read fills into with the rows query (ending in `IN (%s)`) finds for
-// ids, and an empty row for each id it does not.
+// read fills into with the rows query (its table of ids `%s`, see
+// database.ValuesList, joined to the shop's rows) finds for ids, and an
+// empty row for each id it does not.
 func (k *Known) read(ctx context.Context, q database.Querier, query string, shopID int64, ids []string, into map[string]knownRow) error {
 	if len(ids) == 0 {
 		return nil
@@ -115,8 +125,8 @@ func (k *Known) read(ctx context.Context, q database.Querier, query string, shop
 	for _, id := range ids {
 		into[id] = knownRow{}
 	}
-	in, args := database.InList(ids)
-	rows, err := q.Query(ctx, fmt.Sprintf(query, in), append([]any{shopID}, args...)...)
+	table, args := database.ValuesList(ids, "TEXT", "k")
+	rows, err := q.Query(ctx, fmt.Sprintf(query, table), append(args, shopID)...)
 	if err != nil {
 		return err
 	}
@@ -197,4 +207,164 @@ func (k *Known) adopted(emailKey string) {
 	if k != nil {
 		k.customers[emailKey] = knownRow{}
 	}
+}
+
+// keptOrder is an order the run inserted whose lines and shipments are
+// kept for Flush.
+type keptOrder struct {
+	shopID, orderID int64
+	lines           []LineItem
+	shipments       []Fulfillment
+}
+
+// keep holds the lines and shipments of the order just inserted (id) for
+// Flush. Shipments the order lists twice come to one, as upserting them
+// in turn would leave it (the newer wins, a milestone date once known is
+// kept).
+func (k *Known) keep(shopID, id int64, o *Order) {
+	kept := keptOrder{shopID: shopID, orderID: id, lines: o.LineItems}
+	at := make(map[string]int, len(o.Fulfillments))
+	for _, f := range o.Fulfillments {
+		i, twice := at[f.ExternalID]
+		if !twice {
+			at[f.ExternalID] = len(kept.shipments)
+			kept.shipments = append(kept.shipments, f)
+			continue
+		}
+		earlier := kept.shipments[i]
+		if f.UpdatedAt.UnixMilli() < earlier.UpdatedAt.UnixMilli() {
+			continue
+		}
+		f.InTransitAt = cmpOr(f.InTransitAt, earlier.InTransitAt)
+		f.OutForDeliveryAt = cmpOr(f.OutForDeliveryAt, earlier.OutForDeliveryAt)
+		f.DeliveredAt = cmpOr(f.DeliveredAt, earlier.DeliveredAt)
+		kept.shipments[i] = f
+	}
+	if k.kept == nil {
+		k.kept = map[int64]int{}
+	}
+	k.kept[id] = len(k.keptOrders)
+	k.keptOrders = append(k.keptOrders, kept)
+}
+
+func cmpOr[T any](a, b *T) *T {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+// keeps says whether rows of order id wait for Flush.
+func (k *Known) keeps(orderID int64) bool {
+	if k == nil {
+		return false
+	}
+	_, ok := k.kept[orderID]
+	return ok
+}
+
+// Flush writes the lines and shipments of the orders the store's upserts
+// inserted since it last ran (WithKnown keeps them, so that a chunk's new
+// orders cost one insert of lines and one of shipments together rather
+// than two each); nothing without Known. The upserts flush by themselves
+// before writing rows of an order whose rows are kept; a caller that
+// reads lines or shipments, or writes them otherwise, flushes first.
+func (s *Store) Flush(ctx context.Context) error {
+	k := s.known
+	if k == nil || len(k.keptOrders) == 0 {
+		return nil
+	}
+	return s.db.InTx(ctx, func(tx *database.Tx) error { return k.flush(ctx, tx) })
+}
+
+// multiRow are the row counts of the multi-row inserts Flush makes: a
+// run of rows is written in statements of these sizes, largest first, so
+// that a handful of statement texts serve every chunk.
+var multiRow = []int{64, 32, 16, 8, 4, 2, 1}
+
+// inRows calls write for rows [first, first+n) of total rows, n one of
+// multiRow.
+func inRows(total int, write func(first, n int) error) error {
+	for first := 0; first < total; {
+		for _, n := range multiRow {
+			if n <= total-first {
+				if err := write(first, n); err != nil {
+					return err
+				}
+				first += n
+				break
+			}
+		}
+	}
+	return nil
+}
+
+func (k *Known) flush(ctx context.Context, tx *database.Tx) error {
+	type line struct {
+		shopID, orderID int64
+		position        int
+		li              *LineItem
+	}
+	type shipment struct {
+		shopID, orderID int64
+		f               *Fulfillment
+	}
+	var lines []line
+	var shipments []shipment
+	for i := range k.keptOrders {
+		o := &k.keptOrders[i]
+		for j := range o.lines {
+			lines = append(lines, line{o.shopID, o.orderID, j, &o.lines[j]})
+		}
+		for j := range o.shipments {
+			shipments = append(shipments, shipment{o.shopID, o.orderID, &o.shipments[j]})
+		}
+	}
+	err := inRows(len(lines), func(first, n int) error {
+		args := make([]any, 0, 13*n)
+		for _, l := range lines[first : first+n] {
+			li := l.li
+			args = append(args, l.shopID, l.orderID, l.position, li.ExternalID, li.VariantID, li.VariantAvailable, li.SKU, li.Title, li.VariantTitle,
+				li.Quantity, li.CurrentQuantity, li.PriceMinor, li.ImageURL)
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO line_items (shop_id, order_id, position, external_id, variant_id, variant_available,
+			sku, title, variant_title, quantity, current_quantity, price_minor, image_url)
+			VALUES `+strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?),", n), ","), args...)
+		if err != nil {
+			return fmt.Errorf("line items of new orders: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	err = inRows(len(shipments), func(first, n int) error {
+		args := make([]any, 0, 15*n)
+		for _, sh := range shipments[first : first+n] {
+			f := sh.f
+			lines, err := json.Marshal(fulfillmentLines(f.LineItems))
+			if err != nil {
+				return err
+			}
+			args = append(args, sh.shopID, sh.orderID, f.ExternalID, f.Status, f.ShipmentStatus, f.Carrier, f.TrackingNumber, f.TrackingURL,
+				database.Time(f.CreatedAt), database.Time(f.UpdatedAt), database.OptionalTime(f.InTransitAt),
+				database.OptionalTime(f.OutForDeliveryAt), database.OptionalTime(f.DeliveredAt),
+				database.OptionalTime(f.EstimatedDeliveryAt), string(lines))
+		}
+		// The orders are this transaction's own: nobody else can have
+		// written their shipments.
+		_, err := tx.Exec(ctx, `INSERT INTO fulfillments (shop_id, order_id, external_id, status, shipment_status, carrier,
+			tracking_number, tracking_url, created_at, updated_at, in_transit_at, out_for_delivery_at, delivered_at,
+			estimated_delivery_at, line_items)
+			VALUES `+strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?),", n), ","), args...)
+		if err != nil {
+			return fmt.Errorf("shipments of new orders: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	k.keptOrders, k.kept = k.keptOrders[:0], nil
+	return nil
 }

@@ -121,9 +121,17 @@ func (s *Store) ApplyOrder(ctx context.Context, shopID int64, o Order, customer 
 			res = Inserted
 		}
 		stored = id
-		if !existed {
+		switch {
+		case !existed && s.known != nil:
+			s.known.keep(shopID, id, &o) // written by Flush
+		case !existed:
 			err = insertChildren(ctx, tx, shopID, id, &o)
-		} else {
+		case s.known.keeps(id):
+			// Inserted earlier in the run: its kept rows first.
+			if err = s.known.flush(ctx, tx); err == nil {
+				err = replaceChildren(ctx, tx, shopID, id, &o)
+			}
+		default:
 			err = replaceChildren(ctx, tx, shopID, id, &o)
 		}
 		if err == nil {
@@ -291,6 +299,12 @@ func (s *Store) UpsertFulfillment(ctx context.Context, shopID int64, orderExtern
 				return ErrNotFound
 			}
 			if err != nil {
+				return err
+			}
+		}
+		if s.known.keeps(orderID) {
+			// The order was inserted in this run: its kept rows first.
+			if err := s.known.flush(ctx, tx); err != nil {
 				return err
 			}
 		}

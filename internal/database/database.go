@@ -328,6 +328,20 @@ func InList[T any](values []T) (placeholders string, args []any) {
 	return strings.TrimSuffix(strings.Repeat("?,", size), ","), args
 }
 
+// ValuesList is InList as a table to join: `(VALUES (CAST(? AS sqlType)), …)
+// AS alias`, whose one column, alias.column1, holds values padded as
+// InList pads them (so a value may come more than once). Joined on an
+// indexed column, its rows are looked up by the index, where PostgreSQL
+// given an IN list of parameters may scan the whole table — when the
+// table's statistics are older than a burst of rows into it — and test
+// every row against every parameter (it hashes only a list of constants).
+// values must not be empty.
+func ValuesList[T any](values []T, sqlType, alias string) (table string, args []any) {
+	_, args = InList(values)
+	row := "(CAST(? AS " + sqlType + ")),"
+	return "(VALUES " + strings.TrimSuffix(strings.Repeat(row, len(args)), ",") + ") AS " + alias, args
+}
+
 // Exec runs one write statement outside a transaction.
 func (db *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	if stmt := db.writeStmt(query); stmt != nil {
@@ -510,6 +524,9 @@ func (tx *Tx) ExecReturning(ctx context.Context, query string, args ...any) *sql
 // Query runs a query inside the transaction.
 func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	tx.db.txStatements.Add(1)
+	if stmt := tx.prepared(ctx, query); stmt != nil {
+		return stmt.QueryContext(ctx, args...)
+	}
 	return tx.tx.QueryContext(ctx, tx.db.rebind(query), args...)
 }
 

@@ -139,7 +139,7 @@ func TestLiveTicketWorkInTheBrowser(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("h1")), chromedp.KeyEvent("e"), chromedp.KeyEvent("a")); err != nil {
 		t.Fatal(err)
 	}
-	until(ctx, "e closes the ticket", `!window.beforeClose && document.getElementById("status").value === "closed" && !!document.getElementById("take-it")`)
+	until(ctx, "e closes the ticket", `!window.beforeClose && document.readyState === "complete" && document.getElementById("status").value === "closed" && !!document.getElementById("take-it")`)
 	if err := chromedp.Do(ctx, chromedp.KeyEvent("a")); err != nil {
 		t.Fatal(err)
 	}

@@ -58,7 +58,9 @@ func TestConnectShopifyInTheBrowser(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("email"), tn.Admin.Email),
 		chromedp.SendKeys(chromedp.ID("password"), testapp.Password),
 		chromedp.Submit(chromedp.ID("password")),
-		chromedp.WaitVisible(chromedp.CSS("main")),
+		// The signed-in page's side bar (the sign-in page has a main
+		// too): navigating on before the sign-in answered aborts it.
+		chromedp.WaitVisible(chromedp.CSS("aside.side")),
 		chromedp.Navigate(app.URL+"/settings/shopify"),
 		chromedp.WaitVisible(chromedp.ID("shopify-state")),
 	); err != nil {

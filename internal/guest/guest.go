@@ -9,7 +9,9 @@
 // are the same for a match, a wrong address and an order that never was.
 // The job looks the order up, stores the SHA-256 of a random token
 // (hub_guest_links, 24 hours, bound to the shop and the order) and mails
-// the link. Opening it consumes it (Open): a second open is refused.
+// the link. Its page (Peek) consumes nothing, as mail scanners fetch it
+// too; the button on it opens the link (Open), which consumes it: a
+// second open is refused.
 package guest
 
 import (
@@ -140,6 +142,41 @@ func (l *Lookups) Request(ctx context.Context, shopID int64, in Lookup) error {
 // Link is what an opened link grants: one order of one shop.
 type Link struct {
 	ShopID, OrderID int64
+}
+
+// Pending is an unused link as its page shows it before it is opened:
+// the order's number, which the shopper typed, and nothing of its
+// contents.
+type Pending struct {
+	ShopID    int64
+	OrderName string
+}
+
+// Peek reports what token would open without consuming it: mail
+// scanners fetch a mailed link before the shopper clicks, so only Open —
+// behind a button — uses it up. A link unknown, used, expired or of
+// another shop (shopID 0: any) is ErrLinkInvalid, as for Open.
+func (l *Lookups) Peek(ctx context.Context, shopID int64, token string) (Pending, error) {
+	if token == "" || len(token) > 128 {
+		return Pending{}, ErrLinkInvalid
+	}
+	query := `SELECT l.shop_id, o.name FROM hub_guest_links l
+		JOIN orders o ON o.shop_id = l.shop_id AND o.id = l.order_id
+		WHERE l.token_hash = ? AND l.used_at IS NULL AND l.expires_at > ?`
+	args := []any{hashToken(token), database.Time(l.opts.Now())}
+	if shopID != 0 {
+		query += ` AND l.shop_id = ?`
+		args = append(args, shopID)
+	}
+	var out Pending
+	err := l.opts.DB.QueryRow(ctx, query, args...).Scan(&out.ShopID, &out.OrderName)
+	if errors.Is(err, errNoRows) {
+		return Pending{}, ErrLinkInvalid
+	}
+	if err != nil {
+		return Pending{}, fmt.Errorf("guest: read a link: %w", err)
+	}
+	return out, nil
 }
 
 // Open consumes token: the first open of an unused, unexpired link gets

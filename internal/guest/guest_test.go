@@ -62,6 +62,19 @@ func TestLinksOpenOnceWithinTheirShopAndLifetime(t *testing.T) {
 			t.Fatal(err)
 		}
 		token := u.Query().Get("key")
+		// Looking costs nothing: a mail scanner's fetch leaves it usable.
+		for range 2 {
+			p, err := g.Peek(ctx, 0, token)
+			if err != nil || p.ShopID != acme.Shop.ID || p.OrderName != "#5001" {
+				t.Fatalf("peek: %+v %v", p, err)
+			}
+		}
+		if _, err := g.Peek(ctx, other.Shop.ID, token); !errors.Is(err, guest.ErrLinkInvalid) {
+			t.Errorf("another shop peeked at the link: %v", err)
+		}
+		if _, err := g.Peek(ctx, 0, token+"x"); !errors.Is(err, guest.ErrLinkInvalid) {
+			t.Errorf("an unknown token: %v", err)
+		}
 		if _, err := g.Open(ctx, other.Shop.ID, token); !errors.Is(err, guest.ErrLinkInvalid) {
 			t.Errorf("another shop opened the link: %v", err)
 		}
@@ -72,12 +85,18 @@ func TestLinksOpenOnceWithinTheirShopAndLifetime(t *testing.T) {
 		if _, err := g.Open(ctx, 0, token); !errors.Is(err, guest.ErrLinkInvalid) {
 			t.Errorf("the link opened twice: %v", err)
 		}
+		if _, err := g.Peek(ctx, 0, token); !errors.Is(err, guest.ErrLinkInvalid) {
+			t.Errorf("a used link still shows its page: %v", err)
+		}
 
 		if err := g.Request(ctx, acme.Shop.ID, guest.Lookup{OrderName: "#5001", Email: "guest@example.com", Address: "192.0.2.1"}); err != nil {
 			t.Fatal(err)
 		}
 		u, _ = url.Parse(relay.WaitFor(t, "guest@example.com", 2).Link(t, guest.OpenPath))
 		c.Add(guest.LinkLifetime)
+		if _, err := g.Peek(ctx, 0, u.Query().Get("key")); !errors.Is(err, guest.ErrLinkInvalid) {
+			t.Errorf("an expired link shows its page: %v", err)
+		}
 		if _, err := g.Open(ctx, 0, u.Query().Get("key")); !errors.Is(err, guest.ErrLinkInvalid) {
 			t.Errorf("an expired link opened: %v", err)
 		}

@@ -51,6 +51,9 @@ type session struct {
 	// guestOrder is the one order a guest link opened (grant.go); the
 	// session then shows that order and nothing of a customer.
 	guestOrder int64
+	// noReferrer: the page's address holds a secret (a guest link's
+	// token), which no request from it may pass on as its referrer.
+	noReferrer bool
 }
 
 // orderPath is where an order's page is: the guest's one order has one

@@ -19,8 +19,9 @@ import (
 // Guest orders: a shopper who checked out without an account — or is not
 // logged in on the storefront — looks an order up by its number and
 // email (GuestForm, GuestLookup), gets a one-time link by mail (package
-// guest), and the link (GuestOpen) is exchanged for a grant to that one
-// order (grant.go) carried by every link of its pages (Guest).
+// guest), and the link — its page (GuestOpen), then the button on it
+// (GuestOpenPost) — is exchanged for a grant to that one order
+// (grant.go) carried by every link of its pages (Guest).
 //
 // Three ways in, as for the rest of the hub: through the App Proxy
 // (signed; the pages in the store's theme), on hubdesk's own domain (a
@@ -293,11 +294,49 @@ func (h *Hub) GuestLookup(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, s.link("/guest", url.Values{"sent": {"1"}}), http.StatusSeeOther)
 }
 
-// GuestOpen opens a mailed link: the first time it is exchanged for a
-// grant to its order and the browser goes on to the order's page; a link
-// used, expired, unknown or of another shop gets the same page, which
-// offers the lookup again.
+// GuestOpen answers a mailed link: a page saying which order it opens,
+// with one button. The link is not used up here: mail security scanners
+// (Outlook Safe Links, Proofpoint, Mimecast, corporate gateways) fetch
+// the links in a mail before the shopper clicks, and a link spent by that
+// fetch would greet the shopper as "already used". The page names only
+// the order's number, which the shopper typed; its contents wait for the
+// button (GuestOpenPost). A link used, expired, unknown or of another
+// shop gets the page that offers the lookup again, as on a post.
 func (h *Hub) GuestOpen(w http.ResponseWriter, r *http.Request) {
+	h.guestLink(w, r, false)
+}
+
+// GuestOpenPost is the button of GuestOpen's page, posted to the same
+// address: the first time, the link is exchanged for a grant to its order
+// and the browser goes on to the order's page; every other time, the page
+// that offers the lookup again.
+//
+// Cross-site posts: the route is exempt from http.CrossOriginProtection
+// like the hub's other posts (through the App Proxy the form comes from
+// the storefront's origin), and the hub's own origin rule
+// (postFromAllowedOrigin, in proxySession and directGuestSession) refuses
+// a post another site's page makes — before the link is read for its
+// shop, let alone consumed. Even without that rule a forged post would
+// gain its sender nothing: it must carry the secret token, and whoever
+// has the token can open the order directly. What the rule prevents is
+// the other way round: a page that posts an attacker's own link from a
+// victim's browser, which would show the victim the attacker's order
+// (and a message sent from it would go to the attacker's address). A
+// victim's own link cannot be spent that way: the attacker does not know
+// its token.
+func (h *Hub) GuestOpenPost(w http.ResponseWriter, r *http.Request) {
+	h.guestLink(w, r, true)
+}
+
+// guestOpenPage is the page of a mailed link before its button.
+type guestOpenPage struct {
+	Action string
+	Title  string
+}
+
+// guestLink serves a mailed link: its page (consume false) or its
+// button's post (consume true).
+func (h *Hub) guestLink(w http.ResponseWriter, r *http.Request, consume bool) {
 	ctx := r.Context()
 	q := r.URL.Query()
 	key := q.Get("key")
@@ -322,7 +361,9 @@ func (h *Hub) GuestOpen(w http.ResponseWriter, r *http.Request) {
 		h.notFound(w, fallback)
 		return
 	}
-	link, err := h.opts.Guests.Open(ctx, shopID, key)
+	// The link names no shop on hubdesk's own domain; its token does, so
+	// it is read first (nothing consumed) to know whose page this is.
+	pending, err := h.opts.Guests.Peek(ctx, shopID, key)
 	if errors.Is(err, guest.ErrLinkInvalid) {
 		if s == nil {
 			s = fallback
@@ -335,14 +376,33 @@ func (h *Hub) GuestOpen(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s == nil {
-		// The link names no shop; its token did.
-		if s, err = h.directGuestSession(r, "", link.ShopID); !h.admitted(w, r, err) {
+		if s, err = h.directGuestSession(r, "", pending.ShopID); !h.admitted(w, r, err) {
 			return
 		}
 		if !s.hubOn() {
 			h.message(w, s, http.StatusNotFound, "error.unavailable.title", "error.unavailable.body")
 			return
 		}
+	}
+	if !consume {
+		// The page's address holds the token: it is sent to nobody (the
+		// stylesheet's request included) and indexed nowhere.
+		s.noReferrer = true
+		w.Header().Set("X-Robots-Tag", "noindex, nofollow")
+		data := guestOpenPage{Action: s.link("/guest/open", url.Values{"key": {key}}),
+			Title: s.loc.T("guest.open.title", "order", pending.OrderName)}
+		h.page(w, s, http.StatusOK, "guest_open", data.Title, data)
+		return
+	}
+	link, err := h.opts.Guests.Open(ctx, pending.ShopID, key)
+	if errors.Is(err, guest.ErrLinkInvalid) {
+		// Opened by another post since it was read.
+		h.guestLinkUsed(w, s)
+		return
+	}
+	if err != nil {
+		h.serverError(w, r, s, err)
+		return
 	}
 	e, _, err := h.shopByID(ctx, link.ShopID, false)
 	if err != nil {
@@ -355,8 +415,8 @@ func (h *Hub) GuestOpen(w http.ResponseWriter, r *http.Request) {
 	}
 	now := h.opts.Now()
 	g := signGrant(grantClaims{ShopID: link.ShopID, OrderID: link.OrderID, Expires: now.Add(GrantTTL), SessionStart: now}, e.secret)
+	s.noReferrer = true
 	h.pageHeaders(w, s)
-	w.Header().Set("Referrer-Policy", "no-referrer")
 	http.Redirect(w, r, s.link("/guest/order", url.Values{"grant": {g}}), http.StatusSeeOther)
 }
 

@@ -2,6 +2,7 @@ package hub_test
 
 import (
 	"context"
+	"html"
 	"net/http"
 	"net/url"
 	"strings"
@@ -32,6 +33,26 @@ func (f *fixture) lookup(order, email string) response {
 	f.t.Helper()
 	return f.do(http.MethodPost, f.proxyURL("/hub/guest", proxyReq{}), url.Values{"order": {order}, "email": {email}},
 		"Origin", "https://acme.myshopify.com", "Sec-Fetch-Site", "same-origin")
+}
+
+// openLink follows a mailed link as the shopper does: its page (fetched
+// twice, as a mail scanner would first, consuming nothing), then its
+// button, posted from the page. It returns the post's answer.
+func (f *fixture) openLink(link string) response {
+	f.t.Helper()
+	path := strings.TrimPrefix(link, f.app.URL)
+	var page response
+	for range 2 {
+		page = f.get(path)
+		if page.status != http.StatusOK {
+			f.t.Fatalf("a mailed link's page: %d\n%s", page.status, page.body)
+		}
+	}
+	if rp := page.header.Get("Referrer-Policy"); rp != "no-referrer" {
+		f.t.Errorf("a mailed link's page has Referrer-Policy %q", rp)
+	}
+	mustContain(f.t, page.body, `<form method="post" action="`+html.EscapeString(path)+`"`, `noindex`)
+	return f.do(http.MethodPost, path, url.Values{}, "Origin", f.app.URL, "Sec-Fetch-Site", "same-origin")
 }
 
 // A shopper without an account looks #1001 up with its number and email
@@ -86,7 +107,12 @@ func TestGuestLookupMailsAOneTimeLink(t *testing.T) {
 			t.Errorf("%d mails for two matching lookups", n)
 		}
 
-		open := f.get(strings.TrimPrefix(link, f.app.URL))
+		// The link's page, before its button: the order's number and
+		// nothing of its contents.
+		before := f.get(strings.TrimPrefix(link, f.app.URL))
+		mustContain(t, before.body, "View your order #1001", `id="guest-open"`)
+		mustNotContain(t, before.body, "Merino Socks", "1Z999AA1", "ada@example.com", "Ada Lovelace", "grant=")
+		open := f.openLink(link)
 		if open.status != http.StatusSeeOther || !strings.HasPrefix(open.header.Get("Location"), "/hub/guest/order?") {
 			t.Fatalf("open: %d %q", open.status, open.header.Get("Location"))
 		}
@@ -97,8 +123,12 @@ func TestGuestLookupMailsAOneTimeLink(t *testing.T) {
 		}
 		mustContain(t, page.body, "Order #1001", "Merino Socks", "1Z999AA1", `action="/hub/guest/order/contact?`)
 		mustNotContain(t, page.body, "#1002", `href="/hub?`, "/hub/messages", "/hub/account", "Ada Lovelace&#39;s")
-		if again := f.get(strings.TrimPrefix(link, f.app.URL)); again.status != http.StatusGone {
+		path := strings.TrimPrefix(link, f.app.URL)
+		if again := f.do(http.MethodPost, path, url.Values{}, "Origin", f.app.URL, "Sec-Fetch-Site", "same-origin"); again.status != http.StatusGone {
 			t.Errorf("the link opened twice: %d", again.status)
+		}
+		if again := f.get(path); again.status != http.StatusGone || !strings.Contains(again.body, "This link no longer works") {
+			t.Errorf("a used link's page: %d", again.status)
 		}
 
 		grant, _ := url.Parse(orderURL)
@@ -157,7 +187,7 @@ func TestGuestStartsAReturn(t *testing.T) {
 		f.useLoop(f.acme)
 		f.lookup("#1001", "ada@example.com")
 		link := relay.WaitFor(t, "ada@example.com", 1).Link(t, guest.OpenPath)
-		open := f.get(strings.TrimPrefix(link, f.app.URL))
+		open := f.openLink(link)
 		orderURL := open.header.Get("Location")
 		page := f.get(orderURL)
 		mustContain(t, page.body, `action="/hub/guest/order/return?`)
@@ -201,7 +231,12 @@ func TestGuestOtherWaysIn(t *testing.T) {
 		if other.status != http.StatusGone {
 			t.Fatalf("acme's link through other's proxy: %d", other.status)
 		}
-		open := f.get(f.proxyURL("/hub/guest/open", proxyReq{query: url.Values{"key": {q.Get("key")}}}))
+		if r := f.get(f.proxyURL("/hub/guest/open", proxyReq{query: url.Values{"key": {q.Get("key")}}})); r.status != http.StatusOK ||
+			!strings.Contains(r.body, `action="/apps/hub/guest/open?key=`) {
+			t.Fatalf("the link's page through acme's App Proxy: %d\n%s", r.status, r.body)
+		}
+		open := f.do(http.MethodPost, f.proxyURL("/hub/guest/open", proxyReq{query: url.Values{"key": {q.Get("key")}}}), url.Values{},
+			"Origin", "https://acme.myshopify.com", "Sec-Fetch-Site", "same-origin")
 		loc, _ := url.Parse(open.header.Get("Location"))
 		if open.status != http.StatusSeeOther || loc.Path != "/apps/hub/guest/order" {
 			t.Fatalf("the link through acme's App Proxy: %d %q", open.status, open.header.Get("Location"))
@@ -301,8 +336,11 @@ func TestGuestPagesWhileTheHubIsOff(t *testing.T) {
 		if r := f.get(f.proxyURL("/hub/guest/open", proxyReq{query: url.Values{"key": {key}}})); r.status != http.StatusNotFound {
 			t.Errorf("a link while the hub is off: %d", r.status)
 		}
+		if r := f.do(http.MethodPost, "/hub/guest/open?key="+url.QueryEscape(key), url.Values{}, "Origin", f.app.URL, "Sec-Fetch-Site", "same-origin"); r.status != http.StatusNotFound {
+			t.Errorf("a link's button while the hub is off: %d", r.status)
+		}
 		f.configure(f.acme, on)
-		if r := f.get(f.proxyURL("/hub/guest/open", proxyReq{query: url.Values{"key": {key}}})); r.status != http.StatusSeeOther {
+		if r := f.openLink("/hub/guest/open?key=" + url.QueryEscape(key)); r.status != http.StatusSeeOther {
 			t.Errorf("the link once the hub is on again: %d", r.status)
 		}
 	})
@@ -319,5 +357,53 @@ func TestGuestFormEchoesTextOnly(t *testing.T) {
 		}
 		mustNotContain(t, r.body, "{{", "{%", "<script>x", "<b>")
 		mustContain(t, r.body, "&lt;script&gt;x")
+	})
+}
+
+// Mail security scanners fetch the links in a mail before the shopper
+// clicks: however often the link's page is fetched (GET and HEAD, in any
+// language), the shopper's button still opens the order, once. The page
+// names the order only by its number; a post from another site is
+// refused and leaves the link usable; an unknown token gets the same
+// "no longer works" page on its page and its button.
+func TestGuestLinkSurvivesMailScanners(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		f, relay := guestFixture(t, db)
+		f.lookup("#1001", "ada@example.com")
+		link := relay.WaitFor(t, "ada@example.com", 1).Link(t, guest.OpenPath)
+		path := strings.TrimPrefix(link, f.app.URL)
+		for range 3 {
+			if r := f.get(path); r.status != http.StatusOK {
+				t.Fatalf("a scanner's fetch: %d", r.status)
+			}
+		}
+		if r := f.do(http.MethodHead, path, nil); r.status != http.StatusOK {
+			t.Fatalf("a scanner's HEAD: %d", r.status)
+		}
+		if !strings.Contains(path, "locale=en") {
+			t.Fatalf("the mailed link names no language: %s", path)
+		}
+		de := f.get(strings.Replace(path, "locale=en", "locale=de", 1))
+		mustContain(t, de.body, "Ihre Bestellung #1001 ansehen", "Bestellung ansehen", `lang="de"`)
+		mustNotContain(t, de.body, "Merino", "1Z999AA1")
+		if r := f.do(http.MethodPost, path, url.Values{}, "Origin", "https://evil.example", "Sec-Fetch-Site", "cross-site"); r.status != http.StatusForbidden {
+			t.Fatalf("a cross-site post of the button: %d", r.status)
+		}
+		open := f.openLink(link)
+		if open.status != http.StatusSeeOther || !strings.HasPrefix(open.header.Get("Location"), "/hub/guest/order?grant=") {
+			t.Fatalf("the shopper's click after the scanner: %d %q", open.status, open.header.Get("Location"))
+		}
+		if r := f.get(open.header.Get("Location")); r.status != http.StatusOK || !strings.Contains(r.body, "Merino Socks") {
+			t.Fatalf("the order after the click: %d", r.status)
+		}
+		if r := f.do(http.MethodPost, path, url.Values{}, "Origin", f.app.URL, "Sec-Fetch-Site", "same-origin"); r.status != http.StatusGone {
+			t.Errorf("a second post: %d", r.status)
+		}
+		for _, m := range []string{http.MethodGet, http.MethodPost} {
+			r := f.do(m, "/hub/guest/open?key=unknown", url.Values{}, "Origin", f.app.URL, "Sec-Fetch-Site", "same-origin")
+			if r.status != http.StatusGone || !strings.Contains(r.body, "This link no longer works") {
+				t.Errorf("%s of an unknown link: %d", m, r.status)
+			}
+		}
 	})
 }

@@ -270,6 +270,9 @@ func (h *Hub) pageHeaders(w http.ResponseWriter, s *session) (theme bool) {
 	} else {
 		h.setHeaders(w, s.shop)
 	}
+	if s.noReferrer {
+		w.Header().Set("Referrer-Policy", "no-referrer")
+	}
 	return theme
 }
 

@@ -67,3 +67,44 @@ func (in *Orders) Apply(ctx context.Context, shopID int64, o commerce.Order, cus
 	}
 	return id, res, nil
 }
+
+// Run is Apply for the orders of a run of upserts in one transaction
+// whose commerce store knows what the run is about
+// (commerce.Store.WithKnown: a chunk of webhooks): each order is written
+// at once, and Finish writes the lines and shipments of the new ones and
+// attaches the returns waiting for them — one statement each for the
+// whole run rather than three an order. Until Finish, no read in the
+// transaction may look for them.
+type Run struct {
+	in       *Orders
+	shopID   int64
+	inserted []string // the new orders' platform ids
+}
+
+// Run starts a run of the shop's orders in in's transaction.
+func (in *Orders) Run(shopID int64) *Run { return &Run{in: in, shopID: shopID} }
+
+// Apply writes the order (see Orders.Apply); what waits for a new one is
+// written by Finish.
+func (r *Run) Apply(ctx context.Context, o commerce.Order, customer *commerce.Customer) (int64, commerce.UpsertResult, error) {
+	id, res, err := r.in.commerce.With(r.in.db).ApplyOrder(ctx, r.shopID, o, customer)
+	if err == nil && res == commerce.Inserted {
+		r.inserted = append(r.inserted, strings.TrimSpace(o.ExternalID))
+	}
+	return id, res, err
+}
+
+// Finish writes what the run's orders left for it; the run may go on
+// after.
+func (r *Run) Finish(ctx context.Context) error {
+	return r.in.db.InTx(ctx, func(tx *database.Tx) error {
+		if err := r.in.commerce.With(tx).Flush(ctx); err != nil {
+			return err
+		}
+		if err := r.in.returns.With(tx).AttachWaitingMany(ctx, r.shopID, r.inserted); err != nil {
+			return err
+		}
+		r.inserted = r.inserted[:0]
+		return nil
+	})
+}

@@ -33,6 +33,16 @@ type Prefetcher interface {
 	Prefetch(ctx context.Context, tx *database.Tx, events []*Event) (context.Context, error)
 }
 
+// Finisher is a Prefetcher that keeps some of a chunk's writes for later
+// and then writes them together: Finish, given the context its Prefetch
+// returned, runs in the chunk's transaction after the chunk's last event
+// and before an event of another provider is handled (which may read
+// them); it writes nothing when nothing is kept. If it fails, the chunk
+// is rolled back and its events processed one by one.
+type Finisher interface {
+	Finish(ctx context.Context, tx *database.Tx) error
+}
+
 // permanentError is a handler's failure that no retry can mend.
 type permanentError struct{ err error }
 
@@ -109,7 +119,7 @@ const (
 func (w *ProcessWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) error {
 	args := job.Args
 	if len(args.EventIDs) == 0 {
-		err := w.processOne(ctx, args.ShopID, args.EventID)
+		err := w.processAlone(ctx, args.ShopID, args.EventID)
 		var permanent *permanentError
 		if errors.As(err, &permanent) {
 			return river.JobCancel(err)
@@ -197,6 +207,12 @@ func (w *ProcessWorker) processTogether(ctx context.Context, shopID int64, ids [
 				continue // purged or done: nothing left to do
 			}
 			delete(claimed, ev.ID)
+			// What another provider's handler kept for the end is written
+			// first: this one may read it (a return of an order just made).
+			if err := w.finish(tx, ctxs, ev.Provider); err != nil {
+				n++
+				return err
+			}
 			hctx := ctx
 			if c, ok := ctxs[ev.Provider]; ok {
 				hctx = c
@@ -210,6 +226,9 @@ func (w *ProcessWorker) processTogether(ctx context.Context, shopID int64, ids [
 				outcomes = append(outcomes, outcome{id: ev.ID, text: text})
 			}
 		}
+		if err := w.finish(tx, ctxs, ""); err != nil {
+			return err
+		}
 		if len(claimed) > 0 {
 			rest := make([]int64, 0, len(claimed))
 			for id := range claimed {
@@ -222,6 +241,22 @@ func (w *ProcessWorker) processTogether(ctx context.Context, shopID int64, ids [
 		return store.setOutcomes(ctx, shopID, outcomes)
 	})
 	return n, err
+}
+
+// finish has the Finisher of each provider other than but write what it
+// kept (see Finisher).
+func (w *ProcessWorker) finish(tx *database.Tx, ctxs map[Provider]context.Context, but Provider) error {
+	for provider, c := range ctxs {
+		if provider == but {
+			continue
+		}
+		if f, ok := w.Handlers[provider].(Finisher); ok {
+			if err := f.Finish(c, tx); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // prefetch shows each Prefetcher its provider's claimed events of the
@@ -250,6 +285,19 @@ func (w *ProcessWorker) prefetch(ctx context.Context, tx *database.Tx, chunk []i
 		ctxs[provider] = c
 	}
 	return ctxs, nil
+}
+
+// processAlone processes the event of a job of its own (a lone delivery,
+// or a group's event that failed) as a chunk of one, so that it costs what
+// it would in a group (its handler's Prefetch and Finish). If that fails
+// it is tried once more as processOne does, without them, which keeps
+// the failure on the event for staff to see.
+func (w *ProcessWorker) processAlone(ctx context.Context, shopID, id int64) error {
+	_, err := w.processTogether(ctx, shopID, []int64{id})
+	if err == nil || ctx.Err() != nil {
+		return err
+	}
+	return w.processOne(ctx, shopID, id)
 }
 
 // processOne processes the shop's event id in a transaction of its own;

@@ -202,11 +202,11 @@ func (s *Store) claimMany(ctx context.Context, shopID int64, ids []int64, at tim
 	if len(ids) == 0 {
 		return out, nil
 	}
-	in, idArgs := database.InList(ids)
-	rows, err := s.db.Query(ctx, `UPDATE webhook_events SET processed_at = ?, error = ''
-		WHERE shop_id = ? AND id IN (`+in+`) AND processed_at IS NULL
-		RETURNING id, provider, topic, delivery_id, body, body_encoding, received_at, outcome`,
-		append([]any{database.Time(at), shopID}, idArgs...)...)
+	table, idArgs := database.ValuesList(ids, "BIGINT", "k")
+	rows, err := s.db.Query(ctx, `UPDATE webhook_events SET processed_at = ?, error = '' FROM `+table+`
+		WHERE webhook_events.shop_id = ? AND webhook_events.id = k.column1 AND webhook_events.processed_at IS NULL
+		RETURNING webhook_events.id, provider, topic, delivery_id, body, body_encoding, received_at, outcome`,
+		append(append([]any{database.Time(at)}, idArgs...), shopID)...)
 	if err != nil {
 		return nil, fmt.Errorf("intake: claim %d webhook events of shop %d: %w", len(ids), shopID, err)
 	}

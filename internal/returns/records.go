@@ -296,6 +296,22 @@ func (s *Records) AttachWaiting(ctx context.Context, shopID, orderID int64, orde
 	return nil
 }
 
+// AttachWaitingMany is AttachWaiting for several newly arrived orders of
+// the shop at once, named by their platform ids, in one statement: the
+// orders of a chunk of webhooks, in the transaction that inserted them.
+func (s *Records) AttachWaitingMany(ctx context.Context, shopID int64, orderExternalIDs []string) error {
+	if len(orderExternalIDs) == 0 {
+		return nil
+	}
+	in, args := database.InList(orderExternalIDs)
+	_, err := s.db.Exec(ctx, `UPDATE returns SET order_id = (SELECT o.id FROM orders o WHERE o.shop_id = returns.shop_id AND o.external_id = returns.order_external_id)
+		WHERE shop_id = ? AND order_id IS NULL AND order_external_id IN (`+in+`)`, append([]any{shopID}, args...)...)
+	if err != nil {
+		return fmt.Errorf("returns: attach waiting for %d orders: %w", len(orderExternalIDs), err)
+	}
+	return nil
+}
+
 // ForOrders returns the returns attached to the given orders, keyed by
 // order id, newest first.
 func (s *Records) ForOrders(ctx context.Context, shopID int64, orderIDs []int64) (map[int64][]Return, error) {

@@ -134,11 +134,13 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("POST /hub/messages/{id}", h.Shopper(h.Answer))
 	mux.Handle("GET /hub/account", h.Shopper(h.Account))
 	// Guest orders: the lookup form (App Proxy, signed; or ?shop= on
-	// hubdesk's own domain), the mailed one-time link, and the one order
+	// hubdesk's own domain), the mailed one-time link (a page whose button
+	// posts to it: only the post uses the link up), and the one order
 	// it opens, carried by a signed grant in its links.
 	mux.Handle("GET /hub/guest", h.GuestEntry(h.GuestForm))
 	mux.Handle("POST /hub/guest", h.GuestEntry(h.GuestLookup))
 	mux.HandleFunc("GET /hub/guest/open", h.GuestOpen)
+	mux.HandleFunc("POST /hub/guest/open", h.GuestOpenPost)
 	mux.Handle("GET /hub/guest/order", h.Guest(h.Order))
 	mux.Handle("POST /hub/guest/order/return", h.Guest(h.StartReturn))
 	mux.Handle("POST /hub/guest/order/contact", h.Guest(h.Contact))

@@ -90,9 +90,9 @@ func (c *Claims) Owners(ctx context.Context, shopID int64, keys []string) (map[s
 	if len(keys) == 0 {
 		return out, nil
 	}
-	in, args := database.InList(keys)
-	rows, err := c.db.Query(ctx, `SELECT claim, event_row FROM shopify_webhook_claims WHERE shop_id = ? AND claim IN (`+in+`)`,
-		append([]any{shopID}, args...)...)
+	table, args := database.ValuesList(keys, "TEXT", "k")
+	rows, err := c.db.Query(ctx, `SELECT c.claim, c.event_row FROM `+table+`
+		JOIN shopify_webhook_claims c ON c.shop_id = ? AND c.claim = k.column1`, append(args, shopID)...)
 	if err != nil {
 		return nil, fmt.Errorf("shopifyhooks: read claims: %w", err)
 	}
@@ -111,38 +111,73 @@ func (c *Claims) Owners(ctx context.Context, shopID int64, keys []string) (map[s
 	return out, nil
 }
 
-// Take records keys, known unclaimed, for event in one statement of a
-// fixed shape per key count; taken is false when one was claimed after
-// all (by a transaction that committed since it was read), and the
-// caller then asks Claim, which tells whose it is.
-func (c *Claims) Take(ctx context.Context, shopID, event int64, at time.Time, keys []string) (taken bool, err error) {
-	if len(keys) == 0 {
+// Claim is one key an event claims.
+type Claim struct {
+	Event int64
+	Key   string
+	At    time.Time
+}
+
+// TakeAll records claims, known unclaimed, in one statement — a chunk's
+// (see Prefetch); taken is false, and none of them recorded, when one
+// was claimed after all (by a transaction that committed since they were
+// read): the caller then asks Claim for each event, which tells whose
+// each key is.
+func (c *Claims) TakeAll(ctx context.Context, shopID int64, claims []Claim) (taken bool, err error) {
+	if len(claims) == 0 {
 		return true, nil
 	}
-	args := make([]any, 0, 4*len(keys))
-	for _, k := range keys {
-		args = append(args, shopID, k, event, database.Time(at))
+	// The last row repeated up to a power of two, a no-op, so that a
+	// handful of statement texts serve every chunk.
+	rows := 1
+	for rows < len(claims) {
+		rows *= 2
 	}
-	res, err := c.db.Exec(ctx, `INSERT INTO shopify_webhook_claims (shop_id, claim, event_row, claimed_at) VALUES `+
-		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?),", len(keys)), ",")+`
-		ON CONFLICT (shop_id, claim) DO NOTHING`, args...)
+	args := make([]any, 0, 4*rows)
+	for i := range rows {
+		cl := claims[min(i, len(claims)-1)]
+		args = append(args, shopID, cl.Key, cl.Event, database.Time(cl.At))
+	}
+	inserted := make(map[string]bool, len(claims))
+	err = c.db.InTx(ctx, func(tx *database.Tx) error {
+		rows, err := tx.Query(ctx, `INSERT INTO shopify_webhook_claims (shop_id, claim, event_row, claimed_at) VALUES `+
+			strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?),", rows), ",")+`
+			ON CONFLICT (shop_id, claim) DO NOTHING RETURNING claim`, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k string
+			if err := rows.Scan(&k); err != nil {
+				return err
+			}
+			inserted[k] = true
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(inserted) == len(claims) {
+			return nil
+		}
+		// Some were taken meanwhile: those this made go again.
+		keys := make([]string, 0, len(inserted))
+		for k := range inserted {
+			keys = append(keys, k)
+		}
+		for first := 0; first < len(keys); first += 100 {
+			in, keyArgs := database.InList(keys[first:min(len(keys), first+100)])
+			if _, err := tx.Exec(ctx, `DELETE FROM shopify_webhook_claims WHERE shop_id = ? AND claim IN (`+in+`)`,
+				append([]any{shopID}, keyArgs...)...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
-		return false, fmt.Errorf("shopifyhooks: claim %s: %w", strings.Join(keys, ", "), err)
+		return false, fmt.Errorf("shopifyhooks: claim %d keys: %w", len(claims), err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("shopifyhooks: claim %s: %w", strings.Join(keys, ", "), err)
-	}
-	if n == int64(len(keys)) {
-		return true, nil
-	}
-	// Some were taken meanwhile: those this made go again, for Claim.
-	in, keyArgs := database.InList(keys)
-	if _, err := c.db.Exec(ctx, `DELETE FROM shopify_webhook_claims WHERE shop_id = ? AND event_row = ? AND claim IN (`+in+`)`,
-		append([]any{shopID, event}, keyArgs...)...); err != nil {
-		return false, fmt.Errorf("shopifyhooks: claim %s: %w", strings.Join(keys, ", "), err)
-	}
-	return false, nil
+	return len(inserted) == len(claims), nil
 }
 
 // Purge deletes claims older than cutoff: Shopify retries for 4 hours,

@@ -5,6 +5,7 @@ import (
 
 	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/database"
+	"github.com/hubdesk/hubdesk/internal/ingest"
 	"github.com/hubdesk/hubdesk/internal/intake"
 	"github.com/hubdesk/hubdesk/internal/integration/shopify"
 )
@@ -13,10 +14,12 @@ import (
 // handled one by one in the same transaction (intake.Prefetcher): who
 // claimed their webhook and event ids, in one statement, and the stored
 // customers, orders and shipments they are about (commerce.Known), in
-// one statement each. Each event is parsed once, here. An event then
-// costs its own writes only: its claims in one insert, a duplicate
-// nothing more, a new order its customer, its row, its lines and its
-// shipments.
+// one statement each; and it records the chunk's claims, in one more.
+// Each event is parsed once, here. An event then costs its own writes
+// only — a duplicate nothing, a new order its customer and its row, a
+// shipment or a customer its row — and Finish writes the lines and
+// shipments of the chunk's new orders, and attaches the returns waiting
+// for them, in one statement each.
 func (h *Handler) Prefetch(ctx context.Context, tx *database.Tx, events []*intake.Event) (context.Context, error) {
 	if len(events) == 0 {
 		return ctx, nil
@@ -75,12 +78,45 @@ func (h *Handler) Prefetch(ctx context.Context, tx *database.Tx, events []*intak
 			want.Emails = append(want.Emails, v.Email)
 		}
 	}
+	// The claims of the chunk's events in one insert. Should one have
+	// been claimed since it was read (by another transaction, on
+	// PostgreSQL), none is recorded and each event claims its own as
+	// it is handled, which tells whose each key is.
+	var claims []Claim
+	for _, ev := range events {
+		for _, k := range p.verdicts[ev.ID].take {
+			claims = append(claims, Claim{Event: ev.ID, Key: k, At: ev.ReceivedAt})
+		}
+	}
+	taken, err := h.Claims.With(tx).TakeAll(ctx, shopID, claims)
+	if err != nil {
+		return nil, err
+	}
+	if !taken {
+		p.verdicts = map[int64]verdict{}
+	}
 	if len(want.Orders) > 0 || len(want.Customers) > 0 {
 		if p.known, err = h.Commerce.With(tx).Know(ctx, shopID, want); err != nil {
 			return nil, err
 		}
+		p.orders = ingest.New(tx, h.Commerce.With(tx).WithKnown(p.known), h.Returns.With(tx)).Run(shopID)
 	}
 	return context.WithValue(ctx, prefetchKey{}, p), nil
+}
+
+// Finish writes what the chunk's orders left for the end of it (see
+// ingest.Run): the lines and shipments of the new ones, the returns
+// waiting for them (intake.Finisher).
+func (h *Handler) Finish(ctx context.Context, tx *database.Tx) error {
+	p, _ := ctx.Value(prefetchKey{}).(*prefetched)
+	return p.finish(ctx)
+}
+
+func (p *prefetched) finish(ctx context.Context) error {
+	if p == nil || p.orders == nil {
+		return nil
+	}
+	return p.orders.Finish(ctx)
 }
 
 type prefetchKey struct{}
@@ -90,10 +126,11 @@ type prefetched struct {
 	verdicts map[int64]verdict
 	bodies   map[int64]any // each event parsed
 	known    *commerce.Known
+	orders   *ingest.Run // the chunk's orders, when it has any
 }
 
 // verdict is what an event's claims come to, as the chunk's Prefetch
-// found them.
+// found and recorded them.
 type verdict struct {
 	take      []string // its keys nobody claimed: it claims them
 	duplicate string   // the key another event claimed, if any

@@ -114,17 +114,13 @@ func claimKeys(ev *intake.Event) []string {
 }
 
 // claim records ev's keys and returns the one claimed before by another
-// event, if any (a duplicate): as the chunk's Prefetch found it, or
-// asked now.
+// event, if any (a duplicate): as the chunk's Prefetch found it and
+// recorded, or asked now.
 func (h *Handler) claim(ctx context.Context, tx *database.Tx, ev *intake.Event, p *prefetched) (duplicate string, err error) {
-	claims := h.Claims.With(tx)
 	if v, ok := p.verdict(ev.ID); ok {
-		taken, err := claims.Take(ctx, ev.ShopID, ev.ID, ev.ReceivedAt, v.take)
-		if err != nil || taken {
-			return v.duplicate, err
-		}
+		return v.duplicate, nil
 	}
-	return claims.Claim(ctx, ev.ShopID, ev.ID, ev.ReceivedAt, claimKeys(ev))
+	return h.Claims.With(tx).Claim(ctx, ev.ShopID, ev.ID, ev.ReceivedAt, claimKeys(ev))
 }
 
 // HandleOutcome applies ev and says what came of it.
@@ -149,7 +145,17 @@ func (h *Handler) HandleOutcome(ctx context.Context, tx *database.Tx, ev *intake
 			return "", intake.Permanent(err)
 		}
 	}
-	outcome, err := h.apply(ctx, tx, ev, parsed, p.commerce(h.Commerce))
+	switch parsed.(type) {
+	case *shopify.WebhookOrder, *shopify.WebhookFulfillment, *shopify.WebhookCustomer:
+	default:
+		// What the chunk's orders left for its end is written before an
+		// event that may read or remove it (a refund reads the lines, a
+		// redact erases the orders).
+		if err := p.finish(ctx); err != nil {
+			return "", err
+		}
+	}
+	outcome, err := h.apply(ctx, tx, ev, parsed, p)
 	var ve *commerce.ValidationError
 	if errors.As(err, &ve) {
 		return "", intake.Permanent(fmt.Errorf("%s: %w", ev.Topic, err))
@@ -171,10 +177,11 @@ func isPrivacy(topic string) bool {
 	return false
 }
 
-// apply applies the parsed event through store, the commerce store
-// (knowing what the chunk's Prefetch read, if it did).
-func (h *Handler) apply(ctx context.Context, tx *database.Tx, ev *intake.Event, parsed any, store *commerce.Store) (string, error) {
+// apply applies the parsed event, knowing what the chunk's Prefetch read
+// (p), if it did.
+func (h *Handler) apply(ctx context.Context, tx *database.Tx, ev *intake.Event, parsed any, p *prefetched) (string, error) {
 	shopID := ev.ShopID
+	store := p.commerce(h.Commerce)
 	switch v := parsed.(type) {
 	case nil:
 		return "topic " + ev.Topic + " is not applied", nil
@@ -183,7 +190,12 @@ func (h *Handler) apply(ctx context.Context, tx *database.Tx, ev *intake.Event, 
 		if err != nil {
 			return "", err
 		}
-		_, res, err := ingest.New(tx, store, h.Returns).Apply(ctx, shopID, o, c)
+		var res commerce.UpsertResult
+		if p != nil && p.orders != nil {
+			_, res, err = p.orders.Apply(ctx, o, c)
+		} else {
+			_, res, err = ingest.New(tx, store, h.Returns).Apply(ctx, shopID, o, c)
+		}
 		if err != nil {
 			return "", err
 		}

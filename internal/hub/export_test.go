@@ -17,3 +17,10 @@ func CachedPagesForTest(h *Hub) int {
 	defer h.pages.mu.Unlock()
 	return len(h.pages.pages)
 }
+
+// CachedOrderPagesForTest counts the rendered order pages h keeps.
+func CachedOrderPagesForTest(h *Hub) int {
+	h.orderPages.mu.Lock()
+	defer h.orderPages.mu.Unlock()
+	return len(h.orderPages.pages)
+}

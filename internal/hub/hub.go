@@ -106,9 +106,11 @@ type Hub struct {
 	shops  shopCache
 	// customers remembers signed-in shoppers for a few seconds.
 	customers customerCache
-	// pages keeps rendered orders tabs (orders_cache.go).
-	pages  pageCache
-	origin string // scheme://host of BaseURL, for the CSP; "" when unset
+	// pages keeps rendered orders tabs, orderPages rendered order pages
+	// (orders_cache.go).
+	pages      pageCache
+	orderPages pageCache
+	origin     string // scheme://host of BaseURL, for the CSP; "" when unset
 	// devAncestors allows loopback storefronts (the demo's Shopify
 	// sandbox) to frame the hub when hubdesk itself runs on loopback.
 	devAncestors bool

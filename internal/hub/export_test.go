@@ -24,3 +24,12 @@ func CachedOrderPagesForTest(h *Hub) int {
 	defer h.orderPages.mu.Unlock()
 	return len(h.orderPages.pages)
 }
+
+// ForgetPagesForTest drops every rendered page h keeps.
+func ForgetPagesForTest(h *Hub) {
+	for _, c := range []*pageCache{&h.pages, &h.orderPages} {
+		c.mu.Lock()
+		c.pages, c.bytes = nil, 0
+		c.mu.Unlock()
+	}
+}

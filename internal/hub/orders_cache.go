@@ -12,9 +12,9 @@ import (
 )
 
 // maxCachedPageBytes bounds the rendered pages each cache keeps in memory;
-// past it the cache starts over. A tab of 25 orders is about 20 KB and an
-// order page about 10 KB, so this is some two hundred shoppers browsing
-// at once.
+// past it the cache starts over. A tab of 25 orders is about 20 KB, so
+// this is some two hundred shoppers browsing at once; an order page is
+// about 4 KB, so a thousand order pages.
 const maxCachedPageBytes = 4 << 20
 
 // pageCache keeps rendered pages: the orders tab (Hub.pages) and the

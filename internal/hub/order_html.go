@@ -16,7 +16,9 @@ import (
 // view: two thirds of a view that was not kept (the first one, and the
 // first after any change). Values are escaped exactly as html/template
 // escapes them in the same places: element text, attribute values and
-// URL attributes (htmlWriter).
+// URL attributes (htmlWriter). The layout around it is Go-written too
+// (layout_html.go); order.html's "page" still calls HTML, so the page
+// renders through the templates alike.
 
 // HTML is the page's body, the order page template's "page".
 func (p orderPage) HTML(l *locale.Locale) template.HTML {

@@ -246,8 +246,8 @@ type previewBanner struct{ Name string }
 // the session says so (inTheme), else as a page of its own.
 func (h *Hub) page(w http.ResponseWriter, s *session, status int, name, title string, data any) {
 	v := h.layoutView(s, title, data)
-	if p, ok := data.(goPage); ok {
-		writeGoPage(w, status, &v, h.pageHeaders(w, s), p)
+	if p, ok := data.(orderPage); ok {
+		writeGoPage(w, status, &v, h.pageHeaders(w, s), &p)
 		return
 	}
 	if h.pageHeaders(w, s) {

@@ -1,7 +1,6 @@
 package hub
 
 import (
-	"html/template"
 	"net/http"
 
 	"github.com/hubdesk/hubdesk/internal/locale"
@@ -14,7 +13,8 @@ import (
 // TestGoLayoutMatchesTheTemplates holds it to — so rendering such a page
 // walks no template at all.
 type goPage interface {
-	HTML(l *locale.Locale) template.HTML
+	sizeHint() int
+	writeHTML(w *htmlWriter, l *locale.Locale)
 }
 
 // writeGoPage answers with v's page whose body is p, in the store's theme
@@ -32,7 +32,7 @@ func writeGoPage(w http.ResponseWriter, status int, v *view, theme bool, p goPag
 // goPageHTML is the whole page: the layout around p's body.
 func goPageHTML(v *view, theme bool, p goPage) []byte {
 	var w htmlWriter
-	w.Grow(8192)
+	w.Grow(2000 + p.sizeHint())
 	l := v.L
 	if theme {
 		w.raw(`<link rel="stylesheet" href="`)
@@ -44,7 +44,7 @@ func goPageHTML(v *view, theme bool, p goPage) []byte {
 		w.raw("\">\n")
 		writeHubHead(&w, v)
 		w.raw("\n<div id=\"main\" class=\"hub-main\" tabindex=\"-1\">\n")
-		w.raw(string(p.HTML(l)))
+		p.writeHTML(&w, l)
 		w.raw("\n</div>\n</div>")
 		return []byte(w.String())
 	}
@@ -85,7 +85,7 @@ func goPageHTML(v *view, theme bool, p goPage) []byte {
 	w.raw("\n")
 	writeHubHead(&w, v)
 	w.raw("\n<main id=\"main\" class=\"hub-main\" tabindex=\"-1\">\n")
-	w.raw(string(p.HTML(l)))
+	p.writeHTML(&w, l)
 	w.raw("\n</main>\n</body>\n</html>")
 	return []byte(w.String())
 }

@@ -50,7 +50,8 @@ func TestGoLayoutMatchesTheTemplates(t *testing.T) {
 				}
 				want := rec.Body.String()
 				got := httptest.NewRecorder()
-				writeGoPage(got, 200, &v, theme, v.Data.(orderPage))
+				data := v.Data.(orderPage)
+				writeGoPage(got, 200, &v, theme, &data)
 				if g := got.Body.String(); g != want {
 					at := 0
 					for at < len(g) && at < len(want) && g[at] == want[at] {

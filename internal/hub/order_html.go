@@ -23,7 +23,18 @@ import (
 // HTML is the page's body, the order page template's "page".
 func (p orderPage) HTML(l *locale.Locale) template.HTML {
 	var w htmlWriter
-	w.Grow(6000 + 400*(len(p.Items)+len(p.Shipments)+len(p.Return.Returns)+len(p.Refunds)))
+	w.Grow(p.sizeHint())
+	p.writeHTML(&w, l)
+	return template.HTML(w.String()) // every value was escaped on the way in
+}
+
+// sizeHint is about how many bytes the body takes.
+func (p *orderPage) sizeHint() int {
+	return 6000 + 400*(len(p.Items)+len(p.Shipments)+len(p.Return.Returns)+len(p.Refunds))
+}
+
+// writeHTML writes the body into w.
+func (p *orderPage) writeHTML(w *htmlWriter, l *locale.Locale) {
 	w.raw("\n<p><a href=\"")
 	w.url(p.Back)
 	w.raw(`">← `)
@@ -82,7 +93,7 @@ func (p orderPage) HTML(l *locale.Locale) template.HTML {
 		w.raw("</li>\n")
 	}
 	w.raw("</ol>\n</section>\n\n")
-	p.writeReturns(&w, l)
+	p.writeReturns(w, l)
 	w.raw("\n\n<section class=\"card\" aria-labelledby=\"items-title\">\n<h2 id=\"items-title\">")
 	w.text(l.T("items.title"))
 	w.raw("</h2>\n<ul class=\"items\">\n")
@@ -298,9 +309,8 @@ func (p orderPage) HTML(l *locale.Locale) template.HTML {
 		w.raw("</address>\n</section>")
 	}
 	w.raw("\n</div>\n\n")
-	p.writeContact(&w, l)
+	p.writeContact(w, l)
 	w.raw("\n")
-	return template.HTML(w.String()) // every value was escaped on the way in
 }
 
 // writeReturns is the Returns section: the returns to follow, then what

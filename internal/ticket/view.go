@@ -1,6 +1,8 @@
 package ticket
 
 import (
+	"time"
+
 	"github.com/hubdesk/hubdesk/internal/database"
 )
 
@@ -51,11 +53,21 @@ func OrdersOf(shopID, ticketID int64, latest int) (string, []any) {
 		[]any{shopID, shopID, ticketID, shopID, shopID, ticketID, latest}
 }
 
+// TagCacheTTL bounds how long a process's ticket views list a shop's tags
+// as they were before another process added one; a tag added through this
+// process shows at once.
+const TagCacheTTL = 2 * time.Second
+
+// CachedShops is how many shops' tags a process keeps for the ticket view.
+const CachedShops = 1024
+
 // ReadView queues into b the reads of the ticket view that belong to
-// tickets, for the user opening it; v is filled when b has run. Every read
-// selects by the ticket's id (its customer by a subquery), so none waits
-// for another.
-func ReadView(b *database.Batch, shopID, userID, ticketID int64, v *ViewReads) {
+// tickets, for the user opening it; v is filled when b has run, and done
+// must then be called with b's error. Every read selects by the ticket's
+// id (its customer by a subquery), so none waits for another. The shop's
+// tags come from the process's cache (TagCacheTTL) when it holds them,
+// and are then shared: read them, don't change them.
+func (s *Store) ReadView(b *database.Batch, shopID, userID, ticketID int64, v *ViewReads) (done func(error)) {
 	b.Read(`SELECT `+ticketColumns+` FROM tickets WHERE shop_id = ? AND id = ?`, []any{shopID, ticketID},
 		func(row database.RowScanner) error {
 			t, err := scanTicket(row)
@@ -74,7 +86,9 @@ func ReadView(b *database.Batch, shopID, userID, ticketID int64, v *ViewReads) {
 	readDeliveries(b, shopID, ticketID, v.Deliveries)
 	b.Read(`SELECT g.id, g.name FROM ticket_tags tt JOIN tags g ON g.shop_id = tt.shop_id AND g.id = tt.tag_id
 		WHERE tt.shop_id = ? AND tt.ticket_id = ? ORDER BY g.name`, []any{shopID, ticketID}, tagInto(&v.Tags))
-	b.Read(`SELECT id, name FROM tags WHERE shop_id = ? ORDER BY name`, []any{shopID}, tagInto(&v.AllTags))
+	done = s.tagCache.ReadInto(shopID, &v.AllTags, func() {
+		b.Read(`SELECT id, name FROM tags WHERE shop_id = ? ORDER BY name`, []any{shopID}, tagInto(&v.AllTags))
+	})
 	customer, args := CustomerOf(shopID, ticketID)
 	b.Read(`SELECT `+ticketColumns+` FROM tickets WHERE shop_id = ? AND spam_at IS NULL AND customer_id = (`+customer+`)
 		AND id <> ? AND merged_into_id IS NULL ORDER BY last_activity_at DESC, id DESC LIMIT ?`,
@@ -99,6 +113,7 @@ func ReadView(b *database.Batch, shopID, userID, ticketID int64, v *ViewReads) {
 		func(row database.RowScanner) error {
 			return row.Scan(&v.Blocked, &v.ReadCurrent, &v.Notifications, &v.TicketNotifications)
 		})
+	return done
 }
 
 func tagInto(list *[]Tag) func(database.RowScanner) error {

@@ -7,6 +7,8 @@ package ttlcache
 import (
 	"sync"
 	"time"
+
+	"github.com/hubdesk/hubdesk/internal/database"
 )
 
 // Cache holds one value per key for TTL.
@@ -157,4 +159,36 @@ func (c *Cache[K, V]) Forget(key K) {
 		c.generation[key]++
 	}
 	c.mu.Unlock()
+}
+
+// ReadInto sets *into to key's value when it is held. Otherwise it calls
+// queue, which arranges for *into to be read — a read queued in a batch,
+// so that a miss costs no round trip of its own — and the done it returns
+// must be called once that read has run, with its error: done keeps what
+// was read in *into unless the read failed or key was forgotten since.
+// On a hit done does nothing.
+func (c *Cache[K, V]) ReadInto(key K, into *V, queue func()) (done func(error)) {
+	v, ok, pending := c.Lookup(key)
+	if ok {
+		*into = v
+		return func(error) {}
+	}
+	queue()
+	return func(err error) {
+		if err != nil {
+			pending.Drop()
+			return
+		}
+		pending.Keep(*into)
+	}
+}
+
+// ForgetOnCommit drops key's value once the change q is making commits:
+// at the end of q's transaction when q is one, else at once.
+func (c *Cache[K, V]) ForgetOnCommit(q database.Querier, key K) {
+	if tx, ok := q.(*database.Tx); ok {
+		tx.AfterCommit(func() { c.Forget(key) })
+		return
+	}
+	c.Forget(key)
 }

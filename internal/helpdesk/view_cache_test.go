@@ -74,17 +74,31 @@ func TestViewerCachesShopLists(t *testing.T) {
 		if saved := coldStatements - p.statements; saved != 4 {
 			t.Errorf("a warm view ran %d statements, a cold one %d: want 4 fewer", p.statements, coldStatements)
 		}
+		// The page's budget: each statement costs PostgreSQL about as
+		// much again as the reading it does.
+		if p.statements > 12 {
+			t.Errorf("a warm view ran %d statements, budget 12", p.statements)
+		}
 		if warm.Shop.ID != w.shop || len(warm.People) != 6 || !reflect.DeepEqual(warm.People, cold.People) {
 			t.Errorf("the warm view shows shop %d and %d people", warm.Shop.ID, len(warm.People))
 		}
 		warmStatements := p.statements
 
-		// A tag made on a ticket: the next view lists it.
-		if _, err := w.hd.SetTags(ctx, manager, tk.ID, []string{"vip"}); err != nil {
+		// Tags made on a ticket: the next view lists them, and the
+		// ticket's own come with its row.
+		names := []string{`a "quoted" tag`, "vip", "zoë"}
+		if _, err := w.hd.SetTags(ctx, manager, tk.ID, names); err != nil {
 			t.Fatal(err)
 		}
-		if v := p.open(t, agent, tk.ID); len(v.AllTags) != 1 || v.AllTags[0].Name != "vip" {
-			t.Errorf("after a tag was made the view lists %v", v.AllTags)
+		v := p.open(t, agent, tk.ID)
+		if len(v.AllTags) != 3 || v.AllTags[1].Name != "vip" {
+			t.Errorf("after tags were made the view lists %v", v.AllTags)
+		}
+		if !reflect.DeepEqual(v.Tags, v.AllTags) {
+			t.Errorf("the ticket's tags are %v, want %v", v.Tags, v.AllTags)
+		}
+		if p.open(t, agent, w.fromShopper(w.grace, "Untagged").ID).Tags != nil {
+			t.Error("an untagged ticket shows tags")
 		}
 
 		// Macros made, renamed, deleted.
@@ -160,12 +174,12 @@ func TestViewerCachesShopLists(t *testing.T) {
 		if _, err := db.Exec(ctx, `UPDATE users SET name = 'Renamed' WHERE shop_id = ? AND id = ?`, w.shop, hire.ID); err != nil {
 			t.Fatal(err)
 		}
-		if u := person(p.open(t, agent, tk.ID), hire.ID); u.Name != "Hire" {
-			t.Errorf("within the TTL the view read the staff again: %q", u.Name)
+		if u := person(p.open(t, agent, tk.ID), hire.ID); u == nil || u.Name != "Hire" {
+			t.Errorf("within the TTL the view read the staff again: %+v", u)
 		}
 		time.Sleep(user.CacheTTL)
-		if u := person(p.open(t, agent, tk.ID), hire.ID); u.Name != "Renamed" {
-			t.Errorf("past the TTL the view shows %q", u.Name)
+		if u := person(p.open(t, agent, tk.ID), hire.ID); u == nil || u.Name != "Renamed" {
+			t.Errorf("past the TTL the view shows %+v", u)
 		}
 
 		// Another shop's ticket, opened while this shop's lists are held,

@@ -1,6 +1,9 @@
 package ticket
 
 import (
+	"database/sql"
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/hubdesk/hubdesk/internal/database"
@@ -68,11 +71,28 @@ const CachedShops = 1024
 // tags come from the process's cache (TagCacheTTL) when it holds them,
 // and are then shared: read them, don't change them.
 func (s *Store) ReadView(b *database.Batch, shopID, userID, ticketID int64, v *ViewReads) (done func(error)) {
-	b.Read(`SELECT `+ticketColumns+` FROM tickets WHERE shop_id = ? AND id = ?`, []any{shopID, ticketID},
+	// The ticket's own tags come with its row, by name, as a JSON array:
+	// one statement fewer per view.
+	tags := `json_group_array(json_object('id', g.id, 'name', g.name) ORDER BY g.name)`
+	if s.db.Engine() == database.Postgres {
+		tags = `json_agg(json_build_object('id', g.id, 'name', g.name) ORDER BY g.name)`
+	}
+	b.Read(`SELECT `+ticketColumns+`, (SELECT `+tags+` FROM ticket_tags tt JOIN tags g ON g.shop_id = tt.shop_id AND g.id = tt.tag_id
+			WHERE tt.shop_id = t.shop_id AND tt.ticket_id = t.id)
+		FROM tickets t WHERE t.shop_id = ? AND t.id = ?`, []any{shopID, ticketID},
 		func(row database.RowScanner) error {
-			t, err := scanTicket(row)
+			var tagsJSON sql.NullString
+			t, err := scanTicket(withMore{row, []any{&tagsJSON}})
+			if err != nil {
+				return err
+			}
 			v.Ticket = t
-			return err
+			if tagsJSON.String != "" && tagsJSON.String != "[]" {
+				if err := json.Unmarshal([]byte(tagsJSON.String), &v.Tags); err != nil {
+					return fmt.Errorf("ticket %d: tags: %w", t.ID, err)
+				}
+			}
+			return nil
 		})
 	b.Read(messagesQuery, []any{shopID, ticketID}, func(row database.RowScanner) error {
 		m, err := scanMessage(row)
@@ -84,8 +104,6 @@ func (s *Store) ReadView(b *database.Batch, shopID, userID, ticketID int64, v *V
 	})
 	v.Deliveries = map[int64]*Mail{}
 	readDeliveries(b, shopID, ticketID, v.Deliveries)
-	b.Read(`SELECT g.id, g.name FROM ticket_tags tt JOIN tags g ON g.shop_id = tt.shop_id AND g.id = tt.tag_id
-		WHERE tt.shop_id = ? AND tt.ticket_id = ? ORDER BY g.name`, []any{shopID, ticketID}, tagInto(&v.Tags))
 	done = s.tagCache.ReadInto(shopID, &v.AllTags, func() {
 		b.Read(`SELECT id, name FROM tags WHERE shop_id = ? ORDER BY name`, []any{shopID}, tagInto(&v.AllTags))
 	})
@@ -115,6 +133,15 @@ func (s *Store) ReadView(b *database.Batch, shopID, userID, ticketID int64, v *V
 		})
 	return done
 }
+
+// withMore scans a row into the columns its reader expects, then into
+// more, the columns a query selects after them.
+type withMore struct {
+	row  database.RowScanner
+	more []any
+}
+
+func (w withMore) Scan(dest ...any) error { return w.row.Scan(append(dest, w.more...)...) }
 
 func tagInto(list *[]Tag) func(database.RowScanner) error {
 	return func(row database.RowScanner) error {

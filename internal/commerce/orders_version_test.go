@@ -10,8 +10,9 @@ import (
 	"github.com/hubdesk/hubdesk/internal/database/dbtest"
 )
 
-// TestOrdersVersionFollowsEveryWrite holds the triggers of migration 0043:
-// every write to a customer's orders, line items, shipments or returns —
+// TestOrdersVersionFollowsEveryWrite holds the triggers of migrations 0043
+// and 0047: every write to a customer's orders, line items, shipments,
+// returns or the returns platform's eligibility answers —
 // through the store or in plain SQL, as another process or a later write
 // path would — moves that customer's version, and only theirs. A table
 // rebuilt without its triggers fails here.
@@ -68,6 +69,13 @@ func TestOrdersVersionFollowsEveryWrite(t *testing.T) {
 				VALUES (?, 'loop', 'r1', '#A', 'open', ?, ?, ?, ?)`, shopID, database.Time(later), database.Time(later), database.Time(later), o.ID)},
 			{"return changed in SQL", exec(`UPDATE returns SET state = 'closed' WHERE shop_id = ? AND external_id = 'r1'`, shopID)},
 			{"return deleted in SQL", exec(`DELETE FROM returns WHERE shop_id = ? AND external_id = 'r1'`, shopID)},
+			{"eligibility answer stored in SQL", exec(`INSERT INTO return_eligibility (shop_id, order_id, verdict, reason, basis, checked_at)
+				VALUES (?, ?, 'eligible', '', 'b1', ?)`, shopID, o.ID, database.Time(later))},
+			{"eligibility answer replaced in SQL", exec(`INSERT INTO return_eligibility (shop_id, order_id, verdict, reason, basis, checked_at)
+				VALUES (?, ?, 'ineligible', 'outside_window', 'b2', ?)
+				ON CONFLICT (shop_id, order_id) DO UPDATE SET verdict = excluded.verdict, reason = excluded.reason, basis = excluded.basis`,
+				shopID, o.ID, database.Time(later))},
+			{"eligibility answer deleted in SQL", exec(`DELETE FROM return_eligibility WHERE shop_id = ? AND order_id = ?`, shopID, o.ID)},
 			{"shipment deleted in SQL", exec(`DELETE FROM fulfillments WHERE shop_id = ? AND order_id = ? AND external_id = 'f2'`, shopID, o.ID)},
 			{"line item deleted in SQL", exec(`DELETE FROM line_items WHERE shop_id = ? AND order_id = ?`, shopID, o.ID)},
 		}
@@ -90,6 +98,12 @@ func TestOrdersVersionFollowsEveryWrite(t *testing.T) {
 		}
 		if version(o.CustomerID) == adaV || version(bobID) == bobV {
 			t.Errorf("an order moved from ada to bob left a version unchanged")
+		}
+		// The order goes with an eligibility answer: its triggers run in
+		// the cascade too.
+		if _, err := db.Exec(ctx, `INSERT INTO return_eligibility (shop_id, order_id, verdict, reason, basis, checked_at)
+			VALUES (?, ?, 'eligible', '', 'b3', ?)`, shopID, o.ID, database.Time(later)); err != nil {
+			t.Fatal(err)
 		}
 		bobV = version(bobID)
 		if _, err := db.Exec(ctx, `DELETE FROM orders WHERE shop_id = ? AND id = ?`, shopID, o.ID); err != nil {

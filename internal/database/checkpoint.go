@@ -27,9 +27,11 @@ const (
 
 // checkpointer runs the SQLite checkpoints on a connection of its own.
 type checkpointer struct {
-	db   *sql.DB
-	stop chan struct{}
-	done sync.WaitGroup
+	db      *sql.DB
+	stop    chan struct{}
+	done    sync.WaitGroup
+	closing sync.Once
+	closed  error
 }
 
 // startCheckpointer opens the checkpoint connection for the database file
@@ -72,9 +74,14 @@ func (c *checkpointer) checkpoint() {
 	_ = c.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logged, &copied)
 }
 
-// close stops the loop and closes the connection.
+// close stops the loop and closes the connection; closing again does
+// nothing more (a DB may be closed twice: a test's cleanup after the
+// code under test).
 func (c *checkpointer) close() error {
-	close(c.stop)
-	c.done.Wait()
-	return c.db.Close()
+	c.closing.Do(func() {
+		close(c.stop)
+		c.done.Wait()
+		c.closed = c.db.Close()
+	})
+	return c.closed
 }

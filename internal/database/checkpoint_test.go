@@ -61,3 +61,14 @@ func TestSQLiteCommitsLeaveCheckpointsToTheCheckpointer(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// A SQLite database closed twice (the code under test, then a test's
+// cleanup) does not panic.
+func TestSQLiteClosesTwice(t *testing.T) {
+	db, err := database.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "twice.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db.Close()
+}

@@ -23,7 +23,7 @@ func TestViewerOpen(t *testing.T) {
 		w := newWorld(t, db)
 		ctx := context.Background()
 		agent, manager := w.people["agent"], w.people["manager"]
-		v := &helpdesk.Viewer{DB: db, Tickets: w.tickets}
+		v := w.process().viewer
 		tk := w.fromShopper(w.ada, "Where is my parcel")
 		other := w.fromShopper(w.ada, "Another question")
 		w.fromShopper(w.grace, "Not Ada's")
@@ -92,7 +92,7 @@ func TestViewerBlockedSender(t *testing.T) {
 		w := newWorld(t, db)
 		ctx := context.Background()
 		agent := w.people["agent"]
-		v := &helpdesk.Viewer{DB: db, Tickets: w.tickets}
+		v := w.process().viewer
 		for _, email := range []string{"Spam@Example.com", "ÉLODIE@Example.com"} {
 			tk, err := w.tickets.Create(ctx, w.shop, ticket.NewTicket{RequesterEmail: email, Subject: "Hi", Channel: ticket.ChannelHub,
 				Author: ticket.AuthorCustomer, Body: "Buy now"})

@@ -31,6 +31,7 @@ import (
 // one page.
 type perfShop struct {
 	mux      *http.ServeMux
+	hub      *hub.Hub
 	shop     string
 	secret   string
 	shopper  string // the shopper's store customer id
@@ -90,6 +91,7 @@ func newPerfShop(tb testing.TB, db *database.DB) *perfShop {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	p.hub = h
 	p.mux = http.NewServeMux()
 	p.mux.Handle("GET /hub", h.Shopper(h.Orders))
 	p.mux.Handle("GET /hub/orders/{id}", h.Shopper(h.Order))
@@ -105,6 +107,12 @@ func (p *perfShop) url(path string) string {
 }
 
 func benchmarkHub(b *testing.B, path func(p *perfShop, i int) string) {
+	benchmarkHubPages(b, path, false)
+}
+
+// benchmarkHubPages is benchmarkHub; forget drops the rendered pages the
+// hub keeps before each request, so every one is rendered.
+func benchmarkHubPages(b *testing.B, path func(p *perfShop, i int) string, forget bool) {
 	for _, d := range dbtest.Dialects {
 		b.Run(string(d), func(b *testing.B) {
 			p := newPerfShop(b, dbtest.Open(b, d))
@@ -125,6 +133,9 @@ func benchmarkHub(b *testing.B, path func(p *perfShop, i int) string) {
 				}
 				req := httptest.NewRequest(http.MethodGet, u, nil)
 				rec := httptest.NewRecorder()
+				if forget {
+					hub.ForgetPagesForTest(p.hub)
+				}
 				p.mux.ServeHTTP(rec, req)
 				if rec.Code != http.StatusOK {
 					b.Fatalf("%s: %d", raw, rec.Code)
@@ -160,6 +171,14 @@ func BenchmarkOrderDetail(b *testing.B) {
 	benchmarkHub(b, func(p *perfShop, i int) string {
 		return "/hub/orders/" + strconv.FormatInt(p.orderIDs[i%len(p.orderIDs)], 10)
 	})
+}
+
+// BenchmarkOrderDetailFirstView is one order's page as a shopper first
+// sees it (or first after a change): not kept yet, read and rendered.
+func BenchmarkOrderDetailFirstView(b *testing.B) {
+	benchmarkHubPages(b, func(p *perfShop, i int) string {
+		return "/hub/orders/" + strconv.FormatInt(p.orderIDs[i%len(p.orderIDs)], 10)
+	}, true)
 }
 
 // TestLoad drives the hub over loopback at a steady 500 requests per

@@ -17,3 +17,19 @@ func CachedPagesForTest(h *Hub) int {
 	defer h.pages.mu.Unlock()
 	return len(h.pages.pages)
 }
+
+// CachedOrderPagesForTest counts the rendered order pages h keeps.
+func CachedOrderPagesForTest(h *Hub) int {
+	h.orderPages.mu.Lock()
+	defer h.orderPages.mu.Unlock()
+	return len(h.orderPages.pages)
+}
+
+// ForgetPagesForTest drops every rendered page h keeps.
+func ForgetPagesForTest(h *Hub) {
+	for _, c := range []*pageCache{&h.pages, &h.orderPages} {
+		c.mu.Lock()
+		c.pages, c.bytes = nil, 0
+		c.mu.Unlock()
+	}
+}

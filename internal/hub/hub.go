@@ -114,9 +114,11 @@ type Hub struct {
 	shops  shopCache
 	// customers remembers signed-in shoppers for a few seconds.
 	customers customerCache
-	// pages keeps rendered orders tabs (orders_cache.go).
-	pages  pageCache
-	origin string // scheme://host of BaseURL, for the CSP; "" when unset
+	// pages keeps rendered orders tabs, orderPages rendered order pages
+	// (orders_cache.go).
+	pages      pageCache
+	orderPages pageCache
+	origin     string // scheme://host of BaseURL, for the CSP; "" when unset
 	// devAncestors allows loopback storefronts (the demo's Shopify
 	// sandbox) to frame the hub when hubdesk itself runs on loopback.
 	devAncestors bool
@@ -254,6 +256,10 @@ type previewBanner struct{ Name string }
 // the session says so (inTheme), else as a page of its own.
 func (h *Hub) page(w http.ResponseWriter, s *session, status int, name, title string, data any) {
 	v := h.layoutView(s, title, data)
+	if p, ok := data.(orderPage); ok {
+		writeGoPage(w, status, &v, h.pageHeaders(w, s), &p)
+		return
+	}
 	if h.pageHeaders(w, s) {
 		h.render.RenderLiquid(w, status, name, "layout-theme", v)
 		return

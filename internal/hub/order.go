@@ -14,6 +14,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/locale"
 	"github.com/hubdesk/hubdesk/internal/orderview"
 	"github.com/hubdesk/hubdesk/internal/returns"
+	"github.com/hubdesk/hubdesk/internal/web"
 )
 
 // orderPage is the order details page.
@@ -138,15 +139,58 @@ type contactForm struct {
 
 // Order is the order details page. Only the signed-in shopper's own orders
 // exist here: another customer's order id answers 404, like a missing one.
+//
+// The rendered page is kept per customer, order, orders version and
+// everything else it shows (orderPageKey), until the clock alone would
+// change it (a return window closing): a repeated view costs the
+// signature check and one read of the version. A page whose Returns
+// section waits on the returns platform's answer is not kept — its
+// every view asks for that answer, as an unkept page always did — and
+// the stored answer moves the version.
 func (h *Hub) Order(w http.ResponseWriter, r *http.Request) {
 	s := sessionFrom(r.Context())
+	sent := r.URL.Query().Get("sent") == "1"
+	key, keep := "", false
+	if id, err := strconv.ParseInt(r.PathValue("id"), 10, 64); err == nil && id > 0 && s.customer != nil && s.mode != viaPreview {
+		// The version is read before the order: a write that lands in
+		// between is then in the page but not in its key, and the next
+		// request renders again rather than keeping a stale page.
+		version, err := h.opts.Commerce.OrdersVersion(r.Context(), s.shop.ID, s.customer.ID)
+		if err != nil && !errors.Is(err, commerce.ErrNotFound) {
+			h.serverError(w, r, s, err)
+			return
+		}
+		if err == nil {
+			key, keep = h.orderPageKey(s, id, sent, version)
+		}
+		if keep {
+			if cached, ok := h.orderPages.get(key, h.opts.Now()); ok {
+				h.pageHeaders(w, s)
+				web.WritePage(w, http.StatusOK, cached.contentType, cached.body)
+				return
+			}
+		}
+	}
 	o, ok := h.ownOrder(w, r, s)
 	if !ok {
 		return
 	}
 	data := h.orderData(s, o)
-	data.Contact.Sent = r.URL.Query().Get("sent") == "1"
-	h.page(w, s, http.StatusOK, "order", s.loc.T("order.title", "name", o.Name), data)
+	data.Contact.Sent = sent
+	title := s.loc.T("order.title", "name", o.Name)
+	if !keep || o.EligibilityStale {
+		h.page(w, s, http.StatusOK, "order", title, data)
+		return
+	}
+	c := &capture{ResponseWriter: w}
+	h.page(c, s, http.StatusOK, "order", title, data)
+	if c.status == http.StatusOK {
+		p := cachedPage{body: c.body, contentType: w.Header().Get("Content-Type")}
+		if o.ReturnHoldsUntil != nil {
+			p.holdsUntil = *o.ReturnHoldsUntil
+		}
+		h.orderPages.put(key, p)
+	}
 }
 
 // ownOrder loads the order named in the path, viewed with the session's

@@ -122,7 +122,7 @@ func (h *Hub) Orders(w http.ResponseWriter, r *http.Request) {
 			key, keep = h.ordersPageKey(s, p, version)
 		}
 		if keep {
-			if cached, ok := h.pages.get(key); ok {
+			if cached, ok := h.pages.get(key, h.opts.Now()); ok {
 				h.pageHeaders(w, s)
 				web.WritePage(w, http.StatusOK, cached.contentType, cached.body)
 				return

@@ -475,3 +475,44 @@ func TestOverlappingJobsProcessAnEventOnce(t *testing.T) {
 		}
 	})
 }
+
+// refusingPrefetcher is a handler whose chunk reads always fail, as a
+// database that refuses them would.
+type refusingPrefetcher struct {
+	countingHandler
+	prefetches atomic.Int64
+}
+
+func (h *refusingPrefetcher) Prefetch(ctx context.Context, _ *database.Tx, _ []*intake.Event) (context.Context, error) {
+	h.prefetches.Add(1)
+	return ctx, errors.New("the database refuses the read")
+}
+
+// A group whose chunk fails before any of its events is reached (its
+// claim or its prefetch) hands the error to the queue, which runs the
+// group again after its backoff; it does not try the same chunk again at
+// once, over and over.
+func TestAGroupThatCannotStartIsRetriedLater(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		handler := &refusingPrefetcher{countingHandler: countingHandler{seen: map[int64]int{}}}
+		in := intake.New(db, newQueue(t, db, handler, false), nil)
+		shopID := fixtures.Shop(t, db, "a").ID
+		var ids []int64
+		for _, body := range []string{`{"topic":"return","id":"A"}`, `{"topic":"return","id":"B"}`} {
+			r, err := in.Receive(ctx, delivery(shopID, body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, r.EventID)
+		}
+		worker := &intake.ProcessWorker{DB: db, Handlers: map[intake.Provider]intake.Handler{intake.ProviderLoop: handler}}
+		job := &river.Job[intake.ProcessArgs]{Args: intake.ProcessArgs{ShopID: shopID, EventIDs: ids}}
+		if err := worker.Work(ctx, job); err == nil {
+			t.Fatal("the group's job succeeded though no event could be processed")
+		}
+		if n := handler.prefetches.Load(); n != 1 {
+			t.Errorf("the chunk was read %d times in one run of the job, want 1", n)
+		}
+	})
+}

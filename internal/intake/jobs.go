@@ -150,6 +150,13 @@ func (w *ProcessWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) e
 		if ctx.Err() != nil {
 			return err // stopping or timed out: the group runs again later
 		}
+		if n == 0 {
+			// The chunk failed before any of its events (its claim or its
+			// prefetch: the database refusing): trying it again at once
+			// would spin. The queue runs the group again after its
+			// backoff, its done events skipped.
+			return err
+		}
 		// One of them failed, and with it the transaction: each alone
 		// now, so that it fails only itself.
 		for _, id := range ids[:n] {

@@ -30,6 +30,12 @@ func New(db database.Querier, store *Store, log *audit.Log, tickets *ticket.Stor
 	return &Macros{db: db, store: store, audit: log, tickets: tickets, commerce: commerce}
 }
 
+// ReadAllCached queues into b the read of the shop's macros unless this
+// process holds them (Store.ReadAllCached); call done once b has run.
+func (m *Macros) ReadAllCached(b *database.Batch, shopID int64, into *[]*Macro) (done func(error)) {
+	return m.store.ReadAllCached(b, shopID, into)
+}
+
 // List returns the shop's macros by name, for every agent (the reply
 // box's picker) and the settings page.
 func (m *Macros) List(ctx context.Context, shopID int64) ([]*Macro, error) {

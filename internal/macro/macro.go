@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/hubdesk/hubdesk/internal/database"
+	"github.com/hubdesk/hubdesk/internal/ttlcache"
 )
 
 // Limits on a macro. A name is one line of the reply box's picker; a body
@@ -78,7 +79,19 @@ var errNameTaken = &ValidationError{"name", "is already used by another macro"}
 type Store struct {
 	db  database.Querier
 	now func() time.Time
+	// lists holds each shop's macros as ReadAllCached read them, for
+	// CacheTTL; the stores With returns share it, and a change through any
+	// of them drops the shop's entry once it commits.
+	lists *ttlcache.Cache[int64, []*Macro]
 }
+
+// CacheTTL bounds how long a process shows a shop's macros as they were
+// before a change another process made; a change made through this
+// process shows at once.
+const CacheTTL = 2 * time.Second
+
+// CachedShops is how many shops' macros a process keeps in its cache.
+const CachedShops = 1024
 
 // NewStore returns the macro store over db; now stamps changes (time.Now
 // when nil).
@@ -86,11 +99,14 @@ func NewStore(db database.Querier, now func() time.Time) *Store {
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{db: db, now: now}
+	return &Store{db: db, now: now, lists: ttlcache.NewBounded[int64, []*Macro](CacheTTL, CachedShops, nil)}
 }
 
 // With returns the store running on q, a use case's transaction.
-func (s *Store) With(q database.Querier) *Store { return &Store{db: q, now: s.now} }
+func (s *Store) With(q database.Querier) *Store { return &Store{db: q, now: s.now, lists: s.lists} }
+
+// changed drops the shop's cached macros once the change commits.
+func (s *Store) changed(shopID int64) { s.lists.ForgetOnCommit(s.db, shopID) }
 
 const columns = `id, shop_id, name, body, created_at, updated_at`
 
@@ -140,6 +156,9 @@ func (s *Store) Create(ctx context.Context, shopID int64, in Input) (*Macro, err
 	if database.IsUniqueViolation(err) {
 		return nil, errNameTaken
 	}
+	if err == nil {
+		s.changed(shopID)
+	}
 	return m, err
 }
 
@@ -153,12 +172,27 @@ func (s *Store) Update(ctx context.Context, shopID, id int64, in Input) (*Macro,
 	if database.IsUniqueViolation(err) {
 		return nil, errNameTaken
 	}
+	if err == nil {
+		s.changed(shopID)
+	}
 	return m, err
 }
 
 // Delete removes a macro and returns it as it was.
 func (s *Store) Delete(ctx context.Context, shopID, id int64) (*Macro, error) {
-	return scan(s.db.ExecReturning(ctx, `DELETE FROM macros WHERE shop_id = ? AND id = ? RETURNING `+columns, shopID, id))
+	m, err := scan(s.db.ExecReturning(ctx, `DELETE FROM macros WHERE shop_id = ? AND id = ? RETURNING `+columns, shopID, id))
+	if err == nil {
+		s.changed(shopID)
+	}
+	return m, err
+}
+
+// ReadAllCached is ReadAll through the process's cache (CacheTTL): when it
+// holds the shop's macros it sets *into and queues nothing. Call the done
+// it returns once b has run, with b's error; it keeps what b read. The
+// macros may be shared with other callers: read them, don't change them.
+func (s *Store) ReadAllCached(b *database.Batch, shopID int64, into *[]*Macro) (done func(error)) {
+	return s.lists.ReadInto(shopID, into, func() { ReadAll(b, shopID, into) })
 }
 
 // ReadAll queues into b the read of the shop's macros, in List's order.

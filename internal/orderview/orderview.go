@@ -61,6 +61,15 @@ type Order struct {
 	// EligibilityCheckedAt is when the returns platform last answered
 	// for this order; zero when its answer is not used.
 	EligibilityCheckedAt time.Time
+	// EligibilityStale: the returns platform decides this order but its
+	// answer is missing or was given about other data (another key, the
+	// order or its returns changed since); a refresh was asked for, and
+	// Return changes when its answer is stored.
+	EligibilityStale bool
+	// ReturnHoldsUntil is the last instant at which Return stays what it
+	// is on the view's clock alone: the end of a return window still
+	// open. Nil when no passing of time changes Return.
+	ReturnHoldsUntil *time.Time
 }
 
 // ActiveReturn is the return under way, if any.
@@ -83,13 +92,26 @@ func (v *View) List(ctx context.Context, shopID int64, cfg returns.Config, f com
 // customerID is 0) and views it with cfg, in one batch like List. Another
 // customer's order is commerce.ErrNotFound, like a missing one, and is
 // never viewed (no returns platform is asked about it).
+//
+// Where the returns platform answers eligibility, its cached answer is
+// read in the same batch, so the whole view is one round trip.
 func (v *View) Order(ctx context.Context, shopID int64, cfg returns.Config, customerID, id int64) (Order, error) {
 	byOrder := map[int64][]returns.Return{}
-	o, err := v.opts.Commerce.OrderOf(ctx, shopID, customerID, id, ReturnsInto(shopID, byOrder))
+	reads := ReturnsInto(shopID, byOrder)
+	var answers map[int64]returns.PlatformAnswer
+	if v.opts.Eligibility != nil && returns.AsksPlatform(cfg) {
+		answers = map[int64]returns.PlatformAnswer{}
+		withReturns := reads
+		reads = func(b *database.Batch, ids string, args []any) {
+			withReturns(b, ids, args)
+			returns.ReadAnswers(b, shopID, ids, args, answers)
+		}
+	}
+	o, err := v.opts.Commerce.OrderOf(ctx, shopID, customerID, id, reads)
 	if err != nil {
 		return Order{}, err
 	}
-	viewed, err := v.view(ctx, shopID, cfg, []*commerce.Order{o}, byOrder)
+	viewed, err := v.viewWith(ctx, shopID, cfg, []*commerce.Order{o}, byOrder, answers)
 	if err != nil {
 		return Order{}, err
 	}
@@ -122,6 +144,13 @@ func (v *View) Orders(ctx context.Context, shopID int64, cfg returns.Config, ord
 // the window. Orders whose answer is missing or stale are queued for a
 // refresh; this page shows the last answer meanwhile.
 func (v *View) view(ctx context.Context, shopID int64, cfg returns.Config, orders []*commerce.Order, byOrder map[int64][]returns.Return) ([]Order, error) {
+	return v.viewWith(ctx, shopID, cfg, orders, byOrder, nil)
+}
+
+// viewWith is view with the platform's answers already read (nil: read
+// them here when they are needed).
+func (v *View) viewWith(ctx context.Context, shopID int64, cfg returns.Config, orders []*commerce.Order, byOrder map[int64][]returns.Return,
+	answers map[int64]returns.PlatformAnswer) ([]Order, error) {
 	now := v.opts.Now()
 	out := make([]Order, len(orders))
 	var asking []int64
@@ -130,6 +159,10 @@ func (v *View) view(ctx context.Context, shopID int64, cfg returns.Config, order
 		status := commerce.DeriveStatus(o, returns.Progress(rets))
 		e := returns.CheckEligibility(cfg, o, status, rets, now)
 		out[i] = Order{Order: o, Status: status, Returns: rets, Return: e}
+		if e.WindowEnds != nil && !now.After(*e.WindowEnds) {
+			// The window decides by now.After(end): it closes once.
+			out[i].ReturnHoldsUntil = e.WindowEnds
+		}
 		if platformDecides(cfg, e) {
 			asking = append(asking, o.ID)
 		}
@@ -137,9 +170,11 @@ func (v *View) view(ctx context.Context, shopID int64, cfg returns.Config, order
 	if len(asking) == 0 || v.opts.Eligibility == nil {
 		return out, nil
 	}
-	answers, err := v.opts.Eligibility.ForOrders(ctx, shopID, asking)
-	if err != nil {
-		return nil, err
+	if answers == nil {
+		var err error
+		if answers, err = v.opts.Eligibility.ForOrders(ctx, shopID, asking); err != nil {
+			return nil, err
+		}
 	}
 	var stale []int64
 	for i := range out {
@@ -153,6 +188,7 @@ func (v *View) view(ctx context.Context, shopID int64, cfg returns.Config, order
 			o.EligibilityCheckedAt = a.CheckedAt
 		}
 		if !ok || a.Basis != returns.EligibilityBasis(cfg, o.Order, o.Returns) {
+			o.EligibilityStale = true
 			stale = append(stale, o.ID)
 		}
 	}

@@ -72,18 +72,41 @@ func (c *EligibilityCache) ForOrders(ctx context.Context, shopID int64, orderIDs
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var a PlatformAnswer
-		var verdict, reason string
-		if err := rows.Scan(&a.OrderID, &verdict, &reason, &a.Basis, (*database.Time)(&a.CheckedAt)); err != nil {
+		a, err := scanAnswer(rows)
+		if err != nil {
 			return nil, fmt.Errorf("returns: eligibility of orders: %w", err)
 		}
-		a.Verdict, a.Reason = Verdict(verdict), NotEligible(reason)
 		out[a.OrderID] = a
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("returns: eligibility of orders: %w", err)
 	}
 	return out, nil
+}
+
+// ReadAnswers queues into b the read of the cached answers of the orders
+// that ids selects (a list of placeholders or a query of order ids, with
+// args), filling into by order id: ForOrders as part of a batch.
+func ReadAnswers(b *database.Batch, shopID int64, ids string, args []any, into map[int64]PlatformAnswer) {
+	b.Read(`SELECT order_id, verdict, reason, basis, checked_at FROM return_eligibility
+		WHERE shop_id = ? AND order_id IN (`+ids+`)`, append([]any{shopID}, args...), func(row database.RowScanner) error {
+		a, err := scanAnswer(row)
+		if err != nil {
+			return fmt.Errorf("returns: eligibility of orders: %w", err)
+		}
+		into[a.OrderID] = a
+		return nil
+	})
+}
+
+func scanAnswer(row database.RowScanner) (PlatformAnswer, error) {
+	var a PlatformAnswer
+	var verdict, reason string
+	if err := row.Scan(&a.OrderID, &verdict, &reason, &a.Basis, (*database.Time)(&a.CheckedAt)); err != nil {
+		return a, err
+	}
+	a.Verdict, a.Reason = Verdict(verdict), NotEligible(reason)
+	return a, nil
 }
 
 // Put stores an order's answer, replacing the previous one.

@@ -19,7 +19,7 @@ func (s *Server) routes() *http.ServeMux {
 	defer func() { s.patterns = mux.patterns }()
 	d, a, h := s.desk, s.api, s.Hub
 	tickets := &desk.TicketPages{Desk: d, Tickets: s.Tickets, Helpdesk: s.Helpdesk, Attachments: s.Attachments, Macros: s.Macros, Logger: s.logger,
-		Viewer: &helpdesk.Viewer{DB: s.opts.DB, Tickets: s.Tickets, OrderView: s.Orders}}
+		Viewer: &helpdesk.Viewer{DB: s.opts.DB, Tickets: s.Tickets, Shops: s.Shops, Macros: s.Macros, Users: s.Users, OrderView: s.Orders}}
 	macros := &desk.MacroPages{Desk: d, Macros: s.Macros}
 	files := &desk.AttachmentFiles{Desk: d, Attachments: s.Attachments}
 	s.LivePages = &desk.LivePages{Desk: d, Tickets: s.Tickets, Bus: s.Live}

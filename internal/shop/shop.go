@@ -13,6 +13,7 @@ import (
 
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/secret"
+	"github.com/hubdesk/hubdesk/internal/ttlcache"
 )
 
 // Shop is one merchant's store.
@@ -48,10 +49,24 @@ type Store struct {
 	// (HUBDESK_SHOPIFY_CLIENT_SECRET): it signs the App Proxy and webhooks
 	// of every shop installed through that app.
 	appSecret string
+	// cache holds the shops ReadCached read, for CacheTTL; the stores
+	// With and WithAppSecret return share it, and a change through any of
+	// them drops the shop's entry once it commits.
+	cache *ttlcache.Cache[int64, *Shop]
 }
 
+// CacheTTL bounds how long a process shows a shop as it was before a
+// change another process made; a change made through this process shows
+// at once.
+const CacheTTL = 2 * time.Second
+
+// CachedShops is how many shops a process keeps in its cache.
+const CachedShops = 1024
+
 // NewStore returns a shop store over db (the database or a transaction).
-func NewStore(db database.Querier, box *secret.Box) *Store { return &Store{db: db, box: box} }
+func NewStore(db database.Querier, box *secret.Box) *Store {
+	return &Store{db: db, box: box, cache: ttlcache.NewBounded[int64, *Shop](CacheTTL, CachedShops, nil)}
+}
 
 // With returns the store running on q, typically a use case's transaction.
 func (s *Store) With(q database.Querier) *Store {
@@ -163,6 +178,9 @@ func (s *Store) SetStorefrontDomains(ctx context.Context, shopID int64, primary 
 		return false, fmt.Errorf("shop %d: storefront domains: %w", shopID, err)
 	}
 	n, _ := res.RowsAffected()
+	if n > 0 {
+		s.cache.ForgetOnCommit(s.db, shopID)
+	}
 	return n > 0, nil
 }
 
@@ -270,6 +288,14 @@ func orDefault(v, def string) string {
 		return def
 	}
 	return v
+}
+
+// ReadCached is Read through the process's cache (CacheTTL): when it
+// holds the shop it sets *into and queues nothing. Call the done it
+// returns once b has run, with b's error; it keeps what b read. The shop
+// may be shared with other callers: read it, don't change it.
+func (s *Store) ReadCached(b *database.Batch, id int64, into **Shop) (done func(error)) {
+	return s.cache.ReadInto(id, into, func() { Read(b, id, into) })
 }
 
 // Read queues into b the read of the shop, for a page that batches its

@@ -184,7 +184,11 @@ type Store struct {
 	now func() time.Time
 	// navCache keeps each shop's inbox navigation for NavCacheTTL (real
 	// time, not the store's clock, which tests may stop).
-	navCache   *ttlcache.Cache[int64, shopNav]
+	navCache *ttlcache.Cache[int64, shopNav]
+	// tagCache keeps each shop's tags as the ticket view reads them, for
+	// TagCacheTTL; a tag made through this process drops the shop's entry
+	// once it commits.
+	tagCache   *ttlcache.Cache[int64, []Tag]
 	rankWindow int // SearchRankWindow; smaller in tests
 	// reads commits concurrent read markers together; nil for a store
 	// bound to a caller's transaction.
@@ -198,7 +202,8 @@ func NewStore(db database.Querier, now func() time.Time) *Store {
 	if now == nil {
 		now = time.Now
 	}
-	s := &Store{db: db, now: now, navCache: ttlcache.New[int64, shopNav](NavCacheTTL, nil), rankWindow: SearchRankWindow}
+	s := &Store{db: db, now: now, navCache: ttlcache.New[int64, shopNav](NavCacheTTL, nil),
+		tagCache: ttlcache.NewBounded[int64, []Tag](TagCacheTTL, CachedShops, nil), rankWindow: SearchRankWindow}
 	if _, ok := db.(*database.DB); ok {
 		s.reads = &readMarks{}
 	}
@@ -207,7 +212,7 @@ func NewStore(db database.Querier, now func() time.Time) *Store {
 
 // With returns the store running on q, typically a use case's transaction.
 func (s *Store) With(q database.Querier) *Store {
-	return &Store{db: q, now: s.now, navCache: s.navCache, rankWindow: s.rankWindow}
+	return &Store{db: q, now: s.now, navCache: s.navCache, tagCache: s.tagCache, rankWindow: s.rankWindow}
 }
 
 // Create opens a ticket with its first message in one transaction, so a

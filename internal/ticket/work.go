@@ -127,6 +127,7 @@ func (s *Store) CreateTag(ctx context.Context, shopID int64, name string) (Tag, 
 	if err != nil {
 		return t, fmt.Errorf("ticket: create tag %q: %w", name, err)
 	}
+	s.tagCache.ForgetOnCommit(s.db, shopID)
 	return t, nil
 }
 

@@ -292,5 +292,6 @@ func (s *Store) SetRole(ctx context.Context, shopID, userID int64, role Role) er
 	if n, _ := res.RowsAffected(); n == 0 {
 		return ErrNotFound
 	}
+	s.changed(s.db, shopID)
 	return nil
 }

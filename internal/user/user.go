@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/hubdesk/hubdesk/internal/database"
+	"github.com/hubdesk/hubdesk/internal/ttlcache"
 )
 
 // User is a desk account.
@@ -71,13 +72,30 @@ const SessionLifetime = 14 * 24 * time.Hour
 // store to its transaction with With.
 type Store struct {
 	db database.Querier
+	// staff holds each shop's users as ReadAllCached read them, for
+	// CacheTTL; the stores With returns share it, and a change to a user
+	// through any of them drops the shop's entry once it commits.
+	staff *ttlcache.Cache[int64, []*User]
 }
 
+// CacheTTL bounds how long a process shows a shop's staff as they were
+// before a change another process made; a change made through this
+// process shows at once.
+const CacheTTL = 2 * time.Second
+
+// CachedShops is how many shops' staff a process keeps in its cache.
+const CachedShops = 1024
+
 // NewStore returns a user store over db (the database or a transaction).
-func NewStore(db database.Querier) *Store { return &Store{db: db} }
+func NewStore(db database.Querier) *Store {
+	return &Store{db: db, staff: ttlcache.NewBounded[int64, []*User](CacheTTL, CachedShops, nil)}
+}
 
 // With returns the store running on q, typically a use case's transaction.
-func (s *Store) With(q database.Querier) *Store { return &Store{db: q} }
+func (s *Store) With(q database.Querier) *Store { return &Store{db: q, staff: s.staff} }
+
+// changed drops the shop's cached staff once the change q makes commits.
+func (s *Store) changed(q database.Querier, shopID int64) { s.staff.ForgetOnCommit(q, shopID) }
 
 // NewUser is what Create needs.
 type NewUser struct {
@@ -122,6 +140,7 @@ func (s *Store) Create(ctx context.Context, in NewUser) (*User, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create user %s: %w", email, err)
 	}
+	s.changed(s.db, u.ShopID)
 	return u, nil
 }
 
@@ -255,6 +274,7 @@ func (s *Store) CreateSession(ctx context.Context, u *User) (string, error) {
 			return err
 		}
 		_, err := tx.Exec(ctx, `UPDATE users SET last_login_at = ? WHERE shop_id = ? AND id = ?`, database.Time(now), u.ShopID, u.ID)
+		s.changed(tx, u.ShopID)
 		return err
 	})
 	if err != nil {
@@ -465,6 +485,7 @@ func (s *Store) SetDisabled(ctx context.Context, shopID, userID int64, disabled 
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrNotFound
 		}
+		s.changed(tx, shopID)
 		if disabled {
 			if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE shop_id = ? AND user_id = ?`, shopID, userID); err != nil {
 				return err
@@ -472,6 +493,14 @@ func (s *Store) SetDisabled(ctx context.Context, shopID, userID int64, disabled 
 		}
 		return nil
 	})
+}
+
+// ReadAllCached is ReadAll through the process's cache (CacheTTL): when it
+// holds the shop's users it sets *into and queues nothing. Call the done
+// it returns once b has run, with b's error; it keeps what b read. The
+// users may be shared with other callers: read them, don't change them.
+func (s *Store) ReadAllCached(b *database.Batch, shopID int64, into *[]*User) (done func(error)) {
+	return s.staff.ReadInto(shopID, into, func() { ReadAll(b, shopID, into) })
 }
 
 // ReadAll queues into b the read of the shop's people, in List's order.

@@ -26,8 +26,9 @@ const ScreenshotsEnv = "HUBDESK_SCREENSHOTS"
 // every regeneration shows the same dates, ages and return windows.
 const screenshotClock = "2026-11-20T15:00:00Z"
 
-// TestScreenshots regenerates docs/screenshots: every hub page in its five
-// languages and at 360 px, the hub in its drawer and outside the store's
+// TestScreenshots regenerates docs/screenshots: every hub page of a
+// signed-in shopper (orders, an order, messages, a conversation, the
+// account) in its five languages and at 360 px, the hub in its drawer and outside the store's
 // theme, the desk's main pages and the go-live confirmation, each a PNG of
 // what a 1280×800 window (or a 360 px phone) shows, from a demo whose
 // clock stands still and whose times are in UTC.
@@ -88,6 +89,12 @@ func TestScreenshots(t *testing.T) {
 		shoot(shopper, "hub-messages-"+suffix)
 		do(t, step(t, shopper), chromedp.Click(firstConversation), chromedp.WaitVisible(`//ol[contains(@class, "thread")]`))
 		shoot(shopper, "hub-conversation-"+suffix)
+		account := fmt.Sprintf("%s/apps/hub/account", demo.StorefrontURL)
+		if query != "" {
+			account += "?" + query
+		}
+		do(t, step(t, shopper), chromedp.Navigate(account), chromedp.WaitVisible(`//section[@aria-labelledby="profile-title"]`))
+		shoot(shopper, "hub-account-"+suffix)
 	}
 	window(shopper, 1280, 800, false)
 	for _, l := range hubLocales {

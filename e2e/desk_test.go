@@ -21,6 +21,14 @@ func TestOwnerFindsACustomersOrder(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("table")),
 		chromedp.SendKeys(chromedp.ID("q"), "olivia"),
 		chromedp.Submit(chromedp.ID("q")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The list before the search shows her too: wait for the search's
+	// page, or the click lands on a link that is going away.
+	waitForURL(t, ctx, demo.BaseURL+"/customers?q=olivia")
+	err = chromedp.Do(ctx,
 		chromedp.WaitVisible(`//a[contains(., "Olivia Johnson")]`),
 		chromedp.Click(`//a[contains(., "Olivia Johnson")]`),
 		chromedp.WaitVisible(`//h2[contains(., "Orders")]`),

@@ -327,6 +327,38 @@ func (h *Hub) tokenSession(r *http.Request, q url.Values) (*session, error) {
 	return s, nil
 }
 
+// previewSession is the session of a preview (Preview, GuestPreview): the
+// signed-in desk user's shop with its draft settings, in the language
+// asked for, its links under PreviewPrefix. It answers the request itself
+// and reports false when there is none.
+func (h *Hub) previewSession(w http.ResponseWriter, r *http.Request) (*session, bool) {
+	ctx := r.Context()
+	u := auth.UserFrom(ctx)
+	q := r.URL.Query()
+	fallback := &session{loc: locale.Hub.Negotiate(q.Get("locale"), r.Header.Get("Accept-Language"), locale.Default)}
+	if u == nil { // the route list wraps these in RequireRole; fail closed anyway
+		h.denied(w, r, errNoAccess)
+		return nil, false
+	}
+	sh, err := h.opts.Shops.Get(ctx, u.ShopID)
+	if err != nil {
+		h.serverError(w, r, fallback, fmt.Errorf("hub preview: shop %d: %w", u.ShopID, err))
+		return nil, false
+	}
+	s := &session{mode: viaPreview, shop: sh, base: PreviewPrefix, carry: url.Values{}, actor: audit.UserActor(u), loggedIn: true}
+	s.loc = locale.Hub.Negotiate(q.Get("locale"), r.Header.Get("Accept-Language"), sh.Locale)
+	if lc := q.Get("locale"); lc != "" && locale.Hub.Lookup(lc) != nil {
+		s.carry.Set("locale", lc)
+	}
+	state, err := h.opts.Settings.Load(ctx, sh.ID)
+	if err != nil {
+		h.serverError(w, r, s, err)
+		return nil, false
+	}
+	s.cfg = state.Draft
+	return s, true
+}
+
 // PreviewPrefix is where the admin preview lives; its links stay under it.
 const PreviewPrefix = "/settings/hub-preview"
 
@@ -338,36 +370,17 @@ const PreviewPrefix = "/settings/hub-preview"
 // return pressed here is audit-logged as the user.
 func (h *Hub) Preview(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
-		u := auth.UserFrom(ctx)
-		q := r.URL.Query()
-		fallback := &session{loc: locale.Hub.Negotiate(q.Get("locale"), r.Header.Get("Accept-Language"), locale.Default)}
-		if u == nil { // the route list wraps this in RequireRole; fail closed anyway
-			h.denied(w, r, errNoAccess)
+		s, ok := h.previewSession(w, r)
+		if !ok {
 			return
 		}
-		sh, err := h.opts.Shops.Get(ctx, u.ShopID)
-		if err != nil {
-			h.serverError(w, r, fallback, fmt.Errorf("hub preview: shop %d: %w", u.ShopID, err))
-			return
-		}
-		s := &session{mode: viaPreview, shop: sh, base: PreviewPrefix, carry: url.Values{}, actor: audit.UserActor(u), loggedIn: true}
-		s.loc = locale.Hub.Negotiate(q.Get("locale"), r.Header.Get("Accept-Language"), sh.Locale)
-		if lc := q.Get("locale"); lc != "" && locale.Hub.Lookup(lc) != nil {
-			s.carry.Set("locale", lc)
-		}
-		state, err := h.opts.Settings.Load(ctx, sh.ID)
-		if err != nil {
-			h.serverError(w, r, s, err)
-			return
-		}
-		s.cfg = state.Draft
+		ctx, q, sh := r.Context(), r.URL.Query(), s.shop
 		if q.Get("customer") == "" && r.Method == http.MethodGet {
 			// Opened without a customer (a bookmark, a typed address): show
 			// the hub as the shopper of the order named would see it, else
 			// as the shopper of the settings' sample order, one who can
 			// start a return.
-			shopper, err := h.previewShopper(r, sh.ID, state.Draft)
+			shopper, err := h.previewShopper(r, sh.ID, s.cfg)
 			if err != nil {
 				h.serverError(w, r, s, err)
 				return

@@ -3,7 +3,6 @@ package hub
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -11,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/hubdesk/hubdesk/internal/audit"
-	"github.com/hubdesk/hubdesk/internal/auth"
 	"github.com/hubdesk/hubdesk/internal/guest"
 	"github.com/hubdesk/hubdesk/internal/locale"
 )
@@ -126,30 +124,11 @@ func (h *Hub) Guest(next http.HandlerFunc) http.HandlerFunc {
 // here.
 func (h *Hub) GuestPreview(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
-		u := auth.UserFrom(ctx)
+		s, ok := h.previewSession(w, r)
+		if !ok {
+			return
+		}
 		q := r.URL.Query()
-		fallback := &session{loc: locale.Hub.Negotiate(q.Get("locale"), r.Header.Get("Accept-Language"), locale.Default)}
-		if u == nil {
-			h.denied(w, r, errNoAccess)
-			return
-		}
-		sh, err := h.opts.Shops.Get(ctx, u.ShopID)
-		if err != nil {
-			h.serverError(w, r, fallback, fmt.Errorf("hub preview: shop %d: %w", u.ShopID, err))
-			return
-		}
-		s := &session{mode: viaPreview, shop: sh, base: PreviewPrefix, carry: url.Values{}, actor: audit.UserActor(u), loggedIn: true}
-		s.loc = locale.Hub.Negotiate(q.Get("locale"), r.Header.Get("Accept-Language"), sh.Locale)
-		if lc := q.Get("locale"); lc != "" && locale.Hub.Lookup(lc) != nil {
-			s.carry.Set("locale", lc)
-		}
-		state, err := h.opts.Settings.Load(ctx, sh.ID)
-		if err != nil {
-			h.serverError(w, r, s, err)
-			return
-		}
-		s.cfg = state.Draft
 		if q.Has("order") {
 			id, err := strconv.ParseInt(q.Get("order"), 10, 64)
 			if err != nil || id <= 0 {

@@ -280,6 +280,27 @@ func (h *harness) seedBulk(ctx context.Context, db *database.DB, s *seeded) (err
 			'refund', 'USPS', '94001' || id, 'delivered', created_at + 432000000, created_at + 604800000, created_at + 604800000
 		FROM (SELECT shop_id, id, name, external_id, created_at FROM orders
 			WHERE shop_id = %d AND external_id NOT LIKE '7%%' ORDER BY created_at DESC, id DESC LIMIT %d) o`, s.shopID, h.cfg.returns))
+	// The webhooks of the retention's 30 days, processed, as a shop of
+	// this size keeps them: about a thousand Shopify deliveries a day
+	// (each order's updates and shipments, its customer), each with its
+	// webhook and event claims, and a hundred of Loop's. Without them the
+	// tables' statistics say nothing of the shop and PostgreSQL's plans
+	// for a chunk's lookups read all of the shop's rows by its id.
+	historyMS := int64(30 * 24 * time.Hour / time.Millisecond)
+	shopifyHistory, loopHistory := 30_000, 3_000
+	statements = append(statements,
+		seq(shopifyHistory)+fmt.Sprintf(`INSERT INTO webhook_events (shop_id, provider, topic, delivery_id, body, received_at, processed_at, outcome)
+			SELECT %d, 'shopify', 'orders/updated', 'w:hw' || i || ' e:he' || i, '{"id":' || (95000000 + i) || ',"name":"#H' || i || '"}' || repeat(' ', 1400),
+				%d + i * %d, %d + i * %d + 200, 'order #H' || i || ' updated' FROM seq`,
+			s.shopID, nowMS-historyMS, historyMS/int64(shopifyHistory), nowMS-historyMS, historyMS/int64(shopifyHistory)),
+		fmt.Sprintf(`INSERT INTO shopify_webhook_claims (shop_id, claim, event_row, claimed_at)
+			SELECT shop_id, 'webhook:hw' || id, id, processed_at FROM webhook_events WHERE shop_id = %d AND provider = 'shopify'
+			UNION ALL SELECT shop_id, 'event:orders/updated:he' || id, id, processed_at FROM webhook_events WHERE shop_id = %d AND provider = 'shopify'`,
+			s.shopID, s.shopID),
+		seq(loopHistory)+fmt.Sprintf(`INSERT INTO webhook_events (shop_id, provider, topic, delivery_id, body, received_at, processed_at, outcome)
+			SELECT %d, 'loop', 'return.updated', 'lh' || i, '{"id":' || i || '}' || repeat(' ', 800),
+				%d + i * %d, %d + i * %d + 200, 'return updated' FROM seq`,
+			s.shopID, nowMS-historyMS, historyMS/int64(loopHistory), nowMS-historyMS, historyMS/int64(loopHistory)))
 	err = db.InTx(ctx, func(tx *database.Tx) error {
 		for _, q := range statements {
 			if _, err := tx.Exec(ctx, q); err != nil {

@@ -181,9 +181,9 @@ func (w *ProcessWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) e
 // processTogether processes the shop's events ids (at most chunkEvents)
 // in one transaction, as many as chunkTime allows, and says how many it
 // took; if one fails, none is processed. The chunk is claimed in
-// one statement and what came of its events recorded in one more, so an
-// event costs its handler's statements only; those the time left no
-// room for are released in the same transaction.
+// one statement and its handled events marked processed, with what came
+// of them, in one more, so an event costs its handler's statements only;
+// those the time left no room for are left as they were.
 func (w *ProcessWorker) processTogether(ctx context.Context, shopID int64, ids []int64) (int, error) {
 	now := clock(w.Now)()
 	started := time.Now()
@@ -191,7 +191,7 @@ func (w *ProcessWorker) processTogether(ctx context.Context, shopID int64, ids [
 	n := 0
 	err := w.DB.InTx(ctx, func(tx *database.Tx) error {
 		store := NewStore(tx)
-		claimed, err := store.claimMany(ctx, shopID, chunk, now)
+		claimed, err := store.claimMany(ctx, shopID, chunk)
 		if err != nil {
 			return err
 		}
@@ -199,7 +199,7 @@ func (w *ProcessWorker) processTogether(ctx context.Context, shopID int64, ids [
 		if err != nil {
 			return err
 		}
-		var outcomes []outcome
+		handled := make([]outcome, 0, len(claimed))
 		limit := w.ChunkTime
 		switch {
 		case limit != 0:
@@ -213,7 +213,6 @@ func (w *ProcessWorker) processTogether(ctx context.Context, shopID int64, ids [
 			if ev == nil {
 				continue // purged or done: nothing left to do
 			}
-			delete(claimed, ev.ID)
 			// What another provider's handler kept for the end is written
 			// first: this one may read it (a return of an order just made).
 			if err := w.finish(tx, ctxs, ev.Provider); err != nil {
@@ -229,23 +228,12 @@ func (w *ProcessWorker) processTogether(ctx context.Context, shopID int64, ids [
 				n++ // the failed one is part of what was tried
 				return err
 			}
-			if text != "" {
-				outcomes = append(outcomes, outcome{id: ev.ID, text: text})
-			}
+			handled = append(handled, outcome{id: ev.ID, text: text})
 		}
 		if err := w.finish(tx, ctxs, ""); err != nil {
 			return err
 		}
-		if len(claimed) > 0 {
-			rest := make([]int64, 0, len(claimed))
-			for id := range claimed {
-				rest = append(rest, id)
-			}
-			if err := store.unclaim(ctx, shopID, rest); err != nil {
-				return err
-			}
-		}
-		return store.setOutcomes(ctx, shopID, outcomes)
+		return store.markMany(ctx, shopID, now, handled)
 	})
 	return n, err
 }

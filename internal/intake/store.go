@@ -195,18 +195,29 @@ func (s *Store) claim(ctx context.Context, shopID, id int64, at time.Time) (*Eve
 }
 
 // claimMany is claim for several of the shop's events at once, in one
-// statement: those unprocessed are marked processed at and returned by
-// id; those gone or processed already are absent.
-func (s *Store) claimMany(ctx context.Context, shopID int64, ids []int64, at time.Time) (map[int64]*Event, error) {
+// statement, without writing them: those unprocessed are returned by id,
+// held for this transaction (on PostgreSQL each row is locked, so a
+// second claim waits for this transaction and then finds the event
+// processed; on SQLite the transaction holds the one writer), and
+// markMany marks those handled processed when the chunk ends. Those gone
+// or processed already are absent. An event claimed but left unhandled
+// is left as it was: nothing to undo. Writing each row once, at the end,
+// rather than marking it here and recording its outcome there, halves
+// the new versions of the event's row (its body with it).
+func (s *Store) claimMany(ctx context.Context, shopID int64, ids []int64) (map[int64]*Event, error) {
 	out := make(map[int64]*Event, len(ids))
 	if len(ids) == 0 {
 		return out, nil
 	}
 	table, idArgs := database.ValuesList(ids, "BIGINT", "k")
-	rows, err := s.db.Query(ctx, `UPDATE webhook_events SET processed_at = ?, error = '' FROM `+table+`
-		WHERE webhook_events.shop_id = ? AND webhook_events.id = k.column1 AND webhook_events.processed_at IS NULL
-		RETURNING webhook_events.id, provider, topic, delivery_id, body, body_encoding, received_at, outcome`,
-		append(append([]any{database.Time(at)}, idArgs...), shopID)...)
+	lock := ""
+	if s.db.Engine() == database.Postgres {
+		lock = " FOR UPDATE OF webhook_events"
+	}
+	rows, err := s.db.Query(ctx, `SELECT webhook_events.id, provider, topic, delivery_id, body, body_encoding, received_at, outcome
+		FROM `+table+` JOIN webhook_events ON webhook_events.id = k.column1
+		WHERE webhook_events.shop_id = ? AND webhook_events.processed_at IS NULL`+lock,
+		append(idArgs, shopID)...)
 	if err != nil {
 		return nil, fmt.Errorf("intake: claim %d webhook events of shop %d: %w", len(ids), shopID, err)
 	}
@@ -216,6 +227,9 @@ func (s *Store) claimMany(ctx context.Context, shopID int64, ids []int64, at tim
 		var body, encoding string
 		if err := rows.Scan(&ev.ID, &ev.Provider, &ev.Topic, &ev.DeliveryID, &body, &encoding, (*database.Time)(&ev.ReceivedAt), &ev.Outcome); err != nil {
 			return nil, fmt.Errorf("intake: claim webhook events of shop %d: %w", shopID, err)
+		}
+		if _, seen := out[ev.ID]; seen {
+			continue // a padded repeat
 		}
 		if ev.Body, err = decodeBody(body, encoding); err != nil {
 			return nil, fmt.Errorf("intake: webhook event %d of shop %d: %w", ev.ID, shopID, err)
@@ -228,45 +242,37 @@ func (s *Store) claimMany(ctx context.Context, shopID int64, ids []int64, at tim
 	return out, nil
 }
 
-// unclaim makes the shop's events ids, claimed in this transaction and
-// not handled after all, unprocessed again.
-func (s *Store) unclaim(ctx context.Context, shopID int64, ids []int64) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	in, idArgs := database.InList(ids)
-	_, err := s.db.Exec(ctx, `UPDATE webhook_events SET processed_at = NULL WHERE shop_id = ? AND id IN (`+in+`)`,
-		append([]any{shopID}, idArgs...)...)
-	if err != nil {
-		return fmt.Errorf("intake: release %d webhook events of shop %d: %w", len(ids), shopID, err)
-	}
-	return nil
-}
-
 // outcome is what processing made of one event.
 type outcome struct {
 	id   int64
 	text string
 }
 
-// setOutcomes records the outcomes of the shop's events, processed in
-// this transaction, in one statement.
-func (s *Store) setOutcomes(ctx context.Context, shopID int64, outcomes []outcome) error {
+// markMany marks the shop's events, claimed and handled in this
+// transaction (claimMany), processed at, clearing the error of an earlier
+// attempt and recording what came of each where its handler said ("" keeps
+// the outcome it had), in one statement.
+func (s *Store) markMany(ctx context.Context, shopID int64, at time.Time, outcomes []outcome) error {
 	if len(outcomes) == 0 {
 		return nil
 	}
 	rows := paddedRows(len(outcomes))
-	args := make([]any, 0, 2*rows+1)
+	args := make([]any, 0, 2*rows+2)
+	args = append(args, database.Time(at))
 	for i := range rows {
 		o := outcomes[min(i, len(outcomes)-1)] // the last repeated: a no-op
-		args = append(args, o.id, o.text)
+		var text any
+		if o.text != "" {
+			text = o.text
+		}
+		args = append(args, o.id, text)
 	}
 	args = append(args, shopID)
-	_, err := s.db.Exec(ctx, `UPDATE webhook_events SET outcome = v.column2
+	_, err := s.db.Exec(ctx, `UPDATE webhook_events SET processed_at = ?, error = '', outcome = COALESCE(v.column2, webhook_events.outcome)
 		FROM (VALUES `+strings.TrimSuffix(strings.Repeat("(CAST(? AS BIGINT), CAST(? AS TEXT)),", rows), ",")+`) AS v
 		WHERE webhook_events.id = v.column1 AND webhook_events.shop_id = ?`, args...)
 	if err != nil {
-		return fmt.Errorf("intake: record what came of %d webhook events of shop %d: %w", len(outcomes), shopID, err)
+		return fmt.Errorf("intake: mark %d webhook events of shop %d processed: %w", len(outcomes), shopID, err)
 	}
 	return nil
 }

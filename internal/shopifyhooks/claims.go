@@ -118,14 +118,13 @@ type Claim struct {
 	At    time.Time
 }
 
-// TakeAll records claims, known unclaimed, in one statement — a chunk's
-// (see Prefetch); taken is false, and none of them recorded, when one
-// was claimed after all (by a transaction that committed since they were
-// read): the caller then asks Claim for each event, which tells whose
-// each key is.
-func (c *Claims) TakeAll(ctx context.Context, shopID int64, claims []Claim) (taken bool, err error) {
+// TakeAll records claims, known unclaimed when they were read, in one
+// statement — a chunk's (see Prefetch) — and returns the keys it could
+// not record: claimed since they were read, by a transaction that
+// committed meanwhile (on PostgreSQL the insert waits for it).
+func (c *Claims) TakeAll(ctx context.Context, shopID int64, claims []Claim) (refused []string, err error) {
 	if len(claims) == 0 {
-		return true, nil
+		return nil, nil
 	}
 	// The last row repeated up to a power of two, a no-op, so that a
 	// handful of statement texts serve every chunk.
@@ -154,30 +153,31 @@ func (c *Claims) TakeAll(ctx context.Context, shopID int64, claims []Claim) (tak
 			}
 			inserted[k] = true
 		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if len(inserted) == len(claims) {
-			return nil
-		}
-		// Some were taken meanwhile: those this made go again.
-		keys := make([]string, 0, len(inserted))
-		for k := range inserted {
-			keys = append(keys, k)
-		}
-		for first := 0; first < len(keys); first += 100 {
-			in, keyArgs := database.InList(keys[first:min(len(keys), first+100)])
-			if _, err := tx.Exec(ctx, `DELETE FROM shopify_webhook_claims WHERE shop_id = ? AND claim IN (`+in+`)`,
-				append([]any{shopID}, keyArgs...)...); err != nil {
-				return err
-			}
-		}
-		return nil
+		return rows.Err()
 	})
 	if err != nil {
-		return false, fmt.Errorf("shopifyhooks: claim %d keys: %w", len(claims), err)
+		return nil, fmt.Errorf("shopifyhooks: claim %d keys: %w", len(claims), err)
 	}
-	return len(inserted) == len(claims), nil
+	for _, cl := range claims {
+		if !inserted[cl.Key] {
+			refused = append(refused, cl.Key)
+		}
+	}
+	return refused, nil
+}
+
+// GiveBack removes keys the event recorded in this transaction and, a
+// duplicate after all, does not claim.
+func (c *Claims) GiveBack(ctx context.Context, shopID, event int64, keys []string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	in, keyArgs := database.InList(keys)
+	if _, err := c.db.Exec(ctx, `DELETE FROM shopify_webhook_claims WHERE shop_id = ? AND event_row = ? AND claim IN (`+in+`)`,
+		append([]any{shopID, event}, keyArgs...)...); err != nil {
+		return fmt.Errorf("shopifyhooks: give back %d claims: %w", len(keys), err)
+	}
+	return nil
 }
 
 // Purge deletes claims older than cutoff: Shopify retries for 4 hours,

@@ -78,22 +78,39 @@ func (h *Handler) Prefetch(ctx context.Context, tx *database.Tx, events []*intak
 			want.Emails = append(want.Emails, v.Email)
 		}
 	}
-	// The claims of the chunk's events in one insert. Should one have
-	// been claimed since it was read (by another transaction, on
-	// PostgreSQL), none is recorded and each event claims its own as
-	// it is handled, which tells whose each key is.
+	// The claims of the chunk's events in one insert. Should some have
+	// been claimed since they were read (by another transaction, on
+	// PostgreSQL), their owners are read, and each event holding one of
+	// them is a duplicate from that key on: it gives back its later keys,
+	// as Claim would have it.
 	var claims []Claim
 	for _, ev := range events {
 		for _, k := range p.verdicts[ev.ID].take {
 			claims = append(claims, Claim{Event: ev.ID, Key: k, At: ev.ReceivedAt})
 		}
 	}
-	taken, err := h.Claims.With(tx).TakeAll(ctx, shopID, claims)
+	refused, err := h.Claims.With(tx).TakeAll(ctx, shopID, claims)
 	if err != nil {
 		return nil, err
 	}
-	if !taken {
-		p.verdicts = map[int64]verdict{}
+	if len(refused) > 0 {
+		taken, err := h.Claims.With(tx).Owners(ctx, shopID, refused)
+		if err != nil {
+			return nil, err
+		}
+		for _, ev := range events {
+			v := p.verdicts[ev.ID]
+			for i, k := range v.take {
+				if by, ok := taken[k]; !ok || by == ev.ID {
+					continue
+				}
+				if err := h.Claims.With(tx).GiveBack(ctx, shopID, ev.ID, v.take[i+1:]); err != nil {
+					return nil, err
+				}
+				p.verdicts[ev.ID] = verdict{take: v.take[:i], duplicate: k}
+				break
+			}
+		}
 	}
 	if len(want.Orders) > 0 || len(want.Customers) > 0 {
 		if p.known, err = h.Commerce.With(tx).Know(ctx, shopID, want); err != nil {

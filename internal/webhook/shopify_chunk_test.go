@@ -3,6 +3,7 @@ package webhook_test
 import (
 	"context"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -188,11 +189,10 @@ func TestShopifyChunkReadsOnceAndAppliesEveryRule(t *testing.T) {
 	})
 }
 
-// A chunk's claims are recorded in one insert; should one of its keys
-// have been claimed since the chunk read them (by another transaction),
-// none is recorded, so that each event then claims its own and learns
-// whose each key is.
-func TestShopifyChunkClaimsAllOrNone(t *testing.T) {
+// A chunk's claims are recorded in one insert; a key claimed since the
+// chunk read them (by another transaction) is refused and the others
+// recorded; the event it makes a duplicate gives back its later keys.
+func TestShopifyChunkClaimsRefused(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
 		app, tn := newShopifyApp(t, db)
 		ctx := context.Background()
@@ -201,27 +201,27 @@ func TestShopifyChunkClaimsAllOrNone(t *testing.T) {
 		if dup, err := claims.Claim(ctx, tn.Shop.ID, 7, at, []string{"event:orders/create:e2"}); err != nil || dup != "" {
 			t.Fatalf("claim: %q, %v", dup, err)
 		}
-		taken, err := claims.TakeAll(ctx, tn.Shop.ID, []shopifyhooks.Claim{
+		refused, err := claims.TakeAll(ctx, tn.Shop.ID, []shopifyhooks.Claim{
 			{Event: 8, Key: "webhook:w1", At: at}, {Event: 8, Key: "event:orders/create:e1", At: at},
-			{Event: 9, Key: "webhook:w2", At: at}, {Event: 9, Key: "event:orders/create:e2", At: at},
+			{Event: 9, Key: "event:orders/create:e2", At: at}, {Event: 9, Key: "webhook:w2", At: at},
 		})
-		if err != nil || taken {
-			t.Fatalf("taken %v, %v: want false, one key being claimed already", taken, err)
+		if err != nil || !slices.Equal(refused, []string{"event:orders/create:e2"}) {
+			t.Fatalf("refused %v, %v: want the key claimed already", refused, err)
 		}
-		if n := count(t, db, `SELECT COUNT(*) FROM shopify_webhook_claims`); n != 1 {
-			t.Errorf("%d claims, want only the one made before", n)
+		if n := count(t, db, `SELECT COUNT(*) FROM shopify_webhook_claims`); n != 4 {
+			t.Errorf("%d claims, want the one made before and three new", n)
 		}
-		taken, err = claims.TakeAll(ctx, tn.Shop.ID, []shopifyhooks.Claim{
-			{Event: 8, Key: "webhook:w1", At: at}, {Event: 8, Key: "event:orders/create:e1", At: at}, {Event: 9, Key: "webhook:w2", At: at},
-		})
-		if err != nil || !taken {
-			t.Fatalf("taken %v, %v: want true", taken, err)
+		if err := claims.GiveBack(ctx, tn.Shop.ID, 9, []string{"webhook:w2"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := claims.GiveBack(ctx, tn.Shop.ID, 9, []string{"webhook:w1"}); err != nil {
+			t.Fatal(err) // not event 9's: kept
 		}
 		owners, err := claims.Owners(ctx, tn.Shop.ID, []string{"webhook:w1", "event:orders/create:e1", "webhook:w2", "event:orders/create:e2"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := map[string]int64{"webhook:w1": 8, "event:orders/create:e1": 8, "webhook:w2": 9, "event:orders/create:e2": 7}; !maps.Equal(owners, want) {
+		if want := map[string]int64{"webhook:w1": 8, "event:orders/create:e1": 8, "event:orders/create:e2": 7}; !maps.Equal(owners, want) {
 			t.Errorf("owners %v, want %v", owners, want)
 		}
 	})

@@ -117,3 +117,77 @@ func TestOrdersVersionFollowsEveryWrite(t *testing.T) {
 		}
 	})
 }
+
+// TestOrdersVersionOneStatementManyRows holds the row triggers of
+// PostgreSQL's migration 0049 (SQLite's have always been per row): one
+// statement writing the rows of two customers' orders moves both
+// versions, whichever of insert, update or delete it is, and an order
+// without a customer, or a return without an order, moves nobody's.
+func TestOrdersVersionOneStatementManyRows(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		s := commerce.NewStore(db)
+		shopID := newShop(t, db, "a.myshopify.com")
+		var orders [2]*commerce.Order
+		var customers [2]int64
+		for i, ext := range []string{"A", "B"} {
+			c := &commerce.Customer{ExternalID: "c" + ext, Email: ext + "@example.com", UpdatedAt: t0}
+			o, _, err := s.UpsertOrder(ctx, shopID, sampleOrder(ext, t0), c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			orders[i], customers[i] = o, o.CustomerID
+		}
+		g, _, err := s.UpsertOrder(ctx, shopID, sampleOrder("G", t0), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		guestID := g.ID
+		versions := func() [2]int64 {
+			t.Helper()
+			var v [2]int64
+			for i, id := range customers {
+				var err error
+				if v[i], err = s.OrdersVersion(ctx, shopID, id); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return v
+		}
+		later := database.Time(t0.Add(time.Hour))
+		for _, step := range []struct {
+			name, query string
+			args        []any
+			moves       bool
+		}{
+			{"shipments of both orders inserted", `INSERT INTO fulfillments (shop_id, order_id, external_id, created_at, updated_at)
+				VALUES (?, ?, 'm1', ?, ?), (?, ?, 'm1', ?, ?)`,
+				[]any{shopID, orders[0].ID, later, later, shopID, orders[1].ID, later, later}, true},
+			{"shipments of both orders changed", `UPDATE fulfillments SET carrier = 'DHL' WHERE shop_id = ? AND external_id = 'm1'`,
+				[]any{shopID}, true},
+			{"shipments of both orders deleted", `DELETE FROM fulfillments WHERE shop_id = ? AND external_id = 'm1'`,
+				[]any{shopID}, true},
+			{"both orders changed", `UPDATE orders SET email = 'x@example.com' WHERE shop_id = ? AND id IN (?, ?)`,
+				[]any{shopID, orders[0].ID, orders[1].ID}, true},
+			{"returns of both orders stored", `INSERT INTO returns (shop_id, provider, external_id, order_name, state, created_at, updated_at, synced_at, order_id)
+				VALUES (?, 'loop', 'r1', '#A', 'open', ?, ?, ?, ?), (?, 'loop', 'r2', '#B', 'open', ?, ?, ?, ?)`,
+				[]any{shopID, later, later, later, orders[0].ID, shopID, later, later, later, orders[1].ID}, true},
+			{"the guest order changed", `UPDATE orders SET email = 'g@example.com' WHERE shop_id = ? AND id = ?`,
+				[]any{shopID, guestID}, false},
+			{"a return of no order stored", `INSERT INTO returns (shop_id, provider, external_id, order_name, state, created_at, updated_at, synced_at)
+				VALUES (?, 'loop', 'r3', '#Z', 'open', ?, ?, ?)`, []any{shopID, later, later, later}, false},
+			{"the guest order deleted", `DELETE FROM orders WHERE shop_id = ? AND id = ?`, []any{shopID, guestID}, false},
+		} {
+			before := versions()
+			if _, err := db.Exec(ctx, step.query, step.args...); err != nil {
+				t.Fatalf("%s: %v", step.name, err)
+			}
+			after := versions()
+			for i := range after {
+				if moved := after[i] != before[i]; moved != step.moves {
+					t.Errorf("%s: customer %d's version %d → %d; want moved %v", step.name, i, before[i], after[i], step.moves)
+				}
+			}
+		}
+	})
+}

@@ -187,7 +187,7 @@ func (s *Store) Customer(ctx context.Context, shopID, id int64) (*Customer, erro
 // OrdersVersion is a number that changes whenever anything the customer's
 // orders show changes — an order, its line items, shipments, returns or
 // the returns platform's eligibility answers — whichever process wrote it
-// (database triggers keep it, migrations 0043 and 0047).
+// (database triggers keep it, migrations 0043, 0047 and 0049).
 // A page rendered from version v is current while OrdersVersion is v.
 func (s *Store) OrdersVersion(ctx context.Context, shopID, customerID int64) (int64, error) {
 	var v int64

@@ -1,0 +1,3 @@
+-- PostgreSQL's orders-version triggers of orders, shipments, returns and
+-- eligibility answers become row triggers (its migration 0049); SQLite's
+-- have been row triggers from the start (migrations 0043 and 0047).

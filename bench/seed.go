@@ -290,17 +290,17 @@ func (h *harness) seedBulk(ctx context.Context, db *database.DB, s *seeded) (err
 	shopifyHistory, loopHistory := 30_000, 3_000
 	statements = append(statements,
 		seq(shopifyHistory)+fmt.Sprintf(`INSERT INTO webhook_events (shop_id, provider, topic, delivery_id, body, received_at, processed_at, outcome)
-			SELECT %d, 'shopify', 'orders/updated', 'w:hw' || i || ' e:he' || i, '{"id":' || (95000000 + i) || ',"name":"#H' || i || '"}' || repeat(' ', 1400),
+			SELECT %d, 'shopify', 'orders/updated', 'w:hw' || i || ' e:he' || i, '{"id":' || (95000000 + i) || ',"name":"#H' || i || '"}%s',
 				%d + i * %d, %d + i * %d + 200, 'order #H' || i || ' updated' FROM seq`,
-			s.shopID, nowMS-historyMS, historyMS/int64(shopifyHistory), nowMS-historyMS, historyMS/int64(shopifyHistory)),
+			s.shopID, strings.Repeat(" ", 1400), nowMS-historyMS, historyMS/int64(shopifyHistory), nowMS-historyMS, historyMS/int64(shopifyHistory)),
 		fmt.Sprintf(`INSERT INTO shopify_webhook_claims (shop_id, claim, event_row, claimed_at)
 			SELECT shop_id, 'webhook:hw' || id, id, processed_at FROM webhook_events WHERE shop_id = %d AND provider = 'shopify'
 			UNION ALL SELECT shop_id, 'event:orders/updated:he' || id, id, processed_at FROM webhook_events WHERE shop_id = %d AND provider = 'shopify'`,
 			s.shopID, s.shopID),
 		seq(loopHistory)+fmt.Sprintf(`INSERT INTO webhook_events (shop_id, provider, topic, delivery_id, body, received_at, processed_at, outcome)
-			SELECT %d, 'loop', 'return.updated', 'lh' || i, '{"id":' || i || '}' || repeat(' ', 800),
+			SELECT %d, 'loop', 'return.updated', 'lh' || i, '{"id":' || i || '}%s',
 				%d + i * %d, %d + i * %d + 200, 'return updated' FROM seq`,
-			s.shopID, nowMS-historyMS, historyMS/int64(loopHistory), nowMS-historyMS, historyMS/int64(loopHistory)))
+			s.shopID, strings.Repeat(" ", 800), nowMS-historyMS, historyMS/int64(loopHistory), nowMS-historyMS, historyMS/int64(loopHistory)))
 	err = db.InTx(ctx, func(tx *database.Tx) error {
 		for _, q := range statements {
 			if _, err := tx.Exec(ctx, q); err != nil {

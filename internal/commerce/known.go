@@ -31,8 +31,14 @@ type Known struct {
 	customers map[string]knownRow
 	orders    map[string]knownRow
 	// shipments asked for, by order and shipment external id: stored or
-	// not.
-	shipments map[shipmentKey]bool
+	// not; shipmentsUpdatedMs holds the updated_at (Unix milliseconds)
+	// of those stored when Know read them.
+	shipments          map[shipmentKey]bool
+	shipmentsUpdatedMs map[shipmentKey]int64
+	// aheadCustomers and aheadShipments are the results of the upserts
+	// WriteAhead wrote, by key, in the order the upserts come.
+	aheadCustomers map[string][]aheadCustomer
+	aheadShipments map[shipmentKey][]UpsertResult
 	// keptOrders are the orders inserted whose lines and shipments wait
 	// for Flush; kept indexes them by order id.
 	keptOrders []keptOrder
@@ -62,7 +68,8 @@ type Wanted struct {
 // Know reads what w names, for the upserts that follow in the same
 // transaction (WithKnown).
 func (s *Store) Know(ctx context.Context, shopID int64, w Wanted) (*Known, error) {
-	k := &Known{customers: map[string]knownRow{}, orders: map[string]knownRow{}, shipments: map[shipmentKey]bool{}}
+	k := &Known{customers: map[string]knownRow{}, orders: map[string]knownRow{}, shipments: map[shipmentKey]bool{},
+		shipmentsUpdatedMs: map[shipmentKey]int64{}}
 	customers := make([]string, 0, len(w.Customers)+len(w.Emails))
 	for _, id := range w.Customers {
 		customers = append(customers, strings.TrimSpace(id))
@@ -93,7 +100,7 @@ func (s *Store) Know(ctx context.Context, shopID int64, w Wanted) (*Known, error
 		}
 		// By their orders' index: an order has a few shipments.
 		table, args := database.ValuesList(orders, "TEXT", "k")
-		rows, err := s.db.Query(ctx, `SELECT o.external_id, f.external_id FROM `+table+`
+		rows, err := s.db.Query(ctx, `SELECT o.external_id, f.external_id, f.updated_at FROM `+table+`
 			JOIN orders o ON o.shop_id = ? AND o.external_id = k.column1 JOIN fulfillments f ON f.order_id = o.id`, append(args, shopID)...)
 		if err != nil {
 			return nil, fmt.Errorf("read shipments: %w", err)
@@ -101,11 +108,13 @@ func (s *Store) Know(ctx context.Context, shopID int64, w Wanted) (*Known, error
 		defer rows.Close()
 		for rows.Next() {
 			var key shipmentKey
-			if err := rows.Scan(&key.order, &key.shipment); err != nil {
+			var updatedMs int64
+			if err := rows.Scan(&key.order, &key.shipment, &updatedMs); err != nil {
 				return nil, fmt.Errorf("read shipments: %w", err)
 			}
 			if _, asked := k.shipments[key]; asked {
 				k.shipments[key] = true
+				k.shipmentsUpdatedMs[key] = updatedMs
 			}
 		}
 		if err := rows.Err(); err != nil {

@@ -283,8 +283,11 @@ func (s *Store) UpsertFulfillment(ctx context.Context, shopID int64, orderExtern
 	if err := validateFulfillment(&f, 0); err != nil {
 		return 0, err
 	}
-	var res UpsertResult
 	orderExternalID = strings.TrimSpace(orderExternalID)
+	if res, ok := s.known.shipmentAhead(orderExternalID, f.ExternalID); ok {
+		return res, nil // written by WriteAhead
+	}
+	var res UpsertResult
 	err := s.db.InTx(ctx, func(tx *database.Tx) error {
 		var orderID int64
 		order, found := s.known.order(orderExternalID)

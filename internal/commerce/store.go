@@ -60,10 +60,14 @@ func (s *Store) UpsertCustomer(ctx context.Context, shopID int64, c Customer) (*
 // upsertCustomer writes c unless the stored customer is newer. With
 // known (k, nil when not), a customer k holds is written without asking
 // first, and one k knows to be newer is left alone: it returns what k
-// holds of it (id, external id, email) rather than the whole row.
+// holds of it (id, external id, email) rather than the whole row; so it
+// does for one WriteAhead wrote, which is not written again.
 func upsertCustomer(ctx context.Context, tx *database.Tx, shopID int64, c Customer, k *Known) (*Customer, UpsertResult, error) {
 	if err := validateCustomer(&c); err != nil {
 		return nil, 0, err
+	}
+	if ahead, ok := k.customerAhead(c.ExternalID); ok {
+		return &Customer{ID: ahead.id, ShopID: shopID, ExternalID: c.ExternalID, Email: ahead.email}, ahead.res, nil
 	}
 	var existed bool
 	var id int64

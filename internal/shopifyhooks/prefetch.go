@@ -15,11 +15,13 @@ import (
 // claimed their webhook and event ids, in one statement, and the stored
 // customers, orders and shipments they are about (commerce.Known), in
 // one statement each; and it records the chunk's claims, in one more.
-// Each event is parsed once, here. An event then costs its own writes
-// only — a duplicate nothing, a new order its customer and its row, a
-// shipment or a customer its row — and Finish writes the lines and
-// shipments of the chunk's new orders, and attaches the returns waiting
-// for them, in one statement each.
+// Each event is parsed once, here. The customers of the chunk's events
+// (and of its orders) and the shipments of orders stored before it are
+// written here too, in one statement each (commerce.WriteAhead), up to
+// its first event of another topic. An event then costs its own writes
+// only — a duplicate nothing, a new order its row — and Finish writes
+// the lines and shipments of the chunk's new orders, and attaches the
+// returns waiting for them, in one statement each.
 func (h *Handler) Prefetch(ctx context.Context, tx *database.Tx, events []*intake.Event) (context.Context, error) {
 	if len(events) == 0 {
 		return ctx, nil
@@ -35,6 +37,11 @@ func (h *Handler) Prefetch(ctx context.Context, tx *database.Tx, events []*intak
 	}
 	p := &prefetched{verdicts: make(map[int64]verdict, len(events)), bodies: make(map[int64]any, len(events))}
 	var want commerce.Wanted
+	// What the chunk's events up to the first of another kind upsert
+	// (WriteAhead): a later one may read or erase what they write (a
+	// refund reads its order, a redact erases the customer's records).
+	var ahead commerce.Upcoming
+	other := false
 	for _, ev := range events {
 		// As Claim would find it, the chunk's events in order: each
 		// claims its keys up to one another event holds.
@@ -70,12 +77,26 @@ func (h *Handler) Prefetch(ctx context.Context, tx *database.Tx, events []*intak
 				want.Customers = append(want.Customers, c.ExternalID)
 				want.Emails = append(want.Emails, c.Email)
 			}
+			if !other {
+				ahead.Orders = append(ahead.Orders, o.ExternalID)
+				if c != nil {
+					ahead.Customers = append(ahead.Customers, commerce.UpcomingCustomer{Customer: *c, Of: &o})
+				}
+			}
 		case *shopify.WebhookFulfillment:
 			want.Orders = append(want.Orders, string(v.OrderID))
 			want.Shipments = append(want.Shipments, [2]string{string(v.OrderID), string(v.ID)})
+			if !other {
+				ahead.Shipments = append(ahead.Shipments, commerce.UpcomingShipment{OrderExternalID: string(v.OrderID), Fulfillment: translateFulfillment(v)})
+			}
 		case *shopify.WebhookCustomer:
 			want.Customers = append(want.Customers, string(v.ID))
 			want.Emails = append(want.Emails, v.Email)
+			if !other {
+				ahead.Customers = append(ahead.Customers, commerce.UpcomingCustomer{Customer: translateCustomer(v, "")})
+			}
+		default:
+			other = true
 		}
 	}
 	// The claims of the chunk's events in one insert. Should some have
@@ -116,7 +137,15 @@ func (h *Handler) Prefetch(ctx context.Context, tx *database.Tx, events []*intak
 		if p.known, err = h.Commerce.With(tx).Know(ctx, shopID, want); err != nil {
 			return nil, err
 		}
-		p.orders = ingest.New(tx, h.Commerce.With(tx).WithKnown(p.known), h.Returns.With(tx)).Run(shopID)
+		store := h.Commerce.With(tx).WithKnown(p.known)
+		p.orders = ingest.New(tx, store, h.Returns.With(tx)).Run(shopID)
+		// Only with the claims recorded is each event known to be no
+		// duplicate.
+		if taken {
+			if err := store.WriteAhead(ctx, shopID, ahead); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return context.WithValue(ctx, prefetchKey{}, p), nil
 }

@@ -226,3 +226,155 @@ func TestShopifyChunkClaimsRefused(t *testing.T) {
 		}
 	})
 }
+
+// chunkEvent is a Shopify event of a chunk test: its topic, its
+// webhook and event ids, its body.
+type chunkEvent struct{ topic, webhookID, eventID, body string }
+
+// processChunk stores the events and processes them as one job (in one
+// chunk, however busy the machine); it returns their ids, the
+// statements the job ran, and its error.
+func processChunk(t *testing.T, db *database.DB, h intake.Handler, shopID int64, events []chunkEvent) ([]int64, int64, error) {
+	t.Helper()
+	ctx := context.Background()
+	stored := make([]*intake.Event, len(events))
+	for i, e := range events {
+		stored[i] = &intake.Event{ShopID: shopID, Provider: intake.ProviderShopify, Topic: e.topic,
+			DeliveryID: "w:" + e.webhookID + " e:" + e.eventID, Body: []byte(e.body), ReceivedAt: time.Now()}
+	}
+	ids, err := intake.NewStore(db).InsertMany(ctx, stored)
+	if err != nil {
+		t.Fatal(err)
+	}
+	worker := &intake.ProcessWorker{DB: db, Handlers: map[intake.Provider]intake.Handler{intake.ProviderShopify: h}, ChunkTime: time.Minute}
+	before := db.TxStatements()
+	err = worker.Work(ctx, &river.Job[intake.ProcessArgs]{Args: intake.ProcessArgs{ShopID: shopID, EventIDs: ids}})
+	return ids, db.TxStatements() - before, err
+}
+
+// A chunk writes its customers (on their own and its orders') in one
+// statement and the shipments of orders it did not make in one more,
+// and each event's outcome is what applying them in turn would say: the
+// same customer three times is inserted, updated, then stale (an older
+// payload), an equal one is applied again, a customer or shipment older
+// than the stored one is stale, and an order links to the customer the
+// chunk wrote.
+func TestShopifyChunkWritesCustomersAndShipmentsTogether(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		app, tn := newShopifyApp(t, db)
+		ctx := context.Background()
+		shopID := tn.Shop.ID
+		h := app.Server.ShopifyHooks
+		const at = "2026-12-01T10:00:00Z"
+		if _, _, err := processChunk(t, db, h, shopID, []chunkEvent{
+			{shopify.TopicOrdersCreate, "w1", "e1", chunkOrder("5300", "7300", "ada@example.com", at, chunkShipment("6300", "5300", "confirmed", at))},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		named := func(id, first, updated string) string {
+			return strings.Replace(chunkCustomer(id, "grace@example.com", updated), `"Grace"`, `"`+first+`"`, 1)
+		}
+		ids, statements, err := processChunk(t, db, h, shopID, []chunkEvent{
+			{shopify.TopicCustomersCreate, "w2", "e2", named("7301", "First", at)},
+			{shopify.TopicCustomersUpdate, "w3", "e3", named("7301", "Second", "2026-12-01T12:00:00Z")},
+			{shopify.TopicCustomersUpdate, "w4", "e4", named("7301", "Older", "2026-12-01T11:00:00Z")},
+			{shopify.TopicCustomersUpdate, "w5", "e5", named("7301", "Again", "2026-12-01T12:00:00Z")},
+			{shopify.TopicCustomersUpdate, "w6", "e6", chunkCustomer("7300", "ada@example.com", "2026-11-29T09:00:00Z")},
+			{shopify.TopicFulfillmentsUpdate, "w7", "e7", chunkShipment("6300", "5300", "delivered", "2026-12-01T09:00:00Z")},
+			{shopify.TopicFulfillmentsCreate, "w8", "e8", chunkShipment("6301", "5300", "confirmed", at)},
+			{shopify.TopicFulfillmentsUpdate, "w9", "e9", chunkShipment("6301", "5300", "in_transit", "2026-12-01T11:00:00Z")},
+			{shopify.TopicOrdersCreate, "w10", "e10", chunkOrder("5302", "7301", "grace@example.com", at, "")},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, want := range []string{
+			"customer 7301 inserted",
+			"customer 7301 updated",
+			"customer 7301 stale",
+			"customer 7301 updated",
+			"customer 7300 stale",
+			"shipment 6300 stale",
+			"shipment 6301 inserted",
+			"shipment 6301 updated",
+			"order #5302 inserted",
+		} {
+			var got, failed string
+			if err := db.QueryRow(ctx, `SELECT outcome, error FROM webhook_events WHERE id = ? AND processed_at IS NOT NULL`, ids[i]).Scan(&got, &failed); err != nil {
+				t.Fatalf("event %d: %v", i+1, err)
+			}
+			if got != want || failed != "" {
+				t.Errorf("event %d: %q (error %q), want %q", i+1, got, failed, want)
+			}
+		}
+		if n := count(t, db, `SELECT COUNT(*) FROM customers WHERE external_id = '7301' AND first_name = 'Again'`); n != 1 {
+			t.Errorf("customer 7301 is not the last of its newest versions")
+		}
+		if n := count(t, db, `SELECT COUNT(*) FROM customers WHERE external_id = '7300' AND first_name = 'Ada'`); n != 1 {
+			t.Errorf("customer 7300 was overwritten by an older version")
+		}
+		if n := count(t, db, `SELECT COUNT(*) FROM fulfillments WHERE external_id = '6300' AND shipment_status = 'confirmed'`); n != 1 {
+			t.Errorf("shipment 6300 was overwritten by an older version")
+		}
+		if n := count(t, db, `SELECT COUNT(*) FROM fulfillments WHERE external_id = '6301' AND shipment_status = 'in_transit'`); n != 1 {
+			t.Errorf("shipment 6301 is not its newest version")
+		}
+		if n := count(t, db, `SELECT COUNT(*) FROM orders o JOIN customers c ON c.id = o.customer_id WHERE o.external_id = '5302' AND c.external_id = '7301'`); n != 1 {
+			t.Errorf("order 5302 is not linked to customer 7301")
+		}
+		if n := count(t, db, `SELECT COUNT(*) FROM customers`); n != 2 {
+			t.Errorf("%d customers, want 2", n)
+		}
+		// 12, where a statement for each customer and shipment written
+		// made 16.
+		if statements > 12 {
+			t.Errorf("%d statements for 9 events, want at most 12", statements)
+		}
+		t.Logf("%d statements for 9 events", statements)
+	})
+}
+
+// An event about an order not stored yet fails its chunk, whose events
+// are then applied one by one: the others are applied once, as they would
+// be alone, and it alone is tried again later.
+func TestShopifyChunkShipmentOfAMissingOrder(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, db *database.DB) {
+		app, tn := newShopifyApp(t, db)
+		ctx := context.Background()
+		shopID := tn.Shop.ID
+		h := app.Server.ShopifyHooks
+		const at = "2026-12-01T10:00:00Z"
+		if _, _, err := processChunk(t, db, h, shopID, []chunkEvent{
+			{shopify.TopicOrdersCreate, "w1", "e1", chunkOrder("5300", "7300", "ada@example.com", at, "")},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		ids, _, err := processChunk(t, db, h, shopID, []chunkEvent{
+			{shopify.TopicCustomersCreate, "w2", "e2", chunkCustomer("7401", "grace@example.com", at)},
+			{shopify.TopicFulfillmentsCreate, "w3", "e3", chunkShipment("6302", "5300", "confirmed", at)},
+			{shopify.TopicFulfillmentsCreate, "w4", "e4", chunkShipment("6398", "5398", "confirmed", at)},
+		})
+		if err == nil || !strings.Contains(err.Error(), "not stored yet") {
+			t.Fatalf("err %v, want the missing order's", err)
+		}
+		for i, want := range []string{"customer 7401 inserted", "shipment 6302 inserted"} {
+			var got string
+			if err := db.QueryRow(ctx, `SELECT outcome FROM webhook_events WHERE id = ? AND processed_at IS NOT NULL AND error = ''`, ids[i]).Scan(&got); err != nil {
+				t.Fatalf("event %d: %v", i+1, err)
+			}
+			if got != want {
+				t.Errorf("event %d: %q, want %q", i+1, got, want)
+			}
+		}
+		var failed string
+		if err := db.QueryRow(ctx, `SELECT error FROM webhook_events WHERE id = ? AND processed_at IS NULL`, ids[2]).Scan(&failed); err != nil {
+			t.Fatalf("the event of the missing order: %v", err)
+		}
+		if !strings.Contains(failed, "not stored yet") {
+			t.Errorf("the event of the missing order failed with %q", failed)
+		}
+		if n := count(t, db, `SELECT COUNT(*) FROM customers WHERE external_id = '7401'`) + count(t, db, `SELECT COUNT(*) FROM fulfillments WHERE external_id IN ('6302', '6398')`); n != 2 {
+			t.Errorf("%d of the customer and the shipments stored, want the customer and shipment 6302", n)
+		}
+	})
+}

@@ -115,14 +115,14 @@ func (h *Handler) Prefetch(ctx context.Context, tx *database.Tx, events []*intak
 		return nil, err
 	}
 	if len(refused) > 0 {
-		taken, err := h.Claims.With(tx).Owners(ctx, shopID, refused)
+		owners, err := h.Claims.With(tx).Owners(ctx, shopID, refused)
 		if err != nil {
 			return nil, err
 		}
 		for _, ev := range events {
 			v := p.verdicts[ev.ID]
 			for i, k := range v.take {
-				if by, ok := taken[k]; !ok || by == ev.ID {
+				if by, ok := owners[k]; !ok || by == ev.ID {
 					continue
 				}
 				if err := h.Claims.With(tx).GiveBack(ctx, shopID, ev.ID, v.take[i+1:]); err != nil {
@@ -139,9 +139,9 @@ func (h *Handler) Prefetch(ctx context.Context, tx *database.Tx, events []*intak
 		}
 		store := h.Commerce.With(tx).WithKnown(p.known)
 		p.orders = ingest.New(tx, store, h.Returns.With(tx)).Run(shopID)
-		// Only with the claims recorded is each event known to be no
-		// duplicate.
-		if taken {
+		// Only with every claim recorded is each event the writes ahead
+		// were gathered for known to be no duplicate.
+		if len(refused) == 0 {
 			if err := store.WriteAhead(ctx, shopID, ahead); err != nil {
 				return nil, err
 			}

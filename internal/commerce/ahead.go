@@ -146,17 +146,7 @@ func (k *Known) customersAhead(ctx context.Context, tx *database.Tx, shopID int6
 				a.Name, a.Address1, a.Address2, a.City, a.Province, a.Zip, a.CountryCode, a.Phone,
 				database.Time(c.CreatedAt), database.Time(c.UpdatedAt))
 		}
-		written, err := tx.Query(ctx, `INSERT INTO customers (shop_id, external_id, email, first_name, last_name, phone,
-				addr_name, addr_address1, addr_address2, addr_city, addr_province, addr_zip, addr_country_code, addr_phone,
-				created_at, updated_at)
-			VALUES `+strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?),", n), ",")+`
-			ON CONFLICT (shop_id, external_id) DO UPDATE SET
-				email = excluded.email, first_name = excluded.first_name, last_name = excluded.last_name,
-				phone = excluded.phone, addr_name = excluded.addr_name, addr_address1 = excluded.addr_address1,
-				addr_address2 = excluded.addr_address2, addr_city = excluded.addr_city, addr_province = excluded.addr_province,
-				addr_zip = excluded.addr_zip, addr_country_code = excluded.addr_country_code, addr_phone = excluded.addr_phone,
-				updated_at = excluded.updated_at
-			WHERE customers.updated_at <= excluded.updated_at
+		written, err := tx.Query(ctx, upsertCustomers(n)+`
 			RETURNING external_id, id`, args...)
 		if err != nil {
 			return err
@@ -310,18 +300,7 @@ func (k *Known) shipmentsAhead(ctx context.Context, tx *database.Tx, shopID int6
 				database.OptionalTime(f.OutForDeliveryAt), database.OptionalTime(f.DeliveredAt),
 				database.OptionalTime(f.EstimatedDeliveryAt), string(lines))
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO fulfillments (shop_id, order_id, external_id, status, shipment_status, carrier,
-			tracking_number, tracking_url, created_at, updated_at, in_transit_at, out_for_delivery_at, delivered_at,
-			estimated_delivery_at, line_items)
-			VALUES `+strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?),", n), ",")+`
-			ON CONFLICT (order_id, external_id) DO UPDATE SET status = excluded.status, shipment_status = excluded.shipment_status,
-				carrier = excluded.carrier, tracking_number = excluded.tracking_number, tracking_url = excluded.tracking_url,
-				updated_at = excluded.updated_at,
-				in_transit_at = COALESCE(excluded.in_transit_at, fulfillments.in_transit_at),
-				out_for_delivery_at = COALESCE(excluded.out_for_delivery_at, fulfillments.out_for_delivery_at),
-				delivered_at = COALESCE(excluded.delivered_at, fulfillments.delivered_at),
-				estimated_delivery_at = excluded.estimated_delivery_at, line_items = excluded.line_items
-			WHERE fulfillments.updated_at <= excluded.updated_at`, args...)
+		_, err := tx.Exec(ctx, upsertFulfillments(n), args...)
 		return err
 	})
 	if err != nil {

@@ -241,18 +241,7 @@ func upsertFulfillment(ctx context.Context, tx *database.Tx, shopID, orderID int
 		}
 	}
 	var id int64
-	err = tx.QueryRow(ctx, `INSERT INTO fulfillments (shop_id, order_id, external_id, status, shipment_status, carrier,
-		tracking_number, tracking_url, created_at, updated_at, in_transit_at, out_for_delivery_at, delivered_at,
-		estimated_delivery_at, line_items)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (order_id, external_id) DO UPDATE SET status = excluded.status, shipment_status = excluded.shipment_status,
-			carrier = excluded.carrier, tracking_number = excluded.tracking_number, tracking_url = excluded.tracking_url,
-			updated_at = excluded.updated_at,
-			in_transit_at = COALESCE(excluded.in_transit_at, fulfillments.in_transit_at),
-			out_for_delivery_at = COALESCE(excluded.out_for_delivery_at, fulfillments.out_for_delivery_at),
-			delivered_at = COALESCE(excluded.delivered_at, fulfillments.delivered_at),
-			estimated_delivery_at = excluded.estimated_delivery_at, line_items = excluded.line_items
-		WHERE fulfillments.updated_at <= excluded.updated_at
+	err = tx.QueryRow(ctx, upsertFulfillments(1)+`
 		RETURNING id`,
 		shopID, orderID, f.ExternalID, f.Status, f.ShipmentStatus, f.Carrier, f.TrackingNumber, f.TrackingURL,
 		database.Time(f.CreatedAt), database.Time(f.UpdatedAt), database.OptionalTime(f.InTransitAt),
@@ -617,4 +606,22 @@ func ReadOrders(b *database.Batch, shopID int64, page string, args []any, more .
 		}
 	}
 	return list
+}
+
+// upsertFulfillments is the upsert of n shipments, newer wins (an equal
+// updated_at is applied again), a carrier step's date never cleared: one
+// event's, or a chunk's (WriteAhead).
+func upsertFulfillments(n int) string {
+	return `INSERT INTO fulfillments (shop_id, order_id, external_id, status, shipment_status, carrier,
+		tracking_number, tracking_url, created_at, updated_at, in_transit_at, out_for_delivery_at, delivered_at,
+		estimated_delivery_at, line_items)
+		VALUES ` + strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?),", n), ",") + `
+		ON CONFLICT (order_id, external_id) DO UPDATE SET status = excluded.status, shipment_status = excluded.shipment_status,
+			carrier = excluded.carrier, tracking_number = excluded.tracking_number, tracking_url = excluded.tracking_url,
+			updated_at = excluded.updated_at,
+			in_transit_at = COALESCE(excluded.in_transit_at, fulfillments.in_transit_at),
+			out_for_delivery_at = COALESCE(excluded.out_for_delivery_at, fulfillments.out_for_delivery_at),
+			delivered_at = COALESCE(excluded.delivered_at, fulfillments.delivered_at),
+			estimated_delivery_at = excluded.estimated_delivery_at, line_items = excluded.line_items
+		WHERE fulfillments.updated_at <= excluded.updated_at`
 }

@@ -107,17 +107,7 @@ func upsertCustomer(ctx context.Context, tx *database.Tx, shopID int64, c Custom
 		k.adopted(EmailKey(c.Email))
 	}
 	a := c.DefaultAddress
-	stored, err := scanCustomer(tx.QueryRow(ctx, `INSERT INTO customers (shop_id, external_id, email, first_name, last_name, phone,
-			addr_name, addr_address1, addr_address2, addr_city, addr_province, addr_zip, addr_country_code, addr_phone,
-			created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (shop_id, external_id) DO UPDATE SET
-			email = excluded.email, first_name = excluded.first_name, last_name = excluded.last_name,
-			phone = excluded.phone, addr_name = excluded.addr_name, addr_address1 = excluded.addr_address1,
-			addr_address2 = excluded.addr_address2, addr_city = excluded.addr_city, addr_province = excluded.addr_province,
-			addr_zip = excluded.addr_zip, addr_country_code = excluded.addr_country_code, addr_phone = excluded.addr_phone,
-			updated_at = excluded.updated_at
-		WHERE customers.updated_at <= excluded.updated_at
+	stored, err := scanCustomer(tx.QueryRow(ctx, upsertCustomers(1)+`
 		RETURNING `+customerColumns,
 		shopID, c.ExternalID, c.Email, c.FirstName, c.LastName, c.Phone,
 		a.Name, a.Address1, a.Address2, a.City, a.Province, a.Zip, a.CountryCode, a.Phone,
@@ -337,4 +327,20 @@ func ReadCustomer(b *database.Batch, shopID int64, idQuery string, args []any, i
 func ReadOrderCount(b *database.Batch, shopID int64, idQuery string, args []any, into *int) {
 	b.Read(`SELECT COUNT(*) FROM orders WHERE shop_id = ? AND customer_id = (`+idQuery+`)`, append([]any{shopID}, args...),
 		func(row database.RowScanner) error { return row.Scan(into) })
+}
+
+// upsertCustomers is the upsert of n customers, newer wins (an equal
+// updated_at is applied again): one event's, or a chunk's (WriteAhead).
+func upsertCustomers(n int) string {
+	return `INSERT INTO customers (shop_id, external_id, email, first_name, last_name, phone,
+			addr_name, addr_address1, addr_address2, addr_city, addr_province, addr_zip, addr_country_code, addr_phone,
+			created_at, updated_at)
+		VALUES ` + strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?),", n), ",") + `
+		ON CONFLICT (shop_id, external_id) DO UPDATE SET
+			email = excluded.email, first_name = excluded.first_name, last_name = excluded.last_name,
+			phone = excluded.phone, addr_name = excluded.addr_name, addr_address1 = excluded.addr_address1,
+			addr_address2 = excluded.addr_address2, addr_city = excluded.addr_city, addr_province = excluded.addr_province,
+			addr_zip = excluded.addr_zip, addr_country_code = excluded.addr_country_code, addr_phone = excluded.addr_phone,
+			updated_at = excluded.updated_at
+		WHERE customers.updated_at <= excluded.updated_at`
 }

@@ -60,8 +60,7 @@ func TestShopifyChunkReadsOnceAndAppliesEveryRule(t *testing.T) {
 			t.Fatal(err)
 		}
 		const at = "2026-12-01T10:00:00Z"
-		type ev struct{ topic, webhookID, eventID, body string }
-		events := []ev{
+		events := []chunkEvent{
 			{shopify.TopicOrdersCreate, "w1", "e1", chunkOrder("5001", "7001", "ada@example.com", at, chunkShipment("61", "5001", "confirmed", at))},
 			{shopify.TopicFulfillmentsUpdate, "w2", "e2", chunkShipment("61", "5001", "in_transit", "2026-12-01T11:00:00Z")},
 			{shopify.TopicFulfillmentsCreate, "w3", "e3", chunkShipment("62", "5001", "confirmed", at)},
@@ -74,8 +73,8 @@ func TestShopifyChunkReadsOnceAndAppliesEveryRule(t *testing.T) {
 		// An order made and changed again in the chunk (one line, no
 		// shipment now), and one a return waited for.
 		events = append(events,
-			ev{shopify.TopicOrdersUpdated, "w9", "e9", chunkOrder("5002", "7003", "bea@example.com", "2026-12-01T12:00:00Z", "")},
-			ev{shopify.TopicOrdersCreate, "w10", "e10", chunkOrder("5003", "7004", "cy@example.com", at, chunkShipment("63", "5003", "confirmed", at))},
+			chunkEvent{shopify.TopicOrdersUpdated, "w9", "e9", chunkOrder("5002", "7003", "bea@example.com", "2026-12-01T12:00:00Z", "")},
+			chunkEvent{shopify.TopicOrdersCreate, "w10", "e10", chunkOrder("5003", "7004", "cy@example.com", at, chunkShipment("63", "5003", "confirmed", at))},
 		)
 		events[8].body = strings.Replace(events[8].body, `,{"id":50022,"variant_id":102,"title":"Mug","quantity":1,"price":"10.00"}`, "", 1)
 		if _, err := app.Server.Returns.Upsert(ctx, shopID, returns.Return{Provider: returns.ProviderLoop, ExternalID: "r1", OrderExternalID: "5003",
@@ -84,38 +83,21 @@ func TestShopifyChunkReadsOnceAndAppliesEveryRule(t *testing.T) {
 		}
 		for i := range 8 {
 			id := strconv.Itoa(5100 + i)
-			events = append(events, ev{shopify.TopicOrdersCreate, "wn" + id, "en" + id,
+			events = append(events, chunkEvent{shopify.TopicOrdersCreate, "wn" + id, "en" + id,
 				chunkOrder(id, strconv.Itoa(7100+i), "n"+id+"@example.com", at, chunkShipment("6"+id, id, "confirmed", at))})
 		}
-		stored := make([]*intake.Event, len(events))
-		for i, e := range events {
-			stored[i] = &intake.Event{ShopID: shopID, Provider: intake.ProviderShopify, Topic: e.topic,
-				DeliveryID: "w:" + e.webhookID + " e:" + e.eventID, Body: []byte(e.body), ReceivedAt: time.Now()}
-		}
-		ids, err := intake.NewStore(db).InsertMany(ctx, stored)
-		if err != nil {
-			t.Fatal(err)
-		}
 		// One chunk, however busy the machine: the chunk is what is measured.
-		worker := &intake.ProcessWorker{DB: db, Handlers: map[intake.Provider]intake.Handler{intake.ProviderShopify: app.Server.ShopifyHooks},
-			ChunkTime: time.Minute}
-		before := db.TxStatements()
-		if err := worker.Work(ctx, &river.Job[intake.ProcessArgs]{Args: intake.ProcessArgs{ShopID: shopID, EventIDs: ids}}); err != nil {
-			t.Fatal(err)
-		}
-		statements := db.TxStatements() - before
-		// A chunk that makes an order and then erases its customer.
-		erased := []*intake.Event{
-			{ShopID: shopID, Provider: intake.ProviderShopify, Topic: shopify.TopicOrdersCreate, DeliveryID: "w:w11 e:e11", ReceivedAt: time.Now(),
-				Body: []byte(chunkOrder("5004", "7005", "dee@example.com", at, chunkShipment("64", "5004", "confirmed", at)))},
-			{ShopID: shopID, Provider: intake.ProviderShopify, Topic: shopify.TopicCustomersRedact, DeliveryID: "w:w12 e:e12", ReceivedAt: time.Now(),
-				Body: []byte(`{"shop_domain":"` + tn.Shop.Domain + `","customer":{"id":7005,"email":"dee@example.com"},"orders_to_redact":[5004]}`)},
-		}
-		erasedIDs, err := intake.NewStore(db).InsertMany(ctx, erased)
+		ids, statements, err := processChunk(t, db, app.Server.ShopifyHooks, shopID, events)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := worker.Work(ctx, &river.Job[intake.ProcessArgs]{Args: intake.ProcessArgs{ShopID: shopID, EventIDs: erasedIDs}}); err != nil {
+		// A chunk that makes an order and then erases its customer.
+		erased := []chunkEvent{
+			{shopify.TopicOrdersCreate, "w11", "e11", chunkOrder("5004", "7005", "dee@example.com", at, chunkShipment("64", "5004", "confirmed", at))},
+			{shopify.TopicCustomersRedact, "w12", "e12",
+				`{"shop_domain":"` + tn.Shop.Domain + `","customer":{"id":7005,"email":"dee@example.com"},"orders_to_redact":[5004]}`},
+		}
+		if _, _, err := processChunk(t, db, app.Server.ShopifyHooks, shopID, erased); err != nil {
 			t.Fatal(err)
 		}
 		if n := count(t, db, `SELECT COUNT(*) FROM webhook_events WHERE processed_at IS NOT NULL AND error = '' AND topic = 'customers/redact'`); n != 1 {

@@ -21,11 +21,20 @@ type Store struct {
 	// known is what a run of upserts in one transaction read beforehand
 	// (WithKnown); nil: each upsert asks.
 	known *Known
+	// versions keeps the orders versions read (KeepVersions); nil: each
+	// OrdersVersion reads.
+	versions *Versions
 }
 
 // NewStore returns a commerce store over db (the database or a
 // transaction).
 func NewStore(db database.Querier) *Store { return &Store{db: db} }
+
+// KeepVersions returns the store keeping the orders versions it reads in
+// v (see Versions); a store With a transaction keeps none.
+func (s *Store) KeepVersions(v *Versions) *Store {
+	return &Store{db: s.db, known: s.known, versions: v}
+}
 
 // With returns the store running on q, typically a use case's transaction.
 func (s *Store) With(q database.Querier) *Store { return &Store{db: q, known: s.known} }
@@ -182,12 +191,25 @@ func (s *Store) Customer(ctx context.Context, shopID, id int64) (*Customer, erro
 // orders show changes — an order, its line items, shipments, returns or
 // the returns platform's eligibility answers — whichever process wrote it
 // (database triggers keep it, migrations 0043, 0047 and 0049).
-// A page rendered from version v is current while OrdersVersion is v.
+// A page rendered from version v is current while OrdersVersion is v. A
+// store that KeepVersions gives the version it read last while nothing
+// can have moved it.
 func (s *Store) OrdersVersion(ctx context.Context, shopID, customerID int64) (int64, error) {
+	var at versionsStamp // what moves it, when the version is read
+	if s.versions != nil {
+		var v int64
+		var ok bool
+		if v, at, ok = s.versions.get(shopID, customerID); ok {
+			return v, nil
+		}
+	}
 	var v int64
 	err := s.db.QueryRow(ctx, `SELECT orders_version FROM customers WHERE shop_id = ? AND id = ?`, shopID, customerID).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, ErrNotFound
+	}
+	if err == nil && s.versions != nil {
+		s.versions.put(at, shopID, customerID, v)
 	}
 	return v, err
 }

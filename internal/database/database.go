@@ -64,7 +64,16 @@ type DB struct {
 	checkpoints *checkpointer // SQLite: copies the write-ahead log back (checkpoint.go)
 
 	txStatements atomic.Int64 // statements run in transactions (TxStatements)
+
+	writes atomic.Uint64 // writes this process has finished (Writes)
 }
+
+// Writes counts the writes this process has finished — each committed (or
+// failed) transaction and each write outside one — counted once the write
+// is over: a value read before a read began and unchanged after it says
+// no write of this process landed while it ran, which a cache of what the
+// read returned can be kept under.
+func (db *DB) Writes() uint64 { return db.writes.Load() }
 
 // TxStatements is how many statements transactions on db have run so
 // far: what a use case costs the database, which tests and benchmarks
@@ -344,6 +353,7 @@ func ValuesList[T any](values []T, sqlType, alias string) (table string, args []
 
 // Exec runs one write statement outside a transaction.
 func (db *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	defer db.writes.Add(1)
 	if stmt := db.writeStmt(query); stmt != nil {
 		res, err := stmt.ExecContext(ctx, args...)
 		return res, db.noteWrite(err)
@@ -354,6 +364,7 @@ func (db *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, 
 
 // ExecReturning runs a write statement with a RETURNING clause.
 func (db *DB) ExecReturning(ctx context.Context, query string, args ...any) *sql.Row {
+	defer db.writes.Add(1)
 	if stmt := db.writeStmt(query); stmt != nil {
 		return stmt.QueryRowContext(ctx, args...)
 	}
@@ -479,6 +490,7 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 		_ = sqlTx.Rollback()
 		return db.noteWrite(err)
 	}
+	defer db.writes.Add(1)
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", db.noteWrite(err))
 	}

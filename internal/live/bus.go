@@ -10,7 +10,6 @@ import (
 
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/helpdesk"
-	"github.com/jackc/pgx/v5"
 )
 
 // Channel is the NOTIFY channel. NOTIFY reaches the sessions of one
@@ -138,61 +137,30 @@ func (b *Bus) Ready() <-chan struct{} { return b.ready }
 // Run listens for other processes' events until ctx ends (PostgreSQL; on
 // SQLite it returns at once). The listening connection is outside the
 // pool; when it fails, Run connects again after a pause growing from
-// 100 ms to 10 s, and tells the pages to resync, since events may have
-// gone by meanwhile.
+// 100 ms to 10 s (database.DB.Listen), and tells the pages to resync,
+// since events may have gone by meanwhile.
 func (b *Bus) Run(ctx context.Context) {
 	if !b.crossProcess() {
 		return
 	}
-	pause := 100 * time.Millisecond
-	for ctx.Err() == nil {
-		listened := b.listen(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		if listened {
-			pause = 100 * time.Millisecond
-			b.broker.Resync()
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(pause):
-		}
-		pause = min(pause*2, 10*time.Second)
-	}
-}
-
-// listen holds one LISTEN connection until it fails or ctx ends; it
-// reports whether it got as far as listening.
-func (b *Bus) listen(ctx context.Context) bool {
-	conn, err := b.db.ListenConn(ctx)
-	if err != nil {
-		b.logger.Warn("live: listen connection", "err", err)
-		return false
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{Channel}.Sanitize()); err != nil {
-		b.logger.Warn("live: listen", "err", err)
-		return false
-	}
-	b.recent.restart(b.now())
-	b.ready1.Do(func() { close(b.ready) })
-	for {
-		n, err := conn.WaitForNotification(ctx)
-		if err != nil {
-			if ctx.Err() == nil {
-				b.logger.Warn("live: listening ended", "err", err)
+	_ = b.db.Listen(ctx, Channel, database.Listener{
+		Listening: func(on bool) {
+			if on {
+				b.recent.restart(b.now())
+				b.ready1.Do(func() { close(b.ready) })
+			} else if ctx.Err() == nil {
+				b.broker.Resync()
 			}
-			return true
-		}
-		var e Event
-		if err := json.Unmarshal([]byte(n.Payload), &e); err != nil || e.Shop == 0 {
-			b.logger.Warn("live: unreadable event", "payload", n.Payload)
-			continue
-		}
-		b.deliver(e)
-	}
+		},
+		Heard: func(payload string) {
+			var e Event
+			if err := json.Unmarshal([]byte(payload), &e); err != nil || e.Shop == 0 {
+				b.logger.Warn("live: unreadable event", "payload", payload)
+				return
+			}
+			b.deliver(e)
+		},
+	}, b.logger.With("in", "live"))
 }
 
 // Stream is one open event stream of a user.

@@ -152,13 +152,17 @@ type Server struct {
 	Staff    *staff.Access // issuing and revoking tokens, disabling staff, roles, password resets — audited
 	Team     *staff.Team   // invitations and password reset links, mailed by a job — audited
 	Commerce *commerce.Store
-	Ingest   *ingest.Orders // orders arriving from other platforms, with the returns that waited for them
-	Audit    *audit.Log
-	Settings *settings.Editor // reads and changes the hub and returns settings and the Loop connection, auditing each change
-	Returns  *returns.Records // returns reported by the returns platform
-	Resolver *returns.Resolver
-	Orders   *orderview.View // every surface's view of orders: status, return eligibility, Start a return
-	Loop     *loop.Client
+	// OrdersVersions keeps the orders versions Commerce reads while
+	// nothing moved them, told of other processes' moves through NOTIFY
+	// on PostgreSQL; Serve runs its listener.
+	OrdersVersions *commerce.Versions
+	Ingest         *ingest.Orders // orders arriving from other platforms, with the returns that waited for them
+	Audit          *audit.Log
+	Settings       *settings.Editor // reads and changes the hub and returns settings and the Loop connection, auditing each change
+	Returns        *returns.Records // returns reported by the returns platform
+	Resolver       *returns.Resolver
+	Orders         *orderview.View // every surface's view of orders: status, return eligibility, Start a return
+	Loop           *loop.Client
 	// LoopSync keeps the stored Loop returns fresh: webhooks, subscriptions,
 	// reconciliation, refreshes on ticket open.
 	LoopSync *loopsync.Syncer
@@ -224,15 +228,16 @@ func New(opts Options) (*Server, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{
-		opts:     opts,
-		logger:   opts.Logger,
-		metrics:  metrics.New(),
-		Shops:    shop.NewStore(opts.DB, opts.Box).WithAppSecret(opts.Shopify.App.ClientSecret),
-		Users:    user.NewStore(opts.DB),
-		Commerce: commerce.NewStore(opts.DB),
-		Audit:    audit.New(opts.DB),
-		Returns:  returns.NewRecords(opts.DB),
+		opts:    opts,
+		logger:  opts.Logger,
+		metrics: metrics.New(),
+		Shops:   shop.NewStore(opts.DB, opts.Box).WithAppSecret(opts.Shopify.App.ClientSecret),
+		Users:   user.NewStore(opts.DB),
+		Audit:   audit.New(opts.DB),
+		Returns: returns.NewRecords(opts.DB),
 	}
+	s.OrdersVersions = commerce.NewVersions(opts.DB, opts.Logger)
+	s.Commerce = commerce.NewStore(opts.DB).KeepVersions(s.OrdersVersions)
 	s.Ingest = ingest.New(opts.DB, s.Commerce, s.Returns)
 	s.Staff = staff.New(opts.DB, s.Users, s.Audit)
 	// Loop's 300 calls a minute are per key, not per process: on
@@ -364,6 +369,7 @@ func (s *Server) Serve(ctx context.Context, ln, metricsLn net.Listener) error {
 	// The live listener (PostgreSQL) stops with the servers; its
 	// streams end when the public server shuts down.
 	go s.Live.Run(ctx)
+	go s.OrdersVersions.Run(ctx)
 	pollersDone := make(chan struct{})
 	go func() { defer close(pollersDone); s.imapPollers.Run(ctx) }()
 	defer func() { <-pollersDone }()

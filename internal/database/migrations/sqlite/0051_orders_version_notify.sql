@@ -1,0 +1,3 @@
+-- PostgreSQL's customers tell the other processes when their orders
+-- versions move (its migration 0051); SQLite is one process's file, which
+-- reads its versions afresh each time.

@@ -19,6 +19,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/database/dbtest"
 	"github.com/hubdesk/hubdesk/internal/integration/loop"
 	loopsandbox "github.com/hubdesk/hubdesk/internal/integration/loop/sandbox"
+	"github.com/hubdesk/hubdesk/internal/integration/shopify"
 )
 
 // newDeployment is what several `hubdesk serve` processes have around
@@ -84,11 +85,13 @@ func TestThreeProcessesOnOnePostgres(t *testing.T) {
 	cli(t, env, "shop", "create", "--name", "Three Rivers", "--domain", domain, "--client-secret", "three-client-secret")
 	cli(t, env, "user", "create", "admin@three.test", "--shop", domain, "--role", "admin", "--password", "three password")
 	token := strings.TrimSpace(cli(t, env, "user", "token", "admin@three.test"))
+	var bases []string
 	for range 3 {
 		p := startServe(t, env)
 		p.log.Secret(token, "three-client-secret", "three password", loopsandbox.KeyFull, sb.WebhookSecret())
 		t.Cleanup(func() { p.cmd.Process.Signal(syscall.SIGTERM); p.cmd.Wait() })
 		lb.add(t, p.base)
+		bases = append(bases, p.base)
 	}
 	api := bearerAPI(t, lbSrv.URL, token)
 
@@ -198,6 +201,47 @@ func TestThreeProcessesOnOnePostgres(t *testing.T) {
 	if stored > deliveries || stored == 0 {
 		t.Errorf("%d Loop deliveries stored for %d sent", stored, deliveries)
 	}
+	// Each process keeps a shopper's hub page, and the orders version it
+	// was rendered from, until that version moves: an order stored
+	// through one process shows on every process's page at once (the
+	// others hear of the move through NOTIFY).
+	hubPage := func(base string) string {
+		t.Helper()
+		q := shopify.SignedProxyQuery(url.Values{}, shopify.ProxyParams{Shop: domain, LoggedInCustomerID: "c5001",
+			PathPrefix: "/apps/hub", Timestamp: time.Now()}, "three-client-secret")
+		resp, err := http.Get(base + "/hub?" + q.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("hub orders tab on %s: %d %s", base, resp.StatusCode, body)
+		}
+		return string(body)
+	}
+	for _, base := range bases {
+		for range 2 { // rendered, then kept
+			if page := hubPage(base); !strings.Contains(page, "#5001") {
+				t.Fatalf("the hub on %s does not show order #5001:\n%s", base, page)
+			}
+		}
+	}
+	if code, body := bearerAPI(t, bases[0], token)(http.MethodPut, "/api/v1/orders", fmt.Sprintf(`{"external_id":"5099","name":"#5099","currency":"USD",
+		"total":"12.00","created_at":%q,"updated_at":%q,"customer":{"external_id":"c5001","email":"shopper5001@example.com"}}`,
+		delivered.Format(time.RFC3339), delivered.Format(time.RFC3339))); code != http.StatusOK && code != http.StatusCreated {
+		t.Fatalf("order 5099: %d %s", code, body)
+	}
+	for i, base := range bases {
+		deadline := time.Now().Add(5 * time.Second) // NOTIFY arrives within milliseconds; a guard, not a timing assertion
+		for !strings.Contains(hubPage(base), "#5099") {
+			if time.Now().After(deadline) {
+				t.Fatalf("process %d still shows the page without order #5099 stored through process 0", i)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+
 	served := lb.served()
 	for i, n := range served {
 		if n == 0 {

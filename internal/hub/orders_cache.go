@@ -27,8 +27,9 @@ const maxCachedPageBytes = 4 << 20
 // and the settings the page shows — so an entry is either exactly what
 // rendering now would give, or never asked for again. What the clock
 // alone changes (a return window closing) ends an entry at that instant.
-// Each request still verifies its signature and reads the version; only
-// the page's reads and the rendering are saved.
+// Each request still verifies its signature and reads the version (on
+// PostgreSQL from commerce.Versions while nothing moved it); the page's
+// reads and the rendering are saved.
 type pageCache struct {
 	mu    sync.Mutex
 	pages map[string]cachedPage

@@ -8,6 +8,7 @@ import (
 	"github.com/hubdesk/hubdesk/internal/commerce"
 	"github.com/hubdesk/hubdesk/internal/database"
 	"github.com/hubdesk/hubdesk/internal/database/dbtest"
+	"github.com/hubdesk/hubdesk/internal/jobs/jobstest"
 )
 
 // On PostgreSQL a store that keeps its orders versions reads a version
@@ -25,18 +26,13 @@ func TestVersionsKeptUntilAWriteAnywhere(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer other.Close()
-	shopID := newShop(t, db, "a.myshopify.com")
-	ada := &commerce.Customer{ExternalID: "c1", Email: "ada@example.com", FirstName: "Ada", UpdatedAt: t0}
-	o, _, err := commerce.NewStore(db).UpsertOrder(ctx, shopID, sampleOrder("A", t0), ada)
-	if err != nil {
-		t.Fatal(err)
-	}
+	shopID, ada, o := adaWithAnOrder(t, db)
 	versions := commerce.NewVersions(db, nil)
 	store := commerce.NewStore(db).KeepVersions(versions)
 	ran := make(chan struct{})
 	go func() { defer close(ran); versions.Run(ctx) }()
 	defer func() { cancel(); <-ran }()
-	waitFor(t, "the listener", versions.Listening)
+	jobstest.Eventually(t, "the listener", versions.Listening)
 
 	read := func() int64 {
 		t.Helper()
@@ -76,7 +72,7 @@ func TestVersionsKeptUntilAWriteAnywhere(t *testing.T) {
 	if _, _, err := commerce.NewStore(other).UpsertOrder(ctx, shopID, sampleOrder("A", t0.Add(time.Hour)), ada); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the other process's write", func() bool { return read() > kept+100 })
+	jobstest.Eventually(t, "the other process's write", func() bool { return read() > kept+100 })
 	kept = read()
 	silently()
 	if v := read(); v != kept {
@@ -88,12 +84,12 @@ func TestVersionsKeptUntilAWriteAnywhere(t *testing.T) {
 		WHERE datname = current_database() AND query LIKE 'LISTEN%'`); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the listener's loss", func() bool { return !versions.Listening() })
+	jobstest.Eventually(t, "the listener's loss", func() bool { return !versions.Listening() })
 	silently() // the second time since kept was read
 	if v := read(); v != kept+200 {
 		t.Fatalf("while not listening: version %d, want %d read", v, kept+200)
 	}
-	waitFor(t, "the listener back", versions.Listening)
+	jobstest.Eventually(t, "the listener back", versions.Listening)
 	kept = read()
 	silently()
 	if v := read(); v != kept {
@@ -105,12 +101,7 @@ func TestVersionsKeptUntilAWriteAnywhere(t *testing.T) {
 func TestVersionsSQLiteReadsEachTime(t *testing.T) {
 	ctx := context.Background()
 	db := dbtest.Open(t, database.SQLite)
-	shopID := newShop(t, db, "a.myshopify.com")
-	ada := &commerce.Customer{ExternalID: "c1", Email: "ada@example.com", FirstName: "Ada", UpdatedAt: t0}
-	o, _, err := commerce.NewStore(db).UpsertOrder(ctx, shopID, sampleOrder("A", t0), ada)
-	if err != nil {
-		t.Fatal(err)
-	}
+	shopID, _, o := adaWithAnOrder(t, db)
 	versions := commerce.NewVersions(db, nil)
 	versions.Run(ctx) // returns at once
 	store := commerce.NewStore(db).KeepVersions(versions)
@@ -126,13 +117,14 @@ func TestVersionsSQLiteReadsEachTime(t *testing.T) {
 	}
 }
 
-func waitFor(t *testing.T, what string, done func() bool) {
+// adaWithAnOrder stores a shop with Ada and her order A.
+func adaWithAnOrder(t *testing.T, db *database.DB) (int64, *commerce.Customer, *commerce.Order) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !done() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited 10 s for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
+	shopID := newShop(t, db, "a.myshopify.com")
+	ada := &commerce.Customer{ExternalID: "c1", Email: "ada@example.com", FirstName: "Ada", UpdatedAt: t0}
+	o, _, err := commerce.NewStore(db).UpsertOrder(context.Background(), shopID, sampleOrder("A", t0), ada)
+	if err != nil {
+		t.Fatal(err)
 	}
+	return shopID, ada, o
 }

@@ -157,6 +157,17 @@ func TestBackfill(t *testing.T) {
 			t.Errorf("backfill = %+v", b)
 		}
 		checkAllOrders(t, db, shopID, 1200)
+		// The statistics were refreshed on the way: they count the orders
+		// imported, not the empty table (PostgreSQL kept a sequential scan
+		// as the plan of each order's look-up, and the import slowed as the
+		// table grew).
+		statistics := `SELECT CAST(reltuples AS BIGINT) FROM pg_class WHERE relname = 'orders'`
+		if db.Dialect == database.SQLite {
+			statistics = `SELECT CAST(stat AS INTEGER) FROM sqlite_stat1 WHERE tbl = 'orders' LIMIT 1`
+		}
+		if got := count(t, db, statistics); got < 1000 {
+			t.Errorf("the statistics count %d orders after the backfill", got)
+		}
 		// Delivered shipments and their dates arrived.
 		if got := count(t, db, `SELECT COUNT(*) FROM fulfillments WHERE shop_id = ? AND shipment_status = 'delivered' AND delivered_at IS NOT NULL`, shopID); got == 0 {
 			t.Error("no delivered shipment stored")

@@ -195,21 +195,25 @@ func (s *Store) Customer(ctx context.Context, shopID, id int64) (*Customer, erro
 // store that KeepVersions gives the version it read last while nothing
 // can have moved it.
 func (s *Store) OrdersVersion(ctx context.Context, shopID, customerID int64) (int64, error) {
-	var at versionsStamp // what moves it, when the version is read
-	if s.versions != nil {
-		var v int64
-		var ok bool
-		if v, at, ok = s.versions.get(shopID, customerID); ok {
-			return v, nil
-		}
+	if s.versions == nil {
+		return s.readOrdersVersion(ctx, shopID, customerID)
 	}
+	v, at, ok := s.versions.get(shopID, customerID)
+	if ok {
+		return v, nil
+	}
+	v, err := s.readOrdersVersion(ctx, shopID, customerID)
+	if err == nil {
+		s.versions.put(at, shopID, customerID, v)
+	}
+	return v, err
+}
+
+func (s *Store) readOrdersVersion(ctx context.Context, shopID, customerID int64) (int64, error) {
 	var v int64
 	err := s.db.QueryRow(ctx, `SELECT orders_version FROM customers WHERE shop_id = ? AND id = ?`, shopID, customerID).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, ErrNotFound
-	}
-	if err == nil && s.versions != nil {
-		s.versions.put(at, shopID, customerID, v)
 	}
 	return v, err
 }
